@@ -1,0 +1,41 @@
+// vmmu/memory.h - host physical memory as the walker sees it.
+//
+// PhysicalMemory is the interface the model walks through (so the testbench can hand it its own
+// view); SparseMemory is the fast page-granular implementation everything else uses.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+namespace vmmu {
+
+class PhysicalMemory {
+public:
+  virtual ~PhysicalMemory() = default;
+  // 8-byte aligned 64-bit little-endian accesses (§2); never-written memory reads as zero.
+  virtual uint64_t read64(uint64_t addr) = 0;
+  virtual void write64(uint64_t addr, uint64_t value) = 0;
+  // Atomic mem[addr] |= mask; returns the old value (§13 FETCH_OR).
+  virtual uint64_t fetchOr64(uint64_t addr, uint64_t mask) = 0;
+};
+
+class SparseMemory final : public PhysicalMemory {
+public:
+  uint64_t read64(uint64_t addr) override;
+  void write64(uint64_t addr, uint64_t value) override;
+  uint64_t fetchOr64(uint64_t addr, uint64_t mask) override;
+  // Side-effect free read (does not allocate).
+  uint64_t peek64(uint64_t addr) const;
+  size_t pagesAllocated() const { return pages_.size(); }
+  void clear();
+
+private:
+  struct Page;
+  Page *pageFor(uint64_t addr, bool allocate);
+  std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+  uint64_t last_frame_ = ~uint64_t{0};
+  Page *last_page_ = nullptr;
+};
+
+}  // namespace vmmu

@@ -1,0 +1,99 @@
+// vmmu/mmu.h - the golden reference model of the MMU (docs/architecture.md).
+//
+// Transaction level: translate() runs one request to completion exactly as §5 orders it, issuing
+// its memory operations on a PhysicalMemory and recording them, and updates the TLB, the
+// paging-structure caches and the nested TLB with the §9.1 tree-PLRU. Written from the spec
+// alone, never from the RTL: it is what the RTL is checked against.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "vmmu/config.h"
+#include "vmmu/memory.h"
+#include "vmmu/types.h"
+
+namespace vmmu {
+
+// Per-operation cycle cost c (§12). The default charges a fixed latency; the testbench supplies
+// the cycles it observed on the RTL's memory port so that WALK_CYCLES compares exactly.
+class MemoryTiming {
+public:
+  virtual ~MemoryTiming() = default;
+  virtual uint64_t cycles(const MemOp &op) = 0;
+};
+
+class FixedLatency final : public MemoryTiming {
+public:
+  explicit FixedLatency(uint64_t cycles_per_op) : cycles_(cycles_per_op) {}
+  uint64_t cycles(const MemOp &) override { return cycles_; }
+
+private:
+  uint64_t cycles_;
+};
+
+// Where a response came from, for coverage and reports (not part of the RTL response).
+struct WalkTrace {
+  bool walked = false;       // false for TLB hits and early faults
+  uint8_t psc_level = 0;     // level l whose PSC entry started the walk, 0 for none
+  uint8_t ntlb_hits = 0;     // nested-TLB hits during the walk
+  uint8_t ntlb_misses = 0;   // nested walks performed
+  bool escaped = false;      // DIRECT: at least one escaped translation
+  uint64_t walk_cycles = 0;  // 2 + sum of op cycles, §12; 0 when not walked
+};
+
+struct TranslateResult {
+  Response resp;
+  std::vector<MemOp> ops;
+  WalkTrace trace;
+};
+
+class Mmu {
+public:
+  // Throws std::invalid_argument naming the bad parameter when config.validate() fails.
+  Mmu(const MmuConfig &config, PhysicalMemory &memory, MemoryTiming *timing = nullptr);
+  ~Mmu();
+  Mmu(const Mmu &) = delete;
+  Mmu &operator=(const Mmu &) = delete;
+
+  const MmuConfig &config() const;
+
+  // §5. Appends the operations to result.ops (cleared first).
+  void translate(const Request &req, TranslateResult &result);
+  TranslateResult translate(const Request &req);
+
+  // §3 and §11: the control port.
+  void writeReg(unsigned ctx, CtxReg reg, uint64_t value);
+  uint64_t readReg(unsigned ctx, CtxReg reg) const;
+  void invAddr(uint16_t vpid, uint64_t va);
+  void invPcid(uint16_t vpid, uint16_t pcid);
+  void invVpid(uint16_t vpid);
+  void invEptp(uint64_t eptp);
+  void invAll();
+  // One entry point for every control command, with the port's operand layout (§13).
+  void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid);
+
+  // §14.
+  uint64_t counter(Counter c) const;
+  const std::array<uint64_t, kNumCounters> &counters() const;
+
+  // Side-effect-free lookup (for transport_dbg and debuggers): walks the tables without touching
+  // any cache, counter, PLRU bit or A/D bit; returns the translation that a cold walk would give.
+  Response peek(const Request &req) const;
+
+  // Occupancy, for tests that assert what an invalidation removed or kept.
+  unsigned tlbValidEntries() const;
+  unsigned pscValidEntries(unsigned level) const;
+  unsigned ntlbValidEntries() const;
+
+  // Reset as rst_ni does: caches, PLRU, registers and counters cleared.
+  void reset();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vmmu

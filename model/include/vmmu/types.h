@@ -1,0 +1,112 @@
+// vmmu/types.h - the vocabulary of docs/architecture.md as C++ types.
+//
+// These enums carry the same numeric encodings as rtl/mmu_pkg.sv so that the testbench can
+// compare the RTL's signals with the golden model's results without a translation table.
+// Public model headers compile as C++17: the SystemC testbench (C++17) includes them.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace vmmu {
+
+enum class Mode : uint8_t { Native = 0, Nested = 1, Shadow = 2, Direct = 3 };
+enum class Access : uint8_t { Read = 0, Write = 1, Exec = 2 };
+enum class PageSize : uint8_t { Size4K = 0, Size2M = 1, Size1G = 2 };
+enum class Fault : uint8_t {
+  None = 0,
+  GuestPageFault = 1,
+  GuestGeneralProtection = 2,
+  EptViolation = 3,
+  EptMisconfig = 4,
+  Bounds = 5,
+  NoContext = 6,
+};
+enum class MemOpKind : uint8_t { Read = 0, FetchOr = 1 };
+enum class Dim : uint8_t { Guest = 0, Nested = 1 };
+enum class CtrlOp : uint8_t { WriteReg = 0, InvAddr = 1, InvPcid = 2, InvVpid = 3, InvEptp = 4, InvAll = 5 };
+
+// Context registers, §3. Escape entry k is register EscapeBase + k.
+enum class CtxReg : uint8_t { Vpid = 0, Mode = 1, Cr3 = 2, Eptp = 3, GBase = 4, GSize = 5, Flags = 6, EscapeBase = 8 };
+
+// Performance counters, §14, in readout order.
+enum class Counter : uint8_t {
+  Lookups = 0, TlbHits, TlbMisses, Walks, GuestReads, NestedReads, GuestAdUpdates, NestedAdUpdates,
+  PscHitsL2, PscHitsL3, PscHitsL4, PscHitsL5, NtlbHits, NtlbMisses, WalkCycles,
+  FaultGuestPf, FaultGuestGp, FaultEptViolation, FaultEptMisconfig, FaultBounds, FaultNoContext,
+  VmExits, InvAddr, InvPcid, InvVpid, InvEptp, InvAll, Escapes, PermRefills,
+  Count  // number of counters; not a counter
+};
+constexpr unsigned kNumCounters = static_cast<unsigned>(Counter::Count);
+
+constexpr unsigned kPageShift4K = 12;
+constexpr uint64_t pageBytes(PageSize size) { return uint64_t{1} << (12 + 9 * static_cast<unsigned>(size)); }
+constexpr unsigned pageShift(PageSize size) { return 12 + 9 * static_cast<unsigned>(size); }
+
+// Bits of guest (x86-64) entries, §2.1.
+namespace pte {
+constexpr uint64_t P = 1ull << 0, RW = 1ull << 1, US = 1ull << 2, PWT = 1ull << 3, PCD = 1ull << 4,
+                   A = 1ull << 5, D = 1ull << 6, PS = 1ull << 7, G = 1ull << 8, NX = 1ull << 63;
+}
+// Bits of EPT entries, §2.2.
+namespace ept {
+constexpr uint64_t R = 1ull << 0, W = 1ull << 1, X = 1ull << 2, LP = 1ull << 7, A = 1ull << 8, D = 1ull << 9;
+constexpr uint64_t kMemTypeWB = 6ull << 3;
+constexpr uint64_t kEptpAdEnable = 1ull << 6;  // in the EPTP register, §2.3
+}  // namespace ept
+// Guest page-fault error code bits, §6.
+namespace pf {
+constexpr uint32_t P = 1u << 0, W = 1u << 1, U = 1u << 2, RSVD = 1u << 3, ID = 1u << 4;
+}
+// EPT-violation qualification bits, §6.
+namespace eptq {
+constexpr uint32_t Read = 1u << 0, Write = 1u << 1, Fetch = 1u << 2, Readable = 1u << 3, Writable = 1u << 4,
+                   Executable = 1u << 5, LinearValid = 1u << 7, Final = 1u << 8;
+constexpr unsigned kGuestLevelShift = 12;  // bits 15:12: guest level of the table being located
+}  // namespace eptq
+
+struct Request {
+  uint16_t vpid = 0;
+  uint16_t pcid = 0;  // 12 bits used
+  uint64_t va = 0;
+  Access access = Access::Read;
+  bool user = false;
+};
+
+struct Response {
+  uint64_t hpa = 0;
+  PageSize size = PageSize::Size4K;
+  Fault fault = Fault::None;
+  uint32_t fault_info = 0;
+  uint64_t fault_addr = 0;
+  uint8_t fault_level = 0;
+  bool vm_exit = false;
+  bool tlb_hit = false;
+  bool operator==(const Response &o) const {
+    return hpa == o.hpa && size == o.size && fault == o.fault && fault_info == o.fault_info &&
+           fault_addr == o.fault_addr && fault_level == o.fault_level && vm_exit == o.vm_exit &&
+           tlb_hit == o.tlb_hit;
+  }
+  bool operator!=(const Response &o) const { return !(*this == o); }
+};
+
+// One operation the walker issues on the memory port (§13), in issue order.
+struct MemOp {
+  uint64_t addr = 0;
+  MemOpKind kind = MemOpKind::Read;
+  uint64_t mask = 0;  // FetchOr: bits ORed in; Read: 0
+  Dim dim = Dim::Guest;
+  uint8_t level = 0;
+  bool operator==(const MemOp &o) const {
+    return addr == o.addr && kind == o.kind && mask == o.mask && dim == o.dim && level == o.level;
+  }
+  bool operator!=(const MemOp &o) const { return !(*this == o); }
+};
+
+std::string_view toString(Mode);
+std::string_view toString(Access);
+std::string_view toString(PageSize);
+std::string_view toString(Fault);
+std::string_view toString(Counter);
+
+}  // namespace vmmu
