@@ -22,6 +22,12 @@ public:
 
 class SparseMemory final : public PhysicalMemory {
 public:
+  // Out of line: Page is incomplete here, so the map of pages is built and destroyed in memory.cpp.
+  SparseMemory();
+  ~SparseMemory() override;
+  SparseMemory(const SparseMemory &) = delete;
+  SparseMemory &operator=(const SparseMemory &) = delete;
+
   uint64_t read64(uint64_t addr) override;
   void write64(uint64_t addr, uint64_t value) override;
   uint64_t fetchOr64(uint64_t addr, uint64_t mask) override;

@@ -25,6 +25,10 @@ public:
   virtual uint64_t cycles(const MemOp &op) = 0;
 };
 
+// The cost c of one memory operation when no MemoryTiming is given: 2 cycles, the least the RTL's
+// memory port allows (request transferred in cycle s, response accepted at the earliest in s+1).
+constexpr uint64_t kDefaultMemOpCycles = 2;
+
 class FixedLatency final : public MemoryTiming {
 public:
   explicit FixedLatency(uint64_t cycles_per_op) : cycles_(cycles_per_op) {}
@@ -53,6 +57,7 @@ struct TranslateResult {
 class Mmu {
 public:
   // Throws std::invalid_argument naming the bad parameter when config.validate() fails.
+  // `timing` (not owned) defaults to FixedLatency(kDefaultMemOpCycles).
   Mmu(const MmuConfig &config, PhysicalMemory &memory, MemoryTiming *timing = nullptr);
   ~Mmu();
   Mmu(const Mmu &) = delete;

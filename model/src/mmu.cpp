@@ -1,0 +1,798 @@
+// The golden model: §3 contexts, §5 algorithm, §6 faults, §7 permissions, §8 DIRECT checks,
+// §9-§10 caches, §11 invalidations, §12 walk cycles, §14 counters.
+//
+// translate() follows the §5 pseudo-code statement by statement; comments cite the line they
+// implement. Faults travel as a `false` return up to translate(), with the response already
+// filled in, so that every path out of a walk goes through one place that counts it.
+#include "vmmu/mmu.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "set_assoc_array.h"
+#include "vmmu/reference_walk.h"
+
+namespace vmmu {
+namespace {
+
+unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
+unsigned entryIndex(uint64_t addr, unsigned level) { return (addr >> levelShift(level)) & 511; }
+PageSize sizeOfLevel(unsigned level) { return static_cast<PageSize>(level - 1); }
+unsigned ctrIndex(Counter c) { return static_cast<unsigned>(c); }
+
+// Guest access rights accumulated over a walk (§7): rw, us are ANDed and nx ORed.
+struct GuestAccess {
+  bool rw = true;
+  bool us = true;
+  bool nx = false;
+};
+
+bool guestDenies(const GuestAccess &acc, const Request &req) {
+  return (req.user && !acc.us) || (req.access == Access::Write && !acc.rw) ||
+         (req.access == Access::Exec && acc.nx);
+}
+
+// EPT permission bits R=1, W=2, X=4 as in the entry; read needs R, write W, execute X.
+uint8_t eptBitFor(Access access) { return uint8_t{1} << static_cast<unsigned>(access); }
+
+struct TlbEntry {
+  bool valid = false;
+  bool global = false;
+  bool dirty = false;
+  uint16_t vpid = 0;
+  uint16_t pcid = 0;
+  PageSize gsize = PageSize::Size4K;
+  GuestAccess acc;
+  uint8_t ept_perm = 0;
+  uint64_t vpn = 0;    // va >> shift of the array's size
+  uint64_t frame = 0;  // host address of the page (aligned to the array's size)
+};
+
+struct PscEntry {
+  bool valid = false;
+  uint16_t vpid = 0;
+  uint16_t pcid = 0;
+  GuestAccess acc;
+  uint64_t prefix = 0;    // va >> shift(level)
+  uint64_t next_hpa = 0;  // host address of the level-1 table below
+};
+
+struct NtlbEntry {
+  bool valid = false;
+  bool dirty = false;
+  uint8_t perm = 0;  // R|W|X over the EPT levels
+  uint64_t root = 0;
+  uint64_t gfn = 0;    // gpa >> shift of the array's size
+  uint64_t frame = 0;  // host address of the page
+};
+
+using Tlb = detail::SetAssocArray<TlbEntry>;
+using Psc = detail::SetAssocArray<PscEntry>;
+using Ntlb = detail::SetAssocArray<NtlbEntry>;
+
+constexpr unsigned kNumRegs = 16;  // 4-bit register number on the control port (§13)
+
+// What a nested translation or a final translation hands back to the walk.
+struct HostPage {
+  uint64_t hpa = 0;
+  PageSize size = PageSize::Size4K;
+  uint8_t ept_perm = 7;
+  bool ept_dirty = true;
+};
+
+}  // namespace
+
+struct Mmu::Impl {
+  Impl(const MmuConfig &cfg, PhysicalMemory &mem, MemoryTiming *mem_timing)
+      : config(cfg), memory(mem), default_timing(kDefaultMemOpCycles),
+        timing(mem_timing ? mem_timing : &default_timing),
+        addr_mask(((uint64_t{1} << cfg.pa_bits) - 1) & ~uint64_t{0xfff}),
+        va_bits(cfg.vaBits()), regs(cfg.num_contexts) {
+    for (unsigned size = 0; size < 3; ++size) {
+      tlb.emplace_back(cfg.tlb[size].sets, cfg.tlb[size].ways);
+      ntlb.emplace_back(cfg.ntlb[size].sets, cfg.ntlb[size].ways);
+    }
+    for (unsigned level = 2; level <= cfg.guest_levels; ++level)
+      psc.emplace_back(cfg.psc[level - 2].sets, cfg.psc[level - 2].ways);
+  }
+
+  // --- registers (§3) ---------------------------------------------------------------------
+
+  using Regs = std::array<uint64_t, kNumRegs>;
+
+  static unsigned regIndex(CtxReg reg) { return static_cast<unsigned>(reg); }
+  static bool slotValid(const Regs &r) { return (r[0] >> 16) & 1; }
+  static uint16_t slotVpid(const Regs &r) { return static_cast<uint16_t>(r[0]); }
+  static Mode slotMode(const Regs &r) { return static_cast<Mode>(r[1] & 3); }
+  static bool guestAd(const Regs &r) { return r[6] & 1; }
+  uint64_t eptRoot(const Regs &r) const { return r[regIndex(CtxReg::Eptp)] & addr_mask; }
+  static bool eptAd(const Regs &r) { return r[regIndex(CtxReg::Eptp)] & ept::kEptpAdEnable; }
+
+  // The bits a register keeps (§3; EPTP keeps every bit, §2.3). Zero: not a register.
+  uint64_t regMask(unsigned reg) const {
+    switch (reg) {
+    case 0: return 0x1ffff;
+    case 1: return 0x3;
+    case 2: return addr_mask;
+    case 3: return ~uint64_t{0};
+    case 4: return addr_mask;
+    case 5: return ((uint64_t{1} << (config.pa_bits + 1)) - 1) & ~uint64_t{0xfff};
+    case 6: return 0x1;
+    default:
+      if (reg >= 8 && reg < 8 + config.escape_entries)
+        return addr_mask | 1;
+      return 0;
+    }
+  }
+
+  void writeReg(unsigned ctx, unsigned reg, uint64_t value) {
+    if (ctx >= config.num_contexts)
+      throw std::out_of_range("Mmu::writeReg: context " + std::to_string(ctx) + " >= " +
+                              std::to_string(config.num_contexts));
+    const uint64_t mask = regMask(reg);
+    if (mask == 0)
+      return;
+    Regs &r = regs[ctx];
+    // §3 implicit INV_VPID: VPID (only if the slot was valid, of the old VPID), MODE, EPTP,
+    // GBASE, GSIZE and ESCAPE writes; CR3 and FLAGS do not invalidate.
+    const bool flushes = reg == 0 ? slotValid(r) : !(reg == 2 || reg == 6);
+    if (flushes)
+      invalidateVpid(slotVpid(r));
+    r[reg] = value & mask;
+  }
+
+  uint64_t readReg(unsigned ctx, unsigned reg) const {
+    if (ctx >= config.num_contexts)
+      throw std::out_of_range("Mmu::readReg: context " + std::to_string(ctx) + " >= " +
+                              std::to_string(config.num_contexts));
+    return reg < kNumRegs ? regs[ctx][reg] : 0;
+  }
+
+  int findContext(uint16_t vpid) const {
+    for (unsigned slot = 0; slot < regs.size(); ++slot)
+      if (slotValid(regs[slot]) && slotVpid(regs[slot]) == vpid)
+        return static_cast<int>(slot);
+    return -1;
+  }
+
+  bool canonical(uint64_t va) const {
+    const unsigned drop = 64 - va_bits;
+    return static_cast<uint64_t>(static_cast<int64_t>(va << drop) >> drop) == va;
+  }
+
+  // --- invalidations (§11) ------------------------------------------------------------------
+
+  void invalidateVpid(uint16_t vpid) {
+    for (Tlb &array : tlb)
+      array.invalidateIf([&](const TlbEntry &e) { return e.vpid == vpid; });
+    for (Psc &cache : psc)
+      cache.invalidateIf([&](const PscEntry &e) { return e.vpid == vpid; });
+  }
+
+  void invAddr(uint16_t vpid, uint64_t va) {
+    ++counters[ctrIndex(Counter::InvAddr)];
+    for (unsigned size = 0; size < 3; ++size) {
+      const unsigned shift = pageShift(static_cast<PageSize>(size));
+      tlb[size].invalidateIf([&](const TlbEntry &e) {
+        // The guest page (gsize), not the splintered entry, decides (§11).
+        const uint64_t guest_mask = ~(pageBytes(e.gsize) - 1);
+        return e.vpid == vpid && ((e.vpn << shift) & guest_mask) == (va & guest_mask);
+      });
+    }
+    for (unsigned i = 0; i < psc.size(); ++i) {
+      const uint64_t prefix = va >> levelShift(i + 2);
+      psc[i].invalidateIf([&](const PscEntry &e) { return e.vpid == vpid && e.prefix == prefix; });
+    }
+  }
+
+  void invPcid(uint16_t vpid, uint16_t pcid) {
+    ++counters[ctrIndex(Counter::InvPcid)];
+    for (Tlb &array : tlb)
+      array.invalidateIf(
+          [&](const TlbEntry &e) { return e.vpid == vpid && e.pcid == pcid && !e.global; });
+    for (Psc &cache : psc)
+      cache.invalidateIf([&](const PscEntry &e) { return e.vpid == vpid && e.pcid == pcid; });
+  }
+
+  void invVpid(uint16_t vpid) {
+    ++counters[ctrIndex(Counter::InvVpid)];
+    invalidateVpid(vpid);
+  }
+
+  void invEptp(uint64_t eptp) {
+    ++counters[ctrIndex(Counter::InvEptp)];
+    const uint64_t root = eptp & addr_mask;
+    for (const Regs &r : regs) {
+      const Mode mode = slotMode(r);
+      if (slotValid(r) && (mode == Mode::Nested || mode == Mode::Direct) && eptRoot(r) == root)
+        invalidateVpid(slotVpid(r));
+    }
+    for (Ntlb &array : ntlb)
+      array.invalidateIf([&](const NtlbEntry &e) { return e.root == root; });
+  }
+
+  void invAll() {
+    ++counters[ctrIndex(Counter::InvAll)];
+    resetCaches();
+  }
+
+  void resetCaches() {
+    for (Tlb &array : tlb)
+      array.reset();
+    for (Psc &cache : psc)
+      cache.reset();
+    for (Ntlb &array : ntlb)
+      array.reset();
+  }
+
+  // --- translation (§5) -----------------------------------------------------------------------
+
+  // State of the request in flight; set by translate(), read by the walk helpers.
+  const Request *req = nullptr;
+  const Regs *ctx = nullptr;
+  TranslateResult *out = nullptr;
+
+  void translate(const Request &request, TranslateResult &result) {
+    result.ops.clear();
+    result.resp = Response{};
+    result.trace = WalkTrace{};
+    req = &request;
+    out = &result;
+    ++counters[ctrIndex(Counter::Lookups)];  // LOOKUPS++
+    const int slot = findContext(request.vpid);
+    if (slot < 0) {
+      setFault(Mode::Native, Fault::NoContext, 0, request.va, 0);
+      return finish();
+    }
+    ctx = &regs[slot];
+    if (!canonical(request.va)) {
+      setFault(slotMode(*ctx), Fault::GuestGeneralProtection, 0, request.va, 0);
+      return finish();
+    }
+    const uint16_t pcid = request.pcid & 0xfff;
+    for (unsigned size = 0; size < 3; ++size) {  // tlb_lookup: 4K, 2M, 1G
+      Tlb &array = tlb[size];
+      const uint64_t vpn = request.va >> pageShift(static_cast<PageSize>(size));
+      const unsigned set = array.setOf(vpn);
+      const auto matches = [&](const TlbEntry &e) {
+        return e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+      };
+      const int way = array.find(set, matches);
+      if (way < 0)
+        continue;
+      const TlbEntry &e = array.at(set, static_cast<unsigned>(way));
+      if (tlbGrants(e, request)) {
+        ++counters[ctrIndex(Counter::TlbHits)];
+        array.touch(set, static_cast<unsigned>(way));
+        const uint64_t offset_mask = pageBytes(static_cast<PageSize>(size)) - 1;
+        result.resp.hpa = e.frame | (request.va & offset_mask);
+        result.resp.size = static_cast<PageSize>(size);
+        result.resp.tlb_hit = true;
+        return;  // a hit has no fault and no exit to count
+      }
+      // Matched but does not grant: drop every entry matching the request, then walk (§7).
+      ++counters[ctrIndex(Counter::PermRefills)];
+      dropTlbMatches(request, pcid);
+      break;
+    }
+    ++counters[ctrIndex(Counter::TlbMisses)];
+    ++counters[ctrIndex(Counter::Walks)];
+    walk(pcid);
+    result.trace.walked = true;
+    result.trace.walk_cycles += 2;  // START and DONE (§12)
+    counters[ctrIndex(Counter::WalkCycles)] += result.trace.walk_cycles;
+    finish();
+  }
+
+  static bool tlbGrants(const TlbEntry &e, const Request &r) {
+    return !guestDenies(e.acc, r) && (e.ept_perm & eptBitFor(r.access)) &&
+           (r.access != Access::Write || e.dirty);
+  }
+
+  void dropTlbMatches(const Request &request, uint16_t pcid) {
+    for (unsigned size = 0; size < 3; ++size) {
+      const uint64_t vpn = request.va >> pageShift(static_cast<PageSize>(size));
+      tlb[size].invalidateInSet(tlb[size].setOf(vpn), [&](const TlbEntry &e) {
+        return e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+      });
+    }
+  }
+
+  // Counts the response's fault class and exit (every response, early or not, §5).
+  void finish() {
+    const Response &resp = out->resp;
+    if (resp.fault != Fault::None)
+      ++counters[ctrIndex(Counter::FaultGuestPf) + static_cast<unsigned>(resp.fault) - 1];
+    if (resp.vm_exit)
+      ++counters[ctrIndex(Counter::VmExits)];
+  }
+
+  // Fills the response with a fault; returns false so callers can `return fault(...)`.
+  bool setFault(Mode mode, Fault fault, uint32_t info, uint64_t addr, unsigned level) {
+    Response &resp = out->resp;
+    resp = Response{};
+    resp.fault = fault;
+    resp.fault_info = info;
+    resp.fault_addr = addr;
+    resp.fault_level = static_cast<uint8_t>(level);
+    // §6 exit table.
+    switch (fault) {
+    case Fault::GuestPageFault: resp.vm_exit = mode == Mode::Shadow; break;
+    case Fault::EptViolation:
+    case Fault::EptMisconfig:
+    case Fault::Bounds: resp.vm_exit = true; break;
+    default: resp.vm_exit = false; break;
+    }
+    return false;
+  }
+  bool fault(Fault f, uint32_t info, uint64_t addr, unsigned level) {
+    return setFault(slotMode(*ctx), f, info, addr, level);
+  }
+
+  uint64_t emitRead(uint64_t addr, Dim dim, unsigned level) {
+    const MemOp op{addr, MemOpKind::Read, 0, dim, static_cast<uint8_t>(level)};
+    out->ops.push_back(op);
+    ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestReads : Counter::NestedReads)];
+    const uint64_t value = memory.read64(addr);
+    out->trace.walk_cycles += timing->cycles(op);
+    return value;
+  }
+
+  void emitFetchOr(uint64_t addr, uint64_t mask, Dim dim, unsigned level) {
+    const MemOp op{addr, MemOpKind::FetchOr, mask, dim, static_cast<uint8_t>(level)};
+    out->ops.push_back(op);
+    ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestAdUpdates : Counter::NestedAdUpdates)];
+    memory.fetchOr64(addr, mask);
+    out->trace.walk_cycles += timing->cycles(op);
+  }
+
+  // §2.1 reserved bits of a present guest entry at `level`.
+  bool guestReserved(uint64_t pte_value, unsigned level) const {
+    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
+    if (pte_value & high_reserved)
+      return true;
+    const bool ps = pte_value & pte::PS;
+    if (level >= 4 && ps)
+      return true;
+    if (level == 2 && ps && (pte_value & 0x1fe000))  // bits 20:13
+      return true;
+    if (level == 3 && ps && (pte_value & 0x3fffe000))  // bits 29:13
+      return true;
+    return false;
+  }
+
+  // §2.2 misconfiguration of a present EPT entry at `level`.
+  bool eptMisconfigured(uint64_t e, unsigned level) const {
+    const bool r = e & ept::R, w = e & ept::W;
+    if (w && !r)
+      return true;
+    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
+    if (e & high_reserved)
+      return true;
+    const bool lp = e & ept::LP;
+    if (level >= 4 && lp)
+      return true;
+    const bool leaf = level == 1 || lp;
+    if (!leaf)
+      return (e & 0x78) != 0;  // bits 6:3
+    const unsigned mem_type = (e >> 3) & 7;
+    if (mem_type == 2 || mem_type == 3 || mem_type == 7)
+      return true;
+    if (level == 2 && (e & 0x1ff000))  // bits 20:12
+      return true;
+    if (level == 3 && (e & 0x3ffff000))  // bits 29:12
+      return true;
+    return false;
+  }
+
+  uint32_t accessQualification(Access access) const {
+    switch (access) {
+    case Access::Read: return eptq::Read;
+    case Access::Write: return eptq::Write;
+    case Access::Exec: return eptq::Fetch;
+    }
+    return 0;
+  }
+
+  // nested_translate(gpa, access, final) of §5. `guest_level` is the level of the guest table
+  // being located (0 for the final gPA), for the fault payload.
+  bool nestedTranslate(uint64_t gpa, Access access, bool final, unsigned guest_level,
+                       HostPage &page) {
+    const uint64_t root = eptRoot(*ctx);
+    const bool ad = eptAd(*ctx);
+    const bool needs_dirty = final && access == Access::Write && ad;
+    const uint8_t needed = eptBitFor(access);
+    for (unsigned size = 0; size < 3; ++size) {  // ntlb_lookup: 4K, 2M, 1G
+      Ntlb &array = ntlb[size];
+      const PageSize page_size = static_cast<PageSize>(size);
+      const uint64_t gfn = gpa >> pageShift(page_size);
+      const unsigned set = array.setOf(gfn);
+      const auto matches = [&](const NtlbEntry &e) { return e.gfn == gfn && e.root == root; };
+      const int way = array.find(set, matches);
+      if (way < 0)
+        continue;
+      const NtlbEntry &e = array.at(set, static_cast<unsigned>(way));
+      if ((e.perm & needed) && (!needs_dirty || e.dirty)) {
+        ++counters[ctrIndex(Counter::NtlbHits)];
+        ++out->trace.ntlb_hits;
+        array.touch(set, static_cast<unsigned>(way));
+        page.hpa = e.frame | (gpa & (pageBytes(page_size) - 1));
+        page.size = page_size;
+        page.ept_perm = e.perm;
+        page.ept_dirty = e.dirty;
+        return true;
+      }
+      for (unsigned s = 0; s < 3; ++s) {  // drop every entry matching (eptp, gpa)
+        const uint64_t g = gpa >> pageShift(static_cast<PageSize>(s));
+        ntlb[s].invalidateInSet(ntlb[s].setOf(g),
+                                [&](const NtlbEntry &n) { return n.gfn == g && n.root == root; });
+      }
+      break;
+    }
+    ++counters[ctrIndex(Counter::NtlbMisses)];
+    ++out->trace.ntlb_misses;
+
+    const uint32_t fault_context = (final ? eptq::Final : 0) |
+                                   (static_cast<uint32_t>(guest_level) << eptq::kGuestLevelShift);
+    uint64_t table = root;
+    uint8_t perm = 7;
+    for (unsigned level = config.nested_levels; level >= 1; --level) {
+      const uint64_t addr = table + 8 * entryIndex(gpa, level);
+      const uint64_t e = emitRead(addr, Dim::Nested, level);
+      perm &= static_cast<uint8_t>(e & 7);
+      const uint32_t violation = accessQualification(final ? access : Access::Read) |
+                                 (uint32_t{perm} << 3) | eptq::LinearValid | fault_context;
+      if ((e & 7) == 0)
+        return fault(Fault::EptViolation, violation, gpa, level);
+      if (eptMisconfigured(e, level))
+        return fault(Fault::EptMisconfig, fault_context, gpa, level);
+      if (level > 1 && !(e & ept::LP)) {
+        if (ad && !(e & ept::A))
+          emitFetchOr(addr, ept::A, Dim::Nested, level);
+        table = e & addr_mask;
+        continue;
+      }
+      if (!(perm & needed))
+        return fault(Fault::EptViolation, violation, gpa, level);
+      const bool write_final = final && access == Access::Write;
+      if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
+        emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
+      const bool dirty = !ad || (e & ept::D) || write_final;
+      const PageSize page_size = sizeOfLevel(level);
+      const uint64_t page_mask = pageBytes(page_size) - 1;
+      NtlbEntry fill;
+      fill.dirty = dirty;
+      fill.perm = perm;
+      fill.root = root;
+      fill.gfn = gpa >> pageShift(page_size);
+      fill.frame = e & addr_mask & ~page_mask;
+      Ntlb &array = ntlb[static_cast<unsigned>(page_size)];
+      array.fill(array.setOf(fill.gfn), fill);
+      page.hpa = fill.frame | (gpa & page_mask);
+      page.size = page_size;
+      page.ept_perm = perm;
+      page.ept_dirty = dirty;
+      return true;
+    }
+    return true;  // not reached: level 1 is always a leaf
+  }
+
+  bool escaped(uint64_t gpa) const {
+    const uint64_t page = gpa & addr_mask;
+    for (unsigned k = 0; k < config.escape_entries; ++k) {
+      const uint64_t e = (*ctx)[8 + k];
+      if ((e & 1) && (e & addr_mask) == page)
+        return true;
+    }
+    return false;
+  }
+
+  // §8.1: [a, a + n) inside [GBASE, GBASE + GSIZE) and below 2^P. All values are < 2^(P+1) and
+  // P <= 52, so 64-bit sums cannot overflow.
+  bool boundsOk(uint64_t a, uint64_t n) const {
+    const uint64_t gbase = (*ctx)[regIndex(CtxReg::GBase)];
+    const uint64_t gsize = (*ctx)[regIndex(CtxReg::GSize)];
+    return gbase <= a && a + n <= gbase + gsize && a + n <= (uint64_t{1} << config.pa_bits);
+  }
+
+  // xlate_table(gpa, guest_level) of §5.
+  bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
+    switch (slotMode(*ctx)) {
+    case Mode::Native:
+    case Mode::Shadow: hpa = gpa; return true;
+    case Mode::Nested: {
+      HostPage page;
+      if (!nestedTranslate(gpa, Access::Read, false, guest_level, page))
+        return false;
+      hpa = page.hpa;
+      return true;
+    }
+    case Mode::Direct: {
+      if (escaped(gpa)) {
+        ++counters[ctrIndex(Counter::Escapes)];
+        out->trace.escaped = true;
+        HostPage page;
+        if (!nestedTranslate(gpa, Access::Read, false, guest_level, page))
+          return false;
+        hpa = page.hpa;
+      } else {
+        hpa = gpa + (*ctx)[regIndex(CtxReg::GBase)];
+      }
+      if (!boundsOk(hpa & ~uint64_t{0xfff}, pageBytes(PageSize::Size4K)))
+        return fault(Fault::Bounds, static_cast<uint32_t>(guest_level) << eptq::kGuestLevelShift,
+                     gpa, 0);
+      return true;
+    }
+    }
+    return true;
+  }
+
+  // xlate_final(gpa, req, gsize) of §5.
+  bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
+    switch (slotMode(*ctx)) {
+    case Mode::Native:
+    case Mode::Shadow:
+      page = HostPage{gpa, gsize, 7, true};
+      return true;
+    case Mode::Nested: return nestedTranslate(gpa, req->access, true, 0, page);
+    case Mode::Direct: {
+      if (escaped(gpa)) {
+        ++counters[ctrIndex(Counter::Escapes)];
+        out->trace.escaped = true;
+        if (!nestedTranslate(gpa, req->access, true, 0, page))
+          return false;
+        page.size = PageSize::Size4K;
+      } else {
+        const uint64_t gbase = (*ctx)[regIndex(CtxReg::GBase)];
+        page.hpa = gpa + gbase;
+        page.size = (gbase & (pageBytes(PageSize::Size1G) - 1)) == 0   ? PageSize::Size1G
+                    : (gbase & (pageBytes(PageSize::Size2M) - 1)) == 0 ? PageSize::Size2M
+                                                                       : PageSize::Size4K;
+        // A valid escape entry inside the guest page forces 4K entries around it (§8.2).
+        const uint64_t guest_page = gpa & ~(pageBytes(gsize) - 1) & addr_mask;
+        for (unsigned k = 0; k < config.escape_entries; ++k) {
+          const uint64_t e = (*ctx)[8 + k];
+          if ((e & 1) && ((e & addr_mask) & ~(pageBytes(gsize) - 1)) == guest_page)
+            page.size = PageSize::Size4K;
+        }
+        page.ept_perm = 7;
+        page.ept_dirty = true;
+      }
+      const PageSize size = std::min(gsize, page.size);
+      const uint64_t bytes = pageBytes(size);
+      if (!boundsOk(page.hpa & ~(bytes - 1), bytes))
+        return fault(Fault::Bounds, eptq::Final, gpa, 0);
+      return true;
+    }
+    }
+    return true;
+  }
+
+  uint32_t pfCode(bool present, bool reserved) const {
+    return (present ? pf::P : 0) | (req->access == Access::Write ? pf::W : 0) |
+           (req->user ? pf::U : 0) | (reserved ? pf::RSVD : 0) |
+           (req->access == Access::Exec ? pf::ID : 0);
+  }
+
+  void walk(uint16_t pcid) {
+    const Regs &c = *ctx;
+    const uint16_t vpid = slotVpid(c);
+    const uint64_t va = req->va;
+    const unsigned levels = config.guest_levels;
+    GuestAccess acc;
+    unsigned level = levels;
+    uint64_t table = 0;
+    bool have_table = false;
+    for (unsigned l = 2; l <= levels; ++l) {  // deepest first (§10.1)
+      Psc &cache = psc[l - 2];
+      const uint64_t prefix = va >> levelShift(l);
+      const unsigned set = cache.setOf(prefix);
+      const int way = cache.find(set, [&](const PscEntry &e) {
+        return e.prefix == prefix && e.vpid == vpid && e.pcid == pcid;
+      });
+      if (way < 0)
+        continue;
+      ++counters[ctrIndex(Counter::PscHitsL2) + (l - 2)];
+      cache.touch(set, static_cast<unsigned>(way));
+      const PscEntry &e = cache.at(set, static_cast<unsigned>(way));
+      table = e.next_hpa;
+      acc = e.acc;
+      level = l - 1;
+      have_table = true;
+      out->trace.psc_level = static_cast<uint8_t>(l);
+      break;
+    }
+    if (!have_table && !xlateTable(c[regIndex(CtxReg::Cr3)], levels, table))
+      return;
+    const bool ad = guestAd(c);
+    for (;;) {
+      const uint64_t addr = table + 8 * entryIndex(va, level);
+      const uint64_t pte_value = emitRead(addr, Dim::Guest, level);
+      if (!(pte_value & pte::P)) {
+        fault(Fault::GuestPageFault, pfCode(false, false), va, level);
+        return;
+      }
+      if (guestReserved(pte_value, level)) {
+        fault(Fault::GuestPageFault, pfCode(true, true), va, level);
+        return;
+      }
+      acc.rw = acc.rw && (pte_value & pte::RW);
+      acc.us = acc.us && (pte_value & pte::US);
+      acc.nx = acc.nx || (pte_value & pte::NX);
+      if (level > 1 && !(pte_value & pte::PS)) {  // non-leaf
+        if (ad && !(pte_value & pte::A))
+          emitFetchOr(addr, pte::A, Dim::Guest, level);
+        uint64_t next = 0;
+        if (!xlateTable(pte_value & addr_mask, level - 1, next))
+          return;
+        Psc &cache = psc[level - 2];
+        PscEntry fill;
+        fill.vpid = vpid;
+        fill.pcid = pcid;
+        fill.acc = acc;
+        fill.prefix = va >> levelShift(level);
+        fill.next_hpa = next;
+        cache.fill(cache.setOf(fill.prefix), fill);
+        table = next;
+        --level;
+        continue;
+      }
+      // Leaf.
+      const PageSize gsize = sizeOfLevel(level);
+      const uint64_t gmask = pageBytes(gsize) - 1;
+      if (guestDenies(acc, *req)) {
+        fault(Fault::GuestPageFault, pfCode(true, false), va, level);
+        return;
+      }
+      const uint64_t gpa = (pte_value & addr_mask & ~gmask) | (va & gmask);
+      HostPage host;
+      if (!xlateFinal(gpa, gsize, host))
+        return;
+      const PageSize size = std::min(gsize, host.size);  // splintering
+      const bool write = req->access == Access::Write;
+      if (ad && (!(pte_value & pte::A) || (write && !(pte_value & pte::D))))
+        emitFetchOr(addr, pte::A | (write ? pte::D : 0), Dim::Guest, level);
+      const uint64_t size_mask = pageBytes(size) - 1;
+      TlbEntry fill;
+      fill.global = pte_value & pte::G;
+      fill.dirty = (!ad || write || (pte_value & pte::D)) && host.ept_dirty;
+      fill.vpid = vpid;
+      fill.pcid = pcid;
+      fill.gsize = gsize;
+      fill.acc = acc;
+      fill.ept_perm = host.ept_perm;
+      fill.vpn = va >> pageShift(size);
+      fill.frame = host.hpa & ~size_mask;
+      Tlb &array = tlb[static_cast<unsigned>(size)];
+      array.fill(array.setOf(fill.vpn), fill);
+      out->resp.hpa = host.hpa;
+      out->resp.size = size;
+      return;
+    }
+  }
+
+  MmuConfig config;
+  PhysicalMemory &memory;
+  FixedLatency default_timing;
+  MemoryTiming *timing;
+  uint64_t addr_mask;  // bits [P-1:12]
+  unsigned va_bits;
+  std::vector<Regs> regs;
+  std::vector<Tlb> tlb;    // by PageSize
+  std::vector<Psc> psc;    // by guest level - 2
+  std::vector<Ntlb> ntlb;  // by PageSize
+  std::array<uint64_t, kNumCounters> counters{};
+};
+
+// --- Mmu --------------------------------------------------------------------------------------
+
+namespace {
+const MmuConfig &validated(const MmuConfig &config) {
+  if (const std::string error = config.validate(); !error.empty())
+    throw std::invalid_argument("invalid MmuConfig: " + error);
+  return config;
+}
+}  // namespace
+
+Mmu::Mmu(const MmuConfig &config, PhysicalMemory &memory, MemoryTiming *timing)
+    : impl_(std::make_unique<Impl>(validated(config), memory, timing)) {}
+
+Mmu::~Mmu() = default;
+
+const MmuConfig &Mmu::config() const { return impl_->config; }
+
+void Mmu::translate(const Request &req, TranslateResult &result) { impl_->translate(req, result); }
+
+TranslateResult Mmu::translate(const Request &req) {
+  TranslateResult result;
+  impl_->translate(req, result);
+  return result;
+}
+
+void Mmu::writeReg(unsigned ctx, CtxReg reg, uint64_t value) {
+  impl_->writeReg(ctx, static_cast<unsigned>(reg), value);
+}
+
+uint64_t Mmu::readReg(unsigned ctx, CtxReg reg) const {
+  return impl_->readReg(ctx, static_cast<unsigned>(reg));
+}
+
+void Mmu::invAddr(uint16_t vpid, uint64_t va) { impl_->invAddr(vpid, va); }
+void Mmu::invPcid(uint16_t vpid, uint16_t pcid) { impl_->invPcid(vpid, pcid & 0xfff); }
+void Mmu::invVpid(uint16_t vpid) { impl_->invVpid(vpid); }
+void Mmu::invEptp(uint64_t eptp) { impl_->invEptp(eptp); }
+void Mmu::invAll() { impl_->invAll(); }
+
+void Mmu::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
+                  uint16_t pcid) {
+  switch (op) {
+  case CtrlOp::WriteReg: impl_->writeReg(ctx, reg & 0xf, data); return;
+  case CtrlOp::InvAddr: invAddr(vpid, data); return;
+  case CtrlOp::InvPcid: invPcid(vpid, pcid); return;
+  case CtrlOp::InvVpid: invVpid(vpid); return;
+  case CtrlOp::InvEptp: invEptp(data); return;
+  case CtrlOp::InvAll: invAll(); return;
+  }
+  throw std::invalid_argument("Mmu::control: unknown op " +
+                              std::to_string(static_cast<unsigned>(op)));
+}
+
+uint64_t Mmu::counter(Counter c) const {
+  const unsigned index = static_cast<unsigned>(c);
+  return index < kNumCounters ? impl_->counters[index] : 0;  // §14: index >= 29 reads 0
+}
+
+const std::array<uint64_t, kNumCounters> &Mmu::counters() const { return impl_->counters; }
+
+Response Mmu::peek(const Request &req) const {
+  const Impl &m = *impl_;
+  const int slot = m.findContext(req.vpid);
+  if (slot < 0) {
+    Response resp;
+    resp.fault = Fault::NoContext;
+    resp.fault_addr = req.va;
+    return resp;
+  }
+  const Impl::Regs &r = m.regs[static_cast<unsigned>(slot)];
+  ContextRegisters ctx;
+  ctx.vpid = r[0];
+  ctx.mode = r[1];
+  ctx.cr3 = r[2];
+  ctx.eptp = r[3];
+  ctx.gbase = r[4];
+  ctx.gsize = r[5];
+  ctx.flags = r[6];
+  for (unsigned k = 0; k < ctx.escape.size(); ++k)
+    ctx.escape[k] = r[8 + k];
+  return referenceWalk(m.config, ctx, m.memory, req);
+}
+
+unsigned Mmu::tlbValidEntries() const {
+  unsigned count = 0;
+  for (const auto &array : impl_->tlb)
+    count += array.validCount();
+  return count;
+}
+
+unsigned Mmu::pscValidEntries(unsigned level) const {
+  if (level < 2 || level > impl_->config.guest_levels)
+    return 0;
+  return impl_->psc[level - 2].validCount();
+}
+
+unsigned Mmu::ntlbValidEntries() const {
+  unsigned count = 0;
+  for (const auto &array : impl_->ntlb)
+    count += array.validCount();
+  return count;
+}
+
+void Mmu::reset() {
+  impl_->resetCaches();
+  for (auto &r : impl_->regs)
+    r.fill(0);
+  impl_->counters.fill(0);
+}
+
+}  // namespace vmmu

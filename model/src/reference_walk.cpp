@@ -1,0 +1,225 @@
+// referenceWalk(): the uncached translation of vmmu/reference_walk.h, written from the spec text
+// (§2, §5-§8) without looking at the Mmu's walker.
+#include "vmmu/reference_walk.h"
+
+#include <algorithm>
+
+namespace vmmu {
+namespace {
+
+uint64_t bitsBetween(unsigned hi, unsigned lo) {  // mask of bits [hi:lo]
+  return ((hi >= 63 ? ~uint64_t{0} : (uint64_t{2} << hi) - 1)) & ~((uint64_t{1} << lo) - 1);
+}
+
+// Everything one cold translation needs, with the fault it ended in (if any).
+class ColdWalk {
+public:
+  ColdWalk(const MmuConfig &config, const ContextRegisters &ctx, PhysicalMemory &memory,
+           const Request &req)
+      : cfg_(config), ctx_(ctx), mem_(memory), req_(req),
+        mode_(static_cast<Mode>(ctx.mode & 3)), frame_bits_(bitsBetween(config.pa_bits - 1, 12)) {}
+
+  Response run() {
+    const unsigned va_bits = cfg_.vaBits();
+    const uint64_t top = req_.va >> (va_bits - 1);  // bits 63 .. VaBits-1
+    const bool canonical = top == 0 || top == (~uint64_t{0} >> (va_bits - 1));
+    if (!canonical)
+      return fail(Fault::GuestGeneralProtection, 0, req_.va, 0);
+
+    bool rw = true, us = true, nx = false;
+    uint64_t table_hpa = 0;
+    if (!tableAddress(ctx_.cr3 & frame_bits_, cfg_.guest_levels, table_hpa))
+      return resp_;
+    for (unsigned level = cfg_.guest_levels; level >= 1; --level) {
+      const unsigned shift = 12 + 9 * (level - 1);
+      const uint64_t entry = mem_.read64(table_hpa + 8 * ((req_.va >> shift) & 511));
+      const uint32_t who = (req_.access == Access::Write ? pf::W : 0) | (req_.user ? pf::U : 0) |
+                           (req_.access == Access::Exec ? pf::ID : 0);
+      if (!(entry & pte::P))
+        return fail(Fault::GuestPageFault, who, req_.va, level);
+      if (guestEntryHasReservedBits(entry, level))
+        return fail(Fault::GuestPageFault, who | pf::P | pf::RSVD, req_.va, level);
+      rw = rw && (entry & pte::RW);
+      us = us && (entry & pte::US);
+      nx = nx || (entry & pte::NX);
+      const bool leaf = level == 1 || (entry & pte::PS);
+      if (!leaf) {
+        if (!tableAddress(entry & frame_bits_, level - 1, table_hpa))
+          return resp_;
+        continue;
+      }
+      const bool denied = (req_.user && !us) || (req_.access == Access::Write && !rw) ||
+                          (req_.access == Access::Exec && nx);
+      if (denied)
+        return fail(Fault::GuestPageFault, who | pf::P, req_.va, level);
+      const uint64_t page_bytes = uint64_t{1} << shift;
+      const uint64_t gpa = (entry & frame_bits_ & ~(page_bytes - 1)) | (req_.va & (page_bytes - 1));
+      return finalAddress(gpa, static_cast<PageSize>(level - 1));
+    }
+    return resp_;  // not reached
+  }
+
+private:
+  Response fail(Fault fault, uint32_t info, uint64_t addr, unsigned level) {
+    resp_ = Response{};
+    resp_.fault = fault;
+    resp_.fault_info = info;
+    resp_.fault_addr = addr;
+    resp_.fault_level = static_cast<uint8_t>(level);
+    resp_.vm_exit = fault == Fault::EptViolation || fault == Fault::EptMisconfig ||
+                    fault == Fault::Bounds || (fault == Fault::GuestPageFault && mode_ == Mode::Shadow);
+    return resp_;
+  }
+
+  bool guestEntryHasReservedBits(uint64_t entry, unsigned level) const {
+    if (cfg_.pa_bits < 52 && (entry & bitsBetween(51, cfg_.pa_bits)))
+      return true;
+    if (!(entry & pte::PS) || level == 1)
+      return false;
+    if (level >= 4)
+      return true;
+    return entry & bitsBetween(level == 2 ? 20 : 29, 13);
+  }
+
+  bool isEscaped(uint64_t gpa) const {
+    for (unsigned k = 0; k < cfg_.escape_entries; ++k)
+      if ((ctx_.escape[k] & 1) && (ctx_.escape[k] & frame_bits_) == (gpa & frame_bits_))
+        return true;
+    return false;
+  }
+
+  bool inBounds(uint64_t start, uint64_t bytes) const {
+    const uint64_t end = start + bytes;
+    const uint64_t gbase = ctx_.gbase & frame_bits_;
+    const uint64_t gsize = ctx_.gsize & bitsBetween(cfg_.pa_bits, 12);
+    return start >= gbase && end <= gbase + gsize && end <= (uint64_t{1} << cfg_.pa_bits);
+  }
+
+  // One EPT walk (§5 nested_translate without the nested TLB). On success sets hpa and the EPT
+  // leaf's level; `guest_level` is 0 for the final gPA.
+  bool eptWalk(uint64_t gpa, bool final, unsigned guest_level, uint64_t &hpa, unsigned &leaf_level) {
+    const Access access = final ? req_.access : Access::Read;
+    const unsigned need = 1u << static_cast<unsigned>(access);
+    const uint32_t where = (final ? eptq::Final : 0) | (guest_level << eptq::kGuestLevelShift);
+    uint64_t table = ctx_.eptp & frame_bits_;
+    unsigned rwx = 7;
+    for (unsigned level = cfg_.nested_levels; level >= 1; --level) {
+      const unsigned shift = 12 + 9 * (level - 1);
+      const uint64_t entry = mem_.read64(table + 8 * ((gpa >> shift) & 511));
+      rwx &= entry & 7;
+      const uint32_t qualification = (need & 7) | (rwx << 3) | eptq::LinearValid | where;
+      if ((entry & 7) == 0) {
+        fail(Fault::EptViolation, qualification, gpa, level);
+        return false;
+      }
+      const bool large = entry & ept::LP;
+      const bool leaf = level == 1 || large;
+      const unsigned mem_type = (entry >> 3) & 7;
+      bool misconfigured = ((entry & ept::W) && !(entry & ept::R)) ||
+                           (cfg_.pa_bits < 52 && (entry & bitsBetween(51, cfg_.pa_bits))) ||
+                           (large && level >= 4);
+      if (!misconfigured && !leaf)
+        misconfigured = entry & bitsBetween(6, 3);
+      if (!misconfigured && leaf)
+        misconfigured = mem_type == 2 || mem_type == 3 || mem_type == 7 ||
+                        (level == 2 && (entry & bitsBetween(20, 12))) ||
+                        (level == 3 && (entry & bitsBetween(29, 12)));
+      if (misconfigured) {
+        fail(Fault::EptMisconfig, where, gpa, level);
+        return false;
+      }
+      if (!leaf) {
+        table = entry & frame_bits_;
+        continue;
+      }
+      if (!(rwx & need)) {
+        fail(Fault::EptViolation, qualification, gpa, level);
+        return false;
+      }
+      const uint64_t page_bytes = uint64_t{1} << shift;
+      hpa = (entry & frame_bits_ & ~(page_bytes - 1)) | (gpa & (page_bytes - 1));
+      leaf_level = level;
+      return true;
+    }
+    return false;  // not reached
+  }
+
+  // §5 xlate_table: the host address of the guest table at `gpa`.
+  bool tableAddress(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
+    unsigned unused_level = 0;
+    if (mode_ == Mode::Native || mode_ == Mode::Shadow) {
+      hpa = gpa;
+      return true;
+    }
+    if (mode_ == Mode::Nested)
+      return eptWalk(gpa, false, guest_level, hpa, unused_level);
+    // DIRECT
+    if (isEscaped(gpa)) {
+      if (!eptWalk(gpa, false, guest_level, hpa, unused_level))
+        return false;
+    } else {
+      hpa = gpa + (ctx_.gbase & frame_bits_);
+    }
+    if (!inBounds(hpa & ~uint64_t{0xfff}, 0x1000)) {
+      fail(Fault::Bounds, guest_level << eptq::kGuestLevelShift, gpa, 0);
+      return false;
+    }
+    return true;
+  }
+
+  // §5 xlate_final, then the response.
+  Response finalAddress(uint64_t gpa, PageSize guest_size) {
+    uint64_t hpa = gpa;
+    PageSize host_size = guest_size;
+    if (mode_ == Mode::Nested) {
+      unsigned leaf_level = 0;
+      if (!eptWalk(gpa, true, 0, hpa, leaf_level))
+        return resp_;
+      host_size = static_cast<PageSize>(leaf_level - 1);
+    } else if (mode_ == Mode::Direct) {
+      const uint64_t gbase = ctx_.gbase & frame_bits_;
+      if (isEscaped(gpa)) {
+        unsigned leaf_level = 0;
+        if (!eptWalk(gpa, true, 0, hpa, leaf_level))
+          return resp_;
+        host_size = PageSize::Size4K;
+      } else {
+        hpa = gpa + gbase;
+        host_size = gbase % (1ull << 30) == 0 ? PageSize::Size1G
+                    : gbase % (1ull << 21) == 0 ? PageSize::Size2M
+                                               : PageSize::Size4K;
+        const uint64_t guest_page_bytes = pageBytes(guest_size);
+        for (unsigned k = 0; k < cfg_.escape_entries; ++k) {
+          const uint64_t escaped_gpa = ctx_.escape[k] & frame_bits_;
+          if ((ctx_.escape[k] & 1) &&
+              escaped_gpa / guest_page_bytes == (gpa & frame_bits_) / guest_page_bytes)
+            host_size = PageSize::Size4K;
+        }
+      }
+      const uint64_t bytes = pageBytes(std::min(guest_size, host_size));
+      if (!inBounds(hpa & ~(bytes - 1), bytes))
+        return fail(Fault::Bounds, eptq::Final, gpa, 0);
+    }
+    resp_ = Response{};
+    resp_.hpa = hpa;
+    resp_.size = std::min(guest_size, host_size);
+    return resp_;
+  }
+
+  const MmuConfig &cfg_;
+  const ContextRegisters &ctx_;
+  PhysicalMemory &mem_;
+  const Request &req_;
+  const Mode mode_;
+  const uint64_t frame_bits_;
+  Response resp_;
+};
+
+}  // namespace
+
+Response referenceWalk(const MmuConfig &config, const ContextRegisters &ctx,
+                       PhysicalMemory &memory, const Request &req) {
+  return ColdWalk(config, ctx, memory, req).run();
+}
+
+}  // namespace vmmu

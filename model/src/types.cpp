@@ -1,0 +1,60 @@
+// Printable names of the vmmu enums (for messages, reports and test output).
+#include "vmmu/types.h"
+
+namespace vmmu {
+
+std::string_view toString(Mode mode) {
+  switch (mode) {
+  case Mode::Native: return "NATIVE";
+  case Mode::Nested: return "NESTED";
+  case Mode::Shadow: return "SHADOW";
+  case Mode::Direct: return "DIRECT";
+  }
+  return "?";
+}
+
+std::string_view toString(Access access) {
+  switch (access) {
+  case Access::Read: return "READ";
+  case Access::Write: return "WRITE";
+  case Access::Exec: return "EXEC";
+  }
+  return "?";
+}
+
+std::string_view toString(PageSize size) {
+  switch (size) {
+  case PageSize::Size4K: return "4K";
+  case PageSize::Size2M: return "2M";
+  case PageSize::Size1G: return "1G";
+  }
+  return "?";
+}
+
+std::string_view toString(Fault fault) {
+  switch (fault) {
+  case Fault::None: return "NONE";
+  case Fault::GuestPageFault: return "GUEST_PF";
+  case Fault::GuestGeneralProtection: return "GUEST_GP";
+  case Fault::EptViolation: return "EPT_VIOLATION";
+  case Fault::EptMisconfig: return "EPT_MISCONFIG";
+  case Fault::Bounds: return "BOUNDS";
+  case Fault::NoContext: return "NO_CONTEXT";
+  }
+  return "?";
+}
+
+std::string_view toString(Counter counter) {
+  // Indexed by the §14 counter number.
+  static constexpr std::string_view kNames[kNumCounters] = {
+      "LOOKUPS", "TLB_HITS", "TLB_MISSES", "WALKS", "GUEST_READS", "NESTED_READS",
+      "GUEST_AD_UPDATES", "NESTED_AD_UPDATES", "PSC_HITS_L2", "PSC_HITS_L3", "PSC_HITS_L4",
+      "PSC_HITS_L5", "NTLB_HITS", "NTLB_MISSES", "WALK_CYCLES", "FAULT_GUEST_PF",
+      "FAULT_GUEST_GP", "FAULT_EPT_VIOLATION", "FAULT_EPT_MISCONFIG", "FAULT_BOUNDS",
+      "FAULT_NO_CONTEXT", "VM_EXITS", "INV_ADDR", "INV_PCID", "INV_VPID", "INV_EPTP", "INV_ALL",
+      "ESCAPES", "PERM_REFILLS"};
+  const unsigned index = static_cast<unsigned>(counter);
+  return index < kNumCounters ? kNames[index] : "?";
+}
+
+}  // namespace vmmu

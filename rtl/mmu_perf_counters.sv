@@ -1,0 +1,36 @@
+// mmu_perf_counters: the 64-bit event counters of §14.
+//
+// Each cycle every counter whose bit of inc_i is set advances by one (modulo 2^64); a single
+// event source per counter and cycle is guaranteed by the MMU's structure (requests, walks and
+// control commands never overlap). Readout is combinational: the value at the start of the
+// cycle; indices without a counter read as zero.
+module mmu_perf_counters #(
+  parameter int unsigned NumCounters = mmu_pkg::NumCounters
+) (
+  input  logic                   clk_i,
+  input  logic                   rst_ni,
+  input  logic [NumCounters-1:0] inc_i,
+  input  logic [5:0]             sel_i,
+  output logic [63:0]            value_o
+);
+
+  logic [NumCounters*64-1:0] count_q;  // counter i at [64i +: 64]
+
+  always_ff @(posedge clk_i) begin : regs
+    if (!rst_ni) begin
+      count_q <= '0;
+    end else begin
+      for (int unsigned i = 0; i < NumCounters; i++) begin
+        if (inc_i[i]) count_q[i * 64 +: 64] <= count_q[i * 64 +: 64] + 64'd1;
+      end
+    end
+  end
+
+  always_comb begin : readout
+    value_o = '0;
+    for (int unsigned i = 0; i < NumCounters; i++) begin
+      if (32'(sel_i) == 32'(i)) value_o = count_q[i * 64 +: 64];
+    end
+  end
+
+endmodule

@@ -1,0 +1,165 @@
+// mmu_pkg: every type shared between the vmmu RTL modules (docs/architecture.md).
+//
+// The enums carry the same numeric encodings as model/include/vmmu/types.h so that the
+// testbench compares the RTL's pins with the golden model without a translation table.
+// Widths that depend on parameters (PaBits, GuestLevels) stay in the modules; the structs here
+// use the widest possible field (64-bit addresses) and are narrowed at the ports.
+package mmu_pkg;
+
+  // §3 translation modes.
+  typedef enum logic [1:0] {
+    ModeNative = 2'd0,
+    ModeNested = 2'd1,
+    ModeShadow = 2'd2,
+    ModeDirect = 2'd3
+  } mode_e;
+
+  // §4 access types.
+  typedef enum logic [1:0] {
+    AccessRead  = 2'd0,
+    AccessWrite = 2'd1,
+    AccessExec  = 2'd2
+  } access_e;
+
+  // §1 page sizes; the numeric order is the size order (min() is a numeric min).
+  typedef enum logic [1:0] {
+    Size4K = 2'd0,
+    Size2M = 2'd1,
+    Size1G = 2'd2
+  } page_size_e;
+
+  // §6 fault classes.
+  typedef enum logic [2:0] {
+    FaultNone          = 3'd0,
+    FaultGuestPf       = 3'd1,
+    FaultGuestGp       = 3'd2,
+    FaultEptViolation  = 3'd3,
+    FaultEptMisconfig  = 3'd4,
+    FaultBounds        = 3'd5,
+    FaultNoContext     = 3'd6
+  } fault_e;
+
+  // §13 memory operations and walk dimensions.
+  typedef enum logic {
+    MemOpRead    = 1'b0,
+    MemOpFetchOr = 1'b1
+  } mem_op_e;
+
+  typedef enum logic {
+    DimGuest  = 1'b0,
+    DimNested = 1'b1
+  } dim_e;
+
+  // §13 control commands.
+  typedef enum logic [2:0] {
+    CtrlWriteReg = 3'd0,
+    CtrlInvAddr  = 3'd1,
+    CtrlInvPcid  = 3'd2,
+    CtrlInvVpid  = 3'd3,
+    CtrlInvEptp  = 3'd4,
+    CtrlInvAll   = 3'd5
+  } ctrl_op_e;
+
+  // §3 context registers; escape entry k is CtxRegEscape0 + k.
+  typedef enum logic [3:0] {
+    CtxRegVpid    = 4'd0,
+    CtxRegMode    = 4'd1,
+    CtxRegCr3     = 4'd2,
+    CtxRegEptp    = 4'd3,
+    CtxRegGbase   = 4'd4,
+    CtxRegGsize   = 4'd5,
+    CtxRegFlags   = 4'd6,
+    CtxRegEscape0 = 4'd8
+  } ctx_reg_e;
+
+  // §14 performance counters, in readout order.
+  typedef enum logic [5:0] {
+    CtrLookups          = 6'd0,
+    CtrTlbHits          = 6'd1,
+    CtrTlbMisses        = 6'd2,
+    CtrWalks            = 6'd3,
+    CtrGuestReads       = 6'd4,
+    CtrNestedReads      = 6'd5,
+    CtrGuestAdUpdates   = 6'd6,
+    CtrNestedAdUpdates  = 6'd7,
+    CtrPscHitsL2        = 6'd8,
+    CtrPscHitsL3        = 6'd9,
+    CtrPscHitsL4        = 6'd10,
+    CtrPscHitsL5        = 6'd11,
+    CtrNtlbHits         = 6'd12,
+    CtrNtlbMisses       = 6'd13,
+    CtrWalkCycles       = 6'd14,
+    CtrFaultGuestPf     = 6'd15,
+    CtrFaultGuestGp     = 6'd16,
+    CtrFaultEptViol     = 6'd17,
+    CtrFaultEptMisconf  = 6'd18,
+    CtrFaultBounds      = 6'd19,
+    CtrFaultNoContext   = 6'd20,
+    CtrVmExits          = 6'd21,
+    CtrInvAddr          = 6'd22,
+    CtrInvPcid          = 6'd23,
+    CtrInvVpid          = 6'd24,
+    CtrInvEptp          = 6'd25,
+    CtrInvAll           = 6'd26,
+    CtrEscapes          = 6'd27,
+    CtrPermRefills      = 6'd28
+  } ctr_e;
+
+  localparam int unsigned NumCounters = 29;
+
+  // The walker FSM (§12). Named states so that waves show them.
+  typedef enum logic [2:0] {
+    WalkIdle         = 3'd0,  // waiting for a TLB miss
+    WalkStart        = 3'd1,  // probes the PSCs, decides the first operation
+    WalkGuestRead    = 3'd2,  // reading a guest entry
+    WalkGuestAdTable = 3'd3,  // setting A in a non-leaf guest entry
+    WalkNestedRead   = 3'd4,  // reading an EPT entry
+    WalkNestedAd     = 3'd5,  // setting A (and D) in an EPT entry
+    WalkGuestAdLeaf  = 3'd6,  // setting A (and D) in the guest leaf, the last operation
+    WalkDone         = 3'd7   // fills the TLB while the response is presented
+  } walk_state_e;
+
+  // What an invalidation of the VPID-tagged structures (TLB, PSC) selects (§11).
+  typedef enum logic [1:0] {
+    InvByAddr  = 2'd0,  // VPID and VA
+    InvByPcid  = 2'd1,  // VPID and PCID
+    InvByVpids = 2'd2,  // any VPID of a list (INV_VPID, INV_EPTP, implicit flushes)
+    InvEvery   = 2'd3   // INV_ALL
+  } inv_kind_e;
+
+  // Guest permissions accumulated over a walk (§7).
+  typedef struct packed {
+    logic rw;
+    logic us;
+    logic nx;
+  } guest_acc_t;
+
+  // A response as §4 defines it, with 64-bit addresses (narrowed to PaBits at the port).
+  typedef struct packed {
+    logic [63:0] hpa;
+    page_size_e  size;
+    fault_e      fault;
+    logic [31:0] fault_info;
+    logic [63:0] fault_addr;
+    logic [3:0]  fault_level;
+    logic        vm_exit;
+    logic        tlb_hit;
+  } resp_t;
+
+  // One-hot event vector for counter c (the counters' increment inputs).
+  function automatic logic [NumCounters-1:0] ctr_bit(logic [5:0] c);  // c is a ctr_e
+    ctr_bit = NumCounters'(1) << c;
+  endfunction
+
+  // Not every module uses every entry bit below.
+  /* verilator lint_off UNUSEDPARAM */
+  // Guest entry bits (§2.1).
+  localparam int unsigned PteP = 0, PteRw = 1, PteUs = 2, PteA = 5, PteD = 6, PtePs = 7, PteG = 8,
+      PteNx = 63;
+  // EPT entry bits (§2.2) and the EPTP A/D enable (§2.3).
+  localparam int unsigned EptR = 0, EptW = 1, EptX = 2, EptLp = 7, EptA = 8, EptD = 9,
+      EptpAdEnable = 6;
+
+  /* verilator lint_on UNUSEDPARAM */
+
+endpackage

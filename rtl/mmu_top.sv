@@ -1,0 +1,514 @@
+// mmu_top: the vmmu MMU (docs/architecture.md), ports as §13 names them.
+//
+// The top holds the request front end - context lookup, canonical check, TLB lookup and the
+// permission check of a cached entry (§5, §7) - the response register, and the control port
+// (register writes and invalidations, §3, §11). Walks are the walker's (mmu_walker); the TLB,
+// PSC and nested TLB are mmu_tlb, mmu_psc and mmu_ntlb.
+//
+// Timing (§12): a request accepted in cycle t is looked up in t and its hit or early-fault
+// response is registered, valid in t+1. A miss starts the walker (START in t+1). Control is
+// accepted only while the walker is idle and has priority over a request in the same cycle.
+// rst_ni is an active-low synchronous reset.
+module mmu_top #(
+  parameter int unsigned GuestLevels = 4,
+  parameter int unsigned NestedLevels = 4,
+  parameter int unsigned PaBits = 46,
+  parameter int unsigned NumContexts = 4,
+  parameter int unsigned EscapeEntries = 4,
+  parameter int unsigned Tlb4kSets = 16,
+  parameter int unsigned Tlb4kWays = 4,
+  parameter int unsigned Tlb2mSets = 8,
+  parameter int unsigned Tlb2mWays = 4,
+  parameter int unsigned Tlb1gSets = 1,
+  parameter int unsigned Tlb1gWays = 4,
+  parameter int unsigned PscL2Sets = 8,
+  parameter int unsigned PscL2Ways = 4,
+  parameter int unsigned PscL3Sets = 4,
+  parameter int unsigned PscL3Ways = 4,
+  parameter int unsigned PscL4Sets = 4,
+  parameter int unsigned PscL4Ways = 4,
+  parameter int unsigned PscL5Sets = 1,
+  parameter int unsigned PscL5Ways = 4,
+  parameter int unsigned Ntlb4kSets = 16,
+  parameter int unsigned Ntlb4kWays = 4,
+  parameter int unsigned Ntlb2mSets = 4,
+  parameter int unsigned Ntlb2mWays = 4,
+  parameter int unsigned Ntlb1gSets = 1,
+  parameter int unsigned Ntlb1gWays = 4,
+  localparam int unsigned CtxBits = (NumContexts > 1) ? $clog2(NumContexts) : 1
+) (
+  input  logic                   clk_i,
+  input  logic                   rst_ni,
+  // Translation requests.
+  input  logic                   req_valid_i,
+  output logic                   req_ready_o,
+  input  logic [15:0]            req_vpid_i,
+  input  logic [11:0]            req_pcid_i,
+  input  logic [63:0]            req_va_i,
+  input  mmu_pkg::access_e       req_access_i,
+  input  logic                   req_user_i,
+  // Responses.
+  output logic                   resp_valid_o,
+  input  logic                   resp_ready_i,
+  output logic [PaBits-1:0]      resp_hpa_o,
+  output mmu_pkg::page_size_e    resp_size_o,
+  output mmu_pkg::fault_e        resp_fault_o,
+  output logic [31:0]            resp_fault_info_o,
+  output logic [63:0]            resp_fault_addr_o,
+  output logic [3:0]             resp_fault_level_o,
+  output logic                   resp_vm_exit_o,
+  output logic                   resp_tlb_hit_o,
+  // Walker memory port.
+  output logic                   mem_req_valid_o,
+  input  logic                   mem_req_ready_i,
+  output logic [PaBits-1:0]      mem_req_addr_o,
+  output mmu_pkg::mem_op_e       mem_req_op_o,
+  output logic [63:0]            mem_req_wdata_o,
+  output mmu_pkg::dim_e          mem_req_dim_o,
+  output logic [2:0]             mem_req_level_o,
+  input  logic                   mem_resp_valid_i,
+  output logic                   mem_resp_ready_o,
+  input  logic [63:0]            mem_resp_rdata_i,
+  // Control.
+  input  logic                   ctrl_valid_i,
+  output logic                   ctrl_ready_o,
+  input  mmu_pkg::ctrl_op_e      ctrl_op_i,
+  input  logic [CtxBits-1:0]     ctrl_ctx_i,
+  input  logic [3:0]             ctrl_reg_i,
+  input  logic [63:0]            ctrl_data_i,
+  input  logic [15:0]            ctrl_vpid_i,
+  input  logic [11:0]            ctrl_pcid_i,
+  // Counters.
+  input  logic [5:0]             ctr_sel_i,
+  output logic [63:0]            ctr_value_o
+);
+
+  localparam int unsigned VaBits = 12 + 9 * GuestLevels;
+
+  // ---------------------------------------------------------------------------------------
+  // Context slots.
+
+  logic                                   ctx_wr, ctx_flush, lk_found;
+  logic [15:0]                            ctx_flush_vpid;
+  logic [CtxBits-1:0]                     lk_ctx, walk_ctx_q, walk_ctx_d;
+  logic [1:0]                             ctx_mode;  // mode_e
+  logic [PaBits-1:0]                      ctx_cr3, ctx_ept_root, ctx_gbase;
+  logic [PaBits:0]                        ctx_gsize;
+  logic                                   ctx_ept_ad, ctx_guest_ad;
+  logic [EscapeEntries-1:0]               ctx_esc_valid;
+  logic [EscapeEntries*(PaBits-12)-1:0]   ctx_esc_page;
+  logic [NumContexts*16-1:0]              eptp_vpids;
+  logic [NumContexts-1:0]                 eptp_vpids_valid;
+
+  mmu_ctx_regs #(
+    .PaBits(PaBits), .NumContexts(NumContexts), .EscapeEntries(EscapeEntries)
+  ) u_ctx_regs (
+    .clk_i,
+    .rst_ni,
+    .wr_i               (ctx_wr),
+    .wr_ctx_i           (ctrl_ctx_i),
+    .wr_reg_i           (ctrl_reg_i),
+    .wr_data_i          (ctrl_data_i),
+    .flush_o            (ctx_flush),
+    .flush_vpid_o       (ctx_flush_vpid),
+    .lk_vpid_i          (req_vpid_i),
+    .lk_found_o         (lk_found),
+    .lk_ctx_o           (lk_ctx),
+    .sel_ctx_i          (walk_ctx_q),
+    .sel_mode_o         (ctx_mode),
+    .sel_cr3_o          (ctx_cr3),
+    .sel_ept_root_o     (ctx_ept_root),
+    .sel_ept_ad_o       (ctx_ept_ad),
+    .sel_gbase_o        (ctx_gbase),
+    .sel_gsize_o        (ctx_gsize),
+    .sel_guest_ad_o     (ctx_guest_ad),
+    .sel_esc_valid_o    (ctx_esc_valid),
+    .sel_esc_page_o     (ctx_esc_page),
+    .eptp_root_i        (ctrl_data_i[PaBits-1:12]),
+    .eptp_vpids_o       (eptp_vpids),
+    .eptp_vpids_valid_o (eptp_vpids_valid)
+  );
+
+  // ---------------------------------------------------------------------------------------
+  // Walker.
+
+  mmu_pkg::walk_state_e walk_state;
+  logic                 walk_start, walker_idle;
+  logic [15:0]          walk_vpid;
+  logic [11:0]          walk_pcid;
+  logic [63:0]          walk_va;
+  logic                 walk_resp_valid;
+  mmu_pkg::resp_t       walk_resp;
+  logic [mmu_pkg::NumCounters-1:0] walk_ctr_inc, front_ctr_inc, ctrl_ctr_inc;
+
+  logic                 psc_hit, psc_touch, psc_fill;
+  logic [2:0]           psc_level, psc_fill_level;
+  logic [PaBits-1:0]    psc_next, psc_fill_next;
+  mmu_pkg::guest_acc_t  psc_acc, psc_fill_acc;
+
+  logic [PaBits-1:0]    ntlb_lk_gpa, ntlb_hpa, ntlb_fill_gpa, ntlb_fill_hpa;
+  logic                 ntlb_match, ntlb_dirty, ntlb_touch, ntlb_inv_matching, ntlb_fill;
+  logic                 ntlb_fill_dirty;
+  mmu_pkg::page_size_e  ntlb_size, ntlb_fill_size;
+  logic [2:0]           ntlb_perm, ntlb_fill_perm;
+
+  logic                 tlb_fill, tlb_fill_global, tlb_fill_dirty;
+  mmu_pkg::page_size_e  tlb_fill_size, tlb_fill_gsize;
+  logic [PaBits-1:0]    tlb_fill_hpa;
+  mmu_pkg::guest_acc_t  tlb_fill_acc;
+  logic [2:0]           tlb_fill_ept_perm;
+
+  mmu_walker #(
+    .GuestLevels(GuestLevels), .NestedLevels(NestedLevels), .PaBits(PaBits),
+    .EscapeEntries(EscapeEntries)
+  ) u_walker (
+    .clk_i,
+    .rst_ni,
+    .start_i             (walk_start),
+    .start_vpid_i        (req_vpid_i),
+    .start_pcid_i        (req_pcid_i),
+    .start_va_i          (req_va_i),
+    .start_access_i      (req_access_i),
+    .start_user_i        (req_user_i),
+    .state_o             (walk_state),
+    .walk_vpid_o         (walk_vpid),
+    .walk_pcid_o         (walk_pcid),
+    .walk_va_o           (walk_va),
+    .ctx_mode_i          (ctx_mode),
+    .ctx_cr3_i           (ctx_cr3),
+    .ctx_ept_root_i      (ctx_ept_root),
+    .ctx_ept_ad_i        (ctx_ept_ad),
+    .ctx_gbase_i         (ctx_gbase),
+    .ctx_gsize_i         (ctx_gsize),
+    .ctx_guest_ad_i      (ctx_guest_ad),
+    .ctx_esc_valid_i     (ctx_esc_valid),
+    .ctx_esc_page_i      (ctx_esc_page),
+    .psc_hit_i           (psc_hit),
+    .psc_level_i         (psc_level),
+    .psc_next_i          (psc_next),
+    .psc_acc_i           (psc_acc),
+    .psc_touch_o         (psc_touch),
+    .psc_fill_o          (psc_fill),
+    .psc_fill_level_o    (psc_fill_level),
+    .psc_fill_next_o     (psc_fill_next),
+    .psc_fill_acc_o      (psc_fill_acc),
+    .ntlb_lk_gpa_o       (ntlb_lk_gpa),
+    .ntlb_match_i        (ntlb_match),
+    .ntlb_hpa_i          (ntlb_hpa),
+    .ntlb_size_i         (ntlb_size),
+    .ntlb_perm_i         (ntlb_perm),
+    .ntlb_dirty_i        (ntlb_dirty),
+    .ntlb_touch_o        (ntlb_touch),
+    .ntlb_inv_matching_o (ntlb_inv_matching),
+    .ntlb_fill_o         (ntlb_fill),
+    .ntlb_fill_gpa_o     (ntlb_fill_gpa),
+    .ntlb_fill_size_o    (ntlb_fill_size),
+    .ntlb_fill_hpa_o     (ntlb_fill_hpa),
+    .ntlb_fill_perm_o    (ntlb_fill_perm),
+    .ntlb_fill_dirty_o   (ntlb_fill_dirty),
+    .tlb_fill_o          (tlb_fill),
+    .tlb_fill_size_o     (tlb_fill_size),
+    .tlb_fill_gsize_o    (tlb_fill_gsize),
+    .tlb_fill_hpa_o      (tlb_fill_hpa),
+    .tlb_fill_global_o   (tlb_fill_global),
+    .tlb_fill_acc_o      (tlb_fill_acc),
+    .tlb_fill_ept_perm_o (tlb_fill_ept_perm),
+    .tlb_fill_dirty_o    (tlb_fill_dirty),
+    .mem_req_valid_o,
+    .mem_req_ready_i,
+    .mem_req_addr_o,
+    .mem_req_op_o,
+    .mem_req_wdata_o,
+    .mem_req_dim_o,
+    .mem_req_level_o,
+    .mem_resp_valid_i,
+    .mem_resp_ready_o,
+    .mem_resp_rdata_i,
+    .resp_valid_o        (walk_resp_valid),
+    .resp_o              (walk_resp),
+    .ctr_inc_o           (walk_ctr_inc)
+  );
+
+  assign walker_idle = walk_state == mmu_pkg::WalkIdle;
+
+  // ---------------------------------------------------------------------------------------
+  // Invalidation commands, shared by the TLB and the PSC (§11, §3 implicit flushes).
+
+  logic                          inv_valid, ntlb_inv_root, ntlb_inv_all;
+  mmu_pkg::inv_kind_e            inv_kind;
+  logic [NumContexts*16-1:0]     inv_vpids;
+  logic [NumContexts-1:0]        inv_vpids_valid;
+  logic                          ctrl_fire, ctrl_va_canonical;
+
+  assign ctrl_ready_o = walker_idle;
+  assign ctrl_fire = ctrl_valid_i && ctrl_ready_o;
+  // Entries hold canonical VAs, so a non-canonical INV_ADDR operand matches none (the model
+  // compares full 64-bit page numbers).
+  assign ctrl_va_canonical = &ctrl_data_i[63:VaBits-1] || ~|ctrl_data_i[63:VaBits-1];
+
+  always_comb begin : control
+    ctx_wr = 1'b0;
+    inv_valid = 1'b0;
+    inv_kind = mmu_pkg::InvByVpids;
+    inv_vpids = '0;
+    inv_vpids_valid = '0;
+    inv_vpids[15:0] = ctrl_vpid_i;
+    ntlb_inv_root = 1'b0;
+    ntlb_inv_all = 1'b0;
+    ctrl_ctr_inc = '0;
+    if (ctrl_fire) begin
+      unique case (ctrl_op_i)
+        mmu_pkg::CtrlWriteReg: begin
+          ctx_wr = 1'b1;
+          inv_valid = ctx_flush;  // implicit INV_VPID, not counted (§14)
+          inv_vpids[15:0] = ctx_flush_vpid;
+          inv_vpids_valid[0] = 1'b1;
+        end
+        mmu_pkg::CtrlInvAddr: begin
+          inv_valid = ctrl_va_canonical;
+          inv_kind = mmu_pkg::InvByAddr;
+          ctrl_ctr_inc = ctrl_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrInvAddr);
+        end
+        mmu_pkg::CtrlInvPcid: begin
+          inv_valid = 1'b1;
+          inv_kind = mmu_pkg::InvByPcid;
+          ctrl_ctr_inc = ctrl_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrInvPcid);
+        end
+        mmu_pkg::CtrlInvVpid: begin
+          inv_valid = 1'b1;
+          inv_vpids_valid[0] = 1'b1;
+          ctrl_ctr_inc = ctrl_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrInvVpid);
+        end
+        mmu_pkg::CtrlInvEptp: begin
+          inv_valid = 1'b1;
+          inv_vpids = eptp_vpids;
+          inv_vpids_valid = eptp_vpids_valid;
+          ntlb_inv_root = 1'b1;
+          ctrl_ctr_inc = ctrl_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrInvEptp);
+        end
+        mmu_pkg::CtrlInvAll: begin
+          inv_valid = 1'b1;
+          inv_kind = mmu_pkg::InvEvery;
+          ntlb_inv_all = 1'b1;
+          ctrl_ctr_inc = ctrl_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrInvAll);
+        end
+        default: ;  // not a command: accepted and ignored
+      endcase
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------
+  // Caches.
+
+  logic                 tlb_match, tlb_dirty, tlb_touch, tlb_inv_matching;
+  logic [PaBits-1:0]    tlb_hpa;
+  mmu_pkg::page_size_e  tlb_size;
+  mmu_pkg::guest_acc_t  tlb_acc;
+  logic [2:0]           tlb_ept_perm;
+
+  mmu_tlb #(
+    .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(NumContexts),
+    .Tlb4kSets(Tlb4kSets), .Tlb4kWays(Tlb4kWays), .Tlb2mSets(Tlb2mSets),
+    .Tlb2mWays(Tlb2mWays), .Tlb1gSets(Tlb1gSets), .Tlb1gWays(Tlb1gWays)
+  ) u_tlb (
+    .clk_i,
+    .rst_ni,
+    .lk_vpid_i         (req_vpid_i),
+    .lk_pcid_i         (req_pcid_i),
+    .lk_va_i           (req_va_i),
+    .lk_match_o        (tlb_match),
+    .lk_hpa_o          (tlb_hpa),
+    .lk_size_o         (tlb_size),
+    .lk_acc_o          (tlb_acc),
+    .lk_ept_perm_o     (tlb_ept_perm),
+    .lk_dirty_o        (tlb_dirty),
+    .lk_touch_i        (tlb_touch),
+    .lk_inv_matching_i (tlb_inv_matching),
+    .fill_i            (tlb_fill),
+    .fill_vpid_i       (walk_vpid),
+    .fill_pcid_i       (walk_pcid),
+    .fill_va_i         (walk_va),
+    .fill_size_i       (tlb_fill_size),
+    .fill_gsize_i      (tlb_fill_gsize),
+    .fill_hpa_i        (tlb_fill_hpa),
+    .fill_global_i     (tlb_fill_global),
+    .fill_acc_i        (tlb_fill_acc),
+    .fill_ept_perm_i   (tlb_fill_ept_perm),
+    .fill_dirty_i      (tlb_fill_dirty),
+    .inv_i             (inv_valid),
+    .inv_kind_i        (inv_kind),
+    .inv_vpid_i        (ctrl_vpid_i),
+    .inv_pcid_i        (ctrl_pcid_i),
+    .inv_va_i          (ctrl_data_i),
+    .inv_vpids_i       (inv_vpids),
+    .inv_vpids_valid_i (inv_vpids_valid)
+  );
+
+  mmu_psc #(
+    .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(NumContexts),
+    .PscL2Sets(PscL2Sets), .PscL2Ways(PscL2Ways), .PscL3Sets(PscL3Sets),
+    .PscL3Ways(PscL3Ways), .PscL4Sets(PscL4Sets), .PscL4Ways(PscL4Ways),
+    .PscL5Sets(PscL5Sets), .PscL5Ways(PscL5Ways)
+  ) u_psc (
+    .clk_i,
+    .rst_ni,
+    .lk_vpid_i         (walk_vpid),
+    .lk_pcid_i         (walk_pcid),
+    .lk_va_i           (walk_va),
+    .lk_hit_o          (psc_hit),
+    .lk_level_o        (psc_level),
+    .lk_next_o         (psc_next),
+    .lk_acc_o          (psc_acc),
+    .lk_touch_i        (psc_touch),
+    .fill_i            (psc_fill),
+    .fill_level_i      (psc_fill_level),
+    .fill_vpid_i       (walk_vpid),
+    .fill_pcid_i       (walk_pcid),
+    .fill_va_i         (walk_va),
+    .fill_next_i       (psc_fill_next),
+    .fill_acc_i        (psc_fill_acc),
+    .inv_i             (inv_valid),
+    .inv_kind_i        (inv_kind),
+    .inv_vpid_i        (ctrl_vpid_i),
+    .inv_pcid_i        (ctrl_pcid_i),
+    .inv_va_i          (ctrl_data_i),
+    .inv_vpids_i       (inv_vpids),
+    .inv_vpids_valid_i (inv_vpids_valid)
+  );
+
+  mmu_ntlb #(
+    .PaBits(PaBits), .Ntlb4kSets(Ntlb4kSets), .Ntlb4kWays(Ntlb4kWays),
+    .Ntlb2mSets(Ntlb2mSets), .Ntlb2mWays(Ntlb2mWays), .Ntlb1gSets(Ntlb1gSets),
+    .Ntlb1gWays(Ntlb1gWays)
+  ) u_ntlb (
+    .clk_i,
+    .rst_ni,
+    .lk_root_i         (ctx_ept_root),
+    .lk_gpa_i          (ntlb_lk_gpa),
+    .lk_match_o        (ntlb_match),
+    .lk_hpa_o          (ntlb_hpa),
+    .lk_size_o         (ntlb_size),
+    .lk_perm_o         (ntlb_perm),
+    .lk_dirty_o        (ntlb_dirty),
+    .lk_touch_i        (ntlb_touch),
+    .lk_inv_matching_i (ntlb_inv_matching),
+    .fill_i            (ntlb_fill),
+    .fill_root_i       (ctx_ept_root),
+    .fill_gpa_i        (ntlb_fill_gpa),
+    .fill_size_i       (ntlb_fill_size),
+    .fill_hpa_i        (ntlb_fill_hpa),
+    .fill_perm_i       (ntlb_fill_perm),
+    .fill_dirty_i      (ntlb_fill_dirty),
+    .inv_root_i        (ntlb_inv_root),
+    .inv_all_i         (ntlb_inv_all),
+    .inv_root_addr_i   (ctrl_data_i[PaBits-1:0])
+  );
+
+  // ---------------------------------------------------------------------------------------
+  // Request front end and response register.
+
+  logic           req_fire, va_canonical, tlb_grants;
+  logic           resp_valid_q, resp_valid_d;
+  mmu_pkg::resp_t resp_q, resp_d;
+
+  assign req_ready_o = walker_idle && !ctrl_valid_i && (!resp_valid_q || resp_ready_i);
+  assign req_fire = req_valid_i && req_ready_o;
+  assign va_canonical = &req_va_i[63:VaBits-1] || ~|req_va_i[63:VaBits-1];
+
+  // §7: a cached entry grants when the guest and EPT checks pass and a write finds it dirty.
+  always_comb begin : grant
+    logic [2:0] needed;
+    unique case (req_access_i)
+      mmu_pkg::AccessWrite: needed = 3'b010;
+      mmu_pkg::AccessExec:  needed = 3'b100;
+      default:              needed = 3'b001;
+    endcase
+    tlb_grants = !(req_user_i && !tlb_acc.us) &&
+                 !(req_access_i == mmu_pkg::AccessWrite && !tlb_acc.rw) &&
+                 !(req_access_i == mmu_pkg::AccessExec && tlb_acc.nx) &&
+                 (tlb_ept_perm & needed) != 3'b000 &&
+                 (req_access_i != mmu_pkg::AccessWrite || tlb_dirty);
+  end
+
+  always_comb begin : front_end
+    mmu_pkg::resp_t r;
+    r = '0;
+    resp_valid_d = resp_valid_q && !resp_ready_i;
+    resp_d = resp_q;
+    walk_start = 1'b0;
+    walk_ctx_d = walk_ctx_q;
+    tlb_touch = 1'b0;
+    tlb_inv_matching = 1'b0;
+    front_ctr_inc = '0;
+    if (req_fire) begin
+      front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrLookups);
+      if (!lk_found) begin
+        r.fault = mmu_pkg::FaultNoContext;
+        r.fault_addr = req_va_i;
+        front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultNoContext);
+        resp_valid_d = 1'b1;
+        resp_d = r;
+      end else if (!va_canonical) begin
+        r.fault = mmu_pkg::FaultGuestGp;
+        r.fault_addr = req_va_i;
+        front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestGp);
+        resp_valid_d = 1'b1;
+        resp_d = r;
+      end else if (tlb_match && tlb_grants) begin
+        r.hpa = 64'(tlb_hpa);
+        r.size = tlb_size;
+        r.tlb_hit = 1'b1;
+        tlb_touch = 1'b1;
+        front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrTlbHits);
+        resp_valid_d = 1'b1;
+        resp_d = r;
+      end else begin
+        // Miss, or a matching entry that does not grant: drop it and walk (§5, §7).
+        tlb_inv_matching = tlb_match;
+        if (tlb_match) front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
+        front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrTlbMisses);
+        front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalks);
+        walk_start = 1'b1;
+        walk_ctx_d = lk_ctx;
+      end
+    end
+    if (walk_resp_valid) begin
+      resp_valid_d = 1'b1;
+      resp_d = walk_resp;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin : regs
+    if (!rst_ni) begin
+      resp_valid_q <= 1'b0;
+      resp_q <= '0;
+      walk_ctx_q <= '0;
+    end else begin
+      resp_valid_q <= resp_valid_d;
+      resp_q <= resp_d;
+      walk_ctx_q <= walk_ctx_d;
+    end
+  end
+
+  assign resp_valid_o = resp_valid_q;
+  assign resp_hpa_o = resp_q.hpa[PaBits-1:0];
+  assign resp_size_o = resp_q.size;
+  assign resp_fault_o = resp_q.fault;
+  assign resp_fault_info_o = resp_q.fault_info;
+  assign resp_fault_addr_o = resp_q.fault_addr;
+  assign resp_fault_level_o = resp_q.fault_level;
+  assign resp_vm_exit_o = resp_q.vm_exit;
+  assign resp_tlb_hit_o = resp_q.tlb_hit;
+
+  // ---------------------------------------------------------------------------------------
+  // Counters.
+
+  mmu_perf_counters u_perf_counters (
+    .clk_i,
+    .rst_ni,
+    .inc_i   (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc),
+    .sel_i   (ctr_sel_i),
+    .value_o (ctr_value_o)
+  );
+
+endmodule

@@ -1,0 +1,50 @@
+// vmmu/guest/cpu.h - the virtual CPU the guest kernel model runs on.
+//
+// The guest OS model (guest_kernel.h) is written against this interface only, as a real kernel is
+// written against the ISA: it cannot tell whether it runs natively, under nested paging, under one
+// of the shadow-paging variants or in DIRECT mode. The VMM shim (sw/vmm) implements it, deciding
+// per approach which of these operations trap to the VMM.
+#pragma once
+
+#include <cstdint>
+
+#include "vmmu/types.h"
+
+namespace vmmu::guest {
+
+// One memory access as the guest sees it: it completed, or it raised a page fault that reaches the
+// guest's #PF handler (raised by the hardware, or injected by the VMM under shadow paging).
+struct AccessOutcome {
+  bool faulted = false;
+  uint32_t error_code = 0;  // x86 #PF error code (§6) when faulted
+  uint64_t hpa = 0;         // host address the access reached (for checks; a guest cannot see it)
+  uint64_t loaded = 0;      // the 8 bytes a load returned
+};
+
+class GuestCpu {
+public:
+  virtual ~GuestCpu() = default;
+
+  // One load (Read), store (Write) or instruction fetch (Exec) of 8 aligned bytes at `va` in the
+  // running address space. A store writes `*store_value` (page-table stores need their value);
+  // user data stores may pass nullptr because vmmu does not model data contents.
+  virtual AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) = 0;
+
+  // MOV CR3: run on the tables rooted at gPA `root_gpa`, tagged `pcid`. `flush` is a CR3 write
+  // without the no-flush bit, which drops the PCID's cached translations.
+  virtual void writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) = 0;
+  // INVLPG `va` (every PCID's entry for it, and paging-structure caches covering it).
+  virtual void invlpg(uint64_t va) = 0;
+  // INVPCID single-context: drops every non-global translation tagged `pcid`.
+  virtual void invpcid(uint16_t pcid) = 0;
+
+  // Stores with paging off, used once at boot to build the kernel's own tables.
+  virtual void writePhysical(uint64_t gpa, uint64_t value) = 0;
+
+  // Guest kernel work that vmmu does not simulate access by access (fault entry, page clearing and
+  // copying, syscalls, scheduling): the same in every approach, so it shifts no comparison but
+  // keeps slowdowns relative to a realistic baseline.
+  virtual void chargeGuestWork(uint64_t cycles) = 0;
+};
+
+}  // namespace vmmu::guest

@@ -1,0 +1,164 @@
+// vmmu/guest/guest_kernel.h - a small guest kernel that owns x86-64 page tables in guest memory.
+//
+// It does what a real kernel does to its page tables, with the same stores and invalidations, so
+// that the VMM shim sees the same traps a real guest would cause:
+//  - every page-table write is a store through the MMU to the kernel's direct map of guest
+//    physical memory (only boot, with paging off, writes physically);
+//  - demand paging: a first touch faults, the handler allocates a frame and writes the PTEs
+//    (a 2 MiB page when the region is aligned and inside a huge-page-eligible mapping, as THP);
+//  - mmap / munmap / mprotect with INVLPG for the running process, and a stale-PCID mark (flushed
+//    at the next switch) for a process that is not running, as Linux does;
+//  - fork with copy-on-write, exec and exit that clear every entry and free the tables;
+//  - context switches that write CR3 with the process's PCID.
+// Data contents are not modelled: only page tables hold values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include "vmmu/guest/cpu.h"
+
+namespace vmmu::guest {
+
+using Pid = unsigned;
+
+// Protection bits of a mapping (mmap's PROT_*).
+namespace prot {
+constexpr unsigned Read = 1, Write = 2, Exec = 4;
+constexpr unsigned ReadWrite = Read | Write;
+}  // namespace prot
+
+// Cycles charged for guest kernel work that is not simulated access by access. The figures are
+// vmmu's choices (order of magnitude of Linux on a 3 GHz core); they are the same in every approach.
+struct GuestWorkCosts {
+  uint64_t page_fault = 1'500;     // exception entry/exit plus the handler's bookkeeping
+  uint64_t clear_page = 250;       // 4 KiB at 16 bytes per cycle
+  uint64_t copy_page = 500;        // COW copy of 4 KiB
+  uint64_t syscall = 300;          // mmap/munmap/mprotect entry and exit
+  uint64_t context_switch = 1'000; // scheduler, register save/restore (CR3 write excluded)
+  uint64_t process_lifecycle = 20'000;  // fork/exec/exit work beyond the page tables
+};
+
+struct GuestConfig {
+  uint64_t memory_bytes = 64ull << 20;  // guest physical memory; a 2 MiB multiple
+  bool transparent_huge_pages = true;
+  GuestWorkCosts costs;
+};
+
+// Thrown when a process makes an access its mappings do not allow (the kernel would send SIGSEGV).
+struct SegmentationFault : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Thrown when the guest runs out of physical memory (vmmu does not model swapping).
+struct OutOfGuestMemory : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct GuestStats {
+  uint64_t page_faults = 0;        // #PF handled (demand, COW, protection)
+  uint64_t huge_page_faults = 0;   // faults satisfied with a 2 MiB page
+  uint64_t cow_faults = 0;
+  uint64_t pte_writes = 0;         // stores to page-table entries (paging on)
+  uint64_t invlpgs = 0;
+  uint64_t cr3_writes = 0;
+  uint64_t table_pages_allocated = 0;
+  uint64_t table_pages_freed = 0;
+};
+
+class GuestKernel {
+public:
+  // The kernel's direct map of all guest-physical memory (Linux's page_offset_base on x86-64).
+  static constexpr uint64_t kDirectMapBase = 0xFFFF'8880'0000'0000ull;
+  // Where user mappings start.
+  static constexpr uint64_t kUserMmapBase = 0x0000'7000'0000'0000ull;
+
+  // Boots: builds the direct map with paging off, then loads the kernel's tables (PCID 0).
+  // Throws std::invalid_argument for a memory size that is not a non-zero 2 MiB multiple.
+  GuestKernel(GuestCpu &cpu, const GuestConfig &config);
+  ~GuestKernel();
+  GuestKernel(const GuestKernel &) = delete;
+  GuestKernel &operator=(const GuestKernel &) = delete;
+
+  // Process lifecycle. spawn() creates a process with an empty user address space (a fresh exec).
+  Pid spawn();
+  Pid fork(Pid parent);
+  void exec(Pid pid);
+  void exit(Pid pid);
+  // Context switch to `pid` (a CR3 write; with flush when its PCID went stale).
+  void switchTo(Pid pid);
+  // Switch to the kernel's own tables (idle).
+  void switchToIdle();
+
+  // Memory syscalls on `pid`'s address space (it need not be running). Lengths are rounded up to
+  // 4 KiB. `huge_ok` lets THP back the mapping with 2 MiB pages; such a mapping is 2 MiB aligned
+  // and munmap/mprotect of it must be 2 MiB aligned (vmmu does not split huge pages).
+  uint64_t mmap(Pid pid, uint64_t length, unsigned prot, bool huge_ok);
+  void munmap(Pid pid, uint64_t addr, uint64_t length);
+  void mprotect(Pid pid, uint64_t addr, uint64_t length, unsigned prot);
+  // Maps guest-physical [gpa, gpa + length) into `pid` (as /dev/mem would); the range may lie
+  // outside guest RAM, in which case touching it is an error the VMM must stop.
+  uint64_t mapPhysical(Pid pid, uint64_t gpa, uint64_t length, unsigned prot);
+  // Reclaims the resident page containing `va` (as kswapd would): clears its PTE and frees the
+  // frame. Returns false when nothing was resident there.
+  bool reclaim(Pid pid, uint64_t va);
+
+  // A user access by the running process; handles the guest page faults it raises. Throws
+  // SegmentationFault when the process may not make it.
+  AccessOutcome touch(uint64_t va, Access access);
+
+  Pid current() const { return current_; }  // 0 when idle
+  bool alive(Pid pid) const { return processes_.count(pid) != 0; }
+  uint64_t rootOf(Pid pid) const;
+  uint16_t pcidOf(Pid pid) const;
+  uint64_t kernelRoot() const { return kernel_root_; }
+  uint64_t memoryBytes() const { return config_.memory_bytes; }
+  // Guest-physical address of the frame `va` is mapped to in `pid`, from the kernel's bookkeeping
+  // (nullopt-like ~0 when not resident).
+  uint64_t residentFrame(Pid pid, uint64_t va) const;
+  size_t residentPages(Pid pid) const;
+  uint64_t freeFrames() const;
+  const GuestStats &stats() const { return stats_; }
+
+private:
+  struct Vma;
+  struct Leaf;
+  struct Process;
+
+  Process &process(Pid pid);
+  const Process &process(Pid pid) const;
+  uint64_t allocFrame4K();
+  uint64_t allocFrame2M();  // 0 when no 2 MiB frame is free
+  void freeFrame(uint64_t gpa, PageSize size);
+  void releaseFrame(uint64_t gpa, PageSize size);  // drops one reference
+  uint64_t newTablePage();
+  void writeEntry(uint64_t entry_gpa, uint64_t value);
+  uint64_t tableFor(Process &p, uint64_t va, unsigned level, bool create);
+  void setLeaf(Process &p, uint64_t va, uint64_t gpa, PageSize size, uint64_t flags);
+  void clearLeaf(Process &p, uint64_t va);
+  void invalidate(Process &p, uint64_t va);
+  void teardownUser(Process &p);
+  uint16_t allocPcid();
+  void handlePageFault(uint64_t va, Access access, uint32_t error_code);
+  static uint64_t leafFlags(unsigned prot);
+
+  GuestCpu &cpu_;
+  const GuestConfig config_;
+  GuestStats stats_;
+  uint64_t kernel_root_ = 0;
+  uint64_t kernel_pml4_entry_ = 0;  // the direct map's PML4 entry, copied into every process
+  std::vector<uint64_t> free_4k_;
+  std::vector<uint64_t> free_2m_;
+  std::vector<uint32_t> frame_refs_;  // per 4K frame; a 2 MiB frame counts at its first frame
+  std::map<Pid, std::unique_ptr<Process>> processes_;
+  std::vector<bool> pcid_in_use_;
+  std::vector<bool> pcid_stale_;
+  uint16_t next_pcid_ = 1;
+  Pid next_pid_ = 1;
+  Pid current_ = 0;
+};
+
+}  // namespace vmmu::guest

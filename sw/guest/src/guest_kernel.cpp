@@ -1,0 +1,524 @@
+// guest_kernel.cpp - the guest kernel model: frame allocation, page-table maintenance through the
+// direct map, demand paging with THP, COW fork, exec/exit teardown and context switches.
+#include "vmmu/guest/guest_kernel.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+namespace vmmu::guest {
+
+namespace {
+
+constexpr uint64_t k4K = pageBytes(PageSize::Size4K);
+constexpr uint64_t k2M = pageBytes(PageSize::Size2M);
+constexpr uint64_t k1G = pageBytes(PageSize::Size1G);
+constexpr unsigned kLevels = 4;      // the guest uses 4-level paging
+constexpr unsigned kMaxPcid = 4096;  // 12-bit PCIDs; 0 is the kernel's
+constexpr uint64_t kTableFlags = pte::P | pte::RW | pte::US;
+
+constexpr unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
+constexpr uint64_t entryIndex(uint64_t va, unsigned level) { return (va >> levelShift(level)) & 511; }
+// Key of the level-`level` table (1..3) covering `va`: its level and the VA bits above it.
+constexpr uint64_t tableKey(uint64_t va, unsigned level) {
+  return (uint64_t{level} << 60) | ((va & ((uint64_t{1} << 48) - 1)) >> levelShift(level + 1));
+}
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+struct GuestKernel::Vma {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  unsigned prot = 0;
+  bool huge_ok = false;
+  bool physical = false;  // mapPhysical: frames are phys_base + offset, not allocated
+  uint64_t phys_base = 0;
+};
+
+struct GuestKernel::Leaf {
+  uint64_t gpa = 0;
+  PageSize size = PageSize::Size4K;
+  bool writable = false;  // the PTE has RW
+  bool counted = true;    // an allocated RAM frame (refcounted), not a physical mapping
+};
+
+struct GuestKernel::Process {
+  Pid pid = 0;
+  uint16_t pcid = 0;
+  uint64_t root = 0;
+  std::map<uint64_t, Vma> vmas;                  // by start
+  std::map<uint64_t, Leaf> leaves;               // by page start: the kernel's bookkeeping
+  std::unordered_map<uint64_t, uint64_t> tables; // tableKey -> table gPA (levels 1..3)
+  uint64_t next_va = kUserMmapBase;
+};
+
+GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
+    : cpu_(cpu), config_(config), pcid_in_use_(kMaxPcid, false), pcid_stale_(kMaxPcid, false) {
+  if (config.memory_bytes == 0 || config.memory_bytes % k2M != 0 || config.memory_bytes > (uint64_t{1} << 39))
+    throw std::invalid_argument("guest memory_bytes must be a non-zero multiple of 2 MiB up to 512 GiB, got " +
+                                std::to_string(config.memory_bytes));
+  frame_refs_.assign(config.memory_bytes / k4K, 0);
+  // Free 2 MiB chunks, lowest address handed out first. The first chunk is split for the kernel's
+  // own tables; its frame 0 stays unused (a null guard).
+  for (uint64_t chunk = config.memory_bytes; chunk > k2M;)
+    free_2m_.push_back(chunk -= k2M);
+  for (uint64_t frame = k2M; frame > k4K;)
+    free_4k_.push_back(frame -= k4K);
+
+  // Boot, paging off: the direct map of all guest memory with 2 MiB pages, global, no-execute.
+  pcid_in_use_[0] = true;
+  kernel_root_ = allocFrame4K();
+  const uint64_t pdpt = allocFrame4K();
+  stats_.table_pages_allocated += 2;
+  const uint64_t direct_flags = pte::P | pte::RW | pte::G | pte::NX | pte::PS;
+  for (uint64_t gib = 0; gib * k1G < config.memory_bytes; ++gib) {
+    const uint64_t pd = allocFrame4K();
+    ++stats_.table_pages_allocated;
+    cpu_.writePhysical(pdpt + 8 * entryIndex(kDirectMapBase + gib * k1G, 3), pd | kTableFlags);
+    for (uint64_t off = 0; off < k1G && gib * k1G + off < config.memory_bytes; off += k2M) {
+      const uint64_t gpa = gib * k1G + off;
+      cpu_.writePhysical(pd + 8 * entryIndex(kDirectMapBase + gpa, 2), gpa | direct_flags);
+    }
+  }
+  kernel_pml4_entry_ = pdpt | kTableFlags;
+  cpu_.writePhysical(kernel_root_ + 8 * entryIndex(kDirectMapBase, 4), kernel_pml4_entry_);
+  cpu_.writeCr3(kernel_root_, 0, true);
+  ++stats_.cr3_writes;
+}
+
+GuestKernel::~GuestKernel() = default;
+
+GuestKernel::Process &GuestKernel::process(Pid pid) {
+  const auto it = processes_.find(pid);
+  if (it == processes_.end())
+    throw std::invalid_argument("guest: no process with pid " + std::to_string(pid));
+  return *it->second;
+}
+const GuestKernel::Process &GuestKernel::process(Pid pid) const {
+  const auto it = processes_.find(pid);
+  if (it == processes_.end())
+    throw std::invalid_argument("guest: no process with pid " + std::to_string(pid));
+  return *it->second;
+}
+
+uint64_t GuestKernel::rootOf(Pid pid) const { return process(pid).root; }
+uint16_t GuestKernel::pcidOf(Pid pid) const { return process(pid).pcid; }
+size_t GuestKernel::residentPages(Pid pid) const { return process(pid).leaves.size(); }
+uint64_t GuestKernel::freeFrames() const { return free_4k_.size() + 512 * free_2m_.size(); }
+
+uint64_t GuestKernel::residentFrame(Pid pid, uint64_t va) const {
+  const Process &p = process(pid);
+  auto it = p.leaves.upper_bound(va);
+  if (it == p.leaves.begin())
+    return ~uint64_t{0};
+  --it;
+  if (va >= it->first + pageBytes(it->second.size))
+    return ~uint64_t{0};
+  return it->second.gpa + (va - it->first);
+}
+
+uint64_t GuestKernel::allocFrame4K() {
+  if (free_4k_.empty()) {
+    if (free_2m_.empty())
+      throw OutOfGuestMemory("guest: out of physical memory (" + std::to_string(config_.memory_bytes >> 20) +
+                             " MiB)");
+    const uint64_t chunk = free_2m_.back();
+    free_2m_.pop_back();
+    for (uint64_t frame = chunk + k2M; frame > chunk;)
+      free_4k_.push_back(frame -= k4K);
+  }
+  const uint64_t frame = free_4k_.back();
+  free_4k_.pop_back();
+  frame_refs_[frame / k4K] = 1;
+  return frame;
+}
+
+uint64_t GuestKernel::allocFrame2M() {
+  if (free_2m_.empty())
+    return 0;
+  const uint64_t chunk = free_2m_.back();
+  free_2m_.pop_back();
+  frame_refs_[chunk / k4K] = 1;
+  return chunk;
+}
+
+void GuestKernel::freeFrame(uint64_t gpa, PageSize size) {
+  frame_refs_[gpa / k4K] = 0;
+  if (size == PageSize::Size2M)
+    free_2m_.push_back(gpa);
+  else
+    free_4k_.push_back(gpa);
+}
+
+void GuestKernel::releaseFrame(uint64_t gpa, PageSize size) {
+  uint32_t &refs = frame_refs_[gpa / k4K];
+  if (refs == 0)
+    throw std::logic_error("guest: releasing free frame " + hex(gpa));
+  if (--refs == 0)
+    freeFrame(gpa, size);
+}
+
+// A new, zeroed page-table page. Freed table pages are already zero (teardown clears every entry
+// before freeing), and data contents are not modelled, so clear_page costs one store through the
+// direct map (the one that traps if the VMM still write-protects the page) plus its work charge.
+uint64_t GuestKernel::newTablePage() {
+  const uint64_t page = allocFrame4K();
+  writeEntry(page, 0);
+  cpu_.chargeGuestWork(config_.costs.clear_page);
+  ++stats_.table_pages_allocated;
+  return page;
+}
+
+void GuestKernel::writeEntry(uint64_t entry_gpa, uint64_t value) {
+  const AccessOutcome out = cpu_.access(kDirectMapBase + entry_gpa, Access::Write, false, &value);
+  if (out.faulted)
+    throw std::logic_error("guest: kernel store to the direct map faulted at gPA " + hex(entry_gpa));
+  ++stats_.pte_writes;
+}
+
+uint64_t GuestKernel::tableFor(Process &p, uint64_t va, unsigned level, bool create) {
+  if (level == kLevels)
+    return p.root;
+  const uint64_t key = tableKey(va, level);
+  const auto it = p.tables.find(key);
+  if (it != p.tables.end())
+    return it->second;
+  if (!create)
+    return 0;
+  const uint64_t parent = tableFor(p, va, level + 1, true);
+  const uint64_t table = newTablePage();
+  writeEntry(parent + 8 * entryIndex(va, level + 1), table | kTableFlags);
+  p.tables.emplace(key, table);
+  return table;
+}
+
+uint64_t GuestKernel::leafFlags(unsigned prot) {
+  uint64_t flags = pte::P | pte::US;
+  if (prot & prot::Write)
+    flags |= pte::RW;
+  if (!(prot & prot::Exec))
+    flags |= pte::NX;
+  return flags;
+}
+
+void GuestKernel::setLeaf(Process &p, uint64_t va, uint64_t gpa, PageSize size, uint64_t flags) {
+  const unsigned level = 1 + static_cast<unsigned>(size);
+  const uint64_t table = tableFor(p, va, level, true);
+  writeEntry(table + 8 * entryIndex(va, level), gpa | flags | (size == PageSize::Size4K ? 0 : pte::PS));
+}
+
+void GuestKernel::clearLeaf(Process &p, uint64_t va) {
+  const Leaf &leaf = p.leaves.at(va);
+  const unsigned level = 1 + static_cast<unsigned>(leaf.size);
+  writeEntry(tableFor(p, va, level, false) + 8 * entryIndex(va, level), 0);
+}
+
+void GuestKernel::invalidate(Process &p, uint64_t va) {
+  if (p.pid == current_) {
+    cpu_.invlpg(va);
+    ++stats_.invlpgs;
+  } else {
+    pcid_stale_[p.pcid] = true;  // flushed by the CR3 write that next runs p
+  }
+}
+
+uint16_t GuestKernel::allocPcid() {
+  for (unsigned tries = 0; tries < kMaxPcid; ++tries) {
+    const uint16_t pcid = next_pcid_;
+    next_pcid_ = static_cast<uint16_t>(next_pcid_ + 1 == kMaxPcid ? 1 : next_pcid_ + 1);
+    if (!pcid_in_use_[pcid]) {
+      pcid_in_use_[pcid] = true;
+      return pcid;
+    }
+  }
+  throw std::runtime_error("guest: all 4095 PCIDs in use");
+}
+
+Pid GuestKernel::spawn() {
+  auto p = std::make_unique<Process>();
+  p->pid = next_pid_++;
+  p->pcid = allocPcid();
+  p->root = newTablePage();
+  writeEntry(p->root + 8 * entryIndex(kDirectMapBase, kLevels), kernel_pml4_entry_);
+  cpu_.chargeGuestWork(config_.costs.process_lifecycle);
+  const Pid pid = p->pid;
+  processes_.emplace(pid, std::move(p));
+  return pid;
+}
+
+Pid GuestKernel::fork(Pid parent_pid) {
+  Process &parent = process(parent_pid);
+  const Pid child_pid = spawn();
+  Process &child = process(child_pid);
+  child.vmas = parent.vmas;
+  child.next_va = parent.next_va;
+  bool parent_changed = false;
+  for (auto &[va, leaf] : parent.leaves) {
+    const Vma &vma = std::prev(parent.vmas.upper_bound(va))->second;
+    const uint64_t flags_ro = leafFlags(vma.prot & ~prot::Write);
+    if (leaf.counted && leaf.writable) {  // copy-on-write: both sides read-only
+      setLeaf(parent, va, leaf.gpa, leaf.size, flags_ro);
+      leaf.writable = false;
+      parent_changed = true;
+    }
+    setLeaf(child, va, leaf.gpa, leaf.size, leaf.writable ? leafFlags(vma.prot) : flags_ro);
+    if (leaf.counted)
+      ++frame_refs_[leaf.gpa / k4K];
+    child.leaves.emplace(va, leaf);
+  }
+  if (parent_changed) {
+    if (parent.pid == current_)
+      cpu_.invpcid(parent.pcid);
+    else
+      pcid_stale_[parent.pcid] = true;
+  }
+  return child_pid;
+}
+
+void GuestKernel::teardownUser(Process &p) {
+  for (const auto &[va, leaf] : p.leaves) {
+    clearLeaf(p, va);
+    if (leaf.counted)
+      releaseFrame(leaf.gpa, leaf.size);
+  }
+  p.leaves.clear();
+  // Free the tables bottom-up: unlink each from its parent (already-empty tables stay zero).
+  for (unsigned level = 1; level < kLevels; ++level) {
+    for (const auto &[key, table] : p.tables) {
+      if ((key >> 60) != level)
+        continue;
+      const uint64_t va = (key & ((uint64_t{1} << 60) - 1)) << levelShift(level + 1);
+      writeEntry(tableFor(p, va, level + 1, false) + 8 * entryIndex(va, level + 1), 0);
+      freeFrame(table, PageSize::Size4K);
+      ++stats_.table_pages_freed;
+    }
+  }
+  p.tables.clear();
+  p.vmas.clear();
+  p.next_va = kUserMmapBase;
+  if (p.pid == current_)
+    cpu_.invpcid(p.pcid);
+  else
+    pcid_stale_[p.pcid] = true;
+}
+
+void GuestKernel::exec(Pid pid) {
+  Process &p = process(pid);
+  teardownUser(p);
+  cpu_.chargeGuestWork(config_.costs.process_lifecycle);
+}
+
+void GuestKernel::exit(Pid pid) {
+  Process &p = process(pid);
+  if (current_ == pid)
+    switchToIdle();
+  teardownUser(p);
+  writeEntry(p.root + 8 * entryIndex(kDirectMapBase, kLevels), 0);
+  freeFrame(p.root, PageSize::Size4K);
+  ++stats_.table_pages_freed;
+  pcid_in_use_[p.pcid] = false;
+  pcid_stale_[p.pcid] = true;  // a later owner of this PCID must not see p's translations
+  cpu_.chargeGuestWork(config_.costs.process_lifecycle);
+  processes_.erase(pid);
+}
+
+void GuestKernel::switchTo(Pid pid) {
+  if (pid == current_)
+    return;
+  Process &p = process(pid);
+  cpu_.chargeGuestWork(config_.costs.context_switch);
+  cpu_.writeCr3(p.root, p.pcid, pcid_stale_[p.pcid]);
+  pcid_stale_[p.pcid] = false;
+  ++stats_.cr3_writes;
+  current_ = pid;
+}
+
+void GuestKernel::switchToIdle() {
+  if (current_ == 0)
+    return;
+  cpu_.chargeGuestWork(config_.costs.context_switch);
+  cpu_.writeCr3(kernel_root_, 0, false);
+  ++stats_.cr3_writes;
+  current_ = 0;
+}
+
+uint64_t GuestKernel::mmap(Pid pid, uint64_t length, unsigned prot, bool huge_ok) {
+  Process &p = process(pid);
+  if (length == 0)
+    throw std::invalid_argument("guest mmap: zero length");
+  cpu_.chargeGuestWork(config_.costs.syscall);
+  const uint64_t align = huge_ok ? k2M : k4K;
+  const uint64_t start = (p.next_va + align - 1) & ~(align - 1);
+  const uint64_t end = start + ((length + align - 1) & ~(align - 1));
+  p.vmas.emplace(start, Vma{start, end, prot, huge_ok, false, 0});
+  p.next_va = end + k4K;  // a guard page between mappings
+  return start;
+}
+
+uint64_t GuestKernel::mapPhysical(Pid pid, uint64_t gpa, uint64_t length, unsigned prot) {
+  if (gpa % k4K != 0)
+    throw std::invalid_argument("guest mapPhysical: gPA " + hex(gpa) + " is not 4 KiB aligned");
+  const uint64_t start = mmap(pid, length, prot, false);
+  Process &p = process(pid);
+  Vma &vma = p.vmas.at(start);
+  vma.physical = true;
+  vma.phys_base = gpa;
+  return start;
+}
+
+namespace {
+// Splits the VMA containing `addr` so that one starts exactly at `addr`.
+template <typename VmaMap> void splitVmaAt(VmaMap &vmas, uint64_t addr) {
+  auto it = vmas.upper_bound(addr);
+  if (it == vmas.begin())
+    return;
+  --it;
+  auto &vma = it->second;
+  if (addr <= vma.start || addr >= vma.end)
+    return;
+  auto tail = vma;
+  tail.start = addr;
+  if (tail.physical)
+    tail.phys_base += addr - vma.start;
+  vma.end = addr;
+  vmas.emplace(addr, tail);
+}
+}  // namespace
+
+void GuestKernel::munmap(Pid pid, uint64_t addr, uint64_t length) {
+  Process &p = process(pid);
+  cpu_.chargeGuestWork(config_.costs.syscall);
+  const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
+  for (auto it = p.leaves.lower_bound(addr); it != p.leaves.end() && it->first < end;) {
+    if (it->second.size != PageSize::Size4K && (it->first < addr || it->first + k2M > end))
+      throw std::invalid_argument("guest munmap: range splits the 2 MiB page at " + hex(it->first));
+    clearLeaf(p, it->first);
+    invalidate(p, it->first);
+    if (it->second.counted)
+      releaseFrame(it->second.gpa, it->second.size);
+    it = p.leaves.erase(it);
+  }
+  splitVmaAt(p.vmas, addr);
+  splitVmaAt(p.vmas, end);
+  for (auto it = p.vmas.lower_bound(addr); it != p.vmas.end() && it->first < end;)
+    it = p.vmas.erase(it);
+}
+
+void GuestKernel::mprotect(Pid pid, uint64_t addr, uint64_t length, unsigned new_prot) {
+  Process &p = process(pid);
+  cpu_.chargeGuestWork(config_.costs.syscall);
+  const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
+  for (auto it = p.leaves.lower_bound(addr); it != p.leaves.end() && it->first < end; ++it) {
+    Leaf &leaf = it->second;
+    if (leaf.size != PageSize::Size4K && (it->first < addr || it->first + k2M > end))
+      throw std::invalid_argument("guest mprotect: range splits the 2 MiB page at " + hex(it->first));
+    const bool shared = leaf.counted && frame_refs_[leaf.gpa / k4K] > 1;  // still copy-on-write
+    leaf.writable = (new_prot & prot::Write) && !shared;
+    setLeaf(p, it->first, leaf.gpa, leaf.size, leafFlags(leaf.writable ? new_prot : new_prot & ~prot::Write));
+    invalidate(p, it->first);
+  }
+  splitVmaAt(p.vmas, addr);
+  splitVmaAt(p.vmas, end);
+  for (auto it = p.vmas.lower_bound(addr); it != p.vmas.end() && it->first < end; ++it)
+    it->second.prot = new_prot;
+}
+
+bool GuestKernel::reclaim(Pid pid, uint64_t va) {
+  Process &p = process(pid);
+  auto it = p.leaves.upper_bound(va);
+  if (it == p.leaves.begin())
+    return false;
+  --it;
+  if (va >= it->first + pageBytes(it->second.size))
+    return false;
+  clearLeaf(p, it->first);
+  invalidate(p, it->first);
+  if (it->second.counted)
+    releaseFrame(it->second.gpa, it->second.size);
+  p.leaves.erase(it);
+  return true;
+}
+
+AccessOutcome GuestKernel::touch(uint64_t va, Access access) {
+  if (current_ == 0)
+    throw std::logic_error("guest: user access while no process runs");
+  // Demand fault, then perhaps a COW fault on the same page: two faults at most.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const AccessOutcome out = cpu_.access(va, access, true, nullptr);
+    if (!out.faulted)
+      return out;
+    handlePageFault(va, access, out.error_code);
+  }
+  throw std::logic_error("guest: page fault at " + hex(va) + " not resolved by its handler");
+}
+
+void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_code) {
+  ++stats_.page_faults;
+  cpu_.chargeGuestWork(config_.costs.page_fault);
+  Process &p = process(current_);
+  auto vit = p.vmas.upper_bound(va);
+  if (vit == p.vmas.begin() || va >= std::prev(vit)->second.end)
+    throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) +
+                            " of unmapped address " + hex(va));
+  const Vma &vma = std::prev(vit)->second;
+  const unsigned needed = access == Access::Write ? prot::Write : access == Access::Exec ? prot::Exec : prot::Read;
+  if (!(vma.prot & needed))
+    throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) + " of " +
+                            hex(va) + " not allowed by the mapping");
+
+  auto lit = p.leaves.upper_bound(va);
+  const bool resident = lit != p.leaves.begin() && va < std::prev(lit)->first + pageBytes(std::prev(lit)->second.size);
+  if (resident) {
+    const uint64_t page = std::prev(lit)->first;
+    Leaf &leaf = std::prev(lit)->second;
+    if ((error_code & pf::P) && access == Access::Write && !leaf.writable) {  // copy-on-write
+      ++stats_.cow_faults;
+      if (frame_refs_[leaf.gpa / k4K] > 1) {
+        const uint64_t copy = leaf.size == PageSize::Size4K ? allocFrame4K() : allocFrame2M();
+        if (copy == 0)
+          throw OutOfGuestMemory("guest: no free 2 MiB frame for a copy-on-write fault");
+        cpu_.chargeGuestWork(config_.costs.copy_page * (pageBytes(leaf.size) / k4K));
+        releaseFrame(leaf.gpa, leaf.size);
+        leaf.gpa = copy;
+      }
+      leaf.writable = true;
+      setLeaf(p, page, leaf.gpa, leaf.size, leafFlags(vma.prot));
+      invalidate(p, page);
+    }
+    return;  // otherwise a stale translation: the retry walks the current tables
+  }
+
+  if (vma.physical) {
+    const uint64_t page = va & ~(k4K - 1);
+    const uint64_t gpa = vma.phys_base + (page - vma.start);
+    setLeaf(p, page, gpa, PageSize::Size4K, leafFlags(vma.prot));
+    p.leaves.emplace(page, Leaf{gpa, PageSize::Size4K, (vma.prot & prot::Write) != 0, false});
+    return;
+  }
+  const uint64_t region = va & ~(k2M - 1);
+  const bool huge_fits = config_.transparent_huge_pages && vma.huge_ok && region >= vma.start &&
+                         region + k2M <= vma.end && p.tables.count(tableKey(region, 1)) == 0;
+  if (huge_fits) {
+    const auto first = p.leaves.lower_bound(region);
+    const uint64_t frame = (first == p.leaves.end() || first->first >= region + k2M) ? allocFrame2M() : 0;
+    if (frame != 0) {
+      ++stats_.huge_page_faults;
+      cpu_.chargeGuestWork(config_.costs.clear_page * 512);
+      setLeaf(p, region, frame, PageSize::Size2M, leafFlags(vma.prot));
+      p.leaves.emplace(region, Leaf{frame, PageSize::Size2M, (vma.prot & prot::Write) != 0, true});
+      return;
+    }
+  }
+  const uint64_t page = va & ~(k4K - 1);
+  const uint64_t frame = allocFrame4K();
+  cpu_.chargeGuestWork(config_.costs.clear_page);
+  setLeaf(p, page, frame, PageSize::Size4K, leafFlags(vma.prot));
+  p.leaves.emplace(page, Leaf{frame, PageSize::Size4K, (vma.prot & prot::Write) != 0, true});
+}
+
+}  // namespace vmmu::guest

@@ -1,0 +1,164 @@
+// vmmu/vmm/shadow.h - shadow paging in the three variants of Bae, Lange and Dinda (seed 002).
+//
+// Shadow tables map guest VA straight to hPA in host frames the VMM owns; the MMU walks them in
+// SHADOW mode exactly as native tables. A shadow table is either a mirror of one guest table (same
+// level, same VA range) or a splinter table (4 KiB pieces of a guest large page that cannot be
+// mapped large: its host backing is not contiguous, or it holds a write-protected page).
+//  - Plain (virtual TLB): one shadow space, rebuilt from nothing after every CR3 write; INVLPG and
+//    INVPCID exit and drop the affected entries; guest tables are not write-protected.
+//  - Caching: a shadow space per guest address space (guest CR3), kept across switches; every
+//    guest page-table page a space was built from is write-protected; a trapped write is emulated
+//    and propagated to every space that uses the page (pages shared between address spaces, such
+//    as the kernel's, and tables of processes that are not running included).
+//  - Prefetching: plain's lifecycle, but a shadow fault fills the whole shadow table page from
+//    the guest table; the guest tables prefetched from are write-protected, and a trapped write
+//    just drops the affected shadow entries.
+// Shadow leaves are never more permissive than the composition of the guest entry and the EPT:
+// a write-protected page's leaf is read-only, and the invariant checker verifies it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vmmu/vmm/costs.h"
+#include "vmmu/vmm/mmu_backend.h"
+#include "vmmu/vmm/vm_memory.h"
+
+namespace vmmu::vmm {
+
+enum class ShadowVariant : uint8_t { Plain, Caching, Prefetch };
+std::string_view toString(ShadowVariant variant);
+
+// Host frames owned by the VMM (EPT is elsewhere): a bump range with a free list.
+class FramePool {
+public:
+  FramePool(uint64_t base, uint64_t limit) : next_(base), limit_(limit) {}
+  uint64_t allocate();
+  void release(uint64_t frame) {
+    free_.push_back(frame);
+    --in_use_;
+  }
+  size_t inUse() const { return in_use_; }
+
+private:
+  uint64_t next_;
+  uint64_t limit_;
+  std::vector<uint64_t> free_;
+  size_t in_use_ = 0;
+};
+
+// How the shadow pager reaches the rest of the VMM: the MMU's control port, and the cost account.
+struct ShadowEnvironment {
+  MmuBackend &backend;
+  const VmMemory &vm;
+  FramePool &frames;
+  const CostConfig &costs;
+  RunCost &cost;
+  uint16_t vpid;
+};
+
+struct ShadowStats {
+  uint64_t fills = 0;             // shadow leaves installed on a fault
+  uint64_t prefetched = 0;        // shadow leaves installed by prefetching
+  uint64_t propagated = 0;        // shadow leaves installed by propagating a trapped write
+  uint64_t injected = 0;          // guest page faults injected
+  uint64_t emulated_writes = 0;   // trapped stores to guest page-table pages
+  uint64_t zaps = 0;              // shadow entries cleared because their guest entry changed
+  uint64_t write_protects = 0;    // writable shadow leaves downgraded when their page became a table
+  uint64_t spaces_created = 0;
+  uint64_t spaces_dropped = 0;
+  uint64_t tables_allocated = 0;
+  uint64_t tables_freed = 0;
+};
+
+class ShadowPager {
+public:
+  // Caching keeps at most `max_spaces` spaces, dropping the least recently activated beyond that.
+  ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces = 64);
+  ~ShadowPager();
+  ShadowPager(const ShadowPager &) = delete;
+  ShadowPager &operator=(const ShadowPager &) = delete;
+
+  ShadowVariant variant() const { return variant_; }
+
+  // The guest wrote CR3 (root, pcid). Returns the shadow root (sCR3, an hPA) to load.
+  uint64_t activate(uint64_t guest_root, uint16_t pcid);
+
+  enum class FaultOutcome {
+    Filled,            // a shadow leaf was installed: retry the access
+    InjectGuestFault,  // the guest's own tables deny it: deliver #PF to the guest
+    EmulatedWrite,     // a store to a write-protected guest table was emulated: the access is done
+    OutsideMemory,     // the guest's tables point outside its memory: the VM must be stopped
+  };
+  struct FaultResult {
+    FaultOutcome outcome = FaultOutcome::Filled;
+    uint32_t error_code = 0;  // InjectGuestFault: the #PF error code the guest sees
+    uint64_t hpa = 0;         // EmulatedWrite: where the store went
+    uint64_t gpa = 0;         // OutsideMemory: the offending gPA
+  };
+  // A GUEST_PF exit in SHADOW mode in the running space. A store's value is needed to emulate it.
+  FaultResult handleFault(uint64_t va, Access access, bool user, const uint64_t *store_value);
+
+  // Plain variant: guest INVLPG of `va`; INVPCID of the running PCID (returns the new sCR3).
+  void invalidatePage(uint64_t va);
+  uint64_t flushActive();
+  // Drops every space (switching away from shadow paging, or plain/prefetch CR3 writes).
+  void dropAll();
+
+  // Invariant check (§ shadow): every present shadow leaf of every space equals the composition of
+  // the guest's tables and the EPT (frame, size within both, US, NX, G equal; RW never more than
+  // the composition, and never on a write-protected page). Returns one line per violation.
+  std::vector<std::string> check() const;
+
+  const ShadowStats &stats() const { return stats_; }
+  size_t spaceCount() const { return spaces_.size(); }
+  size_t trackedPages() const { return users_.size(); }
+  bool isWriteProtected(uint64_t gpa) const { return users_.count(gpa & ~uint64_t{4095}) != 0; }
+  uint64_t activeRoot() const;  // sCR3 of the running space, 0 when none
+
+private:
+  struct Space;
+  struct User;
+  struct LeafRef;
+  struct GuestWalk;
+
+  GuestWalk walkGuest(uint64_t root_gpa, uint64_t va, bool charge) const;
+  uint64_t readGuest(uint64_t gpa, bool charge) const;
+  Space &createSpace(uint64_t guest_root, uint16_t pcid);
+  void dropSpace(uint64_t space_id);
+  uint64_t newTable(Space &space, uint64_t mirrors);
+  void installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level, uint64_t guest_entry,
+                   uint64_t acc_above);
+  uint64_t shadowEntryAddress(const Space &space, uint64_t va, unsigned level) const;
+  void prefetchAround(Space &space, uint64_t va, const GuestWalk &walk);
+  void trackTable(Space &space, uint64_t table_gpa, unsigned level, uint64_t va_base);
+  void writeProtect(uint64_t page);
+  void untrack(uint64_t page);
+  bool userLive(const User &user, uint64_t page) const;
+  void onTableWrite(uint64_t entry_gpa);
+  void zap(Space &space, uint64_t va, unsigned level);
+  uint64_t shadowTableAt(const Space &space, uint64_t va, unsigned level) const;
+  void chargeShim(uint64_t cycles) const { env_.cost.shim_cycles += cycles; }
+  void invAddr(uint64_t va) const;
+  void invPcid(uint16_t pcid) const;
+
+  const ShadowVariant variant_;
+  ShadowEnvironment env_;
+  const size_t max_spaces_;
+  ShadowStats stats_;
+  std::unordered_map<uint64_t, std::unique_ptr<Space>> spaces_;  // by space id
+  std::unordered_map<uint64_t, uint64_t> space_by_root_;         // guest root gPA -> space id
+  uint64_t active_ = 0;                                          // space id, 0 when none
+  uint64_t next_space_id_ = 1;
+  std::unordered_map<uint64_t, uint64_t> mirror_;  // shadow table hPA -> guest table gPA (or kSplinter)
+  std::unordered_map<uint64_t, std::vector<User>> users_;     // guest table page -> spaces built from it
+  std::unordered_map<uint64_t, uint32_t> tracked_in_2m_;      // 2 MiB gPA region -> tracked pages in it
+  std::unordered_map<uint64_t, std::vector<LeafRef>> writable_4k_;  // gPA page -> writable 4K leaves
+  std::unordered_map<uint64_t, std::vector<LeafRef>> leaves_2m_;    // 2 MiB gPA region -> 2M leaves
+  uint64_t use_clock_ = 0;
+};
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,73 @@
+// vmmu/vmm/vm_memory.h - a VM's guest-physical memory: which host frame backs each guest page,
+// and the EPT that says so to the MMU.
+//
+// The VM owns a host region [host_base, host_base + bytes). Unfragmented, guest page g lives at
+// host_base + g (what DIRECT mode needs). Fragmentation swaps a fraction of the 4 KiB pages in
+// pairs inside the region (so every frame stays inside the VM's bounds, as the escape filter
+// requires); the EPT then maps each 2 MiB chunk holding a moved page with 4 KiB entries and every
+// intact chunk with the largest page (up to max_ept_page) that is contiguous and aligned.
+// compact() moves every page back into place, counting the copies, so a VM can enter DIRECT.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "vmmu/memory.h"
+#include "vmmu/page_tables.h"
+#include "vmmu/types.h"
+
+namespace vmmu::vmm {
+
+struct VmMemoryConfig {
+  uint64_t bytes = 64ull << 20;         // guest-physical memory, a non-zero 2 MiB multiple
+  uint64_t host_base = 1ull << 32;      // 1 GiB aligned host base of the VM's region
+  double fragmentation = 0.0;           // fraction of 4 KiB pages moved out of place, in [0, 1]
+  PageSize max_ept_page = PageSize::Size1G;
+  uint64_t seed = 1;
+};
+
+class VmMemory {
+public:
+  // EPT tables are taken from host frames [ept_base, ept_limit). Throws std::invalid_argument
+  // naming the bad field of `config`.
+  VmMemory(PhysicalMemory &memory, const VmMemoryConfig &config, uint64_t ept_base, uint64_t ept_limit);
+  ~VmMemory();
+
+  const VmMemoryConfig &config() const { return config_; }
+  uint64_t bytes() const { return config_.bytes; }
+  uint64_t hostBase() const { return config_.host_base; }
+  bool contains(uint64_t gpa) const { return gpa < config_.bytes; }
+  // Host address of guest-physical `gpa`; throws std::out_of_range outside guest memory.
+  uint64_t hostOf(uint64_t gpa) const;
+  // Size of the EPT leaf mapping `gpa`.
+  PageSize eptPageSize(uint64_t gpa) const;
+
+  const EptTables &ept() const { return *ept_; }
+  uint64_t eptp() const { return ept_->eptp(false); }
+
+  // Guest pages (gPA) not at host_base + gPA.
+  std::vector<uint64_t> misplacedPages() const;
+  size_t misplacedCount() const { return misplaced_; }
+  // Swaps the host frames (and contents) of two guest pages and rebuilds the EPT.
+  void swapPages(uint64_t gpa_a, uint64_t gpa_b);
+  // Moves every page into place; returns the number of 4 KiB copies made. Rebuilds the EPT.
+  uint64_t compact();
+
+private:
+  void swapFrames(uint64_t page_a, uint64_t page_b);  // guest page numbers
+  void buildEpt();
+  bool inPlace(uint64_t first_page, uint64_t pages) const;
+
+  PhysicalMemory &memory_;
+  VmMemoryConfig config_;
+  FrameAllocator ept_frames_;
+  std::unique_ptr<EptTables> ept_;
+  std::vector<uint64_t> host_page_;   // guest page number -> host page number
+  std::vector<uint64_t> guest_page_;  // host page index in the region -> guest page number
+  std::vector<uint8_t> chunk_size_;   // per 2 MiB chunk: PageSize of its EPT leaf
+  size_t misplaced_ = 0;
+};
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,115 @@
+// vmmu/vmm/vmm.h - the VMM shim: runs one guest on an MMU backend in one of six approaches.
+//
+// The Vmm is the guest's CPU (guest::GuestCpu): every guest access goes through the backend's
+// translate(), and the Vmm decides, per approach, what traps and what the shim then does:
+//  - Native:  no VM (baseline): guest-physical is host-physical, NATIVE mode.
+//  - Nested:  EPT built from the VM's memory layout; guest faults go straight to the guest.
+//  - Shadow (plain, caching, prefetching): see shadow.h; CR3 writes and shadow faults exit.
+//  - Direct:  GBASE/GSIZE base-offset translation, the escape filter for pages out of place, the
+//             bounds checker stopping a guest that reaches outside its region; a fragmented VM is
+//             compacted first (the page copies are charged) when allowed.
+// Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
+// cost(). switchApproach() moves a running guest between nested, the shadow variants and direct,
+// charging what the switch does (dropping or starting shadow tables, flushes, compaction).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vmmu/guest/cpu.h"
+#include "vmmu/vmm/costs.h"
+#include "vmmu/vmm/mmu_backend.h"
+#include "vmmu/vmm/shadow.h"
+#include "vmmu/vmm/vm_memory.h"
+
+namespace vmmu::vmm {
+
+enum class Approach : uint8_t { Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct };
+constexpr unsigned kNumApproaches = 6;
+std::string_view toString(Approach approach);
+// Parses toString's names; throws std::invalid_argument naming the bad value.
+Approach parseApproach(std::string_view name);
+bool isShadow(Approach approach);
+
+struct VmmConfig {
+  VmMemoryConfig memory;
+  CostConfig costs;
+  uint16_t vpid = 1;              // the VM's VPID (Native uses 0, the host's, §1)
+  unsigned context = 0;           // the MMU context slot the VM runs in
+  bool allow_compaction = true;   // Direct: compact a fragmented VM before entering
+  size_t max_shadow_spaces = 64;  // caching shadow: spaces kept
+};
+
+// The VMM stopped the guest: it touched guest-physical memory it does not have (an EPT violation
+// for an address outside the VM, or a DIRECT bounds violation).
+struct GuestStopped : std::runtime_error {
+  GuestStopped(const std::string &what, ExitReason reason, uint64_t gpa)
+      : std::runtime_error(what), reason(reason), gpa(gpa) {}
+  ExitReason reason;
+  uint64_t gpa;
+};
+
+class Vmm final : public guest::GuestCpu {
+public:
+  // Host frames the VMM keeps for itself (EPT and shadow tables), far above any VM region.
+  static constexpr uint64_t kVmmFrames = 0x100'0000'0000ull;  // 1 TiB
+  static constexpr uint64_t kVmmFramesBytes = 0x10'0000'0000ull;  // 64 GiB
+
+  // Throws std::invalid_argument naming the bad setting (Native needs host_base 0 and no
+  // fragmentation; the backend must have 4 guest levels).
+  Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach);
+  ~Vmm() override;
+  Vmm(const Vmm &) = delete;
+  Vmm &operator=(const Vmm &) = delete;
+
+  // guest::GuestCpu.
+  guest::AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) override;
+  void writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) override;
+  void invlpg(uint64_t va) override;
+  void invpcid(uint16_t pcid) override;
+  void writePhysical(uint64_t gpa, uint64_t value) override;
+  void chargeGuestWork(uint64_t cycles) override { cost_.guest_work_cycles += cycles; }
+
+  Approach approach() const { return approach_; }
+  // Moves the running guest to `next` (not to or from Native). Throws std::runtime_error when
+  // Direct is impossible (pages out of place beyond the escape filter and compaction disallowed).
+  void switchApproach(Approach next);
+  // The VMM moves two guest pages between host frames (as for retiring a frame). In Direct mode the
+  // moved pages are escaped; when they no longer fit the filter the VM is compacted again.
+  void migratePages(uint64_t gpa_a, uint64_t gpa_b);
+
+  const RunCost &cost() const { return cost_; }
+  const ShadowPager *shadow() const { return shadow_.get(); }
+  const VmMemory &memory() const { return vm_; }
+  MmuBackend &backend() { return backend_; }
+  uint16_t vpid() const { return vpid_; }
+  const VmmConfig &config() const { return config_; }
+  // Shadow invariant checker (empty when every shadow entry is right or no shadow is in use).
+  std::vector<std::string> checkInvariants() const;
+
+private:
+  void exitTo(ExitReason reason);
+  void vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid);
+  void writeContext(CtxReg reg, uint64_t value) { vmmControl(CtrlOp::WriteReg, static_cast<unsigned>(reg), value, 0); }
+  void enterDirect();
+  void programEscapes();
+  ShadowEnvironment shadowEnvironment();
+
+  MmuBackend &backend_;
+  const VmmConfig config_;
+  const uint16_t vpid_;
+  RunCost cost_;
+  VmMemory vm_;
+  FramePool shadow_frames_;
+  std::unique_ptr<ShadowPager> shadow_;
+  Approach approach_;
+  bool paging_on_ = false;
+  uint64_t guest_root_ = 0;
+  uint16_t guest_pcid_ = 0;
+};
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,21 @@
+// model_backend.cpp - the golden model as the shim's MMU backend.
+#include "vmmu/vmm/mmu_backend.h"
+
+namespace vmmu::vmm {
+
+ModelBackend::ModelBackend(const MmuConfig &config, uint64_t cycles_per_ref)
+    : timing_(cycles_per_ref), mmu_(config, memory_, &timing_) {}
+
+Response ModelBackend::translate(const Request &req, uint64_t &walk_cycles) {
+  mmu_.translate(req, result_);
+  walk_cycles = result_.trace.walk_cycles;
+  return result_.resp;
+}
+
+void ModelBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
+  mmu_.control(op, ctx, reg, data, vpid, pcid);
+}
+
+uint64_t ModelBackend::counter(Counter c) { return mmu_.counter(c); }
+
+}  // namespace vmmu::vmm

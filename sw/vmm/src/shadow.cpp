@@ -1,0 +1,644 @@
+// shadow.cpp - shadow page tables: fills, prefetching, write protection of guest tables, trapped
+// write propagation, space caching, and the invariant checker.
+#include "vmmu/vmm/shadow.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+
+namespace vmmu::vmm {
+
+namespace {
+
+constexpr unsigned kLevels = 4;  // the shadow mirrors 4-level guest paging
+constexpr uint64_t kPageMask = ~uint64_t{4095};
+constexpr uint64_t kAddrMask = ((uint64_t{1} << 52) - 1) & kPageMask;  // entry address bits
+constexpr uint64_t kSplinter = ~uint64_t{0};  // mirror_ value of a splinter table
+constexpr uint64_t kTableFlags = pte::P | pte::RW | pte::US;
+constexpr uint64_t k2M = pageBytes(PageSize::Size2M);
+
+constexpr unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
+constexpr uint64_t levelBytes(unsigned level) { return uint64_t{1} << levelShift(level); }
+constexpr uint64_t entryIndex(uint64_t va, unsigned level) { return (va >> levelShift(level)) & 511; }
+// Sign-extends bit 47, so that VAs assembled from table indices are canonical.
+constexpr uint64_t canonical(uint64_t va) { return static_cast<uint64_t>(static_cast<int64_t>(va << 16) >> 16); }
+// First VA covered by the level-`level` table that maps `va`.
+constexpr uint64_t tableBase(uint64_t va, unsigned level) {
+  return level >= kLevels ? 0 : canonical(va & ~(levelBytes(level + 1) - 1));
+}
+uint64_t leafFrame(uint64_t entry, unsigned level) { return entry & kAddrMask & ~(levelBytes(level) - 1); }
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+std::string_view toString(ShadowVariant variant) {
+  switch (variant) {
+  case ShadowVariant::Plain: return "shadow";
+  case ShadowVariant::Caching: return "shadow-cache";
+  case ShadowVariant::Prefetch: return "shadow-prefetch";
+  }
+  return "?";
+}
+
+uint64_t FramePool::allocate() {
+  ++in_use_;
+  if (!free_.empty()) {
+    const uint64_t frame = free_.back();
+    free_.pop_back();
+    return frame;
+  }
+  if (next_ >= limit_)
+    throw std::runtime_error("VMM frame pool exhausted at " + hex(limit_));
+  const uint64_t frame = next_;
+  next_ += 4096;
+  return frame;
+}
+
+struct ShadowPager::Space {
+  uint64_t id = 0;
+  uint64_t guest_root = 0;
+  uint16_t pcid = 0;
+  uint64_t root = 0;  // sCR3
+  uint64_t last_used = 0;
+  std::vector<uint64_t> tables;   // every shadow table of this space, the root included
+  std::vector<uint64_t> tracked;  // guest table pages this space registered as a user of
+};
+
+// A space built (in part) from a guest table page: the table at `level` covering `va_base`.
+struct ShadowPager::User {
+  uint64_t space_id;
+  unsigned level;
+  uint64_t va_base;
+  bool operator==(const User &o) const { return space_id == o.space_id && level == o.level && va_base == o.va_base; }
+};
+
+struct ShadowPager::LeafRef {
+  uint64_t space_id;
+  uint64_t va;
+};
+
+// A software walk of the guest's tables (the VMM reads guest memory through its own map).
+struct ShadowPager::GuestWalk {
+  bool ok = false;
+  bool outside = false;          // a table or the final gPA lies outside guest memory
+  uint64_t outside_gpa = 0;
+  unsigned fault_level = 0;      // !ok && !outside: the level whose entry was not present
+  unsigned leaf_level = 0;
+  uint64_t leaf_entry = 0;
+  uint64_t gpa = 0;              // the final gPA of the walked VA
+  uint64_t acc = 0;              // RW|US (ANDed) and NX (ORed) over the walk
+  std::array<uint64_t, kLevels + 1> table{};      // gPA of the guest table at each level walked
+  std::array<uint64_t, kLevels + 1> acc_above{};  // acc over the entries above each level
+};
+
+ShadowPager::ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces)
+    : variant_(variant), env_(env), max_spaces_(max_spaces == 0 ? 1 : max_spaces) {}
+
+ShadowPager::~ShadowPager() = default;
+
+void ShadowPager::invAddr(uint64_t va) const {
+  env_.backend.invAddr(env_.vpid, va);
+  ++env_.cost.control_commands;
+  chargeShim(env_.costs.control_command);
+}
+
+void ShadowPager::invPcid(uint16_t pcid) const {
+  env_.backend.invPcid(env_.vpid, pcid);
+  ++env_.cost.control_commands;
+  chargeShim(env_.costs.control_command);
+}
+
+uint64_t ShadowPager::readGuest(uint64_t gpa, bool charge) const {
+  if (charge)
+    chargeShim(env_.costs.guest_entry_read);
+  return env_.backend.memory().read64(env_.vm.hostOf(gpa));
+}
+
+ShadowPager::GuestWalk ShadowPager::walkGuest(uint64_t root_gpa, uint64_t va, bool charge) const {
+  GuestWalk w;
+  uint64_t acc = pte::RW | pte::US;
+  uint64_t table = root_gpa;
+  for (unsigned level = kLevels; level >= 1; --level) {
+    w.table[level] = table;
+    w.acc_above[level] = acc;
+    if (!env_.vm.contains(table)) {
+      w.outside = true;
+      w.outside_gpa = table;
+      return w;
+    }
+    const uint64_t entry = readGuest(table + 8 * entryIndex(va, level), charge);
+    if (!(entry & pte::P)) {
+      w.fault_level = level;
+      return w;
+    }
+    acc = (acc & entry & (pte::RW | pte::US)) | ((acc | entry) & pte::NX);
+    if (level == 1 || (entry & pte::PS)) {
+      w.leaf_level = level;
+      w.leaf_entry = entry;
+      w.acc = acc;
+      w.gpa = leafFrame(entry, level) | (va & (levelBytes(level) - 1));
+      if (!env_.vm.contains(w.gpa)) {
+        w.outside = true;
+        w.outside_gpa = w.gpa;
+        return w;
+      }
+      w.ok = true;
+      return w;
+    }
+    table = entry & kAddrMask;
+  }
+  return w;
+}
+
+uint64_t ShadowPager::activeRoot() const {
+  const auto it = spaces_.find(active_);
+  return it == spaces_.end() ? 0 : it->second->root;
+}
+
+uint64_t ShadowPager::newTable(Space &space, uint64_t mirrors) {
+  const uint64_t table = env_.frames.allocate();
+  space.tables.push_back(table);
+  mirror_[table] = mirrors;
+  ++stats_.tables_allocated;
+  chargeShim(env_.costs.shadow_table_alloc);
+  return table;
+}
+
+ShadowPager::Space &ShadowPager::createSpace(uint64_t guest_root, uint16_t pcid) {
+  if (variant_ == ShadowVariant::Caching && spaces_.size() >= max_spaces_) {
+    uint64_t victim = 0, oldest = ~uint64_t{0};
+    for (const auto &[id, s] : spaces_)
+      if (id != active_ && s->last_used < oldest) {
+        oldest = s->last_used;
+        victim = id;
+      }
+    if (victim != 0)
+      dropSpace(victim);
+  }
+  auto space = std::make_unique<Space>();
+  space->id = next_space_id_++;
+  space->guest_root = guest_root;
+  space->pcid = pcid;
+  space->root = newTable(*space, guest_root);
+  Space &ref = *space;
+  space_by_root_[guest_root] = space->id;
+  spaces_.emplace(space->id, std::move(space));
+  ++stats_.spaces_created;
+  return ref;
+}
+
+void ShadowPager::dropSpace(uint64_t id) {
+  const auto it = spaces_.find(id);
+  if (it == spaces_.end())
+    return;
+  Space &space = *it->second;
+  for (const uint64_t page : space.tracked) {
+    const auto uit = users_.find(page);
+    if (uit == users_.end())
+      continue;
+    auto &list = uit->second;
+    list.erase(std::remove_if(list.begin(), list.end(), [&](const User &u) { return u.space_id == id; }), list.end());
+    if (list.empty())
+      untrack(page);
+  }
+  PhysicalMemory &mem = env_.backend.memory();
+  for (const uint64_t table : space.tables) {
+    for (uint64_t off = 0; off < 4096; off += 8)
+      if (mem.read64(table + off) != 0)
+        mem.write64(table + off, 0);
+    mirror_.erase(table);
+    env_.frames.release(table);
+    ++stats_.tables_freed;
+    chargeShim(env_.costs.shadow_table_free);
+  }
+  // Paging-structure caches may point into the freed tables, and TLB entries came from them.
+  invPcid(space.pcid);
+  const auto rit = space_by_root_.find(space.guest_root);
+  if (rit != space_by_root_.end() && rit->second == id)
+    space_by_root_.erase(rit);
+  if (active_ == id)
+    active_ = 0;
+  spaces_.erase(it);
+  ++stats_.spaces_dropped;
+}
+
+void ShadowPager::dropAll() {
+  std::vector<uint64_t> ids;
+  for (const auto &entry : spaces_)
+    ids.push_back(entry.first);
+  std::sort(ids.begin(), ids.end());
+  for (const uint64_t id : ids)
+    dropSpace(id);
+  writable_4k_.clear();
+  leaves_2m_.clear();
+}
+
+uint64_t ShadowPager::activate(uint64_t guest_root, uint16_t pcid) {
+  if (variant_ != ShadowVariant::Caching) {
+    dropAll();  // the virtual-TLB model: a CR3 write flushes everything
+    Space &space = createSpace(guest_root, pcid);
+    active_ = space.id;
+    return space.root;
+  }
+  const auto it = space_by_root_.find(guest_root);
+  Space &space = it != space_by_root_.end() ? *spaces_.at(it->second) : createSpace(guest_root, pcid);
+  space.pcid = pcid;
+  space.last_used = ++use_clock_;
+  active_ = space.id;
+  return space.root;
+}
+
+uint64_t ShadowPager::shadowEntryAddress(const Space &space, uint64_t va, unsigned level) const {
+  PhysicalMemory &mem = env_.backend.memory();
+  uint64_t table = space.root;
+  for (unsigned l = kLevels; l > level; --l) {
+    const uint64_t entry = mem.read64(table + 8 * entryIndex(va, l));
+    if (!(entry & pte::P) || (entry & pte::PS))
+      return 0;
+    table = entry & kAddrMask;
+  }
+  return table + 8 * entryIndex(va, level);
+}
+
+uint64_t ShadowPager::shadowTableAt(const Space &space, uint64_t va, unsigned level) const {
+  if (level == kLevels)
+    return space.root;
+  const uint64_t parent_entry = shadowEntryAddress(space, va, level + 1);
+  if (parent_entry == 0)
+    return 0;
+  const uint64_t entry = env_.backend.memory().read64(parent_entry);
+  if (!(entry & pte::P) || (entry & pte::PS))
+    return 0;
+  return entry & kAddrMask;
+}
+
+void ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level,
+                              uint64_t guest_entry, uint64_t acc_above) {
+  PhysicalMemory &mem = env_.backend.memory();
+  const uint64_t gpa = leafFrame(guest_entry, guest_level) | (va & (levelBytes(guest_level) - 1));
+  if (!env_.vm.contains(gpa))
+    return;  // prefetching skips what it cannot map; a fault on it stops the VM later
+  const bool rw = (acc_above & pte::RW) && (guest_entry & pte::RW);
+  const bool us = (acc_above & pte::US) && (guest_entry & pte::US);
+  const bool nx = (acc_above & pte::NX) || (guest_entry & pte::NX);
+  const bool tracked_region = tracked_in_2m_.count(gpa / k2M) != 0;
+  const unsigned shadow_level = (guest_level >= 2 && env_.vm.eptPageSize(gpa) != PageSize::Size4K &&
+                                 (variant_ == ShadowVariant::Plain || !tracked_region))
+                                    ? 2
+                                    : 1;
+  uint64_t table = space.root;
+  for (unsigned level = kLevels; level > shadow_level; --level) {
+    const uint64_t entry_addr = table + 8 * entryIndex(va, level);
+    const uint64_t entry = mem.read64(entry_addr);
+    const uint64_t expected = level - 1 >= guest_level ? walk.table[level - 1] : kSplinter;
+    if (entry & pte::P) {
+      const uint64_t child = entry & kAddrMask;
+      const auto mit = mirror_.find(child);
+      if (!(entry & pte::PS) && mit != mirror_.end() && mit->second == expected) {
+        table = child;
+        continue;
+      }
+      // A stale subtree (the guest entry above changed without the shadow noticing): replace it.
+      invPcid(space.pcid);
+    }
+    const uint64_t child = newTable(space, expected);
+    mem.write64(entry_addr, child | kTableFlags);
+    chargeShim(env_.costs.shadow_entry_write);
+    table = child;
+  }
+  const uint64_t size = levelBytes(shadow_level);
+  const uint64_t gpa_base = gpa & ~(size - 1);
+  const bool protect = shadow_level == 1 && users_.count(gpa_base) != 0;
+  const bool writable = rw && !protect;
+  const uint64_t flags = pte::P | (writable ? pte::RW : 0) | (us ? pte::US : 0) | (nx ? pte::NX : 0) |
+                         (guest_entry & pte::G) | (shadow_level == 2 ? pte::PS : 0);
+  const uint64_t va_base = canonical(va & ~(size - 1));
+  mem.write64(table + 8 * entryIndex(va, shadow_level), env_.vm.hostOf(gpa_base) | flags);
+  chargeShim(env_.costs.shadow_entry_write);
+  if (variant_ != ShadowVariant::Plain) {
+    if (shadow_level == 2)
+      leaves_2m_[gpa_base / k2M].push_back(LeafRef{space.id, va_base});
+    else if (writable)
+      writable_4k_[gpa_base].push_back(LeafRef{space.id, va_base});
+  }
+}
+
+void ShadowPager::trackTable(Space &space, uint64_t table_gpa, unsigned level, uint64_t va_base) {
+  if (variant_ == ShadowVariant::Plain)
+    return;
+  auto &list = users_[table_gpa];
+  const User user{space.id, level, va_base};
+  if (std::find(list.begin(), list.end(), user) != list.end())
+    return;
+  const bool fresh = list.empty();
+  list.push_back(user);
+  space.tracked.push_back(table_gpa);
+  if (fresh) {
+    ++tracked_in_2m_[table_gpa / k2M];
+    writeProtect(table_gpa);
+  }
+}
+
+// `page` just became a guest page-table page: no shadow leaf may map it writable any more.
+void ShadowPager::writeProtect(uint64_t page) {
+  PhysicalMemory &mem = env_.backend.memory();
+  const uint64_t host = env_.vm.hostOf(page);
+  if (const auto it = writable_4k_.find(page); it != writable_4k_.end()) {
+    for (const LeafRef &ref : it->second) {
+      const auto sit = spaces_.find(ref.space_id);
+      if (sit == spaces_.end())
+        continue;
+      const uint64_t addr = shadowEntryAddress(*sit->second, ref.va, 1);
+      if (addr == 0)
+        continue;
+      const uint64_t entry = mem.read64(addr);
+      if ((entry & pte::P) && (entry & pte::RW) && (entry & kAddrMask) == host) {
+        mem.write64(addr, entry & ~pte::RW);
+        chargeShim(env_.costs.shadow_entry_write);
+        invAddr(ref.va);
+        ++stats_.write_protects;
+      }
+    }
+    writable_4k_.erase(it);
+  }
+  if (const auto it = leaves_2m_.find(page / k2M); it != leaves_2m_.end()) {
+    const uint64_t host_2m = env_.vm.hostOf(page & ~(k2M - 1));
+    for (const LeafRef &ref : it->second) {
+      const auto sit = spaces_.find(ref.space_id);
+      if (sit == spaces_.end())
+        continue;
+      const uint64_t addr = shadowEntryAddress(*sit->second, ref.va, 2);
+      if (addr == 0)
+        continue;
+      const uint64_t entry = mem.read64(addr);
+      if ((entry & pte::P) && (entry & pte::PS) && (entry & kAddrMask) == host_2m) {
+        mem.write64(addr, 0);  // refaults as 4 KiB pieces, the table page read-only
+        chargeShim(env_.costs.shadow_entry_write);
+        invAddr(ref.va);
+        ++stats_.write_protects;
+      }
+    }
+    leaves_2m_.erase(it);
+  }
+}
+
+void ShadowPager::untrack(uint64_t page) {
+  users_.erase(page);
+  const auto it = tracked_in_2m_.find(page / k2M);
+  if (it != tracked_in_2m_.end() && --it->second == 0)
+    tracked_in_2m_.erase(it);
+}
+
+bool ShadowPager::userLive(const User &user, uint64_t page) const {
+  const auto it = spaces_.find(user.space_id);
+  if (it == spaces_.end())
+    return false;
+  if (user.level == kLevels)
+    return it->second->guest_root == page;
+  const uint64_t table = shadowTableAt(*it->second, user.va_base, user.level);
+  if (table == 0)
+    return false;
+  const auto mit = mirror_.find(table);
+  return mit != mirror_.end() && mit->second == page;
+}
+
+void ShadowPager::zap(Space &space, uint64_t va, unsigned level) {
+  PhysicalMemory &mem = env_.backend.memory();
+  const uint64_t addr = shadowEntryAddress(space, va, level);
+  if (addr == 0)
+    return;
+  const uint64_t entry = mem.read64(addr);
+  if (!(entry & pte::P))
+    return;
+  mem.write64(addr, 0);
+  chargeShim(env_.costs.shadow_entry_write);
+  ++stats_.zaps;
+  if (level == 1 || (entry & pte::PS))
+    invAddr(va);
+  else
+    invPcid(space.pcid);  // a whole subtree: its TLB and paging-structure-cache entries
+}
+
+// The guest stored to `entry_gpa`, inside a write-protected table page (the store is done).
+void ShadowPager::onTableWrite(uint64_t entry_gpa) {
+  const uint64_t page = entry_gpa & kPageMask;
+  const auto it = users_.find(page);
+  if (it == users_.end())
+    return;
+  const std::vector<User> users = it->second;
+  std::vector<User> live;
+  std::vector<uint64_t> recycled_roots;
+  const uint64_t index = (entry_gpa & 4095) / 8;
+  for (const User &user : users) {
+    if (!userLive(user, page))
+      continue;
+    Space &space = *spaces_.at(user.space_id);
+    if (user.level == kLevels && space.id != active_ && variant_ == ShadowVariant::Caching) {
+      // The root of an address space that is not running changed: the guest is most likely
+      // recycling the page (its process exited). Drop the space rather than track a dead one.
+      recycled_roots.push_back(space.id);
+      continue;
+    }
+    live.push_back(user);
+    const uint64_t va = canonical(user.va_base + (index << levelShift(user.level)));
+    zap(space, va, user.level);
+    if (variant_ == ShadowVariant::Caching) {
+      // Propagate: install the new translation now rather than at the next fault.
+      const GuestWalk w = walkGuest(space.guest_root, va, true);
+      if (w.ok && w.leaf_level == user.level) {
+        installLeaf(space, va, w, w.leaf_level, w.leaf_entry, w.acc_above[w.leaf_level]);
+        ++stats_.propagated;
+      }
+    }
+  }
+  if (live.empty())
+    untrack(page);
+  else
+    users_[page] = live;
+  for (const uint64_t id : recycled_roots)
+    dropSpace(id);
+}
+
+ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bool user, const uint64_t *store_value) {
+  const auto sit = spaces_.find(active_);
+  if (sit == spaces_.end())
+    throw std::logic_error("shadow fault with no active shadow space");
+  Space &space = *sit->second;
+  space.last_used = ++use_clock_;
+  const GuestWalk w = walkGuest(space.guest_root, va, true);
+  FaultResult result;
+  if (w.outside) {
+    result.outcome = FaultOutcome::OutsideMemory;
+    result.gpa = w.outside_gpa;
+    return result;
+  }
+  const uint32_t access_bits = (access == Access::Write ? pf::W : 0) | (user ? pf::U : 0) |
+                               (access == Access::Exec ? pf::ID : 0);
+  if (!w.ok) {
+    result.outcome = FaultOutcome::InjectGuestFault;
+    result.error_code = access_bits;
+    ++stats_.injected;
+    return result;
+  }
+  const bool denied = (user && !(w.acc & pte::US)) || (access == Access::Write && !(w.acc & pte::RW)) ||
+                      (access == Access::Exec && (w.acc & pte::NX));
+  if (denied) {
+    result.outcome = FaultOutcome::InjectGuestFault;
+    result.error_code = access_bits | pf::P;
+    ++stats_.injected;
+    return result;
+  }
+  for (unsigned level = kLevels; level >= w.leaf_level; --level)
+    trackTable(space, w.table[level], level, tableBase(va, level));
+  if (access == Access::Write && users_.count(w.gpa & kPageMask) != 0) {
+    // A store to a guest page-table page: emulate it, then bring every shadow up to date.
+    const uint64_t hpa = env_.vm.hostOf(w.gpa);
+    if (store_value != nullptr)
+      env_.backend.memory().write64(hpa & ~uint64_t{7}, *store_value);
+    chargeShim(env_.costs.emulate_write);
+    ++stats_.emulated_writes;
+    onTableWrite(w.gpa & ~uint64_t{7});
+    result.outcome = FaultOutcome::EmulatedWrite;
+    result.hpa = hpa;
+    return result;
+  }
+  installLeaf(space, va, w, w.leaf_level, w.leaf_entry, w.acc_above[w.leaf_level]);
+  ++stats_.fills;
+  if (variant_ == ShadowVariant::Prefetch)
+    prefetchAround(space, va, w);
+  result.outcome = FaultOutcome::Filled;
+  return result;
+}
+
+// Fills the rest of the shadow table page the fault landed in: every present leaf of the same
+// guest table, and, when a guest large page was splintered, every 4 KiB piece of it.
+void ShadowPager::prefetchAround(Space &space, uint64_t va, const GuestWalk &w) {
+  const unsigned level = w.leaf_level;
+  const uint64_t acc_above = w.acc_above[level];
+  const uint64_t base = tableBase(va, level);
+  for (uint64_t index = 0; index < 512; ++index) {
+    const uint64_t sibling = canonical(base + (index << levelShift(level)));
+    if (index == entryIndex(va, level))
+      continue;
+    const uint64_t entry = readGuest(w.table[level] + 8 * index, true);
+    if (!(entry & pte::P) || (level > 1 && !(entry & pte::PS)))
+      continue;
+    installLeaf(space, sibling, w, level, entry, acc_above);
+    ++stats_.prefetched;
+  }
+  if (level >= 2 && shadowEntryAddress(space, va, 1) != 0) {  // splintered: fill every piece
+    for (uint64_t piece = 0; piece < 512; ++piece) {
+      const uint64_t piece_va = canonical((va & ~(k2M - 1)) + piece * 4096);
+      if (piece_va != canonical(va & kPageMask)) {
+        installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above);
+        ++stats_.prefetched;
+      }
+    }
+  }
+}
+
+void ShadowPager::invalidatePage(uint64_t va) {
+  const auto it = spaces_.find(active_);
+  if (it == spaces_.end())
+    return;
+  Space &space = *it->second;
+  PhysicalMemory &mem = env_.backend.memory();
+  uint64_t table = space.root;
+  for (unsigned level = kLevels; level >= 1; --level) {
+    const uint64_t addr = table + 8 * entryIndex(va, level);
+    const uint64_t entry = mem.read64(addr);
+    if (!(entry & pte::P))
+      return;
+    const uint64_t child = entry & kAddrMask;
+    const auto mit = mirror_.find(child);
+    const bool splinter_below = level == 2 && !(entry & pte::PS) && mit != mirror_.end() && mit->second == kSplinter;
+    if (level == 1 || (entry & pte::PS) || splinter_below) {
+      // A splintered guest page goes as a whole, as INVLPG of a large page must.
+      zap(space, va, level);
+      return;
+    }
+    table = child;
+  }
+}
+
+uint64_t ShadowPager::flushActive() {
+  const auto it = spaces_.find(active_);
+  if (it == spaces_.end())
+    return 0;
+  const uint64_t root = it->second->guest_root;
+  const uint16_t pcid = it->second->pcid;
+  return activate(root, pcid);  // plain: drop and rebuild from nothing
+}
+
+std::vector<std::string> ShadowPager::check() const {
+  std::vector<std::string> problems;
+  PhysicalMemory &mem = env_.backend.memory();
+  for (const auto &[id, space_ptr] : spaces_) {
+    const Space &space = *space_ptr;
+    auto report = [&](uint64_t va, const std::string &what) {
+      problems.push_back("space of guest CR3 " + hex(space.guest_root) + ": VA " + hex(va) + ": " + what);
+    };
+    auto verifyLeaf = [&](uint64_t va, unsigned level, uint64_t entry) {
+      const GuestWalk w = walkGuest(space.guest_root, va, false);
+      if (!w.ok) {
+        report(va, "shadow maps a VA the guest does not map");
+        return;
+      }
+      if (level > w.leaf_level) {
+        report(va, "shadow page larger than the guest page");
+        return;
+      }
+      const uint64_t size = levelBytes(level);
+      const uint64_t gpa_base = w.gpa & ~(size - 1);
+      const auto host = env_.vm.ept().translate(gpa_base);
+      const uint64_t frame = entry & kAddrMask & ~(size - 1);
+      if (!host || *host != frame) {
+        report(va, "shadow frame " + hex(frame) + " but guest+EPT give " + (host ? hex(*host) : "no mapping"));
+        return;
+      }
+      if (level == 2 && env_.vm.eptPageSize(gpa_base) == PageSize::Size4K)
+        report(va, "2 MiB shadow leaf over host memory the EPT maps in 4 KiB pages");
+      if (((entry & pte::US) != 0) != ((w.acc & pte::US) != 0))
+        report(va, "U/S differs from the guest's");
+      if (((entry & pte::NX) != 0) != ((w.acc & pte::NX) != 0))
+        report(va, "NX differs from the guest's");
+      if ((entry & pte::G) != (w.leaf_entry & pte::G))
+        report(va, "G differs from the guest's");
+      if ((entry & pte::RW) && !(w.acc & pte::RW))
+        report(va, "writable in the shadow but not in the guest");
+      const bool protected_page = level == 1 ? users_.count(gpa_base) != 0 : tracked_in_2m_.count(gpa_base / k2M) != 0;
+      if ((entry & pte::RW) && protected_page)
+        report(va, "writable shadow leaf over a write-protected guest page table");
+    };
+    // Depth-first over the shadow tables.
+    struct Frame {
+      uint64_t table;
+      unsigned level;
+      uint64_t base;
+    };
+    std::vector<Frame> stack{{space.root, kLevels, 0}};
+    while (!stack.empty()) {
+      const Frame f = stack.back();
+      stack.pop_back();
+      for (uint64_t index = 0; index < 512; ++index) {
+        const uint64_t entry = mem.read64(f.table + 8 * index);
+        if (!(entry & pte::P))
+          continue;
+        const uint64_t va = canonical(f.base + (index << levelShift(f.level)));
+        if (f.level > 1 && !(entry & pte::PS))
+          stack.push_back(Frame{entry & kAddrMask, f.level - 1, va});
+        else
+          verifyLeaf(va, f.level, entry);
+      }
+    }
+  }
+  return problems;
+}
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,149 @@
+// vm_memory.cpp - guest memory layout, fragmentation, EPT construction and compaction.
+#include "vmmu/vmm/vm_memory.h"
+
+#include <random>
+#include <stdexcept>
+#include <string>
+
+namespace vmmu::vmm {
+
+namespace {
+constexpr uint64_t k4K = pageBytes(PageSize::Size4K);
+constexpr uint64_t kPagesPer2M = 512;
+constexpr uint64_t kPagesPer1G = 512 * 512;
+}  // namespace
+
+VmMemory::VmMemory(PhysicalMemory &memory, const VmMemoryConfig &config, uint64_t ept_base, uint64_t ept_limit)
+    : memory_(memory), config_(config), ept_frames_(ept_base, ept_limit) {
+  if (config.bytes == 0 || config.bytes % pageBytes(PageSize::Size2M) != 0)
+    throw std::invalid_argument("VM memory bytes must be a non-zero multiple of 2 MiB, got " +
+                                std::to_string(config.bytes));
+  if (config.host_base % pageBytes(PageSize::Size1G) != 0)
+    throw std::invalid_argument("VM host_base must be 1 GiB aligned, got " + std::to_string(config.host_base));
+  if (config.host_base + config.bytes > ept_base && config.host_base < ept_limit)
+    throw std::invalid_argument("VM host region overlaps the VMM's own frames");
+  if (!(config.fragmentation >= 0.0 && config.fragmentation <= 1.0))
+    throw std::invalid_argument("VM fragmentation must be in [0, 1], got " + std::to_string(config.fragmentation));
+  const uint64_t pages = config.bytes / k4K;
+  host_page_.resize(pages);
+  guest_page_.resize(pages);
+  for (uint64_t g = 0; g < pages; ++g) {
+    host_page_[g] = config.host_base / k4K + g;
+    guest_page_[g] = g;
+  }
+  // Fragment: swap random pairs of distinct pages (a Fisher-Yates prefix picks them).
+  const uint64_t pairs = static_cast<uint64_t>(config.fragmentation * static_cast<double>(pages) / 2.0);
+  std::vector<uint64_t> order(pages);
+  for (uint64_t g = 0; g < pages; ++g)
+    order[g] = g;
+  std::mt19937_64 rng(config.seed);
+  for (uint64_t i = 0; i < 2 * pairs; ++i)
+    std::swap(order[i], order[i + rng() % (pages - i)]);
+  for (uint64_t i = 0; i < pairs; ++i)
+    swapFrames(order[2 * i], order[2 * i + 1]);
+  buildEpt();
+}
+
+VmMemory::~VmMemory() = default;
+
+uint64_t VmMemory::hostOf(uint64_t gpa) const {
+  if (gpa >= config_.bytes)
+    throw std::out_of_range("gPA " + std::to_string(gpa) + " is outside the VM's memory");
+  return host_page_[gpa / k4K] * k4K + (gpa % k4K);
+}
+
+PageSize VmMemory::eptPageSize(uint64_t gpa) const {
+  return static_cast<PageSize>(chunk_size_.at(gpa / pageBytes(PageSize::Size2M)));
+}
+
+std::vector<uint64_t> VmMemory::misplacedPages() const {
+  std::vector<uint64_t> out;
+  for (uint64_t g = 0; g < host_page_.size(); ++g)
+    if (host_page_[g] != config_.host_base / k4K + g)
+      out.push_back(g * k4K);
+  return out;
+}
+
+void VmMemory::swapFrames(uint64_t a, uint64_t b) {
+  const uint64_t base_page = config_.host_base / k4K;
+  auto placed = [&](uint64_t g) { return host_page_[g] == base_page + g; };
+  misplaced_ -= placed(a) ? 0 : 1;
+  misplaced_ -= placed(b) ? 0 : 1;
+  std::swap(host_page_[a], host_page_[b]);
+  guest_page_[host_page_[a] - base_page] = a;
+  guest_page_[host_page_[b] - base_page] = b;
+  misplaced_ += placed(a) ? 0 : 1;
+  misplaced_ += placed(b) ? 0 : 1;
+}
+
+void VmMemory::swapPages(uint64_t gpa_a, uint64_t gpa_b) {
+  const uint64_t a = gpa_a / k4K, b = gpa_b / k4K;
+  if (gpa_a >= config_.bytes || gpa_b >= config_.bytes || a == b)
+    throw std::invalid_argument("swapPages needs two distinct pages inside guest memory");
+  const uint64_t ha = host_page_[a] * k4K, hb = host_page_[b] * k4K;
+  for (uint64_t off = 0; off < k4K; off += 8) {
+    const uint64_t va = memory_.read64(ha + off), vb = memory_.read64(hb + off);
+    if (va != vb) {
+      memory_.write64(ha + off, vb);
+      memory_.write64(hb + off, va);
+    }
+  }
+  swapFrames(a, b);
+  buildEpt();
+}
+
+uint64_t VmMemory::compact() {
+  const uint64_t base_page = config_.host_base / k4K;
+  uint64_t copies = 0;
+  for (uint64_t g = 0; g < host_page_.size(); ++g) {
+    // Swap g's contents into its home frame; whoever lived there moves to g's old frame. Each
+    // swap puts g in place for good.
+    if (host_page_[g] == base_page + g)
+      continue;
+    const uint64_t other = guest_page_[g];  // the guest page now in g's home frame
+    const uint64_t hg = host_page_[g] * k4K, ho = host_page_[other] * k4K;
+    for (uint64_t off = 0; off < k4K; off += 8) {
+      const uint64_t vg = memory_.read64(hg + off), vo = memory_.read64(ho + off);
+      if (vg != vo) {
+        memory_.write64(hg + off, vo);
+        memory_.write64(ho + off, vg);
+      }
+    }
+    swapFrames(g, other);
+    copies += 2;
+  }
+  buildEpt();
+  return copies;
+}
+
+bool VmMemory::inPlace(uint64_t first, uint64_t pages) const {
+  const uint64_t base_page = config_.host_base / k4K;
+  for (uint64_t g = first; g < first + pages; ++g)
+    if (host_page_[g] != base_page + g)
+      return false;
+  return true;
+}
+
+void VmMemory::buildEpt() {
+  ept_ = std::make_unique<EptTables>(memory_, ept_frames_);
+  const uint64_t pages = host_page_.size();
+  chunk_size_.assign(pages / kPagesPer2M, static_cast<uint8_t>(PageSize::Size4K));
+  for (uint64_t g = 0; g < pages;) {
+    if (config_.max_ept_page == PageSize::Size1G && g % kPagesPer1G == 0 && g + kPagesPer1G <= pages &&
+        inPlace(g, kPagesPer1G)) {
+      ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size1G);
+      for (uint64_t c = 0; c < kPagesPer1G / kPagesPer2M; ++c)
+        chunk_size_[g / kPagesPer2M + c] = static_cast<uint8_t>(PageSize::Size1G);
+      g += kPagesPer1G;
+    } else if (config_.max_ept_page != PageSize::Size4K && inPlace(g, kPagesPer2M)) {
+      ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size2M);
+      chunk_size_[g / kPagesPer2M] = static_cast<uint8_t>(PageSize::Size2M);
+      g += kPagesPer2M;
+    } else {
+      for (uint64_t i = 0; i < kPagesPer2M; ++i, ++g)
+        ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size4K);
+    }
+  }
+}
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,340 @@
+// vmm.cpp - the VMM shim: exit handling per approach, CR3/INVLPG interception, DIRECT entry with
+// compaction and escapes, run-time approach switches, and the cost account.
+#include "vmmu/vmm/vmm.h"
+
+#include <cstdio>
+
+namespace vmmu::vmm {
+
+namespace {
+
+constexpr uint64_t kVmmEptBytes = 0x4'0000'0000ull;  // the first 16 GiB of the VMM's frames
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+ShadowVariant variantOf(Approach approach) {
+  switch (approach) {
+  case Approach::ShadowCaching: return ShadowVariant::Caching;
+  case Approach::ShadowPrefetch: return ShadowVariant::Prefetch;
+  default: return ShadowVariant::Plain;
+  }
+}
+
+Mode modeOf(Approach approach) {
+  switch (approach) {
+  case Approach::Native: return Mode::Native;
+  case Approach::Nested: return Mode::Nested;
+  case Approach::Direct: return Mode::Direct;
+  default: return Mode::Shadow;
+  }
+}
+
+VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const MmuBackend &backend) {
+  if (backend.config().guest_levels != 4)
+    throw std::invalid_argument("the VMM shim needs guest_levels = 4, the MMU has " +
+                                std::to_string(backend.config().guest_levels));
+  if (config.context >= backend.config().num_contexts)
+    throw std::invalid_argument("VMM context " + std::to_string(config.context) + " is not below num_contexts " +
+                                std::to_string(backend.config().num_contexts));
+  if (approach == Approach::Native && (config.memory.host_base != 0 || config.memory.fragmentation != 0.0))
+    throw std::invalid_argument("the native baseline needs memory.host_base = 0 and fragmentation = 0");
+  if (config.memory.host_base + config.memory.bytes > (uint64_t{1} << backend.config().pa_bits))
+    throw std::invalid_argument("VM memory ends beyond the host's " + std::to_string(backend.config().pa_bits) +
+                                "-bit physical address space");
+  return config.memory;
+}
+
+}  // namespace
+
+std::string_view toString(Approach approach) {
+  switch (approach) {
+  case Approach::Native: return "native";
+  case Approach::Nested: return "nested";
+  case Approach::ShadowPlain: return "shadow";
+  case Approach::ShadowCaching: return "shadow-cache";
+  case Approach::ShadowPrefetch: return "shadow-prefetch";
+  case Approach::Direct: return "direct";
+  }
+  return "?";
+}
+
+Approach parseApproach(std::string_view name) {
+  for (unsigned i = 0; i < kNumApproaches; ++i)
+    if (toString(static_cast<Approach>(i)) == name)
+      return static_cast<Approach>(i);
+  throw std::invalid_argument("unknown approach '" + std::string(name) +
+                              "' (expected native, nested, shadow, shadow-cache, shadow-prefetch or direct)");
+}
+
+bool isShadow(Approach approach) {
+  return approach == Approach::ShadowPlain || approach == Approach::ShadowCaching ||
+         approach == Approach::ShadowPrefetch;
+}
+
+std::string_view toString(ExitReason reason) {
+  switch (reason) {
+  case ExitReason::ShadowFault: return "shadow-fault";
+  case ExitReason::PageTableWrite: return "pt-write";
+  case ExitReason::Cr3Write: return "cr3-write";
+  case ExitReason::Invlpg: return "invlpg";
+  case ExitReason::EptViolation: return "ept-violation";
+  case ExitReason::Bounds: return "bounds";
+  case ExitReason::ModeSwitch: return "mode-switch";
+  case ExitReason::Count: break;
+  }
+  return "?";
+}
+
+uint64_t RunCost::totalExits() const {
+  uint64_t total = 0;
+  for (const uint64_t n : exits)
+    total += n;
+  return total;
+}
+
+RunCost RunCost::operator-(const RunCost &e) const {
+  RunCost d;
+  d.accesses = accesses - e.accesses;
+  d.translations = translations - e.translations;
+  d.translation_cycles = translation_cycles - e.translation_cycles;
+  d.access_cycles = access_cycles - e.access_cycles;
+  for (unsigned i = 0; i < kNumExitReasons; ++i)
+    d.exits[i] = exits[i] - e.exits[i];
+  d.exit_cycles = exit_cycles - e.exit_cycles;
+  d.shim_cycles = shim_cycles - e.shim_cycles;
+  d.guest_work_cycles = guest_work_cycles - e.guest_work_cycles;
+  d.guest_page_faults = guest_page_faults - e.guest_page_faults;
+  d.cr3_writes = cr3_writes - e.cr3_writes;
+  d.control_commands = control_commands - e.control_commands;
+  d.page_moves = page_moves - e.page_moves;
+  d.mode_switches = mode_switches - e.mode_switches;
+  return d;
+}
+
+Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
+    : backend_(backend), config_(config), vpid_(approach == Approach::Native ? 0 : config.vpid),
+      vm_(backend.memory(), checkedMemory(config, approach, backend), kVmmFrames, kVmmFrames + kVmmEptBytes),
+      shadow_frames_(kVmmFrames + kVmmEptBytes, kVmmFrames + kVmmFramesBytes), approach_(approach) {
+  // VM creation: not charged to the run.
+  const unsigned ctx = config_.context;
+  backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
+  backend_.writeReg(ctx, CtxReg::Flags, 0);  // guest A/D updates off: the guest model does not use them
+  backend_.writeReg(ctx, CtxReg::Eptp, vm_.eptp());
+  backend_.writeReg(ctx, CtxReg::Mode, static_cast<uint64_t>(modeOf(approach)));
+  if (isShadow(approach))
+    shadow_ = std::make_unique<ShadowPager>(variantOf(approach), shadowEnvironment(), config_.max_shadow_spaces);
+  if (approach == Approach::Direct)
+    enterDirect();
+}
+
+Vmm::~Vmm() = default;
+
+ShadowEnvironment Vmm::shadowEnvironment() {
+  return ShadowEnvironment{backend_, vm_, shadow_frames_, config_.costs, cost_, vpid_};
+}
+
+void Vmm::exitTo(ExitReason reason) {
+  ++cost_.exits[static_cast<unsigned>(reason)];
+  cost_.exit_cycles += config_.costs.exit_round_trip;
+  cost_.shim_cycles += config_.costs.exit_handler;
+}
+
+void Vmm::vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid) {
+  backend_.control(op, config_.context, reg, data, vpid_, pcid);
+  ++cost_.control_commands;
+  cost_.shim_cycles += config_.costs.control_command;
+}
+
+void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write64(vm_.hostOf(gpa), value); }
+
+guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const uint64_t *store_value) {
+  ++cost_.accesses;
+  const Request req{vpid_, guest_pcid_, va, access, user};
+  guest::AccessOutcome out;
+  // A shadow fault fills one entry and retries; a handful of rounds always settles.
+  for (int round = 0; round < 8; ++round) {
+    uint64_t walk_cycles = 0;
+    const Response resp = backend_.translate(req, walk_cycles);
+    ++cost_.translations;
+    cost_.translation_cycles += walk_cycles != 0 ? walk_cycles : config_.costs.hit_cycles;
+    if (resp.fault == Fault::None) {
+      cost_.access_cycles += config_.costs.access_cycles;
+      out.hpa = resp.hpa;
+      PhysicalMemory &mem = backend_.memory();
+      if (store_value != nullptr)
+        mem.write64(resp.hpa & ~uint64_t{7}, *store_value);
+      else if (access == Access::Read)
+        out.loaded = mem.read64(resp.hpa & ~uint64_t{7});
+      return out;
+    }
+    if (!resp.vm_exit) {
+      if (resp.fault != Fault::GuestPageFault)
+        throw std::logic_error("guest access to " + hex(va) + " raised " + std::string(toString(resp.fault)));
+      ++cost_.guest_page_faults;
+      out.faulted = true;
+      out.error_code = resp.fault_info;
+      return out;
+    }
+    switch (resp.fault) {
+    case Fault::EptViolation:
+    case Fault::EptMisconfig:
+      exitTo(ExitReason::EptViolation);
+      throw GuestStopped("guest stopped: gPA " + hex(resp.fault_addr) + " (VA " + hex(va) +
+                             ") is not guest memory (EPT violation)",
+                         ExitReason::EptViolation, resp.fault_addr);
+    case Fault::Bounds:
+      exitTo(ExitReason::Bounds);
+      throw GuestStopped("guest stopped: gPA " + hex(resp.fault_addr) + " (VA " + hex(va) +
+                             ") is outside the VM's region (DIRECT bounds violation)",
+                         ExitReason::Bounds, resp.fault_addr);
+    case Fault::GuestPageFault: {
+      if (!shadow_)
+        throw std::logic_error("guest page fault with VM exit outside shadow paging");
+      const ShadowPager::FaultResult r = shadow_->handleFault(va, access, user, store_value);
+      switch (r.outcome) {
+      case ShadowPager::FaultOutcome::Filled:
+        exitTo(ExitReason::ShadowFault);
+        continue;
+      case ShadowPager::FaultOutcome::InjectGuestFault:
+        exitTo(ExitReason::ShadowFault);
+        ++cost_.guest_page_faults;
+        out.faulted = true;
+        out.error_code = r.error_code;
+        return out;
+      case ShadowPager::FaultOutcome::EmulatedWrite:
+        exitTo(ExitReason::PageTableWrite);
+        cost_.access_cycles += config_.costs.access_cycles;
+        out.hpa = r.hpa;
+        return out;
+      case ShadowPager::FaultOutcome::OutsideMemory:
+        exitTo(ExitReason::ShadowFault);
+        throw GuestStopped("guest stopped: its page tables reach gPA " + hex(r.gpa) + " (VA " + hex(va) +
+                               "), which is not guest memory",
+                           ExitReason::ShadowFault, r.gpa);
+      }
+      break;
+    }
+    default:
+      throw std::logic_error("unexpected VM exit " + std::string(toString(resp.fault)) + " at " + hex(va));
+    }
+  }
+  throw std::logic_error("translation of " + hex(va) + " did not settle");
+}
+
+void Vmm::writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) {
+  ++cost_.cr3_writes;
+  paging_on_ = true;
+  guest_root_ = root_gpa;
+  guest_pcid_ = pcid;
+  if (shadow_) {
+    exitTo(ExitReason::Cr3Write);
+    writeContext(CtxReg::Cr3, shadow_->activate(root_gpa, pcid));
+    if (flush)
+      vmmControl(CtrlOp::InvPcid, 0, 0, pcid);
+    return;
+  }
+  // No exit: the guest's MOV CR3 acts on the hardware context directly.
+  backend_.writeReg(config_.context, CtxReg::Cr3, root_gpa);
+  if (flush)
+    backend_.invPcid(vpid_, pcid);
+}
+
+void Vmm::invlpg(uint64_t va) {
+  if (approach_ == Approach::ShadowPlain) {
+    exitTo(ExitReason::Invlpg);
+    shadow_->invalidatePage(va);
+    vmmControl(CtrlOp::InvAddr, 0, va, 0);
+    return;
+  }
+  backend_.invAddr(vpid_, va);  // executes without an exit
+}
+
+void Vmm::invpcid(uint16_t pcid) {
+  if (approach_ == Approach::ShadowPlain) {
+    exitTo(ExitReason::Invlpg);
+    if (pcid == guest_pcid_)
+      writeContext(CtxReg::Cr3, shadow_->flushActive());
+    vmmControl(CtrlOp::InvPcid, 0, 0, pcid);
+    return;
+  }
+  backend_.invPcid(vpid_, pcid);
+}
+
+void Vmm::programEscapes() {
+  const std::vector<uint64_t> misplaced = vm_.misplacedPages();
+  const unsigned entries = backend_.config().escape_entries;
+  for (unsigned k = 0; k < entries; ++k)
+    writeContext(static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k),
+                 k < misplaced.size() ? (misplaced[k] | 1) : 0);
+}
+
+void Vmm::enterDirect() {
+  if (vm_.misplacedCount() > backend_.config().escape_entries) {
+    if (!config_.allow_compaction)
+      throw std::runtime_error("DIRECT mode needs contiguous VM memory: " + std::to_string(vm_.misplacedCount()) +
+                               " pages are out of place, the escape filter holds " +
+                               std::to_string(backend_.config().escape_entries) + ", and compaction is disabled");
+    const uint64_t copies = vm_.compact();
+    cost_.page_moves += copies;
+    cost_.shim_cycles += copies * config_.costs.page_move;
+  }
+  writeContext(CtxReg::GBase, vm_.hostBase());
+  writeContext(CtxReg::GSize, vm_.bytes());
+  writeContext(CtxReg::Eptp, vm_.eptp());  // escaped pages still walk the EPT
+  programEscapes();
+  writeContext(CtxReg::Mode, static_cast<uint64_t>(Mode::Direct));
+  writeContext(CtxReg::Cr3, guest_root_);
+}
+
+void Vmm::switchApproach(Approach next) {
+  if (next == approach_)
+    return;
+  if (next == Approach::Native || approach_ == Approach::Native)
+    throw std::invalid_argument("the native baseline is not a run-time approach");
+  exitTo(ExitReason::ModeSwitch);
+  ++cost_.mode_switches;
+  if (shadow_) {
+    shadow_->dropAll();
+    shadow_.reset();
+  }
+  approach_ = next;
+  switch (next) {
+  case Approach::Nested:
+    writeContext(CtxReg::Eptp, vm_.eptp());
+    writeContext(CtxReg::Mode, static_cast<uint64_t>(Mode::Nested));
+    writeContext(CtxReg::Cr3, guest_root_);
+    break;
+  case Approach::Direct:
+    enterDirect();
+    break;
+  default:
+    shadow_ = std::make_unique<ShadowPager>(variantOf(next), shadowEnvironment(), config_.max_shadow_spaces);
+    writeContext(CtxReg::Mode, static_cast<uint64_t>(Mode::Shadow));
+    writeContext(CtxReg::Cr3, paging_on_ ? shadow_->activate(guest_root_, guest_pcid_) : 0);
+    break;
+  }
+}
+
+void Vmm::migratePages(uint64_t gpa_a, uint64_t gpa_b) {
+  if (approach_ != Approach::Nested && approach_ != Approach::Direct)
+    throw std::logic_error("page migration is modelled under nested and direct only");
+  const uint64_t old_eptp = vm_.eptp();
+  vm_.swapPages(gpa_a, gpa_b);
+  cost_.page_moves += 2;
+  cost_.shim_cycles += 2 * config_.costs.page_move;
+  vmmControl(CtrlOp::InvEptp, 0, old_eptp, 0);
+  if (approach_ == Approach::Direct)
+    enterDirect();  // escapes the moved pages, or compacts when they no longer fit
+  else
+    writeContext(CtxReg::Eptp, vm_.eptp());
+}
+
+std::vector<std::string> Vmm::checkInvariants() const {
+  return shadow_ ? shadow_->check() : std::vector<std::string>{};
+}
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,169 @@
+// coverage.cpp - functional coverage bins and report.
+#include "coverage.h"
+
+namespace vmmu::tb {
+namespace {
+
+constexpr unsigned kNone = ~0u;
+const char *const kModeNames[] = {"NATIVE", "NESTED", "SHADOW", "DIRECT"};
+const char *const kSizeNames[] = {"4K", "2M", "1G"};
+const char *const kFaultNames[] = {"NONE", "GUEST_PF", "GUEST_GP", "EPT_VIOLATION", "EPT_MISCONFIG", "BOUNDS", "NO_CONTEXT"};
+const char *const kControlNames[] = {"WRITE_REG", "INV_ADDR", "INV_PCID", "INV_VPID", "INV_EPTP", "INV_ALL"};
+const char *const kRegNames[] = {"VPID", "MODE", "CR3", "EPTP", "GBASE", "GSIZE", "FLAGS", "(7)", "ESCAPE"};
+const char *const kChannelNames[] = {"request", "response", "control", "mem_request", "mem_response"};
+
+// Which fault classes a mode can produce (§6 table).
+bool faultPossible(Mode mode, Fault fault) {
+  switch (fault) {
+  case Fault::GuestPageFault:
+  case Fault::GuestGeneralProtection:
+    return true;
+  case Fault::EptViolation:
+  case Fault::EptMisconfig:
+    return mode == Mode::Nested || mode == Mode::Direct;
+  case Fault::Bounds:
+    return mode == Mode::Direct;
+  default:
+    return false;
+  }
+}
+
+}  // namespace
+
+Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels) : sc_module(name) {
+  for (unsigned m = 0; m < 4; ++m) {
+    const Mode mode = static_cast<Mode>(m);
+    for (unsigned g = 0; g < 3; ++g)
+      for (unsigned h = 0; h < 3; ++h) {
+        bool possible = false;
+        if (mode == Mode::Native || mode == Mode::Shadow)
+          possible = h == g;  // host size is the guest size (§5 xlate_final)
+        else if (mode == Mode::Nested)
+          possible = true;
+        else
+          possible = h <= g;  // DIRECT: the combined (splintered) size
+        size_bins_[m][g][h] =
+            possible ? addBin(format("size.%s.guest_%s.%s_%s", kModeNames[m], kSizeNames[g],
+                                     mode == Mode::Direct ? "combined" : "host", kSizeNames[h]))
+                     : kNone;
+      }
+    for (unsigned f = 0; f < 7; ++f)
+      fault_bins_[m][f] = faultPossible(mode, static_cast<Fault>(f))
+                              ? addBin(format("fault.%s.%s", kModeNames[m], kFaultNames[f]))
+                              : kNone;
+  }
+  no_context_bin_ = addBin("fault.NO_CONTEXT");
+  tlb_hit_bin_ = addBin("source.tlb_hit");
+  for (unsigned l = 0; l < 6; ++l)
+    psc_bins_[l] = l >= 2 && l <= guest_levels ? addBin(format("source.psc_L%u", l)) : kNone;
+  ntlb_hit_bin_ = addBin("source.ntlb_hit");
+  full_walk_bin_ = addBin("source.full_walk");
+  escape_bin_ = addBin("source.escape");
+  for (unsigned c = 0; c < 6; ++c)
+    control_bins_[c] = c == 0 ? kNone : addBin(format("control.%s", kControlNames[c]));
+  for (unsigned r = 0; r < 9; ++r)
+    write_reg_bins_[r] = r == 7 ? kNone : addBin(format("control.WRITE_REG.%s", kRegNames[r]));
+  for (unsigned c = 0; c < static_cast<unsigned>(Channel::Count); ++c)
+    stall_bins_[c] = c == static_cast<unsigned>(Channel::MemResponse) ? kNone
+                                                                       : addBin(format("backpressure.%s", kChannelNames[c]));
+  delayed_memory_bin_ = addBin("backpressure.mem_response_delayed");
+  counter_bins_[0] = addBin("event.guest_ad_update");
+  counter_bins_[1] = addBin("event.nested_ad_update");
+  counter_bins_[2] = addBin("event.perm_refill");
+  counter_bins_[3] = addBin("event.escape");
+}
+
+unsigned Coverage::addBin(const std::string &name) {
+  bins_.push_back({name, 0, false});
+  return static_cast<unsigned>(bins_.size() - 1);
+}
+
+void Coverage::write(const CheckedTransaction &t) {
+  const Response &resp = t.result->resp;
+  if (resp.tlb_hit) {
+    hit(tlb_hit_bin_);
+    return;
+  }
+  if (resp.fault == Fault::NoContext) {
+    hit(no_context_bin_);
+    return;
+  }
+  if (!t.has_context)
+    return;
+  const unsigned mode = static_cast<unsigned>(t.mode);
+  const unsigned fault = static_cast<unsigned>(resp.fault);
+  if (fault < 7 && fault_bins_[mode][fault] != kNone)
+    hit(fault_bins_[mode][fault]);
+  const WalkTrace &trace = t.result->trace;
+  if (trace.walked) {
+    if (trace.psc_level >= 2 && trace.psc_level < 6 && psc_bins_[trace.psc_level] != kNone)
+      hit(psc_bins_[trace.psc_level]);
+    else if (trace.psc_level == 0)
+      hit(full_walk_bin_);
+    if (trace.ntlb_hits)
+      hit(ntlb_hit_bin_);
+    if (trace.escaped)
+      hit(escape_bin_);
+  }
+  if (t.sizes_known) {
+    const unsigned bin = size_bins_[mode][static_cast<unsigned>(t.guest_size)][static_cast<unsigned>(t.host_size)];
+    if (bin != kNone)
+      hit(bin);
+  }
+}
+
+void Coverage::write(const ObservedControl &control) {
+  const unsigned op = static_cast<unsigned>(control.command.op);
+  if (op == 0) {
+    const unsigned reg = control.command.reg >= 8 ? 8 : control.command.reg;
+    if (write_reg_bins_[reg] != kNone)
+      hit(write_reg_bins_[reg]);
+  } else if (op < 6) {
+    hit(control_bins_[op]);
+  }
+}
+
+void Coverage::sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model) {
+  for (unsigned c = 0; c < stalls.size(); ++c)
+    if (stall_bins_[c] != kNone)
+      bins_[stall_bins_[c]].hits += stalls[c];
+  bins_[delayed_memory_bin_].hits += delayed_memory_responses;
+  bins_[counter_bins_[0]].hits += model.counter(Counter::GuestAdUpdates);
+  bins_[counter_bins_[1]].hits += model.counter(Counter::NestedAdUpdates);
+  bins_[counter_bins_[2]].hits += model.counter(Counter::PermRefills);
+  bins_[counter_bins_[3]].hits += model.counter(Counter::Escapes);
+}
+
+unsigned Coverage::declare(const std::string &pattern) {
+  const bool prefix = !pattern.empty() && pattern.back() == '*';
+  const std::string stem = prefix ? pattern.substr(0, pattern.size() - 1) : pattern;
+  unsigned declared = 0;
+  for (Bin &bin : bins_) {
+    if (prefix ? bin.name.compare(0, stem.size(), stem) == 0 : bin.name == stem) {
+      bin.declared = true;
+      ++declared;
+    }
+  }
+  return declared;
+}
+
+unsigned Coverage::report(Reporter &reporter) const {
+  unsigned declared = 0, covered = 0, missed = 0;
+  std::string table;
+  for (const Bin &bin : bins_) {
+    if (bin.declared) {
+      ++declared;
+      (bin.hits ? covered : missed) += 1;
+    }
+    table += format("  %-44s %12llu%s\n", bin.name.c_str(), static_cast<unsigned long long>(bin.hits),
+                    bin.declared ? (bin.hits ? "" : "   <-- declared, NOT HIT") : "   (not declared)");
+  }
+  reporter.info(name(), Verbosity::Low,
+                format("functional coverage: %u of %u declared bins hit\n%s", covered, declared, table.c_str()));
+  for (const Bin &bin : bins_)
+    if (bin.declared && bin.hits == 0)
+      reporter.error(name(), "declared coverage bin not hit: " + bin.name);
+  return missed;
+}
+
+}  // namespace vmmu::tb

@@ -1,0 +1,64 @@
+// coverage.h - the functional coverage collector (UVM: a uvm_subscriber of the scoreboard's
+// checked transactions and the control monitor).
+//
+// Bins: mode x guest page size x host page size (successful walks), fault class x mode, hit
+// source (TLB, each PSC level, nested TLB, full walk, escape), each control command, and the
+// back-pressure seen on each channel. A test declares the bins it means to hit (by name or
+// "prefix*"); the report lists every bin and the test fails for each declared bin left at zero.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "analysis_port.h"
+#include "monitors.h"
+#include "report.h"
+#include "scoreboard.h"
+#include "sequence_item.h"
+
+namespace vmmu::tb {
+
+class Coverage : public sc_core::sc_module,
+                 public AnalysisImp<CheckedTransaction>,
+                 public AnalysisImp<ObservedControl> {
+public:
+  Coverage(sc_core::sc_module_name name, unsigned guest_levels);
+
+  void write(const CheckedTransaction &transaction) override;
+  void write(const ObservedControl &control) override;
+  // End of run: back-pressure cycles per channel, delayed memory responses, final counters.
+  void sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model);
+
+  // Declares every bin whose name equals `pattern`, or starts with it when it ends in '*'.
+  // Returns the number of bins declared (0 means the pattern is wrong).
+  unsigned declare(const std::string &pattern);
+  // Prints the report; returns the number of declared bins that were not hit.
+  unsigned report(Reporter &reporter) const;
+
+private:
+  struct Bin {
+    std::string name;
+    uint64_t hits = 0;
+    bool declared = false;
+  };
+  unsigned addBin(const std::string &name);
+  void hit(unsigned bin) { ++bins_[bin].hits; }
+
+  std::vector<Bin> bins_;
+  // Bin indices, laid out for direct indexing on the hot path.
+  unsigned size_bins_[4][3][3];  // mode, guest size, host size; ~0u where impossible
+  unsigned fault_bins_[4][7];    // mode, fault class; ~0u where impossible
+  unsigned no_context_bin_;
+  unsigned tlb_hit_bin_, full_walk_bin_, ntlb_hit_bin_, escape_bin_;
+  unsigned psc_bins_[6];  // by level 2..5
+  unsigned control_bins_[6];
+  unsigned write_reg_bins_[9];  // VPID..FLAGS, ESCAPE
+  unsigned stall_bins_[static_cast<size_t>(Channel::Count)];
+  unsigned delayed_memory_bin_;
+  unsigned counter_bins_[4];  // guest A/D, nested A/D, perm refills, escapes
+};
+
+}  // namespace vmmu::tb

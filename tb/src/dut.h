@@ -1,0 +1,56 @@
+// dut.h - the SC_MODULE around the `--cc` verilated mmu_top (class Vmmu_top).
+//
+// The clock is driven from C++: each cycle the environment sets the inputs, calls settle() (clock
+// low, combinational outputs valid: monitors and drivers sample here) and then tick() (rising
+// edge). This avoids an sc_event and a SystemC signal per pin per cycle, which would cost more
+// than the DUT itself. Waves are written to an FST file between +wave_start and +wave_stop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <systemc>
+
+class Vmmu_top;
+class VerilatedContext;
+class VerilatedFstC;
+
+namespace vmmu::tb {
+
+struct WaveOptions {
+  std::string file;  // empty: no waves
+  uint64_t start_cycle = 0;
+  uint64_t stop_cycle = UINT64_MAX;
+};
+
+class Dut : public sc_core::sc_module {
+public:
+  Dut(sc_core::sc_module_name name, const WaveOptions &waves);
+  ~Dut() override;
+
+  Vmmu_top &top() { return *top_; }
+  uint64_t cycle() const { return cycle_; }
+
+  // Holds rst_ni low for `cycles` rising edges with every valid input low.
+  void reset(unsigned cycles);
+  // Clock low; evaluates the combinational outputs for the inputs set this cycle.
+  void settle();
+  // Rising edge; the cycle counter advances.
+  void tick();
+  // Combinational counter readout (§12): drives ctr_sel_i and re-evaluates.
+  uint64_t readCounter(unsigned index);
+  // Flushes and closes the wave file, if any.
+  void finish();
+
+private:
+  void dump(uint64_t time);
+
+  std::unique_ptr<VerilatedContext> context_;
+  std::unique_ptr<Vmmu_top> top_;
+  std::unique_ptr<VerilatedFstC> trace_;
+  WaveOptions waves_;
+  uint64_t cycle_ = 0;
+};
+
+}  // namespace vmmu::tb

@@ -1,0 +1,148 @@
+// env.cpp - environment assembly and the cycle loop.
+// The verilated headers come first: included after SystemC they would take SystemC's time
+// source, which the verilated library (built without SystemC) does not use.
+#include "Vmmu_top.h"
+
+#include "env.h"
+
+
+namespace vmmu::tb {
+
+Env::Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &options, const MmuConfig &config,
+         SparseMemory &dut_memory, SparseMemory &model_memory, Reporter &reporter, Random random)
+    : sc_module(name), sequencer("sequencer"), knobs_(knobs), options_(options), reporter_(reporter),
+      dut_memory_(dut_memory), random_(random),
+      dut_("dut", WaveOptions{options.wave_file, options.wave_start, options.wave_stop}),
+      request_driver_("request_driver", dut_.top()), control_driver_("control_driver", dut_.top()),
+      response_driver_("response_driver", dut_.top(), random_.fork(), knobs.response_stall_permille),
+      memory_responder_("memory_responder", dut_.top(), dut_memory, knobs.memory, random_.fork()),
+      request_monitor_("request_monitor", dut_.top()), response_monitor_("response_monitor", dut_.top(), reporter),
+      control_monitor_("control_monitor", dut_.top()), memory_monitor_("memory_monitor", dut_.top(), reporter) {
+  if (!options.bare) {
+    scoreboard_ = std::make_unique<Scoreboard>("scoreboard", config, model_memory, reporter, options);
+    coverage_ = std::make_unique<Coverage>("coverage", config.guest_levels);
+    request_monitor_.port.connect(*scoreboard_);
+    response_monitor_.port.connect(*scoreboard_);
+    control_monitor_.port.connect(*scoreboard_);
+    control_monitor_.port.connect(*coverage_);
+    memory_monitor_.port.connect(*scoreboard_);
+    scoreboard_->checked_port.connect(*coverage_);
+  }
+  SC_THREAD(run);
+}
+
+bool Env::quiescent() const {
+  return accepted_ == responded_ && !request_driver_.busy() && !control_driver_.busy() && memory_responder_.idle() &&
+         !dut_.top().mem_req_valid_o;
+}
+
+void Env::applyQuiescentItem() {
+  if (item_.kind == SequenceItem::Kind::TableWrite) {
+    const TableWrite &change = item_.table_write;
+    dut_memory_.write64(change.addr, change.apply(dut_memory_.peek64(change.addr)));
+    if (scoreboard_)
+      scoreboard_->tableWrite(change);
+  } else if (item_.kind == SequenceItem::Kind::Checkpoint && scoreboard_) {
+    scoreboard_->checkCounters(dut_);
+  }
+  waiting_quiescent_ = false;
+}
+
+bool Env::dispatch() {
+  const uint64_t now = dut_.cycle();
+  if (now < idle_until_ || request_driver_.busy() || control_driver_.busy())
+    return true;
+  if (waiting_quiescent_) {
+    if (!quiescent())
+      return true;
+    applyQuiescentItem();
+  }
+  if (!sequencer.next(item_))
+    return !quiescent();
+  switch (item_.kind) {
+  case SequenceItem::Kind::Request:
+    request_driver_.start(item_.request);
+    if (knobs_.request_gap_permille && random_.permille(knobs_.request_gap_permille))
+      idle_until_ = now + 1 + random_.below(3);
+    break;
+  case SequenceItem::Kind::Control:
+    control_driver_.start(item_.control);
+    break;
+  case SequenceItem::Kind::TableWrite:
+  case SequenceItem::Kind::Checkpoint:
+    waiting_quiescent_ = true;
+    if (quiescent())
+      applyQuiescentItem();
+    break;
+  case SequenceItem::Kind::Idle:
+    idle_until_ = now + item_.idle_cycles;
+    break;
+  }
+  return true;
+}
+
+void Env::run() {
+  Vmmu_top &top = dut_.top();
+  const bool checking = !options_.bare;
+  const sc_core::sc_time period(1, sc_core::SC_NS);
+  constexpr uint64_t kTimeBatch = 4096;  // SystemC time advances in batches, not per cycle
+  dut_.reset(4);
+  uint64_t synced = dut_.cycle();
+  last_progress_cycle_ = dut_.cycle();
+  for (;;) {
+    const uint64_t cycle = dut_.cycle();
+    reporter_.setCycle(cycle);
+    if (!dispatch())
+      break;
+    request_driver_.drive();
+    control_driver_.drive();
+    response_driver_.drive();
+    memory_responder_.drive();
+    dut_.settle();
+    if (checking) {
+      request_monitor_.sample(cycle, stalls_);
+      control_monitor_.sample(cycle, stalls_);
+      memory_monitor_.sample(cycle, stalls_);
+      response_monitor_.sample(cycle, stalls_);
+      if (top.req_valid_i && top.ctrl_valid_i && top.req_ready_o && top.ctrl_ready_o)
+        reporter_.error(name(), "protocol: a request and a control command were accepted in the same cycle (§12)");
+    }
+    if (top.req_valid_i && top.req_ready_o) {
+      ++accepted_;
+      last_progress_cycle_ = cycle;
+    }
+    if (top.resp_valid_o && top.resp_ready_i) {
+      ++responded_;
+      last_progress_cycle_ = cycle;
+    }
+    request_driver_.observe();
+    control_driver_.observe();
+    memory_responder_.observe();
+    dut_.tick();
+    if (reporter_.errorCount())
+      break;
+    if (cycle - last_progress_cycle_ > knobs_.watchdog_cycles && !quiescent()) {
+      reporter_.error(name(), format("watchdog: no request accepted and no response for %llu cycles (%llu requests "
+                                     "accepted, %llu answered)",
+                                     static_cast<unsigned long long>(knobs_.watchdog_cycles),
+                                     static_cast<unsigned long long>(accepted_), static_cast<unsigned long long>(responded_)));
+      break;
+    }
+    if (quiescent())
+      last_progress_cycle_ = cycle;
+    if (cycle - synced >= kTimeBatch) {
+      wait(period * static_cast<double>(cycle - synced));
+      synced = cycle;
+    }
+  }
+  finished_ = reporter_.errorCount() == 0;
+  dut_.finish();
+  sc_core::sc_stop();
+}
+
+void Env::sampleCoverage() {
+  if (coverage_)
+    coverage_->sampleEnd(stalls_, memory_monitor_.delayedResponses(), scoreboard_->model());
+}
+
+}  // namespace vmmu::tb

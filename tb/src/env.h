@@ -1,0 +1,84 @@
+// env.h - the environment (UVM: uvm_env): the DUT harness, one agent per port (request,
+// response, control, memory: driver + monitor), the sequencer, the scoreboard and the coverage
+// collector, connected through analysis ports.
+//
+// The run phase is one SC_THREAD that steps the clock in a plain loop (see dut.h): per cycle it
+// dispatches the next sequence item when the previous one is done, lets the drivers set the
+// inputs, settles the DUT, lets the monitors sample, and clocks the DUT. Page-table changes and
+// counter checkpoints wait until no request is in flight.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <systemc>
+
+#include "coverage.h"
+#include "drivers.h"
+#include "dut.h"
+#include "memory_responder.h"
+#include "monitors.h"
+#include "options.h"
+#include "report.h"
+#include "scoreboard.h"
+#include "sequences.h"
+
+namespace vmmu::tb {
+
+struct EnvKnobs {
+  MemoryKnobs memory;
+  unsigned response_stall_permille = 0;  // resp_ready_i low in this share of cycles
+  unsigned request_gap_permille = 0;     // an idle cycle before a request
+  uint64_t watchdog_cycles = 200000;     // no progress for this long is a hang
+};
+
+class Env : public sc_core::sc_module {
+public:
+  SC_HAS_PROCESS(Env);
+  Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &options, const MmuConfig &config,
+      SparseMemory &dut_memory, SparseMemory &model_memory, Reporter &reporter, Random random);
+
+  Sequencer sequencer;
+  Scoreboard &scoreboard() { return *scoreboard_; }
+  Coverage &coverage() { return *coverage_; }
+  Dut &dut() { return dut_; }
+
+  uint64_t cycles() const { return dut_.cycle(); }
+  uint64_t requestsAccepted() const { return accepted_; }
+  bool finished() const { return finished_; }
+  // End-of-run bookkeeping for coverage (call after sc_start returns).
+  void sampleCoverage();
+
+private:
+  void run();
+  bool dispatch();  // false when the sequence is over and everything has drained
+  bool quiescent() const;
+  void applyQuiescentItem();
+
+  EnvKnobs knobs_;
+  const TbOptions &options_;
+  Reporter &reporter_;
+  SparseMemory &dut_memory_;
+  Random random_;
+  Dut dut_;
+  RequestDriver request_driver_;
+  ControlDriver control_driver_;
+  ResponseDriver response_driver_;
+  MemoryResponder memory_responder_;
+  RequestMonitor request_monitor_;
+  ResponseMonitor response_monitor_;
+  ControlMonitor control_monitor_;
+  MemoryMonitor memory_monitor_;
+  std::unique_ptr<Scoreboard> scoreboard_;  // absent with +bare
+  std::unique_ptr<Coverage> coverage_;      // absent with +bare
+  StallCounts stalls_{};
+
+  SequenceItem item_;
+  bool waiting_quiescent_ = false;
+  uint64_t idle_until_ = 0;
+  uint64_t accepted_ = 0, responded_ = 0;
+  uint64_t last_progress_cycle_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace vmmu::tb

@@ -1,0 +1,47 @@
+// main.cpp - sc_main of vmmu_tb: parses the plusargs, elaborates the selected test, runs it.
+//
+//   vmmu_tb +test=NAME +seed=N +n=COUNT [+verbosity=UVM_LOW] [+wave=FILE.fst +wave_start=C +wave_stop=C]
+//   vmmu_tb +list
+#include <chrono>
+#include <cstdio>
+#include <exception>
+
+#include <systemc>
+
+#include "options.h"
+#include "report.h"
+#include "test.h"
+
+int sc_main(int argc, char *argv[]) {
+  using namespace vmmu::tb;
+  TbOptions options;
+  const std::string error = parseOptions(argc, argv, options);
+  if (!error.empty()) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
+  if (options.list_tests) {
+    for (const TestSpec &spec : testRegistry())
+      std::printf("%-20s %s\n", spec.name, spec.description);
+    return 0;
+  }
+  const TestSpec *spec = findTest(options.test);
+  if (!spec) {
+    std::fprintf(stderr, "vmmu_tb: unknown test '%s' (+list shows the tests)\n", options.test.c_str());
+    return 2;
+  }
+  sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
+  Reporter reporter(options.verbosity);
+  try {
+    Test test("test", *spec, options, reporter);
+    const auto start = std::chrono::steady_clock::now();
+    sc_core::sc_start();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int status = test.finish();
+    reporter.info("test", Verbosity::Low, format("run phase took %.2f s", seconds));
+    return status;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
+}

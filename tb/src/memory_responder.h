@@ -1,0 +1,60 @@
+// memory_responder.h - the driver of the memory port (UVM: a reactive slave driver).
+//
+// Serves the walker's operations from the DUT-side vmmu::SparseMemory: READ returns the entry,
+// FETCH_OR applies mem[addr] |= wdata atomically at the request transfer and returns the old
+// value (§13). Latency is fixed, random, or set by a small cache model of page-table reads;
+// mem_req_ready_i is dropped in random cycles and while an operation is outstanding.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include <systemc>
+
+#include "random.h"
+#include "vmmu/memory.h"
+
+class Vmmu_top;
+
+namespace vmmu::tb {
+
+enum class LatencyModel : uint8_t { Fixed, Random, Cache };
+
+struct MemoryKnobs {
+  LatencyModel model = LatencyModel::Fixed;
+  unsigned fixed_cycles = 1;  // Fixed: cycles from request transfer to response valid (>= 1)
+  unsigned min_cycles = 1;    // Random: uniform in [min, max]
+  unsigned max_cycles = 6;
+  unsigned hit_cycles = 1;    // Cache: direct-mapped cache of 64-byte lines
+  unsigned miss_cycles = 12;
+  unsigned cache_lines = 16;  // power of two, at most kMaxCacheLines
+  unsigned ready_stall_permille = 0;  // mem_req_ready_i low in this share of cycles
+  static constexpr unsigned kMaxCacheLines = 256;
+};
+
+class MemoryResponder : public sc_core::sc_module {
+public:
+  MemoryResponder(sc_core::sc_module_name name, Vmmu_top &top, SparseMemory &memory, const MemoryKnobs &knobs,
+                  Random random);
+
+  void drive();
+  void observe();
+  bool idle() const { return !pending_; }
+
+private:
+  unsigned latencyFor(uint64_t addr);
+
+  Vmmu_top &top_;
+  SparseMemory &memory_;
+  MemoryKnobs knobs_;
+  Random random_;
+  uint64_t now_ = 0;  // cycles seen by this responder
+  bool pending_ = false;
+  uint64_t due_cycle_ = 0;
+  uint64_t rdata_ = 0;
+  bool ready_driven_ = false;
+  bool resp_valid_driven_ = false;
+  std::array<uint64_t, MemoryKnobs::kMaxCacheLines> cache_tags_;
+};
+
+}  // namespace vmmu::tb

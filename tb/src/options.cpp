@@ -1,0 +1,89 @@
+// options.cpp - plusarg parsing.
+#include "options.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <string_view>
+
+namespace vmmu::tb {
+namespace {
+
+bool parseUnsigned(std::string_view text, uint64_t &out) {
+  if (text.empty())
+    return false;
+  const std::string copy(text);
+  char *end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(copy.c_str(), &end, 0);
+  if (errno != 0 || *end != '\0' || copy[0] == '-')
+    return false;
+  out = value;
+  return true;
+}
+
+}  // namespace
+
+std::string parseOptions(int argc, const char *const *argv, TbOptions &options) {
+  options.program = argc > 0 ? argv[0] : "vmmu_tb";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.size() < 2 || arg[0] != '+')
+      return "vmmu_tb: unknown argument '" + std::string(arg) + "' (options are +name=value; try +list)";
+    const size_t eq = arg.find('=');
+    const std::string_view name = arg.substr(1, eq == std::string_view::npos ? std::string_view::npos : eq - 1);
+    const bool has_value = eq != std::string_view::npos;
+    const std::string_view value = has_value ? arg.substr(eq + 1) : std::string_view();
+    auto needValue = [&]() -> std::string {
+      return has_value && !value.empty() ? "" : "vmmu_tb: option +" + std::string(name) + " needs a value (+" + std::string(name) + "=...)";
+    };
+    auto badNumber = [&]() {
+      return "vmmu_tb: option +" + std::string(name) + " expects an unsigned number, got '" + std::string(value) + "'";
+    };
+    if (name == "test") {
+      if (auto e = needValue(); !e.empty())
+        return e;
+      options.test = std::string(value);
+    } else if (name == "seed" || name == "n" || name == "wave_start" || name == "wave_stop") {
+      if (auto e = needValue(); !e.empty())
+        return e;
+      uint64_t number = 0;
+      if (!parseUnsigned(value, number))
+        return badNumber();
+      (name == "seed" ? options.seed : name == "n" ? options.count : name == "wave_start" ? options.wave_start : options.wave_stop) = number;
+    } else if (name == "verbosity") {
+      if (auto e = needValue(); !e.empty())
+        return e;
+      if (!parseVerbosity(value, options.verbosity))
+        return "vmmu_tb: bad +verbosity '" + std::string(value) + "' (UVM_NONE, UVM_LOW, UVM_MEDIUM, UVM_HIGH, UVM_FULL, UVM_DEBUG or a number)";
+    } else if (name == "wave") {
+      if (auto e = needValue(); !e.empty())
+        return e;
+      options.wave_file = std::string(value);
+    } else if (name == "list" && !has_value) {
+      options.list_tests = true;
+    } else if (name == "bare" && !has_value) {
+      options.bare = true;
+    } else {
+      return "vmmu_tb: unknown option '" + std::string(arg) +
+             "' (known: +test= +seed= +n= +verbosity= +wave= +wave_start= +wave_stop= +list +bare)";
+    }
+  }
+  if (options.wave_stop < options.wave_start)
+    return "vmmu_tb: +wave_stop is before +wave_start";
+  return "";
+}
+
+std::string reproduceCommand(const TbOptions &options) {
+  std::string command = options.program + " +test=" + options.test + " +seed=" + std::to_string(options.seed) +
+                        " +n=" + std::to_string(options.count);
+  if (!options.wave_file.empty()) {
+    command += " +wave=" + options.wave_file;
+    if (options.wave_start != 0)
+      command += " +wave_start=" + std::to_string(options.wave_start);
+    if (options.wave_stop != UINT64_MAX)
+      command += " +wave_stop=" + std::to_string(options.wave_stop);
+  }
+  return command;
+}
+
+}  // namespace vmmu::tb

@@ -1,0 +1,30 @@
+// options.h - the testbench's run-time plusargs (+test=NAME +seed=N ...).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "report.h"
+
+namespace vmmu::tb {
+
+struct TbOptions {
+  std::string test = "smoke";
+  uint64_t seed = 1;
+  uint64_t count = 0;  // +n: translation requests; 0 = the test's default
+  Verbosity verbosity = Verbosity::Low;
+  std::string wave_file;  // +wave=FILE.fst; empty = no waves
+  uint64_t wave_start = 0;
+  uint64_t wave_stop = UINT64_MAX;
+  bool list_tests = false;  // +list
+  bool bare = false;        // +bare: drive the DUT without monitors or checking (speed baseline)
+  std::string program;      // argv[0], for the reproduction command
+};
+
+// Parses argv. Returns an empty string on success, else one line naming the bad argument.
+std::string parseOptions(int argc, const char *const *argv, TbOptions &options);
+
+// The command line that reruns `options` (with waves when wave_file is set).
+std::string reproduceCommand(const TbOptions &options);
+
+}  // namespace vmmu::tb

@@ -1,0 +1,249 @@
+// scoreboard.cpp - golden-model checking.
+#include "scoreboard.h"
+
+#include "dut.h"
+
+namespace vmmu::tb {
+
+std::string describe(const Request &r) {
+  return format("vpid=0x%x pcid=0x%x va=0x%016llx %s%s", r.vpid, r.pcid, static_cast<unsigned long long>(r.va),
+                std::string(toString(r.access)).c_str(), r.user ? " user" : " supervisor");
+}
+
+std::string describe(const Response &r) {
+  return format("hpa=0x%llx size=%s fault=%s info=0x%x addr=0x%llx level=%u vm_exit=%d tlb_hit=%d",
+                static_cast<unsigned long long>(r.hpa), std::string(toString(r.size)).c_str(),
+                std::string(toString(r.fault)).c_str(), r.fault_info, static_cast<unsigned long long>(r.fault_addr),
+                r.fault_level, r.vm_exit, r.tlb_hit);
+}
+
+std::string describe(const MemOp &op) {
+  return format("%s %s L%u addr=0x%llx%s", op.dim == Dim::Guest ? "GUEST " : "NESTED",
+                op.kind == MemOpKind::Read ? "READ    " : "FETCH_OR", op.level, static_cast<unsigned long long>(op.addr),
+                op.kind == MemOpKind::FetchOr ? format(" mask=0x%llx", static_cast<unsigned long long>(op.mask)).c_str() : "");
+}
+
+Scoreboard::Scoreboard(sc_core::sc_module_name name, const MmuConfig &config, SparseMemory &model_memory,
+                       Reporter &reporter, const TbOptions &options)
+    : sc_module(name), options_(options), reporter_(reporter), model_memory_(model_memory),
+      model_(config, model_memory, &timing_) {
+  observed_ops_.reserve(256);
+  result_.ops.reserve(256);
+}
+
+Scoreboard::Event &Scoreboard::pushEvent(Event::Kind kind) {
+  if (count_ == kQueue) {
+    reporter_.error(name(), "event queue overflow: the DUT accepted 64 commands without a response");
+    count_ = 0;
+  }
+  Event &event = queue_[(head_ + count_) % kQueue];
+  ++count_;
+  event.kind = kind;
+  return event;
+}
+
+void Scoreboard::write(const ObservedRequest &observed) {
+  pushEvent(Event::Kind::Request).request = observed;
+  ++outstanding_;
+}
+
+void Scoreboard::write(const ObservedControl &observed) {
+  if (outstanding_ == 0 && count_ == 0) {
+    Event event;
+    event.kind = Event::Kind::Control;
+    event.control = observed.command;
+    apply(event);
+    return;
+  }
+  pushEvent(Event::Kind::Control).control = observed.command;
+}
+
+void Scoreboard::tableWrite(const TableWrite &change) {
+  if (outstanding_ == 0 && count_ == 0) {
+    model_memory_.write64(change.addr, change.apply(model_memory_.peek64(change.addr)));
+    return;
+  }
+  pushEvent(Event::Kind::TableWrite).table_write = change;
+}
+
+void Scoreboard::write(const ObservedMemOp &observed) {
+  if (observed_ops_.size() < 4096)
+    observed_ops_.push_back(observed);
+}
+
+void Scoreboard::apply(const Event &event) {
+  if (event.kind == Event::Kind::Control) {
+    const ControlCommand &c = event.control;
+    model_.control(c.op, c.ctx, c.reg, c.data, c.vpid, c.pcid);
+  } else if (event.kind == Event::Kind::TableWrite) {
+    const TableWrite &w = event.table_write;
+    model_memory_.write64(w.addr, w.apply(model_memory_.peek64(w.addr)));
+  }
+}
+
+void Scoreboard::drain() {
+  while (count_ && queue_[head_].kind != Event::Kind::Request) {
+    apply(queue_[head_]);
+    head_ = (head_ + 1) % kQueue;
+    --count_;
+  }
+}
+
+void Scoreboard::write(const ObservedResponse &observed) {
+  drain();
+  if (count_ == 0) {
+    reporter_.error(name(), "response without an accepted request: " + describe(observed.response));
+    return;
+  }
+  const ObservedRequest request = queue_[head_].request;
+  head_ = (head_ + 1) % kQueue;
+  --count_;
+  --outstanding_;
+  check(request, observed);
+  observed_ops_.clear();
+}
+
+void Scoreboard::mismatch(const ObservedRequest &request, const std::string &what) {
+  if (failed_)
+    return;
+  failed_ = true;
+  TbOptions repro = options_;
+  repro.wave_file = "fail.fst";
+  repro.wave_start = request.accept_cycle > 200 ? request.accept_cycle - 200 : 0;
+  repro.wave_stop = UINT64_MAX;
+  reporter_.error(name(), format("MISMATCH in transaction #%llu accepted at cycle %llu: %s\n%s\n  reproduce: %s",
+                                 static_cast<unsigned long long>(checked_), static_cast<unsigned long long>(request.accept_cycle),
+                                 describe(request.request).c_str(), what.c_str(), reproduceCommand(repro).c_str()));
+}
+
+void Scoreboard::check(const ObservedRequest &request, const ObservedResponse &response) {
+  timing_.reset(observed_ops_);
+  model_.translate(request.request, result_);
+  std::string what;
+  if (response.response != result_.resp)
+    what += "  response: rtl   " + describe(response.response) + "\n            model " + describe(result_.resp) + "\n";
+  const size_t common = std::min(result_.ops.size(), observed_ops_.size());
+  size_t first_diff = common;
+  for (size_t i = 0; i < common; ++i) {
+    if (result_.ops[i] != observed_ops_[i].op) {
+      first_diff = i;
+      break;
+    }
+  }
+  if (first_diff != common || result_.ops.size() != observed_ops_.size()) {
+    what += format("  memory operations differ from #%zu (rtl %zu ops, model %zu ops):\n", first_diff,
+                   observed_ops_.size(), result_.ops.size());
+    const size_t rows = std::max(result_.ops.size(), observed_ops_.size());
+    for (size_t i = 0; i < rows; ++i) {
+      const std::string rtl = i < observed_ops_.size() ? describe(observed_ops_[i].op) : "-";
+      const std::string model = i < result_.ops.size() ? describe(result_.ops[i]) : "-";
+      what += format("   %c#%-2zu rtl %-58s model %s\n", i == first_diff ? '>' : ' ', i, rtl.c_str(), model.c_str());
+    }
+  }
+  if (request.response_port_free) {
+    const uint64_t latency = response.first_valid_cycle - request.accept_cycle;
+    const uint64_t expected = result_.trace.walked ? result_.trace.walk_cycles : 1;
+    if (latency != expected)
+      what += format("  latency: rtl %llu cycles, model %llu (%s)\n", static_cast<unsigned long long>(latency),
+                     static_cast<unsigned long long>(expected), result_.trace.walked ? "walk, §12" : "hit or early fault, §12");
+  }
+  if (!what.empty()) {
+    if (!what.empty() && what.back() == '\n')
+      what.pop_back();
+    mismatch(request, what);
+    return;
+  }
+  if (reporter_.enabled(Verbosity::High))
+    reporter_.info(name(), Verbosity::High,
+                   format("#%llu ok: %s -> %s (%zu ops)", static_cast<unsigned long long>(checked_),
+                          describe(request.request).c_str(), describe(result_.resp).c_str(), result_.ops.size()));
+  CheckedTransaction checked;
+  checked.index = checked_;
+  checked.request = &request.request;
+  checked.result = &result_;
+  if (checked_port.connected() && !result_.resp.tlb_hit)
+    classify(request.request, checked);
+  checked_port.write(checked);
+  ++checked_;
+}
+
+void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
+  const MmuConfig &config = model_.config();
+  unsigned slot = config.num_contexts;
+  for (unsigned i = 0; i < config.num_contexts; ++i) {
+    const uint64_t vpid = model_.readReg(i, CtxReg::Vpid);
+    if ((vpid >> 16 & 1) && (vpid & 0xffff) == request.vpid) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot == config.num_contexts)
+    return;
+  out.has_context = true;
+  out.mode = static_cast<Mode>(model_.readReg(slot, CtxReg::Mode) & 3);
+  if (result_.resp.fault != Fault::None || !result_.trace.walked)
+    return;
+  const MemOp *leaf = nullptr;
+  for (const MemOp &op : result_.ops)
+    if (op.dim == Dim::Guest && op.kind == MemOpKind::Read)
+      leaf = &op;
+  if (!leaf || leaf->level < 1 || leaf->level > 3)
+    return;
+  out.guest_size = static_cast<PageSize>(leaf->level - 1);
+  out.host_size = out.guest_size;
+  out.sizes_known = true;
+  if (out.mode == Mode::Direct) {
+    out.host_size = result_.resp.size;
+  } else if (out.mode == Mode::Nested) {
+    const uint64_t address_mask = ((uint64_t{1} << config.pa_bits) - 1) & ~uint64_t{0xfff};
+    const uint64_t page_mask = pageBytes(out.guest_size) - 1;
+    const uint64_t pte = model_memory_.peek64(leaf->addr);
+    const uint64_t gpa = (pte & address_mask & ~page_mask) | (request.va & page_mask);
+    uint64_t table = model_.readReg(slot, CtxReg::Eptp) & address_mask;
+    out.sizes_known = false;
+    for (unsigned level = config.nested_levels; level >= 1; --level) {
+      const uint64_t entry = model_memory_.peek64(table + 8 * ((gpa >> (12 + 9 * (level - 1))) & 511));
+      if (!(entry & (ept::R | ept::W | ept::X)))
+        break;
+      if (level == 1 || (entry & ept::LP)) {
+        if (level <= 3) {
+          out.host_size = static_cast<PageSize>(level - 1);
+          out.sizes_known = true;
+        }
+        break;
+      }
+      table = entry & address_mask;
+    }
+  }
+}
+
+bool Scoreboard::checkCounters(Dut &dut) {
+  drain();
+  if (failed_)
+    return false;
+  const auto &expected = model_.counters();
+  std::string what;
+  for (unsigned i = 0; i < 64; ++i) {
+    const uint64_t rtl = dut.readCounter(i);
+    const uint64_t model = i < kNumCounters ? expected[i] : 0;
+    if (rtl != model)
+      what += format("  counter %2u %-20s rtl %llu model %llu\n", i,
+                     i < kNumCounters ? std::string(toString(static_cast<Counter>(i))).c_str() : "(unused)",
+                     static_cast<unsigned long long>(rtl), static_cast<unsigned long long>(model));
+  }
+  if (what.empty()) {
+    reporter_.info(name(), Verbosity::Medium,
+                   format("checkpoint: all counters match after %llu translations", static_cast<unsigned long long>(checked_)));
+    return true;
+  }
+  failed_ = true;
+  what.pop_back();
+  TbOptions repro = options_;
+  repro.wave_file = "fail.fst";
+  repro.wave_start = dut.cycle() > 2000 ? dut.cycle() - 2000 : 0;
+  reporter_.error(name(), format("COUNTER MISMATCH at checkpoint after %llu translations:\n%s\n  reproduce: %s",
+                                 static_cast<unsigned long long>(checked_), what.c_str(), reproduceCommand(repro).c_str()));
+  return false;
+}
+
+}  // namespace vmmu::tb

@@ -1,0 +1,118 @@
+// scoreboard.h - runs the golden model (vmmu::Mmu) on every accepted request and compares
+// (UVM: uvm_scoreboard).
+//
+// Requests, control commands and page-table changes enter one queue in the order the DUT
+// accepted them (§12 gives them one total order); each response retires the queue up to its
+// request, applying the controls and writes to the model first. Compared per transaction: the
+// response, the ordered memory operations of the walk, and the latency (hit: 1 cycle; walk:
+// 2 + the observed per-operation cycles, which feed the model's MemoryTiming so WALK_CYCLES
+// matches). At checkpoints every performance counter is compared. The first difference is
+// reported with the command that reproduces it with waves; the environment then stops.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "analysis_port.h"
+#include "options.h"
+#include "report.h"
+#include "sequence_item.h"
+#include "vmmu/mmu.h"
+
+namespace vmmu::tb {
+
+class Dut;
+
+// What the coverage collector learns about each checked translation.
+struct CheckedTransaction {
+  uint64_t index = 0;
+  const Request *request = nullptr;
+  const TranslateResult *result = nullptr;
+  bool has_context = false;
+  Mode mode = Mode::Native;
+  bool sizes_known = false;  // successful walks only
+  PageSize guest_size = PageSize::Size4K;
+  PageSize host_size = PageSize::Size4K;  // EPT leaf (NESTED), combined size (DIRECT), guest size otherwise
+};
+
+// Feeds the model the cycles each operation took on the DUT's memory port, in order.
+class ObservedTiming final : public MemoryTiming {
+public:
+  void reset(const std::vector<ObservedMemOp> &ops) {
+    ops_ = &ops;
+    next_ = 0;
+  }
+  uint64_t cycles(const MemOp &) override {
+    return ops_ && next_ < ops_->size() ? (*ops_)[next_++].cycles() : 1;
+  }
+
+private:
+  const std::vector<ObservedMemOp> *ops_ = nullptr;
+  size_t next_ = 0;
+};
+
+class Scoreboard : public sc_core::sc_module,
+                   public AnalysisImp<ObservedRequest>,
+                   public AnalysisImp<ObservedResponse>,
+                   public AnalysisImp<ObservedControl>,
+                   public AnalysisImp<ObservedMemOp> {
+public:
+  Scoreboard(sc_core::sc_module_name name, const MmuConfig &config, SparseMemory &model_memory, Reporter &reporter,
+             const TbOptions &options);
+
+  void write(const ObservedRequest &observed) override;
+  void write(const ObservedResponse &observed) override;
+  void write(const ObservedControl &observed) override;
+  void write(const ObservedMemOp &observed) override;
+  // A page-table change the environment applied to the DUT's memory this cycle.
+  void tableWrite(const TableWrite &change);
+
+  // Requests accepted and not yet answered.
+  unsigned outstanding() const { return outstanding_; }
+  // Applies queued controls and table writes (call when no request is outstanding).
+  void drain();
+  // Compares every counter index 0..63 read from the DUT with the model's. Returns false on a
+  // difference (reported).
+  bool checkCounters(Dut &dut);
+
+  uint64_t checked() const { return checked_; }
+  const Mmu &model() const { return model_; }
+  AnalysisPort<CheckedTransaction> checked_port;
+
+private:
+  struct Event {
+    enum class Kind : uint8_t { Request, Control, TableWrite } kind;
+    ObservedRequest request;
+    ControlCommand control;
+    TableWrite table_write;
+  };
+  static constexpr unsigned kQueue = 64;
+
+  Event &pushEvent(Event::Kind kind);
+  void apply(const Event &event);
+  void check(const ObservedRequest &request, const ObservedResponse &response);
+  void classify(const Request &request, CheckedTransaction &out);
+  void mismatch(const ObservedRequest &request, const std::string &what);
+
+  const TbOptions &options_;
+  Reporter &reporter_;
+  SparseMemory &model_memory_;
+  ObservedTiming timing_;
+  Mmu model_;
+  std::array<Event, kQueue> queue_;
+  unsigned head_ = 0, count_ = 0, outstanding_ = 0;
+  std::vector<ObservedMemOp> observed_ops_;
+  TranslateResult result_;
+  uint64_t checked_ = 0;
+  bool failed_ = false;
+};
+
+std::string describe(const Request &request);
+std::string describe(const Response &response);
+std::string describe(const MemOp &op);
+
+}  // namespace vmmu::tb

@@ -1,0 +1,431 @@
+// test.cpp - the test library and the Test module.
+#include "test.h"
+
+#include <stdexcept>
+
+namespace vmmu::tb {
+namespace {
+
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+constexpr uint16_t kUnknownVpid = 0x7777;
+constexpr uint64_t kReservedBit = uint64_t{1} << 51;
+
+// The host address of the entry the MMU reads for `page` at `level` in the VM's current mode.
+uint64_t liveEntry(const Vm &vm, const MappedPage &page, unsigned level) {
+  return vm.mode == Mode::Native || vm.mode == Mode::Shadow ? page.shadow_entry[level] : page.guest_entry[level];
+}
+
+unsigned leafLevel(const MappedPage &page) { return static_cast<unsigned>(page.size) + 1; }
+
+const AddressSpace &currentSpace(const Vm &vm) { return vm.spaces[vm.space]; }
+
+// A request to `page` at its first touched offset.
+void access(ScriptSequence &s, const Vm &vm, const MappedPage &page, Access how = Access::Read, bool user = false,
+            uint64_t extra_offset = 0x18) {
+  s.request(vm.vpid, currentSpace(vm).pcid, page.va + page.touch[0] + extra_offset, how, user);
+}
+
+// Adds a page of `size` at guest-physical `gpa` to the VM's current address space (retrying VAs).
+const MappedPage *addPage(World &world, Vm &vm, Random &random, PageSize size, uint64_t gpa, uint64_t flags) {
+  AddressSpace &space = vm.spaces[vm.space];
+  for (unsigned attempt = 0; attempt < 200; ++attempt) {
+    if (world.addPage(vm, space, world.randomVa(random, size), gpa, size, flags, random))
+      return &space.pages.back();
+  }
+  throw std::runtime_error("test setup: no free VA for a " + std::string(toString(size)) + " page");
+}
+
+// --- tests ------------------------------------------------------------------------------------
+
+void configureSmoke(TestSetup &setup, uint64_t) {
+  setup.world.pages_per_space = 8;
+  setup.coverage = {"source.tlb_hit", "source.full_walk", "control.WRITE_REG.*"};
+  setup.script = [](World &world, ScriptSequence &s, Random &) {
+    for (const Vm &vm : world.vms())
+      for (const MappedPage &page : currentSpace(vm).pages) {
+        access(s, vm, page);
+        access(s, vm, page);  // the second is a TLB hit unless the first faulted
+      }
+    s.checkpoint();
+  };
+}
+
+void configureFaultClasses(TestSetup &setup, uint64_t) {
+  setup.world.pages_per_space = 12;
+  setup.coverage = {"fault.*"};
+  setup.script = [](World &world, ScriptSequence &s, Random &random) {
+    for (unsigned m = 0; m < 4; ++m) {
+      const Mode mode = static_cast<Mode>(m);
+      for (Vm &vm : world.vms()) {
+        if (vm.mode != mode)
+          s.switchMode(vm, mode);
+        const MappedPage &page = currentSpace(vm).pages.front();
+        const uint16_t pcid = currentSpace(vm).pcid;
+        const unsigned leaf = leafLevel(page);
+        // GUEST_GP: non-canonical.
+        s.request(vm.vpid, pcid, page.va ^ (uint64_t{1} << 60));
+        // GUEST_PF, not present: nothing maps this PML4 slot.
+        s.request(vm.vpid, pcid, 0x0000123456789000ull, Access::Write, true);
+        // GUEST_PF, reserved bit in the leaf; then a permission fault (user access, US clear).
+        const uint64_t leaf_entry = liveEntry(vm, page, leaf);
+        const uint64_t original = world.peek(leaf_entry);
+        s.tableWrite(leaf_entry, 0, kReservedBit);
+        s.control(CtrlOp::InvAddr, 0, 0, page.va, vm.vpid);
+        access(s, vm, page);
+        s.tableWrite(leaf_entry, ~uint64_t{0}, (original & ~pte::US) | pte::NX);
+        s.control(CtrlOp::InvAddr, 0, 0, page.va, vm.vpid);
+        access(s, vm, page, Access::Read, true);
+        access(s, vm, page, Access::Exec, false);
+        s.tableWrite(leaf_entry, ~uint64_t{0}, original);
+        s.control(CtrlOp::InvVpid, 0, 0, 0, vm.vpid);
+        if (mode == Mode::Nested || mode == Mode::Direct) {
+          // EPT faults: in DIRECT only escaped pages are translated through the EPT (§3).
+          const uint64_t gpa = page.gpa + page.touch[0];
+          if (mode == Mode::Direct)
+            s.writeReg(vm.slot, CtxReg::EscapeBase, (gpa & ~uint64_t{0xfff}) | 1, 0);
+          const uint64_t ept_leaf = vm.ept->entryAddress(gpa, 1 + static_cast<unsigned>(vm.ept_page_size[(gpa >> 30) & 15])).value();
+          const uint64_t ept_original = world.peek(ept_leaf);
+          s.tableWrite(ept_leaf, ept::R | ept::W | ept::X, 0);
+          s.control(CtrlOp::InvEptp, 0, 0, vm.eptp());
+          access(s, vm, page);
+          s.tableWrite(ept_leaf, ept::R, ept::W);  // write without read: misconfigured
+          s.control(CtrlOp::InvEptp, 0, 0, vm.eptp());
+          access(s, vm, page);
+          s.tableWrite(ept_leaf, ~uint64_t{0}, ept_original);
+          s.control(CtrlOp::InvEptp, 0, 0, vm.eptp());
+          if (mode == Mode::Direct)
+            s.writeReg(vm.slot, CtxReg::EscapeBase, 0, 0);
+        }
+        if (mode == Mode::Direct) {
+          // BOUNDS: a page placed beyond GSIZE.
+          const MappedPage *outside = addPage(world, vm, random, PageSize::Size4K, vm.gsize + 0x5000, pte::RW | pte::US);
+          access(s, vm, *outside);
+        }
+        // A good access for contrast.
+        access(s, vm, page);
+      }
+    }
+    s.request(kUnknownVpid, 1, 0x400000);  // NO_CONTEXT
+    s.checkpoint();
+  };
+}
+
+void configureInvalidations(TestSetup &setup, uint64_t) {
+  setup.world.pages_per_space = 10;
+  setup.coverage = {"control.*", "source.tlb_hit", "source.full_walk"};
+  setup.script = [](World &world, ScriptSequence &s, Random &) {
+    for (Vm &vm : world.vms()) {
+      const AddressSpace &space = currentSpace(vm);
+      auto warm = [&]() {
+        for (const MappedPage &page : space.pages)
+          access(s, vm, page);
+      };
+      const MappedPage &page = space.pages.front();
+      warm();
+      warm();  // hits
+      s.control(CtrlOp::InvAddr, 0, 0, page.va + pageBytes(page.size) - 1, vm.vpid);  // last byte of the guest page
+      warm();
+      s.control(CtrlOp::InvPcid, 0, 0, 0, vm.vpid, space.pcid);
+      warm();
+      s.control(CtrlOp::InvPcid, 0, 0, 0, vm.vpid, static_cast<uint16_t>(space.pcid + 100));  // another PCID: no effect
+      warm();
+      s.control(CtrlOp::InvVpid, 0, 0, 0, vm.vpid);
+      warm();
+      s.control(CtrlOp::InvEptp, 0, 0, vm.eptp());
+      warm();
+      s.control(CtrlOp::InvAll);
+      warm();
+      // Implicit flushes (§3) and the writes that do not flush.
+      for (const World::RegWrite &write : world.slotProgram(vm)) {
+        s.writeReg(vm.slot, write.reg, write.value, write.index);
+        warm();
+      }
+      // A context switch to the other address space and back, with the PCID invalidated.
+      if (vm.spaces.size() > 1) {
+        vm.space = 1;
+        s.writeReg(vm.slot, CtxReg::Cr3, vm.cr3For(vm.mode, 1));
+        for (const MappedPage &other : vm.spaces[1].pages)
+          access(s, vm, other);
+        vm.space = 0;
+        s.writeReg(vm.slot, CtxReg::Cr3, vm.cr3For(vm.mode, 0));
+        s.control(CtrlOp::InvPcid, 0, 0, 0, vm.vpid, vm.spaces[1].pcid);
+        warm();
+      }
+      s.checkpoint();
+    }
+  };
+}
+
+void configureSplintering(TestSetup &setup, uint64_t) {
+  setup.world.pages_per_space = 4;
+  setup.world.cyclic_ept_sizes = true;
+  setup.coverage = {"size.NESTED.*", "size.DIRECT.*", "size.NATIVE.*", "size.SHADOW.*"};
+  setup.script = [](World &world, ScriptSequence &s, Random &random) {
+    for (Vm &vm : world.vms()) {
+      // GiB 3, 4, 5 have EPT leaves of 4K, 2M, 1G (capped by the VM's host alignment).
+      std::vector<const MappedPage *> pages;
+      for (unsigned gib = 3; gib <= 5; ++gib)
+        for (unsigned g = 0; g < 3; ++g) {
+          const PageSize size = static_cast<PageSize>(g);
+          const uint64_t gpa = gib * kGiB + (size == PageSize::Size1G ? 0 : 0x2340'0000ull & ~(pageBytes(size) - 1));
+          pages.push_back(addPage(world, vm, random, size, gpa, pte::RW | pte::US));
+        }
+      for (const Mode mode : {Mode::Nested, Mode::Direct, Mode::Native, Mode::Shadow}) {
+        s.switchMode(vm, mode);
+        for (const MappedPage *page : pages) {
+          access(s, vm, *page, Access::Write);
+          access(s, vm, *page, Access::Read);  // hit on the splintered entry
+          // One INVLPG anywhere in the guest page removes every splintered piece (§11).
+          s.control(CtrlOp::InvAddr, 0, 0, page->va + pageBytes(page->size) - 8, vm.vpid);
+          access(s, vm, *page, Access::Read);
+        }
+      }
+      s.checkpoint();
+    }
+  };
+}
+
+void configureCacheHits(TestSetup &setup, uint64_t) {
+  setup.world.pages_per_space = 40;
+  setup.coverage = {"source.*", "event.guest_ad_update", "event.nested_ad_update"};
+  setup.script = [](World &world, ScriptSequence &s, Random &) {
+    for (const Mode mode : {Mode::Nested, Mode::Direct, Mode::Native}) {
+      for (Vm &vm : world.vms()) {
+        s.switchMode(vm, mode);
+        s.writeReg(vm.slot, CtxReg::Flags, 1);  // guest A/D on
+        vm.ept_ad = true;
+        s.writeReg(vm.slot, CtxReg::Eptp, vm.eptp());
+        for (int pass = 0; pass < 2; ++pass) {
+          for (const MappedPage &page : currentSpace(vm).pages)
+            access(s, vm, page, pass ? Access::Write : Access::Read);
+          // Dropping the TLB keeps the walk caches: the next pass starts from PSC hits.
+          s.control(CtrlOp::InvPcid, 0, 0, 0, vm.vpid, currentSpace(vm).pcid);
+        }
+      }
+    }
+    // An escaped page in DIRECT mode takes the nested path.
+    Vm &vm = world.vms().front();
+    s.switchMode(vm, Mode::Direct);
+    const MappedPage &page = currentSpace(vm).pages.front();
+    s.writeReg(vm.slot, CtxReg::EscapeBase, ((page.gpa + page.touch[0]) & ~uint64_t{0xfff}) | 1, 1);
+    access(s, vm, page);
+    s.checkpoint();
+  };
+}
+
+void configureBoundsEdges(TestSetup &setup, uint64_t) {
+  setup.world.pages_per_space = 6;
+  setup.coverage = {"fault.DIRECT.BOUNDS", "fault.DIRECT.GUEST_PF", "size.DIRECT.guest_4K.combined_4K"};
+  setup.script = [](World &world, ScriptSequence &s, Random &random) {
+    const unsigned pa_bits = world.config().pa_bits;
+    for (Vm &vm : world.vms()) {
+      s.switchMode(vm, Mode::Direct);
+      const uint64_t end = vm.gsize;
+      const uint64_t flags = pte::RW | pte::US;
+      const MappedPage *last_inside = addPage(world, vm, random, PageSize::Size4K, end - 0x1000, flags);
+      const MappedPage *first_outside = addPage(world, vm, random, PageSize::Size4K, end, flags);
+      // A 2M page that starts inside and ends outside (GSIZE is not 2M aligned unless by chance).
+      const MappedPage *straddling = addPage(world, vm, random, PageSize::Size2M, end & ~(pageBytes(PageSize::Size2M) - 1), flags);
+      for (const MappedPage *page : {last_inside, first_outside, straddling}) {
+        s.request(vm.vpid, currentSpace(vm).pcid, page->va);
+        s.request(vm.vpid, currentSpace(vm).pcid, page->va + 0xff8);
+      }
+      // Guest tables outside GSIZE: every walk faults on the root table.
+      s.writeReg(vm.slot, CtxReg::GSize, 0x1000);
+      access(s, vm, currentSpace(vm).pages.front());
+      // GSIZE = 2^P with GBASE = 0: the check passes everywhere (the walk then reads empty memory).
+      s.writeReg(vm.slot, CtxReg::GBase, 0);
+      s.writeReg(vm.slot, CtxReg::GSize, uint64_t{1} << pa_bits);
+      access(s, vm, currentSpace(vm).pages.front());
+      // GBASE near the top of the host space: gPA + GBASE beyond 2^P is out of bounds.
+      s.writeReg(vm.slot, CtxReg::GBase, (uint64_t{1} << pa_bits) - kGiB);
+      s.writeReg(vm.slot, CtxReg::GSize, 2 * kGiB);
+      s.writeReg(vm.slot, CtxReg::Cr3, kGiB + kGiB / 2);
+      access(s, vm, currentSpace(vm).pages.front());
+      s.writeReg(vm.slot, CtxReg::Cr3, 0x1000);  // inside 2^P: empty table, not-present fault
+      access(s, vm, currentSpace(vm).pages.front());
+      // Restore the VM.
+      s.writeReg(vm.slot, CtxReg::GBase, vm.hbase);
+      s.writeReg(vm.slot, CtxReg::GSize, vm.gsize);
+      s.writeReg(vm.slot, CtxReg::Cr3, vm.cr3For(vm.mode, vm.space));
+      access(s, vm, *last_inside);
+      s.checkpoint();
+    }
+  };
+}
+
+void configureModeSwitch(TestSetup &setup, uint64_t) {
+  setup.world.pages_per_space = 12;
+  setup.coverage = {"control.WRITE_REG.MODE", "control.WRITE_REG.CR3", "source.tlb_hit", "source.full_walk"};
+  setup.script = [](World &world, ScriptSequence &s, Random &) {
+    // One VM at a time moves through every mode while the others keep theirs and keep running.
+    for (Vm &mover : world.vms()) {
+      for (unsigned step = 1; step <= 4; ++step) {
+        s.switchMode(mover, static_cast<Mode>((static_cast<unsigned>(mover.mode) + 1) % 4));
+        for (const Vm &vm : world.vms())
+          for (const MappedPage &page : currentSpace(vm).pages)
+            access(s, vm, page);
+      }
+    }
+    s.checkpoint();
+  };
+}
+
+// Declares every bin the random stream reaches with any seed at its default length.
+void declareRandomCoverage(TestSetup &setup) {
+  setup.coverage = {"fault.*", "source.*", "control.*", "size.NATIVE.*", "size.SHADOW.*", "size.NESTED.*",
+                    "size.DIRECT.*", "event.*"};
+}
+
+void configureRandom(TestSetup &setup, uint64_t) {
+  setup.random = true;
+  setup.default_count = 20000;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.env.response_stall_permille = 50;
+  setup.env.memory.ready_stall_permille = 50;
+  setup.env.request_gap_permille = 20;
+  declareRandomCoverage(setup);
+  setup.coverage.push_back("backpressure.*");
+}
+
+void configureRandomHits(TestSetup &setup, uint64_t) {
+  setup.random = true;
+  setup.default_count = 100000;
+  setup.world.pages_per_space = 24;
+  setup.random_knobs.locality_percent = 99;
+  setup.random_knobs.table_change_permille = 1;
+  setup.random_knobs.control_permille = 2;
+  setup.random_knobs.idle_permille = 0;
+  setup.random_knobs.odd_request_permille = 2;
+  setup.random_knobs.checkpoint_every = 25000;
+  setup.coverage = {"source.tlb_hit", "source.full_walk"};
+}
+
+void configureRandomWalks(TestSetup &setup, uint64_t) {
+  setup.random = true;
+  setup.default_count = 20000;
+  setup.world.pages_per_space = 60;
+  setup.random_knobs.locality_percent = 10;
+  setup.random_knobs.control_permille = 60;
+  setup.random_knobs.table_change_permille = 30;
+  setup.random_knobs.invalidate_weight = 60;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Cache;
+  declareRandomCoverage(setup);
+}
+
+void configureRandomBackpressure(TestSetup &setup, uint64_t) {
+  setup.random = true;
+  setup.default_count = 10000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.env.memory.min_cycles = 1;
+  setup.env.memory.max_cycles = 9;
+  setup.env.memory.ready_stall_permille = 400;
+  setup.env.response_stall_permille = 400;
+  setup.env.request_gap_permille = 200;
+  setup.random_knobs.checkpoint_every = 2500;
+  setup.coverage = {"backpressure.*", "source.tlb_hit", "source.full_walk"};
+}
+
+void configureRandomFlat(TestSetup &setup, uint64_t) {
+  // One mode per VM for the whole run, 4K pages only, no upper-level permission games: the plain
+  // baseline the other random tests perturb.
+  setup.random = true;
+  setup.default_count = 20000;
+  setup.world.large_page_percent = 0;
+  setup.world.random_upper_permissions = false;
+  setup.random_knobs.mode_switch_weight = 0;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.coverage = {"source.tlb_hit", "source.full_walk", "source.psc_L2", "source.ntlb_hit"};
+}
+
+}  // namespace
+
+const std::vector<TestSpec> &testRegistry() {
+  static const std::vector<TestSpec> kTests = {
+      {"smoke", "each VM (one per mode) reads each page twice: a walk, then a TLB hit", configureSmoke},
+      {"fault_classes", "every fault class in every mode that can raise it (§6)", configureFaultClasses},
+      {"invalidations", "every invalidation, implicit flushes and context switches (§3, §11)", configureInvalidations},
+      {"splintering", "guest 4K/2M/1G over host 4K/2M/1G in NESTED and DIRECT; INVLPG of splintered pages", configureSplintering},
+      {"cache_hits", "TLB, every PSC level, nested TLB and escape paths, with A/D updates", configureCacheHits},
+      {"bounds_edges", "DIRECT bounds checker at GSIZE, 2^P and GBASE edges (§8.1)", configureBoundsEdges},
+      {"mode_switch", "each VM through every mode while the others keep running", configureModeSwitch},
+      {"random", "constrained-random mix of everything, with back-pressure and random latency", configureRandom},
+      {"random_hits", "TLB-hit-dominated random stream (speed)", configureRandomHits},
+      {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},
+      {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
+      {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
+  };
+  return kTests;
+}
+
+const TestSpec *findTest(const std::string &name) {
+  for (const TestSpec &spec : testRegistry())
+    if (name == spec.name)
+      return &spec;
+  return nullptr;
+}
+
+namespace {
+
+TestSetup makeSetup(const TestSpec &spec, TbOptions &options) {
+  TestSetup setup;
+  spec.configure(setup, options.count);
+  if (options.count == 0)
+    options.count = setup.default_count;
+  setup.random_knobs.requests = options.count;
+  return setup;
+}
+
+}  // namespace
+
+Test::Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &options, Reporter &reporter)
+    : sc_module(name), spec_(spec), options_(options), reporter_(reporter), setup_(makeSetup(spec, options)),
+      random_(options.seed), world_(setup_.config, dut_memory_, model_memory_) {
+  const std::string bad = setup_.config.validate();
+  if (!bad.empty())
+    throw std::runtime_error("vmmu_tb: bad configuration: " + bad);
+  Random world_random = random_.fork();
+  world_.build(setup_.world, world_random);
+  script_.programContexts(world_);
+  if (setup_.script) {
+    Random script_random = random_.fork();
+    setup_.script(world_, script_, script_random);
+  }
+  env_ = std::make_unique<Env>("env", setup_.env, options_, setup_.config, dut_memory_, model_memory_, reporter_,
+                               random_.fork());
+  env_->sequencer.start(script_);
+  if (setup_.random) {
+    random_sequence_ = std::make_unique<RandomSequence>(world_, random_.fork(), setup_.random_knobs);
+    env_->sequencer.start(*random_sequence_);
+  }
+  if (!options.bare)
+    for (const std::string &pattern : setup_.coverage)
+      if (env_->coverage().declare(pattern) == 0)
+        throw std::runtime_error("vmmu_tb: test '" + std::string(spec.name) + "' declares unknown coverage bin '" +
+                                 pattern + "'");
+}
+
+int Test::finish() {
+  const bool completed = env_->finished();
+  if (!options_.bare && completed) {
+    env_->sampleCoverage();
+    env_->coverage().report(reporter_);
+  }
+  const uint64_t checked = options_.bare ? env_->requestsAccepted() : env_->scoreboard().checked();
+  const bool pass = completed && reporter_.errorCount() == 0;
+  std::printf("vmmu_tb: test %s seed %llu: %llu translations %s in %llu cycles, %u errors: %s\n", spec_.name,
+              static_cast<unsigned long long>(options_.seed), static_cast<unsigned long long>(checked),
+              options_.bare ? "driven (bare, unchecked)" : "checked", static_cast<unsigned long long>(env_->cycles()),
+              reporter_.errorCount(), pass ? "PASSED" : "FAILED");
+  if (!pass) {
+    TbOptions repro = options_;
+    if (repro.wave_file.empty())
+      repro.wave_file = "fail.fst";
+    std::printf("vmmu_tb: reproduce with: %s\n", reproduceCommand(repro).c_str());
+  }
+  return pass ? 0 : 1;
+}
+
+}  // namespace vmmu::tb

@@ -1,0 +1,215 @@
+// world.cpp - VM and page-table layout.
+#include "world.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace vmmu::tb {
+namespace {
+
+constexpr uint64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
+constexpr uint64_t kHostTablesBase = 1 * kGiB, kHostTablesLimit = 4 * kGiB;
+constexpr uint64_t kVmWindow = uint64_t{1} << 36;  // 64 GiB of host space per VM
+constexpr uint64_t kGuestTablesBase = 16 * kMiB, kGuestTablesLimit = 256 * kMiB;
+constexpr uint64_t kGuestDataBase = 256 * kMiB, kGuestDataLimit = 8 * kGiB;
+// VA regions: low user, high user, kernel (global pages). Canonical for 4 and 5 levels.
+constexpr uint64_t kVaRegions[] = {0x0000000000400000ull, 0x00007ff000000000ull, 0xffff888000000000ull};
+constexpr uint64_t kKernelRegion = 2;
+
+uint64_t alignDown(uint64_t value, uint64_t alignment) { return value & ~(alignment - 1); }
+
+PageSize largestDividing(uint64_t base) {
+  if ((base & (pageBytes(PageSize::Size1G) - 1)) == 0)
+    return PageSize::Size1G;
+  if ((base & (pageBytes(PageSize::Size2M) - 1)) == 0)
+    return PageSize::Size2M;
+  return PageSize::Size4K;
+}
+
+}  // namespace
+
+World::World(const MmuConfig &config, SparseMemory &dut_memory, SparseMemory &model_memory)
+    : config_(config), dut_memory_(dut_memory), memory_(dut_memory, model_memory),
+      host_frames_(kHostTablesBase, kHostTablesLimit) {}
+
+uint64_t World::randomVa(Random &random, PageSize size) const {
+  const unsigned region = static_cast<unsigned>(random.below(3));
+  const uint64_t base = kVaRegions[region];
+  switch (size) {
+  case PageSize::Size4K:  // 32 2M slots of 512 pages: plenty of PDE and PDPTE sharing
+    return base + random.below(32) * pageBytes(PageSize::Size2M) + random.below(512) * pageBytes(PageSize::Size4K);
+  case PageSize::Size2M:
+    return base + random.below(2048) * pageBytes(PageSize::Size2M);
+  case PageSize::Size1G:
+    return base + random.below(64) * pageBytes(PageSize::Size1G);
+  }
+  return base;
+}
+
+void World::ensureEpt(Vm &vm, uint64_t gpa) {
+  if (vm.ept->translate(gpa))
+    return;
+  const unsigned gib = static_cast<unsigned>((gpa >> 30) & (vm.ept_page_size.size() - 1));
+  const PageSize size = vm.ept_page_size[gib];
+  const uint64_t base = alignDown(gpa, pageBytes(size));
+  vm.ept->map(base, vm.hbase + base, size, ept::R | ept::W | ept::X);
+}
+
+bool World::addPage(Vm &vm, AddressSpace &space, uint64_t va, uint64_t gpa, PageSize size, uint64_t flags,
+                    Random &random) {
+  const unsigned leaf = static_cast<unsigned>(size) + 1;
+  for (GuestPageTables *tables : {space.guest.get(), space.shadow.get()}) {
+    for (unsigned level = leaf; level <= config_.guest_levels; ++level) {
+      const std::optional<uint64_t> entry = tables->hostEntryAddress(va, level);
+      if (!entry)
+        continue;
+      const uint64_t value = memory_.read64(*entry);
+      const bool present = value & pte::P;
+      const bool is_leaf = level == 1 || (value & pte::PS);
+      if (present && (level == leaf || is_leaf))
+        return false;  // already mapped here or inside a larger page
+    }
+  }
+  try {
+    space.guest->map(va, gpa, size, flags);
+    space.shadow->map(va, vm.hbase + gpa, size, flags);
+  } catch (const std::logic_error &) {
+    return false;
+  }
+  MappedPage page;
+  page.va = va;
+  page.gpa = gpa;
+  page.size = size;
+  for (uint64_t &offset : page.touch)
+    offset = size == PageSize::Size4K ? 0 : random.below(pageBytes(size) >> 12) << 12;
+  for (unsigned level = leaf; level <= config_.guest_levels; ++level) {
+    page.guest_entry[level] = space.guest->hostEntryAddress(va, level).value_or(0);
+    page.shadow_entry[level] = space.shadow->hostEntryAddress(va, level).value_or(0);
+  }
+  for (const uint64_t offset : page.touch)
+    ensureEpt(vm, gpa + offset);
+  // Guest tables are read through the EPT in NESTED mode: map every frame they took.
+  const uint64_t used = vm.guest_frames->framesUsed();
+  for (; vm.table_frames_mapped < used; ++vm.table_frames_mapped)
+    ensureEpt(vm, vm.guest_frames->base() + (vm.table_frames_mapped << 12));
+  space.pages.push_back(page);
+  return true;
+}
+
+void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
+  const unsigned levels = config_.guest_levels;
+  const unsigned pa_bits = config_.pa_bits;
+  // Host alignment of the VM's memory decides the largest EPT page and DIRECT's align(GBASE).
+  const uint64_t window = (uint64_t{vm.slot} + 1) * kVmWindow;
+  // Slots 0 and 1 get 1G-aligned memory, slot 2 2M-aligned, slot 3 4K-aligned: every host page
+  // size and every DIRECT splintering case exists in every run.
+  switch (vm.slot % 4) {
+  case 0:
+  case 1:
+    vm.hbase = window;
+    break;
+  case 2:
+    vm.hbase = window + (2 * random.below(8) + 1) * pageBytes(PageSize::Size2M);
+    break;
+  default:
+    vm.hbase = window + (2 * random.below(8) + 1) * pageBytes(PageSize::Size4K);
+    break;
+  }
+  const PageSize max_ept = largestDividing(vm.hbase);
+  for (unsigned gib = 0; gib < vm.ept_page_size.size(); ++gib) {
+    const unsigned size = knobs.cyclic_ept_sizes ? gib % 3 : static_cast<unsigned>(random.below(3));
+    vm.ept_page_size[gib] = static_cast<PageSize>(std::min(size, static_cast<unsigned>(max_ept)));
+  }
+  // GSIZE leaves the top of the data range outside: DIRECT accesses there are BOUNDS faults.
+  vm.gsize = 7 * kGiB - random.below(1024) * pageBytes(PageSize::Size4K);
+  vm.guest_ad = random.percent(70);
+  vm.ept_ad = random.percent(50);
+  vm.guest_frames = std::make_unique<FrameAllocator>(kGuestTablesBase, kGuestTablesLimit);
+  vm.ept = std::make_unique<EptTables>(memory_, host_frames_, config_.nested_levels, pa_bits);
+  vm.escapes.assign(config_.escape_entries, 0);
+  const uint64_t hbase = vm.hbase;
+  for (unsigned s = 0; s < knobs.spaces_per_vm; ++s) {
+    AddressSpace space;
+    space.pcid = static_cast<uint16_t>(1 + s + 16 * vm.slot);
+    space.guest = std::make_unique<GuestPageTables>(memory_, *vm.guest_frames, levels, pa_bits,
+                                                    [hbase](uint64_t gpa) { return hbase + gpa; });
+    space.shadow = std::make_unique<GuestPageTables>(memory_, host_frames_, levels, pa_bits);
+    vm.spaces.push_back(std::move(space));
+  }
+  for (AddressSpace &space : vm.spaces) {
+    unsigned attempts = 0;
+    while (space.pages.size() < knobs.pages_per_space && attempts++ < 20 * knobs.pages_per_space) {
+      PageSize size = PageSize::Size4K;
+      if (random.percent(knobs.large_page_percent))
+        size = random.percent(70) ? PageSize::Size2M : PageSize::Size1G;
+      const uint64_t bytes = pageBytes(size);
+      const uint64_t lo = size == PageSize::Size1G ? kGiB : kGuestDataBase;
+      const uint64_t gpa = alignDown(lo + random.below(kGuestDataLimit - lo), bytes);
+      uint64_t va = randomVa(random, size);
+      const bool kernel = va >= kVaRegions[kKernelRegion];
+      uint64_t flags = 0;
+      flags |= random.percent(75) ? pte::RW : 0;
+      flags |= (!kernel && random.percent(85)) || (kernel && random.percent(10)) ? pte::US : 0;
+      flags |= random.percent(20) ? pte::NX : 0;
+      flags |= kernel && random.percent(70) ? pte::G : 0;
+      if (random.percent(50)) {
+        flags |= pte::A;
+        flags |= random.percent(50) ? pte::D : 0;
+      }
+      flags |= random.percent(10) ? pte::PWT | pte::PCD : 0;
+      addPage(vm, space, va, gpa, size, flags, random);
+    }
+    if (space.pages.empty())
+      throw std::runtime_error("World: could not map any page for VPID " + std::to_string(vm.vpid));
+  }
+  if (knobs.random_upper_permissions) {
+    // Restrict a few upper entries so accumulated permissions (§7) differ from the leaf's.
+    for (AddressSpace &space : vm.spaces) {
+      for (const MappedPage &page : space.pages) {
+        if (!random.percent(8))
+          continue;
+        const unsigned leaf = static_cast<unsigned>(page.size) + 1;
+        const unsigned level = static_cast<unsigned>(random.range(leaf + 1, levels));
+        const uint64_t change = random.percent(50) ? pte::RW : random.percent(50) ? pte::US : 0;
+        for (const uint64_t addr : {page.guest_entry[level], page.shadow_entry[level]}) {
+          if (addr == 0)
+            continue;
+          uint64_t value = memory_.read64(addr) & ~change;
+          if (change == 0)
+            value |= pte::NX;
+          memory_.write64(addr, value);
+        }
+      }
+    }
+  }
+}
+
+void World::build(const WorldKnobs &knobs, Random &random) {
+  if (knobs.vms == 0 || knobs.vms > config_.num_contexts)
+    throw std::runtime_error("World: vms must be 1.." + std::to_string(config_.num_contexts));
+  static constexpr uint16_t kVpids[] = {0, 0x0005, 0x0a3c, 0xfffe, 0x0101, 0x0202, 0x0303, 0x0404};
+  vms_.resize(knobs.vms);
+  for (unsigned i = 0; i < knobs.vms; ++i) {
+    Vm &vm = vms_[i];
+    vm.slot = i;
+    vm.vpid = kVpids[i % 8];
+    vm.mode = knobs.modes[i % knobs.modes.size()];
+    buildVm(vm, knobs, random);
+  }
+}
+
+std::vector<World::RegWrite> World::slotProgram(const Vm &vm) const {
+  std::vector<RegWrite> program;
+  program.push_back({CtxReg::Vpid, 0, vm.vpid | (uint64_t{1} << 16)});
+  program.push_back({CtxReg::Mode, 0, static_cast<uint64_t>(vm.mode)});
+  program.push_back({CtxReg::Cr3, 0, vm.cr3For(vm.mode, vm.space)});
+  program.push_back({CtxReg::Eptp, 0, vm.eptp()});
+  program.push_back({CtxReg::GBase, 0, vm.hbase});
+  program.push_back({CtxReg::GSize, 0, vm.gsize});
+  program.push_back({CtxReg::Flags, 0, vm.guest_ad ? 1u : 0u});
+  for (unsigned k = 0; k < vm.escapes.size(); ++k)
+    program.push_back({CtxReg::EscapeBase, k, vm.escapes[k] ? (vm.escapes[k] | 1) : 0});
+  return program;
+}
+
+}  // namespace vmmu::tb

@@ -1,0 +1,135 @@
+// world.h - the memory image a test runs in: VMs, their address spaces and page tables.
+//
+// The World lays out, in the DUT's and the model's memory at once (MirroredMemory), one host
+// region per VM holding its guest-physical memory at hbase + gPA, guest tables in gPA space,
+// "shadow" tables in hPA space mapping the same pages to hbase + gPA (used for NATIVE and
+// SHADOW), and an EPT mapping gPA to hbase + gPA with leaf sizes chosen per GiB. So a VM can run in
+// any of the four modes and a mode switch keeps its translations. Sequences read the World to
+// pick addresses and to find the host address of the entry they change.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "random.h"
+#include "vmmu/config.h"
+#include "vmmu/memory.h"
+#include "vmmu/page_tables.h"
+#include "vmmu/types.h"
+
+namespace vmmu::tb {
+
+// Writes go to both memories; reads come from the DUT side (identical outside a run).
+class MirroredMemory final : public PhysicalMemory {
+public:
+  MirroredMemory(SparseMemory &dut, SparseMemory &model) : dut_(dut), model_(model) {}
+  uint64_t read64(uint64_t addr) override { return dut_.peek64(addr); }
+  void write64(uint64_t addr, uint64_t value) override {
+    dut_.write64(addr, value);
+    model_.write64(addr, value);
+  }
+  uint64_t fetchOr64(uint64_t addr, uint64_t mask) override {
+    model_.fetchOr64(addr, mask);
+    return dut_.fetchOr64(addr, mask);
+  }
+
+private:
+  SparseMemory &dut_;
+  SparseMemory &model_;
+};
+
+struct MappedPage {
+  uint64_t va = 0;   // page base
+  uint64_t gpa = 0;  // guest frame base
+  PageSize size = PageSize::Size4K;
+  // Offsets inside the page whose 4K guest-physical pages the EPT maps (requests use these).
+  std::array<uint64_t, 3> touch{};
+  // Host addresses of the entries mapping the page, by level (0 unused): guest and shadow tables.
+  std::array<uint64_t, 6> guest_entry{};
+  std::array<uint64_t, 6> shadow_entry{};
+};
+
+struct AddressSpace {
+  uint16_t pcid = 0;
+  std::unique_ptr<GuestPageTables> guest;   // in gPA space, behind the EPT / base offset
+  std::unique_ptr<GuestPageTables> shadow;  // in hPA space (NATIVE, SHADOW)
+  std::vector<MappedPage> pages;
+};
+
+struct Vm {
+  uint16_t vpid = 0;
+  unsigned slot = 0;
+  Mode mode = Mode::Native;
+  uint64_t hbase = 0;  // host address of gPA 0; GBASE in DIRECT
+  uint64_t gsize = 0;  // GSIZE in DIRECT
+  bool guest_ad = true;
+  bool ept_ad = false;
+  std::array<PageSize, 16> ept_page_size{};  // EPT leaf size per GiB of gPA
+  std::unique_ptr<FrameAllocator> guest_frames;
+  std::unique_ptr<EptTables> ept;
+  std::vector<AddressSpace> spaces;
+  unsigned space = 0;  // address space currently in CR3
+  std::vector<uint64_t> escapes;  // gPA pages, one per escape register (0 = free)
+  uint64_t table_frames_mapped = 0;  // guest table frames already mapped in the EPT
+
+  uint64_t eptp() const { return ept->eptp(ept_ad); }
+  // The CR3 value that runs address space `index` in `m`.
+  uint64_t cr3For(Mode m, unsigned index) const {
+    const AddressSpace &s = spaces[index];
+    return (m == Mode::Native || m == Mode::Shadow) ? s.shadow->root() : s.guest->root();
+  }
+};
+
+struct WorldKnobs {
+  unsigned vms = 4;                  // VMs, one per context slot (<= NumContexts)
+  unsigned spaces_per_vm = 2;        // address spaces (PCIDs) per VM
+  unsigned pages_per_space = 40;     // mapped pages per address space
+  unsigned large_page_percent = 30;  // share of 2M and 1G guest pages
+  bool random_upper_permissions = true;  // restrict RW/US/NX on some upper entries
+  bool cyclic_ept_sizes = false;  // EPT leaf size of GiB g is 4K, 2M, 1G for g % 3 = 0, 1, 2 (capped)
+  std::array<Mode, 4> modes{Mode::Native, Mode::Nested, Mode::Shadow, Mode::Direct};  // initial mode per VM
+};
+
+class World {
+public:
+  World(const MmuConfig &config, SparseMemory &dut_memory, SparseMemory &model_memory);
+
+  // Builds the VMs and their tables. Throws std::runtime_error if the layout cannot be built.
+  void build(const WorldKnobs &knobs, Random &random);
+
+  const MmuConfig &config() const { return config_; }
+  std::vector<Vm> &vms() { return vms_; }
+  const std::vector<Vm> &vms() const { return vms_; }
+  MirroredMemory &memory() { return memory_; }
+  uint64_t peek(uint64_t addr) const { return dut_memory_.peek64(addr); }
+
+  // Maps one more guest page (in both guest and shadow tables, and its EPT pages); returns false
+  // when the chosen VA collides with an existing mapping.
+  bool addPage(Vm &vm, AddressSpace &space, uint64_t va, uint64_t gpa, PageSize size, uint64_t flags,
+               Random &random);
+  // Makes the EPT of `vm` map the 4K page of `gpa` (no-op when mapped).
+  void ensureEpt(Vm &vm, uint64_t gpa);
+  // The control commands that program context slot vm.slot from scratch.
+  struct RegWrite {
+    CtxReg reg;
+    unsigned index;  // escape entry for EscapeBase
+    uint64_t value;
+  };
+  std::vector<RegWrite> slotProgram(const Vm &vm) const;
+
+  // A random canonical VA of `size` alignment from the address-space layout.
+  uint64_t randomVa(Random &random, PageSize size) const;
+
+private:
+  void buildVm(Vm &vm, const WorldKnobs &knobs, Random &random);
+
+  MmuConfig config_;
+  SparseMemory &dut_memory_;
+  MirroredMemory memory_;
+  FrameAllocator host_frames_;  // EPT and shadow tables
+  std::vector<Vm> vms_;
+};
+
+}  // namespace vmmu::tb
