@@ -19,7 +19,11 @@ module mmu_bounds_checker #(
 
   always_comb begin : check
     start = Width'(addr_i);
-    finish = start + (Width'(1) << (12 + 9 * 32'(size_i)));
+    unique case (size_i)
+      mmu_pkg::Size2M: finish = start + (Width'(1) << 21);
+      mmu_pkg::Size1G: finish = start + (Width'(1) << 30);
+      default: finish = start + (Width'(1) << 12);
+    endcase
     limit = Width'(gbase_i) + Width'(gsize_i);
     top = Width'(1) << PaBits;
     pass_o = Width'(gbase_i) <= start && finish <= limit && finish <= top;

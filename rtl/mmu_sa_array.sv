@@ -43,30 +43,43 @@ module mmu_sa_array #(
   logic [Entries*EntryBits-1:0] entry_q, entry_d;
   logic [Sets*TreeBits-1:0]     plru_q, plru_d;
 
-  // PLRU rule for the touched set and for the filled set.
-  logic [TreeBits-1:0] touch_bits, fill_bits;
+  // PLRU rule for the touched set and for the filled set. Sets are selected with compare-and-
+  // select loops rather than variable part-selects, which synthesize to huge shifters.
+  logic [TreeBits-1:0] touch_bits, fill_bits, touch_set_bits, fill_set_bits;
+  logic [Ways-1:0]     fill_set_valid;
   logic [WayBits-1:0]  plru_victim, unused_touch_victim;
   logic [WayBits-1:0]  fill_way;
 
   mmu_plru_tree #(.Ways(Ways)) u_touch_tree (
-    .bits_i         (plru_q[32'(touch_set_i) * TreeBits +: TreeBits]),
+    .bits_i         (touch_set_bits),
     .touch_way_i    (touch_way_i),
     .touched_bits_o (touch_bits),
     .victim_o       (unused_touch_victim)
   );
 
   mmu_plru_tree #(.Ways(Ways)) u_fill_tree (
-    .bits_i         (plru_q[32'(fill_set_i) * TreeBits +: TreeBits]),
+    .bits_i         (fill_set_bits),
     .touch_way_i    (fill_way),
     .touched_bits_o (fill_bits),
     .victim_o       (plru_victim)
   );
 
   always_comb begin : read_set
-    for (int unsigned w = 0; w < Ways; w++) begin
-      rd_valid_o[w] = valid_q[32'(rd_set_i) * Ways + w];
-      rd_entry_o[w * EntryBits +: EntryBits] =
-          entry_q[(32'(rd_set_i) * Ways + w) * EntryBits +: EntryBits];
+    rd_valid_o = '0;
+    rd_entry_o = '0;
+    touch_set_bits = '0;
+    fill_set_bits = '0;
+    fill_set_valid = '0;
+    for (int unsigned set = 0; set < Sets; set++) begin
+      if (32'(rd_set_i) == set) begin
+        rd_valid_o = valid_q[set * Ways +: Ways];
+        rd_entry_o = entry_q[set * Ways * EntryBits +: Ways * EntryBits];
+      end
+      if (32'(touch_set_i) == set) touch_set_bits = plru_q[set * TreeBits +: TreeBits];
+      if (32'(fill_set_i) == set) begin
+        fill_set_bits = plru_q[set * TreeBits +: TreeBits];
+        fill_set_valid = valid_q[set * Ways +: Ways];
+      end
     end
   end
 
@@ -79,7 +92,7 @@ module mmu_sa_array #(
     found = 1'b0;
     fill_way = plru_victim;
     for (int unsigned w = 0; w < Ways; w++) begin
-      if (!found && !valid_q[32'(fill_set_i) * Ways + w]) begin
+      if (!found && !fill_set_valid[w]) begin
         found = 1'b1;
         fill_way = WayBits'(w);
       end

@@ -35,7 +35,9 @@ module mmu_top #(
   parameter int unsigned Ntlb2mWays = 4,
   parameter int unsigned Ntlb1gSets = 1,
   parameter int unsigned Ntlb1gWays = 4,
-  localparam int unsigned CtxBits = (NumContexts > 1) ? $clog2(NumContexts) : 1
+  localparam int unsigned CtxBits = (NumContexts > 1) ? $clog2(NumContexts) : 1,
+  // Escape vectors keep one (never valid) slot when EscapeEntries = 0.
+  localparam int unsigned EscSlots = (EscapeEntries > 0) ? EscapeEntries : 1
 ) (
   input  logic                   clk_i,
   input  logic                   rst_ni,
@@ -95,8 +97,8 @@ module mmu_top #(
   logic [PaBits-1:0]                      ctx_cr3, ctx_ept_root, ctx_gbase;
   logic [PaBits:0]                        ctx_gsize;
   logic                                   ctx_ept_ad, ctx_guest_ad;
-  logic [EscapeEntries-1:0]               ctx_esc_valid;
-  logic [EscapeEntries*(PaBits-12)-1:0]   ctx_esc_page;
+  logic [EscSlots-1:0]               ctx_esc_valid;
+  logic [EscSlots*(PaBits-12)-1:0]   ctx_esc_page;
   logic [NumContexts*16-1:0]              eptp_vpids;
   logic [NumContexts-1:0]                 eptp_vpids_valid;
 
@@ -430,9 +432,10 @@ module mmu_top #(
                  (req_access_i != mmu_pkg::AccessWrite || tlb_dirty);
   end
 
+  mmu_pkg::resp_t front_resp;  // a hit or an early fault
+
   always_comb begin : front_end
-    mmu_pkg::resp_t r;
-    r = '0;
+    front_resp = '0;
     resp_valid_d = resp_valid_q && !resp_ready_i;
     resp_d = resp_q;
     walk_start = 1'b0;
@@ -443,25 +446,25 @@ module mmu_top #(
     if (req_fire) begin
       front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrLookups);
       if (!lk_found) begin
-        r.fault = mmu_pkg::FaultNoContext;
-        r.fault_addr = req_va_i;
+        front_resp.fault = mmu_pkg::FaultNoContext;
+        front_resp.fault_addr = req_va_i;
         front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultNoContext);
         resp_valid_d = 1'b1;
-        resp_d = r;
+        resp_d = front_resp;
       end else if (!va_canonical) begin
-        r.fault = mmu_pkg::FaultGuestGp;
-        r.fault_addr = req_va_i;
+        front_resp.fault = mmu_pkg::FaultGuestGp;
+        front_resp.fault_addr = req_va_i;
         front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestGp);
         resp_valid_d = 1'b1;
-        resp_d = r;
+        resp_d = front_resp;
       end else if (tlb_match && tlb_grants) begin
-        r.hpa = 64'(tlb_hpa);
-        r.size = tlb_size;
-        r.tlb_hit = 1'b1;
+        front_resp.hpa = 64'(tlb_hpa);
+        front_resp.size = tlb_size;
+        front_resp.tlb_hit = 1'b1;
         tlb_touch = 1'b1;
         front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrTlbHits);
         resp_valid_d = 1'b1;
-        resp_d = r;
+        resp_d = front_resp;
       end else begin
         // Miss, or a matching entry that does not grant: drop it and walk (§5, §7).
         tlb_inv_matching = tlb_match;

@@ -15,7 +15,9 @@ module mmu_walker #(
   parameter int unsigned GuestLevels = 4,
   parameter int unsigned NestedLevels = 4,
   parameter int unsigned PaBits = 46,
-  parameter int unsigned EscapeEntries = 4
+  parameter int unsigned EscapeEntries = 4,
+  // Escape vectors keep one (never valid) slot when EscapeEntries = 0.
+  localparam int unsigned EscSlots = (EscapeEntries > 0) ? EscapeEntries : 1
 ) (
   input  logic                                  clk_i,
   input  logic                                  rst_ni,
@@ -39,8 +41,8 @@ module mmu_walker #(
   input  logic [PaBits-1:0]                     ctx_gbase_i,
   input  logic [PaBits:0]                       ctx_gsize_i,
   input  logic                                  ctx_guest_ad_i,
-  input  logic [EscapeEntries-1:0]              ctx_esc_valid_i,
-  input  logic [EscapeEntries*(PaBits-12)-1:0]  ctx_esc_page_i,
+  input  logic [EscSlots-1:0]              ctx_esc_valid_i,
+  input  logic [EscSlots*(PaBits-12)-1:0]  ctx_esc_page_i,
   // Paging-structure caches (lookup on walk_*_o).
   input  logic                                  psc_hit_i,
   input  logic [2:0]                            psc_level_i,
@@ -107,13 +109,23 @@ module mmu_walker #(
                                                    logic [63:0] x, logic [2:0] level);
   /* verilator lint_on UNUSEDSIGNAL */
     logic [8:0] index;
-    index = 9'(x >> (12 + 9 * (32'(level) - 1)));
+    unique case (level)
+      3'd1: index = x[20:12];
+      3'd2: index = x[29:21];
+      3'd3: index = x[38:30];
+      3'd4: index = x[47:39];
+      default: index = x[56:48];
+    endcase
     entry_addr = {table_addr[PaBits-1:12], index, 3'b000};
   endfunction
 
   // Offset mask of a page.
   function automatic logic [PaBits-1:0] offset_mask(logic [1:0] size);  // page_size_e
-    offset_mask = PaBits'((64'd1 << (12 + 9 * 32'(size))) - 64'd1);
+    unique case (size)
+      2'd1: offset_mask = PaBits'(64'h001f_ffff);
+      2'd2: offset_mask = PaBits'(64'h3fff_ffff);
+      default: offset_mask = PaBits'(64'h0000_0fff);
+    endcase
   endfunction
 
   function automatic mmu_pkg::page_size_e size_of_level(logic [2:0] level);
@@ -251,6 +263,7 @@ module mmu_walker #(
   // Step 1: the gPA translated this cycle, if any.
 
   logic                xr_valid, xr_final, xr_escaped, xr_nested, xr_in_page;
+  mmu_pkg::access_e    xr_access;  // READ for table pointers, the request's for the final gPA
   logic [PaBits-1:0]   xr_gpa;
   logic [2:0]          xr_glevel;
   logic                esc_hit;
@@ -303,6 +316,7 @@ module mmu_walker #(
 
   assign xr_escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
   assign xr_nested = ctx_mode_i == mmu_pkg::ModeNested || xr_escaped;
+  assign xr_access = xr_final ? access_q : mmu_pkg::AccessRead;
   assign ntlb_lk_gpa_o = xr_gpa;
 
   // ---------------------------------------------------------------------------------------
@@ -345,8 +359,10 @@ module mmu_walker #(
 
     if (xr_valid && xr_nested) begin
       // nested_translate: the nested TLB first (§5).
-      if (ntlb_match_i && (ntlb_perm_i & perm_needed(xr_final ? access_q : mmu_pkg::AccessRead)) != 0
-          && (!(xr_final && access_q == mmu_pkg::AccessWrite && ctx_ept_ad_i) || ntlb_dirty_i)) begin
+      // A hit grants when the EPT permission allows the access and, for the final gPA of a
+      // write with EPT A/D on, the entry is dirty.
+      if (ntlb_match_i && (ntlb_perm_i & perm_needed(xr_access)) != 3'b000 &&
+          (!(xr_final && access_q == mmu_pkg::AccessWrite && ctx_ept_ad_i) || ntlb_dirty_i)) begin
         ntlb_touch_o = 1'b1;
         xd_valid = 1'b1;
         xd_hpa = {1'b0, ntlb_hpa_i};
@@ -460,15 +476,20 @@ module mmu_walker #(
     acc_cur = (state_q == mmu_pkg::WalkGuestRead) ? g_acc : acc_q;
     pte_cur = (state_q == mmu_pkg::WalkGuestRead) ? rdata : gpte_q;
     next_table = '0;
+    leaf_ad = 1'b0;
 
     // The memory operation in flight.
     if (mem_req_valid_o && mem_req_ready_i) begin
       mem_sent_d = 1'b1;
       unique case ({mem_op_q, mem_dim_q})
-        {mmu_pkg::MemOpRead, mmu_pkg::DimGuest}:     ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestReads);
-        {mmu_pkg::MemOpRead, mmu_pkg::DimNested}:    ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedReads);
-        {mmu_pkg::MemOpFetchOr, mmu_pkg::DimGuest}:  ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestAdUpdates);
-        default:                                     ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedAdUpdates);
+        {mmu_pkg::MemOpRead, mmu_pkg::DimGuest}:
+          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestReads);
+        {mmu_pkg::MemOpRead, mmu_pkg::DimNested}:
+          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedReads);
+        {mmu_pkg::MemOpFetchOr, mmu_pkg::DimGuest}:
+          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestAdUpdates);
+        default:
+          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedAdUpdates);
       endcase
     end
     if (state_q != mmu_pkg::WalkIdle) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles);
@@ -627,7 +648,9 @@ module mmu_walker #(
       mem_level_d = 3'(NestedLevels);
       state_d = mmu_pkg::WalkNestedRead;
     end
-    if (xr_valid && xr_nested && xd_valid) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNtlbHits);
+    if (xr_valid && xr_nested && xd_valid) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNtlbHits);
+    end
 
     // A translated gPA: bounds check (DIRECT), then the next guest read or the end of the walk.
     if (xd_valid) begin

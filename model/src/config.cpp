@@ -30,9 +30,9 @@ std::string MmuConfig::validate() const {
   // At least 32 bits so a 1G page fits with room; at most 52, x86's architectural MAXPHYADDR.
   if (pa_bits < 32 || pa_bits > 52)
     return "pa_bits must be in 32..52, got " + std::to_string(pa_bits);
-  // The control port names a slot with log2(NumContexts) bits (§13).
-  if (!isPowerOfTwo(num_contexts) || num_contexts > 256)
-    return "num_contexts must be a power of two in 1..256, got " + std::to_string(num_contexts);
+  // The control port names a slot with log2(NumContexts) bits (§13); 8 bits at most here.
+  if (num_contexts < 1 || num_contexts > 256)
+    return "num_contexts must be in 1..256, got " + std::to_string(num_contexts);
   // ESCAPE_k is register 8 + k and registers are 4 bits wide (§13): k <= 7.
   if (escape_entries > 8)
     return "escape_entries must be in 0..8, got " + std::to_string(escape_entries);

@@ -101,28 +101,29 @@ struct Mmu::Impl {
 
   using Regs = std::array<uint64_t, kNumRegs>;
 
-  static unsigned regIndex(CtxReg reg) { return static_cast<unsigned>(reg); }
-  static bool slotValid(const Regs &r) { return (r[0] >> 16) & 1; }
-  static uint16_t slotVpid(const Regs &r) { return static_cast<uint16_t>(r[0]); }
-  static Mode slotMode(const Regs &r) { return static_cast<Mode>(r[1] & 3); }
-  static bool guestAd(const Regs &r) { return r[6] & 1; }
+  static constexpr unsigned regIndex(CtxReg reg) { return static_cast<unsigned>(reg); }
+  static bool slotValid(const Regs &r) { return (r[regIndex(CtxReg::Vpid)] >> 16) & 1; }
+  static uint16_t slotVpid(const Regs &r) { return static_cast<uint16_t>(r[regIndex(CtxReg::Vpid)]); }
+  static Mode slotMode(const Regs &r) { return static_cast<Mode>(r[regIndex(CtxReg::Mode)] & 3); }
+  static bool guestAd(const Regs &r) { return r[regIndex(CtxReg::Flags)] & 1; }
   uint64_t eptRoot(const Regs &r) const { return r[regIndex(CtxReg::Eptp)] & addr_mask; }
   static bool eptAd(const Regs &r) { return r[regIndex(CtxReg::Eptp)] & ept::kEptpAdEnable; }
 
   // The bits a register keeps (§3; EPTP keeps every bit, §2.3). Zero: not a register.
   uint64_t regMask(unsigned reg) const {
+    const unsigned escape_base = regIndex(CtxReg::EscapeBase);
     switch (reg) {
-    case 0: return 0x1ffff;
-    case 1: return 0x3;
-    case 2: return addr_mask;
-    case 3: return ~uint64_t{0};
-    case 4: return addr_mask;
-    case 5: return ((uint64_t{1} << (config.pa_bits + 1)) - 1) & ~uint64_t{0xfff};
-    case 6: return 0x1;
+    case regIndex(CtxReg::Vpid): return 0x1ffff;
+    case regIndex(CtxReg::Mode): return 0x3;
+    case regIndex(CtxReg::Cr3): return addr_mask;
+    case regIndex(CtxReg::Eptp): return ~uint64_t{0};
+    case regIndex(CtxReg::GBase): return addr_mask;
+    case regIndex(CtxReg::GSize): return ((uint64_t{1} << (config.pa_bits + 1)) - 1) & ~uint64_t{0xfff};
+    case regIndex(CtxReg::Flags): return 0x1;
     default:
-      if (reg >= 8 && reg < 8 + config.escape_entries)
+      if (reg >= escape_base && reg < escape_base + config.escape_entries)
         return addr_mask | 1;
-      return 0;
+      return 0;  // register 7 and escape registers beyond EscapeEntries do not exist
     }
   }
 
@@ -136,7 +137,9 @@ struct Mmu::Impl {
     Regs &r = regs[ctx];
     // §3 implicit INV_VPID: VPID (only if the slot was valid, of the old VPID), MODE, EPTP,
     // GBASE, GSIZE and ESCAPE writes; CR3 and FLAGS do not invalidate.
-    const bool flushes = reg == 0 ? slotValid(r) : !(reg == 2 || reg == 6);
+    const bool flushes = reg == regIndex(CtxReg::Vpid)
+                             ? slotValid(r)
+                             : !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags));
     if (flushes)
       invalidateVpid(slotVpid(r));
     r[reg] = value & mask;
@@ -481,7 +484,7 @@ struct Mmu::Impl {
   bool escaped(uint64_t gpa) const {
     const uint64_t page = gpa & addr_mask;
     for (unsigned k = 0; k < config.escape_entries; ++k) {
-      const uint64_t e = (*ctx)[8 + k];
+      const uint64_t e = (*ctx)[regIndex(CtxReg::EscapeBase) + k];
       if ((e & 1) && (e & addr_mask) == page)
         return true;
     }
@@ -552,7 +555,7 @@ struct Mmu::Impl {
         // A valid escape entry inside the guest page forces 4K entries around it (§8.2).
         const uint64_t guest_page = gpa & ~(pageBytes(gsize) - 1) & addr_mask;
         for (unsigned k = 0; k < config.escape_entries; ++k) {
-          const uint64_t e = (*ctx)[8 + k];
+          const uint64_t e = (*ctx)[regIndex(CtxReg::EscapeBase) + k];
           if ((e & 1) && ((e & addr_mask) & ~(pageBytes(gsize) - 1)) == guest_page)
             page.size = PageSize::Size4K;
         }
@@ -755,16 +758,17 @@ Response Mmu::peek(const Request &req) const {
     return resp;
   }
   const Impl::Regs &r = m.regs[static_cast<unsigned>(slot)];
+  const auto reg = [&](CtxReg which) { return r[Impl::regIndex(which)]; };
   ContextRegisters ctx;
-  ctx.vpid = r[0];
-  ctx.mode = r[1];
-  ctx.cr3 = r[2];
-  ctx.eptp = r[3];
-  ctx.gbase = r[4];
-  ctx.gsize = r[5];
-  ctx.flags = r[6];
+  ctx.vpid = reg(CtxReg::Vpid);
+  ctx.mode = reg(CtxReg::Mode);
+  ctx.cr3 = reg(CtxReg::Cr3);
+  ctx.eptp = reg(CtxReg::Eptp);
+  ctx.gbase = reg(CtxReg::GBase);
+  ctx.gsize = reg(CtxReg::GSize);
+  ctx.flags = reg(CtxReg::Flags);
   for (unsigned k = 0; k < ctx.escape.size(); ++k)
-    ctx.escape[k] = r[8 + k];
+    ctx.escape[k] = r[Impl::regIndex(CtxReg::EscapeBase) + k];
   return referenceWalk(m.config, ctx, m.memory, req);
 }
 

@@ -1,6 +1,8 @@
 // vmmu.cpp - the `vmmu` command.
 //
 //   vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] [--guest-pages 4k|2m]
+//   vmmu trace info|dump|import|mix|gen ...     (trace_commands.cpp)
+//   vmmu record -o FILE.vmt -- COMMAND ARGS...  (trace_commands.cpp)
 //
 // `demo` runs the golden model over a built-in synthetic workload in every translation mode and
 // prints, per workload and mode, the hardware side of translation: TLB misses per 1000 accesses,
@@ -19,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cli_options.h"
+#include "trace_commands.h"
 #include "vmmu/mmu.h"
 #include "vmmu/page_tables.h"
 
@@ -37,20 +41,8 @@ struct DemoOptions {
   PageSize guest_pages = PageSize::Size4K;
 };
 
-// A usage error: printed as one line, exit status 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-uint64_t parseUnsigned(std::string_view flag, const char *text, uint64_t min, uint64_t max) {
-  char *end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max)
-    throw UsageError(std::string(flag) + ": expected a whole number from " + std::to_string(min) + " to " +
-                     std::to_string(max) + ", got '" + text + "'");
-  return v;
-}
+using vmmu::cli::parseUnsigned;
+using vmmu::cli::UsageError;
 
 DemoOptions parseDemo(int argc, char **argv) {
   DemoOptions o;
@@ -184,6 +176,7 @@ void printUsage(std::FILE *out) {
   std::fprintf(out,
                "usage: vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] "
                "[--guest-pages 4k|2m]\n");
+  vmmu::cli::printTraceUsage(out);
 }
 
 }  // namespace
@@ -197,6 +190,10 @@ int main(int argc, char **argv) {
   try {
     if (command == "demo")
       return runDemo(parseDemo(argc - 2, argv + 2));
+    if (command == "trace")
+      return vmmu::cli::runTrace(argc - 2, argv + 2);
+    if (command == "record")
+      return vmmu::cli::runRecord(argc - 2, argv + 2);
     if (command == "--help" || command == "-h" || command == "help") {
       printUsage(stdout);
       return 0;

@@ -1,10 +1,10 @@
 // drivers.cpp - request, control and response drivers.
+
 // The verilated headers come first: included after SystemC they would take SystemC's time
 // source, which the verilated library (built without SystemC) does not use.
 #include "Vmmu_top.h"
 
 #include "drivers.h"
-
 
 namespace vmmu::tb {
 

@@ -1,28 +1,31 @@
 // dut.cpp - the verilated DUT harness.
+
 // The verilated headers come first: included after SystemC they would take SystemC's time
 // source, which the verilated library (built without SystemC) does not use.
 #include "Vmmu_top.h"
 #include "verilated.h"
 #include "verilated_fst_c.h"
+#if VMMU_TB_COVERAGE
+#include "verilated_cov.h"
+#endif
 
 #include "dut.h"
 
 #include <stdexcept>
 
-
 namespace vmmu::tb {
 
-Dut::Dut(sc_core::sc_module_name name, const WaveOptions &waves)
-    : sc_module(name), context_(std::make_unique<VerilatedContext>()), waves_(waves) {
-  if (!waves_.file.empty())
+Dut::Dut(sc_core::sc_module_name name, const DutOptions &options)
+    : sc_module(name), context_(std::make_unique<VerilatedContext>()), options_(options) {
+  if (!options_.file.empty())
     context_->traceEverOn(true);
   top_ = std::make_unique<Vmmu_top>(context_.get(), "mmu_top");
-  if (!waves_.file.empty()) {
+  if (!options_.file.empty()) {
     trace_ = std::make_unique<VerilatedFstC>();
     top_->trace(trace_.get(), 99);
-    trace_->open(waves_.file.c_str());
+    trace_->open(options_.file.c_str());
     if (!trace_->isOpen())
-      throw std::runtime_error("cannot open wave file '" + waves_.file + "'");
+      throw std::runtime_error("cannot open wave file '" + options_.file + "'");
   }
   top_->clk_i = 0;
   top_->rst_ni = 0;
@@ -32,14 +35,20 @@ Dut::Dut(sc_core::sc_module_name name, const WaveOptions &waves)
 Dut::~Dut() { finish(); }
 
 void Dut::finish() {
+  if (finished_)
+    return;
+  finished_ = true;
   if (trace_ && trace_->isOpen())
     trace_->close();
-  if (top_)
-    top_->final();
+  top_->final();
+#if VMMU_TB_COVERAGE
+  if (!options_.coverage_file.empty())
+    context_->coveragep()->write(options_.coverage_file.c_str());
+#endif
 }
 
 void Dut::dump(uint64_t time) {
-  if (trace_ && cycle_ >= waves_.start_cycle && cycle_ <= waves_.stop_cycle)
+  if (trace_ && cycle_ >= options_.start_cycle && cycle_ <= options_.stop_cycle)
     trace_->dump(time);
 }
 

@@ -18,18 +18,20 @@ class VerilatedFstC;
 
 namespace vmmu::tb {
 
-struct WaveOptions {
-  std::string file;  // empty: no waves
+struct DutOptions {
+  std::string file;  // FST waves; empty: none
   uint64_t start_cycle = 0;
   uint64_t stop_cycle = UINT64_MAX;
+  std::string coverage_file;  // where a coverage-instrumented DUT (vmmu_tb_cov) writes its counts
 };
 
 class Dut : public sc_core::sc_module {
 public:
-  Dut(sc_core::sc_module_name name, const WaveOptions &waves);
+  Dut(sc_core::sc_module_name name, const DutOptions &options);
   ~Dut() override;
 
   Vmmu_top &top() { return *top_; }
+  const Vmmu_top &top() const { return *top_; }
   uint64_t cycle() const { return cycle_; }
 
   // Holds rst_ni low for `cycles` rising edges with every valid input low.
@@ -49,7 +51,8 @@ private:
   std::unique_ptr<VerilatedContext> context_;
   std::unique_ptr<Vmmu_top> top_;
   std::unique_ptr<VerilatedFstC> trace_;
-  WaveOptions waves_;
+  DutOptions options_;
+  bool finished_ = false;
   uint64_t cycle_ = 0;
 };
 

@@ -1,21 +1,30 @@
 // env.cpp - environment assembly and the cycle loop.
+
 // The verilated headers come first: included after SystemC they would take SystemC's time
 // source, which the verilated library (built without SystemC) does not use.
 #include "Vmmu_top.h"
 
 #include "env.h"
 
-
 namespace vmmu::tb {
+namespace {
+
+MemoryKnobs withInjection(MemoryKnobs knobs, uint64_t inject_at) {
+  knobs.inject_at = inject_at;
+  return knobs;
+}
+
+}  // namespace
 
 Env::Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &options, const MmuConfig &config,
          SparseMemory &dut_memory, SparseMemory &model_memory, Reporter &reporter, Random random)
     : sc_module(name), sequencer("sequencer"), knobs_(knobs), options_(options), reporter_(reporter),
       dut_memory_(dut_memory), random_(random),
-      dut_("dut", WaveOptions{options.wave_file, options.wave_start, options.wave_stop}),
+      dut_("dut", DutOptions{options.wave_file, options.wave_start, options.wave_stop, options.coverage_file}),
       request_driver_("request_driver", dut_.top()), control_driver_("control_driver", dut_.top()),
       response_driver_("response_driver", dut_.top(), random_.fork(), knobs.response_stall_permille),
-      memory_responder_("memory_responder", dut_.top(), dut_memory, knobs.memory, random_.fork()),
+      memory_responder_("memory_responder", dut_.top(), dut_memory, withInjection(knobs.memory, options.inject),
+                        random_.fork()),
       request_monitor_("request_monitor", dut_.top()), response_monitor_("response_monitor", dut_.top(), reporter),
       control_monitor_("control_monitor", dut_.top()), memory_monitor_("memory_monitor", dut_.top(), reporter) {
   if (!options.bare) {

@@ -31,6 +31,7 @@ int sc_main(int argc, char *argv[]) {
     return 2;
   }
   sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);  // "stopped by user"
   Reporter reporter(options.verbosity);
   try {
     Test test("test", *spec, options, reporter);

@@ -1,10 +1,10 @@
 // memory_responder.cpp - memory port responder.
+
 // The verilated headers come first: included after SystemC they would take SystemC's time
 // source, which the verilated library (built without SystemC) does not use.
 #include "Vmmu_top.h"
 
 #include "memory_responder.h"
-
 
 namespace vmmu::tb {
 
@@ -49,6 +49,8 @@ void MemoryResponder::observe() {
     const unsigned latency = latencyFor(addr);
     due_cycle_ = now_ + (latency == 0 ? 1 : latency);
     pending_ = true;
+    if (++responses_ == knobs_.inject_at)
+      rdata_ ^= 1;  // a deliberate difference between the DUT's memory and the model's
   }
   ++now_;
 }

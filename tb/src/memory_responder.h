@@ -29,6 +29,7 @@ struct MemoryKnobs {
   unsigned miss_cycles = 12;
   unsigned cache_lines = 16;  // power of two, at most kMaxCacheLines
   unsigned ready_stall_permille = 0;  // mem_req_ready_i low in this share of cycles
+  uint64_t inject_at = 0;  // flip bit 0 (P / R) of the data of this response (1-based; 0: never)
   static constexpr unsigned kMaxCacheLines = 256;
 };
 
@@ -49,6 +50,7 @@ private:
   MemoryKnobs knobs_;
   Random random_;
   uint64_t now_ = 0;  // cycles seen by this responder
+  uint64_t responses_ = 0;
   bool pending_ = false;
   uint64_t due_cycle_ = 0;
   uint64_t rdata_ = 0;

@@ -1,10 +1,10 @@
 // monitors.cpp - port monitors and protocol checks.
+
 // The verilated headers come first: included after SystemC they would take SystemC's time
 // source, which the verilated library (built without SystemC) does not use.
 #include "Vmmu_top.h"
 
 #include "monitors.h"
-
 
 namespace vmmu::tb {
 namespace {

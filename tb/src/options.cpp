@@ -43,13 +43,18 @@ std::string parseOptions(int argc, const char *const *argv, TbOptions &options) 
       if (auto e = needValue(); !e.empty())
         return e;
       options.test = std::string(value);
-    } else if (name == "seed" || name == "n" || name == "wave_start" || name == "wave_stop") {
+    } else if (name == "seed" || name == "n" || name == "wave_start" || name == "wave_stop" || name == "inject") {
       if (auto e = needValue(); !e.empty())
         return e;
       uint64_t number = 0;
       if (!parseUnsigned(value, number))
         return badNumber();
-      (name == "seed" ? options.seed : name == "n" ? options.count : name == "wave_start" ? options.wave_start : options.wave_stop) = number;
+      uint64_t &target = name == "seed"         ? options.seed
+                         : name == "n"          ? options.count
+                         : name == "wave_start" ? options.wave_start
+                         : name == "wave_stop"  ? options.wave_stop
+                                                : options.inject;
+      target = number;
     } else if (name == "verbosity") {
       if (auto e = needValue(); !e.empty())
         return e;
@@ -59,13 +64,17 @@ std::string parseOptions(int argc, const char *const *argv, TbOptions &options) 
       if (auto e = needValue(); !e.empty())
         return e;
       options.wave_file = std::string(value);
+    } else if (name == "coverage_file") {
+      if (auto e = needValue(); !e.empty())
+        return e;
+      options.coverage_file = std::string(value);
     } else if (name == "list" && !has_value) {
       options.list_tests = true;
     } else if (name == "bare" && !has_value) {
       options.bare = true;
     } else {
       return "vmmu_tb: unknown option '" + std::string(arg) +
-             "' (known: +test= +seed= +n= +verbosity= +wave= +wave_start= +wave_stop= +list +bare)";
+             "' (known: +test= +seed= +n= +verbosity= +wave= +wave_start= +wave_stop= +inject= +coverage_file= +list +bare)";
     }
   }
   if (options.wave_stop < options.wave_start)
@@ -76,6 +85,8 @@ std::string parseOptions(int argc, const char *const *argv, TbOptions &options) 
 std::string reproduceCommand(const TbOptions &options) {
   std::string command = options.program + " +test=" + options.test + " +seed=" + std::to_string(options.seed) +
                         " +n=" + std::to_string(options.count);
+  if (options.inject)
+    command += " +inject=" + std::to_string(options.inject);
   if (!options.wave_file.empty()) {
     command += " +wave=" + options.wave_file;
     if (options.wave_start != 0)

@@ -18,6 +18,8 @@ struct TbOptions {
   uint64_t wave_stop = UINT64_MAX;
   bool list_tests = false;  // +list
   bool bare = false;        // +bare: drive the DUT without monitors or checking (speed baseline)
+  uint64_t inject = 0;      // +inject=K: corrupt the K-th memory response (proves the checker fails)
+  std::string coverage_file = "coverage.dat";  // +coverage_file=F: vmmu_tb_cov's coverage output
   std::string program;      // argv[0], for the reproduction command
 };
 

@@ -158,6 +158,11 @@ void RandomSequence::makeRequest(Request &request) {
   default:
     break;
   }
+  if (knobs_.benign_access_percent && random_.percent(knobs_.benign_access_percent)) {
+    request.access = Access::Read;
+    request.user = false;
+    return;
+  }
   const unsigned roll = static_cast<unsigned>(random_.below(100));
   request.access = roll < 55 ? Access::Read : roll < 85 ? Access::Write : Access::Exec;
   request.user = random_.percent(request.va >> 63 ? 10 : 80);
@@ -196,7 +201,8 @@ void RandomSequence::tableChange() {
     pushTableWrite(saved.addr, ~uint64_t{0}, saved.original);
   } else if (random_.percent(65)) {  // a guest (or shadow) entry on the page's walk
     const bool shadow = vm.mode == Mode::Native || vm.mode == Mode::Shadow;
-    const unsigned leaf = static_cast<unsigned>(page.size) + 1;
+    // Shadow tables may map the page with smaller pieces: their levels start lower.
+    const unsigned leaf = shadow ? 1 : static_cast<unsigned>(page.size) + 1;
     const unsigned level = static_cast<unsigned>(random_.range(leaf, world_.config().guest_levels));
     const uint64_t addr = shadow ? page.shadow_entry[level] : page.guest_entry[level];
     if (addr == 0)
@@ -247,7 +253,16 @@ void RandomSequence::tableChange() {
       pushTableWrite(*addr, ept::R | ept::W, ept::X);  // execute-only: legal
     else
       pushTableWrite(*addr, ept::A | ept::D, 0);
-    if (random_.percent(60))
+    if (vm.mode == Mode::Direct && random_.percent(50)) {
+      // In DIRECT the EPT matters only for escaped pages: escape this one.
+      const unsigned k = static_cast<unsigned>(random_.below(vm.escapes.size()));
+      vm.escapes[k] = gpa & ~uint64_t{0xfff};
+      pushWriteReg(vm, CtxReg::EscapeBase, vm.escapes[k] | 1, k);
+    }
+    // The nested TLB would hide most EPT changes: usually invalidate them as a VMM must.
+    if (random_.percent(70))
+      pushControl(CtrlOp::InvEptp, 0, 0, vm.eptp(), 0, 0);
+    else if (random_.percent(30))
       invalidate(vm, &page);
     return;
   }

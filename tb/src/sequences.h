@@ -80,6 +80,7 @@ struct RandomKnobs {
   unsigned control_permille = 20;        // control actions per request
   unsigned idle_permille = 5;            // idle gaps on the request port
   unsigned odd_request_permille = 30;    // unmapped, non-canonical, unknown VPID, untouched offset
+  unsigned benign_access_percent = 0;    // supervisor reads (that the tables rarely deny), for hit streams
   unsigned mode_switch_weight = 15;      // relative weights of the control actions
   unsigned context_switch_weight = 30;
   unsigned escape_weight = 15;

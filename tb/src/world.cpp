@@ -41,7 +41,7 @@ uint64_t World::randomVa(Random &random, PageSize size) const {
   case PageSize::Size2M:
     return base + random.below(2048) * pageBytes(PageSize::Size2M);
   case PageSize::Size1G:
-    return base + random.below(64) * pageBytes(PageSize::Size1G);
+    return alignDown(base, kGiB) + random.below(64) * pageBytes(PageSize::Size1G);
   }
   return base;
 }
@@ -57,35 +57,51 @@ void World::ensureEpt(Vm &vm, uint64_t gpa) {
 
 bool World::addPage(Vm &vm, AddressSpace &space, uint64_t va, uint64_t gpa, PageSize size, uint64_t flags,
                     Random &random) {
-  const unsigned leaf = static_cast<unsigned>(size) + 1;
-  for (GuestPageTables *tables : {space.guest.get(), space.shadow.get()}) {
-    for (unsigned level = leaf; level <= config_.guest_levels; ++level) {
-      const std::optional<uint64_t> entry = tables->hostEntryAddress(va, level);
-      if (!entry)
-        continue;
-      const uint64_t value = memory_.read64(*entry);
-      const bool present = value & pte::P;
-      const bool is_leaf = level == 1 || (value & pte::PS);
-      if (present && (level == leaf || is_leaf))
-        return false;  // already mapped here or inside a larger page
-    }
-  }
-  try {
-    space.guest->map(va, gpa, size, flags);
-    space.shadow->map(va, vm.hbase + gpa, size, flags);
-  } catch (const std::logic_error &) {
-    return false;
-  }
+  // The shadow (and native) tables map the host frames directly, so a guest page larger than the
+  // host alignment of the VM's memory is shadowed by smaller pages: only its touched pieces.
+  const PageSize shadow_size = std::min(size, largestDividing(vm.hbase));
+  const uint64_t shadow_bytes = pageBytes(shadow_size);
   MappedPage page;
   page.va = va;
   page.gpa = gpa;
   page.size = size;
   for (uint64_t &offset : page.touch)
     offset = size == PageSize::Size4K ? 0 : random.below(pageBytes(size) >> 12) << 12;
-  for (unsigned level = leaf; level <= config_.guest_levels; ++level) {
-    page.guest_entry[level] = space.guest->hostEntryAddress(va, level).value_or(0);
-    page.shadow_entry[level] = space.shadow->hostEntryAddress(va, level).value_or(0);
+
+  auto collides = [&](GuestPageTables &tables, uint64_t addr, unsigned leaf) {
+    for (unsigned level = leaf; level <= config_.guest_levels; ++level) {
+      const std::optional<uint64_t> entry = tables.hostEntryAddress(addr, level);
+      if (!entry)
+        continue;
+      const uint64_t value = memory_.read64(*entry);
+      if ((value & pte::P) && (level == leaf || level == 1 || (value & pte::PS)))
+        return true;  // already mapped here or inside a larger page
+    }
+    return false;
+  };
+  const unsigned leaf = static_cast<unsigned>(size) + 1;
+  const unsigned shadow_leaf = static_cast<unsigned>(shadow_size) + 1;
+  if (collides(*space.guest, va, leaf))
+    return false;
+  for (const uint64_t offset : page.touch)
+    if (collides(*space.shadow, va + (offset & ~(shadow_bytes - 1)), shadow_leaf))
+      return false;
+  try {
+    space.guest->map(va, gpa, size, flags);
+    for (const uint64_t offset : page.touch) {
+      const uint64_t piece = offset & ~(shadow_bytes - 1);
+      if (!space.shadow->hostEntryAddress(va + piece, shadow_leaf) ||
+          !(memory_.read64(*space.shadow->hostEntryAddress(va + piece, shadow_leaf)) & pte::P))
+        space.shadow->map(va + piece, vm.hbase + gpa + piece, shadow_size, flags);
+    }
+  } catch (const std::logic_error &) {
+    return false;  // a collision the checks above did not see; the VA is left unused
   }
+  for (unsigned level = leaf; level <= config_.guest_levels; ++level)
+    page.guest_entry[level] = space.guest->hostEntryAddress(va, level).value_or(0);
+  const uint64_t first_piece = page.touch[0] & ~(shadow_bytes - 1);
+  for (unsigned level = shadow_leaf; level <= config_.guest_levels; ++level)
+    page.shadow_entry[level] = space.shadow->hostEntryAddress(va + first_piece, level).value_or(0);
   for (const uint64_t offset : page.touch)
     ensureEpt(vm, gpa + offset);
   // Guest tables are read through the EPT in NESTED mode: map every frame they took.
@@ -121,7 +137,7 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
     vm.ept_page_size[gib] = static_cast<PageSize>(std::min(size, static_cast<unsigned>(max_ept)));
   }
   // GSIZE leaves the top of the data range outside: DIRECT accesses there are BOUNDS faults.
-  vm.gsize = 7 * kGiB - random.below(1024) * pageBytes(PageSize::Size4K);
+  vm.gsize = knobs.bounds_faults ? 7 * kGiB - random.below(1024) * pageBytes(PageSize::Size4K) : kGuestDataLimit;
   vm.guest_ad = random.percent(70);
   vm.ept_ad = random.percent(50);
   vm.guest_frames = std::make_unique<FrameAllocator>(kGuestTablesBase, kGuestTablesLimit);
@@ -158,6 +174,16 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
       }
       flags |= random.percent(10) ? pte::PWT | pte::PCD : 0;
       addPage(vm, space, va, gpa, size, flags, random);
+    }
+    if (knobs.every_size_combination) {
+      for (uint64_t gib = 3; gib <= 5; ++gib)
+        for (unsigned g = 0; g < 3; ++g) {
+          const PageSize size = static_cast<PageSize>(g);
+          const uint64_t offset = size == PageSize::Size1G ? 0 : (random.below(kGiB) & ~(pageBytes(size) - 1));
+          for (unsigned attempt = 0; attempt < 100; ++attempt)
+            if (addPage(vm, space, randomVa(random, size), gib * kGiB + offset, size, pte::RW | pte::US, random))
+              break;
+        }
     }
     if (space.pages.empty())
       throw std::runtime_error("World: could not map any page for VPID " + std::to_string(vm.vpid));

@@ -88,7 +88,11 @@ struct WorldKnobs {
   unsigned pages_per_space = 40;     // mapped pages per address space
   unsigned large_page_percent = 30;  // share of 2M and 1G guest pages
   bool random_upper_permissions = true;  // restrict RW/US/NX on some upper entries
-  bool cyclic_ept_sizes = false;  // EPT leaf size of GiB g is 4K, 2M, 1G for g % 3 = 0, 1, 2 (capped)
+  bool bounds_faults = true;  // GSIZE leaves part of the data outside (DIRECT BOUNDS faults)
+  bool cyclic_ept_sizes = true;  // EPT leaf size of GiB g is 4K, 2M, 1G for g % 3 = 0, 1, 2 (capped)
+  // Per address space, one page of each guest size in each of GiB 3, 4, 5 (EPT 4K, 2M, 1G when
+  // cyclic), so every page-size combination exists whatever the seed.
+  bool every_size_combination = true;
   std::array<Mode, 4> modes{Mode::Native, Mode::Nested, Mode::Shadow, Mode::Direct};  // initial mode per VM
 };
 

@@ -132,8 +132,8 @@ TEST(Bounds, RegionWrappingPastTwoToThePFailsAtTheTop) {
   EXPECT_EQ(r.fault_addr, k2M);
 }
 
-TEST(Bounds, GuestPhysicalAddressBelowNothingCanUnderflow) {
-  // hPA = gPA + GBASE is never below GBASE; a GSIZE of zero rejects everything.
+TEST(Bounds, ZeroSizeRejectsEveryTable) {
+  // A GSIZE of zero leaves no valid host page: even the root table fails.
   DirectVm vm(0x8000'0000, 0);
   const Response r = vm.mmu.translate(request(kVa)).resp;
   EXPECT_EQ(r.fault, Fault::Bounds);

@@ -132,6 +132,33 @@ TEST(NativeWalk, NoAdUpdatesWhenGuestAdIsOff) {
   EXPECT_TRUE(mmu.translate(request(kVa, Access::Write)).resp.tlb_hit);
 }
 
+TEST(NativeWalk, FiveLevelWalkAndPml5eCacheHit) {
+  SparseMemory mem;
+  FrameAllocator frames(0x10'0000, 0x20'0000);
+  GuestPageTables tables(mem, frames, 5);  // L5 0x100000, L4 0x101000, L3 0x102000, ...
+  // VA indices: L5=1, L4=2, L3=3, L2=4, L1=5; the second page differs only in its L4 index.
+  const uint64_t va = (1ull << 48) | kVaPage;
+  const uint64_t other = va + (1ull << 39);
+  tables.map(va, 0xa000, PageSize::Size4K);
+  tables.map(other, 0xb000, PageSize::Size4K);  // new L3 0x105000, L2 0x106000, L1 0x107000
+  MmuConfig config;
+  config.guest_levels = 5;
+  Mmu mmu(config, mem);
+  setupContext(mmu, 0, {.cr3 = tables.root()});
+  const TranslateResult first = mmu.translate(request(va | 0x10));
+  EXPECT_EQ(first.ops, (std::vector<MemOp>{guestRead(0x100008, 5), guestRead(0x101010, 4),
+                                           guestRead(0x102018, 3), guestRead(0x103020, 2),
+                                           guestRead(0x104028, 1)}));
+  EXPECT_EQ(first.resp.hpa, 0xa010u);
+  const TranslateResult second = mmu.translate(request(other | 0x10));
+  EXPECT_EQ(second.ops, (std::vector<MemOp>{guestRead(0x101018, 4), guestRead(0x105018, 3),
+                                            guestRead(0x106020, 2), guestRead(0x107028, 1)}));
+  EXPECT_EQ(second.resp.hpa, 0xb010u);
+  EXPECT_EQ(second.trace.psc_level, 5u);
+  EXPECT_EQ(ctr(mmu, Counter::PscHitsL5), 1u);
+  EXPECT_EQ(ctr(mmu, Counter::GuestReads), 9u);
+}
+
 // --- NESTED -------------------------------------------------------------------------------
 
 TEST(NestedWalk, Cold4KOn4KReads24EntriesInOrder) {

@@ -1,0 +1,225 @@
+// shadow_test.cpp - the three shadow-paging variants: what exits, what is kept across switches,
+// propagation of trapped writes (shared tables, processes not running), prefetching, splintering,
+// and the invariant checker catching a stale shadow entry.
+#include <gtest/gtest.h>
+
+#include "sw_test_support.h"
+
+namespace vmmu::testing {
+namespace {
+
+using guest::Pid;
+using vmm::Approach;
+using vmm::ExitReason;
+constexpr uint64_t k4K = 4096, k2M = 2ull << 20;
+
+uint64_t exits(const System &sys, ExitReason reason) { return sys.vmm->cost().exits[static_cast<unsigned>(reason)]; }
+
+// gPA of the guest's level-`level` entry for `va` under root `root` (a software walk in the test).
+uint64_t guestEntryGpa(System &sys, uint64_t root, uint64_t va, unsigned level) {
+  uint64_t table = root;
+  for (unsigned l = 4; l > level; --l) {
+    const uint64_t entry =
+        sys.backend->memory().read64(sys.vmm->memory().hostOf(table + 8 * ((va >> (12 + 9 * (l - 1))) & 511)));
+    table = entry & 0x000F'FFFF'FFFF'F000ull;
+  }
+  return table + 8 * ((va >> (12 + 9 * (level - 1))) & 511);
+}
+
+// A process with `pages` resident 4K pages.
+uint64_t populate(guest::GuestKernel &k, Pid pid, unsigned pages) {
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, pages * k4K, guest::prot::ReadWrite, false);
+  for (unsigned i = 0; i < pages; ++i)
+    k.touch(buf + i * k4K, Access::Write);
+  return buf;
+}
+
+TEST(ShadowPlain, EveryCr3WriteExitsAndRebuildsTheShadow) {
+  System sys(Approach::ShadowPlain);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn(), b = k.spawn();
+  const uint64_t buf = populate(k, a, 16);
+  k.switchTo(b);
+  EXPECT_EQ(exits(sys, ExitReason::Cr3Write), sys.vmm->cost().cr3_writes);
+  EXPECT_EQ(sys.vmm->shadow()->spaceCount(), 1u) << "the virtual-TLB model keeps one space";
+  k.switchTo(a);
+  const uint64_t faults = exits(sys, ExitReason::ShadowFault);
+  for (unsigned i = 0; i < 16; ++i)
+    k.touch(buf + i * k4K, Access::Read);
+  EXPECT_GE(exits(sys, ExitReason::ShadowFault) - faults, 16u) << "each page refills after the switch";
+  EXPECT_EQ(exits(sys, ExitReason::PageTableWrite), 0u) << "plain shadow does not write-protect tables";
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
+TEST(ShadowPlain, InvlpgExitsAndDropsTheEntry) {
+  System sys(Approach::ShadowPlain);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  const uint64_t buf = populate(k, a, 4);
+  const uint64_t invlpgs = exits(sys, ExitReason::Invlpg);
+  k.mprotect(a, buf, k4K, guest::prot::Read);
+  EXPECT_EQ(exits(sys, ExitReason::Invlpg), invlpgs + 1);
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+  EXPECT_THROW(k.touch(buf, Access::Write), guest::SegmentationFault) << "the stale writable entry is gone";
+}
+
+TEST(ShadowCaching, SpacesSurviveSwitchesAndTableWritesTrap) {
+  System sys(Approach::ShadowCaching);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn(), b = k.spawn();
+  const uint64_t buf = populate(k, a, 16);
+  EXPECT_GT(exits(sys, ExitReason::PageTableWrite), 0u) << "the guest's PTE stores hit protected tables";
+  populate(k, b, 4);
+  k.switchTo(a);
+  const uint64_t faults = exits(sys, ExitReason::ShadowFault);
+  for (unsigned i = 0; i < 16; ++i)
+    k.touch(buf + i * k4K + 64, Access::Read);
+  EXPECT_EQ(exits(sys, ExitReason::ShadowFault), faults) << "a's shadow was kept while b ran";
+  EXPECT_GE(sys.vmm->shadow()->spaceCount(), 3u);  // idle kernel, a, b
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
+TEST(ShadowCaching, WriteToTableOfProcessNotRunningIsPropagated) {
+  System sys(Approach::ShadowCaching);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn(), b = k.spawn();
+  const uint64_t buf = populate(k, a, 4);
+  const uint64_t old_frame = k.residentFrame(a, buf);
+  k.switchTo(b);
+  const uint64_t zaps = sys.vmm->shadow()->stats().zaps;
+  ASSERT_TRUE(k.reclaim(a, buf));  // a's PTE cleared while b runs
+  EXPECT_GT(sys.vmm->shadow()->stats().zaps, zaps) << "a's cached shadow entry must go";
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+  // The page is gone for a: its next touch faults in the guest and lands on a new frame.
+  k.mmap(b, k4K, guest::prot::ReadWrite, false);
+  populate(k, b, 1);  // b takes the reclaimed frame
+  k.switchTo(a);
+  const uint64_t faults = k.stats().page_faults;
+  const guest::AccessOutcome out = k.touch(buf, Access::Read);
+  EXPECT_EQ(k.stats().page_faults, faults + 1);
+  EXPECT_NE(k.residentFrame(a, buf), old_frame);
+  EXPECT_EQ(out.hpa, sys.vmm->memory().hostOf(k.residentFrame(a, buf)));
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
+TEST(ShadowCaching, TablePageSharedBetweenSpacesUpdatesEverySpace) {
+  System sys(Approach::ShadowCaching);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn(), b = k.spawn();
+  const uint64_t target = k.memoryBytes() - k2M;  // a direct-map region nothing else uses
+  k.switchTo(a);
+  k.kernelLoad(target);
+  k.switchTo(b);
+  // The direct map is global: b would hit a's TLB entry. Evict it (as TLB pressure would) so that
+  // b's shadow gets its own leaf for the region.
+  sys.backend->invVpid(sys.vmm->vpid());
+  k.kernelLoad(target);
+  // The kernel's direct-map PD page is shared by every address space (and write-protected).
+  const uint64_t pd_entry = guestEntryGpa(sys, k.rootOf(a), guest::GuestKernel::kDirectMapBase + target, 2);
+  EXPECT_EQ(pd_entry, guestEntryGpa(sys, k.rootOf(b), guest::GuestKernel::kDirectMapBase + target, 2));
+  EXPECT_TRUE(sys.vmm->shadow()->isWriteProtected(pd_entry));
+  const uint64_t zaps = sys.vmm->shadow()->stats().zaps;
+  k.setDirectMapWritable(target, false);  // b runs; a's shadow must change too
+  EXPECT_GE(sys.vmm->shadow()->stats().zaps, zaps + 2) << "one shadow entry in a and one in b";
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
+TEST(ShadowCaching, InvariantCheckerCatchesStaleShadowEntry) {
+  System sys(Approach::ShadowCaching);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  const uint64_t buf = populate(k, a, 2);
+  ASSERT_TRUE(sys.vmm->checkInvariants().empty());
+  // Change a's PTE behind the VMM's back (no trapped store): point it at the other page's frame.
+  const uint64_t pte_gpa = guestEntryGpa(sys, k.rootOf(a), buf, 1);
+  const uint64_t other = k.residentFrame(a, buf + k4K);
+  PhysicalMemory &mem = sys.backend->memory();
+  const uint64_t pte_hpa = sys.vmm->memory().hostOf(pte_gpa);
+  const uint64_t old = mem.read64(pte_hpa);
+  mem.write64(pte_hpa, (old & ~0x000F'FFFF'FFFF'F000ull) | other);
+  const std::vector<std::string> problems = sys.vmm->checkInvariants();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("shadow frame"), std::string::npos) << problems[0];
+  // And a permission the shadow grants but the guest no longer does.
+  mem.write64(pte_hpa, old & ~pte::RW);
+  const std::vector<std::string> rw_problems = sys.vmm->checkInvariants();
+  ASSERT_EQ(rw_problems.size(), 1u);
+  EXPECT_NE(rw_problems[0].find("writable in the shadow"), std::string::npos) << rw_problems[0];
+}
+
+TEST(ShadowPrefetch, OneFaultFillsTheWholeTable) {
+  System plain(Approach::ShadowPlain), prefetch(Approach::ShadowPrefetch);
+  uint64_t refill_faults[2];
+  System *systems[2] = {&plain, &prefetch};
+  for (int i = 0; i < 2; ++i) {
+    System &sys = *systems[i];
+    guest::GuestKernel &k = *sys.kernel;
+    const Pid a = k.spawn(), b = k.spawn();
+    const uint64_t buf = populate(k, a, 32);
+    k.switchTo(b);
+    k.switchTo(a);
+    const uint64_t before = exits(sys, ExitReason::ShadowFault);
+    for (unsigned p = 0; p < 32; ++p)
+      k.touch(buf + p * k4K, Access::Read);
+    refill_faults[i] = exits(sys, ExitReason::ShadowFault) - before;
+    EXPECT_TRUE(sys.vmm->checkInvariants().empty()) << vmm::toString(sys.vmm->approach());
+  }
+  EXPECT_GE(refill_faults[0], 32u);
+  EXPECT_LE(refill_faults[1], 1u);
+  EXPECT_GT(prefetch.vmm->shadow()->stats().prefetched, 0u);
+}
+
+TEST(ShadowPrefetch, WriteToPrefetchedTableIsTrapped) {
+  System sys(Approach::ShadowPrefetch);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  const uint64_t buf = populate(k, a, 8);
+  const uint64_t writes = exits(sys, ExitReason::PageTableWrite);
+  k.mprotect(a, buf + k4K, k4K, guest::prot::Read);
+  EXPECT_GT(exits(sys, ExitReason::PageTableWrite), writes);
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+  EXPECT_THROW(k.touch(buf + k4K, Access::Write), guest::SegmentationFault);
+}
+
+class ShadowSplinter : public ::testing::TestWithParam<Approach> {};
+
+TEST_P(ShadowSplinter, GuestHugePageOverFragmentedHostUses4KPieces) {
+  System sys(GetParam(), 64ull << 20, 0.5);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  k.switchTo(a);
+  const uint64_t buf = k.mmap(a, k2M, guest::prot::ReadWrite, true);
+  k.touch(buf, Access::Write);
+  ASSERT_EQ(k.stats().huge_page_faults, 1u);
+  ASSERT_EQ(sys.vmm->memory().eptPageSize(k.residentFrame(a, buf)), PageSize::Size4K);
+  for (uint64_t off = 0; off < k2M; off += 37 * k4K) {
+    const guest::AccessOutcome out = k.touch(buf + off, Access::Read);
+    EXPECT_EQ(out.hpa, sys.vmm->memory().hostOf(k.residentFrame(a, buf + off)));
+  }
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, ShadowSplinter,
+                         ::testing::Values(Approach::ShadowPlain, Approach::ShadowCaching, Approach::ShadowPrefetch));
+
+// Many short processes recycle page-table pages: caching must drop dead spaces and stay exact.
+TEST(ShadowCaching, RecycledTablePagesStayConsistent) {
+  System sys(Approach::ShadowCaching);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid shell = k.spawn();
+  populate(k, shell, 2);
+  for (int round = 0; round < 20; ++round) {
+    const Pid child = k.fork(shell);
+    k.switchTo(child);
+    k.exec(child);
+    populate(k, child, 5);
+    k.switchTo(shell);
+    k.exit(child);
+    ASSERT_TRUE(sys.vmm->checkInvariants().empty()) << "round " << round;
+  }
+  EXPECT_LE(sys.vmm->shadow()->spaceCount(), 4u) << "dead processes' spaces are dropped";
+}
+
+}  // namespace
+}  // namespace vmmu::testing

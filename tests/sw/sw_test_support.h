@@ -11,10 +11,18 @@ namespace vmmu::testing {
 
 struct System {
   explicit System(vmm::Approach approach, uint64_t memory_bytes = 64ull << 20, double fragmentation = 0.0,
-                  bool thp = true) {
+                  bool thp = true)
+      : System(approach, configFor(memory_bytes, fragmentation), thp) {}
+
+  static vmm::VmmConfig configFor(uint64_t memory_bytes, double fragmentation) {
     vmm::VmmConfig config;
     config.memory.bytes = memory_bytes;
     config.memory.fragmentation = fragmentation;
+    return config;
+  }
+
+  System(vmm::Approach approach, vmm::VmmConfig config, bool thp) {
+    const uint64_t memory_bytes = config.memory.bytes;
     if (approach == vmm::Approach::Native)
       config.memory.host_base = 0;
     backend = std::make_unique<vmm::ModelBackend>();

@@ -78,6 +78,7 @@ GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
   const uint64_t direct_flags = pte::P | pte::RW | pte::G | pte::NX | pte::PS;
   for (uint64_t gib = 0; gib * k1G < config.memory_bytes; ++gib) {
     const uint64_t pd = allocFrame4K();
+    direct_map_pds_.push_back(pd);
     ++stats_.table_pages_allocated;
     cpu_.writePhysical(pdpt + 8 * entryIndex(kDirectMapBase + gib * k1G, 3), pd | kTableFlags);
     for (uint64_t off = 0; off < k1G && gib * k1G + off < config.memory_bytes; off += k2M) {
@@ -390,13 +391,21 @@ template <typename VmaMap> void splitVmaAt(VmaMap &vmas, uint64_t addr) {
 }
 }  // namespace
 
+// vmmu does not split huge pages: a range must cover each 2 MiB page it touches entirely. Checked
+// before any change, so a rejected call leaves the address space as it was.
+void GuestKernel::checkNoHugeSplit(const Process &p, uint64_t start, uint64_t end, const char *what) const {
+  auto it = p.leaves.lower_bound(start >= k2M ? start - k2M + 1 : 0);
+  for (; it != p.leaves.end() && it->first < end; ++it)
+    if (it->second.size != PageSize::Size4K && it->first + k2M > start && (it->first < start || it->first + k2M > end))
+      throw std::invalid_argument(std::string("guest ") + what + ": range splits the 2 MiB page at " + hex(it->first));
+}
+
 void GuestKernel::munmap(Pid pid, uint64_t addr, uint64_t length) {
   Process &p = process(pid);
   cpu_.chargeGuestWork(config_.costs.syscall);
   const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
+  checkNoHugeSplit(p, addr, end, "munmap");
   for (auto it = p.leaves.lower_bound(addr); it != p.leaves.end() && it->first < end;) {
-    if (it->second.size != PageSize::Size4K && (it->first < addr || it->first + k2M > end))
-      throw std::invalid_argument("guest munmap: range splits the 2 MiB page at " + hex(it->first));
     clearLeaf(p, it->first);
     invalidate(p, it->first);
     if (it->second.counted)
@@ -413,10 +422,9 @@ void GuestKernel::mprotect(Pid pid, uint64_t addr, uint64_t length, unsigned new
   Process &p = process(pid);
   cpu_.chargeGuestWork(config_.costs.syscall);
   const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
+  checkNoHugeSplit(p, addr, end, "mprotect");
   for (auto it = p.leaves.lower_bound(addr); it != p.leaves.end() && it->first < end; ++it) {
     Leaf &leaf = it->second;
-    if (leaf.size != PageSize::Size4K && (it->first < addr || it->first + k2M > end))
-      throw std::invalid_argument("guest mprotect: range splits the 2 MiB page at " + hex(it->first));
     const bool shared = leaf.counted && frame_refs_[leaf.gpa / k4K] > 1;  // still copy-on-write
     leaf.writable = (new_prot & prot::Write) && !shared;
     setLeaf(p, it->first, leaf.gpa, leaf.size, leafFlags(leaf.writable ? new_prot : new_prot & ~prot::Write));
@@ -442,6 +450,26 @@ bool GuestKernel::reclaim(Pid pid, uint64_t va) {
     releaseFrame(it->second.gpa, it->second.size);
   p.leaves.erase(it);
   return true;
+}
+
+uint64_t GuestKernel::kernelLoad(uint64_t gpa) {
+  if (gpa >= config_.memory_bytes)
+    throw std::invalid_argument("guest kernelLoad: gPA " + hex(gpa) + " is beyond guest memory");
+  const AccessOutcome out = cpu_.access(kDirectMapBase + (gpa & ~uint64_t{7}), Access::Read, false, nullptr);
+  if (out.faulted)
+    throw std::logic_error("guest: kernel load from the direct map faulted at gPA " + hex(gpa));
+  return out.loaded;
+}
+
+void GuestKernel::setDirectMapWritable(uint64_t gpa, bool writable) {
+  if (gpa >= config_.memory_bytes)
+    throw std::invalid_argument("guest setDirectMapWritable: gPA " + hex(gpa) + " is beyond guest memory");
+  const uint64_t region = gpa & ~(k2M - 1);
+  const uint64_t va = kDirectMapBase + region;
+  const uint64_t flags = pte::P | pte::G | pte::NX | pte::PS | (writable ? pte::RW : 0);
+  writeEntry(direct_map_pds_[region / k1G] + 8 * entryIndex(va, 2), region | flags);
+  cpu_.invlpg(va);
+  ++stats_.invlpgs;
 }
 
 AccessOutcome GuestKernel::touch(uint64_t va, Access access) {

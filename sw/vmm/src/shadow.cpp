@@ -316,16 +316,25 @@ void ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   const uint64_t gpa_base = gpa & ~(size - 1);
   const bool protect = shadow_level == 1 && users_.count(gpa_base) != 0;
   const bool writable = rw && !protect;
+  // Never global: every shadow translation is then tagged with its space's PCID, so dropping a
+  // space or a subtree (INV_PCID) removes all of it from the TLB, splinters of global guest pages
+  // included.
   const uint64_t flags = pte::P | (writable ? pte::RW : 0) | (us ? pte::US : 0) | (nx ? pte::NX : 0) |
-                         (guest_entry & pte::G) | (shadow_level == 2 ? pte::PS : 0);
+                         (shadow_level == 2 ? pte::PS : 0);
   const uint64_t va_base = canonical(va & ~(size - 1));
   mem.write64(table + 8 * entryIndex(va, shadow_level), env_.vm.hostOf(gpa_base) | flags);
   chargeShim(env_.costs.shadow_entry_write);
   if (variant_ != ShadowVariant::Plain) {
-    if (shadow_level == 2)
-      leaves_2m_[gpa_base / k2M].push_back(LeafRef{space.id, va_base});
-    else if (writable)
-      writable_4k_[gpa_base].push_back(LeafRef{space.id, va_base});
+    std::vector<LeafRef> *refs = shadow_level == 2 ? &leaves_2m_[gpa_base / k2M]
+                                 : writable       ? &writable_4k_[gpa_base]
+                                                  : nullptr;
+    if (refs != nullptr) {
+      if (refs->size() >= 32)  // forget leaves of dropped spaces before the list grows further
+        refs->erase(std::remove_if(refs->begin(), refs->end(),
+                                   [&](const LeafRef &ref) { return spaces_.count(ref.space_id) == 0; }),
+                    refs->end());
+      refs->push_back(LeafRef{space.id, va_base});
+    }
   }
 }
 
@@ -608,8 +617,8 @@ std::vector<std::string> ShadowPager::check() const {
         report(va, "U/S differs from the guest's");
       if (((entry & pte::NX) != 0) != ((w.acc & pte::NX) != 0))
         report(va, "NX differs from the guest's");
-      if ((entry & pte::G) != (w.leaf_entry & pte::G))
-        report(va, "G differs from the guest's");
+      if (entry & pte::G)
+        report(va, "global shadow leaf (INV_PCID could not remove it)");
       if ((entry & pte::RW) && !(w.acc & pte::RW))
         report(va, "writable in the shadow but not in the guest");
       const bool protected_page = level == 1 ? users_.count(gpa_base) != 0 : tracked_in_2m_.count(gpa_base / k2M) != 0;

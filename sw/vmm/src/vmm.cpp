@@ -42,6 +42,8 @@ VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const M
                                 std::to_string(backend.config().num_contexts));
   if (approach == Approach::Native && (config.memory.host_base != 0 || config.memory.fragmentation != 0.0))
     throw std::invalid_argument("the native baseline needs memory.host_base = 0 and fragmentation = 0");
+  if (config.frames_base % 4096 != 0 || config.frames_base + Vmm::kVmmFramesBytes > (uint64_t{1} << backend.config().pa_bits))
+    throw std::invalid_argument("VMM frames_base must be 4 KiB aligned with 64 GiB of host space above it");
   if (config.memory.host_base + config.memory.bytes > (uint64_t{1} << backend.config().pa_bits))
     throw std::invalid_argument("VM memory ends beyond the host's " + std::to_string(backend.config().pa_bits) +
                                 "-bit physical address space");
@@ -117,8 +119,9 @@ RunCost RunCost::operator-(const RunCost &e) const {
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
     : backend_(backend), config_(config), vpid_(approach == Approach::Native ? 0 : config.vpid),
-      vm_(backend.memory(), checkedMemory(config, approach, backend), kVmmFrames, kVmmFrames + kVmmEptBytes),
-      shadow_frames_(kVmmFrames + kVmmEptBytes, kVmmFrames + kVmmFramesBytes), approach_(approach) {
+      vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
+          config.frames_base + kVmmEptBytes),
+      shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
   // VM creation: not charged to the run.
   const unsigned ctx = config_.context;
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
@@ -141,6 +144,14 @@ void Vmm::exitTo(ExitReason reason) {
   ++cost_.exits[static_cast<unsigned>(reason)];
   cost_.exit_cycles += config_.costs.exit_round_trip;
   cost_.shim_cycles += config_.costs.exit_handler;
+}
+
+void Vmm::checkAfterExit() const {
+  if (!config_.check_invariants_each_exit || !shadow_ || shadow_->variant() == ShadowVariant::Plain)
+    return;
+  const std::vector<std::string> problems = shadow_->check();
+  if (!problems.empty())
+    throw std::logic_error("shadow invariant violated: " + problems.front());
 }
 
 void Vmm::vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid) {
@@ -195,6 +206,7 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
       if (!shadow_)
         throw std::logic_error("guest page fault with VM exit outside shadow paging");
       const ShadowPager::FaultResult r = shadow_->handleFault(va, access, user, store_value);
+      checkAfterExit();
       switch (r.outcome) {
       case ShadowPager::FaultOutcome::Filled:
         exitTo(ExitReason::ShadowFault);
@@ -235,6 +247,7 @@ void Vmm::writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) {
     writeContext(CtxReg::Cr3, shadow_->activate(root_gpa, pcid));
     if (flush)
       vmmControl(CtrlOp::InvPcid, 0, 0, pcid);
+    checkAfterExit();
     return;
   }
   // No exit: the guest's MOV CR3 acts on the hardware context directly.
@@ -270,6 +283,10 @@ void Vmm::programEscapes() {
   for (unsigned k = 0; k < entries; ++k)
     writeContext(static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k),
                  k < misplaced.size() ? (misplaced[k] | 1) : 0);
+}
+
+bool Vmm::canEnterDirect() const {
+  return config_.allow_compaction || vm_.misplacedCount() <= backend_.config().escape_entries;
 }
 
 void Vmm::enterDirect() {

@@ -106,9 +106,22 @@ public:
   // frame. Returns false when nothing was resident there.
   bool reclaim(Pid pid, uint64_t va);
 
+  // A kernel load of guest-physical `gpa` through the direct map (copy_from_user-like kernel work),
+  // in whatever address space runs.
+  uint64_t kernelLoad(uint64_t gpa);
+  // set_memory_ro / set_memory_rw on the 2 MiB of the direct map holding `gpa`: rewrites the
+  // kernel's PDE, which every process shares, and INVLPGs it (the entry is global).
+  void setDirectMapWritable(uint64_t gpa, bool writable);
+
   // A user access by the running process; handles the guest page faults it raises. Throws
   // SegmentationFault when the process may not make it.
   AccessOutcome touch(uint64_t va, Access access);
+
+  // Event-shaped form for trace replay: switches to `pid` if another process runs, then touches.
+  AccessOutcome access(Pid pid, uint64_t va, Access access) {
+    switchTo(pid);
+    return touch(va, access);
+  }
 
   Pid current() const { return current_; }  // 0 when idle
   bool alive(Pid pid) const { return processes_.count(pid) != 0; }
@@ -141,6 +154,7 @@ private:
   void clearLeaf(Process &p, uint64_t va);
   void invalidate(Process &p, uint64_t va);
   void teardownUser(Process &p);
+  void checkNoHugeSplit(const Process &p, uint64_t start, uint64_t end, const char *what) const;
   uint16_t allocPcid();
   void handlePageFault(uint64_t va, Access access, uint32_t error_code);
   static uint64_t leafFlags(unsigned prot);
@@ -149,7 +163,8 @@ private:
   const GuestConfig config_;
   GuestStats stats_;
   uint64_t kernel_root_ = 0;
-  uint64_t kernel_pml4_entry_ = 0;  // the direct map's PML4 entry, copied into every process
+  uint64_t kernel_pml4_entry_ = 0;
+  std::vector<uint64_t> direct_map_pds_;  // gPA of the direct map's PD pages, per GiB  // the direct map's PML4 entry, copied into every process
   std::vector<uint64_t> free_4k_;
   std::vector<uint64_t> free_2m_;
   std::vector<uint32_t> frame_refs_;  // per 4K frame; a 2 MiB frame counts at its first frame

@@ -108,9 +108,10 @@ public:
   // Drops every space (switching away from shadow paging, or plain/prefetch CR3 writes).
   void dropAll();
 
-  // Invariant check (§ shadow): every present shadow leaf of every space equals the composition of
-  // the guest's tables and the EPT (frame, size within both, US, NX, G equal; RW never more than
-  // the composition, and never on a write-protected page). Returns one line per violation.
+  // Invariant check: every present shadow leaf of every space equals the composition of the
+  // guest's tables and the EPT (frame; size within both; US and NX equal; RW never more than the
+  // composition and never over a write-protected guest table; never global). One line per
+  // violation.
   std::vector<std::string> check() const;
 
   const ShadowStats &stats() const { return stats_; }

@@ -40,8 +40,16 @@ struct VmmConfig {
   CostConfig costs;
   uint16_t vpid = 1;              // the VM's VPID (Native uses 0, the host's, §1)
   unsigned context = 0;           // the MMU context slot the VM runs in
+  // Host frames this VMM keeps for itself (EPT, shadow tables): [frames_base, + kVmmFramesBytes).
+  // VMs sharing one backend need disjoint ranges (and disjoint memory regions, VPIDs, contexts).
+  uint64_t frames_base = 0x100'0000'0000ull;  // 1 TiB
   bool allow_compaction = true;   // Direct: compact a fragmented VM before entering
   size_t max_shadow_spaces = 64;  // caching shadow: spaces kept
+  // Run the shadow invariant checker after every exit the caching and prefetching variants handle
+  // (throwing std::logic_error on the first violation). Slow: for tests. Plain shadow is a virtual
+  // TLB, exact only once the guest has invalidated, so it is checked at guest-step boundaries
+  // (checkInvariants()) instead.
+  bool check_invariants_each_exit = false;
 };
 
 // The VMM stopped the guest: it touched guest-physical memory it does not have (an EPT violation
@@ -55,9 +63,7 @@ struct GuestStopped : std::runtime_error {
 
 class Vmm final : public guest::GuestCpu {
 public:
-  // Host frames the VMM keeps for itself (EPT and shadow tables), far above any VM region.
-  static constexpr uint64_t kVmmFrames = 0x100'0000'0000ull;  // 1 TiB
-  static constexpr uint64_t kVmmFramesBytes = 0x10'0000'0000ull;  // 64 GiB
+  static constexpr uint64_t kVmmFramesBytes = 0x10'0000'0000ull;  // 64 GiB of VMM frames
 
   // Throws std::invalid_argument naming the bad setting (Native needs host_base 0 and no
   // fragmentation; the backend must have 4 guest levels).
@@ -78,6 +84,8 @@ public:
   // Moves the running guest to `next` (not to or from Native). Throws std::runtime_error when
   // Direct is impossible (pages out of place beyond the escape filter and compaction disallowed).
   void switchApproach(Approach next);
+  // Whether switchApproach(Direct) can succeed (few enough pages out of place, or compaction on).
+  bool canEnterDirect() const;
   // The VMM moves two guest pages between host frames (as for retiring a frame). In Direct mode the
   // moved pages are escaped; when they no longer fit the filter the VM is compacted again.
   void migratePages(uint64_t gpa_a, uint64_t gpa_b);
@@ -93,6 +101,7 @@ public:
 
 private:
   void exitTo(ExitReason reason);
+  void checkAfterExit() const;
   void vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid);
   void writeContext(CtxReg reg, uint64_t value) { vmmControl(CtrlOp::WriteReg, static_cast<unsigned>(reg), value, 0); }
   void enterDirect();

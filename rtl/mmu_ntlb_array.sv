@@ -1,0 +1,123 @@
+// mmu_ntlb_array: one EPT-page-size array of the nested TLB (§10.2) around an mmu_sa_array.
+//
+// An entry holds the EPTP root, the gPA frame number at this array's size, the host frame, the
+// EPT permission combined over the levels and dirty. Set index (gpa >> shift(size)) & (Sets-1).
+module mmu_ntlb_array #(
+  parameter int unsigned SizeIndex = 0,  // page_size_e of the array
+  parameter int unsigned Sets = 16,
+  parameter int unsigned Ways = 4,
+  parameter int unsigned PaBits = 46,
+  localparam int unsigned FrameBits = PaBits - 12
+) (
+  input  logic                   clk_i,
+  input  logic                   rst_ni,
+  // Lookup (combinational): the lowest matching way.
+  input  logic [FrameBits-1:0]   lk_root_i,
+  input  logic [FrameBits-1:0]   lk_gfn_i,     // gPA[P-1:12]
+  output logic                   lk_match_o,
+  output logic [FrameBits-1:0]   lk_frame_o,   // hPA[P-1:12] of the page
+  output logic [2:0]             lk_perm_o,
+  output logic                   lk_dirty_o,
+  input  logic                   lk_touch_i,
+  input  logic                   lk_inv_matching_i,
+  // Fill.
+  input  logic                   fill_i,
+  input  logic [FrameBits-1:0]   fill_root_i,
+  input  logic [FrameBits-1:0]   fill_gfn_i,
+  input  logic [FrameBits-1:0]   fill_frame_i,
+  input  logic [2:0]             fill_perm_i,
+  input  logic                   fill_dirty_i,
+  // Invalidation (§11): every entry of an EPTP root, or all.
+  input  logic                   inv_root_i,
+  input  logic                   inv_all_i,
+  input  logic [FrameBits-1:0]   inv_root_frame_i
+);
+
+  localparam int unsigned SetBits = (Sets > 1) ? $clog2(Sets) : 1;
+  localparam int unsigned WayBits = (Ways > 1) ? $clog2(Ways) : 1;
+  localparam logic [FrameBits-1:0] FrameMask = {FrameBits{1'b1}} << (9 * SizeIndex);
+
+  typedef struct packed {
+    logic [FrameBits-1:0] root;
+    logic [FrameBits-1:0] gfn;
+    logic [FrameBits-1:0] frame;
+    logic [2:0]           perm;
+    logic                 dirty;
+  } entry_t;
+  // $bits(entry_t), spelled out for yosys 0.23.
+  localparam int unsigned EntryBits = 3 * FrameBits + 3 + 1;
+
+  logic [SetBits-1:0]              lk_set, fill_set;
+  logic [Ways-1:0]                 rd_valid, way_match;
+  logic [Ways*EntryBits-1:0]       rd_entry;
+  logic [Sets*Ways-1:0]            all_valid, inv_mask;
+  logic [Sets*Ways*EntryBits-1:0]  all_entry;
+  logic [WayBits-1:0]              hit_way;
+  entry_t                          fill_entry;
+  // A lookup or an invalidation reads only some fields of an entry.
+  /* verilator lint_off UNUSEDSIGNAL */
+  entry_t                          lk_entry, inv_entry, hit_entry;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  assign lk_set = SetBits'(lk_gfn_i >> (9 * SizeIndex)) & SetBits'(Sets - 1);
+  assign fill_set = SetBits'(fill_gfn_i >> (9 * SizeIndex)) & SetBits'(Sets - 1);
+
+  always_comb begin : lookup
+    lk_entry = '0;
+    for (int unsigned w = 0; w < Ways; w++) begin
+      lk_entry = rd_entry[w * EntryBits +: EntryBits];
+      way_match[w] = rd_valid[w] && lk_entry.root == lk_root_i &&
+                     lk_entry.gfn == (lk_gfn_i & FrameMask);
+    end
+    // The lowest matching way wins.
+    hit_way = '0;
+    hit_entry = rd_entry[0 +: EntryBits];
+    for (int w = Ways - 1; w >= 0; w--) begin
+      if (way_match[w]) begin
+        hit_way = WayBits'(w);
+        hit_entry = rd_entry[w * EntryBits +: EntryBits];
+      end
+    end
+  end
+
+  assign lk_match_o = |way_match;
+  assign lk_frame_o = hit_entry.frame;
+  assign lk_perm_o = hit_entry.perm;
+  assign lk_dirty_o = hit_entry.dirty;
+
+  always_comb begin : invalidation
+    inv_entry = '0;
+    for (int unsigned i = 0; i < Sets * Ways; i++) begin
+      inv_entry = all_entry[i * EntryBits +: EntryBits];
+      inv_mask[i] = inv_all_i || (inv_root_i && inv_entry.root == inv_root_frame_i) ||
+                    (lk_inv_matching_i && i / Ways == 32'(lk_set) && way_match[i % Ways]);
+      inv_mask[i] = inv_mask[i] && all_valid[i];
+    end
+  end
+
+  always_comb begin : fill_data
+    fill_entry.root = fill_root_i;
+    fill_entry.gfn = fill_gfn_i & FrameMask;
+    fill_entry.frame = fill_frame_i & FrameMask;
+    fill_entry.perm = fill_perm_i;
+    fill_entry.dirty = fill_dirty_i;
+  end
+
+  mmu_sa_array #(.Sets(Sets), .Ways(Ways), .EntryBits(EntryBits)) u_array (
+    .clk_i,
+    .rst_ni,
+    .rd_set_i     (lk_set),
+    .rd_valid_o   (rd_valid),
+    .rd_entry_o   (rd_entry),
+    .all_valid_o  (all_valid),
+    .all_entry_o  (all_entry),
+    .touch_i      (lk_touch_i),
+    .touch_set_i  (lk_set),
+    .touch_way_i  (hit_way),
+    .fill_i       (fill_i),
+    .fill_set_i   (fill_set),
+    .fill_entry_i (fill_entry),
+    .inv_i        (inv_mask)
+  );
+
+endmodule

@@ -1,0 +1,179 @@
+// mmu_tlb_array: one page-size array of the TLB (§9): the entry format, the lookup and
+// invalidation match rules around an mmu_sa_array.
+//
+// An entry holds VPID, PCID, global, the VA page number at this array's size, the guest page
+// size (INV_ADDR matches on it, §11), the host frame, guest and EPT permissions and dirty.
+module mmu_tlb_array #(
+  parameter int unsigned SizeIndex = 0,  // page_size_e of the array: 0 4K, 1 2M, 2 1G
+  parameter int unsigned Sets = 16,
+  parameter int unsigned Ways = 4,
+  parameter int unsigned GuestLevels = 4,
+  parameter int unsigned PaBits = 46,
+  parameter int unsigned NumVpids = 4,
+  localparam int unsigned VpnBits = 9 * GuestLevels  // VA[VaBits-1:12]
+) (
+  input  logic                      clk_i,
+  input  logic                      rst_ni,
+  // Lookup (combinational): the lowest matching way.
+  input  logic [15:0]               lk_vpid_i,
+  input  logic [11:0]               lk_pcid_i,
+  input  logic [VpnBits-1:0]        lk_vpn_i,       // VA[VaBits-1:12]
+  output logic                      lk_match_o,
+  output logic [PaBits-13:0]        lk_frame_o,     // hPA[P-1:12] of the page
+  output mmu_pkg::guest_acc_t       lk_acc_o,
+  output logic [2:0]                lk_ept_perm_o,
+  output logic                      lk_dirty_o,
+  input  logic                      lk_touch_i,
+  input  logic                      lk_inv_matching_i,
+  // Fill.
+  input  logic                      fill_i,
+  input  logic [15:0]               fill_vpid_i,
+  input  logic [11:0]               fill_pcid_i,
+  input  logic [VpnBits-1:0]        fill_vpn_i,
+  input  mmu_pkg::page_size_e       fill_gsize_i,
+  input  logic [PaBits-13:0]        fill_frame_i,
+  input  logic                      fill_global_i,
+  input  mmu_pkg::guest_acc_t       fill_acc_i,
+  input  logic [2:0]                fill_ept_perm_i,
+  input  logic                      fill_dirty_i,
+  // Invalidation (§11).
+  input  logic                      inv_i,
+  input  mmu_pkg::inv_kind_e        inv_kind_i,
+  input  logic [15:0]               inv_vpid_i,
+  input  logic [11:0]               inv_pcid_i,
+  input  logic [VpnBits-1:0]        inv_vpn_i,
+  input  logic [NumVpids*16-1:0]    inv_vpids_i,    // VPID k at [16k +: 16]
+  input  logic [NumVpids-1:0]       inv_vpids_valid_i
+);
+
+  localparam int unsigned FrameBits = PaBits - 12;
+  localparam int unsigned SetBits = (Sets > 1) ? $clog2(Sets) : 1;
+  localparam int unsigned WayBits = (Ways > 1) ? $clog2(Ways) : 1;
+  // Page-number bits below this array's page size are zero in entries and ignored in lookups.
+  localparam logic [VpnBits-1:0] VpnMask = {VpnBits{1'b1}} << (9 * SizeIndex);
+  localparam logic [FrameBits-1:0] FrameMask = {FrameBits{1'b1}} << (9 * SizeIndex);
+
+  typedef struct packed {
+    logic [15:0]          vpid;
+    logic [11:0]          pcid;
+    logic                 glob;
+    logic [VpnBits-1:0]   vpn;
+    logic [1:0]           gsize;     // page_size_e
+    logic [FrameBits-1:0] frame;
+    logic [2:0]           acc;       // guest_acc_t
+    logic [2:0]           ept_perm;
+    logic                 dirty;
+  } entry_t;
+  // $bits(entry_t), spelled out for yosys 0.23.
+  localparam int unsigned EntryBits = 16 + 12 + 1 + VpnBits + 2 + FrameBits + 3 + 3 + 1;
+
+  // VPN bits a guest page of the given size keeps (INV_ADDR).
+  function automatic logic [VpnBits-1:0] guest_vpn_mask(logic [1:0] gsize);
+    unique case (gsize)
+      2'd1: guest_vpn_mask = {VpnBits{1'b1}} << 9;
+      2'd2: guest_vpn_mask = {VpnBits{1'b1}} << 18;
+      default: guest_vpn_mask = {VpnBits{1'b1}};
+    endcase
+  endfunction
+
+  logic [SetBits-1:0]              lk_set, fill_set;
+  logic [Ways-1:0]                 rd_valid, way_match;
+  logic [Ways*EntryBits-1:0]       rd_entry;
+  logic [Sets*Ways-1:0]            all_valid, inv_mask;
+  logic [Sets*Ways*EntryBits-1:0]  all_entry;
+  logic [WayBits-1:0]              hit_way;
+  entry_t                          fill_entry;
+  // A lookup or an invalidation reads only some fields of an entry.
+  /* verilator lint_off UNUSEDSIGNAL */
+  entry_t                          lk_entry, inv_entry, hit_entry;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  // Set index: (va >> shift) & (Sets - 1).
+  assign lk_set = SetBits'(lk_vpn_i >> (9 * SizeIndex)) & SetBits'(Sets - 1);
+  assign fill_set = SetBits'(fill_vpn_i >> (9 * SizeIndex)) & SetBits'(Sets - 1);
+
+  always_comb begin : lookup
+    lk_entry = '0;
+    for (int unsigned w = 0; w < Ways; w++) begin
+      lk_entry = rd_entry[w * EntryBits +: EntryBits];
+      way_match[w] = rd_valid[w] && lk_entry.vpid == lk_vpid_i &&
+                     (lk_entry.glob || lk_entry.pcid == lk_pcid_i) &&
+                     lk_entry.vpn == (lk_vpn_i & VpnMask);
+    end
+    // The lowest matching way wins.
+    hit_way = '0;
+    hit_entry = rd_entry[0 +: EntryBits];
+    for (int w = Ways - 1; w >= 0; w--) begin
+      if (way_match[w]) begin
+        hit_way = WayBits'(w);
+        hit_entry = rd_entry[w * EntryBits +: EntryBits];
+      end
+    end
+  end
+
+  assign lk_match_o = |way_match;
+  assign lk_frame_o = hit_entry.frame;
+  assign lk_acc_o = hit_entry.acc;
+  assign lk_ept_perm_o = hit_entry.ept_perm;
+  assign lk_dirty_o = hit_entry.dirty;
+
+  always_comb begin : invalidation
+    inv_entry = '0;
+    for (int unsigned i = 0; i < Sets * Ways; i++) begin
+      inv_entry = all_entry[i * EntryBits +: EntryBits];
+      inv_mask[i] = 1'b0;
+      if (inv_i) begin
+        unique case (inv_kind_i)
+          mmu_pkg::InvByAddr: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
+              (inv_entry.vpn & guest_vpn_mask(inv_entry.gsize)) ==
+              (inv_vpn_i & guest_vpn_mask(inv_entry.gsize));
+          mmu_pkg::InvByPcid: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
+              inv_entry.pcid == inv_pcid_i && !inv_entry.glob;
+          mmu_pkg::InvByVpids: begin
+            for (int unsigned k = 0; k < NumVpids; k++) begin
+              if (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == inv_entry.vpid) begin
+                inv_mask[i] = 1'b1;
+              end
+            end
+          end
+          default: inv_mask[i] = 1'b1;
+        endcase
+      end
+      // A matching entry that did not grant goes with every other match (§5).
+      if (lk_inv_matching_i && i / Ways == 32'(lk_set) && way_match[i % Ways]) begin
+        inv_mask[i] = 1'b1;
+      end
+      inv_mask[i] = inv_mask[i] && all_valid[i];
+    end
+  end
+
+  always_comb begin : fill_data
+    fill_entry.vpid = fill_vpid_i;
+    fill_entry.pcid = fill_pcid_i;
+    fill_entry.glob = fill_global_i;
+    fill_entry.vpn = fill_vpn_i & VpnMask;
+    fill_entry.gsize = fill_gsize_i;
+    fill_entry.frame = fill_frame_i & FrameMask;
+    fill_entry.acc = fill_acc_i;
+    fill_entry.ept_perm = fill_ept_perm_i;
+    fill_entry.dirty = fill_dirty_i;
+  end
+
+  mmu_sa_array #(.Sets(Sets), .Ways(Ways), .EntryBits(EntryBits)) u_array (
+    .clk_i,
+    .rst_ni,
+    .rd_set_i     (lk_set),
+    .rd_valid_o   (rd_valid),
+    .rd_entry_o   (rd_entry),
+    .all_valid_o  (all_valid),
+    .all_entry_o  (all_entry),
+    .touch_i      (lk_touch_i),
+    .touch_set_i  (lk_set),
+    .touch_way_i  (hit_way),
+    .fill_i       (fill_i),
+    .fill_set_i   (fill_set),
+    .fill_entry_i (fill_entry),
+    .inv_i        (inv_mask)
+  );
+
+endmodule

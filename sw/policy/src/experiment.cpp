@@ -1,0 +1,271 @@
+// experiment.cpp - running policies over a workload, the oracle, and the report.
+#include "vmmu/policy/experiment.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "vmmu/vmm/mmu_backend.h"
+
+namespace vmmu::policy {
+
+namespace {
+
+char modeLetter(Approach approach) {
+  switch (approach) {
+  case Approach::Native: return 'x';
+  case Approach::Nested: return 'n';
+  case Approach::ShadowPlain: return 's';
+  case Approach::ShadowCaching: return 'c';
+  case Approach::ShadowPrefetch: return 'p';
+  case Approach::Direct: return 'd';
+  }
+  return '?';
+}
+
+IntervalCounters intervalOf(uint64_t index, Approach approach, const vmm::RunCost &cost,
+                            const std::array<uint64_t, kNumCounters> &counters) {
+  auto ctr = [&](Counter c) { return counters[static_cast<unsigned>(c)]; };
+  IntervalCounters in;
+  in.index = index;
+  in.approach = approach;
+  in.accesses = cost.accesses;
+  in.tlb_misses = ctr(Counter::TlbMisses);
+  in.walks = ctr(Counter::Walks);
+  in.guest_references = ctr(Counter::GuestReads);
+  in.nested_references = ctr(Counter::NestedReads);
+  in.walk_cycles = ctr(Counter::WalkCycles);
+  in.guest_page_faults = cost.guest_page_faults;
+  in.cr3_writes = cost.cr3_writes;
+  in.exits = cost.exits;
+  in.translation_cycles = cost.translation_cycles;
+  in.exit_cycles = cost.exit_cycles;
+  in.shim_cycles = cost.shim_cycles;
+  in.total_cycles = cost.totalCycles();
+  return in;
+}
+
+std::array<uint64_t, kNumCounters> readCounters(vmm::MmuBackend &backend) {
+  std::array<uint64_t, kNumCounters> out{};
+  for (unsigned c = 0; c < kNumCounters; ++c)
+    out[c] = backend.counter(static_cast<Counter>(c));
+  return out;
+}
+
+}  // namespace
+
+std::string ExperimentConfig::validate() const {
+  if (!make_workload)
+    return "experiment: no workload";
+  if (accesses == 0)
+    return "experiment: accesses must be > 0";
+  if (interval == 0)
+    return "experiment: interval must be > 0";
+  if (cycles_per_ref == 0)
+    return "experiment: cycles_per_ref must be > 0";
+  return mmu.validate();
+}
+
+double RunResult::tlbMissesPerKiloAccess() const {
+  return cost.accesses == 0 ? 0.0
+                            : 1000.0 * static_cast<double>(counters[static_cast<unsigned>(Counter::TlbMisses)]) /
+                                  static_cast<double>(cost.accesses);
+}
+
+double RunResult::referencesPerWalk() const {
+  const uint64_t walks = counters[static_cast<unsigned>(Counter::Walks)];
+  const uint64_t refs = counters[static_cast<unsigned>(Counter::GuestReads)] +
+                        counters[static_cast<unsigned>(Counter::NestedReads)];
+  return walks == 0 ? 0.0 : static_cast<double>(refs) / static_cast<double>(walks);
+}
+
+std::string RunResult::modeTimeline() const {
+  std::string out;
+  for (const IntervalCounters &in : intervals)
+    out += modeLetter(in.approach);
+  return out;
+}
+
+RunResult runPolicy(const ExperimentConfig &config, SwitchPolicy &policy) {
+  if (const std::string error = config.validate(); !error.empty())
+    throw std::invalid_argument(error);
+  RunResult result;
+  result.policy = policy.name();
+  Approach approach = policy.initial();
+  vmm::VmmConfig vmm_config = config.vmm;
+  if (approach == Approach::Native) {
+    vmm_config.memory.host_base = 0;
+    vmm_config.memory.fragmentation = 0.0;
+  }
+  auto backend = std::make_unique<vmm::ModelBackend>(config.mmu, config.cycles_per_ref);
+  std::unique_ptr<vmm::Vmm> vmm;
+  try {
+    vmm = std::make_unique<vmm::Vmm>(*backend, vmm_config, approach);
+  } catch (const std::runtime_error &) {
+    if (approach != Approach::Direct)
+      throw;
+    // Direct is impossible for this VM (fragmented, compaction disallowed): run nested.
+    result.direct_fell_back = true;
+    approach = Approach::Nested;
+    backend = std::make_unique<vmm::ModelBackend>(config.mmu, config.cycles_per_ref);
+    vmm = std::make_unique<vmm::Vmm>(*backend, vmm_config, approach);
+  }
+  guest::GuestConfig guest_config = config.guest;
+  guest_config.memory_bytes = vmm_config.memory.bytes;
+  guest::GuestKernel kernel(*vmm, guest_config);
+  const std::unique_ptr<guest::Workload> workload = config.make_workload();
+
+  vmm::RunCost last_cost = vmm->cost();
+  std::array<uint64_t, kNumCounters> last_counters = readCounters(*backend);
+  for (uint64_t done = 0, index = 0; done < config.accesses; ++index) {
+    const uint64_t n = std::min(config.interval, config.accesses - done);
+    const Approach during = vmm->approach();
+    try {
+      workload->run(kernel, n);
+    } catch (const vmm::GuestStopped &e) {
+      result.stopped = true;
+      result.stop_reason = e.what();
+    }
+    done += n;
+    const std::array<uint64_t, kNumCounters> counters = readCounters(*backend);
+    std::array<uint64_t, kNumCounters> delta{};
+    for (unsigned c = 0; c < kNumCounters; ++c)
+      delta[c] = counters[c] - last_counters[c];
+    result.intervals.push_back(intervalOf(index, during, vmm->cost() - last_cost, delta));
+    last_cost = vmm->cost();
+    last_counters = counters;
+    if (result.stopped)
+      break;
+    const Approach next = policy.decide(result.intervals.back());
+    if (next != vmm->approach() && !(next == Approach::Direct && !vmm->canEnterDirect()))
+      vmm->switchApproach(next);
+  }
+  result.cost = vmm->cost();
+  result.counters = readCounters(*backend);
+  return result;
+}
+
+OracleResult computeOracle(const std::vector<const RunResult *> &runs, const SwitchCost &switch_cost) {
+  OracleResult out;
+  if (runs.empty())
+    return out;
+  const size_t intervals = runs.front()->intervals.size();
+  for (const RunResult *run : runs)
+    if (run->intervals.size() != intervals)
+      throw std::invalid_argument("oracle: runs cover different numbers of intervals");
+  const size_t n = runs.size();
+  // best[i][a]: cheapest cost of intervals 0..i ending in approach a; from[i][a]: its predecessor.
+  std::vector<std::vector<uint64_t>> best(intervals, std::vector<uint64_t>(n));
+  std::vector<std::vector<size_t>> from(intervals, std::vector<size_t>(n));
+  for (size_t i = 0; i < intervals; ++i) {
+    for (size_t a = 0; a < n; ++a) {
+      const uint64_t here = runs[a]->intervals[i].total_cycles;
+      if (i == 0) {
+        best[i][a] = here;
+        from[i][a] = a;
+        continue;
+      }
+      size_t arg = a;
+      uint64_t cheapest = best[i - 1][a];
+      for (size_t b = 0; b < n; ++b) {
+        const uint64_t via_b = b == a ? cheapest : best[i - 1][b] + switch_cost(i, b, a);
+        if (via_b < cheapest) {
+          cheapest = via_b;
+          arg = b;
+        }
+      }
+      best[i][a] = cheapest + here;
+      from[i][a] = arg;
+    }
+  }
+  if (intervals == 0)
+    return out;
+  size_t a = static_cast<size_t>(std::min_element(best.back().begin(), best.back().end()) - best.back().begin());
+  out.cycles = best.back()[a];
+  out.schedule.resize(intervals);
+  for (size_t i = intervals; i-- > 0;) {
+    out.schedule[i] = runs[a]->intervals[i].approach;
+    a = from[i][a];
+  }
+  return out;
+}
+
+const RunResult *Report::find(std::string_view policy) const {
+  for (const RunResult &run : runs)
+    if (run.policy == policy)
+      return &run;
+  return nullptr;
+}
+
+Report runComparison(const ExperimentConfig &config, const AdaptiveParams &adaptive) {
+  Report report;
+  report.workload = config.make_workload ? config.make_workload()->describe() : "";
+  report.accesses = config.accesses;
+  report.interval = config.interval;
+  for (const Approach approach : {Approach::Native, Approach::Nested, Approach::ShadowPlain, Approach::ShadowCaching,
+                                  Approach::ShadowPrefetch, Approach::Direct}) {
+    const std::unique_ptr<SwitchPolicy> policy = makeStaticPolicy(approach);
+    report.runs.push_back(runPolicy(config, *policy));
+  }
+  AdaptivePolicy policy(adaptive);
+  report.runs.push_back(runPolicy(config, policy));
+  const RunResult *nested = report.find("nested");
+  const RunResult *shadow = report.find(vmm::toString(adaptive.shadow));
+  if (nested != nullptr && shadow != nullptr && !nested->stopped && !shadow->stopped) {
+    std::vector<uint64_t> faults_before(nested->intervals.size() + 1, 0);
+    for (size_t i = 0; i < nested->intervals.size(); ++i)
+      faults_before[i + 1] = faults_before[i] + nested->intervals[i].guest_page_faults;
+    const SwitchCost cost = [&](size_t interval, size_t, size_t to) {
+      return adaptive.switch_base_cycles + (to == 1 ? faults_before[interval] * adaptive.exit_cycles : 0);
+    };
+    report.oracle = computeOracle({nested, shadow}, cost);
+  }
+  return report;
+}
+
+std::string formatReport(const Report &report) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "workload %s: %llu user accesses, policy interval %llu\n", report.workload.c_str(),
+                static_cast<unsigned long long>(report.accesses), static_cast<unsigned long long>(report.interval));
+  out += line;
+  std::snprintf(line, sizeof line, "%-16s %14s %9s %9s %11s %10s  %s\n", "approach", "cycles", "slowdown", "exits",
+                "misses/1k", "refs/walk", "exits by reason");
+  out += line;
+  const RunResult *native = report.find("native");
+  for (const RunResult &run : report.runs) {
+    std::string reasons;
+    for (unsigned r = 0; r < vmm::kNumExitReasons; ++r)
+      if (run.cost.exits[r] != 0)
+        reasons += std::string(reasons.empty() ? "" : " ") + std::string(vmm::toString(static_cast<vmm::ExitReason>(r))) +
+                   "=" + std::to_string(run.cost.exits[r]);
+    if (run.stopped)
+      reasons += " [stopped: " + run.stop_reason + "]";
+    if (run.direct_fell_back)
+      reasons += " [direct impossible: ran nested]";
+    const double slowdown = native != nullptr && native->cycles() != 0
+                                ? static_cast<double>(run.cycles()) / static_cast<double>(native->cycles())
+                                : 0.0;
+    std::snprintf(line, sizeof line, "%-16s %14llu %8.3fx %9llu %11.2f %10.2f  %s\n", run.policy.c_str(),
+                  static_cast<unsigned long long>(run.cycles()), slowdown,
+                  static_cast<unsigned long long>(run.cost.totalExits()), run.tlbMissesPerKiloAccess(),
+                  run.referencesPerWalk(), reasons.c_str());
+    out += line;
+  }
+  if (const RunResult *adaptive = report.find("adaptive")) {
+    out += "adaptive modes per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct): " +
+           adaptive->modeTimeline() + "\n";
+    if (report.oracle.cycles != 0) {
+      std::string schedule;
+      for (const Approach a : report.oracle.schedule)
+        schedule += modeLetter(a);
+      std::snprintf(line, sizeof line, "oracle: %llu cycles, schedule %s; adaptive is %+.2f%% from it\n",
+                    static_cast<unsigned long long>(report.oracle.cycles), schedule.c_str(),
+                    100.0 * (static_cast<double>(adaptive->cycles()) / static_cast<double>(report.oracle.cycles) - 1.0));
+      out += line;
+    }
+  }
+  return out;
+}
+
+}  // namespace vmmu::policy

@@ -1,0 +1,96 @@
+// policy.cpp - static and adaptive switch policies.
+#include "vmmu/policy/policy.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace vmmu::policy {
+
+namespace {
+
+class StaticPolicy final : public SwitchPolicy {
+public:
+  explicit StaticPolicy(Approach approach) : approach_(approach) {}
+  std::string name() const override { return std::string(vmm::toString(approach_)); }
+  Approach initial() const override { return approach_; }
+  Approach decide(const IntervalCounters &) override { return approach_; }
+
+private:
+  Approach approach_;
+};
+
+}  // namespace
+
+std::unique_ptr<SwitchPolicy> makeStaticPolicy(Approach approach) { return std::make_unique<StaticPolicy>(approach); }
+
+AdaptivePolicy::AdaptivePolicy(const AdaptiveParams &params)
+    : params_(params), nested_walk_ratio_(params.nested_walk_ratio) {
+  if (!vmm::isShadow(params.shadow))
+    throw std::invalid_argument("adaptive policy: 'shadow' must be a shadow variant, got " +
+                                std::string(vmm::toString(params.shadow)));
+  if (!(params.nested_walk_ratio >= 1.0))
+    throw std::invalid_argument("adaptive policy: nested_walk_ratio must be >= 1");
+  if (params.margin < 0.0 || params.margin >= 1.0)
+    throw std::invalid_argument("adaptive policy: margin must be in [0, 1)");
+  if (params.patience == 0 || params.patience_leave_shadow == 0 || params.horizon == 0)
+    throw std::invalid_argument("adaptive policy: patience, patience_leave_shadow and horizon must be >= 1");
+}
+
+uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
+  if (in.approach == Approach::Nested)
+    return in.virtualizationCycles();
+  // From shadow: the same misses walk in two dimensions; no exits are needed.
+  const double walk = static_cast<double>(in.walk_cycles) * nested_walk_ratio_;
+  return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles);
+}
+
+uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
+  if (vmm::isShadow(in.approach))
+    return in.virtualizationCycles();
+  // From nested: a shadow walk makes only the guest-dimension references (the PSCs behave alike),
+  // at the same cycles per reference; the fixed 2 cycles per walk stay.
+  const uint64_t references = in.guest_references + in.nested_references;
+  const uint64_t fixed = 2 * in.walks;
+  const double per_reference = references == 0 ? 0.0
+                                                : static_cast<double>(in.walk_cycles - std::min(in.walk_cycles, fixed)) /
+                                                      static_cast<double>(references);
+  const double walk = static_cast<double>(fixed) + per_reference * static_cast<double>(in.guest_references);
+  const double exits = params_.exits_per_guest_fault * static_cast<double>(in.guest_page_faults) +
+                       params_.exits_per_cr3_write * static_cast<double>(in.cr3_writes);
+  return static_cast<uint64_t>(walk + exits * static_cast<double>(params_.exit_cycles)) +
+         (in.translation_cycles - in.walk_cycles);
+}
+
+uint64_t AdaptivePolicy::switchCost(bool to_shadow) const {
+  return params_.switch_base_cycles + (to_shadow ? working_set_pages_ * params_.exit_cycles : 0);
+}
+
+Approach AdaptivePolicy::decide(const IntervalCounters &in) {
+  const bool in_shadow = vmm::isShadow(in.approach);
+  working_set_pages_ += in.guest_page_faults;
+  if (!in_shadow && in.guest_references != 0 && in.walk_cycles > 2 * in.walks) {
+    // Learn how much dearer a nested walk is than its guest dimension alone.
+    const double refs = static_cast<double>(in.guest_references + in.nested_references);
+    nested_walk_ratio_ = std::max(1.0, refs / static_cast<double>(in.guest_references));
+  }
+  const Approach current = in_shadow ? params_.shadow : Approach::Nested;
+  if (cooldown_left_ > 0) {
+    --cooldown_left_;
+    streak_ = 0;
+    return current;
+  }
+  const uint64_t nested = estimateNested(in);
+  const uint64_t shadow = estimateShadow(in);
+  const uint64_t here = in_shadow ? shadow : nested;
+  const uint64_t there = in_shadow ? nested : shadow;
+  const bool better = static_cast<double>(there) < (1.0 - params_.margin) * static_cast<double>(here) &&
+                      (here - there) * params_.horizon > switchCost(!in_shadow);
+  streak_ = better ? streak_ + 1 : 0;
+  if (streak_ < (in_shadow ? params_.patience_leave_shadow : params_.patience))
+    return current;
+  streak_ = 0;
+  cooldown_left_ = params_.cooldown;
+  return in_shadow ? Approach::Nested : params_.shadow;
+}
+
+}  // namespace vmmu::policy

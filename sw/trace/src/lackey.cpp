@@ -1,0 +1,181 @@
+// lackey.cpp - parsing of valgrind lackey logs.
+#include "vmmu/trace/lackey.h"
+
+#include <charconv>
+#include <optional>
+#include <vector>
+
+namespace vmmu::trace {
+
+namespace {
+
+std::optional<uint64_t> parseHex(std::string_view s) {
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'x')
+    s.remove_prefix(2);
+  uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty())
+    return std::nullopt;
+  return v;
+}
+
+// A syscall argument as valgrind prints it: "0x4838000" (hex) or "8192" (decimal), possibly
+// followed by "(string)".
+std::optional<uint64_t> parseArg(std::string_view s) {
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
+  if (const size_t paren = s.find('('); paren != std::string_view::npos)
+    s = s.substr(0, paren);
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'x')
+    return parseHex(s);
+  uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty())
+    return std::nullopt;
+  return v;
+}
+
+std::vector<std::optional<uint64_t>> parseArgs(std::string_view args) {
+  std::vector<std::optional<uint64_t>> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = args.find(',', start);
+    out.push_back(parseArg(args.substr(start, comma == std::string_view::npos ? args.npos : comma - start)));
+    if (comma == std::string_view::npos)
+      return out;
+    start = comma + 1;
+  }
+}
+
+bool isMemorySyscall(std::string_view name) {
+  return name == "sys_mmap" || name == "sys_munmap" || name == "sys_mprotect" || name == "sys_brk" ||
+         name == "sys_mremap";
+}
+
+uint64_t pageRoundUp(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
+
+}  // namespace
+
+LackeyImporter::LackeyImporter(TraceWriter &out, uint32_t pid, std::string process_name, uint64_t max_accesses)
+    : out_(out), pid_(pid), max_accesses_(max_accesses) {
+  out_.write(Event::processCreate(pid_, 0, std::move(process_name)));
+  out_.write(Event::contextSwitch(0, pid_));
+}
+
+bool LackeyImporter::consume(std::string_view line) {
+  const auto below_limit = [&]() { return max_accesses_ == 0 || accesses_ < max_accesses_; };
+  if (!below_limit())
+    return false;
+  if (line.size() > 3 && line[0] == 'I' && line[1] == ' ' && line[2] == ' ') {
+    access(AccessOp::Fetch, line.substr(3));
+  } else if (line.size() > 3 && line[0] == ' ' && line[2] == ' ' &&
+             (line[1] == 'L' || line[1] == 'S' || line[1] == 'M')) {
+    access(line[1] == 'S' ? AccessOp::Write : AccessOp::Read, line.substr(3));
+    if (line[1] == 'M' && below_limit())
+      access(AccessOp::Write, line.substr(3));  // a modify is a load then a store
+  } else if (line.rfind("SYSCALL[", 0) == 0) {
+    syscall(line);
+  } else {
+    ++ignored_;
+  }
+  return below_limit();
+}
+
+void LackeyImporter::access(AccessOp op, std::string_view rest) {
+  const size_t comma = rest.find(',');
+  const auto va = comma == rest.npos ? std::nullopt : parseHex(rest.substr(0, comma));
+  const auto size = comma == rest.npos ? std::nullopt : parseArg(rest.substr(comma + 1));
+  if (!va || !size || *size == 0 || *size > UINT32_MAX) {
+    ++ignored_;
+    return;
+  }
+  out_.write(Event::access(0, pid_, op, *va, static_cast<uint32_t>(*size)));
+  ++accesses_;
+}
+
+// "SYSCALL[pid,tid](nr) sys_NAME ( ARGS ) --> [pre-success] Success(0x...)"      complete
+// "SYSCALL[pid,tid](nr) sys_NAME ( ARGS ) --> [async] ... "                       pending
+// "SYSCALL[pid,tid](nr) ... [async] --> Success(0x...)"                           completion
+// "SYSCALL[pid,tid](nr) sys_NAME ( ARGS )[sync] --> Success(0x...)"              complete
+void LackeyImporter::syscall(std::string_view line) {
+  const size_t comma = line.find(',');
+  const size_t close = line.find(']');
+  const size_t nr_end = line.find(") ");
+  if (comma == line.npos || close == line.npos || nr_end == line.npos || close < comma) {
+    ++ignored_;
+    return;
+  }
+  const auto tid = parseArg(line.substr(comma + 1, close - comma - 1));
+  std::string_view rest = line.substr(nr_end + 2);
+  const size_t arrow = rest.find("-->");
+  std::optional<uint64_t> result;
+  if (arrow != rest.npos) {
+    const size_t success = rest.find("Success(", arrow);
+    if (success != rest.npos) {
+      const size_t end = rest.find(')', success);
+      if (end != rest.npos)
+        result = parseHex(rest.substr(success + 8, end - success - 8));
+    }
+  }
+  if (rest.rfind("... [async]", 0) == 0) {  // completion of an earlier call
+    const auto it = tid ? pending_.find(*tid) : pending_.end();
+    if (it == pending_.end()) {
+      ++ignored_;
+      return;
+    }
+    const auto [name, args] = it->second;
+    pending_.erase(it);
+    if (result)
+      completeSyscall(name, args, *result);
+    return;
+  }
+  const size_t name_end = rest.find(" (");
+  const size_t args_end = rest.find(" )");
+  if (name_end == rest.npos || args_end == rest.npos || args_end < name_end) {
+    ++ignored_;
+    return;
+  }
+  const std::string_view name = rest.substr(0, name_end);
+  if (!isMemorySyscall(name)) {
+    if (tid)
+      pending_.erase(*tid);  // a thread runs one syscall at a time: any pending one is over
+    return;
+  }
+  const std::string_view args = rest.substr(name_end + 2, args_end - name_end - 2);
+  if (rest.find("[async] ...", arrow == rest.npos ? 0 : arrow) != rest.npos) {
+    if (tid)
+      pending_[*tid] = {std::string(name), std::string(args)};
+    return;
+  }
+  if (result)
+    completeSyscall(name, args, *result);
+}
+
+void LackeyImporter::completeSyscall(std::string_view name, std::string_view args_text, uint64_t result) {
+  const auto args = parseArgs(args_text);
+  const auto arg = [&](size_t i) { return i < args.size() ? args[i] : std::nullopt; };
+  if (name == "sys_mmap" && arg(1) && arg(2)) {
+    out_.write(Event::mmap(pid_, result, pageRoundUp(*arg(1)), static_cast<uint8_t>(*arg(2) & prot::All)));
+  } else if (name == "sys_munmap" && arg(0) && arg(1)) {
+    out_.write(Event::munmap(pid_, *arg(0), pageRoundUp(*arg(1))));
+  } else if (name == "sys_mprotect" && arg(0) && arg(1) && arg(2)) {
+    out_.write(Event::mprotect(pid_, *arg(0), pageRoundUp(*arg(1)), static_cast<uint8_t>(*arg(2) & prot::All)));
+  } else if (name == "sys_brk") {
+    out_.write(Event::brk(pid_, result));
+  } else if (name == "sys_mremap" && arg(0) && arg(1) && arg(2)) {
+    // The protection of the moved region is not in the call; the common case (a grown heap block
+    // or buffer) is read-write.
+    out_.write(Event::munmap(pid_, *arg(0), pageRoundUp(*arg(1))));
+    out_.write(Event::mmap(pid_, result, pageRoundUp(*arg(2)), prot::Read | prot::Write));
+  } else {
+    ++ignored_;
+    return;
+  }
+  ++region_changes_;
+}
+
+void LackeyImporter::finish() { out_.write(Event::processExit(pid_)); }
+
+}  // namespace vmmu::trace

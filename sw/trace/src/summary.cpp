@@ -1,0 +1,67 @@
+// summary.cpp - `vmmu trace info`.
+#include "vmmu/trace/summary.h"
+
+#include <cinttypes>
+#include <unordered_set>
+
+namespace vmmu::trace {
+
+namespace {
+// A (pid, page) pair as one key: pages of a 57-bit VA need 45 bits; pids are folded above them.
+uint64_t pageKey(uint32_t pid, uint64_t va) { return (va >> 12) ^ (uint64_t{pid} << 45) ^ (uint64_t{pid} >> 19); }
+}  // namespace
+
+TraceSummary summarize(TraceReader &reader) {
+  TraceSummary s;
+  std::unordered_set<uint32_t> pids, cpus;
+  std::unordered_set<uint64_t> pages;
+  while (const auto e = reader.next()) {
+    ++s.events;
+    ++s.by_kind[static_cast<size_t>(e->kind)];
+    if (e->kind != EventKind::Marker)
+      pids.insert(e->pid);
+    switch (e->kind) {
+    case EventKind::Access:
+      ++s.accesses_by_op[static_cast<size_t>(e->op)];
+      cpus.insert(e->cpu);
+      // An access that crosses a page boundary touches both pages.
+      for (uint64_t page = e->address >> 12; page <= (e->address + e->size - 1) >> 12; ++page)
+        pages.insert(pageKey(e->pid, page << 12));
+      break;
+    case EventKind::ContextSwitch:
+      cpus.insert(e->cpu);
+      break;
+    case EventKind::ProcessCreate:
+      ++s.processes_created;
+      break;
+    case EventKind::ProcessExit:
+      ++s.processes_exited;
+      break;
+    default:
+      break;
+    }
+  }
+  s.processes_seen = pids.size();
+  s.cpus_seen = cpus.size();
+  s.footprint_pages = pages.size();
+  return s;
+}
+
+void printSummary(const TraceReader &reader, const TraceSummary &s, std::FILE *out) {
+  std::fprintf(out, "format      %u.%u\n", reader.versionMajor(), reader.versionMinor());
+  for (const auto &[key, value] : reader.header().fields())
+    std::fprintf(out, "%-11s %s\n", key.c_str(), value.c_str());
+  std::fprintf(out, "events      %" PRIu64 "\n", s.events);
+  for (int k = 1; k <= kNumEventKinds; ++k)
+    std::fprintf(out, "  %-14s %" PRIu64 "\n", std::string(toString(static_cast<EventKind>(k))).c_str(),
+                 s.by_kind[static_cast<size_t>(k)]);
+  std::fprintf(out, "accesses    read %" PRIu64 ", write %" PRIu64 ", fetch %" PRIu64 "\n", s.accesses_by_op[0],
+               s.accesses_by_op[1], s.accesses_by_op[2]);
+  std::fprintf(out, "processes   %" PRIu64 " seen, %" PRIu64 " created, %" PRIu64 " exited\n", s.processes_seen,
+               s.processes_created, s.processes_exited);
+  std::fprintf(out, "cpus        %" PRIu64 "\n", s.cpus_seen);
+  std::fprintf(out, "footprint   %" PRIu64 " pages of 4 KiB (%.1f MiB)\n", s.footprint_pages,
+               double(s.footprint_pages) / 256.0);
+}
+
+}  // namespace vmmu::trace

@@ -1,0 +1,54 @@
+// cosim.h - runs the verilated MMU and the golden model (vmmu::Mmu) side by side.
+//
+// Every request goes to both; check() asserts (GoogleTest EXPECTs) that the responses, the
+// ordered memory operations and the latency agree, the model being charged the cycles the DUT
+// was observed to take per operation (§12). Control commands go to both. The DUT and the model
+// each own a memory; tables() writes both (TeeMemory), so A/D updates are compared, not shared.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "dut_harness.h"
+#include "vmmu/config.h"
+#include "vmmu/memory.h"
+#include "vmmu/mmu.h"
+
+namespace vmmu::rtltest {
+
+class Cosim {
+public:
+  explicit Cosim(MemoryBehaviour behaviour = {}, const MmuConfig &config = {});
+
+  // Where tests build page tables: writes reach both memories.
+  PhysicalMemory &tables() { return tee_; }
+  SparseMemory &dutMemory() { return dut_memory_; }
+  SparseMemory &modelMemory() { return model_memory_; }
+  DutHarness &dut() { return dut_; }
+  Mmu &model() { return model_; }
+
+  void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
+               uint16_t pcid);
+  void writeReg(unsigned ctx, CtxReg reg, uint64_t value) {
+    control(CtrlOp::WriteReg, ctx, static_cast<unsigned>(reg), value, 0, 0);
+  }
+
+  // Runs `req` on both and expects identical behaviour; returns what the DUT did.
+  DutTranslation check(const Request &req);
+  // Expects every counter (§14, and indices past the last one) to agree.
+  void expectCountersMatch();
+
+  // Number of check() calls that found a difference (for loops that stop early).
+  unsigned mismatches() const { return mismatches_; }
+
+private:
+  SparseMemory dut_memory_;
+  SparseMemory model_memory_;
+  TeeMemory tee_;
+  ReplayTiming timing_;
+  Mmu model_;
+  DutHarness dut_;
+  unsigned mismatches_ = 0;
+};
+
+}  // namespace vmmu::rtltest

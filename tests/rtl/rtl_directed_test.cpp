@@ -1,0 +1,381 @@
+// Directed tests of the verilated MMU: each mode, each fault class, caches, A/D updates and
+// invalidations. Every translation is also cosimulated against the golden model (Cosim::check),
+// and the facts the spec states outright (reference counts, latencies, payloads) are asserted
+// directly so that a shared misreading of the spec by RTL and model cannot pass unnoticed.
+#include <gtest/gtest.h>
+
+#include "cosim.h"
+#include "rtl_test_env.h"
+
+namespace vmmu::rtltest {
+namespace {
+
+constexpr uint64_t kVa = 0x0000'7f12'3456'7000;
+constexpr uint64_t kPa = 0x0000'0000'0500'0000;
+
+Request read(uint16_t vpid, uint64_t va, bool user = false) {
+  return Request{vpid, 0, va, Access::Read, user};
+}
+Request write(uint16_t vpid, uint64_t va, bool user = false) {
+  return Request{vpid, 0, va, Access::Write, user};
+}
+Request exec(uint16_t vpid, uint64_t va) { return Request{vpid, 0, va, Access::Exec, false}; }
+
+unsigned countOps(const std::vector<MemOp> &ops, Dim dim, MemOpKind kind) {
+  unsigned n = 0;
+  for (const MemOp &op : ops)
+    n += op.dim == dim && op.kind == kind;
+  return n;
+}
+
+// With a memory latency of one cycle every operation costs c = 2 (§12).
+constexpr MemoryBehaviour kFixedLatency{1, 1, 0, 1};
+
+class RtlDirected : public ::testing::Test {
+protected:
+  Cosim sim{kFixedLatency};
+  FrameAllocator host_tables{kHostTablesBase, kHostTablesLimit};
+
+  void TearDown() override { sim.expectCountersMatch(); }
+};
+
+TEST_F(RtlDirected, NativeColdWalkReadsFourEntriesThenHits) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  tables.map(kVa, kPa, PageSize::Size4K, pte::RW);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+
+  const DutTranslation cold = sim.check(read(0, kVa + 0x123));
+  EXPECT_EQ(cold.resp.fault, Fault::None);
+  EXPECT_EQ(cold.resp.hpa, kPa + 0x123);
+  EXPECT_EQ(cold.resp.size, PageSize::Size4K);
+  EXPECT_FALSE(cold.resp.tlb_hit);
+  ASSERT_EQ(cold.ops.size(), 4u);
+  for (unsigned i = 0; i < 4; ++i) {
+    const unsigned level = 4 - i;
+    EXPECT_EQ(cold.ops[i].addr, *tables.hostEntryAddress(kVa, level)) << "level " << level;
+    EXPECT_EQ(cold.ops[i].level, level);
+    EXPECT_EQ(cold.ops[i].kind, MemOpKind::Read);
+    EXPECT_EQ(cold.ops[i].dim, Dim::Guest);
+  }
+  EXPECT_EQ(cold.latency, 2u + 4u * 2u) << "START + 4 operations of 2 cycles + DONE";
+
+  const DutTranslation warm = sim.check(read(0, kVa + 0x456));
+  EXPECT_TRUE(warm.resp.tlb_hit);
+  EXPECT_EQ(warm.resp.hpa, kPa + 0x456);
+  EXPECT_TRUE(warm.ops.empty());
+  EXPECT_EQ(warm.latency, 1u);
+  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles), 10u);
+  EXPECT_EQ(sim.dut().counter(Counter::TlbHits), 1u);
+}
+
+TEST_F(RtlDirected, PdeCacheHitLeavesOneGuestRead) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  tables.map(kVa, kPa, PageSize::Size4K);
+  tables.map(kVa + 0x1000, kPa + 0x7000, PageSize::Size4K);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  sim.check(read(0, kVa));
+  const DutTranslation next = sim.check(read(0, kVa + 0x1000));
+  EXPECT_EQ(next.resp.hpa, kPa + 0x7000);
+  ASSERT_EQ(next.ops.size(), 1u);
+  EXPECT_EQ(next.ops[0].level, 1u);
+  EXPECT_EQ(sim.dut().counter(Counter::PscHitsL2), 1u);
+}
+
+TEST_F(RtlDirected, NestedColdWalkReads24AndSecondWalkUsesNestedTlb) {
+  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+  vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
+  vm.guest->map(kVa + 0x20'0000, 0x40'0000, PageSize::Size4K);  // another PDE, same PDPT
+  setContext(sim, 1, 7, Mode::Nested, vm.guest->root(), vm.ept.eptp());
+
+  const DutTranslation cold = sim.check(read(7, kVa + 8));
+  EXPECT_EQ(cold.resp.fault, Fault::None);
+  EXPECT_EQ(cold.resp.hpa, kGuestRamHost + 0x20'0008);
+  EXPECT_EQ(cold.ops.size(), 24u) << "nm + n + m for 4 + 4 levels";
+  EXPECT_EQ(countOps(cold.ops, Dim::Guest, MemOpKind::Read), 4u);
+  EXPECT_EQ(countOps(cold.ops, Dim::Nested, MemOpKind::Read), 20u);
+
+  // PDPTE-cache hit; the next PD and the final page are new nested translations.
+  const DutTranslation second = sim.check(read(7, kVa + 0x20'0000));
+  EXPECT_EQ(second.resp.hpa, kGuestRamHost + 0x40'0000);
+  EXPECT_LT(second.ops.size(), cold.ops.size());
+  EXPECT_EQ(sim.dut().counter(Counter::PscHitsL3), 1u);
+}
+
+TEST_F(RtlDirected, NestedGuest2MOnHost4KReads19AndSplinters) {
+  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+  vm.guest->map(kVa & ~0x1f'ffffull, 0x20'0000, PageSize::Size2M);
+  setContext(sim, 0, 3, Mode::Nested, vm.guest->root(), vm.ept.eptp());
+  const DutTranslation t = sim.check(read(3, (kVa & ~0x1f'ffffull) + 0x1'2345));
+  EXPECT_EQ(t.ops.size(), 19u);
+  EXPECT_EQ(t.resp.size, PageSize::Size4K) << "guest 2M on host 4K is splintered";
+  EXPECT_EQ(t.resp.hpa, kGuestRamHost + 0x20'0000 + 0x1'2345);
+}
+
+TEST_F(RtlDirected, NestedOnLargeEptPagesKeepsGuestSize) {
+  NestedGuest vm(sim.tables(), host_tables, PageSize::Size2M);
+  vm.guest->map(kVa & ~0x1f'ffffull, 0x40'0000, PageSize::Size2M);
+  setContext(sim, 0, 3, Mode::Nested, vm.guest->root(), vm.ept.eptp(true));
+  const DutTranslation t = sim.check(write(3, kVa));
+  EXPECT_EQ(t.resp.size, PageSize::Size2M);
+  EXPECT_GT(countOps(t.ops, Dim::Nested, MemOpKind::FetchOr), 0u) << "EPT A/D enabled";
+  EXPECT_TRUE(sim.check(write(3, kVa + 0x1000)).resp.tlb_hit);
+}
+
+TEST_F(RtlDirected, DirectWalkIsBaseOffsetWithFourReads) {
+  DirectGuest vm(sim.tables());
+  vm.guest.map(kVa, 0x1000, PageSize::Size4K);
+  vm.guest.map((kVa + 0x20'0000) & ~0x1f'ffffull, 0x20'0000, PageSize::Size2M);
+  setContext(sim, 2, 9, Mode::Direct, vm.guest.root(), 0, kDirectBase, kDirectSize);
+  const DutTranslation t = sim.check(read(9, kVa + 0x10));
+  EXPECT_EQ(t.resp.fault, Fault::None);
+  EXPECT_EQ(t.resp.hpa, kDirectBase + 0x1010);
+  EXPECT_EQ(t.resp.size, PageSize::Size4K);
+  ASSERT_EQ(t.ops.size(), 4u);
+  for (const MemOp &op : t.ops) {
+    EXPECT_GE(op.addr, kDirectBase);
+    EXPECT_LT(op.addr, kDirectBase + kDirectSize);
+  }
+  // GBASE is 1G aligned, so a guest 2M page stays one 2M entry.
+  const uint64_t large_va = (kVa + 0x20'0000) & ~0x1f'ffffull;
+  const DutTranslation large = sim.check(read(9, large_va + 0x1'2340));
+  EXPECT_EQ(large.resp.hpa, kDirectBase + 0x20'0000 + 0x1'2340);
+  EXPECT_EQ(large.resp.size, PageSize::Size2M);
+}
+
+TEST_F(RtlDirected, DirectOutOfBoundsFinalAddressIsBoundsExit) {
+  DirectGuest vm(sim.tables());
+  const uint64_t outside = kDirectSize + 0x1000;  // a gPA past GSIZE
+  vm.guest.map(kVa, outside, PageSize::Size4K);
+  setContext(sim, 0, 9, Mode::Direct, vm.guest.root(), 0, kDirectBase, kDirectSize);
+  const DutTranslation t = sim.check(read(9, kVa + 4));
+  EXPECT_EQ(t.resp.fault, Fault::Bounds);
+  EXPECT_TRUE(t.resp.vm_exit);
+  EXPECT_EQ(t.resp.fault_addr, outside + 4);
+  EXPECT_EQ(t.resp.fault_info, eptq::Final);
+  EXPECT_EQ(t.resp.hpa, 0u);
+  EXPECT_EQ(t.ops.size(), 4u) << "the faulting address is never emitted";
+  EXPECT_EQ(sim.dut().counter(Counter::FaultBounds), 1u);
+}
+
+TEST_F(RtlDirected, DirectOutOfBoundsTableIsBoundsExitBeforeReading) {
+  DirectGuest vm(sim.tables());
+  vm.guest.map(kVa, 0x1000, PageSize::Size4K);
+  // GSIZE ends below the guest tables: the root table itself is out of bounds.
+  setContext(sim, 0, 9, Mode::Direct, vm.guest.root(), 0, kDirectBase, kGuestTablesGpa);
+  const DutTranslation t = sim.check(read(9, kVa));
+  EXPECT_EQ(t.resp.fault, Fault::Bounds);
+  EXPECT_TRUE(t.ops.empty());
+  EXPECT_EQ(t.resp.fault_info, 4u << eptq::kGuestLevelShift);
+  EXPECT_EQ(t.latency, 2u);
+}
+
+TEST_F(RtlDirected, DirectEscapedPageTakesTheNestedWalk) {
+  DirectGuest vm(sim.tables());
+  EptTables ept(sim.tables(), host_tables);
+  const uint64_t escaped_gpa = 0x50'0000;  // outside the 2M guest page below
+  vm.guest.map(kVa & ~0x1f'ffffull, 0x20'0000, PageSize::Size2M);
+  vm.guest.map(kVa + 0x40'0000, escaped_gpa, PageSize::Size4K);
+  ept.map(escaped_gpa, kDirectBase + 0x50'0000, PageSize::Size4K);
+  setContext(sim, 0, 9, Mode::Direct, vm.guest.root(), ept.eptp(), kDirectBase, kDirectSize);
+  sim.writeReg(0, static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + 1),
+               escaped_gpa | 1);
+  const DutTranslation esc = sim.check(read(9, kVa + 0x40'0000));
+  EXPECT_EQ(esc.resp.hpa, kDirectBase + 0x50'0000 + (kVa & 0xfff));
+  EXPECT_EQ(countOps(esc.ops, Dim::Nested, MemOpKind::Read), 4u);
+  EXPECT_EQ(sim.dut().counter(Counter::Escapes), 1u);
+  // A 2M guest page holding no escaped page keeps its size; one that holds one is splintered.
+  EXPECT_EQ(sim.check(read(9, kVa)).resp.size, PageSize::Size2M);
+  sim.writeReg(0, static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + 2),
+               0x21'0000 | 1);
+  EXPECT_EQ(sim.check(read(9, kVa)).resp.size, PageSize::Size4K);
+}
+
+TEST_F(RtlDirected, GuestPageFaultsCarryX86ErrorCodes) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  tables.map(kVa, kPa, PageSize::Size4K, pte::NX);  // read-only, supervisor, no-execute
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+
+  const DutTranslation absent = sim.check(read(0, kVa + 0x20'0000));
+  EXPECT_EQ(absent.resp.fault, Fault::GuestPageFault);
+  EXPECT_EQ(absent.resp.fault_info, 0u);
+  EXPECT_EQ(absent.resp.fault_level, 2u);
+  EXPECT_EQ(absent.resp.fault_addr, kVa + 0x20'0000);
+  EXPECT_FALSE(absent.resp.vm_exit);
+
+  EXPECT_EQ(sim.check(write(0, kVa)).resp.fault_info, pf::P | pf::W);
+  EXPECT_EQ(sim.check(read(0, kVa, true)).resp.fault_info, pf::P | pf::U);
+  EXPECT_EQ(sim.check(exec(0, kVa)).resp.fault_info, pf::P | pf::ID);
+
+  tables.writeEntry(kVa, 1, tables.readEntry(kVa, 1) | (uint64_t{1} << 50));  // bit 50 >= P
+  sim.control(CtrlOp::InvAll, 0, 0, 0, 0, 0);
+  const DutTranslation rsvd = sim.check(read(0, kVa));
+  EXPECT_EQ(rsvd.resp.fault_info, pf::P | pf::RSVD);
+  EXPECT_EQ(rsvd.resp.fault_level, 1u);
+}
+
+TEST_F(RtlDirected, ShadowPageFaultExits) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  setContext(sim, 0, 4, Mode::Shadow, tables.root());
+  const DutTranslation t = sim.check(read(4, kVa));
+  EXPECT_EQ(t.resp.fault, Fault::GuestPageFault);
+  EXPECT_TRUE(t.resp.vm_exit);
+  EXPECT_EQ(sim.dut().counter(Counter::VmExits), 1u);
+}
+
+TEST_F(RtlDirected, EarlyFaultsRespondWithHitLatency) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  const DutTranslation gp = sim.check(read(0, 0x0000'8000'0000'0000));
+  EXPECT_EQ(gp.resp.fault, Fault::GuestGeneralProtection);
+  EXPECT_EQ(gp.resp.fault_addr, 0x0000'8000'0000'0000u);
+  EXPECT_EQ(gp.latency, 1u);
+  const DutTranslation none = sim.check(read(55, kVa));
+  EXPECT_EQ(none.resp.fault, Fault::NoContext);
+  EXPECT_EQ(none.latency, 1u);
+  EXPECT_EQ(sim.dut().counter(Counter::TlbMisses), 0u);
+  EXPECT_EQ(sim.dut().counter(Counter::Lookups), 2u);
+}
+
+TEST_F(RtlDirected, EptViolationAndMisconfigPayloads) {
+  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+  vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
+  vm.guest->map(kVa + 0x1000, 0x21'0000, PageSize::Size4K);
+  vm.guest->map(kVa + 0x2000, 0x22'0000, PageSize::Size4K);
+  vm.ept.map(0x20'0000, kGuestRamHost + 0x20'0000, PageSize::Size4K, ept::R);  // read-only
+  vm.ept.unmap(0x21'0000);
+  vm.ept.writeEntry(0x22'0000, 1, vm.ept.readEntry(0x22'0000, 1) & ~ept::R);  // W without R
+  setContext(sim, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp());
+
+  const DutTranslation denied = sim.check(write(5, kVa + 0x10));
+  EXPECT_EQ(denied.resp.fault, Fault::EptViolation);
+  EXPECT_TRUE(denied.resp.vm_exit);
+  EXPECT_EQ(denied.resp.fault_addr, 0x20'0010u);
+  EXPECT_EQ(denied.resp.fault_level, 1u);
+  EXPECT_EQ(denied.resp.fault_info,
+            eptq::Write | eptq::Readable | eptq::LinearValid | eptq::Final);
+
+  const DutTranslation absent = sim.check(read(5, kVa + 0x1000));
+  EXPECT_EQ(absent.resp.fault, Fault::EptViolation);
+  EXPECT_EQ(absent.resp.fault_info, eptq::Read | eptq::LinearValid | eptq::Final);
+
+  const DutTranslation misconfigured = sim.check(read(5, kVa + 0x2000));
+  EXPECT_EQ(misconfigured.resp.fault, Fault::EptMisconfig);
+  EXPECT_EQ(misconfigured.resp.fault_info, eptq::Final);
+  EXPECT_EQ(misconfigured.resp.fault_level, 1u);
+}
+
+TEST_F(RtlDirected, GuestAccessedDirtyUpdatesAndDirtyRefill) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  tables.map(kVa, kPa, PageSize::Size4K, pte::RW);
+  setContext(sim, 0, 0, Mode::Native, tables.root(), 0, 0, 0, /*guest_ad=*/true);
+
+  const DutTranslation first = sim.check(read(0, kVa));
+  EXPECT_EQ(countOps(first.ops, Dim::Guest, MemOpKind::FetchOr), 4u) << "A in every level";
+  EXPECT_EQ(first.ops.back().mask, pte::A);
+  EXPECT_TRUE(sim.dutMemory().peek64(*tables.hostEntryAddress(kVa, 1)) & pte::A);
+
+  // The cached entry is clean: a write drops it and walks again to set D.
+  const DutTranslation dirty = sim.check(write(0, kVa));
+  EXPECT_FALSE(dirty.resp.tlb_hit);
+  EXPECT_EQ(dirty.ops.back().kind, MemOpKind::FetchOr);
+  EXPECT_EQ(dirty.ops.back().mask, pte::A | pte::D);
+  EXPECT_EQ(sim.dut().counter(Counter::PermRefills), 1u);
+  EXPECT_TRUE(sim.check(write(0, kVa)).resp.tlb_hit);
+  EXPECT_EQ(sim.dutMemory().peek64(*tables.hostEntryAddress(kVa, 1)),
+            sim.modelMemory().peek64(*tables.hostEntryAddress(kVa, 1)));
+}
+
+TEST_F(RtlDirected, InvalidationsRemoveWhatTheySelect) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  tables.map(kVa, kPa, PageSize::Size4K);
+  tables.map(kVa + 0x1000, kPa + 0x1000, PageSize::Size4K, pte::RW | pte::G);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  setContext(sim, 1, 1, Mode::Native, tables.root());
+  const auto warm = [&] {
+    sim.check(read(0, kVa));
+    sim.check(read(0, kVa + 0x1000));
+    sim.check(read(1, kVa));
+  };
+  const auto hit = [&](uint16_t vpid, uint64_t va) {
+    return sim.check(read(vpid, va)).resp.tlb_hit;
+  };
+
+  warm();
+  sim.control(CtrlOp::InvAddr, 0, 0, kVa, 0, 0);
+  EXPECT_FALSE(hit(0, kVa));
+  EXPECT_TRUE(hit(0, kVa + 0x1000));
+  EXPECT_TRUE(hit(1, kVa));
+
+  warm();
+  sim.control(CtrlOp::InvPcid, 0, 0, 0, 0, 0);
+  EXPECT_FALSE(hit(0, kVa));
+  EXPECT_TRUE(hit(0, kVa + 0x1000)) << "global entries survive INV_PCID";
+
+  warm();
+  sim.control(CtrlOp::InvVpid, 0, 0, 0, 1, 0);
+  EXPECT_FALSE(hit(1, kVa));
+  EXPECT_TRUE(hit(0, kVa));
+
+  warm();
+  sim.writeReg(0, CtxReg::Mode, static_cast<uint64_t>(Mode::Shadow));  // implicit INV_VPID
+  EXPECT_FALSE(hit(0, kVa + 0x1000));
+  EXPECT_TRUE(hit(1, kVa));
+
+  warm();
+  sim.control(CtrlOp::InvAll, 0, 0, 0, 0, 0);
+  EXPECT_FALSE(hit(1, kVa));
+  EXPECT_EQ(sim.dut().counter(Counter::InvAll), 1u);
+}
+
+TEST_F(RtlDirected, InvEptpFlushesTheVmsUsingThatEpt) {
+  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+  vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
+  setContext(sim, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp());
+  sim.check(read(5, kVa));
+  EXPECT_TRUE(sim.check(read(5, kVa)).resp.tlb_hit);
+  sim.control(CtrlOp::InvEptp, 0, 0, vm.ept.eptp(), 0, 0);
+  const DutTranslation again = sim.check(read(5, kVa));
+  EXPECT_FALSE(again.resp.tlb_hit);
+  EXPECT_EQ(again.ops.size(), 24u) << "TLB, PSC and nested TLB all flushed";
+}
+
+TEST_F(RtlDirected, SlowMemoryAndBackPressureAreCountedInWalkCycles) {
+  Cosim slow(MemoryBehaviour{2, 6, 40, 99});
+  FrameAllocator alloc(kHostTablesBase, kHostTablesLimit);
+  NestedGuest vm(slow.tables(), alloc, PageSize::Size4K);
+  vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
+  setContext(slow, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp(true));
+  const DutTranslation t = slow.check(write(5, kVa));
+  uint64_t sum = 0;
+  for (uint64_t c : t.op_cycles) {
+    EXPECT_GE(c, 3u);
+    sum += c;
+  }
+  EXPECT_EQ(t.latency, 2 + sum);
+  slow.expectCountersMatch();
+}
+
+TEST_F(RtlDirected, HitsAndEarlyFaultsAreAcceptedEveryCycle) {
+  GuestPageTables tables(sim.tables(), host_tables);
+  std::vector<Request> requests;
+  for (uint64_t page = 0; page < 8; ++page) {
+    tables.map(kVa + (page << 12), kPa + (page << 16), PageSize::Size4K);
+    requests.push_back(read(0, kVa + (page << 12) + page * 8));
+  }
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  for (const Request &req : requests)
+    sim.check(req);  // warm the TLB
+  requests.push_back(read(0, 0x00f0'0000'0000'0000));  // GUEST_GP
+  requests.push_back(read(77, kVa));                     // NO_CONTEXT
+  requests.push_back(requests.front());
+
+  uint64_t cycles = 0;
+  const std::vector<Response> responses = sim.dut().stream(requests, cycles);
+  EXPECT_EQ(cycles, requests.size()) << "one request accepted per cycle, response one cycle later";
+  ASSERT_EQ(responses.size(), requests.size());
+  for (size_t i = 0; i < requests.size(); ++i)
+    EXPECT_EQ(responses[i], sim.model().translate(requests[i]).resp) << "request " << i;
+}
+
+}  // namespace
+}  // namespace vmmu::rtltest

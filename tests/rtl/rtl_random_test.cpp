@@ -1,0 +1,229 @@
+// Random cosimulation of the verilated MMU against the golden model: several VMs in every
+// mode share the MMU; requests hit mapped and unmapped pages of every size with every access
+// type; control commands (invalidations, mode switches, escape updates) and table corruptions
+// (reserved bits, EPT misconfigurations, cleared entries) are interleaved. Every response,
+// operation list and latency is compared, and all counters at the end.
+//
+// VMMU_RTL_RANDOM_REQUESTS sets the number of requests (default 3000);
+// VMMU_RTL_RANDOM_SEED the seed (default 1).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <random>
+#include <vector>
+
+#include "cosim.h"
+#include "rtl_test_env.h"
+
+namespace vmmu::rtltest {
+namespace {
+
+uint64_t envOr(const char *name, uint64_t fallback) {
+  const char *value = std::getenv(name);
+  return value ? std::strtoull(value, nullptr, 0) : fallback;
+}
+
+// DIRECT guest-physical pages that the escape filter may name (mapped by the DIRECT VM's EPT).
+constexpr uint64_t kEscapeWindow = 0x38'0000;
+
+struct Page {
+  uint16_t vpid;
+  uint64_t va;
+  PageSize size;
+};
+
+class RandomScenario {
+public:
+  RandomScenario(Cosim &sim, uint64_t seed)
+      : sim_(sim), rng_(seed), host_tables_(kHostTablesBase, kHostTablesLimit),
+        native_(sim.tables(), host_tables_),
+        nested_(sim.tables(), host_tables_, PageSize::Size4K),
+        nested_large_(sim.tables(), host_tables_, PageSize::Size2M), direct_(sim.tables()),
+        direct_ept_(sim.tables(), host_tables_) {
+    // Slot 0: host (NATIVE), 1: NESTED on 4K EPT, 2: NESTED on 2M EPT with A/D, 3: DIRECT.
+    setContext(sim_, 0, 0, Mode::Native, native_.root(), 0, 0, 0, true);
+    setContext(sim_, 1, 11, Mode::Nested, nested_.guest->root(), nested_.ept.eptp(), 0, 0, true);
+    setContext(sim_, 2, 12, Mode::Nested, nested_large_.guest->root(),
+               nested_large_.ept.eptp(true));
+    setContext(sim_, 3, 13, Mode::Direct, direct_.guest.root(), direct_ept_.eptp(true),
+               kDirectBase, kDirectSize, true);
+    for (uint64_t gpa = kEscapeWindow; gpa < kEscapeWindow + 0x4'0000; gpa += 0x1000)
+      direct_ept_.map(gpa, kDirectBase + 0x100'0000 + gpa, PageSize::Size4K);
+    for (unsigned k = 0; k < 4; ++k)
+      sim_.writeReg(3, static_cast<CtxReg>(8 + k), (kEscapeWindow + (uint64_t{k} << 12)) | 1);
+    for (unsigned i = 0; i < 40; ++i)
+      mapRandom();
+  }
+
+  void step() {
+    const unsigned dice = pick(200);
+    if (dice < 6)
+      mapRandom();
+    else if (dice < 8)
+      corruptRandom();
+    else if (dice < 16)
+      controlRandom();
+    else
+      sim_.check(randomRequest());
+  }
+
+private:
+  unsigned pick(unsigned n) { return std::uniform_int_distribution<unsigned>(0, n - 1)(rng_); }
+  uint64_t flags() {
+    uint64_t f = 0;
+    if (pick(8) != 0) f |= pte::RW;
+    if (pick(4) != 0) f |= pte::US;
+    if (pick(8) == 0) f |= pte::NX;
+    if (pick(8) == 0) f |= pte::G;
+    if (pick(3) == 0) f |= pte::A;
+    if (pick(4) == 0) f |= pte::D;
+    return f;
+  }
+
+  // Picks a VM and maps a page of random size at a random VA (from a small pool so that
+  // requests hit, share tables and caches, and conflict).
+  void mapRandom() {
+    const unsigned vm = pick(4);
+    const PageSize size = static_cast<PageSize>(pick(5) < 3 ? 0 : pick(4) < 3 ? 1 : 2);
+    const uint64_t bytes = pageBytes(size);
+    const uint64_t va = ((uint64_t{pick(4)} << 39) | (uint64_t{pick(3)} << 30) |
+                         (uint64_t{pick(4)} << 21) | (uint64_t{pick(16)} << 12)) &
+                        ~(bytes - 1);
+    const uint64_t canonical_va = pick(4) == 0 ? (va | 0xffff'8000'0000'0000) : va;
+    // Guest-physical frames below the tables (which start at 48 MiB).
+    uint64_t gpa = (uint64_t{pick(24)} << 21) & ~(bytes - 1);
+    if (size == PageSize::Size1G) gpa = 0;  // only gPA 0 keeps a 1G page inside guest RAM
+    if (size == PageSize::Size4K) gpa |= uint64_t{pick(512)} << 12;
+    try {
+      switch (vm) {
+      case 0: native_.map(canonical_va, 0x2000'0000 + gpa, size, flags()); break;
+      case 1: nested_.guest->map(canonical_va, gpa, size, flags()); break;
+      case 2: nested_large_.guest->map(canonical_va, gpa, size, flags()); break;
+      default:
+        // Some DIRECT pages land in the escaped window or past GSIZE.
+        if (size == PageSize::Size4K && pick(3) == 0)
+          gpa = kEscapeWindow + (uint64_t{pick(8)} << 12);
+        if (pick(10) == 0) gpa = kDirectSize + (gpa & 0x3f'ffff & ~(bytes - 1));
+        direct_.guest.map(canonical_va, gpa, size, flags());
+        break;
+      }
+      pages_.push_back(Page{vmVpid(vm), canonical_va, size});
+    } catch (const std::exception &) {
+      // Overlaps a page of another size: keep the tables as they are.
+    }
+  }
+
+  static uint16_t vmVpid(unsigned vm) { return vm == 0 ? 0 : static_cast<uint16_t>(10 + vm); }
+
+  // Corrupts one entry of a mapped page's walk (reserved bit, EPT misconfig, not present).
+  void corruptRandom() {
+    if (pages_.empty()) return;
+    const Page &page = pages_[pick(static_cast<unsigned>(pages_.size()))];
+    const unsigned leaf_level = 1 + static_cast<unsigned>(page.size);
+    const unsigned level = leaf_level + pick(4 - leaf_level + 1);
+    GuestPageTables *tables = page.vpid == 0 ? &native_ : page.vpid == 11 ? nested_.guest.get()
+                              : page.vpid == 12 ? nested_large_.guest.get() : &direct_.guest;
+    try {
+      const uint64_t entry = tables->readEntry(page.va, level);
+      const uint64_t bad[] = {entry | (uint64_t{1} << 47), entry & ~pte::P, entry & ~pte::RW,
+                              entry | pte::PS, entry & ~pte::US};
+      tables->writeEntry(page.va, level, bad[pick(5)]);
+    } catch (const std::exception &) {
+      return;
+    }
+    if (pick(3) == 0) {  // and sometimes an EPT entry of the 4K-EPT VM
+      const uint64_t gpa = uint64_t{pick(24)} << 21;
+      const unsigned ept_level = 1 + pick(4);
+      try {
+        const uint64_t e = nested_.ept.readEntry(gpa, ept_level);
+        const uint64_t bad[] = {e & ~ept::R, e & ~ept::W, e & ~uint64_t{7}, e | (6ull << 3),
+                                e & ~ept::X};
+        nested_.ept.writeEntry(gpa, ept_level, bad[pick(5)]);
+      } catch (const std::exception &) {
+      }
+    }
+  }
+
+  void controlRandom() {
+    const uint16_t vpid = vmVpid(pick(4));
+    const uint64_t va = pages_.empty() ? 0 : pages_[pick(static_cast<unsigned>(pages_.size()))].va;
+    switch (pick(8)) {
+    case 0: sim_.control(CtrlOp::InvAddr, 0, 0, va + (uint64_t{pick(512)} << 12), vpid, 0); break;
+    case 1: sim_.control(CtrlOp::InvPcid, 0, 0, 0, vpid, static_cast<uint16_t>(pick(3))); break;
+    case 2: sim_.control(CtrlOp::InvVpid, 0, 0, 0, vpid, 0); break;
+    case 3: sim_.control(CtrlOp::InvEptp, 0, 0, nested_.ept.eptp(), 0, 0); break;
+    case 4: if (pick(4) == 0) sim_.control(CtrlOp::InvAll, 0, 0, 0, 0, 0); break;
+    case 5:  // escape entries of the DIRECT VM come and go
+      sim_.writeReg(3, static_cast<CtxReg>(8 + pick(4)),
+                    (kEscapeWindow + (uint64_t{pick(8)} << 12)) | (pick(4) != 0));
+      break;
+    case 6:  // the host switches between NATIVE and SHADOW (same tables)
+      sim_.writeReg(0, CtxReg::Mode, pick(2) ? static_cast<uint64_t>(Mode::Shadow)
+                                             : static_cast<uint64_t>(Mode::Native));
+      break;
+    default: sim_.writeReg(1, CtxReg::Flags, pick(2)); break;
+    }
+  }
+
+  Request randomRequest() {
+    Request req;
+    if (!pages_.empty() && pick(8) != 0) {
+      // Mostly recently mapped pages (locality, so the TLB hits), sometimes any page.
+      const unsigned n = static_cast<unsigned>(pages_.size());
+      const Page &page = pages_[pick(2) ? n - 1 - pick(n < 12 ? n : 12) : pick(n)];
+      req.vpid = page.vpid;
+      std::uniform_int_distribution<uint64_t> offset(0, pageBytes(page.size) - 1);
+      req.va = page.va + (offset(rng_) & ~7ull);
+    } else {
+      req.vpid = pick(10) == 0 ? 99 : vmVpid(pick(4));
+      req.va = (uint64_t{pick(4)} << 39) | (uint64_t{pick(1u << 20)} << 12);
+      if (pick(20) == 0) req.va |= uint64_t{1} << 50;  // non-canonical
+    }
+    req.pcid = static_cast<uint16_t>(pick(3));
+    req.access = static_cast<Access>(pick(8) == 0 ? 2 : pick(2));
+    req.user = pick(4) == 0;
+    return req;
+  }
+
+  Cosim &sim_;
+  std::mt19937_64 rng_;
+  FrameAllocator host_tables_;
+  GuestPageTables native_;
+  NestedGuest nested_;
+  NestedGuest nested_large_;
+  DirectGuest direct_;
+  EptTables direct_ept_;
+  std::vector<Page> pages_;
+};
+
+TEST(RtlRandom, CosimulationAgainstTheModel) {
+  const uint64_t requests = envOr("VMMU_RTL_RANDOM_REQUESTS", 3000);
+  const uint64_t seed = envOr("VMMU_RTL_RANDOM_SEED", 1);
+  Cosim sim(MemoryBehaviour{1, 4, 25, seed});
+  RandomScenario scenario(sim, seed);
+  for (uint64_t i = 0; i < requests && sim.mismatches() < 5; ++i)
+    scenario.step();
+  EXPECT_EQ(sim.mismatches(), 0u) << "seed " << seed;
+  sim.expectCountersMatch();
+  // The mix must exercise every kind of outcome, or the comparison proves little.
+  DutHarness &dut = sim.dut();
+  EXPECT_GT(dut.counter(Counter::TlbHits), requests / 20);
+  EXPECT_GT(dut.counter(Counter::Walks), requests / 20);
+  EXPECT_GT(dut.counter(Counter::NtlbHits), 0u);
+  EXPECT_GT(dut.counter(Counter::PscHitsL2), 0u);
+  EXPECT_GT(dut.counter(Counter::GuestAdUpdates), 0u);
+  EXPECT_GT(dut.counter(Counter::NestedAdUpdates), 0u);
+  EXPECT_GT(dut.counter(Counter::FaultGuestPf), 0u);
+  EXPECT_GT(dut.counter(Counter::FaultBounds), 0u);
+  EXPECT_GT(dut.counter(Counter::FaultEptViolation) + dut.counter(Counter::FaultEptMisconfig), 0u);
+  EXPECT_GT(dut.counter(Counter::Escapes), 0u);
+  EXPECT_GT(dut.counter(Counter::PermRefills), 0u);
+  for (unsigned i = 0; i < kNumCounters; ++i)
+    std::printf("  %-22s %llu\n", std::string(toString(static_cast<Counter>(i))).c_str(),
+                static_cast<unsigned long long>(dut.counter(i)));
+}
+
+}  // namespace
+}  // namespace vmmu::rtltest

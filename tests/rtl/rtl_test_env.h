@@ -1,0 +1,64 @@
+// rtl_test_env.h - page-table scenarios shared by the RTL tests: a host OS (NATIVE), a VM
+// behind an EPT (NESTED, or DIRECT with escapes) and a VM whose memory is one contiguous host
+// region (DIRECT), all built through a Cosim's tee so the DUT and the model see the same tables.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "cosim.h"
+#include "vmmu/page_tables.h"
+
+namespace vmmu::rtltest {
+
+// Host physical layout of the scenarios (P = 46).
+inline constexpr uint64_t kHostTablesBase = 0x0100'0000;   // native/shadow tables, EPT tables
+inline constexpr uint64_t kHostTablesLimit = 0x0400'0000;
+inline constexpr uint64_t kGuestRamHost = 0x1000'0000;      // EPT-backed guest RAM (host side)
+inline constexpr uint64_t kGuestRamSize = 0x0400'0000;      // 64 MiB of guest-physical RAM
+inline constexpr uint64_t kGuestTablesGpa = 0x0300'0000;    // guest tables inside guest RAM
+inline constexpr uint64_t kDirectBase = 0x4000'0000;        // DIRECT VM region (1G aligned)
+inline constexpr uint64_t kDirectSize = 0x0400'0000;
+
+inline uint64_t ctxVpid(uint16_t vpid) { return (uint64_t{1} << 16) | vpid; }
+
+// Sets up one context slot (VPID, MODE, CR3, EPTP, GBASE, GSIZE, FLAGS) on both sides.
+inline void setContext(Cosim &sim, unsigned slot, uint16_t vpid, Mode mode, uint64_t cr3,
+                       uint64_t eptp = 0, uint64_t gbase = 0, uint64_t gsize = 0,
+                       bool guest_ad = false) {
+  sim.writeReg(slot, CtxReg::Vpid, ctxVpid(vpid));
+  sim.writeReg(slot, CtxReg::Mode, static_cast<uint64_t>(mode));
+  sim.writeReg(slot, CtxReg::Cr3, cr3);
+  sim.writeReg(slot, CtxReg::Eptp, eptp);
+  sim.writeReg(slot, CtxReg::GBase, gbase);
+  sim.writeReg(slot, CtxReg::GSize, gsize);
+  sim.writeReg(slot, CtxReg::Flags, guest_ad ? 1 : 0);
+}
+
+// A guest whose RAM [0, kGuestRamSize) is mapped by an EPT onto host kGuestRamHost + gpa, with
+// EPT pages of `ept_page` size, and whose own tables live at gPA kGuestTablesGpa.
+struct NestedGuest {
+  NestedGuest(PhysicalMemory &memory, FrameAllocator &host_tables, PageSize ept_page,
+              unsigned guest_levels = 4)
+      : ept(memory, host_tables), guest_tables_alloc(kGuestTablesGpa, kGuestRamSize) {
+    const uint64_t step = pageBytes(ept_page);
+    for (uint64_t gpa = 0; gpa < kGuestRamSize; gpa += step)
+      ept.map(gpa, kGuestRamHost + gpa, ept_page);
+    guest = std::make_unique<GuestPageTables>(memory, guest_tables_alloc, guest_levels, 46,
+                                              ept.hostMap());
+  }
+  EptTables ept;
+  FrameAllocator guest_tables_alloc;
+  std::unique_ptr<GuestPageTables> guest;
+};
+
+// A DIRECT guest: gPA g lives at host kDirectBase + g; tables at gPA kGuestTablesGpa.
+struct DirectGuest {
+  explicit DirectGuest(PhysicalMemory &memory)
+      : alloc(kGuestTablesGpa, kDirectSize),
+        guest(memory, alloc, 4, 46, [](uint64_t gpa) { return gpa + kDirectBase; }) {}
+  FrameAllocator alloc;
+  GuestPageTables guest;
+};
+
+}  // namespace vmmu::rtltest

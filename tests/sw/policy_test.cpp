@@ -1,0 +1,191 @@
+// policy_test.cpp - switch policies: the adaptive policy's decisions on counters built by hand and
+// on a workload with two clear phases, the oracle's dynamic program, and the report.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "vmmu/policy/experiment.h"
+#include "vmmu/policy/policy.h"
+
+namespace vmmu::testing {
+namespace {
+
+using policy::AdaptiveParams;
+using policy::AdaptivePolicy;
+using policy::IntervalCounters;
+using vmm::Approach;
+
+// A nested interval whose walks are expensive (3 nested references per guest one) and that has
+// `faults` guest page faults.
+IntervalCounters nestedInterval(uint64_t faults) {
+  IntervalCounters in;
+  in.approach = Approach::Nested;
+  in.walks = 10'000;
+  in.guest_references = 10'000;
+  in.nested_references = 30'000;
+  in.walk_cycles = 2 * in.walks + 30 * (in.guest_references + in.nested_references);
+  in.translation_cycles = in.walk_cycles + 10'000;
+  in.guest_page_faults = faults;
+  return in;
+}
+
+TEST(AdaptivePolicy, EstimatesShadowFromTheGuestReferencesOfNestedWalks) {
+  const AdaptivePolicy policy;
+  const IntervalCounters in = nestedInterval(0);
+  EXPECT_EQ(policy.estimateNested(in), in.translation_cycles);
+  // Shadow: 2 cycles per walk + 30 per guest reference, plus the non-walk translation cycles.
+  EXPECT_EQ(policy.estimateShadow(in), 2 * 10'000u + 30 * 10'000u + 10'000u);
+}
+
+TEST(AdaptivePolicy, SwitchesToShadowOnlyAfterPatienceAndStaysForCooldown) {
+  AdaptiveParams params;
+  params.patience = 2;
+  params.cooldown = 2;
+  AdaptivePolicy policy(params);
+  EXPECT_EQ(policy.decide(nestedInterval(0)), Approach::Nested) << "one interval is not enough";
+  EXPECT_EQ(policy.decide(nestedInterval(0)), Approach::ShadowCaching);
+  IntervalCounters in_shadow;
+  in_shadow.approach = Approach::ShadowCaching;
+  in_shadow.walks = 10'000;
+  in_shadow.walk_cycles = 10'000 * 32;
+  in_shadow.translation_cycles = in_shadow.walk_cycles;
+  in_shadow.exit_cycles = 1'000'000'000;  // terrible, yet the cooldown holds
+  EXPECT_EQ(policy.decide(in_shadow), Approach::ShadowCaching);
+  EXPECT_EQ(policy.decide(in_shadow), Approach::ShadowCaching);
+  EXPECT_EQ(policy.decide(in_shadow), Approach::Nested) << "exits dominate: leave after one interval";
+}
+
+TEST(AdaptivePolicy, GuestFaultsKeepItNested) {
+  AdaptivePolicy policy;
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(policy.decide(nestedInterval(2'000)), Approach::Nested) << "interval " << i;
+}
+
+TEST(AdaptivePolicy, SwitchMustPayForItself) {
+  AdaptivePolicy policy;
+  // A large working set makes the switch into shadow (one fault per page) too dear.
+  EXPECT_EQ(policy.decide(nestedInterval(200'000)), Approach::Nested);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(policy.decide(nestedInterval(0)), Approach::Nested) << "interval " << i;
+  EXPECT_GT(policy.switchCost(true), policy.switchCost(false));
+}
+
+TEST(AdaptivePolicy, RejectsBadParameters) {
+  AdaptiveParams params;
+  params.shadow = Approach::Nested;
+  EXPECT_THROW(AdaptivePolicy{params}, std::invalid_argument);
+  params = AdaptiveParams{};
+  params.margin = 1.0;
+  EXPECT_THROW(AdaptivePolicy{params}, std::invalid_argument);
+  params = AdaptiveParams{};
+  params.patience = 0;
+  EXPECT_THROW(AdaptivePolicy{params}, std::invalid_argument);
+}
+
+policy::RunResult fakeRun(Approach approach, std::vector<uint64_t> costs) {
+  policy::RunResult run;
+  for (const uint64_t cost : costs) {
+    IntervalCounters in;
+    in.approach = approach;
+    in.total_cycles = cost;
+    run.intervals.push_back(in);
+  }
+  return run;
+}
+
+TEST(Oracle, PicksTheCheapestScheduleIncludingSwitchCosts) {
+  const policy::RunResult a = fakeRun(Approach::Nested, {10, 10, 100, 100, 10});
+  const policy::RunResult b = fakeRun(Approach::ShadowCaching, {50, 50, 20, 20, 50});
+  const auto fixed = [](uint64_t cycles) {
+    return policy::SwitchCost([cycles](size_t, size_t, size_t) { return cycles; });
+  };
+  // Cheap switches: follow the per-interval minimum: 10 + 10 + 20 + 20 + 10 + 2 switches of 5.
+  const policy::OracleResult cheap = policy::computeOracle({&a, &b}, fixed(5));
+  EXPECT_EQ(cheap.cycles, 80u);
+  EXPECT_EQ(cheap.schedule, (std::vector<Approach>{Approach::Nested, Approach::Nested, Approach::ShadowCaching,
+                                                   Approach::ShadowCaching, Approach::Nested}));
+  // Dear switches: stay with the cheaper static choice (a: 230, b: 190).
+  const policy::OracleResult dear = policy::computeOracle({&a, &b}, fixed(1'000));
+  EXPECT_EQ(dear.cycles, 190u);
+  EXPECT_EQ(dear.schedule, std::vector<Approach>(5, Approach::ShadowCaching));
+}
+
+policy::ExperimentConfig phasedExperiment(uint64_t per_phase) {
+  policy::ExperimentConfig config;
+  config.vmm.memory.bytes = 256ull << 20;
+  config.vmm.memory.fragmentation = 1.0;  // host memory in 4 KiB pieces: 2D walks are dear
+  guest::WorkloadSpec random;
+  random.kind = guest::WorkloadKind::RandomAccess;
+  random.footprint_bytes = 16ull << 20;
+  guest::WorkloadSpec short_procs;
+  short_procs.kind = guest::WorkloadKind::ShortProcesses;
+  config.make_workload = [=] {
+    return std::make_unique<guest::PhasedWorkload>(
+        std::vector<guest::PhasedWorkload::Phase>{{random, per_phase}, {short_procs, per_phase}});
+  };
+  config.accesses = 2 * per_phase;
+  config.interval = 20'000;
+  return config;
+}
+
+TEST(Experiment, AdaptiveFollowsClearPhases) {
+  // 15 intervals per phase by default; VMMU_SW_LONG=1 runs 50 per phase, long enough for the
+  // switches to pay off against every static choice.
+  const bool long_run = std::getenv("VMMU_SW_LONG") != nullptr;
+  const uint64_t per_phase = long_run ? 1'000'000 : 300'000;
+  const size_t n = per_phase / 20'000;
+  const policy::Report report = policy::runComparison(phasedExperiment(per_phase));
+  const policy::RunResult *adaptive = report.find("adaptive");
+  const policy::RunResult *nested = report.find("nested");
+  const policy::RunResult *cached = report.find("shadow-cache");
+  ASSERT_NE(adaptive, nullptr);
+  ASSERT_NE(nested, nullptr);
+  ASSERT_NE(cached, nullptr);
+  const std::string modes = adaptive->modeTimeline();
+  ASSERT_EQ(modes.size(), 2 * n);
+  // Random phase (TLB misses, no faults once warm): shadow by its second half. Short processes
+  // (CR3 writes, page-table writes): nested by its second half.
+  EXPECT_EQ(modes.substr(n / 2 + 1, n - n / 2 - 1), std::string(n - n / 2 - 1, 'c')) << modes;
+  EXPECT_EQ(modes.substr(n + n / 2), std::string(n - n / 2, 'n')) << modes;
+  EXPECT_EQ(adaptive->cost.mode_switches, 2u) << modes;
+  // Each static shadow variant pays for the short-process phase; the adaptive policy does not.
+  for (const char *name : {"shadow", "shadow-cache", "shadow-prefetch"})
+    EXPECT_LT(adaptive->cycles(), report.find(name)->cycles()) << name;
+  // Short phases leave little time to earn back a switch: stay close to the best static choice.
+  EXPECT_LT(static_cast<double>(adaptive->cycles()), 1.02 * static_cast<double>(nested->cycles()));
+  if (long_run) {
+    for (const policy::RunResult &run : report.runs) {
+      if (run.policy != "adaptive" && run.policy != "native") {
+        EXPECT_LT(adaptive->cycles(), run.cycles()) << run.policy;
+      }
+    }
+  }
+  EXPECT_LE(report.oracle.cycles, adaptive->cycles());
+  EXPECT_LE(report.oracle.cycles, nested->cycles());
+  EXPECT_LE(report.oracle.cycles, cached->cycles());
+  const std::string text = policy::formatReport(report);
+  EXPECT_NE(text.find("adaptive modes per interval"), std::string::npos) << text;
+  EXPECT_NE(text.find("oracle:"), std::string::npos) << text;
+}
+
+TEST(Experiment, StaticPoliciesNeverSwitchAndDirectFallsBackWhenImpossible) {
+  policy::ExperimentConfig config = phasedExperiment(20'000);
+  config.vmm.allow_compaction = false;
+  const auto direct = policy::makeStaticPolicy(Approach::Direct);
+  const policy::RunResult run = policy::runPolicy(config, *direct);
+  EXPECT_TRUE(run.direct_fell_back);
+  EXPECT_EQ(run.modeTimeline(), "nn");
+  EXPECT_EQ(run.cost.mode_switches, 0u);
+}
+
+TEST(Experiment, RejectsBadConfiguration) {
+  policy::ExperimentConfig config;
+  EXPECT_EQ(config.validate(), "experiment: no workload");
+  config = phasedExperiment(1'000);
+  config.interval = 0;
+  const auto nested = policy::makeStaticPolicy(Approach::Nested);
+  EXPECT_THROW(policy::runPolicy(config, *nested), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vmmu::testing

@@ -1,0 +1,146 @@
+// vm_memory_test.cpp - VM memory layout and EPT construction (4K/2M/1G host pages, fragmentation),
+// and the cost account's arithmetic.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "sw_test_support.h"
+
+namespace vmmu::testing {
+namespace {
+
+using vmm::Approach;
+constexpr uint64_t k4K = 4096, k2M = 2ull << 20, k1G = 1ull << 30;
+
+vmm::VmMemoryConfig memoryConfig(uint64_t bytes, PageSize max_page, double fragmentation) {
+  vmm::VmMemoryConfig config;
+  config.bytes = bytes;
+  config.max_ept_page = max_page;
+  config.fragmentation = fragmentation;
+  return config;
+}
+
+TEST(VmMemory, EptUsesTheLargestPageTheLayoutAllows) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  const vmm::VmMemory huge(memory, memoryConfig(2 * k1G, PageSize::Size1G, 0.0), ept_base, ept_base + k1G);
+  EXPECT_EQ(huge.eptPageSize(k1G + 5 * k4K), PageSize::Size1G);
+  const vmm::VmMemory medium(memory, memoryConfig(2 * k1G, PageSize::Size2M, 0.0), ept_base + k1G, ept_base + 2 * k1G);
+  EXPECT_EQ(medium.eptPageSize(k1G + 5 * k4K), PageSize::Size2M);
+  const vmm::VmMemory small(memory, memoryConfig(64 * k2M, PageSize::Size4K, 0.0), ept_base + 2 * k1G,
+                            ept_base + 3 * k1G);
+  EXPECT_EQ(small.eptPageSize(5 * k2M), PageSize::Size4K);
+}
+
+TEST(VmMemory, FragmentationSplintersOnlyTheChunksItTouches) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  const vmm::VmMemory vm(memory, memoryConfig(256 * k2M, PageSize::Size1G, 0.002), ept_base, ept_base + k1G);
+  const std::vector<uint64_t> moved = vm.misplacedPages();
+  ASSERT_FALSE(moved.empty());
+  EXPECT_EQ(moved.size() % 2, 0u) << "pages move in swapped pairs";
+  size_t chunks_4k = 0;
+  for (uint64_t chunk = 0; chunk < vm.bytes(); chunk += k2M) {
+    bool touched = false;
+    for (const uint64_t gpa : moved)
+      touched |= gpa / k2M == chunk / k2M;
+    EXPECT_EQ(vm.eptPageSize(chunk), touched ? PageSize::Size4K : PageSize::Size2M) << chunk;
+    chunks_4k += touched;
+  }
+  EXPECT_GT(chunks_4k, 0u);
+  // The EPT in memory says exactly what the layout says, for every page.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t gpa = (rng() % vm.bytes()) & ~uint64_t{7};
+    const auto host = vm.ept().translate(gpa);
+    ASSERT_TRUE(host.has_value());
+    EXPECT_EQ(*host, vm.hostOf(gpa));
+  }
+  for (const uint64_t gpa : moved) {
+    EXPECT_NE(vm.hostOf(gpa), vm.hostBase() + gpa);
+    EXPECT_GE(vm.hostOf(gpa), vm.hostBase());
+    EXPECT_LT(vm.hostOf(gpa), vm.hostBase() + vm.bytes()) << "moved frames stay inside the VM's region";
+  }
+}
+
+TEST(VmMemory, GuestRunsOnOneGigabyteEptPages) {
+  System sys(Approach::Nested, k1G);
+  ASSERT_EQ(sys.vmm->memory().eptPageSize(0), PageSize::Size1G);
+  guest::GuestKernel &k = *sys.kernel;
+  const guest::Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, 8 * k2M, guest::prot::ReadWrite, true);
+  for (uint64_t off = 0; off < 8 * k2M; off += k2M + 3 * k4K) {
+    const guest::AccessOutcome out = k.touch(buf + off, Access::Write);
+    EXPECT_EQ(out.hpa, sys.vmm->memory().hostBase() + k.residentFrame(pid, buf + off));
+  }
+}
+
+TEST(CostAccount, ExitsAndCyclesAddUp) {
+  System sys(Approach::ShadowPlain);
+  guest::GuestKernel &k = *sys.kernel;
+  const guest::Pid a = k.spawn(), b = k.spawn();
+  k.switchTo(a);
+  const uint64_t buf = k.mmap(a, 8 * k4K, guest::prot::ReadWrite, false);
+  for (int i = 0; i < 8; ++i)
+    k.touch(buf + i * k4K, Access::Write);
+  k.switchTo(b);
+  const vmm::RunCost &cost = sys.vmm->cost();
+  EXPECT_GT(cost.totalExits(), 0u);
+  EXPECT_EQ(cost.exit_cycles, cost.totalExits() * sys.vmm->config().costs.exit_round_trip);
+  EXPECT_EQ(cost.totalCycles(),
+            cost.translation_cycles + cost.access_cycles + cost.exit_cycles + cost.shim_cycles + cost.guest_work_cycles);
+  EXPECT_GE(cost.translations, cost.accesses) << "every access translates at least once";
+  EXPECT_EQ(cost.cr3_writes, k.stats().cr3_writes);
+  // Nested: the same activity exits never.
+  System nested(Approach::Nested);
+  guest::GuestKernel &kn = *nested.kernel;
+  const guest::Pid na = kn.spawn();
+  kn.switchTo(na);
+  const uint64_t nbuf = kn.mmap(na, 8 * k4K, guest::prot::ReadWrite, false);
+  for (int i = 0; i < 8; ++i)
+    kn.touch(nbuf + i * k4K, Access::Write);
+  EXPECT_EQ(nested.vmm->cost().totalExits(), 0u);
+  EXPECT_EQ(nested.vmm->cost().guest_page_faults, 8u);
+}
+
+// Two VMs on one MMU at once, each in its own mode (§3): nested and caching shadow, interleaved.
+TEST(TwoVms, RunSideBySideInTheirOwnModesAndRegions) {
+  vmm::ModelBackend backend;
+  vmm::VmmConfig config_a;
+  config_a.vpid = 1;
+  config_a.context = 0;
+  config_a.memory.host_base = 4 * k1G;
+  vmm::VmmConfig config_b = config_a;
+  config_b.vpid = 2;
+  config_b.context = 1;
+  config_b.memory.host_base = 8 * k1G;
+  config_b.frames_base = config_a.frames_base + vmm::Vmm::kVmmFramesBytes;
+  vmm::Vmm vm_a(backend, config_a, Approach::Nested);
+  vmm::Vmm vm_b(backend, config_b, Approach::ShadowCaching);
+  guest::GuestConfig guest_config;
+  guest_config.memory_bytes = config_a.memory.bytes;
+  guest::GuestKernel kernel_a(vm_a, guest_config), kernel_b(vm_b, guest_config);
+  const guest::Pid pa = kernel_a.spawn(), pb = kernel_b.spawn();
+  kernel_a.switchTo(pa);
+  kernel_b.switchTo(pb);
+  const uint64_t buf_a = kernel_a.mmap(pa, 16 * k4K, guest::prot::ReadWrite, false);
+  const uint64_t buf_b = kernel_b.mmap(pb, 16 * k4K, guest::prot::ReadWrite, false);
+  EXPECT_EQ(buf_a, buf_b) << "the same guest VAs in both VMs";
+  for (int round = 0; round < 3; ++round) {
+    for (uint64_t i = 0; i < 16; ++i) {
+      const uint64_t hpa_a = kernel_a.touch(buf_a + i * k4K, Access::Write).hpa;
+      const uint64_t hpa_b = kernel_b.touch(buf_b + i * k4K, Access::Write).hpa;
+      EXPECT_EQ(hpa_a, vm_a.memory().hostOf(kernel_a.residentFrame(pa, buf_a + i * k4K)));
+      EXPECT_EQ(hpa_b, vm_b.memory().hostOf(kernel_b.residentFrame(pb, buf_b + i * k4K)));
+      EXPECT_GE(hpa_b, config_b.memory.host_base);
+      EXPECT_LT(hpa_a, config_a.memory.host_base + config_a.memory.bytes);
+    }
+  }
+  EXPECT_EQ(vm_a.cost().totalExits(), 0u);
+  EXPECT_GT(vm_b.cost().totalExits(), 0u);
+  EXPECT_TRUE(vm_b.checkInvariants().empty());
+}
+
+}  // namespace
+}  // namespace vmmu::testing

@@ -1,0 +1,158 @@
+// cli_test.cpp - the `vmmu trace` and `vmmu record` commands as users run them: exit status and
+// the one-line error for bad options and bad traces, and the tools chained end to end.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+
+#include "trace_test_support.h"
+
+namespace vmmu::trace {
+namespace {
+
+#ifdef VMMU_CLI_PATH
+using testing::readFile;
+using testing::scratchPath;
+
+struct CliRun {
+  int status;
+  std::string out, err;
+  std::string firstErrLine() const { return err.substr(0, err.find('\n')); }
+};
+
+CliRun vmmu(const std::string &args) {
+  const std::string out = scratchPath("stdout"), err = scratchPath("stderr");
+  const std::string command = std::string(VMMU_CLI_PATH) + " " + args + " >" + out + " 2>" + err;
+  const int raw = std::system(command.c_str());
+  return CliRun{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, readFile(out), readFile(err)};
+}
+
+void expectUsageError(const std::string &args, const std::string &message) {
+  SCOPED_TRACE(args);
+  const CliRun r = vmmu(args);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.firstErrLine().find(message), std::string::npos) << r.err;
+  EXPECT_EQ(r.firstErrLine().rfind("vmmu: ", 0), 0u) << r.err;
+}
+
+TEST(TraceCli, BadOptionsAreOneLineUsageErrors) {
+  const std::string out = scratchPath("x.vmt");
+  const CliRun bare = vmmu("");
+  EXPECT_EQ(bare.status, 2);
+  EXPECT_EQ(bare.err.rfind("usage: vmmu", 0), 0u) << bare.err;
+  expectUsageError("trace", "missing subcommand");
+  expectUsageError("trace frobnicate", "unknown subcommand 'frobnicate'");
+  expectUsageError("trace gen", "missing KIND");
+  expectUsageError("trace gen nosuch -o " + out, "unknown kind 'nosuch'");
+  expectUsageError("trace gen random", "missing -o FILE");
+  expectUsageError("trace gen random --accesses 0 -o " + out, "--accesses: expected a whole number from 1");
+  expectUsageError("trace gen random --procs -3 -o " + out, "--procs: expected a whole number");
+  expectUsageError("trace gen random --seed", "--seed: missing value");
+  expectUsageError("trace gen random --bogus 1 -o " + out, "unknown option '--bogus'");
+  expectUsageError("trace mix -o " + out + " a.vmt", "missing --quantum");
+  expectUsageError("trace mix --quantum 10 -o " + out, "missing the input traces");
+  expectUsageError("trace info", "missing the trace file");
+  expectUsageError("trace info a.vmt b.vmt", "got a second");
+  expectUsageError("trace dump --fast a.vmt", "unknown option '--fast'");
+  expectUsageError("trace import in.txt", "missing -o FILE");
+  expectUsageError("record -o " + out, "missing the command");
+  expectUsageError("record --max-accesses x -o " + out + " -- true", "--max-accesses: expected a whole number");
+}
+
+TEST(TraceCli, BadTracesAreOneLineErrorsWithTheOffset) {
+  const std::string good = scratchPath("good.vmt");
+  ASSERT_EQ(vmmu("trace gen random --accesses 5000 -o " + good).status, 0);
+  const std::string bytes = readFile(good);
+  const std::string cut = scratchPath("cut.vmt");
+  testing::writeFile(cut, bytes.substr(0, bytes.size() / 2));
+  const CliRun r = vmmu("trace info " + cut);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "vmmu: error: " + cut + ": truncated trace: compressed file ends at byte " +
+                       std::to_string(bytes.size() / 2) + " inside a zstd frame\n");
+
+  const std::string text = scratchPath("text.vmt");
+  testing::writeFile(text, "not a trace\n");
+  const CliRun t = vmmu("trace dump " + text);
+  EXPECT_EQ(t.status, 1);
+  EXPECT_NE(t.err.find("not a vmmu trace"), std::string::npos) << t.err;
+  EXPECT_NE(t.err.find("compressed byte offset 0"), std::string::npos) << t.err;
+
+  const CliRun missing = vmmu("trace info " + scratchPath("missing.vmt"));
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("cannot open"), std::string::npos) << missing.err;
+
+  const std::string bad_text = scratchPath("bad.txt");
+  testing::writeFile(bad_text, "switch cpu=0 pid=x\n");
+  const CliRun imp = vmmu("trace import " + bad_text + " -o " + scratchPath("o.vmt"));
+  EXPECT_EQ(imp.status, 1);
+  EXPECT_NE(imp.err.find("bad.txt:1: pid:"), std::string::npos) << imp.err;
+}
+
+TEST(TraceCli, GenInfoDumpImportMixChain) {
+  const std::string a = scratchPath("a.vmt"), b = scratchPath("b.vmt"), mixed = scratchPath("mixed.vmt");
+  ASSERT_EQ(vmmu("trace gen scan --accesses 3000 --footprint-mib 2 -o " + a).status, 0);
+  ASSERT_EQ(vmmu("trace gen stream --accesses 2000 --footprint-mib 2 --seed 3 -o " + b).status, 0);
+  ASSERT_EQ(vmmu("trace mix --quantum 500 -o " + mixed + " " + a + " " + b).status, 0);
+  const CliRun info = vmmu("trace info " + mixed);
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("  access         5000\n"), std::string::npos) << info.out;
+  // a: 6 turns, b: 4 turns; they alternate for 4 rounds (8 switches), b ends in its 4th turn,
+  // then one switch back to a, which runs its last 2 turns alone.
+  EXPECT_NE(info.out.find("  switch         9\n"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("processes   2 seen, 2 created, 2 exited"), std::string::npos) << info.out;
+
+  const std::string text = scratchPath("mixed.txt"), back = scratchPath("back.vmt");
+  ASSERT_EQ(vmmu("trace dump " + mixed + " -o " + text).status, 0);
+  const CliRun imp = vmmu("trace import " + text + " -o " + back);
+  ASSERT_EQ(imp.status, 0) << imp.err;
+  EXPECT_EQ(decompressTraceFile(back), decompressTraceFile(mixed));
+  // Import also reads standard input.
+  const std::string piped = scratchPath("piped.vmt");
+  ASSERT_EQ(vmmu("trace import -o " + piped + " < " + text).status, 0);
+  EXPECT_EQ(decompressTraceFile(piped), decompressTraceFile(mixed));
+}
+
+TEST(TraceCli, DemoStillWorks) {
+  const CliRun r = vmmu("demo --accesses 2000 --footprint-mib 1");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("workload: random"), std::string::npos);
+  EXPECT_NE(r.out.find("NESTED"), std::string::npos) << r.out;
+}
+
+bool haveValgrind() { return std::system("valgrind --version >/dev/null 2>&1") == 0; }
+
+TEST(TraceCli, RecordARealProgram) {
+  if (!haveValgrind())
+    GTEST_SKIP() << "valgrind is not installed";
+  const std::string out = scratchPath("sort.vmt");
+  const std::string input = scratchPath("numbers.txt");
+  testing::writeFile(input, "3\n1\n2\n");
+  // ld.so runs ~45000 accesses before its first mmap under valgrind: 60000 includes a few.
+  const CliRun r = vmmu("record --max-accesses 60000 -o " + out + " -- sort " + input);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const CliRun info = vmmu("trace info " + out);
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("  access         60000\n"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("command     sort " + input), std::string::npos) << info.out;
+  // The region changes of the dynamic loader are captured.
+  TraceReader reader(out);
+  uint64_t mmaps = 0, fetches = 0;
+  while (auto e = reader.next()) {
+    mmaps += e->kind == EventKind::Mmap;
+    fetches += e->kind == EventKind::Access && e->op == AccessOp::Fetch;
+  }
+  EXPECT_GT(mmaps, 0u);
+  EXPECT_GT(fetches, 0u);
+}
+
+TEST(TraceCli, RecordAMissingProgramFails) {
+  if (!haveValgrind())
+    GTEST_SKIP() << "valgrind is not installed";
+  const CliRun r = vmmu("record -o " + scratchPath("none.vmt") + " -- /nonexistent/program");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("recorded no accesses"), std::string::npos) << r.err;
+}
+#endif
+
+}  // namespace
+}  // namespace vmmu::trace

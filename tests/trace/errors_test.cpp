@@ -1,0 +1,194 @@
+// errors_test.cpp - corrupt and truncated traces give one TraceError with the documented byte
+// offset (docs/trace-format.md, "Errors"), never a crash.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "trace_test_support.h"
+#include "vmmu/trace/reader.h"
+
+namespace vmmu::trace {
+namespace {
+
+using testing::appendVarint;
+using testing::compress;
+using testing::endRecord;
+using testing::preamble;
+using testing::scratchPath;
+
+using Space = TraceError::Space;
+
+// Reads every event of `bytes` (a whole compressed file) and returns the error it raises.
+std::optional<TraceError> errorOf(const std::string &bytes) {
+  try {
+    TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
+    while (reader.next()) {
+    }
+  } catch (const TraceError &e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+void expectError(const std::string &bytes, Space space, uint64_t offset, const std::string &words) {
+  const auto error = errorOf(bytes);
+  ASSERT_TRUE(error) << "no error for a stream expected to fail with '" << words << "'";
+  EXPECT_EQ(error->space(), space) << error->what();
+  EXPECT_EQ(error->offset(), offset) << error->what();
+  const std::string message = error->what();
+  EXPECT_NE(message.find(words), std::string::npos) << message;
+  EXPECT_NE(message.find("t.vmt"), std::string::npos) << message;
+  EXPECT_NE(message.find(std::to_string(offset)), std::string::npos) << message;
+  const char *space_word = space == Space::Compressed ? "compressed" : "decompressed";
+  EXPECT_NE(message.find(space_word), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+}
+
+// An access record: read of 8 bytes, same thread, address delta zigzag(d).
+std::string accessRecord(uint64_t zigzag_delta) {
+  std::string s(1, static_cast<char>(0x80 | (4 << 3)));
+  appendVarint(s, zigzag_delta);
+  return s;
+}
+
+TEST(TraceErrors, HandMadeStreamIsValid) {
+  // The builders below are right: a stream made with them reads back.
+  const std::string raw = preamble() + accessRecord(2 * 4096) + endRecord(1);
+  TraceReader reader = TraceReader::fromBytes(compress(raw));
+  const auto e = reader.next();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(*e, Event::access(0, 0, AccessOp::Read, 4096, 8));
+  EXPECT_FALSE(reader.next());
+}
+
+TEST(TraceErrors, EmptyAndNonZstdFiles) {
+  expectError("", Space::Compressed, 0, "empty");
+  expectError("hello, this is text\n", Space::Compressed, 0, "not a vmmu trace");
+}
+
+TEST(TraceErrors, MissingFile) {
+  EXPECT_THROW(TraceReader(scratchPath("does-not-exist.vmt")), TraceError);
+}
+
+TEST(TraceErrors, BadMagicAndVersion) {
+  std::string raw = preamble();
+  raw[3] = 'X';
+  expectError(compress(raw + endRecord(0)), Space::Decompressed, 0, "bad magic");
+  expectError(compress(preamble(2, 0) + endRecord(0)), Space::Decompressed, 8, "version 2.0");
+}
+
+TEST(TraceErrors, CorruptRecordsReportTheirOffset) {
+  const std::string head = preamble() + accessRecord(2);
+  const uint64_t at = head.size();  // offset of the bad record
+  expectError(compress(head + std::string(1, '\x7f') + '\0' + endRecord(2)), Space::Decompressed, at,
+              "unknown record kind 127");
+  expectError(compress(head + std::string(1, '\x01') + '\0' + endRecord(2)), Space::Decompressed, at,
+              "unknown record kind 1");
+  expectError(compress(head + std::string(1, '\x83') + '\0' + endRecord(2)), Space::Decompressed, at,
+              "invalid access operation");
+  expectError(compress(head + std::string(1, '\xc0') + '\0' + endRecord(2)), Space::Decompressed, at,
+              "reserved bit");
+  // Payload length over the limit.
+  std::string big(1, '\x0b');
+  appendVarint(big, kMaxPayloadBytes + 1);
+  expectError(compress(head + big + endRecord(2)), Space::Decompressed, at, "payload length");
+  // An mmap whose payload holds only the pid.
+  expectError(compress(head + std::string("\x05\x01\x07", 3) + endRecord(2)), Space::Decompressed, at,
+              "payload ends inside start");
+  // A process-exit with one byte too many.
+  expectError(compress(head + std::string("\x03\x02\x07\x00", 4) + endRecord(2)), Space::Decompressed, at,
+              "unexpected bytes");
+  // An mmap with prot 9.
+  expectError(compress(head + std::string("\x05\x04\x07\x00\x01\x09", 6) + endRecord(2)), Space::Decompressed,
+              at + 5, "protection 9");
+  // A varint of 11 bytes.
+  expectError(compress(head + std::string(1, '\x80' | (4 << 3)) + std::string(10, '\xff') + '\x01' + endRecord(2)),
+              Space::Decompressed, at + 1, "malformed varint");
+}
+
+TEST(TraceErrors, EndRecordIsChecked) {
+  const std::string body = preamble() + accessRecord(2) + accessRecord(2);
+  expectError(compress(body + endRecord(3)), Space::Decompressed, body.size(), "counts 3 events");
+  expectError(compress(body + endRecord(2) + "x"), Space::Decompressed, body.size() + 2, "after the end record");
+}
+
+TEST(TraceErrors, TruncatedDecompressedStream) {
+  const std::string body = preamble() + accessRecord(2);
+  // No end record at all.
+  expectError(compress(body), Space::Decompressed, body.size(), "before the end record");
+  // Cut inside a record's varint.
+  const std::string cut = body + std::string(1, '\x80' | (4 << 3)) + '\x80';
+  expectError(compress(cut), Space::Decompressed, cut.size(), "ends at byte");
+  // Cut inside the header.
+  const std::string header_cut = preamble().substr(0, 10);
+  expectError(compress(header_cut), Space::Decompressed, header_cut.size(), "truncated");
+}
+
+TEST(TraceErrors, TruncatedCompressedFileAtEveryOffset) {
+  const std::string path = scratchPath("full.vmt");
+  std::mt19937_64 rng(7);
+  {
+    TraceWriter writer(path, makeHeader("test", "truncation"));
+    for (int i = 0; i < 20000; ++i)
+      writer.write(Event::access(0, 1, AccessOp::Read, rng() & 0xffff'ffff'f000ull, 8));
+    writer.finish();
+  }
+  const std::string full = testing::readFile(path);
+  ASSERT_FALSE(errorOf(full));
+  const size_t step = testing::longRun() ? 1 : 97;
+  for (size_t n = 4; n < full.size(); n += step) {
+    SCOPED_TRACE("cut at " + std::to_string(n));
+    expectError(full.substr(0, n), Space::Compressed, n, "compressed file ends at byte");
+  }
+  expectError(full.substr(0, 3), Space::Compressed, 0, "not a vmmu trace");
+}
+
+TEST(TraceErrors, TrailingGarbageAfterTheLastFrame) {
+  const std::string good = compress(preamble() + endRecord(0));
+  const auto error = errorOf(good + "garbage!");
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->space(), Space::Compressed) << error->what();
+  EXPECT_GE(error->offset(), good.size()) << error->what();
+}
+
+// Flipping any byte of a real trace either leaves it readable with the same events (a byte zstd
+// does not depend on) or raises a TraceError; it never crashes or returns different events
+// silently (the zstd checksum guards the content).
+TEST(TraceErrors, FlippedBytesAreDetected) {
+  const std::string path = scratchPath("flip.vmt");
+  std::vector<Event> events;
+  for (int i = 0; i < 3000; ++i)
+    events.push_back(Event::access(0, 1 + i % 3, static_cast<AccessOp>(i % 3), 0x400000 + 64 * i, 8));
+  testing::writeTrace(path, events);
+  const std::string full = testing::readFile(path);
+  for (size_t at = 0; at < full.size(); at += (testing::longRun() ? 1 : 7)) {
+    std::string bytes = full;
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x5a);
+    std::vector<Event> got;
+    try {
+      TraceReader reader = TraceReader::fromBytes(bytes);
+      while (auto e = reader.next())
+        got.push_back(*e);
+    } catch (const TraceError &) {
+      continue;
+    }
+    EXPECT_EQ(got, events) << "byte " << at << " flipped and the trace read differently without error";
+  }
+}
+
+TEST(TraceErrors, LaterMinorVersionExtensionsAreSkipped) {
+  // Minor 1 may add record kinds and payload fields: a 1.0 reader skips them.
+  std::string raw = preamble(1, 1);
+  raw += std::string("\x2a\x03xyz", 5);            // unknown kind 42 with a 3-byte payload
+  raw += std::string("\x03\x02\x07\x63", 4);       // process-exit pid 7 plus one extension byte
+  raw += endRecord(2);                             // the count includes the skipped record
+  TraceReader reader = TraceReader::fromBytes(compress(raw));
+  EXPECT_EQ(reader.versionMinor(), 1);
+  const auto e = reader.next();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(*e, Event::processExit(7));
+  EXPECT_FALSE(reader.next());
+}
+
+}  // namespace
+}  // namespace vmmu::trace

@@ -1,0 +1,234 @@
+// generate_test.cpp - the synthetic generators: length, footprint, switch rate, the property that
+// defines each kind, and determinism.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "trace_test_support.h"
+#include "vmmu/trace/generate.h"
+
+namespace vmmu::trace {
+namespace {
+
+using testing::readAll;
+using testing::scratchPath;
+
+struct Region {
+  uint64_t start, length;
+  uint8_t prot;
+};
+
+// What the tests check of a generated trace, gathered in one pass.
+struct Facts {
+  uint64_t accesses = 0, switches = 0, created = 0, exited = 0;
+  std::map<uint32_t, std::set<uint64_t>> pages;  // pid -> 4K pages touched
+  std::map<uint32_t, std::vector<Region>> regions;
+  uint64_t outside_regions = 0;  // accesses not inside a region mapped for their pid (heap excluded)
+  uint64_t fetch_outside_exec = 0;
+  std::vector<Event> pte_writes;
+  std::vector<Event> mmaps;
+};
+
+Facts gather(const std::string &path, bool heap_allowed = false) {
+  Facts f;
+  std::map<uint32_t, uint64_t> brk;
+  for (const Event &e : readAll(path)) {
+    switch (e.kind) {
+    case EventKind::Access: {
+      ++f.accesses;
+      f.pages[e.pid].insert(e.address >> 12);
+      const Region *inside = nullptr;
+      for (const Region &r : f.regions[e.pid])
+        if (e.address >= r.start && e.address + e.size <= r.start + r.length)
+          inside = &r;
+      const bool in_heap = heap_allowed && brk.count(e.pid) && e.address < brk[e.pid] &&
+                           e.address >= brk[e.pid] - (64ull << 20);
+      if (!inside && !in_heap)
+        ++f.outside_regions;
+      if (e.op == AccessOp::Fetch && (!inside || !(inside->prot & prot::Exec)))
+        ++f.fetch_outside_exec;
+      break;
+    }
+    case EventKind::Mmap:
+      f.regions[e.pid].push_back({e.address, e.length, e.prot});
+      f.mmaps.push_back(e);
+      break;
+    case EventKind::Brk:
+      brk[e.pid] = e.address;
+      break;
+    case EventKind::ContextSwitch:
+      ++f.switches;
+      break;
+    case EventKind::ProcessCreate:
+      ++f.created;
+      break;
+    case EventKind::ProcessExit:
+      ++f.exited;
+      break;
+    case EventKind::PageTableWrite:
+      f.pte_writes.push_back(e);
+      break;
+    default:
+      break;
+    }
+  }
+  return f;
+}
+
+GenOptions options(GenKind kind, uint64_t accesses, uint64_t procs, uint64_t quantum, uint64_t footprint_mib) {
+  GenOptions o;
+  o.kind = kind;
+  o.accesses = accesses;
+  o.procs = procs;
+  o.quantum = quantum;
+  o.footprint_mib = footprint_mib;
+  return o;
+}
+
+class SteadyKinds : public ::testing::TestWithParam<GenKind> {};
+
+// The four steady-state kinds: exact length, footprint within the per-process share, one switch
+// per quantum, every access inside a mapped region.
+TEST_P(SteadyKinds, LengthFootprintAndSwitchRate) {
+  const std::string path = scratchPath("gen.vmt");
+  const uint64_t accesses = 20000, procs = 4, quantum = 500, footprint_mib = 8;
+  const GenResult r = generateTrace(options(GetParam(), accesses, procs, quantum, footprint_mib), path, {});
+  const Facts f = gather(path);
+  EXPECT_EQ(r.accesses, accesses);
+  EXPECT_EQ(f.accesses, accesses);
+  EXPECT_EQ(f.switches, accesses / quantum);
+  EXPECT_EQ(r.switches, f.switches);
+  EXPECT_EQ(f.created, procs);
+  EXPECT_EQ(f.exited, procs);
+  EXPECT_EQ(f.outside_regions, 0u);
+  const uint64_t share = (footprint_mib << 20) / 4096 / procs;
+  ASSERT_EQ(f.pages.size(), procs);
+  for (const auto &[pid, pages] : f.pages)
+    EXPECT_LE(pages.size(), share) << "pid " << pid;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, SteadyKinds,
+                         ::testing::Values(GenKind::Worst, GenKind::Random, GenKind::Stream, GenKind::Scan),
+                         [](const auto &info) { return std::string(toString(info.param)); });
+
+TEST(TraceGenerate, QuantumSetsTheSwitchRate) {
+  for (const uint64_t quantum : {10u, 100u, 1000u}) {
+    const std::string path = scratchPath(std::to_string(quantum) + "q.vmt");
+    const GenResult r = generateTrace(options(GenKind::Random, 10000, 3, quantum, 4), path, {});
+    EXPECT_EQ(r.switches, 10000 / quantum);
+  }
+  const GenResult single = generateTrace(options(GenKind::Random, 10000, 1, 10, 4), scratchPath("one.vmt"), {});
+  EXPECT_EQ(single.switches, 1u);  // the first dispatch only
+}
+
+TEST(TraceGenerate, RandomAndScanCoverTheFootprint) {
+  for (const GenKind kind : {GenKind::Random, GenKind::Scan}) {
+    const std::string path = scratchPath(std::string(toString(kind)) + ".vmt");
+    generateTrace(options(kind, 20000, 1, 20000, 16), path, {});
+    const Facts f = gather(path);
+    const uint64_t pages = f.pages.begin()->second.size();
+    EXPECT_LE(pages, 4096u);
+    EXPECT_GE(pages, 4000u) << toString(kind);  // 20000 accesses over 4096 pages
+  }
+}
+
+// Worst case: no two touched pages share a PTE table, a PD table or a PDPT entry.
+TEST(TraceGenerate, WorstCaseHasNoPageTableLocality) {
+  const std::string path = scratchPath("worst.vmt");
+  generateTrace(options(GenKind::Worst, 30000, 1, 30000, 8), path, {});
+  const Facts f = gather(path);
+  const auto &pages = f.pages.begin()->second;
+  std::set<uint64_t> pt_tables, pd_tables;
+  for (const uint64_t page : pages) {
+    pt_tables.insert(page >> 9);   // VA >> 21: the 2 MiB region one PTE table maps
+    pd_tables.insert(page >> 18);  // VA >> 30: the 1 GiB region one PD table maps
+  }
+  EXPECT_GT(pages.size(), 1500u);
+  EXPECT_EQ(pt_tables.size(), pages.size());
+  EXPECT_EQ(pd_tables.size(), pages.size());
+}
+
+TEST(TraceGenerate, StreamIsSequential) {
+  const std::string path = scratchPath("stream.vmt");
+  generateTrace(options(GenKind::Stream, 2000, 1, 2000, 4), path, {});
+  std::vector<uint64_t> reads, writes;
+  for (const Event &e : readAll(path))
+    if (e.kind == EventKind::Access)
+      (e.op == AccessOp::Read ? reads : writes).push_back(e.address);
+  ASSERT_EQ(reads.size(), 1000u);
+  ASSERT_EQ(writes.size(), 1000u);
+  for (size_t i = 1; i < reads.size(); ++i) {
+    EXPECT_EQ(reads[i] - reads[i - 1], 64u);
+    EXPECT_EQ(writes[i] - writes[i - 1], 64u);
+  }
+  EXPECT_EQ(writes[0] - reads[0], 2u << 20);  // the destination is the second half of 4 MiB
+}
+
+TEST(TraceGenerate, BuildHasManyShortLivedProcesses) {
+  const std::string path = scratchPath("build.vmt");
+  const GenResult r = generateTrace(options(GenKind::Build, 200000, 4, 2000, 16), path, {});
+  const Facts f = gather(path, /*heap_allowed=*/true);
+  EXPECT_EQ(f.accesses, 200000u);
+  EXPECT_GT(f.created, 20u);  // jobs live ~3000-9000 accesses
+  EXPECT_EQ(f.created, r.processes);
+  EXPECT_EQ(f.exited, f.created);
+  EXPECT_EQ(f.outside_regions, 0u);
+  EXPECT_EQ(f.fetch_outside_exec, 0u);
+  // Every process stays within its share of the footprint.
+  for (const auto &[pid, pages] : f.pages)
+    EXPECT_LE(pages.size(), (16u << 20) / 4096 / 4) << "pid " << pid;
+}
+
+TEST(TraceGenerate, BootBuildsADirectMapWithLargePages) {
+  const std::string path = scratchPath("boot.vmt");
+  const uint64_t footprint_mib = 64;
+  generateTrace(options(GenKind::Boot, 40000, 2, 1000, footprint_mib), path, {});
+  const Facts f = gather(path);
+  EXPECT_EQ(f.accesses, 40000u);
+  EXPECT_EQ(f.outside_regions, 0u);
+  uint64_t large_leaves = 0;
+  for (const Event &e : f.pte_writes) {
+    EXPECT_EQ(e.address % 8, 0u);
+    EXPECT_TRUE(e.value & 1) << "not present";
+    if (e.level == 2) {
+      EXPECT_TRUE(e.value & 0x80) << "a level-2 entry without PS";
+      EXPECT_EQ((e.value & ~0xfffull) % (2u << 20), 0u) << "a 2 MiB frame not 2 MiB aligned";
+      ++large_leaves;
+    }
+  }
+  EXPECT_EQ(large_leaves, footprint_mib / 2);
+  for (const Event &e : f.mmaps) {
+    EXPECT_EQ(e.address % (2u << 20), 0u);
+    EXPECT_EQ(e.length % (2u << 20), 0u);
+  }
+}
+
+TEST(TraceGenerate, SeedDeterminesTheTrace) {
+  const auto make = [](const std::string &name, uint64_t seed) {
+    GenOptions o = options(GenKind::Build, 5000, 2, 100, 4);
+    o.seed = seed;
+    const std::string path = scratchPath(name);
+    generateTrace(o, path, {});
+    return decompressTraceFile(path);
+  };
+  EXPECT_EQ(make("a.vmt", 5), make("b.vmt", 5));
+  EXPECT_NE(make("a.vmt", 5), make("c.vmt", 6));
+}
+
+TEST(TraceGenerate, KindNamesRoundTrip) {
+  for (const GenKind kind :
+       {GenKind::Worst, GenKind::Random, GenKind::Stream, GenKind::Scan, GenKind::Build, GenKind::Boot})
+    EXPECT_EQ(genKindFromString(toString(kind)), kind);
+  EXPECT_FALSE(genKindFromString("nonsense"));
+}
+
+TEST(TraceGenerate, BadOptionsThrow) {
+  EXPECT_THROW(generateTrace(options(GenKind::Random, 0, 1, 1, 1), scratchPath("x.vmt"), {}), std::invalid_argument);
+  EXPECT_THROW(generateTrace(options(GenKind::Random, 1, 0, 1, 1), scratchPath("x.vmt"), {}), std::invalid_argument);
+  EXPECT_THROW(generateTrace(options(GenKind::Random, 1, 1, 0, 1), scratchPath("x.vmt"), {}), std::invalid_argument);
+  EXPECT_THROW(generateTrace(options(GenKind::Random, 1, 1, 1, 0), scratchPath("x.vmt"), {}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vmmu::trace

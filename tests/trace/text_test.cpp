@@ -1,0 +1,143 @@
+// text_test.cpp - the text form: formatting, parsing, and dump | import as an exact inverse.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "trace_test_support.h"
+#include "vmmu/trace/text.h"
+
+namespace vmmu::trace {
+namespace {
+
+using testing::scratchPath;
+
+TEST(TraceText, FormatsOneLinePerEvent) {
+  EXPECT_EQ(formatEvent(Event::access(1, 42, AccessOp::Write, 0x7ffc1000, 8)),
+            "access cpu=1 pid=42 op=W va=0x7ffc1000 size=8");
+  EXPECT_EQ(formatEvent(Event::mmap(3, 0x400000, 0x2000, prot::Read | prot::Exec)),
+            "mmap pid=3 start=0x400000 length=0x2000 prot=r-x");
+  EXPECT_EQ(formatEvent(Event::pageTableWrite(0, 1, 0x3000, 0x40000083, 2)),
+            "pte-write cpu=0 pid=1 entry=0x3000 value=0x40000083 level=2");
+  EXPECT_EQ(formatEvent(Event::processCreate(2, 1, "cc1 \"x\"")), "process-create pid=2 parent=1 name=\"cc1 \\\"x\\\"\"");
+  EXPECT_EQ(formatEvent(Event::marker(0, "a\nb")), "marker cpu=0 text=\"a\\nb\"");
+}
+
+TEST(TraceText, EveryKindParsesBack) {
+  const std::vector<Event> events = {
+      Event::access(0, 1, AccessOp::Fetch, 0xffff'ffff'ffff'ffffull, 15),
+      Event::access(2, 3, AccessOp::Read, 0, 1),
+      Event::processCreate(5, 0, std::string("odd\0name\x7f\xff \\ \"", 15)),
+      Event::processExit(5),
+      Event::contextSwitch(1, 9),
+      Event::mmap(1, 0x1000, 0x1000, 0),
+      Event::munmap(1, 0x1000, 0x1000),
+      Event::mprotect(1, 0x1000, 0x1000, prot::All),
+      Event::brk(1, 0x555555000000ull),
+      Event::pageTableWrite(0, 1, 8, 0x8000000000000001ull, 5),
+      Event::invlpg(0, 1, 0x7f0000000000ull),
+      Event::marker(0, "tab\there"),
+  };
+  for (const Event &e : events) {
+    const std::string line = formatEvent(e);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    EXPECT_EQ(parseEvent(line), e) << line;
+  }
+}
+
+TEST(TraceText, ParseErrorsNameTheProblem) {
+  const auto message = [](std::string_view line) -> std::string {
+    try {
+      parseEvent(line);
+    } catch (const TextError &e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_NE(message("acess cpu=0").find("unknown event kind 'acess'"), std::string::npos);
+  EXPECT_NE(message("access cpu=0 pid=1 op=R va=0x10").find("expected 5 fields"), std::string::npos);
+  EXPECT_NE(message("access cpu=0 pid=1 op=Q va=0x10 size=8").find("op: expected R, W or X"), std::string::npos);
+  EXPECT_NE(message("access cpu=0 pid=1 op=R va=16 size=8").find("va: expected a hex"), std::string::npos);
+  EXPECT_NE(message("access cpu=0 pid=1 op=R va=0x10 size=0").find("size: must be at least 1"), std::string::npos);
+  EXPECT_NE(message("access pid=0 cpu=1 op=R va=0x10 size=8").find("must be 'cpu=...'"), std::string::npos);
+  EXPECT_NE(message("switch cpu=0 pid=4294967296").find("pid:"), std::string::npos);
+  EXPECT_NE(message("mmap pid=1 start=0x0 length=0x1000 prot=rwz").find("prot:"), std::string::npos);
+  EXPECT_NE(message("pte-write cpu=0 pid=1 entry=0x0 value=0x1 level=6").find("level"), std::string::npos);
+  EXPECT_NE(message("marker cpu=0 text=\"open").find("unterminated string"), std::string::npos);
+  EXPECT_NE(message("marker cpu=0 text=\"bad \\q\"").find("unknown escape"), std::string::npos);
+}
+
+// dump | import is the identity on the decompressed stream: header and events byte for byte.
+TEST(TraceText, DumpThenImportIsByteIdentical) {
+  const std::string original = scratchPath("orig.vmt");
+  const std::string text = scratchPath("dump.txt");
+  const std::string copy = scratchPath("copy.vmt");
+  TraceHeader header = makeHeader("test", "dump round trip");
+  header.set("note", "with \"quotes\" and\nnewlines");
+  {
+    TraceWriter writer(original, header);
+    writer.write(Event::processCreate(1, 0, "prog"));
+    writer.write(Event::contextSwitch(0, 1));
+    for (uint64_t i = 0; i < 20000; ++i)
+      writer.write(Event::access(0, 1 + i / 10000, static_cast<AccessOp>(i % 3), 0x400000 + i * 4100 % 99991, 1 + i % 9));
+    writer.write(Event::pageTableWrite(0, 1, 0x1008, 0x2003, 4));
+    writer.write(Event::marker(0, "end"));
+    writer.write(Event::processExit(1));
+    writer.finish();
+  }
+  {
+    TraceReader reader(original);
+    std::FILE *out = std::fopen(text.c_str(), "w");
+    ASSERT_NE(out, nullptr);
+    EXPECT_EQ(dumpTrace(reader, out), 20005u);
+    std::fclose(out);
+  }
+  {
+    std::FILE *in = std::fopen(text.c_str(), "r");
+    ASSERT_NE(in, nullptr);
+    EXPECT_EQ(importTrace(in, text, copy, TraceHeader{}), 20005u);
+    std::fclose(in);
+  }
+  EXPECT_EQ(decompressTraceFile(copy), decompressTraceFile(original));
+  EXPECT_EQ(testing::readFile(copy), testing::readFile(original));  // same writer, same level
+}
+
+TEST(TraceText, ImportErrorsCarryTheLineNumber) {
+  const std::string text = scratchPath("bad.txt");
+  testing::writeFile(text, "# comment\n\nswitch cpu=0 pid=1\naccess cpu=0 pid=1 op=R va=0x10\n");
+  std::FILE *in = std::fopen(text.c_str(), "r");
+  ASSERT_NE(in, nullptr);
+  try {
+    importTrace(in, "bad.txt", scratchPath("out.vmt"), TraceHeader{});
+    ADD_FAILURE() << "no error";
+  } catch (const TextError &e) {
+    EXPECT_EQ(std::string(e.what()).rfind("bad.txt:4: access: expected 5 fields", 0), 0u) << e.what();
+  }
+  std::fclose(in);
+}
+
+TEST(TraceText, HeaderLinesMustComeFirst) {
+  const std::string text = scratchPath("late-header.txt");
+  testing::writeFile(text, "switch cpu=0 pid=1\nheader \"k\" \"v\"\n");
+  std::FILE *in = std::fopen(text.c_str(), "r");
+  ASSERT_NE(in, nullptr);
+  EXPECT_THROW(importTrace(in, "late-header.txt", scratchPath("out.vmt"), TraceHeader{}), TextError);
+  std::fclose(in);
+}
+
+TEST(TraceText, ImportWithoutHeaderUsesTheFallback) {
+  const std::string text = scratchPath("noheader.txt");
+  const std::string out = scratchPath("noheader.vmt");
+  testing::writeFile(text, "switch cpu=0 pid=1\r\naccess cpu=0 pid=1 op=R va=0x10 size=8\n");
+  std::FILE *in = std::fopen(text.c_str(), "r");
+  ASSERT_NE(in, nullptr);
+  TraceHeader fallback;
+  fallback.set("tool", "fallback");
+  EXPECT_EQ(importTrace(in, "noheader.txt", out, fallback), 2u);
+  std::fclose(in);
+  TraceReader reader(out);
+  EXPECT_EQ(reader.header(), fallback);
+  EXPECT_EQ(testing::readAll(reader).size(), 2u);
+}
+
+}  // namespace
+}  // namespace vmmu::trace
