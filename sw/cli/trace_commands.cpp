@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -152,6 +153,11 @@ int traceMix(ArgCursor args, const std::string &command) {
     throw UsageError("trace mix: missing --quantum N (accesses per turn)");
   if (inputs.empty())
     throw UsageError("trace mix: missing the input traces");
+  for (const std::string &input : inputs) {
+    std::error_code ignored;
+    if (input == output || std::filesystem::equivalent(input, output, ignored))
+      throw UsageError("trace mix: the output '" + output + "' is also an input");
+  }
   const trace::MixResult result = trace::mixTraces(
       inputs, output, trace::makeHeader("vmmu trace mix --quantum " + std::to_string(quantum), command), quantum);
   std::fprintf(stderr, "vmmu trace mix: %" PRIu64 " events, %" PRIu64 " context switches -> %s\n", result.events,

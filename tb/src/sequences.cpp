@@ -189,7 +189,8 @@ void RandomSequence::invalidate(Vm &vm, const MappedPage *page) {
 void RandomSequence::tableChange() {
   std::vector<Vm> &vms = world_.vms();
   Vm &vm = vms[random_.below(vms.size())];
-  AddressSpace &space = vm.spaces[random_.below(vm.spaces.size())];
+  // Mostly the address space in use, so that the change matters to the next accesses.
+  AddressSpace &space = vm.spaces[random_.percent(80) ? vm.space : random_.below(vm.spaces.size())];
   const MappedPage &page = space.pages[random_.below(space.pages.size())];
   const unsigned pa_bits = world_.config().pa_bits;
   const uint64_t reserved = uint64_t{1} << random_.range(pa_bits, 51);
@@ -225,7 +226,8 @@ void RandomSequence::tableChange() {
     else
       pushTableWrite(addr, pte::A | pte::D, 0);
   } else {  // an EPT entry of one of the page's touched 4K pages
-    const uint64_t gpa = page.gpa + page.touch[random_.below(page.touch.size())];
+    const uint64_t touch = page.touch[random_.below(page.touch.size())];
+    const uint64_t gpa = page.gpa + touch;
     const unsigned level = static_cast<unsigned>(random_.range(1, world_.config().nested_levels));
     const std::optional<uint64_t> addr = vm.ept->entryAddress(gpa, level);
     if (!addr)
@@ -253,7 +255,7 @@ void RandomSequence::tableChange() {
       pushTableWrite(*addr, ept::R | ept::W, ept::X);  // execute-only: legal
     else
       pushTableWrite(*addr, ept::A | ept::D, 0);
-    if (vm.mode == Mode::Direct && random_.percent(50)) {
+    if (vm.mode == Mode::Direct) {
       // In DIRECT the EPT matters only for escaped pages: escape this one.
       const unsigned k = static_cast<unsigned>(random_.below(vm.escapes.size()));
       vm.escapes[k] = gpa & ~uint64_t{0xfff};
@@ -264,6 +266,15 @@ void RandomSequence::tableChange() {
       pushControl(CtrlOp::InvEptp, 0, 0, vm.eptp(), 0, 0);
     else if (random_.percent(30))
       invalidate(vm, &page);
+    // Probe the page at once (EPT faults are otherwise rare: the stream must come back to it).
+    if (&space == &vm.spaces[vm.space]) {
+      Request &probe = push(SequenceItem::Kind::Request).request;
+      probe.vpid = vm.vpid;
+      probe.pcid = space.pcid;
+      probe.va = page.va + touch + random_.below(4096);
+      probe.access = static_cast<Access>(random_.below(3));
+      probe.user = false;
+    }
     return;
   }
   if (random_.percent(60))

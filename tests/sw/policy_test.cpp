@@ -165,7 +165,10 @@ TEST(Experiment, AdaptiveFollowsClearPhases) {
   EXPECT_LE(report.oracle.cycles, cached->cycles());
   const std::string text = policy::formatReport(report);
   EXPECT_NE(text.find("adaptive modes per interval"), std::string::npos) << text;
-  EXPECT_NE(text.find("oracle:"), std::string::npos) << text;
+  EXPECT_NE(text.find("oracle (nested/shadow-cache)"), std::string::npos) << text;
+  EXPECT_NE(text.find("oracle over every approach"), std::string::npos) << text;
+  EXPECT_LE(report.oracle_all.cycles, report.oracle.cycles) << "more choices can only help";
+  EXPECT_GT(report.oracle_all.cycles, 0u);
 }
 
 TEST(Experiment, StaticPoliciesNeverSwitchAndDirectFallsBackWhenImpossible) {
@@ -176,6 +179,23 @@ TEST(Experiment, StaticPoliciesNeverSwitchAndDirectFallsBackWhenImpossible) {
   EXPECT_TRUE(run.direct_fell_back);
   EXPECT_EQ(run.modeTimeline(), "nn");
   EXPECT_EQ(run.cost.mode_switches, 0u);
+}
+
+TEST(Experiment, RunsOnTheBackendTheFactoryBuilds) {
+  policy::ExperimentConfig config = phasedExperiment(20'000);
+  int built = 0;
+  config.make_backend = [&](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<vmm::MmuBackend> {
+    ++built;
+    return std::make_unique<vmm::ModelBackend>(mmu, cycles_per_ref + 10);
+  };
+  const auto nested = policy::makeStaticPolicy(Approach::Nested);
+  const policy::RunResult slower = policy::runPolicy(config, *nested);
+  EXPECT_EQ(built, 1);
+  config.make_backend = nullptr;
+  const policy::RunResult plain = policy::runPolicy(config, *nested);
+  EXPECT_GT(slower.counters[static_cast<unsigned>(Counter::WalkCycles)],
+            plain.counters[static_cast<unsigned>(Counter::WalkCycles)]);
+  EXPECT_EQ(slower.counters[static_cast<unsigned>(Counter::Walks)], plain.counters[static_cast<unsigned>(Counter::Walks)]);
 }
 
 TEST(Experiment, RejectsBadConfiguration) {

@@ -51,6 +51,7 @@ TEST(TraceCli, BadOptionsAreOneLineUsageErrors) {
   expectUsageError("trace gen random --bogus 1 -o " + out, "unknown option '--bogus'");
   expectUsageError("trace mix -o " + out + " a.vmt", "missing --quantum");
   expectUsageError("trace mix --quantum 10 -o " + out, "missing the input traces");
+  expectUsageError("trace mix --quantum 10 -o " + out + " " + out, "is also an input");
   expectUsageError("trace info", "missing the trace file");
   expectUsageError("trace info a.vmt b.vmt", "got a second");
   expectUsageError("trace dump --fast a.vmt", "unknown option '--fast'");

@@ -204,6 +204,21 @@ TEST(TraceGenerate, BootBuildsADirectMapWithLargePages) {
   }
 }
 
+// A direct map of several GiB needs one PD per GiB; every entry is written once.
+TEST(TraceGenerate, BootTablesNeverOverwriteAnEntry) {
+  const std::string path = scratchPath("boot3g.vmt");
+  generateTrace(options(GenKind::Boot, 100, 1, 100, 3 * 1024), path, {});
+  std::map<uint8_t, uint64_t> per_level;
+  std::set<uint64_t> entries;
+  for (const Event &e : gather(path).pte_writes) {
+    ++per_level[e.level];
+    EXPECT_TRUE(entries.insert(e.address).second) << "entry written twice: " << e.address;
+  }
+  EXPECT_EQ(per_level[4], 1u);
+  EXPECT_EQ(per_level[3], 3u);
+  EXPECT_EQ(per_level[2], 3u * 512);
+}
+
 TEST(TraceGenerate, SeedDeterminesTheTrace) {
   const auto make = [](const std::string &name, uint64_t seed) {
     GenOptions o = options(GenKind::Build, 5000, 2, 100, 4);

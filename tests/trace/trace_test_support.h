@@ -4,10 +4,12 @@
 #define VMMU_TESTS_TRACE_SUPPORT_H
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -18,14 +20,21 @@
 
 namespace vmmu::trace::testing {
 
-// A path in the test temp dir, unique per test so that parallel CTest runs never share files.
+// This process's scratch directory (removed at exit by the environment in test_main.cpp). The
+// pid keeps parallel CTest runs, also from several build directories, apart.
+inline std::filesystem::path scratchDir() {
+  return std::filesystem::path(::testing::TempDir()) / ("vmmu_trace_tests_" + std::to_string(getpid()));
+}
+
+// A path in the scratch directory, unique per test.
 inline std::string scratchPath(const std::string &name) {
   const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string path = std::string("vmmu_trace_") + info->test_suite_name() + "_" + info->name() + "_" + name;
-  for (char &c : path)
+  std::string file = std::string(info->test_suite_name()) + "_" + info->name() + "_" + name;
+  for (char &c : file)
     if (c == '/')
       c = '_';  // parameterised tests have slashes in their names
-  return ::testing::TempDir() + path;
+  std::filesystem::create_directories(scratchDir());
+  return (scratchDir() / file).string();
 }
 
 inline bool longRun() {

@@ -138,7 +138,6 @@ private:
     case GenKind::Boot:
       // 2 MiB aligned regions, as a kernel or a THP-aware allocator would map them.
       p.pages = (p.pages + 511) & ~uint64_t{511};
-      p.base = kUserBase + (uint64_t{p.pid} << 36);
       emit(Event::mmap(p.pid, p.base, p.pages * kPage, prot::Read | prot::Write));
       break;
     default:
@@ -207,12 +206,18 @@ private:
     emit(Event::marker(0, "boot: building the direct map with 2 MiB pages"));
     const uint64_t bytes = ((o_.footprint_mib << 20) + kLargePage - 1) & ~(kLargePage - 1);
     emit(Event::mmap(kernel, kKernelDirectMap, bytes, prot::Read | prot::Write));
-    const uint64_t pml4 = 0x1000, pdpt = 0x2000, first_pd = 0x3000;
+    // Table frames from 4 KiB up: the PML4, one PDPT per 512 GiB, one PD per GiB.
     const uint64_t gib = (bytes + (1ull << 30) - 1) >> 30;
+    const uint64_t pdpts = (gib + 511) / 512;
+    const uint64_t pml4 = 0x1000, first_pdpt = 0x2000, first_pd = first_pdpt + pdpts * kPage;
     const uint64_t data_gpa = 1ull << 30;  // the direct map covers guest memory from 1 GiB on
-    emit(Event::pageTableWrite(0, kernel, pml4 + 8 * ((kKernelDirectMap >> 39) & 511), pdpt | kP | kRw, 4));
+    for (uint64_t i = 0; i < pdpts; ++i) {
+      const uint64_t va = kKernelDirectMap + (i << 39);
+      emit(Event::pageTableWrite(0, kernel, pml4 + 8 * ((va >> 39) & 511), (first_pdpt + i * kPage) | kP | kRw, 4));
+    }
     for (uint64_t g = 0; g < gib; ++g) {
       const uint64_t va = kKernelDirectMap + (g << 30);
+      const uint64_t pdpt = first_pdpt + (g / 512) * kPage;
       emit(Event::pageTableWrite(0, kernel, pdpt + 8 * ((va >> 30) & 511), (first_pd + g * kPage) | kP | kRw, 3));
     }
     for (uint64_t off = 0; off < bytes; off += kLargePage) {

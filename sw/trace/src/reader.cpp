@@ -400,6 +400,8 @@ TraceReader::TraceReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
   impl_->dctx = ZSTD_createDCtx();
   if (!impl_->dctx)
     throw TraceError(impl_->name + ": cannot create a zstd decompression context");
+  // Bounds the decompressor's memory whatever a frame header claims (docs/trace-format.md §1).
+  ZSTD_DCtx_setParameter(impl_->dctx, ZSTD_d_windowLogMax, kMaxWindowLog);
   impl_->input.resize(ZSTD_DStreamInSize());
   impl_->readPreamble();
 }

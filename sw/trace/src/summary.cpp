@@ -2,19 +2,15 @@
 #include "vmmu/trace/summary.h"
 
 #include <cinttypes>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace vmmu::trace {
 
-namespace {
-// A (pid, page) pair as one key: pages of a 57-bit VA need 45 bits; pids are folded above them.
-uint64_t pageKey(uint32_t pid, uint64_t va) { return (va >> 12) ^ (uint64_t{pid} << 45) ^ (uint64_t{pid} >> 19); }
-}  // namespace
-
 TraceSummary summarize(TraceReader &reader) {
   TraceSummary s;
   std::unordered_set<uint32_t> pids, cpus;
-  std::unordered_set<uint64_t> pages;
+  std::unordered_map<uint32_t, std::unordered_set<uint64_t>> pages;  // pid -> virtual page numbers
   while (const auto e = reader.next()) {
     ++s.events;
     ++s.by_kind[static_cast<size_t>(e->kind)];
@@ -24,10 +20,15 @@ TraceSummary summarize(TraceReader &reader) {
     case EventKind::Access:
       ++s.accesses_by_op[static_cast<size_t>(e->op)];
       cpus.insert(e->cpu);
-      // An access that crosses a page boundary touches both pages.
-      for (uint64_t page = e->address >> 12; page <= (e->address + e->size - 1) >> 12; ++page)
-        pages.insert(pageKey(e->pid, page << 12));
+    {
+      // An access that crosses a page boundary touches both pages (the last byte saturates at the
+      // top of the address space rather than wrapping).
+      const uint64_t last = e->address > UINT64_MAX - (e->size - 1) ? UINT64_MAX : e->address + (e->size - 1);
+      auto &touched = pages[e->pid];
+      for (uint64_t page = e->address >> 12; page <= last >> 12; ++page)
+        touched.insert(page);
       break;
+    }
     case EventKind::ContextSwitch:
       cpus.insert(e->cpu);
       break;
@@ -43,7 +44,8 @@ TraceSummary summarize(TraceReader &reader) {
   }
   s.processes_seen = pids.size();
   s.cpus_seen = cpus.size();
-  s.footprint_pages = pages.size();
+  for (const auto &[pid, touched] : pages)
+    s.footprint_pages += touched.size();
   return s;
 }
 

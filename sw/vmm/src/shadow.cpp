@@ -278,12 +278,12 @@ uint64_t ShadowPager::shadowTableAt(const Space &space, uint64_t va, unsigned le
   return entry & kAddrMask;
 }
 
-void ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level,
+bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level,
                               uint64_t guest_entry, uint64_t acc_above) {
   PhysicalMemory &mem = env_.backend.memory();
   const uint64_t gpa = leafFrame(guest_entry, guest_level) | (va & (levelBytes(guest_level) - 1));
   if (!env_.vm.contains(gpa))
-    return;  // prefetching skips what it cannot map; a fault on it stops the VM later
+    return false;  // prefetching skips what it cannot map; a fault on it stops the VM later
   const bool rw = (acc_above & pte::RW) && (guest_entry & pte::RW);
   const bool us = (acc_above & pte::US) && (guest_entry & pte::US);
   const bool nx = (acc_above & pte::NX) || (guest_entry & pte::NX);
@@ -322,7 +322,11 @@ void ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   const uint64_t flags = pte::P | (writable ? pte::RW : 0) | (us ? pte::US : 0) | (nx ? pte::NX : 0) |
                          (shadow_level == 2 ? pte::PS : 0);
   const uint64_t va_base = canonical(va & ~(size - 1));
-  mem.write64(table + 8 * entryIndex(va, shadow_level), env_.vm.hostOf(gpa_base) | flags);
+  const uint64_t leaf_addr = table + 8 * entryIndex(va, shadow_level);
+  const uint64_t leaf = env_.vm.hostOf(gpa_base) | flags;
+  if (mem.read64(leaf_addr) == leaf)
+    return false;  // already there (a prefetch over a filled table)
+  mem.write64(leaf_addr, leaf);
   chargeShim(env_.costs.shadow_entry_write);
   if (variant_ != ShadowVariant::Plain) {
     std::vector<LeafRef> *refs = shadow_level == 2 ? &leaves_2m_[gpa_base / k2M]
@@ -336,6 +340,7 @@ void ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
       refs->push_back(LeafRef{space.id, va_base});
     }
   }
+  return true;
 }
 
 void ShadowPager::trackTable(Space &space, uint64_t table_gpa, unsigned level, uint64_t va_base) {
@@ -535,19 +540,18 @@ void ShadowPager::prefetchAround(Space &space, uint64_t va, const GuestWalk &w) 
     const uint64_t sibling = canonical(base + (index << levelShift(level)));
     if (index == entryIndex(va, level))
       continue;
-    const uint64_t entry = readGuest(w.table[level] + 8 * index, true);
+    chargeShim(env_.costs.prefetch_entry_read);
+    const uint64_t entry = readGuest(w.table[level] + 8 * index, false);
     if (!(entry & pte::P) || (level > 1 && !(entry & pte::PS)))
       continue;
-    installLeaf(space, sibling, w, level, entry, acc_above);
-    ++stats_.prefetched;
+    if (installLeaf(space, sibling, w, level, entry, acc_above))
+      ++stats_.prefetched;
   }
   if (level >= 2 && shadowEntryAddress(space, va, 1) != 0) {  // splintered: fill every piece
     for (uint64_t piece = 0; piece < 512; ++piece) {
       const uint64_t piece_va = canonical((va & ~(k2M - 1)) + piece * 4096);
-      if (piece_va != canonical(va & kPageMask)) {
-        installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above);
+      if (piece_va != canonical(va & kPageMask) && installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above))
         ++stats_.prefetched;
-      }
     }
   }
 }

@@ -20,6 +20,7 @@
 #include "vmmu/guest/guest_kernel.h"
 #include "vmmu/guest/workload.h"
 #include "vmmu/policy/policy.h"
+#include "vmmu/vmm/mmu_backend.h"
 #include "vmmu/vmm/vmm.h"
 
 namespace vmmu::policy {
@@ -32,6 +33,9 @@ struct ExperimentConfig {
   guest::GuestConfig guest;       // memory_bytes is taken from vmm.memory.bytes
   MmuConfig mmu;
   uint64_t cycles_per_ref = 30;   // walk reference latency (§12 c)
+  // Builds the MMU backend for each run; empty means vmm::ModelBackend (the golden model). The
+  // RTL backend plugs in here, so the same experiment runs on either.
+  std::function<std::unique_ptr<vmm::MmuBackend>(const MmuConfig &, uint64_t cycles_per_ref)> make_backend;
   // Empty when valid, else one line naming the bad field.
   std::string validate() const;
 };
@@ -72,6 +76,10 @@ struct Report {
   // Over nested and the adaptive policy's shadow variant, charging switches as the adaptive
   // policy estimates them (into shadow: one shadow fault per page the guest has faulted in).
   OracleResult oracle;
+  std::string oracle_shadow;    // that shadow variant's name
+  // Over every approach but native (into direct also paying the compaction the direct run paid):
+  // the best any policy could do with hindsight.
+  OracleResult oracle_all;
   const RunResult *find(std::string_view policy) const;
 };
 

@@ -30,6 +30,7 @@ inline constexpr size_t kMaxHeaderKeyBytes = 256;
 inline constexpr size_t kMaxHeaderValueBytes = 64 * 1024;
 inline constexpr size_t kMaxPayloadBytes = 64 * 1024;  // non-access record payload
 inline constexpr size_t kMaxTextBytes = 4096;          // process name, marker label
+inline constexpr int kMaxWindowLog = 24;               // zstd window: 16 MiB (levels <= 19 use <= 8 MiB)
 
 // Record tags (first byte of a record).
 inline constexpr uint8_t kTagEnd = 0x00;

@@ -35,6 +35,7 @@ struct CostConfig {
   uint64_t access_cycles = 1;     // the access itself beyond translation (a cache hit)
   uint64_t exit_handler = 200;    // decode the exit reason and qualification, dispatch
   uint64_t guest_entry_read = 20; // the shim reads one guest entry (software walk)
+  uint64_t prefetch_entry_read = 4;  // one entry of a sequential scan of a guest table (prefetch)
   uint64_t shadow_entry_write = 10;
   uint64_t shadow_table_alloc = 300;  // take a frame and zero 4 KiB
   uint64_t shadow_table_free = 50;

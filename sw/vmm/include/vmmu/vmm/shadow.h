@@ -131,7 +131,8 @@ private:
   Space &createSpace(uint64_t guest_root, uint16_t pcid);
   void dropSpace(uint64_t space_id);
   uint64_t newTable(Space &space, uint64_t mirrors);
-  void installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level, uint64_t guest_entry,
+  // Returns false when nothing changed (the leaf was already there, or the gPA is not memory).
+  bool installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level, uint64_t guest_entry,
                    uint64_t acc_above);
   uint64_t shadowEntryAddress(const Space &space, uint64_t va, unsigned level) const;
   void prefetchAround(Space &space, uint64_t va, const GuestWalk &walk);

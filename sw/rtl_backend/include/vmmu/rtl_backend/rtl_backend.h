@@ -1,0 +1,107 @@
+// vmmu/rtl_backend/rtl_backend.h - the VMM shim's MMU backend on the verilated RTL.
+//
+// RtlBackend implements vmm::MmuBackend on mmu_top through the bare-DUT harness (vmmu_tb_harness):
+// every translation, control command and counter read goes to the DUT, whose walker is served
+// from the backend's host memory with a fixed cost of `cycles_per_ref` cycles per operation (the
+// c of §12, the same figure ModelBackend charges), and walk_cycles is what the DUT took.
+//
+// With checking on (the default) a golden-model Mmu with its own copy of host memory runs every
+// translation and control command too. Writes through memory() reach both copies (reads come from
+// the DUT's), so the shim's page tables are identical on both sides while each side applies its
+// own A/D updates. Any difference in a response, in the ordered memory operations, in the latency
+// or in a counter throws BackendMismatch, naming the transaction and how to reproduce it with
+// waves. Everything here is deterministic, so rerunning the same activity with a wave window set
+// (RtlBackendOptions::waves_*, or the environment, see fromEnvironment()) reproduces it.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "vmmu/config.h"
+#include "vmmu/memory.h"
+#include "vmmu/mmu.h"
+#include "vmmu/types.h"
+#include "vmmu/vmm/mmu_backend.h"
+
+namespace vmmu::vmm {
+
+struct RtlBackendOptions {
+  // Cycles per walker memory operation (§12 c). At least 2: the port needs a request cycle and a
+  // response cycle.
+  uint64_t cycles_per_ref = 30;
+  // Run the golden model alongside and compare every transaction.
+  bool check = true;
+  // Non-empty: dump FST waves to this file for the transactions [waves_from, waves_to] (indices
+  // as BackendMismatch reports them).
+  std::string waves_path;
+  uint64_t waves_from = 0;
+  uint64_t waves_to = std::numeric_limits<uint64_t>::max();
+
+  // `base` (e.g. RtlBackendOptions{}) with what the environment overrides:
+  //   VMMU_RTL_CHECK=0|1            checking off or on
+  //   VMMU_RTL_WAVES=file.fst       dump waves
+  //   VMMU_RTL_WAVES_WINDOW=A:B     only for transactions A..B (inclusive)
+  // Throws std::invalid_argument naming the variable for a malformed value.
+  static RtlBackendOptions fromEnvironment(RtlBackendOptions base);
+  // Empty when valid, else one line naming the bad field.
+  std::string validate() const;
+};
+
+// The RTL and the golden model disagreed. what() says where, on what, both results, and how to
+// reproduce with waves.
+class BackendMismatch : public std::runtime_error {
+public:
+  BackendMismatch(const std::string &what, uint64_t transaction)
+      : std::runtime_error(what), transaction_(transaction) {}
+  // Index of the transaction (translation or control command, in issue order, from 0) that
+  // differed; for a counter difference, the number of transactions issued before the read.
+  uint64_t transaction() const { return transaction_; }
+
+private:
+  uint64_t transaction_;
+};
+
+class RtlBackend final : public MmuBackend {
+public:
+  // The RTL is verilated with the §1 defaults: `config` must equal MmuConfig{} (else
+  // std::invalid_argument naming the first parameter that differs), as must `options` be valid.
+  explicit RtlBackend(const MmuConfig &config = MmuConfig{}, const RtlBackendOptions &options = {});
+  ~RtlBackend() override;
+  RtlBackend(const RtlBackend &) = delete;
+  RtlBackend &operator=(const RtlBackend &) = delete;
+
+  Response translate(const Request &req, uint64_t &walk_cycles) override;
+  void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
+  // The DUT's counter; with checking on, compared with the model's first.
+  uint64_t counter(Counter c) override;
+  PhysicalMemory &memory() override;
+  const MmuConfig &config() const override { return config_; }
+
+  // With checking on: compares every counter (and that indices past the last read zero); throws
+  // BackendMismatch on the first difference. A no-op with checking off.
+  void checkCounters();
+
+  const RtlBackendOptions &options() const { return options_; }
+  // Transactions issued so far (the index the next one gets).
+  uint64_t transactions() const { return transactions_; }
+  // The DUT clock: cycles simulated so far.
+  uint64_t cycles() const;
+  // The golden model's private copy of host memory, or null with checking off. Only tests that
+  // inject a divergence on purpose write it directly.
+  PhysicalMemory *checkerMemory();
+
+private:
+  struct Impl;
+  void setWaveWindow();
+  [[noreturn]] void reportMismatch(uint64_t index, const std::string &headline, const std::string &details);
+
+  const MmuConfig config_;
+  const RtlBackendOptions options_;
+  std::unique_ptr<Impl> impl_;
+  uint64_t transactions_ = 0;
+};
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,267 @@
+// rtl_backend.cpp - see vmmu/rtl_backend/rtl_backend.h.
+#include "vmmu/rtl_backend/rtl_backend.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include "dut_harness.h"
+
+namespace vmmu::vmm {
+
+namespace {
+
+using rtltest::DutHarness;
+using rtltest::DutTranslation;
+using rtltest::MemoryBehaviour;
+using rtltest::TeeMemory;
+
+// How many transactions before a mismatch the suggested wave window starts: enough to see the
+// commands and walks that filled the caches the failing transaction used.
+constexpr uint64_t kWaveWindowLead = 32;
+
+// The first parameter in which `config` differs from what the RTL was verilated with (the §1
+// defaults, rtl/mmu_top.sv), or empty.
+std::string differenceFromRtl(const MmuConfig &config) {
+  const MmuConfig rtl;
+  std::ostringstream out;
+  auto differs = [&](std::string_view name, unsigned wanted, unsigned built) {
+    if (wanted == built || !out.str().empty())
+      return;
+    out << "RtlBackend: the verilated RTL has " << name << " = " << built << ", the config asks for "
+        << wanted << " (the RTL backend runs only the default configuration)";
+  };
+  differs("guest_levels", config.guest_levels, rtl.guest_levels);
+  differs("nested_levels", config.nested_levels, rtl.nested_levels);
+  differs("pa_bits", config.pa_bits, rtl.pa_bits);
+  differs("num_contexts", config.num_contexts, rtl.num_contexts);
+  differs("escape_entries", config.escape_entries, rtl.escape_entries);
+  static constexpr std::string_view kSizes[] = {"4K", "2M", "1G"};
+  for (unsigned i = 0; i < 3; ++i) {
+    const std::string tlb = "tlb[" + std::string(kSizes[i]) + "]";
+    differs(tlb + ".sets", config.tlb[i].sets, rtl.tlb[i].sets);
+    differs(tlb + ".ways", config.tlb[i].ways, rtl.tlb[i].ways);
+    const std::string ntlb = "ntlb[" + std::string(kSizes[i]) + "]";
+    differs(ntlb + ".sets", config.ntlb[i].sets, rtl.ntlb[i].sets);
+    differs(ntlb + ".ways", config.ntlb[i].ways, rtl.ntlb[i].ways);
+  }
+  for (unsigned i = 0; i < config.psc.size(); ++i) {
+    const std::string psc = "psc[L" + std::to_string(i + 2) + "]";
+    differs(psc + ".sets", config.psc[i].sets, rtl.psc[i].sets);
+    differs(psc + ".ways", config.psc[i].ways, rtl.psc[i].ways);
+  }
+  return out.str();
+}
+
+std::string describe(const Request &req) {
+  std::ostringstream out;
+  out << "translate vpid " << req.vpid << " pcid " << req.pcid << " va 0x" << std::hex << req.va << std::dec << " "
+      << toString(req.access) << (req.user ? " user" : " supervisor");
+  return out.str();
+}
+
+std::string describe(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
+  std::ostringstream out;
+  out << "control op " << static_cast<unsigned>(op) << " ctx " << ctx << " reg " << reg << " data 0x" << std::hex
+      << data << std::dec << " vpid " << vpid << " pcid " << pcid;
+  return out.str();
+}
+
+std::string describe(const Response &resp, uint64_t latency, const std::vector<MemOp> &ops) {
+  std::ostringstream out;
+  out << std::hex << "hpa 0x" << resp.hpa << " size " << toString(resp.size) << " fault " << toString(resp.fault)
+      << " info 0x" << resp.fault_info << " addr 0x" << resp.fault_addr << std::dec << " level "
+      << unsigned{resp.fault_level} << " exit " << resp.vm_exit << " hit " << resp.tlb_hit << " latency " << latency
+      << ", " << ops.size() << " memory ops";
+  for (const MemOp &op : ops)
+    out << "\n      " << (op.kind == MemOpKind::Read ? "READ     " : "FETCH_OR ") << std::hex << "0x" << op.addr
+        << " mask 0x" << op.mask << std::dec << (op.dim == Dim::Guest ? " guest" : " nested") << " L"
+        << unsigned{op.level};
+  return out.str();
+}
+
+// Parses "A:B" with A <= B.
+bool parseWindow(std::string_view text, uint64_t &from, uint64_t &to) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos)
+    return false;
+  const std::string_view a = text.substr(0, colon);
+  const std::string_view b = text.substr(colon + 1);
+  const auto [a_end, a_error] = std::from_chars(a.data(), a.data() + a.size(), from);
+  const auto [b_end, b_error] = std::from_chars(b.data(), b.data() + b.size(), to);
+  return a_error == std::errc{} && b_error == std::errc{} && a_end == a.data() + a.size() &&
+         b_end == b.data() + b.size() && !a.empty() && !b.empty() && from <= to;
+}
+
+}  // namespace
+
+RtlBackendOptions RtlBackendOptions::fromEnvironment(RtlBackendOptions base) {
+  if (const char *check = std::getenv("VMMU_RTL_CHECK")) {
+    const std::string_view value(check);
+    if (value != "0" && value != "1")
+      throw std::invalid_argument("VMMU_RTL_CHECK must be 0 or 1, got '" + std::string(value) + "'");
+    base.check = value == "1";
+  }
+  if (const char *waves = std::getenv("VMMU_RTL_WAVES")) {
+    if (*waves == '\0')
+      throw std::invalid_argument("VMMU_RTL_WAVES is set but empty (expected an .fst file name)");
+    base.waves_path = waves;
+  }
+  if (const char *window = std::getenv("VMMU_RTL_WAVES_WINDOW")) {
+    if (!parseWindow(window, base.waves_from, base.waves_to))
+      throw std::invalid_argument("VMMU_RTL_WAVES_WINDOW must be FROM:TO transaction indices with FROM <= TO, got '" +
+                                  std::string(window) + "'");
+  }
+  return base;
+}
+
+std::string RtlBackendOptions::validate() const {
+  if (cycles_per_ref < 2)
+    return "RtlBackend: cycles_per_ref must be >= 2 (a request cycle and a response cycle, §12), got " +
+           std::to_string(cycles_per_ref);
+  if (waves_from > waves_to)
+    return "RtlBackend: waves_from (" + std::to_string(waves_from) + ") is after waves_to (" +
+           std::to_string(waves_to) + ")";
+  return {};
+}
+
+// The DUT with its memory, and (checking on) the golden model with its own memory copy.
+struct RtlBackend::Impl {
+  Impl(const MmuConfig &config, const RtlBackendOptions &options)
+      : timing(options.cycles_per_ref),
+        dut(dut_memory, fixedLatency(options.cycles_per_ref), options.waves_path) {
+    if (!options.check)
+      return;
+    model_memory = std::make_unique<SparseMemory>();
+    mirrored = std::make_unique<TeeMemory>(dut_memory, *model_memory);
+    model = std::make_unique<Mmu>(config, *model_memory, &timing);
+  }
+
+  // The responder presents each response `latency` cycles after its request transferred and
+  // never stalls, so every operation costs c = latency + 1 (§12: c = r - s + 1).
+  static MemoryBehaviour fixedLatency(uint64_t cycles_per_ref) {
+    MemoryBehaviour behaviour;
+    behaviour.min_latency = behaviour.max_latency = static_cast<unsigned>(cycles_per_ref - 1);
+    behaviour.stall_percent = 0;
+    return behaviour;
+  }
+
+  SparseMemory dut_memory;
+  std::unique_ptr<SparseMemory> model_memory;
+  std::unique_ptr<TeeMemory> mirrored;  // writes to both, reads from the DUT's
+  FixedLatency timing;
+  std::unique_ptr<Mmu> model;
+  DutHarness dut;
+  TranslateResult golden;  // reused across translations
+};
+
+namespace {
+// Validates before any member is built, so a bad config never reaches the verilated model.
+const MmuConfig &checkedConfig(const MmuConfig &config, const RtlBackendOptions &options) {
+  if (std::string error = config.validate(); !error.empty())
+    throw std::invalid_argument(error);
+  if (std::string error = differenceFromRtl(config); !error.empty())
+    throw std::invalid_argument(error);
+  if (std::string error = options.validate(); !error.empty())
+    throw std::invalid_argument(error);
+  return config;
+}
+}  // namespace
+
+RtlBackend::RtlBackend(const MmuConfig &config, const RtlBackendOptions &options)
+    : config_(checkedConfig(config, options)), options_(options),
+      impl_(std::make_unique<Impl>(config_, options_)) {
+  setWaveWindow();
+}
+
+RtlBackend::~RtlBackend() = default;
+
+uint64_t RtlBackend::cycles() const { return impl_->dut.cycle(); }
+
+PhysicalMemory &RtlBackend::memory() {
+  if (impl_->mirrored)
+    return *impl_->mirrored;
+  return impl_->dut_memory;
+}
+
+PhysicalMemory *RtlBackend::checkerMemory() { return impl_->model_memory.get(); }
+
+void RtlBackend::setWaveWindow() {
+  // Waves are dumped for the whole run until the harness can switch its dump on and off.
+}
+
+void RtlBackend::reportMismatch(uint64_t index, const std::string &headline, const std::string &details) {
+  const uint64_t from = index > kWaveWindowLead ? index - kWaveWindowLead : 0;
+  std::ostringstream out;
+  out << "RtlBackend: " << headline << details
+      << "\n  reproduce with waves: rerun the same activity with VMMU_RTL_WAVES=vmmu-mismatch.fst"
+      << " VMMU_RTL_WAVES_WINDOW=" << from << ":" << index << " (or RtlBackendOptions::waves_path/from/to)";
+  throw BackendMismatch(out.str(), index);
+}
+
+Response RtlBackend::translate(const Request &req, uint64_t &walk_cycles) {
+  const uint64_t index = transactions_++;
+  setWaveWindow();
+  DutTranslation dut;
+  try {
+    dut = impl_->dut.translate(req);
+  } catch (const std::runtime_error &e) {
+    throw std::runtime_error("RtlBackend: transaction " + std::to_string(index) + " (" + describe(req) +
+                             "): " + e.what());
+  }
+  // A hit or an early fault answers in the next cycle; a walk takes 2 + sum c >= 2 (§12).
+  walk_cycles = dut.latency > 1 ? dut.latency : 0;
+  if (impl_->model) {
+    impl_->model->translate(req, impl_->golden);
+    const TranslateResult &golden = impl_->golden;
+    const uint64_t golden_latency = golden.trace.walked ? golden.trace.walk_cycles : 1;
+    if (dut.resp != golden.resp || dut.ops != golden.ops || dut.latency != golden_latency)
+      reportMismatch(index, "RTL and golden model differ at transaction " + std::to_string(index) + " (" +
+                                describe(req) + ")",
+                     "\n  rtl:   " + describe(dut.resp, dut.latency, dut.ops) +
+                         "\n  model: " + describe(golden.resp, golden_latency, golden.ops));
+  }
+  return dut.resp;
+}
+
+void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
+  const uint64_t index = transactions_++;
+  setWaveWindow();
+  try {
+    impl_->dut.control(op, ctx, reg, data, vpid, pcid);
+  } catch (const std::runtime_error &e) {
+    throw std::runtime_error("RtlBackend: transaction " + std::to_string(index) + " (" +
+                             describe(op, ctx, reg, data, vpid, pcid) + "): " + e.what());
+  }
+  if (impl_->model)
+    impl_->model->control(op, ctx, reg, data, vpid, pcid);
+}
+
+uint64_t RtlBackend::counter(Counter c) {
+  const uint64_t value = impl_->dut.counter(static_cast<unsigned>(c));
+  if (impl_->model && value != impl_->model->counter(c))
+    reportMismatch(transactions_,
+                   "RTL and golden model counters differ after " + std::to_string(transactions_) + " transactions",
+                   ": " + std::string(toString(c)) + " rtl " + std::to_string(value) + ", model " +
+                       std::to_string(impl_->model->counter(c)));
+  return value;
+}
+
+void RtlBackend::checkCounters() {
+  if (!impl_->model)
+    return;
+  for (unsigned i = 0; i < kNumCounters; ++i)
+    counter(static_cast<Counter>(i));
+  // Indices past the last counter read zero (§14); the select port is 6 bits wide.
+  for (unsigned i = kNumCounters; i < 64; ++i)
+    if (const uint64_t value = impl_->dut.counter(i); value != 0)
+      reportMismatch(transactions_,
+                     "RTL counter index " + std::to_string(i) + " is not zero after " +
+                         std::to_string(transactions_) + " transactions",
+                     ": rtl " + std::to_string(value) + ", expected 0 past the last counter (§14)");
+}
+
+}  // namespace vmmu::vmm

@@ -1,0 +1,207 @@
+// checker_test.cpp - RtlBackend's checker: it catches divergences injected into the golden
+// model's memory copy (in a response, and in the memory operations alone), names the transaction
+// and how to reproduce it; the options and the configuration it rejects.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "vmmu/page_tables.h"
+#include "vmmu/rtl_backend/rtl_backend.h"
+
+namespace vmmu::testing {
+namespace {
+
+using vmm::BackendMismatch;
+using vmm::RtlBackend;
+using vmm::RtlBackendOptions;
+
+constexpr uint16_t kVpid = 0;           // the host, in NATIVE mode (§1)
+constexpr uint64_t kTablesBase = 0x10'0000;
+constexpr uint64_t kDataBase = 0x4000'0000;
+constexpr uint64_t kVa = 0x7000'0000'0000ull;
+
+RtlBackendOptions fastOptions() {
+  RtlBackendOptions options;
+  options.cycles_per_ref = 3;
+  return options;
+}
+
+// A NATIVE context whose tables map 16 pages at kVa (built through memory(), so both copies have
+// them), with guest A/D updates on when `ad` is set.
+struct NativeSetup {
+  explicit NativeSetup(RtlBackend &backend, bool ad = false)
+      : frames(kTablesBase, kTablesBase + 0x10'0000), tables(backend.memory(), frames) {
+    for (uint64_t i = 0; i < 16; ++i)
+      tables.map(kVa + i * 0x1000, kDataBase + i * 0x1000, PageSize::Size4K, pte::RW | pte::US);
+    backend.writeReg(0, CtxReg::Vpid, (1u << 16) | kVpid);
+    backend.writeReg(0, CtxReg::Mode, static_cast<uint64_t>(Mode::Native));
+    backend.writeReg(0, CtxReg::Cr3, tables.root());
+    backend.writeReg(0, CtxReg::Flags, ad ? 1 : 0);
+  }
+  FrameAllocator frames;
+  GuestPageTables tables;
+};
+
+Request readOf(uint64_t va) {
+  Request req;
+  req.vpid = kVpid;
+  req.va = va;
+  req.access = Access::Read;
+  req.user = true;
+  return req;
+}
+
+TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
+  RtlBackend backend(MmuConfig{}, fastOptions());
+  NativeSetup setup(backend);
+  for (uint64_t i = 0; i < 16; ++i) {
+    uint64_t walk_cycles = 0;
+    const Response resp = backend.translate(readOf(kVa + i * 0x1000 + 8), walk_cycles);
+    EXPECT_EQ(resp.fault, Fault::None);
+    EXPECT_EQ(resp.hpa, kDataBase + i * 0x1000 + 8);
+    // The first page walks all four levels; later ones hit the PDE cache and read one entry.
+    EXPECT_EQ(walk_cycles, 2 + (i == 0 ? 4 : 1) * 3) << "page " << i;
+  }
+  uint64_t walk_cycles = 1;
+  EXPECT_TRUE(backend.translate(readOf(kVa + 8), walk_cycles).tlb_hit);
+  EXPECT_EQ(walk_cycles, 0u) << "a TLB hit costs no walk cycles";
+  EXPECT_NO_THROW(backend.checkCounters());
+  EXPECT_EQ(backend.counter(Counter::Walks), 16u);
+  EXPECT_EQ(backend.counter(Counter::TlbHits), 1u);
+  EXPECT_EQ(backend.transactions(), 4u + 17u);
+}
+
+TEST(RtlBackendChecker, CatchesADifferentResponseAndNamesTheTransaction) {
+  RtlBackend backend(MmuConfig{}, fastOptions());
+  NativeSetup setup(backend);
+  uint64_t walk_cycles = 0;
+  backend.translate(readOf(kVa), walk_cycles);
+  // The model's copy of the leaf for page 5 now points elsewhere; the DUT's does not.
+  const uint64_t leaf = *setup.tables.hostEntryAddress(kVa + 5 * 0x1000, 1);
+  ASSERT_NE(backend.checkerMemory(), nullptr);
+  backend.checkerMemory()->write64(leaf, (kDataBase + 0x80'0000) | pte::P | pte::RW | pte::US);
+  const uint64_t index = backend.transactions();
+  try {
+    backend.translate(readOf(kVa + 5 * 0x1000 + 0x10), walk_cycles);
+    FAIL() << "the checker missed a different hpa";
+  } catch (const BackendMismatch &e) {
+    EXPECT_EQ(e.transaction(), index);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("at transaction " + std::to_string(index) + " "), std::string::npos) << what;
+    EXPECT_NE(what.find("va 0x700000005010"), std::string::npos) << what;
+    EXPECT_NE(what.find("hpa 0x40005010"), std::string::npos) << "the RTL's result: " << what;
+    EXPECT_NE(what.find("hpa 0x40805010"), std::string::npos) << "the model's result: " << what;
+    EXPECT_NE(what.find("VMMU_RTL_WAVES_WINDOW="), std::string::npos) << what;
+  }
+}
+
+TEST(RtlBackendChecker, CatchesADifferenceInMemoryOperationsAlone) {
+  RtlBackend backend(MmuConfig{}, fastOptions());
+  NativeSetup setup(backend, /*ad=*/true);
+  // With A already set in the model's copy of the root entry, the model skips the FETCH_OR the
+  // RTL emits: same response, different memory operations.
+  const uint64_t root_entry = *setup.tables.hostEntryAddress(kVa, 4);
+  PhysicalMemory &model_memory = *backend.checkerMemory();
+  model_memory.write64(root_entry, model_memory.read64(root_entry) | pte::A);
+  uint64_t walk_cycles = 0;
+  try {
+    backend.translate(readOf(kVa), walk_cycles);
+    FAIL() << "the checker missed a missing A update";
+  } catch (const BackendMismatch &e) {
+    EXPECT_EQ(e.transaction(), 4u) << "four register writes came first";
+    const std::string what = e.what();
+    EXPECT_NE(what.find("FETCH_OR"), std::string::npos) << what;
+  }
+}
+
+TEST(RtlBackendChecker, UncheckedBackendHasNoModelAndStillTranslates) {
+  RtlBackendOptions options = fastOptions();
+  options.check = false;
+  RtlBackend backend(MmuConfig{}, options);
+  EXPECT_EQ(backend.checkerMemory(), nullptr);
+  NativeSetup setup(backend);
+  uint64_t walk_cycles = 0;
+  EXPECT_EQ(backend.translate(readOf(kVa + 0x3000 + 1), walk_cycles).hpa, kDataBase + 0x3000 + 1);
+  EXPECT_EQ(walk_cycles, 2u + 4 * 3);
+  EXPECT_EQ(backend.counter(Counter::GuestReads), 4u);
+}
+
+TEST(RtlBackendChecker, DumpsWavesToTheFileAsked) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("vmmu_backend_waves_" + std::to_string(::getpid()) + ".fst");
+  {
+    RtlBackendOptions options = fastOptions();
+    options.waves_path = path.string();
+    options.waves_from = 4;
+    options.waves_to = 6;
+    RtlBackend backend(MmuConfig{}, options);
+    NativeSetup setup(backend);
+    uint64_t walk_cycles = 0;
+    for (uint64_t i = 0; i < 4; ++i)
+      backend.translate(readOf(kVa + i * 0x1000), walk_cycles);
+  }
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_GT(std::filesystem::file_size(path), 0u);
+  std::filesystem::remove(path);
+}
+
+TEST(RtlBackendOptions, RejectsWhatTheRtlWasNotBuiltFor) {
+  MmuConfig config;
+  config.tlb[0].sets = 32;
+  try {
+    RtlBackend backend(config, fastOptions());
+    FAIL() << "a configuration the RTL was not verilated with was accepted";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_NE(std::string(e.what()).find("tlb[4K].sets"), std::string::npos) << e.what();
+  }
+  RtlBackendOptions options;
+  options.cycles_per_ref = 1;
+  EXPECT_NE(options.validate().find("cycles_per_ref"), std::string::npos);
+  EXPECT_THROW(RtlBackend(MmuConfig{}, options), std::invalid_argument);
+  options = RtlBackendOptions{};
+  options.waves_from = 9;
+  options.waves_to = 3;
+  EXPECT_NE(options.validate().find("waves_from"), std::string::npos);
+}
+
+// Sets an environment variable for one scope.
+class ScopedEnv {
+public:
+  ScopedEnv(const char *name, const char *value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv &) = delete;
+  ScopedEnv &operator=(const ScopedEnv &) = delete;
+
+private:
+  const char *name_;
+};
+
+TEST(RtlBackendOptions, ReadsTheEnvironmentAndNamesABadVariable) {
+  {
+    ScopedEnv check("VMMU_RTL_CHECK", "0");
+    ScopedEnv waves("VMMU_RTL_WAVES", "x.fst");
+    ScopedEnv window("VMMU_RTL_WAVES_WINDOW", "10:20");
+    const RtlBackendOptions options = RtlBackendOptions::fromEnvironment(RtlBackendOptions{});
+    EXPECT_FALSE(options.check);
+    EXPECT_EQ(options.waves_path, "x.fst");
+    EXPECT_EQ(options.waves_from, 10u);
+    EXPECT_EQ(options.waves_to, 20u);
+  }
+  for (const char *bad : {"20:10", "10", "a:b", "1:2x", ":5"}) {
+    ScopedEnv window("VMMU_RTL_WAVES_WINDOW", bad);
+    try {
+      RtlBackendOptions::fromEnvironment(RtlBackendOptions{});
+      ADD_FAILURE() << "accepted window '" << bad << "'";
+    } catch (const std::invalid_argument &e) {
+      EXPECT_NE(std::string(e.what()).find("VMMU_RTL_WAVES_WINDOW"), std::string::npos) << e.what();
+    }
+  }
+  ScopedEnv check("VMMU_RTL_CHECK", "yes");
+  EXPECT_THROW(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vmmu::testing
