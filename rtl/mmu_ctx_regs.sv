@@ -63,7 +63,7 @@ module mmu_ctx_regs #(
                                      EscSlots + EscSlots * (PaBits - 12);
 
   // Slot c at [c * SlotBits +: SlotBits] (yosys 0.23 has no packed arrays of structs).
-  logic [NumContexts*SlotBits-1:0] slot_q, slot_d;
+  logic [NumContexts*SlotBits-1:0] slot_q;
 
   slot_t wr_slot;   // the slot being written
   // Each reader looks at some fields only: lookup the valid bit and VPID, INV_EPTP also the
@@ -72,8 +72,8 @@ module mmu_ctx_regs #(
   slot_t lk_slot, sel_slot, ep_slot;
   /* verilator lint_on UNUSEDSIGNAL */
 
+  // The new value of the written slot, and whether the write flushes (§3).
   always_comb begin : write
-    slot_d = slot_q;
     flush_o = 1'b0;
     wr_slot = slot_q[0 +: SlotBits];
     for (int unsigned c = 0; c < NumContexts; c++) begin
@@ -122,9 +122,6 @@ module mmu_ctx_regs #(
           end
         end
       endcase
-      for (int unsigned c = 0; c < NumContexts; c++) begin
-        if (32'(wr_ctx_i) == 32'(c)) slot_d[c * SlotBits +: SlotBits] = wr_slot;
-      end
     end
   end
 
@@ -169,8 +166,10 @@ module mmu_ctx_regs #(
   always_ff @(posedge clk_i) begin : regs
     if (!rst_ni) begin
       slot_q <= '0;
-    end else begin
-      slot_q <= slot_d;
+    end else if (wr_i) begin
+      for (int unsigned c = 0; c < NumContexts; c++) begin
+        if (32'(wr_ctx_i) == c) slot_q[c * SlotBits +: SlotBits] <= wr_slot;
+      end
     end
   end
 

@@ -86,12 +86,16 @@ module mmu_ntlb_array #(
   assign lk_dirty_o = hit_entry.dirty;
 
   always_comb begin : invalidation
+    // Only commands and dropped lookups invalidate: skip the per-entry work otherwise.
     inv_entry = '0;
-    for (int unsigned i = 0; i < Sets * Ways; i++) begin
-      inv_entry = all_entry[i * EntryBits +: EntryBits];
-      inv_mask[i] = inv_all_i || (inv_root_i && inv_entry.root == inv_root_frame_i) ||
-                    (lk_inv_matching_i && i / Ways == 32'(lk_set) && way_match[i % Ways]);
-      inv_mask[i] = inv_mask[i] && all_valid[i];
+    inv_mask = '0;
+    if (inv_all_i || inv_root_i || lk_inv_matching_i) begin
+      for (int unsigned i = 0; i < Sets * Ways; i++) begin
+        inv_entry = all_entry[i * EntryBits +: EntryBits];
+        inv_mask[i] = inv_all_i || (inv_root_i && inv_entry.root == inv_root_frame_i) ||
+                      (lk_inv_matching_i && i / Ways == 32'(lk_set) && way_match[i % Ways]);
+        inv_mask[i] = inv_mask[i] && all_valid[i];
+      end
     end
   end
 

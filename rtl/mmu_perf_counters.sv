@@ -14,14 +14,16 @@ module mmu_perf_counters #(
   output logic [63:0]            value_o
 );
 
-  logic [NumCounters*64-1:0] count_q;  // counter i at [64i +: 64]
+  // An unpacked array: each counter is a separate variable, so a simulator updates only the
+  // counters that count this cycle.
+  logic [63:0] count_q [NumCounters];
 
   always_ff @(posedge clk_i) begin : regs
     if (!rst_ni) begin
-      count_q <= '0;
+      for (int unsigned i = 0; i < NumCounters; i++) count_q[i] <= '0;
     end else begin
       for (int unsigned i = 0; i < NumCounters; i++) begin
-        if (inc_i[i]) count_q[i * 64 +: 64] <= count_q[i * 64 +: 64] + 64'd1;
+        if (inc_i[i]) count_q[i] <= count_q[i] + 64'd1;
       end
     end
   end
@@ -29,7 +31,7 @@ module mmu_perf_counters #(
   always_comb begin : readout
     value_o = '0;
     for (int unsigned i = 0; i < NumCounters; i++) begin
-      if (32'(sel_i) == 32'(i)) value_o = count_q[i * 64 +: 64];
+      if (32'(sel_i) == 32'(i)) value_o = count_q[i];
     end
   end
 

@@ -39,9 +39,10 @@ module mmu_sa_array #(
   localparam int unsigned TreeBits = (Ways > 1) ? Ways - 1 : 1;
 
   // Flat storage (yosys 0.23 has no multi-dimensional packed arrays).
-  logic [Entries-1:0]           valid_q, valid_d;
-  logic [Entries*EntryBits-1:0] entry_q, entry_d;
-  logic [Sets*TreeBits-1:0]     plru_q, plru_d;
+  logic [Entries-1:0]           valid_q;
+  logic [Entries*EntryBits-1:0] entry_q;
+  logic [Sets*TreeBits-1:0]     plru_q;
+  int unsigned                  fill_index;  // set * Ways + way of the fill
 
   // PLRU rule for the touched set and for the filled set. Sets are selected with compare-and-
   // select loops rather than variable part-selects, which synthesize to huge shifters.
@@ -84,6 +85,7 @@ module mmu_sa_array #(
   end
 
   assign all_valid_o = valid_q;
+  assign fill_index = 32'(fill_set_i) * Ways + 32'(fill_way);
   assign all_entry_o = entry_q;
 
   // Victim: the lowest-numbered invalid way, else the tree-PLRU victim (§9).
@@ -99,36 +101,33 @@ module mmu_sa_array #(
     end
   end
 
-  always_comb begin : next_state
-    valid_d = valid_q & ~inv_i;
-    entry_d = entry_q;
-    plru_d = plru_q;
-    for (int unsigned set = 0; set < Sets; set++) begin
-      if (touch_i && 32'(touch_set_i) == set) begin
-        plru_d[set * TreeBits +: TreeBits] = touch_bits;
-      end
-      if (fill_i && 32'(fill_set_i) == set) begin
-        plru_d[set * TreeBits +: TreeBits] = fill_bits;
-      end
-    end
-    for (int unsigned i = 0; i < Entries; i++) begin
-      if (fill_i && 32'(fill_set_i) * Ways + 32'(fill_way) == i) begin
-        valid_d[i] = 1'b1;
-        entry_d[i * EntryBits +: EntryBits] = fill_entry_i;
-      end
-    end
-  end
-
-  // Entry payloads need no reset: they are only read when valid.
+  // State changes are written under run-time conditions so that a simulator does work only in
+  // the cycles that fill, touch or invalidate.
   always_ff @(posedge clk_i) begin : regs
     if (!rst_ni) begin
       valid_q <= '0;
       plru_q <= '0;
     end else begin
-      valid_q <= valid_d;
-      plru_q <= plru_d;
+      if (|inv_i) valid_q <= valid_q & ~inv_i;
+      for (int unsigned set = 0; set < Sets; set++) begin
+        if (touch_i && 32'(touch_set_i) == set) plru_q[set * TreeBits +: TreeBits] <= touch_bits;
+        if (fill_i && 32'(fill_set_i) == set) plru_q[set * TreeBits +: TreeBits] <= fill_bits;
+      end
+      if (fill_i) begin
+        for (int unsigned i = 0; i < Entries; i++) begin
+          if (fill_index == i) valid_q[i] <= 1'b1;
+        end
+      end
     end
-    entry_q <= entry_d;
+  end
+
+  // Entry payloads need no reset: they are only read when valid.
+  always_ff @(posedge clk_i) begin : entries
+    if (fill_i) begin
+      for (int unsigned i = 0; i < Entries; i++) begin
+        if (fill_index == i) entry_q[i * EntryBits +: EntryBits] <= fill_entry_i;
+      end
+    end
   end
 
 endmodule

@@ -118,32 +118,36 @@ module mmu_tlb_array #(
   assign lk_dirty_o = hit_entry.dirty;
 
   always_comb begin : invalidation
+    // Only commands and dropped lookups invalidate: skip the per-entry work otherwise.
     inv_entry = '0;
-    for (int unsigned i = 0; i < Sets * Ways; i++) begin
-      inv_entry = all_entry[i * EntryBits +: EntryBits];
-      inv_mask[i] = 1'b0;
-      if (inv_i) begin
-        unique case (inv_kind_i)
-          mmu_pkg::InvByAddr: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
-              (inv_entry.vpn & guest_vpn_mask(inv_entry.gsize)) ==
-              (inv_vpn_i & guest_vpn_mask(inv_entry.gsize));
-          mmu_pkg::InvByPcid: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
-              inv_entry.pcid == inv_pcid_i && !inv_entry.glob;
-          mmu_pkg::InvByVpids: begin
-            for (int unsigned k = 0; k < NumVpids; k++) begin
-              if (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == inv_entry.vpid) begin
-                inv_mask[i] = 1'b1;
+    inv_mask = '0;
+    if (inv_i || lk_inv_matching_i) begin
+      for (int unsigned i = 0; i < Sets * Ways; i++) begin
+        inv_entry = all_entry[i * EntryBits +: EntryBits];
+        inv_mask[i] = 1'b0;
+        if (inv_i) begin
+          unique case (inv_kind_i)
+            mmu_pkg::InvByAddr: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
+                (inv_entry.vpn & guest_vpn_mask(inv_entry.gsize)) ==
+                (inv_vpn_i & guest_vpn_mask(inv_entry.gsize));
+            mmu_pkg::InvByPcid: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
+                inv_entry.pcid == inv_pcid_i && !inv_entry.glob;
+            mmu_pkg::InvByVpids: begin
+              for (int unsigned k = 0; k < NumVpids; k++) begin
+                if (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == inv_entry.vpid) begin
+                  inv_mask[i] = 1'b1;
+                end
               end
             end
-          end
-          default: inv_mask[i] = 1'b1;
-        endcase
+            default: inv_mask[i] = 1'b1;
+          endcase
+        end
+        // A matching entry that did not grant goes with every other match (§5).
+        if (lk_inv_matching_i && i / Ways == 32'(lk_set) && way_match[i % Ways]) begin
+          inv_mask[i] = 1'b1;
+        end
+        inv_mask[i] = inv_mask[i] && all_valid[i];
       end
-      // A matching entry that did not grant goes with every other match (§5).
-      if (lk_inv_matching_i && i / Ways == 32'(lk_set) && way_match[i % Ways]) begin
-        inv_mask[i] = 1'b1;
-      end
-      inv_mask[i] = inv_mask[i] && all_valid[i];
     end
   end
 

@@ -115,6 +115,11 @@ void Env::run() {
       response_monitor_.sample(cycle, stalls_);
       if (top.req_valid_i && top.ctrl_valid_i && top.req_ready_o && top.ctrl_ready_o)
         reporter_.error(name(), "protocol: a request and a control command were accepted in the same cycle (§12)");
+      // §12 hit throughput: with nothing in flight (or only a TLB hit whose response leaves this
+      // cycle) and no control command, a request must be accepted.
+      const bool hit_leaving = accepted_ == responded_ + 1 && top.resp_valid_o && top.resp_ready_i && top.resp_tlb_hit_o;
+      if (top.req_valid_i && !top.req_ready_o && !top.ctrl_valid_i && (accepted_ == responded_ || hit_leaving))
+        reporter_.error(name(), "timing: req_ready_o low while the MMU is idle (§12: a request is accepted every cycle)");
     }
     if (top.req_valid_i && top.req_ready_o) {
       ++accepted_;

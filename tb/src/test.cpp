@@ -43,7 +43,7 @@ const MappedPage *addPage(World &world, Vm &vm, Random &random, PageSize size, u
 
 // --- tests ------------------------------------------------------------------------------------
 
-void configureSmoke(TestSetup &setup, uint64_t) {
+void configureSmoke(TestSetup &setup) {
   setup.world.pages_per_space = 8;
   setup.coverage = {"source.tlb_hit", "source.full_walk", "control.WRITE_REG.*"};
   setup.script = [](World &world, ScriptSequence &s, Random &) {
@@ -56,7 +56,7 @@ void configureSmoke(TestSetup &setup, uint64_t) {
   };
 }
 
-void configureFaultClasses(TestSetup &setup, uint64_t) {
+void configureFaultClasses(TestSetup &setup) {
   setup.world.pages_per_space = 12;
   setup.coverage = {"fault.*"};
   setup.script = [](World &world, ScriptSequence &s, Random &random) {
@@ -116,7 +116,7 @@ void configureFaultClasses(TestSetup &setup, uint64_t) {
   };
 }
 
-void configureInvalidations(TestSetup &setup, uint64_t) {
+void configureInvalidations(TestSetup &setup) {
   setup.world.pages_per_space = 10;
   setup.coverage = {"control.*", "source.tlb_hit", "source.full_walk"};
   setup.script = [](World &world, ScriptSequence &s, Random &) {
@@ -162,7 +162,7 @@ void configureInvalidations(TestSetup &setup, uint64_t) {
   };
 }
 
-void configureSplintering(TestSetup &setup, uint64_t) {
+void configureSplintering(TestSetup &setup) {
   setup.world.pages_per_space = 4;
   setup.world.cyclic_ept_sizes = true;
   setup.coverage = {"size.NESTED.*", "size.DIRECT.*", "size.NATIVE.*", "size.SHADOW.*"};
@@ -191,7 +191,7 @@ void configureSplintering(TestSetup &setup, uint64_t) {
   };
 }
 
-void configureCacheHits(TestSetup &setup, uint64_t) {
+void configureCacheHits(TestSetup &setup) {
   setup.world.pages_per_space = 40;
   setup.coverage = {"source.*", "event.guest_ad_update", "event.nested_ad_update"};
   setup.script = [](World &world, ScriptSequence &s, Random &) {
@@ -219,7 +219,7 @@ void configureCacheHits(TestSetup &setup, uint64_t) {
   };
 }
 
-void configureBoundsEdges(TestSetup &setup, uint64_t) {
+void configureBoundsEdges(TestSetup &setup) {
   setup.world.pages_per_space = 6;
   setup.coverage = {"fault.DIRECT.BOUNDS", "fault.DIRECT.GUEST_PF", "size.DIRECT.guest_4K.combined_4K"};
   setup.script = [](World &world, ScriptSequence &s, Random &random) {
@@ -260,7 +260,7 @@ void configureBoundsEdges(TestSetup &setup, uint64_t) {
   };
 }
 
-void configureModeSwitch(TestSetup &setup, uint64_t) {
+void configureModeSwitch(TestSetup &setup) {
   setup.world.pages_per_space = 12;
   setup.coverage = {"control.WRITE_REG.MODE", "control.WRITE_REG.CR3", "source.tlb_hit", "source.full_walk"};
   setup.script = [](World &world, ScriptSequence &s, Random &) {
@@ -301,7 +301,7 @@ void declareRandomCoverage(TestSetup &setup) {
                     "size.DIRECT.guest_2M.*"};
 }
 
-void configureRandom(TestSetup &setup, uint64_t) {
+void configureRandom(TestSetup &setup) {
   setup.random = true;
   setup.world.pages_per_space = 24;
   setup.random_knobs.table_change_permille = 20;
@@ -315,7 +315,7 @@ void configureRandom(TestSetup &setup, uint64_t) {
   setup.coverage.push_back("backpressure.*");
 }
 
-void configureRandomHits(TestSetup &setup, uint64_t) {
+void configureRandomHits(TestSetup &setup) {
   setup.random = true;
   setup.default_count = 100000;
   setup.world.pages_per_space = 24;
@@ -330,7 +330,7 @@ void configureRandomHits(TestSetup &setup, uint64_t) {
   setup.coverage = {"source.tlb_hit", "source.full_walk"};
 }
 
-void configureRandomWalks(TestSetup &setup, uint64_t) {
+void configureRandomWalks(TestSetup &setup) {
   setup.random = true;
   setup.default_count = 20000;
   setup.world.pages_per_space = 60;
@@ -343,7 +343,7 @@ void configureRandomWalks(TestSetup &setup, uint64_t) {
   declareRandomCoverage(setup);
 }
 
-void configureRandomBackpressure(TestSetup &setup, uint64_t) {
+void configureRandomBackpressure(TestSetup &setup) {
   setup.random = true;
   setup.default_count = 10000;
   setup.env.memory.model = LatencyModel::Random;
@@ -356,7 +356,7 @@ void configureRandomBackpressure(TestSetup &setup, uint64_t) {
   setup.coverage = {"backpressure.*", "source.tlb_hit", "source.full_walk"};
 }
 
-void configureRandomFlat(TestSetup &setup, uint64_t) {
+void configureRandomFlat(TestSetup &setup) {
   // One mode per VM for the whole run, 4K pages only, no upper-level permission games: the plain
   // baseline the other random tests perturb.
   setup.random = true;
@@ -399,7 +399,7 @@ namespace {
 
 TestSetup makeSetup(const TestSpec &spec, TbOptions &options) {
   TestSetup setup;
-  spec.configure(setup, options.count);
+  spec.configure(setup);
   if (options.count == 0)
     options.count = setup.default_count;
   setup.random_knobs.requests = options.count;
@@ -428,6 +428,8 @@ Test::Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &option
     random_sequence_ = std::make_unique<RandomSequence>(world_, random_.fork(), setup_.random_knobs);
     env_->sequencer.start(*random_sequence_);
   }
+  final_checkpoint_.checkpoint();
+  env_->sequencer.start(final_checkpoint_);
   if (!options.bare)
     for (const std::string &pattern : setup_.coverage)
       if (env_->coverage().declare(pattern) == 0)

@@ -36,7 +36,7 @@ struct TestSetup {
 struct TestSpec {
   const char *name;
   const char *description;
-  void (*configure)(TestSetup &setup, uint64_t count);
+  void (*configure)(TestSetup &setup);
 };
 
 // Every test, in +list order.
@@ -60,6 +60,7 @@ private:
   SparseMemory model_memory_;
   World world_;
   ScriptSequence script_;
+  ScriptSequence final_checkpoint_;  // every test ends comparing all counters
   std::unique_ptr<RandomSequence> random_sequence_;
   std::unique_ptr<Env> env_;
 };

@@ -137,7 +137,7 @@ std::vector<Response> DutHarness::stream(const std::vector<Request> &requests, u
   top_->resp_ready_i = 1;
   if (!requests.empty())
     presentRequest(requests[0]);
-  const uint64_t deadline = cycle_ + kCycleBudget;
+  const uint64_t deadline = cycle_ + kCycleBudget * (requests.size() + 1);
   while (responses.size() < requests.size() && cycle_ < deadline) {
     step();
     if (resp_fired_)

@@ -62,6 +62,9 @@ void printSummary(const TraceReader &reader, const TraceSummary &s, std::FILE *o
   std::fprintf(out, "processes   %" PRIu64 " seen, %" PRIu64 " created, %" PRIu64 " exited\n", s.processes_seen,
                s.processes_created, s.processes_exited);
   std::fprintf(out, "cpus        %" PRIu64 "\n", s.cpus_seen);
+  const uint64_t accesses = s.count(EventKind::Access), switches = s.count(EventKind::ContextSwitch);
+  if (switches > 0)
+    std::fprintf(out, "switching   one context switch per %.1f accesses\n", double(accesses) / double(switches));
   std::fprintf(out, "footprint   %" PRIu64 " pages of 4 KiB (%.1f MiB)\n", s.footprint_pages,
                double(s.footprint_pages) / 256.0);
 }

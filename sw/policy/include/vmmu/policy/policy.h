@@ -65,7 +65,7 @@ struct AdaptiveParams {
   // Shadow exits per guest page fault (injection, the handler's trapped PTE store) and per CR3 write.
   double exits_per_guest_fault = 2.0;
   double exits_per_cr3_write = 1.0;
-  uint64_t exit_cycles = 1'700;        // round trip + handler, as vmm::CostConfig's defaults
+  uint64_t exit_cycles = 1'700;  // round trip + handler at vmm::CostConfig's defaults: set both together
   // A switch costs a mode-switch exit, flushes and table drops (this), plus, into shadow, one
   // shadow fault per page of the working set (estimated from the guest's page faults so far).
   uint64_t switch_base_cycles = 20'000;

@@ -51,11 +51,12 @@ struct RtlBackendOptions {
 };
 
 // The RTL and the golden model disagreed. what() says where, on what, both results, and how to
-// reproduce with waves.
-class BackendMismatch : public std::runtime_error {
+// reproduce with waves. A logic_error (a bug in one of the two), not a runtime_error: callers
+// that recover from runtime conditions (e.g. the experiment's direct fallback) must not swallow it.
+class BackendMismatch : public std::logic_error {
 public:
   BackendMismatch(const std::string &what, uint64_t transaction)
-      : std::runtime_error(what), transaction_(transaction) {}
+      : std::logic_error(what), transaction_(transaction) {}
   // Index of the transaction (translation or control command, in issue order, from 0) that
   // differed; for a counter difference, the number of transactions issued before the read.
   uint64_t transaction() const { return transaction_; }
