@@ -1,5 +1,7 @@
 // vmmu.cpp - the `vmmu` command.
 //
+//   vmmu run [TRACE] [--mode MODE|all] ...       (run_command.cpp: a trace through every approach)
+//   vmmu plot RESULT.json -o OUT.png             (plot_command.cpp)
 //   vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] [--guest-pages 4k|2m]
 //   vmmu trace info|dump|import|mix|gen ...     (trace_commands.cpp)
 //   vmmu record -o FILE.vmt -- COMMAND ARGS...  (trace_commands.cpp)
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "cli_options.h"
+#include "run_command.h"
 #include "trace_commands.h"
 #include "vmmu/mmu.h"
 #include "vmmu/page_tables.h"
@@ -173,6 +176,7 @@ int runDemo(const DemoOptions &o) {
 }
 
 void printUsage(std::FILE *out) {
+  vmmu::cli::printRunUsage(out);
   std::fprintf(out,
                "usage: vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] "
                "[--guest-pages 4k|2m]\n");
@@ -188,6 +192,10 @@ int main(int argc, char **argv) {
   }
   const std::string_view command = argv[1];
   try {
+    if (command == "run")
+      return vmmu::cli::runRun(argc - 2, argv + 2);
+    if (command == "plot")
+      return vmmu::cli::runPlot(argc - 2, argv + 2);
     if (command == "demo")
       return runDemo(parseDemo(argc - 2, argv + 2));
     if (command == "trace")

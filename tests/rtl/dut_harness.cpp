@@ -75,7 +75,7 @@ void DutHarness::step() {
   top_->mem_resp_rdata_i = presenting ? pending_data_ : 0;
   top_->clk_i = 0;
   top_->eval();
-  if (trace_)
+  if (trace_ && dump_enabled_)
     trace_->dump(2 * cycle_);
 
   if (top_->mem_req_valid_o && op_start_ == kNone)
@@ -116,7 +116,7 @@ void DutHarness::step() {
 
   top_->clk_i = 1;
   top_->eval();
-  if (trace_)
+  if (trace_ && dump_enabled_)
     trace_->dump(2 * cycle_ + 1);
   ++cycle_;
 }

@@ -76,6 +76,10 @@ public:
 
   uint64_t cycle() const { return cycle_; }
 
+  // With an FST file open, dumps only while enabled (default on): a long run can record just
+  // the window around a mismatch. No effect without fst_path.
+  void setWaveDump(bool enabled) { dump_enabled_ = enabled; }
+
 private:
   void step();
   unsigned drawLatency();
@@ -88,6 +92,7 @@ private:
   std::unique_ptr<Vmmu_top> top_;
   std::unique_ptr<VerilatedFstC> trace_;
   uint64_t cycle_ = 0;
+  bool dump_enabled_ = true;
 
   // Memory responder state: at most one operation outstanding (§13).
   static constexpr uint64_t kNone = ~uint64_t{0};

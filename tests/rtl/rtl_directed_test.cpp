@@ -4,6 +4,10 @@
 // directly so that a shared misreading of the spec by RTL and model cannot pass unnoticed.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <string>
+
 #include "cosim.h"
 #include "rtl_test_env.h"
 
@@ -375,6 +379,36 @@ TEST_F(RtlDirected, HitsAndEarlyFaultsAreAcceptedEveryCycle) {
   ASSERT_EQ(responses.size(), requests.size());
   for (size_t i = 0; i < requests.size(); ++i)
     EXPECT_EQ(responses[i], sim.model().translate(requests[i]).resp) << "request " << i;
+}
+
+TEST(RtlWaves, FstDumpCoversOnlyTheEnabledWindow) {
+  const std::string path = ::testing::TempDir() + "vmmu_rtl_waves.fst";
+  const auto file_size = [&] {
+    std::ifstream file(path, std::ios::binary | std::ios::ate);
+    return file ? static_cast<long long>(file.tellg()) : -1LL;
+  };
+  SparseMemory memory;
+  FrameAllocator alloc(kHostTablesBase, kHostTablesLimit);
+  GuestPageTables tables(memory, alloc);
+  tables.map(kVa, kPa, PageSize::Size4K);
+  long long short_run = 0;
+  for (const bool whole_run : {false, true}) {
+    {
+      DutHarness dut(memory, kFixedLatency, path);
+      dut.setWaveDump(whole_run);
+      dut.writeReg(0, CtxReg::Vpid, ctxVpid(0));
+      dut.writeReg(0, CtxReg::Cr3, tables.root());
+      for (int i = 0; i < 200; ++i)
+        dut.translate(read(0, kVa + 8 * i));
+      dut.setWaveDump(true);
+      EXPECT_EQ(dut.translate(read(0, kVa)).resp.hpa, kPa);
+    }
+    if (!whole_run)
+      short_run = file_size();
+  }
+  EXPECT_GT(short_run, 0);
+  EXPECT_GT(file_size(), short_run) << "dumping every cycle writes more than a window";
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -174,7 +174,7 @@ const MmuConfig &checkedConfig(const MmuConfig &config, const RtlBackendOptions 
 RtlBackend::RtlBackend(const MmuConfig &config, const RtlBackendOptions &options)
     : config_(checkedConfig(config, options)), options_(options),
       impl_(std::make_unique<Impl>(config_, options_)) {
-  setWaveWindow();
+  selectWaves(0);
 }
 
 RtlBackend::~RtlBackend() = default;
@@ -189,8 +189,8 @@ PhysicalMemory &RtlBackend::memory() {
 
 PhysicalMemory *RtlBackend::checkerMemory() { return impl_->model_memory.get(); }
 
-void RtlBackend::setWaveWindow() {
-  // Waves are dumped for the whole run until the harness can switch its dump on and off.
+void RtlBackend::selectWaves(uint64_t index) {
+  impl_->dut.setWaveDump(options_.waves_from <= index && index <= options_.waves_to);
 }
 
 void RtlBackend::reportMismatch(uint64_t index, const std::string &headline, const std::string &details) {
@@ -204,7 +204,7 @@ void RtlBackend::reportMismatch(uint64_t index, const std::string &headline, con
 
 Response RtlBackend::translate(const Request &req, uint64_t &walk_cycles) {
   const uint64_t index = transactions_++;
-  setWaveWindow();
+  selectWaves(index);
   DutTranslation dut;
   try {
     dut = impl_->dut.translate(req);
@@ -229,7 +229,7 @@ Response RtlBackend::translate(const Request &req, uint64_t &walk_cycles) {
 
 void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
   const uint64_t index = transactions_++;
-  setWaveWindow();
+  selectWaves(index);
   try {
     impl_->dut.control(op, ctx, reg, data, vpid, pcid);
   } catch (const std::runtime_error &e) {

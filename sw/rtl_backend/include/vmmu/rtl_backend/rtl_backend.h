@@ -96,7 +96,8 @@ public:
 
 private:
   struct Impl;
-  void setWaveWindow();
+  // Dumps waves while transaction `index` runs only if it is in the requested window.
+  void selectWaves(uint64_t index);
   [[noreturn]] void reportMismatch(uint64_t index, const std::string &headline, const std::string &details);
 
   const MmuConfig config_;

@@ -1,0 +1,115 @@
+// vmmu/run/trace_replay.h - a recorded or generated trace as a guest workload.
+//
+// TraceReplay turns the events of a .vmt trace (docs/trace-format.md) into guest OS activity on a
+// guest::GuestKernel, so the experiment runner (sw/policy) replays the same guest activity under
+// every approach. What each event becomes (docs/results.md repeats this):
+//  - process-create, or the first event naming a pid: GuestKernel::spawn(); process-exit: exit().
+//  - switch and every access: switchTo() the trace pid's guest process (a CR3 write when it changes).
+//  - access below 2^47 (user half): a user access (fetch = execute) at the replayed address, which
+//    demand-pages on first touch. Only the first 8 bytes are touched (the model's access width).
+//  - access in the upper half (a guest kernel's own accesses, e.g. the `boot` generator's direct
+//    map at 0xffff888000000000): a kernel load through the guest model's direct map, of guest
+//    physical (va - 0xffff888000000000) modulo the guest's memory.
+//  - mmap / mprotect: mprotect() of the replayed range to the event's protection (an mmap first
+//    drops pages still resident there, as a MAP_FIXED replacement does); munmap and a shrinking brk:
+//    the resident pages of the range are reclaimed (their PTEs cleared and invalidated, frames freed).
+//  - pte-write, invlpg, marker: counted and not replayed: the guest model owns its page tables
+//    (its direct map is built at boot with 2 MiB pages, what `boot` traces describe).
+//
+// Address layout. The guest kernel chooses where mappings go (there is no MAP_FIXED), so each
+// guest process gets one arena mapping (read-write-execute, 8 TiB of address space, backed only
+// where touched) and every 1 GiB region of the trace's address space the process uses is given
+// the next 1 GiB slot of the arena, in order of first use. Offsets inside a GiB are kept, so page,
+// page-table and page-directory locality are the program's own; only the distance between GiB
+// regions changes. Accesses outside any recorded mapping (valgrind's loader maps the executable,
+// ld.so and the stack before the first recorded event) are demand-paged like any other.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vmmu/guest/guest_kernel.h"
+#include "vmmu/guest/workload.h"
+#include "vmmu/trace/reader.h"
+
+namespace vmmu::run {
+
+// What the replay did with the trace's events.
+struct ReplayStats {
+  uint64_t events = 0;            // events read from the trace
+  uint64_t accesses = 0;          // user accesses replayed
+  uint64_t kernel_accesses = 0;   // upper-half accesses replayed as kernel loads
+  uint64_t processes = 0;         // guest processes created (by process-create or on first sight)
+  uint64_t process_exits = 0;
+  uint64_t switches = 0;          // switch events
+  uint64_t mmaps = 0, munmaps = 0, mprotects = 0, brks = 0;
+  uint64_t pages_reclaimed = 0;   // resident pages dropped by munmap, a shrinking brk, mmap over pages
+  uint64_t not_replayed = 0;      // pte-write, invlpg, marker
+  uint64_t refused = 0;           // events the guest refused (an access its mapping forbids, a
+                                  // range splitting a 2 MiB page); skipped
+};
+
+// Shared between the replay and whoever runs it: the replay is owned by the experiment runner and
+// destroyed with its run, so what it did is published here.
+struct ReplayProbe {
+  ReplayStats stats;
+  uint64_t event_index = 0;  // index (from 0) of the event being replayed
+  bool interrupted = false;  // `stop` was seen
+  bool finished = false;     // the trace (or max_events) ran out
+};
+
+struct ReplayOptions {
+  std::string path;
+  uint64_t max_events = UINT64_MAX;  // events read at most
+  bool huge_pages = false;           // let THP back 2 MiB-aligned arena ranges with 2 MiB pages
+  // Set asynchronously (SIGINT): the replay stops making accesses at the next event.
+  const volatile std::sig_atomic_t *stop = nullptr;
+  // Called after each run() call (one policy interval), e.g. to print progress.
+  std::function<void(const ReplayProbe &)> after_interval;
+};
+
+// The first max_events events of a trace: how many there are and how many are user accesses (the
+// number of accesses an experiment over it runs). Reads the whole trace; throws TraceError.
+struct TraceCounts {
+  uint64_t events = 0;
+  uint64_t accesses = 0;
+};
+TraceCounts countTrace(const std::string &path, uint64_t max_events);
+
+class TraceReplay final : public guest::Workload {
+public:
+  // Opens the trace (throws trace::TraceError). `probe` may be null.
+  TraceReplay(const ReplayOptions &options, std::shared_ptr<ReplayProbe> probe);
+  ~TraceReplay() override;
+
+  // Replays events until `accesses` user accesses were made, the trace ends, or `stop` is set.
+  void run(guest::GuestKernel &kernel, uint64_t accesses) override;
+  std::string describe() const override;
+
+  const ReplayStats &stats() const { return probe_->stats; }
+
+  // The arena: how many 1 GiB slots each process has, and their size.
+  static constexpr uint64_t kSlotBytes = 1ull << 30;
+  static constexpr uint64_t kArenaSlots = 8192;
+
+private:
+  struct Process;
+  Process &processFor(guest::GuestKernel &kernel, uint32_t trace_pid);
+  uint64_t guestAddress(Process &process, uint64_t trace_va);
+  void replayUntil(guest::GuestKernel &kernel, uint64_t target_accesses);
+  void replay(guest::GuestKernel &kernel, const trace::Event &event);
+  void reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length);
+  void protectRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length, unsigned prot);
+
+  const ReplayOptions options_;
+  std::shared_ptr<ReplayProbe> probe_;
+  trace::TraceReader reader_;
+  std::unordered_map<uint32_t, std::unique_ptr<Process>> processes_;
+};
+
+}  // namespace vmmu::run

@@ -1,0 +1,87 @@
+// vmmu/run/trace_run.h - `vmmu run`: one trace replayed under every approach, compared.
+//
+// runTrace() replays the same trace (trace_replay.h) once per approach asked for, plus native as
+// the baseline and the adaptive switch policy, each on a fresh MMU backend (the golden model, or
+// the verilated RTL checked against it on every translation), then computes the oracle schedules
+// and names the best approach. The text and JSON reports hold the same figures.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmmu/policy/experiment.h"
+#include "vmmu/run/run_config.h"
+#include "vmmu/run/trace_replay.h"
+
+namespace vmmu::run {
+
+enum class BackendKind { Model, Rtl };
+
+// Whether this build has the RTL backend (VMMU_BUILD_RTL=ON and the harness built).
+bool rtlBackendAvailable();
+
+struct RunRequest {
+  std::string trace;
+  // Static approaches to run, after native when `baseline` (the slowdowns' denominator).
+  std::vector<vmm::Approach> approaches;
+  bool baseline = true;
+  bool adaptive = true;  // also run the adaptive policy (settings.adaptive)
+  BackendKind backend = BackendKind::Model;
+  // RTL only: FST waves for backend transactions [wave_from, wave_to].
+  std::string wave_path;
+  uint64_t wave_from = 0;
+  uint64_t wave_to = std::numeric_limits<uint64_t>::max();
+  uint64_t max_events = std::numeric_limits<uint64_t>::max();
+  RunSettings settings;
+  const volatile std::sig_atomic_t *stop = nullptr;  // SIGINT: finish the current run's accounting and stop
+  // Receives a progress line now and then (at most about once a second, after the first seconds).
+  std::function<void(const std::string &)> progress;
+};
+
+struct ModeRun {
+  policy::RunResult result;
+  ReplayStats replay;
+  bool interrupted = false;
+};
+
+// The RTL and the golden model disagreed.
+struct Mismatch {
+  std::string run;           // the approach or policy running
+  uint64_t event_index = 0;  // trace event (from 0) being replayed
+  uint64_t transaction = 0;  // backend transaction index (the wave window's unit)
+  std::string what;
+};
+
+struct RunReport {
+  std::string trace;
+  std::string backend;  // "model" or "rtl"
+  uint64_t events = 0;    // trace events replayed (up to max_events)
+  uint64_t accesses = 0;  // user accesses in them
+  uint64_t interval = 0;
+  uint64_t cycles_per_ref = 0;
+  std::vector<ModeRun> runs;
+  policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
+  std::string oracle_shadow;
+  policy::OracleResult oracle_all;  // every approach but native
+  bool interrupted = false;
+  std::optional<Mismatch> mismatch;
+  double seconds = 0.0;  // wall time of all runs
+
+  const ModeRun *find(std::string_view name) const;
+};
+
+// Throws trace::TraceError (bad trace), std::invalid_argument (bad settings), or whatever the
+// guest reports (guest::OutOfGuestMemory). A backend mismatch does not throw: it ends the report.
+RunReport runTrace(const RunRequest &request);
+
+// "best approach: ..." with what dominated the others' cost (walk cycles or exits).
+std::string verdict(const RunReport &report);
+std::string formatText(const RunReport &report);
+std::string formatJson(const RunReport &report);
+
+}  // namespace vmmu::run

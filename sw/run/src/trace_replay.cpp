@@ -1,0 +1,225 @@
+// trace_replay.cpp - trace events -> guest OS activity (see trace_replay.h for the mapping).
+#include "vmmu/run/trace_replay.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace vmmu::run {
+
+namespace {
+
+constexpr uint64_t k4K = 4096;
+// Addresses at or above this are the upper (kernel) half of a 48-bit address space.
+constexpr uint64_t kUpperHalf = 1ull << 47;
+
+Access toAccess(trace::AccessOp op) {
+  switch (op) {
+  case trace::AccessOp::Read: return Access::Read;
+  case trace::AccessOp::Write: return Access::Write;
+  case trace::AccessOp::Fetch: return Access::Exec;
+  }
+  return Access::Read;
+}
+
+std::string baseName(const std::string &path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+struct TraceReplay::Process {
+  guest::Pid pid = 0;
+  uint64_t arena = 0;  // guest VA of slot 0 (1 GiB aligned)
+  std::unordered_map<uint64_t, uint64_t> slot_of_gib;  // trace VA >> 30 -> slot
+  // The last GiB translated: most accesses stay in it.
+  uint64_t last_gib = ~uint64_t{0};
+  uint64_t last_base = 0;
+  uint64_t brk_end = 0;  // 0 until the first brk event
+};
+
+TraceCounts countTrace(const std::string &path, uint64_t max_events) {
+  trace::TraceReader reader(path);
+  TraceCounts counts;
+  while (counts.events < max_events) {
+    const std::optional<trace::Event> event = reader.next();
+    if (!event)
+      break;
+    ++counts.events;
+    if (event->kind == trace::EventKind::Access && event->address < kUpperHalf)
+      ++counts.accesses;
+  }
+  return counts;
+}
+
+TraceReplay::TraceReplay(const ReplayOptions &options, std::shared_ptr<ReplayProbe> probe)
+    : options_(options), probe_(probe ? std::move(probe) : std::make_shared<ReplayProbe>()),
+      reader_(options.path) {}
+
+TraceReplay::~TraceReplay() = default;
+
+std::string TraceReplay::describe() const { return "trace " + baseName(options_.path); }
+
+TraceReplay::Process &TraceReplay::processFor(guest::GuestKernel &kernel, uint32_t trace_pid) {
+  auto it = processes_.find(trace_pid);
+  if (it != processes_.end())
+    return *it->second;
+  auto process = std::make_unique<Process>();
+  process->pid = kernel.spawn();
+  const uint64_t arena_bytes = (kArenaSlots + 1) * kSlotBytes;  // one spare GiB for alignment
+  const uint64_t start = kernel.mmap(process->pid, arena_bytes, guest::prot::Read | guest::prot::Write | guest::prot::Exec,
+                                     options_.huge_pages);
+  process->arena = (start + kSlotBytes - 1) & ~(kSlotBytes - 1);
+  ++probe_->stats.processes;
+  return *processes_.emplace(trace_pid, std::move(process)).first->second;
+}
+
+uint64_t TraceReplay::guestAddress(Process &process, uint64_t trace_va) {
+  const uint64_t gib = trace_va >> 30;
+  if (gib != process.last_gib) {
+    auto [it, inserted] = process.slot_of_gib.emplace(gib, process.slot_of_gib.size());
+    if (it->second >= kArenaSlots)
+      throw std::runtime_error("trace touches more than " + std::to_string(kArenaSlots) +
+                               " distinct 1 GiB regions in one process, more than the replay's arena holds");
+    (void)inserted;
+    process.last_gib = gib;
+    process.last_base = process.arena + it->second * kSlotBytes;
+  }
+  return process.last_base + (trace_va & (kSlotBytes - 1));
+}
+
+// Calls `piece(guest_start, length)` for each part of trace range [start, start + length) that lies
+// in one GiB, in the user half.
+template <typename Piece>
+static void forEachGuestPiece(uint64_t start, uint64_t length, Piece &&piece) {
+  const uint64_t end = std::min(kUpperHalf, start + std::min(length, kUpperHalf));
+  for (uint64_t at = start & ~(k4K - 1); at < end;) {
+    const uint64_t gib_end = (at | (TraceReplay::kSlotBytes - 1)) + 1;
+    const uint64_t piece_end = std::min(end, gib_end);
+    piece(at, piece_end - at);
+    at = piece_end;
+  }
+}
+
+void TraceReplay::reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length) {
+  if (kernel.residentPages(process.pid) == 0)
+    return;
+  forEachGuestPiece(start, length, [&](uint64_t trace_start, uint64_t piece_length) {
+    const uint64_t guest_start = guestAddress(process, trace_start);
+    for (uint64_t off = 0; off < piece_length; off += k4K)
+      if (kernel.reclaim(process.pid, guest_start + off))
+        ++probe_->stats.pages_reclaimed;
+  });
+}
+
+void TraceReplay::protectRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length,
+                               unsigned prot) {
+  forEachGuestPiece(start, length, [&](uint64_t trace_start, uint64_t piece_length) {
+    try {
+      kernel.mprotect(process.pid, guestAddress(process, trace_start), piece_length, prot);
+    } catch (const std::invalid_argument &) {
+      ++probe_->stats.refused;  // would split a 2 MiB page: vmmu's guest does not split them
+    }
+  });
+}
+
+void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) {
+  ReplayStats &stats = probe_->stats;
+  switch (event.kind) {
+  case trace::EventKind::Access: {
+    if (event.address >= kUpperHalf) {
+      const uint64_t offset = event.address >= guest::GuestKernel::kDirectMapBase
+                                  ? event.address - guest::GuestKernel::kDirectMapBase
+                                  : event.address;
+      kernel.kernelLoad(offset % kernel.memoryBytes());
+      ++stats.kernel_accesses;
+      return;
+    }
+    Process &process = processFor(kernel, event.pid);
+    const uint64_t va = guestAddress(process, event.address) & ~uint64_t{7};
+    ++stats.accesses;
+    try {
+      kernel.access(process.pid, va, toAccess(event.op));
+    } catch (const guest::SegmentationFault &) {
+      ++stats.refused;
+    }
+    return;
+  }
+  case trace::EventKind::ProcessCreate:
+    processFor(kernel, event.pid);
+    return;
+  case trace::EventKind::ProcessExit: {
+    const auto it = processes_.find(event.pid);
+    ++stats.process_exits;
+    if (it == processes_.end())
+      return;
+    kernel.exit(it->second->pid);
+    processes_.erase(it);
+    return;
+  }
+  case trace::EventKind::ContextSwitch:
+    ++stats.switches;
+    kernel.switchTo(processFor(kernel, event.pid).pid);
+    return;
+  case trace::EventKind::Mmap: {
+    ++stats.mmaps;
+    Process &process = processFor(kernel, event.pid);
+    reclaimRange(kernel, process, event.address, event.length);
+    protectRange(kernel, process, event.address, event.length, event.prot);
+    return;
+  }
+  case trace::EventKind::Munmap: {
+    ++stats.munmaps;
+    Process &process = processFor(kernel, event.pid);
+    reclaimRange(kernel, process, event.address, event.length);
+    return;
+  }
+  case trace::EventKind::Mprotect: {
+    ++stats.mprotects;
+    Process &process = processFor(kernel, event.pid);
+    protectRange(kernel, process, event.address, event.length, event.prot);
+    return;
+  }
+  case trace::EventKind::Brk: {
+    ++stats.brks;
+    Process &process = processFor(kernel, event.pid);
+    if (process.brk_end > event.address)
+      reclaimRange(kernel, process, event.address, process.brk_end - event.address);
+    process.brk_end = event.address;
+    return;
+  }
+  case trace::EventKind::PageTableWrite:
+  case trace::EventKind::Invlpg:
+  case trace::EventKind::Marker:
+    ++stats.not_replayed;
+    return;
+  }
+}
+
+void TraceReplay::run(guest::GuestKernel &kernel, uint64_t accesses) {
+  replayUntil(kernel, probe_->stats.accesses + accesses);
+  if (options_.after_interval)
+    options_.after_interval(*probe_);
+}
+
+void TraceReplay::replayUntil(guest::GuestKernel &kernel, uint64_t target) {
+  while (probe_->stats.accesses < target) {
+    if (options_.stop != nullptr && *options_.stop != 0) {
+      probe_->interrupted = true;
+      return;
+    }
+    if (probe_->finished || probe_->stats.events >= options_.max_events) {
+      probe_->finished = true;
+      return;
+    }
+    const std::optional<trace::Event> event = reader_.next();
+    if (!event) {
+      probe_->finished = true;
+      return;
+    }
+    probe_->event_index = probe_->stats.events++;
+    replay(kernel, *event);
+  }
+}
+
+}  // namespace vmmu::run
