@@ -16,7 +16,8 @@ module mmu_ntlb #(
   input  logic                  rst_ni,
   // Roots and frames are 4K aligned; only bits [P-1:12] of those addresses are used.
   /* verilator lint_off UNUSEDSIGNAL */
-  // Lookup (combinational).
+  // Lookup (combinational; outputs are meaningful only with lk_enable_i).
+  input  logic                  lk_enable_i,
   input  logic [PaBits-1:0]     lk_root_i,  // EPTP root
   input  logic [PaBits-1:0]     lk_gpa_i,
   output logic                  lk_match_o,
@@ -56,6 +57,7 @@ module mmu_ntlb #(
     mmu_ntlb_array #(.SizeIndex(s), .Sets(Sets), .Ways(Ways), .PaBits(PaBits)) u_array (
       .clk_i,
       .rst_ni,
+      .lk_enable_i       (lk_enable_i),
       .lk_root_i         (lk_root_i[PaBits-1:12]),
       .lk_gfn_i          (lk_gpa_i[PaBits-1:12]),
       .lk_match_o        (arr_match[s]),

@@ -21,7 +21,8 @@ module mmu_psc #(
   // VA bits above VaBits are sign extension (the top checks canonicality) and bits below 12
   // the page offset; the low 12 bits of a table address are zero.
   /* verilator lint_off UNUSEDSIGNAL */
-  // Lookup (combinational): the deepest hitting level.
+  // Lookup (combinational, meaningful only with lk_enable_i): the deepest hitting level.
+  input  logic                       lk_enable_i,
   input  logic [15:0]                lk_vpid_i,
   input  logic [11:0]                lk_pcid_i,
   input  logic [63:0]                lk_va_i,
@@ -70,6 +71,7 @@ module mmu_psc #(
     ) u_array (
       .clk_i,
       .rst_ni,
+      .lk_enable_i       (lk_enable_i),
       .lk_vpid_i         (lk_vpid_i),
       .lk_pcid_i         (lk_pcid_i),
       .lk_vpn_i          (lk_va_i[VaBits-1:12]),

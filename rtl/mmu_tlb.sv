@@ -1,7 +1,7 @@
 // mmu_tlb: the translation TLB of §9: one mmu_tlb_array per page size (4K, 2M, 1G).
 //
-// Lookup searches 4K, then 2M, then 1G (the lowest matching way within an array wins, inside
-// mmu_tlb_array); the caller decides whether the entry grants (§7) and then either touches it
+// Lookup searches 4K, then 2M, then 1G (the lowest matching way within an array wins, chosen by
+// mmu_sa_array); the caller decides whether the entry grants (§7) and then either touches it
 // or drops every matching entry. A fill goes to the array of the combined (splintered) size.
 module mmu_tlb #(
   parameter int unsigned GuestLevels = 4,
@@ -16,7 +16,8 @@ module mmu_tlb #(
 ) (
   input  logic                       clk_i,
   input  logic                       rst_ni,
-  // Lookup (combinational).
+  // Lookup (combinational; outputs are meaningful only with lk_enable_i).
+  input  logic                       lk_enable_i,
   input  logic [15:0]                lk_vpid_i,
   input  logic [11:0]                lk_pcid_i,
   /* verilator lint_off UNUSEDSIGNAL */
@@ -76,6 +77,7 @@ module mmu_tlb #(
     ) u_array (
       .clk_i,
       .rst_ni,
+      .lk_enable_i       (lk_enable_i),
       .lk_vpid_i         (lk_vpid_i),
       .lk_pcid_i         (lk_pcid_i),
       .lk_vpn_i          (lk_va_i[VaBits-1:12]),

@@ -15,6 +15,7 @@ module mmu_tlb_array #(
   input  logic                      clk_i,
   input  logic                      rst_ni,
   // Lookup (combinational): the lowest matching way.
+  input  logic                      lk_enable_i,    // a lookup is wanted this cycle
   input  logic [15:0]               lk_vpid_i,
   input  logic [11:0]               lk_pcid_i,
   input  logic [VpnBits-1:0]        lk_vpn_i,       // VA[VaBits-1:12]
@@ -48,7 +49,6 @@ module mmu_tlb_array #(
 
   localparam int unsigned FrameBits = PaBits - 12;
   localparam int unsigned SetBits = (Sets > 1) ? $clog2(Sets) : 1;
-  localparam int unsigned WayBits = (Ways > 1) ? $clog2(Ways) : 1;
   // Page-number bits below this array's page size are zero in entries and ignored in lookups.
   localparam logic [VpnBits-1:0] VpnMask = {VpnBits{1'b1}} << (9 * SizeIndex);
   localparam logic [FrameBits-1:0] FrameMask = {FrameBits{1'b1}} << (9 * SizeIndex);
@@ -81,7 +81,6 @@ module mmu_tlb_array #(
   logic [Ways*EntryBits-1:0]       rd_entry;
   logic [Sets*Ways-1:0]            all_valid, inv_mask;
   logic [Sets*Ways*EntryBits-1:0]  all_entry;
-  logic [WayBits-1:0]              hit_way;
   entry_t                          fill_entry;
   // A lookup or an invalidation reads only some fields of an entry.
   /* verilator lint_off UNUSEDSIGNAL */
@@ -92,36 +91,30 @@ module mmu_tlb_array #(
   assign lk_set = SetBits'(lk_vpn_i >> (9 * SizeIndex)) & SetBits'(Sets - 1);
   assign fill_set = SetBits'(fill_vpn_i >> (9 * SizeIndex)) & SetBits'(Sets - 1);
 
+  // Which ways of the set match; mmu_sa_array picks the lowest.
   always_comb begin : lookup
     lk_entry = '0;
-    for (int unsigned w = 0; w < Ways; w++) begin
-      lk_entry = rd_entry[w * EntryBits +: EntryBits];
-      way_match[w] = rd_valid[w] && lk_entry.vpid == lk_vpid_i &&
-                     (lk_entry.glob || lk_entry.pcid == lk_pcid_i) &&
-                     lk_entry.vpn == (lk_vpn_i & VpnMask);
-    end
-    // The lowest matching way wins.
-    hit_way = '0;
-    hit_entry = rd_entry[0 +: EntryBits];
-    for (int w = Ways - 1; w >= 0; w--) begin
-      if (way_match[w]) begin
-        hit_way = WayBits'(w);
-        hit_entry = rd_entry[w * EntryBits +: EntryBits];
+    way_match = '0;
+    if (lk_enable_i) begin
+      for (int unsigned w = 0; w < Ways; w++) begin
+        lk_entry = rd_entry[w * EntryBits +: EntryBits];
+        way_match[w] = rd_valid[w] && lk_entry.vpid == lk_vpid_i &&
+                       (lk_entry.glob || lk_entry.pcid == lk_pcid_i) &&
+                       lk_entry.vpn == (lk_vpn_i & VpnMask);
       end
     end
   end
 
-  assign lk_match_o = |way_match;
   assign lk_frame_o = hit_entry.frame;
   assign lk_acc_o = hit_entry.acc;
   assign lk_ept_perm_o = hit_entry.ept_perm;
   assign lk_dirty_o = hit_entry.dirty;
 
   always_comb begin : invalidation
-    // Only commands and dropped lookups invalidate: skip the per-entry work otherwise.
+    // Only commands invalidate here: skip the per-entry work otherwise.
     inv_entry = '0;
     inv_mask = '0;
-    if (inv_i || lk_inv_matching_i) begin
+    if (inv_i) begin
       for (int unsigned i = 0; i < Sets * Ways; i++) begin
         inv_entry = all_entry[i * EntryBits +: EntryBits];
         inv_mask[i] = 1'b0;
@@ -142,11 +135,7 @@ module mmu_tlb_array #(
             default: inv_mask[i] = 1'b1;
           endcase
         end
-        // A matching entry that did not grant goes with every other match (§5).
-        if (lk_inv_matching_i && i / Ways == 32'(lk_set) && way_match[i % Ways]) begin
-          inv_mask[i] = 1'b1;
-        end
-        inv_mask[i] = inv_mask[i] && all_valid[i];
+          inv_mask[i] = inv_mask[i] && all_valid[i];
       end
     end
   end
@@ -166,14 +155,17 @@ module mmu_tlb_array #(
   mmu_sa_array #(.Sets(Sets), .Ways(Ways), .EntryBits(EntryBits)) u_array (
     .clk_i,
     .rst_ni,
+    .rd_i         (lk_enable_i),
     .rd_set_i     (lk_set),
     .rd_valid_o   (rd_valid),
     .rd_entry_o   (rd_entry),
+    .rd_match_i   (way_match),
+    .hit_o        (lk_match_o),
+    .hit_entry_o  (hit_entry),
+    .touch_i      (lk_touch_i),
+    .drop_matching_i (lk_inv_matching_i),
     .all_valid_o  (all_valid),
     .all_entry_o  (all_entry),
-    .touch_i      (lk_touch_i),
-    .touch_set_i  (lk_set),
-    .touch_way_i  (hit_way),
     .fill_i       (fill_i),
     .fill_set_i   (fill_set),
     .fill_entry_i (fill_entry),

@@ -149,7 +149,7 @@ module mmu_top #(
   mmu_pkg::guest_acc_t  psc_acc, psc_fill_acc;
 
   logic [PaBits-1:0]    ntlb_lk_gpa, ntlb_hpa, ntlb_fill_gpa, ntlb_fill_hpa;
-  logic                 ntlb_match, ntlb_dirty, ntlb_touch, ntlb_inv_matching, ntlb_fill;
+  logic                 ntlb_lk_valid, ntlb_match, ntlb_dirty, ntlb_touch, ntlb_inv_matching, ntlb_fill;
   logic                 ntlb_fill_dirty;
   mmu_pkg::page_size_e  ntlb_size, ntlb_fill_size;
   logic [2:0]           ntlb_perm, ntlb_fill_perm;
@@ -194,6 +194,7 @@ module mmu_top #(
     .psc_fill_level_o    (psc_fill_level),
     .psc_fill_next_o     (psc_fill_next),
     .psc_fill_acc_o      (psc_fill_acc),
+    .ntlb_lk_valid_o     (ntlb_lk_valid),
     .ntlb_lk_gpa_o       (ntlb_lk_gpa),
     .ntlb_match_i        (ntlb_match),
     .ntlb_hpa_i          (ntlb_hpa),
@@ -315,6 +316,7 @@ module mmu_top #(
   ) u_tlb (
     .clk_i,
     .rst_ni,
+    .lk_enable_i       (req_valid_i),
     .lk_vpid_i         (req_vpid_i),
     .lk_pcid_i         (req_pcid_i),
     .lk_va_i           (req_va_i),
@@ -354,6 +356,7 @@ module mmu_top #(
   ) u_psc (
     .clk_i,
     .rst_ni,
+    .lk_enable_i       (walk_state == mmu_pkg::WalkStart),
     .lk_vpid_i         (walk_vpid),
     .lk_pcid_i         (walk_pcid),
     .lk_va_i           (walk_va),
@@ -385,6 +388,7 @@ module mmu_top #(
   ) u_ntlb (
     .clk_i,
     .rst_ni,
+    .lk_enable_i       (ntlb_lk_valid),
     .lk_root_i         (ctx_ept_root),
     .lk_gpa_i          (ntlb_lk_gpa),
     .lk_match_o        (ntlb_match),

@@ -54,6 +54,7 @@ module mmu_walker #(
   output logic [PaBits-1:0]                     psc_fill_next_o,
   output mmu_pkg::guest_acc_t                   psc_fill_acc_o,
   // Nested TLB (root is ctx_ept_root_i).
+  output logic                                  ntlb_lk_valid_o,
   output logic [PaBits-1:0]                     ntlb_lk_gpa_o,
   input  logic                                  ntlb_match_i,
   input  logic [PaBits-1:0]                     ntlb_hpa_i,
@@ -317,6 +318,7 @@ module mmu_walker #(
   assign xr_escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
   assign xr_nested = ctx_mode_i == mmu_pkg::ModeNested || xr_escaped;
   assign xr_access = xr_final ? access_q : mmu_pkg::AccessRead;
+  assign ntlb_lk_valid_o = xr_valid && xr_nested;
   assign ntlb_lk_gpa_o = xr_gpa;
 
   // ---------------------------------------------------------------------------------------

@@ -211,7 +211,14 @@ int runPlot(int argc, char **argv) {
   // Data blocks: slowdowns; cycles per interval per run; the adaptive mode per interval.
   std::string script = "$slowdown << EOD\n";
   for (const Json &run : runs.array)
-    script += "\"" + run["approach"].string + "\" " + std::to_string(run["slowdown"].number) + "\n";
+  {
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
+    script += '"';
+    script += run["approach"].string;
+    script += "\" ";
+    script += std::to_string(run["slowdown"].number);
+    script += '\n';
+  }
   script += "EOD\n$intervals << EOD\n";
   size_t longest = 0;
   for (const Json &run : runs.array)
@@ -220,7 +227,8 @@ int runPlot(int argc, char **argv) {
     script += std::to_string(i);
     for (const Json &run : runs.array) {
       const auto &cycles = run["interval_cycles"].array;
-      script += " " + (i < cycles.size() ? std::to_string(cycles[i].number) : std::string("NaN"));
+      script += ' ';
+      script += i < cycles.size() ? std::to_string(cycles[i].number) : std::string("NaN");
     }
     script += "\n";
   }

@@ -435,7 +435,7 @@ Test::Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &option
   // but only enforced at the default length or longer.
   const bool enforce_coverage = !setup_.random || options.count >= setup_.default_count;
   if (!enforce_coverage)
-    reporter_.warning(name(), format("+n=%llu is below this test's default %llu: coverage goals are reported, not enforced",
+    reporter_.warning(this->name(), format("+n=%llu is below this test's default %llu: coverage goals are reported, not enforced",
                                      static_cast<unsigned long long>(options.count),
                                      static_cast<unsigned long long>(setup_.default_count)));
   if (!options.bare && enforce_coverage)

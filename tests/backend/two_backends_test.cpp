@@ -120,8 +120,13 @@ struct Scenario {
   double fragmentation = 0.0;
 };
 
+constexpr uint64_t kAccessesPerPhase = 1'500;
+constexpr uint64_t kPhases = 4;
+constexpr uint64_t kWorkloadAccesses = kPhases * kAccessesPerPhase;
+constexpr unsigned kSteps = 4;
+
 std::unique_ptr<guest::Workload> mixedWorkload() {
-  const uint64_t n = 1'500 * scale();
+  const uint64_t n = kAccessesPerPhase * scale();
   guest::WorkloadSpec random;
   random.kind = guest::WorkloadKind::RandomAccess;
   random.footprint_bytes = 4ull << 20;
@@ -145,8 +150,6 @@ std::unique_ptr<guest::Workload> mixedWorkload() {
   return std::make_unique<guest::PhasedWorkload>(std::vector<guest::PhasedWorkload::Phase>{
       {random, n}, {streaming, n}, {churn, n}, {scan, n}});
 }
-constexpr uint64_t kWorkloadAccesses = 4 * 1'500;
-constexpr unsigned kSteps = 4;
 
 Outcome run(vmm::MmuBackend &backend, const Scenario &scenario) {
   Outcome out;

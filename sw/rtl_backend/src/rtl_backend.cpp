@@ -23,6 +23,10 @@ using rtltest::TeeMemory;
 // commands and walks that filled the caches the failing transaction used.
 constexpr uint64_t kWaveWindowLead = 32;
 
+// The harness gives up on a transaction after 100000 cycles; the longest walk (5-level guest on
+// 5-level EPT with every A/D update, under 80 operations) must fit at this cost per operation.
+constexpr uint64_t kMaxCyclesPerRef = 1000;
+
 // The first parameter in which `config` differs from what the RTL was verilated with (the §1
 // defaults, rtl/mmu_top.sv), or empty.
 std::string differenceFromRtl(const MmuConfig &config) {
@@ -122,6 +126,9 @@ std::string RtlBackendOptions::validate() const {
   if (cycles_per_ref < 2)
     return "RtlBackend: cycles_per_ref must be >= 2 (a request cycle and a response cycle, §12), got " +
            std::to_string(cycles_per_ref);
+  if (cycles_per_ref > kMaxCyclesPerRef)
+    return "RtlBackend: cycles_per_ref must be <= " + std::to_string(kMaxCyclesPerRef) +
+           " (the harness's cycle budget per transaction), got " + std::to_string(cycles_per_ref);
   if (waves_from > waves_to)
     return "RtlBackend: waves_from (" + std::to_string(waves_from) + ") is after waves_to (" +
            std::to_string(waves_to) + ")";

@@ -2,6 +2,7 @@
 #include "vmmu/run/trace_replay.h"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace vmmu::run {
@@ -35,7 +36,15 @@ struct TraceReplay::Process {
   // The last GiB translated: most accesses stay in it.
   uint64_t last_gib = ~uint64_t{0};
   uint64_t last_base = 0;
+  uint64_t slots = 0;    // 1 GiB slots in the arena
   uint64_t brk_end = 0;  // 0 until the first brk event
+  // Protection changes (offset in the GiB, length, prot) for GiBs without a slot yet, applied in
+  // order when the GiB is first touched: a mapping of terabytes costs nothing until used.
+  struct PendingProtect {
+    uint64_t offset, length;
+    unsigned prot;
+  };
+  std::unordered_map<uint64_t, std::vector<PendingProtect>> pending;
 };
 
 TraceCounts countTrace(const std::string &path, uint64_t max_events) {
@@ -66,26 +75,52 @@ TraceReplay::Process &TraceReplay::processFor(guest::GuestKernel &kernel, uint32
     return *it->second;
   auto process = std::make_unique<Process>();
   process->pid = kernel.spawn();
-  const uint64_t arena_bytes = (kArenaSlots + 1) * kSlotBytes;  // one spare GiB for alignment
+  const uint64_t arena_bytes = kArenaSlots * kSlotBytes;
   const uint64_t start = kernel.mmap(process->pid, arena_bytes, guest::prot::Read | guest::prot::Write | guest::prot::Exec,
                                      options_.huge_pages);
   process->arena = (start + kSlotBytes - 1) & ~(kSlotBytes - 1);
+  process->slots = (start + arena_bytes - process->arena) / kSlotBytes;  // one fewer when start is unaligned
   ++probe_->stats.processes;
   return *processes_.emplace(trace_pid, std::move(process)).first->second;
 }
 
-uint64_t TraceReplay::guestAddress(Process &process, uint64_t trace_va) {
+uint64_t TraceReplay::guestAddress(guest::GuestKernel &kernel, Process &process, uint64_t trace_va) {
   const uint64_t gib = trace_va >> 30;
   if (gib != process.last_gib) {
-    auto [it, inserted] = process.slot_of_gib.emplace(gib, process.slot_of_gib.size());
-    if (it->second >= kArenaSlots)
-      throw std::runtime_error("trace touches more than " + std::to_string(kArenaSlots) +
+    const auto [it, inserted] = process.slot_of_gib.emplace(gib, process.slot_of_gib.size());
+    if (it->second >= process.slots) {
+      process.slot_of_gib.erase(it);
+      throw std::runtime_error("trace touches more than " + std::to_string(process.slots) +
                                " distinct 1 GiB regions in one process, more than the replay's arena holds");
-    (void)inserted;
+    }
+    const uint64_t base = process.arena + it->second * kSlotBytes;
+    if (inserted) {
+      if (const auto pending = process.pending.find(gib); pending != process.pending.end()) {
+        for (const Process::PendingProtect &change : pending->second)
+          protectGuest(kernel, process, base + change.offset, change.length, change.prot);
+        process.pending.erase(pending);
+      }
+    }
     process.last_gib = gib;
-    process.last_base = process.arena + it->second * kSlotBytes;
+    process.last_base = base;
   }
   return process.last_base + (trace_va & (kSlotBytes - 1));
+}
+
+std::optional<uint64_t> TraceReplay::existingGuestAddress(const Process &process, uint64_t trace_va) const {
+  const auto it = process.slot_of_gib.find(trace_va >> 30);
+  if (it == process.slot_of_gib.end())
+    return std::nullopt;
+  return process.arena + it->second * kSlotBytes + (trace_va & (kSlotBytes - 1));
+}
+
+void TraceReplay::protectGuest(guest::GuestKernel &kernel, Process &process, uint64_t guest_start, uint64_t length,
+                               unsigned prot) {
+  try {
+    kernel.mprotect(process.pid, guest_start, length, prot);
+  } catch (const std::invalid_argument &) {
+    ++probe_->stats.refused;  // would split a 2 MiB page: vmmu's guest does not split them
+  }
 }
 
 // Calls `piece(guest_start, length)` for each part of trace range [start, start + length) that lies
@@ -105,9 +140,11 @@ void TraceReplay::reclaimRange(guest::GuestKernel &kernel, Process &process, uin
   if (kernel.residentPages(process.pid) == 0)
     return;
   forEachGuestPiece(start, length, [&](uint64_t trace_start, uint64_t piece_length) {
-    const uint64_t guest_start = guestAddress(process, trace_start);
+    const std::optional<uint64_t> guest_start = existingGuestAddress(process, trace_start);
+    if (!guest_start)
+      return;  // never touched: nothing resident
     for (uint64_t off = 0; off < piece_length; off += k4K)
-      if (kernel.reclaim(process.pid, guest_start + off))
+      if (kernel.reclaim(process.pid, *guest_start + off))
         ++probe_->stats.pages_reclaimed;
   });
 }
@@ -115,11 +152,14 @@ void TraceReplay::reclaimRange(guest::GuestKernel &kernel, Process &process, uin
 void TraceReplay::protectRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length,
                                unsigned prot) {
   forEachGuestPiece(start, length, [&](uint64_t trace_start, uint64_t piece_length) {
-    try {
-      kernel.mprotect(process.pid, guestAddress(process, trace_start), piece_length, prot);
-    } catch (const std::invalid_argument &) {
-      ++probe_->stats.refused;  // would split a 2 MiB page: vmmu's guest does not split them
+    if (const std::optional<uint64_t> guest_start = existingGuestAddress(process, trace_start)) {
+      protectGuest(kernel, process, *guest_start, piece_length, prot);
+      return;
     }
+    std::vector<Process::PendingProtect> &pending = process.pending[trace_start >> 30];
+    if (piece_length == kSlotBytes)
+      pending.clear();  // the whole GiB: earlier changes are overwritten
+    pending.push_back({trace_start & (kSlotBytes - 1), piece_length, prot});
   });
 }
 
@@ -136,7 +176,7 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
       return;
     }
     Process &process = processFor(kernel, event.pid);
-    const uint64_t va = guestAddress(process, event.address) & ~uint64_t{7};
+    const uint64_t va = guestAddress(kernel, process, event.address) & ~uint64_t{7};
     ++stats.accesses;
     try {
       kernel.access(process.pid, va, toAccess(event.op));
@@ -172,6 +212,8 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
     ++stats.munmaps;
     Process &process = processFor(kernel, event.pid);
     reclaimRange(kernel, process, event.address, event.length);
+    // Back to the arena's default: a later touch there is demand-paged like any unrecorded address.
+    protectRange(kernel, process, event.address, event.length, guest::prot::Read | guest::prot::Write | guest::prot::Exec);
     return;
   }
   case trace::EventKind::Mprotect: {

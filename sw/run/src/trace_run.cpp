@@ -2,6 +2,7 @@
 #include "vmmu/run/trace_run.h"
 
 #include <chrono>
+#include <ctime>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -17,6 +18,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using vmm::Approach;
+
+double cpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
 
 double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -220,7 +227,8 @@ RunReport runTrace(const RunRequest &request) {
       options.waves_path = request.wave_path;
       options.waves_from = request.wave_from;
       options.waves_to = request.wave_to;
-      return std::make_unique<vmm::RtlBackend>(mmu, options);
+      // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW override these (rtl_backend.h).
+      return std::make_unique<vmm::RtlBackend>(mmu, vmm::RtlBackendOptions::fromEnvironment(options));
     };
   }
 #endif
@@ -231,6 +239,8 @@ RunReport runTrace(const RunRequest &request) {
     running = policy->name();
     ++run_number;
     ModeRun run;
+    const Clock::time_point run_start = Clock::now();
+    const double cpu_start = cpuSeconds();
 #ifdef VMMU_RUN_HAVE_RTL
     try {
       run.result = policy::runPolicy(config, *policy);
@@ -241,6 +251,8 @@ RunReport runTrace(const RunRequest &request) {
 #else
     run.result = policy::runPolicy(config, *policy);
 #endif
+    run.seconds = secondsSince(run_start);
+    run.cpu_seconds = cpuSeconds() - cpu_start;
     run.replay = probe->stats;
     run.interrupted = probe->interrupted;
     report.runs.push_back(std::move(run));
@@ -263,30 +275,36 @@ std::string verdict(const RunReport &report) {
   for (const ModeRun *run : runs)
     if (run->result.cycles() < best->result.cycles())
       best = run;
-  std::string out = "best approach: " + best->result.policy + " at " + fmt("%.3f", slowdown(report, best->result)) +
-                    "x native";
+  const double ratio = slowdown(report, best->result);
+  std::string out = "best approach: " + best->result.policy +
+                    (ratio == 0.0 ? std::string(" (no native baseline run)") : " at " + fmt("%.3f", ratio) + "x native");
   if (runs.size() == 1)
     return out + " (the only approach run)";
-  // What separates it from each other approach: their extra translation (walk) cycles against their
-  // extra exit and shim cycles. The runner-up is named; the overall split is summed over all.
+  // The runner-up and the worst, each with what its extra cost over the best consists of: walk
+  // (translation) cycles, or VM exits and the VMM's work.
   const ModeRun *runner_up = nullptr;
-  int64_t walk_extra = 0, exit_extra = 0;
+  const ModeRun *worst = nullptr;
   for (const ModeRun *run : runs) {
     if (run == best)
       continue;
     if (runner_up == nullptr || run->result.cycles() < runner_up->result.cycles())
       runner_up = run;
-    walk_extra += static_cast<int64_t>(run->result.cost.translation_cycles) -
-                  static_cast<int64_t>(best->result.cost.translation_cycles);
-    exit_extra += static_cast<int64_t>(run->result.cost.exit_cycles + run->result.cost.shim_cycles) -
-                  static_cast<int64_t>(best->result.cost.exit_cycles + best->result.cost.shim_cycles);
+    if (worst == nullptr || run->result.cycles() > worst->result.cycles())
+      worst = run;
   }
-  const double lead = 100.0 * (static_cast<double>(runner_up->result.cycles()) /
-                                   static_cast<double>(best->result.cycles()) - 1.0);
-  out += "; runner-up " + runner_up->result.policy + " costs " + fmt("%.1f", lead) + "% more; ";
-  out += walk_extra >= exit_extra ? "walk cycles dominated" : "VM exits dominated";
-  out += " what the others paid beyond it (translation " + fmt("%+.3g", static_cast<double>(walk_extra)) +
-         " cycles, exits and VMM work " + fmt("%+.3g", static_cast<double>(exit_extra)) + " cycles, summed over them)";
+  const auto against = [&](const char *label, const ModeRun &run) {
+    const double walk = static_cast<double>(run.result.cost.translation_cycles) -
+                        static_cast<double>(best->result.cost.translation_cycles);
+    const double exits = static_cast<double>(run.result.cost.exit_cycles + run.result.cost.shim_cycles) -
+                         static_cast<double>(best->result.cost.exit_cycles + best->result.cost.shim_cycles);
+    const double more = 100.0 * (static_cast<double>(run.result.cycles()) / static_cast<double>(best->result.cycles()) - 1.0);
+    return std::string("; ") + label + " " + run.result.policy + " costs " + fmt("%+.2f", more) +
+           "% (translation " + fmt("%+.3g", walk) + " cycles, VM exits and VMM work " + fmt("%+.3g", exits) + ": " +
+           (walk >= exits ? "walk cycles dominate" : "VM exits dominate") + ")";
+  };
+  out += against("runner-up", *runner_up);
+  if (worst != runner_up)
+    out += against("worst", *worst);
   return out;
 }
 
@@ -354,6 +372,21 @@ std::string formatText(const RunReport &report) {
   }
   if (report.interrupted)
     out += "interrupted: the runs above are what was measured\n";
+  uint64_t replayed = 0;
+  double seconds = 0.0, cpu_seconds = 0.0;
+  for (const ModeRun &run : report.runs) {
+    replayed += run.replay.accesses;
+    seconds += run.seconds;
+    cpu_seconds += run.cpu_seconds;
+  }
+  if (seconds > 0.0 && cpu_seconds > 0.0) {
+    std::snprintf(line, sizeof line,
+                  "replay speed: %.2fM accesses/s of CPU time on the %s backend (%" PRIu64
+                  " accesses in %.2f CPU s, %.2f s wall)\n",
+                  static_cast<double>(replayed) / cpu_seconds / 1e6, report.backend.c_str(), replayed, cpu_seconds,
+                  seconds);
+    out += line;
+  }
   out += verdict(report) + "\n";
   return out;
 }
@@ -398,7 +431,7 @@ std::string formatJson(const RunReport &report) {
             ", \"guest_page_faults\": " + num(r.cost.guest_page_faults) +
             ", \"stopped\": " + (r.stopped ? "true" : "false") +
             ", \"interrupted\": " + (run.interrupted ? "true" : "false") +
-            ", \"modes\": " + jsonString(r.modeTimeline()) + ", \"interval_cycles\": " + interval_cycles + "}";
+            ", \"seconds\": " + real(run.seconds) + ", \"cpu_seconds\": " + real(run.cpu_seconds) + ", \"modes\": " + jsonString(r.modeTimeline()) + ", \"interval_cycles\": " + interval_cycles + "}";
   }
   runs += "\n  ]";
   field("runs", runs);

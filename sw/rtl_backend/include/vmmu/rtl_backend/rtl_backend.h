@@ -30,7 +30,7 @@ namespace vmmu::vmm {
 
 struct RtlBackendOptions {
   // Cycles per walker memory operation (§12 c). At least 2: the port needs a request cycle and a
-  // response cycle.
+  // response cycle; at most 1000, so that the longest walk fits the harness's cycle budget.
   uint64_t cycles_per_ref = 30;
   // Run the golden model alongside and compare every transaction.
   bool check = true;

@@ -11,13 +11,15 @@
 //    map at 0xffff888000000000): a kernel load through the guest model's direct map, of guest
 //    physical (va - 0xffff888000000000) modulo the guest's memory.
 //  - mmap / mprotect: mprotect() of the replayed range to the event's protection (an mmap first
-//    drops pages still resident there, as a MAP_FIXED replacement does); munmap and a shrinking brk:
-//    the resident pages of the range are reclaimed (their PTEs cleared and invalidated, frames freed).
+//    drops pages still resident there, as a MAP_FIXED replacement does); for a GiB not touched yet
+//    the change waits until its first touch. munmap and a shrinking brk: the resident pages of the
+//    range are reclaimed (their PTEs cleared and invalidated, frames freed); munmap also returns the
+//    range to read-write-execute, so a later touch there is demand-paged.
 //  - pte-write, invlpg, marker: counted and not replayed: the guest model owns its page tables
 //    (its direct map is built at boot with 2 MiB pages, what `boot` traces describe).
 //
 // Address layout. The guest kernel chooses where mappings go (there is no MAP_FIXED), so each
-// guest process gets one arena mapping (read-write-execute, 8 TiB of address space, backed only
+// guest process gets one arena mapping (read-write-execute, 16 TiB of address space, backed only
 // where touched) and every 1 GiB region of the trace's address space the process uses is given
 // the next 1 GiB slot of the arena, in order of first use. Offsets inside a GiB are kept, so page,
 // page-table and page-directory locality are the program's own; only the distance between GiB
@@ -29,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -93,14 +96,20 @@ public:
 
   const ReplayStats &stats() const { return probe_->stats; }
 
-  // The arena: how many 1 GiB slots each process has, and their size.
+  // The arena: 1 GiB slots filling the guest's user mmap space (16 TiB from kUserMmapBase up to
+  // the 47-bit canonical limit), less one GiB for alignment and the top page.
   static constexpr uint64_t kSlotBytes = 1ull << 30;
-  static constexpr uint64_t kArenaSlots = 8192;
+  static constexpr uint64_t kArenaSlots = 16383;
 
 private:
   struct Process;
   Process &processFor(guest::GuestKernel &kernel, uint32_t trace_pid);
-  uint64_t guestAddress(Process &process, uint64_t trace_va);
+  // The guest address of `trace_va`, giving its GiB a slot (and applying the protection changes
+  // pending for it) on first use.
+  uint64_t guestAddress(guest::GuestKernel &kernel, Process &process, uint64_t trace_va);
+  // The guest address of `trace_va` if its GiB has a slot.
+  std::optional<uint64_t> existingGuestAddress(const Process &process, uint64_t trace_va) const;
+  void protectGuest(guest::GuestKernel &kernel, Process &process, uint64_t guest_start, uint64_t length, unsigned prot);
   void replayUntil(guest::GuestKernel &kernel, uint64_t target_accesses);
   void replay(guest::GuestKernel &kernel, const trace::Event &event);
   void reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length);

@@ -47,6 +47,8 @@ struct ModeRun {
   policy::RunResult result;
   ReplayStats replay;
   bool interrupted = false;
+  double seconds = 0.0;      // wall time of this run (replay, guest, VMM and backend)
+  double cpu_seconds = 0.0;  // CPU time of this process during the run (a busy machine inflates wall time)
 };
 
 // The RTL and the golden model disagreed.

@@ -1,0 +1,150 @@
+// run_test.cpp - runTrace over every approach on a small slice of a recorded trace, the reports,
+// interruption, and the RTL backend giving the golden model's figures.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "vmmu/run/trace_run.h"
+#include "vmmu/trace/format.h"
+
+namespace vmmu::run {
+namespace {
+
+const std::string kGzip = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
+
+RunRequest smallRequest(uint64_t max_events) {
+  RunRequest request;
+  request.trace = kGzip;
+  for (unsigned a = 0; a < vmm::kNumApproaches; ++a)
+    request.approaches.push_back(static_cast<vmm::Approach>(a));
+  request.max_events = max_events;
+  request.settings.interval = 5'000;
+  return request;
+}
+
+// One report over the first 40,000 events, shared by the tests that only read it.
+const RunReport &smallReport() {
+  static const RunReport report = runTrace(smallRequest(40'000));
+  return report;
+}
+
+TEST(RunTrace, EveryApproachReplaysTheSameGuestActivity) {
+  const RunReport &report = smallReport();
+  ASSERT_EQ(report.runs.size(), 7u);  // native, nested, three shadows, direct, adaptive
+  EXPECT_EQ(report.events, 40'000u);
+  EXPECT_GT(report.accesses, 30'000u);
+  const ReplayStats &first = report.runs.front().replay;
+  for (const ModeRun &run : report.runs) {
+    SCOPED_TRACE(run.result.policy);
+    EXPECT_FALSE(run.interrupted);
+    EXPECT_FALSE(run.result.stopped) << run.result.stop_reason;
+    EXPECT_EQ(run.replay.events, first.events);
+    EXPECT_EQ(run.replay.accesses, report.accesses);
+    EXPECT_EQ(run.replay.processes, first.processes);
+    EXPECT_EQ(run.replay.refused, 0u);
+    // Every user access is an MMU lookup (kernel work adds more).
+    EXPECT_GE(run.result.counters[static_cast<unsigned>(Counter::Lookups)], report.accesses);
+    EXPECT_EQ(run.result.intervals.size(), (report.accesses + 4'999) / 5'000);
+  }
+  EXPECT_EQ(report.find("native")->result.cost.totalExits(), 0u);
+  EXPECT_GT(report.find("shadow")->result.cost.totalExits(), 0u);
+  // A 2D walk reads at least as many entries as a native one.
+  EXPECT_GE(report.find("nested")->result.referencesPerWalk(), report.find("native")->result.referencesPerWalk());
+}
+
+TEST(RunTrace, OracleIsNoWorseThanAnyStaticApproach) {
+  const RunReport &report = smallReport();
+  ASSERT_NE(report.oracle_all.cycles, 0u);
+  for (const char *name : {"nested", "shadow", "shadow-cache", "shadow-prefetch", "direct"})
+    EXPECT_LE(report.oracle_all.cycles, report.find(name)->result.cycles()) << name;
+  EXPECT_LE(report.oracle.cycles, report.find("nested")->result.cycles());
+  EXPECT_LE(report.oracle.cycles, report.find("shadow-cache")->result.cycles());
+}
+
+TEST(RunTrace, VerdictNamesTheCheapestApproach) {
+  const RunReport &report = smallReport();
+  std::string best;
+  uint64_t cheapest = UINT64_MAX;
+  for (const ModeRun &run : report.runs)
+    if (run.result.policy != "native" && run.result.policy != "adaptive" && run.result.cycles() < cheapest) {
+      cheapest = run.result.cycles();
+      best = run.result.policy;
+    }
+  EXPECT_EQ(verdict(report).rfind("best approach: " + best + " at ", 0), 0u) << verdict(report);
+  EXPECT_NE(verdict(report).find("dominate"), std::string::npos);
+}
+
+TEST(RunTrace, TextReportHasARowPerRunAndTheAdaptiveChoices) {
+  const std::string text = formatText(smallReport());
+  for (const char *name : {"native", "nested", "shadow-cache", "shadow-prefetch", "direct", "adaptive"})
+    EXPECT_NE(text.find(std::string("\n") + name + " "), std::string::npos) << name;
+  EXPECT_NE(text.find("adaptive: intervals per mode:"), std::string::npos);
+  EXPECT_NE(text.find("oracle (every approach):"), std::string::npos);
+  EXPECT_NE(text.find("best approach:"), std::string::npos);
+}
+
+TEST(RunTrace, JsonReportHasTheSchemaFields) {
+  const std::string json = formatJson(smallReport());
+  for (const char *key : {"\"trace\"", "\"backend\"", "\"events\"", "\"accesses\"", "\"interval\"", "\"runs\"",
+                          "\"approach\"", "\"cycles\"", "\"slowdown\"", "\"misses_per_1k\"", "\"refs_per_walk\"",
+                          "\"vm_exits\"", "\"exits_by_reason\"", "\"shadow-fault\"", "\"modes\"",
+                          "\"interval_cycles\"", "\"oracle\"", "\"oracle_all\"", "\"adaptive_distance_percent\"",
+                          "\"mismatch\"", "\"verdict\"", "\"interrupted\""})
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+  size_t runs = 0;
+  for (size_t at = json.find("\"approach\""); at != std::string::npos; at = json.find("\"approach\"", at + 1))
+    ++runs;
+  EXPECT_EQ(runs, 7u);
+  EXPECT_EQ(std::count(json.begin(), json.end(), '{'), std::count(json.begin(), json.end(), '}'));
+  EXPECT_EQ(std::count(json.begin(), json.end(), '['), std::count(json.begin(), json.end(), ']'));
+}
+
+TEST(RunTrace, StopFlagEndsAfterTheFirstRunWithWhatWasMeasured) {
+  RunRequest request = smallRequest(40'000);
+  volatile std::sig_atomic_t stop = 1;
+  request.stop = &stop;
+  const RunReport report = runTrace(request);
+  EXPECT_TRUE(report.interrupted);
+  ASSERT_EQ(report.runs.size(), 1u);
+  EXPECT_TRUE(report.runs.front().interrupted);
+  EXPECT_NE(formatText(report).find("interrupted"), std::string::npos);
+}
+
+TEST(RunTrace, SingleModeRunsNativeAsTheBaseline) {
+  RunRequest request = smallRequest(5'000);
+  request.approaches = {vmm::Approach::Nested};
+  request.adaptive = false;
+  const RunReport report = runTrace(request);
+  ASSERT_EQ(report.runs.size(), 2u);
+  EXPECT_EQ(report.runs[0].result.policy, "native");
+  EXPECT_EQ(report.runs[1].result.policy, "nested");
+}
+
+TEST(RunTrace, AMissingTraceIsAnError) {
+  RunRequest request = smallRequest(1);
+  request.trace = "/nonexistent/trace.vmt";
+  EXPECT_THROW(runTrace(request), trace::TraceError);
+}
+
+TEST(RunTrace, RtlBackendGivesTheModelsFigures) {
+  if (!rtlBackendAvailable())
+    GTEST_SKIP() << "built without the RTL backend (VMMU_BUILD_RTL=OFF)";
+  RunRequest request = smallRequest(1'500);
+  request.approaches = {vmm::Approach::Nested, vmm::Approach::ShadowCaching, vmm::Approach::Direct};
+  request.adaptive = false;
+  request.settings.interval = 500;
+  const RunReport model = runTrace(request);
+  request.backend = BackendKind::Rtl;
+  const RunReport rtl = runTrace(request);
+  ASSERT_FALSE(rtl.mismatch) << rtl.mismatch->what;
+  ASSERT_EQ(rtl.runs.size(), model.runs.size());
+  for (size_t i = 0; i < rtl.runs.size(); ++i) {
+    SCOPED_TRACE(rtl.runs[i].result.policy);
+    EXPECT_EQ(rtl.runs[i].result.cycles(), model.runs[i].result.cycles());
+    EXPECT_EQ(rtl.runs[i].result.counters, model.runs[i].result.counters);
+  }
+}
+
+}  // namespace
+}  // namespace vmmu::run
