@@ -201,6 +201,30 @@ int runRun(int argc, char **argv) {
     request.settings.interval = o.interval;
   request.max_events = o.max_events;
 
+  // Opened before the run so that an unwritable path fails at once, not after the measurement.
+  std::ofstream json_out;
+  if (!o.json.empty()) {
+    json_out.open(o.json, std::ios::binary | std::ios::trunc);
+    if (!json_out)
+      throw std::runtime_error(o.json + ": cannot write the JSON report");
+  }
+
+  // Ctrl-C from here on ends the run cleanly (also while the bundled traces are being mixed: the
+  // replay then stops at once). The previous handler comes back on every way out.
+  g_interrupted = 0;
+  struct InterruptHandler {
+    struct sigaction previous = {};
+    InterruptHandler() {
+      struct sigaction action = {};
+      action.sa_handler = onInterrupt;
+      sigemptyset(&action.sa_mask);
+      sigaction(SIGINT, &action, &previous);
+    }
+    ~InterruptHandler() { sigaction(SIGINT, &previous, nullptr); }
+  } interrupt_handler;
+  request.stop = &g_interrupted;
+  request.progress = [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+
   const bool bundled = o.trace.empty();
   const std::string trace = bundled ? mixBundledTraces() : o.trace;
   request.trace = trace;
@@ -213,32 +237,16 @@ int runRun(int argc, char **argv) {
     }
   } bundled_file{bundled ? trace : std::string()};
 
-  g_interrupted = 0;
-  struct sigaction action = {};
-  action.sa_handler = onInterrupt;
-  sigemptyset(&action.sa_mask);
-  struct sigaction previous = {};
-  sigaction(SIGINT, &action, &previous);
-  request.stop = &g_interrupted;
-  request.progress = [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-
-  run::RunReport report;
-  try {
-    report = run::runTrace(request);
-  } catch (...) {
-    sigaction(SIGINT, &previous, nullptr);
-    throw;
-  }
-  sigaction(SIGINT, &previous, nullptr);
+  run::RunReport report = run::runTrace(request);
   if (bundled)
     report.trace = "bundled mix of traces/{gzip,xz,sort,cc1,sqlite}.vmt, quantum " + std::to_string(kBundledQuantum);
 
   std::fputs(run::formatText(report).c_str(), stdout);
   std::fflush(stdout);
-  if (!o.json.empty()) {
-    std::ofstream out(o.json, std::ios::binary | std::ios::trunc);
-    out << run::formatJson(report);
-    if (!out)
+  if (json_out.is_open()) {
+    json_out << run::formatJson(report);
+    json_out.close();
+    if (!json_out)
       throw std::runtime_error(o.json + ": cannot write the JSON report");
   }
   if (report.mismatch) {

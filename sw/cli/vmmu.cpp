@@ -178,7 +178,7 @@ int runDemo(const DemoOptions &o) {
 void printUsage(std::FILE *out) {
   vmmu::cli::printRunUsage(out);
   std::fprintf(out,
-               "usage: vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] "
+               "       vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] "
                "[--guest-pages 4k|2m]\n");
   vmmu::cli::printTraceUsage(out);
 }
