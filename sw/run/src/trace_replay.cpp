@@ -123,7 +123,7 @@ void TraceReplay::protectGuest(guest::GuestKernel &kernel, Process &process, uin
   }
 }
 
-// Calls `piece(guest_start, length)` for each part of trace range [start, start + length) that lies
+// Calls `piece(trace_start, length)` for each part of trace range [start, start + length) that lies
 // in one GiB, in the user half.
 template <typename Piece>
 static void forEachGuestPiece(uint64_t start, uint64_t length, Piece &&piece) {

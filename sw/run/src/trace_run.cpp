@@ -270,7 +270,7 @@ RunReport runTrace(const RunRequest &request) {
 std::string verdict(const RunReport &report) {
   const std::vector<const ModeRun *> runs = candidates(report);
   if (runs.empty())
-    return "best approach: none measured";
+    return "best approach: none compared (no virtualized approach ran to the end)";
   const ModeRun *best = runs.front();
   for (const ModeRun *run : runs)
     if (run->result.cycles() < best->result.cycles())
