@@ -65,7 +65,8 @@ struct AdaptiveParams {
   // Shadow exits per guest page fault (injection, the handler's trapped PTE store) and per CR3 write.
   double exits_per_guest_fault = 2.0;
   double exits_per_cr3_write = 1.0;
-  uint64_t exit_cycles = 1'700;  // round trip + handler at vmm::CostConfig's defaults: set both together
+  // Round trip + handler, taken from the shim's cost defaults so the two cannot drift apart.
+  uint64_t exit_cycles = vmm::CostConfig{}.exit_round_trip + vmm::CostConfig{}.exit_handler;
   // A switch costs a mode-switch exit, flushes and table drops (this), plus, into shadow, one
   // shadow fault per page of the working set (estimated from the guest's page faults so far).
   uint64_t switch_base_cycles = 20'000;
