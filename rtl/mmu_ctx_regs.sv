@@ -73,11 +73,15 @@ module mmu_ctx_regs #(
   /* verilator lint_on UNUSEDSIGNAL */
 
   // The new value of the written slot, and whether the write flushes (§3).
+  // Writes are rare and the select is an input: skip the slot selection unless writing.
   always_comb begin : write
     flush_o = 1'b0;
-    wr_slot = slot_q[0 +: SlotBits];
-    for (int unsigned c = 0; c < NumContexts; c++) begin
-      if (32'(wr_ctx_i) == 32'(c)) wr_slot = slot_q[c * SlotBits +: SlotBits];
+    wr_slot = '0;
+    if (wr_i) begin
+      wr_slot = slot_q[0 +: SlotBits];
+      for (int unsigned c = 0; c < NumContexts; c++) begin
+        if (32'(wr_ctx_i) == 32'(c)) wr_slot = slot_q[c * SlotBits +: SlotBits];
+      end
     end
     flush_vpid_o = wr_slot.vpid;
     if (wr_i && 32'(wr_ctx_i) < 32'(NumContexts)) begin

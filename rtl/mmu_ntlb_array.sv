@@ -35,6 +35,8 @@ module mmu_ntlb_array #(
 );
 
   localparam int unsigned SetBits = (Sets > 1) ? $clog2(Sets) : 1;
+  localparam int unsigned WayBits = (Ways > 1) ? $clog2(Ways) : 1;
+  localparam int unsigned IndexBits = (Sets * Ways > 1) ? $clog2(Sets * Ways) : 1;
   localparam logic [FrameBits-1:0] FrameMask = {FrameBits{1'b1}} << (9 * SizeIndex);
 
   typedef struct packed {
@@ -49,9 +51,11 @@ module mmu_ntlb_array #(
 
   logic [SetBits-1:0]              lk_set, fill_set;
   logic [Ways-1:0]                 rd_valid, way_match;
-  logic [Ways*EntryBits-1:0]       rd_entry;
+  logic [WayBits-1:0]              hit_way;
+  logic [IndexBits-1:0]            fill_index;
   logic [Sets*Ways-1:0]            all_valid, inv_mask;
-  logic [Sets*Ways*EntryBits-1:0]  all_entry;
+  // The entries, index set * Ways + way; mmu_sa_array keeps their valid bits and PLRU state.
+  logic [EntryBits-1:0]            entry_q [Sets*Ways];
   entry_t                          fill_entry;
   // A lookup or an invalidation reads only some fields of an entry.
   /* verilator lint_off UNUSEDSIGNAL */
@@ -67,7 +71,7 @@ module mmu_ntlb_array #(
     way_match = '0;
     if (lk_enable_i) begin
       for (int unsigned w = 0; w < Ways; w++) begin
-        lk_entry = rd_entry[w * EntryBits +: EntryBits];
+        lk_entry = entry_q[IndexBits'(32'(lk_set) * Ways + w)];
         way_match[w] = rd_valid[w] && lk_entry.root == lk_root_i &&
                        lk_entry.gfn == (lk_gfn_i & FrameMask);
       end
@@ -84,7 +88,7 @@ module mmu_ntlb_array #(
     inv_mask = '0;
     if (inv_all_i || inv_root_i) begin
       for (int unsigned i = 0; i < Sets * Ways; i++) begin
-        inv_entry = all_entry[i * EntryBits +: EntryBits];
+        inv_entry = entry_q[i];
         inv_mask[i] = inv_all_i || (inv_root_i && inv_entry.root == inv_root_frame_i);
         inv_mask[i] = inv_mask[i] && all_valid[i];
       end
@@ -99,24 +103,29 @@ module mmu_ntlb_array #(
     fill_entry.dirty = fill_dirty_i;
   end
 
-  mmu_sa_array #(.Sets(Sets), .Ways(Ways), .EntryBits(EntryBits)) u_array (
+  mmu_sa_array #(.Sets(Sets), .Ways(Ways)) u_array (
     .clk_i,
     .rst_ni,
     .rd_i         (lk_enable_i),
     .rd_set_i     (lk_set),
     .rd_valid_o   (rd_valid),
-    .rd_entry_o   (rd_entry),
     .rd_match_i   (way_match),
     .hit_o        (lk_match_o),
-    .hit_entry_o  (hit_entry),
+    .hit_way_o    (hit_way),
     .touch_i      (lk_touch_i),
     .drop_matching_i (lk_inv_matching_i),
     .all_valid_o  (all_valid),
-    .all_entry_o  (all_entry),
     .fill_i       (fill_i),
     .fill_set_i   (fill_set),
-    .fill_entry_i (fill_entry),
+    .fill_index_o (fill_index),
     .inv_i        (inv_mask)
   );
+
+  assign hit_entry = entry_q[IndexBits'(32'(lk_set) * Ways + 32'(hit_way))];
+
+  // Entry payloads need no reset: they are only read when valid.
+  always_ff @(posedge clk_i) begin : entries
+    if (fill_i) entry_q[fill_index] <= fill_entry;
+  end
 
 endmodule

@@ -28,11 +28,13 @@ module mmu_perf_counters #(
     end
   end
 
+  // An indexed read (one multiplexer), not a compare per counter: the select is an input, so a
+  // simulator re-evaluates this on every input change.
+  localparam int unsigned IndexBits = (NumCounters > 1) ? $clog2(NumCounters) : 1;
+
   always_comb begin : readout
     value_o = '0;
-    for (int unsigned i = 0; i < NumCounters; i++) begin
-      if (32'(sel_i) == 32'(i)) value_o = count_q[i];
-    end
+    if (32'(sel_i) < NumCounters) value_o = count_q[IndexBits'(sel_i)];
   end
 
 endmodule
