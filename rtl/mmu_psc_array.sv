@@ -98,22 +98,20 @@ module mmu_psc_array #(
       for (int unsigned i = 0; i < Sets * Ways; i++) begin
         inv_entry = entry_q[i];
         inv_mask[i] = 1'b0;
-        if (inv_i) begin
-          unique case (inv_kind_i)
-            mmu_pkg::InvByAddr: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
-                inv_entry.prefix == (inv_vpn_i & PrefixMask);
-            mmu_pkg::InvByPcid: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
-                inv_entry.pcid == inv_pcid_i;
-            mmu_pkg::InvByVpids: begin
-              for (int unsigned k = 0; k < NumVpids; k++) begin
-                if (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == inv_entry.vpid) begin
-                  inv_mask[i] = 1'b1;
-                end
+        unique case (inv_kind_i)
+          mmu_pkg::InvByAddr: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
+              inv_entry.prefix == (inv_vpn_i & PrefixMask);
+          mmu_pkg::InvByPcid: inv_mask[i] = inv_entry.vpid == inv_vpid_i &&
+              inv_entry.pcid == inv_pcid_i;
+          mmu_pkg::InvByVpids: begin
+            for (int unsigned k = 0; k < NumVpids; k++) begin
+              if (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == inv_entry.vpid) begin
+                inv_mask[i] = 1'b1;
               end
             end
-            default: inv_mask[i] = 1'b1;
-          endcase
-        end
+          end
+          default: inv_mask[i] = 1'b1;
+        endcase
         inv_mask[i] = inv_mask[i] && all_valid[i];
       end
     end

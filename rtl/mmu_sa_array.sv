@@ -94,8 +94,6 @@ module mmu_sa_array #(
 
   // Victim: the lowest-numbered invalid way, else the tree-PLRU victim (§9).
   always_comb begin : choose_victim
-    logic found;
-    found = 1'b0;
     fill_set_bits = '0;
     fill_set_valid = '0;
     fill_way = '0;
@@ -103,11 +101,8 @@ module mmu_sa_array #(
       fill_set_bits = plru_q[32'(fill_set) * TreeBits +: TreeBits];
       fill_set_valid = valid_q[32'(fill_set) * Ways +: Ways];
       fill_way = plru_victim;
-      for (int unsigned w = 0; w < Ways; w++) begin
-        if (!found && !fill_set_valid[w]) begin
-          found = 1'b1;
-          fill_way = WayBits'(w);
-        end
+      for (int w = Ways - 1; w >= 0; w--) begin
+        if (!fill_set_valid[w]) fill_way = WayBits'(w);
       end
     end
   end

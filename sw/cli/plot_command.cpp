@@ -5,157 +5,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "cli_options.h"
+#include "vmmu/run/json_reader.h"
 #include "run_command.h"
 
 namespace vmmu::cli {
 
 namespace {
 
-// Just enough JSON for the reports `vmmu run --json` writes: objects, arrays, strings, numbers,
-// true/false/null.
-struct Json {
-  enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
-  double number = 0.0;
-  bool boolean = false;
-  std::string string;
-  std::vector<Json> array;
-  std::map<std::string, Json> object;
-
-  const Json &operator[](const std::string &key) const {
-    static const Json missing;
-    const auto it = object.find(key);
-    return it == object.end() ? missing : it->second;
-  }
-};
-
-class JsonParser {
-public:
-  JsonParser(const std::string &text, const std::string &name) : text_(text), name_(name) {}
-
-  Json parseDocument() {
-    Json value = parseValue();
-    skipSpace();
-    if (at_ != text_.size())
-      fail("unexpected text after the JSON value");
-    return value;
-  }
-
-private:
-  [[noreturn]] void fail(const std::string &what) const {
-    throw std::runtime_error(name_ + ": not a vmmu run JSON report: " + what + " at byte " + std::to_string(at_));
-  }
-  void skipSpace() {
-    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\t' || text_[at_] == '\r'))
-      ++at_;
-  }
-  bool consume(const char *word) {
-    const std::string w(word);
-    if (text_.compare(at_, w.size(), w) != 0)
-      return false;
-    at_ += w.size();
-    return true;
-  }
-  Json parseValue() {
-    skipSpace();
-    if (at_ >= text_.size())
-      fail("unexpected end");
-    Json v;
-    const char c = text_[at_];
-    if (c == '{') {
-      v.kind = Json::Kind::Object;
-      ++at_;
-      skipSpace();
-      if (consume("}"))
-        return v;
-      for (;;) {
-        skipSpace();
-        const std::string key = parseString();
-        skipSpace();
-        if (!consume(":"))
-          fail("expected ':'");
-        v.object[key] = parseValue();
-        skipSpace();
-        if (consume("}"))
-          return v;
-        if (!consume(","))
-          fail("expected ',' or '}'");
-      }
-    }
-    if (c == '[') {
-      v.kind = Json::Kind::Array;
-      ++at_;
-      skipSpace();
-      if (consume("]"))
-        return v;
-      for (;;) {
-        v.array.push_back(parseValue());
-        skipSpace();
-        if (consume("]"))
-          return v;
-        if (!consume(","))
-          fail("expected ',' or ']'");
-      }
-    }
-    if (c == '"') {
-      v.kind = Json::Kind::String;
-      v.string = parseString();
-      return v;
-    }
-    if (consume("true")) {
-      v.kind = Json::Kind::Bool;
-      v.boolean = true;
-      return v;
-    }
-    if (consume("false")) {
-      v.kind = Json::Kind::Bool;
-      return v;
-    }
-    if (consume("null"))
-      return v;
-    const char *begin = text_.c_str() + at_;
-    char *end = nullptr;
-    v.number = std::strtod(begin, &end);
-    if (end == begin)
-      fail("unexpected character");
-    v.kind = Json::Kind::Number;
-    at_ += static_cast<size_t>(end - begin);
-    return v;
-  }
-  std::string parseString() {
-    if (!consume("\""))
-      fail("expected a string");
-    std::string out;
-    while (at_ < text_.size() && text_[at_] != '"') {
-      char c = text_[at_++];
-      if (c == '\\' && at_ < text_.size()) {
-        const char e = text_[at_++];
-        if (e == 'u') {
-          if (at_ + 4 > text_.size())
-            fail("bad escape");
-          c = static_cast<char>(std::strtoul(text_.substr(at_, 4).c_str(), nullptr, 16));
-          at_ += 4;
-        } else {
-          c = e == 'n' ? '\n' : e == 't' ? '\t' : e;
-        }
-      }
-      out += c;
-    }
-    if (!consume("\""))
-      fail("unterminated string");
-    return out;
-  }
-
-  const std::string &text_;
-  const std::string name_;
-  size_t at_ = 0;
-};
+using Json = run::JsonValue;
 
 // gnuplot's string quoting: single quotes, doubled inside.
 std::string quoted(const std::string &s) {
@@ -203,7 +66,12 @@ int runPlot(int argc, char **argv) {
   std::ostringstream text;
   text << in.rdbuf();
   const std::string content = text.str();
-  const Json report = JsonParser(content, input).parseDocument();
+  Json report;
+  try {
+    report = run::parseJson(content);
+  } catch (const run::JsonError &e) {
+    throw std::runtime_error(input + ": not a vmmu run JSON report: " + e.what());
+  }
   const Json &runs = report["runs"];
   if (runs.kind != Json::Kind::Array || runs.array.empty())
     throw std::runtime_error(input + ": not a vmmu run JSON report: no \"runs\"");

@@ -114,9 +114,10 @@ std::string mixBundledTraces() {
   return output;
 }
 
-// The command that reruns exactly the failing window with waves.
+// The command that reruns exactly the failing window with waves: the same run alone (the
+// transaction indices are per run), up to the failing event, dumping the transactions that lead
+// to the failing one.
 std::string replayCommand(const RunCommandOptions &o, const std::string &trace, const run::Mismatch &m) {
-  const uint64_t from = m.transaction > 20 ? m.transaction - 20 : 0;
   std::string command = "vmmu run " + trace + " --backend rtl";
   if (m.run == "adaptive")
     command += " --mode adaptive --policy " + o.policy;
@@ -127,7 +128,7 @@ std::string replayCommand(const RunCommandOptions &o, const std::string &trace, 
   if (o.interval != 0)
     command += " --interval " + std::to_string(o.interval);
   command += " --max-events " + std::to_string(m.event_index + 1) + " --wave mismatch.fst --wave-window " +
-             std::to_string(from) + ":" + std::to_string(m.transaction);
+             std::to_string(m.wave_from) + ":" + std::to_string(m.transaction);
   return command;
 }
 
@@ -251,12 +252,15 @@ int runRun(int argc, char **argv) {
   }
   if (report.mismatch) {
     bundled_file.keep = true;  // the replay command names it
+    const run::Mismatch &m = *report.mismatch;
     std::fprintf(stderr,
                  "vmmu: error: RTL and golden model disagree in run '%s' at trace event %llu (backend transaction "
-                 "%llu): %s\nvmmu: replay that window with waves: %s\n",
-                 report.mismatch->run.c_str(), static_cast<unsigned long long>(report.mismatch->event_index),
-                 static_cast<unsigned long long>(report.mismatch->transaction), report.mismatch->what.c_str(),
-                 replayCommand(o, trace, *report.mismatch).c_str());
+                 "%llu): %s\nvmmu: replay that window with waves: %s\n"
+                 "vmmu: (the failing transaction is at time %llu to %llu of mismatch.fst)\n",
+                 m.run.c_str(), static_cast<unsigned long long>(m.event_index),
+                 static_cast<unsigned long long>(m.transaction), m.what.c_str(), replayCommand(o, trace, m).c_str(),
+                 static_cast<unsigned long long>(2 * m.first_cycle),
+                 static_cast<unsigned long long>(2 * m.last_cycle + 1));
     return 1;
   }
   if (report.interrupted) {

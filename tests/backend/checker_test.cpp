@@ -1,6 +1,7 @@
 // checker_test.cpp - RtlBackend's checker: it catches divergences injected into the golden
-// model's memory copy (in a response, and in the memory operations alone), names the transaction
-// and how to reproduce it; the options and the configuration it rejects.
+// model's memory copy (in a response, and in the memory operations alone, by hand or through the
+// inject_divergence_at test hook), names the transaction, its cycles and how to reproduce it; the
+// options and the configuration it rejects.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -152,6 +153,38 @@ TEST(RtlBackendChecker, CatchesADivergenceUnderTheShim) {
   }
 }
 
+// The test hook behind `vmmu run`'s mismatch tests: the first translation from the chosen index
+// on that reads memory diverges; translations before it, and TLB hits after it, do not.
+TEST(RtlBackendChecker, InjectedDivergenceHitsTheFirstWalkFromTheChosenTransaction) {
+  RtlBackendOptions options = fastOptions();
+  options.inject_divergence_at = 6;
+  RtlBackend backend(MmuConfig{}, options);
+  NativeSetup setup(backend);  // transactions 0 to 3
+  uint64_t walk_cycles = 0;
+  EXPECT_EQ(backend.translate(readOf(kVa), walk_cycles).hpa, kDataBase) << "4: a walk before the chosen index";
+  EXPECT_TRUE(backend.translate(readOf(kVa + 8), walk_cycles).tlb_hit) << "5";
+  EXPECT_TRUE(backend.translate(readOf(kVa + 16), walk_cycles).tlb_hit) << "6: chosen, but a hit reads nothing";
+  const uint64_t cycle_before = backend.cycles();
+  try {
+    backend.translate(readOf(kVa + 0x1000), walk_cycles);
+    FAIL() << "the injected divergence was not reported";
+  } catch (const BackendMismatch &e) {
+    EXPECT_EQ(e.transaction(), 7u);
+    EXPECT_EQ(e.firstCycle(), cycle_before);
+    EXPECT_EQ(e.lastCycle(), backend.cycles() - 1) << "the response's cycle";
+    EXPECT_EQ(e.lastCycle() - e.firstCycle(), 2u + 3) << "accept, one PDE-cache-hit read of 3 cycles, response";
+    EXPECT_EQ(e.waveWindowFrom(), 0u) << "fewer transactions than the window's lead";
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind(e.details(), 0), 0u) << "what() is the details and how to reproduce";
+    EXPECT_NE(what.find("reproduce with waves"), std::string::npos) << what;
+    EXPECT_EQ(e.details().find("reproduce with waves"), std::string::npos) << e.details();
+    EXPECT_NE(e.details().find("DUT cycles " + std::to_string(e.firstCycle()) + " to " +
+                               std::to_string(e.lastCycle())),
+              std::string::npos)
+        << e.details();
+  }
+}
+
 TEST(RtlBackendChecker, UncheckedBackendHasNoModelAndStillTranslates) {
   RtlBackendOptions options = fastOptions();
   options.check = false;
@@ -218,6 +251,11 @@ TEST(RtlBackendOptions, RejectsWhatTheRtlWasNotBuiltFor) {
   options.waves_from = 9;
   options.waves_to = 3;
   EXPECT_NE(options.validate().find("waves_from"), std::string::npos);
+  options = RtlBackendOptions{};
+  options.inject_divergence_at = 5;
+  EXPECT_EQ(options.validate(), "");
+  options.check = false;
+  EXPECT_NE(options.validate().find("inject_divergence_at needs check"), std::string::npos) << options.validate();
 }
 
 // Sets an environment variable for one scope.
@@ -250,6 +288,22 @@ TEST(RtlBackendOptions, ReadsTheEnvironmentAndNamesABadVariable) {
       ADD_FAILURE() << "accepted window '" << bad << "'";
     } catch (const std::invalid_argument &e) {
       EXPECT_NE(std::string(e.what()).find("VMMU_RTL_WAVES_WINDOW"), std::string::npos) << e.what();
+    }
+  }
+  {
+    ScopedEnv inject("VMMU_RTL_INJECT_DIVERGENCE", "1234");
+    EXPECT_EQ(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}).inject_divergence_at, 1234u);
+  }
+  EXPECT_EQ(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}).inject_divergence_at,
+            RtlBackendOptions::kNoInjection)
+      << "off unless asked";
+  for (const char *bad : {"", "x", "-1", "12 ", "18446744073709551615", "99999999999999999999"}) {
+    ScopedEnv inject("VMMU_RTL_INJECT_DIVERGENCE", bad);
+    try {
+      RtlBackendOptions::fromEnvironment(RtlBackendOptions{});
+      ADD_FAILURE() << "accepted injection index '" << bad << "'";
+    } catch (const std::invalid_argument &e) {
+      EXPECT_NE(std::string(e.what()).find("VMMU_RTL_INJECT_DIVERGENCE"), std::string::npos) << e.what();
     }
   }
   ScopedEnv check("VMMU_RTL_CHECK", "yes");

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string>
 
+#include "vmmu_rtl_config.h"
+
 namespace vmmu::rtltest {
 
 namespace {
@@ -37,8 +39,9 @@ std::string describe(const std::vector<MemOp> &ops) {
 
 }  // namespace
 
-Cosim::Cosim(MemoryBehaviour behaviour, const MmuConfig &config)
-    : tee_(dut_memory_, model_memory_), model_(config, model_memory_, &timing_),
+Cosim::Cosim(MemoryBehaviour behaviour)
+    : config_(rtl::verilatedConfig()), tee_(dut_memory_, model_memory_),
+      model_(config_, model_memory_, &timing_),
       dut_(dut_memory_, behaviour) {}
 
 void Cosim::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,

@@ -4,6 +4,10 @@
 // ordered memory operations and the latency agree, the model being charged the cycles the DUT
 // was observed to take per operation (§12). Control commands go to both. The DUT and the model
 // each own a memory; tables() writes both (TeeMemory), so A/D updates are compared, not shared.
+//
+// The model is configured with the parameters the DUT was verilated with (vmmu_rtl_config.h,
+// generated from the same CMake list as the -G overrides): a Cosim cannot pair a DUT with a
+// model of other sizes.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +22,10 @@ namespace vmmu::rtltest {
 
 class Cosim {
 public:
-  explicit Cosim(MemoryBehaviour behaviour = {}, const MmuConfig &config = {});
+  explicit Cosim(MemoryBehaviour behaviour = {});
+
+  // The parameters of both sides (the verilated library's, see vmmu_rtl_config.h).
+  const MmuConfig &config() const { return config_; }
 
   // Where tests build page tables: writes reach both memories.
   PhysicalMemory &tables() { return tee_; }
@@ -42,6 +49,7 @@ public:
   unsigned mismatches() const { return mismatches_; }
 
 private:
+  const MmuConfig config_;
   SparseMemory dut_memory_;
   SparseMemory model_memory_;
   TeeMemory tee_;

@@ -2,14 +2,18 @@
 // invalidations. Every translation is also cosimulated against the golden model (Cosim::check),
 // and the facts the spec states outright (reference counts, latencies, payloads) are asserted
 // directly so that a shared misreading of the spec by RTL and model cannot pass unnoticed.
+// Expectations that depend on the parameters (levels, reference counts, slots, escape entries,
+// PaBits) are computed from the configuration of the library under test (Cosim::config()).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "cosim.h"
 #include "rtl_test_env.h"
+#include "vmmu_rtl_config.h"
 
 namespace vmmu::rtltest {
 namespace {
@@ -38,13 +42,17 @@ constexpr MemoryBehaviour kFixedLatency{1, 1, 0, 1};
 class RtlDirected : public ::testing::Test {
 protected:
   Cosim sim{kFixedLatency};
+  const MmuConfig &config = sim.config();
   FrameAllocator host_tables{kHostTablesBase, kHostTablesLimit};
+
+  // Native (or shadow) tables of the configured shape, written to both memories.
+  GuestPageTables newHostTables() { return hostTables(config, sim.tables(), host_tables); }
 
   void TearDown() override { sim.expectCountersMatch(); }
 };
 
-TEST_F(RtlDirected, NativeColdWalkReadsFourEntriesThenHits) {
-  GuestPageTables tables(sim.tables(), host_tables);
+TEST_F(RtlDirected, NativeColdWalkReadsOneEntryPerLevelThenHits) {
+  GuestPageTables tables = newHostTables();
   tables.map(kVa, kPa, PageSize::Size4K, pte::RW);
   setContext(sim, 0, 0, Mode::Native, tables.root());
 
@@ -53,27 +61,28 @@ TEST_F(RtlDirected, NativeColdWalkReadsFourEntriesThenHits) {
   EXPECT_EQ(cold.resp.hpa, kPa + 0x123);
   EXPECT_EQ(cold.resp.size, PageSize::Size4K);
   EXPECT_FALSE(cold.resp.tlb_hit);
-  ASSERT_EQ(cold.ops.size(), 4u);
-  for (unsigned i = 0; i < 4; ++i) {
-    const unsigned level = 4 - i;
+  const unsigned levels = config.guest_levels;
+  ASSERT_EQ(cold.ops.size(), levels);
+  for (unsigned i = 0; i < levels; ++i) {
+    const unsigned level = levels - i;
     EXPECT_EQ(cold.ops[i].addr, *tables.hostEntryAddress(kVa, level)) << "level " << level;
     EXPECT_EQ(cold.ops[i].level, level);
     EXPECT_EQ(cold.ops[i].kind, MemOpKind::Read);
     EXPECT_EQ(cold.ops[i].dim, Dim::Guest);
   }
-  EXPECT_EQ(cold.latency, 2u + 4u * 2u) << "START + 4 operations of 2 cycles + DONE";
+  EXPECT_EQ(cold.latency, 2u + levels * 2u) << "START + L operations of 2 cycles + DONE";
 
   const DutTranslation warm = sim.check(read(0, kVa + 0x456));
   EXPECT_TRUE(warm.resp.tlb_hit);
   EXPECT_EQ(warm.resp.hpa, kPa + 0x456);
   EXPECT_TRUE(warm.ops.empty());
   EXPECT_EQ(warm.latency, 1u);
-  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles), 10u);
+  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles), 2u + levels * 2u);
   EXPECT_EQ(sim.dut().counter(Counter::TlbHits), 1u);
 }
 
 TEST_F(RtlDirected, PdeCacheHitLeavesOneGuestRead) {
-  GuestPageTables tables(sim.tables(), host_tables);
+  GuestPageTables tables = newHostTables();
   tables.map(kVa, kPa, PageSize::Size4K);
   tables.map(kVa + 0x1000, kPa + 0x7000, PageSize::Size4K);
   setContext(sim, 0, 0, Mode::Native, tables.root());
@@ -85,8 +94,8 @@ TEST_F(RtlDirected, PdeCacheHitLeavesOneGuestRead) {
   EXPECT_EQ(sim.dut().counter(Counter::PscHitsL2), 1u);
 }
 
-TEST_F(RtlDirected, NestedColdWalkReads24AndSecondWalkUsesNestedTlb) {
-  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+TEST_F(RtlDirected, NestedColdWalkReadsNmPlusNPlusMAndSecondWalkUsesNestedTlb) {
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
   vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
   vm.guest->map(kVa + 0x20'0000, 0x40'0000, PageSize::Size4K);  // another PDE, same PDPT
   setContext(sim, 1, 7, Mode::Nested, vm.guest->root(), vm.ept.eptp());
@@ -94,9 +103,10 @@ TEST_F(RtlDirected, NestedColdWalkReads24AndSecondWalkUsesNestedTlb) {
   const DutTranslation cold = sim.check(read(7, kVa + 8));
   EXPECT_EQ(cold.resp.fault, Fault::None);
   EXPECT_EQ(cold.resp.hpa, kGuestRamHost + 0x20'0008);
-  EXPECT_EQ(cold.ops.size(), 24u) << "nm + n + m for 4 + 4 levels";
-  EXPECT_EQ(countOps(cold.ops, Dim::Guest, MemOpKind::Read), 4u);
-  EXPECT_EQ(countOps(cold.ops, Dim::Nested, MemOpKind::Read), 20u);
+  EXPECT_EQ(cold.ops.size(), coldNestedReads(config)) << "nm + n + m (24 for 4 + 4 levels)";
+  EXPECT_EQ(countOps(cold.ops, Dim::Guest, MemOpKind::Read), config.guest_levels);
+  EXPECT_EQ(countOps(cold.ops, Dim::Nested, MemOpKind::Read),
+            (config.guest_levels + 1) * config.nested_levels);
 
   // PDPTE-cache hit; the next PD and the final page are new nested translations.
   const DutTranslation second = sim.check(read(7, kVa + 0x20'0000));
@@ -105,18 +115,18 @@ TEST_F(RtlDirected, NestedColdWalkReads24AndSecondWalkUsesNestedTlb) {
   EXPECT_EQ(sim.dut().counter(Counter::PscHitsL3), 1u);
 }
 
-TEST_F(RtlDirected, NestedGuest2MOnHost4KReads19AndSplinters) {
-  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+TEST_F(RtlDirected, NestedGuest2MOnHost4KReadsNmPlusNMinus1AndSplinters) {
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
   vm.guest->map(kVa & ~0x1f'ffffull, 0x20'0000, PageSize::Size2M);
   setContext(sim, 0, 3, Mode::Nested, vm.guest->root(), vm.ept.eptp());
   const DutTranslation t = sim.check(read(3, (kVa & ~0x1f'ffffull) + 0x1'2345));
-  EXPECT_EQ(t.ops.size(), 19u);
+  EXPECT_EQ(t.ops.size(), coldNested2MReads(config)) << "19 for 4 + 4 levels";
   EXPECT_EQ(t.resp.size, PageSize::Size4K) << "guest 2M on host 4K is splintered";
   EXPECT_EQ(t.resp.hpa, kGuestRamHost + 0x20'0000 + 0x1'2345);
 }
 
 TEST_F(RtlDirected, NestedOnLargeEptPagesKeepsGuestSize) {
-  NestedGuest vm(sim.tables(), host_tables, PageSize::Size2M);
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size2M);
   vm.guest->map(kVa & ~0x1f'ffffull, 0x40'0000, PageSize::Size2M);
   setContext(sim, 0, 3, Mode::Nested, vm.guest->root(), vm.ept.eptp(true));
   const DutTranslation t = sim.check(write(3, kVa));
@@ -125,16 +135,18 @@ TEST_F(RtlDirected, NestedOnLargeEptPagesKeepsGuestSize) {
   EXPECT_TRUE(sim.check(write(3, kVa + 0x1000)).resp.tlb_hit);
 }
 
-TEST_F(RtlDirected, DirectWalkIsBaseOffsetWithFourReads) {
-  DirectGuest vm(sim.tables());
+TEST_F(RtlDirected, DirectWalkIsBaseOffsetWithOneReadPerLevel) {
+  DirectGuest vm(config, sim.tables());
   vm.guest.map(kVa, 0x1000, PageSize::Size4K);
   vm.guest.map((kVa + 0x20'0000) & ~0x1f'ffffull, 0x20'0000, PageSize::Size2M);
-  setContext(sim, 2, 9, Mode::Direct, vm.guest.root(), 0, kDirectBase, kDirectSize);
+  // The highest slot, to use every context-select bit.
+  setContext(sim, config.num_contexts - 1, 9, Mode::Direct, vm.guest.root(), 0, kDirectBase,
+             kDirectSize);
   const DutTranslation t = sim.check(read(9, kVa + 0x10));
   EXPECT_EQ(t.resp.fault, Fault::None);
   EXPECT_EQ(t.resp.hpa, kDirectBase + 0x1010);
   EXPECT_EQ(t.resp.size, PageSize::Size4K);
-  ASSERT_EQ(t.ops.size(), 4u);
+  ASSERT_EQ(t.ops.size(), config.guest_levels);
   for (const MemOp &op : t.ops) {
     EXPECT_GE(op.addr, kDirectBase);
     EXPECT_LT(op.addr, kDirectBase + kDirectSize);
@@ -147,7 +159,7 @@ TEST_F(RtlDirected, DirectWalkIsBaseOffsetWithFourReads) {
 }
 
 TEST_F(RtlDirected, DirectOutOfBoundsFinalAddressIsBoundsExit) {
-  DirectGuest vm(sim.tables());
+  DirectGuest vm(config, sim.tables());
   const uint64_t outside = kDirectSize + 0x1000;  // a gPA past GSIZE
   vm.guest.map(kVa, outside, PageSize::Size4K);
   setContext(sim, 0, 9, Mode::Direct, vm.guest.root(), 0, kDirectBase, kDirectSize);
@@ -157,45 +169,54 @@ TEST_F(RtlDirected, DirectOutOfBoundsFinalAddressIsBoundsExit) {
   EXPECT_EQ(t.resp.fault_addr, outside + 4);
   EXPECT_EQ(t.resp.fault_info, eptq::Final);
   EXPECT_EQ(t.resp.hpa, 0u);
-  EXPECT_EQ(t.ops.size(), 4u) << "the faulting address is never emitted";
+  EXPECT_EQ(t.ops.size(), config.guest_levels) << "the faulting address is never emitted";
   EXPECT_EQ(sim.dut().counter(Counter::FaultBounds), 1u);
 }
 
 TEST_F(RtlDirected, DirectOutOfBoundsTableIsBoundsExitBeforeReading) {
-  DirectGuest vm(sim.tables());
+  DirectGuest vm(config, sim.tables());
   vm.guest.map(kVa, 0x1000, PageSize::Size4K);
   // GSIZE ends below the guest tables: the root table itself is out of bounds.
   setContext(sim, 0, 9, Mode::Direct, vm.guest.root(), 0, kDirectBase, kGuestTablesGpa);
   const DutTranslation t = sim.check(read(9, kVa));
   EXPECT_EQ(t.resp.fault, Fault::Bounds);
   EXPECT_TRUE(t.ops.empty());
-  EXPECT_EQ(t.resp.fault_info, 4u << eptq::kGuestLevelShift);
+  EXPECT_EQ(t.resp.fault_info, config.guest_levels << eptq::kGuestLevelShift);
   EXPECT_EQ(t.latency, 2u);
 }
 
 TEST_F(RtlDirected, DirectEscapedPageTakesTheNestedWalk) {
-  DirectGuest vm(sim.tables());
-  EptTables ept(sim.tables(), host_tables);
+  DirectGuest vm(config, sim.tables());
+  EptTables ept = eptTables(config, sim.tables(), host_tables);
   const uint64_t escaped_gpa = 0x50'0000;  // outside the 2M guest page below
+  const uint64_t moved_hpa = kDirectBase + 0x60'0000;  // where the VMM moved that page
   vm.guest.map(kVa & ~0x1f'ffffull, 0x20'0000, PageSize::Size2M);
   vm.guest.map(kVa + 0x40'0000, escaped_gpa, PageSize::Size4K);
-  ept.map(escaped_gpa, kDirectBase + 0x50'0000, PageSize::Size4K);
+  ept.map(escaped_gpa, moved_hpa, PageSize::Size4K);
   setContext(sim, 0, 9, Mode::Direct, vm.guest.root(), ept.eptp(), kDirectBase, kDirectSize);
-  sim.writeReg(0, static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + 1),
-               escaped_gpa | 1);
+  const unsigned entries = config.escape_entries;
+  if (entries == 0) {
+    // No escape filter: the register does not exist, the write is ignored, base-offset stays.
+    sim.writeReg(0, escapeReg(0), escaped_gpa | 1);
+    const DutTranslation plain = sim.check(read(9, kVa + 0x40'0000));
+    EXPECT_EQ(plain.resp.hpa, kDirectBase + escaped_gpa + (kVa & 0xfff));
+    EXPECT_EQ(countOps(plain.ops, Dim::Nested, MemOpKind::Read), 0u);
+    EXPECT_EQ(sim.dut().counter(Counter::Escapes), 0u);
+    return;
+  }
+  sim.writeReg(0, escapeReg(entries - 1), escaped_gpa | 1);  // the highest entry
   const DutTranslation esc = sim.check(read(9, kVa + 0x40'0000));
-  EXPECT_EQ(esc.resp.hpa, kDirectBase + 0x50'0000 + (kVa & 0xfff));
-  EXPECT_EQ(countOps(esc.ops, Dim::Nested, MemOpKind::Read), 4u);
+  EXPECT_EQ(esc.resp.hpa, moved_hpa + (kVa & 0xfff));
+  EXPECT_EQ(countOps(esc.ops, Dim::Nested, MemOpKind::Read), config.nested_levels);
   EXPECT_EQ(sim.dut().counter(Counter::Escapes), 1u);
   // A 2M guest page holding no escaped page keeps its size; one that holds one is splintered.
   EXPECT_EQ(sim.check(read(9, kVa)).resp.size, PageSize::Size2M);
-  sim.writeReg(0, static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + 2),
-               0x21'0000 | 1);
+  sim.writeReg(0, escapeReg(0), 0x21'0000 | 1);
   EXPECT_EQ(sim.check(read(9, kVa)).resp.size, PageSize::Size4K);
 }
 
 TEST_F(RtlDirected, GuestPageFaultsCarryX86ErrorCodes) {
-  GuestPageTables tables(sim.tables(), host_tables);
+  GuestPageTables tables = newHostTables();
   tables.map(kVa, kPa, PageSize::Size4K, pte::NX);  // read-only, supervisor, no-execute
   setContext(sim, 0, 0, Mode::Native, tables.root());
 
@@ -210,7 +231,8 @@ TEST_F(RtlDirected, GuestPageFaultsCarryX86ErrorCodes) {
   EXPECT_EQ(sim.check(read(0, kVa, true)).resp.fault_info, pf::P | pf::U);
   EXPECT_EQ(sim.check(exec(0, kVa)).resp.fault_info, pf::P | pf::ID);
 
-  tables.writeEntry(kVa, 1, tables.readEntry(kVa, 1) | (uint64_t{1} << 50));  // bit 50 >= P
+  // The lowest reserved address bit, bit P: the boundary of the reserved range [51:P].
+  tables.writeEntry(kVa, 1, tables.readEntry(kVa, 1) | lowestReservedAddressBit(config));
   sim.control(CtrlOp::InvAll, 0, 0, 0, 0, 0);
   const DutTranslation rsvd = sim.check(read(0, kVa));
   EXPECT_EQ(rsvd.resp.fault_info, pf::P | pf::RSVD);
@@ -218,7 +240,7 @@ TEST_F(RtlDirected, GuestPageFaultsCarryX86ErrorCodes) {
 }
 
 TEST_F(RtlDirected, ShadowPageFaultExits) {
-  GuestPageTables tables(sim.tables(), host_tables);
+  GuestPageTables tables = newHostTables();
   setContext(sim, 0, 4, Mode::Shadow, tables.root());
   const DutTranslation t = sim.check(read(4, kVa));
   EXPECT_EQ(t.resp.fault, Fault::GuestPageFault);
@@ -227,11 +249,12 @@ TEST_F(RtlDirected, ShadowPageFaultExits) {
 }
 
 TEST_F(RtlDirected, EarlyFaultsRespondWithHitLatency) {
-  GuestPageTables tables(sim.tables(), host_tables);
+  GuestPageTables tables = newHostTables();
   setContext(sim, 0, 0, Mode::Native, tables.root());
-  const DutTranslation gp = sim.check(read(0, 0x0000'8000'0000'0000));
+  const uint64_t non_canonical = lowestNonCanonicalVa(config);  // 0x8000'0000'0000 for L = 4
+  const DutTranslation gp = sim.check(read(0, non_canonical));
   EXPECT_EQ(gp.resp.fault, Fault::GuestGeneralProtection);
-  EXPECT_EQ(gp.resp.fault_addr, 0x0000'8000'0000'0000u);
+  EXPECT_EQ(gp.resp.fault_addr, non_canonical);
   EXPECT_EQ(gp.latency, 1u);
   const DutTranslation none = sim.check(read(55, kVa));
   EXPECT_EQ(none.resp.fault, Fault::NoContext);
@@ -241,7 +264,7 @@ TEST_F(RtlDirected, EarlyFaultsRespondWithHitLatency) {
 }
 
 TEST_F(RtlDirected, EptViolationAndMisconfigPayloads) {
-  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
   vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
   vm.guest->map(kVa + 0x1000, 0x21'0000, PageSize::Size4K);
   vm.guest->map(kVa + 0x2000, 0x22'0000, PageSize::Size4K);
@@ -269,12 +292,13 @@ TEST_F(RtlDirected, EptViolationAndMisconfigPayloads) {
 }
 
 TEST_F(RtlDirected, GuestAccessedDirtyUpdatesAndDirtyRefill) {
-  GuestPageTables tables(sim.tables(), host_tables);
+  GuestPageTables tables = newHostTables();
   tables.map(kVa, kPa, PageSize::Size4K, pte::RW);
   setContext(sim, 0, 0, Mode::Native, tables.root(), 0, 0, 0, /*guest_ad=*/true);
 
   const DutTranslation first = sim.check(read(0, kVa));
-  EXPECT_EQ(countOps(first.ops, Dim::Guest, MemOpKind::FetchOr), 4u) << "A in every level";
+  EXPECT_EQ(countOps(first.ops, Dim::Guest, MemOpKind::FetchOr), config.guest_levels)
+      << "A in every level";
   EXPECT_EQ(first.ops.back().mask, pte::A);
   EXPECT_TRUE(sim.dutMemory().peek64(*tables.hostEntryAddress(kVa, 1)) & pte::A);
 
@@ -290,9 +314,10 @@ TEST_F(RtlDirected, GuestAccessedDirtyUpdatesAndDirtyRefill) {
 }
 
 TEST_F(RtlDirected, InvalidationsRemoveWhatTheySelect) {
-  GuestPageTables tables(sim.tables(), host_tables);
+  GuestPageTables tables = newHostTables();
   tables.map(kVa, kPa, PageSize::Size4K);
   tables.map(kVa + 0x1000, kPa + 0x1000, PageSize::Size4K, pte::RW | pte::G);
+  ASSERT_GE(config.num_contexts, 2u) << "two VMs need two context slots";
   setContext(sim, 0, 0, Mode::Native, tables.root());
   setContext(sim, 1, 1, Mode::Native, tables.root());
   const auto warm = [&] {
@@ -332,7 +357,7 @@ TEST_F(RtlDirected, InvalidationsRemoveWhatTheySelect) {
 }
 
 TEST_F(RtlDirected, InvEptpFlushesTheVmsUsingThatEpt) {
-  NestedGuest vm(sim.tables(), host_tables, PageSize::Size4K);
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
   vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
   setContext(sim, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp());
   sim.check(read(5, kVa));
@@ -340,13 +365,13 @@ TEST_F(RtlDirected, InvEptpFlushesTheVmsUsingThatEpt) {
   sim.control(CtrlOp::InvEptp, 0, 0, vm.ept.eptp(), 0, 0);
   const DutTranslation again = sim.check(read(5, kVa));
   EXPECT_FALSE(again.resp.tlb_hit);
-  EXPECT_EQ(again.ops.size(), 24u) << "TLB, PSC and nested TLB all flushed";
+  EXPECT_EQ(again.ops.size(), coldNestedReads(config)) << "TLB, PSC and nested TLB all flushed";
 }
 
 TEST_F(RtlDirected, SlowMemoryAndBackPressureAreCountedInWalkCycles) {
   Cosim slow(MemoryBehaviour{2, 6, 40, 99});
   FrameAllocator alloc(kHostTablesBase, kHostTablesLimit);
-  NestedGuest vm(slow.tables(), alloc, PageSize::Size4K);
+  NestedGuest vm(config, slow.tables(), alloc, PageSize::Size4K);
   vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
   setContext(slow, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp(true));
   const DutTranslation t = slow.check(write(5, kVa));
@@ -360,16 +385,18 @@ TEST_F(RtlDirected, SlowMemoryAndBackPressureAreCountedInWalkCycles) {
 }
 
 TEST_F(RtlDirected, HitsAndEarlyFaultsAreAcceptedEveryCycle) {
-  GuestPageTables tables(sim.tables(), host_tables);
+  GuestPageTables tables = newHostTables();
   std::vector<Request> requests;
-  for (uint64_t page = 0; page < 8; ++page) {
+  // As many pages as the 4K TLB array holds, up to 8 (consecutive pages spread over the sets).
+  const uint64_t pages = std::min<uint64_t>(8, config.tlb[0].sets * config.tlb[0].ways);
+  for (uint64_t page = 0; page < pages; ++page) {
     tables.map(kVa + (page << 12), kPa + (page << 16), PageSize::Size4K);
     requests.push_back(read(0, kVa + (page << 12) + page * 8));
   }
   setContext(sim, 0, 0, Mode::Native, tables.root());
   for (const Request &req : requests)
     sim.check(req);  // warm the TLB
-  requests.push_back(read(0, 0x00f0'0000'0000'0000));  // GUEST_GP
+  requests.push_back(read(0, lowestNonCanonicalVa(config) | 0x1000));  // GUEST_GP
   requests.push_back(read(77, kVa));                     // NO_CONTEXT
   requests.push_back(requests.front());
 
@@ -382,14 +409,16 @@ TEST_F(RtlDirected, HitsAndEarlyFaultsAreAcceptedEveryCycle) {
 }
 
 TEST(RtlWaves, FstDumpCoversOnlyTheEnabledWindow) {
-  const std::string path = ::testing::TempDir() + "vmmu_rtl_waves.fst";
+  // One file per parameter set: the sets' tests may run in parallel.
+  const std::string path =
+      ::testing::TempDir() + "vmmu_rtl_waves_" + rtl::kParameterSet + ".fst";
   const auto file_size = [&] {
     std::ifstream file(path, std::ios::binary | std::ios::ate);
     return file ? static_cast<long long>(file.tellg()) : -1LL;
   };
   SparseMemory memory;
   FrameAllocator alloc(kHostTablesBase, kHostTablesLimit);
-  GuestPageTables tables(memory, alloc);
+  GuestPageTables tables = hostTables(rtl::verilatedConfig(), memory, alloc);
   tables.map(kVa, kPa, PageSize::Size4K);
   long long short_run = 0;
   for (const bool whole_run : {false, true}) {

@@ -4,10 +4,17 @@
 // (reserved bits, EPT misconfigurations, cleared entries) are interleaved. Every response,
 // operation list and latency is compared, and all counters at the end.
 //
+// The scenario follows the configuration of the library under test: tables have its levels and
+// PaBits, corruptions use its reserved bits, and when it has fewer context slots than the four
+// VMs, the VMs share the slots in time slices (see scheduledRequest()): the VMM keeps each VM's
+// registers and loads them into a slot when the VM runs.
+//
 // VMMU_RTL_RANDOM_REQUESTS sets the number of requests (default 3000);
 // VMMU_RTL_RANDOM_SEED the seed (default 1).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -16,6 +23,7 @@
 
 #include "cosim.h"
 #include "rtl_test_env.h"
+#include "vmmu_rtl_config.h"
 
 namespace vmmu::rtltest {
 namespace {
@@ -34,43 +42,136 @@ struct Page {
   PageSize size;
 };
 
+// The scenario's VMs (0 host, 1 NESTED on 4K EPT, 2 NESTED on 2M EPT, 3 DIRECT) and the escape
+// registers the DIRECT VM writes (those at or past EscapeEntries do not exist and are ignored).
+constexpr unsigned kVms = 4;
+constexpr unsigned kEscapeRegsWritten = 4;
+
+// A VM's context registers as its VMM keeps them, and the slot that holds them (if any).
+struct VmContext {
+  uint16_t vpid = 0;
+  Mode mode = Mode::Native;
+  uint64_t cr3 = 0, eptp = 0, gbase = 0, gsize = 0;
+  bool guest_ad = false;
+  std::array<uint64_t, kEscapeRegsWritten> escapes{};
+  int slot = -1;
+};
+
 class RandomScenario {
 public:
   RandomScenario(Cosim &sim, uint64_t seed)
-      : sim_(sim), rng_(seed), host_tables_(kHostTablesBase, kHostTablesLimit),
-        native_(sim.tables(), host_tables_),
-        nested_(sim.tables(), host_tables_, PageSize::Size4K),
-        nested_large_(sim.tables(), host_tables_, PageSize::Size2M), direct_(sim.tables()),
-        direct_ept_(sim.tables(), host_tables_) {
-    // Slot 0: host (NATIVE), 1: NESTED on 4K EPT, 2: NESTED on 2M EPT with A/D, 3: DIRECT.
-    setContext(sim_, 0, 0, Mode::Native, native_.root(), 0, 0, 0, true);
-    setContext(sim_, 1, 11, Mode::Nested, nested_.guest->root(), nested_.ept.eptp(), 0, 0, true);
-    setContext(sim_, 2, 12, Mode::Nested, nested_large_.guest->root(),
-               nested_large_.ept.eptp(true));
-    setContext(sim_, 3, 13, Mode::Direct, direct_.guest.root(), direct_ept_.eptp(true),
-               kDirectBase, kDirectSize, true);
+      : sim_(sim), config_(sim.config()), rng_(seed),
+        host_tables_(kHostTablesBase, kHostTablesLimit),
+        native_(hostTables(config_, sim.tables(), host_tables_)),
+        nested_(config_, sim.tables(), host_tables_, PageSize::Size4K),
+        nested_large_(config_, sim.tables(), host_tables_, PageSize::Size2M),
+        direct_(config_, sim.tables()),
+        direct_ept_(eptTables(config_, sim.tables(), host_tables_)),
+        slots_(std::min(config_.num_contexts, kVms)) {
+    // VM 0: host (NATIVE), 1: NESTED on 4K EPT, 2: NESTED on 2M EPT with A/D, 3: DIRECT.
+    vms_[0] = VmContext{vmVpid(0), Mode::Native, native_.root(), 0, 0, 0, true, {}, -1};
+    vms_[1] = VmContext{vmVpid(1), Mode::Nested, nested_.guest->root(), nested_.ept.eptp(), 0, 0,
+                        true, {}, -1};
+    vms_[2] = VmContext{vmVpid(2), Mode::Nested, nested_large_.guest->root(),
+                        nested_large_.ept.eptp(true), 0, 0, false, {}, -1};
+    vms_[3] = VmContext{vmVpid(3), Mode::Direct, direct_.guest.root(), direct_ept_.eptp(true),
+                        kDirectBase, kDirectSize, true, {}, -1};
+    for (unsigned k = 0; k < kEscapeRegsWritten; ++k)
+      vms_[3].escapes[k] = (kEscapeWindow + (uint64_t{k} << 12)) | 1;
     for (uint64_t gpa = kEscapeWindow; gpa < kEscapeWindow + 0x4'0000; gpa += 0x1000)
       direct_ept_.map(gpa, kDirectBase + 0x100'0000 + gpa, PageSize::Size4K);
-    for (unsigned k = 0; k < 4; ++k)
-      sim_.writeReg(3, static_cast<CtxReg>(8 + k), (kEscapeWindow + (uint64_t{k} << 12)) | 1);
+    for (unsigned vm = 0; vm < slots_; ++vm)
+      load(vm, vm);
     for (unsigned i = 0; i < 40; ++i)
       mapRandom();
+    // A DIRECT page on each gPA the escape registers name at first, so that escapes are
+    // exercised whatever the draws (its PDPT index, 3, is outside mapRandom's pool).
+    for (unsigned k = 0; k < kEscapeRegsWritten; ++k) {
+      const uint64_t va = (uint64_t{3} << 30) | (uint64_t{k} << 12);
+      direct_.guest.map(va, kEscapeWindow + (uint64_t{k} << 12), PageSize::Size4K,
+                        pte::RW | pte::US);
+      pages_.push_back(Page{vmVpid(3), va, PageSize::Size4K});
+    }
   }
 
   void step() {
     const unsigned dice = pick(200);
-    if (dice < 6)
+    if (dice < 6) {
       mapRandom();
-    else if (dice < 8)
+    } else if (dice < 8) {
       corruptRandom();
-    else if (dice < 16)
+    } else if (dice < 16) {
       controlRandom();
-    else
-      sim_.check(randomRequest());
+    } else {
+      sim_.check(scheduledRequest());
+    }
   }
 
 private:
   unsigned pick(unsigned n) { return std::uniform_int_distribution<unsigned>(0, n - 1)(rng_); }
+
+  // Writes every register of `vm` into `slot`, which the VM then holds (and its previous
+  // holder no longer does).
+  void load(unsigned vm, unsigned slot) {
+    for (VmContext &other : vms_)
+      if (other.slot == static_cast<int>(slot))
+        other.slot = -1;
+    VmContext &c = vms_[vm];
+    c.slot = static_cast<int>(slot);
+    setContext(sim_, slot, c.vpid, c.mode, c.cr3, c.eptp, c.gbase, c.gsize, c.guest_ad);
+    for (unsigned k = 0; k < kEscapeRegsWritten; ++k)  // also clears the previous holder's
+      sim_.writeReg(slot, escapeReg(k), c.escapes[k]);
+  }
+
+  // A register write to a VM: kept in its context, and written to its slot if it has one.
+  void writeVmReg(unsigned vm, CtxReg reg, uint64_t value) {
+    VmContext &c = vms_[vm];
+    if (reg == CtxReg::Mode)
+      c.mode = static_cast<Mode>(value);
+    else if (reg == CtxReg::Flags)
+      c.guest_ad = value & 1;
+    else  // the only other registers the scenario writes are escape entries
+      c.escapes.at(static_cast<unsigned>(reg) - static_cast<unsigned>(CtxReg::EscapeBase)) = value;
+    if (c.slot >= 0)
+      sim_.writeReg(static_cast<unsigned>(c.slot), reg, value);
+  }
+
+  // A random request. With fewer slots than VMs, the VMs run in time slices: a request for a
+  // VM without a slot is mostly replaced by a new draw, and now and then its VMM loads that VM
+  // into a random slot (a context switch, which flushes both VMs' cached translations, §3).
+  // Switching on every such request would leave the TLB cold. A request that still names a VM
+  // without a slot is a NO_CONTEXT fault. Draws nothing extra when every VM has a slot.
+  Request scheduledRequest() {
+    Request req = randomRequest();
+    for (unsigned tries = 0; tries < 8; ++tries) {
+      const unsigned vm = vmOf(req.vpid);
+      if (vm == kVms || vms_[vm].slot >= 0)
+        break;
+      if (pick(16) == 0) {
+        load(vm, pick(slots_));
+        break;
+      }
+      req = randomRequest();
+    }
+    return req;
+  }
+
+  // The VM with `vpid`, or kVms for a VPID no VM has.
+  unsigned vmOf(uint16_t vpid) const {
+    unsigned vm = 0;
+    while (vm < kVms && vms_[vm].vpid != vpid)
+      ++vm;
+    return vm;
+  }
+
+  // A VA from the pool the scenario maps: a few entries per level so that walks share tables
+  // and caches and conflict in them (with GuestLevels = 5, the top level gets two entries too).
+  uint64_t poolVa(unsigned top_index) {
+    uint64_t va = (uint64_t{top_index} << 39);
+    if (config_.guest_levels == 5)
+      va |= uint64_t{pick(2)} << 48;
+    return va;
+  }
   uint64_t flags() {
     uint64_t f = 0;
     if (pick(8) != 0) f |= pte::RW;
@@ -88,10 +189,12 @@ private:
     const unsigned vm = pick(4);
     const PageSize size = static_cast<PageSize>(pick(5) < 3 ? 0 : pick(4) < 3 ? 1 : 2);
     const uint64_t bytes = pageBytes(size);
-    const uint64_t va = ((uint64_t{pick(4)} << 39) | (uint64_t{pick(3)} << 30) |
+    const uint64_t va = (poolVa(pick(4)) | (uint64_t{pick(3)} << 30) |
                          (uint64_t{pick(4)} << 21) | (uint64_t{pick(16)} << 12)) &
                         ~(bytes - 1);
-    const uint64_t canonical_va = pick(4) == 0 ? (va | 0xffff'8000'0000'0000) : va;
+    // A quarter in the upper canonical half (bits 63..VaBits-1 set).
+    const uint64_t upper_half = ~uint64_t{0} << (config_.vaBits() - 1);
+    const uint64_t canonical_va = pick(4) == 0 ? (va | upper_half) : va;
     // Guest-physical frames below the tables (which start at 48 MiB).
     uint64_t gpa = (uint64_t{pick(24)} << 21) & ~(bytes - 1);
     if (size == PageSize::Size1G) gpa = 0;  // only gPA 0 keeps a 1G page inside guest RAM
@@ -122,20 +225,20 @@ private:
     if (pages_.empty()) return;
     const Page &page = pages_[pick(static_cast<unsigned>(pages_.size()))];
     const unsigned leaf_level = 1 + static_cast<unsigned>(page.size);
-    const unsigned level = leaf_level + pick(4 - leaf_level + 1);
+    const unsigned level = leaf_level + pick(config_.guest_levels - leaf_level + 1);
     GuestPageTables *tables = page.vpid == 0 ? &native_ : page.vpid == 11 ? nested_.guest.get()
                               : page.vpid == 12 ? nested_large_.guest.get() : &direct_.guest;
     try {
       const uint64_t entry = tables->readEntry(page.va, level);
-      const uint64_t bad[] = {entry | (uint64_t{1} << 47), entry & ~pte::P, entry & ~pte::RW,
-                              entry | pte::PS, entry & ~pte::US};
+      const uint64_t bad[] = {entry | lowestReservedAddressBit(config_), entry & ~pte::P,
+                              entry & ~pte::RW, entry | pte::PS, entry & ~pte::US};
       tables->writeEntry(page.va, level, bad[pick(5)]);
     } catch (const std::exception &) {
       return;
     }
     if (pick(3) == 0) {  // and sometimes an EPT entry of the 4K-EPT VM
       const uint64_t gpa = uint64_t{pick(24)} << 21;
-      const unsigned ept_level = 1 + pick(4);
+      const unsigned ept_level = 1 + pick(config_.nested_levels);
       try {
         const uint64_t e = nested_.ept.readEntry(gpa, ept_level);
         const uint64_t bad[] = {e & ~ept::R, e & ~ept::W, e & ~uint64_t{7}, e | (6ull << 3),
@@ -155,15 +258,17 @@ private:
     case 2: sim_.control(CtrlOp::InvVpid, 0, 0, 0, vpid, 0); break;
     case 3: sim_.control(CtrlOp::InvEptp, 0, 0, nested_.ept.eptp(), 0, 0); break;
     case 4: if (pick(4) == 0) sim_.control(CtrlOp::InvAll, 0, 0, 0, 0, 0); break;
-    case 5:  // escape entries of the DIRECT VM come and go
-      sim_.writeReg(3, static_cast<CtxReg>(8 + pick(4)),
-                    (kEscapeWindow + (uint64_t{pick(8)} << 12)) | (pick(4) != 0));
+    case 5: {  // escape entries of the DIRECT VM come and go
+      const unsigned valid = pick(4) != 0;
+      const uint64_t page = kEscapeWindow + (uint64_t{pick(8)} << 12);
+      writeVmReg(3, escapeReg(pick(kEscapeRegsWritten)), page | valid);
       break;
+    }
     case 6:  // the host switches between NATIVE and SHADOW (same tables)
-      sim_.writeReg(0, CtxReg::Mode, pick(2) ? static_cast<uint64_t>(Mode::Shadow)
-                                             : static_cast<uint64_t>(Mode::Native));
+      writeVmReg(0, CtxReg::Mode, pick(2) ? static_cast<uint64_t>(Mode::Shadow)
+                                          : static_cast<uint64_t>(Mode::Native));
       break;
-    default: sim_.writeReg(1, CtxReg::Flags, pick(2)); break;
+    default: writeVmReg(1, CtxReg::Flags, pick(2)); break;
     }
   }
 
@@ -178,8 +283,8 @@ private:
       req.va = page.va + (offset(rng_) & ~7ull);
     } else {
       req.vpid = pick(10) == 0 ? 99 : vmVpid(pick(4));
-      req.va = (uint64_t{pick(4)} << 39) | (uint64_t{pick(1u << 20)} << 12);
-      if (pick(20) == 0) req.va |= uint64_t{1} << 50;  // non-canonical
+      req.va = poolVa(pick(4)) | (uint64_t{pick(1u << 20)} << 12);
+      if (pick(20) == 0) req.va |= lowestNonCanonicalVa(config_);
     }
     req.pcid = static_cast<uint16_t>(pick(3));
     req.access = static_cast<Access>(pick(8) == 0 ? 2 : pick(2));
@@ -188,6 +293,7 @@ private:
   }
 
   Cosim &sim_;
+  const MmuConfig &config_;
   std::mt19937_64 rng_;
   FrameAllocator host_tables_;
   GuestPageTables native_;
@@ -195,6 +301,8 @@ private:
   NestedGuest nested_large_;
   DirectGuest direct_;
   EptTables direct_ept_;
+  const unsigned slots_;  // context slots the scenario uses: min(NumContexts, kVms)
+  std::array<VmContext, kVms> vms_;
   std::vector<Page> pages_;
 };
 
@@ -205,7 +313,7 @@ TEST(RtlRandom, CosimulationAgainstTheModel) {
   RandomScenario scenario(sim, seed);
   for (uint64_t i = 0; i < requests && sim.mismatches() < 5; ++i)
     scenario.step();
-  EXPECT_EQ(sim.mismatches(), 0u) << "seed " << seed;
+  EXPECT_EQ(sim.mismatches(), 0u) << "seed " << seed << ", parameter set " << rtl::kParameterSet;
   sim.expectCountersMatch();
   // The mix must exercise every kind of outcome, or the comparison proves little.
   DutHarness &dut = sim.dut();
@@ -218,7 +326,9 @@ TEST(RtlRandom, CosimulationAgainstTheModel) {
   EXPECT_GT(dut.counter(Counter::FaultGuestPf), 0u);
   EXPECT_GT(dut.counter(Counter::FaultBounds), 0u);
   EXPECT_GT(dut.counter(Counter::FaultEptViolation) + dut.counter(Counter::FaultEptMisconfig), 0u);
-  EXPECT_GT(dut.counter(Counter::Escapes), 0u);
+  if (sim.config().escape_entries > 0) {
+    EXPECT_GT(dut.counter(Counter::Escapes), 0u);
+  }
   EXPECT_GT(dut.counter(Counter::PermRefills), 0u);
   for (unsigned i = 0; i < kNumCounters; ++i)
     std::printf("  %-22s %llu\n", std::string(toString(static_cast<Counter>(i))).c_str(),

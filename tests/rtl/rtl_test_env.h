@@ -1,8 +1,13 @@
 // rtl_test_env.h - page-table scenarios shared by the RTL tests: a host OS (NATIVE), a VM
 // behind an EPT (NESTED, or DIRECT with escapes) and a VM whose memory is one contiguous host
 // region (DIRECT), all built through a Cosim's tee so the DUT and the model see the same tables.
+//
+// Nothing here assumes the default parameters: levels, PaBits and the number of slots and
+// escape entries come from the configuration of the library under test (Cosim::config(), from
+// the generated vmmu_rtl_config.h), and the expectations that depend on them are computed here.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 
@@ -11,7 +16,8 @@
 
 namespace vmmu::rtltest {
 
-// Host physical layout of the scenarios (P = 46).
+// Host physical layout of the scenarios. Everything lies below 2^31 so that it fits every
+// PaBits the spec allows (>= 32).
 inline constexpr uint64_t kHostTablesBase = 0x0100'0000;   // native/shadow tables, EPT tables
 inline constexpr uint64_t kHostTablesLimit = 0x0400'0000;
 inline constexpr uint64_t kGuestRamHost = 0x1000'0000;      // EPT-backed guest RAM (host side)
@@ -21,6 +27,31 @@ inline constexpr uint64_t kDirectBase = 0x4000'0000;        // DIRECT VM region 
 inline constexpr uint64_t kDirectSize = 0x0400'0000;
 
 inline uint64_t ctxVpid(uint16_t vpid) { return (uint64_t{1} << 16) | vpid; }
+inline CtxReg escapeReg(unsigned k) {
+  return static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k);
+}
+
+// The lowest VA that is not canonical (§1): bit VaBits-1 set, the bits above it clear.
+inline uint64_t lowestNonCanonicalVa(const MmuConfig &config) {
+  return uint64_t{1} << (config.vaBits() - 1);
+}
+// The lowest reserved address bit of a guest or EPT entry (§2: bits [51:P]). PaBits = 52 leaves
+// none; the tests that corrupt entries with it need PaBits < 52 (every set built here has it).
+inline uint64_t lowestReservedAddressBit(const MmuConfig &config) {
+  return uint64_t{1} << std::min(config.pa_bits, 51u);
+}
+
+// §5's reference counts of cold walks for the configured levels (n guest, m nested).
+// A guest 4K page behind a 4K-paged EPT: nm + n + m (Bhargava et al.).
+inline unsigned coldNestedReads(const MmuConfig &config) {
+  const unsigned n = config.guest_levels, m = config.nested_levels;
+  return n * m + n + m;
+}
+// A guest 2M page behind a 4K-paged EPT: n - 1 guest reads, n nested translations of m reads.
+inline unsigned coldNested2MReads(const MmuConfig &config) {
+  const unsigned n = config.guest_levels, m = config.nested_levels;
+  return (n - 1) + n * m;
+}
 
 // Sets up one context slot (VPID, MODE, CR3, EPTP, GBASE, GSIZE, FLAGS) on both sides.
 inline void setContext(Cosim &sim, unsigned slot, uint16_t vpid, Mode mode, uint64_t cr3,
@@ -35,17 +66,29 @@ inline void setContext(Cosim &sim, unsigned slot, uint16_t vpid, Mode mode, uint
   sim.writeReg(slot, CtxReg::Flags, guest_ad ? 1 : 0);
 }
 
+// Host (native or shadow) tables with the configured levels and PaBits.
+inline GuestPageTables hostTables(const MmuConfig &config, PhysicalMemory &memory,
+                                  FrameAllocator &allocator) {
+  return GuestPageTables(memory, allocator, config.guest_levels, config.pa_bits);
+}
+// EPT tables with the configured levels and PaBits.
+inline EptTables eptTables(const MmuConfig &config, PhysicalMemory &memory,
+                           FrameAllocator &allocator) {
+  return EptTables(memory, allocator, config.nested_levels, config.pa_bits);
+}
+
 // A guest whose RAM [0, kGuestRamSize) is mapped by an EPT onto host kGuestRamHost + gpa, with
 // EPT pages of `ept_page` size, and whose own tables live at gPA kGuestTablesGpa.
 struct NestedGuest {
-  NestedGuest(PhysicalMemory &memory, FrameAllocator &host_tables, PageSize ept_page,
-              unsigned guest_levels = 4)
-      : ept(memory, host_tables), guest_tables_alloc(kGuestTablesGpa, kGuestRamSize) {
+  NestedGuest(const MmuConfig &config, PhysicalMemory &memory, FrameAllocator &host_tables,
+              PageSize ept_page)
+      : ept(eptTables(config, memory, host_tables)),
+        guest_tables_alloc(kGuestTablesGpa, kGuestRamSize) {
     const uint64_t step = pageBytes(ept_page);
     for (uint64_t gpa = 0; gpa < kGuestRamSize; gpa += step)
       ept.map(gpa, kGuestRamHost + gpa, ept_page);
-    guest = std::make_unique<GuestPageTables>(memory, guest_tables_alloc, guest_levels, 46,
-                                              ept.hostMap());
+    guest = std::make_unique<GuestPageTables>(memory, guest_tables_alloc, config.guest_levels,
+                                              config.pa_bits, ept.hostMap());
   }
   EptTables ept;
   FrameAllocator guest_tables_alloc;
@@ -54,9 +97,10 @@ struct NestedGuest {
 
 // A DIRECT guest: gPA g lives at host kDirectBase + g; tables at gPA kGuestTablesGpa.
 struct DirectGuest {
-  explicit DirectGuest(PhysicalMemory &memory)
+  DirectGuest(const MmuConfig &config, PhysicalMemory &memory)
       : alloc(kGuestTablesGpa, kDirectSize),
-        guest(memory, alloc, 4, 46, [](uint64_t gpa) { return gpa + kDirectBase; }) {}
+        guest(memory, alloc, config.guest_levels, config.pa_bits,
+              [](uint64_t gpa) { return gpa + kDirectBase; }) {}
   FrameAllocator alloc;
   GuestPageTables guest;
 };

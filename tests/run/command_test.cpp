@@ -1,13 +1,10 @@
 // command_test.cpp - the `vmmu run` and `vmmu plot` commands as a user runs them: options, errors,
 // the JSON file, the plot, and Ctrl-C (SIGINT) on a running replay (a child process).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,54 +14,18 @@
 namespace vmmu::run {
 namespace {
 
+using testing::finish;
+using testing::Outcome;
+using testing::readFile;
 using testing::TempFile;
 
 const std::string kGzip = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
 
-std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct Outcome {
-  int status = -1;  // exit status, or 128 + signal
-  std::string out, err;
-  std::string firstErrLine() const { return err.substr(0, err.find('\n')); }
-};
-
-// Starts `vmmu ARGS...` with stdout and stderr into files; returns its pid.
 pid_t start(const std::vector<std::string> &args, const std::string &out, const std::string &err) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr))
-      _exit(127);
-    std::vector<char *> argv;
-    argv.push_back(const_cast<char *>(VMMU_BINARY));
-    for (const std::string &a : args)
-      argv.push_back(const_cast<char *>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(VMMU_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
+  return testing::start(VMMU_BINARY, args, out, err);
 }
 
-Outcome finish(pid_t pid, const std::string &out, const std::string &err) {
-  int wstatus = 0;
-  waitpid(pid, &wstatus, 0);
-  Outcome o;
-  o.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  o.out = readFile(out);
-  o.err = readFile(err);
-  return o;
-}
-
-Outcome vmmu(const std::vector<std::string> &args) {
-  TempFile out("out.txt"), err("err.txt");
-  return finish(start(args, out.path(), err.path()), out.path(), err.path());
-}
+Outcome vmmu(const std::vector<std::string> &args) { return testing::runProgram(VMMU_BINARY, args); }
 
 TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {

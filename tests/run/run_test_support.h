@@ -1,10 +1,17 @@
-// run_test_support.h - small traces written by the tests of tests/run.
+// run_test_support.h - what the tests of tests/run share: temporary files and directories, small
+// traces, and running a program (the `vmmu` command, valgrind, fst2vcd) as a user would.
 #pragma once
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vmmu/trace/event.h"
@@ -19,7 +26,33 @@ public:
       : path_((std::filesystem::temp_directory_path() /
                ("vmmu-run-test-" + std::to_string(::getpid()) + "-" + name)).string()) {}
   ~TempFile() { std::filesystem::remove(path_); }
+  TempFile(const TempFile &) = delete;
+  TempFile &operator=(const TempFile &) = delete;
   const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+// A fresh directory in the temporary directory, removed with its contents when the test ends:
+// the working directory of commands that write files next to themselves.
+class TempDir {
+public:
+  explicit TempDir(const std::string &name) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / ("vmmu-run-test-" + name + "-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("cannot create a temporary directory " + pattern);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+  const std::string &path() const { return path_; }
+  std::string operator/(const std::string &name) const { return path_ + "/" + name; }
 
 private:
   std::string path_;
@@ -30,6 +63,77 @@ inline void writeTrace(const std::string &path, const std::vector<trace::Event> 
   for (const trace::Event &event : events)
     writer.write(event);
   writer.finish();
+}
+
+inline std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// How a child process runs besides its arguments.
+struct ProcessOptions {
+  std::string cwd;                                       // empty: the test's own
+  std::vector<std::pair<std::string, std::string>> env;  // set in the child's environment
+};
+
+struct Outcome {
+  int status = -1;  // exit status, or 128 + signal
+  std::string out, err;
+  std::string firstErrLine() const { return err.substr(0, err.find('\n')); }
+};
+
+// Starts `program args...` with stdout and stderr into the files `out` and `err`; returns its pid.
+inline pid_t start(const std::string &program, const std::vector<std::string> &args, const std::string &out,
+                   const std::string &err, const ProcessOptions &options = {}) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr))
+      ::_exit(127);
+    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0)
+      ::_exit(127);
+    for (const auto &[name, value] : options.env)
+      ::setenv(name.c_str(), value.c_str(), 1);
+    std::vector<char *> argv;
+    argv.push_back(const_cast<char *>(program.c_str()));
+    for (const std::string &a : args)
+      argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(program.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+inline Outcome finish(pid_t pid, const std::string &out, const std::string &err) {
+  int wstatus = 0;
+  ::waitpid(pid, &wstatus, 0);
+  Outcome o;
+  o.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  o.out = readFile(out);
+  o.err = readFile(err);
+  return o;
+}
+
+// Runs `program args...` to the end and returns what it printed.
+inline Outcome runProgram(const std::string &program, const std::vector<std::string> &args,
+                          const ProcessOptions &options = {}) {
+  const TempDir outputs("outputs");
+  return finish(start(program, args, outputs / "out.txt", outputs / "err.txt", options), outputs / "out.txt",
+                outputs / "err.txt");
+}
+
+// The absolute path of an installed program found on PATH, or empty.
+inline std::string findProgram(const std::string &name) {
+  const char *path = std::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return {};
 }
 
 }  // namespace vmmu::run::testing

@@ -2,6 +2,7 @@
 #include "vmmu/policy/policy.h"
 
 #include <algorithm>
+#include <numeric>
 #include <stdexcept>
 
 namespace vmmu::policy {
@@ -30,10 +31,29 @@ AdaptivePolicy::AdaptivePolicy(const AdaptiveParams &params)
                                 std::string(vmm::toString(params.shadow)));
   if (!(params.nested_walk_ratio >= 1.0))
     throw std::invalid_argument("adaptive policy: nested_walk_ratio must be >= 1");
-  if (params.margin < 0.0 || params.margin >= 1.0)
+  if (!(params.margin >= 0.0 && params.margin < 1.0))
     throw std::invalid_argument("adaptive policy: margin must be in [0, 1)");
+  if (!(params.exits_per_guest_fault >= 0.0) || !(params.exits_per_cr3_write >= 0.0))
+    throw std::invalid_argument("adaptive policy: exits_per_guest_fault and exits_per_cr3_write must be >= 0");
   if (params.patience == 0 || params.patience_leave_shadow == 0 || params.horizon == 0)
     throw std::invalid_argument("adaptive policy: patience, patience_leave_shadow and horizon must be >= 1");
+}
+
+double AdaptivePolicy::cyclesPerExit() const {
+  // A few dozen exits average out the mix of fills, injections and table allocations.
+  constexpr uint64_t kEnoughExits = 64;
+  if (measured_exits_ >= kEnoughExits)
+    return static_cast<double>(measured_exit_cycles_) / static_cast<double>(measured_exits_);
+  return static_cast<double>(params_.exit_cycles + params_.exit_work_cycles);
+}
+
+uint64_t AdaptivePolicy::refillExits(const IntervalCounters &in) const {
+  if (!vmm::isShadow(in.approach))
+    return 0;
+  // Shadow faults the guest did not see as page faults fill entries for pages it had already
+  // mapped: after a switch, the rebuild of its resident set.
+  const uint64_t faults = in.exits[static_cast<unsigned>(vmm::ExitReason::ShadowFault)];
+  return std::min(refill_credit_, faults - std::min(faults, in.guest_page_faults));
 }
 
 uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
@@ -45,8 +65,17 @@ uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
 }
 
 uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
-  if (vmm::isShadow(in.approach))
-    return in.virtualizationCycles();
+  if (vmm::isShadow(in.approach)) {
+    // Measured, less the refill faults already paid for by the switch (at this interval's own
+    // cycles per exit).
+    const uint64_t measured = in.virtualizationCycles();
+    const uint64_t exits = std::accumulate(in.exits.begin(), in.exits.end(), uint64_t{0});
+    const uint64_t refills = refillExits(in);
+    if (exits == 0 || refills == 0)
+      return measured;
+    const double per_exit = static_cast<double>(in.exit_cycles + in.shim_cycles) / static_cast<double>(exits);
+    return measured - std::min(measured, static_cast<uint64_t>(per_exit * static_cast<double>(refills)));
+  }
   // From nested: a shadow walk makes only the guest-dimension references (the PSCs behave alike),
   // at the same cycles per reference; the fixed 2 cycles per walk stay.
   const uint64_t references = in.guest_references + in.nested_references;
@@ -55,14 +84,17 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
                                                 : static_cast<double>(in.walk_cycles - std::min(in.walk_cycles, fixed)) /
                                                       static_cast<double>(references);
   const double walk = static_cast<double>(fixed) + per_reference * static_cast<double>(in.guest_references);
-  const double exits = params_.exits_per_guest_fault * static_cast<double>(in.guest_page_faults) +
-                       params_.exits_per_cr3_write * static_cast<double>(in.cr3_writes);
-  return static_cast<uint64_t>(walk + exits * static_cast<double>(params_.exit_cycles)) +
-         (in.translation_cycles - in.walk_cycles);
+  // Plain shadow rebuilds after every CR3 write: each walk of the interval may refill a page.
+  const double cr3_exits = params_.shadow == Approach::ShadowPlain
+                               ? (in.cr3_writes == 0 ? 0.0 : static_cast<double>(std::min(in.walks, working_set_pages_)))
+                               : params_.exits_per_cr3_write * static_cast<double>(in.cr3_writes);
+  const double exits = params_.exits_per_guest_fault * static_cast<double>(in.guest_page_faults) + cr3_exits;
+  return static_cast<uint64_t>(walk + exits * cyclesPerExit()) + (in.translation_cycles - in.walk_cycles);
 }
 
 uint64_t AdaptivePolicy::switchCost(bool to_shadow) const {
-  return params_.switch_base_cycles + (to_shadow ? working_set_pages_ * params_.exit_cycles : 0);
+  const double refills = to_shadow ? static_cast<double>(working_set_pages_) * cyclesPerExit() : 0.0;
+  return params_.switch_base_cycles + static_cast<uint64_t>(refills);
 }
 
 Approach AdaptivePolicy::decide(const IntervalCounters &in) {
@@ -73,23 +105,31 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
     const double refs = static_cast<double>(in.guest_references + in.nested_references);
     nested_walk_ratio_ = std::max(1.0, refs / static_cast<double>(in.guest_references));
   }
+  if (in_shadow) {
+    measured_exits_ += std::accumulate(in.exits.begin(), in.exits.end(), uint64_t{0});
+    measured_exit_cycles_ += in.exit_cycles + in.shim_cycles;
+  }
+  const uint64_t nested = estimateNested(in);
+  const uint64_t shadow = estimateShadow(in);
+  refill_credit_ -= refillExits(in);
+
   const Approach current = in_shadow ? params_.shadow : Approach::Nested;
   if (cooldown_left_ > 0) {
     --cooldown_left_;
     streak_ = 0;
     return current;
   }
-  const uint64_t nested = estimateNested(in);
-  const uint64_t shadow = estimateShadow(in);
   const uint64_t here = in_shadow ? shadow : nested;
   const uint64_t there = in_shadow ? nested : shadow;
   const bool better = static_cast<double>(there) < (1.0 - params_.margin) * static_cast<double>(here) &&
-                      (here - there) * params_.horizon > switchCost(!in_shadow);
+                      static_cast<double>(here - there) * params_.horizon > static_cast<double>(switchCost(!in_shadow));
   streak_ = better ? streak_ + 1 : 0;
   if (streak_ < (in_shadow ? params_.patience_leave_shadow : params_.patience))
     return current;
   streak_ = 0;
   cooldown_left_ = params_.cooldown;
+  // Entering shadow budgets one refill fault per resident page (switchCost); leaving forgets it.
+  refill_credit_ = in_shadow ? 0 : working_set_pages_;
   return in_shadow ? Approach::Nested : params_.shadow;
 }
 

@@ -119,6 +119,14 @@ RtlBackendOptions RtlBackendOptions::fromEnvironment(RtlBackendOptions base) {
       throw std::invalid_argument("VMMU_RTL_WAVES_WINDOW must be FROM:TO transaction indices with FROM <= TO, got '" +
                                   std::string(window) + "'");
   }
+  if (const char *inject = std::getenv("VMMU_RTL_INJECT_DIVERGENCE")) {
+    const std::string_view text(inject);
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), base.inject_divergence_at);
+    if (text.empty() || error != std::errc{} || end != text.data() + text.size() ||
+        base.inject_divergence_at == kNoInjection)
+      throw std::invalid_argument("VMMU_RTL_INJECT_DIVERGENCE must be a transaction index (a test hook), got '" +
+                                  std::string(text) + "'");
+  }
   return base;
 }
 
@@ -132,6 +140,8 @@ std::string RtlBackendOptions::validate() const {
   if (waves_from > waves_to)
     return "RtlBackend: waves_from (" + std::to_string(waves_from) + ") is after waves_to (" +
            std::to_string(waves_to) + ")";
+  if (inject_divergence_at != kNoInjection && !check)
+    return "RtlBackend: inject_divergence_at needs check on (it changes the golden model's memory copy)";
   return {};
 }
 
@@ -200,18 +210,40 @@ void RtlBackend::selectWaves(uint64_t index) {
   impl_->dut.setWaveDump(options_.waves_from <= index && index <= options_.waves_to);
 }
 
-void RtlBackend::reportMismatch(uint64_t index, const std::string &headline, const std::string &details) {
-  const uint64_t from = index > kWaveWindowLead ? index - kWaveWindowLead : 0;
-  std::ostringstream out;
-  out << "RtlBackend: " << headline << details
-      << "\n  reproduce with waves: rerun the same activity with VMMU_RTL_WAVES=vmmu-mismatch.fst"
-      << " VMMU_RTL_WAVES_WINDOW=" << from << ":" << index << " (or RtlBackendOptions::waves_path/from/to)";
-  throw BackendMismatch(out.str(), index);
+void RtlBackend::reportMismatch(uint64_t index, uint64_t first_cycle, const std::string &headline,
+                                const std::string &details) {
+  BackendMismatch::Where where;
+  where.transaction = index;
+  where.first_cycle = first_cycle;
+  // The DUT's clock stands at the cycle after the transaction's response.
+  where.last_cycle = std::max(first_cycle, impl_->dut.cycle() - 1);
+  where.window_from = index > kWaveWindowLead ? index - kWaveWindowLead : 0;
+  std::ostringstream reproduce;
+  reproduce << "\n  reproduce with waves: rerun the same activity with VMMU_RTL_WAVES=vmmu-mismatch.fst"
+            << " VMMU_RTL_WAVES_WINDOW=" << where.window_from << ":" << index
+            << " (or RtlBackendOptions::waves_path/from/to)";
+  throw BackendMismatch("RtlBackend: " + headline + " (DUT cycles " + std::to_string(where.first_cycle) + " to " +
+                            std::to_string(where.last_cycle) + ", wave time " + std::to_string(2 * where.first_cycle) +
+                            " to " + std::to_string(2 * where.last_cycle + 1) + ")" + details,
+                        reproduce.str(), where);
+}
+
+void RtlBackend::injectDivergence(uint64_t index, const std::vector<MemOp> &dut_ops) {
+  if (injected_ || index < options_.inject_divergence_at || dut_ops.empty() || !impl_->model_memory)
+    return;
+  injected_ = true;
+  // Both memories are equal before the model runs this translation, so the model's first read is
+  // of the same entry, now with P (guest) or R (EPT) flipped: a present guest entry becomes not
+  // present, a not-present one present; a read-write EPT entry becomes write-only (misconfigured),
+  // a read-only one not present. Either way the model's walk must end differently.
+  const uint64_t addr = dut_ops.front().addr;
+  impl_->model_memory->write64(addr, impl_->model_memory->read64(addr) ^ 1);
 }
 
 Response RtlBackend::translate(const Request &req, uint64_t &walk_cycles) {
   const uint64_t index = transactions_++;
   selectWaves(index);
+  const uint64_t first_cycle = impl_->dut.cycle();
   DutTranslation dut;
   try {
     dut = impl_->dut.translate(req);
@@ -222,11 +254,12 @@ Response RtlBackend::translate(const Request &req, uint64_t &walk_cycles) {
   // A hit or an early fault answers in the next cycle; a walk takes 2 + sum c >= 2 (§12).
   walk_cycles = dut.latency > 1 ? dut.latency : 0;
   if (impl_->model) {
+    injectDivergence(index, dut.ops);
     impl_->model->translate(req, impl_->golden);
     const TranslateResult &golden = impl_->golden;
     const uint64_t golden_latency = golden.trace.walked ? golden.trace.walk_cycles : 1;
     if (dut.resp != golden.resp || dut.ops != golden.ops || dut.latency != golden_latency)
-      reportMismatch(index, "RTL and golden model differ at transaction " + std::to_string(index) + " (" +
+      reportMismatch(index, first_cycle, "RTL and golden model differ at transaction " + std::to_string(index) + " (" +
                                 describe(req) + ")",
                      "\n  rtl:   " + describe(dut.resp, dut.latency, dut.ops) +
                          "\n  model: " + describe(golden.resp, golden_latency, golden.ops));
@@ -250,7 +283,7 @@ void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, u
 uint64_t RtlBackend::counter(Counter c) {
   const uint64_t value = impl_->dut.counter(static_cast<unsigned>(c));
   if (impl_->model && value != impl_->model->counter(c))
-    reportMismatch(transactions_,
+    reportMismatch(transactions_, impl_->dut.cycle(),
                    "RTL and golden model counters differ after " + std::to_string(transactions_) + " transactions",
                    ": " + std::string(toString(c)) + " rtl " + std::to_string(value) + ", model " +
                        std::to_string(impl_->model->counter(c)));
@@ -265,7 +298,7 @@ void RtlBackend::checkCounters() {
   // Indices past the last counter read zero (§14); the select port is 6 bits wide.
   for (unsigned i = kNumCounters; i < 64; ++i)
     if (const uint64_t value = impl_->dut.counter(i); value != 0)
-      reportMismatch(transactions_,
+      reportMismatch(transactions_, impl_->dut.cycle(),
                      "RTL counter index " + std::to_string(i) + " is not zero after " +
                          std::to_string(transactions_) + " transactions",
                      ": rtl " + std::to_string(value) + ", expected 0 past the last counter (§14)");

@@ -139,6 +139,34 @@ std::vector<const ModeRun *> candidates(const RunReport &report) {
   return out;
 }
 
+#ifdef VMMU_RUN_HAVE_RTL
+// The RTL backend of one run, which tells `transactions` how many transactions it issued when the
+// run ends (the experiment owns and destroys the backend), so the report can say which
+// --wave-window values exist.
+class TransactionCounting final : public vmm::MmuBackend {
+public:
+  TransactionCounting(std::unique_ptr<vmm::RtlBackend> backend, std::shared_ptr<uint64_t> transactions)
+      : backend_(std::move(backend)), transactions_(std::move(transactions)) {}
+  ~TransactionCounting() override { *transactions_ = backend_->transactions(); }
+  TransactionCounting(const TransactionCounting &) = delete;
+  TransactionCounting &operator=(const TransactionCounting &) = delete;
+
+  Response translate(const Request &req, uint64_t &walk_cycles) override {
+    return backend_->translate(req, walk_cycles);
+  }
+  void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override {
+    backend_->control(op, ctx, reg, data, vpid, pcid);
+  }
+  uint64_t counter(Counter c) override { return backend_->counter(c); }
+  PhysicalMemory &memory() override { return backend_->memory(); }
+  const MmuConfig &config() const override { return backend_->config(); }
+
+private:
+  std::unique_ptr<vmm::RtlBackend> backend_;
+  std::shared_ptr<uint64_t> transactions_;
+};
+#endif
+
 }  // namespace
 
 const ModeRun *RunReport::find(std::string_view name) const {
@@ -218,6 +246,8 @@ RunReport runTrace(const RunRequest &request) {
     options.after_interval = progress;
     return std::make_unique<TraceReplay>(options, probe);
   };
+  // The transactions of the current run's backend, published when the run ends (RTL only).
+  const auto transactions = std::make_shared<uint64_t>(0);
 #ifdef VMMU_RUN_HAVE_RTL
   if (request.backend == BackendKind::Rtl) {
     config.make_backend = [&](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<vmm::MmuBackend> {
@@ -227,8 +257,10 @@ RunReport runTrace(const RunRequest &request) {
       options.waves_path = request.wave_path;
       options.waves_from = request.wave_from;
       options.waves_to = request.wave_to;
-      // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW override these (rtl_backend.h).
-      return std::make_unique<vmm::RtlBackend>(mmu, vmm::RtlBackendOptions::fromEnvironment(options));
+      // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW / VMMU_RTL_INJECT_DIVERGENCE
+      // override these (rtl_backend.h).
+      return std::make_unique<TransactionCounting>(
+          std::make_unique<vmm::RtlBackend>(mmu, vmm::RtlBackendOptions::fromEnvironment(options)), transactions);
     };
   }
 #endif
@@ -245,7 +277,15 @@ RunReport runTrace(const RunRequest &request) {
     try {
       run.result = policy::runPolicy(config, *policy);
     } catch (const vmm::BackendMismatch &e) {
-      report.mismatch = Mismatch{running, probe ? probe->event_index : 0, e.transaction(), e.what()};
+      Mismatch mismatch;
+      mismatch.run = running;
+      mismatch.event_index = probe ? probe->event_index : 0;
+      mismatch.transaction = e.transaction();
+      mismatch.wave_from = e.waveWindowFrom();
+      mismatch.first_cycle = e.firstCycle();
+      mismatch.last_cycle = e.lastCycle();
+      mismatch.what = e.details();
+      report.mismatch = std::move(mismatch);
       break;
     }
 #else
@@ -253,6 +293,7 @@ RunReport runTrace(const RunRequest &request) {
 #endif
     run.seconds = secondsSince(run_start);
     run.cpu_seconds = cpuSeconds() - cpu_start;
+    run.transactions = *transactions;
     run.replay = probe->stats;
     run.interrupted = probe->interrupted;
     report.runs.push_back(std::move(run));
@@ -281,7 +322,8 @@ std::string verdict(const RunReport &report) {
   if (runs.size() == 1)
     return out + " (the only approach run)";
   // The runner-up and the worst, each with what its extra cost over the best consists of: walk
-  // (translation) cycles, or VM exits and the VMM's work.
+  // (translation) cycles, VM exit round trips, or the VMM's own work (shadow maintenance, a direct
+  // VM's compaction), naming the largest.
   const ModeRun *runner_up = nullptr;
   const ModeRun *worst = nullptr;
   for (const ModeRun *run : runs) {
@@ -293,14 +335,19 @@ std::string verdict(const RunReport &report) {
       worst = run;
   }
   const auto against = [&](const char *label, const ModeRun &run) {
-    const double walk = static_cast<double>(run.result.cost.translation_cycles) -
-                        static_cast<double>(best->result.cost.translation_cycles);
-    const double exits = static_cast<double>(run.result.cost.exit_cycles + run.result.cost.shim_cycles) -
-                         static_cast<double>(best->result.cost.exit_cycles + best->result.cost.shim_cycles);
+    const auto extra = [&](uint64_t vmm::RunCost::*part) {
+      return static_cast<double>(run.result.cost.*part) - static_cast<double>(best->result.cost.*part);
+    };
+    const double walk = extra(&vmm::RunCost::translation_cycles);
+    const double exits = extra(&vmm::RunCost::exit_cycles);
+    const double work = extra(&vmm::RunCost::shim_cycles);
+    const char *dominant = walk >= exits && walk >= work ? "walk cycles dominate"
+                           : exits >= work               ? "VM exits dominate"
+                                                         : "VMM work dominates";
     const double more = 100.0 * (static_cast<double>(run.result.cycles()) / static_cast<double>(best->result.cycles()) - 1.0);
-    return std::string("; ") + label + " " + run.result.policy + " costs " + fmt("%+.2f", more) +
-           "% (translation " + fmt("%+.3g", walk) + " cycles, VM exits and VMM work " + fmt("%+.3g", exits) + ": " +
-           (walk >= exits ? "walk cycles dominate" : "VM exits dominate") + ")";
+    return std::string("; ") + label + " " + run.result.policy + " costs " + fmt("%+.2f", more) + "% (translation " +
+           fmt("%+.3g", walk) + " cycles, VM exits " + fmt("%+.3g", exits) + ", VMM work " + fmt("%+.3g", work) +
+           ": " + dominant + ")";
   };
   out += against("runner-up", *runner_up);
   if (worst != runner_up)
@@ -365,9 +412,19 @@ std::string formatText(const RunReport &report) {
       out += line;
     }
   }
+  if (report.backend == "rtl" && !report.runs.empty()) {
+    std::string counts;
+    for (const ModeRun &run : report.runs)
+      counts += (counts.empty() ? "" : ", ") + run.result.policy + " " +
+                (run.transactions == 0 ? std::string("-") : "0:" + std::to_string(run.transactions - 1));
+    out += "rtl transactions per run (the --wave-window range): " + counts + "\n";
+  }
   if (report.mismatch) {
-    std::snprintf(line, sizeof line, "MISMATCH in %s at trace event %" PRIu64 " (backend transaction %" PRIu64 ")\n",
-                  report.mismatch->run.c_str(), report.mismatch->event_index, report.mismatch->transaction);
+    std::snprintf(line, sizeof line,
+                  "MISMATCH in %s at trace event %" PRIu64 " (backend transaction %" PRIu64 ", DUT cycles %" PRIu64
+                  " to %" PRIu64 ")\n",
+                  report.mismatch->run.c_str(), report.mismatch->event_index, report.mismatch->transaction,
+                  report.mismatch->first_cycle, report.mismatch->last_cycle);
     out += line;
   }
   if (report.interrupted)
@@ -431,7 +488,9 @@ std::string formatJson(const RunReport &report) {
             ", \"guest_page_faults\": " + num(r.cost.guest_page_faults) +
             ", \"stopped\": " + (r.stopped ? "true" : "false") +
             ", \"interrupted\": " + (run.interrupted ? "true" : "false") +
-            ", \"seconds\": " + real(run.seconds) + ", \"cpu_seconds\": " + real(run.cpu_seconds) + ", \"modes\": " + jsonString(r.modeTimeline()) + ", \"interval_cycles\": " + interval_cycles + "}";
+            ", \"seconds\": " + real(run.seconds) + ", \"cpu_seconds\": " + real(run.cpu_seconds) +
+            ", \"transactions\": " + num(run.transactions) + ", \"modes\": " + jsonString(r.modeTimeline()) +
+            ", \"interval_cycles\": " + interval_cycles + "}";
   }
   runs += "\n  ]";
   field("runs", runs);
@@ -448,6 +507,9 @@ std::string formatJson(const RunReport &report) {
     field("mismatch", "{\"run\": " + jsonString(report.mismatch->run) +
                           ", \"event_index\": " + num(report.mismatch->event_index) +
                           ", \"transaction\": " + num(report.mismatch->transaction) +
+                          ", \"wave_from\": " + num(report.mismatch->wave_from) +
+                          ", \"first_cycle\": " + num(report.mismatch->first_cycle) +
+                          ", \"last_cycle\": " + num(report.mismatch->last_cycle) +
                           ", \"what\": " + jsonString(report.mismatch->what) + "}");
   else
     field("mismatch", "null");

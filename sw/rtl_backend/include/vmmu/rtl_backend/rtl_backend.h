@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "vmmu/config.h"
 #include "vmmu/memory.h"
@@ -39,11 +40,19 @@ struct RtlBackendOptions {
   std::string waves_path;
   uint64_t waves_from = 0;
   uint64_t waves_to = std::numeric_limits<uint64_t>::max();
+  // Test hook, never set by a real run: the first translation with index >= this one that makes
+  // a memory operation has the golden model's copy of the entry it reads first changed (its
+  // bit 0, P or R, flipped) before the model runs it, so the checker must report a mismatch
+  // there. It lets tests drive the whole mismatch path (report, replay command, waves) of an
+  // RTL that is correct. Needs `check`.
+  uint64_t inject_divergence_at = kNoInjection;
+  static constexpr uint64_t kNoInjection = std::numeric_limits<uint64_t>::max();
 
   // `base` (e.g. RtlBackendOptions{}) with what the environment overrides:
   //   VMMU_RTL_CHECK=0|1            checking off or on
   //   VMMU_RTL_WAVES=file.fst       dump waves
   //   VMMU_RTL_WAVES_WINDOW=A:B     only for transactions A..B (inclusive)
+  //   VMMU_RTL_INJECT_DIVERGENCE=N  test hook: inject_divergence_at = N
   // Throws std::invalid_argument naming the variable for a malformed value.
   static RtlBackendOptions fromEnvironment(RtlBackendOptions base);
   // Empty when valid, else one line naming the bad field.
@@ -55,14 +64,33 @@ struct RtlBackendOptions {
 // that recover from runtime conditions (e.g. the experiment's direct fallback) must not swallow it.
 class BackendMismatch : public std::logic_error {
 public:
-  BackendMismatch(const std::string &what, uint64_t transaction)
-      : std::logic_error(what), transaction_(transaction) {}
+  // Where it happened: the transaction, the DUT cycles it took, and the first transaction of
+  // the wave window worth dumping to see it (the ones before filled the caches it used).
+  struct Where {
+    uint64_t transaction = 0;
+    uint64_t first_cycle = 0;
+    uint64_t last_cycle = 0;
+    uint64_t window_from = 0;
+  };
+  // `details` says what differed; what() adds how to reproduce it with waves.
+  BackendMismatch(const std::string &details, const std::string &reproduce, const Where &where)
+      : std::logic_error(details + reproduce), details_(details), where_(where) {}
   // Index of the transaction (translation or control command, in issue order, from 0) that
   // differed; for a counter difference, the number of transactions issued before the read.
-  uint64_t transaction() const { return transaction_; }
+  uint64_t transaction() const { return where_.transaction; }
+  // The DUT cycles from the transaction's first to its last (the response); a counter
+  // difference has no transaction of its own: both are the cycle of the read. Waves show cycle
+  // c at times 2c (clock low) and 2c+1 (clock high).
+  uint64_t firstCycle() const { return where_.first_cycle; }
+  uint64_t lastCycle() const { return where_.last_cycle; }
+  // The suggested wave window is [waveWindowFrom(), transaction()].
+  uint64_t waveWindowFrom() const { return where_.window_from; }
+  // what() without the advice on reproducing it (for callers that print their own).
+  const std::string &details() const { return details_; }
 
 private:
-  uint64_t transaction_;
+  std::string details_;
+  Where where_;
 };
 
 class RtlBackend final : public MmuBackend {
@@ -98,12 +126,16 @@ private:
   struct Impl;
   // Dumps waves while transaction `index` runs only if it is in the requested window.
   void selectWaves(uint64_t index);
-  [[noreturn]] void reportMismatch(uint64_t index, const std::string &headline, const std::string &details);
+  [[noreturn]] void reportMismatch(uint64_t index, uint64_t first_cycle, const std::string &headline,
+                                   const std::string &details);
+  // The test hook of RtlBackendOptions::inject_divergence_at, for a translation the DUT just made.
+  void injectDivergence(uint64_t index, const std::vector<MemOp> &dut_ops);
 
   const MmuConfig config_;
   const RtlBackendOptions options_;
   std::unique_ptr<Impl> impl_;
   uint64_t transactions_ = 0;
+  bool injected_ = false;
 };
 
 }  // namespace vmmu::vmm

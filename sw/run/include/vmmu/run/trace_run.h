@@ -49,6 +49,9 @@ struct ModeRun {
   bool interrupted = false;
   double seconds = 0.0;      // wall time of this run (replay, guest, VMM and backend)
   double cpu_seconds = 0.0;  // CPU time of this process during the run (a busy machine inflates wall time)
+  // RTL backend: the transactions (translations and control commands) the run issued, numbered
+  // from 0; the unit of --wave-window. 0 on the model backend.
+  uint64_t transactions = 0;
 };
 
 // The RTL and the golden model disagreed.
@@ -56,7 +59,10 @@ struct Mismatch {
   std::string run;           // the approach or policy running
   uint64_t event_index = 0;  // trace event (from 0) being replayed
   uint64_t transaction = 0;  // backend transaction index (the wave window's unit)
-  std::string what;
+  uint64_t wave_from = 0;    // the wave window worth replaying is [wave_from, transaction]
+  uint64_t first_cycle = 0;  // DUT cycles of the transaction (time 2c and 2c+1 in the waves)
+  uint64_t last_cycle = 0;
+  std::string what;          // what differed: the request and both results
 };
 
 struct RunReport {
