@@ -191,6 +191,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   const std::string_view command = argv[1];
+  // `vmmu COMMAND --help` anywhere before a `--` (after which `record` passes the rest on).
+  for (int i = 2; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      printUsage(stdout);
+      return 0;
+    }
+  }
   try {
     if (command == "run")
       return vmmu::cli::runRun(argc - 2, argv + 2);

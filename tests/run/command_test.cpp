@@ -51,6 +51,20 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
   }
 }
 
+TEST(RunCommand, HelpPrintsTheUsageAndSucceeds) {
+  for (const std::vector<std::string> &args :
+       {std::vector<std::string>{"--help"}, {"run", "--help"}, {"run", kGzip, "-h"}, {"trace", "gen", "--help"}}) {
+    const Outcome o = vmmu(args);
+    EXPECT_EQ(o.status, 0) << args.back();
+    EXPECT_EQ(o.out.rfind("usage: vmmu run", 0), 0u) << o.out;
+    EXPECT_TRUE(o.err.empty()) << o.err;
+  }
+  // After `--`, a --help belongs to the recorded program, not to vmmu.
+  const Outcome record = vmmu({"record", "--", "--help"});
+  EXPECT_EQ(record.status, 2);
+  EXPECT_EQ(record.firstErrLine(), "vmmu: record: missing -o FILE");
+}
+
 TEST(RunCommand, BadTracesAreOneLineErrors) {
   const Outcome missing = vmmu({"run", "/nonexistent/t.vmt"});
   EXPECT_EQ(missing.status, 1);
