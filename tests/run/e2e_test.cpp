@@ -59,32 +59,6 @@ std::string numbers() {
   return out;
 }
 
-// Time stamps of an FST, read through fst2vcd.
-std::vector<uint64_t> waveTimes(const std::string &fst2vcd, const std::string &fst, std::set<std::string> &signals) {
-  std::vector<uint64_t> times;
-  const std::string command = fst2vcd + " '" + fst + "' 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE *)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe)
-    return times;
-  std::string line;
-  for (int c = std::fgetc(pipe.get()); c != EOF; c = std::fgetc(pipe.get())) {
-    if (c != '\n') {
-      line += static_cast<char>(c);
-      continue;
-    }
-    if (line.rfind("$var ", 0) == 0) {
-      std::istringstream fields(line);  // $var wire WIDTH ID NAME ...
-      std::string word, name;
-      fields >> word >> word >> word >> word >> name;
-      signals.insert(name);
-    } else if (line.size() > 1 && line[0] == '#') {
-      times.push_back(std::stoull(line.substr(1)));
-    }
-    line.clear();
-  }
-  return times;
-}
-
 TEST(EndToEnd, RecordReplayEveryModeOnTheRtlReadTheVerdictAndDumpAWindow) {
   if (!rtlBackendAvailable())
     GTEST_SKIP() << "built without the RTL backend (VMMU_BUILD_RTL=OFF): nothing to replay on";
@@ -193,10 +167,10 @@ TEST(EndToEnd, RecordReplayEveryModeOnTheRtlReadTheVerdictAndDumpAWindow) {
     std::printf("note: fst2vcd (gtkwave) is not installed: the waves' contents are not checked\n");
     return;
   }
-  std::set<std::string> signals;
-  const std::vector<uint64_t> times = waveTimes(fst2vcd, fst, signals);
+  const testing::Waves dumped = testing::readWaves(fst2vcd, fst);
+  const std::vector<uint64_t> &times = dumped.times;
   for (const char *signal : {"clk_i", "req_va_i", "resp_hpa_o", "mem_req_addr_o"})
-    EXPECT_EQ(signals.count(signal), 1u) << signal;
+    EXPECT_EQ(dumped.signals.count(signal), 1u) << signal;
   // After the harness's reset (times 0 to 3), the window: more than a hundred transactions'
   // worth of cycles, starting well after the first transaction (time 4).
   const std::vector<uint64_t> window(std::upper_bound(times.begin(), times.end(), 3u), times.end());

@@ -77,36 +77,8 @@ std::vector<std::string> replayArguments(const std::string &command) {
   return args;
 }
 
-// The signals and the time stamps of an FST, read through fst2vcd.
-struct Waves {
-  std::set<std::string> signals;
-  std::vector<uint64_t> times;
-};
-
-Waves readWaves(const std::string &fst2vcd, const std::string &fst) {
-  Waves waves;
-  const std::string command = fst2vcd + " '" + fst + "' 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE *)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe)
-    return waves;
-  std::string line;
-  for (int c = std::fgetc(pipe.get()); c != EOF; c = std::fgetc(pipe.get())) {
-    if (c != '\n') {
-      line += static_cast<char>(c);
-      continue;
-    }
-    if (line.rfind("$var ", 0) == 0) {
-      std::istringstream fields(line);  // $var wire WIDTH ID NAME ...
-      std::string word, name;
-      fields >> word >> word >> word >> word >> name;
-      waves.signals.insert(name);
-    } else if (line.size() > 1 && line[0] == '#') {
-      waves.times.push_back(std::stoull(line.substr(1)));
-    }
-    line.clear();
-  }
-  return waves;
-}
+using testing::readWaves;
+using testing::Waves;
 
 TEST(RunMismatch, StopsNamesTheEventAndPrintsAReplayThatWritesTheWindowsWaves) {
   if (!rtlBackendAvailable())

@@ -5,9 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -134,6 +138,37 @@ inline std::string findProgram(const std::string &name) {
       return candidate;
   }
   return {};
+}
+
+// The signals and the time stamps of an FST, read through fst2vcd (empty if it cannot run).
+struct Waves {
+  std::set<std::string> signals;
+  std::vector<uint64_t> times;
+};
+
+inline Waves readWaves(const std::string &fst2vcd, const std::string &fst) {
+  Waves waves;
+  const std::string command = fst2vcd + " '" + fst + "' 2>/dev/null";
+  std::unique_ptr<FILE, int (*)(FILE *)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe)
+    return waves;
+  std::string line;
+  for (int c = std::fgetc(pipe.get()); c != EOF; c = std::fgetc(pipe.get())) {
+    if (c != '\n') {
+      line += static_cast<char>(c);
+      continue;
+    }
+    if (line.rfind("$var ", 0) == 0) {
+      std::istringstream fields(line);  // $var wire WIDTH ID NAME ...
+      std::string word, name;
+      fields >> word >> word >> word >> word >> name;
+      waves.signals.insert(name);
+    } else if (line.size() > 1 && line[0] == '#') {
+      waves.times.push_back(std::stoull(line.substr(1)));
+    }
+    line.clear();
+  }
+  return waves;
 }
 
 }  // namespace vmmu::run::testing
