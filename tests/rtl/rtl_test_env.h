@@ -27,9 +27,6 @@ inline constexpr uint64_t kDirectBase = 0x4000'0000;        // DIRECT VM region 
 inline constexpr uint64_t kDirectSize = 0x0400'0000;
 
 inline uint64_t ctxVpid(uint16_t vpid) { return (uint64_t{1} << 16) | vpid; }
-inline CtxReg escapeReg(unsigned k) {
-  return static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k);
-}
 
 // The lowest VA that is not canonical (§1): bit VaBits-1 set, the bits above it clear.
 inline uint64_t lowestNonCanonicalVa(const MmuConfig &config) {

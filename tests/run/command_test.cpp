@@ -111,7 +111,7 @@ TEST(RunCommand, WritesTheTableAndJsonAndPlotsIt) {
   EXPECT_NE(report.find("\"verdict\": \"best approach:"), std::string::npos);
   EXPECT_NE(report.find("\"interval\": 4000"), std::string::npos);
 
-  if (system("command -v gnuplot > /dev/null 2>&1") != 0)
+  if (testing::findProgram("gnuplot").empty())
     GTEST_SKIP() << "gnuplot not installed";
   const Outcome plot = vmmu({"plot", json.path(), "-o", png.path()});
   ASSERT_EQ(plot.status, 0) << plot.err;

@@ -28,6 +28,8 @@ enum class CtrlOp : uint8_t { WriteReg = 0, InvAddr = 1, InvPcid = 2, InvVpid = 
 
 // Context registers, §3. Escape entry k is register EscapeBase + k.
 enum class CtxReg : uint8_t { Vpid = 0, Mode = 1, Cr3 = 2, Eptp = 3, GBase = 4, GSize = 5, Flags = 6, EscapeBase = 8 };
+// The register of escape entry k.
+constexpr CtxReg escapeReg(unsigned k) { return static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k); }
 
 // Performance counters, §14, in readout order.
 enum class Counter : uint8_t {

@@ -2,7 +2,6 @@
 #include "vmmu/policy/policy.h"
 
 #include <algorithm>
-#include <numeric>
 #include <stdexcept>
 
 namespace vmmu::policy {
@@ -69,7 +68,7 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
     // Measured, less the refill faults already paid for by the switch (at this interval's own
     // cycles per exit).
     const uint64_t measured = in.virtualizationCycles();
-    const uint64_t exits = std::accumulate(in.exits.begin(), in.exits.end(), uint64_t{0});
+    const uint64_t exits = in.totalExits();
     const uint64_t refills = refillExits(in);
     if (exits == 0 || refills == 0)
       return measured;
@@ -106,7 +105,7 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
     nested_walk_ratio_ = std::max(1.0, refs / static_cast<double>(in.guest_references));
   }
   if (in_shadow) {
-    measured_exits_ += std::accumulate(in.exits.begin(), in.exits.end(), uint64_t{0});
+    measured_exits_ += in.totalExits();
     measured_exit_cycles_ += in.exit_cycles + in.shim_cycles;
   }
   const uint64_t nested = estimateNested(in);

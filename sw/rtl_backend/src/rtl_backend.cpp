@@ -87,17 +87,17 @@ std::string describe(const Response &resp, uint64_t latency, const std::vector<M
   return out.str();
 }
 
+// Parses all of `text` as a decimal transaction index.
+bool parseIndex(std::string_view text, uint64_t &value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return !text.empty() && error == std::errc{} && end == text.data() + text.size();
+}
+
 // Parses "A:B" with A <= B.
 bool parseWindow(std::string_view text, uint64_t &from, uint64_t &to) {
   const size_t colon = text.find(':');
-  if (colon == std::string_view::npos)
-    return false;
-  const std::string_view a = text.substr(0, colon);
-  const std::string_view b = text.substr(colon + 1);
-  const auto [a_end, a_error] = std::from_chars(a.data(), a.data() + a.size(), from);
-  const auto [b_end, b_error] = std::from_chars(b.data(), b.data() + b.size(), to);
-  return a_error == std::errc{} && b_error == std::errc{} && a_end == a.data() + a.size() &&
-         b_end == b.data() + b.size() && !a.empty() && !b.empty() && from <= to;
+  return colon != std::string_view::npos && parseIndex(text.substr(0, colon), from) &&
+         parseIndex(text.substr(colon + 1), to) && from <= to;
 }
 
 }  // namespace
@@ -120,12 +120,9 @@ RtlBackendOptions RtlBackendOptions::fromEnvironment(RtlBackendOptions base) {
                                   std::string(window) + "'");
   }
   if (const char *inject = std::getenv("VMMU_RTL_INJECT_DIVERGENCE")) {
-    const std::string_view text(inject);
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), base.inject_divergence_at);
-    if (text.empty() || error != std::errc{} || end != text.data() + text.size() ||
-        base.inject_divergence_at == kNoInjection)
+    if (!parseIndex(inject, base.inject_divergence_at) || base.inject_divergence_at == kNoInjection)
       throw std::invalid_argument("VMMU_RTL_INJECT_DIVERGENCE must be a transaction index (a test hook), got '" +
-                                  std::string(text) + "'");
+                                  std::string(inject) + "'");
   }
   return base;
 }

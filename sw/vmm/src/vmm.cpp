@@ -281,8 +281,7 @@ void Vmm::programEscapes() {
   const std::vector<uint64_t> misplaced = vm_.misplacedPages();
   const unsigned entries = backend_.config().escape_entries;
   for (unsigned k = 0; k < entries; ++k)
-    writeContext(static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k),
-                 k < misplaced.size() ? (misplaced[k] | 1) : 0);
+    writeContext(escapeReg(k), k < misplaced.size() ? (misplaced[k] | 1) : 0);
 }
 
 bool Vmm::canEnterDirect() const {

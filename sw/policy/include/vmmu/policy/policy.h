@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <numeric>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,7 @@ struct IntervalCounters {
   uint64_t shim_cycles = 0;
   uint64_t total_cycles = 0;
   uint64_t virtualizationCycles() const { return translation_cycles + exit_cycles + shim_cycles; }
+  uint64_t totalExits() const { return std::accumulate(exits.begin(), exits.end(), uint64_t{0}); }
 };
 
 class SwitchPolicy {
