@@ -20,6 +20,7 @@
 
 #include "run_test_support.h"
 #include "vmmu/run/json_reader.h"
+#include "vmmu/run/trace_run.h"
 
 namespace vmmu::run {
 namespace {
