@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,7 +33,7 @@ namespace vmmu::cli {
 
 namespace {
 
-// ARG1 data file, ARG2 output ("" for standard output), ARG3 terminal, ARG4 title, ARG5 number of
+// ARG1 data file, ARG2 output file, ARG3 terminal, ARG4 title, ARG5 number of
 // runs, ARG6 "1" if the report has an adaptive run. The data file's blocks: 0 the slowdowns
 // (label, value), 1 the cycles per interval (interval, one column per run, a header line of
 // labels), 2 the adaptive mode per interval.
@@ -42,7 +41,7 @@ constexpr const char *kPlotScript = R"(
 if (ARG3 eq "png") { set terminal pngcairo size 1200,900 font ',10' noenhanced }
 if (ARG3 eq "svg") { set terminal svg size 1200,900 font ',10' noenhanced }
 if (ARG3 eq "pdf") { set terminal pdfcairo size 12in,9in font ',10' noenhanced }
-if (strlen(ARG2) > 0) { set output ARG2 }
+set output ARG2
 runs = int(ARG5)
 set datafile missing 'NaN'
 set multiplot layout 3,1 title ARG4
@@ -216,20 +215,22 @@ int runPlot(const PlotOptions &o) {
   const OutputFile data(scratch_dir + "/vmmu-plot.dat"), script(scratch_dir + "/vmmu-plot.gp");
   writeOutput(data.path(), plotData(runs));
   writeOutput(script.path(), kPlotScript);
-  std::optional<OutputFile> image;
-  if (o.output != "-")
-    image.emplace(o.output);
-  std::fflush(stdout);  // gnuplot writes a `-o -` image after what vmmu printed
-  const auto [status, message] = runProgram({"gnuplot", "-c", script.path(), data.path(),
-                                             image ? image->path() : std::string(), terminal,
+  // `-o -`: drawn into a scratch file first, so that a failed write to standard output is seen.
+  OutputFile image(o.output == "-" ? scratch_dir + "/vmmu-plot.png" : o.output);
+  const auto [status, message] = runProgram({"gnuplot", "-c", script.path(), data.path(), image.path(), terminal,
                                              "vmmu run: " + report.at("trace").get<std::string>() + " (" +
                                                  report.at("backend").get<std::string>() + " backend)",
                                              std::to_string(runs.size()), adaptive ? "1" : "0"});
   if (status != 0)
     throw std::runtime_error("plot: gnuplot failed (exit status " + std::to_string(status) + ")" +
                              (message.empty() ? std::string() : ": " + message));
-  if (image) {
-    image->commit();
+  if (o.output == "-") {
+    std::ifstream drawn(image.path(), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << drawn.rdbuf();
+    writeOutput("-", bytes.str());
+  } else {
+    image.commit();
     std::printf("wrote %s\n", o.output.c_str());
   }
   return 0;

@@ -98,3 +98,10 @@ vmmu_hostile(cli-record-missing-program COMMAND ${_vmmu} record -o t.vmt -- /non
              NO_STRAYS)
 vmmu_hostile(cli-record-program-not-on-path COMMAND ${_vmmu} record -o t.vmt -- no-such-program-vmmu EXIT 1
              MESSAGE "no such program on PATH$" EXISTING t.vmt NO_STRAYS)
+
+# `-o -` draws a PNG on standard output; a lost one is an error, and no scratch file stays.
+vmmu_hostile(cli-plot-stdout COMMAND ${_vmmu} plot cli-report.json -o - EXIT 0 COPY ${_in}/cli-report.json
+             STDOUT "PNG" NO_STRAYS)
+vmmu_hostile(cli-plot-stdout-full-device COMMAND sh -c "exec ${_vmmu} plot cli-report.json -o - > /dev/full" EXIT 1
+             COPY ${_in}/cli-report.json
+             MESSAGE "^vmmu: error: standard output: write failed: No space left on device$" NO_STRAYS)
