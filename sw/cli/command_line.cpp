@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "output_file.h"
+
 namespace vmmu::cli {
 
 CLI::Validator wholeNumber(uint64_t min, uint64_t max) {
@@ -42,6 +44,12 @@ CLI::Validator oneOf(std::vector<std::string> choices) {
 }
 
 void usageError(const std::string &option, const std::string &what) { throw CLI::ValidationError(option, what); }
+
+void checkNotAnInput(const std::string &option, const std::string &output, const std::vector<std::string> &inputs) {
+  for (const std::string &input : inputs)
+    if (!input.empty() && input != "-" && output != "-" && (input == output || sameFile(input, output)))
+      usageError(option, "the output '" + output + "' is also the input '" + input + "'");
+}
 
 std::string commandLine(int argc, const char *const *argv) {
   std::string line;

@@ -30,6 +30,10 @@ std::string listOf(const std::vector<std::string> &choices);
 // "OPTION: what".
 [[noreturn]] void usageError(const std::string &option, const std::string &what);
 
+// A usage error for `option` when `output` would replace one of `inputs` (the same file through
+// any path or hard link); "-" is standard input or output, never a file.
+void checkNotAnInput(const std::string &option, const std::string &output, const std::vector<std::string> &inputs);
+
 // The command line that is running, shell-quoted, for the "command" field of trace headers.
 std::string commandLine(int argc, const char *const *argv);
 

@@ -175,6 +175,7 @@ int runRun(const RunCommandOptions &o) {
 
   // Outputs are created before the run, so that an unwritable path fails at once, not after the
   // measurement; the JSON replaces the old file only when it is complete.
+  checkNotAnInput("--json", o.json, {o.trace, o.config});
   std::optional<OutputFile> json_file;
   if (!o.json.empty() && o.json != "-")
     json_file.emplace(o.json);

@@ -31,13 +31,6 @@ namespace trace = vmmu::trace;
 
 namespace {
 
-// Refuses to write `output` over one of the inputs (the same file through any path or link).
-void checkNotAnInput(const std::string &output, const std::vector<std::string> &inputs) {
-  for (const std::string &input : inputs)
-    if (input != "-" && output != "-" && (input == output || sameFile(input, output)))
-      usageError("-o", "the output '" + output + "' is also the input '" + input + "'");
-}
-
 int traceInfo(const std::string &path) {
   trace::TraceReader reader(path);
   const trace::TraceSummary summary = trace::summarize(reader);
@@ -46,7 +39,7 @@ int traceInfo(const std::string &path) {
 }
 
 int traceDump(const std::string &path, const std::string &output) {
-  checkNotAnInput(output, {path});
+  checkNotAnInput("-o", output, {path});
   trace::TraceReader reader(path);
   if (output == "-") {
     trace::dumpTrace(reader, stdout);
@@ -65,7 +58,7 @@ int traceDump(const std::string &path, const std::string &output) {
 }
 
 int traceImport(const std::string &input, const std::string &output, const std::string &command) {
-  checkNotAnInput(output, {input});
+  checkNotAnInput("-o", output, {input});
   std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(nullptr, &std::fclose);
   std::FILE *in = stdin;
   if (input != "-") {
@@ -83,7 +76,7 @@ int traceImport(const std::string &input, const std::string &output, const std::
 
 int traceMix(const std::vector<std::string> &inputs, const std::string &output, uint64_t quantum,
              const std::string &command) {
-  checkNotAnInput(output, inputs);
+  checkNotAnInput("-o", output, inputs);
   OutputFile out(output);
   const trace::MixResult result = trace::mixTraces(
       inputs, out.path(), trace::makeHeader("vmmu trace mix --quantum " + std::to_string(quantum), command), quantum);

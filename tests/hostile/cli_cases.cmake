@@ -105,3 +105,7 @@ vmmu_hostile(cli-plot-stdout COMMAND ${_vmmu} plot cli-report.json -o - EXIT 0 C
 vmmu_hostile(cli-plot-stdout-full-device COMMAND sh -c "exec ${_vmmu} plot cli-report.json -o - > /dev/full" EXIT 1
              COPY ${_in}/cli-report.json
              MESSAGE "^vmmu: error: standard output: write failed: No space left on device$" NO_STRAYS)
+
+# A report never replaces the trace or the configuration it was made from.
+vmmu_hostile(cli-run-json-over-its-trace COMMAND ${_vmmu} run t.vmt --json ./t.vmt EXIT 2 EXISTING t.vmt
+             MESSAGE "^vmmu: --json: the output './t.vmt' is also the input 't.vmt'$" NO_STRAYS)
