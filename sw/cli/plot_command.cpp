@@ -7,15 +7,10 @@
 // arguments (`gnuplot -c SCRIPT ARG...`, ARGn are string values, never parsed as commands).
 // gnuplot runs without a shell (posix_spawnp) and draws into a temporary file in the output's
 // directory, renamed onto OUT only when it succeeded.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -25,9 +20,8 @@
 
 #include "command_line.h"
 #include "output_file.h"
+#include "program.h"
 #include "vmmu/run/report.h"
-
-extern char **environ;
 
 namespace vmmu::cli {
 
@@ -127,51 +121,12 @@ std::string plotData(const nlohmann::json &runs) {
   return data;
 }
 
-// Runs `argv` (no shell) and waits; returns its exit status and the first line it wrote to
-// standard error, or throws when it cannot be started.
-std::pair<int, std::string> runProgram(const std::vector<std::string> &args) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0)
-    throw OutputError(std::string("plot: pipe failed: ") + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  std::vector<char *> argv;
-  for (const std::string &arg : args)
-    argv.push_back(const_cast<char *>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  if (spawned != 0) {
-    ::close(fds[0]);
-    throw OutputError("plot: cannot start " + args[0] + ": " + std::strerror(spawned) +
-                      " (Debian package gnuplot-nox)");
+ProgramResult runGnuplot(const std::vector<std::string> &args) {
+  try {
+    return runProgram(args);
+  } catch (const std::runtime_error &e) {
+    throw std::runtime_error(std::string("plot: ") + e.what() + " (Debian package gnuplot-nox)");
   }
-  std::string err;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t got = ::read(fds[0], buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0)
-      break;
-    if (err.size() < 64 * 1024)
-      err.append(buffer, static_cast<size_t>(got));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  // The first line that says something (gnuplot starts its errors with a blank line or the
-  // offending command).
-  std::string line;
-  std::istringstream lines(err);
-  for (std::string l; std::getline(lines, l);)
-    if (l.find_first_not_of(" \t^") != std::string::npos)
-      line = l.substr(l.find_first_not_of(" \t"));
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), line};
 }
 
 struct PlotOptions {
@@ -217,12 +172,14 @@ int runPlot(const PlotOptions &o) {
   writeOutput(script.path(), kPlotScript);
   // `-o -`: drawn into a scratch file first, so that a failed write to standard output is seen.
   OutputFile image(o.output == "-" ? scratch_dir + "/vmmu-plot.png" : o.output);
-  const auto [status, message] = runProgram({"gnuplot", "-c", script.path(), data.path(), image.path(), terminal,
+  const ProgramResult gnuplot = runGnuplot({"gnuplot", "-c", script.path(), data.path(), image.path(), terminal,
                                              "vmmu run: " + report.at("trace").get<std::string>() + " (" +
                                                  report.at("backend").get<std::string>() + " backend)",
                                              std::to_string(runs.size()), adaptive ? "1" : "0"});
-  if (status != 0)
-    throw std::runtime_error("plot: gnuplot failed (exit status " + std::to_string(status) + ")" +
+  // gnuplot's error is its last line (after the offending command and a ^ under it).
+  const std::string message = lastLine(gnuplot.output);
+  if (gnuplot.status != 0)
+    throw std::runtime_error("plot: gnuplot failed (exit status " + std::to_string(gnuplot.status) + ")" +
                              (message.empty() ? std::string() : ": " + message));
   if (o.output == "-") {
     std::ifstream drawn(image.path(), std::ios::binary);

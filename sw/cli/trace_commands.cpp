@@ -17,6 +17,7 @@
 
 #include "command_line.h"
 #include "output_file.h"
+#include "program.h"
 #include "vmmu/trace/generate.h"
 #include "vmmu/trace/lackey.h"
 #include "vmmu/trace/mix.h"
@@ -121,37 +122,6 @@ std::vector<std::string> genKinds() {
 
 // --- vmmu record -----------------------------------------------------------------------------
 
-// The first line of `command`'s standard output, or "" if it cannot run.
-std::string firstLineOf(const char *command) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE *)> pipe(popen(command, "r"), &pclose);
-  if (!pipe)
-    return "";
-  char buf[256] = {};
-  if (!std::fgets(buf, sizeof buf, pipe.get()))
-    return "";
-  std::string line = buf;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-    line.pop_back();
-  return line;
-}
-
-// Whether `program` is an executable file, looked up on PATH unless it names a path, as execvp
-// would (valgrind then runs it).
-bool isProgram(const std::string &program) {
-  if (program.find('/') != std::string::npos)
-    return ::access(program.c_str(), X_OK) == 0;
-  const char *path = std::getenv("PATH");
-  const std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-  for (size_t at = 0; at <= dirs.size();) {
-    const size_t colon = std::min(dirs.find(':', at), dirs.size());
-    const std::string dir = colon == at ? "." : dirs.substr(at, colon - at);
-    if (::access((dir + "/" + program).c_str(), X_OK) == 0)
-      return true;
-    at = colon + 1;
-  }
-  return false;
-}
-
 std::string_view baseName(std::string_view path) {
   const size_t slash = path.rfind('/');
   return slash == path.npos ? path : path.substr(slash + 1);
@@ -206,7 +176,8 @@ int runRecord(const RecordOptions &o) {
   if (!isProgram(o.command.front()))
     throw trace::TraceError("record: cannot run '" + o.command.front() + "': no such program" +
                             (o.command.front().find('/') == std::string::npos ? " on PATH" : ""));
-  const std::string valgrind_version = firstLineOf("valgrind --version 2>/dev/null");
+  const std::string valgrind_version =
+      isProgram("valgrind") ? firstLine(runProgram({"valgrind", "--version"}).output) : std::string();
   if (valgrind_version.empty())
     throw trace::TraceError("record: valgrind is not installed or not on PATH (Debian package 'valgrind')");
 

@@ -109,3 +109,9 @@ vmmu_hostile(cli-plot-stdout-full-device COMMAND sh -c "exec ${_vmmu} plot cli-r
 # A report never replaces the trace or the configuration it was made from.
 vmmu_hostile(cli-run-json-over-its-trace COMMAND ${_vmmu} run t.vmt --json ./t.vmt EXIT 2 EXISTING t.vmt
              MESSAGE "^vmmu: --json: the output './t.vmt' is also the input 't.vmt'$" NO_STRAYS)
+
+# Without gnuplot: one line saying what to install, no image and no scratch file left.
+vmmu_hostile(cli-plot-without-gnuplot COMMAND env PATH=/nonexistent ${_vmmu} plot cli-report.json -o p.png EXIT 1
+             COPY ${_in}/cli-report.json
+             MESSAGE "^vmmu: error: plot: cannot run gnuplot: No such file or directory \\(Debian package gnuplot-nox\\)$"
+             ABSENT p.png NO_STRAYS)
