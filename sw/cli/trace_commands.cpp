@@ -326,7 +326,7 @@ void addRecordCommand(CLI::App &app, Action &action) {
   record->add_option("-o,--output", o->output, "The .vmt trace")->required();
   record->add_option("--max-accesses", o->max_accesses, "Stop the program after N accesses (0: no limit)")
       ->check(wholeNumber(0, UINT64_MAX));
-  record->add_option("COMMAND", o->command, "The program and its arguments (after --)");
+  record->add_option("COMMAND", o->command, "The program and its arguments (after --)")->default_str("");
   record->callback([o, &action] { action = [o] { return runRecord(*o); }; });
 }
 

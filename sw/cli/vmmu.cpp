@@ -183,12 +183,13 @@ std::string usageMessage(const CLI::App &app, const CLI::ParseError &e) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app("vmmu: a hardware MMU model for virtualized address translation", "vmmu");
+  CLI::App app("vmmu: a hardware MMU model for virtualized address translation.\n"
+               "Run 'vmmu COMMAND --help' for the options of COMMAND, each with its default.",
+               "vmmu");
   app.set_version_flag("--version", std::string("vmmu ") + VMMU_VERSION);
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
   app.get_formatter()->column_width(34);
-  app.footer("Run 'vmmu COMMAND --help' for the options of COMMAND.");
   vmmu::cli::Action action;
   vmmu::cli::addRunCommand(app, action);
   vmmu::cli::addPlotCommand(app, action);
