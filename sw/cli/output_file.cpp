@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -13,6 +15,35 @@
 namespace vmmu::cli {
 
 namespace {
+
+// The temporary files that exist now, for the signal handler, which can reach nothing else and
+// may not allocate: a fixed table of fixed buffers. A slot's path is complete before `used` is set.
+struct Temporary {
+  volatile std::sig_atomic_t used = 0;
+  char path[PATH_MAX] = {};
+};
+Temporary g_temporaries[16];
+
+// Returns the slot now naming `path`, or -1 when the table is full (the file is then only
+// removed by the destructor).
+int registerTemporary(const std::string &path) {
+  if (path.size() >= PATH_MAX)
+    return -1;
+  for (int i = 0; i < static_cast<int>(std::size(g_temporaries)); ++i) {
+    Temporary &slot = g_temporaries[i];
+    if (slot.used == 0) {
+      std::memcpy(slot.path, path.c_str(), path.size() + 1);
+      slot.used = 1;
+      return i;
+    }
+  }
+  return -1;
+}
+
+void unregisterTemporary(int slot) {
+  if (slot >= 0)
+    g_temporaries[slot].used = 0;
+}
 
 std::string directoryOf(const std::string &path) {
   const size_t slash = path.rfind('/');
@@ -74,6 +105,7 @@ OutputFile::OutputFile(std::string destination) : destination_(std::move(destina
   if (fd < 0)
     failCreate(destination_, errno);
   temp_ = buffer.data();
+  slot_ = registerTemporary(temp_);
   ::fchmod(fd, outputMode(destination_));
   ::close(fd);
 }
@@ -81,6 +113,7 @@ OutputFile::OutputFile(std::string destination) : destination_(std::move(destina
 OutputFile::~OutputFile() {
   if (!committed_)
     ::unlink(temp_.c_str());
+  unregisterTemporary(slot_);
 }
 
 void OutputFile::commit() {
@@ -97,6 +130,28 @@ void OutputFile::commit() {
   if (::rename(temp_.c_str(), destination_.c_str()) != 0)
     fail(destination_, std::strerror(errno));
   committed_ = true;
+  unregisterTemporary(slot_);
+}
+
+void OutputFile::keep() {
+  committed_ = true;
+  unregisterTemporary(slot_);
+}
+
+extern "C" void removeTemporariesAndDie(int signal) {
+  for (Temporary &slot : g_temporaries)
+    if (slot.used != 0)
+      ::unlink(slot.path);  // async-signal-safe
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
+void removeTemporariesOnSignals() {
+  struct sigaction action = {};
+  action.sa_handler = removeTemporariesAndDie;
+  sigemptyset(&action.sa_mask);
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP})
+    sigaction(signal, &action, nullptr);
 }
 
 void writeOutput(const std::string &destination, std::string_view text) {

@@ -4,7 +4,8 @@
 // commit() renames it onto the destination, so the destination holds either its previous content
 // or the complete new one, never a part. Not committed (an error, an exception, an interrupted
 // run), the temporary file is removed. The destination "-" is standard output: written in place
-// (through /dev/stdout, for writers that take a path), nothing to rename.
+// (through /dev/stdout, for writers that take a path), nothing to rename. A signal that ends the
+// process (removeTemporariesOnSignals) removes the temporary files first.
 #ifndef VMMU_CLI_OUTPUT_FILE_H
 #define VMMU_CLI_OUTPUT_FILE_H
 
@@ -34,11 +35,12 @@ public:
   // Syncs the temporary file and renames it onto the destination; throws OutputError.
   void commit();
   // Leaves the temporary file where it is, uncommitted: a message names path().
-  void keep() { committed_ = true; }
+  void keep();
 
 private:
   std::string destination_;
   std::string temp_;
+  int slot_ = -1;  // in the table removeTemporariesAndDie reads
   bool committed_ = false;
 };
 
@@ -52,6 +54,12 @@ bool sameFile(const std::string &a, const std::string &b);
 // Throws OutputError "PATH: cannot write: ..." unless the directory `path` would be created in
 // exists and is writable; for outputs another component opens (the RTL backend's waves).
 void checkWritableDirectory(const std::string &path);
+
+// From now on SIGINT, SIGTERM and SIGHUP remove the OutputFiles' temporary files, then end the
+// process as the signal would have (status 128 + N).
+void removeTemporariesOnSignals();
+// The handler that does it: async-signal-safe, for handlers of their own to call (run_command.cpp).
+extern "C" void removeTemporariesAndDie(int signal);
 
 // Flushes standard output; throws OutputError if anything written to it was lost (a full disk).
 void finishStdout();

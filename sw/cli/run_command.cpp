@@ -9,7 +9,7 @@
 //
 // SIGINT and SIGTERM stop the replay: the command prints (and writes as JSON) what was measured,
 // marked interrupted, removes its temporary files and exits with 128 + the signal's number. A
-// second signal acts at once (the handler is reset after the first).
+// second signal ends it at once (removing its temporary files all the same).
 #include <signal.h>
 
 #include <csignal>
@@ -37,7 +37,13 @@ namespace {
 // it measured.
 volatile std::sig_atomic_t g_stop_signal = 0;
 
-extern "C" void onStopSignal(int signal) { g_stop_signal = signal; }
+// The first signal stops the run; a second one ends the process at once (its temporary files
+// removed).
+extern "C" void onStopSignal(int signal) {
+  if (g_stop_signal != 0)
+    removeTemporariesAndDie(signal);
+  g_stop_signal = signal;
+}
 
 constexpr uint64_t kBundledQuantum = 100'000;
 constexpr const char *kBundledTraces[] = {"gzip.vmt", "xz.vmt", "sort.vmt", "cc1.vmt", "sqlite.vmt"};
@@ -153,7 +159,6 @@ public:
     g_stop_signal = 0;
     struct sigaction action = {};
     action.sa_handler = onStopSignal;
-    action.sa_flags = SA_RESETHAND;  // a second signal is not caught: it ends the process at once
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &previous_int_);
     sigaction(SIGTERM, &action, &previous_term_);

@@ -200,6 +200,7 @@ int main(int argc, char **argv) {
     std::fputs(app.help().c_str(), stderr);
     return 2;
   }
+  vmmu::cli::removeTemporariesOnSignals();
   int status = 0;
   try {
     app.parse(argc, argv);

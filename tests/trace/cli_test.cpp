@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "trace_test_support.h"
@@ -93,6 +94,18 @@ TEST(TraceCli, OutputsAreAtomicAndNeverAnInput) {
   const CliRun piped = vmmu("trace gen scan --accesses 300 --footprint-mib 1 -o -");
   ASSERT_EQ(piped.status, 0) << piped.err;
   EXPECT_EQ(piped.out.substr(0, 4), readFile(a).substr(0, 4));
+}
+
+// A signal that ends `trace gen` half way removes its temporary file: nothing is left.
+TEST(TraceCli, ASignalLeavesNoPartialOutput) {
+  const std::filesystem::path dir = scratchPath("signal-dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string command = "timeout -s TERM 1 " + std::string(VMMU_CLI_PATH) +
+                              " trace gen random --accesses 10000000000 -o " + (dir / "big.vmt").string();
+  const int raw = std::system(command.c_str());
+  ASSERT_EQ(WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, 124) << "timeout(1) stopped it";
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << std::filesystem::directory_iterator(dir)->path();
 }
 
 TEST(TraceCli, LostStandardOutputIsAnError) {
