@@ -154,6 +154,16 @@ void removeTemporariesOnSignals() {
     sigaction(signal, &action, nullptr);
 }
 
+void OutputFile::write(std::string_view text) {
+  std::FILE *out = std::fopen(temp_.c_str(), "wb");
+  if (out == nullptr)
+    fail(destination_, std::strerror(errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0;
+  const int error = errno;
+  if (std::fclose(out) != 0 || !written)
+    fail(destination_, std::strerror(written ? errno : error));
+}
+
 void writeOutput(const std::string &destination, std::string_view text) {
   if (destination == "-") {
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
@@ -161,13 +171,7 @@ void writeOutput(const std::string &destination, std::string_view text) {
     return;
   }
   OutputFile file(destination);
-  std::FILE *out = std::fopen(file.path().c_str(), "wb");
-  if (out == nullptr)
-    fail(destination, std::strerror(errno));
-  const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0;
-  const int error = errno;
-  if (std::fclose(out) != 0 || !written)
-    fail(destination, std::strerror(written ? errno : error));
+  file.write(text);
   file.commit();
 }
 

@@ -32,6 +32,8 @@ public:
   // Where to write until commit(): the temporary file (empty, already created).
   const std::string &path() const { return temp_; }
   const std::string &destination() const { return destination_; }
+  // Writes `text` into the temporary file (for writers that do not open path() themselves).
+  void write(std::string_view text);
   // Syncs the temporary file and renames it onto the destination; throws OutputError.
   void commit();
   // Leaves the temporary file where it is, uncommitted: a message names path().

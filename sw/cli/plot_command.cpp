@@ -167,9 +167,10 @@ int runPlot(const PlotOptions &o) {
     adaptive = adaptive || run["approach"] == "adaptive";
 
   const std::string scratch_dir = std::filesystem::temp_directory_path().string();
-  const OutputFile data(scratch_dir + "/vmmu-plot.dat"), script(scratch_dir + "/vmmu-plot.gp");
-  writeOutput(data.path(), plotData(runs));
-  writeOutput(script.path(), kPlotScript);
+  // Scratch files: OutputFiles never committed.
+  OutputFile data(scratch_dir + "/vmmu-plot.dat"), script(scratch_dir + "/vmmu-plot.gp");
+  data.write(plotData(runs));
+  script.write(kPlotScript);
   // `-o -`: drawn into a scratch file first, so that a failed write to standard output is seen.
   OutputFile image(o.output == "-" ? scratch_dir + "/vmmu-plot.png" : o.output);
   const ProgramResult gnuplot = runGnuplot({"gnuplot", "-c", script.path(), data.path(), image.path(), terminal,

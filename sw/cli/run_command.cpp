@@ -219,7 +219,7 @@ int runRun(const RunCommandOptions &o) {
   if (json_to_stdout) {
     writeOutput("-", run::formatJson(report));
   } else if (json_file) {
-    writeOutput(json_file->path(), run::formatJson(report));
+    json_file->write(run::formatJson(report));
     json_file->commit();
   }
   if (report.mismatch) {
