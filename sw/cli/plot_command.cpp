@@ -1,32 +1,70 @@
-// plot_command.cpp - `vmmu plot RESULT.json -o OUT.png`: draws a `vmmu run --json` result with
-// gnuplot: the slowdown of every approach against native, and the cycles of each interval per run
-// with the adaptive policy's mode over time underneath.
+// plot_command.cpp - `vmmu plot RESULT.json -o OUT.png|svg|pdf`: draws a `vmmu run --json` report
+// with gnuplot: the slowdown of every approach against native, the cycles of each interval per
+// run, and the adaptive policy's mode over time underneath.
+//
+// Nothing read from the report becomes gnuplot commands: the figures and labels go to a data file
+// that the fixed script kPlotScript reads as data, and the title and file names reach it as
+// arguments (`gnuplot -c SCRIPT ARG...`, ARGn are string values, never parsed as commands).
+// gnuplot runs without a shell (posix_spawnp) and draws into a temporary file in the output's
+// directory, renamed onto OUT only when it succeeded.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "cli_options.h"
-#include "vmmu/run/json_reader.h"
-#include "run_command.h"
+#include "command_line.h"
+#include "output_file.h"
+#include "program.h"
+#include "vmmu/run/report.h"
 
 namespace vmmu::cli {
 
 namespace {
 
-using Json = run::JsonValue;
-
-// gnuplot's string quoting: single quotes, doubled inside.
-std::string quoted(const std::string &s) {
-  std::string out = "'";
-  for (const char c : s)
-    out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
+// ARG1 data file, ARG2 output file, ARG3 terminal, ARG4 title, ARG5 number of
+// runs, ARG6 "1" if the report has an adaptive run. The data file's blocks: 0 the slowdowns
+// (label, value), 1 the cycles per interval (interval, one column per run, a header line of
+// labels), 2 the adaptive mode per interval.
+constexpr const char *kPlotScript = R"(
+if (ARG3 eq "png") { set terminal pngcairo size 1200,900 font ',10' noenhanced }
+if (ARG3 eq "svg") { set terminal svg size 1200,900 font ',10' noenhanced }
+if (ARG3 eq "pdf") { set terminal pdfcairo size 12in,9in font ',10' noenhanced }
+set output ARG2
+runs = int(ARG5)
+set datafile missing 'NaN'
+set multiplot layout 3,1 title ARG4
+set style fill solid 0.6
+set boxwidth 0.6
+set ylabel 'slowdown vs native'
+set grid ytics
+set yrange [0:*]
+unset key
+plot ARG1 index 0 using 0:2:xticlabels(1) with boxes lc rgb '#4477aa', \
+     '' index 0 using 0:2:(sprintf('%.3f', $2)) with labels offset 0,0.7
+set ylabel 'cycles per interval'
+set xlabel 'policy interval'
+set key outside right
+set yrange [0:*]
+set xtics auto
+plot for [r=2:runs+1] ARG1 index 1 using 1:r with lines title columnheader(r)
+set ylabel 'adaptive mode'
+set yrange [0.5:5.5]
+set ytics ('nested' 1, 'shadow' 2, 'shadow-cache' 3, 'shadow-prefetch' 4, 'direct' 5)
+unset key
+if (ARG6 eq "1") {
+  plot ARG1 index 2 using 1:2 with steps lw 2 lc rgb '#cc3311'
+} else {
+  set label 1 'no adaptive run in this result' at graph 0.4, graph 0.5
+  plot 0 notitle
 }
+unset multiplot
+)";
 
 int modeNumber(char letter) {
   switch (letter) {
@@ -39,104 +77,132 @@ int modeNumber(char letter) {
   }
 }
 
-}  // namespace
+// A label as a quoted field of a gnuplot data file: such a field cannot hold a double quote or a
+// line break, so anything but plain printable characters becomes '?'.
+std::string dataLabel(const std::string &text) {
+  std::string out = "\"";
+  for (const char c : text)
+    out += (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   std::strchr(" -_.+:/(),", c) != nullptr
+               ? c
+               : '?';
+  return out + "\"";
+}
 
-int runPlot(int argc, char **argv) {
-  ArgCursor args(argc, argv);
-  std::string input, output;
-  while (!args.done()) {
-    const std::string_view arg = args.next();
-    if (arg == "-o")
-      output = args.value(arg);
-    else if (arg.size() > 1 && arg[0] == '-')
-      throw UsageError("unknown option '" + std::string(arg) + "' for 'vmmu plot'");
-    else if (!input.empty())
-      throw UsageError("plot: expected one JSON file, got a second: '" + std::string(arg) + "'");
-    else
-      input = arg;
+// The data file's three blocks (see kPlotScript).
+std::string plotData(const nlohmann::json &runs) {
+  std::string data;
+  for (const nlohmann::json &run : runs)
+    data += dataLabel(run["approach"].get<std::string>()) + " " + std::to_string(run["slowdown"].get<double>()) + "\n";
+  data += "\n\ninterval";
+  size_t longest = 0;
+  for (const nlohmann::json &run : runs) {
+    data += " " + dataLabel(run["approach"].get<std::string>());
+    longest = std::max(longest, run["interval_cycles"].size());
   }
-  if (input.empty())
-    throw UsageError("plot: missing RESULT.json (written by vmmu run --json)");
-  if (output.empty())
-    throw UsageError("plot: missing -o OUT.png");
+  data += "\n";
+  for (size_t i = 0; i < longest; ++i) {
+    data += std::to_string(i);
+    for (const nlohmann::json &run : runs) {
+      const nlohmann::json &cycles = run["interval_cycles"];
+      data += ' ';
+      data += i < cycles.size() ? std::to_string(cycles[i].get<uint64_t>()) : std::string("NaN");
+    }
+    data += "\n";
+  }
+  data += "\n\n";
+  for (const nlohmann::json &run : runs) {
+    if (run["approach"] != "adaptive")
+      continue;
+    const std::string timeline = run["modes"].get<std::string>();
+    for (size_t i = 0; i < timeline.size(); ++i)
+      data += std::to_string(i) + " " + std::to_string(modeNumber(timeline[i])) + "\n";
+  }
+  return data;
+}
 
-  std::ifstream in(input, std::ios::binary);
+ProgramResult runGnuplot(const std::vector<std::string> &args) {
+  try {
+    return runProgram(args);
+  } catch (const std::runtime_error &e) {
+    throw std::runtime_error(std::string("plot: ") + e.what() + " (Debian package gnuplot-nox)");
+  }
+}
+
+struct PlotOptions {
+  std::string input;
+  std::string output;
+};
+
+// The gnuplot terminal for the output's extension.
+std::string terminalFor(const std::string &output) {
+  if (output == "-")
+    return "png";
+  const size_t dot = output.rfind('.');
+  const std::string extension = dot == std::string::npos || output.find('/', dot) != std::string::npos
+                                    ? std::string()
+                                    : output.substr(dot + 1);
+  if (extension == "png" || extension == "svg" || extension == "pdf")
+    return extension;
+  usageError("-o", "expected a file name ending in .png, .svg or .pdf (or - for a PNG on standard output), got '" +
+                       output + "'");
+}
+
+int runPlot(const PlotOptions &o) {
+  const std::string terminal = terminalFor(o.output);
+  std::ifstream in(o.input, std::ios::binary);
   if (!in)
-    throw std::runtime_error(input + ": cannot read");
+    throw std::runtime_error(o.input + ": cannot read: " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  const std::string content = text.str();
-  Json report;
+  nlohmann::json report;
   try {
-    report = run::parseJson(content);
+    report = run::parseReport(text.str());
   } catch (const run::JsonError &e) {
-    throw std::runtime_error(input + ": not a vmmu run JSON report: " + e.what());
+    throw std::runtime_error(o.input + ": not a vmmu run JSON report: " + e.what());
   }
-  const Json &runs = report["runs"];
-  if (runs.kind != Json::Kind::Array || runs.array.empty())
-    throw std::runtime_error(input + ": not a vmmu run JSON report: no \"runs\"");
+  const nlohmann::json &runs = report.at("runs");
+  bool adaptive = false;
+  for (const nlohmann::json &run : runs)
+    adaptive = adaptive || run["approach"] == "adaptive";
 
-  // Data blocks: slowdowns; cycles per interval per run; the adaptive mode per interval.
-  std::string script = "$slowdown << EOD\n";
-  for (const Json &run : runs.array)
-  {
-    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
-    script += '"';
-    script += run["approach"].string;
-    script += "\" ";
-    script += std::to_string(run["slowdown"].number);
-    script += '\n';
+  const std::string scratch_dir = std::filesystem::temp_directory_path().string();
+  // Scratch files: OutputFiles never committed.
+  OutputFile data(scratch_dir + "/vmmu-plot.dat"), script(scratch_dir + "/vmmu-plot.gp");
+  data.write(plotData(runs));
+  script.write(kPlotScript);
+  // `-o -`: drawn into a scratch file first, so that a failed write to standard output is seen.
+  OutputFile image(o.output == "-" ? scratch_dir + "/vmmu-plot.png" : o.output);
+  const ProgramResult gnuplot = runGnuplot({"gnuplot", "-c", script.path(), data.path(), image.path(), terminal,
+                                             "vmmu run: " + report.at("trace").get<std::string>() + " (" +
+                                                 report.at("backend").get<std::string>() + " backend)",
+                                             std::to_string(runs.size()), adaptive ? "1" : "0"});
+  // gnuplot's error is its last line (after the offending command and a ^ under it).
+  const std::string message = lastLine(gnuplot.output);
+  if (gnuplot.status != 0)
+    throw std::runtime_error("plot: gnuplot failed (exit status " + std::to_string(gnuplot.status) + ")" +
+                             (message.empty() ? std::string() : ": " + message));
+  if (o.output == "-") {
+    std::ifstream drawn(image.path(), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << drawn.rdbuf();
+    writeOutput("-", bytes.str());
+  } else {
+    image.commit();
+    std::printf("wrote %s\n", o.output.c_str());
   }
-  script += "EOD\n$intervals << EOD\n";
-  size_t longest = 0;
-  for (const Json &run : runs.array)
-    longest = std::max(longest, run["interval_cycles"].array.size());
-  for (size_t i = 0; i < longest; ++i) {
-    script += std::to_string(i);
-    for (const Json &run : runs.array) {
-      const auto &cycles = run["interval_cycles"].array;
-      script += ' ';
-      script += i < cycles.size() ? std::to_string(cycles[i].number) : std::string("NaN");
-    }
-    script += "\n";
-  }
-  script += "EOD\n$modes << EOD\n";
-  std::string timeline;
-  for (const Json &run : runs.array)
-    if (run["approach"].string == "adaptive")
-      timeline = run["modes"].string;
-  for (size_t i = 0; i < timeline.size(); ++i)
-    script += std::to_string(i) + " " + std::to_string(modeNumber(timeline[i])) + "\n";
-  script += "EOD\n";
-
-  script += "set terminal pngcairo size 1200,900 font ',10'\nset output " + quoted(output) + "\n";
-  script += "set multiplot layout 3,1 title " + quoted("vmmu run: " + report["trace"].string + " (" +
-                                                      report["backend"].string + " backend)") + "\n";
-  script += "set style fill solid 0.6\nset boxwidth 0.6\nset ylabel 'slowdown vs native'\nset grid ytics\n"
-            "set yrange [0:*]\nunset key\n"
-            "plot $slowdown using 0:2:xtic(1) with boxes lc rgb '#4477aa', "
-            "'' using 0:2:(sprintf('%.3f', $2)) with labels offset 0,0.7\n";
-  script += "set ylabel 'cycles per interval'\nset xlabel 'policy interval'\nset key outside right\n"
-            "set yrange [0:*]\nset xtics auto\nplot ";
-  for (size_t r = 0; r < runs.array.size(); ++r)
-    script += std::string(r ? ", " : "") + "$intervals using 1:" + std::to_string(r + 2) + " with lines title " +
-              quoted(runs.array[r]["approach"].string);
-  script += "\n";
-  script += "set ylabel 'adaptive mode'\nset yrange [0.5:5.5]\n"
-            "set ytics ('nested' 1, 'shadow' 2, 'shadow-cache' 3, 'shadow-prefetch' 4, 'direct' 5)\nunset key\n";
-  script += timeline.empty() ? "set label 1 'no adaptive run in this result' at graph 0.4, graph 0.5\nplot 0 notitle\n"
-                             : "plot $modes using 1:2 with steps lw 2 lc rgb '#cc3311'\n";
-  script += "unset multiplot\n";
-
-  FILE *gnuplot = popen("gnuplot", "w");
-  if (gnuplot == nullptr)
-    throw std::runtime_error("plot: cannot start gnuplot (Debian package gnuplot-nox)");
-  std::fputs(script.c_str(), gnuplot);
-  const int status = pclose(gnuplot);
-  if (status != 0)
-    throw std::runtime_error("plot: gnuplot failed (exit status " + std::to_string(status) + ")");
-  std::printf("wrote %s\n", output.c_str());
   return 0;
+}
+
+}  // namespace
+
+void addPlotCommand(CLI::App &app, Action &action) {
+  auto o = std::make_shared<PlotOptions>();
+  CLI::App *plot = app.add_subcommand("plot", "Draw a `vmmu run --json` report with gnuplot");
+  plot->add_option("RESULT", o->input, "The JSON report (vmmu run --json)")->required();
+  plot->add_option("-o,--output", o->output, "The image: .png, .svg or .pdf (-: PNG on standard output)")
+      ->required();
+  plot->callback([o, &action] { action = [o] { return runPlot(*o); }; });
 }
 
 }  // namespace vmmu::cli

@@ -1,25 +1,30 @@
 // run_command.cpp - `vmmu run`: replays a trace under every approach and compares them.
 //
 //   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl] [--policy NAME]
-//            [--wave FILE.fst [--wave-window A:B]] [--json FILE] [--config FILE]
+//            [--wave FILE.fst [--wave-window A:B]] [--json FILE|-] [--config FILE]
 //            [--interval N] [--max-events N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
 // --quantum 100000` of gzip, xz, sort, cc1 and sqlite), mixed into a temporary file.
-#include "run_command.h"
-
-#include <unistd.h>
+//
+// SIGINT and SIGTERM stop the replay: the command prints (and writes as JSON) what was measured,
+// marked interrupted, removes its temporary files and exits with 128 + the signal's number. A
+// second signal ends it at once (removing its temporary files all the same).
+#include <signal.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
-#include <string_view>
 #include <tuple>
 #include <vector>
 
-#include "cli_options.h"
+#include "command_line.h"
+#include "output_file.h"
+#include "vmmu/run/report.h"
 #include "vmmu/run/trace_run.h"
 #include "vmmu/trace/mix.h"
 
@@ -27,14 +32,25 @@ namespace vmmu::cli {
 
 namespace {
 
-// The one piece of global state: a signal handler can reach nothing else. SIGINT sets it; the
-// replay polls it between events and the run ends with what it measured.
-volatile std::sig_atomic_t g_interrupted = 0;
+// The one piece of global state: a signal handler can reach nothing else. SIGINT or SIGTERM
+// sets it to the signal's number; the replay polls it between events and the run ends with what
+// it measured.
+volatile std::sig_atomic_t g_stop_signal = 0;
 
-extern "C" void onInterrupt(int) { g_interrupted = 1; }
+// The first signal stops the run; a second one ends the process at once (its temporary files
+// removed).
+extern "C" void onStopSignal(int signal) {
+  if (g_stop_signal != 0)
+    removeTemporariesAndDie(signal);
+  g_stop_signal = signal;
+}
 
 constexpr uint64_t kBundledQuantum = 100'000;
 constexpr const char *kBundledTraces[] = {"gzip.vmt", "xz.vmt", "sort.vmt", "cc1.vmt", "sqlite.vmt"};
+
+const std::vector<std::string> kModes = {"native",         "nested", "shadow",   "shadow-cache",
+                                         "shadow-prefetch", "direct", "adaptive", "all"};
+const std::vector<std::string> kPolicies = {"adaptive", "adaptive-shadow", "adaptive-shadow-prefetch", "none"};
 
 struct RunCommandOptions {
   std::string trace;
@@ -49,48 +65,20 @@ struct RunCommandOptions {
   uint64_t max_events = UINT64_MAX;
 };
 
-RunCommandOptions parseRun(ArgCursor args) {
-  RunCommandOptions o;
-  while (!args.done()) {
-    const std::string_view arg = args.next();
-    if (arg == "--mode")
-      o.mode = args.value(arg);
-    else if (arg == "--backend")
-      o.backend = args.value(arg);
-    else if (arg == "--policy")
-      o.policy = args.value(arg);
-    else if (arg == "--wave")
-      o.wave = args.value(arg);
-    else if (arg == "--wave-window")
-      o.wave_window = args.value(arg);
-    else if (arg == "--json")
-      o.json = args.value(arg);
-    else if (arg == "--config")
-      o.config = args.value(arg);
-    else if (arg == "--interval")
-      o.interval = parseUnsigned(arg, args.value(arg), 1, 1'000'000'000'000ull);
-    else if (arg == "--max-events")
-      o.max_events = parseUnsigned(arg, args.value(arg), 1, UINT64_MAX);
-    else if (arg.size() > 1 && arg[0] == '-')
-      throw UsageError("unknown option '" + std::string(arg) + "' for 'vmmu run'");
-    else if (!o.trace.empty())
-      throw UsageError("run: expected one trace file, got a second: '" + std::string(arg) + "'");
-    else
-      o.trace = arg;
-  }
-  return o;
-}
-
 // "A:B" -> [A, B].
 std::pair<uint64_t, uint64_t> parseWindow(const std::string &text) {
   const size_t colon = text.find(':');
+  const auto number = [&](const std::string &part) {
+    std::string copy = part;
+    if (!wholeNumber(0, UINT64_MAX)(copy).empty())
+      usageError("--wave-window", "expected A:B (backend transaction indices), got '" + text + "'");
+    return std::stoull(part);
+  };
   if (colon == std::string::npos)
-    throw UsageError("--wave-window: expected A:B (backend transaction indices), got '" + text + "'");
-  const std::string from = text.substr(0, colon), to = text.substr(colon + 1);
-  const uint64_t a = parseUnsigned("--wave-window", from.c_str(), 0, UINT64_MAX);
-  const uint64_t b = parseUnsigned("--wave-window", to.c_str(), 0, UINT64_MAX);
+    usageError("--wave-window", "expected A:B (backend transaction indices), got '" + text + "'");
+  const uint64_t a = number(text.substr(0, colon)), b = number(text.substr(colon + 1));
   if (a > b)
-    throw UsageError("--wave-window: the window " + text + " ends before it starts");
+    usageError("--wave-window", "the window " + text + " ends before it starts");
   return {a, b};
 }
 
@@ -98,20 +86,6 @@ std::string tracesDir() {
   if (const char *dir = std::getenv("VMMU_TRACES_DIR"); dir != nullptr && *dir != '\0')
     return dir;
   return VMMU_TRACES_DIR;
-}
-
-// Mixes the bundled traces into a temporary file; returns its path.
-std::string mixBundledTraces() {
-  std::vector<std::string> inputs;
-  for (const char *name : kBundledTraces)
-    inputs.push_back(tracesDir() + "/" + name);
-  const std::string output =
-      (std::filesystem::temp_directory_path() / ("vmmu-run-bundled-" + std::to_string(::getpid()) + ".vmt")).string();
-  trace::mixTraces(inputs, output,
-                   trace::makeHeader("vmmu run (bundled mix)", "vmmu trace mix --quantum " +
-                                                                   std::to_string(kBundledQuantum) + " traces/*.vmt"),
-                   kBundledQuantum);
-  return output;
 }
 
 // The command that reruns exactly the failing window with waves: the same run alone (the
@@ -132,23 +106,9 @@ std::string replayCommand(const RunCommandOptions &o, const std::string &trace, 
   return command;
 }
 
-}  // namespace
-
-void printRunUsage(std::FILE *out) {
-  std::fprintf(out,
-               "usage: vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl] [--policy NAME]\n"
-               "                [--wave FILE.fst [--wave-window A:B]] [--json FILE] [--config FILE]\n"
-               "                [--interval N] [--max-events N]\n"
-               "         MODE: native, nested, shadow, shadow-cache, shadow-prefetch, direct\n"
-               "         NAME: adaptive (shadow-cache), adaptive-shadow, adaptive-shadow-prefetch, none\n"
-               "       vmmu plot RESULT.json -o OUT.png\n");
-}
-
-int runRun(int argc, char **argv) {
-  const RunCommandOptions o = parseRun(ArgCursor(argc, argv));
+// The request the options ask for; throws a usage error for options that do not go together.
+run::RunRequest makeRequest(const RunCommandOptions &o) {
   run::RunRequest request;
-
-  // Modes.
   bool policy_wanted = false;
   if (o.mode == "all") {
     for (unsigned a = 0; a < vmm::kNumApproaches; ++a)
@@ -157,12 +117,7 @@ int runRun(int argc, char **argv) {
   } else if (o.mode == "adaptive") {
     policy_wanted = true;
   } else {
-    try {
-      request.approaches.push_back(vmm::parseApproach(o.mode));
-    } catch (const std::invalid_argument &) {
-      throw UsageError("--mode: unknown mode '" + o.mode +
-                       "' (expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, adaptive or all)");
-    }
+    request.approaches.push_back(vmm::parseApproach(o.mode));  // oneOf(kModes) checked the name
   }
   if (o.policy == "adaptive")
     request.settings.adaptive.shadow = vmm::Approach::ShadowCaching;
@@ -170,25 +125,17 @@ int runRun(int argc, char **argv) {
     request.settings.adaptive.shadow = vmm::Approach::ShadowPlain;
   else if (o.policy == "adaptive-shadow-prefetch")
     request.settings.adaptive.shadow = vmm::Approach::ShadowPrefetch;
-  else if (o.policy != "none")
-    throw UsageError("--policy: unknown policy '" + o.policy +
-                     "' (expected adaptive, adaptive-shadow, adaptive-shadow-prefetch or none)");
   request.adaptive = policy_wanted && o.policy != "none";
   if (o.mode == "adaptive" && !request.adaptive)
-    throw UsageError("--mode adaptive needs a policy, not --policy none");
+    usageError("--mode", "adaptive needs a policy, not --policy none");
 
-  // Backend and waves.
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
-  else if (o.backend != "model")
-    throw UsageError("--backend: expected model or rtl, got '" + o.backend + "'");
-  if (!o.wave_window.empty() && o.wave.empty())
-    throw UsageError("--wave-window needs --wave FILE.fst");
   if (!o.wave.empty()) {
     if (request.backend != run::BackendKind::Rtl)
-      throw UsageError("--wave needs --backend rtl (the model has no waves)");
+      usageError("--wave", "needs --backend rtl (the model has no waves)");
     if (request.approaches.size() + (request.adaptive ? 1 : 0) != 1)
-      throw UsageError("--wave needs a single run: one --mode, or --mode adaptive (each run restarts the waves)");
+      usageError("--wave", "needs a single run: one --mode, or --mode adaptive (each run restarts the waves)");
     request.baseline = false;  // one run only, so the waves are that run's
     request.wave_path = o.wave;
     if (!o.wave_window.empty())
@@ -201,57 +148,83 @@ int runRun(int argc, char **argv) {
   if (o.interval != 0)
     request.settings.interval = o.interval;
   request.max_events = o.max_events;
+  return request;
+}
 
-  // Opened before the run so that an unwritable path fails at once, not after the measurement.
-  std::ofstream json_out;
-  if (!o.json.empty()) {
-    json_out.open(o.json, std::ios::binary | std::ios::trunc);
-    if (!json_out)
-      throw std::runtime_error(o.json + ": cannot write the JSON report");
+// Installs onStopSignal for SIGINT and SIGTERM while it lives; the previous handlers come back
+// on every way out.
+class StopSignals {
+public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction action = {};
+    action.sa_handler = onStopSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
   }
+  ~StopSignals() {
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  StopSignals(const StopSignals &) = delete;
+  StopSignals &operator=(const StopSignals &) = delete;
 
-  // Ctrl-C from here on ends the run cleanly (also while the bundled traces are being mixed: the
-  // replay then stops at once). The previous handler comes back on every way out.
-  g_interrupted = 0;
-  struct InterruptHandler {
-    struct sigaction previous = {};
-    InterruptHandler() {
-      struct sigaction action = {};
-      action.sa_handler = onInterrupt;
-      sigemptyset(&action.sa_mask);
-      sigaction(SIGINT, &action, &previous);
-    }
-    ~InterruptHandler() { sigaction(SIGINT, &previous, nullptr); }
-  } interrupt_handler;
-  request.stop = &g_interrupted;
+private:
+  struct sigaction previous_int_ = {};
+  struct sigaction previous_term_ = {};
+};
+
+int runRun(const RunCommandOptions &o) {
+  run::RunRequest request = makeRequest(o);
+
+  // Outputs are created before the run, so that an unwritable path fails at once, not after the
+  // measurement; the JSON replaces the old file only when it is complete.
+  checkNotAnInput("--json", o.json, {o.trace, o.config});
+  std::optional<OutputFile> json_file;
+  if (!o.json.empty() && o.json != "-")
+    json_file.emplace(o.json);
+  if (!o.wave.empty())
+    checkWritableDirectory(o.wave);
+
+  // From here on SIGINT and SIGTERM end the run cleanly (also while the bundled traces are being
+  // mixed: the replay then stops at once).
+  const StopSignals stop_signals;
+  request.stop = &g_stop_signal;
   request.progress = [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); };
 
-  const bool bundled = o.trace.empty();
-  const std::string trace = bundled ? mixBundledTraces() : o.trace;
+  // The bundled mix goes to a private temporary file (mkstemp), removed on every way out but a
+  // mismatch, whose replay command names it.
+  std::optional<OutputFile> bundled;
+  if (o.trace.empty()) {
+    bundled.emplace((std::filesystem::temp_directory_path() / "vmmu-run-bundled.vmt").string());
+    std::vector<std::string> inputs;
+    for (const char *name : kBundledTraces)
+      inputs.push_back(tracesDir() + "/" + name);
+    trace::mixTraces(inputs, bundled->path(),
+                     trace::makeHeader("vmmu run (bundled mix)", "vmmu trace mix --quantum " +
+                                                                     std::to_string(kBundledQuantum) + " traces/*.vmt"),
+                     kBundledQuantum);
+  }
+  const std::string trace = bundled ? bundled->path() : o.trace;
   request.trace = trace;
-  struct RemoveOnExit {
-    std::string path;
-    bool keep = false;
-    ~RemoveOnExit() {
-      if (!path.empty() && !keep)
-        std::filesystem::remove(path);
-    }
-  } bundled_file{bundled ? trace : std::string()};
 
   run::RunReport report = run::runTrace(request);
   if (bundled)
     report.trace = "bundled mix of traces/{gzip,xz,sort,cc1,sqlite}.vmt, quantum " + std::to_string(kBundledQuantum);
 
-  std::fputs(run::formatText(report).c_str(), stdout);
-  std::fflush(stdout);
-  if (json_out.is_open()) {
-    json_out << run::formatJson(report);
-    json_out.close();
-    if (!json_out)
-      throw std::runtime_error(o.json + ": cannot write the JSON report");
+  // `--json -` puts the JSON alone on standard output (for a pipe) and the table on stderr.
+  const bool json_to_stdout = o.json == "-";
+  std::fputs(run::formatText(report).c_str(), json_to_stdout ? stderr : stdout);
+  if (json_to_stdout) {
+    writeOutput("-", run::formatJson(report));
+  } else if (json_file) {
+    json_file->write(run::formatJson(report));
+    json_file->commit();
   }
   if (report.mismatch) {
-    bundled_file.keep = true;  // the replay command names it
+    if (bundled)
+      bundled->keep();  // the replay command names it
     const run::Mismatch &m = *report.mismatch;
     std::fprintf(stderr,
                  "vmmu: error: RTL and golden model disagree in run '%s' at trace event %llu (backend transaction "
@@ -264,10 +237,39 @@ int runRun(int argc, char **argv) {
     return 1;
   }
   if (report.interrupted) {
-    std::fprintf(stderr, "vmmu: interrupted; printed what was measured\n");
-    return 130;
+    const int signal = g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT;
+    std::fprintf(stderr, "vmmu: interrupted by SIG%s; printed what was measured\n", sigabbrev_np(signal));
+    return 128 + signal;
   }
   return 0;
+}
+
+}  // namespace
+
+void addRunCommand(CLI::App &app, Action &action) {
+  auto o = std::make_shared<RunCommandOptions>();
+  CLI::App *run = app.add_subcommand("run", "Replay a trace under every approach and compare them");
+  run->footer("With no TRACE: the recorded traces of traces/ interleaved on one CPU (quantum 100000).\n"
+              "SIGINT or SIGTERM stops the run: what was measured is printed (and written as JSON), exit 128+signal.");
+  run->add_option("TRACE", o->trace, "The .vmt trace to replay (default: the bundled mix)");
+  run->add_option("--mode", o->mode, "The approaches to run (all: every one and the adaptive policy)")
+      ->check(oneOf(kModes));
+  run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
+      ->check(oneOf({"model", "rtl"}));
+  run->add_option("--policy", o->policy, "The adaptive policy's shadow variant (adaptive: shadow-cache), or none")
+      ->check(oneOf(kPolicies));
+  CLI::Option *wave = run->add_option("--wave", o->wave, "RTL backend: write FST waves of the run to FILE.fst");
+  run->add_option("--wave-window", o->wave_window, "Only backend transactions A to B in the waves (A:B)")
+      ->needs(wave);
+  run->add_option("--json", o->json, "Also write the report as JSON to FILE (-: standard output, table to stderr)");
+  run->add_option("--config", o->config, "Settings file (key = value lines)");
+  run->add_option("--interval", o->interval, "User accesses per policy interval")
+      ->check(wholeNumber(1, 1'000'000'000'000ull))
+      ->default_str("the --config file's, else 10000");
+  run->add_option("--max-events", o->max_events, "Replay at most N trace events")
+      ->check(wholeNumber(1, UINT64_MAX))
+      ->default_str("all");
+  run->callback([o, &action] { action = [o] { return runRun(*o); }; });
 }
 
 }  // namespace vmmu::cli

@@ -1,10 +1,9 @@
 // trace_commands.cpp - `vmmu trace info|dump|import|mix|gen` and `vmmu record`.
 //
 // Trace problems (unreadable, corrupt, truncated input; unwritable output) are reported by the
-// caller as one line "vmmu: error: ..." with exit status 1; bad options as UsageError (status 2).
-#include "trace_commands.h"
-
-#include <fcntl.h>
+// caller as one line "vmmu: error: ..." with exit status 1; bad options as usage errors (status
+// 2). Every output is an OutputFile: written under a temporary name and renamed when complete, so
+// a failure leaves the previous file (or none) and no partial one.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,12 +11,13 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "cli_options.h"
+#include "command_line.h"
+#include "output_file.h"
+#include "program.h"
 #include "vmmu/trace/generate.h"
 #include "vmmu/trace/lackey.h"
 #include "vmmu/trace/mix.h"
@@ -32,94 +32,34 @@ namespace trace = vmmu::trace;
 
 namespace {
 
-// The command line that is running, for the "command" field of headers.
-std::string commandLine(std::string_view prefix, int argc, char **argv) {
-  std::string line(prefix);
-  for (int i = 0; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    line += ' ';
-    if (!arg.empty() && arg.find_first_of(" \t\"'\\$`") == arg.npos) {
-      line += arg;
-      continue;
-    }
-    line += '\'';
-    for (const char c : arg)
-      line += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    line += '\'';
-  }
-  return line;
-}
-
-std::string requireOutput(const std::string &output, std::string_view command) {
-  if (output.empty())
-    throw UsageError(std::string(command) + ": missing -o FILE");
-  return output;
-}
-
-int traceInfo(ArgCursor args) {
-  std::string path;
-  while (!args.done()) {
-    const std::string_view arg = args.next();
-    if (!arg.empty() && arg[0] == '-')
-      throw UsageError("unknown option '" + std::string(arg) + "' for 'vmmu trace info'");
-    if (!path.empty())
-      throw UsageError("trace info: expected one trace file, got a second: '" + std::string(arg) + "'");
-    path = arg;
-  }
-  if (path.empty())
-    throw UsageError("trace info: missing the trace file");
+int traceInfo(const std::string &path) {
   trace::TraceReader reader(path);
   const trace::TraceSummary summary = trace::summarize(reader);
   trace::printSummary(reader, summary, stdout);
   return 0;
 }
 
-int traceDump(ArgCursor args) {
-  std::string path, output;
-  while (!args.done()) {
-    const std::string_view arg = args.next();
-    if (arg == "-o")
-      output = args.value(arg);
-    else if (!arg.empty() && arg[0] == '-')
-      throw UsageError("unknown option '" + std::string(arg) + "' for 'vmmu trace dump'");
-    else if (!path.empty())
-      throw UsageError("trace dump: expected one trace file, got a second: '" + std::string(arg) + "'");
-    else
-      path = arg;
-  }
-  if (path.empty())
-    throw UsageError("trace dump: missing the trace file");
+int traceDump(const std::string &path, const std::string &output) {
+  checkNotAnInput("-o", output, {path});
   trace::TraceReader reader(path);
-  std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(nullptr, &std::fclose);
-  std::FILE *out = stdout;
-  if (!output.empty() && output != "-") {
-    file.reset(std::fopen(output.c_str(), "w"));
-    if (!file)
-      throw trace::TraceError(output + ": cannot create: " + std::strerror(errno));
-    out = file.get();
+  if (output == "-") {
+    trace::dumpTrace(reader, stdout);
+    return 0;
   }
-  trace::dumpTrace(reader, out);
-  if (std::fflush(out) != 0 || std::ferror(out))
-    throw trace::TraceError((output.empty() ? std::string("stdout") : output) + ": write failed");
+  OutputFile file(output);
+  std::unique_ptr<std::FILE, int (*)(std::FILE *)> out(std::fopen(file.path().c_str(), "w"), &std::fclose);
+  if (!out)
+    throw OutputError(output + ": cannot write: " + std::strerror(errno));
+  trace::dumpTrace(reader, out.get());
+  if (std::fflush(out.get()) != 0 || std::ferror(out.get()))
+    throw OutputError(output + ": write failed: " + std::strerror(errno));
+  out.reset();
+  file.commit();
   return 0;
 }
 
-int traceImport(ArgCursor args, const std::string &command) {
-  std::string input, output;
-  while (!args.done()) {
-    const std::string_view arg = args.next();
-    if (arg == "-o")
-      output = args.value(arg);
-    else if (arg != "-" && !arg.empty() && arg[0] == '-')
-      throw UsageError("unknown option '" + std::string(arg) + "' for 'vmmu trace import'");
-    else if (!input.empty())
-      throw UsageError("trace import: expected one text file, got a second: '" + std::string(arg) + "'");
-    else
-      input = arg;
-  }
-  requireOutput(output, "trace import");
-  if (input.empty())
-    input.push_back('-');  // read stdin (push_back sidesteps a GCC 12 -Wrestrict false positive)
+int traceImport(const std::string &input, const std::string &output, const std::string &command) {
+  checkNotAnInput("-o", output, {input});
   std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(nullptr, &std::fclose);
   std::FILE *in = stdin;
   if (input != "-") {
@@ -128,99 +68,59 @@ int traceImport(ArgCursor args, const std::string &command) {
       throw trace::TraceError(input + ": cannot open: " + std::strerror(errno));
     in = file.get();
   }
-  const trace::TraceHeader fallback = trace::makeHeader("vmmu trace import", command);
-  trace::importTrace(in, input == "-" ? "<stdin>" : input, output, fallback);
+  OutputFile out(output);
+  trace::importTrace(in, input == "-" ? "<stdin>" : input, out.path(),
+                     trace::makeHeader("vmmu trace import", command));
+  out.commit();
   return 0;
 }
 
-int traceMix(ArgCursor args, const std::string &command) {
-  std::string output;
-  uint64_t quantum = 0;
-  std::vector<std::string> inputs;
-  while (!args.done()) {
-    const std::string_view arg = args.next();
-    if (arg == "-o")
-      output = args.value(arg);
-    else if (arg == "--quantum")
-      quantum = parseUnsigned(arg, args.value(arg), 1, UINT64_MAX);
-    else if (!arg.empty() && arg[0] == '-')
-      throw UsageError("unknown option '" + std::string(arg) + "' for 'vmmu trace mix'");
-    else
-      inputs.emplace_back(arg);
-  }
-  requireOutput(output, "trace mix");
-  if (quantum == 0)
-    throw UsageError("trace mix: missing --quantum N (accesses per turn)");
-  if (inputs.empty())
-    throw UsageError("trace mix: missing the input traces");
-  for (const std::string &input : inputs) {
-    std::error_code ignored;
-    if (input == output || std::filesystem::equivalent(input, output, ignored))
-      throw UsageError("trace mix: the output '" + output + "' is also an input");
-  }
+int traceMix(const std::vector<std::string> &inputs, const std::string &output, uint64_t quantum,
+             const std::string &command) {
+  checkNotAnInput("-o", output, inputs);
+  OutputFile out(output);
   const trace::MixResult result = trace::mixTraces(
-      inputs, output, trace::makeHeader("vmmu trace mix --quantum " + std::to_string(quantum), command), quantum);
+      inputs, out.path(), trace::makeHeader("vmmu trace mix --quantum " + std::to_string(quantum), command), quantum);
+  out.commit();
   std::fprintf(stderr, "vmmu trace mix: %" PRIu64 " events, %" PRIu64 " context switches -> %s\n", result.events,
                result.switches, output.c_str());
   return 0;
 }
 
-int traceGen(ArgCursor args, const std::string &command) {
-  if (args.done())
-    throw UsageError(std::string("trace gen: missing KIND (") + std::string(trace::kGenKindNames) + ")");
-  const std::string_view kind_name = args.next();
-  const auto kind = trace::genKindFromString(kind_name);
-  if (!kind)
-    throw UsageError("trace gen: unknown kind '" + std::string(kind_name) + "' (expected one of " +
-                     std::string(trace::kGenKindNames) + ")");
-  trace::GenOptions o;
-  o.kind = *kind;
+struct GenCommandOptions {
+  std::string kind;
   std::string output;
-  while (!args.done()) {
-    const std::string_view flag = args.next();
-    if (flag == "-o")
-      output = args.value(flag);
-    else if (flag == "--footprint-mib")
-      o.footprint_mib = parseUnsigned(flag, args.value(flag), 1, 1 << 20);
-    else if (flag == "--accesses")
-      o.accesses = parseUnsigned(flag, args.value(flag), 1, 10'000'000'000ull);
-    else if (flag == "--procs")
-      o.procs = parseUnsigned(flag, args.value(flag), 1, 100'000);
-    else if (flag == "--quantum")
-      o.quantum = parseUnsigned(flag, args.value(flag), 1, UINT64_MAX);
-    else if (flag == "--seed")
-      o.seed = parseUnsigned(flag, args.value(flag), 0, UINT64_MAX);
-    else
-      throw UsageError("unknown option '" + std::string(flag) + "' for 'vmmu trace gen'");
-  }
-  requireOutput(output, "trace gen");
-  const std::string tool = "vmmu trace gen " + std::string(kind_name) + " --footprint-mib " +
-                           std::to_string(o.footprint_mib) + " --accesses " + std::to_string(o.accesses) +
-                           " --procs " + std::to_string(o.procs) + " --quantum " + std::to_string(o.quantum) +
-                           " --seed " + std::to_string(o.seed);
-  const trace::GenResult r = trace::generateTrace(o, output, trace::makeHeader(tool, command));
+  trace::GenOptions gen;
+};
+
+int traceGen(const GenCommandOptions &c, const std::string &command) {
+  trace::GenOptions o = c.gen;
+  o.kind = *trace::genKindFromString(c.kind);  // oneOf checked the name
+  const std::string tool = "vmmu trace gen " + c.kind + " --footprint-mib " + std::to_string(o.footprint_mib) +
+                           " --accesses " + std::to_string(o.accesses) + " --procs " + std::to_string(o.procs) +
+                           " --quantum " + std::to_string(o.quantum) + " --seed " + std::to_string(o.seed);
+  OutputFile out(c.output);
+  const trace::GenResult r = trace::generateTrace(o, out.path(), trace::makeHeader(tool, command));
+  out.commit();
   std::fprintf(stderr,
                "vmmu trace gen: %" PRIu64 " events, %" PRIu64 " accesses, %" PRIu64 " processes, %" PRIu64
                " context switches -> %s\n",
-               r.events, r.accesses, r.processes, r.switches, output.c_str());
+               r.events, r.accesses, r.processes, r.switches, c.output.c_str());
   return 0;
 }
 
-// --- vmmu record -----------------------------------------------------------------------------
-
-// The first line of `command`'s standard output, or "" if it cannot run.
-std::string firstLineOf(const char *command) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE *)> pipe(popen(command, "r"), &pclose);
-  if (!pipe)
-    return "";
-  char buf[256] = {};
-  if (!std::fgets(buf, sizeof buf, pipe.get()))
-    return "";
-  std::string line = buf;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-    line.pop_back();
-  return line;
+std::vector<std::string> genKinds() {
+  std::vector<std::string> kinds;
+  const std::string names(trace::kGenKindNames);
+  for (size_t at = 0; at < names.size();) {
+    const size_t comma = names.find(", ", at);
+    kinds.push_back(names.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    at = comma == std::string::npos ? names.size() : comma + 2;
+  }
+  return kinds;
 }
+
+// --- vmmu record -----------------------------------------------------------------------------
 
 std::string_view baseName(std::string_view path) {
   const size_t slash = path.rfind('/');
@@ -262,42 +162,38 @@ private:
   size_t pos_ = 0, len_ = 0;
 };
 
-}  // namespace
-
-int runRecord(int argc, char **argv) {
-  ArgCursor args(argc, argv);
+struct RecordOptions {
   std::string output;
   uint64_t max_accesses = 0;
-  while (!args.done()) {
-    const std::string_view flag = args.next();
-    if (flag == "--")
-      break;
-    if (flag == "-o")
-      output = args.value(flag);
-    else if (flag == "--max-accesses")
-      max_accesses = parseUnsigned(flag, args.value(flag), 1, UINT64_MAX);
-    else
-      throw UsageError("unknown option '" + std::string(flag) + "' for 'vmmu record' (put the command after --)");
-  }
-  requireOutput(output, "record");
-  if (args.remaining() == 0)
-    throw UsageError("record: missing the command to record (after --)");
-  char **command = args.rest();
-  const int command_argc = args.remaining();
+  std::vector<std::string> command;
+};
 
-  const std::string valgrind_version = firstLineOf("valgrind --version 2>/dev/null");
+int runRecord(const RecordOptions &o) {
+  if (o.command.empty())
+    usageError("COMMAND", "missing the command to record (after --)");
+  if (o.output == "-")
+    usageError("-o", "record cannot write the trace to standard output: the recorded command writes there");
+  if (!isProgram(o.command.front()))
+    throw trace::TraceError("record: cannot run '" + o.command.front() + "': no such program" +
+                            (o.command.front().find('/') == std::string::npos ? " on PATH" : ""));
+  const std::string valgrind_version =
+      isProgram("valgrind") ? firstLine(runProgram({"valgrind", "--version"}).output) : std::string();
   if (valgrind_version.empty())
     throw trace::TraceError("record: valgrind is not installed or not on PATH (Debian package 'valgrind')");
 
+  std::vector<const char *> command_argv;
+  for (const std::string &arg : o.command)
+    command_argv.push_back(arg.c_str());
   trace::TraceHeader header = trace::makeHeader(
       "vmmu record: " + valgrind_version + " --tool=lackey --trace-mem=yes --trace-syscalls=yes",
-      commandLine("", command_argc, command).substr(1));
-  header.set("max-accesses", max_accesses ? std::to_string(max_accesses) : "unlimited");
+      commandLine(static_cast<int>(command_argv.size()), command_argv.data()));
+  header.set("max-accesses", o.max_accesses ? std::to_string(o.max_accesses) : "unlimited");
   header.set("captured", "user-space instruction fetches and data accesses of the recorded process (its threads "
                          "merged as one), and its mmap/munmap/mprotect/mremap/brk calls, at the addresses valgrind "
                          "gave them; not captured: kernel activity, child processes, valgrind's own mappings of the "
                          "executable, loader and stack");
-  trace::TraceWriter writer(output, header);
+  OutputFile out(o.output);
+  trace::TraceWriter writer(out.path(), header);
 
   int fds[2];
   if (pipe(fds) != 0)
@@ -315,8 +211,8 @@ int runRecord(int argc, char **argv) {
     argv_valgrind.push_back(mem.data());
     argv_valgrind.push_back(sys.data());
     argv_valgrind.push_back(const_cast<char *>(log_fd.c_str()));
-    for (int i = 0; i < command_argc; ++i)
-      argv_valgrind.push_back(command[i]);
+    for (const std::string &arg : o.command)
+      argv_valgrind.push_back(const_cast<char *>(arg.c_str()));
     argv_valgrind.push_back(nullptr);
     execvp("valgrind", argv_valgrind.data());
     std::fprintf(stderr, "vmmu: error: record: cannot run valgrind: %s\n", std::strerror(errno));
@@ -324,7 +220,7 @@ int runRecord(int argc, char **argv) {
   }
   ::close(fds[1]);
 
-  trace::LackeyImporter importer(writer, 1, std::string(baseName(command[0])), max_accesses);
+  trace::LackeyImporter importer(writer, 1, std::string(baseName(o.command.front())), o.max_accesses);
   LineReader lines(fds[0]);
   std::string line;
   bool stopped = false;
@@ -349,51 +245,89 @@ int runRecord(int argc, char **argv) {
   }
   importer.finish();
   writer.finish();
+  if (importer.accesses() == 0)
+    throw trace::TraceError("record: valgrind recorded no accesses; is '" + o.command.front() +
+                            "' a program on PATH?");
+  // A command that failed still ran: its trace is complete and kept, and the status says so.
+  out.commit();
   std::fprintf(stderr, "vmmu record: %" PRIu64 " accesses, %" PRIu64 " region changes%s -> %s\n",
                importer.accesses(), importer.regionChanges(), stopped ? " (stopped at --max-accesses)" : "",
-               output.c_str());
-  if (importer.accesses() == 0)
-    throw trace::TraceError("record: valgrind recorded no accesses; is '" + std::string(command[0]) +
-                            "' a program on PATH?");
+               o.output.c_str());
   if (!stopped && WIFEXITED(status) && WEXITSTATUS(status) != 0)
     throw trace::TraceError("record: the recorded command exited with status " +
-                            std::to_string(WEXITSTATUS(status)) + " (trace written to " + output + ")");
+                            std::to_string(WEXITSTATUS(status)) + " (trace written to " + o.output + ")");
   if (!stopped && WIFSIGNALED(status))
     throw trace::TraceError("record: the recorded command was killed by signal " +
-                            std::to_string(WTERMSIG(status)) + " (trace written to " + output + ")");
+                            std::to_string(WTERMSIG(status)) + " (trace written to " + o.output + ")");
   return 0;
 }
 
-void printTraceUsage(std::FILE *out) {
-  std::fprintf(out,
-               "       vmmu trace info FILE.vmt\n"
-               "       vmmu trace dump FILE.vmt [-o TEXT]\n"
-               "       vmmu trace import [TEXT|-] -o FILE.vmt\n"
-               "       vmmu trace mix --quantum N -o OUT.vmt IN.vmt...\n"
-               "       vmmu trace gen KIND [--footprint-mib M] [--accesses N] [--procs P] [--quantum Q] [--seed S] "
-               "-o FILE.vmt\n"
-               "              KIND: %s\n"
-               "       vmmu record [--max-accesses N] -o FILE.vmt -- COMMAND [ARGS...]\n",
-               std::string(trace::kGenKindNames).c_str());
+}  // namespace
+
+void addTraceCommands(CLI::App &app, Action &action, const std::string &command_line) {
+  CLI::App *trace_app = app.add_subcommand("trace", "Inspect, convert, mix and generate .vmt traces");
+  trace_app->require_subcommand(1);
+
+  {
+    auto path = std::make_shared<std::string>();
+    CLI::App *info = trace_app->add_subcommand("info", "What a trace holds and how it was made");
+    info->add_option("TRACE", *path, "The .vmt trace")->required();
+    info->callback([path, &action] { action = [path] { return traceInfo(*path); }; });
+  }
+  {
+    auto o = std::make_shared<std::pair<std::string, std::string>>("", "-");
+    CLI::App *dump = trace_app->add_subcommand("dump", "A trace as text, one event a line");
+    dump->add_option("TRACE", o->first, "The .vmt trace")->required();
+    dump->add_option("-o,--output", o->second, "The text file (-: standard output)");
+    dump->callback([o, &action] { action = [o] { return traceDump(o->first, o->second); }; });
+  }
+  {
+    auto o = std::make_shared<std::pair<std::string, std::string>>("-", "");
+    CLI::App *import = trace_app->add_subcommand("import", "A trace from its text form (trace dump's)");
+    import->add_option("TEXT", o->first, "The text file (-: standard input)");
+    import->add_option("-o,--output", o->second, "The .vmt trace (-: standard output)")->required();
+    import->callback([o, &action, command_line] {
+      action = [o, command_line] { return traceImport(o->first, o->second, command_line); };
+    });
+  }
+  {
+    struct MixOptions {
+      std::vector<std::string> inputs;
+      std::string output;
+      uint64_t quantum = 0;
+    };
+    auto o = std::make_shared<MixOptions>();
+    CLI::App *mix = trace_app->add_subcommand("mix", "Interleave traces on one CPU, a quantum of accesses a turn");
+    mix->add_option("TRACES", o->inputs, "The .vmt traces to mix")->required();
+    mix->add_option("-o,--output", o->output, "The mixed .vmt trace (-: standard output)")->required();
+    mix->add_option("--quantum", o->quantum, "Accesses per turn")->required()->check(wholeNumber(1, UINT64_MAX));
+    mix->callback([o, &action, command_line] {
+      action = [o, command_line] { return traceMix(o->inputs, o->output, o->quantum, command_line); };
+    });
+  }
+  {
+    auto o = std::make_shared<GenCommandOptions>();
+    CLI::App *gen = trace_app->add_subcommand("gen", "A synthetic trace (docs/trace-format.md, \"Synthetic traces\")");
+    gen->add_option("KIND", o->kind, "The workload")->required()->check(oneOf(genKinds()));
+    gen->add_option("-o,--output", o->output, "The .vmt trace (-: standard output)")->required();
+    gen->add_option("--footprint-mib", o->gen.footprint_mib, "Data footprint in MiB")->check(wholeNumber(1, 1 << 20));
+    gen->add_option("--accesses", o->gen.accesses, "User accesses")->check(wholeNumber(1, 10'000'000'000ull));
+    gen->add_option("--procs", o->gen.procs, "Processes live at once")->check(wholeNumber(1, 100'000));
+    gen->add_option("--quantum", o->gen.quantum, "Accesses per turn before a context switch")
+        ->check(wholeNumber(1, UINT64_MAX));
+    gen->add_option("--seed", o->gen.seed, "Random seed")->check(wholeNumber(0, UINT64_MAX));
+    gen->callback([o, &action, command_line] { action = [o, command_line] { return traceGen(*o, command_line); }; });
+  }
 }
 
-int runTrace(int argc, char **argv) {
-  if (argc < 1)
-    throw UsageError("trace: missing subcommand (info, dump, import, mix, gen)");
-  const std::string_view sub = argv[0];
-  const std::string command = commandLine("vmmu trace", argc, argv);
-  ArgCursor args(argc - 1, argv + 1);
-  if (sub == "info")
-    return traceInfo(args);
-  if (sub == "dump")
-    return traceDump(args);
-  if (sub == "import")
-    return traceImport(args, command);
-  if (sub == "mix")
-    return traceMix(args, command);
-  if (sub == "gen")
-    return traceGen(args, command);
-  throw UsageError("trace: unknown subcommand '" + std::string(sub) + "' (info, dump, import, mix, gen)");
+void addRecordCommand(CLI::App &app, Action &action) {
+  auto o = std::make_shared<RecordOptions>();
+  CLI::App *record = app.add_subcommand("record", "Record a program's memory accesses under valgrind lackey");
+  record->add_option("-o,--output", o->output, "The .vmt trace")->required();
+  record->add_option("--max-accesses", o->max_accesses, "Stop the program after N accesses (0: no limit)")
+      ->check(wholeNumber(0, UINT64_MAX));
+  record->add_option("COMMAND", o->command, "The program and its arguments (after --)")->default_str("");
+  record->callback([o, &action] { action = [o] { return runRecord(*o); }; });
 }
 
 }  // namespace vmmu::cli

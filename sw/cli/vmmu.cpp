@@ -1,10 +1,14 @@
-// vmmu.cpp - the `vmmu` command.
+// vmmu.cpp - the `vmmu` command: its subcommands, parsed by CLI11 (`vmmu COMMAND --help` lists
+// every option with its default).
 //
-//   vmmu run [TRACE] [--mode MODE|all] ...       (run_command.cpp: a trace through every approach)
-//   vmmu plot RESULT.json -o OUT.png             (plot_command.cpp)
+//   vmmu run [TRACE] [--mode MODE|adaptive|all] ...  (run_command.cpp: a trace through every approach)
+//   vmmu plot RESULT.json -o OUT.png|svg|pdf         (plot_command.cpp)
 //   vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] [--guest-pages 4k|2m]
-//   vmmu trace info|dump|import|mix|gen ...     (trace_commands.cpp)
-//   vmmu record -o FILE.vmt -- COMMAND ARGS...  (trace_commands.cpp)
+//   vmmu trace info|dump|import|mix|gen ...         (trace_commands.cpp)
+//   vmmu record -o FILE.vmt -- COMMAND ARGS...      (trace_commands.cpp)
+//
+// Exit status: 0 done, 1 an error doing it (one line "vmmu: error: ..."), 2 a usage error (one
+// line "vmmu: OPTION: ..."), 128+N a run stopped by signal N (run_command.cpp).
 //
 // `demo` runs the golden model over a built-in synthetic workload in every translation mode and
 // prints, per workload and mode, the hardware side of translation: TLB misses per 1000 accesses,
@@ -12,20 +16,16 @@
 // same guest page tables) is identical in every mode; only how gPA becomes hPA differs. SHADOW
 // walks VMM-built tables that map VA straight to hPA, so its hardware cost equals NATIVE's; its
 // VM-exit cost belongs to the VMM shim (sw/vmm), not to this table.
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "cli_options.h"
-#include "run_command.h"
-#include "trace_commands.h"
+#include "command_line.h"
+#include "output_file.h"
 #include "vmmu/mmu.h"
 #include "vmmu/page_tables.h"
 
@@ -41,42 +41,8 @@ struct DemoOptions {
   uint64_t footprint_mib = 256;
   uint64_t seed = 1;
   uint64_t mem_latency = 30;  // cycles per page-table access (c of §12): an L2/LLC-hit figure
-  PageSize guest_pages = PageSize::Size4K;
+  std::string guest_pages = "4k";
 };
-
-using vmmu::cli::parseUnsigned;
-using vmmu::cli::UsageError;
-
-DemoOptions parseDemo(int argc, char **argv) {
-  DemoOptions o;
-  for (int i = 0; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    auto value = [&]() -> const char * {
-      if (i + 1 >= argc)
-        throw UsageError(std::string(flag) + ": missing value");
-      return argv[++i];
-    };
-    if (flag == "--accesses")
-      o.accesses = parseUnsigned(flag, value(), 1, 1'000'000'000);
-    else if (flag == "--footprint-mib")
-      o.footprint_mib = parseUnsigned(flag, value(), 1, 4096);
-    else if (flag == "--seed")
-      o.seed = parseUnsigned(flag, value(), 0, UINT64_MAX);
-    else if (flag == "--mem-latency")
-      o.mem_latency = parseUnsigned(flag, value(), 1, 100'000);
-    else if (flag == "--guest-pages") {
-      const std::string_view v = value();
-      if (v == "4k")
-        o.guest_pages = PageSize::Size4K;
-      else if (v == "2m")
-        o.guest_pages = PageSize::Size2M;
-      else
-        throw UsageError("--guest-pages: expected 4k or 2m, got '" + std::string(v) + "'");
-    } else
-      throw UsageError("unknown option '" + std::string(flag) + "' for 'vmmu demo'");
-  }
-  return o;
-}
 
 // Host memory layout of the demo: the guest's physical memory is [0, guest_bytes), backed by host
 // memory at kHostBase (1 GiB aligned, so DIRECT maps guest 2M pages with 2M TLB entries).
@@ -92,14 +58,14 @@ struct ModeResult {
 };
 
 // Builds the same guest mapping for `mode` and replays the access stream.
-ModeResult runMode(Mode mode, const DemoOptions &o, const std::vector<uint64_t> &stream) {
+ModeResult runMode(Mode mode, const DemoOptions &o, PageSize guest_pages, const std::vector<uint64_t> &stream) {
   vmmu::SparseMemory memory;
   vmmu::FixedLatency timing(o.mem_latency);
   vmmu::Mmu mmu(vmmu::MmuConfig{}, memory, &timing);
   const uint64_t footprint = o.footprint_mib << 20;
   const uint64_t data_gpa = 0x4000'0000ull;  // guest frames for data at 1 GiB
   const uint64_t guest_bytes = data_gpa + footprint;
-  const uint64_t page = vmmu::pageBytes(o.guest_pages);
+  const uint64_t page = vmmu::pageBytes(guest_pages);
 
   vmmu::FrameAllocator ept_frames(kEptFrames, kEptFrames + (1ull << 32));
   vmmu::EptTables ept(memory, ept_frames);
@@ -118,7 +84,7 @@ ModeResult runMode(Mode mode, const DemoOptions &o, const std::vector<uint64_t> 
                                      : vmmu::GuestPageTables(memory, native_frames);
   const uint64_t frame_base = guest_tables_in_gpa ? data_gpa : kHostBase + data_gpa;
   for (uint64_t off = 0; off < footprint; off += page)
-    tables.map(kVaBase + off, frame_base + off, o.guest_pages, vmmu::pte::RW | vmmu::pte::US);
+    tables.map(kVaBase + off, frame_base + off, guest_pages, vmmu::pte::RW | vmmu::pte::US);
 
   mmu.writeReg(0, CtxReg::Vpid, (1u << 16) | kVpid);
   mmu.writeReg(0, CtxReg::Mode, static_cast<uint64_t>(mode));
@@ -157,15 +123,16 @@ std::vector<uint64_t> makeStream(const DemoOptions &o, bool random) {
 }
 
 int runDemo(const DemoOptions &o) {
+  const PageSize guest_pages = o.guest_pages == "2m" ? PageSize::Size2M : PageSize::Size4K;
   std::printf("vmmu demo: golden model, %" PRIu64 " accesses per run, footprint %" PRIu64
               " MiB, guest %s pages, %" PRIu64 " cycles per page-table access, seed %" PRIu64 "\n",
-              o.accesses, o.footprint_mib, o.guest_pages == PageSize::Size4K ? "4K" : "2M", o.mem_latency, o.seed);
+              o.accesses, o.footprint_mib, guest_pages == PageSize::Size4K ? "4K" : "2M", o.mem_latency, o.seed);
   for (const bool random : {true, false}) {
     const auto stream = makeStream(o, random);
     std::printf("\nworkload: %s\n", random ? "random (no locality)" : "scan (64-byte stride)");
     std::printf("%-8s %14s %12s %14s %14s\n", "mode", "misses/1000", "refs/walk", "walk cycles", "cycles/access");
     for (const Mode mode : {Mode::Native, Mode::Nested, Mode::Shadow, Mode::Direct}) {
-      const ModeResult r = runMode(mode, o, stream);
+      const ModeResult r = runMode(mode, o, guest_pages, stream);
       const double per_walk = r.walks ? double(r.refs) / double(r.walks) : 0.0;
       std::printf("%-8s %14.2f %12.2f %14" PRIu64 " %14.2f\n", std::string(vmmu::toString(mode)).c_str(),
                   1000.0 * double(r.misses) / double(r.accesses), per_walk, r.walk_cycles,
@@ -175,51 +142,78 @@ int runDemo(const DemoOptions &o) {
   return 0;
 }
 
-void printUsage(std::FILE *out) {
-  vmmu::cli::printRunUsage(out);
-  std::fprintf(out,
-               "       vmmu demo [--accesses N] [--footprint-mib M] [--seed S] [--mem-latency C] "
-               "[--guest-pages 4k|2m]\n");
-  vmmu::cli::printTraceUsage(out);
+void addDemoCommand(CLI::App &app, vmmu::cli::Action &action) {
+  using vmmu::cli::wholeNumber;
+  auto o = std::make_shared<DemoOptions>();
+  CLI::App *demo = app.add_subcommand("demo", "The golden model over synthetic workloads in every translation mode");
+  demo->add_option("--accesses", o->accesses, "Accesses per run")->check(wholeNumber(1, 1'000'000'000));
+  demo->add_option("--footprint-mib", o->footprint_mib, "Data footprint in MiB")->check(wholeNumber(1, 4096));
+  demo->add_option("--seed", o->seed, "Random seed")->check(wholeNumber(0, UINT64_MAX));
+  demo->add_option("--mem-latency", o->mem_latency, "Cycles per page-table access")
+      ->check(wholeNumber(1, 100'000));
+  demo->add_option("--guest-pages", o->guest_pages, "Guest page size")->check(vmmu::cli::oneOf({"4k", "2m"}));
+  demo->callback([o, &action] { action = [o] { return runDemo(*o); }; });
+}
+
+// CLI11's messages for a missing or unknown subcommand and for an unexpected argument do not say
+// which command or which argument: these name both.
+std::string usageMessage(const CLI::App &app, const CLI::ParseError &e) {
+  const CLI::App *command = &app;
+  std::string name;  // "trace gen"
+  while (!command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+    name += (name.empty() ? "" : " ") + command->get_name();
+  }
+  const std::string prefix = name.empty() ? "" : name + ": ";
+  const std::vector<std::string> extra = command->remaining();
+  const std::string first = extra.empty() ? std::string() : extra.front();
+  const std::string what = e.what();
+  if (what.rfind("A subcommand", 0) == 0) {
+    std::vector<std::string> names;
+    for (const CLI::App *sub : command->get_subcommands([](const CLI::App *) { return true; }))
+      names.push_back(sub->get_name());
+    return prefix + (first.empty() ? "missing command" : "unknown command '" + first + "'") + " (expected " +
+           vmmu::cli::listOf(names) + ")";
+  }
+  if (what.rfind("The following argument", 0) == 0 && !first.empty())
+    return prefix + "unexpected argument '" + first + "' (see vmmu " + name + " --help)";
+  return what;
 }
 
 }  // namespace
 
 int main(int argc, char **argv) {
+  CLI::App app("vmmu: a hardware MMU model for virtualized address translation.\n"
+               "Run 'vmmu COMMAND --help' for the options of COMMAND, each with its default.",
+               "vmmu");
+  app.set_version_flag("--version", std::string("vmmu ") + VMMU_VERSION);
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(34);
+  vmmu::cli::Action action;
+  vmmu::cli::addRunCommand(app, action);
+  vmmu::cli::addPlotCommand(app, action);
+  addDemoCommand(app, action);
+  vmmu::cli::addTraceCommands(app, action, vmmu::cli::commandLine(argc, argv));
+  vmmu::cli::addRecordCommand(app, action);
   if (argc < 2) {
-    printUsage(stderr);
+    std::fputs(app.help().c_str(), stderr);
     return 2;
   }
-  const std::string_view command = argv[1];
-  // `vmmu COMMAND --help` anywhere before a `--` (after which `record` passes the rest on).
-  for (int i = 2; i < argc && std::string_view(argv[i]) != "--"; ++i) {
-    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-      printUsage(stdout);
-      return 0;
-    }
-  }
+  vmmu::cli::removeTemporariesOnSignals();
+  int status = 0;
   try {
-    if (command == "run")
-      return vmmu::cli::runRun(argc - 2, argv + 2);
-    if (command == "plot")
-      return vmmu::cli::runPlot(argc - 2, argv + 2);
-    if (command == "demo")
-      return runDemo(parseDemo(argc - 2, argv + 2));
-    if (command == "trace")
-      return vmmu::cli::runTrace(argc - 2, argv + 2);
-    if (command == "record")
-      return vmmu::cli::runRecord(argc - 2, argv + 2);
-    if (command == "--help" || command == "-h" || command == "help") {
-      printUsage(stdout);
-      return 0;
-    }
-    throw UsageError("unknown command '" + std::string(command) + "'");
-  } catch (const UsageError &e) {
-    std::fprintf(stderr, "vmmu: %s\n", e.what());
-    printUsage(stderr);
+    app.parse(argc, argv);
+    status = action();
+    vmmu::cli::finishStdout();
+  } catch (const CLI::ParseError &e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+      return app.exit(e);  // --help, --version: to standard output, status 0
+    std::fprintf(stderr, "vmmu: %s\n", usageMessage(app, e).c_str());
     return 2;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "vmmu: error: %s\n", e.what());
     return 1;
   }
+  return status;
 }

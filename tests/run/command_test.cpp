@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "run_test_support.h"
+#include "vmmu/run/json_reader.h"
 
 namespace vmmu::run {
 namespace {
@@ -29,20 +31,31 @@ Outcome vmmu(const std::vector<std::string> &args) { return testing::runProgram(
 
 TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {
-      {{"run", "--bogus"}, "vmmu: unknown option '--bogus' for 'vmmu run'"},
+      {{"run", "--bogus"}, "vmmu: run: unexpected argument '--bogus' (see vmmu run --help)"},
       {{"run", kGzip, "--mode", "fast"},
-       "vmmu: --mode: unknown mode 'fast' (expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, "
-       "adaptive or all)"},
+       "vmmu: --mode: expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, adaptive or all, got "
+       "'fast'"},
       {{"run", kGzip, "--backend", "fpga"}, "vmmu: --backend: expected model or rtl, got 'fpga'"},
       {{"run", kGzip, "--policy", "smart"},
-       "vmmu: --policy: unknown policy 'smart' (expected adaptive, adaptive-shadow, adaptive-shadow-prefetch or none)"},
-      {{"run", kGzip, "--wave", "w.fst"}, "vmmu: --wave needs --backend rtl (the model has no waves)"},
-      {{"run", kGzip, "--wave-window", "1:2"}, "vmmu: --wave-window needs --wave FILE.fst"},
+       "vmmu: --policy: expected adaptive, adaptive-shadow, adaptive-shadow-prefetch or none, got 'smart'"},
+      {{"run", kGzip, "--wave", "w.fst"}, "vmmu: --wave: needs --backend rtl (the model has no waves)"},
+      {{"run", kGzip, "--wave-window", "1:2"}, "vmmu: --wave-window requires --wave"},
+      {{"run", kGzip, "--mode", "native", "--backend", "rtl", "--wave", "w.fst", "--wave-window", "9:1"},
+       "vmmu: --wave-window: the window 9:1 ends before it starts"},
+      {{"run", kGzip, "--mode", "adaptive", "--policy", "none"},
+       "vmmu: --mode: adaptive needs a policy, not --policy none"},
       {{"run", kGzip, "--interval", "0"}, "vmmu: --interval: expected a whole number from 1 to 1000000000000, got '0'"},
-      {{"run", kGzip, "--max-events"}, "vmmu: --max-events: missing value"},
-      {{"run", kGzip, kGzip}, "vmmu: run: expected one trace file, got a second: '" + kGzip + "'"},
-      {{"plot", "x.json"}, "vmmu: plot: missing -o OUT.png"},
+      {{"run", kGzip, "--interval", "-5"},
+       "vmmu: --interval: expected a whole number from 1 to 1000000000000, got '-5'"},
+      {{"run", kGzip, "--max-events"}, "vmmu: --max-events: 1 required UINT:1..18446744073709551615 missing"},
+      {{"run", kGzip, kGzip}, "vmmu: run: unexpected argument '" + kGzip + "' (see vmmu run --help)"},
+      {{"plot", "x.json"}, "vmmu: --output is required"},
+      {{"plot", "x.json", "-o", "x.gif"},
+       "vmmu: -o: expected a file name ending in .png, .svg or .pdf (or - for a PNG on standard output), got "
+       "'x.gif'"},
+      {{"frobnicate"}, "vmmu: unknown command 'frobnicate' (expected run, plot, demo, trace or record)"},
   };
+
   for (const auto &[args, message] : cases) {
     const Outcome o = vmmu(args);
     EXPECT_EQ(o.status, 2) << message;
@@ -51,18 +64,36 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
   }
 }
 
-TEST(RunCommand, HelpPrintsTheUsageAndSucceeds) {
-  for (const std::vector<std::string> &args :
-       {std::vector<std::string>{"--help"}, {"run", "--help"}, {"run", kGzip, "-h"}, {"trace", "gen", "--help"}}) {
+TEST(RunCommand, HelpListsEveryOptionWithItsDefaultAndSucceeds) {
+  const std::pair<std::vector<std::string>, std::vector<std::string>> cases[] = {
+      {{"--help"}, {"Usage: vmmu [OPTIONS] SUBCOMMAND", "run", "plot", "demo", "trace", "record", "--version"}},
+      {{"run", "--help"},
+       {"Usage: vmmu run [OPTIONS] [TRACE]", "--mode", "=all", "--backend", "=model", "--policy", "=adaptive",
+        "--wave", "--wave-window", "--json", "--config", "--interval", "--max-events", "SIGTERM"}},
+      {{"run", kGzip, "-h"}, {"Usage: vmmu run"}},
+      {{"plot", "--help"}, {"Usage: vmmu plot", "-o,--output", ".svg"}},
+      {{"demo", "--help"}, {"--accesses", "=400000", "--footprint-mib", "=256", "--guest-pages", "=4k"}},
+      {{"trace", "gen", "--help"}, {"Usage: vmmu trace gen", "KIND", "--procs", "=1", "--seed", "--quantum"}},
+      {{"trace", "dump", "--help"}, {"-o,--output", "=-"}},
+      {{"record", "--help"}, {"--max-accesses", "=0", "COMMAND"}},
+  };
+  for (const auto &[args, expected] : cases) {
     const Outcome o = vmmu(args);
     EXPECT_EQ(o.status, 0) << args.back();
-    EXPECT_EQ(o.out.rfind("usage: vmmu run", 0), 0u) << o.out;
+    for (const std::string &text : expected)
+      EXPECT_NE(o.out.find(text), std::string::npos) << text << " in\n" << o.out;
     EXPECT_TRUE(o.err.empty()) << o.err;
   }
   // After `--`, a --help belongs to the recorded program, not to vmmu.
   const Outcome record = vmmu({"record", "--", "--help"});
   EXPECT_EQ(record.status, 2);
-  EXPECT_EQ(record.firstErrLine(), "vmmu: record: missing -o FILE");
+  EXPECT_EQ(record.firstErrLine(), "vmmu: --output is required");
+}
+
+TEST(RunCommand, VersionIsTheProjectVersion) {
+  const Outcome o = vmmu({"--version"});
+  EXPECT_EQ(o.status, 0);
+  EXPECT_EQ(o.out, "vmmu " VMMU_VERSION "\n");
 }
 
 TEST(RunCommand, BadTracesAreOneLineErrors) {
@@ -88,7 +119,7 @@ TEST(RunCommand, BadTracesAreOneLineErrors) {
 TEST(RunCommand, UnwritableJsonFailsBeforeTheRun) {
   const Outcome o = vmmu({"run", kGzip, "--json", "/nonexistent/dir/r.json"});
   EXPECT_EQ(o.status, 1);
-  EXPECT_EQ(o.err, "vmmu: error: /nonexistent/dir/r.json: cannot write the JSON report\n");
+  EXPECT_EQ(o.err, "vmmu: error: /nonexistent/dir/r.json: cannot write: directory '/nonexistent/dir' does not exist\n");
   EXPECT_TRUE(o.out.empty());
 }
 
@@ -121,9 +152,10 @@ TEST(RunCommand, WritesTheTableAndJsonAndPlotsIt) {
 TEST(RunCommand, PlotRejectsWhatIsNotARunReport) {
   TempFile json("other.json");
   std::ofstream(json.path()) << "{\"something\": [1, 2]}";
-  const Outcome o = vmmu({"plot", json.path(), "-o", "/dev/null"});
+  const Outcome o = vmmu({"plot", json.path(), "-o", "never-written.png"});
   EXPECT_EQ(o.status, 1);
   EXPECT_EQ(o.err, "vmmu: error: " + json.path() + ": not a vmmu run JSON report: no \"runs\"\n");
+  EXPECT_TRUE(o.out.empty());
 }
 
 TEST(RunCommand, SigintStopsCleanlyAndPrintsWhatWasMeasured) {
@@ -137,7 +169,95 @@ TEST(RunCommand, SigintStopsCleanlyAndPrintsWhatWasMeasured) {
   EXPECT_EQ(o.status, 130) << o.err;
   EXPECT_NE(o.out.find("\nnative "), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("interrupted"), std::string::npos) << o.out;
-  EXPECT_NE(o.err.find("vmmu: interrupted"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("vmmu: interrupted by SIGINT"), std::string::npos) << o.err;
+}
+
+TEST(RunCommand, SigtermStopsCleanlyLikeSigintAndWritesTheJson) {
+  TempFile out("sigterm-out.txt"), err("sigterm-err.txt"), json("sigterm.json");
+  std::ofstream(json.path()) << "previous report";
+  const pid_t pid = start({"run", "--json", json.path()}, out.path(), err.path());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGTERM);
+  const Outcome o = finish(pid, out.path(), err.path());
+  EXPECT_EQ(o.status, 128 + SIGTERM) << o.err;
+  EXPECT_NE(o.out.find("interrupted"), std::string::npos) << o.out;
+  EXPECT_NE(o.err.find("vmmu: interrupted by SIGTERM"), std::string::npos) << o.err;
+  const nlohmann::json report = parseReport(readFile(json.path()));
+  EXPECT_EQ(report.at("interrupted"), true);
+  // No temporary file is left next to the JSON.
+  const std::filesystem::path dir = std::filesystem::path(json.path()).parent_path();
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().rfind(".sigterm.json.", 0), std::string::npos) << entry.path();
+}
+
+TEST(RunCommand, AFailedRunKeepsThePreviousJson) {
+  TempFile json("kept.json"), garbage("garbage2.vmt");
+  std::ofstream(json.path()) << "previous report";
+  std::ofstream(garbage.path()) << "not a trace";
+  const Outcome o = vmmu({"run", garbage.path(), "--json", json.path()});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(readFile(json.path()), "previous report");
+}
+
+TEST(RunCommand, JsonDashWritesTheJsonAloneToStandardOutput) {
+  const Outcome o = vmmu({"run", kGzip, "--max-events", "5000", "--mode", "nested", "--json", "-"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  const nlohmann::json report = parseReport(o.out);
+  EXPECT_EQ(report.at("runs").size(), 2u);  // native, nested
+  EXPECT_NE(o.err.find("best approach:"), std::string::npos) << "the table goes to stderr: " << o.err;
+  EXPECT_FALSE(std::filesystem::exists("-"));
+}
+
+TEST(RunCommand, LostStandardOutputIsAnError) {
+  const Outcome o = testing::runProgram("/bin/sh", {"-c", std::string(VMMU_BINARY) + " run " + kGzip +
+                                                               " --max-events 2000 --mode nested > /dev/full"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.err, "vmmu: error: standard output: write failed: No space left on device\n");
+}
+
+// Every plot format, and a report whose labels are shell and gnuplot syntax: they are drawn as
+// text, never run.
+TEST(RunCommand, PlotDrawsEveryFormatAndRunsNothingFromTheReport) {
+  if (testing::findProgram("gnuplot").empty())
+    GTEST_SKIP() << "gnuplot not installed";
+  testing::TempDir dir("plot");
+  const std::string json = dir.path() + "/r.json";
+  const std::string hostile = "x\"; system(\"touch " + dir.path() +
+                              "/pwned1\") `touch pwned2` $(touch pwned3) '; system('touch pwned4'); '\n";
+  nlohmann::json report = {{"schema_version", 1}, {"trace", hostile}, {"backend", hostile}};
+  report["runs"] = nlohmann::json::array();
+  for (const std::string &name : {std::string("native"), hostile, std::string("adaptive")})
+    report["runs"].push_back(
+        {{"approach", name}, {"slowdown", 1.5}, {"modes", "ncd"}, {"interval_cycles", {10, 20, 30}}});
+  std::ofstream(json) << report.dump();
+  for (const char *const extension_name : {"png", "svg", "pdf"}) {
+    const std::string extension = extension_name;
+    const std::string image = dir.path() + "/r." + extension;
+    testing::ProcessOptions in_dir;
+    in_dir.cwd = dir.path();
+    const Outcome o = testing::runProgram(VMMU_BINARY, {"plot", json, "-o", image}, in_dir);
+    ASSERT_EQ(o.status, 0) << o.err;
+    EXPECT_EQ(o.out, "wrote " + image + "\n");
+    const std::string bytes = readFile(image);
+    EXPECT_EQ(bytes.substr(0, extension == "png" ? 4 : 5),
+              extension == "png" ? "\x89PNG" : extension == "pdf" ? "%PDF-" : "<?xml");
+  }
+  for (const auto &entry : std::filesystem::directory_iterator(dir.path())) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_EQ(name.find("pwned"), std::string::npos) << name;
+    EXPECT_TRUE(name == "r.json" || name == "r.png" || name == "r.svg" || name == "r.pdf") << "stray " << name;
+  }
+}
+
+TEST(RunCommand, PlotToAMissingDirectoryIsOneLine) {
+  TempFile json("p.json");
+  std::ofstream(json.path())
+      << R"({"schema_version": 1, "trace": "t", "backend": "model", "runs": [{"approach": "native", )"
+         R"("slowdown": 1.0, "modes": "x", "interval_cycles": [1]}]})";
+  const Outcome o = vmmu({"plot", json.path(), "-o", "/nonexistent/x.png"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.err, "vmmu: error: /nonexistent/x.png: cannot write: directory '/nonexistent' does not exist\n");
+  EXPECT_TRUE(o.out.empty());
 }
 
 }  // namespace

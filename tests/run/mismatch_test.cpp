@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "run_test_support.h"
-#include "vmmu/run/trace_run.h"
+#include "vmmu/run/report.h"
 
 namespace vmmu::run {
 namespace {
@@ -211,12 +211,12 @@ TEST(RunMismatch, ReportNamesTheRunTheEventAndTheTransaction) {
                       std::to_string(m.last_cycle) + ")"),
             std::string::npos)
       << text;
-  const std::string json = formatJson(report);
-  EXPECT_NE(json.find("\"mismatch\": {\"run\": \"direct\", \"event_index\": " + std::to_string(m.event_index) +
-                      ", \"transaction\": " + std::to_string(m.transaction) +
-                      ", \"wave_from\": " + std::to_string(m.wave_from)),
-            std::string::npos)
-      << json;
+  const nlohmann::json json = nlohmann::json::parse(formatJson(report));
+  const nlohmann::json &mismatch = json.at("mismatch");
+  EXPECT_EQ(mismatch.at("run"), "direct");
+  EXPECT_EQ(mismatch.at("event_index"), m.event_index);
+  EXPECT_EQ(mismatch.at("transaction"), m.transaction);
+  EXPECT_EQ(mismatch.at("wave_from"), m.wave_from);
 }
 
 }  // namespace

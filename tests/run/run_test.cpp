@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstdio>
 #include <string>
 
+#include "vmmu/run/report.h"
 #include "vmmu/run/trace_run.h"
 #include "vmmu/trace/format.h"
 
@@ -95,19 +97,63 @@ TEST(RunTrace, TextReportHasARowPerRunAndTheAdaptiveChoices) {
 }
 
 TEST(RunTrace, JsonReportHasTheSchemaFields) {
-  const std::string json = formatJson(smallReport());
-  for (const char *key : {"\"trace\"", "\"backend\"", "\"events\"", "\"accesses\"", "\"interval\"", "\"runs\"",
-                          "\"approach\"", "\"cycles\"", "\"slowdown\"", "\"misses_per_1k\"", "\"refs_per_walk\"",
-                          "\"vm_exits\"", "\"exits_by_reason\"", "\"shadow-fault\"", "\"modes\"",
-                          "\"interval_cycles\"", "\"oracle\"", "\"oracle_all\"", "\"adaptive_distance_percent\"",
-                          "\"mismatch\"", "\"verdict\"", "\"interrupted\""})
-    EXPECT_NE(json.find(key), std::string::npos) << key;
-  size_t runs = 0;
-  for (size_t at = json.find("\"approach\""); at != std::string::npos; at = json.find("\"approach\"", at + 1))
-    ++runs;
-  EXPECT_EQ(runs, 7u);
-  EXPECT_EQ(std::count(json.begin(), json.end(), '{'), std::count(json.begin(), json.end(), '}'));
-  EXPECT_EQ(std::count(json.begin(), json.end(), '['), std::count(json.begin(), json.end(), ']'));
+  const nlohmann::json json = parseReport(formatJson(smallReport()));
+  for (const char *key : {"schema_version", "trace", "backend", "events", "accesses", "interval", "cycles_per_ref",
+                          "seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
+                          "verdict"})
+    EXPECT_TRUE(json.contains(key)) << key;
+  EXPECT_EQ(json.at("schema_version"), kReportSchemaVersion);
+  ASSERT_EQ(json.at("runs").size(), 7u);
+  for (const nlohmann::json &run : json.at("runs"))
+    for (const char *key : {"approach", "cycles", "slowdown", "accesses", "tlb_misses", "misses_per_1k", "walks",
+                            "refs_per_walk", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
+                            "vm_exits", "exits_by_reason", "guest_page_faults", "stopped", "interrupted", "seconds",
+                            "cpu_seconds", "transactions", "modes", "interval_cycles"})
+      EXPECT_TRUE(run.contains(key)) << key;
+  EXPECT_TRUE(json.at("runs")[0].at("exits_by_reason").contains("shadow-fault"));
+  EXPECT_TRUE(json.at("oracle").contains("adaptive_distance_percent"));
+}
+
+// What the JSON says is what the report holds, typed: counts are integers, ratios floats (also a
+// whole one: native's slowdown is 1.0), and the text table shows the same figures.
+TEST(RunTrace, JsonRoundTripsTheReportWithConsistentTypes) {
+  const RunReport &report = smallReport();
+  const nlohmann::json json = parseReport(formatJson(report));
+  EXPECT_EQ(json.at("trace"), report.trace);
+  EXPECT_EQ(json.at("events"), report.events);
+  EXPECT_TRUE(json.at("events").is_number_unsigned());
+  EXPECT_EQ(json.at("accesses"), report.accesses);
+  EXPECT_EQ(json.at("interval"), report.interval);
+  EXPECT_EQ(json.at("verdict"), verdict(report));
+  const std::string text = formatText(report);
+  ASSERT_EQ(json.at("runs").size(), report.runs.size());
+  for (size_t i = 0; i < report.runs.size(); ++i) {
+    const policy::RunResult &r = report.runs[i].result;
+    const nlohmann::json &run = json.at("runs")[i];
+    SCOPED_TRACE(r.policy);
+    EXPECT_EQ(run.at("approach"), r.policy);
+    EXPECT_EQ(run.at("cycles"), r.cycles());
+    EXPECT_TRUE(run.at("cycles").is_number_unsigned());
+    EXPECT_EQ(run.at("vm_exits"), r.cost.totalExits());
+    uint64_t exits = 0;
+    for (const auto &[reason, count] : run.at("exits_by_reason").items())
+      exits += count.get<uint64_t>();
+    EXPECT_EQ(exits, r.cost.totalExits());
+    ASSERT_EQ(run.at("interval_cycles").size(), r.intervals.size());
+    for (size_t k = 0; k < r.intervals.size(); ++k)
+      EXPECT_EQ(run.at("interval_cycles")[k], r.intervals[k].total_cycles);
+    EXPECT_EQ(run.at("modes"), r.modeTimeline());
+    for (const char *key : {"slowdown", "misses_per_1k", "refs_per_walk", "seconds", "cpu_seconds"})
+      EXPECT_TRUE(run.at(key).is_number_float()) << key << " = " << run.at(key);
+    // The table's row shows the JSON's slowdown to 3 decimals.
+    char row[128];
+    std::snprintf(row, sizeof row, "\n%-16s %15llu %8.3fx", r.policy.c_str(),
+                  static_cast<unsigned long long>(r.cycles()), run.at("slowdown").get<double>());
+    EXPECT_NE(text.find(row), std::string::npos) << row << " in\n" << text;
+  }
+  EXPECT_EQ(json.at("runs")[0].at("slowdown"), 1.0);
+  EXPECT_NE(formatJson(report).find("\"slowdown\": 1.0,"), std::string::npos) << "native's slowdown is a float";
+  EXPECT_TRUE(json.at("oracle_all").at("adaptive_distance_percent").is_number_float());
 }
 
 TEST(RunTrace, StopFlagEndsAfterTheFirstRunWithWhatWasMeasured) {

@@ -1,144 +1,74 @@
 // json_reader.cpp - see vmmu/run/json_reader.h.
 #include "vmmu/run/json_reader.h"
 
-#include <cstdlib>
+#include <string>
 
 namespace vmmu::run {
 
+nlohmann::json parseJson(std::string_view text) {
+  // The callback sees every value as it opens; refusing depth here bounds the tree (and the
+  // recursion of destroying it) before it is built.
+  const auto limit_depth = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json &) {
+    if ((event == nlohmann::json::parse_event_t::object_start ||
+         event == nlohmann::json::parse_event_t::array_start) &&
+        depth >= kJsonMaxDepth)
+      throw JsonError("JSON nested deeper than " + std::to_string(kJsonMaxDepth) + " levels");
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, limit_depth);
+  } catch (const nlohmann::json::parse_error &e) {
+    // what() is "[json.exception.parse_error.N] parse error at line L, column C: ...", one line
+    // (the parser escapes control characters in the token it quotes).
+    const std::string what = e.what();
+    const size_t bracket = what.find("] ");
+    throw JsonError(bracket == std::string::npos ? what : what.substr(bracket + 2));
+  }
+}
+
 namespace {
 
-class JsonParser {
-public:
-  explicit JsonParser(const std::string &text) : text_(text) {}
-
-  JsonValue parseDocument() {
-    JsonValue value = parseValue();
-    skipSpace();
-    if (at_ != text_.size())
-      fail("unexpected text after the JSON value");
-    return value;
-  }
-
-private:
-  [[noreturn]] void fail(const std::string &what) const {
-    throw JsonError(what + " at byte " + std::to_string(at_));
-  }
-  void skipSpace() {
-    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\t' || text_[at_] == '\r'))
-      ++at_;
-  }
-  bool consume(const char *word) {
-    const std::string w(word);
-    if (text_.compare(at_, w.size(), w) != 0)
-      return false;
-    at_ += w.size();
-    return true;
-  }
-  JsonValue parseValue() {
-    skipSpace();
-    if (at_ >= text_.size())
-      fail("unexpected end");
-    JsonValue v;
-    const char c = text_[at_];
-    if (c == '{') {
-      v.kind = JsonValue::Kind::Object;
-      ++at_;
-      skipSpace();
-      if (consume("}"))
-        return v;
-      for (;;) {
-        skipSpace();
-        const std::string key = parseString();
-        skipSpace();
-        if (!consume(":"))
-          fail("expected ':'");
-        v.object[key] = parseValue();
-        skipSpace();
-        if (consume("}"))
-          return v;
-        if (!consume(","))
-          fail("expected ',' or '}'");
-      }
-    }
-    if (c == '[') {
-      v.kind = JsonValue::Kind::Array;
-      ++at_;
-      skipSpace();
-      if (consume("]"))
-        return v;
-      for (;;) {
-        v.array.push_back(parseValue());
-        skipSpace();
-        if (consume("]"))
-          return v;
-        if (!consume(","))
-          fail("expected ',' or ']'");
-      }
-    }
-    if (c == '"') {
-      v.kind = JsonValue::Kind::String;
-      v.string = parseString();
-      return v;
-    }
-    if (consume("true")) {
-      v.kind = JsonValue::Kind::Bool;
-      v.boolean = true;
-      return v;
-    }
-    if (consume("false")) {
-      v.kind = JsonValue::Kind::Bool;
-      return v;
-    }
-    if (consume("null"))
-      return v;
-    // strtod would also take "nan", "inf" and hex; JSON numbers start with '-' or a digit.
-    if (c != '-' && (c < '0' || c > '9'))
-      fail("unexpected character");
-    const char *begin = text_.c_str() + at_;
-    char *end = nullptr;
-    v.number = std::strtod(begin, &end);
-    if (end == begin)
-      fail("unexpected character");
-    v.kind = JsonValue::Kind::Number;
-    at_ += static_cast<size_t>(end - begin);
-    return v;
-  }
-  std::string parseString() {
-    if (!consume("\""))
-      fail("expected a string");
-    std::string out;
-    while (at_ < text_.size() && text_[at_] != '"') {
-      char c = text_[at_++];
-      if (c == '\\' && at_ < text_.size()) {
-        const char e = text_[at_++];
-        if (e == 'u') {
-          if (at_ + 4 > text_.size())
-            fail("bad escape");
-          c = static_cast<char>(std::strtoul(text_.substr(at_, 4).c_str(), nullptr, 16));
-          at_ += 4;
-        } else {
-          c = e == 'n' ? '\n' : e == 't' ? '\t' : e;
-        }
-      }
-      out += c;
-    }
-    if (!consume("\""))
-      fail("unterminated string");
-    return out;
-  }
-
-  const std::string &text_;
-  size_t at_ = 0;
-};
+// The member `key` of `object` if it has `type`'s kind, else JsonError naming it.
+const nlohmann::json &member(const nlohmann::json &object, const char *key, nlohmann::json::value_t type,
+                             const char *expected, const std::string &where) {
+  const auto it = object.find(key);
+  if (it == object.end())
+    throw JsonError("no \"" + std::string(key) + "\"" + where);
+  const bool number = type == nlohmann::json::value_t::number_float;
+  if (number ? !it->is_number() : it->type() != type)
+    throw JsonError("\"" + std::string(key) + "\"" + where + " is not " + expected);
+  return *it;
+}
 
 }  // namespace
 
-const JsonValue &JsonValue::operator[](const std::string &key) const {
-  static const JsonValue missing;
-  const auto it = object.find(key);
-  return it == object.end() ? missing : it->second;
+nlohmann::json parseReport(std::string_view text) {
+  using Type = nlohmann::json::value_t;
+  nlohmann::json report = parseJson(text);
+  if (!report.is_object())
+    throw JsonError("the document is not a JSON object");
+  const nlohmann::json &runs = member(report, "runs", Type::array, "an array", "");
+  if (runs.empty())
+    throw JsonError("\"runs\" is empty");
+  const nlohmann::json &version = member(report, "schema_version", Type::number_float, "a number", "");
+  if (!version.is_number_integer() || version.get<int64_t>() != kReportSchemaVersion)
+    throw JsonError("schema_version " + version.dump() + " is not " + std::to_string(kReportSchemaVersion) +
+                    ", the version this vmmu reads");
+  member(report, "trace", Type::string, "a string", "");
+  member(report, "backend", Type::string, "a string", "");
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string where = " in runs[" + std::to_string(i) + "]";
+    if (!runs[i].is_object())
+      throw JsonError("runs[" + std::to_string(i) + "] is not an object");
+    member(runs[i], "approach", Type::string, "a string", where);
+    member(runs[i], "slowdown", Type::number_float, "a number", where);
+    member(runs[i], "modes", Type::string, "a string", where);
+    for (const nlohmann::json &cycles : member(runs[i], "interval_cycles", Type::array, "an array", where))
+      if (!cycles.is_number_unsigned())
+        throw JsonError("\"interval_cycles\"" + where + " holds a " + std::string(cycles.type_name()) +
+                        ", not a cycle count");
+  }
+  return report;
 }
-
-JsonValue parseJson(const std::string &text) { return JsonParser(text).parseDocument(); }
 
 }  // namespace vmmu::run

@@ -1,36 +1,32 @@
-// vmmu/run/json_reader.h - just enough JSON to read back what `vmmu run --json` writes.
+// vmmu/run/json_reader.h - reads back what `vmmu run --json` writes (report.h), with nlohmann-json.
 //
-// Objects, arrays, strings (with the escapes formatJson emits), numbers, true, false and null:
-// `vmmu plot` draws a report from it and the tests check a report's fields through it. Not a
-// general JSON library (no surrogate pairs, numbers are doubles).
+// `vmmu plot` draws a report from it and the tests check a report's fields through it. Documents
+// nested deeper than kJsonMaxDepth are refused while they are parsed: a report is 4 levels deep,
+// and a hostile file must not make the parser build (and later destroy, recursively) a tree
+// 30,000 levels deep.
 #pragma once
 
-#include <map>
 #include <stdexcept>
-#include <string>
-#include <vector>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace vmmu::run {
 
-struct JsonValue {
-  enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
-  double number = 0.0;
-  bool boolean = false;
-  std::string string;
-  std::vector<JsonValue> array;
-  std::map<std::string, JsonValue> object;
+// The version of the report's schema (sw/run/README.md) that report.h writes and this reads.
+inline constexpr int kReportSchemaVersion = 1;
+inline constexpr int kJsonMaxDepth = 64;
 
-  // The member `key` of an object, or a null value when there is none (or this is no object).
-  const JsonValue &operator[](const std::string &key) const;
-  bool has(const std::string &key) const { return object.count(key) != 0; }
-};
-
-// Malformed JSON: what is wrong and the byte offset, e.g. "expected ':' at byte 12".
+// Malformed or unexpected JSON: one line saying what and where.
 struct JsonError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Parses one JSON document (surrounding white space allowed); throws JsonError.
-JsonValue parseJson(const std::string &text);
+// Parses one JSON document no deeper than kJsonMaxDepth; throws JsonError.
+nlohmann::json parseJson(std::string_view text);
+// parseJson, then checks the document is a report of kReportSchemaVersion with the fields
+// `vmmu plot` draws typed as the schema says (runs[].approach a string, .slowdown a number,
+// .interval_cycles cycle counts, .modes a string; trace and backend strings); throws JsonError.
+nlohmann::json parseReport(std::string_view text);
 
 }  // namespace vmmu::run

@@ -3,7 +3,7 @@
 // runTrace() replays the same trace (trace_replay.h) once per approach asked for, plus native as
 // the baseline and the adaptive switch policy, each on a fresh MMU backend (the golden model, or
 // the verilated RTL checked against it on every translation), then computes the oracle schedules
-// and names the best approach. The text and JSON reports hold the same figures.
+// and names the best approach. report.h prints a RunReport as text and as JSON.
 #pragma once
 
 #include <csignal>
@@ -86,10 +86,5 @@ struct RunReport {
 // Throws trace::TraceError (bad trace), std::invalid_argument (bad settings), or whatever the
 // guest reports (guest::OutOfGuestMemory). A backend mismatch does not throw: it ends the report.
 RunReport runTrace(const RunRequest &request);
-
-// "best approach: ..." with what dominated the others' cost (walk cycles or exits).
-std::string verdict(const RunReport &report);
-std::string formatText(const RunReport &report);
-std::string formatJson(const RunReport &report);
 
 }  // namespace vmmu::run

@@ -1,0 +1,293 @@
+// report.cpp - see vmmu/run/report.h.
+#include "vmmu/run/report.h"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace vmmu::run {
+
+namespace {
+
+using vmm::Approach;
+using OrderedJson = nlohmann::ordered_json;
+
+std::string fmt(const char *format, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, format, value);
+  return buffer;
+}
+
+// A real number as the reports give it: 6 significant digits, the precision of the text table,
+// so that the JSON and the text agree. Always a JSON float, also when it is whole.
+double real(double value) { return std::strtod(fmt("%.6g", value).c_str(), nullptr); }
+
+uint64_t ctr(const policy::RunResult &run, Counter c) { return run.counters[static_cast<unsigned>(c)]; }
+
+// The oracle's schedule in the letters of RunResult::modeTimeline (one interval a letter).
+std::string schedule(const policy::OracleResult &oracle) {
+  policy::RunResult timeline;
+  for (const Approach approach : oracle.schedule) {
+    policy::IntervalCounters interval;
+    interval.approach = approach;
+    timeline.intervals.push_back(interval);
+  }
+  return timeline.modeTimeline();
+}
+
+std::string exitReasons(const policy::RunResult &run) {
+  std::string out;
+  for (unsigned r = 0; r < vmm::kNumExitReasons; ++r)
+    if (run.cost.exits[r] != 0)
+      out += std::string(out.empty() ? "" : " ") + std::string(vmm::toString(static_cast<vmm::ExitReason>(r))) + "=" +
+             std::to_string(run.cost.exits[r]);
+  return out.empty() ? "-" : out;
+}
+
+double slowdown(const RunReport &report, const policy::RunResult &run) {
+  const ModeRun *native = report.find("native");
+  if (native == nullptr || native->result.cycles() == 0)
+    return 0.0;
+  return static_cast<double>(run.cycles()) / static_cast<double>(native->result.cycles());
+}
+
+double distance(uint64_t cycles, const policy::OracleResult &oracle) {
+  return oracle.cycles == 0 ? 0.0 : 100.0 * (static_cast<double>(cycles) / static_cast<double>(oracle.cycles) - 1.0);
+}
+
+// The static runs a verdict compares: measured to the end, not native, not a policy.
+std::vector<const ModeRun *> candidates(const RunReport &report) {
+  std::vector<const ModeRun *> out;
+  for (const ModeRun &run : report.runs)
+    if (run.result.policy != "native" && run.result.policy != "adaptive" && !run.result.stopped && !run.interrupted)
+      out.push_back(&run);
+  return out;
+}
+
+}  // namespace
+
+std::string verdict(const RunReport &report) {
+  const std::vector<const ModeRun *> runs = candidates(report);
+  if (runs.empty())
+    return "best approach: none compared (no virtualized approach ran to the end)";
+  const ModeRun *best = runs.front();
+  for (const ModeRun *run : runs)
+    if (run->result.cycles() < best->result.cycles())
+      best = run;
+  const double ratio = slowdown(report, best->result);
+  std::string out = "best approach: " + best->result.policy +
+                    (ratio == 0.0 ? std::string(" (no native baseline run)") : " at " + fmt("%.3f", ratio) + "x native");
+  if (runs.size() == 1)
+    return out + " (the only approach run)";
+  // The runner-up and the worst, each with what its extra cost over the best consists of: walk
+  // (translation) cycles, VM exit round trips, or the VMM's own work (shadow maintenance, a direct
+  // VM's compaction), naming the largest.
+  const ModeRun *runner_up = nullptr;
+  const ModeRun *worst = nullptr;
+  for (const ModeRun *run : runs) {
+    if (run == best)
+      continue;
+    if (runner_up == nullptr || run->result.cycles() < runner_up->result.cycles())
+      runner_up = run;
+    if (worst == nullptr || run->result.cycles() > worst->result.cycles())
+      worst = run;
+  }
+  const auto against = [&](const char *label, const ModeRun &run) {
+    const auto extra = [&](uint64_t vmm::RunCost::*part) {
+      return static_cast<double>(run.result.cost.*part) - static_cast<double>(best->result.cost.*part);
+    };
+    const double walk = extra(&vmm::RunCost::translation_cycles);
+    const double exits = extra(&vmm::RunCost::exit_cycles);
+    const double work = extra(&vmm::RunCost::shim_cycles);
+    const char *dominant = walk >= exits && walk >= work ? "walk cycles dominate"
+                           : exits >= work               ? "VM exits dominate"
+                                                         : "VMM work dominates";
+    const double more = 100.0 * (static_cast<double>(run.result.cycles()) / static_cast<double>(best->result.cycles()) - 1.0);
+    return std::string("; ") + label + " " + run.result.policy + " costs " + fmt("%+.2f", more) + "% (translation " +
+           fmt("%+.3g", walk) + " cycles, VM exits " + fmt("%+.3g", exits) + ", VMM work " + fmt("%+.3g", work) +
+           ": " + dominant + ")";
+  };
+  out += against("runner-up", *runner_up);
+  if (worst != runner_up)
+    out += against("worst", *worst);
+  return out;
+}
+
+std::string formatText(const RunReport &report) {
+  std::string out;
+  char line[768];
+  std::snprintf(line, sizeof line,
+                "vmmu run %s: %" PRIu64 " events, %" PRIu64 " user accesses, backend %s, interval %" PRIu64
+                ", %" PRIu64 " cycles per walk reference\n",
+                report.trace.c_str(), report.events, report.accesses, report.backend.c_str(), report.interval,
+                report.cycles_per_ref);
+  out += line;
+  std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
+                "misses/1k", "refs/walk", "vm exits", "exits by reason");
+  out += line;
+  for (const ModeRun &run : report.runs) {
+    std::string reasons = exitReasons(run.result);
+    if (run.result.stopped)
+      reasons += " [stopped: " + run.result.stop_reason + "]";
+    if (run.result.direct_fell_back)
+      reasons += " [direct impossible: ran nested]";
+    if (run.interrupted)
+      reasons += " [interrupted after " + std::to_string(run.replay.accesses) + " accesses]";
+    const double ratio = slowdown(report, run.result);
+    std::snprintf(line, sizeof line, "%-16s %15" PRIu64 " %9s %10.2f %10.2f %10" PRIu64 "  %s\n",
+                  run.result.policy.c_str(), run.result.cycles(), ratio == 0.0 ? "-" : (fmt("%.3f", ratio) + "x").c_str(),
+                  run.result.tlbMissesPerKiloAccess(), run.result.referencesPerWalk(), run.result.cost.totalExits(),
+                  reasons.c_str());
+    out += line;
+  }
+  if (const ModeRun *adaptive = report.find("adaptive")) {
+    const std::string timeline = adaptive->result.modeTimeline();
+    uint64_t per_mode[vmm::kNumApproaches] = {};
+    uint64_t switches = 0;
+    for (size_t i = 0; i < adaptive->result.intervals.size(); ++i) {
+      const Approach a = adaptive->result.intervals[i].approach;
+      ++per_mode[static_cast<unsigned>(a)];
+      if (i > 0 && a != adaptive->result.intervals[i - 1].approach)
+        ++switches;
+    }
+    std::string choices;
+    for (unsigned a = 0; a < vmm::kNumApproaches; ++a)
+      if (per_mode[a] != 0)
+        choices += (choices.empty() ? "" : ", ") + std::string(vmm::toString(static_cast<Approach>(a))) + " " +
+                   std::to_string(per_mode[a]);
+    out += "adaptive: intervals per mode: " + choices + "; " + std::to_string(switches) + " switches\n";
+    out += "adaptive: mode per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct): " +
+           (timeline.size() > 200 ? timeline.substr(0, 200) + "..." : timeline) + "\n";
+    if (report.oracle.cycles != 0) {
+      std::snprintf(line, sizeof line, "oracle (nested/%s): %" PRIu64 " cycles; adaptive is %+.2f%% from it\n",
+                    report.oracle_shadow.c_str(), report.oracle.cycles,
+                    distance(adaptive->result.cycles(), report.oracle));
+      out += line;
+    }
+    if (report.oracle_all.cycles != 0) {
+      std::snprintf(line, sizeof line, "oracle (every approach): %" PRIu64 " cycles; adaptive is %+.2f%% from it\n",
+                    report.oracle_all.cycles, distance(adaptive->result.cycles(), report.oracle_all));
+      out += line;
+    }
+  }
+  if (report.backend == "rtl" && !report.runs.empty()) {
+    std::string counts;
+    for (const ModeRun &run : report.runs)
+      counts += (counts.empty() ? "" : ", ") + run.result.policy + " " +
+                (run.transactions == 0 ? std::string("-") : "0:" + std::to_string(run.transactions - 1));
+    out += "rtl transactions per run (the --wave-window range): " + counts + "\n";
+  }
+  if (report.mismatch) {
+    std::snprintf(line, sizeof line,
+                  "MISMATCH in %s at trace event %" PRIu64 " (backend transaction %" PRIu64 ", DUT cycles %" PRIu64
+                  " to %" PRIu64 ")\n",
+                  report.mismatch->run.c_str(), report.mismatch->event_index, report.mismatch->transaction,
+                  report.mismatch->first_cycle, report.mismatch->last_cycle);
+    out += line;
+  }
+  if (report.interrupted)
+    out += "interrupted: the runs above are what was measured\n";
+  uint64_t replayed = 0;
+  double seconds = 0.0, cpu_seconds = 0.0;
+  for (const ModeRun &run : report.runs) {
+    replayed += run.replay.accesses;
+    seconds += run.seconds;
+    cpu_seconds += run.cpu_seconds;
+  }
+  if (seconds > 0.0 && cpu_seconds > 0.0) {
+    std::snprintf(line, sizeof line,
+                  "replay speed: %.2fM accesses/s of CPU time on the %s backend (%" PRIu64
+                  " accesses in %.2f CPU s, %.2f s wall)\n",
+                  static_cast<double>(replayed) / cpu_seconds / 1e6, report.backend.c_str(), replayed, cpu_seconds,
+                  seconds);
+    out += line;
+  }
+  out += verdict(report) + "\n";
+  return out;
+}
+
+OrderedJson toJson(const RunReport &report) {
+  OrderedJson out;
+  out["schema_version"] = kReportSchemaVersion;
+  out["trace"] = report.trace;
+  out["backend"] = report.backend;
+  out["events"] = report.events;
+  out["accesses"] = report.accesses;
+  out["interval"] = report.interval;
+  out["cycles_per_ref"] = report.cycles_per_ref;
+  out["seconds"] = real(report.seconds);
+  out["interrupted"] = report.interrupted;
+  OrderedJson runs = OrderedJson::array();
+  for (const ModeRun &run : report.runs) {
+    const policy::RunResult &r = run.result;
+    OrderedJson exits = OrderedJson::object();
+    for (unsigned e = 0; e < vmm::kNumExitReasons; ++e)
+      exits[std::string(vmm::toString(static_cast<vmm::ExitReason>(e)))] = r.cost.exits[e];
+    OrderedJson interval_cycles = OrderedJson::array();
+    for (const auto &interval : r.intervals)
+      interval_cycles.push_back(interval.total_cycles);
+    OrderedJson item;
+    item["approach"] = r.policy;
+    item["cycles"] = r.cycles();
+    item["slowdown"] = real(slowdown(report, r));
+    item["accesses"] = r.cost.accesses;
+    item["tlb_misses"] = ctr(r, Counter::TlbMisses);
+    item["misses_per_1k"] = real(r.tlbMissesPerKiloAccess());
+    item["walks"] = ctr(r, Counter::Walks);
+    item["refs_per_walk"] = real(r.referencesPerWalk());
+    item["translation_cycles"] = r.cost.translation_cycles;
+    item["exit_cycles"] = r.cost.exit_cycles;
+    item["shim_cycles"] = r.cost.shim_cycles;
+    item["guest_work_cycles"] = r.cost.guest_work_cycles;
+    item["vm_exits"] = r.cost.totalExits();
+    item["exits_by_reason"] = std::move(exits);
+    item["guest_page_faults"] = r.cost.guest_page_faults;
+    item["stopped"] = r.stopped;
+    item["interrupted"] = run.interrupted;
+    item["seconds"] = real(run.seconds);
+    item["cpu_seconds"] = real(run.cpu_seconds);
+    item["transactions"] = run.transactions;
+    item["modes"] = r.modeTimeline();
+    item["interval_cycles"] = std::move(interval_cycles);
+    runs.push_back(std::move(item));
+  }
+  out["runs"] = std::move(runs);
+  const ModeRun *adaptive = report.find("adaptive");
+  const auto oracle = [&](const policy::OracleResult &o) -> OrderedJson {
+    if (o.cycles == 0)
+      return nullptr;
+    OrderedJson item;
+    item["cycles"] = o.cycles;
+    item["schedule"] = schedule(o);
+    item["adaptive_distance_percent"] =
+        adaptive ? OrderedJson(real(distance(adaptive->result.cycles(), o))) : OrderedJson(nullptr);
+    return item;
+  };
+  out["oracle"] = oracle(report.oracle);
+  out["oracle_shadow"] = report.oracle_shadow;
+  out["oracle_all"] = oracle(report.oracle_all);
+  if (report.mismatch) {
+    const Mismatch &m = *report.mismatch;
+    OrderedJson item;
+    item["run"] = m.run;
+    item["event_index"] = m.event_index;
+    item["transaction"] = m.transaction;
+    item["wave_from"] = m.wave_from;
+    item["first_cycle"] = m.first_cycle;
+    item["last_cycle"] = m.last_cycle;
+    item["what"] = m.what;
+    out["mismatch"] = std::move(item);
+  } else {
+    out["mismatch"] = nullptr;
+  }
+  out["verdict"] = verdict(report);
+  return out;
+}
+
+std::string formatJson(const RunReport &report) {
+  // A trace path need not be UTF-8; its invalid bytes become U+FFFD rather than failing the report.
+  return toJson(report).dump(2, ' ', false, OrderedJson::error_handler_t::replace) + "\n";
+}
+
+}  // namespace vmmu::run
