@@ -436,20 +436,25 @@ void GuestKernel::mprotect(Pid pid, uint64_t addr, uint64_t length, unsigned new
     it->second.prot = new_prot;
 }
 
-bool GuestKernel::reclaim(Pid pid, uint64_t va) {
+bool GuestKernel::reclaim(Pid pid, uint64_t va) { return reclaimRange(pid, va, va + 1) != 0; }
+
+uint64_t GuestKernel::reclaimRange(Pid pid, uint64_t start, uint64_t end) {
   Process &p = process(pid);
-  auto it = p.leaves.upper_bound(va);
-  if (it == p.leaves.begin())
-    return false;
-  --it;
-  if (va >= it->first + pageBytes(it->second.size))
-    return false;
-  clearLeaf(p, it->first);
-  invalidate(p, it->first);
-  if (it->second.counted)
-    releaseFrame(it->second.gpa, it->second.size);
-  p.leaves.erase(it);
-  return true;
+  // The first page overlapping the range may begin before it (a 2 MiB page); every other one
+  // begins inside it.
+  auto it = p.leaves.upper_bound(start);
+  if (it != p.leaves.begin() && start < std::prev(it)->first + pageBytes(std::prev(it)->second.size))
+    --it;
+  uint64_t reclaimed = 0;
+  while (it != p.leaves.end() && it->first < end) {
+    clearLeaf(p, it->first);
+    invalidate(p, it->first);
+    if (it->second.counted)
+      releaseFrame(it->second.gpa, it->second.size);
+    it = p.leaves.erase(it);
+    ++reclaimed;
+  }
+  return reclaimed;
 }
 
 uint64_t GuestKernel::kernelLoad(uint64_t gpa) {

@@ -1,6 +1,7 @@
 // trace_run.cpp - running every approach over a trace, the oracles, the verdict and the reports.
 #include "vmmu/run/trace_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cinttypes>
@@ -186,8 +187,8 @@ bool rtlBackendAvailable() {
 
 RunReport runTrace(const RunRequest &request) {
   const Clock::time_point start = Clock::now();
-  const TraceCounts counts = countTrace(request.trace, request.max_events);
-  if (counts.accesses == 0)
+  const TraceCounts counts = countTrace(request.trace, request.max_events, request.stop);
+  if (counts.accesses == 0 && !counts.interrupted)
     throw std::invalid_argument(request.trace + ": the trace has no user accesses to replay");
   if (request.backend == BackendKind::Rtl && !rtlBackendAvailable())
     throw std::invalid_argument("--backend rtl: this vmmu was built without the RTL backend (configure with "
@@ -198,8 +199,18 @@ RunReport runTrace(const RunRequest &request) {
   report.backend = request.backend == BackendKind::Rtl ? "rtl" : "model";
   report.events = counts.events;
   report.accesses = counts.accesses;
-  report.interval = request.settings.interval;
+  report.requested_interval = request.settings.interval;
+  report.interval = std::max(request.settings.interval, (counts.accesses + kMaxIntervals - 1) / kMaxIntervals);
   report.cycles_per_ref = request.settings.cycles_per_ref;
+  if (counts.interrupted) {  // stopped while counting: nothing was measured yet
+    report.interrupted = true;
+    report.seconds = secondsSince(start);
+    return report;
+  }
+  if (report.interval != report.requested_interval && request.progress)
+    request.progress("vmmu run: interval coarsened from " + std::to_string(report.requested_interval) + " to " +
+                     std::to_string(report.interval) + " accesses (at most " + std::to_string(kMaxIntervals) +
+                     " intervals are recorded)");
 
   std::vector<std::unique_ptr<policy::SwitchPolicy>> policies;
   if (request.baseline)
@@ -231,7 +242,7 @@ RunReport runTrace(const RunRequest &request) {
 
   policy::ExperimentConfig config;
   config.accesses = counts.accesses;
-  config.interval = request.settings.interval;
+  config.interval = report.interval;
   config.vmm = request.settings.vmm;
   config.guest = request.settings.guest;
   config.mmu = request.settings.mmu;

@@ -105,6 +105,9 @@ public:
   // Reclaims the resident page containing `va` (as kswapd would): clears its PTE and frees the
   // frame. Returns false when nothing was resident there.
   bool reclaim(Pid pid, uint64_t va);
+  // Reclaims every resident page that overlaps [start, end), in address order, visiting only
+  // resident pages (the cost follows what is mapped, not the range's size). Returns how many.
+  uint64_t reclaimRange(Pid pid, uint64_t start, uint64_t end);
 
   // A kernel load of guest-physical `gpa` through the direct map (copy_from_user-like kernel work),
   // in whatever address space runs.

@@ -77,12 +77,16 @@ struct ReplayOptions {
 };
 
 // The first max_events events of a trace: how many there are and how many are user accesses (the
-// number of accesses an experiment over it runs). Reads the whole trace; throws TraceError.
+// number of accesses an experiment over it runs). Reads the whole trace unless `stop` (may be null)
+// is set first, in which case it returns what it counted so far, marked interrupted; throws
+// TraceError.
 struct TraceCounts {
   uint64_t events = 0;
   uint64_t accesses = 0;
+  bool interrupted = false;
 };
-TraceCounts countTrace(const std::string &path, uint64_t max_events);
+TraceCounts countTrace(const std::string &path, uint64_t max_events,
+                       const volatile std::sig_atomic_t *stop = nullptr);
 
 class TraceReplay final : public guest::Workload {
 public:
