@@ -202,11 +202,6 @@ RunReport runTrace(const RunRequest &request) {
   report.requested_interval = request.settings.interval;
   report.interval = std::max(request.settings.interval, (counts.accesses + kMaxIntervals - 1) / kMaxIntervals);
   report.cycles_per_ref = request.settings.cycles_per_ref;
-  if (counts.interrupted) {  // stopped while counting: nothing was measured yet
-    report.interrupted = true;
-    report.seconds = secondsSince(start);
-    return report;
-  }
   if (report.interval != report.requested_interval && request.progress)
     request.progress("vmmu run: interval coarsened from " + std::to_string(report.requested_interval) + " to " +
                      std::to_string(report.interval) + " accesses (at most " + std::to_string(kMaxIntervals) +
@@ -235,13 +230,15 @@ RunReport runTrace(const RunRequest &request) {
     char line[256];
     std::snprintf(line, sizeof line, "vmmu run: %s (run %zu of %zu): %" PRIu64 " of %" PRIu64 " accesses (%.0f%%), %.1f s",
                   running.c_str(), run_number, policies.size(), p.stats.accesses, counts.accesses,
-                  100.0 * static_cast<double>(p.stats.accesses) / static_cast<double>(counts.accesses),
+                  100.0 * static_cast<double>(p.stats.accesses) / static_cast<double>(std::max<uint64_t>(counts.accesses, 1)),
                   secondsSince(start));
     request.progress(line);
   };
 
   policy::ExperimentConfig config;
-  config.accesses = counts.accesses;
+  // Stopped while counting: the first run starts, sees the flag at once and reports itself
+  // interrupted after 0 accesses, like a stop at any later point.
+  config.accesses = std::max<uint64_t>(counts.accesses, 1);
   config.interval = report.interval;
   config.vmm = request.settings.vmm;
   config.guest = request.settings.guest;
