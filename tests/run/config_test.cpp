@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "vmmu/run/run_config.h"
+#include "vmmu/run/trace_run.h"
 
 namespace vmmu::run {
 namespace {
@@ -165,6 +166,30 @@ TEST(RunConfig, KeyTableDescribesEveryKeyTheParserTakes) {
   EXPECT_EQ(lines, 52u);
   EXPECT_NE(table.find("cycles_per_ref  whole (cycles)  default 30  range 1..1000000"), std::string::npos) << table;
   EXPECT_NE(table.find("interval  whole (accesses)  default 10000"), std::string::npos) << table;
+}
+
+// `interval = 1` (or --interval 1) over a long trace used to allocate one record per access and
+// die of bad_alloc; the records are bounded by coarsening the interval, and the report says so.
+TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
+  RunRequest request;
+  request.trace = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
+  request.approaches = {vmm::Approach::Native};
+  request.adaptive = false;
+  request.max_events = 250'020;  // gzip.vmt: 20 setup events, then accesses
+  request.settings.interval = 1;
+  const RunReport report = runTrace(request);
+  ASSERT_EQ(report.runs.size(), 1u);
+  EXPECT_EQ(report.requested_interval, 1u);
+  // 250,000 accesses in at most 100,000 intervals: ceil(250000 / 100000) = 3 accesses each, so
+  // ceil(250000 / 3) = 83,334 records.
+  EXPECT_EQ(report.accesses, 250'000u);
+  EXPECT_EQ(report.interval, 3u);
+  EXPECT_EQ(report.runs[0].result.intervals.size(), 83'334u);
+
+  request.settings.interval = 5'000;  // few enough intervals: used as asked
+  const RunReport asked = runTrace(request);
+  EXPECT_EQ(asked.interval, 5'000u);
+  EXPECT_EQ(asked.runs[0].result.intervals.size(), 50u);
 }
 
 TEST(RunConfig, UnreadableFileIsAnError) {
