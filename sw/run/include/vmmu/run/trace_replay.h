@@ -13,8 +13,9 @@
 //  - mmap / mprotect: mprotect() of the replayed range to the event's protection (an mmap first
 //    drops pages still resident there, as a MAP_FIXED replacement does); for a GiB not touched yet
 //    the change waits until its first touch. munmap and a shrinking brk: the resident pages of the
-//    range are reclaimed (their PTEs cleared and invalidated, frames freed); munmap also returns the
-//    range to read-write-execute, so a later touch there is demand-paged.
+//    range are reclaimed (their PTEs cleared and invalidated, frames freed: the cost follows the
+//    resident pages, not the range's size); munmap also returns the range to read-write-execute,
+//    so a later touch there is demand-paged.
 //  - pte-write, invlpg, marker: counted and not replayed: the guest model owns its page tables
 //    (its direct map is built at boot with 2 MiB pages, what `boot` traces describe).
 //
