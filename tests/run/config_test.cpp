@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 
 #include "vmmu/run/run_config.h"
+#include "vmmu/run/trace_replay.h"
 #include "vmmu/run/trace_run.h"
 
 namespace vmmu::run {
@@ -190,6 +192,30 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   const RunReport asked = runTrace(request);
   EXPECT_EQ(asked.interval, 5'000u);
   EXPECT_EQ(asked.runs[0].result.intervals.size(), 50u);
+}
+
+// A stop during the counting pass (48 s on a 10^9-event trace, and Ctrl-C used to be ignored
+// there) ends it at once: the first run starts, sees the flag and reports 0 accesses.
+TEST(RunConfig, StopDuringTheCountingPassEndsTheRunAtOnce) {
+  const std::string gzip = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
+  volatile std::sig_atomic_t stop = 1;
+  const TraceCounts counts = countTrace(gzip, UINT64_MAX, &stop);
+  EXPECT_TRUE(counts.interrupted);
+  EXPECT_EQ(counts.events, 0u);
+  stop = 0;
+  EXPECT_EQ(countTrace(gzip, 250'020, &stop).accesses, 250'000u);  // not set: counts as before
+
+  RunRequest request;
+  request.trace = gzip;
+  request.approaches = {vmm::Approach::Nested};
+  stop = 1;
+  request.stop = &stop;
+  const RunReport report = runTrace(request);
+  EXPECT_FALSE(report.counted);
+  EXPECT_TRUE(report.interrupted);
+  ASSERT_EQ(report.runs.size(), 1u);
+  EXPECT_TRUE(report.runs[0].interrupted);
+  EXPECT_EQ(report.runs[0].replay.accesses, 0u);
 }
 
 TEST(RunConfig, UnreadableFileIsAnError) {

@@ -199,6 +199,7 @@ RunReport runTrace(const RunRequest &request) {
   report.backend = request.backend == BackendKind::Rtl ? "rtl" : "model";
   report.events = counts.events;
   report.accesses = counts.accesses;
+  report.counted = !counts.interrupted;
   report.requested_interval = request.settings.interval;
   report.interval = std::max(request.settings.interval, (counts.accesses + kMaxIntervals - 1) / kMaxIntervals);
   report.cycles_per_ref = request.settings.cycles_per_ref;

@@ -75,6 +75,7 @@ struct RunReport {
   std::string backend;  // "model" or "rtl"
   uint64_t events = 0;    // trace events replayed (up to max_events)
   uint64_t accesses = 0;  // user accesses in them
+  bool counted = true;    // false when a stop came while counting: events and accesses are partial
   uint64_t interval = 0;            // user accesses per policy interval, as run
   uint64_t requested_interval = 0;  // as asked; `interval` is larger when coarsened (kMaxIntervals)
   uint64_t cycles_per_ref = 0;
