@@ -25,11 +25,11 @@ vmmu_hostile(input_import_dev_zero
 # --config must name a regular file of key = value lines.
 vmmu_hostile(input_config_dev_zero
   COMMAND ${_vmmu} run --config /dev/zero input-huge-munmap.vmt COPY ${_in}/input-huge-munmap.vmt
-  EXIT 1 MESSAGE "^vmmu: error: /dev/zero: is not a regular file \\(a FIFO, socket or device\\) \\(the configuration file\\)$"
+  EXIT 1 MESSAGE "^vmmu: error: configuration file /dev/zero: is not a regular file \\(a FIFO, socket or device\\)$"
   TIMEOUT 20)
 vmmu_hostile(input_config_directory
   COMMAND ${_vmmu} run --config . input-huge-munmap.vmt COPY ${_in}/input-huge-munmap.vmt
-  EXIT 1 MESSAGE "^vmmu: error: \\.: is a directory \\(the configuration file\\)$" TIMEOUT 20)
+  EXIT 1 MESSAGE "^vmmu: error: configuration file \\.: is a directory$" TIMEOUT 20)
 vmmu_hostile(input_config_huge_memory
   COMMAND ${_vmmu} run --config input-huge-memory.cfg input-huge-munmap.vmt
   COPY ${_in}/input-huge-memory.cfg ${_in}/input-huge-munmap.vmt
@@ -53,7 +53,7 @@ vmmu_hostile(input_config_cycles_per_ref_max
 foreach(_case config trace)
   if(_case STREQUAL "config")
     set(_cmd ${_vmmu} run --config fifo input-huge-munmap.vmt)
-    set(_msg "^vmmu: error: fifo: is not a regular file \\(a FIFO, socket or device\\) \\(the configuration file\\)$")
+    set(_msg "^vmmu: error: configuration file fifo: is not a regular file \\(a FIFO, socket or device\\)$")
   else()
     set(_cmd ${_vmmu} run fifo)
     set(_msg "^vmmu: error: fifo: is not a regular file \\(a FIFO, socket or device\\)$")

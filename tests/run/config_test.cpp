@@ -234,14 +234,14 @@ std::string fileErrorOf(const std::string &path) {
 }
 
 TEST(RunConfig, OnlyRegularFilesAreRead) {
-  EXPECT_EQ(fileErrorOf("/dev/zero"), "/dev/zero: is not a regular file (a FIFO, socket or device) (the configuration file)");
-  EXPECT_EQ(fileErrorOf("/"), "/: is a directory (the configuration file)");
+  EXPECT_EQ(fileErrorOf("/dev/zero"), "configuration file /dev/zero: is not a regular file (a FIFO, socket or device)");
+  EXPECT_EQ(fileErrorOf("/"), "configuration file /: is a directory");
   // A FIFO with no writer: refused at once instead of blocking in open(2).
   char dir_template[] = "/tmp/vmmu-config-test.XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   const std::string fifo = std::string(dir_template) + "/fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  EXPECT_EQ(fileErrorOf(fifo), fifo + ": is not a regular file (a FIFO, socket or device) (the configuration file)");
+  EXPECT_EQ(fileErrorOf(fifo), "configuration file " + fifo + ": is not a regular file (a FIFO, socket or device)");
   unlink(fifo.c_str());
   rmdir(dir_template);
 }

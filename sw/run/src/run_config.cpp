@@ -354,7 +354,7 @@ void applyConfigFile(const std::string &path, RunSettings &settings) {
   try {
     file = trace::openRegularFile(path);
   } catch (const trace::InputFileError &e) {
-    throw ConfigError(std::string(e.what()) + " (the configuration file)");
+    throw ConfigError("configuration file " + std::string(e.what()));
   }
   std::string text;
   char buffer[4096];
