@@ -121,6 +121,50 @@ INSTANTIATE_TEST_SUITE_P(Approaches, GuestOnEveryApproach,
                            return name;
                          });
 
+// Range operations cost what is mapped, not the size of the range: a reclaim or munmap of 2^46
+// bytes over a sparse mapping (the replay's munmap of a trace's whole address space) visits the
+// resident pages only: one cleared PTE and one INVLPG each, and it finishes (visiting every 4 KiB
+// page of the range would take hours).
+TEST(GuestKernel, RangeReclaimVisitsOnlyResidentPages) {
+  System sys(Approach::Native, 256ull << 20);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  constexpr uint64_t k1G = 1ull << 30, kSpan = 64 * k1G;
+  // A 2 MiB page below the reclaimed range: not reclaimed, as it does not overlap.
+  const uint64_t huge = k.mmap(pid, 2 * k2M, guest::prot::ReadWrite, true);
+  k.touch(huge, Access::Write);
+  const uint64_t sparse = k.mmap(pid, kSpan, guest::prot::ReadWrite, false);
+  ASSERT_GT(sparse, huge);
+  for (uint64_t g = 0; g < 64; ++g)
+    k.touch(sparse + g * k1G + 5 * k4K, Access::Write);
+  ASSERT_EQ(k.residentPages(pid), 65u);
+  const uint64_t frames_before = k.freeFrames();
+  const guest::GuestStats before = k.stats();
+
+  EXPECT_EQ(k.reclaimRange(pid, sparse + k4K, sparse + (1ull << 46)), 64u);
+  EXPECT_EQ(k.stats().pte_writes - before.pte_writes, 64u) << "one cleared PTE per resident page";
+  EXPECT_EQ(k.stats().invlpgs - before.invlpgs, 64u);
+  EXPECT_EQ(k.freeFrames(), frames_before + 64);
+  EXPECT_EQ(k.residentPages(pid), 1u);
+  EXPECT_NE(k.residentFrame(pid, huge), ~uint64_t{0});
+
+  // A reclaim starting inside the 2 MiB page takes the page that overlaps its start.
+  EXPECT_EQ(k.reclaimRange(pid, huge + k2M - k4K, huge + k2M), 1u);
+  EXPECT_EQ(k.residentPages(pid), 0u);
+  EXPECT_EQ(k.reclaimRange(pid, 0, ~uint64_t{0}), 0u);
+
+  // munmap of the same huge range: again only the resident pages.
+  for (uint64_t g = 0; g < 8; ++g)
+    k.touch(sparse + g * k1G, Access::Read);
+  const guest::GuestStats before_unmap = k.stats();
+  k.munmap(pid, sparse, 1ull << 46);
+  EXPECT_EQ(k.stats().pte_writes - before_unmap.pte_writes, 8u);
+  EXPECT_EQ(k.residentPages(pid), 0u);
+  EXPECT_THROW(k.touch(sparse, Access::Read), guest::SegmentationFault);
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
 TEST(GuestKernel, RejectsBadMemorySize) {
   vmm::ModelBackend backend;
   vmm::Vmm vmm(backend, vmm::VmmConfig{}, Approach::Nested);

@@ -2,6 +2,9 @@
 // offset (docs/trace-format.md, "Errors"), never a crash.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <random>
 
 #include "trace_test_support.h"
@@ -189,6 +192,29 @@ TEST(TraceErrors, LaterMinorVersionExtensionsAreSkipped) {
   ASSERT_TRUE(e);
   EXPECT_EQ(*e, Event::processExit(7));
   EXPECT_FALSE(reader.next());
+}
+
+// What opening `path` as a trace throws ("" when it opens).
+std::string openErrorOf(const std::string &path) {
+  try {
+    TraceReader reader(path);
+  } catch (const TraceError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Only regular files are traces: /dev/zero never ends, a FIFO with no writer would block open(2)
+// forever, a directory cannot be read. Each is one line naming the path, at once.
+TEST(TraceErrors, NonRegularFilesAreRefusedAtOnce) {
+  EXPECT_EQ(openErrorOf("/dev/zero"), "/dev/zero: is not a regular file (a FIFO, socket or device)");
+  EXPECT_EQ(openErrorOf("/"), "/: is a directory");
+  EXPECT_EQ(openErrorOf("/nonexistent/t.vmt"), "/nonexistent/t.vmt: cannot open: No such file or directory");
+  const std::string fifo = scratchPath("fifo.vmt");
+  std::remove(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(openErrorOf(fifo), fifo + ": is not a regular file (a FIFO, socket or device)");
+  std::remove(fifo.c_str());
 }
 
 }  // namespace

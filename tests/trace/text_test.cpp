@@ -115,6 +115,51 @@ TEST(TraceText, ImportErrorsCarryTheLineNumber) {
   std::fclose(in);
 }
 
+// What importTrace throws for `text` (named "in.txt"), or "" when it succeeds.
+std::string importErrorOf(const std::string &text) {
+  const std::string path = scratchPath("hostile.txt");
+  testing::writeFile(path, text);
+  std::FILE *in = std::fopen(path.c_str(), "r");
+  if (in == nullptr)
+    return "cannot open " + path;
+  std::string error;
+  try {
+    importTrace(in, "in.txt", scratchPath("hostile.vmt"), TraceHeader{});
+  } catch (const std::exception &e) {
+    error = e.what();
+  }
+  std::fclose(in);
+  return error;
+}
+
+TEST(TraceText, LongLinesAreRefusedNotAccumulated) {
+  // The longest line dump can write (a header field at its limits, every byte escaped) is fine...
+  const std::string value(kMaxHeaderValueBytes, '\x01');
+  std::string escaped;
+  for (size_t i = 0; i < value.size(); ++i)
+    escaped += "\\x01";
+  EXPECT_EQ(importErrorOf("header \"k\" \"" + escaped + "\"\nswitch cpu=0 pid=1\n"), "");
+  // ...and one without an end is an error at once, naming the line.
+  const std::string error = importErrorOf("switch cpu=0 pid=1\n" + std::string(1 << 20, 'a'));
+  EXPECT_EQ(error.rfind("in.txt:2: line longer than ", 0), 0u) << error;
+  EXPECT_NE(error.find("not a text trace"), std::string::npos) << error;
+}
+
+TEST(TraceText, NulBytesAreRefused) {
+  EXPECT_EQ(importErrorOf(std::string("switch cpu=0 pid=1\nswitch cpu=0\0 pid=1\n", 39)),
+            "in.txt:2: NUL byte: not a text trace");
+}
+
+TEST(TraceText, HeaderErrorsCarryTheLineNumber) {
+  EXPECT_EQ(importErrorOf("# c\nheader \"\" \"v\"\n"), "in.txt:2: header key '' is empty or longer than 256 bytes");
+  EXPECT_EQ(importErrorOf("header \"k\" \"" + std::string(kMaxHeaderValueBytes + 1, 'v') + "\"\n"),
+            "in.txt:1: header value of 'k' is longer than 65536 bytes");
+  std::string many;
+  for (size_t i = 0; i <= kMaxHeaderFields; ++i)
+    many += "header \"k" + std::to_string(i) + "\" \"v\"\n";
+  EXPECT_EQ(importErrorOf(many), "in.txt:257: more than 256 header fields");
+}
+
 TEST(TraceText, HeaderLinesMustComeFirst) {
   const std::string text = scratchPath("late-header.txt");
   testing::writeFile(text, "switch cpu=0 pid=1\nheader \"k\" \"v\"\n");

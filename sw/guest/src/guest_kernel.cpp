@@ -2,6 +2,8 @@
 // direct map, demand paging with THP, COW fork, exec/exit teardown and context switches.
 #include "vmmu/guest/guest_kernel.h"
 
+#include "page_index.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -52,7 +54,7 @@ struct GuestKernel::Process {
   uint16_t pcid = 0;
   uint64_t root = 0;
   std::map<uint64_t, Vma> vmas;                  // by start
-  std::map<uint64_t, Leaf> leaves;               // by page start: the kernel's bookkeeping
+  PageIndex<Leaf> leaves;                        // by page start: the kernel's bookkeeping
   std::unordered_map<uint64_t, uint64_t> tables; // tableKey -> table gPA (levels 1..3)
   uint64_t next_va = kUserMmapBase;
 };
@@ -113,14 +115,9 @@ size_t GuestKernel::residentPages(Pid pid) const { return process(pid).leaves.si
 uint64_t GuestKernel::freeFrames() const { return free_4k_.size() + 512 * free_2m_.size(); }
 
 uint64_t GuestKernel::residentFrame(Pid pid, uint64_t va) const {
-  const Process &p = process(pid);
-  auto it = p.leaves.upper_bound(va);
-  if (it == p.leaves.begin())
-    return ~uint64_t{0};
-  --it;
-  if (va >= it->first + pageBytes(it->second.size))
-    return ~uint64_t{0};
-  return it->second.gpa + (va - it->first);
+  uint64_t page = 0;
+  const Leaf *leaf = process(pid).leaves.find(va, &page);
+  return leaf == nullptr ? ~uint64_t{0} : leaf->gpa + (va - page);
 }
 
 uint64_t GuestKernel::allocFrame4K() {
@@ -213,10 +210,22 @@ void GuestKernel::setLeaf(Process &p, uint64_t va, uint64_t gpa, PageSize size, 
   writeEntry(table + 8 * entryIndex(va, level), gpa | flags | (size == PageSize::Size4K ? 0 : pte::PS));
 }
 
-void GuestKernel::clearLeaf(Process &p, uint64_t va) {
-  const Leaf &leaf = p.leaves.at(va);
+void GuestKernel::dropPage(Process &p, uint64_t va, const Leaf &leaf) {
   const unsigned level = 1 + static_cast<unsigned>(leaf.size);
   writeEntry(tableFor(p, va, level, false) + 8 * entryIndex(va, level), 0);
+  invalidate(p, va);
+  if (leaf.counted)
+    releaseFrame(leaf.gpa, leaf.size);
+}
+
+uint64_t GuestKernel::dropRange(Process &p, uint64_t start, uint64_t end) {
+  uint64_t dropped = 0;
+  p.leaves.walk(start, end, [&](uint64_t va, const Leaf &leaf) {
+    dropPage(p, va, leaf);
+    ++dropped;
+    return true;
+  });
+  return dropped;
 }
 
 void GuestKernel::invalidate(Process &p, uint64_t va) {
@@ -259,7 +268,7 @@ Pid GuestKernel::fork(Pid parent_pid) {
   child.vmas = parent.vmas;
   child.next_va = parent.next_va;
   bool parent_changed = false;
-  for (auto &[va, leaf] : parent.leaves) {
+  parent.leaves.walk(0, ~uint64_t{0}, [&](uint64_t va, Leaf &leaf) {
     const Vma &vma = std::prev(parent.vmas.upper_bound(va))->second;
     const uint64_t flags_ro = leafFlags(vma.prot & ~prot::Write);
     if (leaf.counted && leaf.writable) {  // copy-on-write: both sides read-only
@@ -270,8 +279,9 @@ Pid GuestKernel::fork(Pid parent_pid) {
     setLeaf(child, va, leaf.gpa, leaf.size, leaf.writable ? leafFlags(vma.prot) : flags_ro);
     if (leaf.counted)
       ++frame_refs_[leaf.gpa / k4K];
-    child.leaves.emplace(va, leaf);
-  }
+    child.leaves.insert(va, leaf.size, leaf);
+    return false;
+  });
   if (parent_changed) {
     if (parent.pid == current_)
       cpu_.invpcid(parent.pcid);
@@ -282,12 +292,14 @@ Pid GuestKernel::fork(Pid parent_pid) {
 }
 
 void GuestKernel::teardownUser(Process &p) {
-  for (const auto &[va, leaf] : p.leaves) {
-    clearLeaf(p, va);
+  // The process's translations are all dropped below (INVPCID or a stale PCID): no INVLPG each.
+  p.leaves.walk(0, ~uint64_t{0}, [&](uint64_t va, const Leaf &leaf) {
+    const unsigned level = 1 + static_cast<unsigned>(leaf.size);
+    writeEntry(tableFor(p, va, level, false) + 8 * entryIndex(va, level), 0);
     if (leaf.counted)
       releaseFrame(leaf.gpa, leaf.size);
-  }
-  p.leaves.clear();
+    return true;
+  });
   // Free the tables bottom-up: unlink each from its parent (already-empty tables stay zero).
   for (unsigned level = 1; level < kLevels; ++level) {
     for (const auto &[key, table] : p.tables) {
@@ -393,11 +405,12 @@ template <typename VmaMap> void splitVmaAt(VmaMap &vmas, uint64_t addr) {
 
 // vmmu does not split huge pages: a range must cover each 2 MiB page it touches entirely. Checked
 // before any change, so a rejected call leaves the address space as it was.
-void GuestKernel::checkNoHugeSplit(const Process &p, uint64_t start, uint64_t end, const char *what) const {
-  auto it = p.leaves.lower_bound(start >= k2M ? start - k2M + 1 : 0);
-  for (; it != p.leaves.end() && it->first < end; ++it)
-    if (it->second.size != PageSize::Size4K && it->first + k2M > start && (it->first < start || it->first + k2M > end))
-      throw std::invalid_argument(std::string("guest ") + what + ": range splits the 2 MiB page at " + hex(it->first));
+void GuestKernel::checkNoHugeSplit(Process &p, uint64_t start, uint64_t end, const char *what) {
+  p.leaves.walk(start >= k2M ? start - k2M + 1 : 0, end, [&](uint64_t va, const Leaf &leaf) {
+    if (leaf.size != PageSize::Size4K && va + k2M > start && (va < start || va + k2M > end))
+      throw std::invalid_argument(std::string("guest ") + what + ": range splits the 2 MiB page at " + hex(va));
+    return false;
+  });
 }
 
 void GuestKernel::munmap(Pid pid, uint64_t addr, uint64_t length) {
@@ -405,13 +418,7 @@ void GuestKernel::munmap(Pid pid, uint64_t addr, uint64_t length) {
   cpu_.chargeGuestWork(config_.costs.syscall);
   const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
   checkNoHugeSplit(p, addr, end, "munmap");
-  for (auto it = p.leaves.lower_bound(addr); it != p.leaves.end() && it->first < end;) {
-    clearLeaf(p, it->first);
-    invalidate(p, it->first);
-    if (it->second.counted)
-      releaseFrame(it->second.gpa, it->second.size);
-    it = p.leaves.erase(it);
-  }
+  dropRange(p, addr, end);
   splitVmaAt(p.vmas, addr);
   splitVmaAt(p.vmas, end);
   for (auto it = p.vmas.lower_bound(addr); it != p.vmas.end() && it->first < end;)
@@ -423,33 +430,29 @@ void GuestKernel::mprotect(Pid pid, uint64_t addr, uint64_t length, unsigned new
   cpu_.chargeGuestWork(config_.costs.syscall);
   const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
   checkNoHugeSplit(p, addr, end, "mprotect");
-  for (auto it = p.leaves.lower_bound(addr); it != p.leaves.end() && it->first < end; ++it) {
-    Leaf &leaf = it->second;
+  p.leaves.walk(addr, end, [&](uint64_t va, Leaf &leaf) {
     const bool shared = leaf.counted && frame_refs_[leaf.gpa / k4K] > 1;  // still copy-on-write
     leaf.writable = (new_prot & prot::Write) && !shared;
-    setLeaf(p, it->first, leaf.gpa, leaf.size, leafFlags(leaf.writable ? new_prot : new_prot & ~prot::Write));
-    invalidate(p, it->first);
-  }
+    setLeaf(p, va, leaf.gpa, leaf.size, leafFlags(leaf.writable ? new_prot : new_prot & ~prot::Write));
+    invalidate(p, va);
+    return false;
+  });
   splitVmaAt(p.vmas, addr);
   splitVmaAt(p.vmas, end);
   for (auto it = p.vmas.lower_bound(addr); it != p.vmas.end() && it->first < end; ++it)
     it->second.prot = new_prot;
 }
 
-bool GuestKernel::reclaim(Pid pid, uint64_t va) {
+bool GuestKernel::reclaim(Pid pid, uint64_t va) { return reclaimRange(pid, va, va + 1) != 0; }
+
+uint64_t GuestKernel::reclaimRange(Pid pid, uint64_t start, uint64_t end) {
   Process &p = process(pid);
-  auto it = p.leaves.upper_bound(va);
-  if (it == p.leaves.begin())
-    return false;
-  --it;
-  if (va >= it->first + pageBytes(it->second.size))
-    return false;
-  clearLeaf(p, it->first);
-  invalidate(p, it->first);
-  if (it->second.counted)
-    releaseFrame(it->second.gpa, it->second.size);
-  p.leaves.erase(it);
-  return true;
+  // The first page overlapping the range may begin before it (a 2 MiB page); every other one
+  // begins inside it.
+  uint64_t first = start;
+  if (start < end)
+    p.leaves.find(start, &first);
+  return dropRange(p, first, end);
 }
 
 uint64_t GuestKernel::kernelLoad(uint64_t gpa) {
@@ -499,11 +502,10 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
     throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) + " of " +
                             hex(va) + " not allowed by the mapping");
 
-  auto lit = p.leaves.upper_bound(va);
-  const bool resident = lit != p.leaves.begin() && va < std::prev(lit)->first + pageBytes(std::prev(lit)->second.size);
-  if (resident) {
-    const uint64_t page = std::prev(lit)->first;
-    Leaf &leaf = std::prev(lit)->second;
+  uint64_t resident_page = 0;
+  if (Leaf *const resident = p.leaves.find(va, &resident_page)) {
+    const uint64_t page = resident_page;
+    Leaf &leaf = *resident;
     if ((error_code & pf::P) && access == Access::Write && !leaf.writable) {  // copy-on-write
       ++stats_.cow_faults;
       if (frame_refs_[leaf.gpa / k4K] > 1) {
@@ -525,20 +527,19 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
     const uint64_t page = va & ~(k4K - 1);
     const uint64_t gpa = vma.phys_base + (page - vma.start);
     setLeaf(p, page, gpa, PageSize::Size4K, leafFlags(vma.prot));
-    p.leaves.emplace(page, Leaf{gpa, PageSize::Size4K, (vma.prot & prot::Write) != 0, false});
+    p.leaves.insert(page, PageSize::Size4K, Leaf{gpa, PageSize::Size4K, (vma.prot & prot::Write) != 0, false});
     return;
   }
   const uint64_t region = va & ~(k2M - 1);
   const bool huge_fits = config_.transparent_huge_pages && vma.huge_ok && region >= vma.start &&
                          region + k2M <= vma.end && p.tables.count(tableKey(region, 1)) == 0;
   if (huge_fits) {
-    const auto first = p.leaves.lower_bound(region);
-    const uint64_t frame = (first == p.leaves.end() || first->first >= region + k2M) ? allocFrame2M() : 0;
+    const uint64_t frame = p.leaves.anyIn(region, region + k2M) ? 0 : allocFrame2M();
     if (frame != 0) {
       ++stats_.huge_page_faults;
       cpu_.chargeGuestWork(config_.costs.clear_page * 512);
       setLeaf(p, region, frame, PageSize::Size2M, leafFlags(vma.prot));
-      p.leaves.emplace(region, Leaf{frame, PageSize::Size2M, (vma.prot & prot::Write) != 0, true});
+      p.leaves.insert(region, PageSize::Size2M, Leaf{frame, PageSize::Size2M, (vma.prot & prot::Write) != 0, true});
       return;
     }
   }
@@ -546,7 +547,7 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
   const uint64_t frame = allocFrame4K();
   cpu_.chargeGuestWork(config_.costs.clear_page);
   setLeaf(p, page, frame, PageSize::Size4K, leafFlags(vma.prot));
-  p.leaves.emplace(page, Leaf{frame, PageSize::Size4K, (vma.prot & prot::Write) != 0, true});
+  p.leaves.insert(page, PageSize::Size4K, Leaf{frame, PageSize::Size4K, (vma.prot & prot::Write) != 0, true});
 }
 
 }  // namespace vmmu::guest

@@ -1,16 +1,52 @@
-// run_config.cpp - parsing `vmmu run --config FILE`.
+// run_config.cpp - parsing `vmmu run --config FILE`, and the table of keys it accepts.
+//
+// One table (keyTable) says, for every key, its type, its allowed range, what it means and how it
+// sets RunSettings; the parser and describeConfigKeys() both read it, so the two cannot drift.
 #include "vmmu/run/run_config.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
+#include <vector>
+
+#include "vmmu/trace/input.h"
 
 namespace vmmu::run {
 
 namespace {
+
+// A configuration file is a few hundred bytes; anything this large is not one (e.g. /dev/zero
+// behind a symlink, a trace named by mistake).
+constexpr size_t kMaxConfigBytes = 1 << 20;
+// Upper bounds that keep every cost sum in 64 bits: a run charges at most a few exits, a few
+// dozen walk references and a few guest work items per event, so with these bounds even 10^9
+// events stay below 10^19 < 2^64 cycles.
+constexpr uint64_t kMaxCyclesPerRef = 1'000'000;
+constexpr uint64_t kMaxCycles = 1'000'000'000;
+constexpr uint64_t kMaxMemoryMib = 512ull << 10;
+
+enum class Type { Whole, Real, Bool, Choice };
+
+struct Key {
+  std::string name;
+  Type type = Type::Whole;
+  std::string unit;        // "cycles", "MiB", "accesses", ... (empty: a plain count)
+  uint64_t min = 0, max = 0;          // Whole
+  uint64_t multiple = 1;              // Whole: the value must be a multiple of this
+  double real_min = 0, real_max = 0;  // Real
+  std::vector<std::string> choices;   // Choice
+  std::string meaning;
+  // Sets the key from its parsed value: `whole` for Whole and Bool (0/1), `real` for Real,
+  // `choice` (the index in `choices`) for Choice.
+  std::function<void(RunSettings &, uint64_t whole, double real, size_t choice)> set;
+  // The key's value in `settings`, as the file would write it.
+  std::function<std::string(RunSettings &)> get;
+};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
@@ -20,149 +56,259 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-uint64_t parseWhole(std::string_view key, const std::string &value) {
+std::string num(uint64_t v) { return std::to_string(v); }
+std::string real(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// The machine's physical memory in MiB: a guest larger than it cannot be simulated (the VMM's
+// bookkeeping and the host memory model grow with it) and would spend minutes before failing.
+uint64_t physicalMib() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0)
+    return kMaxMemoryMib;
+  return static_cast<uint64_t>(pages) / (1024 * 1024 / static_cast<uint64_t>(page_size));
+}
+
+uint64_t maxMemoryMib() { return std::min(kMaxMemoryMib, physicalMib() & ~uint64_t{1}); }
+
+std::string rangeOf(const Key &k) {
+  switch (k.type) {
+  case Type::Whole: return num(k.min) + ".." + num(k.max) + (k.multiple > 1 ? " (multiples of " + num(k.multiple) + ")" : "");
+  case Type::Real: return real(k.real_min) + ".." + real(k.real_max);
+  case Type::Bool: return "0|1";
+  case Type::Choice: {
+    std::string out;
+    for (const std::string &c : k.choices)
+      out += (out.empty() ? "" : "|") + c;
+    return out;
+  }
+  }
+  return "";
+}
+
+// A whole-number key stored in a field of type T (uint64_t or unsigned).
+template <typename T>
+Key whole(std::string name, std::string unit, uint64_t min, uint64_t max, std::string meaning,
+          std::function<T &(RunSettings &)> field) {
+  Key k;
+  k.name = std::move(name);
+  k.unit = std::move(unit);
+  k.min = min;
+  k.max = max;
+  k.meaning = std::move(meaning);
+  k.set = [field](RunSettings &s, uint64_t v, double, size_t) { field(s) = static_cast<T>(v); };
+  k.get = [field](RunSettings &s) { return num(field(s)); };
+  return k;
+}
+Key small(std::string name, std::string unit, uint64_t min, uint64_t max, std::string meaning,
+          std::function<unsigned &(RunSettings &)> field) {
+  return whole<unsigned>(std::move(name), std::move(unit), min, max, std::move(meaning), std::move(field));
+}
+Key large(std::string name, std::string unit, uint64_t min, uint64_t max, std::string meaning,
+          std::function<uint64_t &(RunSettings &)> field) {
+  return whole<uint64_t>(std::move(name), std::move(unit), min, max, std::move(meaning), std::move(field));
+}
+
+// A real number from 0 to 1.
+Key fraction(std::string name, std::string meaning, std::function<double &(RunSettings &)> field) {
+  Key k;
+  k.name = std::move(name);
+  k.type = Type::Real;
+  k.unit = "fraction";
+  k.real_min = 0.0;
+  k.real_max = 1.0;
+  k.meaning = std::move(meaning);
+  k.set = [field](RunSettings &s, uint64_t, double v, size_t) { field(s) = v; };
+  k.get = [field](RunSettings &s) { return real(field(s)); };
+  return k;
+}
+
+// Every key the file may set, in the order describeConfigKeys lists them.
+std::vector<Key> keyTable() {
+  std::vector<Key> keys;
+  {
+    Key k;
+    k.name = "memory_mib";
+    k.unit = "MiB";
+    k.min = 2;
+    k.max = maxMemoryMib();
+    k.multiple = 2;
+    k.meaning = "guest memory, an even number of MiB, at most this machine's physical memory";
+    k.set = [](RunSettings &s, uint64_t v, double, size_t) { s.vmm.memory.bytes = v << 20; };
+    k.get = [](RunSettings &s) { return num(s.vmm.memory.bytes >> 20); };
+    keys.push_back(std::move(k));
+  }
+  keys.push_back(fraction("fragmentation", "fraction of the VM's 4 KiB pages out of place in host memory",
+                          [](RunSettings &s) -> double & { return s.vmm.memory.fragmentation; }));
+  {
+    Key k;
+    k.name = "max_ept_page";
+    k.type = Type::Choice;
+    k.choices = {"4k", "2m", "1g"};
+    k.meaning = "largest EPT page the VMM maps";
+    k.set = [](RunSettings &s, uint64_t, double, size_t c) { s.vmm.memory.max_ept_page = static_cast<PageSize>(c); };
+    k.get = [](RunSettings &s) {
+      return std::string(s.vmm.memory.max_ept_page == PageSize::Size4K   ? "4k"
+                         : s.vmm.memory.max_ept_page == PageSize::Size2M ? "2m"
+                                                                         : "1g");
+    };
+    keys.push_back(std::move(k));
+  }
+  const auto flag = [&](std::string name, std::string meaning, std::function<bool &(RunSettings &)> field) {
+    Key k;
+    k.name = std::move(name);
+    k.type = Type::Bool;
+    k.max = 1;
+    k.meaning = std::move(meaning);
+    k.set = [field](RunSettings &s, uint64_t v, double, size_t) { field(s) = v != 0; };
+    k.get = [field](RunSettings &s) { return num(field(s) ? 1 : 0); };
+    keys.push_back(std::move(k));
+  };
+  flag("allow_compaction", "the VMM may compact a fragmented VM to enter direct mode",
+       [](RunSettings &s) -> bool & { return s.vmm.allow_compaction; });
+  flag("huge_pages", "THP backs 2 MiB-aligned ranges of the replayed arena with 2 MiB pages",
+       [](RunSettings &s) -> bool & { return s.huge_pages; });
+  keys.push_back(large("cycles_per_ref", "cycles", 1, kMaxCyclesPerRef, "cycles per page-walk memory reference (§12 c)",
+                       [](RunSettings &s) -> uint64_t & { return s.cycles_per_ref; }));
+  keys.push_back(large("interval", "accesses", 1, UINT64_MAX, "user accesses per policy interval",
+                       [](RunSettings &s) -> uint64_t & { return s.interval; }));
+
+  const auto cost = [&](const char *name, uint64_t vmm::CostConfig::*field, const char *meaning) {
+    Key k = large(name, "cycles", 0, kMaxCycles, meaning,
+                  [field](RunSettings &s) -> uint64_t & { return s.vmm.costs.*field; });
+    // The adaptive policy estimates exits at round trip + handler: keep it in step (policy.h).
+    k.set = [field](RunSettings &s, uint64_t v, double, size_t) {
+      s.vmm.costs.*field = v;
+      s.adaptive.exit_cycles = s.vmm.costs.exit_round_trip + s.vmm.costs.exit_handler;
+    };
+    keys.push_back(std::move(k));
+  };
+  cost("exit_round_trip", &vmm::CostConfig::exit_round_trip, "VM exit and entry round trip");
+  cost("exit_handler", &vmm::CostConfig::exit_handler, "VMM exit decode and dispatch");
+  cost("hit_cycles", &vmm::CostConfig::hit_cycles, "a TLB hit or early fault");
+  cost("access_cycles", &vmm::CostConfig::access_cycles, "the access itself beyond translation");
+  cost("guest_entry_read", &vmm::CostConfig::guest_entry_read, "the shim reads one guest entry");
+  cost("prefetch_entry_read", &vmm::CostConfig::prefetch_entry_read, "one entry of a prefetching scan");
+  cost("shadow_entry_write", &vmm::CostConfig::shadow_entry_write, "one shadow entry written");
+  cost("shadow_table_alloc", &vmm::CostConfig::shadow_table_alloc, "a shadow table allocated and zeroed");
+  cost("shadow_table_free", &vmm::CostConfig::shadow_table_free, "a shadow table freed");
+  cost("emulate_write", &vmm::CostConfig::emulate_write, "a trapped store decoded and emulated");
+  cost("control_command", &vmm::CostConfig::control_command, "one MMU control-port command");
+  cost("page_move", &vmm::CostConfig::page_move, "a 4 KiB page moved between host frames");
+
+  const auto guest_cost = [&](const char *name, uint64_t guest::GuestWorkCosts::*field, const char *meaning) {
+    keys.push_back(large(name, "cycles", 0, kMaxCycles, meaning,
+                         [field](RunSettings &s) -> uint64_t & { return s.guest.costs.*field; }));
+  };
+  guest_cost("guest.page_fault", &guest::GuestWorkCosts::page_fault, "guest #PF entry, exit and bookkeeping");
+  guest_cost("guest.clear_page", &guest::GuestWorkCosts::clear_page, "guest clears 4 KiB");
+  guest_cost("guest.copy_page", &guest::GuestWorkCosts::copy_page, "guest copies 4 KiB (copy-on-write)");
+  guest_cost("guest.syscall", &guest::GuestWorkCosts::syscall, "mmap/munmap/mprotect entry and exit");
+  guest_cost("guest.context_switch", &guest::GuestWorkCosts::context_switch, "scheduler work (CR3 write excluded)");
+  guest_cost("guest.process_lifecycle", &guest::GuestWorkCosts::process_lifecycle, "fork/exec/exit work");
+
+  // MMU geometry: ranges of the model's MmuConfig::validate (§1), which also wants powers of two.
+  const auto geometry = [&](const std::string &prefix, std::function<ArrayGeometry &(MmuConfig &)> array) {
+    keys.push_back(small(prefix + ".sets", "sets", 1, 1u << 20, prefix + " sets (a power of two)",
+                         [array](RunSettings &s) -> unsigned & { return array(s.mmu).sets; }));
+    keys.push_back(small(prefix + ".ways", "ways", 1, 64, prefix + " ways (a power of two)",
+                         [array](RunSettings &s) -> unsigned & { return array(s.mmu).ways; }));
+  };
+  const char *sizes[] = {"4k", "2m", "1g"};
+  for (size_t i = 0; i < 3; ++i)
+    geometry(std::string("tlb.") + sizes[i], [i](MmuConfig &m) -> ArrayGeometry & { return m.tlb[i]; });
+  for (size_t i = 0; i < 3; ++i)
+    geometry(std::string("ntlb.") + sizes[i], [i](MmuConfig &m) -> ArrayGeometry & { return m.ntlb[i]; });
+  for (size_t i = 0; i < 4; ++i)
+    geometry("psc.l" + std::to_string(i + 2), [i](MmuConfig &m) -> ArrayGeometry & { return m.psc[i]; });
+  keys.push_back(small("escape_entries", "entries", 0, 8, "escape filter entries (§13)",
+                       [](RunSettings &s) -> unsigned & { return s.mmu.escape_entries; }));
+  keys.push_back(small("num_contexts", "contexts", 1, 256, "MMU context slots (§13)",
+                       [](RunSettings &s) -> unsigned & { return s.mmu.num_contexts; }));
+
+  keys.push_back(fraction("adaptive.margin", "the adaptive policy switches when the other approach is this much cheaper",
+                          [](RunSettings &s) -> double & { return s.adaptive.margin; }));
+  keys.push_back(small("adaptive.patience", "intervals", 0, 1u << 20, "intervals in a row before switching into shadow",
+                       [](RunSettings &s) -> unsigned & { return s.adaptive.patience; }));
+  keys.push_back(small("adaptive.cooldown", "intervals", 0, 1u << 20, "intervals after a switch with no new switch",
+                       [](RunSettings &s) -> unsigned & { return s.adaptive.cooldown; }));
+  keys.push_back(small("adaptive.horizon", "intervals", 0, 1u << 20, "intervals over which a switch must pay off",
+                       [](RunSettings &s) -> unsigned & { return s.adaptive.horizon; }));
+  keys.push_back(large("adaptive.switch_base_cycles", "cycles", 0, kMaxCycles, "fixed cost of one approach switch",
+                       [](RunSettings &s) -> uint64_t & { return s.adaptive.switch_base_cycles; }));
+  return keys;
+}
+
+// Decimal only: `010` is ten (strtoull base 0 would read octal) and `0x10` is an error.
+uint64_t parseWhole(const Key &k, const std::string &value) {
+  const auto bad = [&]() {
+    return std::invalid_argument(k.name + ": expected a whole number in " + rangeOf(k) + ", got '" + value + "'");
+  };
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+    throw bad();
   char *end = nullptr;
   errno = 0;
-  const unsigned long long v = std::strtoull(value.c_str(), &end, 0);
-  if (errno != 0 || end == value.c_str() || *end != '\0' || value[0] == '-')
-    throw std::invalid_argument(std::string(key) + ": expected a whole number, got '" + value + "'");
+  const unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0' || v < k.min || v > k.max)
+    throw bad();
   return v;
 }
 
-double parseReal(std::string_view key, const std::string &value) {
+double parseReal(const Key &k, const std::string &value) {
   char *end = nullptr;
   errno = 0;
   const double v = std::strtod(value.c_str(), &end);
-  if (errno != 0 || end == value.c_str() || *end != '\0')
-    throw std::invalid_argument(std::string(key) + ": expected a number, got '" + value + "'");
+  if (errno != 0 || end == value.c_str() || *end != '\0' || !(v >= k.real_min && v <= k.real_max))
+    throw std::invalid_argument(k.name + ": expected a number in " + rangeOf(k) + ", got '" + value + "'");
   return v;
 }
 
-bool parseBool(std::string_view key, const std::string &value) {
-  if (value == "1" || value == "true" || value == "on")
-    return true;
-  if (value == "0" || value == "false" || value == "off")
-    return false;
-  throw std::invalid_argument(std::string(key) + ": expected 0 or 1, got '" + value + "'");
-}
-
-using Setter = std::function<void(RunSettings &, std::string_view key, const std::string &value)>;
-
-Setter whole(uint64_t RunSettings::*field) {
-  return [field](RunSettings &s, std::string_view k, const std::string &v) { s.*field = parseWhole(k, v); };
-}
-
-// Every key the file may set.
-std::map<std::string, Setter, std::less<>> makeSetters() {
-  std::map<std::string, Setter, std::less<>> setters;
-  setters["memory_mib"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    const uint64_t mib = parseWhole(k, v);
-    if (mib == 0 || mib % 2 != 0 || mib > (512ull << 10))
-      throw std::invalid_argument(std::string(k) + ": expected an even number of MiB from 2 to 524288, got '" + v + "'");
-    s.vmm.memory.bytes = mib << 20;
-  };
-  setters["fragmentation"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    const double f = parseReal(k, v);
-    if (!(f >= 0.0 && f <= 1.0))
-      throw std::invalid_argument(std::string(k) + ": expected a fraction from 0 to 1, got '" + v + "'");
-    s.vmm.memory.fragmentation = f;
-  };
-  setters["max_ept_page"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    if (v == "4k")
-      s.vmm.memory.max_ept_page = PageSize::Size4K;
-    else if (v == "2m")
-      s.vmm.memory.max_ept_page = PageSize::Size2M;
-    else if (v == "1g")
-      s.vmm.memory.max_ept_page = PageSize::Size1G;
-    else
-      throw std::invalid_argument(std::string(k) + ": expected 4k, 2m or 1g, got '" + v + "'");
-  };
-  setters["allow_compaction"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.vmm.allow_compaction = parseBool(k, v);
-  };
-  setters["huge_pages"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.huge_pages = parseBool(k, v);
-  };
-  setters["cycles_per_ref"] = whole(&RunSettings::cycles_per_ref);
-  setters["interval"] = whole(&RunSettings::interval);
-
-  const auto cost = [&](const char *key, uint64_t vmm::CostConfig::*field) {
-    setters[key] = [field](RunSettings &s, std::string_view k, const std::string &v) {
-      s.vmm.costs.*field = parseWhole(k, v);
-      // The adaptive policy estimates exits at round trip + handler: keep it in step (policy.h).
-      s.adaptive.exit_cycles = s.vmm.costs.exit_round_trip + s.vmm.costs.exit_handler;
-    };
-  };
-  cost("exit_round_trip", &vmm::CostConfig::exit_round_trip);
-  cost("exit_handler", &vmm::CostConfig::exit_handler);
-  cost("hit_cycles", &vmm::CostConfig::hit_cycles);
-  cost("access_cycles", &vmm::CostConfig::access_cycles);
-  cost("guest_entry_read", &vmm::CostConfig::guest_entry_read);
-  cost("prefetch_entry_read", &vmm::CostConfig::prefetch_entry_read);
-  cost("shadow_entry_write", &vmm::CostConfig::shadow_entry_write);
-  cost("shadow_table_alloc", &vmm::CostConfig::shadow_table_alloc);
-  cost("shadow_table_free", &vmm::CostConfig::shadow_table_free);
-  cost("emulate_write", &vmm::CostConfig::emulate_write);
-  cost("control_command", &vmm::CostConfig::control_command);
-  cost("page_move", &vmm::CostConfig::page_move);
-
-  const auto guest_cost = [&](const char *key, uint64_t guest::GuestWorkCosts::*field) {
-    setters[key] = [field](RunSettings &s, std::string_view k, const std::string &v) {
-      s.guest.costs.*field = parseWhole(k, v);
-    };
-  };
-  guest_cost("guest.page_fault", &guest::GuestWorkCosts::page_fault);
-  guest_cost("guest.clear_page", &guest::GuestWorkCosts::clear_page);
-  guest_cost("guest.copy_page", &guest::GuestWorkCosts::copy_page);
-  guest_cost("guest.syscall", &guest::GuestWorkCosts::syscall);
-  guest_cost("guest.context_switch", &guest::GuestWorkCosts::context_switch);
-  guest_cost("guest.process_lifecycle", &guest::GuestWorkCosts::process_lifecycle);
-
-  // `array_of` picks the MMU's array (TLB, nested TLB or PSC) whose entry `index` the key sets.
-  const auto geometry = [&](const std::string &prefix, auto array_of, size_t index) {
-    setters[prefix + ".sets"] = [array_of, index](RunSettings &s, std::string_view k, const std::string &v) {
-      array_of(s.mmu)[index].sets = static_cast<unsigned>(std::min<uint64_t>(parseWhole(k, v), 1u << 30));
-    };
-    setters[prefix + ".ways"] = [array_of, index](RunSettings &s, std::string_view k, const std::string &v) {
-      array_of(s.mmu)[index].ways = static_cast<unsigned>(std::min<uint64_t>(parseWhole(k, v), 1u << 30));
-    };
-  };
-  const char *sizes[] = {"4k", "2m", "1g"};
-  for (size_t i = 0; i < 3; ++i) {
-    geometry(std::string("tlb.") + sizes[i], [](MmuConfig &m) -> auto & { return m.tlb; }, i);
-    geometry(std::string("ntlb.") + sizes[i], [](MmuConfig &m) -> auto & { return m.ntlb; }, i);
+void apply(const Key &k, const std::string &value, RunSettings &settings) {
+  switch (k.type) {
+  case Type::Whole: {
+    const uint64_t v = parseWhole(k, value);
+    if (v % k.multiple != 0)
+      throw std::invalid_argument(k.name + ": expected a multiple of " + num(k.multiple) + " in " + rangeOf(k) +
+                                  ", got '" + value + "'");
+    k.set(settings, v, 0.0, 0);
+    return;
   }
-  for (size_t i = 0; i < 4; ++i)
-    geometry("psc.l" + std::to_string(i + 2), [](MmuConfig &m) -> auto & { return m.psc; }, i);
-  setters["escape_entries"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.mmu.escape_entries = static_cast<unsigned>(std::min<uint64_t>(parseWhole(k, v), 1u << 30));
-  };
-  setters["num_contexts"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.mmu.num_contexts = static_cast<unsigned>(std::min<uint64_t>(parseWhole(k, v), 1u << 30));
-  };
-
-  setters["adaptive.margin"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.adaptive.margin = parseReal(k, v);
-  };
-  setters["adaptive.patience"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.adaptive.patience = static_cast<unsigned>(std::min<uint64_t>(parseWhole(k, v), 1u << 20));
-  };
-  setters["adaptive.cooldown"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.adaptive.cooldown = static_cast<unsigned>(std::min<uint64_t>(parseWhole(k, v), 1u << 20));
-  };
-  setters["adaptive.horizon"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.adaptive.horizon = static_cast<unsigned>(std::min<uint64_t>(parseWhole(k, v), 1u << 20));
-  };
-  setters["adaptive.switch_base_cycles"] = [](RunSettings &s, std::string_view k, const std::string &v) {
-    s.adaptive.switch_base_cycles = parseWhole(k, v);
-  };
-  return setters;
+  case Type::Real:
+    k.set(settings, 0, parseReal(k, value), 0);
+    return;
+  case Type::Bool: {
+    const bool on = value == "1" || value == "true" || value == "on";
+    if (!on && value != "0" && value != "false" && value != "off")
+      throw std::invalid_argument(k.name + ": expected 0 or 1, got '" + value + "'");
+    k.set(settings, on ? 1 : 0, 0.0, 0);
+    return;
+  }
+  case Type::Choice:
+    for (size_t i = 0; i < k.choices.size(); ++i)
+      if (value == k.choices[i]) {
+        k.set(settings, 0, 0.0, i);
+        return;
+      }
+    throw std::invalid_argument(k.name + ": expected " + rangeOf(k) + ", got '" + value + "'");
+  }
 }
 
 }  // namespace
 
 void applyConfigText(std::string_view text, const std::string &name, RunSettings &settings) {
-  const auto setters = makeSetters();
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + nul, '\n'));
+    throw ConfigError(name + ":" + std::to_string(line) + ": NUL byte: not a configuration file");
+  }
+  const std::vector<Key> keys = keyTable();
+  std::map<std::string, const Key *, std::less<>> by_name;
+  for (const Key &k : keys)
+    by_name.emplace(k.name, &k);
+  std::map<std::string, size_t, std::less<>> line_of;  // key -> the line that set it
   size_t line_number = 0;
   while (!text.empty()) {
     const size_t newline = text.find('\n');
@@ -180,32 +326,58 @@ void applyConfigText(std::string_view text, const std::string &name, RunSettings
       throw ConfigError(where + "expected 'key = value', got '" + std::string(line) + "'");
     const std::string_view key = trim(line.substr(0, equals));
     const std::string value(trim(line.substr(equals + 1)));
-    const auto setter = setters.find(key);
-    if (setter == setters.end())
+    const auto it = by_name.find(key);
+    if (it == by_name.end())
       throw ConfigError(where + "unknown key '" + std::string(key) + "'");
+    if (const auto seen = line_of.find(key); seen != line_of.end())
+      throw ConfigError(where + std::string(key) + ": already set on line " + std::to_string(seen->second));
     if (value.empty())
       throw ConfigError(where + std::string(key) + ": missing value");
     try {
-      setter->second(settings, key, value);
+      apply(*it->second, value, settings);
     } catch (const std::invalid_argument &e) {
       throw ConfigError(where + e.what());
     }
+    line_of.emplace(std::string(key), line_number);
   }
-  if (settings.interval == 0)
-    throw ConfigError(name + ": interval must be at least 1");
-  if (settings.cycles_per_ref == 0)
-    throw ConfigError(name + ": cycles_per_ref must be at least 1");
-  if (const std::string error = settings.mmu.validate(); !error.empty())
-    throw ConfigError(name + ": " + error);
+  // What only the whole configuration can tell (powers of two, via the model's own checks) names
+  // the line of the key at fault when the file set it.
+  if (const std::string error = settings.mmu.validate(); !error.empty()) {
+    const std::string key = error.substr(0, error.find(' '));
+    const auto seen = line_of.find(key);
+    throw ConfigError(name + (seen == line_of.end() ? "" : ":" + std::to_string(seen->second)) + ": " + error);
+  }
 }
 
 void applyConfigFile(const std::string &path, RunSettings &settings) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  trace::InputFile file;
+  try {
+    file = trace::openRegularFile(path);
+  } catch (const trace::InputFileError &e) {
+    throw ConfigError("configuration file " + std::string(e.what()));
+  }
+  std::string text;
+  char buffer[4096];
+  while (const size_t got = std::fread(buffer, 1, sizeof buffer, file.get())) {
+    text.append(buffer, got);
+    if (text.size() > kMaxConfigBytes)
+      throw ConfigError(path + ": larger than " + std::to_string(kMaxConfigBytes) +
+                        " bytes: not a configuration file");
+  }
+  if (std::ferror(file.get()))
     throw ConfigError(path + ": cannot read the configuration file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  applyConfigText(text.str(), path, settings);
+  applyConfigText(text, path, settings);
+}
+
+std::string describeConfigKeys() {
+  RunSettings defaults;  // read only; the getters share the setters' field accessors
+  std::string out;
+  for (const Key &k : keyTable()) {
+    const char *type = k.type == Type::Whole ? "whole" : k.type == Type::Real ? "real" : k.type == Type::Bool ? "bool" : "choice";
+    out += k.name + "  " + type + (k.unit.empty() ? "" : " (" + k.unit + ")") + "  default " + k.get(defaults) +
+           "  range " + rangeOf(k) + "  " + k.meaning + "\n";
+  }
+  return out;
 }
 
 }  // namespace vmmu::run

@@ -47,10 +47,17 @@ struct TraceReplay::Process {
   std::unordered_map<uint64_t, std::vector<PendingProtect>> pending;
 };
 
-TraceCounts countTrace(const std::string &path, uint64_t max_events) {
+TraceCounts countTrace(const std::string &path, uint64_t max_events, const volatile std::sig_atomic_t *stop) {
   trace::TraceReader reader(path);
   TraceCounts counts;
+  // Looking at the flag every 64 Ki events keeps a stop well under a second away (a billion
+  // events take about 50 s) at no measurable cost.
+  constexpr uint64_t kStopCheckEvents = 1u << 16;
   while (counts.events < max_events) {
+    if (stop != nullptr && counts.events % kStopCheckEvents == 0 && *stop != 0) {
+      counts.interrupted = true;
+      break;
+    }
     const std::optional<trace::Event> event = reader.next();
     if (!event)
       break;
@@ -143,9 +150,9 @@ void TraceReplay::reclaimRange(guest::GuestKernel &kernel, Process &process, uin
     const std::optional<uint64_t> guest_start = existingGuestAddress(process, trace_start);
     if (!guest_start)
       return;  // never touched: nothing resident
-    for (uint64_t off = 0; off < piece_length; off += k4K)
-      if (kernel.reclaim(process.pid, *guest_start + off))
-        ++probe_->stats.pages_reclaimed;
+    // Whole pages from the piece's start; only resident pages are visited.
+    const uint64_t pages = (piece_length + k4K - 1) / k4K;
+    probe_->stats.pages_reclaimed += kernel.reclaimRange(process.pid, *guest_start, *guest_start + pages * k4K);
   });
 }
 

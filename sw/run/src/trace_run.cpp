@@ -1,6 +1,7 @@
 // trace_run.cpp - running every approach over a trace, and the oracles (report.cpp prints them).
 #include "vmmu/run/trace_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cinttypes>
@@ -113,8 +114,8 @@ bool rtlBackendAvailable() {
 
 RunReport runTrace(const RunRequest &request) {
   const Clock::time_point start = Clock::now();
-  const TraceCounts counts = countTrace(request.trace, request.max_events);
-  if (counts.accesses == 0)
+  const TraceCounts counts = countTrace(request.trace, request.max_events, request.stop);
+  if (counts.accesses == 0 && !counts.interrupted)
     throw std::invalid_argument(request.trace + ": the trace has no user accesses to replay");
   if (request.backend == BackendKind::Rtl && !rtlBackendAvailable())
     throw std::invalid_argument("--backend rtl: this vmmu was built without the RTL backend (configure with "
@@ -125,8 +126,14 @@ RunReport runTrace(const RunRequest &request) {
   report.backend = request.backend == BackendKind::Rtl ? "rtl" : "model";
   report.events = counts.events;
   report.accesses = counts.accesses;
-  report.interval = request.settings.interval;
+  report.counted = !counts.interrupted;
+  report.requested_interval = request.settings.interval;
+  report.interval = std::max(request.settings.interval, (counts.accesses + kMaxIntervals - 1) / kMaxIntervals);
   report.cycles_per_ref = request.settings.cycles_per_ref;
+  if (report.interval != report.requested_interval && request.progress)
+    request.progress("vmmu run: interval coarsened from " + std::to_string(report.requested_interval) + " to " +
+                     std::to_string(report.interval) + " accesses (at most " + std::to_string(kMaxIntervals) +
+                     " intervals are recorded)");
 
   std::vector<std::unique_ptr<policy::SwitchPolicy>> policies;
   if (request.baseline)
@@ -151,14 +158,16 @@ RunReport runTrace(const RunRequest &request) {
     char line[256];
     std::snprintf(line, sizeof line, "vmmu run: %s (run %zu of %zu): %" PRIu64 " of %" PRIu64 " accesses (%.0f%%), %.1f s",
                   running.c_str(), run_number, policies.size(), p.stats.accesses, counts.accesses,
-                  100.0 * static_cast<double>(p.stats.accesses) / static_cast<double>(counts.accesses),
+                  100.0 * static_cast<double>(p.stats.accesses) / static_cast<double>(std::max<uint64_t>(counts.accesses, 1)),
                   secondsSince(start));
     request.progress(line);
   };
 
   policy::ExperimentConfig config;
-  config.accesses = counts.accesses;
-  config.interval = request.settings.interval;
+  // Stopped while counting: the first run starts, sees the flag at once and reports itself
+  // interrupted after 0 accesses, like a stop at any later point.
+  config.accesses = std::max<uint64_t>(counts.accesses, 1);
+  config.interval = report.interval;
   config.vmm = request.settings.vmm;
   config.guest = request.settings.guest;
   config.mmu = request.settings.mmu;

@@ -7,6 +7,7 @@
 #include "vmmu/trace/reader.h"
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "varint.h"
+#include "vmmu/trace/input.h"
 
 namespace vmmu::trace {
 
@@ -23,6 +25,26 @@ constexpr size_t kMaxHeaderFieldBytes = 2 * detail::kMaxVarintBytes + kMaxHeader
 constexpr size_t kWindowBytes = 256 * 1024;
 static_assert(kWindowBytes >= 2 * kMaxRecordBytes && kWindowBytes >= 2 * kMaxHeaderFieldBytes);
 constexpr unsigned char kZstdMagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+
+// A trace file, opened as a regular file (input.h), with errors as TraceError.
+InputFile openInput(const std::string &path) {
+  try {
+    return openRegularFile(path);
+  } catch (const InputFileError &e) {
+    throw TraceError(e.what());
+  }
+}
+
+// The error zstd returned at compressed byte `offset` of `name`: running out of memory is not
+// corrupt data, and saying so sends the user to the right fix.
+TraceError zstdError(const std::string &name, size_t ret, uint64_t offset) {
+  if (ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation)
+    return TraceError(name + ": out of memory decompressing at compressed byte offset " + std::to_string(offset),
+                      TraceError::Space::Compressed, offset);
+  return TraceError(name + ": corrupt compressed data at compressed byte offset " + std::to_string(offset) + ": " +
+                        ZSTD_getErrorName(ret),
+                    TraceError::Space::Compressed, offset);
+}
 }  // namespace
 
 struct TraceReader::Impl {
@@ -116,9 +138,7 @@ struct TraceReader::Impl {
       const size_t in_before = in.pos;
       const size_t ret = ZSTD_decompressStream(dctx, &out, &in);
       if (ZSTD_isError(ret))
-        throw TraceError(name + ": corrupt compressed data at compressed byte offset " +
-                             std::to_string(compressedPos()) + ": " + ZSTD_getErrorName(ret),
-                         TraceError::Space::Compressed, compressedPos());
+        throw zstdError(name, ret, compressedPos());
       const bool progress = out.pos != end || in.pos != in_before;
       if (progress)  // a call that did nothing says nothing about the frame
         last_zstd_ret = ret;
@@ -418,9 +438,7 @@ TraceReader TraceReader::fromBytes(std::string_view bytes, std::string name) {
 std::unique_ptr<TraceReader::Impl> TraceReader::openFile(const std::string &path) {
   auto impl = std::make_unique<Impl>();
   impl->name = path;
-  impl->file = std::fopen(path.c_str(), "rb");
-  if (!impl->file)
-    throw TraceError(path + ": cannot open: " + std::strerror(errno));
+  impl->file = openInput(path).release();
   return impl;
 }
 
@@ -437,10 +455,8 @@ uint64_t TraceReader::compressedOffset() const { return impl_->compressedPos(); 
 uint64_t TraceReader::decompressedOffset() const { return impl_->offsetOf(impl_->begin); }
 
 std::string decompressTraceFile(const std::string &path) {
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    throw TraceError(path + ": cannot open: " + std::strerror(errno));
-  std::unique_ptr<std::FILE, int (*)(std::FILE *)> closer(file, &std::fclose);
+  const InputFile input_file = openInput(path);
+  std::FILE *file = input_file.get();
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx *)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
   std::vector<char> input(ZSTD_DStreamInSize()), output(ZSTD_DStreamOutSize());
   std::string result;
@@ -451,9 +467,7 @@ std::string decompressTraceFile(const std::string &path) {
     const size_t in_before = in.pos;
     const size_t ret = ZSTD_decompressStream(dctx.get(), &out, &in);
     if (ZSTD_isError(ret))
-      throw TraceError(path + ": corrupt compressed data at compressed byte offset " +
-                           std::to_string(consumed + in.pos) + ": " + ZSTD_getErrorName(ret),
-                       TraceError::Space::Compressed, consumed + in.pos);
+      throw zstdError(path, ret, consumed + in.pos);
     result.append(output.data(), out.pos);
     const bool progress = out.pos != 0 || in.pos != in_before;
     if (progress)

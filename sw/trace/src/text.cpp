@@ -303,18 +303,26 @@ uint64_t dumpTrace(TraceReader &reader, std::FILE *out) {
 }
 
 namespace {
-// Reads one line (without its newline) of any length; false at end of input.
-bool readLine(std::FILE *in, std::string &line) {
+// The longest line dump can write: a header line whose key and value are at their limits with
+// every byte escaped as \xHH. Import refuses longer lines, so an input without newlines (or
+// /dev/zero) cannot grow memory without bound.
+constexpr size_t kMaxLineBytes = 16 + 4 * (kMaxHeaderKeyBytes + kMaxHeaderValueBytes);
+
+enum class LineStatus { Line, End, TooLong, Nul };
+// Reads one line (without its newline); stops at the first NUL byte or once the line exceeds
+// kMaxLineBytes (a text trace holds neither).
+LineStatus readLine(std::FILE *in, std::string &line) {
   line.clear();
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, in)) {
-    line += buf;
-    if (!line.empty() && line.back() == '\n') {
-      line.pop_back();
-      return true;
-    }
+  for (int c; (c = getc_unlocked(in)) != EOF;) {
+    if (c == '\n')
+      return LineStatus::Line;
+    if (c == '\0')
+      return LineStatus::Nul;
+    if (line.size() == kMaxLineBytes)
+      return LineStatus::TooLong;
+    line.push_back(static_cast<char>(c));
   }
-  return !line.empty();
+  return line.empty() ? LineStatus::End : LineStatus::Line;
 }
 }  // namespace
 
@@ -328,8 +336,21 @@ uint64_t importTrace(std::FILE *in, const std::string &input_name, const std::st
   TraceHeader header;
   bool saw_header = false;
   std::unique_ptr<TraceWriter> writer;
-  while (readLine(in, line)) {
+  // The writer checks the header's limits when it is created (at the first event, or at the end):
+  // its complaint names that input line.
+  const auto open_writer = [&]() {
+    try {
+      writer = std::make_unique<TraceWriter>(output, saw_header ? header : fallback, compression_level);
+    } catch (const TraceError &e) {
+      fail(e.what());
+    }
+  };
+  for (LineStatus status; (status = readLine(in, line)) != LineStatus::End;) {
     ++line_number;
+    if (status == LineStatus::Nul)
+      fail("NUL byte: not a text trace");
+    if (status == LineStatus::TooLong)
+      fail("line longer than " + std::to_string(kMaxLineBytes) + " bytes: not a text trace");
     if (!line.empty() && line.back() == '\r')
       line.pop_back();
     if (line.empty() || line[0] == '#')
@@ -342,15 +363,22 @@ uint64_t importTrace(std::FILE *in, const std::string &input_name, const std::st
         if (tokens.size() != 3)
           fail("expected: header \"KEY\" \"VALUE\"");
         std::string key = unquoteText(tokens[1]);
+        std::string value = unquoteText(tokens[2]);
         if (header.get(key))
           fail("duplicate header key '" + key + "'");
-        header.set(std::move(key), unquoteText(tokens[2]));
+        if (header.fields().size() == kMaxHeaderFields)
+          fail("more than " + std::to_string(kMaxHeaderFields) + " header fields");
+        if (key.empty() || key.size() > kMaxHeaderKeyBytes)
+          fail("header key '" + key + "' is empty or longer than " + std::to_string(kMaxHeaderKeyBytes) + " bytes");
+        if (value.size() > kMaxHeaderValueBytes)
+          fail("header value of '" + key + "' is longer than " + std::to_string(kMaxHeaderValueBytes) + " bytes");
+        header.set(std::move(key), std::move(value));
         saw_header = true;
         continue;
       }
       const Event event = parseEvent(line);
       if (!writer)
-        writer = std::make_unique<TraceWriter>(output, saw_header ? header : fallback, compression_level);
+        open_writer();
       writer->write(event);
     } catch (const TextError &e) {
       if (std::string_view(e.what()).rfind(input_name + ":", 0) == 0)
@@ -361,7 +389,7 @@ uint64_t importTrace(std::FILE *in, const std::string &input_name, const std::st
   if (std::ferror(in))
     throw TextError(input_name + ": read error");
   if (!writer)
-    writer = std::make_unique<TraceWriter>(output, saw_header ? header : fallback, compression_level);
+    open_writer();
   writer->finish();
   return writer->eventsWritten();
 }

@@ -105,6 +105,9 @@ public:
   // Reclaims the resident page containing `va` (as kswapd would): clears its PTE and frees the
   // frame. Returns false when nothing was resident there.
   bool reclaim(Pid pid, uint64_t va);
+  // Reclaims every resident page that overlaps [start, end), in address order, visiting only
+  // resident pages (the cost follows what is mapped, not the range's size). Returns how many.
+  uint64_t reclaimRange(Pid pid, uint64_t start, uint64_t end);
 
   // A kernel load of guest-physical `gpa` through the direct map (copy_from_user-like kernel work),
   // in whatever address space runs.
@@ -151,10 +154,13 @@ private:
   void writeEntry(uint64_t entry_gpa, uint64_t value);
   uint64_t tableFor(Process &p, uint64_t va, unsigned level, bool create);
   void setLeaf(Process &p, uint64_t va, uint64_t gpa, PageSize size, uint64_t flags);
-  void clearLeaf(Process &p, uint64_t va);
+  // Clears the PTE of the page at `va`, invalidates it and releases its frame (the caller drops
+  // it from the bookkeeping); dropRange does so for every page starting in [start, end).
+  void dropPage(Process &p, uint64_t va, const Leaf &leaf);
+  uint64_t dropRange(Process &p, uint64_t start, uint64_t end);
   void invalidate(Process &p, uint64_t va);
   void teardownUser(Process &p);
-  void checkNoHugeSplit(const Process &p, uint64_t start, uint64_t end, const char *what) const;
+  void checkNoHugeSplit(Process &p, uint64_t start, uint64_t end, const char *what);
   uint16_t allocPcid();
   void handlePageFault(uint64_t va, Access access, uint32_t error_code);
   static uint64_t leafFlags(unsigned prot);

@@ -1,21 +1,12 @@
 // vmmu/run/run_config.h - the settings of one `vmmu run` and its key=value configuration file.
 //
 // A configuration file holds one `key = value` per line; `#` starts a comment, blank lines are
-// ignored. Keys (defaults in parentheses, costs in cycles):
-//   memory_mib (256) guest memory; fragmentation (0) fraction of 4 KiB pages out of place;
-//   max_ept_page (1g) 4k|2m|1g; allow_compaction (1); huge_pages (0) THP for the replayed arena;
-//   cycles_per_ref (30) cycles per page-walk memory reference (§12 c);
-//   interval (10000) user accesses per policy interval;
-//   exit_round_trip (1500), exit_handler (200), hit_cycles, access_cycles, guest_entry_read,
-//   prefetch_entry_read, shadow_entry_write, shadow_table_alloc, shadow_table_free,
-//   emulate_write, control_command, page_move: vmm::CostConfig;
-//   guest.page_fault, guest.clear_page, guest.copy_page, guest.syscall, guest.context_switch,
-//   guest.process_lifecycle: guest::GuestWorkCosts;
-//   tlb.4k.sets, tlb.4k.ways, tlb.2m.*, tlb.1g.*, ntlb.4k.* .. ntlb.1g.*, psc.l2.* .. psc.l5.*,
-//   escape_entries, num_contexts: MMU geometry (§1);
-//   adaptive.margin, adaptive.patience, adaptive.cooldown, adaptive.horizon,
-//   adaptive.switch_base_cycles: the adaptive policy.
-// An unknown key, a malformed value or a missing `=` is a ConfigError "FILE:LINE: ...".
+// ignored, spaces around keys and values are trimmed. Every key, its type, default, allowed range
+// and meaning: describeConfigKeys() (one table drives it and the parser). Whole numbers are
+// decimal (`010` is ten); costs are bounded (10^6 cycles per walk reference, 10^9 cycles per other
+// cost) so that no sum of them wraps; memory_mib is bounded by this machine's physical memory.
+// An unknown or repeated key, a malformed or out-of-range value, a missing `=` or a NUL byte is a
+// ConfigError "FILE:LINE: ..."; so is a geometry the MMU model rejects (the line of its key).
 #pragma once
 
 #include <cstdint>
@@ -52,7 +43,11 @@ struct RunSettings {
 
 // Applies the key=value lines of `text` (named `name` in errors) to `settings`.
 void applyConfigText(std::string_view text, const std::string &name, RunSettings &settings);
-// Reads `path` and applies it; an unreadable file is a ConfigError naming it.
+// Reads `path` and applies it; an unreadable file, one that is not a regular file (a directory, a
+// FIFO, /dev/zero) or one over 1 MiB is a ConfigError naming it.
 void applyConfigFile(const std::string &path, RunSettings &settings);
+
+// One line per key: "NAME  TYPE (UNIT)  default D  range R  MEANING" (for `vmmu run --help-config`).
+std::string describeConfigKeys();
 
 }  // namespace vmmu::run

@@ -13,8 +13,9 @@
 //  - mmap / mprotect: mprotect() of the replayed range to the event's protection (an mmap first
 //    drops pages still resident there, as a MAP_FIXED replacement does); for a GiB not touched yet
 //    the change waits until its first touch. munmap and a shrinking brk: the resident pages of the
-//    range are reclaimed (their PTEs cleared and invalidated, frames freed); munmap also returns the
-//    range to read-write-execute, so a later touch there is demand-paged.
+//    range are reclaimed (their PTEs cleared and invalidated, frames freed: the cost follows the
+//    resident pages, not the range's size); munmap also returns the range to read-write-execute,
+//    so a later touch there is demand-paged.
 //  - pte-write, invlpg, marker: counted and not replayed: the guest model owns its page tables
 //    (its direct map is built at boot with 2 MiB pages, what `boot` traces describe).
 //
@@ -77,12 +78,16 @@ struct ReplayOptions {
 };
 
 // The first max_events events of a trace: how many there are and how many are user accesses (the
-// number of accesses an experiment over it runs). Reads the whole trace; throws TraceError.
+// number of accesses an experiment over it runs). Reads the whole trace unless `stop` (may be null)
+// is set first, in which case it returns what it counted so far, marked interrupted; throws
+// TraceError.
 struct TraceCounts {
   uint64_t events = 0;
   uint64_t accesses = 0;
+  bool interrupted = false;
 };
-TraceCounts countTrace(const std::string &path, uint64_t max_events);
+TraceCounts countTrace(const std::string &path, uint64_t max_events,
+                       const volatile std::sig_atomic_t *stop = nullptr);
 
 class TraceReplay final : public guest::Workload {
 public:

@@ -65,12 +65,19 @@ struct Mismatch {
   std::string what;          // what differed: the request and both results
 };
 
+// Per-interval records are bounded: when the trace has more than this many intervals of the
+// requested length, the interval is coarsened to ceil(accesses / kMaxIntervals) (RunReport says
+// so), so memory does not follow --interval 1 over a long trace.
+inline constexpr uint64_t kMaxIntervals = 100'000;
+
 struct RunReport {
   std::string trace;
   std::string backend;  // "model" or "rtl"
   uint64_t events = 0;    // trace events replayed (up to max_events)
   uint64_t accesses = 0;  // user accesses in them
-  uint64_t interval = 0;
+  bool counted = true;    // false when a stop came while counting: events and accesses are partial
+  uint64_t interval = 0;            // user accesses per policy interval, as run
+  uint64_t requested_interval = 0;  // as asked; `interval` is larger when coarsened (kMaxIntervals)
   uint64_t cycles_per_ref = 0;
   std::vector<ModeRun> runs;
   policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
