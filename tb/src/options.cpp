@@ -43,16 +43,22 @@ std::string parseOptions(int argc, const char *const *argv, TbOptions &options) 
       if (auto e = needValue(); !e.empty())
         return e;
       options.test = std::string(value);
-    } else if (name == "seed" || name == "n" || name == "wave_start" || name == "wave_stop" || name == "inject") {
+    } else if (name == "seed" || name == "n" || name == "wave_start" || name == "wave_stop" || name == "inject" ||
+               name == "max_errors") {
       if (auto e = needValue(); !e.empty())
         return e;
       uint64_t number = 0;
       if (!parseUnsigned(value, number))
         return badNumber();
+      // +n=0 would silently mean "the default"; +max_errors=0 would stop before the first cycle.
+      if (number == 0 && (name == "n" || name == "max_errors"))
+        return "vmmu_tb: +" + std::string(name) + "=0: must be at least 1" +
+               (name == "n" ? " (omit +n for the test's default count)" : "");
       uint64_t &target = name == "seed"         ? options.seed
                          : name == "n"          ? options.count
                          : name == "wave_start" ? options.wave_start
                          : name == "wave_stop"  ? options.wave_stop
+                         : name == "max_errors" ? options.max_errors
                                                 : options.inject;
       target = number;
     } else if (name == "verbosity") {
@@ -74,7 +80,7 @@ std::string parseOptions(int argc, const char *const *argv, TbOptions &options) 
       options.bare = true;
     } else {
       return "vmmu_tb: unknown option '" + std::string(arg) +
-             "' (known: +test= +seed= +n= +verbosity= +wave= +wave_start= +wave_stop= +inject= +coverage_file= +list +bare)";
+             "' (known: +test= +seed= +n= +verbosity= +wave= +wave_start= +wave_stop= +inject= +max_errors= +coverage_file= +list +bare)";
     }
   }
   if (options.wave_stop < options.wave_start)
@@ -87,6 +93,8 @@ std::string reproduceCommand(const TbOptions &options) {
                         " +n=" + std::to_string(options.count);
   if (options.inject)
     command += " +inject=" + std::to_string(options.inject);
+  if (options.max_errors != 1)
+    command += " +max_errors=" + std::to_string(options.max_errors);
   if (!options.wave_file.empty()) {
     command += " +wave=" + options.wave_file;
     if (options.wave_start != 0)
