@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "scoreboard.h"  // describe()
 
 namespace vmmu::tb {
 namespace {
