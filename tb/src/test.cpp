@@ -382,6 +382,17 @@ void configureChurn(TestSetup &setup) {
   setup.coverage = {"churn.*", "source.tlb_hit", "source.full_walk", "fault.NO_CONTEXT"};
 }
 
+void configureChurnStalls(TestSetup &setup) {
+  // The same churn under back-pressure: control commands are then accepted while a hit response
+  // still waits, so the checkers must take each request's context at its acceptance (§12).
+  configureChurn(setup);
+  setup.env.memory.model = LatencyModel::Random;
+  setup.env.memory.ready_stall_permille = 200;
+  setup.env.response_stall_permille = 300;
+  setup.env.request_gap_permille = 100;
+  setup.coverage.push_back("backpressure.*");
+}
+
 }  // namespace
 
 const std::vector<TestSpec> &testRegistry() {
@@ -399,6 +410,7 @@ const std::vector<TestSpec> &testRegistry() {
       {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
       {"churn", "control-port churn (VPID retags, valid bits, modes, GBASE/GSIZE/EPTP, escapes) between warm translations; DIRECT isolation (§8.3)", configureChurn},
+      {"churn_stalls", "churn under back-pressure on every channel and random memory latency", configureChurnStalls},
   };
   return kTests;
 }
