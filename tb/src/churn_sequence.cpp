@@ -219,12 +219,15 @@ void ChurnSequence::act(Action action) {
                                         : vm.gsize;
     round_.writeReg(s, CtxReg::GSize, slot.gsize);
     return;
-  case Action::Eptp:  // the A/D bit, another VM's EPT (escaped pages then map out of region) or its own
-    slot.eptp = random_.percent(40) ? slot.eptp ^ (uint64_t{1} << 6)
-                                    : (slot.eptp & ~uint64_t{0xfff}) == vm.ept->root() && vms.size() > 1 ? other.eptp()
-                                                                                               : vm.eptp();
+  case Action::Eptp: {  // the A/D bit, another VM's EPT (escaped pages then map out of region) or its own
+    const bool own_ept = (slot.eptp & ~uint64_t{0xfff}) == vm.ept->root();
+    if (random_.percent(40))
+      slot.eptp ^= uint64_t{1} << 6;
+    else
+      slot.eptp = own_ept && vms.size() > 1 ? other.eptp() : vm.eptp();
     round_.writeReg(s, CtxReg::Eptp, slot.eptp);
     return;
+  }
   case Action::EscapeAdd:
   case Action::EscapeRemove: {
     unsigned k = static_cast<unsigned>(random_.below(slot.escapes.size()));
