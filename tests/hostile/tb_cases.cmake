@@ -48,6 +48,18 @@ if(TARGET vmmu_tb)
     COMMAND ${tb} +test=smoke +max_errors=0
     EXIT 2 MESSAGE "^vmmu_tb: \\+max_errors=0: must be at least 1$")
 
+  vmmu_hostile(tb-wave-window-reversed
+    COMMAND ${tb} +test=smoke +wave=w.fst +wave_start=100 +wave_stop=10
+    EXIT 2 MESSAGE "^vmmu_tb: \\+wave_stop is before \\+wave_start$" NO_STRAYS)
+
+  vmmu_hostile(tb-seed-empty
+    COMMAND ${tb} +test=smoke +seed=
+    EXIT 2 MESSAGE "^vmmu_tb: option \\+seed needs a value")
+
+  vmmu_hostile(tb-verbosity-bad
+    COMMAND ${tb} +test=smoke +verbosity=LOUD
+    EXIT 2 MESSAGE "^vmmu_tb: bad \\+verbosity 'LOUD'")
+
   vmmu_hostile(tb-unknown-test
     COMMAND ${tb} +test=no_such_test
     EXIT 2 MESSAGE "^vmmu_tb: unknown test 'no_such_test'")
