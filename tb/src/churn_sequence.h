@@ -26,10 +26,10 @@
 namespace vmmu::tb {
 
 struct ChurnKnobs {
-  uint64_t requests = 8000;        // translation requests in total (+n)
-  unsigned hot_pages = 5;          // pages each VPID warms per round
-  unsigned random_actions = 2;     // random churn actions per round, after the targeted one (at most)
-  unsigned invalidate_percent = 8; // share of random actions that are explicit invalidations
+  uint64_t requests = 8000;         // translation requests in total (+n)
+  unsigned hot_pages = 5;           // pages each VPID warms per round
+  unsigned random_actions = 2;      // random churn actions per round, after the targeted one (at most)
+  unsigned invalidate_percent = 8;  // share of random actions that are explicit invalidations
 };
 
 class ChurnSequence final : public Sequence {
@@ -51,8 +51,19 @@ private:
     uint64_t va;
   };
   enum class Action : unsigned {
-    RetagToHeld, MakeValid, MakeInvalid, MoveLowerToHigher, MoveHigherToLower, ModeIntoDirect, ModeOutOfDirect,
-    GBase, GSize, Eptp, EscapeAdd, EscapeRemove, Count
+    RetagToHeld,
+    MakeValid,
+    MakeInvalid,
+    MoveLowerToHigher,
+    MoveHigherToLower,
+    ModeIntoDirect,
+    ModeOutOfDirect,
+    GBase,
+    GSize,
+    Eptp,
+    EscapeAdd,
+    EscapeRemove,
+    Count
   };
 
   void buildRound();

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <utility>
 
-
 namespace vmmu::tb {
 namespace {
 
@@ -15,10 +14,17 @@ bool sameRoot(uint64_t a, uint64_t b, uint64_t mask) { return (a & mask) == (b &
 }  // namespace
 
 const char *churnName(ChurnKind kind) {
-  static const char *const kNames[] = {"retag_to_held_vpid", "slot_made_valid",   "slot_made_invalid",
-                                       "in_force_lower_to_higher", "in_force_higher_to_lower",
-                                       "mode_into_direct",   "mode_out_of_direct", "gbase",
-                                       "gsize",              "eptp",              "escape_add",
+  static const char *const kNames[] = {"retag_to_held_vpid",
+                                       "slot_made_valid",
+                                       "slot_made_invalid",
+                                       "in_force_lower_to_higher",
+                                       "in_force_higher_to_lower",
+                                       "mode_into_direct",
+                                       "mode_out_of_direct",
+                                       "gbase",
+                                       "gsize",
+                                       "eptp",
+                                       "escape_add",
                                        "escape_remove"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(ChurnKind::Count));
   return kNames[static_cast<unsigned>(kind)];
@@ -168,11 +174,12 @@ void IsolationChecker::write(const ObservedMemOp &observed) {
 
 void IsolationChecker::violation(const Snapshot &snapshot, const std::string &what) {
   ++violations_;
-  reporter_.error(name(), format("ISOLATION VIOLATION (§8.3) for %s accepted at cycle %llu: slot %d in force, DIRECT "
-                                 "region [0x%llx, 0x%llx): %s",
-                                 describe(snapshot.request).c_str(), static_cast<unsigned long long>(snapshot.accept_cycle),
-                                 snapshot.slot, static_cast<unsigned long long>(snapshot.lo),
-                                 static_cast<unsigned long long>(snapshot.hi), what.c_str()));
+  reporter_.error(name(),
+                  format("ISOLATION VIOLATION (§8.3) for %s accepted at cycle %llu: slot %d in force, DIRECT "
+                         "region [0x%llx, 0x%llx): %s",
+                         describe(snapshot.request).c_str(), static_cast<unsigned long long>(snapshot.accept_cycle),
+                         snapshot.slot, static_cast<unsigned long long>(snapshot.lo),
+                         static_cast<unsigned long long>(snapshot.hi), what.c_str()));
 }
 
 void IsolationChecker::write(const ObservedResponse &observed) {

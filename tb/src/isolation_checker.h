@@ -37,18 +37,18 @@
 namespace vmmu::tb {
 
 enum class ChurnKind : uint8_t {
-  RetagToHeldVpid,     // a slot's VPID set to one another valid slot holds
-  SlotMadeValid,       // an invalid slot made valid
-  SlotMadeInvalid,     // a valid slot made invalid
+  RetagToHeldVpid,       // a slot's VPID set to one another valid slot holds
+  SlotMadeValid,         // an invalid slot made valid
+  SlotMadeInvalid,       // a valid slot made invalid
   InForceLowerToHigher,  // the slot in force for a VPID moved to a higher-numbered slot
   InForceHigherToLower,  // ... to a lower-numbered slot
-  ModeIntoDirect,      // MODE of the slot in force changed to DIRECT
-  ModeOutOfDirect,     // ... from DIRECT to another mode
-  GBase,               // GBASE of the slot in force changed
-  GSize,               // GSIZE of the slot in force changed
-  Eptp,                // EPTP of the slot in force changed
-  EscapeAdd,           // an escape entry of the slot in force made valid (or moved)
-  EscapeRemove,        // ... made invalid
+  ModeIntoDirect,        // MODE of the slot in force changed to DIRECT
+  ModeOutOfDirect,       // ... from DIRECT to another mode
+  GBase,                 // GBASE of the slot in force changed
+  GSize,                 // GSIZE of the slot in force changed
+  Eptp,                  // EPTP of the slot in force changed
+  EscapeAdd,             // an escape entry of the slot in force made valid (or moved)
+  EscapeRemove,          // ... made invalid
   Count
 };
 const char *churnName(ChurnKind kind);  // the coverage bin suffix, e.g. "retag_to_held_vpid"

@@ -31,9 +31,8 @@ protected:
   }
 
   void writeReg(unsigned ctx, CtxReg reg, uint64_t data) {
-    checker_.write(ObservedControl{ControlCommand{CtrlOp::WriteReg, static_cast<uint8_t>(ctx),
-                                                  static_cast<uint8_t>(reg), data, 0, 0},
-                                   0});
+    checker_.write(ObservedControl{
+        ControlCommand{CtrlOp::WriteReg, static_cast<uint8_t>(ctx), static_cast<uint8_t>(reg), data, 0, 0}, 0});
   }
   void program(unsigned ctx, uint16_t vpid, bool valid, Mode mode, uint64_t gbase) {
     writeReg(ctx, CtxReg::Vpid, vpid | (valid ? uint64_t{1} << 16 : 0));

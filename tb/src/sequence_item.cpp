@@ -18,9 +18,10 @@ std::string describe(const Response &r) {
 }
 
 std::string describe(const MemOp &op) {
-  return format("%s %s L%u addr=0x%llx%s", op.dim == Dim::Guest ? "GUEST " : "NESTED",
-                op.kind == MemOpKind::Read ? "READ    " : "FETCH_OR", op.level, static_cast<unsigned long long>(op.addr),
-                op.kind == MemOpKind::FetchOr ? format(" mask=0x%llx", static_cast<unsigned long long>(op.mask)).c_str() : "");
+  return format(
+      "%s %s L%u addr=0x%llx%s", op.dim == Dim::Guest ? "GUEST " : "NESTED",
+      op.kind == MemOpKind::Read ? "READ    " : "FETCH_OR", op.level, static_cast<unsigned long long>(op.addr),
+      op.kind == MemOpKind::FetchOr ? format(" mask=0x%llx", static_cast<unsigned long long>(op.mask)).c_str() : "");
 }
 
 }  // namespace vmmu::tb
