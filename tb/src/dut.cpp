@@ -10,6 +10,7 @@
 #endif
 
 #include "dut.h"
+#include "wave_convention.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -26,7 +27,8 @@ Dut::Dut(sc_core::sc_module_name name, const DutOptions &options)
     : sc_module(name), context_(std::make_unique<VerilatedContext>()), options_(options) {
   if (!options_.file.empty())
     context_->traceEverOn(true);
-  top_ = std::make_unique<Vmmu_top>(context_.get(), "mmu_top");
+  top_ = std::make_unique<Vmmu_top>(context_.get(), waves::kTopScope);
+  context_->timeprecision(waves::kTimePrecision);
   if (!options_.file.empty()) {
     wave_temp_ = createTemporary(options_.file);
     trace_ = std::make_unique<VerilatedFstC>();
@@ -111,15 +113,15 @@ void Dut::reset(unsigned cycles) {
 void Dut::settle() {
   top_->clk_i = 0;
   top_->eval();
-  dump(2 * cycle_);
+  dump(waves::clockLowTime(cycle_));
 }
 
 void Dut::tick() {
   top_->clk_i = 1;
   top_->eval();
-  dump(2 * cycle_ + 1);
+  dump(waves::risingEdgeTime(cycle_));
   ++cycle_;
-  context_->time(2 * cycle_);
+  context_->time(waves::clockLowTime(cycle_));
 }
 
 uint64_t Dut::readCounter(unsigned index) {
