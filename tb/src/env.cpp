@@ -10,8 +10,9 @@
 namespace vmmu::tb {
 namespace {
 
-MemoryKnobs withInjection(MemoryKnobs knobs, uint64_t inject_at) {
-  knobs.inject_at = inject_at;
+MemoryKnobs withInjection(MemoryKnobs knobs, const TbOptions &options) {
+  knobs.inject_at = options.inject;
+  knobs.inject_kind = options.inject_kind;
   return knobs;
 }
 
@@ -24,8 +25,8 @@ Env::Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &o
       dut_("dut", DutOptions{options.wave_file, options.wave_start, options.wave_stop, options.coverage_file}),
       request_driver_("request_driver", dut_.top()), control_driver_("control_driver", dut_.top()),
       response_driver_("response_driver", dut_.top(), random_.fork(), knobs.response_stall_permille),
-      memory_responder_("memory_responder", dut_.top(), dut_memory, withInjection(knobs.memory, options.inject),
-                        random_.fork()),
+      memory_responder_("memory_responder", dut_.top(), dut_memory, withInjection(knobs.memory, options),
+                        random_.fork(), reporter),
       request_monitor_("request_monitor", dut_.top()), response_monitor_("response_monitor", dut_.top(), reporter),
       control_monitor_("control_monitor", dut_.top()), memory_monitor_("memory_monitor", dut_.top(), reporter) {
   if (!options.bare) {

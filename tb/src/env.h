@@ -47,6 +47,7 @@ public:
 
   uint64_t cycles() const { return dut_.cycle(); }
   uint64_t requestsAccepted() const { return accepted_; }
+  const Injection &injection() const { return memory_responder_.injection(); }
   // The stimulus ran to its end (not stopped by +max_errors errors or the watchdog).
   bool finished() const { return finished_; }
   // End-of-run bookkeeping for coverage (call after sc_start returns).

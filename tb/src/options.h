@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "memory_responder.h"
 #include "report.h"
 
 namespace vmmu::tb {
@@ -19,7 +20,8 @@ struct TbOptions {
   bool list_tests = false;  // +list
   bool bare = false;        // +bare: drive the DUT without monitors or checking (speed baseline)
   uint64_t max_errors = 1;  // +max_errors=N: stop after N UVM_ERRORs (UVM's max quit count)
-  uint64_t inject = 0;      // +inject=K: corrupt the K-th memory response (proves the checker fails)
+  uint64_t inject = 0;      // +inject=K: corrupt the K-th READ response (proves the checker fails)
+  InjectKind inject_kind = InjectKind::ReadData;  // +inject_kind=read_data|read_entry
   std::string coverage_file = "coverage.dat";  // +coverage_file=F: vmmu_tb_cov's coverage output
   std::string program;      // argv[0], for the reproduction command
 };

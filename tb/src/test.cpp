@@ -480,6 +480,11 @@ int Test::finish() {
     env_->sampleCoverage();
     env_->coverage().report(reporter_);
   }
+  // +inject must corrupt something, or the run proves nothing about the checker.
+  if (options_.inject != 0 && !env_->injection().done)
+    reporter_.error(name(), format("+inject=%llu (%s): nothing was injected: the run served %llu READ responses",
+                                   static_cast<unsigned long long>(options_.inject), toString(options_.inject_kind),
+                                   static_cast<unsigned long long>(env_->injection().read_responses)));
   const uint64_t checked = options_.bare ? env_->requestsAccepted() : env_->scoreboard().checked();
   const bool pass = completed && reporter_.errorCount() == 0;
   std::printf("vmmu_tb: test %s seed %llu: %llu translations %s in %llu cycles, %u errors: %s\n", spec_.name,
