@@ -4,8 +4,10 @@
 //   - which slot serves a request's VPID (the lowest valid slot whose VPID matches),
 //   - what the registers of a given slot are (the walker's context, selected by the top),
 //   - which VPIDs INV_EPTP flushes (valid slots in NESTED or DIRECT mode with that EPTP root).
-// A write that §3 says flushes reports the VPID to flush in the same cycle (before the write
-// takes effect, so a VPID write flushes the old VPID).
+// A write that §3 says flushes reports the VPIDs to flush in the same cycle: the slot's VPID
+// before the write (MODE, EPTP, GBASE, GSIZE, ESCAPE and VPID writes) and, for a VPID write, the
+// VPID written - whatever the valid bits, so that any change of which slot is in force for a
+// VPID, or of that slot's translation registers, flushes the VPID (§3, §8.3).
 module mmu_ctx_regs #(
   parameter int unsigned PaBits = 46,
   parameter int unsigned NumContexts = 4,
@@ -21,8 +23,8 @@ module mmu_ctx_regs #(
   input  logic [CtxBits-1:0]                           wr_ctx_i,
   input  logic [3:0]                                   wr_reg_i,
   input  logic [63:0]                                  wr_data_i,
-  output logic                                         flush_o,
-  output logic [15:0]                                  flush_vpid_o,
+  output logic [1:0]                                   flush_o,       // bit k: flush VPID k
+  output logic [31:0]                                  flush_vpid_o,  // VPID k at [16k +: 16]
   // Slot lookup by VPID.
   input  logic [15:0]                                  lk_vpid_i,
   output logic                                         lk_found_o,
@@ -75,7 +77,7 @@ module mmu_ctx_regs #(
   // The new value of the written slot, and whether the write flushes (§3).
   // Writes are rare and the select is an input: skip the slot selection unless writing.
   always_comb begin : write
-    flush_o = 1'b0;
+    flush_o = 2'b00;
     wr_slot = '0;
     if (wr_i) begin
       wr_slot = slot_q[0 +: SlotBits];
@@ -83,16 +85,16 @@ module mmu_ctx_regs #(
         if (32'(wr_ctx_i) == 32'(c)) wr_slot = slot_q[c * SlotBits +: SlotBits];
       end
     end
-    flush_vpid_o = wr_slot.vpid;
+    flush_vpid_o = {wr_data_i[15:0], wr_slot.vpid};
     if (wr_i && 32'(wr_ctx_i) < 32'(NumContexts)) begin
       unique case (wr_reg_i)
         4'(mmu_pkg::CtxRegVpid): begin
-          flush_o = wr_slot.valid;  // of the old VPID, and only if the slot was valid (§3)
+          flush_o = 2'b11;  // the old and the new VPID, whatever the valid bits (§3)
           wr_slot.vpid = wr_data_i[15:0];
           wr_slot.valid = wr_data_i[16];
         end
         4'(mmu_pkg::CtxRegMode): begin
-          flush_o = 1'b1;
+          flush_o = 2'b01;
           unique case (wr_data_i[1:0])
             2'd0: wr_slot.mode = mmu_pkg::ModeNative;
             2'd1: wr_slot.mode = mmu_pkg::ModeNested;
@@ -102,16 +104,16 @@ module mmu_ctx_regs #(
         end
         4'(mmu_pkg::CtxRegCr3): wr_slot.cr3 = wr_data_i[PaBits-1:12];
         4'(mmu_pkg::CtxRegEptp): begin
-          flush_o = 1'b1;
+          flush_o = 2'b01;
           wr_slot.ept_root = wr_data_i[PaBits-1:12];
           wr_slot.ept_ad = wr_data_i[mmu_pkg::EptpAdEnable];
         end
         4'(mmu_pkg::CtxRegGbase): begin
-          flush_o = 1'b1;
+          flush_o = 2'b01;
           wr_slot.gbase = wr_data_i[PaBits-1:12];
         end
         4'(mmu_pkg::CtxRegGsize): begin
-          flush_o = 1'b1;
+          flush_o = 2'b01;
           wr_slot.gsize = wr_data_i[PaBits:12];
         end
         4'(mmu_pkg::CtxRegFlags): wr_slot.guest_ad = wr_data_i[0];
@@ -119,7 +121,7 @@ module mmu_ctx_regs #(
           // ESCAPE_k is register 8 + k; other indices are not registers and are ignored.
           for (int unsigned k = 0; k < EscSlots; k++) begin
             if (EscapeEntries > 0 && 32'(wr_reg_i) == 32'(mmu_pkg::CtxRegEscape0) + 32'(k)) begin
-              flush_o = 1'b1;
+              flush_o = 2'b01;
               wr_slot.esc_valid[k] = wr_data_i[0];
               wr_slot.esc_page[k * (PaBits - 12) +: (PaBits - 12)] = wr_data_i[PaBits-1:12];
             end

@@ -86,12 +86,16 @@ module mmu_top #(
 );
 
   localparam int unsigned VaBits = 12 + 9 * GuestLevels;
+  // Length of the VPID list of an invalidation: one per slot (INV_EPTP), and at least the two
+  // VPIDs of a VPID write's implicit flush (§3).
+  localparam int unsigned InvVpids = (NumContexts > 2) ? NumContexts : 2;
 
   // ---------------------------------------------------------------------------------------
   // Context slots.
 
-  logic                                   ctx_wr, ctx_flush, lk_found;
-  logic [15:0]                            ctx_flush_vpid;
+  logic                                   ctx_wr, lk_found;
+  logic [1:0]                             ctx_flush;
+  logic [31:0]                            ctx_flush_vpid;
   logic [CtxBits-1:0]                     lk_ctx, walk_ctx_q, walk_ctx_d;
   logic [1:0]                             ctx_mode;  // mode_e
   logic [PaBits-1:0]                      ctx_cr3, ctx_ept_root, ctx_gbase;
@@ -239,8 +243,8 @@ module mmu_top #(
 
   logic                          inv_valid, ntlb_inv_root, ntlb_inv_all;
   mmu_pkg::inv_kind_e            inv_kind;
-  logic [NumContexts*16-1:0]     inv_vpids;
-  logic [NumContexts-1:0]        inv_vpids_valid;
+  logic [InvVpids*16-1:0]        inv_vpids;
+  logic [InvVpids-1:0]           inv_vpids_valid;
   logic                          ctrl_fire, ctrl_va_canonical;
 
   assign ctrl_ready_o = walker_idle;
@@ -263,9 +267,10 @@ module mmu_top #(
       unique case (ctrl_op_i)
         mmu_pkg::CtrlWriteReg: begin
           ctx_wr = 1'b1;
-          inv_valid = ctx_flush;  // implicit INV_VPID, not counted (§14)
-          inv_vpids[15:0] = ctx_flush_vpid;
-          inv_vpids_valid[0] = 1'b1;
+          // Implicit INV_VPID of one or two VPIDs in this cycle, not counted (§3, §14).
+          inv_valid = |ctx_flush;
+          inv_vpids[31:0] = ctx_flush_vpid;
+          inv_vpids_valid[1:0] = ctx_flush;
         end
         mmu_pkg::CtrlInvAddr: begin
           inv_valid = ctrl_va_canonical;
@@ -284,8 +289,8 @@ module mmu_top #(
         end
         mmu_pkg::CtrlInvEptp: begin
           inv_valid = 1'b1;
-          inv_vpids = eptp_vpids;
-          inv_vpids_valid = eptp_vpids_valid;
+          inv_vpids[NumContexts*16-1:0] = eptp_vpids;
+          inv_vpids_valid[NumContexts-1:0] = eptp_vpids_valid;
           ntlb_inv_root = 1'b1;
           ctrl_ctr_inc = ctrl_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrInvEptp);
         end
@@ -310,7 +315,7 @@ module mmu_top #(
   logic [2:0]           tlb_ept_perm;
 
   mmu_tlb #(
-    .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(NumContexts),
+    .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(InvVpids),
     .Tlb4kSets(Tlb4kSets), .Tlb4kWays(Tlb4kWays), .Tlb2mSets(Tlb2mSets),
     .Tlb2mWays(Tlb2mWays), .Tlb1gSets(Tlb1gSets), .Tlb1gWays(Tlb1gWays)
   ) u_tlb (
@@ -349,7 +354,7 @@ module mmu_top #(
   );
 
   mmu_psc #(
-    .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(NumContexts),
+    .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(InvVpids),
     .PscL2Sets(PscL2Sets), .PscL2Ways(PscL2Ways), .PscL3Sets(PscL3Sets),
     .PscL3Ways(PscL3Ways), .PscL4Sets(PscL4Sets), .PscL4Ways(PscL4Ways),
     .PscL5Sets(PscL5Sets), .PscL5Ways(PscL5Ways)

@@ -135,13 +135,14 @@ struct Mmu::Impl {
     if (mask == 0)
       return;
     Regs &r = regs[ctx];
-    // §3 implicit INV_VPID: VPID (only if the slot was valid, of the old VPID), MODE, EPTP,
-    // GBASE, GSIZE and ESCAPE writes; CR3 and FLAGS do not invalidate.
-    const bool flushes = reg == regIndex(CtxReg::Vpid)
-                             ? slotValid(r)
-                             : !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags));
+    // §3 implicit INV_VPID, whatever the valid bits: MODE, EPTP, GBASE, GSIZE and ESCAPE
+    // writes flush the slot's VPID; a VPID write flushes the old and the new VPID, the only two
+    // whose slot in force it can change. CR3 and FLAGS do not invalidate.
+    const bool flushes = !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags));
     if (flushes)
       invalidateVpid(slotVpid(r));
+    if (reg == regIndex(CtxReg::Vpid))
+      invalidateVpid(static_cast<uint16_t>(value));
     r[reg] = value & mask;
   }
 

@@ -1,5 +1,6 @@
 // dut_harness.cpp - see dut_harness.h.
 #include "dut_harness.h"
+#include "wave_convention.h"
 
 #include <stdexcept>
 
@@ -23,7 +24,8 @@ DutHarness::DutHarness(PhysicalMemory &memory, MemoryBehaviour behaviour,
     throw std::invalid_argument("MemoryBehaviour: need 1 <= min_latency <= max_latency");
   if (!fst_path.empty())
     context_->traceEverOn(true);
-  top_ = std::make_unique<Vmmu_top>(context_.get(), "mmu");
+  top_ = std::make_unique<Vmmu_top>(context_.get(), waves::kTopScope);
+  context_->timeprecision(waves::kTimePrecision);
   if (!fst_path.empty()) {
     trace_ = std::make_unique<VerilatedFstC>();
     top_->trace(trace_.get(), 99);
@@ -76,7 +78,7 @@ void DutHarness::step() {
   top_->clk_i = 0;
   top_->eval();
   if (trace_ && dump_enabled_)
-    trace_->dump(2 * cycle_);
+    trace_->dump(waves::clockLowTime(cycle_));
 
   if (top_->mem_req_valid_o && op_start_ == kNone)
     op_start_ = cycle_;
@@ -117,8 +119,9 @@ void DutHarness::step() {
   top_->clk_i = 1;
   top_->eval();
   if (trace_ && dump_enabled_)
-    trace_->dump(2 * cycle_ + 1);
+    trace_->dump(waves::risingEdgeTime(cycle_));
   ++cycle_;
+  context_->time(waves::clockLowTime(cycle_));
 }
 
 void DutHarness::presentRequest(const Request &req) {

@@ -71,6 +71,8 @@ Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels) : sc_mod
   counter_bins_[1] = addBin("event.nested_ad_update");
   counter_bins_[2] = addBin("event.perm_refill");
   counter_bins_[3] = addBin("event.escape");
+  for (unsigned k = 0; k < static_cast<unsigned>(ChurnKind::Count); ++k)
+    churn_bins_[k] = addBin(format("churn.%s", churnName(static_cast<ChurnKind>(k))));
 }
 
 unsigned Coverage::addBin(const std::string &name) {
@@ -122,6 +124,8 @@ void Coverage::write(const ObservedControl &control) {
     hit(control_bins_[op]);
   }
 }
+
+void Coverage::write(const ChurnSample &churn) { hit(churn_bins_[static_cast<unsigned>(churn.kind)]); }
 
 void Coverage::sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model) {
   for (unsigned c = 0; c < stalls.size(); ++c)

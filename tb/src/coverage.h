@@ -2,8 +2,9 @@
 // checked transactions and the control monitor).
 //
 // Bins: mode x guest page size x host page size (successful walks), fault class x mode, hit
-// source (TLB, each PSC level, nested TLB, full walk, escape), each control command, and the
-// back-pressure seen on each channel. A test declares the bins it means to hit (by name or
+// source (TLB, each PSC level, nested TLB, full walk, escape), each control command, the
+// back-pressure seen on each channel, and each kind of control-port churn followed by a
+// translation that would hit stale state (from the isolation checker). A test declares the bins it means to hit (by name or
 // "prefix*"); the report lists every bin and the test fails for each declared bin left at zero.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <systemc>
 
 #include "analysis_port.h"
+#include "isolation_checker.h"
 #include "monitors.h"
 #include "report.h"
 #include "scoreboard.h"
@@ -23,12 +25,14 @@ namespace vmmu::tb {
 
 class Coverage : public sc_core::sc_module,
                  public AnalysisImp<CheckedTransaction>,
-                 public AnalysisImp<ObservedControl> {
+                 public AnalysisImp<ObservedControl>,
+                 public AnalysisImp<ChurnSample> {
 public:
   Coverage(sc_core::sc_module_name name, unsigned guest_levels);
 
   void write(const CheckedTransaction &transaction) override;
   void write(const ObservedControl &control) override;
+  void write(const ChurnSample &churn) override;
   // End of run: back-pressure cycles per channel, delayed memory responses, final counters.
   void sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model);
 
@@ -59,6 +63,7 @@ private:
   unsigned stall_bins_[static_cast<size_t>(Channel::Count)];
   unsigned delayed_memory_bin_;
   unsigned counter_bins_[4];  // guest A/D, nested A/D, perm refills, escapes
+  unsigned churn_bins_[static_cast<size_t>(ChurnKind::Count)];
 };
 
 }  // namespace vmmu::tb

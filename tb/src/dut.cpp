@@ -10,8 +10,16 @@
 #endif
 
 #include "dut.h"
+#include "wave_convention.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace vmmu::tb {
 
@@ -19,27 +27,61 @@ Dut::Dut(sc_core::sc_module_name name, const DutOptions &options)
     : sc_module(name), context_(std::make_unique<VerilatedContext>()), options_(options) {
   if (!options_.file.empty())
     context_->traceEverOn(true);
-  top_ = std::make_unique<Vmmu_top>(context_.get(), "mmu_top");
+  top_ = std::make_unique<Vmmu_top>(context_.get(), waves::kTopScope);
+  context_->timeprecision(waves::kTimePrecision);
   if (!options_.file.empty()) {
+    wave_temp_ = createTemporary(options_.file);
     trace_ = std::make_unique<VerilatedFstC>();
     top_->trace(trace_.get(), 99);
-    trace_->open(options_.file.c_str());
-    if (!trace_->isOpen())
-      throw std::runtime_error("cannot open wave file '" + options_.file + "'");
+    trace_->open(wave_temp_.c_str());
+    if (!trace_->isOpen()) {
+      ::unlink(wave_temp_.c_str());
+      throw std::runtime_error("vmmu_tb: +wave=" + options_.file + ": cannot open: the FST writer failed");
+    }
   }
   top_->clk_i = 0;
   top_->rst_ni = 0;
   top_->eval();
 }
 
-Dut::~Dut() { finish(); }
+// The waves go to a temporary file beside the target (mkstemp), renamed over it when the run
+// ends, so an earlier file of that name survives a run that could not start or was cut short.
+std::string Dut::createTemporary(const std::string &file) {
+  auto fail = [&](const char *reason) {
+    return std::runtime_error("vmmu_tb: +wave=" + file + ": cannot open: " + reason);
+  };
+  struct stat info;
+  if (::stat(file.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+    throw fail(std::strerror(EISDIR));
+  std::vector<char> name(file.begin(), file.end());
+  const char suffix[] = ".XXXXXX";
+  name.insert(name.end(), suffix, suffix + sizeof suffix);  // with the terminating NUL
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0)
+    throw fail(std::strerror(errno));
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);  // mkstemp's 0600 is for the temporary; the result is an ordinary file
+  ::close(fd);
+  return std::string(name.data());
+}
 
-void Dut::finish() {
+// A run that did not end (an exception while building the test) keeps whatever file was there.
+Dut::~Dut() { finish(false); }
+
+void Dut::finish(bool keep_waves) {
   if (finished_)
     return;
   finished_ = true;
   if (trace_ && trace_->isOpen())
     trace_->close();
+  if (!keep_waves && !wave_temp_.empty())
+    ::unlink(wave_temp_.c_str());
+  else if (!wave_temp_.empty() && std::rename(wave_temp_.c_str(), options_.file.c_str()) != 0) {
+    std::fprintf(stderr, "vmmu_tb: +wave=%s: cannot rename %s over it: %s\n", options_.file.c_str(),
+                 wave_temp_.c_str(), std::strerror(errno));
+    ::unlink(wave_temp_.c_str());
+  }
   top_->final();
 #if VMMU_TB_COVERAGE
   if (!options_.coverage_file.empty())
@@ -71,15 +113,15 @@ void Dut::reset(unsigned cycles) {
 void Dut::settle() {
   top_->clk_i = 0;
   top_->eval();
-  dump(2 * cycle_);
+  dump(waves::clockLowTime(cycle_));
 }
 
 void Dut::tick() {
   top_->clk_i = 1;
   top_->eval();
-  dump(2 * cycle_ + 1);
+  dump(waves::risingEdgeTime(cycle_));
   ++cycle_;
-  context_->time(2 * cycle_);
+  context_->time(waves::clockLowTime(cycle_));
 }
 
 uint64_t Dut::readCounter(unsigned index) {

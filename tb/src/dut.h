@@ -3,7 +3,8 @@
 // The clock is driven from C++: each cycle the environment sets the inputs, calls settle() (clock
 // low, combinational outputs valid: monitors and drivers sample here) and then tick() (rising
 // edge). This avoids an sc_event and a SystemC signal per pin per cycle, which would cost more
-// than the DUT itself. Waves are written to an FST file between +wave_start and +wave_stop.
+// than the DUT itself. Waves are written to an FST file between +wave_start and +wave_stop (through a temporary
+// file beside it, renamed when the run ends).
 #pragma once
 
 #include <cstdint>
@@ -42,16 +43,18 @@ public:
   void tick();
   // Combinational counter readout (§12): drives ctr_sel_i and re-evaluates.
   uint64_t readCounter(unsigned index);
-  // Flushes and closes the wave file, if any.
-  void finish();
+  // Flushes and closes the wave file, if any, and renames it into place (or discards it).
+  void finish(bool keep_waves = true);
 
 private:
+  static std::string createTemporary(const std::string &file);
   void dump(uint64_t time);
 
   std::unique_ptr<VerilatedContext> context_;
   std::unique_ptr<Vmmu_top> top_;
   std::unique_ptr<VerilatedFstC> trace_;
   DutOptions options_;
+  std::string wave_temp_;  // the FST being written; renamed to options_.file by finish()
   bool finished_ = false;
   uint64_t cycle_ = 0;
 };

@@ -5,12 +5,14 @@
 #include "Vmmu_top.h"
 
 #include "env.h"
+#include "interrupt.h"
 
 namespace vmmu::tb {
 namespace {
 
-MemoryKnobs withInjection(MemoryKnobs knobs, uint64_t inject_at) {
-  knobs.inject_at = inject_at;
+MemoryKnobs withInjection(MemoryKnobs knobs, const TbOptions &options) {
+  knobs.inject_at = options.inject;
+  knobs.inject_kind = options.inject_kind;
   return knobs;
 }
 
@@ -23,19 +25,26 @@ Env::Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &o
       dut_("dut", DutOptions{options.wave_file, options.wave_start, options.wave_stop, options.coverage_file}),
       request_driver_("request_driver", dut_.top()), control_driver_("control_driver", dut_.top()),
       response_driver_("response_driver", dut_.top(), random_.fork(), knobs.response_stall_permille),
-      memory_responder_("memory_responder", dut_.top(), dut_memory, withInjection(knobs.memory, options.inject),
-                        random_.fork()),
+      memory_responder_("memory_responder", dut_.top(), dut_memory, withInjection(knobs.memory, options),
+                        random_.fork(), reporter),
       request_monitor_("request_monitor", dut_.top()), response_monitor_("response_monitor", dut_.top(), reporter),
       control_monitor_("control_monitor", dut_.top()), memory_monitor_("memory_monitor", dut_.top(), reporter) {
   if (!options.bare) {
     scoreboard_ = std::make_unique<Scoreboard>("scoreboard", config, model_memory, reporter, options);
+    isolation_ = std::make_unique<IsolationChecker>("isolation", config, reporter);
     coverage_ = std::make_unique<Coverage>("coverage", config.guest_levels);
     request_monitor_.port.connect(*scoreboard_);
     response_monitor_.port.connect(*scoreboard_);
     control_monitor_.port.connect(*scoreboard_);
     control_monitor_.port.connect(*coverage_);
     memory_monitor_.port.connect(*scoreboard_);
+    // The isolation checker takes each port's transactions in the same cycle order.
+    request_monitor_.port.connect(*isolation_);
+    response_monitor_.port.connect(*isolation_);
+    control_monitor_.port.connect(*isolation_);
+    memory_monitor_.port.connect(*isolation_);
     scoreboard_->checked_port.connect(*coverage_);
+    isolation_->churn_port.connect(*coverage_);
   }
   SC_THREAD(run);
 }
@@ -101,8 +110,10 @@ void Env::run() {
   for (;;) {
     const uint64_t cycle = dut_.cycle();
     reporter_.setCycle(cycle);
-    if (!dispatch())
+    if (!dispatch()) {
+      finished_ = true;  // the stimulus ran to its end (errors below +max_errors may have been reported)
       break;
+    }
     request_driver_.drive();
     control_driver_.drive();
     response_driver_.drive();
@@ -133,7 +144,7 @@ void Env::run() {
     control_driver_.observe();
     memory_responder_.observe();
     dut_.tick();
-    if (reporter_.errorCount())
+    if (reporter_.errorCount() >= options_.max_errors || interruptSignal())  // UVM's max quit count; a signal
       break;
     if (cycle - last_progress_cycle_ > knobs_.watchdog_cycles && !quiescent()) {
       reporter_.error(name(), format("watchdog: no request accepted and no response for %llu cycles (%llu requests "
@@ -149,8 +160,7 @@ void Env::run() {
       synced = cycle;
     }
   }
-  finished_ = reporter_.errorCount() == 0;
-  dut_.finish();
+  dut_.finish(interruptSignal() == 0);
   sc_core::sc_stop();
 }
 

@@ -15,6 +15,7 @@
 
 #include "coverage.h"
 #include "drivers.h"
+#include "isolation_checker.h"
 #include "dut.h"
 #include "memory_responder.h"
 #include "monitors.h"
@@ -40,11 +41,14 @@ public:
 
   Sequencer sequencer;
   Scoreboard &scoreboard() { return *scoreboard_; }
+  IsolationChecker &isolation() { return *isolation_; }
   Coverage &coverage() { return *coverage_; }
   Dut &dut() { return dut_; }
 
   uint64_t cycles() const { return dut_.cycle(); }
   uint64_t requestsAccepted() const { return accepted_; }
+  const Injection &injection() const { return memory_responder_.injection(); }
+  // The stimulus ran to its end (not stopped by +max_errors errors or the watchdog).
   bool finished() const { return finished_; }
   // End-of-run bookkeeping for coverage (call after sc_start returns).
   void sampleCoverage();
@@ -70,6 +74,7 @@ private:
   ControlMonitor control_monitor_;
   MemoryMonitor memory_monitor_;
   std::unique_ptr<Scoreboard> scoreboard_;  // absent with +bare
+  std::unique_ptr<IsolationChecker> isolation_;  // absent with +bare
   std::unique_ptr<Coverage> coverage_;      // absent with +bare
   StallCounts stalls_{};
 

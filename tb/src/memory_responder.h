@@ -8,10 +8,12 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include <systemc>
 
 #include "random.h"
+#include "report.h"
 #include "vmmu/memory.h"
 
 class Vmmu_top;
@@ -19,6 +21,27 @@ class Vmmu_top;
 namespace vmmu::tb {
 
 enum class LatencyModel : uint8_t { Fixed, Random, Cache };
+
+// +inject_kind: how the responder corrupts data the walker consumes, to prove the checker fails.
+// Only READ responses count: the walker ignores the data of a FETCH_OR (§13), so corrupting it
+// would prove nothing.
+enum class InjectKind : uint8_t {
+  ReadData,   // flip bit 0 (P / R) of the K-th READ response's data
+  ReadEntry,  // answer the first READ from the K-th on whose neighbouring entry (addr ^ 8) differs
+              // in bit 0 (P / R) with that neighbour's data: a misrouted read
+};
+// Parses "read_data" or "read_entry"; returns false on anything else.
+bool parseInjectKind(const std::string &text, InjectKind &out);
+const char *toString(InjectKind kind);
+
+// What the responder injected: a run with +inject that injected nothing fails (report phase).
+struct Injection {
+  bool done = false;
+  uint64_t read_responses = 0;  // READ responses served so far
+  uint64_t response = 0;        // the READ response (1-based) that was corrupted
+  uint64_t addr = 0;
+  uint64_t original = 0, corrupted = 0;
+};
 
 struct MemoryKnobs {
   LatencyModel model = LatencyModel::Fixed;
@@ -29,28 +52,32 @@ struct MemoryKnobs {
   unsigned miss_cycles = 12;
   unsigned cache_lines = 16;  // power of two, at most kMaxCacheLines
   unsigned ready_stall_permille = 0;  // mem_req_ready_i low in this share of cycles
-  uint64_t inject_at = 0;  // flip bit 0 (P / R) of the data of this response (1-based; 0: never)
+  uint64_t inject_at = 0;  // +inject=K: corrupt READ response K (1-based; 0: never), see InjectKind
+  InjectKind inject_kind = InjectKind::ReadData;
   static constexpr unsigned kMaxCacheLines = 256;
 };
 
 class MemoryResponder : public sc_core::sc_module {
 public:
   MemoryResponder(sc_core::sc_module_name name, Vmmu_top &top, SparseMemory &memory, const MemoryKnobs &knobs,
-                  Random random);
+                  Random random, Reporter &reporter);
 
   void drive();
   void observe();
   bool idle() const { return !pending_; }
+  const Injection &injection() const { return injection_; }
 
 private:
   unsigned latencyFor(uint64_t addr);
+  void inject(uint64_t addr);
 
   Vmmu_top &top_;
   SparseMemory &memory_;
   MemoryKnobs knobs_;
   Random random_;
+  Reporter &reporter_;
   uint64_t now_ = 0;  // cycles seen by this responder
-  uint64_t responses_ = 0;
+  Injection injection_;
   bool pending_ = false;
   uint64_t due_cycle_ = 0;
   uint64_t rdata_ = 0;

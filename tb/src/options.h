@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "memory_responder.h"
 #include "report.h"
 
 namespace vmmu::tb {
@@ -11,14 +12,16 @@ namespace vmmu::tb {
 struct TbOptions {
   std::string test = "smoke";
   uint64_t seed = 1;
-  uint64_t count = 0;  // +n: translation requests; 0 = the test's default
+  uint64_t count = 0;  // +n: translation requests (>= 1); 0 here = not given: the test's default
   Verbosity verbosity = Verbosity::Low;
   std::string wave_file;  // +wave=FILE.fst; empty = no waves
   uint64_t wave_start = 0;
   uint64_t wave_stop = UINT64_MAX;
   bool list_tests = false;  // +list
   bool bare = false;        // +bare: drive the DUT without monitors or checking (speed baseline)
-  uint64_t inject = 0;      // +inject=K: corrupt the K-th memory response (proves the checker fails)
+  uint64_t max_errors = 1;  // +max_errors=N: stop after N UVM_ERRORs (UVM's max quit count)
+  uint64_t inject = 0;      // +inject=K: corrupt the K-th READ response (proves the checker fails)
+  InjectKind inject_kind = InjectKind::ReadData;  // +inject_kind=read_data|read_entry
   std::string coverage_file = "coverage.dat";  // +coverage_file=F: vmmu_tb_cov's coverage output
   std::string program;      // argv[0], for the reproduction command
 };

@@ -111,8 +111,4 @@ private:
   bool failed_ = false;
 };
 
-std::string describe(const Request &request);
-std::string describe(const Response &response);
-std::string describe(const MemOp &op);
-
 }  // namespace vmmu::tb

@@ -67,6 +67,11 @@ public:
   // Switches `vm` to `mode` (MODE, then CR3 for the mode) and records it in the World.
   void switchMode(Vm &vm, Mode mode);
   size_t size() const { return items_.size(); }
+  // Empties the script (a sequence that builds its stream in rounds reuses one ScriptSequence).
+  void clear() {
+    items_.clear();
+    position_ = 0;
+  }
 
 private:
   std::vector<SequenceItem> items_;

@@ -303,7 +303,7 @@ void declareRandomCoverage(TestSetup &setup) {
 }
 
 void configureRandom(TestSetup &setup) {
-  setup.random = true;
+  setup.stream = TestSetup::Stream::Random;
   setup.world.pages_per_space = 24;
   setup.random_knobs.table_change_permille = 20;
   setup.default_count = 20000;
@@ -317,7 +317,7 @@ void configureRandom(TestSetup &setup) {
 }
 
 void configureRandomHits(TestSetup &setup) {
-  setup.random = true;
+  setup.stream = TestSetup::Stream::Random;
   setup.default_count = 100000;
   setup.world.pages_per_space = 24;
   setup.world.bounds_faults = false;
@@ -332,7 +332,7 @@ void configureRandomHits(TestSetup &setup) {
 }
 
 void configureRandomWalks(TestSetup &setup) {
-  setup.random = true;
+  setup.stream = TestSetup::Stream::Random;
   setup.default_count = 20000;
   setup.world.pages_per_space = 60;
   setup.random_knobs.locality_percent = 10;
@@ -345,7 +345,7 @@ void configureRandomWalks(TestSetup &setup) {
 }
 
 void configureRandomBackpressure(TestSetup &setup) {
-  setup.random = true;
+  setup.stream = TestSetup::Stream::Random;
   setup.default_count = 10000;
   setup.env.memory.model = LatencyModel::Random;
   setup.env.memory.min_cycles = 1;
@@ -360,13 +360,37 @@ void configureRandomBackpressure(TestSetup &setup) {
 void configureRandomFlat(TestSetup &setup) {
   // One mode per VM for the whole run, 4K pages only, no upper-level permission games: the plain
   // baseline the other random tests perturb.
-  setup.random = true;
+  setup.stream = TestSetup::Stream::Random;
   setup.default_count = 20000;
   setup.world.large_page_percent = 0;
   setup.world.random_upper_permissions = false;
   setup.random_knobs.mode_switch_weight = 0;
   setup.random_knobs.checkpoint_every = 5000;
   setup.coverage = {"source.tlb_hit", "source.full_walk", "source.psc_L2", "source.ntlb_hit"};
+}
+
+void configureChurn(TestSetup &setup) {
+  // Mostly DIRECT slots, each with its own host window: a stale entry of another slot is out of
+  // region. Pages inside GSIZE only, so that BOUNDS faults come from the churn, not the layout.
+  setup.stream = TestSetup::Stream::Churn;
+  setup.default_count = 8000;
+  setup.world.pages_per_space = 16;
+  setup.world.spaces_per_vm = 1;
+  setup.world.bounds_faults = false;
+  setup.world.every_size_combination = false;
+  setup.world.modes = {Mode::Direct, Mode::Direct, Mode::Nested, Mode::Direct};
+  setup.coverage = {"churn.*", "source.tlb_hit", "source.full_walk", "fault.NO_CONTEXT"};
+}
+
+void configureChurnStalls(TestSetup &setup) {
+  // The same churn under back-pressure: control commands are then accepted while a hit response
+  // still waits, so the checkers must take each request's context at its acceptance (§12).
+  configureChurn(setup);
+  setup.env.memory.model = LatencyModel::Random;
+  setup.env.memory.ready_stall_permille = 200;
+  setup.env.response_stall_permille = 300;
+  setup.env.request_gap_permille = 100;
+  setup.coverage.push_back("backpressure.*");
 }
 
 }  // namespace
@@ -385,6 +409,8 @@ const std::vector<TestSpec> &testRegistry() {
       {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},
       {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
+      {"churn", "control-port churn (VPID retags, valid bits, modes, GBASE/GSIZE/EPTP, escapes) between warm translations; DIRECT isolation (§8.3)", configureChurn},
+      {"churn_stalls", "churn under back-pressure on every channel and random memory latency", configureChurnStalls},
   };
   return kTests;
 }
@@ -404,6 +430,7 @@ TestSetup makeSetup(const TestSpec &spec, TbOptions &options) {
   if (options.count == 0)
     options.count = setup.default_count;
   setup.random_knobs.requests = options.count;
+  setup.churn_knobs.requests = options.count;
   return setup;
 }
 
@@ -425,15 +452,17 @@ Test::Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &option
   env_ = std::make_unique<Env>("env", setup_.env, options_, setup_.config, dut_memory_, model_memory_, reporter_,
                                random_.fork());
   env_->sequencer.start(script_);
-  if (setup_.random) {
-    random_sequence_ = std::make_unique<RandomSequence>(world_, random_.fork(), setup_.random_knobs);
-    env_->sequencer.start(*random_sequence_);
-  }
+  if (setup_.stream == TestSetup::Stream::Random)
+    stream_ = std::make_unique<RandomSequence>(world_, random_.fork(), setup_.random_knobs);
+  else if (setup_.stream == TestSetup::Stream::Churn)
+    stream_ = std::make_unique<ChurnSequence>(world_, random_.fork(), setup_.churn_knobs);
+  if (stream_)
+    env_->sequencer.start(*stream_);
   final_checkpoint_.checkpoint();
   env_->sequencer.start(final_checkpoint_);
   // A random run shorter than the test's default cannot promise its rare bins: they are reported
   // but only enforced at the default length or longer.
-  const bool enforce_coverage = !setup_.random || options.count >= setup_.default_count;
+  const bool enforce_coverage = setup_.stream == TestSetup::Stream::None || options.count >= setup_.default_count;
   if (!enforce_coverage)
     reporter_.warning(this->name(), format("+n=%llu is below this test's default %llu: coverage goals are reported, not enforced",
                                      static_cast<unsigned long long>(options.count),
@@ -451,12 +480,21 @@ int Test::finish() {
     env_->sampleCoverage();
     env_->coverage().report(reporter_);
   }
+  // +inject must corrupt something, or the run proves nothing about the checker.
+  if (options_.inject != 0 && !env_->injection().done)
+    reporter_.error(name(), format("+inject=%llu (%s): nothing was injected: the run served %llu READ responses",
+                                   static_cast<unsigned long long>(options_.inject), toString(options_.inject_kind),
+                                   static_cast<unsigned long long>(env_->injection().read_responses)));
   const uint64_t checked = options_.bare ? env_->requestsAccepted() : env_->scoreboard().checked();
   const bool pass = completed && reporter_.errorCount() == 0;
   std::printf("vmmu_tb: test %s seed %llu: %llu translations %s in %llu cycles, %u errors: %s\n", spec_.name,
               static_cast<unsigned long long>(options_.seed), static_cast<unsigned long long>(checked),
               options_.bare ? "driven (bare, unchecked)" : "checked", static_cast<unsigned long long>(env_->cycles()),
               reporter_.errorCount(), pass ? "PASSED" : "FAILED");
+  if (!options_.bare)  // not "translations checked": tb/bench/run reads that phrase from the line above
+    std::printf("vmmu_tb: isolation property (§8.3): %llu DIRECT-mode responses checked, %llu violations\n",
+                static_cast<unsigned long long>(env_->isolation().directChecked()),
+                static_cast<unsigned long long>(env_->isolation().violations()));
   if (!pass) {
     TbOptions repro = options_;
     if (repro.wave_file.empty())

@@ -13,6 +13,7 @@
 
 #include <systemc>
 
+#include "churn_sequence.h"
 #include "env.h"
 #include "options.h"
 #include "report.h"
@@ -25,8 +26,10 @@ struct TestSetup {
   MmuConfig config;  // must match the RTL's parameters (the defaults of §1)
   WorldKnobs world;
   EnvKnobs env;
-  bool random = false;  // run a RandomSequence after the script
-  RandomKnobs random_knobs;
+  // The constrained-random stream run after the script, +n requests long.
+  enum class Stream { None, Random, Churn } stream = Stream::None;
+  RandomKnobs random_knobs;  // Stream::Random
+  ChurnKnobs churn_knobs;    // Stream::Churn
   uint64_t default_count = 10000;  // requests when +n is not given
   std::vector<std::string> coverage;  // declared bins (names or "prefix*")
   // Directed body, run after the contexts are programmed; may change the World (modes, ...).
@@ -61,7 +64,7 @@ private:
   World world_;
   ScriptSequence script_;
   ScriptSequence final_checkpoint_;  // every test ends comparing all counters
-  std::unique_ptr<RandomSequence> random_sequence_;
+  std::unique_ptr<Sequence> stream_;
   std::unique_ptr<Env> env_;
 };
 

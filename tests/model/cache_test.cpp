@@ -198,17 +198,28 @@ TEST(ImplicitFlush, Cr3AndFlagsWritesDoNotFlush) {
   }
 }
 
-TEST(ImplicitFlush, VpidWriteFlushesTheOldVpidOfAValidSlot) {
+TEST(ImplicitFlush, VpidWriteFlushesTheOldAndTheNewVpid) {
   TwoVms t;
   t.fillAll();
-  t.mmu.writeReg(0, CtxReg::Vpid, (1u << 16) | 9);
+  t.mmu.writeReg(0, CtxReg::Vpid, (1u << 16) | 9);  // 7 -> 9: VPID 7's entries go
   EXPECT_EQ(t.mmu.tlbValidEntries(), 3u);
   EXPECT_TRUE(t.hits(TwoVms::kPage0, 8));
-  // A slot that was not valid flushes nothing when its VPID is written.
+  t.mmu.writeReg(0, CtxReg::Vpid, (1u << 16) | 7);  // back to 7 (flushes 9 and 7)
   t.fillAll();
+  EXPECT_EQ(t.mmu.tlbValidEntries(), 6u);
+  // Whatever the valid bits: slot 3 (not valid, VPID 0) written with VPID 8 and still not
+  // valid flushes VPID 8, though slot 1 stays in force for it.
   t.mmu.writeReg(3, CtxReg::Vpid, 8);
-  t.mmu.writeReg(3, CtxReg::Vpid, (1u << 16) | 12);
-  EXPECT_TRUE(t.hits(TwoVms::kPage0, 8));
+  EXPECT_EQ(t.mmu.tlbValidEntries(), 3u);
+  EXPECT_TRUE(t.hits(TwoVms::kPage0, 7));
+  EXPECT_FALSE(t.hits(TwoVms::kPage0, 8));
+  // A write that leaves the VPID and the valid bit as they were still flushes the VPID.
+  t.fillAll();
+  t.mmu.writeReg(1, CtxReg::Vpid, t.mmu.readReg(1, CtxReg::Vpid));
+  EXPECT_EQ(t.mmu.tlbValidEntries(), 3u);
+  EXPECT_TRUE(t.hits(TwoVms::kPage0, 7));
+  EXPECT_FALSE(t.hits(TwoVms::kPage0, 8));
+  EXPECT_EQ(ctr(t.mmu, Counter::InvVpid), 0u);  // implicit flushes are not counted
 }
 
 TEST(ImplicitFlush, NestedTlbIsNotFlushedByRegisterWrites) {

@@ -456,7 +456,7 @@ TEST(Contexts, TheLowestValidSlotWithTheVpidServes) {
   setupContext(mmu, 1, {.cr3 = a.root()});
   setupContext(mmu, 2, {.cr3 = b.root()});
   EXPECT_EQ(mmu.translate(request(kVa)).resp.hpa, 0xa123u);
-  mmu.writeReg(1, CtxReg::Vpid, kVpid);  // slot 1 invalid (flushes the VPID: it was valid)
+  mmu.writeReg(1, CtxReg::Vpid, kVpid);  // slot 1 invalid (flushes the VPID, §3)
   EXPECT_EQ(mmu.translate(request(kVa)).resp.hpa, 0xb123u);
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dut_harness.h"
+#include "wave_convention.h"
 
 namespace vmmu::vmm {
 
@@ -220,8 +221,8 @@ void RtlBackend::reportMismatch(uint64_t index, uint64_t first_cycle, const std:
             << " VMMU_RTL_WAVES_WINDOW=" << where.window_from << ":" << index
             << " (or RtlBackendOptions::waves_path/from/to)";
   throw BackendMismatch("RtlBackend: " + headline + " (DUT cycles " + std::to_string(where.first_cycle) + " to " +
-                            std::to_string(where.last_cycle) + ", wave time " + std::to_string(2 * where.first_cycle) +
-                            " to " + std::to_string(2 * where.last_cycle + 1) + ")" + details,
+                            std::to_string(where.last_cycle) + ", wave time " + std::to_string(waves::clockLowTime(where.first_cycle)) +
+                            " to " + std::to_string(waves::risingEdgeTime(where.last_cycle)) + " ps)" + details,
                         reproduce.str(), where);
 }
 

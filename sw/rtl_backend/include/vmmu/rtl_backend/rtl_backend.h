@@ -80,7 +80,7 @@ public:
   uint64_t transaction() const { return where_.transaction; }
   // The DUT cycles from the transaction's first to its last (the response); a counter
   // difference has no transaction of its own: both are the cycle of the read. Waves show cycle
-  // c at times 2c (clock low) and 2c+1 (clock high).
+  // c at c ns (clock low) and c ns + 500 ps (clock high): tb/harness/wave_convention.h.
   uint64_t firstCycle() const { return where_.first_cycle; }
   uint64_t lastCycle() const { return where_.last_cycle; }
   // The suggested wave window is [waveWindowFrom(), transaction()].

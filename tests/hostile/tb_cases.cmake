@@ -1,0 +1,66 @@
+# Hostile-input cases of the testbench (vmmu_tb, tb/): bad plusargs and wave files it cannot write.
+# A bad option is a one-line error naming the program, the option and the reason, exit status 2;
+# the wave file is written through a temporary beside it and renamed when the run ends, so a run
+# that cannot start leaves an earlier file of that name as it was and no temporary behind.
+if(TARGET vmmu_tb)
+  set(tb $<TARGET_FILE:vmmu_tb>)
+
+  vmmu_hostile(tb-wave-missing-directory
+    COMMAND ${tb} +test=smoke +wave=/nonexistent/x.fst
+    EXIT 2 MESSAGE "^vmmu_tb: \\+wave=/nonexistent/x\\.fst: cannot open: No such file or directory$" NO_STRAYS)
+
+  vmmu_hostile(tb-wave-is-directory
+    COMMAND ${tb} +test=smoke +wave=.
+    EXIT 2 MESSAGE "^vmmu_tb: \\+wave=\\.: cannot open: Is a directory$" NO_STRAYS)
+
+  vmmu_hostile(tb-wave-empty
+    COMMAND ${tb} +test=smoke +wave=
+    EXIT 2 MESSAGE "^vmmu_tb: option \\+wave needs a value" NO_STRAYS)
+
+  # A bad option after +wave: nothing is written, the earlier waves are kept.
+  vmmu_hostile(tb-wave-kept-on-bad-option
+    COMMAND ${tb} +test=smoke +wave=w.fst +n=0
+    EXIT 2 MESSAGE "^vmmu_tb: \\+n=0: must be at least 1" EXISTING w.fst NO_STRAYS)
+
+  # A good run writes the waves and leaves no temporary file.
+  vmmu_hostile(tb-wave-written
+    COMMAND ${tb} +test=smoke +wave=w.fst +verbosity=UVM_NONE
+    EXIT 0 STDOUT "PASSED" ALLOW w.fst NO_STRAYS)
+
+  # An interrupted run stops cleanly: no crash status, the earlier waves kept, no temporary.
+  vmmu_hostile(tb-wave-interrupted
+    COMMAND ${tb} +test=random_hits +n=100000000 +wave=w.fst +verbosity=UVM_NONE
+    SIGNAL TERM:2 EXIT 1 MESSAGE "^vmmu_tb: interrupted by signal" EXISTING w.fst NO_STRAYS)
+
+  vmmu_hostile(tb-n-zero
+    COMMAND ${tb} +test=random +n=0
+    EXIT 2 MESSAGE "^vmmu_tb: \\+n=0: must be at least 1 \\(omit \\+n for the test's default count\\)$")
+
+  vmmu_hostile(tb-n-negative
+    COMMAND ${tb} +test=random +n=-5
+    EXIT 2 MESSAGE "^vmmu_tb: option \\+n expects an unsigned number, got '-5'$")
+
+  vmmu_hostile(tb-n-overflow
+    COMMAND ${tb} +test=random +n=99999999999999999999999
+    EXIT 2 MESSAGE "^vmmu_tb: option \\+n expects an unsigned number")
+
+  vmmu_hostile(tb-max-errors-zero
+    COMMAND ${tb} +test=smoke +max_errors=0
+    EXIT 2 MESSAGE "^vmmu_tb: \\+max_errors=0: must be at least 1$")
+
+  vmmu_hostile(tb-wave-window-reversed
+    COMMAND ${tb} +test=smoke +wave=w.fst +wave_start=100 +wave_stop=10
+    EXIT 2 MESSAGE "^vmmu_tb: \\+wave_stop is before \\+wave_start$" NO_STRAYS)
+
+  vmmu_hostile(tb-seed-empty
+    COMMAND ${tb} +test=smoke +seed=
+    EXIT 2 MESSAGE "^vmmu_tb: option \\+seed needs a value")
+
+  vmmu_hostile(tb-verbosity-bad
+    COMMAND ${tb} +test=smoke +verbosity=LOUD
+    EXIT 2 MESSAGE "^vmmu_tb: bad \\+verbosity 'LOUD'")
+
+  vmmu_hostile(tb-unknown-test
+    COMMAND ${tb} +test=no_such_test
+    EXIT 2 MESSAGE "^vmmu_tb: unknown test 'no_such_test'")
+endif()
