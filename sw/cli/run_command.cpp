@@ -25,6 +25,10 @@
 #include "command_line.h"
 #include "output_file.h"
 #include "vmmu/run/report.h"
+#include "vmmu/run/run_config.h"
+#ifdef VMMU_CLI_HAVE_RTL
+#include "vmmu/rtl_backend/rtl_backend.h"
+#endif
 #include "vmmu/run/trace_run.h"
 #include "vmmu/trace/mix.h"
 
@@ -63,6 +67,7 @@ struct RunCommandOptions {
   std::string config;
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
+  bool help_config = false;
 };
 
 // "A:B" -> [A, B].
@@ -137,10 +142,18 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     if (request.approaches.size() + (request.adaptive ? 1 : 0) != 1)
       usageError("--wave", "needs a single run: one --mode, or --mode adaptive (each run restarts the waves)");
     request.baseline = false;  // one run only, so the waves are that run's
-    request.wave_path = o.wave;
-    if (!o.wave_window.empty())
-      std::tie(request.wave_from, request.wave_to) = parseWindow(o.wave_window);
   }
+#ifdef VMMU_CLI_HAVE_RTL
+  if (request.backend == run::BackendKind::Rtl) {
+    vmm::RtlBackendOptions waves;
+    waves.waves_path = o.wave;
+    if (!o.wave_window.empty())
+      std::tie(waves.waves_from, waves.waves_to) = parseWindow(o.wave_window);
+    // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW / VMMU_RTL_INJECT_DIVERGENCE override
+    // these (rtl_backend.h).
+    request.rtl_backend = vmm::checkedRtlBackendFactory(waves);
+  }
+#endif
 
   // Settings: the file, then the command line.
   if (!o.config.empty())
@@ -262,14 +275,25 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->add_option("--wave-window", o->wave_window, "Only backend transactions A to B in the waves (A:B)")
       ->needs(wave);
   run->add_option("--json", o->json, "Also write the report as JSON to FILE (-: standard output, table to stderr)");
-  run->add_option("--config", o->config, "Settings file (key = value lines)");
+  run->add_option("--config", o->config, "Settings file (key = value lines; --help-config lists the keys)");
+  run->add_flag("--help-config", o->help_config,
+                "List every --config key with its type, default, allowed range and meaning, and exit");
   run->add_option("--interval", o->interval, "User accesses per policy interval")
       ->check(wholeNumber(1, 1'000'000'000'000ull))
       ->default_str("the --config file's, else 10000");
   run->add_option("--max-events", o->max_events, "Replay at most N trace events")
       ->check(wholeNumber(1, UINT64_MAX))
       ->default_str("all");
-  run->callback([o, &action] { action = [o] { return runRun(*o); }; });
+  run->callback([o, &action] {
+    if (o->help_config)
+      action = [] {
+        // The parser's own key table (run_config.cpp) writes this, so the list cannot drift.
+        std::fputs(run::describeConfigKeys().c_str(), stdout);
+        return 0;
+      };
+    else
+      action = [o] { return runRun(*o); };
+  });
 }
 
 }  // namespace vmmu::cli

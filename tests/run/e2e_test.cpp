@@ -26,6 +26,7 @@ namespace vmmu::run {
 namespace {
 
 using testing::Outcome;
+using testing::rtlBackendAvailable;
 using testing::ProcessOptions;
 using testing::TempDir;
 

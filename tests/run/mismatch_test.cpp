@@ -24,6 +24,8 @@ namespace vmmu::run {
 namespace {
 
 using testing::Outcome;
+using testing::rtlBackendAvailable;
+using testing::useRtlBackend;
 using testing::ProcessOptions;
 using testing::TempDir;
 
@@ -185,7 +187,7 @@ TEST(RunMismatch, ReportNamesTheRunTheEventAndTheTransaction) {
   request.baseline = false;
   request.adaptive = false;
   request.max_events = 3000;
-  request.backend = BackendKind::Rtl;
+  useRtlBackend(request);
   ::setenv(kInjectVariable, std::to_string(kInjectAt).c_str(), 1);
   RunReport report;
   try {

@@ -7,12 +7,16 @@
 #include <cstdio>
 #include <string>
 
+#include "run_test_support.h"
 #include "vmmu/run/report.h"
 #include "vmmu/run/trace_run.h"
 #include "vmmu/trace/format.h"
 
 namespace vmmu::run {
 namespace {
+
+using testing::rtlBackendAvailable;
+using testing::useRtlBackend;
 
 const std::string kGzip = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
 
@@ -191,7 +195,7 @@ TEST(RunTrace, RtlBackendGivesTheModelsFigures) {
   request.adaptive = false;
   request.settings.interval = 500;
   const RunReport model = runTrace(request);
-  request.backend = BackendKind::Rtl;
+  useRtlBackend(request);
   const RunReport rtl = runTrace(request);
   ASSERT_FALSE(rtl.mismatch) << rtl.mismatch->what;
   ASSERT_EQ(rtl.runs.size(), model.runs.size());

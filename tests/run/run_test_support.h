@@ -18,10 +18,32 @@
 #include <utility>
 #include <vector>
 
+#include "vmmu/run/trace_run.h"
 #include "vmmu/trace/event.h"
 #include "vmmu/trace/writer.h"
+#ifdef VMMU_TEST_HAVE_RTL
+#include "vmmu/rtl_backend/rtl_backend.h"
+#endif
 
 namespace vmmu::run::testing {
+
+// Whether this build has the RTL backend (VMMU_BUILD_RTL=ON and the harness built), and so
+// whether the vmmu command under test takes --backend rtl.
+inline bool rtlBackendAvailable() {
+#ifdef VMMU_TEST_HAVE_RTL
+  return true;
+#else
+  return false;
+#endif
+}
+
+// `request` on the RTL backend, plugged in as the vmmu command does it.
+inline void useRtlBackend(RunRequest &request) {
+  request.backend = BackendKind::Rtl;
+#ifdef VMMU_TEST_HAVE_RTL
+  request.rtl_backend = vmm::checkedRtlBackendFactory(vmm::RtlBackendOptions{});
+#endif
+}
 
 // A file in the temporary directory, removed when the test ends.
 class TempFile {

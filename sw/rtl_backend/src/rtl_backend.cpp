@@ -302,4 +302,14 @@ void RtlBackend::checkCounters() {
                      ": rtl " + std::to_string(value) + ", expected 0 past the last counter (§14)");
 }
 
+std::function<std::unique_ptr<MmuBackend>(const MmuConfig &, uint64_t)> checkedRtlBackendFactory(
+    RtlBackendOptions base) {
+  base.check = true;
+  return [base](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<MmuBackend> {
+    RtlBackendOptions options = base;
+    options.cycles_per_ref = cycles_per_ref;
+    return std::make_unique<RtlBackend>(mmu, RtlBackendOptions::fromEnvironment(options));
+  };
+}
+
 }  // namespace vmmu::vmm

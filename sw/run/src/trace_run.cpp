@@ -9,9 +9,6 @@
 #include <memory>
 #include <stdexcept>
 
-#ifdef VMMU_RUN_HAVE_RTL
-#include "vmmu/rtl_backend/rtl_backend.h"
-#endif
 
 namespace vmmu::run {
 
@@ -67,13 +64,12 @@ void computeOracles(RunReport &report, const RunSettings &settings) {
   report.oracle_all = policy::computeOracle(all, cost_all);
 }
 
-#ifdef VMMU_RUN_HAVE_RTL
-// The RTL backend of one run, which tells `transactions` how many transactions it issued when the
+// The backend of one run (the RTL's, which has transactions), which tells `transactions` how many transactions it issued when the
 // run ends (the experiment owns and destroys the backend), so the report can say which
 // --wave-window values exist.
 class TransactionCounting final : public vmm::MmuBackend {
 public:
-  TransactionCounting(std::unique_ptr<vmm::RtlBackend> backend, std::shared_ptr<uint64_t> transactions)
+  TransactionCounting(std::unique_ptr<vmm::MmuBackend> backend, std::shared_ptr<uint64_t> transactions)
       : backend_(std::move(backend)), transactions_(std::move(transactions)) {}
   ~TransactionCounting() override { *transactions_ = backend_->transactions(); }
   TransactionCounting(const TransactionCounting &) = delete;
@@ -90,10 +86,9 @@ public:
   const MmuConfig &config() const override { return backend_->config(); }
 
 private:
-  std::unique_ptr<vmm::RtlBackend> backend_;
+  std::unique_ptr<vmm::MmuBackend> backend_;
   std::shared_ptr<uint64_t> transactions_;
 };
-#endif
 
 }  // namespace
 
@@ -104,22 +99,14 @@ const ModeRun *RunReport::find(std::string_view name) const {
   return nullptr;
 }
 
-bool rtlBackendAvailable() {
-#ifdef VMMU_RUN_HAVE_RTL
-  return true;
-#else
-  return false;
-#endif
-}
-
 RunReport runTrace(const RunRequest &request) {
+  if (request.backend == BackendKind::Rtl && !request.rtl_backend)
+    throw std::invalid_argument("--backend rtl: this vmmu was built without the RTL backend (configure with "
+                                "-DVMMU_BUILD_RTL=ON)");
   const Clock::time_point start = Clock::now();
   const TraceCounts counts = countTrace(request.trace, request.max_events, request.stop);
   if (counts.accesses == 0 && !counts.interrupted)
     throw std::invalid_argument(request.trace + ": the trace has no user accesses to replay");
-  if (request.backend == BackendKind::Rtl && !rtlBackendAvailable())
-    throw std::invalid_argument("--backend rtl: this vmmu was built without the RTL backend (configure with "
-                                "-DVMMU_BUILD_RTL=ON)");
 
   RunReport report;
   report.trace = request.trace;
@@ -184,22 +171,11 @@ RunReport runTrace(const RunRequest &request) {
   };
   // The transactions of the current run's backend, published when the run ends (RTL only).
   const auto transactions = std::make_shared<uint64_t>(0);
-#ifdef VMMU_RUN_HAVE_RTL
   if (request.backend == BackendKind::Rtl) {
     config.make_backend = [&](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<vmm::MmuBackend> {
-      vmm::RtlBackendOptions options;
-      options.cycles_per_ref = cycles_per_ref;
-      options.check = true;
-      options.waves_path = request.wave_path;
-      options.waves_from = request.wave_from;
-      options.waves_to = request.wave_to;
-      // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW / VMMU_RTL_INJECT_DIVERGENCE
-      // override these (rtl_backend.h).
-      return std::make_unique<TransactionCounting>(
-          std::make_unique<vmm::RtlBackend>(mmu, vmm::RtlBackendOptions::fromEnvironment(options)), transactions);
+      return std::make_unique<TransactionCounting>(request.rtl_backend(mmu, cycles_per_ref), transactions);
     };
   }
-#endif
   if (const std::string error = config.validate(); !error.empty())
     throw std::invalid_argument(error);
 
@@ -209,7 +185,6 @@ RunReport runTrace(const RunRequest &request) {
     ModeRun run;
     const Clock::time_point run_start = Clock::now();
     const double cpu_start = cpuSeconds();
-#ifdef VMMU_RUN_HAVE_RTL
     try {
       run.result = policy::runPolicy(config, *policy);
     } catch (const vmm::BackendMismatch &e) {
@@ -224,9 +199,6 @@ RunReport runTrace(const RunRequest &request) {
       report.mismatch = std::move(mismatch);
       break;
     }
-#else
-    run.result = policy::runPolicy(config, *policy);
-#endif
     run.seconds = secondsSince(run_start);
     run.cpu_seconds = cpuSeconds() - cpu_start;
     run.transactions = *transactions;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -59,40 +60,6 @@ struct RtlBackendOptions {
   std::string validate() const;
 };
 
-// The RTL and the golden model disagreed. what() says where, on what, both results, and how to
-// reproduce with waves. A logic_error (a bug in one of the two), not a runtime_error: callers
-// that recover from runtime conditions (e.g. the experiment's direct fallback) must not swallow it.
-class BackendMismatch : public std::logic_error {
-public:
-  // Where it happened: the transaction, the DUT cycles it took, and the first transaction of
-  // the wave window worth dumping to see it (the ones before filled the caches it used).
-  struct Where {
-    uint64_t transaction = 0;
-    uint64_t first_cycle = 0;
-    uint64_t last_cycle = 0;
-    uint64_t window_from = 0;
-  };
-  // `details` says what differed; what() adds how to reproduce it with waves.
-  BackendMismatch(const std::string &details, const std::string &reproduce, const Where &where)
-      : std::logic_error(details + reproduce), details_(details), where_(where) {}
-  // Index of the transaction (translation or control command, in issue order, from 0) that
-  // differed; for a counter difference, the number of transactions issued before the read.
-  uint64_t transaction() const { return where_.transaction; }
-  // The DUT cycles from the transaction's first to its last (the response); a counter
-  // difference has no transaction of its own: both are the cycle of the read. Waves show cycle
-  // c at c ns (clock low) and c ns + 500 ps (clock high): tb/harness/wave_convention.h.
-  uint64_t firstCycle() const { return where_.first_cycle; }
-  uint64_t lastCycle() const { return where_.last_cycle; }
-  // The suggested wave window is [waveWindowFrom(), transaction()].
-  uint64_t waveWindowFrom() const { return where_.window_from; }
-  // what() without the advice on reproducing it (for callers that print their own).
-  const std::string &details() const { return details_; }
-
-private:
-  std::string details_;
-  Where where_;
-};
-
 class RtlBackend final : public MmuBackend {
 public:
   // The RTL is verilated with the §1 defaults: `config` must equal MmuConfig{} (else
@@ -115,7 +82,7 @@ public:
 
   const RtlBackendOptions &options() const { return options_; }
   // Transactions issued so far (the index the next one gets).
-  uint64_t transactions() const { return transactions_; }
+  uint64_t transactions() const override { return transactions_; }
   // The DUT clock: cycles simulated so far.
   uint64_t cycles() const;
   // The golden model's private copy of host memory, or null with checking off. Only tests that
@@ -137,5 +104,12 @@ private:
   uint64_t transactions_ = 0;
   bool injected_ = false;
 };
+
+// What `vmmu run --backend rtl` plugs into a run (run::RunRequest::rtl_backend): a fresh
+// RtlBackend per run, checked against the golden model, with `base`'s waves and the VMMU_RTL_*
+// environment overrides applied (RtlBackendOptions::fromEnvironment). vmmu_run itself does not
+// link the verilated RTL; the caller that does hands it this.
+std::function<std::unique_ptr<MmuBackend>(const MmuConfig &, uint64_t cycles_per_ref)>
+checkedRtlBackendFactory(RtlBackendOptions base);
 
 }  // namespace vmmu::vmm

@@ -22,8 +22,8 @@ namespace vmmu::run {
 
 enum class BackendKind { Model, Rtl };
 
-// Whether this build has the RTL backend (VMMU_BUILD_RTL=ON and the harness built).
-bool rtlBackendAvailable();
+// Makes the MMU backend of one run (policy::ExperimentConfig::make_backend's type).
+using BackendFactory = std::function<std::unique_ptr<vmm::MmuBackend>(const MmuConfig &, uint64_t cycles_per_ref)>;
 
 struct RunRequest {
   std::string trace;
@@ -32,10 +32,10 @@ struct RunRequest {
   bool baseline = true;
   bool adaptive = true;  // also run the adaptive policy (settings.adaptive)
   BackendKind backend = BackendKind::Model;
-  // RTL only: FST waves for backend transactions [wave_from, wave_to].
-  std::string wave_path;
-  uint64_t wave_from = 0;
-  uint64_t wave_to = std::numeric_limits<uint64_t>::max();
+  // BackendKind::Rtl: makes each run's RTL backend, waves included. vmmu_run does not link the
+  // verilated RTL: the caller that does (the vmmu command, the tests) supplies
+  // vmm::checkedRtlBackendFactory (sw/rtl_backend). Empty: --backend rtl is refused.
+  BackendFactory rtl_backend;
   uint64_t max_events = std::numeric_limits<uint64_t>::max();
   RunSettings settings;
   const volatile std::sig_atomic_t *stop = nullptr;  // SIGINT: finish the current run's accounting and stop

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "vmmu/config.h"
 #include "vmmu/memory.h"
@@ -27,6 +29,9 @@ public:
   // Host physical memory, shared by the MMU's walker and the VMM.
   virtual PhysicalMemory &memory() = 0;
   virtual const MmuConfig &config() const = 0;
+  // Transactions (translations and control commands) issued so far, numbered from 0: the unit of
+  // a wave window. 0 for backends that have no waves (the golden model).
+  virtual uint64_t transactions() const { return 0; }
 
   // Conveniences over control().
   void writeReg(unsigned ctx, CtxReg reg, uint64_t value) {
@@ -36,6 +41,41 @@ public:
   void invPcid(uint16_t vpid, uint16_t pcid) { control(CtrlOp::InvPcid, 0, 0, 0, vpid, pcid); }
   void invVpid(uint16_t vpid) { control(CtrlOp::InvVpid, 0, 0, 0, vpid, 0); }
   void invEptp(uint64_t eptp) { control(CtrlOp::InvEptp, 0, 0, eptp, 0, 0); }
+};
+
+// A checked backend (the RTL against the golden model, sw/rtl_backend) disagreed with its
+// reference. what() says where, on what, both results, and how to
+// reproduce with waves. A logic_error (a bug in one of the two), not a runtime_error: callers
+// that recover from runtime conditions (e.g. the experiment's direct fallback) must not swallow it.
+class BackendMismatch : public std::logic_error {
+public:
+  // Where it happened: the transaction, the DUT cycles it took, and the first transaction of
+  // the wave window worth dumping to see it (the ones before filled the caches it used).
+  struct Where {
+    uint64_t transaction = 0;
+    uint64_t first_cycle = 0;
+    uint64_t last_cycle = 0;
+    uint64_t window_from = 0;
+  };
+  // `details` says what differed; what() adds how to reproduce it with waves.
+  BackendMismatch(const std::string &details, const std::string &reproduce, const Where &where)
+      : std::logic_error(details + reproduce), details_(details), where_(where) {}
+  // Index of the transaction (translation or control command, in issue order, from 0) that
+  // differed; for a counter difference, the number of transactions issued before the read.
+  uint64_t transaction() const { return where_.transaction; }
+  // The DUT cycles from the transaction's first to its last (the response); a counter
+  // difference has no transaction of its own: both are the cycle of the read. Waves show cycle
+  // c at c ns (clock low) and c ns + 500 ps (clock high): tb/harness/wave_convention.h.
+  uint64_t firstCycle() const { return where_.first_cycle; }
+  uint64_t lastCycle() const { return where_.last_cycle; }
+  // The suggested wave window is [waveWindowFrom(), transaction()].
+  uint64_t waveWindowFrom() const { return where_.window_from; }
+  // what() without the advice on reproducing it (for callers that print their own).
+  const std::string &details() const { return details_; }
+
+private:
+  std::string details_;
+  Where where_;
 };
 
 // The golden model behind the backend interface. Every walk reference costs `cycles_per_ref`
