@@ -18,6 +18,7 @@
 #include "command_line.h"
 #include "output_file.h"
 #include "program.h"
+#include "vmmu/trace/input.h"
 #include "vmmu/trace/generate.h"
 #include "vmmu/trace/lackey.h"
 #include "vmmu/trace/mix.h"
@@ -60,12 +61,15 @@ int traceDump(const std::string &path, const std::string &output) {
 
 int traceImport(const std::string &input, const std::string &output, const std::string &command) {
   checkNotAnInput("-o", output, {input});
-  std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(nullptr, &std::fclose);
+  // A named input must be a regular file: a FIFO with no writer would block, /dev/zero never ends.
+  trace::InputFile file;
   std::FILE *in = stdin;
   if (input != "-") {
-    file.reset(std::fopen(input.c_str(), "r"));
-    if (!file)
-      throw trace::TraceError(input + ": cannot open: " + std::strerror(errno));
+    try {
+      file = trace::openRegularFile(input);
+    } catch (const trace::InputFileError &e) {
+      throw trace::TraceError(e.what());
+    }
     in = file.get();
   }
   OutputFile out(output);

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "vmmu/run/report.h"
 #include "vmmu/run/run_config.h"
 #include "vmmu/run/trace_replay.h"
 #include "vmmu/run/trace_run.h"
@@ -187,6 +188,9 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   EXPECT_EQ(report.accesses, 250'000u);
   EXPECT_EQ(report.interval, 3u);
   EXPECT_EQ(report.runs[0].result.intervals.size(), 83'334u);
+  EXPECT_NE(formatText(report).find("interval 3 (coarsened from 1: at most 100000 intervals are recorded)"),
+            std::string::npos)
+      << formatText(report);
 
   request.settings.interval = 5'000;  // few enough intervals: used as asked
   const RunReport asked = runTrace(request);
@@ -213,6 +217,7 @@ TEST(RunConfig, StopDuringTheCountingPassEndsTheRunAtOnce) {
   const RunReport report = runTrace(request);
   EXPECT_FALSE(report.counted);
   EXPECT_TRUE(report.interrupted);
+  EXPECT_NE(formatText(report).find("(counted until the stop: partial)"), std::string::npos) << formatText(report);
   ASSERT_EQ(report.runs.size(), 1u);
   EXPECT_TRUE(report.runs[0].interrupted);
   EXPECT_EQ(report.runs[0].replay.accesses, 0u);

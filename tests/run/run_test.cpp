@@ -102,7 +102,8 @@ TEST(RunTrace, TextReportHasARowPerRunAndTheAdaptiveChoices) {
 
 TEST(RunTrace, JsonReportHasTheSchemaFields) {
   const nlohmann::json json = parseReport(formatJson(smallReport()));
-  for (const char *key : {"schema_version", "trace", "backend", "events", "accesses", "interval", "cycles_per_ref",
+  for (const char *key : {"schema_version", "trace", "backend", "events", "accesses", "counted", "interval",
+                          "requested_interval", "cycles_per_ref",
                           "seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
                           "verdict"})
     EXPECT_TRUE(json.contains(key)) << key;
@@ -128,6 +129,8 @@ TEST(RunTrace, JsonRoundTripsTheReportWithConsistentTypes) {
   EXPECT_TRUE(json.at("events").is_number_unsigned());
   EXPECT_EQ(json.at("accesses"), report.accesses);
   EXPECT_EQ(json.at("interval"), report.interval);
+  EXPECT_EQ(json.at("requested_interval"), report.requested_interval);
+  EXPECT_EQ(json.at("counted"), report.counted);
   EXPECT_EQ(json.at("verdict"), verdict(report));
   const std::string text = formatText(report);
   ASSERT_EQ(json.at("runs").size(), report.runs.size());

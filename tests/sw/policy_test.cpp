@@ -296,6 +296,38 @@ TEST(Experiment, AdaptiveFollowsClearPhases) {
   EXPECT_GT(report.oracle_all.cycles, 0u);
 }
 
+// A workload that stops (a trace replay seeing SIGINT) ends the run: no empty intervals are
+// recorded up to the planned count, so an interrupted run's timeline is what was measured.
+TEST(Experiment, AStoppedWorkloadEndsTheRun) {
+  class StopsAfter final : public guest::Workload {
+  public:
+    StopsAfter(std::unique_ptr<guest::Workload> inner, unsigned runs) : inner_(std::move(inner)), left_(runs) {}
+    void run(guest::GuestKernel &kernel, uint64_t accesses) override {
+      if (left_ == 0)
+        return;
+      inner_->run(kernel, accesses);
+      --left_;
+    }
+    std::string describe() const override { return "stops after a few intervals"; }
+    bool stopped() const override { return left_ == 0; }
+
+  private:
+    std::unique_ptr<guest::Workload> inner_;
+    unsigned left_;
+  };
+  policy::ExperimentConfig config;
+  guest::WorkloadSpec random;
+  random.kind = guest::WorkloadKind::RandomAccess;
+  random.footprint_bytes = 4ull << 20;
+  config.make_workload = [=] { return std::make_unique<StopsAfter>(guest::makeWorkload(random), 3); };
+  config.accesses = 100'000;
+  config.interval = 10'000;
+  const auto nested = policy::makeStaticPolicy(Approach::Nested);
+  const policy::RunResult result = policy::runPolicy(config, *nested);
+  EXPECT_EQ(result.intervals.size(), 3u) << "planned 10, the workload stopped after 3";
+  EXPECT_EQ(result.modeTimeline(), "nnn");
+}
+
 TEST(Experiment, AdaptiveEarnsBackTheRebuildOnSettledRandomAccess) {
   // Random accesses over 32 MiB on a host mapping the guest with 4 KiB EPT pages: once every page
   // is faulted in, a 2D walk costs ~5 references against ~1 under shadow, and the run is long

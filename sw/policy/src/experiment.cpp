@@ -140,7 +140,7 @@ RunResult runPolicy(const ExperimentConfig &config, SwitchPolicy &policy) {
     result.intervals.push_back(intervalOf(index, during, vmm->cost() - last_cost, delta));
     last_cost = vmm->cost();
     last_counters = counters;
-    if (result.stopped)
+    if (result.stopped || workload->stopped())
       break;
     const Approach next = policy.decide(result.intervals.back());
     if (next != vmm->approach() && !(next == Approach::Direct && !vmm->canEnterDirect()))

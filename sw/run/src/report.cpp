@@ -117,11 +117,19 @@ std::string verdict(const RunReport &report) {
 std::string formatText(const RunReport &report) {
   std::string out;
   char line[768];
+  // A stop during the counting pass leaves partial counts; a trace with more than kMaxIntervals
+  // intervals has its interval coarsened. Both are said where the figures are.
+  const std::string partial = report.counted ? "" : " (counted until the stop: partial)";
+  const std::string coarsened =
+      report.interval == report.requested_interval || report.requested_interval == 0
+          ? ""
+          : " (coarsened from " + std::to_string(report.requested_interval) + ": at most " +
+                std::to_string(kMaxIntervals) + " intervals are recorded)";
   std::snprintf(line, sizeof line,
-                "vmmu run %s: %" PRIu64 " events, %" PRIu64 " user accesses, backend %s, interval %" PRIu64
-                ", %" PRIu64 " cycles per walk reference\n",
-                report.trace.c_str(), report.events, report.accesses, report.backend.c_str(), report.interval,
-                report.cycles_per_ref);
+                "vmmu run %s: %" PRIu64 " events, %" PRIu64 " user accesses%s, backend %s, interval %" PRIu64
+                "%s, %" PRIu64 " cycles per walk reference\n",
+                report.trace.c_str(), report.events, report.accesses, partial.c_str(), report.backend.c_str(),
+                report.interval, coarsened.c_str(), report.cycles_per_ref);
   out += line;
   std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
                 "misses/1k", "refs/walk", "vm exits", "exits by reason");
@@ -214,7 +222,9 @@ OrderedJson toJson(const RunReport &report) {
   out["backend"] = report.backend;
   out["events"] = report.events;
   out["accesses"] = report.accesses;
+  out["counted"] = report.counted;
   out["interval"] = report.interval;
+  out["requested_interval"] = report.requested_interval;
   out["cycles_per_ref"] = report.cycles_per_ref;
   out["seconds"] = real(report.seconds);
   out["interrupted"] = report.interrupted;

@@ -46,6 +46,9 @@ public:
   // Performs guest activity until `accesses` user accesses were made.
   virtual void run(GuestKernel &kernel, uint64_t accesses) = 0;
   virtual std::string describe() const = 0;
+  // Nothing more will run: a recorded trace was stopped (SIGINT) before its end. The experiment
+  // then ends the run instead of recording empty intervals up to the planned count.
+  virtual bool stopped() const { return false; }
 };
 
 std::unique_ptr<Workload> makeWorkload(const WorkloadSpec &spec);

@@ -98,6 +98,7 @@ public:
   // Replays events until `accesses` user accesses were made, the trace ends, or `stop` is set.
   void run(guest::GuestKernel &kernel, uint64_t accesses) override;
   std::string describe() const override;
+  bool stopped() const override { return probe_->interrupted; }
 
   const ReplayStats &stats() const { return probe_->stats; }
 
