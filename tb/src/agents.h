@@ -14,14 +14,16 @@ namespace vmmu::tb {
 
 class RequestAgent : public Agent {
 public:
-  RequestAgent(sc_core::sc_module_name name, Vmmu_top &top) : Agent(name), driver("driver", top), monitor("monitor", top) {}
+  RequestAgent(sc_core::sc_module_name name, Vmmu_top &top)
+      : Agent(name), driver("driver", top), monitor("monitor", top) {}
   RequestDriver driver;
   RequestMonitor monitor;
 };
 
 class ControlAgent : public Agent {
 public:
-  ControlAgent(sc_core::sc_module_name name, Vmmu_top &top) : Agent(name), driver("driver", top), monitor("monitor", top) {}
+  ControlAgent(sc_core::sc_module_name name, Vmmu_top &top)
+      : Agent(name), driver("driver", top), monitor("monitor", top) {}
   ControlDriver driver;
   ControlMonitor monitor;
 };
@@ -44,4 +46,4 @@ public:
   MemoryMonitor monitor;
 };
 
-}  // namespace vmmu::tb
+} // namespace vmmu::tb

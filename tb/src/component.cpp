@@ -19,7 +19,7 @@ void bottomUp(Component &component, void (Component::*phase)()) {
   (component.*phase)();
 }
 
-}  // namespace
+} // namespace
 
 std::vector<Component *> Component::childComponents() const {
   std::vector<Component *> children;
@@ -42,4 +42,4 @@ void PhaseRunner::run(Component &top) {
   server_.summarize(stdout);
 }
 
-}  // namespace vmmu::tb
+} // namespace vmmu::tb

@@ -65,4 +65,4 @@ private:
   double wall_seconds_ = 0, cpu_seconds_ = 0;
 };
 
-}  // namespace vmmu::tb
+} // namespace vmmu::tb
