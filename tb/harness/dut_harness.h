@@ -44,7 +44,8 @@ struct DutTranslation {
 
 class DutHarness {
 public:
-  // `fst_path` non-empty: dump waves there (FST).
+  // `fst_path` non-empty: dump waves there (FST), named and timed by wave_convention.h (scope
+  // mmu_top, cycle C at C ns), like the testbench's, so tb/waves/vmmu.gtkw opens them.
   explicit DutHarness(PhysicalMemory &memory, MemoryBehaviour behaviour = {},
                       const std::string &fst_path = {});
   ~DutHarness();

@@ -16,12 +16,12 @@
 namespace vmmu::waves {
 
 inline constexpr const char *kTopScope = "mmu_top";
-inline constexpr int kTimePrecision = -12;          // 10^-12 s: one unit is 1 ps
-inline constexpr uint64_t kUnitsPerCycle = 1000;    // 1 ns per cycle
-inline constexpr uint64_t kRisingEdgeOffset = 500;  // the edge half-way through the cycle
+inline constexpr int kTimePrecision = -12;         // 10^-12 s: one unit is 1 ps
+inline constexpr uint64_t kUnitsPerCycle = 1000;   // 1 ns per cycle
+inline constexpr uint64_t kRisingEdgeOffset = 500; // the edge half-way through the cycle
 
 // Time stamp of cycle `cycle` with the clock low, and after its rising edge.
 constexpr uint64_t clockLowTime(uint64_t cycle) { return cycle * kUnitsPerCycle; }
 constexpr uint64_t risingEdgeTime(uint64_t cycle) { return cycle * kUnitsPerCycle + kRisingEdgeOffset; }
 
-}  // namespace vmmu::waves
+} // namespace vmmu::waves

@@ -30,7 +30,7 @@ bool faultPossible(Mode mode, Fault fault) {
 
 }  // namespace
 
-Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels) : sc_module(name) {
+Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels) : Component(name) {
   for (unsigned m = 0; m < 4; ++m) {
     const Mode mode = static_cast<Mode>(m);
     for (unsigned g = 0; g < 3; ++g)
@@ -151,7 +151,7 @@ unsigned Coverage::declare(const std::string &pattern) {
   return declared;
 }
 
-unsigned Coverage::report(Reporter &reporter) const {
+unsigned Coverage::report(ReportServer &reporter) const {
   unsigned declared = 0, covered = 0, missed = 0;
   std::string table;
   for (const Bin &bin : bins_) {

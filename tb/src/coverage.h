@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <systemc>
+#include "component.h"
 
 #include "analysis_port.h"
 #include "isolation_checker.h"
@@ -23,7 +23,7 @@
 
 namespace vmmu::tb {
 
-class Coverage : public sc_core::sc_module,
+class Coverage : public Component,
                  public AnalysisImp<CheckedTransaction>,
                  public AnalysisImp<ObservedControl>,
                  public AnalysisImp<ChurnSample> {
@@ -40,7 +40,7 @@ public:
   // Returns the number of bins declared (0 means the pattern is wrong).
   unsigned declare(const std::string &pattern);
   // Prints the report; returns the number of declared bins that were not hit.
-  unsigned report(Reporter &reporter) const;
+  unsigned report(ReportServer &reporter) const;
 
 private:
   struct Bin {

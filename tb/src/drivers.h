@@ -5,7 +5,7 @@
 // payload until the transfer (§13); gaps and back-pressure are random per knobs.
 #pragma once
 
-#include <systemc>
+#include "component.h"
 
 #include "random.h"
 #include "sequence_item.h"
@@ -14,9 +14,9 @@ class Vmmu_top;
 
 namespace vmmu::tb {
 
-class RequestDriver : public sc_core::sc_module {
+class RequestDriver : public Driver {
 public:
-  RequestDriver(sc_core::sc_module_name name, Vmmu_top &top) : sc_module(name), top_(top) {}
+  RequestDriver(sc_core::sc_module_name name, Vmmu_top &top) : Driver(name), top_(top) {}
 
   bool busy() const { return busy_; }
   void start(const Request &request) {
@@ -32,9 +32,9 @@ private:
   bool busy_ = false;
 };
 
-class ControlDriver : public sc_core::sc_module {
+class ControlDriver : public Driver {
 public:
-  ControlDriver(sc_core::sc_module_name name, Vmmu_top &top) : sc_module(name), top_(top) {}
+  ControlDriver(sc_core::sc_module_name name, Vmmu_top &top) : Driver(name), top_(top) {}
 
   bool busy() const { return busy_; }
   void start(const ControlCommand &command) {
@@ -51,10 +51,10 @@ private:
 };
 
 // Drives resp_ready_i: high except in randomly chosen stall cycles.
-class ResponseDriver : public sc_core::sc_module {
+class ResponseDriver : public Driver {
 public:
   ResponseDriver(sc_core::sc_module_name name, Vmmu_top &top, Random random, unsigned stall_permille)
-      : sc_module(name), top_(top), random_(random), stall_permille_(stall_permille) {}
+      : Driver(name), top_(top), random_(random), stall_permille_(stall_permille) {}
   void drive();
 
 private:

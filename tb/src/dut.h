@@ -4,7 +4,7 @@
 // low, combinational outputs valid: monitors and drivers sample here) and then tick() (rising
 // edge). This avoids an sc_event and a SystemC signal per pin per cycle, which would cost more
 // than the DUT itself. Waves are written to an FST file between +wave_start and +wave_stop (through a temporary
-// file beside it, renamed when the run ends).
+// file beside it, renamed when the run ends), by tb/harness/wave_convention.h like every wave of the project.
 #pragma once
 
 #include <cstdint>

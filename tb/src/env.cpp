@@ -19,38 +19,42 @@ MemoryKnobs withInjection(MemoryKnobs knobs, const TbOptions &options) {
 }  // namespace
 
 Env::Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &options, const MmuConfig &config,
-         SparseMemory &dut_memory, SparseMemory &model_memory, Reporter &reporter, Random random)
-    : sc_module(name), sequencer("sequencer"), knobs_(knobs), options_(options), reporter_(reporter),
+         SparseMemory &dut_memory, SparseMemory &model_memory, ReportServer &reporter, Random random)
+    : Component(name), sequencer("sequencer"), knobs_(knobs), options_(options), reporter_(reporter),
       dut_memory_(dut_memory), random_(random),
       dut_("dut", DutOptions{options.wave_file, options.wave_start, options.wave_stop, options.coverage_file}),
-      request_driver_("request_driver", dut_.top()), control_driver_("control_driver", dut_.top()),
-      response_driver_("response_driver", dut_.top(), random_.fork(), knobs.response_stall_permille),
-      memory_responder_("memory_responder", dut_.top(), dut_memory, withInjection(knobs.memory, options),
-                        random_.fork(), reporter),
-      request_monitor_("request_monitor", dut_.top()), response_monitor_("response_monitor", dut_.top(), reporter),
-      control_monitor_("control_monitor", dut_.top()), memory_monitor_("memory_monitor", dut_.top(), reporter) {
+      request_("request", dut_.top()), control_("control", dut_.top()),
+      response_("response", dut_.top(), random_.fork(), knobs.response_stall_permille, reporter),
+      memory_("memory", dut_.top(), dut_memory, withInjection(knobs.memory, options), random_.fork(), reporter) {
+  // SystemC creates modules in their parent's constructor: the checking components exist from
+  // here, so that the phase runner finds them below the env.
   if (!options.bare) {
     scoreboard_ = std::make_unique<Scoreboard>("scoreboard", config, model_memory, reporter, options);
     isolation_ = std::make_unique<IsolationChecker>("isolation", config, reporter);
     coverage_ = std::make_unique<Coverage>("coverage", config.guest_levels);
-    request_monitor_.port.connect(*scoreboard_);
-    response_monitor_.port.connect(*scoreboard_);
-    control_monitor_.port.connect(*scoreboard_);
-    control_monitor_.port.connect(*coverage_);
-    memory_monitor_.port.connect(*scoreboard_);
-    // The isolation checker takes each port's transactions in the same cycle order.
-    request_monitor_.port.connect(*isolation_);
-    response_monitor_.port.connect(*isolation_);
-    control_monitor_.port.connect(*isolation_);
-    memory_monitor_.port.connect(*isolation_);
-    scoreboard_->checked_port.connect(*coverage_);
-    isolation_->churn_port.connect(*coverage_);
   }
-  SC_THREAD(run);
+  SC_THREAD(runPhase);
+}
+
+void Env::connectPhase() {
+  if (!scoreboard_)
+    return;  // +bare: nothing observes the monitors
+  request_.monitor.port.connect(*scoreboard_);
+  response_.monitor.port.connect(*scoreboard_);
+  control_.monitor.port.connect(*scoreboard_);
+  control_.monitor.port.connect(*coverage_);
+  memory_.monitor.port.connect(*scoreboard_);
+  // The isolation checker takes each port's transactions in the same cycle order.
+  request_.monitor.port.connect(*isolation_);
+  response_.monitor.port.connect(*isolation_);
+  control_.monitor.port.connect(*isolation_);
+  memory_.monitor.port.connect(*isolation_);
+  scoreboard_->checked_port.connect(*coverage_);
+  isolation_->churn_port.connect(*coverage_);
 }
 
 bool Env::quiescent() const {
-  return accepted_ == responded_ && !request_driver_.busy() && !control_driver_.busy() && memory_responder_.idle() &&
+  return accepted_ == responded_ && !request_.driver.busy() && !control_.driver.busy() && memory_.responder.idle() &&
          !dut_.top().mem_req_valid_o;
 }
 
@@ -68,7 +72,7 @@ void Env::applyQuiescentItem() {
 
 bool Env::dispatch() {
   const uint64_t now = dut_.cycle();
-  if (now < idle_until_ || request_driver_.busy() || control_driver_.busy())
+  if (now < idle_until_ || request_.driver.busy() || control_.driver.busy())
     return true;
   if (waiting_quiescent_) {
     if (!quiescent())
@@ -79,12 +83,12 @@ bool Env::dispatch() {
     return !quiescent();
   switch (item_.kind) {
   case SequenceItem::Kind::Request:
-    request_driver_.start(item_.request);
+    request_.driver.start(item_.request);
     if (knobs_.request_gap_permille && random_.permille(knobs_.request_gap_permille))
       idle_until_ = now + 1 + random_.below(3);
     break;
   case SequenceItem::Kind::Control:
-    control_driver_.start(item_.control);
+    control_.driver.start(item_.control);
     break;
   case SequenceItem::Kind::TableWrite:
   case SequenceItem::Kind::Checkpoint:
@@ -99,7 +103,7 @@ bool Env::dispatch() {
   return true;
 }
 
-void Env::run() {
+void Env::runPhase() {
   Vmmu_top &top = dut_.top();
   const bool checking = !options_.bare;
   const sc_core::sc_time period(1, sc_core::SC_NS);
@@ -114,16 +118,16 @@ void Env::run() {
       finished_ = true;  // the stimulus ran to its end (errors below +max_errors may have been reported)
       break;
     }
-    request_driver_.drive();
-    control_driver_.drive();
-    response_driver_.drive();
-    memory_responder_.drive();
+    request_.driver.drive();
+    control_.driver.drive();
+    response_.driver.drive();
+    memory_.responder.drive();
     dut_.settle();
     if (checking) {
-      request_monitor_.sample(cycle, stalls_);
-      control_monitor_.sample(cycle, stalls_);
-      memory_monitor_.sample(cycle, stalls_);
-      response_monitor_.sample(cycle, stalls_);
+      request_.monitor.sample(cycle, stalls_);
+      control_.monitor.sample(cycle, stalls_);
+      memory_.monitor.sample(cycle, stalls_);
+      response_.monitor.sample(cycle, stalls_);
       if (top.req_valid_i && top.ctrl_valid_i && top.req_ready_o && top.ctrl_ready_o)
         reporter_.error(name(), "protocol: a request and a control command were accepted in the same cycle (§12)");
       // §12 hit throughput: with nothing in flight (or only a TLB hit whose response leaves this
@@ -140,14 +144,14 @@ void Env::run() {
       ++responded_;
       last_progress_cycle_ = cycle;
     }
-    request_driver_.observe();
-    control_driver_.observe();
-    memory_responder_.observe();
+    request_.driver.observe();
+    control_.driver.observe();
+    memory_.responder.observe();
     dut_.tick();
-    if (reporter_.errorCount() >= options_.max_errors || interruptSignal())  // UVM's max quit count; a signal
+    if (reporter_.quit(options_.max_errors) || interruptSignal())  // UVM's max quit count, a fatal; a signal
       break;
     if (cycle - last_progress_cycle_ > knobs_.watchdog_cycles && !quiescent()) {
-      reporter_.error(name(), format("watchdog: no request accepted and no response for %llu cycles (%llu requests "
+      reporter_.fatal(name(), format("watchdog: no request accepted and no response for %llu cycles (%llu requests "
                                      "accepted, %llu answered)",
                                      static_cast<unsigned long long>(knobs_.watchdog_cycles),
                                      static_cast<unsigned long long>(accepted_), static_cast<unsigned long long>(responded_)));
@@ -166,7 +170,7 @@ void Env::run() {
 
 void Env::sampleCoverage() {
   if (coverage_)
-    coverage_->sampleEnd(stalls_, memory_monitor_.delayedResponses(), scoreboard_->model());
+    coverage_->sampleEnd(stalls_, memory_.monitor.delayedResponses(), scoreboard_->model());
 }
 
 }  // namespace vmmu::tb

@@ -1,8 +1,9 @@
 // env.h - the environment (UVM: uvm_env): the DUT harness, one agent per port (request,
-// response, control, memory: driver + monitor), the sequencer, the scoreboard and the coverage
-// collector, connected through analysis ports.
+// response, control, memory: driver + monitor, agents.h), the sequencer, the scoreboard, the
+// isolation checker and the coverage collector. connectPhase() connects the monitors' analysis
+// ports to the scoreboard, checker and coverage.
 //
-// The run phase is one SC_THREAD that steps the clock in a plain loop (see dut.h): per cycle it
+// The run phase (runPhase) is one SC_THREAD that steps the clock in a plain loop (see dut.h): per cycle it
 // dispatches the next sequence item when the previous one is done, lets the drivers set the
 // inputs, settles the DUT, lets the monitors sample, and clocks the DUT. Page-table changes and
 // counter checkpoints wait until no request is in flight.
@@ -13,12 +14,11 @@
 
 #include <systemc>
 
+#include "agents.h"
+#include "component.h"
 #include "coverage.h"
-#include "drivers.h"
-#include "isolation_checker.h"
 #include "dut.h"
-#include "memory_responder.h"
-#include "monitors.h"
+#include "isolation_checker.h"
 #include "options.h"
 #include "report.h"
 #include "scoreboard.h"
@@ -33,11 +33,11 @@ struct EnvKnobs {
   uint64_t watchdog_cycles = 200000;     // no progress for this long is a hang
 };
 
-class Env : public sc_core::sc_module {
+class Env : public Component {
 public:
   SC_HAS_PROCESS(Env);
   Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &options, const MmuConfig &config,
-      SparseMemory &dut_memory, SparseMemory &model_memory, Reporter &reporter, Random random);
+      SparseMemory &dut_memory, SparseMemory &model_memory, ReportServer &reporter, Random random);
 
   Sequencer sequencer;
   Scoreboard &scoreboard() { return *scoreboard_; }
@@ -47,32 +47,30 @@ public:
 
   uint64_t cycles() const { return dut_.cycle(); }
   uint64_t requestsAccepted() const { return accepted_; }
-  const Injection &injection() const { return memory_responder_.injection(); }
+  const Injection &injection() const { return memory_.responder.injection(); }
   // The stimulus ran to its end (not stopped by +max_errors errors or the watchdog).
   bool finished() const { return finished_; }
   // End-of-run bookkeeping for coverage (call after sc_start returns).
   void sampleCoverage();
 
+  void connectPhase() override;
+  void runPhase() override;
+
 private:
-  void run();
   bool dispatch();  // false when the sequence is over and everything has drained
   bool quiescent() const;
   void applyQuiescentItem();
 
   EnvKnobs knobs_;
   const TbOptions &options_;
-  Reporter &reporter_;
+  ReportServer &reporter_;
   SparseMemory &dut_memory_;
   Random random_;
   Dut dut_;
-  RequestDriver request_driver_;
-  ControlDriver control_driver_;
-  ResponseDriver response_driver_;
-  MemoryResponder memory_responder_;
-  RequestMonitor request_monitor_;
-  ResponseMonitor response_monitor_;
-  ControlMonitor control_monitor_;
-  MemoryMonitor memory_monitor_;
+  RequestAgent request_;
+  ControlAgent control_;
+  ResponseAgent response_;
+  MemoryAgent memory_;
   std::unique_ptr<Scoreboard> scoreboard_;  // absent with +bare
   std::unique_ptr<IsolationChecker> isolation_;  // absent with +bare
   std::unique_ptr<Coverage> coverage_;      // absent with +bare

@@ -30,8 +30,8 @@ const char *churnName(ChurnKind kind) {
   return kNames[static_cast<unsigned>(kind)];
 }
 
-IsolationChecker::IsolationChecker(sc_core::sc_module_name name, const MmuConfig &config, Reporter &reporter)
-    : sc_module(name), reporter_(reporter), pa_bits_(config.pa_bits), slots_(config.num_contexts) {
+IsolationChecker::IsolationChecker(sc_core::sc_module_name name, const MmuConfig &config, ReportServer &reporter)
+    : Component(name), reporter_(reporter), pa_bits_(config.pa_bits), slots_(config.num_contexts) {
   for (Slot &slot : slots_)
     slot.escapes.assign(config.escape_entries, 0);
   ops_.reserve(256);

@@ -26,7 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <systemc>
+#include "component.h"
 
 #include "analysis_port.h"
 #include "options.h"
@@ -59,13 +59,13 @@ struct ChurnSample {
   uint16_t vpid;
 };
 
-class IsolationChecker : public sc_core::sc_module,
+class IsolationChecker : public Component,
                          public AnalysisImp<ObservedRequest>,
                          public AnalysisImp<ObservedResponse>,
                          public AnalysisImp<ObservedControl>,
                          public AnalysisImp<ObservedMemOp> {
 public:
-  IsolationChecker(sc_core::sc_module_name name, const MmuConfig &config, Reporter &reporter);
+  IsolationChecker(sc_core::sc_module_name name, const MmuConfig &config, ReportServer &reporter);
 
   void write(const ObservedRequest &observed) override;
   void write(const ObservedResponse &observed) override;
@@ -112,7 +112,7 @@ private:
   void forget(uint16_t vpid);
   void violation(const Snapshot &snapshot, const std::string &what);
 
-  Reporter &reporter_;
+  ReportServer &reporter_;
   const unsigned pa_bits_;
   std::vector<Slot> slots_;
   std::deque<Snapshot> outstanding_;

@@ -59,7 +59,7 @@ protected:
     checker_.write(response);
   }
 
-  Reporter reporter_;
+  ReportServer reporter_;
   IsolationChecker checker_;
   ChurnLog churn_;
 };

@@ -1,9 +1,8 @@
-// main.cpp - main and sc_main of vmmu_tb: parses the plusargs, elaborates the selected test, runs it.
+// main.cpp - main and sc_main of vmmu_tb: parses the plusargs, creates the selected test (the top
+// component) and runs UVM's phases on it (build, connect, run, report; component.h).
 //
 //   vmmu_tb +test=NAME +seed=N +n=COUNT [+verbosity=UVM_LOW] [+wave=FILE.fst +wave_start=C +wave_stop=C]
 //   vmmu_tb +list
-#include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +10,7 @@
 
 #include <systemc>
 
+#include "component.h"
 #include "interrupt.h"
 #include "options.h"
 #include "report.h"
@@ -43,18 +43,14 @@ int sc_main(int argc, char *argv[]) {
   }
   sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);  // "stopped by user"
-  Reporter reporter(options.verbosity);
+  ReportServer reporter(options.verbosity);
   installInterruptHandlers();
   try {
     Test test("test", *spec, options, reporter);
-    const auto start = std::chrono::steady_clock::now();
-    const std::clock_t cpu_start = std::clock();
-    sc_core::sc_start();
-    const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const int status = test.finish();
+    PhaseRunner phases(reporter);
+    phases.run(test);
     // Printed at every verbosity: tb/bench/run reads it.
-    std::printf("vmmu_tb: run phase took %.3f s wall, %.3f s cpu\n", seconds, cpu_seconds);
+    std::printf("vmmu_tb: run phase took %.3f s wall, %.3f s cpu\n", phases.runWallSeconds(), phases.runCpuSeconds());
     if (const int signal = interruptSignal()) {
       std::fflush(stdout);
       std::fprintf(stderr, "vmmu_tb: interrupted by signal %d (%s) at cycle %llu: run stopped%s\n", signal,
@@ -62,7 +58,7 @@ int sc_main(int argc, char *argv[]) {
                    options.wave_file.empty() ? "" : (", waves discarded (" + options.wave_file + " left as it was)").c_str());
       return 1;
     }
-    return status;
+    return test.status();
   } catch (const std::exception &e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;

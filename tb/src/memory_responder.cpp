@@ -21,8 +21,8 @@ bool parseInjectKind(const std::string &text, InjectKind &out) {
 const char *toString(InjectKind kind) { return kind == InjectKind::ReadData ? "read_data" : "read_entry"; }
 
 MemoryResponder::MemoryResponder(sc_core::sc_module_name name, Vmmu_top &top, SparseMemory &memory,
-                                 const MemoryKnobs &knobs, Random random, Reporter &reporter)
-    : sc_module(name), top_(top), memory_(memory), knobs_(knobs), random_(random), reporter_(reporter) {
+                                 const MemoryKnobs &knobs, Random random, ReportServer &reporter)
+    : Driver(name), top_(top), memory_(memory), knobs_(knobs), random_(random), reporter_(reporter) {
   cache_tags_.fill(~uint64_t{0});
 }
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include <systemc>
+#include "component.h"
 
 #include "random.h"
 #include "report.h"
@@ -57,10 +57,10 @@ struct MemoryKnobs {
   static constexpr unsigned kMaxCacheLines = 256;
 };
 
-class MemoryResponder : public sc_core::sc_module {
+class MemoryResponder : public Driver {
 public:
   MemoryResponder(sc_core::sc_module_name name, Vmmu_top &top, SparseMemory &memory, const MemoryKnobs &knobs,
-                  Random random, Reporter &reporter);
+                  Random random, ReportServer &reporter);
 
   void drive();
   void observe();
@@ -75,7 +75,7 @@ private:
   SparseMemory &memory_;
   MemoryKnobs knobs_;
   Random random_;
-  Reporter &reporter_;
+  ReportServer &reporter_;
   uint64_t now_ = 0;  // cycles seen by this responder
   Injection injection_;
   bool pending_ = false;

@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-#include <systemc>
+#include "component.h"
 
 #include "analysis_port.h"
 #include "report.h"
@@ -20,9 +20,9 @@ namespace vmmu::tb {
 // Cycles in which a channel's valid was high and its ready low, per channel.
 using StallCounts = std::array<uint64_t, static_cast<size_t>(Channel::Count)>;
 
-class RequestMonitor : public sc_core::sc_module {
+class RequestMonitor : public Monitor {
 public:
-  RequestMonitor(sc_core::sc_module_name name, Vmmu_top &top) : sc_module(name), top_(top) {}
+  RequestMonitor(sc_core::sc_module_name name, Vmmu_top &top) : Monitor(name), top_(top) {}
   void sample(uint64_t cycle, StallCounts &stalls);
 
   AnalysisPort<ObservedRequest> port;
@@ -32,10 +32,10 @@ private:
   ObservedRequest observed_;
 };
 
-class ResponseMonitor : public sc_core::sc_module {
+class ResponseMonitor : public Monitor {
 public:
-  ResponseMonitor(sc_core::sc_module_name name, Vmmu_top &top, Reporter &reporter)
-      : sc_module(name), top_(top), reporter_(reporter) {}
+  ResponseMonitor(sc_core::sc_module_name name, Vmmu_top &top, ReportServer &reporter)
+      : Monitor(name), top_(top), reporter_(reporter) {}
   void sample(uint64_t cycle, StallCounts &stalls);
   // True while a response is valid and not yet accepted.
   bool waiting() const { return waiting_; }
@@ -46,14 +46,14 @@ private:
   Response read() const;
 
   Vmmu_top &top_;
-  Reporter &reporter_;
+  ReportServer &reporter_;
   bool waiting_ = false;
   ObservedResponse observed_;
 };
 
-class ControlMonitor : public sc_core::sc_module {
+class ControlMonitor : public Monitor {
 public:
-  ControlMonitor(sc_core::sc_module_name name, Vmmu_top &top) : sc_module(name), top_(top) {}
+  ControlMonitor(sc_core::sc_module_name name, Vmmu_top &top) : Monitor(name), top_(top) {}
   void sample(uint64_t cycle, StallCounts &stalls);
 
   AnalysisPort<ObservedControl> port;
@@ -63,10 +63,10 @@ private:
   ObservedControl observed_;
 };
 
-class MemoryMonitor : public sc_core::sc_module {
+class MemoryMonitor : public Monitor {
 public:
-  MemoryMonitor(sc_core::sc_module_name name, Vmmu_top &top, Reporter &reporter)
-      : sc_module(name), top_(top), reporter_(reporter) {}
+  MemoryMonitor(sc_core::sc_module_name name, Vmmu_top &top, ReportServer &reporter)
+      : Monitor(name), top_(top), reporter_(reporter) {}
   void sample(uint64_t cycle, StallCounts &stalls);
   bool idle() const { return !presenting_ && !outstanding_; }
   // Memory responses whose latency exceeded one cycle (for coverage of delayed responses).
@@ -78,7 +78,7 @@ private:
   MemOp read() const;
 
   Vmmu_top &top_;
-  Reporter &reporter_;
+  ReportServer &reporter_;
   bool presenting_ = false;   // mem_req_valid_o high, not yet transferred
   bool outstanding_ = false;  // transferred, response not yet accepted
   uint64_t transfer_cycle_ = 0;

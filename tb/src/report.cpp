@@ -28,26 +28,40 @@ bool parseVerbosity(std::string_view text, Verbosity &out) {
   return true;
 }
 
-void Reporter::print(std::FILE *stream, const char *severity, std::string_view component,
-                     const std::string &message) {
-  std::fprintf(stream, "%s @ cycle %llu [%.*s] %s\n", severity, static_cast<unsigned long long>(cycle_),
-               static_cast<int>(component.size()), component.data(), message.c_str());
+namespace {
+constexpr const char *kSeverityNames[] = {"UVM_INFO", "UVM_WARNING", "UVM_ERROR", "UVM_FATAL"};
+}  // namespace
+
+void ReportServer::report(Severity severity, std::string_view component, const std::string &message) {
+  ++counts_[static_cast<int>(severity)];
+  if (severity >= Severity::Error)
+    std::fflush(stdout);
+  std::printf("%s @ cycle %llu [%.*s] %s\n", kSeverityNames[static_cast<int>(severity)],
+              static_cast<unsigned long long>(cycle_), static_cast<int>(component.size()), component.data(),
+              message.c_str());
 }
 
-void Reporter::info(std::string_view component, Verbosity level, const std::string &message) {
+void ReportServer::info(std::string_view component, Verbosity level, const std::string &message) {
   if (enabled(level))
-    print(stdout, "UVM_INFO", component, message);
+    report(Severity::Info, component, message);
 }
 
-void Reporter::warning(std::string_view component, const std::string &message) {
-  ++warnings_;
-  print(stdout, "UVM_WARNING", component, message);
+void ReportServer::warning(std::string_view component, const std::string &message) {
+  report(Severity::Warning, component, message);
 }
 
-void Reporter::error(std::string_view component, const std::string &message) {
-  ++errors_;
-  std::fflush(stdout);
-  print(stdout, "UVM_ERROR", component, message);
+void ReportServer::error(std::string_view component, const std::string &message) {
+  report(Severity::Error, component, message);
+}
+
+void ReportServer::fatal(std::string_view component, const std::string &message) {
+  report(Severity::Fatal, component, message);
+}
+
+void ReportServer::summarize(std::FILE *stream) const {
+  std::fprintf(stream, "\n--- UVM Report Summary ---\n\n** Report counts by severity\n");
+  for (int s = 0; s < static_cast<int>(Severity::Count); ++s)
+    std::fprintf(stream, "%s :%5u\n", kSeverityNames[s], counts_[s]);
 }
 
 std::string format(const char *fmt, ...) {

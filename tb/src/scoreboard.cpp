@@ -6,8 +6,8 @@
 namespace vmmu::tb {
 
 Scoreboard::Scoreboard(sc_core::sc_module_name name, const MmuConfig &config, SparseMemory &model_memory,
-                       Reporter &reporter, const TbOptions &options)
-    : sc_module(name), options_(options), reporter_(reporter), model_memory_(model_memory),
+                       ReportServer &reporter, const TbOptions &options)
+    : Component(name), options_(options), reporter_(reporter), model_memory_(model_memory),
       model_(config, model_memory, &timing_) {
   observed_ops_.reserve(256);
   result_.ops.reserve(256);

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <systemc>
+#include "component.h"
 
 #include "analysis_port.h"
 #include "options.h"
@@ -55,13 +55,13 @@ private:
   size_t next_ = 0;
 };
 
-class Scoreboard : public sc_core::sc_module,
+class Scoreboard : public Component,
                    public AnalysisImp<ObservedRequest>,
                    public AnalysisImp<ObservedResponse>,
                    public AnalysisImp<ObservedControl>,
                    public AnalysisImp<ObservedMemOp> {
 public:
-  Scoreboard(sc_core::sc_module_name name, const MmuConfig &config, SparseMemory &model_memory, Reporter &reporter,
+  Scoreboard(sc_core::sc_module_name name, const MmuConfig &config, SparseMemory &model_memory, ReportServer &reporter,
              const TbOptions &options);
 
   void write(const ObservedRequest &observed) override;
@@ -99,7 +99,7 @@ private:
   void mismatch(const ObservedRequest &request, const std::string &what);
 
   const TbOptions &options_;
-  Reporter &reporter_;
+  ReportServer &reporter_;
   SparseMemory &model_memory_;
   ObservedTiming timing_;
   Mmu model_;

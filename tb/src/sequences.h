@@ -12,7 +12,7 @@
 #include <memory>
 #include <vector>
 
-#include <systemc>
+#include "component.h"
 
 #include "random.h"
 #include "sequence_item.h"
@@ -27,9 +27,9 @@ public:
   virtual bool next(SequenceItem &item) = 0;
 };
 
-class Sequencer : public sc_core::sc_module {
+class Sequencer : public Component {
 public:
-  explicit Sequencer(sc_core::sc_module_name name) : sc_module(name) {}
+  explicit Sequencer(sc_core::sc_module_name name) : Component(name) {}
   // Sequences run one after another, in the order started.
   void start(Sequence &sequence) { sequences_.push_back(&sequence); }
   bool next(SequenceItem &item) {

@@ -427,6 +427,9 @@ namespace {
 TestSetup makeSetup(const TestSpec &spec, TbOptions &options) {
   TestSetup setup;
   spec.configure(setup);
+  const std::string bad = setup.config.validate();
+  if (!bad.empty())
+    throw std::runtime_error("vmmu_tb: bad configuration: " + bad);
   if (options.count == 0)
     options.count = setup.default_count;
   setup.random_knobs.requests = options.count;
@@ -436,45 +439,45 @@ TestSetup makeSetup(const TestSpec &spec, TbOptions &options) {
 
 }  // namespace
 
-Test::Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &options, Reporter &reporter)
-    : sc_module(name), spec_(spec), options_(options), reporter_(reporter), setup_(makeSetup(spec, options)),
-      random_(options.seed), world_(setup_.config, dut_memory_, model_memory_) {
-  const std::string bad = setup_.config.validate();
-  if (!bad.empty())
-    throw std::runtime_error("vmmu_tb: bad configuration: " + bad);
-  Random world_random = random_.fork();
-  world_.build(setup_.world, world_random);
-  script_.programContexts(world_);
-  if (setup_.script) {
-    Random script_random = random_.fork();
-    setup_.script(world_, script_, script_random);
-  }
+Test::Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &options, ReportServer &reporter)
+    : Component(name), spec_(spec), options_(options), reporter_(reporter), setup_(makeSetup(spec, options)),
+      random_(options.seed), world_random_(random_.fork()),
+      script_random_(setup_.script ? random_.fork() : Random(0)), world_(setup_.config, dut_memory_, model_memory_) {
+  // The streams are forked in one fixed order (world, script, env, sequence): a seed names a run.
   env_ = std::make_unique<Env>("env", setup_.env, options_, setup_.config, dut_memory_, model_memory_, reporter_,
                                random_.fork());
+  stream_random_ = random_.fork();
+}
+
+void Test::buildPhase() {
+  world_.build(setup_.world, world_random_);
+  script_.programContexts(world_);
+  if (setup_.script)
+    setup_.script(world_, script_, script_random_);
   env_->sequencer.start(script_);
   if (setup_.stream == TestSetup::Stream::Random)
-    stream_ = std::make_unique<RandomSequence>(world_, random_.fork(), setup_.random_knobs);
+    stream_ = std::make_unique<RandomSequence>(world_, stream_random_, setup_.random_knobs);
   else if (setup_.stream == TestSetup::Stream::Churn)
-    stream_ = std::make_unique<ChurnSequence>(world_, random_.fork(), setup_.churn_knobs);
+    stream_ = std::make_unique<ChurnSequence>(world_, stream_random_, setup_.churn_knobs);
   if (stream_)
     env_->sequencer.start(*stream_);
   final_checkpoint_.checkpoint();
   env_->sequencer.start(final_checkpoint_);
   // A random run shorter than the test's default cannot promise its rare bins: they are reported
   // but only enforced at the default length or longer.
-  const bool enforce_coverage = setup_.stream == TestSetup::Stream::None || options.count >= setup_.default_count;
+  const bool enforce_coverage = setup_.stream == TestSetup::Stream::None || options_.count >= setup_.default_count;
   if (!enforce_coverage)
     reporter_.warning(this->name(), format("+n=%llu is below this test's default %llu: coverage goals are reported, not enforced",
-                                     static_cast<unsigned long long>(options.count),
+                                     static_cast<unsigned long long>(options_.count),
                                      static_cast<unsigned long long>(setup_.default_count)));
-  if (!options.bare && enforce_coverage)
+  if (!options_.bare && enforce_coverage)
     for (const std::string &pattern : setup_.coverage)
       if (env_->coverage().declare(pattern) == 0)
-        throw std::runtime_error("vmmu_tb: test '" + std::string(spec.name) + "' declares unknown coverage bin '" +
+        throw std::runtime_error("vmmu_tb: test '" + std::string(spec_.name) + "' declares unknown coverage bin '" +
                                  pattern + "'");
 }
 
-int Test::finish() {
+void Test::reportPhase() {
   const bool completed = env_->finished();
   if (!options_.bare && completed) {
     env_->sampleCoverage();
@@ -501,7 +504,7 @@ int Test::finish() {
       repro.wave_file = "fail.fst";
     std::printf("vmmu_tb: reproduce with: %s\n", reproduceCommand(repro).c_str());
   }
-  return pass ? 0 : 1;
+  status_ = pass ? 0 : 1;
 }
 
 }  // namespace vmmu::tb

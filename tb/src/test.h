@@ -2,7 +2,8 @@
 //
 // A test is a configure function: it sets the knobs of the World, the environment and the
 // random stream, adds a directed script, and declares the coverage bins it must hit. The Test
-// module builds everything from that description, runs it and reports pass or fail.
+// component (the top of the component tree) creates the env; its build phase builds the World
+// and the sequences from that description, its report phase reports pass or fail.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <systemc>
 
 #include "churn_sequence.h"
+#include "component.h"
 #include "env.h"
 #include "options.h"
 #include "report.h"
@@ -46,19 +48,28 @@ struct TestSpec {
 const std::vector<TestSpec> &testRegistry();
 const TestSpec *findTest(const std::string &name);
 
-class Test : public sc_core::sc_module {
+class Test : public Component {
 public:
   // Throws std::runtime_error with a one-line message on a bad configuration.
-  Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &options, Reporter &reporter);
-  // After sc_start: prints the summary and returns the process exit code.
-  int finish();
+  Test(sc_core::sc_module_name name, const TestSpec &spec, TbOptions &options, ReportServer &reporter);
+
+  // The World, the contexts' programming, the script and random stream on the sequencer, the
+  // declared coverage bins. Throws std::runtime_error (one line) on a bad setup.
+  void buildPhase() override;
+  // Coverage, the result line, the isolation summary, the reproduction command of a failure.
+  void reportPhase() override;
+  // After the report phase: the process exit status (0 passed, 1 failed).
+  int status() const { return status_; }
 
 private:
   const TestSpec &spec_;
   TbOptions &options_;
-  Reporter &reporter_;
+  ReportServer &reporter_;
   TestSetup setup_;
   Random random_;
+  Random world_random_;
+  Random script_random_;
+  Random stream_random_{0};
   SparseMemory dut_memory_;
   SparseMemory model_memory_;
   World world_;
@@ -66,6 +77,7 @@ private:
   ScriptSequence final_checkpoint_;  // every test ends comparing all counters
   std::unique_ptr<Sequence> stream_;
   std::unique_ptr<Env> env_;
+  int status_ = 1;
 };
 
 }  // namespace vmmu::tb

@@ -60,6 +60,23 @@ if(TARGET vmmu_tb)
     COMMAND ${tb} +test=smoke +verbosity=LOUD
     EXIT 2 MESSAGE "^vmmu_tb: bad \\+verbosity 'LOUD'")
 
+  vmmu_hostile(tb-inject-kind-bad
+    COMMAND ${tb} +test=smoke +inject=5 +inject_kind=fetch_or
+    EXIT 2 MESSAGE "^vmmu_tb: bad \\+inject_kind 'fetch_or' \\(read_data or read_entry\\)$")
+
+  # UVM's standard plusargs: the same checks as +test, +verbosity and +max_errors, named as given.
+  vmmu_hostile(tb-uvm-max-quit-count-zero
+    COMMAND ${tb} +UVM_TESTNAME=smoke +UVM_MAX_QUIT_COUNT=0
+    EXIT 2 MESSAGE "^vmmu_tb: \\+UVM_MAX_QUIT_COUNT=0: must be at least 1$")
+
+  vmmu_hostile(tb-uvm-verbosity-bad
+    COMMAND ${tb} +UVM_TESTNAME=smoke +UVM_VERBOSITY=LOUD
+    EXIT 2 MESSAGE "^vmmu_tb: bad \\+UVM_VERBOSITY 'LOUD'")
+
+  vmmu_hostile(tb-uvm-testname-unknown
+    COMMAND ${tb} +UVM_TESTNAME=no_such_test
+    EXIT 2 MESSAGE "^vmmu_tb: unknown test 'no_such_test'")
+
   vmmu_hostile(tb-unknown-test
     COMMAND ${tb} +test=no_such_test
     EXIT 2 MESSAGE "^vmmu_tb: unknown test 'no_such_test'")

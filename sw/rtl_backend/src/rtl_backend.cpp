@@ -216,13 +216,15 @@ void RtlBackend::reportMismatch(uint64_t index, uint64_t first_cycle, const std:
   // The DUT's clock stands at the cycle after the transaction's response.
   where.last_cycle = std::max(first_cycle, impl_->dut.cycle() - 1);
   where.window_from = index > kWaveWindowLead ? index - kWaveWindowLead : 0;
+  where.first_time = waves::clockLowTime(where.first_cycle);
+  where.last_time = waves::risingEdgeTime(where.last_cycle);
   std::ostringstream reproduce;
   reproduce << "\n  reproduce with waves: rerun the same activity with VMMU_RTL_WAVES=vmmu-mismatch.fst"
             << " VMMU_RTL_WAVES_WINDOW=" << where.window_from << ":" << index
             << " (or RtlBackendOptions::waves_path/from/to)";
   throw BackendMismatch("RtlBackend: " + headline + " (DUT cycles " + std::to_string(where.first_cycle) + " to " +
-                            std::to_string(where.last_cycle) + ", wave time " + std::to_string(waves::clockLowTime(where.first_cycle)) +
-                            " to " + std::to_string(waves::risingEdgeTime(where.last_cycle)) + " ps)" + details,
+                            std::to_string(where.last_cycle) + ", wave time " + std::to_string(where.first_time) +
+                            " to " + std::to_string(where.last_time) + " ps)" + details,
                         reproduce.str(), where);
 }
 

@@ -56,6 +56,8 @@ public:
     uint64_t first_cycle = 0;
     uint64_t last_cycle = 0;
     uint64_t window_from = 0;
+    uint64_t first_time = 0;  // wave time stamps (ps) of first_cycle (clock low) and of
+    uint64_t last_time = 0;   // last_cycle's rising edge
   };
   // `details` says what differed; what() adds how to reproduce it with waves.
   BackendMismatch(const std::string &details, const std::string &reproduce, const Where &where)
@@ -65,9 +67,13 @@ public:
   uint64_t transaction() const { return where_.transaction; }
   // The DUT cycles from the transaction's first to its last (the response); a counter
   // difference has no transaction of its own: both are the cycle of the read. Waves show cycle
-  // c at c ns (clock low) and c ns + 500 ps (clock high): tb/harness/wave_convention.h.
+  // c at c ns (clock low) and c ns + 500 ps (clock high): tb/harness/wave_convention.h for the RTL.
   uint64_t firstCycle() const { return where_.first_cycle; }
   uint64_t lastCycle() const { return where_.last_cycle; }
+  // The same in the waves' time stamps (ps): from firstCycle() with the clock low to lastCycle()
+  // after its rising edge. Print these, not a formula of the cycles: the convention is the harness's.
+  uint64_t firstWaveTime() const { return where_.first_time; }
+  uint64_t lastWaveTime() const { return where_.last_time; }
   // The suggested wave window is [waveWindowFrom(), transaction()].
   uint64_t waveWindowFrom() const { return where_.window_from; }
   // what() without the advice on reproducing it (for callers that print their own).
