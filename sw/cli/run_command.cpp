@@ -242,11 +242,11 @@ int runRun(const RunCommandOptions &o) {
     std::fprintf(stderr,
                  "vmmu: error: RTL and golden model disagree in run '%s' at trace event %llu (backend transaction "
                  "%llu): %s\nvmmu: replay that window with waves: %s\n"
-                 "vmmu: (the failing transaction is at time %llu to %llu of mismatch.fst)\n",
+                 "vmmu: (the failing transaction is at time %llu to %llu of mismatch.fst: ps, one cycle per ns)\n",
                  m.run.c_str(), static_cast<unsigned long long>(m.event_index),
                  static_cast<unsigned long long>(m.transaction), m.what.c_str(), replayCommand(o, trace, m).c_str(),
-                 static_cast<unsigned long long>(2 * m.first_cycle),
-                 static_cast<unsigned long long>(2 * m.last_cycle + 1));
+                 static_cast<unsigned long long>(m.first_time),
+                 static_cast<unsigned long long>(m.last_time));
     return 1;
   }
   if (report.interrupted) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstring>
 #include <memory>
@@ -166,9 +167,13 @@ private:
   size_t pos_ = 0, len_ = 0;
 };
 
+// `vmmu record`'s default limit: about a minute of lackey on this project's machines, and a
+// trace of a few tens of MB; a program that makes more is stopped there (0 lifts the limit).
+constexpr uint64_t kDefaultRecordAccesses = 50'000'000;
+
 struct RecordOptions {
   std::string output;
-  uint64_t max_accesses = 0;
+  uint64_t max_accesses = kDefaultRecordAccesses;
   std::vector<std::string> command;
 };
 
@@ -228,8 +233,22 @@ int runRecord(const RecordOptions &o) {
   LineReader lines(fds[0]);
   std::string line;
   bool stopped = false;
+  // Progress on stderr about once a second: lackey runs programs 50-100x slower than native.
+  const auto started = std::chrono::steady_clock::now();
+  auto last_progress = started;
+  uint64_t lines_read = 0;
   try {
     while (lines.next(line)) {
+      if ((++lines_read & 0xffff) == 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_progress >= std::chrono::seconds(1)) {
+          last_progress = now;
+          const double seconds = std::chrono::duration<double>(now - started).count();
+          std::fprintf(stderr, "vmmu record: %" PRIu64 " accesses so far, %.2f M/s, %.0f s%s\n", importer.accesses(),
+                       static_cast<double>(importer.accesses()) / seconds / 1e6, seconds,
+                       o.max_accesses ? (" (stops at " + std::to_string(o.max_accesses) + ")").c_str() : "");
+        }
+      }
       if (!importer.consume(line)) {
         // The limit is reached: stop the program (it is our child) rather than trace it to the end.
         ::kill(child, SIGKILL);
@@ -329,7 +348,8 @@ void addRecordCommand(CLI::App &app, Action &action) {
   CLI::App *record = app.add_subcommand("record", "Record a program's memory accesses under valgrind lackey");
   record->add_option("-o,--output", o->output, "The .vmt trace")->required();
   record->add_option("--max-accesses", o->max_accesses, "Stop the program after N accesses (0: no limit)")
-      ->check(wholeNumber(0, UINT64_MAX));
+      ->check(wholeNumber(0, UINT64_MAX))
+      ->capture_default_str();
   record->add_option("COMMAND", o->command, "The program and its arguments (after --)")->default_str("");
   record->callback([o, &action] { action = [o] { return runRecord(*o); }; });
 }

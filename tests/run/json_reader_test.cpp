@@ -54,6 +54,18 @@ TEST(JsonReader, RefusesMalformedJsonWithThePlace) {
   EXPECT_NE(errorOf("", false).find("unexpected end of input"), std::string::npos);
 }
 
+// A number no double holds is an out_of_range inside nlohmann's parser, not a parse_error: it is
+// bad input all the same, one line, not an exception that ends the program (found by the fuzzer).
+TEST(JsonReader, RefusesANumberTooLargeForADouble) {
+  try {
+    parseJson("{\"slowdown\": 1e999}");
+    FAIL() << "no error";
+  } catch (const JsonError &e) {
+    EXPECT_NE(std::string(e.what()).find("number overflow"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
 TEST(JsonReader, RefusesWhatIsNotAReportOfThisSchema) {
   EXPECT_EQ(errorOf("[1]"), "the document is not a JSON object");
   EXPECT_EQ(errorOf(R"({"something": [1]})"), "no \"runs\"");

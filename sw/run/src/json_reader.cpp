@@ -17,9 +17,10 @@ nlohmann::json parseJson(std::string_view text) {
   };
   try {
     return nlohmann::json::parse(text, limit_depth);
-  } catch (const nlohmann::json::parse_error &e) {
-    // what() is "[json.exception.parse_error.N] parse error at line L, column C: ...", one line
-    // (the parser escapes control characters in the token it quotes).
+  } catch (const nlohmann::json::exception &e) {
+    // A parse_error's what() is "[json.exception.parse_error.N] parse error at line L, column C:
+    // ...", one line (the parser escapes control characters in the token it quotes); a number
+    // too large for a double (1e999) is an out_of_range from the parser, which is bad input too.
     const std::string what = e.what();
     const size_t bracket = what.find("] ");
     throw JsonError(bracket == std::string::npos ? what : what.substr(bracket + 2));

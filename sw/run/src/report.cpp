@@ -286,6 +286,8 @@ OrderedJson toJson(const RunReport &report) {
     item["wave_from"] = m.wave_from;
     item["first_cycle"] = m.first_cycle;
     item["last_cycle"] = m.last_cycle;
+    item["first_time"] = m.first_time;
+    item["last_time"] = m.last_time;
     item["what"] = m.what;
     out["mismatch"] = std::move(item);
   } else {

@@ -195,6 +195,8 @@ RunReport runTrace(const RunRequest &request) {
       mismatch.wave_from = e.waveWindowFrom();
       mismatch.first_cycle = e.firstCycle();
       mismatch.last_cycle = e.lastCycle();
+      mismatch.first_time = e.firstWaveTime();
+      mismatch.last_time = e.lastWaveTime();
       mismatch.what = e.details();
       report.mismatch = std::move(mismatch);
       break;

@@ -60,8 +60,10 @@ struct Mismatch {
   uint64_t event_index = 0;  // trace event (from 0) being replayed
   uint64_t transaction = 0;  // backend transaction index (the wave window's unit)
   uint64_t wave_from = 0;    // the wave window worth replaying is [wave_from, transaction]
-  uint64_t first_cycle = 0;  // DUT cycles of the transaction (time 2c and 2c+1 in the waves)
+  uint64_t first_cycle = 0;  // DUT cycles of the transaction
   uint64_t last_cycle = 0;
+  uint64_t first_time = 0;   // the same in the waves' time stamps (ps): first_cycle with the clock
+  uint64_t last_time = 0;    // low, last_cycle after its rising edge (tb/harness/wave_convention.h)
   std::string what;          // what differed: the request and both results
 };
 
