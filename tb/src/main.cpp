@@ -31,6 +31,10 @@ int sc_main(int argc, char *argv[]) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
+  if (!options.help_text.empty()) {
+    std::fputs(options.help_text.c_str(), stdout);
+    return 0;
+  }
   if (options.list_tests) {
     for (const TestSpec &spec : testRegistry())
       std::printf("%-20s %s\n", spec.name, spec.description);

@@ -24,9 +24,11 @@ struct TbOptions {
   InjectKind inject_kind = InjectKind::ReadData;  // +inject_kind=read_data|read_entry
   std::string coverage_file = "coverage.dat";  // +coverage_file=F: vmmu_tb_cov's coverage output
   std::string program;      // argv[0], for the reproduction command
+  std::string help_text;    // +help: the plusargs with their defaults (printed instead of a run)
 };
 
-// Parses argv. Returns an empty string on success, else one line naming the bad argument.
+// Parses argv (CLI11, each +name spelled --name). Returns an empty string on success, else one
+// line naming the bad plusarg as typed. +help fills help_text.
 std::string parseOptions(int argc, const char *const *argv, TbOptions &options);
 
 // The command line that reruns `options` (with waves when wave_file is set).

@@ -80,4 +80,13 @@ if(TARGET vmmu_tb)
   vmmu_hostile(tb-unknown-test
     COMMAND ${tb} +test=no_such_test
     EXIT 2 MESSAGE "^vmmu_tb: unknown test 'no_such_test'")
+  # +help lists every plusarg, UVM's aliases included, and runs nothing.
+  vmmu_hostile(tb-help
+    COMMAND ${tb} +help EXIT 0 STDOUT "\\+UVM_TESTNAME NAME=smoke" NO_STRAYS)
+  vmmu_hostile(tb-unknown-plusarg
+    COMMAND ${tb} +no_such_option=1
+    EXIT 2 MESSAGE "^vmmu_tb: unknown option: .*\\+no_such_option=1 \\(\\+help lists the plusargs" NO_STRAYS)
+  vmmu_hostile(tb-not-a-plusarg
+    COMMAND ${tb} --test=smoke
+    EXIT 2 MESSAGE "^vmmu_tb: unknown argument '--test=smoke' \\(options are \\+name=value" NO_STRAYS)
 endif()
