@@ -11,13 +11,12 @@
 #include <string>
 
 #include "set_assoc_array.h"
+#include "vmmu/paging.h"
 #include "vmmu/reference_walk.h"
 
 namespace vmmu {
 namespace {
 
-unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
-unsigned entryIndex(uint64_t addr, unsigned level) { return (addr >> levelShift(level)) & 511; }
 PageSize sizeOfLevel(unsigned level) { return static_cast<PageSize>(level - 1); }
 unsigned ctrIndex(Counter c) { return static_cast<unsigned>(c); }
 

@@ -5,25 +5,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "vmmu/paging.h"
+
 namespace vmmu {
 namespace {
 
 constexpr unsigned kEntriesPerTable = 512;
 
-unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
-unsigned entryIndex(uint64_t addr, unsigned level) { return (addr >> levelShift(level)) & 511; }
 // The level whose leaf maps a page of `size` (§1: 4K/2M/1G at level 1/2/3).
 unsigned leafLevel(PageSize size) { return static_cast<unsigned>(size) + 1; }
 
 // Bits [pa_bits-1:12]: the address field of every entry.
 uint64_t addressField(unsigned pa_bits) {
   return ((pa_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << pa_bits) - 1)) & ~uint64_t{0xfff};
-}
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 void checkLevels(const char *who, unsigned levels, unsigned pa_bits) {

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 
+#include "vmmu/paging.h"
+
 namespace vmmu::guest {
 
 namespace {
@@ -19,18 +21,10 @@ constexpr unsigned kLevels = 4;      // the guest uses 4-level paging
 constexpr unsigned kMaxPcid = 4096;  // 12-bit PCIDs; 0 is the kernel's
 constexpr uint64_t kTableFlags = pte::P | pte::RW | pte::US;
 
-constexpr unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
-constexpr uint64_t entryIndex(uint64_t va, unsigned level) { return (va >> levelShift(level)) & 511; }
 // Key of the level-`level` table (1..3) covering `va`: its level and the VA bits above it.
 constexpr uint64_t tableKey(uint64_t va, unsigned level) {
   return (uint64_t{level} << 60) | ((va & ((uint64_t{1} << 48) - 1)) >> levelShift(level + 1));
 }
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 struct GuestKernel::Vma {

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "vmmu/paging.h"
+
 namespace vmmu::vmm {
 
 namespace {
@@ -18,9 +20,7 @@ constexpr uint64_t kSplinter = ~uint64_t{0};  // mirror_ value of a splinter tab
 constexpr uint64_t kTableFlags = pte::P | pte::RW | pte::US;
 constexpr uint64_t k2M = pageBytes(PageSize::Size2M);
 
-constexpr unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
 constexpr uint64_t levelBytes(unsigned level) { return uint64_t{1} << levelShift(level); }
-constexpr uint64_t entryIndex(uint64_t va, unsigned level) { return (va >> levelShift(level)) & 511; }
 // Sign-extends bit 47, so that VAs assembled from table indices are canonical.
 constexpr uint64_t canonical(uint64_t va) { return static_cast<uint64_t>(static_cast<int64_t>(va << 16) >> 16); }
 // First VA covered by the level-`level` table that maps `va`.
@@ -28,12 +28,6 @@ constexpr uint64_t tableBase(uint64_t va, unsigned level) {
   return level >= kLevels ? 0 : canonical(va & ~(levelBytes(level + 1) - 1));
 }
 uint64_t leafFrame(uint64_t entry, unsigned level) { return entry & kAddrMask & ~(levelBytes(level) - 1); }
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 }  // namespace
 

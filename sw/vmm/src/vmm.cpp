@@ -4,17 +4,13 @@
 
 #include <cstdio>
 
+#include "vmmu/paging.h"
+
 namespace vmmu::vmm {
 
 namespace {
 
 constexpr uint64_t kVmmEptBytes = 0x4'0000'0000ull;  // the first 16 GiB of the VMM's frames
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 ShadowVariant variantOf(Approach approach) {
   switch (approach) {
