@@ -143,16 +143,20 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
       usageError("--wave", "needs a single run: one --mode, or --mode adaptive (each run restarts the waves)");
     request.baseline = false;  // one run only, so the waves are that run's
   }
+  // The window is checked whether or not this vmmu has the RTL backend: a bad option is a usage
+  // error before anything else.
+  const auto window = o.wave_window.empty() ? std::pair<uint64_t, uint64_t>{0, UINT64_MAX} : parseWindow(o.wave_window);
 #ifdef VMMU_CLI_HAVE_RTL
   if (request.backend == run::BackendKind::Rtl) {
     vmm::RtlBackendOptions waves;
     waves.waves_path = o.wave;
-    if (!o.wave_window.empty())
-      std::tie(waves.waves_from, waves.waves_to) = parseWindow(o.wave_window);
+    std::tie(waves.waves_from, waves.waves_to) = window;
     // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW / VMMU_RTL_INJECT_DIVERGENCE override
     // these (rtl_backend.h).
     request.rtl_backend = vmm::checkedRtlBackendFactory(waves);
   }
+#else
+  (void)window;
 #endif
 
   // Settings: the file, then the command line.
