@@ -69,24 +69,27 @@ std::string Dut::createTemporary(const std::string &file) {
 // A run that did not end (an exception while building the test) keeps whatever file was there.
 Dut::~Dut() { finish(false); }
 
-void Dut::finish(bool keep_waves) {
+bool Dut::finish(bool keep_waves) {
   if (finished_)
-    return;
+    return true;
   finished_ = true;
   if (trace_ && trace_->isOpen())
     trace_->close();
+  bool placed = true;
   if (!keep_waves && !wave_temp_.empty())
     ::unlink(wave_temp_.c_str());
   else if (!wave_temp_.empty() && std::rename(wave_temp_.c_str(), options_.file.c_str()) != 0) {
     std::fprintf(stderr, "vmmu_tb: +wave=%s: cannot rename %s over it: %s\n", options_.file.c_str(),
                  wave_temp_.c_str(), std::strerror(errno));
     ::unlink(wave_temp_.c_str());
+    placed = false;
   }
   top_->final();
 #if VMMU_TB_COVERAGE
   if (!options_.coverage_file.empty())
     context_->coveragep()->write(options_.coverage_file.c_str());
 #endif
+  return placed;
 }
 
 void Dut::dump(uint64_t time) {

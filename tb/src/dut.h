@@ -43,8 +43,9 @@ public:
   void tick();
   // Combinational counter readout (§12): drives ctr_sel_i and re-evaluates.
   uint64_t readCounter(unsigned index);
-  // Flushes and closes the wave file, if any, and renames it into place (or discards it).
-  void finish(bool keep_waves = true);
+  // Flushes and closes the wave file, if any, and renames it into place (or discards it). False
+  // when the waves were to be kept and could not be put in place (the reason is printed).
+  bool finish(bool keep_waves = true);
 
 private:
   static std::string createTemporary(const std::string &file);

@@ -164,7 +164,9 @@ void Env::runPhase() {
       synced = cycle;
     }
   }
-  dut_.finish(interruptSignal() == 0);
+  // Waves that cannot be put in place are a failed run, not a message beside a pass.
+  if (!dut_.finish(interruptSignal() == 0))
+    reporter_.error(name(), "waves: the wave file could not be put in place (see the line above)");
   sc_core::sc_stop();
 }
 
