@@ -10,8 +10,6 @@ namespace vmmu::run {
 namespace {
 
 constexpr uint64_t k4K = 4096;
-// Addresses at or above this are the upper (kernel) half of a 48-bit address space.
-constexpr uint64_t kUpperHalf = 1ull << 47;
 
 Access toAccess(trace::AccessOp op) {
   switch (op) {
@@ -47,48 +45,33 @@ struct TraceReplay::Process {
   std::unordered_map<uint64_t, std::vector<PendingProtect>> pending;
 };
 
-TraceCounts countTrace(const std::string &path, uint64_t max_events, const volatile std::sig_atomic_t *stop) {
-  trace::TraceReader reader(path);
-  TraceCounts counts;
-  // Looking at the flag every 64 Ki events keeps a stop well under a second away (a billion
-  // events take about 50 s) at no measurable cost.
-  constexpr uint64_t kStopCheckEvents = 1u << 16;
-  while (counts.events < max_events) {
-    if (stop != nullptr && counts.events % kStopCheckEvents == 0 && *stop != 0) {
-      counts.interrupted = true;
-      break;
-    }
-    const std::optional<trace::Event> event = reader.next();
-    if (!event)
-      break;
-    ++counts.events;
-    if (event->kind == trace::EventKind::Access && event->address < kUpperHalf)
-      ++counts.accesses;
-  }
-  return counts;
-}
-
-TraceReplay::TraceReplay(const ReplayOptions &options, std::shared_ptr<ReplayProbe> probe)
-    : options_(options), probe_(probe ? std::move(probe) : std::make_shared<ReplayProbe>()),
-      reader_(options.path) {}
+TraceReplay::TraceReplay(TraceTape &tape, bool huge_pages)
+    : tape_(tape), huge_pages_(huge_pages), chunk_(tape.start()) {}
 
 TraceReplay::~TraceReplay() = default;
 
-std::string TraceReplay::describe() const { return "trace " + baseName(options_.path); }
+std::string TraceReplay::describe() const { return "trace " + baseName(tape_.path()); }
 
 TraceReplay::Process &TraceReplay::processFor(guest::GuestKernel &kernel, uint32_t trace_pid) {
+  if (last_process_ != nullptr && last_pid_ == trace_pid)
+    return *last_process_;
   auto it = processes_.find(trace_pid);
-  if (it != processes_.end())
-    return *it->second;
+  if (it != processes_.end()) {
+    last_pid_ = trace_pid;
+    last_process_ = it->second.get();
+    return *last_process_;
+  }
   auto process = std::make_unique<Process>();
   process->pid = kernel.spawn();
   const uint64_t arena_bytes = kArenaSlots * kSlotBytes;
   const uint64_t start = kernel.mmap(process->pid, arena_bytes, guest::prot::Read | guest::prot::Write | guest::prot::Exec,
-                                     options_.huge_pages);
+                                     huge_pages_);
   process->arena = (start + kSlotBytes - 1) & ~(kSlotBytes - 1);
   process->slots = (start + arena_bytes - process->arena) / kSlotBytes;  // one fewer when start is unaligned
-  ++probe_->stats.processes;
-  return *processes_.emplace(trace_pid, std::move(process)).first->second;
+  ++stats_.processes;
+  last_pid_ = trace_pid;
+  last_process_ = processes_.emplace(trace_pid, std::move(process)).first->second.get();
+  return *last_process_;
 }
 
 uint64_t TraceReplay::guestAddress(guest::GuestKernel &kernel, Process &process, uint64_t trace_va) {
@@ -126,7 +109,7 @@ void TraceReplay::protectGuest(guest::GuestKernel &kernel, Process &process, uin
   try {
     kernel.mprotect(process.pid, guest_start, length, prot);
   } catch (const std::invalid_argument &) {
-    ++probe_->stats.refused;  // would split a 2 MiB page: vmmu's guest does not split them
+    ++stats_.refused;  // would split a 2 MiB page: vmmu's guest does not split them
   }
 }
 
@@ -152,7 +135,7 @@ void TraceReplay::reclaimRange(guest::GuestKernel &kernel, Process &process, uin
       return;  // never touched: nothing resident
     // Whole pages from the piece's start; only resident pages are visited.
     const uint64_t pages = (piece_length + k4K - 1) / k4K;
-    probe_->stats.pages_reclaimed += kernel.reclaimRange(process.pid, *guest_start, *guest_start + pages * k4K);
+    stats_.pages_reclaimed += kernel.reclaimRange(process.pid, *guest_start, *guest_start + pages * k4K);
   });
 }
 
@@ -171,7 +154,7 @@ void TraceReplay::protectRange(guest::GuestKernel &kernel, Process &process, uin
 }
 
 void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) {
-  ReplayStats &stats = probe_->stats;
+  ReplayStats &stats = stats_;
   switch (event.kind) {
   case trace::EventKind::Access: {
     if (event.address >= kUpperHalf) {
@@ -201,6 +184,8 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
     if (it == processes_.end())
       return;
     kernel.exit(it->second->pid);
+    if (last_process_ == it->second.get())
+      last_process_ = nullptr;
     processes_.erase(it);
     return;
   }
@@ -245,30 +230,33 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
   }
 }
 
-void TraceReplay::run(guest::GuestKernel &kernel, uint64_t accesses) {
-  replayUntil(kernel, probe_->stats.accesses + accesses);
-  if (options_.after_interval)
-    options_.after_interval(*probe_);
+uint64_t TraceReplay::replayTo(guest::GuestKernel &kernel, uint64_t target) {
+  const uint64_t before = stats_.accesses;
+  while (stats_.accesses < target) {
+    if (offset_ == chunk_->events.size()) {
+      if (!chunk_->next)
+        break;  // the tape's decoded end
+      chunk_ = chunk_->next;  // frees the chunk left when this was its last reader
+      offset_ = 0;
+    }
+    const uint64_t index = chunk_->first + offset_;
+    if (index >= tape_.safeEnd())
+      break;  // no user access known to follow yet
+    event_index_ = index;
+    ++stats_.events;
+    replay(kernel, chunk_->events[offset_++]);
+  }
+  return stats_.accesses - before;
 }
 
-void TraceReplay::replayUntil(guest::GuestKernel &kernel, uint64_t target) {
-  while (probe_->stats.accesses < target) {
-    if (options_.stop != nullptr && *options_.stop != 0) {
-      probe_->interrupted = true;
-      return;
-    }
-    if (probe_->finished || probe_->stats.events >= options_.max_events) {
-      probe_->finished = true;
-      return;
-    }
-    const std::optional<trace::Event> event = reader_.next();
-    if (!event) {
-      probe_->finished = true;
-      return;
-    }
-    probe_->event_index = probe_->stats.events++;
-    replay(kernel, *event);
-  }
+bool TraceReplay::finished() const {
+  return tape_.ended() && chunk_->first + offset_ >= tape_.safeEnd();
+}
+
+void TraceReplay::run(guest::GuestKernel &kernel, uint64_t accesses) {
+  const uint64_t target = stats_.accesses + accesses;
+  while (replayTo(kernel, target), stats_.accesses < target && !finished())
+    tape_.extend();
 }
 
 }  // namespace vmmu::run
