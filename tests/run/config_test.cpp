@@ -178,17 +178,27 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   request.trace = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
   request.approaches = {vmm::Approach::Native};
   request.adaptive = false;
-  request.max_events = 250'020;  // gzip.vmt: 20 setup events, then accesses
+  request.max_events = 250'020;  // gzip.vmt: 250,000 user accesses in these
   request.settings.interval = 1;
   const RunReport report = runTrace(request);
   ASSERT_EQ(report.runs.size(), 1u);
   EXPECT_EQ(report.requested_interval, 1u);
-  // 250,000 accesses in at most 100,000 intervals: ceil(250000 / 100000) = 3 accesses each, so
-  // ceil(250000 / 3) = 83,334 records.
+  // The 100,000th record (at access 100,000) merges the records pairwise: 50,000 of 2 accesses;
+  // the next 100,000 accesses make 50,000 more, and at access 200,000 they merge into 50,000 of 4;
+  // the last 50,000 accesses make 12,500 more.
   EXPECT_EQ(report.accesses, 250'000u);
-  EXPECT_EQ(report.interval, 3u);
-  EXPECT_EQ(report.runs[0].result.intervals.size(), 83'334u);
-  EXPECT_NE(formatText(report).find("interval 3 (coarsened from 1: at most 100000 intervals are recorded)"),
+  EXPECT_EQ(report.interval, 4u);
+  const std::vector<policy::IntervalCounters> &intervals = report.runs[0].result.intervals;
+  ASSERT_EQ(intervals.size(), 62'500u);
+  EXPECT_EQ(intervals.back().index, 62'499u);
+  uint64_t accesses = 0, cycles = 0;
+  for (const policy::IntervalCounters &interval : intervals) {
+    accesses += interval.accesses;
+    cycles += interval.total_cycles;
+  }
+  EXPECT_EQ(cycles, report.runs[0].result.cycles()) << "merging keeps every cycle";
+  EXPECT_EQ(accesses, report.runs[0].result.cost.accesses);
+  EXPECT_NE(formatText(report).find("interval 4 (coarsened from 1: at most 100000 intervals are recorded)"),
             std::string::npos)
       << formatText(report);
 
@@ -198,29 +208,26 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   EXPECT_EQ(asked.runs[0].result.intervals.size(), 50u);
 }
 
-// A stop during the counting pass (48 s on a 10^9-event trace, and Ctrl-C used to be ignored
-// there) ends it at once: the first run starts, sees the flag and reports 0 accesses.
-TEST(RunConfig, StopDuringTheCountingPassEndsTheRunAtOnce) {
-  const std::string gzip = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
-  volatile std::sig_atomic_t stop = 1;
-  const TraceCounts counts = countTrace(gzip, UINT64_MAX, &stop);
-  EXPECT_TRUE(counts.interrupted);
-  EXPECT_EQ(counts.events, 0u);
-  stop = 0;
-  EXPECT_EQ(countTrace(gzip, 250'020, &stop).accesses, 250'000u);  // not set: counts as before
-
+// A stop before the first step (a stop is looked at between steps, and Ctrl-C used to be ignored
+// during the counting pass that came before the runs) ends the runs at once: each reports itself
+// interrupted after 0 accesses, and the counts are what was replayed.
+TEST(RunConfig, StopBeforeTheFirstStepEndsTheRunsAtOnce) {
   RunRequest request;
-  request.trace = gzip;
+  request.trace = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
   request.approaches = {vmm::Approach::Nested};
-  stop = 1;
+  volatile std::sig_atomic_t stop = 1;
   request.stop = &stop;
   const RunReport report = runTrace(request);
   EXPECT_FALSE(report.counted);
   EXPECT_TRUE(report.interrupted);
-  EXPECT_NE(formatText(report).find("(counted until the stop: partial)"), std::string::npos) << formatText(report);
-  ASSERT_EQ(report.runs.size(), 1u);
-  EXPECT_TRUE(report.runs[0].interrupted);
-  EXPECT_EQ(report.runs[0].replay.accesses, 0u);
+  EXPECT_EQ(report.events, 0u);
+  EXPECT_EQ(report.accesses, 0u);
+  EXPECT_NE(formatText(report).find("(replayed until the stop: partial)"), std::string::npos) << formatText(report);
+  ASSERT_EQ(report.runs.size(), 3u);  // native, nested, adaptive
+  for (const ModeRun &run : report.runs) {
+    EXPECT_TRUE(run.interrupted) << run.result.policy;
+    EXPECT_EQ(run.replay.accesses, 0u) << run.result.policy;
+  }
 }
 
 TEST(RunConfig, UnreadableFileIsAnError) {

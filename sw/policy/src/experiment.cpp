@@ -117,7 +117,7 @@ std::string RunResult::notes() const {
 }
 
 PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
-    : policy_(policy), interval_(config.interval) {
+    : policy_(policy), interval_(config.interval), max_intervals_(config.max_intervals) {
   if (const std::string error = config.validateRun(); !error.empty())
     throw std::invalid_argument(error);
   result_.policy = policy.name();
@@ -167,6 +167,8 @@ void PolicyRun::endInterval(bool decide) {
   last_cost_ = vmm_->cost();
   last_counters_ = counters;
   done_in_interval_ = 0;
+  if (max_intervals_ != 0 && result_.intervals.size() >= max_intervals_)
+    coarsen();
   if (decide) {
     const Approach next = policy_.decide(result_.intervals.back());
     if (next != vmm_->approach() && !(next == Approach::Direct && !vmm_->canEnterDirect()))

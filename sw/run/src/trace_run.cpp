@@ -81,6 +81,7 @@ RunReport runTrace(const RunRequest &request) {
 
   policy::ExperimentConfig config;
   config.interval = request.settings.interval;
+  config.max_intervals = kMaxIntervals;
   config.vmm = request.settings.vmm;
   config.guest = request.settings.guest;
   config.mmu = request.settings.mmu;
@@ -127,10 +128,10 @@ RunReport runTrace(const RunRequest &request) {
     request.progress(line);
   };
 
-  // Lockstep: a step is at most kStepAccesses user accesses and never crosses an interval's end
-  // (the runs share the interval); every run replays it, then the next starts. A run that reaches
-  // the tape's horizon first waits for the next chunk (the others then reach it too).
-  uint64_t done = 0;  // user accesses every running run has replayed
+  // Lockstep: a step is kStepAccesses user accesses; every run replays it (interval by interval),
+  // then the next step starts. A run that reaches the tape's horizon first waits for the next chunk
+  // (the others then reach it too).
+  uint64_t done = 0;    // user accesses every running run has replayed
   uint64_t target = 0;  // where the step under way ends (done: none under way)
   bool interrupted = false;
   const Lane *running = nullptr;  // the run taking its step
@@ -140,21 +141,22 @@ RunReport runTrace(const RunRequest &request) {
         interrupted = true;
         break;
       }
-      const Lane *first = nullptr;
-      for (const Lane &lane : lanes)
-        if (lane.active() && first == nullptr)
-          first = &lane;
-      if (first == nullptr)
-        break;  // the VMM stopped every run
       if (target == done)
-        target = done + std::min(kStepAccesses, first->run->untilIntervalEnd());
-      bool reached = true;
+        target = done + kStepAccesses;
+      bool reached = true, any = false;
       for (Lane &lane : lanes) {
         if (!lane.active())
           continue;
+        any = true;
         running = &lane;
         timed(lane.seconds, lane.cpu_seconds, [&] {
-          lane.run->advance([&](guest::GuestKernel &kernel) { return lane.replay->replayTo(kernel, target); });
+          for (uint64_t at = lane.replay->stats().accesses; at < target && !lane.run->stopped();) {
+            const uint64_t until = at + std::min(target - at, lane.run->untilIntervalEnd());
+            lane.run->advance([&](guest::GuestKernel &kernel) { return lane.replay->replayTo(kernel, until); });
+            at = lane.replay->stats().accesses;
+            if (at < until)
+              break;  // the horizon
+          }
         });
         lane.stats = lane.replay->stats();
         if (lane.run->stopped())
@@ -162,6 +164,8 @@ RunReport runTrace(const RunRequest &request) {
         else if (lane.stats.accesses != target)
           reached = false;
       }
+      if (!any)
+        break;  // the VMM stopped every run
       if (!reached) {
         if (!decode())
           break;  // the trace is over: every run replayed up to its last user access
@@ -169,15 +173,14 @@ RunReport runTrace(const RunRequest &request) {
       }
       done = target;
       progress(done);
-      if (first->run->untilIntervalEnd() == first->run->interval() && first->run->intervalsRecorded() >= kMaxIntervals) {
-        for (Lane &lane : lanes)
-          lane.run->coarsen();
-        report.interval = first->run->interval();
-        if (request.progress)
-          request.progress("vmmu run: interval coarsened from " + std::to_string(report.requested_interval) + " to " +
-                           std::to_string(report.interval) + " accesses (at most " + std::to_string(kMaxIntervals) +
-                           " intervals are recorded)");
-      }
+      for (const Lane &lane : lanes)
+        if (lane.active() && lane.run->interval() != report.interval) {
+          report.interval = lane.run->interval();
+          if (request.progress)
+            request.progress("vmmu run: interval coarsened from " + std::to_string(report.requested_interval) +
+                             " to " + std::to_string(report.interval) + " accesses (at most " +
+                             std::to_string(kMaxIntervals) + " intervals are recorded)");
+        }
     }
   } catch (const vmm::BackendMismatch &e) {
     // The run that met it, at the event its reader was replaying; the other runs are cut short
@@ -217,7 +220,13 @@ RunReport runTrace(const RunRequest &request) {
       report.accesses = std::max(report.accesses, lane.stats.accesses);
     }
   }
+  // The interval as run: the runs coarsened at the same accesses, except those that stopped
+  // earlier, whose records are brought to the same interval here.
+  for (const Lane &lane : lanes)
+    report.interval = std::max(report.interval, lane.run->interval());
   for (Lane &lane : lanes) {
+    while (lane.run->interval() < report.interval)
+      lane.run->coarsen();
     ModeRun run;
     run.interrupted = interrupted && lane.active();
     timed(lane.seconds, lane.cpu_seconds, [&] {

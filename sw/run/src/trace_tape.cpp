@@ -49,7 +49,7 @@ bool TraceTape::extend() {
     tail_ = std::move(chunk);
     start_.reset();
   }
-  if (!ended_ && events_ - safe_end_ > kPendingLimit)
+  if (!ended_ && events_ - safe_end_ > pendingLimit())
     scout();
   return decoded;
 }

@@ -29,6 +29,10 @@ struct ExperimentConfig {
   std::function<std::unique_ptr<guest::Workload>()> make_workload;
   uint64_t accesses = 200'000;    // guest user accesses in the run
   uint64_t interval = 10'000;     // user accesses per policy interval
+  // Records kept at most (0: no bound): a run that has recorded this many merges them pairwise
+  // and doubles its interval from then on (PolicyRun::coarsen). Runs of the same activity do so at
+  // the same access, so their records stay aligned.
+  uint64_t max_intervals = 0;
   vmm::VmmConfig vmm;             // the VM (memory size also sizes the guest)
   guest::GuestConfig guest;       // memory_bytes is taken from vmm.memory.bytes
   MmuConfig mmu;
@@ -111,7 +115,8 @@ public:
       endInterval(true);
   }
   // Coarsens the records: merges them pairwise (the first's approach names the pair) and doubles
-  // the interval from now on. Call between intervals (untilIntervalEnd() == interval()).
+  // the interval from now on. Called when config.max_intervals are recorded; a caller may call it
+  // on a run that stopped early to align its records with the others'. Only between intervals.
   void coarsen();
   // `interrupted`: the activity was stopped from outside; the policy is not asked again.
   RunResult finish(bool interrupted = false);
@@ -123,6 +128,7 @@ private:
 
   SwitchPolicy &policy_;
   uint64_t interval_;
+  const uint64_t max_intervals_;
   RunResult result_;
   std::unique_ptr<vmm::MmuBackend> backend_;
   std::unique_ptr<vmm::Vmm> vmm_;

@@ -6,9 +6,9 @@
 // schedules and names the best approach. report.h prints a RunReport as text and as JSON.
 //
 // The trace is decoded once (trace_tape.h), whatever the number of runs, and the runs advance in
-// lockstep over it: each in turn replays the next step (at most kStepAccesses user accesses,
-// never past an interval's end) before any goes further, so the decoded events held stay within
-// a step or a chunk. Every run sees the same events and the same interval boundaries, as when
+// lockstep over it: each in turn replays the next step (kStepAccesses user accesses, interval by
+// interval) before any goes further, and a run that reaches the tape's decoded end waits for the
+// next chunk, so the decoded events held stay within a step or a chunk. Every run sees the same events and the same interval boundaries, as when
 // each replayed the trace on its own.
 #pragma once
 
@@ -80,10 +80,11 @@ struct Mismatch {
   std::string what;          // what differed: the request and both results
 };
 
-// Per-interval records are bounded: when a run has recorded this many intervals, every run's
-// records are merged pairwise and the interval doubles from then on (RunReport::interval is the
-// final one, requested_interval what was asked), so memory does not follow --interval 1 over a
-// long trace. The trace's length is not known in advance (no counting pass), hence doubling.
+// Per-interval records are bounded: when a run has recorded this many intervals, its records are
+// merged pairwise and its interval doubles from then on (every run does so at the same access;
+// RunReport::interval is the final interval, requested_interval what was asked), so memory does
+// not follow --interval 1 over a long trace. The trace's length is not known in advance (there
+// is no counting pass), hence the doubling.
 inline constexpr uint64_t kMaxIntervals = 100'000;
 
 // The runs advance together by at most this many user accesses a step.

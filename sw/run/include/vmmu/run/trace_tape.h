@@ -11,7 +11,7 @@
 // runs then knew the access count from a counting pass). So a reader may replay an event only
 // when a user access is known to come at or after it: safeEnd(). After the last decoded access
 // the tape holds the decoded events until the next access shows up; when more than
-// kPendingLimit events are waiting (a long stretch of page-table writes, say), a second reader,
+// pendingLimit() events (four chunks) are waiting (a long stretch of page-table writes, say), a second reader,
 // the scout, reads ahead to find the next access (or the end), so waiting events never pile up
 // beyond that bound. The scout decodes the trace's prefix once when it is first needed: traces
 // with such stretches pay up to one more decode; others never start it.
@@ -38,7 +38,6 @@ inline bool isUserAccess(const trace::Event &event) {
 class TraceTape {
 public:
   static constexpr size_t kChunkEvents = 4096;
-  static constexpr uint64_t kPendingLimit = 4 * kChunkEvents;
 
   // Events [first, first + events.size()) of the trace; `next` is set when the tape decodes on.
   struct Chunk {
@@ -74,6 +73,8 @@ public:
   uint64_t bytesRead() const { return reader_.compressedOffset(); }
   uint64_t fileBytes() const { return file_bytes_; }
   const std::string &path() const { return path_; }
+  // Events decoded past safeEnd() beyond which the scout looks ahead: four chunks.
+  uint64_t pendingLimit() const { return 4 * chunk_events_; }
 
 private:
   // Finds the next user access at or after events_ with the scout; moves safe_end_ or, when none
