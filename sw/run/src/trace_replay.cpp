@@ -153,28 +153,35 @@ void TraceReplay::protectRange(guest::GuestKernel &kernel, Process &process, uin
   });
 }
 
+void TraceReplay::replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access) {
+  if (access.address >= kUpperHalf) {
+    const uint64_t offset = access.address >= guest::GuestKernel::kDirectMapBase
+                                ? access.address - guest::GuestKernel::kDirectMapBase
+                                : access.address;
+    kernel.kernelLoad(offset % kernel.memoryBytes());
+    ++stats_.kernel_accesses;
+    return;
+  }
+  Process &process = last_process_ != nullptr && last_pid_ == access.pid ? *last_process_ : processFor(kernel, access.pid);
+  // Most accesses stay in the GiB of the one before (guestAddress's cache, checked here first).
+  const uint64_t va = ((access.address >> 30) == process.last_gib
+                           ? process.last_base + (access.address & (kSlotBytes - 1))
+                           : guestAddress(kernel, process, access.address)) &
+                      ~uint64_t{7};
+  ++stats_.accesses;
+  try {
+    kernel.access(process.pid, va, toAccess(access.op));
+  } catch (const guest::SegmentationFault &) {
+    ++stats_.refused;
+  }
+}
+
 void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) {
   ReplayStats &stats = stats_;
   switch (event.kind) {
-  case trace::EventKind::Access: {
-    if (event.address >= kUpperHalf) {
-      const uint64_t offset = event.address >= guest::GuestKernel::kDirectMapBase
-                                  ? event.address - guest::GuestKernel::kDirectMapBase
-                                  : event.address;
-      kernel.kernelLoad(offset % kernel.memoryBytes());
-      ++stats.kernel_accesses;
-      return;
-    }
-    Process &process = processFor(kernel, event.pid);
-    const uint64_t va = guestAddress(kernel, process, event.address) & ~uint64_t{7};
-    ++stats.accesses;
-    try {
-      kernel.access(process.pid, va, toAccess(event.op));
-    } catch (const guest::SegmentationFault &) {
-      ++stats.refused;
-    }
+  case trace::EventKind::Access:
+    replayAccess(kernel, {event.address, event.pid, event.kind, event.op});
     return;
-  }
   case trace::EventKind::ProcessCreate:
     processFor(kernel, event.pid);
     return;
@@ -232,19 +239,26 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
 
 uint64_t TraceReplay::replayTo(guest::GuestKernel &kernel, uint64_t target) {
   const uint64_t before = stats_.accesses;
+  // The horizon only moves when the tape extends, never during this call: it is looked at once
+  // per chunk, not per event.
+  const uint64_t safe_end = tape_.safeEnd();
   while (stats_.accesses < target) {
-    if (offset_ == chunk_->events.size()) {
-      if (!chunk_->next)
-        break;  // the tape's decoded end
-      chunk_ = chunk_->next;  // frees the chunk left when this was its last reader
-      offset_ = 0;
+    if (offset_ == limit_) {
+      if (offset_ == chunk_->entries.size() && chunk_->next) {
+        chunk_ = chunk_->next;  // frees the chunk left when this was its last reader
+        offset_ = 0;
+      }
+      limit_ = safe_end <= chunk_->first ? 0 : std::min<uint64_t>(chunk_->entries.size(), safe_end - chunk_->first);
+      if (offset_ >= limit_)
+        break;  // the horizon: no user access known to follow yet, or nothing decoded yet
     }
-    const uint64_t index = chunk_->first + offset_;
-    if (index >= tape_.safeEnd())
-      break;  // no user access known to follow yet
-    event_index_ = index;
+    const TraceTape::Entry &entry = chunk_->entries[offset_];
+    event_index_ = chunk_->first + offset_++;
     ++stats_.events;
-    replay(kernel, chunk_->events[offset_++]);
+    if (entry.kind == trace::EventKind::Access)
+      replayAccess(kernel, entry);
+    else
+      replay(kernel, chunk_->others[entry.address]);
   }
   return stats_.accesses - before;
 }

@@ -22,8 +22,8 @@ bool TraceTape::extend() {
     return false;
   auto chunk = std::make_shared<Chunk>();
   chunk->first = events_;
-  chunk->events.reserve(chunk_events_);
-  while (chunk->events.size() < chunk_events_) {
+  chunk->entries.reserve(chunk_events_);
+  while (chunk->entries.size() < chunk_events_) {
     if (events_ >= max_events_) {
       ended_ = true;
       break;
@@ -33,17 +33,22 @@ bool TraceTape::extend() {
       ended_ = true;
       break;
     }
-    if (isUserAccess(*event)) {
-      ++accesses_;
-      safe_end_ = events_ + 1;
+    if (event->kind == trace::EventKind::Access) {
+      if (event->address < kUpperHalf) {
+        ++accesses_;
+        safe_end_ = events_ + 1;
+      }
+      chunk->entries.push_back({event->address, event->pid, event->kind, event->op});
+    } else {
+      chunk->entries.push_back({chunk->others.size(), event->pid, event->kind, event->op});
+      chunk->others.push_back(std::move(*event));
     }
-    chunk->events.push_back(std::move(*event));
     ++events_;
   }
   // What the scout promised: the events before its access may be replayed.
   if (access_ahead_ > safe_end_)
     safe_end_ = std::min(events_, access_ahead_);
-  const bool decoded = !chunk->events.empty();
+  const bool decoded = !chunk->entries.empty();
   if (decoded) {
     tail_->next = chunk;
     tail_ = std::move(chunk);

@@ -97,6 +97,8 @@ private:
   // The guest address of `trace_va` if its GiB has a slot.
   std::optional<uint64_t> existingGuestAddress(const Process &process, uint64_t trace_va) const;
   void protectGuest(guest::GuestKernel &kernel, Process &process, uint64_t guest_start, uint64_t length, unsigned prot);
+  // A user or kernel-half access (the fast path), and any other event.
+  void replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access);
   void replay(guest::GuestKernel &kernel, const trace::Event &event);
   void reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length);
   void protectRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length, unsigned prot);
@@ -105,6 +107,7 @@ private:
   const bool huge_pages_;
   std::shared_ptr<TraceTape::Chunk> chunk_;  // the chunk being read, and the next event in it
   size_t offset_ = 0;
+  size_t limit_ = 0;  // where in chunk_ the tape's horizon was when last looked at
   ReplayStats stats_;
   uint64_t event_index_ = 0;
   std::unordered_map<uint32_t, std::unique_ptr<Process>> processes_;

@@ -39,10 +39,19 @@ class TraceTape {
 public:
   static constexpr size_t kChunkEvents = 4096;
 
-  // Events [first, first + events.size()) of the trace; `next` is set when the tape decodes on.
+  // One event as the tape holds it: accesses, most of every trace, in 16 bytes; any other event
+  // in full in its chunk's `others`, at index `address`.
+  struct Entry {
+    uint64_t address = 0;
+    uint32_t pid = 0;
+    trace::EventKind kind = trace::EventKind::Access;
+    trace::AccessOp op = trace::AccessOp::Read;
+  };
+  // Events [first, first + entries.size()) of the trace; `next` is set when the tape decodes on.
   struct Chunk {
     uint64_t first = 0;
-    std::vector<trace::Event> events;
+    std::vector<Entry> entries;
+    std::vector<trace::Event> others;
     std::shared_ptr<Chunk> next;
   };
 
