@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,20 @@
 
 namespace {
 
-// The console output as usual, remembering each benchmark's CPU seconds per iteration.
+// The console output as usual, remembering each benchmark's CPU seconds per iteration: the
+// median of the repetitions with --benchmark_repetitions=N, else the one run's.
 class RatioReporter final : public benchmark::ConsoleReporter {
 public:
   void ReportRuns(const std::vector<Run> &runs) override {
-    for (const Run &run : runs)
-      if (run.run_type == Run::RT_Iteration && !run.error_occurred)
-        seconds_[run.benchmark_name()] = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+    for (const Run &run : runs) {
+      if (run.error_occurred)
+        continue;
+      const double seconds = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median")
+        medians_.insert(run.run_name.str());
+      if (run.run_type == Run::RT_Aggregate ? run.aggregate_name == "median" : medians_.count(run.run_name.str()) == 0)
+        seconds_[run.run_name.str()] = seconds;
+    }
     ConsoleReporter::ReportRuns(runs);
   }
 
@@ -38,6 +46,7 @@ public:
 
 private:
   std::map<std::string, double> seconds_;
+  std::set<std::string> medians_;  // benchmarks whose time is their repetitions' median
 };
 
 }  // namespace
@@ -50,7 +59,7 @@ int main(int argc, char **argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  std::printf("\nratios (CPU time per iteration, this run):\n");
+  std::printf("\nratios (CPU time per iteration, this run; medians with --benchmark_repetitions):\n");
   int missed = 0;
   for (const vmmu::bench::Ratio &ratio : vmmu::bench::kRatios) {
     const double *numerator = reporter.find(ratio.numerator);

@@ -2,6 +2,7 @@
 #include "vmmu/run/trace_replay.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <stdexcept>
 
@@ -31,9 +32,14 @@ struct TraceReplay::Process {
   guest::Pid pid = 0;
   uint64_t arena = 0;  // guest VA of slot 0 (1 GiB aligned)
   std::unordered_map<uint64_t, uint64_t> slot_of_gib;  // trace VA >> 30 -> slot
-  // The last GiB translated: most accesses stay in it.
-  uint64_t last_gib = ~uint64_t{0};
-  uint64_t last_base = 0;
+  // The slots of GiBs translated lately, by the GiB's low bits: a program's code, heap and stack
+  // are in different GiBs, and most accesses are in one of them.
+  struct RecentGib {
+    uint64_t gib = ~uint64_t{0};
+    uint64_t base = 0;
+  };
+  std::array<RecentGib, 8> recent;
+  RecentGib &recentFor(uint64_t gib) { return recent[gib % recent.size()]; }
   uint64_t slots = 0;    // 1 GiB slots in the arena
   uint64_t brk_end = 0;  // 0 until the first brk event
   // Protection changes (offset in the GiB, length, prot) for GiBs without a slot yet, applied in
@@ -76,7 +82,8 @@ TraceReplay::Process &TraceReplay::processFor(guest::GuestKernel &kernel, uint32
 
 uint64_t TraceReplay::guestAddress(guest::GuestKernel &kernel, Process &process, uint64_t trace_va) {
   const uint64_t gib = trace_va >> 30;
-  if (gib != process.last_gib) {
+  Process::RecentGib &recent = process.recentFor(gib);
+  if (gib != recent.gib) {
     const auto [it, inserted] = process.slot_of_gib.emplace(gib, process.slot_of_gib.size());
     if (it->second >= process.slots) {
       process.slot_of_gib.erase(it);
@@ -91,10 +98,10 @@ uint64_t TraceReplay::guestAddress(guest::GuestKernel &kernel, Process &process,
         process.pending.erase(pending);
       }
     }
-    process.last_gib = gib;
-    process.last_base = base;
+    recent.gib = gib;
+    recent.base = base;
   }
-  return process.last_base + (trace_va & (kSlotBytes - 1));
+  return recent.base + (trace_va & (kSlotBytes - 1));
 }
 
 std::optional<uint64_t> TraceReplay::existingGuestAddress(const Process &process, uint64_t trace_va) const {
@@ -163,10 +170,11 @@ void TraceReplay::replayAccess(guest::GuestKernel &kernel, const TraceTape::Entr
     return;
   }
   Process &process = last_process_ != nullptr && last_pid_ == access.pid ? *last_process_ : processFor(kernel, access.pid);
-  // Most accesses stay in the GiB of the one before (guestAddress's cache, checked here first).
-  const uint64_t va = ((access.address >> 30) == process.last_gib
-                           ? process.last_base + (access.address & (kSlotBytes - 1))
-                           : guestAddress(kernel, process, access.address)) &
+  // Most accesses are in a GiB used lately (guestAddress's cache, checked here first).
+  const uint64_t gib = access.address >> 30;
+  const Process::RecentGib &recent = process.recentFor(gib);
+  const uint64_t va = (gib == recent.gib ? recent.base + (access.address & (kSlotBytes - 1))
+                                         : guestAddress(kernel, process, access.address)) &
                       ~uint64_t{7};
   ++stats_.accesses;
   try {
