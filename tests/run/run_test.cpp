@@ -104,7 +104,7 @@ TEST(RunTrace, JsonReportHasTheSchemaFields) {
   const nlohmann::json json = parseReport(formatJson(smallReport()));
   for (const char *key : {"schema_version", "trace", "backend", "events", "accesses", "counted", "interval",
                           "requested_interval", "cycles_per_ref",
-                          "seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
+                          "seconds", "decode_seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
                           "verdict"})
     EXPECT_TRUE(json.contains(key)) << key;
   EXPECT_EQ(json.at("schema_version"), kReportSchemaVersion);
