@@ -62,16 +62,17 @@ TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
   RtlBackend backend(MmuConfig{}, fastOptions());
   NativeSetup setup(backend);
   for (uint64_t i = 0; i < 16; ++i) {
-    uint64_t walk_cycles = 0;
-    const Response resp = backend.translate(readOf(kVa + i * 0x1000 + 8), walk_cycles);
-    EXPECT_EQ(resp.fault, Fault::None);
-    EXPECT_EQ(resp.hpa, kDataBase + i * 0x1000 + 8);
+    const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
+    EXPECT_EQ(t.resp.fault, Fault::None);
+    EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8);
+    EXPECT_TRUE(t.walked) << "page " << i;
     // The first page walks all four levels; later ones hit the PDE cache and read one entry.
-    EXPECT_EQ(walk_cycles, 2 + (i == 0 ? 4 : 1) * 3) << "page " << i;
+    EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 4 : 1) * 3) << "page " << i;
   }
-  uint64_t walk_cycles = 1;
-  EXPECT_TRUE(backend.translate(readOf(kVa + 8), walk_cycles).tlb_hit);
-  EXPECT_EQ(walk_cycles, 0u) << "a TLB hit costs no walk cycles";
+  const vmm::Translation hit = backend.translate(readOf(kVa + 8));
+  EXPECT_TRUE(hit.resp.tlb_hit);
+  EXPECT_FALSE(hit.walked) << "a TLB hit does not walk";
+  EXPECT_EQ(hit.walk_cycles, 0u) << "a TLB hit costs no walk cycles";
   EXPECT_NO_THROW(backend.checkCounters());
   EXPECT_EQ(backend.counter(Counter::Walks), 16u);
   EXPECT_EQ(backend.counter(Counter::TlbHits), 1u);
@@ -81,23 +82,23 @@ TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
 TEST(RtlBackendChecker, CatchesADifferentResponseAndNamesTheTransaction) {
   RtlBackend backend(MmuConfig{}, fastOptions());
   NativeSetup setup(backend);
-  uint64_t walk_cycles = 0;
-  backend.translate(readOf(kVa), walk_cycles);
+  backend.translate(readOf(kVa));
   // The model's copy of the leaf for page 5 now points elsewhere; the DUT's does not.
   const uint64_t leaf = *setup.tables.hostEntryAddress(kVa + 5 * 0x1000, 1);
   ASSERT_NE(backend.checkerMemory(), nullptr);
   backend.checkerMemory()->write64(leaf, (kDataBase + 0x80'0000) | pte::P | pte::RW | pte::US);
   const uint64_t index = backend.transactions();
   try {
-    backend.translate(readOf(kVa + 5 * 0x1000 + 0x10), walk_cycles);
+    backend.translate(readOf(kVa + 5 * 0x1000 + 0x10));
     FAIL() << "the checker missed a different hpa";
   } catch (const BackendMismatch &e) {
     EXPECT_EQ(e.transaction(), index);
     const std::string what = e.what();
     EXPECT_NE(what.find("at transaction " + std::to_string(index) + " "), std::string::npos) << what;
-    EXPECT_NE(what.find("va 0x700000005010"), std::string::npos) << what;
-    EXPECT_NE(what.find("hpa 0x40005010"), std::string::npos) << "the RTL's result: " << what;
-    EXPECT_NE(what.find("hpa 0x40800010"), std::string::npos) << "the model's result: " << what;
+    EXPECT_NE(what.find("va=0x700000005010"), std::string::npos) << what;
+    EXPECT_NE(what.find("differs: response\n"), std::string::npos) << "only the response differs: " << what;
+    EXPECT_NE(what.find("rtl:   hpa=0x40005010 "), std::string::npos) << "the RTL's result: " << what;
+    EXPECT_NE(what.find("model: hpa=0x40800010 "), std::string::npos) << "the model's result: " << what;
     EXPECT_NE(what.find("VMMU_RTL_WAVES_WINDOW="), std::string::npos) << what;
   }
 }
@@ -110,9 +111,8 @@ TEST(RtlBackendChecker, CatchesADifferenceInMemoryOperationsAlone) {
   const uint64_t root_entry = *setup.tables.hostEntryAddress(kVa, 4);
   PhysicalMemory &model_memory = *backend.checkerMemory();
   model_memory.write64(root_entry, model_memory.read64(root_entry) | pte::A);
-  uint64_t walk_cycles = 0;
   try {
-    backend.translate(readOf(kVa), walk_cycles);
+    backend.translate(readOf(kVa));
     FAIL() << "the checker missed a missing A update";
   } catch (const BackendMismatch &e) {
     EXPECT_EQ(e.transaction(), 4u) << "four register writes came first";
@@ -160,13 +160,12 @@ TEST(RtlBackendChecker, InjectedDivergenceHitsTheFirstWalkFromTheChosenTransacti
   options.inject_divergence_at = 6;
   RtlBackend backend(MmuConfig{}, options);
   NativeSetup setup(backend);  // transactions 0 to 3
-  uint64_t walk_cycles = 0;
-  EXPECT_EQ(backend.translate(readOf(kVa), walk_cycles).hpa, kDataBase) << "4: a walk before the chosen index";
-  EXPECT_TRUE(backend.translate(readOf(kVa + 8), walk_cycles).tlb_hit) << "5";
-  EXPECT_TRUE(backend.translate(readOf(kVa + 16), walk_cycles).tlb_hit) << "6: chosen, but a hit reads nothing";
+  EXPECT_EQ(backend.translate(readOf(kVa)).resp.hpa, kDataBase) << "4: a walk before the chosen index";
+  EXPECT_TRUE(backend.translate(readOf(kVa + 8)).resp.tlb_hit) << "5";
+  EXPECT_TRUE(backend.translate(readOf(kVa + 16)).resp.tlb_hit) << "6: chosen, but a hit reads nothing";
   const uint64_t cycle_before = backend.cycles();
   try {
-    backend.translate(readOf(kVa + 0x1000), walk_cycles);
+    backend.translate(readOf(kVa + 0x1000));
     FAIL() << "the injected divergence was not reported";
   } catch (const BackendMismatch &e) {
     EXPECT_EQ(e.transaction(), 7u);
@@ -191,9 +190,10 @@ TEST(RtlBackendChecker, UncheckedBackendHasNoModelAndStillTranslates) {
   RtlBackend backend(MmuConfig{}, options);
   EXPECT_EQ(backend.checkerMemory(), nullptr);
   NativeSetup setup(backend);
-  uint64_t walk_cycles = 0;
-  EXPECT_EQ(backend.translate(readOf(kVa + 0x3000 + 1), walk_cycles).hpa, kDataBase + 0x3000 + 1);
-  EXPECT_EQ(walk_cycles, 2u + 4 * 3);
+  const vmm::Translation t = backend.translate(readOf(kVa + 0x3000 + 1));
+  EXPECT_EQ(t.resp.hpa, kDataBase + 0x3000 + 1);
+  EXPECT_TRUE(t.walked);
+  EXPECT_EQ(t.walk_cycles, 2u + 4 * 3);
   EXPECT_EQ(backend.counter(Counter::GuestReads), 4u);
 }
 
@@ -208,10 +208,9 @@ uintmax_t wavesSize(uint64_t from, uint64_t to) {
     options.waves_to = to;
     RtlBackend backend(MmuConfig{}, options);
     NativeSetup setup(backend);
-    uint64_t walk_cycles = 0;
     for (uint64_t i = 0; i < 200; ++i) {
       backend.control(CtrlOp::InvAll, 0, 0, 0, 0, 0);
-      backend.translate(readOf(kVa + (i % 16) * 0x1000), walk_cycles);
+      backend.translate(readOf(kVa + (i % 16) * 0x1000));
     }
   }
   const uintmax_t size = std::filesystem::exists(path) ? std::filesystem::file_size(path) : 0;
