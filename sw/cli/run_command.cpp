@@ -12,6 +12,7 @@
 // second signal ends it at once (removing its temporary files all the same).
 #include <signal.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -114,6 +115,19 @@ std::string replayCommand(const RunCommandOptions &o, const std::string &trace, 
   return command;
 }
 
+// The verilated parameter sets this vmmu linked, "default, alt" with `last` before the last.
+std::string rtlParameterSetList([[maybe_unused]] const std::string &last) {
+  std::string list;
+#ifdef VMMU_CLI_HAVE_RTL
+  const std::vector<std::string> sets = vmm::rtlParameterSets();
+  for (size_t i = 0; i < sets.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == sets.size() ? last : ", ") + sets[i];
+#else
+  list = "none: built without the RTL";
+#endif
+  return list;
+}
+
 // The request the options ask for; throws a usage error for options that do not go together.
 run::RunRequest makeRequest(const RunCommandOptions &o) {
   run::RunRequest request;
@@ -157,14 +171,13 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     options.waves_path = o.wave;
     std::tie(options.waves_from, options.waves_to) = window;
     if (!o.rtl_params.empty()) {
+      const std::vector<std::string> sets = vmm::rtlParameterSets();
+      if (std::find(sets.begin(), sets.end(), o.rtl_params) == sets.end())
+        usageError("--rtl-params", "expected " + rtlParameterSetList(" or ") + ", got '" + o.rtl_params + "'");
       options.parameter_set = o.rtl_params;
-      try {
-        // The model runs the configuration the RTL was verilated with; a --config file may
-        // still change it, which the RTL backend then refuses, naming the parameter.
-        request.settings.mmu = vmm::rtlParameterSetConfig(o.rtl_params);
-      } catch (const std::invalid_argument &e) {
-        usageError("--rtl-params", e.what());
-      }
+      // The model runs the configuration the RTL was verilated with; a --config file may still
+      // change it, which the RTL backend then refuses, naming the parameter.
+      request.settings.mmu = vmm::rtlParameterSetConfig(o.rtl_params);
     }
     // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW / VMMU_RTL_INJECT_DIVERGENCE override
     // these (rtl_backend.h).
@@ -289,7 +302,8 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));
   run->add_option("--rtl-params", o->rtl_params,
-                  "RTL backend: the verilated parameter set to run (default, alt); the model gets the same")
+                  "RTL backend: the verilated parameter set to run (" + rtlParameterSetList(", ") +
+                      "); the model is configured the same")
       ->default_str("default");
   run->add_option("--policy", o->policy, "The adaptive policy's shadow variant (adaptive: shadow-cache), or none")
       ->check(oneOf(kPolicies));

@@ -1,13 +1,15 @@
 // checker_test.cpp - RtlBackend's checker: it catches divergences injected into the golden
 // model's memory copy (in a response, and in the memory operations alone, by hand or through the
 // inject_divergence_at test hook), names the transaction, its cycles and how to reproduce it; the
-// options and the configuration it rejects.
+// options and the configuration it rejects; every verilated parameter set, picked by name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "vmmu/guest/guest_kernel.h"
 #include "vmmu/guest/workload.h"
@@ -307,6 +309,77 @@ TEST(RtlBackendOptions, ReadsTheEnvironmentAndNamesABadVariable) {
   }
   ScopedEnv check("VMMU_RTL_CHECK", "yes");
   EXPECT_THROW(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vmmu::testing
+
+namespace vmmu::testing {
+namespace {
+
+bool altLinked() {
+  const std::vector<std::string> sets = vmm::rtlParameterSets();
+  return std::find(sets.begin(), sets.end(), "alt") != sets.end();
+}
+
+TEST(RtlBackendParameterSets, NamesTheLinkedSetsAndRejectsAnother) {
+  const std::vector<std::string> sets = vmm::rtlParameterSets();
+  ASSERT_FALSE(sets.empty());
+  EXPECT_EQ(sets.front(), "default");
+  EXPECT_EQ(vmm::rtlParameterSetConfig("default").tlb[0].sets, MmuConfig{}.tlb[0].sets)
+      << "the default set is mmu_top's own defaults, §1's";
+  try {
+    vmm::rtlParameterSetConfig("fast");
+    FAIL() << "an unknown parameter set was accepted";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_NE(std::string(e.what()).find("'fast'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("default"), std::string::npos) << "names the sets there are: " << e.what();
+  }
+  RtlBackendOptions options = fastOptions();
+  options.parameter_set = "fast";
+  EXPECT_NE(options.validate().find("no verilated parameter set 'fast'"), std::string::npos) << options.validate();
+  EXPECT_THROW(RtlBackend(MmuConfig{}, options), std::invalid_argument);
+}
+
+// The alt set (rtl/CMakeLists.txt) has 5-level guest paging, a single-set 8-way 4K TLB and a
+// 4-set 2-way PDE cache: a backend on it runs against a model configured from the same list.
+TEST(RtlBackendParameterSets, RunsTheAltSetAgainstTheModelConfiguredTheSame) {
+  if (!altLinked())
+    GTEST_SKIP() << "built with -DVMMU_RTL_ALT=OFF";
+  const MmuConfig alt = vmm::rtlParameterSetConfig("alt");
+  ASSERT_EQ(alt.guest_levels, 5u);
+  ASSERT_EQ(alt.tlb[0].sets, 1u);
+  ASSERT_EQ(alt.tlb[0].ways, 8u);
+  RtlBackendOptions options = fastOptions();
+  options.parameter_set = "alt";
+  try {
+    RtlBackend wrong(MmuConfig{}, options);
+    FAIL() << "the default configuration was accepted for the alt set";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_NE(std::string(e.what()).find("(parameter set alt) has guest_levels = 5"), std::string::npos) << e.what();
+  }
+
+  RtlBackend backend(alt, options);
+  FrameAllocator frames(kTablesBase, kTablesBase + 0x10'0000);
+  GuestPageTables tables(backend.memory(), frames, alt.guest_levels, alt.pa_bits);
+  for (uint64_t i = 0; i < 16; ++i)
+    tables.map(kVa + i * 0x1000, kDataBase + i * 0x1000, PageSize::Size4K, pte::RW | pte::US);
+  backend.writeReg(0, CtxReg::Vpid, (1u << 16) | kVpid);
+  backend.writeReg(0, CtxReg::Mode, static_cast<uint64_t>(Mode::Native));
+  backend.writeReg(0, CtxReg::Cr3, tables.root());
+  for (uint64_t i = 0; i < 16; ++i) {
+    const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
+    EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8) << "page " << i;
+    EXPECT_TRUE(t.walked) << "page " << i;
+    // The first page reads all five levels at 3 cycles each; the others hit the PDE cache.
+    EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 5 : 1) * 3) << "page " << i;
+  }
+  // The last page filled the 8-way TLB most recently; the first was evicted long ago.
+  EXPECT_FALSE(backend.translate(readOf(kVa + 15 * 0x1000)).walked);
+  EXPECT_TRUE(backend.translate(readOf(kVa)).walked);
+  EXPECT_NO_THROW(backend.checkCounters());
+  EXPECT_EQ(backend.counter(Counter::Walks), 17u);
+  EXPECT_EQ(backend.counter(Counter::GuestReads), 5u + 15 + 1);
 }
 
 }  // namespace
