@@ -37,12 +37,12 @@ const RtlParameterSet *findParameterSet(std::string_view name) {
   return nullptr;
 }
 
-// "default, alt": the names of the linked sets, for messages.
-std::string parameterSetNames() {
+// The error for a parameter set that is not linked, naming those that are.
+std::string unknownParameterSet(std::string_view name) {
   std::string names;
   for (const RtlParameterSet *set : rtltest::linkedParameterSets())
     names += (names.empty() ? "" : ", ") + std::string(set->name);
-  return names;
+  return "RtlBackend: no verilated parameter set '" + std::string(name) + "' (this program has: " + names + ")";
 }
 
 // The first parameter in which `config` differs from the one parameter set `set` was verilated
@@ -138,8 +138,7 @@ std::string RtlBackendOptions::validate() const {
   if (inject_divergence_at != kNoInjection && !check)
     return "RtlBackend: inject_divergence_at needs check on (it changes the golden model's memory copy)";
   if (findParameterSet(parameter_set) == nullptr)
-    return "RtlBackend: no verilated parameter set '" + parameter_set + "' (this program has: " +
-           parameterSetNames() + ")";
+    return unknownParameterSet(parameter_set);
   return {};
 }
 
@@ -153,8 +152,7 @@ std::vector<std::string> rtlParameterSets() {
 MmuConfig rtlParameterSetConfig(std::string_view name) {
   if (const RtlParameterSet *set = findParameterSet(name))
     return set->config;
-  throw std::invalid_argument("no verilated RTL parameter set '" + std::string(name) + "' (this program has: " +
-                              parameterSetNames() + ")");
+  throw std::invalid_argument(unknownParameterSet(name));
 }
 
 // The DUT with its memory, and (checking on) the golden model with its own memory copy.
