@@ -181,10 +181,10 @@ class StoppingBackend final : public vmm::MmuBackend {
 public:
   StoppingBackend(const MmuConfig &config, uint64_t cycles_per_ref, volatile std::sig_atomic_t &stop, uint64_t stop_at)
       : model_(config, cycles_per_ref), stop_(stop), stop_at_(stop_at) {}
-  Response translate(const Request &req, uint64_t &walk_cycles) override {
+  vmm::Translation translate(const Request &req) override {
     if (++translations_ == stop_at_)
       stop_ = 1;
-    return model_.translate(req, walk_cycles);
+    return model_.translate(req);
   }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override {
     model_.control(op, ctx, reg, data, vpid, pcid);
