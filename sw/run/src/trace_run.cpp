@@ -40,20 +40,13 @@ struct Lane {
   bool active() const { return replay != nullptr; }
 };
 
-// Times what `work` does and adds it to `seconds` and `cpu_seconds`.
-template <typename Work> auto timed(double &seconds, double &cpu_seconds, Work &&work) {
+// Runs `work` and adds the wall and CPU time it took to `seconds` and `cpu_seconds`.
+template <typename Work> void timed(double &seconds, double &cpu_seconds, Work &&work) {
   const Clock::time_point start = Clock::now();
   const double cpu_start = cpuSeconds();
-  struct Add {
-    double &seconds, &cpu_seconds;
-    Clock::time_point start;
-    double cpu_start;
-    ~Add() {
-      seconds += secondsSince(start);
-      cpu_seconds += cpuSeconds() - cpu_start;
-    }
-  } add{seconds, cpu_seconds, start, cpu_start};
-  return work();
+  work();
+  seconds += secondsSince(start);
+  cpu_seconds += cpuSeconds() - cpu_start;
 }
 
 }  // namespace
@@ -110,7 +103,11 @@ RunReport runTrace(const RunRequest &request) {
   }
 
   const auto stopRequested = [&] { return request.stop != nullptr && *request.stop != 0; };
-  const auto decode = [&] { return timed(report.decode_seconds, report.decode_cpu_seconds, [&] { return tape.extend(); }); };
+  const auto decode = [&] {
+    bool decoded = false;
+    timed(report.decode_seconds, report.decode_cpu_seconds, [&] { decoded = tape.extend(); });
+    return decoded;
+  };
   Clock::time_point last_progress = start;
   const auto progress = [&](uint64_t replayed) {
     if (!request.progress)

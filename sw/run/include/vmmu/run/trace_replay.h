@@ -1,8 +1,10 @@
 // vmmu/run/trace_replay.h - a recorded or generated trace as a guest workload.
 //
-// TraceReplay turns the events of a .vmt trace (docs/trace-format.md) into guest OS activity on a
-// guest::GuestKernel, so the experiment runner (sw/policy) replays the same guest activity under
-// every approach. What each event becomes (docs/results.md repeats this):
+// TraceReplay turns the events of a .vmt trace (docs/trace-format.md), read from a TraceTape
+// (trace_tape.h: the trace decoded once, shared by every approach's replay), into guest OS
+// activity on a guest::GuestKernel, so that every approach replays the same guest activity. A
+// replay ends at the trace's last user access: events after it are not replayed. What each event
+// becomes (docs/results.md repeats this):
 //  - process-create, or the first event naming a pid: GuestKernel::spawn(); process-exit: exit().
 //  - switch and every access: switchTo() the trace pid's guest process (a CR3 write when it changes).
 //  - access below 2^47 (user half): a user access (fetch = execute) at the replayed address, which
@@ -45,7 +47,7 @@ namespace vmmu::run {
 
 // What the replay did with the trace's events.
 struct ReplayStats {
-  uint64_t events = 0;            // events read from the trace
+  uint64_t events = 0;            // events replayed
   uint64_t accesses = 0;          // user accesses replayed
   uint64_t kernel_accesses = 0;   // upper-half accesses replayed as kernel loads
   uint64_t processes = 0;         // guest processes created (by process-create or on first sight)
