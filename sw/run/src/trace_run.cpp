@@ -38,7 +38,38 @@ struct Lane {
   double cpu_seconds = 0.0;
 
   bool active() const { return replay != nullptr; }
+
+  // Replays the lane's run up to `target` user accesses, interval by interval, or up to the tape's
+  // horizon; releases the reader when the VMM stopped the guest.
+  void step(uint64_t target) {
+    for (uint64_t at = replay->stats().accesses; at < target && !run->stopped();) {
+      const uint64_t until = at + std::min(target - at, run->untilIntervalEnd());
+      run->advance([&](guest::GuestKernel &kernel) { return replay->replayTo(kernel, until); });
+      at = replay->stats().accesses;
+      if (at < until)
+        break;  // the horizon
+    }
+    stats = replay->stats();
+    if (run->stopped())
+      replay.reset();
+  }
 };
+
+// The RTL and the model disagreed in `lane`'s run (while it was being built, or at the event its
+// reader was replaying).
+Mismatch mismatchOf(const vmm::BackendMismatch &e, const Lane &lane) {
+  Mismatch mismatch;
+  mismatch.run = lane.policy->name();
+  mismatch.event_index = lane.replay ? lane.replay->eventIndex() : 0;
+  mismatch.transaction = e.transaction();
+  mismatch.wave_from = e.waveWindowFrom();
+  mismatch.first_cycle = e.firstCycle();
+  mismatch.last_cycle = e.lastCycle();
+  mismatch.first_time = e.firstWaveTime();
+  mismatch.last_time = e.lastWaveTime();
+  mismatch.what = e.details();
+  return mismatch;
+}
 
 // Runs `work` and adds the wall and CPU time it took to `seconds` and `cpu_seconds`.
 template <typename Work> void timed(double &seconds, double &cpu_seconds, Work &&work) {
@@ -93,14 +124,8 @@ RunReport runTrace(const RunRequest &request) {
   if (request.adaptive)
     policies.push_back(std::make_unique<policy::AdaptivePolicy>(request.settings.adaptive));
   std::vector<Lane> lanes(policies.size());
-  for (size_t i = 0; i < lanes.size(); ++i) {
-    Lane &lane = lanes[i];
-    lane.policy = std::move(policies[i]);
-    timed(lane.seconds, lane.cpu_seconds, [&] {
-      lane.run = std::make_unique<policy::PolicyRun>(config, *lane.policy);
-      lane.replay = std::make_unique<TraceReplay>(tape, request.settings.huge_pages);
-    });
-  }
+  for (size_t i = 0; i < lanes.size(); ++i)
+    lanes[i].policy = std::move(policies[i]);
 
   const auto stopRequested = [&] { return request.stop != nullptr && *request.stop != 0; };
   const auto decode = [&] {
@@ -131,8 +156,15 @@ RunReport runTrace(const RunRequest &request) {
   uint64_t done = 0;    // user accesses every running run has replayed
   uint64_t target = 0;  // where the step under way ends (done: none under way)
   bool interrupted = false;
-  const Lane *running = nullptr;  // the run taking its step
+  const Lane *running = nullptr;  // the run being built or taking its step
   try {
+    for (Lane &lane : lanes) {
+      running = &lane;
+      timed(lane.seconds, lane.cpu_seconds, [&] {
+        lane.run = std::make_unique<policy::PolicyRun>(config, *lane.policy);
+        lane.replay = std::make_unique<TraceReplay>(tape, request.settings.huge_pages);
+      });
+    }
     for (;;) {
       if (stopRequested()) {
         interrupted = true;
@@ -146,19 +178,8 @@ RunReport runTrace(const RunRequest &request) {
           continue;
         any = true;
         running = &lane;
-        timed(lane.seconds, lane.cpu_seconds, [&] {
-          for (uint64_t at = lane.replay->stats().accesses; at < target && !lane.run->stopped();) {
-            const uint64_t until = at + std::min(target - at, lane.run->untilIntervalEnd());
-            lane.run->advance([&](guest::GuestKernel &kernel) { return lane.replay->replayTo(kernel, until); });
-            at = lane.replay->stats().accesses;
-            if (at < until)
-              break;  // the horizon
-          }
-        });
-        lane.stats = lane.replay->stats();
-        if (lane.run->stopped())
-          lane.replay.reset();
-        else if (lane.stats.accesses != target)
+        timed(lane.seconds, lane.cpu_seconds, [&] { lane.step(target); });
+        if (lane.active() && lane.stats.accesses != target)
           reached = false;
       }
       if (!any)
@@ -180,19 +201,8 @@ RunReport runTrace(const RunRequest &request) {
         }
     }
   } catch (const vmm::BackendMismatch &e) {
-    // The run that met it, at the event its reader was replaying; the other runs are cut short
-    // and not reported (none ran to the end).
-    Mismatch mismatch;
-    mismatch.run = running->run->name();
-    mismatch.event_index = running->replay->eventIndex();
-    mismatch.transaction = e.transaction();
-    mismatch.wave_from = e.waveWindowFrom();
-    mismatch.first_cycle = e.firstCycle();
-    mismatch.last_cycle = e.lastCycle();
-    mismatch.first_time = e.firstWaveTime();
-    mismatch.last_time = e.lastWaveTime();
-    mismatch.what = e.details();
-    report.mismatch = std::move(mismatch);
+    // The other runs are cut short and not reported (none ran to the end).
+    report.mismatch = mismatchOf(e, *running);
     report.seconds = secondsSince(start);
     return report;
   }
