@@ -230,6 +230,30 @@ TEST(RunTrace, StopMidStepEndsEveryRunAtTheSameAccess) {
   EXPECT_FALSE(report.oracle_all.cycles != 0) << "no oracle over interrupted runs";
 }
 
+// Lockstep over one decoded trace changes nothing a run measures: each approach run beside the
+// six others gives what it gives alone (every cycle, interval and counter).
+TEST(RunTrace, ARunBesideOthersMeasuresWhatItMeasuresAlone) {
+  const RunReport &all = smallReport();
+  for (const vmm::Approach approach : {vmm::Approach::Nested, vmm::Approach::ShadowCaching, vmm::Approach::Direct}) {
+    RunRequest request = smallRequest(sharedEvents());
+    request.approaches = {approach};
+    request.baseline = false;
+    request.adaptive = false;
+    const RunReport alone = runTrace(request);
+    ASSERT_EQ(alone.runs.size(), 1u);
+    const policy::RunResult &one = alone.runs[0].result;
+    SCOPED_TRACE(one.policy);
+    const ModeRun *beside = all.find(one.policy);
+    ASSERT_NE(beside, nullptr);
+    EXPECT_EQ(one.cycles(), beside->result.cycles());
+    EXPECT_EQ(one.counters, beside->result.counters);
+    ASSERT_EQ(one.intervals.size(), beside->result.intervals.size());
+    for (size_t i = 0; i < one.intervals.size(); ++i)
+      EXPECT_EQ(one.intervals[i].total_cycles, beside->result.intervals[i].total_cycles) << i;
+    EXPECT_EQ(alone.runs[0].replay.events, beside->replay.events);
+  }
+}
+
 TEST(RunTrace, SingleModeRunsNativeAsTheBaseline) {
   RunRequest request = smallRequest(5'000);
   request.approaches = {vmm::Approach::Nested};
