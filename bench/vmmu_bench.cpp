@@ -2,9 +2,12 @@
 // ratios of ratios.h from the times just measured, so that the figures compared come from one
 // run on one machine state.
 //
-//   build/bench/vmmu_bench                       every benchmark, then the ratios
+//   build/bench/vmmu_bench                          every benchmark, then the ratios
+//   build/bench/vmmu_bench --benchmark_repetitions=5  the ratios of the medians
 //   build/bench/vmmu_bench --benchmark_filter=Replay
 #include <benchmark/benchmark.h>
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <map>
@@ -20,6 +23,9 @@ namespace {
 // median of the repetitions with --benchmark_repetitions=N, else the one run's.
 class RatioReporter final : public benchmark::ConsoleReporter {
 public:
+  // Colours on a terminal only, as the library's own console output does by default.
+  RatioReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_Defaults : OO_Tabular) {}
+
   void ReportRuns(const std::vector<Run> &runs) override {
     for (const Run &run : runs) {
       if (run.error_occurred)
