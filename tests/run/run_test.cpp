@@ -201,12 +201,12 @@ private:
 };
 
 // Under a shared decode the runs advance in lockstep, a round at a time: each replays up to the
-// step's end (kStepAccesses user accesses) or the tape's decoded end (chunks of 4,096 events),
-// and the stop flag is looked at between rounds. The first chunk ends at access 4,094 (gzip.vmt
-// starts with a process-create and a switch), the first step at 4,096, the next round at the
-// second chunk's end, 8,190. Native's 5,000th translation (a few faults retry, so after access
-// 4,096 and well before 8,190) raises the flag in that round: every run finishes the round, so
-// all stop at access 8,190.
+// step's end (kStepAccesses, 1,024 user accesses) or the tape's decoded end (chunks of 4,096
+// events), and the stop flag is looked at between rounds. The steps end at 1,024, 2,048, 3,072,
+// then the first chunk's end, access 4,094 (gzip.vmt starts with a process-create and a switch),
+// then 4,096 and 5,120. Native's 5,000th translation (a few faults retry, so after access 4,096
+// and before 5,000) raises the flag in the step to 5,120: every run finishes that step, so all
+// stop at access 5,120.
 TEST(RunTrace, StopMidStepEndsEveryRunAtTheSameAccess) {
   RunRequest request = smallRequest(40'000);
   volatile std::sig_atomic_t stop = 0;
@@ -218,13 +218,13 @@ TEST(RunTrace, StopMidStepEndsEveryRunAtTheSameAccess) {
   const RunReport report = runTrace(request);
   EXPECT_TRUE(report.interrupted);
   EXPECT_FALSE(report.counted);
-  EXPECT_EQ(report.accesses, 8'190u);
+  EXPECT_EQ(report.accesses, 5'120u);
   ASSERT_EQ(report.runs.size(), 7u);
   for (const ModeRun &run : report.runs) {
     SCOPED_TRACE(run.result.policy);
     EXPECT_TRUE(run.interrupted);
-    EXPECT_EQ(run.replay.accesses, 8'190u);
-    ASSERT_EQ(run.result.intervals.size(), 2u);  // 5,000 and the 3,190 up to the stop
+    EXPECT_EQ(run.replay.accesses, 5'120u);
+    ASSERT_EQ(run.result.intervals.size(), 2u);  // 5,000 and the 120 up to the stop
     EXPECT_EQ(run.result.intervals[0].index, 0u);
   }
   EXPECT_FALSE(report.oracle_all.cycles != 0) << "no oracle over interrupted runs";

@@ -87,8 +87,11 @@ struct Mismatch {
 // is no counting pass), hence the doubling.
 inline constexpr uint64_t kMaxIntervals = 100'000;
 
-// The runs advance together by at most this many user accesses a step.
-inline constexpr uint64_t kStepAccesses = 4096;
+// The runs advance together by at most this many user accesses a step, and a stop is looked at
+// between steps: small enough that seven runs on the RTL backend at its slowest (30,000
+// walk-heavy accesses/s) take a step in a quarter of a second, large enough that a step's
+// bookkeeping (a few clock reads per run) does not show.
+inline constexpr uint64_t kStepAccesses = 1024;
 
 struct RunReport {
   std::string trace;
