@@ -6,11 +6,15 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <memory>
+#include <vector>
 
+#include "vmmu/policy/experiment.h"
 #include "vmmu/run/report.h"
 #include "vmmu/run/run_config.h"
 #include "vmmu/run/trace_replay.h"
 #include "vmmu/run/trace_run.h"
+#include "vmmu/run/trace_tape.h"
 
 namespace vmmu::run {
 namespace {
@@ -206,6 +210,45 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   const RunReport asked = runTrace(request);
   EXPECT_EQ(asked.interval, 5'000u);
   EXPECT_EQ(asked.runs[0].result.intervals.size(), 50u);
+}
+
+// Coarsening merges records exactly as a run at the doubled interval records them: a run of
+// 30,000 accesses in intervals of 1,000, at most 8 records, merges at its 8th record (access
+// 8,000: 4 records of 2,000), again at access 16,000 (4 of 4,000), and once more when the last,
+// partial record (28,000 to 30,000) makes 8: 4 records of 8,000, the last of 6,000, as a run at
+// 8,000 records them.
+TEST(RunConfig, CoarseningMergesRecordsAsTheDoubledIntervalRecordsThem) {
+  const std::string gzip = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
+  const auto experiment = [&](uint64_t interval, uint64_t max_intervals) {
+    std::vector<std::unique_ptr<TraceTape>> tapes;  // each replay's tape, alive for the run
+    policy::ExperimentConfig config;
+    config.make_workload = [&]() -> std::unique_ptr<guest::Workload> {
+      tapes.push_back(std::make_unique<TraceTape>(gzip));
+      return std::make_unique<TraceReplay>(*tapes.back(), false);
+    };
+    config.accesses = 30'000;
+    config.interval = interval;
+    config.max_intervals = max_intervals;
+    const std::unique_ptr<policy::SwitchPolicy> nested = policy::makeStaticPolicy(vmm::Approach::Nested);
+    return policy::runPolicy(config, *nested);
+  };
+  const policy::RunResult coarsened = experiment(1'000, 8);
+  const policy::RunResult direct = experiment(8'000, 0);
+  ASSERT_EQ(coarsened.intervals.size(), 4u);
+  ASSERT_EQ(direct.intervals.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    const policy::IntervalCounters &a = coarsened.intervals[i], &b = direct.intervals[i];
+    EXPECT_EQ(a.index, i);
+    EXPECT_EQ(a.accesses, b.accesses);
+    EXPECT_EQ(a.tlb_misses, b.tlb_misses);
+    EXPECT_EQ(a.walks, b.walks);
+    EXPECT_EQ(a.walk_cycles, b.walk_cycles);
+    EXPECT_EQ(a.guest_page_faults, b.guest_page_faults);
+    EXPECT_EQ(a.exits, b.exits);
+    EXPECT_EQ(a.total_cycles, b.total_cycles);
+  }
+  EXPECT_EQ(coarsened.cycles(), direct.cycles());
 }
 
 // A stop before the first step (a stop is looked at between steps, and Ctrl-C used to be ignored
