@@ -260,13 +260,28 @@ uint64_t TraceReplay::replayTo(guest::GuestKernel &kernel, uint64_t target) {
       if (offset_ >= limit_)
         break;  // the horizon: no user access known to follow yet, or nothing decoded yet
     }
-    const TraceTape::Entry &entry = chunk_->entries[offset_];
-    event_index_ = chunk_->first + offset_++;
-    ++stats_.events;
-    if (entry.kind == trace::EventKind::Access)
-      replayAccess(kernel, entry);
-    else
-      replay(kernel, chunk_->others[entry.address]);
+    // The events of this chunk up to the horizon, with the position in a local; the members
+    // catch up after the loop, or before an exception leaves (the event being replayed).
+    const TraceTape::Chunk &chunk = *chunk_;
+    size_t at = offset_;
+    const auto catchUp = [&] {
+      stats_.events += at - offset_;
+      offset_ = at;
+      event_index_ = chunk.first + at - 1;
+    };
+    try {
+      while (at < limit_ && stats_.accesses < target) {
+        const TraceTape::Entry &entry = chunk.entries[at++];
+        if (entry.kind == trace::EventKind::Access)
+          replayAccess(kernel, entry);
+        else
+          replay(kernel, chunk.others[entry.address]);
+      }
+    } catch (...) {
+      catchUp();
+      throw;
+    }
+    catchUp();
   }
   return stats_.accesses - before;
 }
