@@ -9,13 +9,16 @@
 //
 // SIGINT and SIGTERM stop the replay: the command prints (and writes as JSON) what was measured,
 // marked interrupted, removes its temporary files and exits with 128 + the signal's number. A
-// second signal ends it at once (removing its temporary files all the same).
+// second signal ends it at once (removing its temporary files all the same); a repeat within a
+// quarter of a second is taken for the same signal delivered twice.
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -37,16 +40,30 @@ namespace vmmu::cli {
 
 namespace {
 
-// The one piece of global state: a signal handler can reach nothing else. SIGINT or SIGTERM
-// sets it to the signal's number; the replay polls it between events and the run ends with what
-// it measured.
+// The only global state: a signal handler can reach nothing else. SIGINT or SIGTERM sets
+// g_stop_signal to the signal's number, and g_stop_time to when (CLOCK_MONOTONIC, ns); the
+// replay polls the flag between steps and the run ends with what it measured.
 volatile std::sig_atomic_t g_stop_signal = 0;
+std::atomic<int64_t> g_stop_time{0};
+static_assert(std::atomic<int64_t>::is_always_lock_free, "read and written in a signal handler");
 
-// The first signal stops the run; a second one ends the process at once (its temporary files
-// removed).
+// A repeat sooner than this after the first signal is the same stop delivered twice, not a second
+// request: timeout(1), forwarding a signal, sends it to the command and then to its whole process
+// group, and the two arrive apart when the command runs between them.
+constexpr int64_t kRepeatNanoseconds = 250'000'000;
+
+// The first signal stops the run; a second one (later than a repeat) ends the process at once
+// (its temporary files removed).
 extern "C" void onStopSignal(int signal) {
-  if (g_stop_signal != 0)
-    removeTemporariesAndDie(signal);
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  const int64_t nanoseconds = static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  if (g_stop_signal != 0) {
+    if (nanoseconds - g_stop_time.load() >= kRepeatNanoseconds)
+      removeTemporariesAndDie(signal);
+    return;
+  }
+  g_stop_time.store(nanoseconds);
   g_stop_signal = signal;
 }
 

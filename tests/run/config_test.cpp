@@ -6,11 +6,15 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <memory>
+#include <vector>
 
+#include "vmmu/policy/experiment.h"
 #include "vmmu/run/report.h"
 #include "vmmu/run/run_config.h"
 #include "vmmu/run/trace_replay.h"
 #include "vmmu/run/trace_run.h"
+#include "vmmu/run/trace_tape.h"
 
 namespace vmmu::run {
 namespace {
@@ -178,17 +182,27 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   request.trace = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
   request.approaches = {vmm::Approach::Native};
   request.adaptive = false;
-  request.max_events = 250'020;  // gzip.vmt: 20 setup events, then accesses
+  request.max_events = 250'020;  // gzip.vmt: 250,000 user accesses in these
   request.settings.interval = 1;
   const RunReport report = runTrace(request);
   ASSERT_EQ(report.runs.size(), 1u);
   EXPECT_EQ(report.requested_interval, 1u);
-  // 250,000 accesses in at most 100,000 intervals: ceil(250000 / 100000) = 3 accesses each, so
-  // ceil(250000 / 3) = 83,334 records.
+  // The 100,000th record (at access 100,000) merges the records pairwise: 50,000 of 2 accesses;
+  // the next 100,000 accesses make 50,000 more, and at access 200,000 they merge into 50,000 of 4;
+  // the last 50,000 accesses make 12,500 more.
   EXPECT_EQ(report.accesses, 250'000u);
-  EXPECT_EQ(report.interval, 3u);
-  EXPECT_EQ(report.runs[0].result.intervals.size(), 83'334u);
-  EXPECT_NE(formatText(report).find("interval 3 (coarsened from 1: at most 100000 intervals are recorded)"),
+  EXPECT_EQ(report.interval, 4u);
+  const std::vector<policy::IntervalCounters> &intervals = report.runs[0].result.intervals;
+  ASSERT_EQ(intervals.size(), 62'500u);
+  EXPECT_EQ(intervals.back().index, 62'499u);
+  uint64_t accesses = 0, cycles = 0;
+  for (const policy::IntervalCounters &interval : intervals) {
+    accesses += interval.accesses;
+    cycles += interval.total_cycles;
+  }
+  EXPECT_EQ(cycles, report.runs[0].result.cycles()) << "merging keeps every cycle";
+  EXPECT_EQ(accesses, report.runs[0].result.cost.accesses);
+  EXPECT_NE(formatText(report).find("interval 4 (coarsened from 1: at most 100000 intervals are recorded)"),
             std::string::npos)
       << formatText(report);
 
@@ -198,29 +212,65 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   EXPECT_EQ(asked.runs[0].result.intervals.size(), 50u);
 }
 
-// A stop during the counting pass (48 s on a 10^9-event trace, and Ctrl-C used to be ignored
-// there) ends it at once: the first run starts, sees the flag and reports 0 accesses.
-TEST(RunConfig, StopDuringTheCountingPassEndsTheRunAtOnce) {
+// Coarsening merges records exactly as a run at the doubled interval records them: a run of
+// 30,000 accesses in intervals of 1,000, at most 8 records, merges at its 8th record (access
+// 8,000: 4 records of 2,000), again at access 16,000 (4 of 4,000), and once more when the last,
+// partial record (28,000 to 30,000) makes 8: 4 records of 8,000, the last of 6,000, as a run at
+// 8,000 records them.
+TEST(RunConfig, CoarseningMergesRecordsAsTheDoubledIntervalRecordsThem) {
   const std::string gzip = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
-  volatile std::sig_atomic_t stop = 1;
-  const TraceCounts counts = countTrace(gzip, UINT64_MAX, &stop);
-  EXPECT_TRUE(counts.interrupted);
-  EXPECT_EQ(counts.events, 0u);
-  stop = 0;
-  EXPECT_EQ(countTrace(gzip, 250'020, &stop).accesses, 250'000u);  // not set: counts as before
+  const auto experiment = [&](uint64_t interval, uint64_t max_intervals) {
+    std::vector<std::unique_ptr<TraceTape>> tapes;  // each replay's tape, alive for the run
+    policy::ExperimentConfig config;
+    config.make_workload = [&]() -> std::unique_ptr<guest::Workload> {
+      tapes.push_back(std::make_unique<TraceTape>(gzip));
+      return std::make_unique<TraceReplay>(*tapes.back(), false);
+    };
+    config.accesses = 30'000;
+    config.interval = interval;
+    config.max_intervals = max_intervals;
+    const std::unique_ptr<policy::SwitchPolicy> nested = policy::makeStaticPolicy(vmm::Approach::Nested);
+    return policy::runPolicy(config, *nested);
+  };
+  const policy::RunResult coarsened = experiment(1'000, 8);
+  const policy::RunResult direct = experiment(8'000, 0);
+  ASSERT_EQ(coarsened.intervals.size(), 4u);
+  ASSERT_EQ(direct.intervals.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    const policy::IntervalCounters &a = coarsened.intervals[i], &b = direct.intervals[i];
+    EXPECT_EQ(a.index, i);
+    EXPECT_EQ(a.accesses, b.accesses);
+    EXPECT_EQ(a.tlb_misses, b.tlb_misses);
+    EXPECT_EQ(a.walks, b.walks);
+    EXPECT_EQ(a.walk_cycles, b.walk_cycles);
+    EXPECT_EQ(a.guest_page_faults, b.guest_page_faults);
+    EXPECT_EQ(a.exits, b.exits);
+    EXPECT_EQ(a.total_cycles, b.total_cycles);
+  }
+  EXPECT_EQ(coarsened.cycles(), direct.cycles());
+}
 
+// A stop before the first step (a stop is looked at between steps, and Ctrl-C used to be ignored
+// during the counting pass that came before the runs) ends the runs at once: each reports itself
+// interrupted after 0 accesses, and the counts are what was replayed.
+TEST(RunConfig, StopBeforeTheFirstStepEndsTheRunsAtOnce) {
   RunRequest request;
-  request.trace = gzip;
+  request.trace = std::string(VMMU_TRACES_DIR) + "/gzip.vmt";
   request.approaches = {vmm::Approach::Nested};
-  stop = 1;
+  volatile std::sig_atomic_t stop = 1;
   request.stop = &stop;
   const RunReport report = runTrace(request);
   EXPECT_FALSE(report.counted);
   EXPECT_TRUE(report.interrupted);
-  EXPECT_NE(formatText(report).find("(counted until the stop: partial)"), std::string::npos) << formatText(report);
-  ASSERT_EQ(report.runs.size(), 1u);
-  EXPECT_TRUE(report.runs[0].interrupted);
-  EXPECT_EQ(report.runs[0].replay.accesses, 0u);
+  EXPECT_EQ(report.events, 0u);
+  EXPECT_EQ(report.accesses, 0u);
+  EXPECT_NE(formatText(report).find("(replayed until the stop: partial)"), std::string::npos) << formatText(report);
+  ASSERT_EQ(report.runs.size(), 3u);  // native, nested, adaptive
+  for (const ModeRun &run : report.runs) {
+    EXPECT_TRUE(run.interrupted) << run.result.policy;
+    EXPECT_EQ(run.replay.accesses, 0u) << run.result.policy;
+  }
 }
 
 TEST(RunConfig, UnreadableFileIsAnError) {

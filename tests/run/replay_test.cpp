@@ -1,6 +1,7 @@
 // replay_test.cpp - trace events reach the guest OS model as the activity trace_replay.h promises.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "run_test_support.h"
@@ -54,20 +55,20 @@ TEST(TraceReplay, EveryEventKindReachesTheGuest) {
                               Event::pageTableWrite(0, 2, 0x3000, 0x83, 2),
                               Event::marker(0, "phase"),
                               Event::processExit(2),
+                              // A last access: the events after a trace's last one are not replayed.
+                              Event::access(0, 1, AccessOp::Read, kStack, 8),
                           });
   Guest g;
-  auto probe = std::make_shared<ReplayProbe>();
-  ReplayOptions options;
-  options.path = file.path();
-  TraceReplay replay(options, probe);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
   const uint64_t cr3_before = g.kernel->stats().cr3_writes;
   const uint64_t faults_before = g.kernel->stats().page_faults;
   replay.run(*g.kernel, 100);  // more than the trace holds: runs to its end
 
-  const ReplayStats &s = probe->stats;
-  EXPECT_TRUE(probe->finished);
-  EXPECT_EQ(s.events, 15u);
-  EXPECT_EQ(s.accesses, 5u);
+  const ReplayStats &s = replay.stats();
+  EXPECT_TRUE(replay.finished());
+  EXPECT_EQ(s.events, 16u);
+  EXPECT_EQ(s.accesses, 6u);
   EXPECT_EQ(s.processes, 2u);
   EXPECT_EQ(s.switches, 2u);
   EXPECT_EQ(s.mmaps, 1u);
@@ -79,7 +80,7 @@ TEST(TraceReplay, EveryEventKindReachesTheGuest) {
   // Pages touched by pid 1: two heap pages and one stack page; the munmap reclaimed the two.
   EXPECT_EQ(s.pages_reclaimed, 2u);
   EXPECT_EQ(g.kernel->stats().page_faults - faults_before, 4u);  // 3 pages of pid 1, 1 of pid 2
-  EXPECT_GE(g.kernel->stats().cr3_writes - cr3_before, 2u);
+  EXPECT_GE(g.kernel->stats().cr3_writes - cr3_before, 3u);  // to pid 1, to pid 2, back to pid 1
   EXPECT_FALSE(g.kernel->alive(2));  // guest pids are given in creation order: trace pid 2 is guest pid 2
 }
 
@@ -90,19 +91,17 @@ TEST(TraceReplay, RunStopsAtTheAccessCountAndResumes) {
     events.push_back(Event::access(0, 1, AccessOp::Read, kHeap + i * 0x1000, 8));
   writeTrace(file.path(), events);
   Guest g;
-  auto probe = std::make_shared<ReplayProbe>();
-  ReplayOptions options;
-  options.path = file.path();
-  TraceReplay replay(options, probe);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
   replay.run(*g.kernel, 20);
-  EXPECT_EQ(probe->stats.accesses, 20u);
-  EXPECT_FALSE(probe->finished);
+  EXPECT_EQ(replay.stats().accesses, 20u);
+  EXPECT_FALSE(replay.finished());
   replay.run(*g.kernel, 20);
-  EXPECT_EQ(probe->stats.accesses, 40u);
+  EXPECT_EQ(replay.stats().accesses, 40u);
   replay.run(*g.kernel, 20);
-  EXPECT_EQ(probe->stats.accesses, 50u);
-  EXPECT_TRUE(probe->finished);
-  EXPECT_EQ(probe->stats.processes, 1u);  // created on first sight
+  EXPECT_EQ(replay.stats().accesses, 50u);
+  EXPECT_TRUE(replay.finished());
+  EXPECT_EQ(replay.stats().processes, 1u);  // created on first sight
 }
 
 TEST(TraceReplay, KeepsPageLayoutInsideAGibAndSeparatesGibs) {
@@ -114,9 +113,8 @@ TEST(TraceReplay, KeepsPageLayoutInsideAGibAndSeparatesGibs) {
                               Event::access(0, 1, AccessOp::Read, (5ull << 40) + 0x1234, 8),
                           });
   Guest g;
-  ReplayOptions options;
-  options.path = file.path();
-  TraceReplay replay(options, nullptr);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
   replay.run(*g.kernel, 3);
   const guest::Pid pid = g.kernel->current();
   ASSERT_NE(pid, 0u);
@@ -140,14 +138,12 @@ TEST(TraceReplay, MprotectReachesTheGuestAndForbiddenAccessesAreCounted) {
                               Event::access(0, 1, AccessOp::Write, kHeap, 8),  // allowed now
                           });
   Guest g;
-  auto probe = std::make_shared<ReplayProbe>();
-  ReplayOptions options;
-  options.path = file.path();
-  TraceReplay replay(options, probe);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
   replay.run(*g.kernel, 3);
-  EXPECT_EQ(probe->stats.refused, 1u);
-  EXPECT_EQ(probe->stats.accesses, 3u);
-  EXPECT_EQ(probe->stats.mprotects, 1u);
+  EXPECT_EQ(replay.stats().refused, 1u);
+  EXPECT_EQ(replay.stats().accesses, 3u);
+  EXPECT_EQ(replay.stats().mprotects, 1u);
 }
 
 TEST(TraceReplay, HugeMappingsCostNothingUntilTouchedAndKeepTheirProtection) {
@@ -161,13 +157,11 @@ TEST(TraceReplay, HugeMappingsCostNothingUntilTouchedAndKeepTheirProtection) {
                               Event::access(0, 1, AccessOp::Write, (1ull << 40) + (9ull << 30), 8),  // unmapped: demand-paged
                           });
   Guest g;
-  auto probe = std::make_shared<ReplayProbe>();
-  ReplayOptions options;
-  options.path = file.path();
-  TraceReplay replay(options, probe);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
   replay.run(*g.kernel, 3);
-  EXPECT_EQ(probe->stats.accesses, 3u);
-  EXPECT_EQ(probe->stats.refused, 1u);
+  EXPECT_EQ(replay.stats().accesses, 3u);
+  EXPECT_EQ(replay.stats().refused, 1u);
   EXPECT_EQ(g.kernel->residentPages(g.kernel->current()), 2u);
 }
 
@@ -177,32 +171,23 @@ TEST(TraceReplay, KernelHalfAccessesBecomeKernelLoads) {
                               Event::access(0, 1, AccessOp::Read, guest::GuestKernel::kDirectMapBase + 0x20'0000, 8),
                               Event::access(0, 1, AccessOp::Read, kHeap, 8),
                           });
-  EXPECT_EQ(countTrace(file.path(), UINT64_MAX).accesses, 1u);
-  EXPECT_EQ(countTrace(file.path(), UINT64_MAX).events, 2u);
-  EXPECT_EQ(countTrace(file.path(), 1).events, 1u);
+  {
+    TraceTape counting(file.path());
+    while (counting.extend()) {
+    }
+    EXPECT_EQ(counting.accesses(), 1u);  // the user accesses: the kernel half's are not
+    EXPECT_EQ(counting.events(), 2u);
+    TraceTape first(file.path(), 1);
+    while (first.extend()) {
+    }
+    EXPECT_EQ(first.events(), 1u);
+  }
   Guest g;
-  auto probe = std::make_shared<ReplayProbe>();
-  ReplayOptions options;
-  options.path = file.path();
-  TraceReplay replay(options, probe);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
   replay.run(*g.kernel, 1);
-  EXPECT_EQ(probe->stats.kernel_accesses, 1u);
-  EXPECT_EQ(probe->stats.accesses, 1u);
-}
-
-TEST(TraceReplay, StopFlagEndsTheReplay) {
-  TempFile file("stop.vmt");
-  writeTrace(file.path(), {Event::access(0, 1, AccessOp::Read, kHeap, 8)});
-  Guest g;
-  volatile std::sig_atomic_t stop = 1;
-  auto probe = std::make_shared<ReplayProbe>();
-  ReplayOptions options;
-  options.path = file.path();
-  options.stop = &stop;
-  TraceReplay replay(options, probe);
-  replay.run(*g.kernel, 1);
-  EXPECT_TRUE(probe->interrupted);
-  EXPECT_EQ(probe->stats.accesses, 0u);
+  EXPECT_EQ(replay.stats().kernel_accesses, 1u);
+  EXPECT_EQ(replay.stats().accesses, 1u);
 }
 
 TEST(TraceReplay, MaxEventsLimitsTheReplay) {
@@ -212,14 +197,72 @@ TEST(TraceReplay, MaxEventsLimitsTheReplay) {
     events.push_back(Event::access(0, 1, AccessOp::Read, kHeap + i * 8, 8));
   writeTrace(file.path(), events);
   Guest g;
-  auto probe = std::make_shared<ReplayProbe>();
-  ReplayOptions options;
-  options.path = file.path();
-  options.max_events = 4;
-  TraceReplay replay(options, probe);
+  TraceTape tape(file.path(), 4);
+  TraceReplay replay(tape, false);
   replay.run(*g.kernel, 10);
-  EXPECT_EQ(probe->stats.events, 4u);
-  EXPECT_TRUE(probe->finished);
+  EXPECT_EQ(replay.stats().events, 4u);
+  EXPECT_TRUE(replay.finished());
+}
+
+// The events after a trace's last user access (a recording's final process-exit) are decoded and
+// counted but not replayed: a run ends at its last access.
+TEST(TraceReplay, EventsAfterTheLastAccessAreCountedNotReplayed) {
+  TempFile file("tail.vmt");
+  writeTrace(file.path(), {
+                              Event::access(0, 1, AccessOp::Read, kHeap, 8),
+                              Event::marker(0, "between"),
+                              Event::access(0, 1, AccessOp::Read, kHeap + 0x1000, 8),
+                              Event::munmap(1, kHeap, 0x2000),
+                              Event::processExit(1),
+                          });
+  Guest g;
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  replay.run(*g.kernel, 10);
+  EXPECT_TRUE(replay.finished());
+  EXPECT_EQ(replay.stats().events, 3u);  // up to the second access, the marker included
+  EXPECT_EQ(replay.stats().munmaps, 0u);
+  EXPECT_EQ(replay.stats().process_exits, 0u);
+  EXPECT_EQ(g.kernel->residentPages(g.kernel->current()), 2u);
+  EXPECT_EQ(tape.events(), 5u);
+  EXPECT_EQ(tape.accesses(), 2u);
+}
+
+// A long stretch without accesses does not pile up on the tape: past 4 chunks of waiting events
+// the scout finds the access after them, and the readers may replay them (and free their chunks)
+// before the decoder gets there. A stretch with no access after it is never replayed.
+TEST(TraceTape, WaitingEventsStayBoundedAndTrailingOnesAreNeverReplayed) {
+  TempFile file("stretch.vmt");
+  std::vector<Event> events;
+  events.push_back(Event::access(0, 1, AccessOp::Read, kHeap, 8));
+  for (int i = 0; i < 100; ++i)
+    events.push_back(Event::marker(0, "wait"));
+  events.push_back(Event::access(0, 1, AccessOp::Read, kHeap + 0x1000, 8));  // event 101
+  for (int i = 0; i < 50; ++i)
+    events.push_back(Event::marker(0, "tail"));
+  writeTrace(file.path(), events);
+  Guest g;
+  TraceTape tape(file.path(), UINT64_MAX, 4);  // chunks of 4 events: at most 16 waiting
+  EXPECT_EQ(tape.pendingLimit(), 16u);
+  TraceReplay replay(tape, false);
+  uint64_t most_waiting = 0;
+  while (tape.extend()) {
+    replay.replayTo(*g.kernel, 2);
+    if (!tape.ended())
+      most_waiting = std::max(most_waiting, tape.events() - replay.stats().events);
+  }
+  // Event 0 is replayed at once; after 4 chunks 15 events wait (16 decoded, 1 replayed); the
+  // fifth chunk makes 19, more than 16: the scout finds event 101 and from then on the reader
+  // keeps up with the decoder.
+  EXPECT_EQ(most_waiting, 15u);
+  EXPECT_EQ(replay.stats().accesses, 2u);
+  EXPECT_EQ(replay.stats().events, 102u);
+  EXPECT_TRUE(replay.finished());
+  // After event 101 the scout is asked again and finds no access: the tape ends with the
+  // trace's whole count, the 50 trailing markers decoded by the scout alone.
+  EXPECT_TRUE(tape.ended());
+  EXPECT_EQ(tape.events(), 152u);
+  EXPECT_EQ(tape.accesses(), 2u);
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ TEST(RunTrace, JsonReportHasTheSchemaFields) {
   const nlohmann::json json = parseReport(formatJson(smallReport()));
   for (const char *key : {"schema_version", "trace", "backend", "events", "accesses", "counted", "interval",
                           "requested_interval", "cycles_per_ref",
-                          "seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
+                          "seconds", "decode_seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
                           "verdict"})
     EXPECT_TRUE(json.contains(key)) << key;
   EXPECT_EQ(json.at("schema_version"), kReportSchemaVersion);
@@ -163,15 +163,95 @@ TEST(RunTrace, JsonRoundTripsTheReportWithConsistentTypes) {
   EXPECT_TRUE(json.at("oracle_all").at("adaptive_distance_percent").is_number_float());
 }
 
-TEST(RunTrace, StopFlagEndsAfterTheFirstRunWithWhatWasMeasured) {
+TEST(RunTrace, StopFlagEndsEveryRunWithWhatWasMeasured) {
   RunRequest request = smallRequest(40'000);
   volatile std::sig_atomic_t stop = 1;
   request.stop = &stop;
   const RunReport report = runTrace(request);
   EXPECT_TRUE(report.interrupted);
-  ASSERT_EQ(report.runs.size(), 1u);
-  EXPECT_TRUE(report.runs.front().interrupted);
+  ASSERT_EQ(report.runs.size(), 7u);
+  for (const ModeRun &run : report.runs)
+    EXPECT_TRUE(run.interrupted) << run.result.policy;
   EXPECT_NE(formatText(report).find("interrupted"), std::string::npos);
+}
+
+// The golden model, raising the stop flag at its `stop_at`-th translation: a Ctrl-C in the middle
+// of a step, plugged in where the RTL backend goes.
+class StoppingBackend final : public vmm::MmuBackend {
+public:
+  StoppingBackend(const MmuConfig &config, uint64_t cycles_per_ref, volatile std::sig_atomic_t &stop, uint64_t stop_at)
+      : model_(config, cycles_per_ref), stop_(stop), stop_at_(stop_at) {}
+  vmm::Translation translate(const Request &req) override {
+    if (++translations_ == stop_at_)
+      stop_ = 1;
+    return model_.translate(req);
+  }
+  void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override {
+    model_.control(op, ctx, reg, data, vpid, pcid);
+  }
+  uint64_t counter(Counter c) override { return model_.counter(c); }
+  PhysicalMemory &memory() override { return model_.memory(); }
+  const MmuConfig &config() const override { return model_.config(); }
+
+private:
+  vmm::ModelBackend model_;
+  volatile std::sig_atomic_t &stop_;
+  const uint64_t stop_at_;
+  uint64_t translations_ = 0;
+};
+
+// Under a shared decode the runs advance in lockstep, a round at a time: each replays up to the
+// step's end (kStepAccesses, 1,024 user accesses) or the tape's decoded end (chunks of 4,096
+// events), and the stop flag is looked at between rounds. The steps end at 1,024, 2,048, 3,072,
+// then the first chunk's end, access 4,094 (gzip.vmt starts with a process-create and a switch),
+// then 4,096 and 5,120. Native's 5,000th translation (a few faults retry, so after access 4,096
+// and before 5,000) raises the flag in the step to 5,120: every run finishes that step, so all
+// stop at access 5,120.
+TEST(RunTrace, StopMidStepEndsEveryRunAtTheSameAccess) {
+  RunRequest request = smallRequest(40'000);
+  volatile std::sig_atomic_t stop = 0;
+  request.stop = &stop;
+  request.backend = BackendKind::Rtl;
+  request.rtl_backend = [&stop](const MmuConfig &config, uint64_t cycles_per_ref) {
+    return std::make_unique<StoppingBackend>(config, cycles_per_ref, stop, 5'000);
+  };
+  const RunReport report = runTrace(request);
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_FALSE(report.counted);
+  EXPECT_EQ(report.accesses, 5'120u);
+  ASSERT_EQ(report.runs.size(), 7u);
+  for (const ModeRun &run : report.runs) {
+    SCOPED_TRACE(run.result.policy);
+    EXPECT_TRUE(run.interrupted);
+    EXPECT_EQ(run.replay.accesses, 5'120u);
+    ASSERT_EQ(run.result.intervals.size(), 2u);  // 5,000 and the 120 up to the stop
+    EXPECT_EQ(run.result.intervals[0].index, 0u);
+  }
+  EXPECT_FALSE(report.oracle_all.cycles != 0) << "no oracle over interrupted runs";
+}
+
+// Lockstep over one decoded trace changes nothing a run measures: each approach run beside the
+// six others gives what it gives alone (every cycle, interval and counter).
+TEST(RunTrace, ARunBesideOthersMeasuresWhatItMeasuresAlone) {
+  const RunReport &all = smallReport();
+  for (const vmm::Approach approach : {vmm::Approach::Nested, vmm::Approach::ShadowCaching, vmm::Approach::Direct}) {
+    RunRequest request = smallRequest(sharedEvents());
+    request.approaches = {approach};
+    request.baseline = false;
+    request.adaptive = false;
+    const RunReport alone = runTrace(request);
+    ASSERT_EQ(alone.runs.size(), 1u);
+    const policy::RunResult &one = alone.runs[0].result;
+    SCOPED_TRACE(one.policy);
+    const ModeRun *beside = all.find(one.policy);
+    ASSERT_NE(beside, nullptr);
+    EXPECT_EQ(one.cycles(), beside->result.cycles());
+    EXPECT_EQ(one.counters, beside->result.counters);
+    ASSERT_EQ(one.intervals.size(), beside->result.intervals.size());
+    for (size_t i = 0; i < one.intervals.size(); ++i)
+      EXPECT_EQ(one.intervals[i].total_cycles, beside->result.intervals[i].total_cycles) << i;
+    EXPECT_EQ(alone.runs[0].replay.events, beside->replay.events);
+  }
 }
 
 TEST(RunTrace, SingleModeRunsNativeAsTheBaseline) {

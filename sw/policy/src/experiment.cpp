@@ -9,8 +9,6 @@
 
 namespace vmmu::policy {
 
-namespace {
-
 char modeLetter(Approach approach) {
   switch (approach) {
   case Approach::Native: return 'x';
@@ -22,6 +20,15 @@ char modeLetter(Approach approach) {
   }
   return '?';
 }
+
+std::string modeLetters(const std::vector<Approach> &approaches) {
+  std::string out;
+  for (const Approach approach : approaches)
+    out += modeLetter(approach);
+  return out;
+}
+
+namespace {
 
 IntervalCounters intervalOf(uint64_t index, Approach approach, const vmm::RunCost &cost,
                             const std::array<uint64_t, kNumCounters> &counters) {
@@ -59,6 +66,10 @@ std::string ExperimentConfig::validate() const {
     return "experiment: no workload";
   if (accesses == 0)
     return "experiment: accesses must be > 0";
+  return validateRun();
+}
+
+std::string ExperimentConfig::validateRun() const {
   if (interval == 0)
     return "experiment: interval must be > 0";
   if (cycles_per_ref == 0)
@@ -81,16 +92,35 @@ double RunResult::referencesPerWalk() const {
 
 std::string RunResult::modeTimeline() const {
   std::string out;
+  out.reserve(intervals.size());
   for (const IntervalCounters &in : intervals)
     out += modeLetter(in.approach);
   return out;
 }
 
-RunResult runPolicy(const ExperimentConfig &config, SwitchPolicy &policy) {
-  if (const std::string error = config.validate(); !error.empty())
+std::string RunResult::exitsByReason() const {
+  std::string out;
+  for (unsigned r = 0; r < vmm::kNumExitReasons; ++r)
+    if (cost.exits[r] != 0)
+      out += std::string(out.empty() ? "" : " ") + std::string(vmm::toString(static_cast<vmm::ExitReason>(r))) + "=" +
+             std::to_string(cost.exits[r]);
+  return out;
+}
+
+std::string RunResult::notes() const {
+  std::string out;
+  if (stopped)
+    out += " [stopped: " + stop_reason + "]";
+  if (direct_fell_back)
+    out += " [direct impossible: ran nested]";
+  return out;
+}
+
+PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
+    : policy_(policy), interval_(config.interval), max_intervals_(config.max_intervals) {
+  if (const std::string error = config.validateRun(); !error.empty())
     throw std::invalid_argument(error);
-  RunResult result;
-  result.policy = policy.name();
+  result_.policy = policy.name();
   Approach approach = policy.initial();
   vmm::VmmConfig vmm_config = config.vmm;
   if (approach == Approach::Native) {
@@ -102,53 +132,107 @@ RunResult runPolicy(const ExperimentConfig &config, SwitchPolicy &policy) {
       return config.make_backend(config.mmu, config.cycles_per_ref);
     return std::make_unique<vmm::ModelBackend>(config.mmu, config.cycles_per_ref);
   };
-  std::unique_ptr<vmm::MmuBackend> backend = makeBackend();
-  std::unique_ptr<vmm::Vmm> vmm;
+  backend_ = makeBackend();
   try {
-    vmm = std::make_unique<vmm::Vmm>(*backend, vmm_config, approach);
+    vmm_ = std::make_unique<vmm::Vmm>(*backend_, vmm_config, approach);
   } catch (const std::runtime_error &) {
     if (approach != Approach::Direct)
       throw;
     // Direct is impossible for this VM (fragmented, compaction disallowed): run nested.
-    result.direct_fell_back = true;
+    result_.direct_fell_back = true;
     approach = Approach::Nested;
-    backend = makeBackend();
-    vmm = std::make_unique<vmm::Vmm>(*backend, vmm_config, approach);
+    backend_ = makeBackend();
+    vmm_ = std::make_unique<vmm::Vmm>(*backend_, vmm_config, approach);
   }
   guest::GuestConfig guest_config = config.guest;
   guest_config.memory_bytes = vmm_config.memory.bytes;
-  guest::GuestKernel kernel(*vmm, guest_config);
-  const std::unique_ptr<guest::Workload> workload = config.make_workload();
+  kernel_ = std::make_unique<guest::GuestKernel>(*vmm_, guest_config);
+  during_ = vmm_->approach();
+}
 
-  // From zero: what VM creation cost (a direct VM's compaction) belongs to the first interval.
-  vmm::RunCost last_cost;
-  std::array<uint64_t, kNumCounters> last_counters{};
-  for (uint64_t done = 0, index = 0; done < config.accesses; ++index) {
-    const uint64_t n = std::min(config.interval, config.accesses - done);
-    const Approach during = vmm->approach();
-    try {
-      workload->run(kernel, n);
-    } catch (const vmm::GuestStopped &e) {
-      result.stopped = true;
-      result.stop_reason = e.what();
-    }
-    done += n;
-    const std::array<uint64_t, kNumCounters> counters = readCounters(*backend);
-    std::array<uint64_t, kNumCounters> delta{};
-    for (unsigned c = 0; c < kNumCounters; ++c)
-      delta[c] = counters[c] - last_counters[c];
-    result.intervals.push_back(intervalOf(index, during, vmm->cost() - last_cost, delta));
-    last_cost = vmm->cost();
-    last_counters = counters;
-    if (result.stopped || workload->stopped())
-      break;
-    const Approach next = policy.decide(result.intervals.back());
-    if (next != vmm->approach() && !(next == Approach::Direct && !vmm->canEnterDirect()))
-      vmm->switchApproach(next);
+PolicyRun::~PolicyRun() = default;
+
+void PolicyRun::stopGuest(const std::string &reason) {
+  result_.stopped = true;
+  result_.stop_reason = reason;
+  endInterval(false);
+}
+
+void PolicyRun::endInterval(bool decide) {
+  const std::array<uint64_t, kNumCounters> counters = readCounters(*backend_);
+  std::array<uint64_t, kNumCounters> delta{};
+  for (unsigned c = 0; c < kNumCounters; ++c)
+    delta[c] = counters[c] - last_counters_[c];
+  result_.intervals.push_back(intervalOf(result_.intervals.size(), during_, vmm_->cost() - last_cost_, delta));
+  last_cost_ = vmm_->cost();
+  last_counters_ = counters;
+  done_in_interval_ = 0;
+  if (max_intervals_ != 0 && result_.intervals.size() >= max_intervals_)
+    coarsen();
+  if (decide) {
+    const Approach next = policy_.decide(result_.intervals.back());
+    if (next != vmm_->approach() && !(next == Approach::Direct && !vmm_->canEnterDirect()))
+      vmm_->switchApproach(next);
   }
-  result.cost = vmm->cost();
-  result.counters = readCounters(*backend);
-  return result;
+  during_ = vmm_->approach();
+}
+
+void PolicyRun::coarsen() {
+  std::vector<IntervalCounters> &records = result_.intervals;
+  std::vector<IntervalCounters> merged;
+  merged.reserve((records.size() + 1) / 2);
+  for (size_t i = 0; i < records.size(); i += 2) {
+    IntervalCounters pair = records[i];
+    pair.index = i / 2;
+    if (i + 1 < records.size()) {
+      const IntervalCounters &second = records[i + 1];
+      pair.accesses += second.accesses;
+      pair.tlb_misses += second.tlb_misses;
+      pair.walks += second.walks;
+      pair.guest_references += second.guest_references;
+      pair.nested_references += second.nested_references;
+      pair.walk_cycles += second.walk_cycles;
+      pair.guest_page_faults += second.guest_page_faults;
+      pair.cr3_writes += second.cr3_writes;
+      for (unsigned r = 0; r < vmm::kNumExitReasons; ++r)
+        pair.exits[r] += second.exits[r];
+      pair.translation_cycles += second.translation_cycles;
+      pair.exit_cycles += second.exit_cycles;
+      pair.shim_cycles += second.shim_cycles;
+      pair.total_cycles += second.total_cycles;
+    }
+    merged.push_back(pair);
+  }
+  records = std::move(merged);
+  interval_ *= 2;
+}
+
+RunResult PolicyRun::finish(bool interrupted) {
+  // The interval in progress is recorded when it has accesses (a run cut at an interval boundary
+  // has none), or when nothing was recorded at all. A stop from outside does not ask the policy.
+  if (!result_.stopped && (done_in_interval_ != 0 || result_.intervals.empty()))
+    endInterval(!interrupted);
+  result_.cost = vmm_->cost();
+  result_.counters = readCounters(*backend_);
+  return std::move(result_);
+}
+
+RunResult runPolicy(const ExperimentConfig &config, SwitchPolicy &policy) {
+  if (const std::string error = config.validate(); !error.empty())
+    throw std::invalid_argument(error);
+  PolicyRun run(config, policy);
+  const std::unique_ptr<guest::Workload> workload = config.make_workload();
+  for (uint64_t done = 0; done < config.accesses && !run.stopped();) {
+    const uint64_t n = std::min(run.untilIntervalEnd(), config.accesses - done);
+    run.advance([&](guest::GuestKernel &kernel) {
+      workload->run(kernel, n);
+      return n;
+    });
+    done += n;
+    if (workload->stopped())
+      return run.finish(true);
+  }
+  return run.finish();
 }
 
 OracleResult computeOracle(const std::vector<const RunResult *> &runs, const SwitchCost &switch_cost) {
@@ -203,6 +287,48 @@ const RunResult *Report::find(std::string_view policy) const {
   return nullptr;
 }
 
+Oracles computeOracles(const std::vector<const RunResult *> &runs, const AdaptiveParams &adaptive,
+                       const vmm::CostConfig &costs) {
+  Oracles out;
+  out.shadow = std::string(vmm::toString(adaptive.shadow));
+  const auto find = [&](std::string_view name) -> const RunResult * {
+    for (const RunResult *run : runs)
+      if (run->policy == name)
+        return run;
+    return nullptr;
+  };
+  const RunResult *nested = find("nested");
+  const RunResult *shadow = find(out.shadow);
+  if (nested == nullptr || nested->stopped)
+    return out;
+  // Into shadow: one shadow fault (an exit) per page the guest faulted in before the switch.
+  std::vector<uint64_t> faults_before(nested->intervals.size() + 1, 0);
+  for (size_t i = 0; i < nested->intervals.size(); ++i)
+    faults_before[i + 1] = faults_before[i] + nested->intervals[i].guest_page_faults;
+  if (shadow != nullptr && !shadow->stopped) {
+    const SwitchCost cost = [&](size_t interval, size_t, size_t to) {
+      return adaptive.switch_base_cycles + (to == 1 ? faults_before[interval] * adaptive.exit_cycles : 0);
+    };
+    out.nested_shadow = computeOracle({nested, shadow}, cost);
+  }
+  std::vector<const RunResult *> all;
+  for (const RunResult *run : runs)
+    if (run->policy != "native" && run->policy != "adaptive" && !run->stopped)
+      all.push_back(run);
+  const SwitchCost cost_all = [&](size_t interval, size_t, size_t to) {
+    const RunResult &target = *all[to];
+    const Approach approach = target.intervals.empty() ? Approach::Nested : target.intervals.front().approach;
+    uint64_t cycles = adaptive.switch_base_cycles;
+    if (vmm::isShadow(approach))
+      cycles += faults_before[interval] * adaptive.exit_cycles;
+    if (approach == Approach::Direct)
+      cycles += target.cost.page_moves * costs.page_move;
+    return cycles;
+  };
+  out.all = computeOracle(all, cost_all);
+  return out;
+}
+
 Report runComparison(const ExperimentConfig &config, const AdaptiveParams &adaptive) {
   Report report;
   report.workload = config.make_workload ? config.make_workload()->describe() : "";
@@ -215,33 +341,13 @@ Report runComparison(const ExperimentConfig &config, const AdaptiveParams &adapt
   }
   AdaptivePolicy policy(adaptive);
   report.runs.push_back(runPolicy(config, policy));
-  const RunResult *nested = report.find("nested");
-  const RunResult *shadow = report.find(vmm::toString(adaptive.shadow));
-  report.oracle_shadow = std::string(vmm::toString(adaptive.shadow));
-  if (nested != nullptr && shadow != nullptr && !nested->stopped && !shadow->stopped) {
-    std::vector<uint64_t> faults_before(nested->intervals.size() + 1, 0);
-    for (size_t i = 0; i < nested->intervals.size(); ++i)
-      faults_before[i + 1] = faults_before[i] + nested->intervals[i].guest_page_faults;
-    const SwitchCost cost = [&](size_t interval, size_t, size_t to) {
-      return adaptive.switch_base_cycles + (to == 1 ? faults_before[interval] * adaptive.exit_cycles : 0);
-    };
-    report.oracle = computeOracle({nested, shadow}, cost);
-    std::vector<const RunResult *> all;
-    for (const RunResult &run : report.runs)
-      if (run.policy != "native" && run.policy != "adaptive" && !run.stopped)
-        all.push_back(&run);
-    const SwitchCost cost_all = [&](size_t interval, size_t, size_t to) {
-      const RunResult &target = *all[to];
-      const Approach approach = target.intervals.empty() ? Approach::Nested : target.intervals.front().approach;
-      uint64_t cycles = adaptive.switch_base_cycles;
-      if (vmm::isShadow(approach))
-        cycles += faults_before[interval] * adaptive.exit_cycles;
-      if (approach == Approach::Direct)
-        cycles += target.cost.page_moves * config.vmm.costs.page_move;
-      return cycles;
-    };
-    report.oracle_all = computeOracle(all, cost_all);
-  }
+  std::vector<const RunResult *> runs;
+  for (const RunResult &run : report.runs)
+    runs.push_back(&run);
+  Oracles oracles = computeOracles(runs, adaptive, config.vmm.costs);
+  report.oracle = std::move(oracles.nested_shadow);
+  report.oracle_shadow = std::move(oracles.shadow);
+  report.oracle_all = std::move(oracles.all);
   return report;
 }
 
@@ -256,15 +362,7 @@ std::string formatReport(const Report &report) {
   out += line;
   const RunResult *native = report.find("native");
   for (const RunResult &run : report.runs) {
-    std::string reasons;
-    for (unsigned r = 0; r < vmm::kNumExitReasons; ++r)
-      if (run.cost.exits[r] != 0)
-        reasons += std::string(reasons.empty() ? "" : " ") + std::string(vmm::toString(static_cast<vmm::ExitReason>(r))) +
-                   "=" + std::to_string(run.cost.exits[r]);
-    if (run.stopped)
-      reasons += " [stopped: " + run.stop_reason + "]";
-    if (run.direct_fell_back)
-      reasons += " [direct impossible: ran nested]";
+    const std::string reasons = run.exitsByReason() + run.notes();
     const double slowdown = native != nullptr && native->cycles() != 0
                                 ? static_cast<double>(run.cycles()) / static_cast<double>(native->cycles())
                                 : 0.0;
@@ -277,23 +375,19 @@ std::string formatReport(const Report &report) {
   if (const RunResult *adaptive = report.find("adaptive")) {
     out += "adaptive modes per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct): " +
            adaptive->modeTimeline() + "\n";
-    if (report.oracle.cycles != 0) {
-      std::string schedule;
-      for (const Approach a : report.oracle.schedule)
-        schedule += modeLetter(a);
+    const OracleResult &oracle = report.oracle;
+    if (oracle.cycles != 0) {
       std::snprintf(line, sizeof line, "oracle (nested/%s): %llu cycles, schedule %s; adaptive is %+.2f%% from it\n",
-                    report.oracle_shadow.c_str(),
-                    static_cast<unsigned long long>(report.oracle.cycles), schedule.c_str(),
-                    100.0 * (static_cast<double>(adaptive->cycles()) / static_cast<double>(report.oracle.cycles) - 1.0));
+                    report.oracle_shadow.c_str(), static_cast<unsigned long long>(oracle.cycles),
+                    modeLetters(oracle.schedule).c_str(),
+                    100.0 * (static_cast<double>(adaptive->cycles()) / static_cast<double>(oracle.cycles) - 1.0));
       out += line;
     }
-    if (report.oracle_all.cycles != 0) {
-      std::string schedule;
-      for (const Approach a : report.oracle_all.schedule)
-        schedule += modeLetter(a);
+    const OracleResult &oracle_all = report.oracle_all;
+    if (oracle_all.cycles != 0) {
       std::snprintf(line, sizeof line, "oracle over every approach: %llu cycles, schedule %s; adaptive is %+.2f%% from it\n",
-                    static_cast<unsigned long long>(report.oracle_all.cycles), schedule.c_str(),
-                    100.0 * (static_cast<double>(adaptive->cycles()) / static_cast<double>(report.oracle_all.cycles) - 1.0));
+                    static_cast<unsigned long long>(oracle_all.cycles), modeLetters(oracle_all.schedule).c_str(),
+                    100.0 * (static_cast<double>(adaptive->cycles()) / static_cast<double>(oracle_all.cycles) - 1.0));
       out += line;
     }
   }

@@ -25,24 +25,9 @@ double real(double value) { return std::strtod(fmt("%.6g", value).c_str(), nullp
 
 uint64_t ctr(const policy::RunResult &run, Counter c) { return run.counters[static_cast<unsigned>(c)]; }
 
-// The oracle's schedule in the letters of RunResult::modeTimeline (one interval a letter).
-std::string schedule(const policy::OracleResult &oracle) {
-  policy::RunResult timeline;
-  for (const Approach approach : oracle.schedule) {
-    policy::IntervalCounters interval;
-    interval.approach = approach;
-    timeline.intervals.push_back(interval);
-  }
-  return timeline.modeTimeline();
-}
-
 std::string exitReasons(const policy::RunResult &run) {
-  std::string out;
-  for (unsigned r = 0; r < vmm::kNumExitReasons; ++r)
-    if (run.cost.exits[r] != 0)
-      out += std::string(out.empty() ? "" : " ") + std::string(vmm::toString(static_cast<vmm::ExitReason>(r))) + "=" +
-             std::to_string(run.cost.exits[r]);
-  return out.empty() ? "-" : out;
+  const std::string reasons = run.exitsByReason();
+  return reasons.empty() ? "-" : reasons;
 }
 
 double slowdown(const RunReport &report, const policy::RunResult &run) {
@@ -117,9 +102,9 @@ std::string verdict(const RunReport &report) {
 std::string formatText(const RunReport &report) {
   std::string out;
   char line[768];
-  // A stop during the counting pass leaves partial counts; a trace with more than kMaxIntervals
-  // intervals has its interval coarsened. Both are said where the figures are.
-  const std::string partial = report.counted ? "" : " (counted until the stop: partial)";
+  // A stop before the trace's end leaves the counts of what was replayed; a trace with more than
+  // kMaxIntervals intervals has its interval coarsened. Both are said where the figures are.
+  const std::string partial = report.counted ? "" : " (replayed until the stop: partial)";
   const std::string coarsened =
       report.interval == report.requested_interval || report.requested_interval == 0
           ? ""
@@ -135,11 +120,7 @@ std::string formatText(const RunReport &report) {
                 "misses/1k", "refs/walk", "vm exits", "exits by reason");
   out += line;
   for (const ModeRun &run : report.runs) {
-    std::string reasons = exitReasons(run.result);
-    if (run.result.stopped)
-      reasons += " [stopped: " + run.result.stop_reason + "]";
-    if (run.result.direct_fell_back)
-      reasons += " [direct impossible: ran nested]";
+    std::string reasons = exitReasons(run.result) + run.result.notes();
     if (run.interrupted)
       reasons += " [interrupted after " + std::to_string(run.replay.accesses) + " accesses]";
     const double ratio = slowdown(report, run.result);
@@ -203,12 +184,14 @@ std::string formatText(const RunReport &report) {
     seconds += run.seconds;
     cpu_seconds += run.cpu_seconds;
   }
-  if (seconds > 0.0 && cpu_seconds > 0.0) {
+  // The runs' own CPU time and decoding the trace (once, for all of them) together.
+  const double total_cpu = cpu_seconds + report.decode_cpu_seconds;
+  if (total_cpu > 0.0) {
     std::snprintf(line, sizeof line,
                   "replay speed: %.2fM accesses/s of CPU time on the %s backend (%" PRIu64
-                  " accesses in %.2f CPU s, %.2f s wall)\n",
-                  static_cast<double>(replayed) / cpu_seconds / 1e6, report.backend.c_str(), replayed, cpu_seconds,
-                  seconds);
+                  " accesses in %.2f CPU s: runs %.2f, decoding the trace once %.2f; %.2f s wall)\n",
+                  static_cast<double>(replayed) / total_cpu / 1e6, report.backend.c_str(), replayed, total_cpu,
+                  cpu_seconds, report.decode_cpu_seconds, seconds + report.decode_seconds);
     out += line;
   }
   out += verdict(report) + "\n";
@@ -227,6 +210,7 @@ OrderedJson toJson(const RunReport &report) {
   out["requested_interval"] = report.requested_interval;
   out["cycles_per_ref"] = report.cycles_per_ref;
   out["seconds"] = real(report.seconds);
+  out["decode_seconds"] = real(report.decode_seconds);
   out["interrupted"] = report.interrupted;
   OrderedJson runs = OrderedJson::array();
   for (const ModeRun &run : report.runs) {
@@ -269,7 +253,7 @@ OrderedJson toJson(const RunReport &report) {
       return nullptr;
     OrderedJson item;
     item["cycles"] = o.cycles;
-    item["schedule"] = schedule(o);
+    item["schedule"] = policy::modeLetters(o.schedule);
     item["adaptive_distance_percent"] =
         adaptive ? OrderedJson(real(distance(adaptive->result.cycles(), o))) : OrderedJson(nullptr);
     return item;

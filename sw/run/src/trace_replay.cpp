@@ -2,6 +2,7 @@
 #include "vmmu/run/trace_replay.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <stdexcept>
 
@@ -10,8 +11,6 @@ namespace vmmu::run {
 namespace {
 
 constexpr uint64_t k4K = 4096;
-// Addresses at or above this are the upper (kernel) half of a 48-bit address space.
-constexpr uint64_t kUpperHalf = 1ull << 47;
 
 Access toAccess(trace::AccessOp op) {
   switch (op) {
@@ -33,9 +32,14 @@ struct TraceReplay::Process {
   guest::Pid pid = 0;
   uint64_t arena = 0;  // guest VA of slot 0 (1 GiB aligned)
   std::unordered_map<uint64_t, uint64_t> slot_of_gib;  // trace VA >> 30 -> slot
-  // The last GiB translated: most accesses stay in it.
-  uint64_t last_gib = ~uint64_t{0};
-  uint64_t last_base = 0;
+  // The slots of GiBs translated lately, by the GiB's low bits: a program's code, heap and stack
+  // are in different GiBs, and most accesses are in one of them.
+  struct RecentGib {
+    uint64_t gib = ~uint64_t{0};
+    uint64_t base = 0;
+  };
+  std::array<RecentGib, 8> recent;
+  RecentGib &recentFor(uint64_t gib) { return recent[gib % recent.size()]; }
   uint64_t slots = 0;    // 1 GiB slots in the arena
   uint64_t brk_end = 0;  // 0 until the first brk event
   // Protection changes (offset in the GiB, length, prot) for GiBs without a slot yet, applied in
@@ -47,53 +51,39 @@ struct TraceReplay::Process {
   std::unordered_map<uint64_t, std::vector<PendingProtect>> pending;
 };
 
-TraceCounts countTrace(const std::string &path, uint64_t max_events, const volatile std::sig_atomic_t *stop) {
-  trace::TraceReader reader(path);
-  TraceCounts counts;
-  // Looking at the flag every 64 Ki events keeps a stop well under a second away (a billion
-  // events take about 50 s) at no measurable cost.
-  constexpr uint64_t kStopCheckEvents = 1u << 16;
-  while (counts.events < max_events) {
-    if (stop != nullptr && counts.events % kStopCheckEvents == 0 && *stop != 0) {
-      counts.interrupted = true;
-      break;
-    }
-    const std::optional<trace::Event> event = reader.next();
-    if (!event)
-      break;
-    ++counts.events;
-    if (event->kind == trace::EventKind::Access && event->address < kUpperHalf)
-      ++counts.accesses;
-  }
-  return counts;
-}
-
-TraceReplay::TraceReplay(const ReplayOptions &options, std::shared_ptr<ReplayProbe> probe)
-    : options_(options), probe_(probe ? std::move(probe) : std::make_shared<ReplayProbe>()),
-      reader_(options.path) {}
+TraceReplay::TraceReplay(TraceTape &tape, bool huge_pages)
+    : tape_(tape), huge_pages_(huge_pages), chunk_(tape.start()) {}
 
 TraceReplay::~TraceReplay() = default;
 
-std::string TraceReplay::describe() const { return "trace " + baseName(options_.path); }
+std::string TraceReplay::describe() const { return "trace " + baseName(tape_.path()); }
 
 TraceReplay::Process &TraceReplay::processFor(guest::GuestKernel &kernel, uint32_t trace_pid) {
+  if (last_process_ != nullptr && last_pid_ == trace_pid)
+    return *last_process_;
   auto it = processes_.find(trace_pid);
-  if (it != processes_.end())
-    return *it->second;
+  if (it != processes_.end()) {
+    last_pid_ = trace_pid;
+    last_process_ = it->second.get();
+    return *last_process_;
+  }
   auto process = std::make_unique<Process>();
   process->pid = kernel.spawn();
   const uint64_t arena_bytes = kArenaSlots * kSlotBytes;
   const uint64_t start = kernel.mmap(process->pid, arena_bytes, guest::prot::Read | guest::prot::Write | guest::prot::Exec,
-                                     options_.huge_pages);
+                                     huge_pages_);
   process->arena = (start + kSlotBytes - 1) & ~(kSlotBytes - 1);
   process->slots = (start + arena_bytes - process->arena) / kSlotBytes;  // one fewer when start is unaligned
-  ++probe_->stats.processes;
-  return *processes_.emplace(trace_pid, std::move(process)).first->second;
+  ++stats_.processes;
+  last_pid_ = trace_pid;
+  last_process_ = processes_.emplace(trace_pid, std::move(process)).first->second.get();
+  return *last_process_;
 }
 
 uint64_t TraceReplay::guestAddress(guest::GuestKernel &kernel, Process &process, uint64_t trace_va) {
   const uint64_t gib = trace_va >> 30;
-  if (gib != process.last_gib) {
+  Process::RecentGib &recent = process.recentFor(gib);
+  if (gib != recent.gib) {
     const auto [it, inserted] = process.slot_of_gib.emplace(gib, process.slot_of_gib.size());
     if (it->second >= process.slots) {
       process.slot_of_gib.erase(it);
@@ -108,10 +98,10 @@ uint64_t TraceReplay::guestAddress(guest::GuestKernel &kernel, Process &process,
         process.pending.erase(pending);
       }
     }
-    process.last_gib = gib;
-    process.last_base = base;
+    recent.gib = gib;
+    recent.base = base;
   }
-  return process.last_base + (trace_va & (kSlotBytes - 1));
+  return recent.base + (trace_va & (kSlotBytes - 1));
 }
 
 std::optional<uint64_t> TraceReplay::existingGuestAddress(const Process &process, uint64_t trace_va) const {
@@ -126,7 +116,7 @@ void TraceReplay::protectGuest(guest::GuestKernel &kernel, Process &process, uin
   try {
     kernel.mprotect(process.pid, guest_start, length, prot);
   } catch (const std::invalid_argument &) {
-    ++probe_->stats.refused;  // would split a 2 MiB page: vmmu's guest does not split them
+    ++stats_.refused;  // would split a 2 MiB page: vmmu's guest does not split them
   }
 }
 
@@ -152,7 +142,7 @@ void TraceReplay::reclaimRange(guest::GuestKernel &kernel, Process &process, uin
       return;  // never touched: nothing resident
     // Whole pages from the piece's start; only resident pages are visited.
     const uint64_t pages = (piece_length + k4K - 1) / k4K;
-    probe_->stats.pages_reclaimed += kernel.reclaimRange(process.pid, *guest_start, *guest_start + pages * k4K);
+    stats_.pages_reclaimed += kernel.reclaimRange(process.pid, *guest_start, *guest_start + pages * k4K);
   });
 }
 
@@ -170,28 +160,36 @@ void TraceReplay::protectRange(guest::GuestKernel &kernel, Process &process, uin
   });
 }
 
-void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) {
-  ReplayStats &stats = probe_->stats;
-  switch (event.kind) {
-  case trace::EventKind::Access: {
-    if (event.address >= kUpperHalf) {
-      const uint64_t offset = event.address >= guest::GuestKernel::kDirectMapBase
-                                  ? event.address - guest::GuestKernel::kDirectMapBase
-                                  : event.address;
-      kernel.kernelLoad(offset % kernel.memoryBytes());
-      ++stats.kernel_accesses;
-      return;
-    }
-    Process &process = processFor(kernel, event.pid);
-    const uint64_t va = guestAddress(kernel, process, event.address) & ~uint64_t{7};
-    ++stats.accesses;
-    try {
-      kernel.access(process.pid, va, toAccess(event.op));
-    } catch (const guest::SegmentationFault &) {
-      ++stats.refused;
-    }
+void TraceReplay::replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access) {
+  if (access.address >= kUpperHalf) {
+    const uint64_t offset = access.address >= guest::GuestKernel::kDirectMapBase
+                                ? access.address - guest::GuestKernel::kDirectMapBase
+                                : access.address;
+    kernel.kernelLoad(offset % kernel.memoryBytes());
+    ++stats_.kernel_accesses;
     return;
   }
+  Process &process = last_process_ != nullptr && last_pid_ == access.pid ? *last_process_ : processFor(kernel, access.pid);
+  // Most accesses are in a GiB used lately (guestAddress's cache, checked here first).
+  const uint64_t gib = access.address >> 30;
+  const Process::RecentGib &recent = process.recentFor(gib);
+  const uint64_t va = (gib == recent.gib ? recent.base + (access.address & (kSlotBytes - 1))
+                                         : guestAddress(kernel, process, access.address)) &
+                      ~uint64_t{7};
+  ++stats_.accesses;
+  try {
+    kernel.access(process.pid, va, toAccess(access.op));
+  } catch (const guest::SegmentationFault &) {
+    ++stats_.refused;
+  }
+}
+
+void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) {
+  ReplayStats &stats = stats_;
+  switch (event.kind) {
+  case trace::EventKind::Access:
+    replayAccess(kernel, {event.address, event.pid, event.kind, event.op});
+    return;
   case trace::EventKind::ProcessCreate:
     processFor(kernel, event.pid);
     return;
@@ -201,6 +199,8 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
     if (it == processes_.end())
       return;
     kernel.exit(it->second->pid);
+    if (last_process_ == it->second.get())
+      last_process_ = nullptr;
     processes_.erase(it);
     return;
   }
@@ -245,30 +245,55 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
   }
 }
 
-void TraceReplay::run(guest::GuestKernel &kernel, uint64_t accesses) {
-  replayUntil(kernel, probe_->stats.accesses + accesses);
-  if (options_.after_interval)
-    options_.after_interval(*probe_);
+uint64_t TraceReplay::replayTo(guest::GuestKernel &kernel, uint64_t target) {
+  const uint64_t before = stats_.accesses;
+  // The horizon only moves when the tape extends, never during this call: it is looked at once
+  // per chunk, not per event.
+  const uint64_t safe_end = tape_.safeEnd();
+  while (stats_.accesses < target) {
+    if (offset_ == limit_) {
+      if (offset_ == chunk_->entries.size() && chunk_->next) {
+        chunk_ = chunk_->next;  // frees the chunk left when this was its last reader
+        offset_ = 0;
+      }
+      limit_ = safe_end <= chunk_->first ? 0 : std::min<uint64_t>(chunk_->entries.size(), safe_end - chunk_->first);
+      if (offset_ >= limit_)
+        break;  // the horizon: no user access known to follow yet, or nothing decoded yet
+    }
+    // The events of this chunk up to the horizon, with the position in a local; the members
+    // catch up after the loop, or before an exception leaves (the event being replayed).
+    const TraceTape::Chunk &chunk = *chunk_;
+    size_t at = offset_;
+    const auto catchUp = [&] {
+      stats_.events += at - offset_;
+      offset_ = at;
+      event_index_ = chunk.first + at - 1;
+    };
+    try {
+      while (at < limit_ && stats_.accesses < target) {
+        const TraceTape::Entry &entry = chunk.entries[at++];
+        if (entry.kind == trace::EventKind::Access)
+          replayAccess(kernel, entry);
+        else
+          replay(kernel, chunk.others[entry.address]);
+      }
+    } catch (...) {
+      catchUp();
+      throw;
+    }
+    catchUp();
+  }
+  return stats_.accesses - before;
 }
 
-void TraceReplay::replayUntil(guest::GuestKernel &kernel, uint64_t target) {
-  while (probe_->stats.accesses < target) {
-    if (options_.stop != nullptr && *options_.stop != 0) {
-      probe_->interrupted = true;
-      return;
-    }
-    if (probe_->finished || probe_->stats.events >= options_.max_events) {
-      probe_->finished = true;
-      return;
-    }
-    const std::optional<trace::Event> event = reader_.next();
-    if (!event) {
-      probe_->finished = true;
-      return;
-    }
-    probe_->event_index = probe_->stats.events++;
-    replay(kernel, *event);
-  }
+bool TraceReplay::finished() const {
+  return tape_.ended() && chunk_->first + offset_ >= tape_.safeEnd();
+}
+
+void TraceReplay::run(guest::GuestKernel &kernel, uint64_t accesses) {
+  const uint64_t target = stats_.accesses + accesses;
+  while (replayTo(kernel, target), stats_.accesses < target && !finished())
+    tape_.extend();
 }
 
 }  // namespace vmmu::run

@@ -27,66 +27,58 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The oracles of policy::runComparison, over the runs this command made: nested vs the adaptive
-// policy's shadow variant, and every approach but native. Switch costs are the ones runComparison
-// charges (experiment.h): into shadow one exit per page the guest faulted in so far, into direct the
-// compaction the direct run paid.
-void computeOracles(RunReport &report, const RunSettings &settings) {
-  const ModeRun *nested = report.find("nested");
-  const ModeRun *shadow = report.find(vmm::toString(settings.adaptive.shadow));
-  report.oracle_shadow = std::string(vmm::toString(settings.adaptive.shadow));
-  if (nested == nullptr || nested->result.stopped)
-    return;
-  const policy::AdaptiveParams &adaptive = settings.adaptive;
-  std::vector<uint64_t> faults_before(nested->result.intervals.size() + 1, 0);
-  for (size_t i = 0; i < nested->result.intervals.size(); ++i)
-    faults_before[i + 1] = faults_before[i] + nested->result.intervals[i].guest_page_faults;
-  if (shadow != nullptr && !shadow->result.stopped) {
-    const policy::SwitchCost cost = [&](size_t interval, size_t, size_t to) {
-      return adaptive.switch_base_cycles + (to == 1 ? faults_before[interval] * adaptive.exit_cycles : 0);
-    };
-    report.oracle = policy::computeOracle({&nested->result, &shadow->result}, cost);
+// One approach's run over the shared tape: its policy, the run, its reader of the tape, and the
+// time its own steps took.
+struct Lane {
+  std::unique_ptr<policy::SwitchPolicy> policy;
+  std::unique_ptr<policy::PolicyRun> run;
+  std::unique_ptr<TraceReplay> replay;  // released when the run stops, so it holds no chunk
+  ReplayStats stats;                    // the replay's, kept when it is released
+  double seconds = 0.0;
+  double cpu_seconds = 0.0;
+
+  bool active() const { return replay != nullptr; }
+
+  // Replays the lane's run up to `target` user accesses, interval by interval, or up to the tape's
+  // horizon; releases the reader when the VMM stopped the guest.
+  void step(uint64_t target) {
+    for (uint64_t at = replay->stats().accesses; at < target && !run->stopped();) {
+      const uint64_t until = at + std::min(target - at, run->untilIntervalEnd());
+      run->advance([&](guest::GuestKernel &kernel) { return replay->replayTo(kernel, until); });
+      at = replay->stats().accesses;
+      if (at < until)
+        break;  // the horizon
+    }
+    stats = replay->stats();
+    if (run->stopped())
+      replay.reset();
   }
-  std::vector<const policy::RunResult *> all;
-  for (const ModeRun &run : report.runs)
-    if (run.result.policy != "native" && run.result.policy != "adaptive" && !run.result.stopped)
-      all.push_back(&run.result);
-  const policy::SwitchCost cost_all = [&](size_t interval, size_t, size_t to) {
-    const policy::RunResult &target = *all[to];
-    const Approach approach = target.intervals.empty() ? Approach::Nested : target.intervals.front().approach;
-    uint64_t cycles = adaptive.switch_base_cycles;
-    if (vmm::isShadow(approach))
-      cycles += faults_before[interval] * adaptive.exit_cycles;
-    if (approach == Approach::Direct)
-      cycles += target.cost.page_moves * settings.vmm.costs.page_move;
-    return cycles;
-  };
-  report.oracle_all = policy::computeOracle(all, cost_all);
+};
+
+// The RTL and the model disagreed in `lane`'s run (while it was being built, or at the event its
+// reader was replaying).
+Mismatch mismatchOf(const vmm::BackendMismatch &e, const Lane &lane) {
+  Mismatch mismatch;
+  mismatch.run = lane.policy->name();
+  mismatch.event_index = lane.replay ? lane.replay->eventIndex() : 0;
+  mismatch.transaction = e.transaction();
+  mismatch.wave_from = e.waveWindowFrom();
+  mismatch.first_cycle = e.firstCycle();
+  mismatch.last_cycle = e.lastCycle();
+  mismatch.first_time = e.firstWaveTime();
+  mismatch.last_time = e.lastWaveTime();
+  mismatch.what = e.details();
+  return mismatch;
 }
 
-// The backend of one run (the RTL's, which has transactions), which tells `transactions` how many transactions it issued when the
-// run ends (the experiment owns and destroys the backend), so the report can say which
-// --wave-window values exist.
-class TransactionCounting final : public vmm::MmuBackend {
-public:
-  TransactionCounting(std::unique_ptr<vmm::MmuBackend> backend, std::shared_ptr<uint64_t> transactions)
-      : backend_(std::move(backend)), transactions_(std::move(transactions)) {}
-  ~TransactionCounting() override { *transactions_ = backend_->transactions(); }
-  TransactionCounting(const TransactionCounting &) = delete;
-  TransactionCounting &operator=(const TransactionCounting &) = delete;
-
-  vmm::Translation translate(const Request &req) override { return backend_->translate(req); }
-  void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override {
-    backend_->control(op, ctx, reg, data, vpid, pcid);
-  }
-  uint64_t counter(Counter c) override { return backend_->counter(c); }
-  PhysicalMemory &memory() override { return backend_->memory(); }
-  const MmuConfig &config() const override { return backend_->config(); }
-
-private:
-  std::unique_ptr<vmm::MmuBackend> backend_;
-  std::shared_ptr<uint64_t> transactions_;
-};
+// Runs `work` and adds the wall and CPU time it took to `seconds` and `cpu_seconds`.
+template <typename Work> void timed(double &seconds, double &cpu_seconds, Work &&work) {
+  const Clock::time_point start = Clock::now();
+  const double cpu_start = cpuSeconds();
+  work();
+  seconds += secondsSince(start);
+  cpu_seconds += cpuSeconds() - cpu_start;
+}
 
 }  // namespace
 
@@ -102,23 +94,26 @@ RunReport runTrace(const RunRequest &request) {
     throw std::invalid_argument("--backend rtl: this vmmu was built without the RTL backend (configure with "
                                 "-DVMMU_BUILD_RTL=ON)");
   const Clock::time_point start = Clock::now();
-  const TraceCounts counts = countTrace(request.trace, request.max_events, request.stop);
-  if (counts.accesses == 0 && !counts.interrupted)
-    throw std::invalid_argument(request.trace + ": the trace has no user accesses to replay");
+  TraceTape tape(request.trace, request.max_events);
 
   RunReport report;
   report.trace = request.trace;
   report.backend = request.backend == BackendKind::Rtl ? "rtl" : "model";
-  report.events = counts.events;
-  report.accesses = counts.accesses;
-  report.counted = !counts.interrupted;
   report.requested_interval = request.settings.interval;
-  report.interval = std::max(request.settings.interval, (counts.accesses + kMaxIntervals - 1) / kMaxIntervals);
+  report.interval = request.settings.interval;
   report.cycles_per_ref = request.settings.cycles_per_ref;
-  if (report.interval != report.requested_interval && request.progress)
-    request.progress("vmmu run: interval coarsened from " + std::to_string(report.requested_interval) + " to " +
-                     std::to_string(report.interval) + " accesses (at most " + std::to_string(kMaxIntervals) +
-                     " intervals are recorded)");
+
+  policy::ExperimentConfig config;
+  config.interval = request.settings.interval;
+  config.max_intervals = kMaxIntervals;
+  config.vmm = request.settings.vmm;
+  config.guest = request.settings.guest;
+  config.mmu = request.settings.mmu;
+  config.cycles_per_ref = request.settings.cycles_per_ref;
+  if (request.backend == BackendKind::Rtl)
+    config.make_backend = request.rtl_backend;
+  if (const std::string error = config.validateRun(); !error.empty())
+    throw std::invalid_argument(error);
 
   std::vector<std::unique_ptr<policy::SwitchPolicy>> policies;
   if (request.baseline)
@@ -128,12 +123,18 @@ RunReport runTrace(const RunRequest &request) {
       policies.push_back(policy::makeStaticPolicy(approach));
   if (request.adaptive)
     policies.push_back(std::make_unique<policy::AdaptivePolicy>(request.settings.adaptive));
+  std::vector<Lane> lanes(policies.size());
+  for (size_t i = 0; i < lanes.size(); ++i)
+    lanes[i].policy = std::move(policies[i]);
 
-  std::shared_ptr<ReplayProbe> probe;
-  std::string running;
-  size_t run_number = 0;
+  const auto stopRequested = [&] { return request.stop != nullptr && *request.stop != 0; };
+  const auto decode = [&] {
+    bool decoded = false;
+    timed(report.decode_seconds, report.decode_cpu_seconds, [&] { decoded = tape.extend(); });
+    return decoded;
+  };
   Clock::time_point last_progress = start;
-  const auto progress = [&](const ReplayProbe &p) {
+  const auto progress = [&](uint64_t replayed) {
     if (!request.progress)
       return;
     const Clock::time_point now = Clock::now();
@@ -141,77 +142,118 @@ RunReport runTrace(const RunRequest &request) {
       return;
     last_progress = now;
     char line[256];
-    std::snprintf(line, sizeof line, "vmmu run: %s (run %zu of %zu): %" PRIu64 " of %" PRIu64 " accesses (%.0f%%), %.1f s",
-                  running.c_str(), run_number, policies.size(), p.stats.accesses, counts.accesses,
-                  100.0 * static_cast<double>(p.stats.accesses) / static_cast<double>(std::max<uint64_t>(counts.accesses, 1)),
+    std::snprintf(line, sizeof line,
+                  "vmmu run: %" PRIu64 " accesses replayed by each of %zu runs, %.0f%% of the trace read, %.1f s",
+                  replayed, lanes.size(),
+                  100.0 * static_cast<double>(tape.bytesRead()) / static_cast<double>(std::max<uint64_t>(tape.fileBytes(), 1)),
                   secondsSince(start));
     request.progress(line);
   };
 
-  policy::ExperimentConfig config;
-  // Stopped while counting: the first run starts, sees the flag at once and reports itself
-  // interrupted after 0 accesses, like a stop at any later point.
-  config.accesses = std::max<uint64_t>(counts.accesses, 1);
-  config.interval = report.interval;
-  config.vmm = request.settings.vmm;
-  config.guest = request.settings.guest;
-  config.mmu = request.settings.mmu;
-  config.cycles_per_ref = request.settings.cycles_per_ref;
-  config.make_workload = [&]() -> std::unique_ptr<guest::Workload> {
-    probe = std::make_shared<ReplayProbe>();
-    ReplayOptions options;
-    options.path = request.trace;
-    options.max_events = request.max_events;
-    options.huge_pages = request.settings.huge_pages;
-    options.stop = request.stop;
-    options.after_interval = progress;
-    return std::make_unique<TraceReplay>(options, probe);
-  };
-  // The transactions of the current run's backend, published when the run ends (RTL only).
-  const auto transactions = std::make_shared<uint64_t>(0);
-  if (request.backend == BackendKind::Rtl) {
-    config.make_backend = [&](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<vmm::MmuBackend> {
-      return std::make_unique<TransactionCounting>(request.rtl_backend(mmu, cycles_per_ref), transactions);
-    };
+  // Lockstep: a step is kStepAccesses user accesses; every run replays it (interval by interval),
+  // then the next step starts. A run that reaches the tape's horizon first waits for the next chunk
+  // (the others then reach it too).
+  uint64_t done = 0;    // user accesses every running run has replayed
+  uint64_t target = 0;  // where the step under way ends (done: none under way)
+  bool interrupted = false;
+  const Lane *running = nullptr;  // the run being built or taking its step
+  try {
+    for (Lane &lane : lanes) {
+      running = &lane;
+      timed(lane.seconds, lane.cpu_seconds, [&] {
+        lane.run = std::make_unique<policy::PolicyRun>(config, *lane.policy);
+        lane.replay = std::make_unique<TraceReplay>(tape, request.settings.huge_pages);
+      });
+    }
+    for (;;) {
+      if (stopRequested()) {
+        interrupted = true;
+        break;
+      }
+      if (target == done)
+        target = done + kStepAccesses;
+      bool reached = true, any = false;
+      for (Lane &lane : lanes) {
+        if (!lane.active())
+          continue;
+        any = true;
+        running = &lane;
+        timed(lane.seconds, lane.cpu_seconds, [&] { lane.step(target); });
+        if (lane.active() && lane.stats.accesses != target)
+          reached = false;
+      }
+      if (!any)
+        break;  // the VMM stopped every run
+      if (!reached) {
+        if (!decode())
+          break;  // the trace is over: every run replayed up to its last user access
+        continue;
+      }
+      done = target;
+      progress(done);
+      for (const Lane &lane : lanes)
+        if (lane.active() && lane.run->interval() != report.interval) {
+          report.interval = lane.run->interval();
+          if (request.progress)
+            request.progress("vmmu run: interval coarsened from " + std::to_string(report.requested_interval) +
+                             " to " + std::to_string(report.interval) + " accesses (at most " +
+                             std::to_string(kMaxIntervals) + " intervals are recorded)");
+        }
+    }
+  } catch (const vmm::BackendMismatch &e) {
+    // The other runs are cut short and not reported (none ran to the end).
+    report.mismatch = mismatchOf(e, *running);
+    report.seconds = secondsSince(start);
+    return report;
   }
-  if (const std::string error = config.validate(); !error.empty())
-    throw std::invalid_argument(error);
+  // Every run stopped early: the trace is still read to its end, so the counts are the trace's.
+  while (!interrupted && !tape.ended()) {
+    if (stopRequested())
+      interrupted = true;
+    else
+      decode();
+  }
+  if (!interrupted && tape.accesses() == 0)
+    throw std::invalid_argument(request.trace + ": the trace has no user accesses to replay");
 
-  for (const std::unique_ptr<policy::SwitchPolicy> &policy : policies) {
-    running = policy->name();
-    ++run_number;
-    ModeRun run;
-    const Clock::time_point run_start = Clock::now();
-    const double cpu_start = cpuSeconds();
-    try {
-      run.result = policy::runPolicy(config, *policy);
-    } catch (const vmm::BackendMismatch &e) {
-      Mismatch mismatch;
-      mismatch.run = running;
-      mismatch.event_index = probe ? probe->event_index : 0;
-      mismatch.transaction = e.transaction();
-      mismatch.wave_from = e.waveWindowFrom();
-      mismatch.first_cycle = e.firstCycle();
-      mismatch.last_cycle = e.lastCycle();
-      mismatch.first_time = e.firstWaveTime();
-      mismatch.last_time = e.lastWaveTime();
-      mismatch.what = e.details();
-      report.mismatch = std::move(mismatch);
-      break;
-    }
-    run.seconds = secondsSince(run_start);
-    run.cpu_seconds = cpuSeconds() - cpu_start;
-    run.transactions = *transactions;
-    run.replay = probe->stats;
-    run.interrupted = probe->interrupted;
-    report.runs.push_back(std::move(run));
-    if (report.runs.back().interrupted) {
-      report.interrupted = true;
-      break;
+  report.interrupted = interrupted;
+  report.counted = !interrupted;
+  report.events = tape.events();
+  report.accesses = tape.accesses();
+  if (interrupted) {
+    report.events = report.accesses = 0;
+    for (const Lane &lane : lanes) {
+      report.events = std::max(report.events, lane.stats.events);
+      report.accesses = std::max(report.accesses, lane.stats.accesses);
     }
   }
-  if (!report.interrupted && !report.mismatch)
-    computeOracles(report, request.settings);
+  // The interval as run: the runs coarsened at the same accesses, except those that stopped
+  // earlier, whose records are brought to the same interval here.
+  for (const Lane &lane : lanes)
+    report.interval = std::max(report.interval, lane.run->interval());
+  for (Lane &lane : lanes) {
+    while (lane.run->interval() < report.interval)
+      lane.run->coarsen();
+    ModeRun run;
+    run.interrupted = interrupted && lane.active();
+    timed(lane.seconds, lane.cpu_seconds, [&] {
+      run.transactions = lane.run->backend().transactions();
+      run.result = lane.run->finish(run.interrupted);
+    });
+    run.replay = lane.stats;
+    run.seconds = lane.seconds;
+    run.cpu_seconds = lane.cpu_seconds;
+    report.runs.push_back(std::move(run));
+  }
+  if (!interrupted) {
+    std::vector<const policy::RunResult *> results;
+    for (const ModeRun &run : report.runs)
+      results.push_back(&run.result);
+    policy::Oracles oracles = policy::computeOracles(results, request.settings.adaptive, request.settings.vmm.costs);
+    report.oracle = std::move(oracles.nested_shadow);
+    report.oracle_shadow = std::move(oracles.shadow);
+    report.oracle_all = std::move(oracles.all);
+  }
   report.seconds = secondsSince(start);
   return report;
 }

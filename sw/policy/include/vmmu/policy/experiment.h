@@ -29,6 +29,10 @@ struct ExperimentConfig {
   std::function<std::unique_ptr<guest::Workload>()> make_workload;
   uint64_t accesses = 200'000;    // guest user accesses in the run
   uint64_t interval = 10'000;     // user accesses per policy interval
+  // Records kept at most (0: no bound): a run that has recorded this many merges them pairwise
+  // and doubles its interval from then on (PolicyRun::coarsen). Runs of the same activity do so at
+  // the same access, so their records stay aligned.
+  uint64_t max_intervals = 0;
   vmm::VmmConfig vmm;             // the VM (memory size also sizes the guest)
   guest::GuestConfig guest;       // memory_bytes is taken from vmm.memory.bytes
   MmuConfig mmu;
@@ -38,6 +42,8 @@ struct ExperimentConfig {
   std::function<std::unique_ptr<vmm::MmuBackend>(const MmuConfig &, uint64_t cycles_per_ref)> make_backend;
   // Empty when valid, else one line naming the bad field.
   std::string validate() const;
+  // The same without the workload fields (make_workload, accesses): what PolicyRun needs.
+  std::string validateRun() const;
 };
 
 struct RunResult {
@@ -54,8 +60,87 @@ struct RunResult {
   double referencesPerWalk() const;
   // One letter per interval for the approach in force (n nested, s/c/p shadow variants, d direct).
   std::string modeTimeline() const;
+  // "reason=count" for every exit reason that occurred, space-separated; empty without exits.
+  std::string exitsByReason() const;
+  // " [stopped: why]" and " [direct impossible: ran nested]" when they apply; else empty.
+  std::string notes() const;
 };
 
+// The letter of `approach` in mode timelines and oracle schedules (x native, n nested, s/c/p the
+// shadow variants, d direct), one per approach in order.
+char modeLetter(Approach approach);
+std::string modeLetters(const std::vector<Approach> &approaches);
+
+// One run of one policy, driven from outside a step at a time: the experiment runner below, and
+// `vmmu run` (sw/run), which advances every approach in lockstep over one decoded trace.
+//
+// The constructor builds a fresh MMU backend, VMM (a direct VM that cannot exist runs nested) and
+// guest kernel. advance() lets the caller's guest activity run on kernel(); when the interval's
+// accesses are complete, the interval is recorded and the policy decides the next approach.
+// finish() records a partial last interval (and asks the policy after it, as after any interval)
+// and returns the result. Intervals are cut at user-access counts the caller reports, so runs of
+// the same activity have the same interval boundaries.
+class PolicyRun {
+public:
+  // Throws std::invalid_argument for a bad configuration (config.make_workload is not used).
+  PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy);
+  ~PolicyRun();
+  PolicyRun(const PolicyRun &) = delete;
+  PolicyRun &operator=(const PolicyRun &) = delete;
+
+  guest::GuestKernel &kernel() { return *kernel_; }
+  const vmm::MmuBackend &backend() const { return *backend_; }
+  const std::string &name() const { return result_.policy; }
+
+  // User accesses per interval, and how many the current interval still needs.
+  uint64_t interval() const { return interval_; }
+  uint64_t untilIntervalEnd() const { return interval_ - done_in_interval_; }
+  // Intervals recorded so far.
+  size_t intervalsRecorded() const { return result_.intervals.size(); }
+  // The VMM stopped the guest (vmm::GuestStopped): the run is over, advance() does nothing more.
+  bool stopped() const { return result_.stopped; }
+
+  // Runs `work` on the guest kernel; it returns the user accesses it made, at most
+  // untilIntervalEnd(). A GuestStopped ends the run (its interval is recorded).
+  template <typename Work> void advance(Work &&work) {
+    if (result_.stopped)
+      return;
+    try {
+      done_in_interval_ += work(*kernel_);
+    } catch (const vmm::GuestStopped &e) {
+      stopGuest(e.what());
+      return;
+    }
+    if (done_in_interval_ >= interval_)
+      endInterval(true);
+  }
+  // Coarsens the records: merges them pairwise (the first's approach names the pair) and doubles
+  // the interval from now on. Called when config.max_intervals are recorded; a caller may call it
+  // on a run that stopped early to align its records with the others'. Only between intervals.
+  void coarsen();
+  // `interrupted`: the activity was stopped from outside; the policy is not asked again.
+  RunResult finish(bool interrupted = false);
+
+private:
+  void stopGuest(const std::string &reason);
+  // Records the interval in progress; `decide`: then asks the policy and switches.
+  void endInterval(bool decide);
+
+  SwitchPolicy &policy_;
+  uint64_t interval_;
+  const uint64_t max_intervals_;
+  RunResult result_;
+  std::unique_ptr<vmm::MmuBackend> backend_;
+  std::unique_ptr<vmm::Vmm> vmm_;
+  std::unique_ptr<guest::GuestKernel> kernel_;
+  uint64_t done_in_interval_ = 0;
+  Approach during_;  // the approach in force since the interval began
+  // From zero: what VM creation cost (a direct VM's compaction) belongs to the first interval.
+  vmm::RunCost last_cost_;
+  std::array<uint64_t, kNumCounters> last_counters_{};
+};
+
+// Runs config.make_workload's activity for config.accesses user accesses under `policy`.
 RunResult runPolicy(const ExperimentConfig &config, SwitchPolicy &policy);
 
 struct OracleResult {
@@ -68,18 +153,29 @@ using SwitchCost = std::function<uint64_t(size_t interval, size_t from, size_t t
 // paying `switch_cost` per change of approach.
 OracleResult computeOracle(const std::vector<const RunResult *> &static_runs, const SwitchCost &switch_cost);
 
+// The two oracles a comparison reports, over runs of the same activity (found by policy name).
+struct Oracles {
+  // Over nested and the adaptive policy's shadow variant, charging switches as the adaptive
+  // policy estimates them (into shadow: one shadow fault per page the guest has faulted in).
+  // Empty (0 cycles) unless both ran to the end.
+  OracleResult nested_shadow;
+  std::string shadow;  // that shadow variant's name
+  // Over every static approach but native that ran to the end (into direct also paying the
+  // compaction the direct run paid): the best any policy could do with hindsight. Empty unless
+  // nested ran to the end.
+  OracleResult all;
+};
+Oracles computeOracles(const std::vector<const RunResult *> &runs, const AdaptiveParams &adaptive,
+                       const vmm::CostConfig &costs);
+
 struct Report {
   std::string workload;
   uint64_t accesses = 0;
   uint64_t interval = 0;
   std::vector<RunResult> runs;  // native, nested, the shadow variants, direct, adaptive
-  // Over nested and the adaptive policy's shadow variant, charging switches as the adaptive
-  // policy estimates them (into shadow: one shadow fault per page the guest has faulted in).
-  OracleResult oracle;
-  std::string oracle_shadow;    // that shadow variant's name
-  // Over every approach but native (into direct also paying the compaction the direct run paid):
-  // the best any policy could do with hindsight.
-  OracleResult oracle_all;
+  OracleResult oracle;          // computeOracles' nested_shadow
+  std::string oracle_shadow;    // its shadow variant's name
+  OracleResult oracle_all;      // computeOracles' all
   const RunResult *find(std::string_view policy) const;
 };
 

@@ -1,8 +1,10 @@
 // vmmu/run/trace_replay.h - a recorded or generated trace as a guest workload.
 //
-// TraceReplay turns the events of a .vmt trace (docs/trace-format.md) into guest OS activity on a
-// guest::GuestKernel, so the experiment runner (sw/policy) replays the same guest activity under
-// every approach. What each event becomes (docs/results.md repeats this):
+// TraceReplay turns the events of a .vmt trace (docs/trace-format.md), read from a TraceTape
+// (trace_tape.h: the trace decoded once, shared by every approach's replay), into guest OS
+// activity on a guest::GuestKernel, so that every approach replays the same guest activity. A
+// replay ends at the trace's last user access: events after it are not replayed. What each event
+// becomes (docs/results.md repeats this):
 //  - process-create, or the first event naming a pid: GuestKernel::spawn(); process-exit: exit().
 //  - switch and every access: switchTo() the trace pid's guest process (a CR3 write when it changes).
 //  - access below 2^47 (user half): a user access (fetch = execute) at the replayed address, which
@@ -39,13 +41,13 @@
 
 #include "vmmu/guest/guest_kernel.h"
 #include "vmmu/guest/workload.h"
-#include "vmmu/trace/reader.h"
+#include "vmmu/run/trace_tape.h"
 
 namespace vmmu::run {
 
 // What the replay did with the trace's events.
 struct ReplayStats {
-  uint64_t events = 0;            // events read from the trace
+  uint64_t events = 0;            // events replayed
   uint64_t accesses = 0;          // user accesses replayed
   uint64_t kernel_accesses = 0;   // upper-half accesses replayed as kernel loads
   uint64_t processes = 0;         // guest processes created (by process-create or on first sight)
@@ -58,49 +60,30 @@ struct ReplayStats {
                                   // range splitting a 2 MiB page); skipped
 };
 
-// Shared between the replay and whoever runs it: the replay is owned by the experiment runner and
-// destroyed with its run, so what it did is published here.
-struct ReplayProbe {
-  ReplayStats stats;
-  uint64_t event_index = 0;  // index (from 0) of the event being replayed
-  bool interrupted = false;  // `stop` was seen
-  bool finished = false;     // the trace (or max_events) ran out
-};
-
-struct ReplayOptions {
-  std::string path;
-  uint64_t max_events = UINT64_MAX;  // events read at most
-  bool huge_pages = false;           // let THP back 2 MiB-aligned arena ranges with 2 MiB pages
-  // Set asynchronously (SIGINT): the replay stops making accesses at the next event.
-  const volatile std::sig_atomic_t *stop = nullptr;
-  // Called after each run() call (one policy interval), e.g. to print progress.
-  std::function<void(const ReplayProbe &)> after_interval;
-};
-
-// The first max_events events of a trace: how many there are and how many are user accesses (the
-// number of accesses an experiment over it runs). Reads the whole trace unless `stop` (may be null)
-// is set first, in which case it returns what it counted so far, marked interrupted; throws
-// TraceError.
-struct TraceCounts {
-  uint64_t events = 0;
-  uint64_t accesses = 0;
-  bool interrupted = false;
-};
-TraceCounts countTrace(const std::string &path, uint64_t max_events,
-                       const volatile std::sig_atomic_t *stop = nullptr);
-
+// One reader of a TraceTape: replays its events on one guest kernel. Several replays of one tape
+// (one per approach) share its decoded chunks.
 class TraceReplay final : public guest::Workload {
 public:
-  // Opens the trace (throws trace::TraceError). `probe` may be null.
-  TraceReplay(const ReplayOptions &options, std::shared_ptr<ReplayProbe> probe);
+  // Reads `tape` from its start (call before the tape's first extend()); the caller keeps the
+  // tape alive. `huge_pages`: let THP back 2 MiB-aligned arena ranges with 2 MiB pages.
+  TraceReplay(TraceTape &tape, bool huge_pages);
   ~TraceReplay() override;
 
-  // Replays events until `accesses` user accesses were made, the trace ends, or `stop` is set.
+  // Replays events until `target` user accesses were replayed in all, or the tape's horizon
+  // (TraceTape::safeEnd(), or its decoded end) is reached; stops right after the access that
+  // reaches `target`. Returns the user accesses it replayed.
+  uint64_t replayTo(guest::GuestKernel &kernel, uint64_t target);
+  // The tape has ended and this replay has replayed every event it may.
+  bool finished() const;
+
+  // guest::Workload, for a replay that reads its tape alone: replays `accesses` more user
+  // accesses (or up to the trace's last one), extending the tape as it goes.
   void run(guest::GuestKernel &kernel, uint64_t accesses) override;
   std::string describe() const override;
-  bool stopped() const override { return probe_->interrupted; }
 
-  const ReplayStats &stats() const { return probe_->stats; }
+  const ReplayStats &stats() const { return stats_; }
+  // Index (from 0) of the event replayed last: while it throws, the event being replayed.
+  uint64_t eventIndex() const { return event_index_; }
 
   // The arena: 1 GiB slots filling the guest's user mmap space (16 TiB from kUserMmapBase up to
   // the 47-bit canonical limit), less one GiB for alignment and the top page.
@@ -116,15 +99,23 @@ private:
   // The guest address of `trace_va` if its GiB has a slot.
   std::optional<uint64_t> existingGuestAddress(const Process &process, uint64_t trace_va) const;
   void protectGuest(guest::GuestKernel &kernel, Process &process, uint64_t guest_start, uint64_t length, unsigned prot);
-  void replayUntil(guest::GuestKernel &kernel, uint64_t target_accesses);
+  // A user or kernel-half access (the fast path), and any other event.
+  void replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access);
   void replay(guest::GuestKernel &kernel, const trace::Event &event);
   void reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length);
   void protectRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length, unsigned prot);
 
-  const ReplayOptions options_;
-  std::shared_ptr<ReplayProbe> probe_;
-  trace::TraceReader reader_;
+  TraceTape &tape_;
+  const bool huge_pages_;
+  std::shared_ptr<TraceTape::Chunk> chunk_;  // the chunk being read, and the next event in it
+  size_t offset_ = 0;
+  size_t limit_ = 0;  // where in chunk_ the tape's horizon was when last looked at
+  ReplayStats stats_;
+  uint64_t event_index_ = 0;
   std::unordered_map<uint32_t, std::unique_ptr<Process>> processes_;
+  // The process of the last trace pid looked up: consecutive events mostly name the same one.
+  uint32_t last_pid_ = 0;
+  Process *last_process_ = nullptr;
 };
 
 }  // namespace vmmu::run

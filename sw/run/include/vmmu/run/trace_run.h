@@ -1,9 +1,15 @@
 // vmmu/run/trace_run.h - `vmmu run`: one trace replayed under every approach, compared.
 //
-// runTrace() replays the same trace (trace_replay.h) once per approach asked for, plus native as
-// the baseline and the adaptive switch policy, each on a fresh MMU backend (the golden model, or
-// the verilated RTL checked against it on every translation), then computes the oracle schedules
-// and names the best approach. report.h prints a RunReport as text and as JSON.
+// runTrace() replays the same trace (trace_replay.h) under every approach asked for, plus native
+// as the baseline and the adaptive switch policy, each on a fresh MMU backend (the golden model,
+// or the verilated RTL checked against it on every translation), then computes the oracle
+// schedules and names the best approach. report.h prints a RunReport as text and as JSON.
+//
+// The trace is decoded once (trace_tape.h), whatever the number of runs, and the runs advance in
+// lockstep over it: each in turn replays the next step (kStepAccesses user accesses, interval by
+// interval) before any goes further, and a run that reaches the tape's decoded end waits for the
+// next chunk, so the decoded events held stay within a step or a chunk. Every run sees the same events and the same interval boundaries, as when
+// each replayed the trace on its own.
 #pragma once
 
 #include <csignal>
@@ -17,6 +23,7 @@
 #include "vmmu/policy/experiment.h"
 #include "vmmu/run/run_config.h"
 #include "vmmu/run/trace_replay.h"
+#include "vmmu/run/trace_tape.h"
 
 namespace vmmu::run {
 
@@ -38,17 +45,23 @@ struct RunRequest {
   BackendFactory rtl_backend;
   uint64_t max_events = std::numeric_limits<uint64_t>::max();
   RunSettings settings;
-  const volatile std::sig_atomic_t *stop = nullptr;  // SIGINT: finish the current run's accounting and stop
+  // SIGINT: looked at between steps; every run stops at the same user access, the report marks
+  // them interrupted and holds what they measured.
+  const volatile std::sig_atomic_t *stop = nullptr;
   // Receives a progress line now and then (at most about once a second, after the first seconds).
   std::function<void(const std::string &)> progress;
 };
 
+// What one run measured: the one way results leave a run.
 struct ModeRun {
   policy::RunResult result;
   ReplayStats replay;
   bool interrupted = false;
-  double seconds = 0.0;      // wall time of this run (replay, guest, VMM and backend)
-  double cpu_seconds = 0.0;  // CPU time of this process during the run (a busy machine inflates wall time)
+  // This run's own steps: its replay of the decoded events, guest, VMM and backend (decoding the
+  // trace, shared by all runs, is RunReport::decode_seconds). CPU time is the process's during
+  // those steps (a busy machine inflates wall time, not CPU time).
+  double seconds = 0.0;
+  double cpu_seconds = 0.0;
   // RTL backend: the transactions (translations and control commands) the run issued, numbered
   // from 0; the unit of --wave-window. 0 on the model backend.
   uint64_t transactions = 0;
@@ -67,17 +80,27 @@ struct Mismatch {
   std::string what;          // what differed: the request and both results
 };
 
-// Per-interval records are bounded: when the trace has more than this many intervals of the
-// requested length, the interval is coarsened to ceil(accesses / kMaxIntervals) (RunReport says
-// so), so memory does not follow --interval 1 over a long trace.
+// Per-interval records are bounded: when a run has recorded this many intervals, its records are
+// merged pairwise and its interval doubles from then on (every run does so at the same access;
+// RunReport::interval is the final interval, requested_interval what was asked), so memory does
+// not follow --interval 1 over a long trace. The trace's length is not known in advance (there
+// is no counting pass), hence the doubling.
 inline constexpr uint64_t kMaxIntervals = 100'000;
+
+// The runs advance together by at most this many user accesses a step, and a stop is looked at
+// between steps: small enough that seven runs on the RTL backend at its slowest (30,000
+// walk-heavy accesses/s) take a step in a quarter of a second, large enough that a step's
+// bookkeeping (a few clock reads per run) does not show.
+inline constexpr uint64_t kStepAccesses = 1024;
 
 struct RunReport {
   std::string trace;
   std::string backend;  // "model" or "rtl"
-  uint64_t events = 0;    // trace events replayed (up to max_events)
-  uint64_t accesses = 0;  // user accesses in them
-  bool counted = true;    // false when a stop came while counting: events and accesses are partial
+  // The trace's events (up to max_events) and the user accesses among them; when `counted` is
+  // false (a stop came before the end), the events and user accesses replayed until the stop.
+  uint64_t events = 0;
+  uint64_t accesses = 0;
+  bool counted = true;
   uint64_t interval = 0;            // user accesses per policy interval, as run
   uint64_t requested_interval = 0;  // as asked; `interval` is larger when coarsened (kMaxIntervals)
   uint64_t cycles_per_ref = 0;
@@ -88,6 +111,8 @@ struct RunReport {
   bool interrupted = false;
   std::optional<Mismatch> mismatch;
   double seconds = 0.0;  // wall time of all runs
+  double decode_seconds = 0.0;      // decoding the trace (once, for all runs): wall and CPU time
+  double decode_cpu_seconds = 0.0;
 
   const ModeRun *find(std::string_view name) const;
 };
