@@ -3,6 +3,11 @@
 #include "vmmu/memory.h"
 
 #include <array>
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace vmmu {
 
@@ -10,10 +15,13 @@ namespace vmmu {
 struct SparseMemory::Page {
   std::array<uint64_t, 512> words{};
 };
+static_assert(sizeof(std::array<uint64_t, 512>) == 4096, "slabs hold whole 4 KiB pages");
 
 namespace {
 constexpr unsigned kFrameShift = 12;
 constexpr unsigned kInitialSlotBits = 10;  // 1024 slots: a small VM's tables without a rehash
+constexpr size_t kSlabPages = 512;
+constexpr size_t kSlabBytes = kSlabPages * 4096;  // 2 MiB, a huge page of x86-64 hosts
 unsigned wordIndex(uint64_t addr) { return (addr >> 3) & 511; }
 
 // Fibonacci hashing: multiplying by 2^64 / golden ratio spreads consecutive frame numbers (page
@@ -22,6 +30,10 @@ size_t slotIndex(uint64_t frame, unsigned bits) {
   return static_cast<size_t>((frame * 0x9E37'79B9'7F4A'7C15ull) >> (64 - bits));
 }
 }  // namespace
+
+void SparseMemory::SlabDeleter::operator()(Page *slab) const {
+  ::operator delete(slab, std::align_val_t{kSlabBytes});  // pages are trivially destructible
+}
 
 SparseMemory::SparseMemory() : slots_(size_t{1} << kInitialSlotBits), slot_bits_(kInitialSlotBits) {}
 SparseMemory::~SparseMemory() = default;
@@ -58,10 +70,17 @@ SparseMemory::Page *SparseMemory::pageFor(uint64_t addr, bool allocate) {
   if (page == nullptr) {
     if (!allocate)
       return nullptr;
-    if (2 * (pages_.size() + 1) > slots_.size())
+    if (2 * (pages_ + 1) > slots_.size())
       grow();
-    pages_.push_back(std::make_unique<Page>());
-    page = pages_.back().get();
+    if (pages_ % kSlabPages == 0) {
+      void *slab = ::operator new(kSlabBytes, std::align_val_t{kSlabBytes});
+#if defined(__linux__)
+      madvise(slab, kSlabBytes, MADV_HUGEPAGE);  // advice only: no huge pages is no error
+#endif
+      slabs_.emplace_back(static_cast<Page *>(slab));
+    }
+    page = new (slabs_.back().get() + pages_ % kSlabPages) Page();
+    ++pages_;
     slots_[slotOf(frame)] = Slot{frame, page};
   }
   last_frame_ = frame;
@@ -93,7 +112,8 @@ uint64_t SparseMemory::peek64(uint64_t addr) const {
 }
 
 void SparseMemory::clear() {
-  pages_.clear();
+  slabs_.clear();
+  pages_ = 0;
   slots_.assign(size_t{1} << kInitialSlotBits, Slot{});
   slot_bits_ = kInitialSlotBits;
   last_frame_ = ~uint64_t{0};
