@@ -27,26 +27,28 @@ struct GuestAccess {
   bool nx = false;
 };
 
-bool guestDenies(const GuestAccess &acc, Access access, bool user) {
-  return (user && !acc.us) || (access == Access::Write && !acc.rw) || (access == Access::Exec && acc.nx);
+bool guestDenies(const GuestAccess &acc, const Request &req) {
+  return (req.user && !acc.us) || (req.access == Access::Write && !acc.rw) ||
+         (req.access == Access::Exec && acc.nx);
 }
-bool guestDenies(const GuestAccess &acc, const Request &req) { return guestDenies(acc, req.access, req.user); }
 
 // EPT permission bits R=1, W=2, X=4 as in the entry; read needs R, write W, execute X.
-uint8_t eptBitFor(Access access) { return uint8_t{1} << static_cast<unsigned>(access); }
+constexpr uint8_t eptBitFor(Access access) { return uint8_t{1} << static_cast<unsigned>(access); }
 
 // A TLB entry's permissions as one bit per kind of request: bit 3·user + access.
 unsigned grantBit(Access access, bool user) { return 3 * (user ? 1 : 0) + static_cast<unsigned>(access); }
 
-// §7: the requests a TLB entry grants without a walk: the guest rights allow them, the EPT
-// permission has the access's bit, and a write needs the entry dirty.
+// §7: the requests a TLB entry grants without a walk, as grantBit()s. A supervisor request needs
+// the EPT permission of its access (R, W, X are bits 0, 1, 2, as the accesses are numbered), a
+// write also the guest's RW and the entry dirty, an execute the guest's NX clear; a user request
+// needs the same and the guest's US.
 uint8_t grantsOf(const GuestAccess &acc, uint8_t ept_perm, bool dirty) {
-  uint8_t grants = 0;
-  for (const bool user : {false, true})
-    for (const Access access : {Access::Read, Access::Write, Access::Exec})
-      if (!guestDenies(acc, access, user) && (ept_perm & eptBitFor(access)) && (access != Access::Write || dirty))
-        grants |= static_cast<uint8_t>(1u << grantBit(access, user));
-  return grants;
+  static_assert(eptBitFor(Access::Read) == ept::R && eptBitFor(Access::Write) == ept::W &&
+                eptBitFor(Access::Exec) == ept::X);
+  const unsigned guest_allows = eptBitFor(Access::Read) | (acc.rw && dirty ? eptBitFor(Access::Write) : 0) |
+                                (acc.nx ? 0 : eptBitFor(Access::Exec));
+  const unsigned supervisor = ept_perm & guest_allows;
+  return static_cast<uint8_t>(supervisor | (acc.us ? supervisor << 3 : 0));
 }
 
 struct TlbEntry {

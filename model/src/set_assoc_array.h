@@ -56,14 +56,7 @@ public:
 
   // The lowest valid way of `set` for which match(entry) holds, or -1 (§9: lowest way wins).
   template <unsigned Ways = 0, typename Match> int find(unsigned set, const Match &match) const {
-    const unsigned ways = Ways != 0 ? Ways : ways_;
-    const Entry *row = &entries_[indexOf<Ways>(set, 0)];
-    // The caller's tag compare before the valid bit: it rejects all ways but one, usually, and
-    // does so with one comparison when the match tests its most selective field first.
-    for (unsigned way = 0; way < ways; ++way)
-      if (match(row[way]) && row[way].valid)
-        return static_cast<int>(way);
-    return -1;
+    return lowestWay<Ways>(set, /*valid=*/true, match);
   }
 
   // §9.1 Touch: point every node on the way's path away from it.
@@ -88,16 +81,8 @@ public:
   // straight into the array, as copying an entry just built field by field stalls on store
   // forwarding.
   unsigned allocate(unsigned set) {
-    unsigned way = ways_;
-    const Entry *row = &entries_[size_t{set} * ways_];
-    for (unsigned w = 0; w < ways_; ++w) {
-      if (!row[w].valid) {
-        way = w;
-        break;
-      }
-    }
-    if (way == ways_)
-      way = plruVictim(set);
+    const int invalid = lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
+    const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim(set);
     Entry &slot = at(set, way);
     slot = Entry{};
     slot.valid = true;
@@ -160,6 +145,25 @@ private:
   template <unsigned Ways> size_t indexOf(unsigned set, unsigned way) const {
     assert((hasGeometry<0, Ways>()));
     return size_t{set} * (Ways != 0 ? Ways : ways_) + way;
+  }
+
+  // Four ways: every array's in the default configuration.
+  static constexpr unsigned kCommonWays = 4;
+
+  // The lowest way of `set` whose valid bit is `valid` and for which match(entry) holds, or -1.
+  template <unsigned Ways = 0, typename Match> int lowestWay(unsigned set, bool valid, const Match &match) const {
+    if constexpr (Ways == 0) {
+      if (ways_ == kCommonWays)  // the same search with its bound known: unrolled
+        return lowestWay<kCommonWays>(set, valid, match);
+    }
+    const unsigned ways = Ways != 0 ? Ways : ways_;
+    const Entry *row = &entries_[indexOf<Ways>(set, 0)];
+    // The caller's tag compare before the valid bit: it rejects all ways but one, usually, and
+    // does so with one comparison when the match tests its most selective field first.
+    for (unsigned way = 0; way < ways; ++way)
+      if (match(row[way]) && row[way].valid == valid)
+        return static_cast<int>(way);
+    return -1;
   }
 
   static unsigned log2(unsigned v) {
