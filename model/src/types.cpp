@@ -1,6 +1,8 @@
 // Printable names of the vmmu enums (for messages, reports and test output).
 #include "vmmu/types.h"
 
+#include "vmmu/paging.h"
+
 namespace vmmu {
 
 std::string_view toString(Mode mode) {
@@ -55,6 +57,33 @@ std::string_view toString(Counter counter) {
       "ESCAPES", "PERM_REFILLS"};
   const unsigned index = static_cast<unsigned>(counter);
   return index < kNumCounters ? kNames[index] : "?";
+}
+
+std::string toString(const Request &request) {
+  return "vpid=" + hex(request.vpid) + " pcid=" + hex(request.pcid) + " va=" + hex(request.va) + " " +
+         std::string(toString(request.access)) + (request.user ? " user" : " supervisor");
+}
+
+std::string toString(const Response &response) {
+  return "hpa=" + hex(response.hpa) + " size=" + std::string(toString(response.size)) +
+         " fault=" + std::string(toString(response.fault)) + " info=" + hex(response.fault_info) +
+         " addr=" + hex(response.fault_addr) + " level=" + std::to_string(response.fault_level) +
+         " vm_exit=" + std::to_string(response.vm_exit) + " tlb_hit=" + std::to_string(response.tlb_hit);
+}
+
+std::string toString(const MemOp &op) {
+  // Padded so that the operations of a walk line up in a column.
+  std::string out = op.dim == Dim::Guest ? "GUEST  " : "NESTED ";
+  out += op.kind == MemOpKind::Read ? "READ     " : "FETCH_OR ";
+  out += 'L';
+  out += std::to_string(op.level);
+  out += " addr=";
+  out += hex(op.addr);
+  if (op.kind == MemOpKind::FetchOr) {
+    out += " mask=";
+    out += hex(op.mask);
+  }
+  return out;
 }
 
 }  // namespace vmmu

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "vmmu/paging.h"
+
 namespace vmmu {
 
 // PhysicalMemory that forwards every access to the initiator socket. In debug mode (used while
@@ -52,22 +54,16 @@ private:
       if (command == tlm::TLM_WRITE_COMMAND)
         throw std::logic_error("vmmu::MmuTlm: a debug lookup tried to write memory");
       if (socket_->transport_dbg(payload) != 8)
-        throw std::runtime_error("vmmu::MmuTlm: transport_dbg of page-table memory at 0x" + hex(addr) +
+        throw std::runtime_error("vmmu::MmuTlm: transport_dbg of page-table memory at " + hex(addr) +
                                  " returned fewer than 8 bytes");
       return;
     }
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     socket_->b_transport(payload, delay);
     if (payload.is_response_error())
-      throw std::runtime_error("vmmu::MmuTlm: page-table memory access at 0x" + hex(addr) + " failed: " +
+      throw std::runtime_error("vmmu::MmuTlm: page-table memory access at " + hex(addr) + " failed: " +
                                payload.get_response_string());
     last_delay_ = delay;
-  }
-
-  static std::string hex(uint64_t v) {
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-    return buf;
   }
 
   tlm_utils::simple_initiator_socket<MmuTlm> &socket_;

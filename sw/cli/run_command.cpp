@@ -1,8 +1,8 @@
 // run_command.cpp - `vmmu run`: replays a trace under every approach and compares them.
 //
-//   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl] [--policy NAME]
-//            [--wave FILE.fst [--wave-window A:B]] [--json FILE|-] [--config FILE]
-//            [--interval N] [--max-events N]
+//   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET]]
+//            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
+//            [--config FILE] [--interval N] [--max-events N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
 // --quantum 100000` of gzip, xz, sort, cc1 and sqlite), mixed into a temporary file.
@@ -12,6 +12,7 @@
 // second signal ends it at once (removing its temporary files all the same).
 #include <signal.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -60,6 +61,7 @@ struct RunCommandOptions {
   std::string trace;
   std::string mode = "all";
   std::string backend = "model";
+  std::string rtl_params;  // empty: the default parameter set
   std::string policy = "adaptive";
   std::string wave;
   std::string wave_window;
@@ -98,6 +100,8 @@ std::string tracesDir() {
 // to the failing one.
 std::string replayCommand(const RunCommandOptions &o, const std::string &trace, const run::Mismatch &m) {
   std::string command = "vmmu run " + trace + " --backend rtl";
+  if (!o.rtl_params.empty())
+    command += " --rtl-params " + o.rtl_params;
   if (m.run == "adaptive")
     command += " --mode adaptive --policy " + o.policy;
   else
@@ -109,6 +113,19 @@ std::string replayCommand(const RunCommandOptions &o, const std::string &trace, 
   command += " --max-events " + std::to_string(m.event_index + 1) + " --wave mismatch.fst --wave-window " +
              std::to_string(m.wave_from) + ":" + std::to_string(m.transaction);
   return command;
+}
+
+// The verilated parameter sets this vmmu linked, "default, alt" with `last` before the last.
+std::string rtlParameterSetList([[maybe_unused]] const std::string &last) {
+  std::string list;
+#ifdef VMMU_CLI_HAVE_RTL
+  const std::vector<std::string> sets = vmm::rtlParameterSets();
+  for (size_t i = 0; i < sets.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == sets.size() ? last : ", ") + sets[i];
+#else
+  list = "none: built without the RTL";
+#endif
+  return list;
 }
 
 // The request the options ask for; throws a usage error for options that do not go together.
@@ -136,6 +153,8 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
 
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
+  if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
+    usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (!o.wave.empty()) {
     if (request.backend != run::BackendKind::Rtl)
       usageError("--wave", "needs --backend rtl (the model has no waves)");
@@ -148,12 +167,21 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   const auto window = o.wave_window.empty() ? std::pair<uint64_t, uint64_t>{0, UINT64_MAX} : parseWindow(o.wave_window);
 #ifdef VMMU_CLI_HAVE_RTL
   if (request.backend == run::BackendKind::Rtl) {
-    vmm::RtlBackendOptions waves;
-    waves.waves_path = o.wave;
-    std::tie(waves.waves_from, waves.waves_to) = window;
+    vmm::RtlBackendOptions options;
+    options.waves_path = o.wave;
+    std::tie(options.waves_from, options.waves_to) = window;
+    if (!o.rtl_params.empty()) {
+      const std::vector<std::string> sets = vmm::rtlParameterSets();
+      if (std::find(sets.begin(), sets.end(), o.rtl_params) == sets.end())
+        usageError("--rtl-params", "expected " + rtlParameterSetList(" or ") + ", got '" + o.rtl_params + "'");
+      options.parameter_set = o.rtl_params;
+      // The model runs the configuration the RTL was verilated with; a --config file may still
+      // change it, which the RTL backend then refuses, naming the parameter.
+      request.settings.mmu = vmm::rtlParameterSetConfig(o.rtl_params);
+    }
     // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW / VMMU_RTL_INJECT_DIVERGENCE override
     // these (rtl_backend.h).
-    request.rtl_backend = vmm::checkedRtlBackendFactory(waves);
+    request.rtl_backend = vmm::checkedRtlBackendFactory(options);
   }
 #else
   (void)window;
@@ -273,6 +301,10 @@ void addRunCommand(CLI::App &app, Action &action) {
       ->check(oneOf(kModes));
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));
+  run->add_option("--rtl-params", o->rtl_params,
+                  "RTL backend: the verilated parameter set to run (" + rtlParameterSetList(", ") +
+                      "); the model is configured the same")
+      ->default_str("default");
   run->add_option("--policy", o->policy, "The adaptive policy's shadow variant (adaptive: shadow-cache), or none")
       ->check(oneOf(kPolicies));
   CLI::Option *wave = run->add_option("--wave", o->wave, "RTL backend: write FST waves of the run to FILE.fst");

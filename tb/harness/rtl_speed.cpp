@@ -1,4 +1,4 @@
-// vmmu_rtl_speed: the bare-DUT speed baseline. Streams TLB hits through DutHarness (one request
+// vmmu_rtl_speed: the bare-DUT speed baseline. Streams TLB hits through VerilatedDutHarness (one request
 // per cycle, two evals per cycle, memory responder in the loop) and prints cycles per second of
 // CPU time. A measurement tool, not a test: it asserts nothing and is not run by CTest.
 // Usage: vmmu_rtl_speed [requests, default 1000000]
@@ -7,7 +7,7 @@
 #include <ctime>
 #include <vector>
 
-#include "dut_harness.h"
+#include "verilated_dut_harness.h"
 #include "vmmu/page_tables.h"
 
 int main(int argc, char **argv) {
@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
     tables.map(kVa + (p << 12), kPa + (p << 12), PageSize::Size4K);
     pages.push_back(Request{0, 0, kVa + (p << 12), Access::Read, false});
   }
-  rtltest::DutHarness dut(memory);
+  rtltest::VerilatedDutHarness dut(memory);
   dut.writeReg(0, CtxReg::Vpid, uint64_t{1} << 16);
   dut.writeReg(0, CtxReg::Cr3, tables.root());
   for (const Request &req : pages)

@@ -177,7 +177,7 @@ void IsolationChecker::violation(const Snapshot &snapshot, const std::string &wh
   reporter_.error(name(),
                   format("ISOLATION VIOLATION (§8.3) for %s accepted at cycle %llu: slot %d in force, DIRECT "
                          "region [0x%llx, 0x%llx): %s",
-                         describe(snapshot.request).c_str(), static_cast<unsigned long long>(snapshot.accept_cycle),
+                         toString(snapshot.request).c_str(), static_cast<unsigned long long>(snapshot.accept_cycle),
                          snapshot.slot, static_cast<unsigned long long>(snapshot.lo),
                          static_cast<unsigned long long>(snapshot.hi), what.c_str()));
 }
@@ -193,12 +193,12 @@ void IsolationChecker::write(const ObservedResponse &observed) {
     ++direct_checked_;
     for (const MemOp &op : ops_)
       if (op.addr < snapshot.lo || op.addr + 8 > snapshot.hi)
-        violation(snapshot, "walk operation outside the region: " + describe(op));
+        violation(snapshot, "walk operation outside the region: " + toString(op));
     if (response.fault == Fault::None) {
       const uint64_t bytes = pageBytes(response.size);
       const uint64_t page = response.hpa & ~(bytes - 1);
       if (page < snapshot.lo || page + bytes > snapshot.hi)
-        violation(snapshot, "response page outside the region: " + describe(response));
+        violation(snapshot, "response page outside the region: " + toString(response));
     }
   }
   ops_.clear();

@@ -9,7 +9,8 @@ Scoreboard::Scoreboard(sc_core::sc_module_name name, const MmuConfig &config, Sp
                        ReportServer &reporter, const TbOptions &options)
     : Component(name), options_(options), reporter_(reporter), model_memory_(model_memory),
       model_(config, model_memory, &timing_) {
-  observed_ops_.reserve(256);
+  observed_.ops.reserve(256);
+  observed_.op_cycles.reserve(256);
   result_.ops.reserve(256);
 }
 
@@ -49,8 +50,10 @@ void Scoreboard::tableWrite(const TableWrite &change) {
 }
 
 void Scoreboard::write(const ObservedMemOp &observed) {
-  if (observed_ops_.size() < 4096)
-    observed_ops_.push_back(observed);
+  if (observed_.ops.size() < 4096) {
+    observed_.ops.push_back(observed.op);
+    observed_.op_cycles.push_back(observed.cycles());
+  }
 }
 
 void Scoreboard::apply(const Event &event) {
@@ -74,7 +77,7 @@ void Scoreboard::drain() {
 void Scoreboard::write(const ObservedResponse &observed) {
   drain();
   if (count_ == 0) {
-    reporter_.error(name(), "response without an accepted request: " + describe(observed.response));
+    reporter_.error(name(), "response without an accepted request: " + toString(observed.response));
     return;
   }
   const ObservedRequest request = queue_[head_].request;
@@ -82,7 +85,8 @@ void Scoreboard::write(const ObservedResponse &observed) {
   --count_;
   --outstanding_;
   check(request, observed);
-  observed_ops_.clear();
+  observed_.ops.clear();
+  observed_.op_cycles.clear();
 }
 
 void Scoreboard::mismatch(const ObservedRequest &request, const std::string &what) {
@@ -93,52 +97,26 @@ void Scoreboard::mismatch(const ObservedRequest &request, const std::string &wha
   repro.wave_file = "fail.fst";
   repro.wave_start = request.accept_cycle > 200 ? request.accept_cycle - 200 : 0;
   repro.wave_stop = UINT64_MAX;
-  reporter_.error(name(), format("MISMATCH in transaction #%llu accepted at cycle %llu: %s\n%s\n  reproduce: %s",
+  reporter_.error(name(), format("MISMATCH in transaction #%llu accepted at cycle %llu: %s%s\n  reproduce: %s",
                                  static_cast<unsigned long long>(checked_), static_cast<unsigned long long>(request.accept_cycle),
-                                 describe(request.request).c_str(), what.c_str(), reproduceCommand(repro).c_str()));
+                                 toString(request.request).c_str(), what.c_str(), reproduceCommand(repro).c_str()));
 }
 
 void Scoreboard::check(const ObservedRequest &request, const ObservedResponse &response) {
-  timing_.reset(observed_ops_);
+  timing_.replay(observed_.op_cycles);
   model_.translate(request.request, result_);
-  std::string what;
-  if (response.response != result_.resp)
-    what += "  response: rtl   " + describe(response.response) + "\n            model " + describe(result_.resp) + "\n";
-  const size_t common = std::min(result_.ops.size(), observed_ops_.size());
-  size_t first_diff = common;
-  for (size_t i = 0; i < common; ++i) {
-    if (result_.ops[i] != observed_ops_[i].op) {
-      first_diff = i;
-      break;
-    }
-  }
-  if (first_diff != common || result_.ops.size() != observed_ops_.size()) {
-    what += format("  memory operations differ from #%zu (rtl %zu ops, model %zu ops):\n", first_diff,
-                   observed_ops_.size(), result_.ops.size());
-    const size_t rows = std::max(result_.ops.size(), observed_ops_.size());
-    for (size_t i = 0; i < rows; ++i) {
-      const std::string rtl = i < observed_ops_.size() ? describe(observed_ops_[i].op) : "-";
-      const std::string model = i < result_.ops.size() ? describe(result_.ops[i]) : "-";
-      what += format("   %c#%-2zu rtl %-58s model %s\n", i == first_diff ? '>' : ' ', i, rtl.c_str(), model.c_str());
-    }
-  }
-  if (request.response_port_free) {
-    const uint64_t latency = response.first_valid_cycle - request.accept_cycle;
-    const uint64_t expected = result_.trace.walked ? result_.trace.walk_cycles : 1;
-    if (latency != expected)
-      what += format("  latency: rtl %llu cycles, model %llu (%s)\n", static_cast<unsigned long long>(latency),
-                     static_cast<unsigned long long>(expected), result_.trace.walked ? "walk, §12" : "hit or early fault, §12");
-  }
+  observed_.resp = response.response;
+  observed_.latency = response.first_valid_cycle - request.accept_cycle;
+  // A response that waited behind an earlier one on the port did not show its own latency.
+  const std::string what = compareTranslation(observed_, result_, request.response_port_free);
   if (!what.empty()) {
-    if (!what.empty() && what.back() == '\n')
-      what.pop_back();
     mismatch(request, what);
     return;
   }
   if (reporter_.enabled(Verbosity::High))
     reporter_.info(name(), Verbosity::High,
                    format("#%llu ok: %s -> %s (%zu ops)", static_cast<unsigned long long>(checked_),
-                          describe(request.request).c_str(), describe(result_.resp).c_str(), result_.ops.size()));
+                          toString(request.request).c_str(), toString(result_.resp).c_str(), result_.ops.size()));
   CheckedTransaction checked;
   checked.index = checked_;
   checked.request = &request.request;

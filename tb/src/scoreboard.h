@@ -3,9 +3,10 @@
 //
 // Requests, control commands and page-table changes enter one queue in the order the DUT
 // accepted them (§12 gives them one total order); each response retires the queue up to its
-// request, applying the controls and writes to the model first. Compared per transaction: the
-// response, the ordered memory operations of the walk, and the latency (hit: 1 cycle; walk:
-// 2 + the observed per-operation cycles, which feed the model's MemoryTiming so WALK_CYCLES
+// request, applying the controls and writes to the model first. Compared per transaction, by
+// vmmu/dut_check.h's compareTranslation (the comparison every RTL checker uses): the response,
+// the ordered memory operations of the walk, and the latency (hit: 1 cycle; walk: 2 + the
+// observed per-operation cycles, which the model is charged through ReplayTiming so WALK_CYCLES
 // matches). At checkpoints every performance counter is compared. The first difference is
 // reported with the command that reproduces it with waves; the environment then stops.
 #pragma once
@@ -21,6 +22,7 @@
 #include "options.h"
 #include "report.h"
 #include "sequence_item.h"
+#include "vmmu/dut_check.h"
 #include "vmmu/mmu.h"
 
 namespace vmmu::tb {
@@ -37,22 +39,6 @@ struct CheckedTransaction {
   bool sizes_known = false;  // successful walks only
   PageSize guest_size = PageSize::Size4K;
   PageSize host_size = PageSize::Size4K;  // EPT leaf (NESTED), combined size (DIRECT), guest size otherwise
-};
-
-// Feeds the model the cycles each operation took on the DUT's memory port, in order.
-class ObservedTiming final : public MemoryTiming {
-public:
-  void reset(const std::vector<ObservedMemOp> &ops) {
-    ops_ = &ops;
-    next_ = 0;
-  }
-  uint64_t cycles(const MemOp &) override {
-    return ops_ && next_ < ops_->size() ? (*ops_)[next_++].cycles() : 1;
-  }
-
-private:
-  const std::vector<ObservedMemOp> *ops_ = nullptr;
-  size_t next_ = 0;
 };
 
 class Scoreboard : public Component,
@@ -101,11 +87,11 @@ private:
   const TbOptions &options_;
   ReportServer &reporter_;
   SparseMemory &model_memory_;
-  ObservedTiming timing_;
+  ReplayTiming timing_;
   Mmu model_;
   std::array<Event, kQueue> queue_;
   unsigned head_ = 0, count_ = 0, outstanding_ = 0;
-  std::vector<ObservedMemOp> observed_ops_;
+  DutTranslation observed_;  // the DUT's translation being retired: its operations accumulate first
   TranslateResult result_;
   uint64_t checked_ = 0;
   bool failed_ = false;

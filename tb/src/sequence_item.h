@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "vmmu/types.h"
 
@@ -75,10 +74,5 @@ struct ObservedControl {
 
 // Which ready/valid channels showed back-pressure, for coverage.
 enum class Channel : uint8_t { Request, Response, Control, MemRequest, MemResponse, Count };
-
-// One-line descriptions for reports.
-std::string describe(const Request &request);
-std::string describe(const Response &response);
-std::string describe(const MemOp &op);
 
 }  // namespace vmmu::tb

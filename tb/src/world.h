@@ -1,9 +1,9 @@
 // world.h - the memory image a test runs in: VMs, their address spaces and page tables.
 //
-// The World lays out, in the DUT's and the model's memory at once (MirroredMemory), one host
-// region per VM holding its guest-physical memory at hbase + gPA, guest tables in gPA space,
-// "shadow" tables in hPA space mapping the same pages to hbase + gPA (used for NATIVE and
-// SHADOW), and an EPT mapping gPA to hbase + gPA with leaf sizes chosen per GiB. So a VM can run in
+// The World lays out, in the DUT's and the model's memory at once (vmmu/dut_check.h's
+// MirroredMemory), one host region per VM holding its guest-physical memory at hbase + gPA, guest
+// tables in gPA space, "shadow" tables in hPA space mapping the same pages to hbase + gPA (used
+// for NATIVE and SHADOW), and an EPT mapping gPA to hbase + gPA with leaf sizes chosen per GiB. So a VM can run in
 // any of the four modes and a mode switch keeps its translations. Sequences read the World to
 // pick addresses and to find the host address of the entry they change.
 #pragma once
@@ -15,30 +15,12 @@
 
 #include "random.h"
 #include "vmmu/config.h"
+#include "vmmu/dut_check.h"
 #include "vmmu/memory.h"
 #include "vmmu/page_tables.h"
 #include "vmmu/types.h"
 
 namespace vmmu::tb {
-
-// Writes go to both memories; reads come from the DUT side (identical outside a run).
-class MirroredMemory final : public PhysicalMemory {
-public:
-  MirroredMemory(SparseMemory &dut, SparseMemory &model) : dut_(dut), model_(model) {}
-  uint64_t read64(uint64_t addr) override { return dut_.peek64(addr); }
-  void write64(uint64_t addr, uint64_t value) override {
-    dut_.write64(addr, value);
-    model_.write64(addr, value);
-  }
-  uint64_t fetchOr64(uint64_t addr, uint64_t mask) override {
-    model_.fetchOr64(addr, mask);
-    return dut_.fetchOr64(addr, mask);
-  }
-
-private:
-  SparseMemory &dut_;
-  SparseMemory &model_;
-};
 
 struct MappedPage {
   uint64_t va = 0;   // page base

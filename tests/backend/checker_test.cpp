@@ -1,13 +1,15 @@
 // checker_test.cpp - RtlBackend's checker: it catches divergences injected into the golden
 // model's memory copy (in a response, and in the memory operations alone, by hand or through the
 // inject_divergence_at test hook), names the transaction, its cycles and how to reproduce it; the
-// options and the configuration it rejects.
+// options and the configuration it rejects; every verilated parameter set, picked by name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "vmmu/guest/guest_kernel.h"
 #include "vmmu/guest/workload.h"
@@ -62,16 +64,17 @@ TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
   RtlBackend backend(MmuConfig{}, fastOptions());
   NativeSetup setup(backend);
   for (uint64_t i = 0; i < 16; ++i) {
-    uint64_t walk_cycles = 0;
-    const Response resp = backend.translate(readOf(kVa + i * 0x1000 + 8), walk_cycles);
-    EXPECT_EQ(resp.fault, Fault::None);
-    EXPECT_EQ(resp.hpa, kDataBase + i * 0x1000 + 8);
+    const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
+    EXPECT_EQ(t.resp.fault, Fault::None);
+    EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8);
+    EXPECT_TRUE(t.walked) << "page " << i;
     // The first page walks all four levels; later ones hit the PDE cache and read one entry.
-    EXPECT_EQ(walk_cycles, 2 + (i == 0 ? 4 : 1) * 3) << "page " << i;
+    EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 4 : 1) * 3) << "page " << i;
   }
-  uint64_t walk_cycles = 1;
-  EXPECT_TRUE(backend.translate(readOf(kVa + 8), walk_cycles).tlb_hit);
-  EXPECT_EQ(walk_cycles, 0u) << "a TLB hit costs no walk cycles";
+  const vmm::Translation hit = backend.translate(readOf(kVa + 8));
+  EXPECT_TRUE(hit.resp.tlb_hit);
+  EXPECT_FALSE(hit.walked) << "a TLB hit does not walk";
+  EXPECT_EQ(hit.walk_cycles, 0u) << "a TLB hit costs no walk cycles";
   EXPECT_NO_THROW(backend.checkCounters());
   EXPECT_EQ(backend.counter(Counter::Walks), 16u);
   EXPECT_EQ(backend.counter(Counter::TlbHits), 1u);
@@ -81,23 +84,23 @@ TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
 TEST(RtlBackendChecker, CatchesADifferentResponseAndNamesTheTransaction) {
   RtlBackend backend(MmuConfig{}, fastOptions());
   NativeSetup setup(backend);
-  uint64_t walk_cycles = 0;
-  backend.translate(readOf(kVa), walk_cycles);
+  backend.translate(readOf(kVa));
   // The model's copy of the leaf for page 5 now points elsewhere; the DUT's does not.
   const uint64_t leaf = *setup.tables.hostEntryAddress(kVa + 5 * 0x1000, 1);
   ASSERT_NE(backend.checkerMemory(), nullptr);
   backend.checkerMemory()->write64(leaf, (kDataBase + 0x80'0000) | pte::P | pte::RW | pte::US);
   const uint64_t index = backend.transactions();
   try {
-    backend.translate(readOf(kVa + 5 * 0x1000 + 0x10), walk_cycles);
+    backend.translate(readOf(kVa + 5 * 0x1000 + 0x10));
     FAIL() << "the checker missed a different hpa";
   } catch (const BackendMismatch &e) {
     EXPECT_EQ(e.transaction(), index);
     const std::string what = e.what();
     EXPECT_NE(what.find("at transaction " + std::to_string(index) + " "), std::string::npos) << what;
-    EXPECT_NE(what.find("va 0x700000005010"), std::string::npos) << what;
-    EXPECT_NE(what.find("hpa 0x40005010"), std::string::npos) << "the RTL's result: " << what;
-    EXPECT_NE(what.find("hpa 0x40800010"), std::string::npos) << "the model's result: " << what;
+    EXPECT_NE(what.find("va=0x700000005010"), std::string::npos) << what;
+    EXPECT_NE(what.find("differs: response\n"), std::string::npos) << "only the response differs: " << what;
+    EXPECT_NE(what.find("rtl:   hpa=0x40005010 "), std::string::npos) << "the RTL's result: " << what;
+    EXPECT_NE(what.find("model: hpa=0x40800010 "), std::string::npos) << "the model's result: " << what;
     EXPECT_NE(what.find("VMMU_RTL_WAVES_WINDOW="), std::string::npos) << what;
   }
 }
@@ -110,9 +113,8 @@ TEST(RtlBackendChecker, CatchesADifferenceInMemoryOperationsAlone) {
   const uint64_t root_entry = *setup.tables.hostEntryAddress(kVa, 4);
   PhysicalMemory &model_memory = *backend.checkerMemory();
   model_memory.write64(root_entry, model_memory.read64(root_entry) | pte::A);
-  uint64_t walk_cycles = 0;
   try {
-    backend.translate(readOf(kVa), walk_cycles);
+    backend.translate(readOf(kVa));
     FAIL() << "the checker missed a missing A update";
   } catch (const BackendMismatch &e) {
     EXPECT_EQ(e.transaction(), 4u) << "four register writes came first";
@@ -160,13 +162,12 @@ TEST(RtlBackendChecker, InjectedDivergenceHitsTheFirstWalkFromTheChosenTransacti
   options.inject_divergence_at = 6;
   RtlBackend backend(MmuConfig{}, options);
   NativeSetup setup(backend);  // transactions 0 to 3
-  uint64_t walk_cycles = 0;
-  EXPECT_EQ(backend.translate(readOf(kVa), walk_cycles).hpa, kDataBase) << "4: a walk before the chosen index";
-  EXPECT_TRUE(backend.translate(readOf(kVa + 8), walk_cycles).tlb_hit) << "5";
-  EXPECT_TRUE(backend.translate(readOf(kVa + 16), walk_cycles).tlb_hit) << "6: chosen, but a hit reads nothing";
+  EXPECT_EQ(backend.translate(readOf(kVa)).resp.hpa, kDataBase) << "4: a walk before the chosen index";
+  EXPECT_TRUE(backend.translate(readOf(kVa + 8)).resp.tlb_hit) << "5";
+  EXPECT_TRUE(backend.translate(readOf(kVa + 16)).resp.tlb_hit) << "6: chosen, but a hit reads nothing";
   const uint64_t cycle_before = backend.cycles();
   try {
-    backend.translate(readOf(kVa + 0x1000), walk_cycles);
+    backend.translate(readOf(kVa + 0x1000));
     FAIL() << "the injected divergence was not reported";
   } catch (const BackendMismatch &e) {
     EXPECT_EQ(e.transaction(), 7u);
@@ -191,9 +192,10 @@ TEST(RtlBackendChecker, UncheckedBackendHasNoModelAndStillTranslates) {
   RtlBackend backend(MmuConfig{}, options);
   EXPECT_EQ(backend.checkerMemory(), nullptr);
   NativeSetup setup(backend);
-  uint64_t walk_cycles = 0;
-  EXPECT_EQ(backend.translate(readOf(kVa + 0x3000 + 1), walk_cycles).hpa, kDataBase + 0x3000 + 1);
-  EXPECT_EQ(walk_cycles, 2u + 4 * 3);
+  const vmm::Translation t = backend.translate(readOf(kVa + 0x3000 + 1));
+  EXPECT_EQ(t.resp.hpa, kDataBase + 0x3000 + 1);
+  EXPECT_TRUE(t.walked);
+  EXPECT_EQ(t.walk_cycles, 2u + 4 * 3);
   EXPECT_EQ(backend.counter(Counter::GuestReads), 4u);
 }
 
@@ -208,10 +210,9 @@ uintmax_t wavesSize(uint64_t from, uint64_t to) {
     options.waves_to = to;
     RtlBackend backend(MmuConfig{}, options);
     NativeSetup setup(backend);
-    uint64_t walk_cycles = 0;
     for (uint64_t i = 0; i < 200; ++i) {
       backend.control(CtrlOp::InvAll, 0, 0, 0, 0, 0);
-      backend.translate(readOf(kVa + (i % 16) * 0x1000), walk_cycles);
+      backend.translate(readOf(kVa + (i % 16) * 0x1000));
     }
   }
   const uintmax_t size = std::filesystem::exists(path) ? std::filesystem::file_size(path) : 0;
@@ -308,6 +309,77 @@ TEST(RtlBackendOptions, ReadsTheEnvironmentAndNamesABadVariable) {
   }
   ScopedEnv check("VMMU_RTL_CHECK", "yes");
   EXPECT_THROW(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vmmu::testing
+
+namespace vmmu::testing {
+namespace {
+
+bool altLinked() {
+  const std::vector<std::string> sets = vmm::rtlParameterSets();
+  return std::find(sets.begin(), sets.end(), "alt") != sets.end();
+}
+
+TEST(RtlBackendParameterSets, NamesTheLinkedSetsAndRejectsAnother) {
+  const std::vector<std::string> sets = vmm::rtlParameterSets();
+  ASSERT_FALSE(sets.empty());
+  EXPECT_EQ(sets.front(), "default");
+  EXPECT_EQ(vmm::rtlParameterSetConfig("default").tlb[0].sets, MmuConfig{}.tlb[0].sets)
+      << "the default set is mmu_top's own defaults, §1's";
+  try {
+    vmm::rtlParameterSetConfig("fast");
+    FAIL() << "an unknown parameter set was accepted";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_NE(std::string(e.what()).find("'fast'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("default"), std::string::npos) << "names the sets there are: " << e.what();
+  }
+  RtlBackendOptions options = fastOptions();
+  options.parameter_set = "fast";
+  EXPECT_NE(options.validate().find("no verilated parameter set 'fast'"), std::string::npos) << options.validate();
+  EXPECT_THROW(RtlBackend(MmuConfig{}, options), std::invalid_argument);
+}
+
+// The alt set (rtl/CMakeLists.txt) has 5-level guest paging, a single-set 8-way 4K TLB and a
+// 4-set 2-way PDE cache: a backend on it runs against a model configured from the same list.
+TEST(RtlBackendParameterSets, RunsTheAltSetAgainstTheModelConfiguredTheSame) {
+  if (!altLinked())
+    GTEST_SKIP() << "built with -DVMMU_RTL_ALT=OFF";
+  const MmuConfig alt = vmm::rtlParameterSetConfig("alt");
+  ASSERT_EQ(alt.guest_levels, 5u);
+  ASSERT_EQ(alt.tlb[0].sets, 1u);
+  ASSERT_EQ(alt.tlb[0].ways, 8u);
+  RtlBackendOptions options = fastOptions();
+  options.parameter_set = "alt";
+  try {
+    RtlBackend wrong(MmuConfig{}, options);
+    FAIL() << "the default configuration was accepted for the alt set";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_NE(std::string(e.what()).find("(parameter set alt) has guest_levels = 5"), std::string::npos) << e.what();
+  }
+
+  RtlBackend backend(alt, options);
+  FrameAllocator frames(kTablesBase, kTablesBase + 0x10'0000);
+  GuestPageTables tables(backend.memory(), frames, alt.guest_levels, alt.pa_bits);
+  for (uint64_t i = 0; i < 16; ++i)
+    tables.map(kVa + i * 0x1000, kDataBase + i * 0x1000, PageSize::Size4K, pte::RW | pte::US);
+  backend.writeReg(0, CtxReg::Vpid, (1u << 16) | kVpid);
+  backend.writeReg(0, CtxReg::Mode, static_cast<uint64_t>(Mode::Native));
+  backend.writeReg(0, CtxReg::Cr3, tables.root());
+  for (uint64_t i = 0; i < 16; ++i) {
+    const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
+    EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8) << "page " << i;
+    EXPECT_TRUE(t.walked) << "page " << i;
+    // The first page reads all five levels at 3 cycles each; the others hit the PDE cache.
+    EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 5 : 1) * 3) << "page " << i;
+  }
+  // The last page filled the 8-way TLB most recently; the first was evicted long ago.
+  EXPECT_FALSE(backend.translate(readOf(kVa + 15 * 0x1000)).walked);
+  EXPECT_TRUE(backend.translate(readOf(kVa)).walked);
+  EXPECT_NO_THROW(backend.checkCounters());
+  EXPECT_EQ(backend.counter(Counter::Walks), 17u);
+  EXPECT_EQ(backend.counter(Counter::GuestReads), 5u + 15 + 1);
 }
 
 }  // namespace

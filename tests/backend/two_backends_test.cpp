@@ -41,6 +41,7 @@ struct Transaction {
   bool is_control = false;
   Request req;
   Response resp;
+  bool walked = false;
   uint64_t walk_cycles = 0;
   CtrlOp op = CtrlOp::WriteReg;
   unsigned ctx = 0, reg = 0;
@@ -49,7 +50,8 @@ struct Transaction {
 
   bool operator==(const Transaction &o) const {
     return is_control == o.is_control && req.vpid == o.req.vpid && req.pcid == o.req.pcid && req.va == o.req.va &&
-           req.access == o.req.access && req.user == o.req.user && resp == o.resp && walk_cycles == o.walk_cycles &&
+           req.access == o.req.access && req.user == o.req.user && resp == o.resp && walked == o.walked &&
+           walk_cycles == o.walk_cycles &&
            op == o.op && ctx == o.ctx && reg == o.reg && data == o.data && vpid == o.vpid && pcid == o.pcid;
   }
 };
@@ -61,10 +63,7 @@ std::string describe(const Transaction &t) {
         << std::hex << t.data << std::dec << " vpid " << t.vpid << " pcid " << t.pcid;
     return out.str();
   }
-  out << "translate vpid " << t.req.vpid << " pcid " << t.req.pcid << " va 0x" << std::hex << t.req.va << " "
-      << toString(t.req.access) << (t.req.user ? " user" : " supervisor") << " -> hpa 0x" << t.resp.hpa << std::dec
-      << " " << toString(t.resp.size) << " fault " << toString(t.resp.fault) << " level "
-      << unsigned{t.resp.fault_level} << " exit " << t.resp.vm_exit << " hit " << t.resp.tlb_hit << " walk_cycles "
+  out << "translate " << toString(t.req) << " -> " << toString(t.resp) << " walked " << t.walked << " walk_cycles "
       << t.walk_cycles;
   return out.str();
 }
@@ -74,13 +73,15 @@ class RecordingBackend final : public vmm::MmuBackend {
 public:
   RecordingBackend(vmm::MmuBackend &inner, std::vector<Transaction> &log) : inner_(inner), log_(log) {}
 
-  Response translate(const Request &req, uint64_t &walk_cycles) override {
+  vmm::Translation translate(const Request &req) override {
+    const vmm::Translation translation = inner_.translate(req);
     Transaction t;
     t.req = req;
-    t.resp = inner_.translate(req, walk_cycles);
-    t.walk_cycles = walk_cycles;
+    t.resp = translation.resp;
+    t.walked = translation.walked;
+    t.walk_cycles = translation.walk_cycles;
     log_.push_back(t);
-    return t.resp;
+    return translation;
   }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override {
     inner_.control(op, ctx, reg, data, vpid, pcid);

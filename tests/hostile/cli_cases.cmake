@@ -62,6 +62,26 @@ vmmu_hostile(cli-run-json-missing-directory COMMAND ${_vmmu} run ${_gzip} --json
 vmmu_hostile(cli-run-wave-missing-directory
              COMMAND ${_vmmu} run ${_gzip} --mode native --backend rtl --wave /nonexistent/x.fst EXIT 1
              MESSAGE "^vmmu: error: /nonexistent/x.fst: cannot write: directory '/nonexistent' does not exist$")
+# --rtl-params picks a verilated parameter set of the RTL backend (sw/rtl_backend); only a vmmu
+# built with the RTL has any. The default set replays a short prefix with no mismatch; a set that
+# does not exist is a usage error naming the ones there are; "alt" (5-level guest paging) reaches
+# the RTL backend and is refused by the VMM shim, which knows only 4-level guests.
+if(TARGET vmmu_rtl_backend)
+  vmmu_hostile(cli-run-rtl-params-unknown COMMAND ${_vmmu} run ${_gzip} --backend rtl --rtl-params fast EXIT 2
+               MESSAGE "^vmmu: --rtl-params: expected default( or [a-z0-9_]+|(, [a-z0-9_]+)+ or [a-z0-9_]+)?, got 'fast'$"
+               LABELS run NO_STRAYS)
+  vmmu_hostile(cli-run-rtl-params-needs-rtl COMMAND ${_vmmu} run ${_gzip} --rtl-params default EXIT 2
+               MESSAGE "^vmmu: --rtl-params: needs --backend rtl \\(it picks the verilated RTL's parameter set\\)$"
+               LABELS run NO_STRAYS)
+  vmmu_hostile(cli-run-rtl-params-default
+               COMMAND ${_vmmu} run ${_gzip} --backend rtl --rtl-params default --mode nested --max-events 3000
+               EXIT 0 STDOUT "best approach" LABELS run NO_STRAYS)
+  if(TARGET vmmu_rtl_alt)
+    vmmu_hostile(cli-run-rtl-params-alt
+                 COMMAND ${_vmmu} run ${_gzip} --backend rtl --rtl-params alt --mode nested --max-events 3000 EXIT 1
+                 MESSAGE "^vmmu: error: the VMM shim needs guest_levels = 4, the MMU has 5$" LABELS run NO_STRAYS)
+  endif()
+endif()
 vmmu_hostile(cli-run-json-dash COMMAND ${_vmmu} run ${_gzip} --mode nested --max-events 2000 --json - EXIT 0
              STDOUT "\"schema_version\": 1," ABSENT - NO_STRAYS)
 vmmu_hostile(cli-run-json-written COMMAND ${_vmmu} run ${_gzip} --mode nested --max-events 2000 --json r.json

@@ -1,9 +1,10 @@
 // cosim.h - runs the verilated MMU and the golden model (vmmu::Mmu) side by side.
 //
 // Every request goes to both; check() asserts (GoogleTest EXPECTs) that the responses, the
-// ordered memory operations and the latency agree, the model being charged the cycles the DUT
-// was observed to take per operation (§12). Control commands go to both. The DUT and the model
-// each own a memory; tables() writes both (TeeMemory), so A/D updates are compared, not shared.
+// ordered memory operations and the latency agree (vmmu/dut_check.h's compareTranslation, the
+// comparison every RTL checker uses), the model being charged the cycles the DUT was observed to
+// take per operation (§12). Control commands go to both. The DUT and the model each own a
+// memory; tables() writes both (MirroredMemory), so A/D updates are compared, not shared.
 //
 // The model is configured with the parameters the DUT was verilated with (vmmu_rtl_config.h,
 // generated from the same CMake list as the -G overrides): a Cosim cannot pair a DUT with a
@@ -13,8 +14,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "dut_harness.h"
+#include "verilated_dut_harness.h"
 #include "vmmu/config.h"
+#include "vmmu/dut_check.h"
 #include "vmmu/memory.h"
 #include "vmmu/mmu.h"
 
@@ -28,10 +30,10 @@ public:
   const MmuConfig &config() const { return config_; }
 
   // Where tests build page tables: writes reach both memories.
-  PhysicalMemory &tables() { return tee_; }
+  PhysicalMemory &tables() { return mirrored_; }
   SparseMemory &dutMemory() { return dut_memory_; }
   SparseMemory &modelMemory() { return model_memory_; }
-  DutHarness &dut() { return dut_; }
+  VerilatedDutHarness &dut() { return dut_; }
   Mmu &model() { return model_; }
 
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
@@ -52,10 +54,10 @@ private:
   const MmuConfig config_;
   SparseMemory dut_memory_;
   SparseMemory model_memory_;
-  TeeMemory tee_;
+  MirroredMemory mirrored_;
   ReplayTiming timing_;
   Mmu model_;
-  DutHarness dut_;
+  VerilatedDutHarness dut_;
   unsigned mismatches_ = 0;
 };
 

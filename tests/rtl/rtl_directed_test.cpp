@@ -423,7 +423,7 @@ TEST(RtlWaves, FstDumpCoversOnlyTheEnabledWindow) {
   long long short_run = 0;
   for (const bool whole_run : {false, true}) {
     {
-      DutHarness dut(memory, kFixedLatency, path);
+      VerilatedDutHarness dut(memory, kFixedLatency, path);
       dut.setWaveDump(whole_run);
       dut.writeReg(0, CtxReg::Vpid, ctxVpid(0));
       dut.writeReg(0, CtxReg::Cr3, tables.root());

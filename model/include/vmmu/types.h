@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace vmmu {
@@ -110,5 +111,14 @@ std::string_view toString(Access);
 std::string_view toString(PageSize);
 std::string_view toString(Fault);
 std::string_view toString(Counter);
+
+// One-line descriptions, the only ones every report of vmmu uses (the testbench, the
+// cosimulation, the RTL backend), with addresses written as paging.h's hex() writes them:
+//   "vpid=0x1 pcid=0x0 va=0x7f0000001000 WRITE user"
+//   "hpa=0x5001000 size=4K fault=NONE info=0x0 addr=0x0 level=0 vm_exit=0 tlb_hit=1"
+//   "GUEST  FETCH_OR L4 addr=0x1000 mask=0x20" (a READ has no mask)
+std::string toString(const Request &request);
+std::string toString(const Response &response);
+std::string toString(const MemOp &op);
 
 }  // namespace vmmu

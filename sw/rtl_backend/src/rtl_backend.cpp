@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "dut_harness.h"
+#include "linked_parameter_sets.h"
+#include "vmmu/dut_check.h"
 #include "wave_convention.h"
 
 namespace vmmu::vmm {
@@ -16,9 +18,8 @@ namespace vmmu::vmm {
 namespace {
 
 using rtltest::DutHarness;
-using rtltest::DutTranslation;
 using rtltest::MemoryBehaviour;
-using rtltest::TeeMemory;
+using rtltest::RtlParameterSet;
 
 // How many transactions before a mismatch the suggested wave window starts: enough to see the
 // commands and walks that filled the caches the failing transaction used.
@@ -28,16 +29,32 @@ constexpr uint64_t kWaveWindowLead = 32;
 // 5-level EPT with every A/D update, under 80 operations) must fit at this cost per operation.
 constexpr uint64_t kMaxCyclesPerRef = 1000;
 
-// The first parameter in which `config` differs from what the RTL was verilated with (the §1
-// defaults, rtl/mmu_top.sv), or empty.
-std::string differenceFromRtl(const MmuConfig &config) {
-  const MmuConfig rtl;
+// The linked verilated parameter set `name`, or null.
+const RtlParameterSet *findParameterSet(std::string_view name) {
+  for (const RtlParameterSet *set : rtltest::linkedParameterSets())
+    if (set->name == name)
+      return set;
+  return nullptr;
+}
+
+// The error for a parameter set that is not linked, naming those that are.
+std::string unknownParameterSet(std::string_view name) {
+  std::string names;
+  for (const RtlParameterSet *set : rtltest::linkedParameterSets())
+    names += (names.empty() ? "" : ", ") + std::string(set->name);
+  return "RtlBackend: no verilated parameter set '" + std::string(name) + "' (this program has: " + names + ")";
+}
+
+// The first parameter in which `config` differs from the one parameter set `set` was verilated
+// with, or empty.
+std::string differenceFromRtl(const MmuConfig &config, const RtlParameterSet &set) {
+  const MmuConfig &rtl = set.config;
   std::ostringstream out;
   auto differs = [&](std::string_view name, unsigned wanted, unsigned built) {
     if (wanted == built || !out.str().empty())
       return;
-    out << "RtlBackend: the verilated RTL has " << name << " = " << built << ", the config asks for "
-        << wanted << " (the RTL backend runs only the default configuration)";
+    out << "RtlBackend: the verilated RTL (parameter set " << set.name << ") has " << name << " = " << built
+        << ", the config asks for " << wanted;
   };
   differs("guest_levels", config.guest_levels, rtl.guest_levels);
   differs("nested_levels", config.nested_levels, rtl.nested_levels);
@@ -61,30 +78,10 @@ std::string differenceFromRtl(const MmuConfig &config) {
   return out.str();
 }
 
-std::string describe(const Request &req) {
-  std::ostringstream out;
-  out << "translate vpid " << req.vpid << " pcid " << req.pcid << " va 0x" << std::hex << req.va << std::dec << " "
-      << toString(req.access) << (req.user ? " user" : " supervisor");
-  return out.str();
-}
-
 std::string describe(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
   std::ostringstream out;
   out << "control op " << static_cast<unsigned>(op) << " ctx " << ctx << " reg " << reg << " data 0x" << std::hex
       << data << std::dec << " vpid " << vpid << " pcid " << pcid;
-  return out.str();
-}
-
-std::string describe(const Response &resp, uint64_t latency, const std::vector<MemOp> &ops) {
-  std::ostringstream out;
-  out << std::hex << "hpa 0x" << resp.hpa << " size " << toString(resp.size) << " fault " << toString(resp.fault)
-      << " info 0x" << resp.fault_info << " addr 0x" << resp.fault_addr << std::dec << " level "
-      << unsigned{resp.fault_level} << " exit " << resp.vm_exit << " hit " << resp.tlb_hit << " latency " << latency
-      << ", " << ops.size() << " memory ops";
-  for (const MemOp &op : ops)
-    out << "\n      " << (op.kind == MemOpKind::Read ? "READ     " : "FETCH_OR ") << std::hex << "0x" << op.addr
-        << " mask 0x" << op.mask << std::dec << (op.dim == Dim::Guest ? " guest" : " nested") << " L"
-        << unsigned{op.level};
   return out.str();
 }
 
@@ -140,18 +137,34 @@ std::string RtlBackendOptions::validate() const {
            std::to_string(waves_to) + ")";
   if (inject_divergence_at != kNoInjection && !check)
     return "RtlBackend: inject_divergence_at needs check on (it changes the golden model's memory copy)";
+  if (findParameterSet(parameter_set) == nullptr)
+    return unknownParameterSet(parameter_set);
   return {};
+}
+
+std::vector<std::string> rtlParameterSets() {
+  std::vector<std::string> names;
+  for (const RtlParameterSet *set : rtltest::linkedParameterSets())
+    names.emplace_back(set->name);
+  return names;
+}
+
+MmuConfig rtlParameterSetConfig(std::string_view name) {
+  if (const RtlParameterSet *set = findParameterSet(name))
+    return set->config;
+  throw std::invalid_argument(unknownParameterSet(name));
 }
 
 // The DUT with its memory, and (checking on) the golden model with its own memory copy.
 struct RtlBackend::Impl {
   Impl(const MmuConfig &config, const RtlBackendOptions &options)
       : timing(options.cycles_per_ref),
-        dut(dut_memory, fixedLatency(options.cycles_per_ref), options.waves_path) {
+        dut(findParameterSet(options.parameter_set)
+                ->make(dut_memory, fixedLatency(options.cycles_per_ref), options.waves_path)) {
     if (!options.check)
       return;
     model_memory = std::make_unique<SparseMemory>();
-    mirrored = std::make_unique<TeeMemory>(dut_memory, *model_memory);
+    mirrored = std::make_unique<MirroredMemory>(dut_memory, *model_memory);
     model = std::make_unique<Mmu>(config, *model_memory, &timing);
   }
 
@@ -166,11 +179,11 @@ struct RtlBackend::Impl {
 
   SparseMemory dut_memory;
   std::unique_ptr<SparseMemory> model_memory;
-  std::unique_ptr<TeeMemory> mirrored;  // writes to both, reads from the DUT's
+  std::unique_ptr<MirroredMemory> mirrored;  // writes to both, reads from the DUT's
   FixedLatency timing;
   std::unique_ptr<Mmu> model;
-  DutHarness dut;
-  TranslateResult golden;  // reused across translations
+  std::unique_ptr<DutHarness> dut;  // the verilated model of options.parameter_set
+  TranslateResult golden;           // reused across translations
 };
 
 namespace {
@@ -178,9 +191,9 @@ namespace {
 const MmuConfig &checkedConfig(const MmuConfig &config, const RtlBackendOptions &options) {
   if (std::string error = config.validate(); !error.empty())
     throw std::invalid_argument(error);
-  if (std::string error = differenceFromRtl(config); !error.empty())
-    throw std::invalid_argument(error);
   if (std::string error = options.validate(); !error.empty())
+    throw std::invalid_argument(error);
+  if (std::string error = differenceFromRtl(config, *findParameterSet(options.parameter_set)); !error.empty())
     throw std::invalid_argument(error);
   return config;
 }
@@ -194,7 +207,7 @@ RtlBackend::RtlBackend(const MmuConfig &config, const RtlBackendOptions &options
 
 RtlBackend::~RtlBackend() = default;
 
-uint64_t RtlBackend::cycles() const { return impl_->dut.cycle(); }
+uint64_t RtlBackend::cycles() const { return impl_->dut->cycle(); }
 
 PhysicalMemory &RtlBackend::memory() {
   if (impl_->mirrored)
@@ -205,7 +218,7 @@ PhysicalMemory &RtlBackend::memory() {
 PhysicalMemory *RtlBackend::checkerMemory() { return impl_->model_memory.get(); }
 
 void RtlBackend::selectWaves(uint64_t index) {
-  impl_->dut.setWaveDump(options_.waves_from <= index && index <= options_.waves_to);
+  impl_->dut->setWaveDump(options_.waves_from <= index && index <= options_.waves_to);
 }
 
 void RtlBackend::reportMismatch(uint64_t index, uint64_t first_cycle, const std::string &headline,
@@ -214,7 +227,7 @@ void RtlBackend::reportMismatch(uint64_t index, uint64_t first_cycle, const std:
   where.transaction = index;
   where.first_cycle = first_cycle;
   // The DUT's clock stands at the cycle after the transaction's response.
-  where.last_cycle = std::max(first_cycle, impl_->dut.cycle() - 1);
+  where.last_cycle = std::max(first_cycle, impl_->dut->cycle() - 1);
   where.window_from = index > kWaveWindowLead ? index - kWaveWindowLead : 0;
   where.first_time = waves::clockLowTime(where.first_cycle);
   where.last_time = waves::risingEdgeTime(where.last_cycle);
@@ -240,38 +253,36 @@ void RtlBackend::injectDivergence(uint64_t index, const std::vector<MemOp> &dut_
   impl_->model_memory->write64(addr, impl_->model_memory->read64(addr) ^ 1);
 }
 
-Response RtlBackend::translate(const Request &req, uint64_t &walk_cycles) {
+Translation RtlBackend::translate(const Request &req) {
   const uint64_t index = transactions_++;
   selectWaves(index);
-  const uint64_t first_cycle = impl_->dut.cycle();
+  const uint64_t first_cycle = impl_->dut->cycle();
   DutTranslation dut;
   try {
-    dut = impl_->dut.translate(req);
+    dut = impl_->dut->translate(req);
   } catch (const std::runtime_error &e) {
-    throw std::runtime_error("RtlBackend: transaction " + std::to_string(index) + " (" + describe(req) +
+    throw std::runtime_error("RtlBackend: transaction " + std::to_string(index) + " (translate " + toString(req) +
                              "): " + e.what());
   }
-  // A hit or an early fault answers in the next cycle; a walk takes 2 + sum c >= 2 (§12).
-  walk_cycles = dut.latency > 1 ? dut.latency : 0;
   if (impl_->model) {
     injectDivergence(index, dut.ops);
     impl_->model->translate(req, impl_->golden);
-    const TranslateResult &golden = impl_->golden;
-    const uint64_t golden_latency = golden.trace.walked ? golden.trace.walk_cycles : 1;
-    if (dut.resp != golden.resp || dut.ops != golden.ops || dut.latency != golden_latency)
-      reportMismatch(index, first_cycle, "RTL and golden model differ at transaction " + std::to_string(index) + " (" +
-                                describe(req) + ")",
-                     "\n  rtl:   " + describe(dut.resp, dut.latency, dut.ops) +
-                         "\n  model: " + describe(golden.resp, golden_latency, golden.ops));
+    if (const std::string differences = compareTranslation(dut, impl_->golden); !differences.empty())
+      reportMismatch(index, first_cycle,
+                     "RTL and golden model differ at transaction " + std::to_string(index) + " (translate " +
+                         toString(req) + ")",
+                     differences);
   }
-  return dut.resp;
+  // A hit or an early fault answers in the next cycle; a walk takes 2 + sum c >= 2 (§12).
+  const bool walked = dut.latency > 1;
+  return Translation{dut.resp, walked, walked ? dut.latency : 0};
 }
 
 void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
   const uint64_t index = transactions_++;
   selectWaves(index);
   try {
-    impl_->dut.control(op, ctx, reg, data, vpid, pcid);
+    impl_->dut->control(op, ctx, reg, data, vpid, pcid);
   } catch (const std::runtime_error &e) {
     throw std::runtime_error("RtlBackend: transaction " + std::to_string(index) + " (" +
                              describe(op, ctx, reg, data, vpid, pcid) + "): " + e.what());
@@ -281,9 +292,9 @@ void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, u
 }
 
 uint64_t RtlBackend::counter(Counter c) {
-  const uint64_t value = impl_->dut.counter(static_cast<unsigned>(c));
+  const uint64_t value = impl_->dut->counter(static_cast<unsigned>(c));
   if (impl_->model && value != impl_->model->counter(c))
-    reportMismatch(transactions_, impl_->dut.cycle(),
+    reportMismatch(transactions_, impl_->dut->cycle(),
                    "RTL and golden model counters differ after " + std::to_string(transactions_) + " transactions",
                    ": " + std::string(toString(c)) + " rtl " + std::to_string(value) + ", model " +
                        std::to_string(impl_->model->counter(c)));
@@ -297,8 +308,8 @@ void RtlBackend::checkCounters() {
     counter(static_cast<Counter>(i));
   // Indices past the last counter read zero (§14); the select port is 6 bits wide.
   for (unsigned i = kNumCounters; i < 64; ++i)
-    if (const uint64_t value = impl_->dut.counter(i); value != 0)
-      reportMismatch(transactions_, impl_->dut.cycle(),
+    if (const uint64_t value = impl_->dut->counter(i); value != 0)
+      reportMismatch(transactions_, impl_->dut->cycle(),
                      "RTL counter index " + std::to_string(i) + " is not zero after " +
                          std::to_string(transactions_) + " transactions",
                      ": rtl " + std::to_string(value) + ", expected 0 past the last counter (§14)");

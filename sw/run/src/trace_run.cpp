@@ -75,9 +75,7 @@ public:
   TransactionCounting(const TransactionCounting &) = delete;
   TransactionCounting &operator=(const TransactionCounting &) = delete;
 
-  Response translate(const Request &req, uint64_t &walk_cycles) override {
-    return backend_->translate(req, walk_cycles);
-  }
+  vmm::Translation translate(const Request &req) override { return backend_->translate(req); }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override {
     backend_->control(op, ctx, reg, data, vpid, pcid);
   }

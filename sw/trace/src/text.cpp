@@ -51,6 +51,9 @@ std::vector<Field> fieldsOf(EventKind kind) {
   return {};
 }
 
+// The text form's own: how it writes an address is part of a file format (docs/trace-format.md),
+// which `vmmu trace import` parses back, not a message's choice, so it does not follow
+// vmmu/paging.h's hex() (and vmmu_trace does not depend on the model that holds it).
 std::string hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);

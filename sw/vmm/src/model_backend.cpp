@@ -6,10 +6,9 @@ namespace vmmu::vmm {
 ModelBackend::ModelBackend(const MmuConfig &config, uint64_t cycles_per_ref)
     : timing_(cycles_per_ref), mmu_(config, memory_, &timing_) {}
 
-Response ModelBackend::translate(const Request &req, uint64_t &walk_cycles) {
+Translation ModelBackend::translate(const Request &req) {
   mmu_.translate(req, result_);
-  walk_cycles = result_.trace.walk_cycles;
-  return result_.resp;
+  return Translation{result_.resp, result_.trace.walked, result_.trace.walk_cycles};
 }
 
 void ModelBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {

@@ -164,10 +164,10 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
   guest::AccessOutcome out;
   // A shadow fault fills one entry and retries; a handful of rounds always settles.
   for (int round = 0; round < 8; ++round) {
-    uint64_t walk_cycles = 0;
-    const Response resp = backend_.translate(req, walk_cycles);
+    const Translation translation = backend_.translate(req);
+    const Response &resp = translation.resp;
     ++cost_.translations;
-    cost_.translation_cycles += walk_cycles != 0 ? walk_cycles : config_.costs.hit_cycles;
+    cost_.translation_cycles += translation.walked ? translation.walk_cycles : config_.costs.hit_cycles;
     if (resp.fault == Fault::None) {
       cost_.access_cycles += config_.costs.access_cycles;
       out.hpa = resp.hpa;

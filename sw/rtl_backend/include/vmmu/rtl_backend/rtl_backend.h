@@ -1,15 +1,20 @@
 // vmmu/rtl_backend/rtl_backend.h - the VMM shim's MMU backend on the verilated RTL.
 //
-// RtlBackend implements vmm::MmuBackend on mmu_top through the bare-DUT harness (vmmu_tb_harness):
+// RtlBackend implements vmm::MmuBackend on mmu_top through the bare-DUT harness (tb/harness):
 // every translation, control command and counter read goes to the DUT, whose walker is served
 // from the backend's host memory with a fixed cost of `cycles_per_ref` cycles per operation (the
 // c of §12, the same figure ModelBackend charges), and walk_cycles is what the DUT took.
+//
+// Every verilated parameter set the build made (rtl/CMakeLists.txt: the defaults, and "alt") is
+// linked in; RtlBackendOptions::parameter_set picks one, and the MmuConfig must be the one that set
+// was verilated with (rtlParameterSetConfig(), generated from the same list as the -G overrides).
 //
 // With checking on (the default) a golden-model Mmu with its own copy of host memory runs every
 // translation and control command too. Writes through memory() reach both copies (reads come from
 // the DUT's), so the shim's page tables are identical on both sides while each side applies its
 // own A/D updates. Any difference in a response, in the ordered memory operations, in the latency
-// or in a counter throws BackendMismatch, naming the transaction and how to reproduce it with
+// (vmmu/dut_check.h's compareTranslation, the comparison every RTL checker uses) or in a counter
+// throws BackendMismatch, naming the transaction and how to reproduce it with
 // waves. Everything here is deterministic, so rerunning the same activity with a wave window set
 // (RtlBackendOptions::waves_*, or the environment, see fromEnvironment()) reproduces it.
 #pragma once
@@ -20,6 +25,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmmu/config.h"
@@ -36,6 +42,9 @@ struct RtlBackendOptions {
   uint64_t cycles_per_ref = 30;
   // Run the golden model alongside and compare every transaction.
   bool check = true;
+  // The verilated parameter set to run: "default" (mmu_top's own, §1's) or a named one
+  // (rtlParameterSets()).
+  std::string parameter_set = "default";
   // Non-empty: dump FST waves to this file for the transactions [waves_from, waves_to] (indices
   // as BackendMismatch reports them).
   std::string waves_path;
@@ -60,16 +69,22 @@ struct RtlBackendOptions {
   std::string validate() const;
 };
 
+// The names of the verilated parameter sets linked into this program, "default" first.
+std::vector<std::string> rtlParameterSets();
+// The MmuConfig that parameter set `name` was verilated with; std::invalid_argument naming the
+// linked sets for another name.
+MmuConfig rtlParameterSetConfig(std::string_view name);
+
 class RtlBackend final : public MmuBackend {
 public:
-  // The RTL is verilated with the §1 defaults: `config` must equal MmuConfig{} (else
+  // `config` must equal the configuration options.parameter_set was verilated with (else
   // std::invalid_argument naming the first parameter that differs), as must `options` be valid.
   explicit RtlBackend(const MmuConfig &config = MmuConfig{}, const RtlBackendOptions &options = {});
   ~RtlBackend() override;
   RtlBackend(const RtlBackend &) = delete;
   RtlBackend &operator=(const RtlBackend &) = delete;
 
-  Response translate(const Request &req, uint64_t &walk_cycles) override;
+  Translation translate(const Request &req) override;
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   // The DUT's counter; with checking on, compared with the model's first.
   uint64_t counter(Counter c) override;

@@ -16,13 +16,20 @@
 
 namespace vmmu::vmm {
 
+// One translation as a backend answered it: the response, and how the MMU produced it (§12).
+struct Translation {
+  Response resp;
+  // false: answered in one cycle without a memory reference (a TLB hit, or a fault found before
+  // any walk); true: by a page walk that took `walk_cycles` (2 + the sum of its operations' c).
+  bool walked = false;
+  uint64_t walk_cycles = 0;  // 0 unless walked
+};
+
 class MmuBackend {
 public:
   virtual ~MmuBackend() = default;
 
-  // One translation. `walk_cycles` receives the walk's cycles (§12 walk_cycles; 0 for a TLB hit
-  // or an early fault, which take one cycle).
-  virtual Response translate(const Request &req, uint64_t &walk_cycles) = 0;
+  virtual Translation translate(const Request &req) = 0;
   // One control-port command with the port's operand layout (§13).
   virtual void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) = 0;
   virtual uint64_t counter(Counter c) = 0;
@@ -91,7 +98,7 @@ class ModelBackend final : public MmuBackend {
 public:
   explicit ModelBackend(const MmuConfig &config = MmuConfig{}, uint64_t cycles_per_ref = 30);
 
-  Response translate(const Request &req, uint64_t &walk_cycles) override;
+  Translation translate(const Request &req) override;
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   uint64_t counter(Counter c) override;
   PhysicalMemory &memory() override { return memory_; }

@@ -1,14 +1,16 @@
-// dut_harness.cpp - see dut_harness.h.
-#include "dut_harness.h"
+// verilated_dut_harness.cpp - see verilated_dut_harness.h. Compiled once per verilated
+// parameter set (tb/harness/CMakeLists.txt), against that set's class and configuration.
+#include "verilated_dut_harness.h"
 #include "wave_convention.h"
 
 #include <stdexcept>
 
-#include "Vmmu_top.h"
+#include VMMU_RTL_CLASS_HEADER
 #include "verilated.h"
 #include "verilated_fst_c.h"
 
 namespace vmmu::rtltest {
+inline namespace VMMU_RTL_SET_NAMESPACE {
 
 namespace {
 // No translation or command of the default configuration takes this long, even with the
@@ -16,7 +18,7 @@ namespace {
 constexpr uint64_t kCycleBudget = 100000;
 }  // namespace
 
-DutHarness::DutHarness(PhysicalMemory &memory, MemoryBehaviour behaviour,
+VerilatedDutHarness::VerilatedDutHarness(PhysicalMemory &memory, MemoryBehaviour behaviour,
                        const std::string &fst_path)
     : memory_(memory), behaviour_(behaviour), rng_(behaviour.seed),
       context_(std::make_unique<VerilatedContext>()) {
@@ -24,7 +26,7 @@ DutHarness::DutHarness(PhysicalMemory &memory, MemoryBehaviour behaviour,
     throw std::invalid_argument("MemoryBehaviour: need 1 <= min_latency <= max_latency");
   if (!fst_path.empty())
     context_->traceEverOn(true);
-  top_ = std::make_unique<Vmmu_top>(context_.get(), waves::kTopScope);
+  top_ = std::make_unique<VMMU_RTL_CLASS>(context_.get(), waves::kTopScope);
   context_->timeprecision(waves::kTimePrecision);
   if (!fst_path.empty()) {
     trace_ = std::make_unique<VerilatedFstC>();
@@ -34,20 +36,20 @@ DutHarness::DutHarness(PhysicalMemory &memory, MemoryBehaviour behaviour,
   reset();
 }
 
-DutHarness::~DutHarness() {
+VerilatedDutHarness::~VerilatedDutHarness() {
   if (trace_)
     trace_->close();
   top_->final();
 }
 
-unsigned DutHarness::drawLatency() {
+unsigned VerilatedDutHarness::drawLatency() {
   if (behaviour_.min_latency == behaviour_.max_latency)
     return behaviour_.min_latency;
   std::uniform_int_distribution<unsigned> dist(behaviour_.min_latency, behaviour_.max_latency);
   return dist(rng_);
 }
 
-void DutHarness::reset() {
+void VerilatedDutHarness::reset() {
   top_->req_valid_i = 0;
   top_->resp_ready_i = 1;
   top_->ctrl_valid_i = 0;
@@ -65,7 +67,7 @@ void DutHarness::reset() {
 }
 
 // One clock cycle: inputs for the cycle, settle, observe the handshakes, rising edge.
-void DutHarness::step() {
+void VerilatedDutHarness::step() {
   bool stall = false;
   if (behaviour_.stall_percent > 0) {
     std::uniform_int_distribution<unsigned> dist(0, 99);
@@ -124,7 +126,7 @@ void DutHarness::step() {
   context_->time(waves::clockLowTime(cycle_));
 }
 
-void DutHarness::presentRequest(const Request &req) {
+void VerilatedDutHarness::presentRequest(const Request &req) {
   top_->req_valid_i = 1;
   top_->req_vpid_i = req.vpid;
   top_->req_pcid_i = req.pcid & 0xfff;
@@ -133,7 +135,7 @@ void DutHarness::presentRequest(const Request &req) {
   top_->req_user_i = req.user;
 }
 
-std::vector<Response> DutHarness::stream(const std::vector<Request> &requests, uint64_t &cycles) {
+std::vector<Response> VerilatedDutHarness::stream(const std::vector<Request> &requests, uint64_t &cycles) {
   std::vector<Response> responses;
   size_t next = 0;
   uint64_t first_accept = kNone;
@@ -160,7 +162,7 @@ std::vector<Response> DutHarness::stream(const std::vector<Request> &requests, u
   return responses;
 }
 
-DutTranslation DutHarness::translate(const Request &req) {
+DutTranslation VerilatedDutHarness::translate(const Request &req) {
   presentRequest(req);
   top_->resp_ready_i = 1;
   DutTranslation out;
@@ -185,7 +187,7 @@ DutTranslation DutHarness::translate(const Request &req) {
   throw std::runtime_error("DutHarness::translate: no response within the cycle budget");
 }
 
-void DutHarness::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
+void VerilatedDutHarness::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
                          uint16_t pcid) {
   top_->ctrl_valid_i = 1;
   top_->ctrl_op_i = static_cast<uint8_t>(op);
@@ -205,10 +207,24 @@ void DutHarness::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, u
   throw std::runtime_error("DutHarness::control: command not accepted within the cycle budget");
 }
 
-uint64_t DutHarness::counter(unsigned index) {
+uint64_t VerilatedDutHarness::counter(unsigned index) {
   top_->ctr_sel_i = index;
   top_->eval();
   return top_->ctr_value_o;
 }
 
+namespace {
+std::unique_ptr<DutHarness> makeHarness(PhysicalMemory &memory, const MemoryBehaviour &behaviour,
+                                        const std::string &fst_path) {
+  return std::make_unique<VerilatedDutHarness>(memory, behaviour, fst_path);
+}
+}  // namespace
+
+const RtlParameterSet &parameterSet() {
+  static const RtlParameterSet set{rtl::kParameterSet, rtl::kParameterOverrides, rtl::verilatedConfig(),
+                                   &makeHarness};
+  return set;
+}
+
+}  // namespace VMMU_RTL_SET_NAMESPACE
 }  // namespace vmmu::rtltest

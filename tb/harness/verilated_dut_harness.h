@@ -1,0 +1,77 @@
+// verilated_dut_harness.h - the DutHarness of one verilated parameter set.
+//
+// Each harness library (vmmu_tb_harness, vmmu_tb_harness_<set>) compiles this for its own set:
+// vmmu_rtl_config.h, from the set's verilated library, names the class, the configuration and
+// the namespace that keeps this set's definitions apart from another set's in the same program.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dut_harness.h"
+#include "vmmu_rtl_config.h"
+
+class VMMU_RTL_CLASS;
+class VerilatedContext;
+class VerilatedFstC;
+
+namespace vmmu::rtltest {
+inline namespace VMMU_RTL_SET_NAMESPACE {
+
+class VerilatedDutHarness final : public DutHarness {
+public:
+  // `fst_path` non-empty: dump waves there (see RtlParameterSet::make).
+  explicit VerilatedDutHarness(PhysicalMemory &memory, MemoryBehaviour behaviour = {},
+                               const std::string &fst_path = {});
+  ~VerilatedDutHarness() override;
+  VerilatedDutHarness(const VerilatedDutHarness &) = delete;
+  VerilatedDutHarness &operator=(const VerilatedDutHarness &) = delete;
+
+  void reset() override;
+  DutTranslation translate(const Request &req) override;
+  std::vector<Response> stream(const std::vector<Request> &requests, uint64_t &cycles) override;
+  void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
+               uint16_t pcid) override;
+  using DutHarness::counter;
+  uint64_t counter(unsigned index) override;
+  uint64_t cycle() const override { return cycle_; }
+  void setWaveDump(bool enabled) override { dump_enabled_ = enabled; }
+
+private:
+  void step();
+  unsigned drawLatency();
+  void presentRequest(const Request &req);
+
+  PhysicalMemory &memory_;
+  MemoryBehaviour behaviour_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<VerilatedContext> context_;
+  std::unique_ptr<VMMU_RTL_CLASS> top_;
+  std::unique_ptr<VerilatedFstC> trace_;
+  uint64_t cycle_ = 0;
+  bool dump_enabled_ = true;
+
+  // Memory responder state: at most one operation outstanding (§13).
+  static constexpr uint64_t kNone = ~uint64_t{0};
+  uint64_t op_start_ = kNone;  // cycle s the current operation was first presented
+  bool pending_ = false;       // a response is owed
+  uint64_t pending_due_ = 0;   // first cycle it is presented
+  uint64_t pending_data_ = 0;
+
+  // What the last step() observed.
+  bool req_fired_ = false;
+  bool resp_fired_ = false;
+  bool ctrl_fired_ = false;
+  Response last_resp_;
+  std::vector<MemOp> ops_;
+  std::vector<uint64_t> op_cycles_;
+};
+
+// This set, as the program linked it.
+const RtlParameterSet &parameterSet();
+
+}  // namespace VMMU_RTL_SET_NAMESPACE
+}  // namespace vmmu::rtltest
