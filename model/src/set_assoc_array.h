@@ -49,6 +49,8 @@ public:
     return static_cast<unsigned>(key & ((Sets != 0 ? Sets : sets_) - 1));
   }
 
+  // Callers write an entry's fields here, never its valid bit: allocate(), fill() and the
+  // invalidations below keep the count of valid entries.
   template <unsigned Ways = 0> Entry &at(unsigned set, unsigned way) { return entries_[indexOf<Ways>(set, way)]; }
   template <unsigned Ways = 0> const Entry &at(unsigned set, unsigned way) const {
     return entries_[indexOf<Ways>(set, way)];
@@ -83,6 +85,7 @@ public:
   unsigned allocate(unsigned set) {
     const int invalid = lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
     const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim(set);
+    valid_count_ += invalid >= 0 ? 1 : 0;
     Entry &slot = at(set, way);
     slot = Entry{};
     slot.valid = true;
@@ -108,6 +111,7 @@ public:
         ++removed;
       }
     }
+    valid_count_ -= removed;
     return removed;
   }
 
@@ -121,15 +125,11 @@ public:
         ++removed;
       }
     }
+    valid_count_ -= removed;
     return removed;
   }
 
-  unsigned validCount() const {
-    unsigned count = 0;
-    for (const Entry &entry : entries_)
-      count += entry.valid ? 1 : 0;
-    return count;
-  }
+  unsigned validCount() const { return valid_count_; }
 
   uint64_t plruBits(unsigned set) const { return plru_[set]; }
 
@@ -139,6 +139,7 @@ public:
       entry.valid = false;
     for (uint64_t &bits : plru_)
       bits = 0;
+    valid_count_ = 0;
   }
 
 private:
@@ -152,6 +153,10 @@ private:
 
   // The lowest way of `set` whose valid bit is `valid` and for which match(entry) holds, or -1.
   template <unsigned Ways = 0, typename Match> int lowestWay(unsigned set, bool valid, const Match &match) const {
+    // An empty array has no valid way: a walk looks up the 2M and 1G arrays of a guest without
+    // huge pages, and the 4K and 2M nested arrays of a VM mapped with 1G EPT pages, every time.
+    if (valid && valid_count_ == 0)
+      return -1;
     if constexpr (Ways == 0) {
       if (ways_ == kCommonWays)  // the same search with its bound known: unrolled
         return lowestWay<kCommonWays>(set, valid, match);
@@ -178,6 +183,7 @@ private:
   unsigned way_bits_;
   std::vector<Entry> entries_;
   std::vector<uint64_t> plru_;  // bit n is node b[n] of the set's tree
+  unsigned valid_count_ = 0;    // valid entries: the entries change valid only through this class
   // By way (at most 64): the nodes on its path, and their values once it is touched. In place,
   // not behind a pointer: touch() is on the hit path.
   std::array<uint64_t, 64> touch_mask_{};
