@@ -1,7 +1,8 @@
 // hit_path_bench.cpp - the golden model's TLB-hit path beside the least a hit can cost.
 //
 //   BM_ModelTlbHit      Mmu::translate() on a NESTED context whose 32-page working set sits in
-//                       the default 16-set x 4-way 4K TLB array: every translation is a hit
+//                       the default 16-set x 4-way 4K TLB array (model_fixture.h): every
+//                       translation is a hit
 //   BM_MinimalTlbLoop   the same 32 lookups, in the same order, on a plain 16 x 4 array: a tag
 //                       compare per way and a tree-PLRU update, geometry known at compile time
 //
@@ -13,50 +14,15 @@
 #include <cstdint>
 #include <vector>
 
-#include "vmmu/mmu.h"
-#include "vmmu/page_tables.h"
+#include "model_fixture.h"
 
 namespace {
 
-using vmmu::Access;
-using vmmu::CtxReg;
-using vmmu::Mode;
-using vmmu::PageSize;
-
-constexpr uint64_t kVaBase = 0x0000'7f00'0000'0000ull;
-constexpr unsigned kPages = 32;  // 2 per set of the default 16x4 4K array: all fit
-constexpr uint16_t kVpid = 7;
-
-// The address of the i-th lookup: one per page, at a different offset each, so the result
-// depends on the whole request.
-uint64_t lookupVa(unsigned i) { return kVaBase + i * 0x1000ull + 8 * i; }
-
-// One NESTED VM with kPages 4K pages at kVaBase, its guest tables behind a 4K EPT.
-struct NestedVm {
-  vmmu::SparseMemory memory;
-  vmmu::FrameAllocator host_frames{0x1000'0000, 0x2000'0000};
-  vmmu::FrameAllocator guest_frames{0x10'0000, 0x100'0000};
-  vmmu::Mmu mmu{vmmu::MmuConfig{}, memory};
-  std::vector<vmmu::Request> requests;
-
-  NestedVm() {
-    mmu.writeReg(0, CtxReg::Vpid, (1u << 16) | kVpid);
-    mmu.writeReg(0, CtxReg::Mode, static_cast<uint64_t>(Mode::Nested));
-    vmmu::EptTables ept(memory, host_frames);
-    for (uint64_t gpa = 0; gpa < 0x100'0000; gpa += 0x1000)
-      ept.map(gpa, 0x4000'0000 + gpa, PageSize::Size4K);
-    vmmu::GuestPageTables guest(memory, guest_frames, 4, 46, ept.hostMap());
-    for (unsigned i = 0; i < kPages; ++i)
-      guest.map(kVaBase + i * 0x1000ull, guest_frames.allocate(), PageSize::Size4K, vmmu::pte::RW);
-    mmu.writeReg(0, CtxReg::Eptp, ept.eptp());
-    mmu.writeReg(0, CtxReg::Cr3, guest.root());
-    for (unsigned i = 0; i < kPages; ++i)
-      requests.push_back(vmmu::Request{kVpid, 0, lookupVa(i), Access::Read, false});
-  }
-};
+using vmmu::bench::Fixture;
+using vmmu::bench::kPages;
 
 void BM_ModelTlbHit(benchmark::State &state) {
-  NestedVm vm;
+  Fixture vm(vmmu::Mode::Nested);  // kPages pages, 2 per set of the default 16 x 4 4K array
   vmmu::TranslateResult result;
   for (const vmmu::Request &r : vm.requests)
     vm.mmu.translate(r, result);  // the misses that fill the TLB
@@ -122,8 +88,8 @@ private:
 void BM_MinimalTlbLoop(benchmark::State &state) {
   MinimalTlb tlb;
   std::vector<uint64_t> vas;
-  for (unsigned i = 0; i < kPages; ++i) {
-    vas.push_back(lookupVa(i));
+  for (unsigned i = 0; i < kPages; ++i) {  // the model's requests, in the same order
+    vas.push_back(vmmu::bench::kVaBase + i * 0x1000ull + 8 * i);
     tlb.fill(vas.back() >> 12, 0x4000'0000 + i * 0x1000ull);
   }
   uint64_t sum = 0;
