@@ -153,11 +153,12 @@ private:
 
   // The lowest way of `set` whose valid bit is `valid` and for which match(entry) holds, or -1.
   template <unsigned Ways = 0, typename Match> int lowestWay(unsigned set, bool valid, const Match &match) const {
-    // An empty array has no valid way: a walk looks up the 2M and 1G arrays of a guest without
-    // huge pages, and the 4K and 2M nested arrays of a VM mapped with 1G EPT pages, every time.
-    if (valid && valid_count_ == 0)
-      return -1;
     if constexpr (Ways == 0) {
+      // An empty array has no valid way: a walk looks up the 2M and 1G arrays of a guest without
+      // huge pages, and the 4K and 2M nested arrays of a VM mapped with 1G EPT pages, every time.
+      // (Not asked on the hit path, which passes Ways: there the tags fail as fast.)
+      if (valid && valid_count_ == 0)
+        return -1;
       if (ways_ == kCommonWays)  // the same search with its bound known: unrolled
         return lowestWay<kCommonWays>(set, valid, match);
     }
