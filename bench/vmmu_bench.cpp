@@ -30,7 +30,11 @@ public:
     for (const Run &run : runs) {
       if (run.error_occurred)
         continue;
-      const double seconds = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+      // A benchmark that times itself (UseManualTime, e.g. BM_Footprint subtracting its warm-up)
+      // reports that time as real time; every other one is compared by CPU time.
+      const bool manual = run.run_name.time_type == "manual_time";
+      const double seconds = (manual ? run.GetAdjustedRealTime() : run.GetAdjustedCPUTime()) /
+                             benchmark::GetTimeUnitMultiplier(run.time_unit);
       if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median")
         medians_.insert(run.run_name.str());
       if (run.run_type == Run::RT_Aggregate ? run.aggregate_name == "median" : medians_.count(run.run_name.str()) == 0)
@@ -65,7 +69,7 @@ int main(int argc, char **argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  std::printf("\nratios (CPU time per iteration, this run; medians with --benchmark_repetitions):\n");
+  std::printf("\nratios (CPU time per iteration, or the time a benchmark measures itself, this run; medians with --benchmark_repetitions):\n");
   int missed = 0;
   for (const vmmu::bench::Ratio &ratio : vmmu::bench::kRatios) {
     const double *numerator = reporter.find(ratio.numerator);

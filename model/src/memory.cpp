@@ -1,7 +1,13 @@
-// SparseMemory: host memory as 4 KiB pages allocated on first write.
+// SparseMemory: host memory as 4 KiB pages allocated on first write, found through an
+// open-addressing table of frame numbers.
 #include "vmmu/memory.h"
 
 #include <array>
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace vmmu {
 
@@ -9,29 +15,77 @@ namespace vmmu {
 struct SparseMemory::Page {
   std::array<uint64_t, 512> words{};
 };
+static_assert(sizeof(std::array<uint64_t, 512>) == 4096, "slabs hold whole 4 KiB pages");
 
 namespace {
 constexpr unsigned kFrameShift = 12;
+constexpr unsigned kInitialSlotBits = 10;  // 1024 slots: a small VM's tables without a rehash
+constexpr size_t kSlabPages = 512;
+constexpr size_t kSlabBytes = kSlabPages * 4096;  // 2 MiB, a huge page of x86-64 hosts
 unsigned wordIndex(uint64_t addr) { return (addr >> 3) & 511; }
+
+// Fibonacci hashing: multiplying by 2^64 / golden ratio spreads consecutive frame numbers (page
+// tables are allocated in runs) over the whole table; the top `bits` bits are the slot.
+size_t slotIndex(uint64_t frame, unsigned bits) {
+  return static_cast<size_t>((frame * 0x9E37'79B9'7F4A'7C15ull) >> (64 - bits));
+}
 }  // namespace
 
-SparseMemory::SparseMemory() = default;
+void SparseMemory::SlabDeleter::operator()(Page *slab) const {
+  ::operator delete(slab, std::align_val_t{kSlabBytes});  // pages are trivially destructible
+}
+
+SparseMemory::SparseMemory() : slots_(size_t{1} << kInitialSlotBits), slot_bits_(kInitialSlotBits) {}
 SparseMemory::~SparseMemory() = default;
+
+// The index of the slot holding `frame`, or of the empty slot where it would go. The table is
+// never full (at most half), so the probe ends.
+size_t SparseMemory::slotOf(uint64_t frame) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = slotIndex(frame, slot_bits_);; i = (i + 1) & mask) {
+    const Slot &slot = slots_[i];
+    if (slot.page == nullptr || slot.frame == frame)
+      return i;
+  }
+}
+
+SparseMemory::Page *SparseMemory::find(uint64_t frame) const { return slots_[slotOf(frame)].page; }
+
+// Doubles the table and reinserts every page (pages never move: only the slots do).
+void SparseMemory::grow() {
+  std::vector<Slot> old(size_t{1} << (slot_bits_ + 1));
+  old.swap(slots_);
+  ++slot_bits_;
+  for (const Slot &slot : old)
+    if (slot.page != nullptr)
+      slots_[slotOf(slot.frame)] = slot;
+}
 
 SparseMemory::Page *SparseMemory::pageFor(uint64_t addr, bool allocate) {
   const uint64_t frame = addr >> kFrameShift;
-  // Walks touch the same few table pages repeatedly: a one-entry cache avoids most hash lookups.
+  // Walks touch the same few table pages repeatedly: a one-entry cache avoids most lookups.
   if (frame == last_frame_)
     return last_page_;
-  auto it = pages_.find(frame);
-  if (it == pages_.end()) {
+  Page *page = find(frame);
+  if (page == nullptr) {
     if (!allocate)
       return nullptr;
-    it = pages_.emplace(frame, std::make_unique<Page>()).first;
+    if (2 * (pages_ + 1) > slots_.size())
+      grow();
+    if (pages_ % kSlabPages == 0) {
+      void *slab = ::operator new(kSlabBytes, std::align_val_t{kSlabBytes});
+#if defined(__linux__)
+      madvise(slab, kSlabBytes, MADV_HUGEPAGE);  // advice only: no huge pages is no error
+#endif
+      slabs_.emplace_back(static_cast<Page *>(slab));
+    }
+    page = new (slabs_.back().get() + pages_ % kSlabPages) Page();
+    ++pages_;
+    slots_[slotOf(frame)] = Slot{frame, page};
   }
   last_frame_ = frame;
-  last_page_ = it->second.get();
-  return last_page_;
+  last_page_ = page;
+  return page;
 }
 
 uint64_t SparseMemory::read64(uint64_t addr) {
@@ -53,12 +107,15 @@ uint64_t SparseMemory::fetchOr64(uint64_t addr, uint64_t mask) {
 }
 
 uint64_t SparseMemory::peek64(uint64_t addr) const {
-  const auto it = pages_.find(addr >> kFrameShift);
-  return it == pages_.end() ? 0 : it->second->words[wordIndex(addr)];
+  const Page *page = find(addr >> kFrameShift);
+  return page == nullptr ? 0 : page->words[wordIndex(addr)];
 }
 
 void SparseMemory::clear() {
-  pages_.clear();
+  slabs_.clear();
+  pages_ = 0;
+  slots_.assign(size_t{1} << kInitialSlotBits, Slot{});
+  slot_bits_ = kInitialSlotBits;
   last_frame_ = ~uint64_t{0};
   last_page_ = nullptr;
 }

@@ -33,7 +33,23 @@ bool guestDenies(const GuestAccess &acc, const Request &req) {
 }
 
 // EPT permission bits R=1, W=2, X=4 as in the entry; read needs R, write W, execute X.
-uint8_t eptBitFor(Access access) { return uint8_t{1} << static_cast<unsigned>(access); }
+constexpr uint8_t eptBitFor(Access access) { return uint8_t{1} << static_cast<unsigned>(access); }
+
+// A TLB entry's permissions as one bit per kind of request: bit 3·user + access.
+unsigned grantBit(Access access, bool user) { return 3 * (user ? 1 : 0) + static_cast<unsigned>(access); }
+
+// §7: the requests a TLB entry grants without a walk, as grantBit()s. A supervisor request needs
+// the EPT permission of its access (R, W, X are bits 0, 1, 2, as the accesses are numbered), a
+// write also the guest's RW and the entry dirty, an execute the guest's NX clear; a user request
+// needs the same and the guest's US.
+uint8_t grantsOf(const GuestAccess &acc, uint8_t ept_perm, bool dirty) {
+  static_assert(eptBitFor(Access::Read) == ept::R && eptBitFor(Access::Write) == ept::W &&
+                eptBitFor(Access::Exec) == ept::X);
+  const unsigned guest_allows = eptBitFor(Access::Read) | (acc.rw && dirty ? eptBitFor(Access::Write) : 0) |
+                                (acc.nx ? 0 : eptBitFor(Access::Exec));
+  const unsigned supervisor = ept_perm & guest_allows;
+  return static_cast<uint8_t>(supervisor | (acc.us ? supervisor << 3 : 0));
+}
 
 struct TlbEntry {
   bool valid = false;
@@ -44,6 +60,9 @@ struct TlbEntry {
   PageSize gsize = PageSize::Size4K;
   GuestAccess acc;
   uint8_t ept_perm = 0;
+  // grantsOf(acc, ept_perm, dirty), worked out at the fill: a lookup then tests one bit, where
+  // it evaluated the rules of §7 on every hit.
+  uint8_t grants = 0;
   uint64_t vpn = 0;    // va >> shift of the array's size
   uint64_t frame = 0;  // host address of the page (aligned to the array's size)
 };
@@ -87,13 +106,18 @@ struct Mmu::Impl {
       : config(cfg), memory(mem), default_timing(kDefaultMemOpCycles),
         timing(mem_timing ? mem_timing : &default_timing),
         addr_mask(((uint64_t{1} << cfg.pa_bits) - 1) & ~uint64_t{0xfff}),
-        va_bits(cfg.vaBits()), regs(cfg.num_contexts) {
-    for (unsigned size = 0; size < 3; ++size) {
-      tlb.emplace_back(cfg.tlb[size].sets, cfg.tlb[size].ways);
-      ntlb.emplace_back(cfg.ntlb[size].sets, cfg.ntlb[size].ways);
-    }
+        va_drop_bits(64 - cfg.vaBits()), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
+        ntlb(arraysOf<Ntlb>(cfg.ntlb)),
+        default_4k_geometry(tlb[static_cast<unsigned>(PageSize::Size4K)].hasGeometry<kDefault4K.sets, kDefault4K.ways>()) {
     for (unsigned level = 2; level <= cfg.guest_levels; ++level)
       psc.emplace_back(cfg.psc[level - 2].sets, cfg.psc[level - 2].ways);
+  }
+
+  // The three arrays of one kind (4K, 2M, 1G) with their configured geometry.
+  template <typename Array>
+  static std::array<Array, 3> arraysOf(const std::array<ArrayGeometry, 3> &geometry) {
+    return {Array(geometry[0].sets, geometry[0].ways), Array(geometry[1].sets, geometry[1].ways),
+            Array(geometry[2].sets, geometry[2].ways)};
   }
 
   // --- registers (§3) ---------------------------------------------------------------------
@@ -140,8 +164,10 @@ struct Mmu::Impl {
     const bool flushes = !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags));
     if (flushes)
       invalidateVpid(slotVpid(r));
-    if (reg == regIndex(CtxReg::Vpid))
+    if (reg == regIndex(CtxReg::Vpid)) {
       invalidateVpid(static_cast<uint16_t>(value));
+      forgetContext();  // the slot a VPID is found in may change
+    }
     r[reg] = value & mask;
   }
 
@@ -159,9 +185,26 @@ struct Mmu::Impl {
     return -1;
   }
 
+  // findContext() for translate(), remembering the last VPID found: requests come in long runs
+  // from one VM, and only a write to a VPID register (or a reset) changes which slot holds a VPID.
+  const Regs *contextOf(uint16_t vpid) {
+    if (last_ctx_vpid == vpid)
+      return last_ctx;
+    const int slot = findContext(vpid);
+    if (slot < 0)
+      return nullptr;
+    last_ctx = &regs[static_cast<unsigned>(slot)];
+    last_ctx_vpid = vpid;
+    return last_ctx;
+  }
+
+  void forgetContext() {
+    last_ctx = nullptr;
+    last_ctx_vpid = kNoVpid;
+  }
+
   bool canonical(uint64_t va) const {
-    const unsigned drop = 64 - va_bits;
-    return static_cast<uint64_t>(static_cast<int64_t>(va << drop) >> drop) == va;
+    return static_cast<uint64_t>(static_cast<int64_t>(va << va_drop_bits) >> va_drop_bits) == va;
   }
 
   // --- invalidations (§11) ------------------------------------------------------------------
@@ -236,25 +279,92 @@ struct Mmu::Impl {
   const Regs *ctx = nullptr;
   TranslateResult *out = nullptr;
 
-  void translate(const Request &request, TranslateResult &result) {
+  // translate() behind the TLB-hit fast path (fastHit()), which answers most requests.
+  void translateFast(const Request &request, TranslateResult &result) {
+    // The 4K array's geometry as compile-time constants when it is the default one (config.h),
+    // which folds the set index and row address and unrolls the search over the ways.
+    if (default_4k_geometry) {
+      if (!fastHit<kDefault4K.sets, kDefault4K.ways>(request, result))
+        translate(request, result);
+      return;
+    }
+    translateAnyGeometry(request, result);
+  }
+
+  // Out of line: inlined beside the default-geometry path, its register needs would cost that
+  // path a larger frame.
+  [[gnu::noinline]] void translateAnyGeometry(const Request &request, TranslateResult &result) {
+    if (!fastHit<0, 0>(request, result))
+      translate(request, result);
+  }
+
+  static constexpr ArrayGeometry kDefault4K = MmuConfig{}.tlb[static_cast<unsigned>(PageSize::Size4K)];
+
+  // The TLB-hit fast path: a request from the VM of the previous one (contextOf()'s memory) that
+  // hits a 4K entry which grants it. It does exactly what translate() does for such a request, and
+  // returns false having changed nothing for every other one, which translate() then runs from
+  // the start. Hits are most requests; this path spares them the general one's context search,
+  // its loop over the three page sizes and its bookkeeping for walks. Sets and Ways: the 4K
+  // array's geometry when known at compile time, else 0 (SetAssocArray).
+  template <unsigned Sets, unsigned Ways> bool fastHit(const Request &request, TranslateResult &result) {
+    // No test of the VA's canonical form: a 4K entry holds all of va >> 12 of a canonical request
+    // (only those walk), so a non-canonical VA matches none and translate() faults it.
+    if (request.vpid != last_ctx_vpid)
+      return false;
+    Tlb &array = tlb[static_cast<unsigned>(PageSize::Size4K)];
+    const uint64_t vpn = request.va >> kPageShift4K;
+    const uint16_t pcid = request.pcid & 0xfff;
+    const unsigned set = array.setOf<Sets>(vpn);
+    const int way = array.find<Ways>(set, [&](const TlbEntry &e) {
+      return e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+    });
+    if (way < 0)
+      return false;
+    const TlbEntry &e = array.at<Ways>(set, static_cast<unsigned>(way));
+    if (!tlbGrants(e, request))
+      return false;
+    ++counters[ctrIndex(Counter::Lookups)];
+    ++counters[ctrIndex(Counter::TlbHits)];
+    array.touch(set, static_cast<unsigned>(way));
+    result.ops.clear();
+    result.trace = WalkTrace{};
+    // Cleared and written in place: a Response built aside and copied in would be reloaded
+    // before its stores retire (a store-forwarding stall that costs more than the whole hit).
+    Response &resp = result.resp;
+    resp = Response{};
+    resp.hpa = e.frame | (request.va & (pageBytes(PageSize::Size4K) - 1));
+    resp.size = PageSize::Size4K;
+    resp.tlb_hit = true;
+    return true;
+  }
+
+  // Out of line so that the fast path inlined into Mmu::translate() keeps a small frame.
+  [[gnu::noinline]] void translate(const Request &request, TranslateResult &result) {
     result.ops.clear();
     result.resp = Response{};
     result.trace = WalkTrace{};
     req = &request;
     out = &result;
     ++counters[ctrIndex(Counter::Lookups)];  // LOOKUPS++
-    const int slot = findContext(request.vpid);
-    if (slot < 0) {
+    ctx = contextOf(request.vpid);
+    if (ctx == nullptr) {
       setFault(Mode::Native, Fault::NoContext, 0, request.va, 0);
       return finish();
     }
-    ctx = &regs[slot];
     if (!canonical(request.va)) {
       setFault(slotMode(*ctx), Fault::GuestGeneralProtection, 0, request.va, 0);
       return finish();
     }
     const uint16_t pcid = request.pcid & 0xfff;
-    for (unsigned size = 0; size < 3; ++size) {  // tlb_lookup: 4K, 2M, 1G
+    if (!tlbLookup(request, pcid))
+      translateMiss(pcid);
+  }
+
+  // tlb_lookup: 4K, 2M, 1G. True when it answered the request (a hit has no fault and no exit to
+  // count); false when the request must walk, with any entry that matched but did not grant
+  // dropped (§7).
+  bool tlbLookup(const Request &request, uint16_t pcid) {
+    for (unsigned size = 0; size < 3; ++size) {
       Tlb &array = tlb[size];
       const uint64_t vpn = request.va >> pageShift(static_cast<PageSize>(size));
       const unsigned set = array.setOf(vpn);
@@ -269,29 +379,30 @@ struct Mmu::Impl {
         ++counters[ctrIndex(Counter::TlbHits)];
         array.touch(set, static_cast<unsigned>(way));
         const uint64_t offset_mask = pageBytes(static_cast<PageSize>(size)) - 1;
-        result.resp.hpa = e.frame | (request.va & offset_mask);
-        result.resp.size = static_cast<PageSize>(size);
-        result.resp.tlb_hit = true;
-        return;  // a hit has no fault and no exit to count
+        out->resp.hpa = e.frame | (request.va & offset_mask);
+        out->resp.size = static_cast<PageSize>(size);
+        out->resp.tlb_hit = true;
+        return true;
       }
       // Matched but does not grant: drop every entry matching the request, then walk (§7).
       ++counters[ctrIndex(Counter::PermRefills)];
       dropTlbMatches(request, pcid);
-      break;
+      return false;
     }
+    return false;
+  }
+
+  void translateMiss(uint16_t pcid) {
     ++counters[ctrIndex(Counter::TlbMisses)];
     ++counters[ctrIndex(Counter::Walks)];
     walk(pcid);
-    result.trace.walked = true;
-    result.trace.walk_cycles += 2;  // START and DONE (§12)
-    counters[ctrIndex(Counter::WalkCycles)] += result.trace.walk_cycles;
+    out->trace.walked = true;
+    out->trace.walk_cycles += 2;  // START and DONE (§12)
+    counters[ctrIndex(Counter::WalkCycles)] += out->trace.walk_cycles;
     finish();
   }
 
-  static bool tlbGrants(const TlbEntry &e, const Request &r) {
-    return !guestDenies(e.acc, r) && (e.ept_perm & eptBitFor(r.access)) &&
-           (r.access != Access::Write || e.dirty);
-  }
+  static bool tlbGrants(const TlbEntry &e, const Request &r) { return (e.grants >> grantBit(r.access, r.user)) & 1; }
 
   void dropTlbMatches(const Request &request, uint16_t pcid) {
     for (unsigned size = 0; size < 3; ++size) {
@@ -333,9 +444,20 @@ struct Mmu::Impl {
     return setFault(slotMode(*ctx), f, info, addr, level);
   }
 
+  // The operation is written straight into the result's list (not copied there from a local:
+  // the copy of a struct just stored field by field stalls on store forwarding, once per read).
+  MemOp &recordOp(uint64_t addr, MemOpKind kind, uint64_t mask, Dim dim, unsigned level) {
+    MemOp &op = out->ops.emplace_back();
+    op.addr = addr;
+    op.kind = kind;
+    op.mask = mask;
+    op.dim = dim;
+    op.level = static_cast<uint8_t>(level);
+    return op;
+  }
+
   uint64_t emitRead(uint64_t addr, Dim dim, unsigned level) {
-    const MemOp op{addr, MemOpKind::Read, 0, dim, static_cast<uint8_t>(level)};
-    out->ops.push_back(op);
+    const MemOp &op = recordOp(addr, MemOpKind::Read, 0, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestReads : Counter::NestedReads)];
     const uint64_t value = memory.read64(addr);
     out->trace.walk_cycles += timing->cycles(op);
@@ -343,8 +465,7 @@ struct Mmu::Impl {
   }
 
   void emitFetchOr(uint64_t addr, uint64_t mask, Dim dim, unsigned level) {
-    const MemOp op{addr, MemOpKind::FetchOr, mask, dim, static_cast<uint8_t>(level)};
-    out->ops.push_back(op);
+    const MemOp &op = recordOp(addr, MemOpKind::FetchOr, mask, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestAdUpdates : Counter::NestedAdUpdates)];
     memory.fetchOr64(addr, mask);
     out->trace.walk_cycles += timing->cycles(op);
@@ -464,14 +585,15 @@ struct Mmu::Impl {
       const bool dirty = !ad || (e & ept::D) || write_final;
       const PageSize page_size = sizeOfLevel(level);
       const uint64_t page_mask = pageBytes(page_size) - 1;
-      NtlbEntry fill;
+      Ntlb &array = ntlb[static_cast<unsigned>(page_size)];
+      const uint64_t gfn = gpa >> pageShift(page_size);
+      const unsigned set = array.setOf(gfn);
+      NtlbEntry &fill = array.at(set, array.allocate(set));
       fill.dirty = dirty;
       fill.perm = perm;
       fill.root = root;
-      fill.gfn = gpa >> pageShift(page_size);
+      fill.gfn = gfn;
       fill.frame = e & addr_mask & ~page_mask;
-      Ntlb &array = ntlb[static_cast<unsigned>(page_size)];
-      array.fill(array.setOf(fill.gfn), fill);
       page.hpa = fill.frame | (gpa & page_mask);
       page.size = page_size;
       page.ept_perm = perm;
@@ -630,13 +752,14 @@ struct Mmu::Impl {
         if (!xlateTable(pte_value & addr_mask, level - 1, next))
           return;
         Psc &cache = psc[level - 2];
-        PscEntry fill;
+        const uint64_t prefix = va >> levelShift(level);
+        const unsigned set = cache.setOf(prefix);
+        PscEntry &fill = cache.at(set, cache.allocate(set));
         fill.vpid = vpid;
         fill.pcid = pcid;
         fill.acc = acc;
-        fill.prefix = va >> levelShift(level);
+        fill.prefix = prefix;
         fill.next_hpa = next;
-        cache.fill(cache.setOf(fill.prefix), fill);
         table = next;
         --level;
         continue;
@@ -657,7 +780,10 @@ struct Mmu::Impl {
       if (ad && (!(pte_value & pte::A) || (write && !(pte_value & pte::D))))
         emitFetchOr(addr, pte::A | (write ? pte::D : 0), Dim::Guest, level);
       const uint64_t size_mask = pageBytes(size) - 1;
-      TlbEntry fill;
+      Tlb &array = tlb[static_cast<unsigned>(size)];
+      const uint64_t vpn = va >> pageShift(size);
+      const unsigned set = array.setOf(vpn);
+      TlbEntry &fill = array.at(set, array.allocate(set));
       fill.global = pte_value & pte::G;
       fill.dirty = (!ad || write || (pte_value & pte::D)) && host.ept_dirty;
       fill.vpid = vpid;
@@ -665,10 +791,9 @@ struct Mmu::Impl {
       fill.gsize = gsize;
       fill.acc = acc;
       fill.ept_perm = host.ept_perm;
-      fill.vpn = va >> pageShift(size);
+      fill.grants = grantsOf(fill.acc, fill.ept_perm, fill.dirty);
+      fill.vpn = vpn;
       fill.frame = host.hpa & ~size_mask;
-      Tlb &array = tlb[static_cast<unsigned>(size)];
-      array.fill(array.setOf(fill.vpn), fill);
       out->resp.hpa = host.hpa;
       out->resp.size = size;
       return;
@@ -680,12 +805,19 @@ struct Mmu::Impl {
   FixedLatency default_timing;
   MemoryTiming *timing;
   uint64_t addr_mask;  // bits [P-1:12]
-  unsigned va_bits;
+  unsigned va_drop_bits;  // 64 - VaBits: the bits above the VA that must copy its top bit
   std::vector<Regs> regs;
-  std::vector<Tlb> tlb;    // by PageSize
+  // By PageSize. Held in place, not behind a vector, so that a TLB lookup reaches the entries
+  // with one load less.
+  std::array<Tlb, 3> tlb;
   std::vector<Psc> psc;    // by guest level - 2
-  std::vector<Ntlb> ntlb;  // by PageSize
+  std::array<Ntlb, 3> ntlb;  // by PageSize
+  const bool default_4k_geometry;  // tlb[4K] is kDefault4K.sets x kDefault4K.ways (fastHit())
   std::array<uint64_t, kNumCounters> counters{};
+  // contextOf()'s memory: the slot of last_ctx_vpid; kNoVpid (no VPID is that wide) for none.
+  static constexpr uint32_t kNoVpid = 1u << 16;
+  const Regs *last_ctx = nullptr;
+  uint32_t last_ctx_vpid = kNoVpid;
 };
 
 // --- Mmu --------------------------------------------------------------------------------------
@@ -705,11 +837,11 @@ Mmu::~Mmu() = default;
 
 const MmuConfig &Mmu::config() const { return impl_->config; }
 
-void Mmu::translate(const Request &req, TranslateResult &result) { impl_->translate(req, result); }
+void Mmu::translate(const Request &req, TranslateResult &result) { impl_->translateFast(req, result); }
 
 TranslateResult Mmu::translate(const Request &req) {
   TranslateResult result;
-  impl_->translate(req, result);
+  translate(req, result);
   return result;
 }
 
@@ -796,6 +928,7 @@ void Mmu::reset() {
   impl_->resetCaches();
   for (auto &r : impl_->regs)
     r.fill(0);
+  impl_->forgetContext();
   impl_->counters.fill(0);
 }
 

@@ -4,8 +4,14 @@
 // instance of this class, so the replacement policy the RTL is compared against exists once.
 // Entry is any struct with a `bool valid` member; matching is left to the caller's predicate
 // because each cache tags its entries differently.
+//
+// The geometry is the configuration's, known at run time. A caller on a hot path that knows it at
+// compile time (the TLB hit path, for the default geometry) passes it as the template arguments
+// Sets and Ways of setOf(), at() and find(): the set index and the row address then fold to a
+// mask and a shift and the search over the ways unrolls. 0, the default, means the array's own.
 #pragma once
 
+#include <array>
 #include <cassert>
 #include <cstdint>
 #include <vector>
@@ -16,37 +22,48 @@ template <typename Entry> class SetAssocArray {
 public:
   // sets and ways are powers of two (MmuConfig::validate() guarantees it), ways <= 64.
   SetAssocArray(unsigned sets, unsigned ways)
-      : sets_(sets), ways_(ways), way_bits_(log2(ways)), entries_(size_t{sets} * ways),
-        plru_(sets, 0) {
+      : sets_(sets), ways_(ways), way_bits_(log2(ways)), entries_(size_t{sets} * ways), plru_(sets, 0) {
     assert(sets != 0 && (sets & (sets - 1)) == 0 && ways != 0 && (ways & (ways - 1)) == 0);
+    // §9.1 Touch, worked out once per way: which bits lie on the way's path (mask) and the value
+    // each gets (pointing away from the way), so that touch() is one AND and one OR.
+    for (unsigned way = 0; way < ways; ++way) {
+      unsigned node = 0;
+      for (unsigned depth = 0; depth < way_bits_; ++depth) {
+        const unsigned dir = (way >> (way_bits_ - 1 - depth)) & 1;
+        touch_mask_[way] |= uint64_t{1} << node;
+        touch_bits_[way] |= dir ? 0 : uint64_t{1} << node;
+        node = 2 * node + 1 + dir;
+      }
+    }
   }
 
   unsigned sets() const { return sets_; }
   unsigned ways() const { return ways_; }
-  unsigned setOf(uint64_t key) const { return static_cast<unsigned>(key & (sets_ - 1)); }
+  // Whether the array has the geometry Sets x Ways (0: any), i.e. whether a caller may pass them.
+  template <unsigned Sets, unsigned Ways> bool hasGeometry() const {
+    return (Sets == 0 || Sets == sets_) && (Ways == 0 || Ways == ways_);
+  }
 
-  Entry &at(unsigned set, unsigned way) { return entries_[size_t{set} * ways_ + way]; }
-  const Entry &at(unsigned set, unsigned way) const { return entries_[size_t{set} * ways_ + way]; }
+  template <unsigned Sets = 0> unsigned setOf(uint64_t key) const {
+    assert((hasGeometry<Sets, 0>()));
+    return static_cast<unsigned>(key & ((Sets != 0 ? Sets : sets_) - 1));
+  }
+
+  // Callers write an entry's fields here, never its valid bit: allocate(), fill() and the
+  // invalidations below keep the count of valid entries.
+  template <unsigned Ways = 0> Entry &at(unsigned set, unsigned way) { return entries_[indexOf<Ways>(set, way)]; }
+  template <unsigned Ways = 0> const Entry &at(unsigned set, unsigned way) const {
+    return entries_[indexOf<Ways>(set, way)];
+  }
 
   // The lowest valid way of `set` for which match(entry) holds, or -1 (§9: lowest way wins).
-  template <typename Match> int find(unsigned set, const Match &match) const {
-    const Entry *row = &entries_[size_t{set} * ways_];
-    for (unsigned way = 0; way < ways_; ++way)
-      if (row[way].valid && match(row[way]))
-        return static_cast<int>(way);
-    return -1;
+  template <unsigned Ways = 0, typename Match> int find(unsigned set, const Match &match) const {
+    return lowestWay<Ways>(set, /*valid=*/true, match);
   }
 
   // §9.1 Touch: point every node on the way's path away from it.
   void touch(unsigned set, unsigned way) {
-    uint64_t bits = plru_[set];
-    unsigned node = 0;
-    for (unsigned depth = 0; depth < way_bits_; ++depth) {
-      const unsigned dir = (way >> (way_bits_ - 1 - depth)) & 1;
-      bits = dir ? (bits & ~(uint64_t{1} << node)) : (bits | (uint64_t{1} << node));
-      node = 2 * node + 1 + dir;
-    }
-    plru_[set] = bits;
+    plru_[set] = (plru_[set] & ~touch_mask_[way]) | touch_bits_[way];
   }
 
   // §9.1 Victim: follow the bits from the root.
@@ -61,22 +78,27 @@ public:
     return way;
   }
 
-  // §9 Fill: the lowest invalid way, else the PLRU victim; then touch it. Returns the way.
+  // §9 Fill: the lowest invalid way, else the PLRU victim; then touch it. Returns the way, its
+  // entry cleared and valid, for the caller to write in place: the walk writes its fields
+  // straight into the array, as copying an entry just built field by field stalls on store
+  // forwarding.
+  unsigned allocate(unsigned set) {
+    const int invalid = lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
+    const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim(set);
+    valid_count_ += invalid >= 0 ? 1 : 0;
+    Entry &slot = at(set, way);
+    slot = Entry{};
+    slot.valid = true;
+    touch(set, way);
+    return way;
+  }
+
+  // The same, writing `entry` (made valid) into the way. Returns the way.
   unsigned fill(unsigned set, const Entry &entry) {
-    unsigned way = ways_;
-    const Entry *row = &entries_[size_t{set} * ways_];
-    for (unsigned w = 0; w < ways_; ++w) {
-      if (!row[w].valid) {
-        way = w;
-        break;
-      }
-    }
-    if (way == ways_)
-      way = plruVictim(set);
+    const unsigned way = allocate(set);
     Entry &slot = at(set, way);
     slot = entry;
     slot.valid = true;
-    touch(set, way);
     return way;
   }
 
@@ -89,6 +111,7 @@ public:
         ++removed;
       }
     }
+    valid_count_ -= removed;
     return removed;
   }
 
@@ -102,15 +125,11 @@ public:
         ++removed;
       }
     }
+    valid_count_ -= removed;
     return removed;
   }
 
-  unsigned validCount() const {
-    unsigned count = 0;
-    for (const Entry &entry : entries_)
-      count += entry.valid ? 1 : 0;
-    return count;
-  }
+  unsigned validCount() const { return valid_count_; }
 
   uint64_t plruBits(unsigned set) const { return plru_[set]; }
 
@@ -120,9 +139,39 @@ public:
       entry.valid = false;
     for (uint64_t &bits : plru_)
       bits = 0;
+    valid_count_ = 0;
   }
 
 private:
+  template <unsigned Ways> size_t indexOf(unsigned set, unsigned way) const {
+    assert((hasGeometry<0, Ways>()));
+    return size_t{set} * (Ways != 0 ? Ways : ways_) + way;
+  }
+
+  // Four ways: every array's in the default configuration.
+  static constexpr unsigned kCommonWays = 4;
+
+  // The lowest way of `set` whose valid bit is `valid` and for which match(entry) holds, or -1.
+  template <unsigned Ways = 0, typename Match> int lowestWay(unsigned set, bool valid, const Match &match) const {
+    if constexpr (Ways == 0) {
+      // An empty array has no valid way: a walk looks up the 2M and 1G arrays of a guest without
+      // huge pages, and the 4K and 2M nested arrays of a VM mapped with 1G EPT pages, every time.
+      // (Not asked on the hit path, which passes Ways: there the tags fail as fast.)
+      if (valid && valid_count_ == 0)
+        return -1;
+      if (ways_ == kCommonWays)  // the same search with its bound known: unrolled
+        return lowestWay<kCommonWays>(set, valid, match);
+    }
+    const unsigned ways = Ways != 0 ? Ways : ways_;
+    const Entry *row = &entries_[indexOf<Ways>(set, 0)];
+    // The caller's tag compare before the valid bit: it rejects all ways but one, usually, and
+    // does so with one comparison when the match tests its most selective field first.
+    for (unsigned way = 0; way < ways; ++way)
+      if (match(row[way]) && row[way].valid == valid)
+        return static_cast<int>(way);
+    return -1;
+  }
+
   static unsigned log2(unsigned v) {
     unsigned bits = 0;
     while ((1u << bits) < v)
@@ -135,6 +184,11 @@ private:
   unsigned way_bits_;
   std::vector<Entry> entries_;
   std::vector<uint64_t> plru_;  // bit n is node b[n] of the set's tree
+  unsigned valid_count_ = 0;    // valid entries: the entries change valid only through this class
+  // By way (at most 64): the nodes on its path, and their values once it is touched. In place,
+  // not behind a pointer: touch() is on the hit path.
+  std::array<uint64_t, 64> touch_mask_{};
+  std::array<uint64_t, 64> touch_bits_{};
 };
 
 }  // namespace vmmu::detail

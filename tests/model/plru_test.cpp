@@ -46,6 +46,16 @@ TEST(TreePlru, EightWaysVictimCyclesThroughEveryWayWhenFilledInVictimOrder) {
   EXPECT_EQ(a.plruVictim(0), 0u);
 }
 
+TEST(TreePlru, SixtyFourWaysTouchAndVictimAtTheEdges) {
+  SetAssocArray<Item> a(1, 64);
+  a.touch(0, 0);  // path 0, 1, 3, 7, 15, 31: every node points right
+  EXPECT_EQ(a.plruBits(0), 0x8000'808Bu);
+  a.touch(0, 63);  // path 0, 2, 6, 14, 30, 62: every node points left; only b0 was set
+  EXPECT_EQ(a.plruBits(0), 0x8000'808Au);
+  // b0 = 0: left; b1 = 1: right; b4, b9, b19, b39 = 0: left. Way 0b010000.
+  EXPECT_EQ(a.plruVictim(0), 16u);
+}
+
 TEST(TreePlru, OneWayHasNoBits) {
   SetAssocArray<Item> a(2, 1);
   a.touch(1, 0);

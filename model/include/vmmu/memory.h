@@ -6,7 +6,7 @@
 
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
+#include <vector>
 
 namespace vmmu {
 
@@ -22,7 +22,7 @@ public:
 
 class SparseMemory final : public PhysicalMemory {
 public:
-  // Out of line: Page is incomplete here, so the map of pages is built and destroyed in memory.cpp.
+  // Out of line: Page is incomplete here, so the pages are built and destroyed in memory.cpp.
   SparseMemory();
   ~SparseMemory() override;
   SparseMemory(const SparseMemory &) = delete;
@@ -33,13 +33,35 @@ public:
   uint64_t fetchOr64(uint64_t addr, uint64_t mask) override;
   // Side-effect free read (does not allocate).
   uint64_t peek64(uint64_t addr) const;
-  size_t pagesAllocated() const { return pages_.size(); }
+  size_t pagesAllocated() const { return pages_; }
   void clear();
 
 private:
   struct Page;
+  // One slot of the frame table: a frame number and its page, or an empty slot (page null).
+  struct Slot {
+    uint64_t frame = 0;
+    Page *page = nullptr;
+  };
+
   Page *pageFor(uint64_t addr, bool allocate);
-  std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+  Page *find(uint64_t frame) const;
+  size_t slotOf(uint64_t frame) const;
+  void grow();
+
+  // Frame number -> page, by open addressing with linear probing in a power-of-two table kept at
+  // most half full: a lookup hashes once and reads one or two adjacent slots whatever the number
+  // of pages, where a node-based map chased a bucket and a node (and divided by the bucket count).
+  std::vector<Slot> slots_;
+  unsigned slot_bits_ = 0;  // slots_.size() == 1 << slot_bits_
+  // Pages are carved from 2 MiB slabs, one after the other, so that the host's TLB (and its
+  // transparent huge pages, where the host gives them) covers 512 pages an entry: a random walk
+  // over a GiB of guest tables otherwise costs a host TLB miss besides the cache miss.
+  struct SlabDeleter {
+    void operator()(Page *slab) const;
+  };
+  std::vector<std::unique_ptr<Page, SlabDeleter>> slabs_;
+  size_t pages_ = 0;  // pages allocated, the last slab holding the most recent ones
   uint64_t last_frame_ = ~uint64_t{0};
   Page *last_page_ = nullptr;
 };
