@@ -17,11 +17,11 @@ namespace {
 constexpr uint64_t k4K = pageBytes(PageSize::Size4K);
 constexpr uint64_t k2M = pageBytes(PageSize::Size2M);
 constexpr uint64_t k1G = pageBytes(PageSize::Size1G);
-constexpr unsigned kLevels = 4;      // the guest uses 4-level paging
 constexpr unsigned kMaxPcid = 4096;  // 12-bit PCIDs; 0 is the kernel's
 constexpr uint64_t kTableFlags = pte::P | pte::RW | pte::US;
 
-// Key of the level-`level` table (1..3) covering `va`: its level and the VA bits above it.
+// Key of the level-`level` table (1 up to the level below the root) covering `va`: its level and
+// the VA bits above it. User addresses lie below 2^47, so 48 bits hold them at 4 and 5 levels.
 constexpr uint64_t tableKey(uint64_t va, unsigned level) {
   return (uint64_t{level} << 60) | ((va & ((uint64_t{1} << 48) - 1)) >> levelShift(level + 1));
 }
@@ -49,12 +49,15 @@ struct GuestKernel::Process {
   uint64_t root = 0;
   std::map<uint64_t, Vma> vmas;                  // by start
   PageIndex<Leaf> leaves;                        // by page start: the kernel's bookkeeping
-  std::unordered_map<uint64_t, uint64_t> tables; // tableKey -> table gPA (levels 1..3)
+  std::unordered_map<uint64_t, uint64_t> tables; // tableKey -> table gPA (levels below the root)
   uint64_t next_va = kUserMmapBase;
 };
 
 GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
-    : cpu_(cpu), config_(config), pcid_in_use_(kMaxPcid, false), pcid_stale_(kMaxPcid, false) {
+    : cpu_(cpu), config_(config), levels_(config.paging_levels), pcid_in_use_(kMaxPcid, false),
+      pcid_stale_(kMaxPcid, false) {
+  if (levels_ != 4 && levels_ != 5)
+    throw std::invalid_argument("guest paging_levels must be 4 or 5, got " + std::to_string(levels_));
   if (config.memory_bytes == 0 || config.memory_bytes % k2M != 0 || config.memory_bytes > (uint64_t{1} << 39))
     throw std::invalid_argument("guest memory_bytes must be a non-zero multiple of 2 MiB up to 512 GiB, got " +
                                 std::to_string(config.memory_bytes));
@@ -82,8 +85,17 @@ GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
       cpu_.writePhysical(pd + 8 * entryIndex(kDirectMapBase + gpa, 2), gpa | direct_flags);
     }
   }
-  kernel_pml4_entry_ = pdpt | kTableFlags;
-  cpu_.writePhysical(kernel_root_ + 8 * entryIndex(kDirectMapBase, 4), kernel_pml4_entry_);
+  // The root's entry for the kernel half, copied into every process's root. With 5 levels (LA57)
+  // it points to a kernel PML4 that holds the direct map's PDPT; a 4-level root holds the PDPT's
+  // entry itself.
+  kernel_root_entry_ = pdpt | kTableFlags;
+  if (levels_ == 5) {
+    const uint64_t pml4 = allocFrame4K();
+    ++stats_.table_pages_allocated;
+    cpu_.writePhysical(pml4 + 8 * entryIndex(kDirectMapBase, 4), kernel_root_entry_);
+    kernel_root_entry_ = pml4 | kTableFlags;
+  }
+  cpu_.writePhysical(kernel_root_ + 8 * entryIndex(kDirectMapBase, levels_), kernel_root_entry_);
   cpu_.writeCr3(kernel_root_, 0, true);
   ++stats_.cr3_writes;
 }
@@ -174,7 +186,7 @@ void GuestKernel::writeEntry(uint64_t entry_gpa, uint64_t value) {
 }
 
 uint64_t GuestKernel::tableFor(Process &p, uint64_t va, unsigned level, bool create) {
-  if (level == kLevels)
+  if (level == levels_)
     return p.root;
   const uint64_t key = tableKey(va, level);
   const auto it = p.tables.find(key);
@@ -248,7 +260,7 @@ Pid GuestKernel::spawn() {
   p->pid = next_pid_++;
   p->pcid = allocPcid();
   p->root = newTablePage();
-  writeEntry(p->root + 8 * entryIndex(kDirectMapBase, kLevels), kernel_pml4_entry_);
+  writeEntry(p->root + 8 * entryIndex(kDirectMapBase, levels_), kernel_root_entry_);
   cpu_.chargeGuestWork(config_.costs.process_lifecycle);
   const Pid pid = p->pid;
   processes_.emplace(pid, std::move(p));
@@ -295,7 +307,7 @@ void GuestKernel::teardownUser(Process &p) {
     return true;
   });
   // Free the tables bottom-up: unlink each from its parent (already-empty tables stay zero).
-  for (unsigned level = 1; level < kLevels; ++level) {
+  for (unsigned level = 1; level < levels_; ++level) {
     for (const auto &[key, table] : p.tables) {
       if ((key >> 60) != level)
         continue;
@@ -325,7 +337,7 @@ void GuestKernel::exit(Pid pid) {
   if (current_ == pid)
     switchToIdle();
   teardownUser(p);
-  writeEntry(p.root + 8 * entryIndex(kDirectMapBase, kLevels), 0);
+  writeEntry(p.root + 8 * entryIndex(kDirectMapBase, levels_), 0);
   freeFrame(p.root, PageSize::Size4K);
   ++stats_.table_pages_freed;
   pcid_in_use_[p.pcid] = false;

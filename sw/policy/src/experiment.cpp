@@ -146,6 +146,7 @@ PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
   }
   guest::GuestConfig guest_config = config.guest;
   guest_config.memory_bytes = vmm_config.memory.bytes;
+  guest_config.paging_levels = backend_->config().guest_levels;  // the guest pages as the MMU walks
   kernel_ = std::make_unique<guest::GuestKernel>(*vmm_, guest_config);
   during_ = vmm_->approach();
 }

@@ -45,6 +45,7 @@ struct GuestWorkCosts {
 
 struct GuestConfig {
   uint64_t memory_bytes = 64ull << 20;  // guest physical memory; a 2 MiB multiple
+  unsigned paging_levels = 4;           // 4, or 5 (LA57): the MMU's GuestLevels (spec §2)
   bool transparent_huge_pages = true;
   GuestWorkCosts costs;
 };
@@ -167,10 +168,11 @@ private:
 
   GuestCpu &cpu_;
   const GuestConfig config_;
+  const unsigned levels_;  // paging levels: the root table is at this level
   GuestStats stats_;
   uint64_t kernel_root_ = 0;
-  uint64_t kernel_pml4_entry_ = 0;
-  std::vector<uint64_t> direct_map_pds_;  // gPA of the direct map's PD pages, per GiB  // the direct map's PML4 entry, copied into every process
+  uint64_t kernel_root_entry_ = 0;  // the root entry mapping the kernel half (direct map)
+  std::vector<uint64_t> direct_map_pds_;  // gPA of the direct map's PD pages, per GiB
   std::vector<uint64_t> free_4k_;
   std::vector<uint64_t> free_2m_;
   std::vector<uint32_t> frame_refs_;  // per 4K frame; a 2 MiB frame counts at its first frame
