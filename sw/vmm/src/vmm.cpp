@@ -171,11 +171,12 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
     if (resp.fault == Fault::None) {
       cost_.access_cycles += config_.costs.access_cycles;
       out.hpa = resp.hpa;
-      PhysicalMemory &mem = backend_.memory();
+      // Only the guest kernel's own loads need the memory's contents (vmmu does not model user
+      // data), and a lookup in host memory per user load would be a good part of the access.
       if (store_value != nullptr)
-        mem.write64(resp.hpa & ~uint64_t{7}, *store_value);
-      else if (access == Access::Read)
-        out.loaded = mem.read64(resp.hpa & ~uint64_t{7});
+        backend_.memory().write64(resp.hpa & ~uint64_t{7}, *store_value);
+      else if (access == Access::Read && !user)
+        out.loaded = backend_.memory().read64(resp.hpa & ~uint64_t{7});
       return out;
     }
     if (!resp.vm_exit) {

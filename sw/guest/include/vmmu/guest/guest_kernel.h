@@ -122,7 +122,8 @@ public:
 
   // Event-shaped form for trace replay: switches to `pid` if another process runs, then touches.
   AccessOutcome access(Pid pid, uint64_t va, Access access) {
-    switchTo(pid);
+    if (pid != current_)  // here, not only in switchTo(): most events continue the running process
+      switchTo(pid);
     return touch(va, access);
   }
 
