@@ -469,20 +469,16 @@ void GuestKernel::setDirectMapWritable(uint64_t gpa, bool writable) {
   ++stats_.invlpgs;
 }
 
-AccessOutcome GuestKernel::touch(uint64_t va, Access access) {
-  if (current_ == 0)
-    throw std::logic_error("guest: user access while no process runs");
-  // Demand fault, then perhaps a COW fault on the same page: two faults at most. `out` is the one
-  // object returned, so the CPU writes the outcome straight into the caller's: a copy of it, made
-  // right after the CPU's narrower stores, would wait for them (a store-forwarding stall per access).
-  AccessOutcome out = cpu_.access(va, access, true, nullptr);
+void GuestKernel::noProcessRuns() { throw std::logic_error("guest: user access while no process runs"); }
+
+void GuestKernel::resolveFaults(uint64_t va, Access access, AccessOutcome &out) {
+  // Demand fault, then perhaps a COW fault on the same page: two faults at most.
   for (int handled = 0; out.faulted;) {
     handlePageFault(va, access, out.error_code);
     if (++handled == 3)
       throw std::logic_error("guest: page fault at " + hex(va) + " not resolved by its handler");
     out = cpu_.access(va, access, true, nullptr);
   }
-  return out;
 }
 
 void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_code) {
