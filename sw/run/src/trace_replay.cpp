@@ -160,13 +160,18 @@ void TraceReplay::protectRange(guest::GuestKernel &kernel, Process &process, uin
   });
 }
 
-void TraceReplay::replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access) {
+void TraceReplay::replayKernelAccess(guest::GuestKernel &kernel, uint64_t address) {
+  const uint64_t offset =
+      address >= guest::GuestKernel::kDirectMapBase ? address - guest::GuestKernel::kDirectMapBase : address;
+  kernel.kernelLoad(offset % kernel.memoryBytes());
+  ++stats_.kernel_accesses;
+}
+
+// Inline in replayTo()'s loop: a user access of the process and the GiB of a recent one is most
+// of every trace, and it takes no call of its own here.
+inline void TraceReplay::replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access) {
   if (access.address >= kUpperHalf) {
-    const uint64_t offset = access.address >= guest::GuestKernel::kDirectMapBase
-                                ? access.address - guest::GuestKernel::kDirectMapBase
-                                : access.address;
-    kernel.kernelLoad(offset % kernel.memoryBytes());
-    ++stats_.kernel_accesses;
+    replayKernelAccess(kernel, access.address);
     return;
   }
   Process &process = last_process_ != nullptr && last_pid_ == access.pid ? *last_process_ : processFor(kernel, access.pid);

@@ -114,7 +114,7 @@ RunCost RunCost::operator-(const RunCost &e) const {
 }
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
-    : backend_(backend), config_(config), vpid_(approach == Approach::Native ? 0 : config.vpid),
+    : backend_(backend), model_(dynamic_cast<ModelBackend *>(&backend)), config_(config), vpid_(approach == Approach::Native ? 0 : config.vpid),
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
@@ -159,7 +159,7 @@ void Vmm::vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid) {
 void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write64(vm_.hostOf(gpa), value); }
 
 const Response &Vmm::translateCharged(const Request &req) {
-  const Translation translation = backend_.translate(req);
+  const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
   ++cost_.translations;
   cost_.translation_cycles += translation.walked ? translation.walk_cycles : config_.costs.hit_cycles;
   return translation.resp;

@@ -102,7 +102,11 @@ class ModelBackend final : public MmuBackend {
 public:
   explicit ModelBackend(const MmuConfig &config = MmuConfig{}, uint64_t cycles_per_ref = 30);
 
-  Translation translate(const Request &req) override;
+  // Inline: the Vmm calls it directly, not through the interface, when its backend is the model.
+  Translation translate(const Request &req) override {
+    mmu_.translate(req, result_);
+    return Translation{result_.resp, result_.trace.walked, result_.trace.walk_cycles};
+  }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   uint64_t counter(Counter c) override;
   PhysicalMemory &memory() override { return memory_; }

@@ -117,6 +117,9 @@ private:
   ShadowEnvironment shadowEnvironment();
 
   MmuBackend &backend_;
+  // backend_ when it is the golden model (the usual case), whose translate() is then a direct,
+  // inlined call rather than a virtual one per access; nullptr for any other backend.
+  ModelBackend *const model_;
   const VmmConfig config_;
   const uint16_t vpid_;
   RunCost cost_;
