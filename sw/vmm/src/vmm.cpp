@@ -114,7 +114,8 @@ RunCost RunCost::operator-(const RunCost &e) const {
 }
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
-    : backend_(backend), model_(dynamic_cast<ModelBackend *>(&backend)), config_(config), vpid_(approach == Approach::Native ? 0 : config.vpid),
+    : backend_(backend), model_(dynamic_cast<ModelBackend *>(&backend)), config_(config),
+      vpid_(approach == Approach::Native ? 0 : config.vpid),
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
@@ -165,7 +166,8 @@ const Response &Vmm::translateCharged(const Request &req) {
   return translation.resp;
 }
 
-inline void Vmm::complete(const Request &req, const Response &resp, const uint64_t *store_value, guest::AccessOutcome &out) {
+inline void Vmm::complete(const Request &req, const Response &resp, const uint64_t *store_value,
+                          guest::AccessOutcome &out) {
   cost_.access_cycles += config_.costs.access_cycles;
   out.hpa = resp.hpa;
   // Only the guest kernel's own loads need the memory's contents (vmmu does not model user
