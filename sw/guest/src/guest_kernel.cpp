@@ -481,17 +481,16 @@ void GuestKernel::setDirectMapWritable(uint64_t gpa, bool writable) {
   ++stats_.invlpgs;
 }
 
-AccessOutcome GuestKernel::touch(uint64_t va, Access access) {
-  if (current_ == 0)
-    throw std::logic_error("guest: user access while no process runs");
+void GuestKernel::noProcessRuns() { throw std::logic_error("guest: user access while no process runs"); }
+
+void GuestKernel::resolveFaults(uint64_t va, Access access, AccessOutcome &out) {
   // Demand fault, then perhaps a COW fault on the same page: two faults at most.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    const AccessOutcome out = cpu_.access(va, access, true, nullptr);
-    if (!out.faulted)
-      return out;
+  for (int handled = 0; out.faulted;) {
     handlePageFault(va, access, out.error_code);
+    if (++handled == 3)
+      throw std::logic_error("guest: page fault at " + hex(va) + " not resolved by its handler");
+    out = cpu_.access(va, access, true, nullptr);
   }
-  throw std::logic_error("guest: page fault at " + hex(va) + " not resolved by its handler");
 }
 
 void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_code) {

@@ -275,7 +275,8 @@ Translation RtlBackend::translate(const Request &req) {
   }
   // A hit or an early fault answers in the next cycle; a walk takes 2 + sum c >= 2 (§12).
   const bool walked = dut.latency > 1;
-  return Translation{dut.resp, walked, walked ? dut.latency : 0};
+  response_ = dut.resp;
+  return Translation{response_, walked, walked ? dut.latency : 0};
 }
 
 void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {

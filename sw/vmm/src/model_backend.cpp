@@ -6,11 +6,6 @@ namespace vmmu::vmm {
 ModelBackend::ModelBackend(const MmuConfig &config, uint64_t cycles_per_ref)
     : timing_(cycles_per_ref), mmu_(config, memory_, &timing_) {}
 
-Translation ModelBackend::translate(const Request &req) {
-  mmu_.translate(req, result_);
-  return Translation{result_.resp, result_.trace.walked, result_.trace.walk_cycles};
-}
-
 void ModelBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
   mmu_.control(op, ctx, reg, data, vpid, pcid);
 }

@@ -114,7 +114,8 @@ RunCost RunCost::operator-(const RunCost &e) const {
 }
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
-    : backend_(backend), config_(config), vpid_(approach == Approach::Native ? 0 : config.vpid),
+    : backend_(backend), model_(dynamic_cast<ModelBackend *>(&backend)), config_(config),
+      vpid_(approach == Approach::Native ? 0 : config.vpid),
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
@@ -158,66 +159,87 @@ void Vmm::vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid) {
 
 void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write64(vm_.hostOf(gpa), value); }
 
+const Response &Vmm::translateCharged(const Request &req) {
+  const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
+  ++cost_.translations;
+  cost_.translation_cycles += translation.walked ? translation.walk_cycles : config_.costs.hit_cycles;
+  return translation.resp;
+}
+
+inline void Vmm::complete(const Request &req, const Response &resp, const uint64_t *store_value,
+                          guest::AccessOutcome &out) {
+  cost_.access_cycles += config_.costs.access_cycles;
+  out.hpa = resp.hpa;
+  // Only the guest kernel's own loads need the memory's contents (vmmu does not model user
+  // data), and a lookup in host memory per user load would be a good part of the access. `user`
+  // is tested first: it comes in long runs, where the kind of access is a coin toss to predict.
+  if (store_value != nullptr)
+    backend_.memory().write64(resp.hpa & ~uint64_t{7}, *store_value);
+  else if (!req.user && req.access == Access::Read)
+    out.loaded = backend_.memory().read64(resp.hpa & ~uint64_t{7});
+}
+
 guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const uint64_t *store_value) {
   ++cost_.accesses;
   const Request req{vpid_, guest_pcid_, va, access, user};
   guest::AccessOutcome out;
-  // A shadow fault fills one entry and retries; a handful of rounds always settles.
-  for (int round = 0; round < 8; ++round) {
-    const Translation translation = backend_.translate(req);
-    const Response &resp = translation.resp;
-    ++cost_.translations;
-    cost_.translation_cycles += translation.walked ? translation.walk_cycles : config_.costs.hit_cycles;
-    if (resp.fault == Fault::None) {
-      cost_.access_cycles += config_.costs.access_cycles;
-      out.hpa = resp.hpa;
-      PhysicalMemory &mem = backend_.memory();
-      if (store_value != nullptr)
-        mem.write64(resp.hpa & ~uint64_t{7}, *store_value);
-      else if (access == Access::Read)
-        out.loaded = mem.read64(resp.hpa & ~uint64_t{7});
-      return out;
-    }
-    if (!resp.vm_exit) {
-      if (resp.fault != Fault::GuestPageFault)
-        throw std::logic_error("guest access to " + hex(va) + " raised " + std::string(toString(resp.fault)));
+  // Most accesses translate without a fault: that path stays here, small; faults and exits are
+  // handled out of line (their frame and message building would otherwise cost every access).
+  const Response &resp = translateCharged(req);
+  if (resp.fault == Fault::None)
+    complete(req, resp, store_value, out);
+  else
+    resolveFault(req, resp, store_value, out);
+  return out;
+}
+
+void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t *store_value,
+                       guest::AccessOutcome &out) {
+  const uint64_t va = req.va;
+  const Response *resp = &first;
+  // A shadow fault fills one entry and retries; a handful of rounds (translations) always settles.
+  constexpr int kMaxRounds = 8;
+  for (int round = 1;; ++round) {
+    if (!resp->vm_exit) {
+      if (resp->fault != Fault::GuestPageFault)
+        throw std::logic_error("guest access to " + hex(va) + " raised " + std::string(toString(resp->fault)));
       ++cost_.guest_page_faults;
       out.faulted = true;
-      out.error_code = resp.fault_info;
-      return out;
+      out.error_code = resp->fault_info;
+      return;
     }
-    switch (resp.fault) {
+    switch (resp->fault) {
     case Fault::EptViolation:
     case Fault::EptMisconfig:
       exitTo(ExitReason::EptViolation);
-      throw GuestStopped("guest stopped: gPA " + hex(resp.fault_addr) + " (VA " + hex(va) +
+      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + " (VA " + hex(va) +
                              ") is not guest memory (EPT violation)",
-                         ExitReason::EptViolation, resp.fault_addr);
+                         ExitReason::EptViolation, resp->fault_addr);
     case Fault::Bounds:
       exitTo(ExitReason::Bounds);
-      throw GuestStopped("guest stopped: gPA " + hex(resp.fault_addr) + " (VA " + hex(va) +
+      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + " (VA " + hex(va) +
                              ") is outside the VM's region (DIRECT bounds violation)",
-                         ExitReason::Bounds, resp.fault_addr);
+                         ExitReason::Bounds, resp->fault_addr);
     case Fault::GuestPageFault: {
       if (!shadow_)
         throw std::logic_error("guest page fault with VM exit outside shadow paging");
-      const ShadowPager::FaultResult r = shadow_->handleFault(va, access, user, store_value);
+      const ShadowPager::FaultResult r = shadow_->handleFault(va, req.access, req.user, store_value);
       checkAfterExit();
       switch (r.outcome) {
       case ShadowPager::FaultOutcome::Filled:
         exitTo(ExitReason::ShadowFault);
-        continue;
+        break;  // translate again
       case ShadowPager::FaultOutcome::InjectGuestFault:
         exitTo(ExitReason::ShadowFault);
         ++cost_.guest_page_faults;
         out.faulted = true;
         out.error_code = r.error_code;
-        return out;
+        return;
       case ShadowPager::FaultOutcome::EmulatedWrite:
         exitTo(ExitReason::PageTableWrite);
         cost_.access_cycles += config_.costs.access_cycles;
         out.hpa = r.hpa;
-        return out;
+        return;
       case ShadowPager::FaultOutcome::OutsideMemory:
         exitTo(ExitReason::ShadowFault);
         throw GuestStopped("guest stopped: its page tables reach gPA " + hex(r.gpa) + " (VA " + hex(va) +
@@ -227,10 +249,16 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
       break;
     }
     default:
-      throw std::logic_error("unexpected VM exit " + std::string(toString(resp.fault)) + " at " + hex(va));
+      throw std::logic_error("unexpected VM exit " + std::string(toString(resp->fault)) + " at " + hex(va));
+    }
+    if (round == kMaxRounds)
+      throw std::logic_error("translation of " + hex(va) + " did not settle");
+    resp = &translateCharged(req);
+    if (resp->fault == Fault::None) {
+      complete(req, *resp, store_value, out);
+      return;
     }
   }
-  throw std::logic_error("translation of " + hex(va) + " did not settle");
 }
 
 void Vmm::writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) {

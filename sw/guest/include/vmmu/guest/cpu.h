@@ -18,7 +18,7 @@ struct AccessOutcome {
   bool faulted = false;
   uint32_t error_code = 0;  // x86 #PF error code (§6) when faulted
   uint64_t hpa = 0;         // host address the access reached (for checks; a guest cannot see it)
-  uint64_t loaded = 0;      // the 8 bytes a load returned
+  uint64_t loaded = 0;      // the 8 bytes a supervisor load returned (user data is not modelled: 0)
 };
 
 class GuestCpu {
@@ -27,7 +27,8 @@ public:
 
   // One load (Read), store (Write) or instruction fetch (Exec) of 8 aligned bytes at `va` in the
   // running address space. A store writes `*store_value` (page-table stores need their value);
-  // user data stores may pass nullptr because vmmu does not model data contents.
+  // user data stores may pass nullptr and user loads return nothing, because vmmu does not model
+  // user data contents.
   virtual AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) = 0;
 
   // MOV CR3: run on the tables rooted at gPA `root_gpa`, tagged `pcid`. `flush` is a CR3 write

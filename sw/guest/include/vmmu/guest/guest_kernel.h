@@ -119,11 +119,22 @@ public:
 
   // A user access by the running process; handles the guest page faults it raises. Throws
   // SegmentationFault when the process may not make it.
-  AccessOutcome touch(uint64_t va, Access access);
+  AccessOutcome touch(uint64_t va, Access access) {
+    if (current_ == 0)
+      noProcessRuns();
+    // `out` is the one object returned, so the CPU writes the outcome straight into the caller's:
+    // a copy of it, made right after the CPU's narrower stores, would wait for them (a
+    // store-forwarding stall per access). Inline: most accesses do not fault.
+    AccessOutcome out = cpu_.access(va, access, true, nullptr);
+    if (out.faulted)
+      resolveFaults(va, access, out);
+    return out;
+  }
 
   // Event-shaped form for trace replay: switches to `pid` if another process runs, then touches.
   AccessOutcome access(Pid pid, uint64_t va, Access access) {
-    switchTo(pid);
+    if (pid != current_)  // here, not only in switchTo(): most events continue the running process
+      switchTo(pid);
     return touch(va, access);
   }
 
@@ -163,6 +174,9 @@ private:
   void teardownUser(Process &p);
   void checkNoHugeSplit(Process &p, uint64_t start, uint64_t end, const char *what);
   uint16_t allocPcid();
+  [[noreturn]] static void noProcessRuns();
+  // Handles the faults of a user access at `va` and retries it until it completes (`out`).
+  void resolveFaults(uint64_t va, Access access, AccessOutcome &out);
   void handlePageFault(uint64_t va, Access access, uint32_t error_code);
   static uint64_t leafFlags(unsigned prot);
 

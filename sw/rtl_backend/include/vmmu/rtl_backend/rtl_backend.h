@@ -118,6 +118,7 @@ private:
   std::unique_ptr<Impl> impl_;
   uint64_t transactions_ = 0;
   bool injected_ = false;
+  Response response_;  // the last translation's, which translate() hands out
 };
 
 // What `vmmu run --backend rtl` plugs into a run (run::RunRequest::rtl_backend): a fresh

@@ -101,6 +101,7 @@ private:
   void protectGuest(guest::GuestKernel &kernel, Process &process, uint64_t guest_start, uint64_t length, unsigned prot);
   // A user or kernel-half access (the fast path), and any other event.
   void replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access);
+  void replayKernelAccess(guest::GuestKernel &kernel, uint64_t address);
   void replay(guest::GuestKernel &kernel, const trace::Event &event);
   void reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length);
   void protectRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length, unsigned prot);

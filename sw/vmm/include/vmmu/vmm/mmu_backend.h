@@ -18,7 +18,10 @@ namespace vmmu::vmm {
 
 // One translation as a backend answered it: the response, and how the MMU produced it (§12).
 struct Translation {
-  Response resp;
+  // The backend's own record of it, valid until its next translate(). Read where the backend wrote
+  // it: a copy of a response made right after the model's field-by-field stores would wait for
+  // them to retire (a store-forwarding stall that cost more than the model's whole TLB hit).
+  const Response &resp;
   // false: answered in one cycle without a memory reference (a TLB hit, or a fault found before
   // any walk); true: by a page walk that took `walk_cycles` (2 + the sum of its operations' c).
   bool walked = false;
@@ -29,6 +32,7 @@ class MmuBackend {
 public:
   virtual ~MmuBackend() = default;
 
+  // The response refers to the backend's storage: valid until its next translate().
   virtual Translation translate(const Request &req) = 0;
   // One control-port command with the port's operand layout (§13).
   virtual void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) = 0;
@@ -98,7 +102,11 @@ class ModelBackend final : public MmuBackend {
 public:
   explicit ModelBackend(const MmuConfig &config = MmuConfig{}, uint64_t cycles_per_ref = 30);
 
-  Translation translate(const Request &req) override;
+  // Inline: the Vmm calls it directly, not through the interface, when its backend is the model.
+  Translation translate(const Request &req) override {
+    mmu_.translate(req, result_);
+    return Translation{result_.resp, result_.trace.walked, result_.trace.walk_cycles};
+  }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   uint64_t counter(Counter c) override;
   PhysicalMemory &memory() override { return memory_; }

@@ -100,6 +100,14 @@ public:
   std::vector<std::string> checkInvariants() const;
 
 private:
+  // One translation, charged to the account; the response is the backend's (valid until its next
+  // translate()).
+  const Response &translateCharged(const Request &req);
+  // The access translated without a fault: charges it and makes the load or store.
+  void complete(const Request &req, const Response &resp, const uint64_t *store_value, guest::AccessOutcome &out);
+  // The access's first translation faulted: a guest fault, an exit handled (and retried) or a stop.
+  [[gnu::noinline]] void resolveFault(const Request &req, const Response &first, const uint64_t *store_value,
+                                      guest::AccessOutcome &out);
   void exitTo(ExitReason reason);
   void checkAfterExit() const;
   void vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid);
@@ -109,6 +117,9 @@ private:
   ShadowEnvironment shadowEnvironment();
 
   MmuBackend &backend_;
+  // backend_ when it is the golden model (the usual case), whose translate() is then a direct,
+  // inlined call rather than a virtual one per access; nullptr for any other backend.
+  ModelBackend *const model_;
   const VmmConfig config_;
   const uint16_t vpid_;
   RunCost cost_;
