@@ -1,0 +1,102 @@
+// limits_test.cpp - the trace format's varints byte by byte (LEB128 and zigzag, truncated and
+// overlong input), and the writer's header limits at their exact bounds.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "../../sw/trace/src/varint.h"
+#include "trace_test_support.h"
+#include "vmmu/trace/writer.h"
+
+namespace vmmu::trace {
+namespace {
+
+using detail::getVarint;
+using detail::putVarint;
+
+int decode(const std::vector<unsigned char> &bytes, uint64_t &value) {
+  return getVarint(bytes.data(), bytes.data() + bytes.size(), value);
+}
+
+TEST(Varint, EncodesSevenBitsPerByteLowFirst) {
+  const std::vector<std::pair<uint64_t, std::string>> cases = {
+      {0, std::string(1, '\0')}, {1, "\x01"}, {127, "\x7f"}, {128, "\x80\x01"}, {300, "\xac\x02"},
+      {16'384, "\x80\x80\x01"}};
+  for (const auto &[value, bytes] : cases) {
+    std::string out;
+    putVarint(out, value);
+    EXPECT_EQ(out, bytes) << value;
+    uint64_t back = 0;
+    EXPECT_EQ(decode(std::vector<unsigned char>(bytes.begin(), bytes.end()), back), static_cast<int>(bytes.size()))
+        << value;
+    EXPECT_EQ(back, value);
+  }
+  std::string max;
+  putVarint(max, UINT64_MAX);
+  EXPECT_EQ(max, std::string(9, '\xff') + "\x01");
+}
+
+TEST(Varint, TruncatedOverlongAndOverflowingInput) {
+  uint64_t value = 7;
+  EXPECT_EQ(decode({}, value), 0) << "nothing to read";
+  EXPECT_EQ(decode({0xac}, value), 0) << "ends inside the varint";
+  EXPECT_EQ(decode({0x80, 0x80}, value), 0);
+  EXPECT_EQ(value, 7u) << "untouched unless decoded";
+  // Trailing bytes are not read: one byte used of three.
+  EXPECT_EQ(decode({0x05, 0xff, 0xff}, value), 1);
+  EXPECT_EQ(value, 5u);
+  std::vector<unsigned char> ten(9, 0xff);
+  ten.push_back(0x01);
+  EXPECT_EQ(decode(ten, value), 10);
+  EXPECT_EQ(value, UINT64_MAX);
+  ten.back() = 0x02;  // bit 64
+  EXPECT_EQ(decode(ten, value), -1);
+  std::vector<unsigned char> eleven(10, 0x80);
+  eleven.push_back(0x00);
+  EXPECT_EQ(decode(eleven, value), -1) << "longer than 10 bytes";
+}
+
+TEST(Varint, ZigzagKeepsSmallStepsSmall) {
+  EXPECT_EQ(detail::zigzag(0), 0u);
+  EXPECT_EQ(detail::zigzag(-1), 1u);
+  EXPECT_EQ(detail::zigzag(1), 2u);
+  EXPECT_EQ(detail::zigzag(-2), 3u);
+  EXPECT_EQ(detail::zigzag(INT64_MAX), UINT64_MAX - 1);
+  EXPECT_EQ(detail::zigzag(INT64_MIN), UINT64_MAX);
+  for (const int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, int64_t{-4096}, INT64_MAX, INT64_MIN})
+    EXPECT_EQ(detail::unzigzag(detail::zigzag(v)), v);
+}
+
+std::string writerErrorOf(const TraceHeader &header) {
+  const std::string path = testing::scratchPath("limits.vmt");
+  try {
+    TraceWriter writer(path, header);
+    writer.finish();
+  } catch (const TraceError &e) {
+    return std::string(e.what()).substr(path.size());
+  }
+  return "";
+}
+
+TEST(TraceWriterLimits, HeaderKeysValuesAndFieldsAtTheirBounds) {
+  TraceHeader at_limit;
+  at_limit.set(std::string(kMaxHeaderKeyBytes, 'k'), std::string(kMaxHeaderValueBytes, 'v'));
+  EXPECT_EQ(writerErrorOf(at_limit), "");
+  TraceHeader long_key;
+  long_key.set(std::string(kMaxHeaderKeyBytes + 1, 'k'), "v");
+  EXPECT_EQ(writerErrorOf(long_key), ": header key '" + std::string(kMaxHeaderKeyBytes + 1, 'k') +
+                                         "' is empty or longer than 256 bytes");
+  TraceHeader long_value;
+  long_value.set("k", std::string(kMaxHeaderValueBytes + 1, 'v'));
+  EXPECT_EQ(writerErrorOf(long_value), ": header value of 'k' is longer than 65536 bytes");
+  TraceHeader full;
+  for (size_t i = 0; i < kMaxHeaderFields; ++i)
+    full.set("key" + std::to_string(i), "v");
+  EXPECT_EQ(writerErrorOf(full), "");
+  full.set("one more", "v");
+  EXPECT_EQ(writerErrorOf(full), ": too many header fields (limit 256)");
+}
+
+}  // namespace
+}  // namespace vmmu::trace
