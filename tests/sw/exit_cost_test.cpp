@@ -283,54 +283,39 @@ TEST(ExitCost, ExitReasonsHaveTheirNames) {
   EXPECT_EQ(vmm::toString(ExitReason::ModeSwitch), "mode-switch");
 }
 
+// A RunCost whose every field is a different multiple of `unit`, and the list of its fields.
+vmm::RunCost multiplesOf(uint64_t unit) {
+  vmm::RunCost c;
+  uint64_t next = unit;
+  for (uint64_t *field : {&c.accesses, &c.translations, &c.translation_cycles, &c.access_cycles, &c.exit_cycles,
+                          &c.shim_cycles, &c.guest_work_cycles, &c.guest_page_faults, &c.cr3_writes,
+                          &c.control_commands, &c.page_moves, &c.mode_switches}) {
+    *field = next;
+    next += unit;
+  }
+  for (uint64_t &exits : c.exits) {
+    exits = next;
+    next += unit;
+  }
+  return c;
+}
+
+std::vector<uint64_t> fieldsOf(const vmm::RunCost &c) {
+  std::vector<uint64_t> fields{c.accesses,         c.translations,      c.translation_cycles, c.access_cycles,
+                               c.exit_cycles,      c.shim_cycles,       c.guest_work_cycles,  c.guest_page_faults,
+                               c.cr3_writes,       c.control_commands,  c.page_moves,         c.mode_switches};
+  fields.insert(fields.end(), c.exits.begin(), c.exits.end());
+  return fields;
+}
+
 TEST(ExitCost, RunCostDifferenceSubtractsEveryField) {
-  vmm::RunCost later;
-  later.accesses = 10;
-  later.translations = 20;
-  later.translation_cycles = 30;
-  later.access_cycles = 40;
-  later.exits = {1, 2, 3, 4, 5, 6, 7};
-  later.exit_cycles = 50;
-  later.shim_cycles = 60;
-  later.guest_work_cycles = 70;
-  later.guest_page_faults = 80;
-  later.cr3_writes = 90;
-  later.control_commands = 100;
-  later.page_moves = 110;
-  later.mode_switches = 120;
-  vmm::RunCost earlier;
-  earlier.accesses = 1;
-  earlier.translations = 2;
-  earlier.translation_cycles = 3;
-  earlier.access_cycles = 4;
-  earlier.exits = {1, 1, 1, 1, 1, 1, 1};
-  earlier.exit_cycles = 5;
-  earlier.shim_cycles = 6;
-  earlier.guest_work_cycles = 7;
-  earlier.guest_page_faults = 8;
-  earlier.cr3_writes = 9;
-  earlier.control_commands = 10;
-  earlier.page_moves = 11;
-  earlier.mode_switches = 12;
-  const vmm::RunCost d = later - earlier;
-  EXPECT_EQ(d.accesses, 9u);
-  EXPECT_EQ(d.translations, 18u);
-  EXPECT_EQ(d.translation_cycles, 27u);
-  EXPECT_EQ(d.access_cycles, 36u);
-  EXPECT_EQ(d.exits, (std::array<uint64_t, vmm::kNumExitReasons>{0, 1, 2, 3, 4, 5, 6}));
-  EXPECT_EQ(d.exit_cycles, 45u);
-  EXPECT_EQ(d.shim_cycles, 54u);
-  EXPECT_EQ(d.guest_work_cycles, 63u);
-  EXPECT_EQ(d.guest_page_faults, 72u);
-  EXPECT_EQ(d.cr3_writes, 81u);
-  EXPECT_EQ(d.control_commands, 90u);
-  EXPECT_EQ(d.page_moves, 99u);
-  EXPECT_EQ(d.mode_switches, 108u);
-  EXPECT_EQ(d.totalExits(), 21u);
-  EXPECT_EQ(later.totalExits(), 28u);
-  // Translation, accesses, exits, the shim and the guest's work: 30 + 40 + 50 + 60 + 70.
+  const vmm::RunCost later = multiplesOf(10), earlier = multiplesOf(1);
+  EXPECT_EQ(fieldsOf(later - earlier), fieldsOf(multiplesOf(9)));
+  // Exits are fields 13 to 19: 10 x (13 + ... + 19) = 1,120.
+  EXPECT_EQ(later.totalExits(), 1'120u);
+  // Translation 30, accesses 40, exits 50, the shim 60, the guest's work 70.
   EXPECT_EQ(later.totalCycles(), 250u);
-  EXPECT_EQ(later.virtualizationCycles(), 140u);
+  EXPECT_EQ(later.virtualizationCycles(), 30u + 50u + 60u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "../../sw/trace/src/varint.h"
 #include "trace_test_support.h"
+#include "vmmu/trace/reader.h"
 #include "vmmu/trace/writer.h"
 
 namespace vmmu::trace {
@@ -96,6 +97,31 @@ TEST(TraceWriterLimits, HeaderKeysValuesAndFieldsAtTheirBounds) {
   EXPECT_EQ(writerErrorOf(full), "");
   full.set("one more", "v");
   EXPECT_EQ(writerErrorOf(full), ": too many header fields (limit 256)");
+}
+
+// The message of the error reading `raw` (decompressed bytes) raises, or "" when it reads.
+std::string readErrorOf(const std::string &raw) {
+  try {
+    TraceReader reader = TraceReader::fromBytes(testing::compress(raw), "t.vmt");
+    while (reader.next()) {
+    }
+  } catch (const TraceError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TraceReaderLimits, ACutPreambleNamesTheFieldItEndsIn) {
+  const std::string whole = testing::preamble() + testing::endRecord(0);
+  ASSERT_EQ(readErrorOf(whole), "");
+  // Magic (8 bytes), version (4), the header's field count (1).
+  for (size_t cut = 1; cut < 8; ++cut)
+    EXPECT_NE(readErrorOf(whole.substr(0, cut)).find("inside the magic"), std::string::npos) << cut;
+  for (size_t cut = 8; cut < 12; ++cut)
+    EXPECT_NE(readErrorOf(whole.substr(0, cut)).find("inside the version"), std::string::npos) << cut;
+  const std::string after_version = readErrorOf(whole.substr(0, 12));
+  EXPECT_NE(after_version, "");
+  EXPECT_EQ(after_version.find("version"), std::string::npos) << after_version;
 }
 
 }  // namespace
