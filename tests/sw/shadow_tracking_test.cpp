@@ -171,6 +171,29 @@ TEST(ShadowTracking, CachingKeepsASpacePerRootAndEvictsTheLeastRecentlyUsed) {
   EXPECT_TRUE(g.vmm.checkInvariants().empty());
 }
 
+// Dropping a space clears exactly its own tables: the frame after its last one (here the next
+// space's root) keeps its entries.
+TEST(ShadowTracking, DroppingASpaceLeavesTheNextFrameAlone) {
+  vmm::VmmConfig config = handBuiltConfig();
+  config.max_shadow_spaces = 2;
+  HandBuiltGuest g(Approach::ShadowCaching, config);
+  g.vmm.writePhysical(0x5000, kPdpt | kFlags);
+  g.vmm.writePhysical(0x6000, kPdpt | kFlags);
+  g.vmm.writeCr3(kRoot, 1, false);
+  g.vmm.access(kData, Access::Read, true, nullptr);  // frames 0-3: root, PDPT, PD, PT
+  g.vmm.writeCr3(0x5000, 2, false);                  // frame 4: the second root
+  g.vmm.access(kData, Access::Read, true, nullptr);
+  const uint64_t second_root = g.vmm.shadow()->activeRoot();
+  ASSERT_NE(g.backend.memory().read64(second_root), 0u);
+  g.vmm.writeCr3(0x6000, 3, false);  // drops the first space, the least recently used
+  ASSERT_EQ(g.stats().spaces_dropped, 1u);
+  EXPECT_NE(g.backend.memory().read64(second_root), 0u);
+  const vmm::RunCost before = g.cost();
+  g.vmm.writeCr3(0x5000, 2, false);
+  g.vmm.access(kData, Access::Read, true, nullptr);
+  EXPECT_EQ((g.cost() - before).exits[static_cast<unsigned>(ExitReason::ShadowFault)], 0u);
+}
+
 TEST(ShadowTracking, ASharedTableWriteReachesEverySpace) {
   HandBuiltGuest g(Approach::ShadowCaching);
   g.vmm.writePhysical(0x5000, kPdpt | kFlags);

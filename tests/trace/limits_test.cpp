@@ -8,6 +8,7 @@
 #include "../../sw/trace/src/varint.h"
 #include "trace_test_support.h"
 #include "vmmu/trace/reader.h"
+#include "vmmu/trace/text.h"
 #include "vmmu/trace/writer.h"
 
 namespace vmmu::trace {
@@ -122,6 +123,29 @@ TEST(TraceReaderLimits, ACutPreambleNamesTheFieldItEndsIn) {
   const std::string after_version = readErrorOf(whole.substr(0, 12));
   EXPECT_NE(after_version, "");
   EXPECT_EQ(after_version.find("version"), std::string::npos) << after_version;
+}
+
+// The longest line `trace import` reads is a header line with its key and value at their limits
+// and every byte escaped: 16 + 4 x (256 + 65,536) = 263,184 bytes.
+TEST(TraceImportLimits, LinesUpTo263184BytesAreRead) {
+  const auto importError = [](const std::string &text) {
+    const std::string path = testing::scratchPath("long_line.txt");
+    testing::writeFile(path, text);
+    std::FILE *in = std::fopen(path.c_str(), "r");
+    EXPECT_NE(in, nullptr);
+    std::string error;
+    try {
+      importTrace(in, "in.txt", testing::scratchPath("long_line.vmt"), TraceHeader{});
+    } catch (const std::exception &e) {
+      error = e.what();
+    }
+    std::fclose(in);
+    return error;
+  };
+  const std::string comment_at_limit = "#" + std::string(263'183, 'x') + "\n";
+  EXPECT_EQ(importError(comment_at_limit.substr(0, 263'184) + "\nswitch cpu=0 pid=1\n"), "");
+  const std::string over = importError("#" + std::string(263'184, 'x') + "\n");
+  EXPECT_NE(over.find("line longer than 263184 bytes: not a text trace"), std::string::npos) << over;
 }
 
 }  // namespace
