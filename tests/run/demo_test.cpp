@@ -33,5 +33,16 @@ TEST(Demo, ScanFiguresCountedByHand) {
   EXPECT_NE(o.out.find("workload: random (no locality)\n"), std::string::npos) << o.out;
 }
 
+// Counts are digits only: strtoull would take a sign or leading blanks.
+TEST(Demo, CountsAreDigitsOnly) {
+  for (const char *bad : {"+5", " 5", "-5", "5x", ""}) {
+    const testing::Outcome o = testing::runProgram(VMMU_BINARY, {"demo", "--accesses", bad});
+    EXPECT_EQ(o.status, 2) << "'" << bad << "'";
+    EXPECT_NE(o.err.find("expected a whole number from 1 to 1000000000, got '" + std::string(bad) + "'"),
+              std::string::npos)
+        << o.err;
+  }
+}
+
 }  // namespace
 }  // namespace vmmu::run

@@ -248,6 +248,15 @@ TEST(Report, OracleLinesOnlyWhenAnOracleWasComputed) {
   const std::string with = policy::formatReport(report);
   EXPECT_NE(with.find("oracle (nested/shadow-cache): 1 cycles, schedule nc;"), std::string::npos) << with;
   EXPECT_EQ(with.find("oracle over every approach"), std::string::npos) << with;
+  EXPECT_EQ(with.find("[stopped"), std::string::npos) << with;
+  EXPECT_EQ(with.find("[direct impossible"), std::string::npos) << with;
+  report.runs.back().stopped = true;
+  report.runs.back().stop_reason = "gPA 0x1000 is not guest memory";
+  report.runs.back().direct_fell_back = true;
+  const std::string marked = policy::formatReport(report);
+  EXPECT_NE(marked.find(" [stopped: gPA 0x1000 is not guest memory] [direct impossible: ran nested]"),
+            std::string::npos)
+      << marked;
 }
 
 policy::ExperimentConfig phasedExperiment(uint64_t per_phase) {

@@ -266,6 +266,26 @@ TEST(ShadowTracking, AGuestLargePageIsSplinteredWhereTablesLive) {
   }
 }
 
+// Prefetching into a splinter fills every other 4 KiB piece of the guest large page at once.
+TEST(ShadowTracking, PrefetchFillsEveryPieceOfASplinter) {
+  vmm::VmmConfig config = handBuiltConfig();
+  config.memory.max_ept_page = PageSize::Size4K;
+  HandBuiltGuest g(Approach::ShadowPrefetch, config);
+  g.vmm.writePhysical(kPd + 8 * 4, 0x400000 | kFlags | pte::PS);  // VA 0x800000 -> 2 MiB at 4 MiB
+  g.vmm.writeCr3(kRoot, 0, false);
+  g.vmm.access(0x805000, Access::Read, true, nullptr);
+  // The PD's other present entries are a table (PD[1]), not a large page: none is prefetched;
+  // the splinter's 511 other pieces are.
+  EXPECT_EQ(g.stats().fills, 1u);
+  EXPECT_EQ(g.stats().prefetched, 511u);
+  const vmm::RunCost before = g.cost();
+  g.vmm.access(0x800000, Access::Read, true, nullptr);
+  g.vmm.access(0x9ff000, Access::Read, true, nullptr);
+  EXPECT_EQ((g.cost() - before).totalExits(), 0u);
+  EXPECT_EQ(g.shadowLeaf(0x9ff000) & ~(pte::P | pte::RW | pte::US | pte::NX), g.vmm.memory().hostOf(0x5ff000));
+  EXPECT_TRUE(g.vmm.checkInvariants().empty());
+}
+
 TEST(ShadowTracking, ALargeLeafGoesWhenItsRegionGetsATable) {
   HandBuiltGuest g(Approach::ShadowCaching);
   g.vmm.writePhysical(kPd + 8 * 4, 0x400000 | kFlags | pte::PS);  // VA 0x800000 -> 2 MiB at 4 MiB

@@ -7,6 +7,7 @@
 
 #include "../../sw/trace/src/varint.h"
 #include "trace_test_support.h"
+#include "vmmu/trace/lackey.h"
 #include "vmmu/trace/reader.h"
 #include "vmmu/trace/text.h"
 #include "vmmu/trace/writer.h"
@@ -146,6 +147,32 @@ TEST(TraceImportLimits, LinesUpTo263184BytesAreRead) {
   EXPECT_EQ(importError(comment_at_limit.substr(0, 263'184) + "\nswitch cpu=0 pid=1\n"), "");
   const std::string over = importError("#" + std::string(263'184, 'x') + "\n");
   EXPECT_NE(over.find("line longer than 263184 bytes: not a text trace"), std::string::npos) << over;
+}
+
+// A lackey syscall line without its argument list's opening or closing is ignored (counted),
+// and maps nothing.
+TEST(LackeyLimits, SyscallLinesMissingEitherParenthesisAreIgnored) {
+  for (const std::string &line : {std::string("SYSCALL[1,1](9) sys_mmap 0x0, 8192, 3, 34, 4294967295, 0 ) --> "
+                                             "[pre-success] Success(0x4835000) "),
+                                 std::string("SYSCALL[1,1](9) sys_mmap ( 0x0, 8192, 3, 34, 4294967295, 0 --> "
+                                             "[pre-success] Success(0x4835000) "),
+                                 std::string("SYSCALL[1,1](9) sys_mmap ) 0x0, 8192 ( --> Success(0x4835000) ")}) {
+    const std::string path = testing::scratchPath("lackey_limits.vmt");
+    uint64_t ignored = 0;
+    {
+      TraceWriter writer(path, TraceHeader{});
+      LackeyImporter importer(writer, 1, "prog", 0);
+      importer.consume("I  0401ab70,3");
+      importer.consume(line);
+      importer.finish();
+      ignored = importer.ignoredLines();
+      writer.finish();
+    }
+    EXPECT_EQ(ignored, 1u) << line;
+    const std::vector<Event> events = testing::readAll(path);
+    for (const Event &e : events)
+      EXPECT_NE(e.kind, EventKind::Mmap) << line;
+  }
 }
 
 }  // namespace
