@@ -235,6 +235,30 @@ TEST(Oracle, PicksTheCheapestScheduleIncludingSwitchCosts) {
   EXPECT_EQ(dear.schedule, std::vector<Approach>(5, Approach::ShadowCaching));
 }
 
+TEST(Report, OracleLinesOnlyWhenAnOracleWasComputed) {
+  policy::Report report;
+  report.runs.push_back(fakeRun(Approach::Nested, {10, 10}));
+  report.runs.back().policy = "adaptive";
+  const std::string without = policy::formatReport(report);
+  EXPECT_NE(without.find("adaptive modes per interval"), std::string::npos) << without;
+  EXPECT_EQ(without.find("oracle"), std::string::npos) << without;
+  report.oracle.cycles = 1;
+  report.oracle.schedule = {Approach::Nested, Approach::ShadowCaching};
+  report.oracle_shadow = "shadow-cache";
+  const std::string with = policy::formatReport(report);
+  EXPECT_NE(with.find("oracle (nested/shadow-cache): 1 cycles, schedule nc;"), std::string::npos) << with;
+  EXPECT_EQ(with.find("oracle over every approach"), std::string::npos) << with;
+  EXPECT_EQ(with.find("[stopped"), std::string::npos) << with;
+  EXPECT_EQ(with.find("[direct impossible"), std::string::npos) << with;
+  report.runs.back().stopped = true;
+  report.runs.back().stop_reason = "gPA 0x1000 is not guest memory";
+  report.runs.back().direct_fell_back = true;
+  const std::string marked = policy::formatReport(report);
+  EXPECT_NE(marked.find(" [stopped: gPA 0x1000 is not guest memory] [direct impossible: ran nested]"),
+            std::string::npos)
+      << marked;
+}
+
 policy::ExperimentConfig phasedExperiment(uint64_t per_phase) {
   policy::ExperimentConfig config;
   config.vmm.memory.bytes = 256ull << 20;

@@ -63,6 +63,31 @@ TEST(VmMemory, FragmentationSplintersOnlyTheChunksItTouches) {
   }
 }
 
+TEST(VmMemory, SwapsAndCompactionMovePagesInPairs) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  vmm::VmMemory vm(memory, memoryConfig(8 * k2M, PageSize::Size1G, 0.0), ept_base, ept_base + k1G);
+  const uint64_t base = vm.hostBase();
+  memory.write64(base + 3 * k4K, 33);
+  memory.write64(base + 9 * k4K, 99);
+  vm.swapPages(3 * k4K, 9 * k4K);
+  EXPECT_EQ(vm.hostOf(3 * k4K + 8), base + 9 * k4K + 8);
+  EXPECT_EQ(vm.misplacedPages(), (std::vector<uint64_t>{3 * k4K, 9 * k4K}));
+  EXPECT_EQ(memory.read64(vm.hostOf(3 * k4K)), 33u) << "the contents move with the page";
+  EXPECT_EQ(vm.eptPageSize(0), PageSize::Size4K) << "the chunk holding moved pages";
+  EXPECT_EQ(vm.eptPageSize(k2M), PageSize::Size2M);
+  vm.swapPages(5 * k4K, 6 * k4K);
+  EXPECT_EQ(vm.misplacedCount(), 4u);
+  // Two pairs out of place: two swaps of two copies each.
+  EXPECT_EQ(vm.compact(), 4u);
+  EXPECT_EQ(vm.misplacedCount(), 0u);
+  EXPECT_EQ(vm.hostOf(9 * k4K), base + 9 * k4K);
+  EXPECT_EQ(memory.read64(base + 3 * k4K), 33u);
+  EXPECT_EQ(memory.read64(base + 9 * k4K), 99u);
+  EXPECT_EQ(vm.eptPageSize(0), PageSize::Size2M) << "in place again: a large page";
+  EXPECT_EQ(vm.compact(), 0u);
+}
+
 TEST(VmMemory, GuestRunsOnOneGigabyteEptPages) {
   System sys(Approach::Nested, k1G);
   ASSERT_EQ(sys.vmm->memory().eptPageSize(0), PageSize::Size1G);

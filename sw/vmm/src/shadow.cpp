@@ -1,35 +1,19 @@
 // shadow.cpp - shadow page tables: fills, prefetching, write protection of guest tables, trapped
-// write propagation, space caching, and the invariant checker.
+// write propagation and space caching. The write-tracking maps are a WriteTracker
+// (shadow_tracker.h), what sets the variants apart is their ShadowTraits (shadow_traits.h), and
+// the invariant checker is in shadow_check.cpp.
 #include "vmmu/vmm/shadow.h"
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <stdexcept>
 
-#include "vmmu/paging.h"
+#include "shadow_internal.h"
+#include "shadow_tracker.h"
+#include "shadow_traits.h"
 
 namespace vmmu::vmm {
 
-namespace {
-
-constexpr unsigned kLevels = 4;  // the shadow mirrors 4-level guest paging
-constexpr uint64_t kPageMask = ~uint64_t{4095};
-constexpr uint64_t kAddrMask = ((uint64_t{1} << 52) - 1) & kPageMask;  // entry address bits
-constexpr uint64_t kSplinter = ~uint64_t{0};  // mirror_ value of a splinter table
-constexpr uint64_t kTableFlags = pte::P | pte::RW | pte::US;
-constexpr uint64_t k2M = pageBytes(PageSize::Size2M);
-
-constexpr uint64_t levelBytes(unsigned level) { return uint64_t{1} << levelShift(level); }
-// Sign-extends bit 47, so that VAs assembled from table indices are canonical.
-constexpr uint64_t canonical(uint64_t va) { return static_cast<uint64_t>(static_cast<int64_t>(va << 16) >> 16); }
-// First VA covered by the level-`level` table that maps `va`.
-constexpr uint64_t tableBase(uint64_t va, unsigned level) {
-  return level >= kLevels ? 0 : canonical(va & ~(levelBytes(level + 1) - 1));
-}
-uint64_t leafFrame(uint64_t entry, unsigned level) { return entry & kAddrMask & ~(levelBytes(level) - 1); }
-
-}  // namespace
+using namespace shadow_detail;
 
 std::string_view toString(ShadowVariant variant) {
   switch (variant) {
@@ -54,45 +38,9 @@ uint64_t FramePool::allocate() {
   return frame;
 }
 
-struct ShadowPager::Space {
-  uint64_t id = 0;
-  uint64_t guest_root = 0;
-  uint16_t pcid = 0;
-  uint64_t root = 0;  // sCR3
-  uint64_t last_used = 0;
-  std::vector<uint64_t> tables;   // every shadow table of this space, the root included
-  std::vector<uint64_t> tracked;  // guest table pages this space registered as a user of
-};
-
-// A space built (in part) from a guest table page: the table at `level` covering `va_base`.
-struct ShadowPager::User {
-  uint64_t space_id;
-  unsigned level;
-  uint64_t va_base;
-  bool operator==(const User &o) const { return space_id == o.space_id && level == o.level && va_base == o.va_base; }
-};
-
-struct ShadowPager::LeafRef {
-  uint64_t space_id;
-  uint64_t va;
-};
-
-// A software walk of the guest's tables (the VMM reads guest memory through its own map).
-struct ShadowPager::GuestWalk {
-  bool ok = false;
-  bool outside = false;          // a table or the final gPA lies outside guest memory
-  uint64_t outside_gpa = 0;
-  unsigned fault_level = 0;      // !ok && !outside: the level whose entry was not present
-  unsigned leaf_level = 0;
-  uint64_t leaf_entry = 0;
-  uint64_t gpa = 0;              // the final gPA of the walked VA
-  uint64_t acc = 0;              // RW|US (ANDed) and NX (ORed) over the walk
-  std::array<uint64_t, kLevels + 1> table{};      // gPA of the guest table at each level walked
-  std::array<uint64_t, kLevels + 1> acc_above{};  // acc over the entries above each level
-};
-
 ShadowPager::ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces)
-    : variant_(variant), env_(env), max_spaces_(max_spaces == 0 ? 1 : max_spaces) {}
+    : variant_(variant), env_(env), max_spaces_(max_spaces == 0 ? 1 : max_spaces),
+      tracker_(std::make_unique<WriteTracker>()) {}
 
 ShadowPager::~ShadowPager() = default;
 
@@ -165,7 +113,7 @@ uint64_t ShadowPager::newTable(Space &space, uint64_t mirrors) {
 }
 
 ShadowPager::Space &ShadowPager::createSpace(uint64_t guest_root, uint16_t pcid) {
-  if (variant_ == ShadowVariant::Caching && spaces_.size() >= max_spaces_) {
+  if (traitsOf(variant_).keeps_spaces && spaces_.size() >= max_spaces_) {
     uint64_t victim = 0, oldest = ~uint64_t{0};
     for (const auto &[id, s] : spaces_)
       if (id != active_ && s->last_used < oldest) {
@@ -192,15 +140,8 @@ void ShadowPager::dropSpace(uint64_t id) {
   if (it == spaces_.end())
     return;
   Space &space = *it->second;
-  for (const uint64_t page : space.tracked) {
-    const auto uit = users_.find(page);
-    if (uit == users_.end())
-      continue;
-    auto &list = uit->second;
-    list.erase(std::remove_if(list.begin(), list.end(), [&](const User &u) { return u.space_id == id; }), list.end());
-    if (list.empty())
-      untrack(page);
-  }
+  for (const uint64_t page : space.tracked)
+    tracker_->removeSpace(page, id);
   PhysicalMemory &mem = env_.backend.memory();
   for (const uint64_t table : space.tables) {
     for (uint64_t off = 0; off < 4096; off += 8)
@@ -229,12 +170,11 @@ void ShadowPager::dropAll() {
   std::sort(ids.begin(), ids.end());
   for (const uint64_t id : ids)
     dropSpace(id);
-  writable_4k_.clear();
-  leaves_2m_.clear();
+  tracker_->forgetLeaves();
 }
 
 uint64_t ShadowPager::activate(uint64_t guest_root, uint16_t pcid) {
-  if (variant_ != ShadowVariant::Caching) {
+  if (!traitsOf(variant_).keeps_spaces) {
     dropAll();  // the virtual-TLB model: a CR3 write flushes everything
     Space &space = createSpace(guest_root, pcid);
     active_ = space.id;
@@ -281,9 +221,11 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   const bool rw = (acc_above & pte::RW) && (guest_entry & pte::RW);
   const bool us = (acc_above & pte::US) && (guest_entry & pte::US);
   const bool nx = (acc_above & pte::NX) || (guest_entry & pte::NX);
-  const bool tracked_region = tracked_in_2m_.count(gpa / k2M) != 0;
+  // A large shadow leaf needs a large EPT page under it, and no write-protected table inside it.
+  const ShadowTraits &traits = traitsOf(variant_);
+  const bool tracked_region = tracker_->regionTracked(gpa);
   const unsigned shadow_level = (guest_level >= 2 && env_.vm.eptPageSize(gpa) != PageSize::Size4K &&
-                                 (variant_ == ShadowVariant::Plain || !tracked_region))
+                                 (!traits.tracks_tables || !tracked_region))
                                     ? 2
                                     : 1;
   uint64_t table = space.root;
@@ -308,7 +250,7 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   }
   const uint64_t size = levelBytes(shadow_level);
   const uint64_t gpa_base = gpa & ~(size - 1);
-  const bool protect = shadow_level == 1 && users_.count(gpa_base) != 0;
+  const bool protect = shadow_level == 1 && tracker_->isTracked(gpa_base);
   const bool writable = rw && !protect;
   // Never global: every shadow translation is then tagged with its space's PCID, so dropping a
   // space or a subtree (INV_PCID) removes all of it from the TLB, splinters of global guest pages
@@ -322,88 +264,56 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
     return false;  // already there (a prefetch over a filled table)
   mem.write64(leaf_addr, leaf);
   chargeShim(env_.costs.shadow_entry_write);
-  if (variant_ != ShadowVariant::Plain) {
-    std::vector<LeafRef> *refs = shadow_level == 2 ? &leaves_2m_[gpa_base / k2M]
-                                 : writable       ? &writable_4k_[gpa_base]
-                                                  : nullptr;
-    if (refs != nullptr) {
-      if (refs->size() >= 32)  // forget leaves of dropped spaces before the list grows further
-        refs->erase(std::remove_if(refs->begin(), refs->end(),
-                                   [&](const LeafRef &ref) { return spaces_.count(ref.space_id) == 0; }),
-                    refs->end());
-      refs->push_back(LeafRef{space.id, va_base});
-    }
-  }
+  // Leaves a future table page would have to take back: writable 4 KiB ones and large ones.
+  if (traits.tracks_tables && (shadow_level == 2 || writable))
+    tracker_->recordLeaf(gpa_base, shadow_level == 2, LeafRef{space.id, va_base},
+                         [&](uint64_t space_id) { return spaces_.count(space_id) != 0; });
   return true;
 }
 
 void ShadowPager::trackTable(Space &space, uint64_t table_gpa, unsigned level, uint64_t va_base) {
-  if (variant_ == ShadowVariant::Plain)
+  if (!traitsOf(variant_).tracks_tables)
     return;
-  auto &list = users_[table_gpa];
-  const User user{space.id, level, va_base};
-  if (std::find(list.begin(), list.end(), user) != list.end())
+  const WriteTracker::Added added = tracker_->addUser(table_gpa, TableUser{space.id, level, va_base});
+  if (added == WriteTracker::Added::Already)
     return;
-  const bool fresh = list.empty();
-  list.push_back(user);
   space.tracked.push_back(table_gpa);
-  if (fresh) {
-    ++tracked_in_2m_[table_gpa / k2M];
+  if (added == WriteTracker::Added::FirstUser)
     writeProtect(table_gpa);
-  }
 }
 
-// `page` just became a guest page-table page: no shadow leaf may map it writable any more.
+// `page` just became a guest page-table page: no shadow leaf may map it writable any more, and no
+// large shadow leaf may cover it (those refault as 4 KiB pieces, the table page read-only).
 void ShadowPager::writeProtect(uint64_t page) {
+  takeBackLeaves(tracker_->takeWritable(page), 1, env_.vm.hostOf(page));
+  const std::vector<LeafRef> large = tracker_->takeLarge(page);
+  if (!large.empty())
+    takeBackLeaves(large, 2, env_.vm.hostOf(page & ~(k2M - 1)));
+}
+
+// The leaves of `refs` still in place over host frame `host`: a 4 KiB one (level 1) loses RW, a
+// 2 MiB one (level 2) is cleared. Leaves of dropped spaces, or replaced since, are left alone.
+void ShadowPager::takeBackLeaves(const std::vector<LeafRef> &refs, unsigned level, uint64_t host) {
   PhysicalMemory &mem = env_.backend.memory();
-  const uint64_t host = env_.vm.hostOf(page);
-  if (const auto it = writable_4k_.find(page); it != writable_4k_.end()) {
-    for (const LeafRef &ref : it->second) {
-      const auto sit = spaces_.find(ref.space_id);
-      if (sit == spaces_.end())
-        continue;
-      const uint64_t addr = shadowEntryAddress(*sit->second, ref.va, 1);
-      if (addr == 0)
-        continue;
-      const uint64_t entry = mem.read64(addr);
-      if ((entry & pte::P) && (entry & pte::RW) && (entry & kAddrMask) == host) {
-        mem.write64(addr, entry & ~pte::RW);
-        chargeShim(env_.costs.shadow_entry_write);
-        invAddr(ref.va);
-        ++stats_.write_protects;
-      }
+  const uint64_t kind = level == 1 ? pte::RW : pte::PS;
+  for (const LeafRef &ref : refs) {
+    const auto sit = spaces_.find(ref.space_id);
+    if (sit == spaces_.end())
+      continue;
+    const uint64_t addr = shadowEntryAddress(*sit->second, ref.va, level);
+    if (addr == 0)
+      continue;
+    const uint64_t entry = mem.read64(addr);
+    if ((entry & pte::P) && (entry & kind) && (entry & kAddrMask) == host) {
+      mem.write64(addr, level == 1 ? entry & ~pte::RW : 0);
+      chargeShim(env_.costs.shadow_entry_write);
+      invAddr(ref.va);
+      ++stats_.write_protects;
     }
-    writable_4k_.erase(it);
-  }
-  if (const auto it = leaves_2m_.find(page / k2M); it != leaves_2m_.end()) {
-    const uint64_t host_2m = env_.vm.hostOf(page & ~(k2M - 1));
-    for (const LeafRef &ref : it->second) {
-      const auto sit = spaces_.find(ref.space_id);
-      if (sit == spaces_.end())
-        continue;
-      const uint64_t addr = shadowEntryAddress(*sit->second, ref.va, 2);
-      if (addr == 0)
-        continue;
-      const uint64_t entry = mem.read64(addr);
-      if ((entry & pte::P) && (entry & pte::PS) && (entry & kAddrMask) == host_2m) {
-        mem.write64(addr, 0);  // refaults as 4 KiB pieces, the table page read-only
-        chargeShim(env_.costs.shadow_entry_write);
-        invAddr(ref.va);
-        ++stats_.write_protects;
-      }
-    }
-    leaves_2m_.erase(it);
   }
 }
 
-void ShadowPager::untrack(uint64_t page) {
-  users_.erase(page);
-  const auto it = tracked_in_2m_.find(page / k2M);
-  if (it != tracked_in_2m_.end() && --it->second == 0)
-    tracked_in_2m_.erase(it);
-}
-
-bool ShadowPager::userLive(const User &user, uint64_t page) const {
+bool ShadowPager::userLive(const TableUser &user, uint64_t page) const {
   const auto it = spaces_.find(user.space_id);
   if (it == spaces_.end())
     return false;
@@ -436,18 +346,18 @@ void ShadowPager::zap(Space &space, uint64_t va, unsigned level) {
 // The guest stored to `entry_gpa`, inside a write-protected table page (the store is done).
 void ShadowPager::onTableWrite(uint64_t entry_gpa) {
   const uint64_t page = entry_gpa & kPageMask;
-  const auto it = users_.find(page);
-  if (it == users_.end())
+  const std::vector<TableUser> *tracked_users = tracker_->users(page);
+  if (tracked_users == nullptr)
     return;
-  const std::vector<User> users = it->second;
-  std::vector<User> live;
+  const std::vector<TableUser> users = *tracked_users;
+  std::vector<TableUser> live;
   std::vector<uint64_t> recycled_roots;
   const uint64_t index = (entry_gpa & 4095) / 8;
-  for (const User &user : users) {
+  for (const TableUser &user : users) {
     if (!userLive(user, page))
       continue;
     Space &space = *spaces_.at(user.space_id);
-    if (user.level == kLevels && space.id != active_ && variant_ == ShadowVariant::Caching) {
+    if (user.level == kLevels && space.id != active_ && traitsOf(variant_).keeps_spaces) {
       // The root of an address space that is not running changed: the guest is most likely
       // recycling the page (its process exited). Drop the space rather than track a dead one.
       recycled_roots.push_back(space.id);
@@ -456,7 +366,7 @@ void ShadowPager::onTableWrite(uint64_t entry_gpa) {
     live.push_back(user);
     const uint64_t va = canonical(user.va_base + (index << levelShift(user.level)));
     zap(space, va, user.level);
-    if (variant_ == ShadowVariant::Caching) {
+    if (traitsOf(variant_).propagates_writes) {
       // Propagate: install the new translation now rather than at the next fault.
       const GuestWalk w = walkGuest(space.guest_root, va, true);
       if (w.ok && w.leaf_level == user.level) {
@@ -465,10 +375,7 @@ void ShadowPager::onTableWrite(uint64_t entry_gpa) {
       }
     }
   }
-  if (live.empty())
-    untrack(page);
-  else
-    users_[page] = live;
+  tracker_->setUsers(page, std::move(live));
   for (const uint64_t id : recycled_roots)
     dropSpace(id);
 }
@@ -504,7 +411,7 @@ ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bo
   }
   for (unsigned level = kLevels; level >= w.leaf_level; --level)
     trackTable(space, w.table[level], level, tableBase(va, level));
-  if (access == Access::Write && users_.count(w.gpa & kPageMask) != 0) {
+  if (access == Access::Write && tracker_->isTracked(w.gpa & kPageMask)) {
     // A store to a guest page-table page: emulate it, then bring every shadow up to date.
     const uint64_t hpa = env_.vm.hostOf(w.gpa);
     if (store_value != nullptr)
@@ -518,7 +425,7 @@ ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bo
   }
   installLeaf(space, va, w, w.leaf_level, w.leaf_entry, w.acc_above[w.leaf_level]);
   ++stats_.fills;
-  if (variant_ == ShadowVariant::Prefetch)
+  if (traitsOf(variant_).prefetches)
     prefetchAround(space, va, w);
   result.outcome = FaultOutcome::Filled;
   return result;
@@ -583,69 +490,8 @@ uint64_t ShadowPager::flushActive() {
   return activate(root, pcid);  // plain: drop and rebuild from nothing
 }
 
-std::vector<std::string> ShadowPager::check() const {
-  std::vector<std::string> problems;
-  PhysicalMemory &mem = env_.backend.memory();
-  for (const auto &[id, space_ptr] : spaces_) {
-    const Space &space = *space_ptr;
-    auto report = [&](uint64_t va, const std::string &what) {
-      problems.push_back("space of guest CR3 " + hex(space.guest_root) + ": VA " + hex(va) + ": " + what);
-    };
-    auto verifyLeaf = [&](uint64_t va, unsigned level, uint64_t entry) {
-      const GuestWalk w = walkGuest(space.guest_root, va, false);
-      if (!w.ok) {
-        report(va, "shadow maps a VA the guest does not map");
-        return;
-      }
-      if (level > w.leaf_level) {
-        report(va, "shadow page larger than the guest page");
-        return;
-      }
-      const uint64_t size = levelBytes(level);
-      const uint64_t gpa_base = w.gpa & ~(size - 1);
-      const auto host = env_.vm.ept().translate(gpa_base);
-      const uint64_t frame = entry & kAddrMask & ~(size - 1);
-      if (!host || *host != frame) {
-        report(va, "shadow frame " + hex(frame) + " but guest+EPT give " + (host ? hex(*host) : "no mapping"));
-        return;
-      }
-      if (level == 2 && env_.vm.eptPageSize(gpa_base) == PageSize::Size4K)
-        report(va, "2 MiB shadow leaf over host memory the EPT maps in 4 KiB pages");
-      if (((entry & pte::US) != 0) != ((w.acc & pte::US) != 0))
-        report(va, "U/S differs from the guest's");
-      if (((entry & pte::NX) != 0) != ((w.acc & pte::NX) != 0))
-        report(va, "NX differs from the guest's");
-      if (entry & pte::G)
-        report(va, "global shadow leaf (INV_PCID could not remove it)");
-      if ((entry & pte::RW) && !(w.acc & pte::RW))
-        report(va, "writable in the shadow but not in the guest");
-      const bool protected_page = level == 1 ? users_.count(gpa_base) != 0 : tracked_in_2m_.count(gpa_base / k2M) != 0;
-      if ((entry & pte::RW) && protected_page)
-        report(va, "writable shadow leaf over a write-protected guest page table");
-    };
-    // Depth-first over the shadow tables.
-    struct Frame {
-      uint64_t table;
-      unsigned level;
-      uint64_t base;
-    };
-    std::vector<Frame> stack{{space.root, kLevels, 0}};
-    while (!stack.empty()) {
-      const Frame f = stack.back();
-      stack.pop_back();
-      for (uint64_t index = 0; index < 512; ++index) {
-        const uint64_t entry = mem.read64(f.table + 8 * index);
-        if (!(entry & pte::P))
-          continue;
-        const uint64_t va = canonical(f.base + (index << levelShift(f.level)));
-        if (f.level > 1 && !(entry & pte::PS))
-          stack.push_back(Frame{entry & kAddrMask, f.level - 1, va});
-        else
-          verifyLeaf(va, f.level, entry);
-      }
-    }
-  }
-  return problems;
-}
+size_t ShadowPager::trackedPages() const { return tracker_->trackedPages(); }
+
+bool ShadowPager::isWriteProtected(uint64_t gpa) const { return tracker_->isTracked(gpa & kPageMask); }
 
 }  // namespace vmmu::vmm

@@ -29,7 +29,7 @@
 
 namespace vmmu::vmm {
 
-enum class ShadowVariant : uint8_t { Plain, Caching, Prefetch };
+enum class ShadowVariant : uint8_t { Plain, Caching, Prefetch };  // their differences: shadow_traits.h
 std::string_view toString(ShadowVariant variant);
 
 // Host frames owned by the VMM (EPT is elsewhere): a bump range with a free list.
@@ -74,6 +74,10 @@ struct ShadowStats {
   uint64_t tables_freed = 0;
 };
 
+class WriteTracker;  // the write-tracking maps (src/shadow_tracker.h)
+struct TableUser;
+struct LeafRef;
+
 class ShadowPager {
 public:
   // Caching keeps at most `max_spaces` spaces, dropping the least recently activated beyond that.
@@ -116,14 +120,12 @@ public:
 
   const ShadowStats &stats() const { return stats_; }
   size_t spaceCount() const { return spaces_.size(); }
-  size_t trackedPages() const { return users_.size(); }
-  bool isWriteProtected(uint64_t gpa) const { return users_.count(gpa & ~uint64_t{4095}) != 0; }
+  size_t trackedPages() const;              // guest table pages write-protected
+  bool isWriteProtected(uint64_t gpa) const;  // whether the page of `gpa` is one of them
   uint64_t activeRoot() const;  // sCR3 of the running space, 0 when none
 
 private:
   struct Space;
-  struct User;
-  struct LeafRef;
   struct GuestWalk;
 
   GuestWalk walkGuest(uint64_t root_gpa, uint64_t va, bool charge) const;
@@ -138,8 +140,8 @@ private:
   void prefetchAround(Space &space, uint64_t va, const GuestWalk &walk);
   void trackTable(Space &space, uint64_t table_gpa, unsigned level, uint64_t va_base);
   void writeProtect(uint64_t page);
-  void untrack(uint64_t page);
-  bool userLive(const User &user, uint64_t page) const;
+  void takeBackLeaves(const std::vector<LeafRef> &refs, unsigned level, uint64_t host);
+  bool userLive(const TableUser &user, uint64_t page) const;
   void onTableWrite(uint64_t entry_gpa);
   void zap(Space &space, uint64_t va, unsigned level);
   uint64_t shadowTableAt(const Space &space, uint64_t va, unsigned level) const;
@@ -156,10 +158,7 @@ private:
   uint64_t active_ = 0;                                          // space id, 0 when none
   uint64_t next_space_id_ = 1;
   std::unordered_map<uint64_t, uint64_t> mirror_;  // shadow table hPA -> guest table gPA (or kSplinter)
-  std::unordered_map<uint64_t, std::vector<User>> users_;     // guest table page -> spaces built from it
-  std::unordered_map<uint64_t, uint32_t> tracked_in_2m_;      // 2 MiB gPA region -> tracked pages in it
-  std::unordered_map<uint64_t, std::vector<LeafRef>> writable_4k_;  // gPA page -> writable 4K leaves
-  std::unordered_map<uint64_t, std::vector<LeafRef>> leaves_2m_;    // 2 MiB gPA region -> 2M leaves
+  std::unique_ptr<WriteTracker> tracker_;         // write-protected guest tables, leaves to take back
   uint64_t use_clock_ = 0;
 };
 
