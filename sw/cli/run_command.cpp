@@ -195,6 +195,12 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
       // The model runs the configuration the RTL was verilated with; a --config file may still
       // change it, which the RTL backend then refuses, naming the parameter.
       request.settings.mmu = vmm::rtlParameterSetConfig(o.rtl_params);
+      // The VMM keeps its own frames at 1 TiB by default; a set with a smaller host physical
+      // space (alt: 40 bits, 1 TiB in all) gets them in its top 64 GiB instead.
+      const uint64_t host_bytes = uint64_t{1} << request.settings.mmu.pa_bits;
+      if (request.settings.vmm.frames_base + vmm::Vmm::kVmmFramesBytes > host_bytes &&
+          host_bytes >= 2 * vmm::Vmm::kVmmFramesBytes)
+        request.settings.vmm.frames_base = host_bytes - vmm::Vmm::kVmmFramesBytes;
     }
     // VMMU_RTL_CHECK / VMMU_RTL_WAVES / VMMU_RTL_WAVES_WINDOW / VMMU_RTL_INJECT_DIVERGENCE override
     // these (rtl_backend.h).

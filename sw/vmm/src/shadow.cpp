@@ -39,8 +39,12 @@ uint64_t FramePool::allocate() {
 }
 
 ShadowPager::ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces)
-    : variant_(variant), env_(env), max_spaces_(max_spaces == 0 ? 1 : max_spaces),
-      tracker_(std::make_unique<WriteTracker>()) {}
+    : variant_(variant), env_(env), levels_(env.backend.config().guest_levels),
+      max_spaces_(max_spaces == 0 ? 1 : max_spaces), tracker_(std::make_unique<WriteTracker>()) {
+  if (levels_ < 4 || levels_ > shadow_detail::kMaxLevels)
+    throw std::invalid_argument("shadow paging mirrors 4- or 5-level guest paging, the MMU has " +
+                                std::to_string(levels_) + " levels");
+}
 
 ShadowPager::~ShadowPager() = default;
 
@@ -66,7 +70,7 @@ ShadowPager::GuestWalk ShadowPager::walkGuest(uint64_t root_gpa, uint64_t va, bo
   GuestWalk w;
   uint64_t acc = pte::RW | pte::US;
   uint64_t table = root_gpa;
-  for (unsigned level = kLevels; level >= 1; --level) {
+  for (unsigned level = levels_; level >= 1; --level) {
     w.table[level] = table;
     w.acc_above[level] = acc;
     if (!env_.vm.contains(table)) {
@@ -191,7 +195,7 @@ uint64_t ShadowPager::activate(uint64_t guest_root, uint16_t pcid) {
 uint64_t ShadowPager::shadowEntryAddress(const Space &space, uint64_t va, unsigned level) const {
   PhysicalMemory &mem = env_.backend.memory();
   uint64_t table = space.root;
-  for (unsigned l = kLevels; l > level; --l) {
+  for (unsigned l = levels_; l > level; --l) {
     const uint64_t entry = mem.read64(table + 8 * entryIndex(va, l));
     if (!(entry & pte::P) || (entry & pte::PS))
       return 0;
@@ -201,7 +205,7 @@ uint64_t ShadowPager::shadowEntryAddress(const Space &space, uint64_t va, unsign
 }
 
 uint64_t ShadowPager::shadowTableAt(const Space &space, uint64_t va, unsigned level) const {
-  if (level == kLevels)
+  if (level == levels_)
     return space.root;
   const uint64_t parent_entry = shadowEntryAddress(space, va, level + 1);
   if (parent_entry == 0)
@@ -229,7 +233,7 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
                                     ? 2
                                     : 1;
   uint64_t table = space.root;
-  for (unsigned level = kLevels; level > shadow_level; --level) {
+  for (unsigned level = levels_; level > shadow_level; --level) {
     const uint64_t entry_addr = table + 8 * entryIndex(va, level);
     const uint64_t entry = mem.read64(entry_addr);
     const uint64_t expected = level - 1 >= guest_level ? walk.table[level - 1] : kSplinter;
@@ -257,7 +261,7 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   // included.
   const uint64_t flags = pte::P | (writable ? pte::RW : 0) | (us ? pte::US : 0) | (nx ? pte::NX : 0) |
                          (shadow_level == 2 ? pte::PS : 0);
-  const uint64_t va_base = canonical(va & ~(size - 1));
+  const uint64_t va_base = canonical(va & ~(size - 1), levels_);
   const uint64_t leaf_addr = table + 8 * entryIndex(va, shadow_level);
   const uint64_t leaf = env_.vm.hostOf(gpa_base) | flags;
   if (mem.read64(leaf_addr) == leaf)
@@ -317,7 +321,7 @@ bool ShadowPager::userLive(const TableUser &user, uint64_t page) const {
   const auto it = spaces_.find(user.space_id);
   if (it == spaces_.end())
     return false;
-  if (user.level == kLevels)
+  if (user.level == levels_)
     return it->second->guest_root == page;
   const uint64_t table = shadowTableAt(*it->second, user.va_base, user.level);
   if (table == 0)
@@ -357,14 +361,14 @@ void ShadowPager::onTableWrite(uint64_t entry_gpa) {
     if (!userLive(user, page))
       continue;
     Space &space = *spaces_.at(user.space_id);
-    if (user.level == kLevels && space.id != active_ && traitsOf(variant_).keeps_spaces) {
+    if (user.level == levels_ && space.id != active_ && traitsOf(variant_).keeps_spaces) {
       // The root of an address space that is not running changed: the guest is most likely
       // recycling the page (its process exited). Drop the space rather than track a dead one.
       recycled_roots.push_back(space.id);
       continue;
     }
     live.push_back(user);
-    const uint64_t va = canonical(user.va_base + (index << levelShift(user.level)));
+    const uint64_t va = canonical(user.va_base + (index << levelShift(user.level)), levels_);
     zap(space, va, user.level);
     if (traitsOf(variant_).propagates_writes) {
       // Propagate: install the new translation now rather than at the next fault.
@@ -409,8 +413,8 @@ ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bo
     ++stats_.injected;
     return result;
   }
-  for (unsigned level = kLevels; level >= w.leaf_level; --level)
-    trackTable(space, w.table[level], level, tableBase(va, level));
+  for (unsigned level = levels_; level >= w.leaf_level; --level)
+    trackTable(space, w.table[level], level, tableBase(va, level, levels_));
   if (access == Access::Write && tracker_->isTracked(w.gpa & kPageMask)) {
     // A store to a guest page-table page: emulate it, then bring every shadow up to date.
     const uint64_t hpa = env_.vm.hostOf(w.gpa);
@@ -436,9 +440,9 @@ ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bo
 void ShadowPager::prefetchAround(Space &space, uint64_t va, const GuestWalk &w) {
   const unsigned level = w.leaf_level;
   const uint64_t acc_above = w.acc_above[level];
-  const uint64_t base = tableBase(va, level);
+  const uint64_t base = tableBase(va, level, levels_);
   for (uint64_t index = 0; index < 512; ++index) {
-    const uint64_t sibling = canonical(base + (index << levelShift(level)));
+    const uint64_t sibling = canonical(base + (index << levelShift(level)), levels_);
     if (index == entryIndex(va, level))
       continue;
     chargeShim(env_.costs.prefetch_entry_read);
@@ -450,8 +454,8 @@ void ShadowPager::prefetchAround(Space &space, uint64_t va, const GuestWalk &w) 
   }
   if (level >= 2 && shadowEntryAddress(space, va, 1) != 0) {  // splintered: fill every piece
     for (uint64_t piece = 0; piece < 512; ++piece) {
-      const uint64_t piece_va = canonical((va & ~(k2M - 1)) + piece * 4096);
-      if (piece_va != canonical(va & kPageMask) && installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above))
+      const uint64_t piece_va = canonical((va & ~(k2M - 1)) + piece * 4096, levels_);
+      if (piece_va != canonical(va & kPageMask, levels_) && installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above))
         ++stats_.prefetched;
     }
   }
@@ -464,7 +468,7 @@ void ShadowPager::invalidatePage(uint64_t va) {
   Space &space = *it->second;
   PhysicalMemory &mem = env_.backend.memory();
   uint64_t table = space.root;
-  for (unsigned level = kLevels; level >= 1; --level) {
+  for (unsigned level = levels_; level >= 1; --level) {
     const uint64_t addr = table + 8 * entryIndex(va, level);
     const uint64_t entry = mem.read64(addr);
     if (!(entry & pte::P))

@@ -55,7 +55,7 @@ std::vector<std::string> ShadowPager::check() const {
       unsigned level;
       uint64_t base;
     };
-    std::vector<Frame> stack{{space.root, kLevels, 0}};
+    std::vector<Frame> stack{{space.root, levels_, 0}};
     while (!stack.empty()) {
       const Frame f = stack.back();
       stack.pop_back();
@@ -63,7 +63,7 @@ std::vector<std::string> ShadowPager::check() const {
         const uint64_t entry = mem.read64(f.table + 8 * index);
         if (!(entry & pte::P))
           continue;
-        const uint64_t va = canonical(f.base + (index << levelShift(f.level)));
+        const uint64_t va = canonical(f.base + (index << levelShift(f.level)), levels_);
         if (f.level > 1 && !(entry & pte::PS))
           stack.push_back(Frame{entry & kAddrMask, f.level - 1, va});
         else

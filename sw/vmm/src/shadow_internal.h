@@ -11,7 +11,8 @@
 
 namespace vmmu::vmm::shadow_detail {
 
-constexpr unsigned kLevels = 4;  // the shadow mirrors 4-level guest paging
+// The shadow mirrors the guest's paging: 4 levels, or 5 (LA57), the MMU's GuestLevels.
+constexpr unsigned kMaxLevels = 5;
 constexpr uint64_t kPageMask = ~uint64_t{4095};
 constexpr uint64_t kAddrMask = ((uint64_t{1} << 52) - 1) & kPageMask;  // entry address bits
 constexpr uint64_t kSplinter = ~uint64_t{0};  // mirror_ value of a splinter table
@@ -20,11 +21,15 @@ constexpr uint64_t k2M = pageBytes(PageSize::Size2M);
 
 // Bytes a level-`level` entry maps (paging.h's levelShift).
 constexpr uint64_t levelBytes(unsigned level) { return uint64_t{1} << levelShift(level); }
-// Sign-extends bit 47, so that VAs assembled from table indices are canonical.
-constexpr uint64_t canonical(uint64_t va) { return static_cast<uint64_t>(static_cast<int64_t>(va << 16) >> 16); }
-// First VA covered by the level-`level` table that maps `va`.
-constexpr uint64_t tableBase(uint64_t va, unsigned level) {
-  return level >= kLevels ? 0 : canonical(va & ~(levelBytes(level + 1) - 1));
+// Sign-extends the top VA bit of `levels`-level paging (bit 47, or 56 with 5 levels), so that VAs
+// assembled from table indices are canonical.
+constexpr uint64_t canonical(uint64_t va, unsigned levels) {
+  const unsigned unused = 64 - levelShift(levels + 1);
+  return static_cast<uint64_t>(static_cast<int64_t>(va << unused) >> unused);
+}
+// First VA covered by the level-`level` table that maps `va` (the root, level `levels`, covers all).
+constexpr uint64_t tableBase(uint64_t va, unsigned level, unsigned levels) {
+  return level >= levels ? 0 : canonical(va & ~(levelBytes(level + 1) - 1), levels);
 }
 constexpr uint64_t leafFrame(uint64_t entry, unsigned level) { return entry & kAddrMask & ~(levelBytes(level) - 1); }
 
@@ -52,8 +57,8 @@ struct ShadowPager::GuestWalk {
   uint64_t leaf_entry = 0;
   uint64_t gpa = 0;              // the final gPA of the walked VA
   uint64_t acc = 0;              // RW|US (ANDed) and NX (ORed) over the walk
-  std::array<uint64_t, shadow_detail::kLevels + 1> table{};      // gPA of the guest table at each level walked
-  std::array<uint64_t, shadow_detail::kLevels + 1> acc_above{};  // acc over the entries above each level
+  std::array<uint64_t, shadow_detail::kMaxLevels + 1> table{};      // gPA of the guest table at each level walked
+  std::array<uint64_t, shadow_detail::kMaxLevels + 1> acc_above{};  // acc over the entries above each level
 };
 
 }  // namespace vmmu::vmm

@@ -30,9 +30,6 @@ Mode modeOf(Approach approach) {
 }
 
 VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const MmuBackend &backend) {
-  if (backend.config().guest_levels != 4)
-    throw std::invalid_argument("the VMM shim needs guest_levels = 4, the MMU has " +
-                                std::to_string(backend.config().guest_levels));
   if (config.context >= backend.config().num_contexts)
     throw std::invalid_argument("VMM context " + std::to_string(config.context) + " is not below num_contexts " +
                                 std::to_string(backend.config().num_contexts));

@@ -151,6 +151,7 @@ private:
 
   const ShadowVariant variant_;
   ShadowEnvironment env_;
+  const unsigned levels_;  // the guest's paging levels (the MMU's GuestLevels): 4 or 5
   const size_t max_spaces_;
   ShadowStats stats_;
   std::unordered_map<uint64_t, std::unique_ptr<Space>> spaces_;  // by space id
