@@ -20,8 +20,13 @@ static_assert(sizeof(std::array<uint64_t, 512>) == 4096, "slabs hold whole 4 KiB
 namespace {
 constexpr unsigned kFrameShift = 12;
 constexpr unsigned kInitialSlotBits = 10;  // 1024 slots: a small VM's tables without a rehash
+constexpr size_t kPageBytes = 4096;
 constexpr size_t kSlabPages = 512;
-constexpr size_t kSlabBytes = kSlabPages * 4096;  // 2 MiB, a huge page of x86-64 hosts
+constexpr size_t kSlabBytes = kSlabPages * kPageBytes;  // 2 MiB, a huge page of x86-64 hosts
+// The first slab is small and gets no huge-page advice: most VMs' tables fit in a few dozen pages,
+// and a huge page would have the host zero 2 MiB on its first touch (a sixth of a short replay's
+// set-up), where 4 KiB host pages are zeroed only as they are used.
+constexpr size_t kFirstSlabPages = 64;
 unsigned wordIndex(uint64_t addr) { return (addr >> 3) & 511; }
 
 // Fibonacci hashing: multiplying by 2^64 / golden ratio spreads consecutive frame numbers (page
@@ -32,7 +37,26 @@ size_t slotIndex(uint64_t frame, unsigned bits) {
 }  // namespace
 
 void SparseMemory::SlabDeleter::operator()(Page *slab) const {
-  ::operator delete(slab, std::align_val_t{kSlabBytes});  // pages are trivially destructible
+  ::operator delete(slab, std::align_val_t{alignment});  // pages are trivially destructible
+}
+
+// Carves the next page from the current slab, starting a new slab when it is used up.
+SparseMemory::Page *SparseMemory::newPage() {
+  if (slab_pages_left_ == 0) {
+    const bool first = slabs_.empty();
+    const size_t bytes = first ? kFirstSlabPages * kPageBytes : kSlabBytes;
+    const size_t alignment = first ? kPageBytes : kSlabBytes;
+    void *slab = ::operator new(bytes, std::align_val_t{alignment});
+#if defined(__linux__)
+    if (!first)
+      madvise(slab, bytes, MADV_HUGEPAGE);  // advice only: no huge pages is no error
+#endif
+    slabs_.emplace_back(static_cast<Page *>(slab), SlabDeleter{alignment});
+    next_page_ = slabs_.back().get();
+    slab_pages_left_ = bytes / kPageBytes;
+  }
+  --slab_pages_left_;
+  return new (next_page_++) Page();
 }
 
 SparseMemory::SparseMemory() : slots_(size_t{1} << kInitialSlotBits), slot_bits_(kInitialSlotBits) {}
@@ -72,14 +96,7 @@ SparseMemory::Page *SparseMemory::pageFor(uint64_t addr, bool allocate) {
       return nullptr;
     if (2 * (pages_ + 1) > slots_.size())
       grow();
-    if (pages_ % kSlabPages == 0) {
-      void *slab = ::operator new(kSlabBytes, std::align_val_t{kSlabBytes});
-#if defined(__linux__)
-      madvise(slab, kSlabBytes, MADV_HUGEPAGE);  // advice only: no huge pages is no error
-#endif
-      slabs_.emplace_back(static_cast<Page *>(slab));
-    }
-    page = new (slabs_.back().get() + pages_ % kSlabPages) Page();
+    page = newPage();
     ++pages_;
     slots_[slotOf(frame)] = Slot{frame, page};
   }
@@ -113,6 +130,8 @@ uint64_t SparseMemory::peek64(uint64_t addr) const {
 
 void SparseMemory::clear() {
   slabs_.clear();
+  next_page_ = nullptr;
+  slab_pages_left_ = 0;
   pages_ = 0;
   slots_.assign(size_t{1} << kInitialSlotBits, Slot{});
   slot_bits_ = kInitialSlotBits;

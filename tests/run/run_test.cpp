@@ -200,13 +200,12 @@ private:
   uint64_t translations_ = 0;
 };
 
-// Under a shared decode the runs advance in lockstep, a round at a time: each replays up to the
-// step's end (kStepAccesses, 1,024 user accesses) or the tape's decoded end (chunks of 4,096
-// events), and the stop flag is looked at between rounds. The steps end at 1,024, 2,048, 3,072,
-// then the first chunk's end, access 4,094 (gzip.vmt starts with a process-create and a switch),
-// then 4,096 and 5,120. Native's 5,000th translation (a few faults retry, so after access 4,096
-// and before 5,000) raises the flag in the step to 5,120: every run finishes that step, so all
-// stop at access 5,120.
+// Under a shared decode the runs advance in lockstep, a round at a time: the tape is decoded up
+// to the step's end (on the RTL backend kStepAccesses, 1,024 user accesses), each run replays up
+// to it, and the stop flag is looked at between rounds. The steps end at 1,024, 2,048, 3,072,
+// 4,096 and 5,120. Native's 5,000th translation (a few faults retry, so after access 4,096 and
+// before 5,000) raises the flag in the step to 5,120: every run finishes that step, so all stop
+// at access 5,120.
 TEST(RunTrace, StopMidStepEndsEveryRunAtTheSameAccess) {
   RunRequest request = smallRequest(40'000);
   volatile std::sig_atomic_t stop = 0;

@@ -48,20 +48,25 @@ private:
   Page *find(uint64_t frame) const;
   size_t slotOf(uint64_t frame) const;
   void grow();
+  Page *newPage();
 
   // Frame number -> page, by open addressing with linear probing in a power-of-two table kept at
   // most half full: a lookup hashes once and reads one or two adjacent slots whatever the number
   // of pages, where a node-based map chased a bucket and a node (and divided by the bucket count).
   std::vector<Slot> slots_;
   unsigned slot_bits_ = 0;  // slots_.size() == 1 << slot_bits_
-  // Pages are carved from 2 MiB slabs, one after the other, so that the host's TLB (and its
-  // transparent huge pages, where the host gives them) covers 512 pages an entry: a random walk
-  // over a GiB of guest tables otherwise costs a host TLB miss besides the cache miss.
+  // Pages are carved from slabs, one after the other: after a small first one, 2 MiB slabs, so
+  // that the host's TLB (and its transparent huge pages, where the host gives them) covers 512
+  // pages an entry: a random walk over a GiB of guest tables otherwise costs a host TLB miss
+  // besides the cache miss.
   struct SlabDeleter {
+    size_t alignment = 0;  // as allocated
     void operator()(Page *slab) const;
   };
   std::vector<std::unique_ptr<Page, SlabDeleter>> slabs_;
-  size_t pages_ = 0;  // pages allocated, the last slab holding the most recent ones
+  Page *next_page_ = nullptr;   // the last slab's first unused page
+  size_t slab_pages_left_ = 0;  // pages of the last slab not yet used
+  size_t pages_ = 0;            // pages allocated
   uint64_t last_frame_ = ~uint64_t{0};
   Page *last_page_ = nullptr;
 };

@@ -23,28 +23,38 @@ bool TraceTape::extend() {
   auto chunk = std::make_shared<Chunk>();
   chunk->first = events_;
   chunk->entries.reserve(chunk_events_);
-  while (chunk->entries.size() < chunk_events_) {
-    if (events_ >= max_events_) {
-      ended_ = true;
-      break;
-    }
-    std::optional<trace::Event> event = reader_.next();
-    if (!event) {
-      ended_ = true;
-      break;
-    }
-    if (event->kind == trace::EventKind::Access) {
-      if (event->address < kUpperHalf) {
-        ++accesses_;
-        safe_end_ = events_ + 1;
+  // The counts are locals while the chunk fills, written back after it (or before an exception
+  // leaves): as members, the compiler updated them with narrow stores and read them back with a
+  // wide load, a store-forwarding stall per event.
+  uint64_t events = events_, accesses = accesses_, safe_end = safe_end_;
+  try {
+    while (chunk->entries.size() < chunk_events_) {
+      if (events >= max_events_) {
+        ended_ = true;
+        break;
       }
-      chunk->entries.push_back({event->address, event->pid, event->kind, event->op});
-    } else {
-      chunk->entries.push_back({chunk->others.size(), event->pid, event->kind, event->op});
-      chunk->others.push_back(std::move(*event));
+      std::optional<trace::Event> event = reader_.next();
+      if (!event) {
+        ended_ = true;
+        break;
+      }
+      if (event->kind == trace::EventKind::Access) {
+        if (event->address < kUpperHalf) {
+          ++accesses;
+          safe_end = events + 1;
+        }
+        chunk->entries.push_back({event->address, event->pid, event->kind, event->op});
+      } else {
+        chunk->entries.push_back({chunk->others.size(), event->pid, event->kind, event->op});
+        chunk->others.push_back(std::move(*event));
+      }
+      ++events;
     }
-    ++events_;
+  } catch (...) {
+    events_ = events, accesses_ = accesses, safe_end_ = safe_end;
+    throw;
   }
+  events_ = events, accesses_ = accesses, safe_end_ = safe_end;
   // What the scout promised: the events before its access may be replayed.
   if (access_ahead_ > safe_end_)
     safe_end_ = std::min(events_, access_ahead_);
