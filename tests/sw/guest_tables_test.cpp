@@ -60,6 +60,9 @@ TEST(GuestTables, A2MLeafIsClearedAtItsOwnLevel) {
   const uint64_t buf = k.mmap(pid, 2 * k2M, guest::prot::ReadWrite, true);
   k.touch(buf + k2M + 5 * k4K, Access::Write);
   ASSERT_EQ(k.stats().huge_page_faults, 1u);
+  k.touch(buf, Access::Write);  // its neighbour, ending where it starts
+  ASSERT_EQ(k.stats().huge_page_faults, 2u);
+  const uint64_t neighbour = k.residentFrame(pid, buf);
   const uint64_t frame = k.residentFrame(pid, buf + k2M);
   EXPECT_EQ(frame % k2M, 0u);
   EXPECT_EQ(guestEntry(sys, pid, buf + k2M, 2), frame | pte::P | pte::RW | pte::US | pte::NX | pte::PS);
@@ -70,7 +73,22 @@ TEST(GuestTables, A2MLeafIsClearedAtItsOwnLevel) {
   k.munmap(pid, buf + k2M, k2M);
   EXPECT_EQ(guestEntry(sys, pid, buf + k2M, 2), 0u) << "the PD entry itself";
   EXPECT_EQ(guestEntry(sys, pid, buf, 2), pd_entry_before_neighbour) << "its neighbour untouched";
+  EXPECT_EQ(pd_entry_before_neighbour, neighbour | pte::P | pte::RW | pte::US | pte::NX | pte::PS);
+  EXPECT_EQ(k.residentFrame(pid, buf), neighbour);
   EXPECT_EQ(k.freeFrames(), frames + 512);
+}
+
+TEST(GuestTables, APhysicalMappingMapsEachPageToItsFrame) {
+  System sys(Approach::Nested);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t gpa = k.memoryBytes() - 4 * k4K;  // the last four pages, as a device window
+  const uint64_t va = k.mapPhysical(pid, gpa, 4 * k4K, guest::prot::Read);
+  const guest::AccessOutcome out = k.touch(va + 2 * k4K + 0x18, Access::Read);
+  EXPECT_EQ(out.hpa, sys.vmm->memory().hostOf(gpa + 2 * k4K + 0x18));
+  EXPECT_EQ(guestEntry(sys, pid, va + 2 * k4K, 1), (gpa + 2 * k4K) | pte::P | pte::US | pte::NX);
+  EXPECT_EQ(k.residentFrame(pid, va + 2 * k4K + 0x18), gpa + 2 * k4K + 0x18);
 }
 
 }  // namespace

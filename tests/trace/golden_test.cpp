@@ -97,6 +97,14 @@ TEST(TraceGolden, EveryGeneratorKindAndTheMixer) {
   const std::string actual = dumpOf(mixed);
   EXPECT_EQ(actual, expected) << "mix: " << firstDifference(actual, expected);
 }
+TEST(TraceGolden, GeneratorCountsStartAtOne) {
+  const std::string path = scratchPath("bounds.vmt");
+  for (const char *option : {"--footprint-mib", "--accesses", "--procs", "--quantum"}) {
+    EXPECT_EQ(vmmu(std::string("trace gen random ") + option + " 0 -o " + path), 2 << 8) << option;
+    const std::string few = std::string(option) == "--accesses" ? "" : "--accesses 10 ";
+    EXPECT_EQ(vmmu("trace gen random " + few + option + " 1 -o " + path), 0) << option;
+  }
+}
 #endif
 
 }  // namespace
