@@ -17,7 +17,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "vmmu/guest/guest_kernel.h"
@@ -64,11 +68,11 @@ private:
 };
 
 // The trace: one store to each page in order (the warm-up, `pages` events), then kAccesses
-// random accesses. Removed with the object.
+// random accesses. Written in a private directory made by mkdtemp (no predictable /tmp name);
+// both are removed with the object.
 class FootprintTrace {
 public:
-  explicit FootprintTrace(uint64_t pages)
-      : path_("/tmp/vmmu-footprint-" + std::to_string(getpid()) + "-" + std::to_string(pages) + ".vmt") {
+  explicit FootprintTrace(uint64_t pages) : dir_(makePrivateDirectory()), path_(dir_ + "/footprint.vmt") {
     using vmmu::trace::AccessOp;
     using vmmu::trace::Event;
     vmmu::trace::TraceWriter writer(path_, vmmu::trace::makeHeader("bench/footprint_bench", "BM_Footprint"));
@@ -82,12 +86,24 @@ public:
     }
     writer.finish();
   }
-  ~FootprintTrace() { unlink(path_.c_str()); }
+  ~FootprintTrace() {
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
   FootprintTrace(const FootprintTrace &) = delete;
   FootprintTrace &operator=(const FootprintTrace &) = delete;
   const std::string &path() const { return path_; }
 
 private:
+  static std::string makePrivateDirectory() {
+    const char *tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/vmmu-footprint.XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("footprint_bench: cannot create a temporary directory: " + std::string(std::strerror(errno)));
+    return pattern;
+  }
+
+  std::string dir_;
   std::string path_;
 };
 
