@@ -40,6 +40,11 @@ VerilatedDutHarness::~VerilatedDutHarness() {
   if (trace_)
     trace_->close();
   top_->final();
+  // Verilator 5.006 erases the model's scopes (which --assert creates) from the thread's current
+  // context, not the model's own: with several harnesses in one program that may be another's,
+  // already destroyed. Make it this harness's context first.
+  Verilated::threadContextp(context_.get());
+  top_.reset();
 }
 
 unsigned VerilatedDutHarness::drawLatency() {
