@@ -87,7 +87,7 @@ TEST(CompareTranslation, LatencyCountsOnlyWhenObserved) {
   dut.latency = 9;
   const std::string what = compareTranslation(dut, modelWalk());
   EXPECT_NE(what.find("differs: latency (a walk, §12)\n"), std::string::npos) << what;
-  EXPECT_NE(what.find("rtl:   hpa=0x5001008 size=4K fault=NONE info=0x0 addr=0x0 level=0 vm_exit=0 tlb_hit=0 "
+  EXPECT_NE(what.find("rtl:   hpa=0x5001008 size=4K fault=NONE info=0x0 addr=0x0 level=0 glevel=0 vm_exit=0 tlb_hit=0 "
                       "latency 9, 2 memory ops"),
             std::string::npos)
       << what;
