@@ -181,7 +181,10 @@ TEST_F(RtlDirected, DirectOutOfBoundsTableIsBoundsExitBeforeReading) {
   const DutTranslation t = sim.check(read(9, kVa));
   EXPECT_EQ(t.resp.fault, Fault::Bounds);
   EXPECT_TRUE(t.ops.empty());
-  EXPECT_EQ(t.resp.fault_info, config.guest_levels << eptq::kGuestLevelShift);
+  EXPECT_EQ(t.resp.fault_info, 0u);  // bit 8 clear: not the final gPA
+  EXPECT_EQ(t.resp.fault_guest_level, config.guest_levels);
+  // The gPA of the root entry the walk was about to read, not the root's base (§6).
+  EXPECT_EQ(t.resp.fault_addr, vm.guest.root() + 8 * entryIndex(kVa, config.guest_levels));
   EXPECT_EQ(t.latency, 2u);
 }
 
@@ -278,17 +281,78 @@ TEST_F(RtlDirected, EptViolationAndMisconfigPayloads) {
   EXPECT_TRUE(denied.resp.vm_exit);
   EXPECT_EQ(denied.resp.fault_addr, 0x20'0010u);
   EXPECT_EQ(denied.resp.fault_level, 1u);
-  EXPECT_EQ(denied.resp.fault_info,
-            eptq::Write | eptq::Readable | eptq::LinearValid | eptq::Final);
+  // Bit 1 write, bits 5:3 = R only, bit 7 linear valid, bit 8 final.
+  EXPECT_EQ(denied.resp.fault_info, 0x18au);
+  EXPECT_EQ(denied.resp.fault_guest_level, 0u);
 
   const DutTranslation absent = sim.check(read(5, kVa + 0x1000));
   EXPECT_EQ(absent.resp.fault, Fault::EptViolation);
-  EXPECT_EQ(absent.resp.fault_info, eptq::Read | eptq::LinearValid | eptq::Final);
+  EXPECT_EQ(absent.resp.fault_info, 0x181u);  // read, nothing permitted, linear valid, final
+  EXPECT_EQ(absent.resp.fault_addr, 0x21'0000u);
+
+  const DutTranslation fetch = sim.check(exec(5, kVa + 0x1008));
+  EXPECT_EQ(fetch.resp.fault, Fault::EptViolation);
+  EXPECT_EQ(fetch.resp.fault_info, 0x184u);
+  EXPECT_EQ(fetch.resp.fault_addr, 0x21'0008u);
 
   const DutTranslation misconfigured = sim.check(read(5, kVa + 0x2000));
   EXPECT_EQ(misconfigured.resp.fault, Fault::EptMisconfig);
-  EXPECT_EQ(misconfigured.resp.fault_info, eptq::Final);
+  EXPECT_EQ(misconfigured.resp.fault_info, 0u);  // x86 clears the qualification
+  EXPECT_EQ(misconfigured.resp.fault_addr, 0x22'0000u);
   EXPECT_EQ(misconfigured.resp.fault_level, 1u);
+  EXPECT_EQ(misconfigured.resp.fault_guest_level, 0u);
+}
+
+// §6: an EPT fault met while locating a guest table reports the gPA of the entry the walk
+// reads in it (table + 8 x index), a read in the qualification, and the table's guest level.
+TEST_F(RtlDirected, EptFaultsWhileLocatingGuestTablesReportTheEntry) {
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
+  vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
+  setContext(sim, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp());
+  const unsigned levels = config.guest_levels;
+  const uint64_t frame = ~uint64_t{0xfff} & ((uint64_t{1} << config.pa_bits) - 1);
+  const uint64_t root = vm.guest->root();
+  const uint64_t pd = vm.guest->readEntry(kVa, 3) & frame;  // the level-2 table
+  const uint64_t pt = vm.guest->readEntry(kVa, 2) & frame;  // the level-1 table
+
+  // The root table's page is not in the EPT: its entry for kVa is the access that faults.
+  const uint64_t root_pte = vm.ept.readEntry(root, 1);
+  vm.ept.writeEntry(root, 1, 0);
+  const DutTranslation root_absent = sim.check(exec(5, kVa));
+  EXPECT_EQ(root_absent.resp.fault, Fault::EptViolation);
+  EXPECT_EQ(root_absent.resp.fault_addr, root + 8 * entryIndex(kVa, levels));
+  EXPECT_EQ(root_absent.resp.fault_info, 0x81u);  // a read, not final, whatever the request
+  EXPECT_EQ(root_absent.resp.fault_level, 1u);
+  EXPECT_EQ(root_absent.resp.fault_guest_level, levels);
+  EXPECT_EQ(root_absent.ops.size(), config.nested_levels);
+  vm.ept.writeEntry(root, 1, root_pte);
+
+  // The level-2 table's EPT PTE is write-only: a misconfiguration, qualification cleared.
+  // (Before the page-table case: a fault fills nothing, so no cache skips this table then.)
+  const uint64_t pd_pte = vm.ept.readEntry(pd, 1);
+  vm.ept.writeEntry(pd, 1, (pd_pte & ~uint64_t{7}) | ept::W);
+  const DutTranslation pd_misconfigured = sim.check(read(5, kVa));
+  EXPECT_EQ(pd_misconfigured.resp.fault, Fault::EptMisconfig);
+  EXPECT_EQ(pd_misconfigured.resp.fault_addr, pd + 8 * entryIndex(kVa, 2));
+  EXPECT_EQ(pd_misconfigured.resp.fault_info, 0u);
+  EXPECT_EQ(pd_misconfigured.resp.fault_level, 1u);
+  EXPECT_EQ(pd_misconfigured.resp.fault_guest_level, 2u);
+  vm.ept.writeEntry(pd, 1, pd_pte);
+
+  // The page table's page is execute-only: bits 5:3 report X (the AND over the EPT walk).
+  const uint64_t pt_pte = vm.ept.readEntry(pt, 1);
+  vm.ept.writeEntry(pt, 1, (pt_pte & ~uint64_t{7}) | ept::X);
+  const DutTranslation pt_denied = sim.check(write(5, kVa + 0x10));
+  EXPECT_EQ(pt_denied.resp.fault, Fault::EptViolation);
+  EXPECT_EQ(pt_denied.resp.fault_addr, pt + 8 * entryIndex(kVa, 1));
+  EXPECT_EQ(pt_denied.resp.fault_info, 0xa1u);
+  EXPECT_EQ(pt_denied.resp.fault_level, 1u);
+  EXPECT_EQ(pt_denied.resp.fault_guest_level, 1u);
+  vm.ept.writeEntry(pt, 1, pt_pte);
+
+  const DutTranslation ok = sim.check(read(5, kVa + 0x18));
+  EXPECT_EQ(ok.resp.fault, Fault::None);
+  EXPECT_EQ(ok.resp.hpa, kGuestRamHost + 0x20'0018);
 }
 
 TEST_F(RtlDirected, GuestAccessedDirtyUpdatesAndDirtyRefill) {

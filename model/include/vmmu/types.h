@@ -55,7 +55,11 @@ constexpr uint64_t P = 1ull << 0, RW = 1ull << 1, US = 1ull << 2, PWT = 1ull << 
 namespace ept {
 constexpr uint64_t R = 1ull << 0, W = 1ull << 1, X = 1ull << 2, LP = 1ull << 7, A = 1ull << 8, D = 1ull << 9;
 constexpr uint64_t kMemTypeWB = 6ull << 3;
-constexpr uint64_t kEptpAdEnable = 1ull << 6;  // in the EPTP register, §2.3
+// In the EPTP register, §2.3: vmmu uses the A/D enable; the memory type (bits 2:0) and the
+// page-walk length - 1 (bits 5:3) are what x86 checks at VM entry, stored and ignored by vmmu.
+constexpr uint64_t kEptpAdEnable = 1ull << 6;
+constexpr uint64_t kEptpMemTypeWB = 6;
+constexpr unsigned kEptpWalkLengthShift = 3;
 }  // namespace ept
 // Guest page-fault error code bits, §6.
 namespace pf {
