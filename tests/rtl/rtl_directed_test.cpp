@@ -13,6 +13,7 @@
 
 #include "cosim.h"
 #include "rtl_test_env.h"
+#include "vmmu/paging.h"
 #include "vmmu_rtl_config.h"
 
 namespace vmmu::rtltest {
