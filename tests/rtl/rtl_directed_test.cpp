@@ -316,40 +316,39 @@ TEST_F(RtlDirected, EptFaultsWhileLocatingGuestTablesReportTheEntry) {
   const uint64_t pd = vm.guest->readEntry(kVa, 3) & frame;  // the level-2 table
   const uint64_t pt = vm.guest->readEntry(kVa, 2) & frame;  // the level-1 table
 
-  // The root table's page is not in the EPT: its entry for kVa is the access that faults.
-  const uint64_t root_pte = vm.ept.readEntry(root, 1);
-  vm.ept.writeEntry(root, 1, 0);
-  const DutTranslation root_absent = sim.check(exec(5, kVa));
-  EXPECT_EQ(root_absent.resp.fault, Fault::EptViolation);
-  EXPECT_EQ(root_absent.resp.fault_addr, root + 8 * entryIndex(kVa, levels));
-  EXPECT_EQ(root_absent.resp.fault_info, 0x81u);  // a read, not final, whatever the request
-  EXPECT_EQ(root_absent.resp.fault_level, 1u);
-  EXPECT_EQ(root_absent.resp.fault_guest_level, levels);
-  EXPECT_EQ(root_absent.ops.size(), config.nested_levels);
-  vm.ept.writeEntry(root, 1, root_pte);
-
-  // The level-2 table's EPT PTE is write-only: a misconfiguration, qualification cleared.
-  // (Before the page-table case: a fault fills nothing, so no cache skips this table then.)
-  const uint64_t pd_pte = vm.ept.readEntry(pd, 1);
-  vm.ept.writeEntry(pd, 1, (pd_pte & ~uint64_t{7}) | ept::W);
-  const DutTranslation pd_misconfigured = sim.check(read(5, kVa));
-  EXPECT_EQ(pd_misconfigured.resp.fault, Fault::EptMisconfig);
-  EXPECT_EQ(pd_misconfigured.resp.fault_addr, pd + 8 * entryIndex(kVa, 2));
-  EXPECT_EQ(pd_misconfigured.resp.fault_info, 0u);
-  EXPECT_EQ(pd_misconfigured.resp.fault_level, 1u);
-  EXPECT_EQ(pd_misconfigured.resp.fault_guest_level, 2u);
-  vm.ept.writeEntry(pd, 1, pd_pte);
-
-  // The page table's page is execute-only: bits 5:3 report X (the AND over the EPT walk).
-  const uint64_t pt_pte = vm.ept.readEntry(pt, 1);
-  vm.ept.writeEntry(pt, 1, (pt_pte & ~uint64_t{7}) | ept::X);
-  const DutTranslation pt_denied = sim.check(write(5, kVa + 0x10));
-  EXPECT_EQ(pt_denied.resp.fault, Fault::EptViolation);
-  EXPECT_EQ(pt_denied.resp.fault_addr, pt + 8 * entryIndex(kVa, 1));
-  EXPECT_EQ(pt_denied.resp.fault_info, 0xa1u);
-  EXPECT_EQ(pt_denied.resp.fault_level, 1u);
-  EXPECT_EQ(pt_denied.resp.fault_guest_level, 1u);
-  vm.ept.writeEntry(pt, 1, pt_pte);
+  // The EPT PTE of one guest table's page gets new R/W/X bits; the entry for kVa in that table
+  // is the access that faults. Fault level 1 throughout (the EPT PTE).
+  struct Case {
+    const char *what;
+    uint64_t table;
+    unsigned guest_level;
+    uint64_t ept_perms;
+    Request request;
+    Fault fault;
+    uint32_t info;
+  };
+  const Case cases[] = {
+      // Not present: nothing permitted (bits 5:3 = 0); a read, not final, whatever the request.
+      {"root absent", root, levels, 0, exec(5, kVa), Fault::EptViolation, 0x81},
+      // Write-only: a misconfiguration, qualification cleared. Before the page-table case: a
+      // fault fills nothing, so no cache skips this table then.
+      {"PD write-only", pd, 2, ept::W, read(5, kVa), Fault::EptMisconfig, 0},
+      // Execute-only: bits 5:3 report X (the AND over the EPT walk).
+      {"PT execute-only", pt, 1, ept::X, write(5, kVa + 0x10), Fault::EptViolation, 0xa1},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.what);
+    const uint64_t pte = vm.ept.readEntry(c.table, 1);
+    vm.ept.writeEntry(c.table, 1, (pte & ~uint64_t{7}) | c.ept_perms);
+    const DutTranslation t = sim.check(c.request);
+    EXPECT_EQ(t.resp.fault, c.fault);
+    EXPECT_EQ(t.resp.fault_addr, c.table + 8 * entryIndex(kVa, c.guest_level));
+    EXPECT_EQ(t.resp.fault_info, c.info);
+    EXPECT_EQ(t.resp.fault_level, 1u);
+    EXPECT_EQ(t.resp.fault_guest_level, c.guest_level);
+    EXPECT_TRUE(t.resp.vm_exit);
+    vm.ept.writeEntry(c.table, 1, pte);
+  }
 
   const DutTranslation ok = sim.check(read(5, kVa + 0x18));
   EXPECT_EQ(ok.resp.fault, Fault::None);
