@@ -58,6 +58,7 @@ module mmu_top #(
   output logic [31:0]            resp_fault_info_o,
   output logic [63:0]            resp_fault_addr_o,
   output logic [3:0]             resp_fault_level_o,
+  output logic [3:0]             resp_fault_guest_level_o,
   output logic                   resp_vm_exit_o,
   output logic                   resp_tlb_hit_o,
   // Walker memory port.
@@ -511,6 +512,7 @@ module mmu_top #(
   assign resp_fault_info_o = resp_q.fault_info;
   assign resp_fault_addr_o = resp_q.fault_addr;
   assign resp_fault_level_o = resp_q.fault_level;
+  assign resp_fault_guest_level_o = resp_q.fault_guest_level;
   assign resp_vm_exit_o = resp_q.vm_exit;
   assign resp_tlb_hit_o = resp_q.tlb_hit;
 

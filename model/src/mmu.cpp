@@ -423,13 +423,15 @@ struct Mmu::Impl {
   }
 
   // Fills the response with a fault; returns false so callers can `return fault(...)`.
-  bool setFault(Mode mode, Fault fault, uint32_t info, uint64_t addr, unsigned level) {
+  bool setFault(Mode mode, Fault fault, uint32_t info, uint64_t addr, unsigned level,
+                unsigned guest_level = 0) {
     Response &resp = out->resp;
     resp = Response{};
     resp.fault = fault;
     resp.fault_info = info;
     resp.fault_addr = addr;
     resp.fault_level = static_cast<uint8_t>(level);
+    resp.fault_guest_level = static_cast<uint8_t>(guest_level);
     // §6 exit table.
     switch (fault) {
     case Fault::GuestPageFault: resp.vm_exit = mode == Mode::Shadow; break;
@@ -440,8 +442,8 @@ struct Mmu::Impl {
     }
     return false;
   }
-  bool fault(Fault f, uint32_t info, uint64_t addr, unsigned level) {
-    return setFault(slotMode(*ctx), f, info, addr, level);
+  bool fault(Fault f, uint32_t info, uint64_t addr, unsigned level, unsigned guest_level = 0) {
+    return setFault(slotMode(*ctx), f, info, addr, level, guest_level);
   }
 
   // The operation is written straight into the result's list (not copied there from a local:
@@ -519,6 +521,13 @@ struct Mmu::Impl {
     return 0;
   }
 
+  // The gPA of the entry the walk reads in the guest table at `table` of level `guest_level`
+  // (`entry_gpa`, §5): what a fault met while locating that table reports (§6), as x86 reports
+  // the entry accessed, not the table.
+  uint64_t entryGpa(uint64_t table, unsigned guest_level) const {
+    return table + 8 * entryIndex(req->va, guest_level);
+  }
+
   // nested_translate(gpa, access, final) of §5. `guest_level` is the level of the guest table
   // being located (0 for the final gPA), for the fault payload.
   bool nestedTranslate(uint64_t gpa, Access access, bool final, unsigned guest_level,
@@ -557,8 +566,8 @@ struct Mmu::Impl {
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
-    const uint32_t fault_context = (final ? eptq::Final : 0) |
-                                   (static_cast<uint32_t>(guest_level) << eptq::kGuestLevelShift);
+    // §6: the faulting access is the final gPA itself or the guest entry being located.
+    const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
     uint64_t table = root;
     uint8_t perm = 7;
     for (unsigned level = config.nested_levels; level >= 1; --level) {
@@ -566,11 +575,11 @@ struct Mmu::Impl {
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
       const uint32_t violation = accessQualification(final ? access : Access::Read) |
-                                 (uint32_t{perm} << 3) | eptq::LinearValid | fault_context;
+                                 (uint32_t{perm} << 3) | eptq::LinearValid | (final ? eptq::Final : 0);
       if ((e & 7) == 0)
-        return fault(Fault::EptViolation, violation, gpa, level);
-      if (eptMisconfigured(e, level))
-        return fault(Fault::EptMisconfig, fault_context, gpa, level);
+        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
+      if (eptMisconfigured(e, level))  // x86 clears the qualification of a misconfiguration
+        return fault(Fault::EptMisconfig, 0, fault_gpa, level, guest_level);
       if (level > 1 && !(e & ept::LP)) {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
@@ -578,7 +587,7 @@ struct Mmu::Impl {
         continue;
       }
       if (!(perm & needed))
-        return fault(Fault::EptViolation, violation, gpa, level);
+        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
       const bool write_final = final && access == Access::Write;
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
@@ -645,8 +654,7 @@ struct Mmu::Impl {
         hpa = gpa + (*ctx)[regIndex(CtxReg::GBase)];
       }
       if (!boundsOk(hpa & ~uint64_t{0xfff}, pageBytes(PageSize::Size4K)))
-        return fault(Fault::Bounds, static_cast<uint32_t>(guest_level) << eptq::kGuestLevelShift,
-                     gpa, 0);
+        return fault(Fault::Bounds, 0, entryGpa(gpa, guest_level), 0, guest_level);
       return true;
     }
     }

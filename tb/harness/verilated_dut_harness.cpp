@@ -127,6 +127,7 @@ void VerilatedDutHarness::step() {
     last_resp_.fault_info = top_->resp_fault_info_o;
     last_resp_.fault_addr = top_->resp_fault_addr_o;
     last_resp_.fault_level = top_->resp_fault_level_o;
+    last_resp_.fault_guest_level = top_->resp_fault_guest_level_o;
     last_resp_.vm_exit = top_->resp_vm_exit_o;
     last_resp_.tlb_hit = top_->resp_tlb_hit_o;
   }

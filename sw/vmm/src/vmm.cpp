@@ -43,6 +43,14 @@ VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const M
   return config.memory;
 }
 
+// Names what an EPT or bounds fault accessed (§6): an entry of one of the guest's own tables
+// (fault_addr is that entry's gPA, on the table's page), or nothing for the final gPA.
+std::string faultedEntry(const Response &resp) {
+  if (resp.fault_guest_level == 0)
+    return "";
+  return " (the guest's level-" + std::to_string(resp.fault_guest_level) + " table entry)";
+}
+
 }  // namespace
 
 std::string_view toString(Approach approach) {
@@ -209,13 +217,13 @@ void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t
     case Fault::EptViolation:
     case Fault::EptMisconfig:
       exitTo(ExitReason::EptViolation);
-      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + " (VA " + hex(va) +
-                             ") is not guest memory (EPT violation)",
+      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + faultedEntry(*resp) + " (VA " +
+                             hex(va) + ") is not guest memory (EPT violation)",
                          ExitReason::EptViolation, resp->fault_addr);
     case Fault::Bounds:
       exitTo(ExitReason::Bounds);
-      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + " (VA " + hex(va) +
-                             ") is outside the VM's region (DIRECT bounds violation)",
+      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + faultedEntry(*resp) + " (VA " +
+                             hex(va) + ") is outside the VM's region (DIRECT bounds violation)",
                          ExitReason::Bounds, resp->fault_addr);
     case Fault::GuestPageFault: {
       if (!shadow_)
