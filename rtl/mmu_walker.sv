@@ -793,6 +793,13 @@ module mmu_walker #(
     mem_req_level_o = mem_level_q;
   end
 
+  // §12 memory wait: until the response comes, the walker keeps its state and its operation.
+  always_comb begin : mem_wait_check
+    if (rst_ni && mem_resp_ready_o && !mem_resp_valid_i) begin
+      assert (state_d == state_q && mem_sent_d && !iss_valid && !fin_valid && !xr_valid);
+    end
+  end
+
   assign resp_valid_o = fin_valid;
   assign resp_o = resp;
   assign ctr_inc_o = ctr_inc;
