@@ -307,10 +307,22 @@ struct Mmu::Impl {
   // its loop over the three page sizes and its bookkeeping for walks. Sets and Ways: the 4K
   // array's geometry when known at compile time, else 0 (SetAssocArray).
   template <unsigned Sets, unsigned Ways> bool fastHit(const Request &request, TranslateResult &result) {
+    const TlbEntry *e = hitEntry<Sets, Ways>(request);
+    if (e == nullptr)
+      return false;
+    ++counters[ctrIndex(Counter::Lookups)];
+    ++counters[ctrIndex(Counter::TlbHits)];
+    answerHit(request, *e, result);
+    return true;
+  }
+
+  // fastHit()'s lookup: the 4K entry that answers `request` as a hit, its PLRU bits touched, or
+  // null having changed nothing. The caller counts the hit.
+  template <unsigned Sets, unsigned Ways> const TlbEntry *hitEntry(const Request &request) {
     // No test of the VA's canonical form: a 4K entry holds all of va >> 12 of a canonical request
     // (only those walk), so a non-canonical VA matches none and translate() faults it.
     if (request.vpid != last_ctx_vpid)
-      return false;
+      return nullptr;
     Tlb &array = tlb[static_cast<unsigned>(PageSize::Size4K)];
     const uint64_t vpn = request.va >> kPageShift4K;
     const uint16_t pcid = request.pcid & 0xfff;
@@ -319,13 +331,16 @@ struct Mmu::Impl {
       return e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
     });
     if (way < 0)
-      return false;
+      return nullptr;
     const TlbEntry &e = array.at<Ways>(set, static_cast<unsigned>(way));
     if (!tlbGrants(e, request))
-      return false;
-    ++counters[ctrIndex(Counter::Lookups)];
-    ++counters[ctrIndex(Counter::TlbHits)];
+      return nullptr;
     array.touch(set, static_cast<unsigned>(way));
+    return &e;
+  }
+
+  // The result of a hit on `e`, as translate() leaves it.
+  static void answerHit(const Request &request, const TlbEntry &e, TranslateResult &result) {
     result.ops.clear();
     result.trace = WalkTrace{};
     // Cleared and written in place: a Response built aside and copied in would be reloaded
@@ -335,7 +350,30 @@ struct Mmu::Impl {
     resp.hpa = e.frame | (request.va & (pageBytes(PageSize::Size4K) - 1));
     resp.size = PageSize::Size4K;
     resp.tlb_hit = true;
-    return true;
+  }
+
+  size_t translateHits(const Request *requests, size_t count, TranslateResult &result) {
+    return default_4k_geometry ? hits<kDefault4K.sets, kDefault4K.ways>(requests, count, result)
+                               : hits<0, 0>(requests, count, result);
+  }
+
+  // translateHits(): the hits counted once for the run and only the last one's result written,
+  // which is all a run of fastHit() calls leaves behind.
+  template <unsigned Sets, unsigned Ways> size_t hits(const Request *requests, size_t count, TranslateResult &result) {
+    const TlbEntry *last = nullptr;
+    size_t done = 0;
+    for (; done < count; ++done) {
+      const TlbEntry *e = hitEntry<Sets, Ways>(requests[done]);
+      if (e == nullptr)
+        break;
+      last = e;
+    }
+    if (done == 0)
+      return 0;
+    counters[ctrIndex(Counter::Lookups)] += done;
+    counters[ctrIndex(Counter::TlbHits)] += done;
+    answerHit(requests[done - 1], *last, result);
+    return done;
   }
 
   // Out of line so that the fast path inlined into Mmu::translate() keeps a small frame.
@@ -838,6 +876,10 @@ Mmu::~Mmu() = default;
 const MmuConfig &Mmu::config() const { return impl_->config; }
 
 void Mmu::translate(const Request &req, TranslateResult &result) { impl_->translateFast(req, result); }
+
+size_t Mmu::translateHits(const Request *requests, size_t count, TranslateResult &result) {
+  return impl_->translateHits(requests, count, result);
+}
 
 TranslateResult Mmu::translate(const Request &req) {
   TranslateResult result;

@@ -2,6 +2,8 @@
 // compaction and escapes, run-time approach switches, and the cost account.
 #include "vmmu/vmm/vmm.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "vmmu/paging.h"
@@ -188,6 +190,38 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
   else
     resolveFault(req, resp, store_value, out);
   return out;
+}
+
+void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &made, guest::AccessOutcome &fault) {
+  if (model_ == nullptr) {
+    GuestCpu::userAccesses(accesses, count, made, fault);
+    return;
+  }
+  // The requests of up to kRun accesses, built once (no access of the run changes the VPID or
+  // the PCID) in a buffer that stays in the L1 cache.
+  constexpr size_t kRun = 64;
+  std::array<Request, kRun> requests;
+  while (made < count) {
+    const size_t first = made;
+    const size_t end = std::min(count, first + kRun);
+    for (size_t i = first; i < end; ++i)
+      requests[i - first] = Request{vpid_, guest_pcid_, accesses[i].va, accesses[i].access, true};
+    while (made < end) {
+      const size_t hits = model_->translateHits(&requests[made - first], end - made);
+      // What access() charges for each of them: a translation answered in one cycle, the access.
+      cost_.accesses += hits;
+      cost_.translations += hits;
+      cost_.translation_cycles += hits * config_.costs.hit_cycles;
+      cost_.access_cycles += hits * config_.costs.access_cycles;
+      made += hits;
+      if (made == end)
+        break;
+      fault = access(accesses[made].va, accesses[made].access, true, nullptr);
+      if (fault.faulted)
+        return;
+      ++made;
+    }
+  }
 }
 
 void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t *store_value,

@@ -74,6 +74,10 @@ public:
 
   // guest::GuestCpu.
   guest::AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) override;
+  // Runs of TLB hits go to the model in one call (ModelBackend::translateHits()) and are charged
+  // together; every other access goes through access().
+  void userAccesses(const guest::UserAccess *accesses, size_t count, size_t &made,
+                    guest::AccessOutcome &fault) override;
   void writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) override;
   void invlpg(uint64_t va) override;
   void invpcid(uint16_t pcid) override;
