@@ -179,9 +179,15 @@ inline void Vmm::complete(const Request &req, const Response &resp, const uint64
 }
 
 guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const uint64_t *store_value) {
+  guest::AccessOutcome out;
+  accessTo(out, va, access, user, store_value);
+  return out;
+}
+
+inline void Vmm::accessTo(guest::AccessOutcome &out, uint64_t va, Access access, bool user,
+                          const uint64_t *store_value) {
   ++cost_.accesses;
   const Request req{vpid_, guest_pcid_, va, access, user};
-  guest::AccessOutcome out;
   // Most accesses translate without a fault: that path stays here, small; faults and exits are
   // handled out of line (their frame and message building would otherwise cost every access).
   const Response &resp = translateCharged(req);
@@ -189,7 +195,6 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
     complete(req, resp, store_value, out);
   else
     resolveFault(req, resp, store_value, out);
-  return out;
 }
 
 void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &made, guest::AccessOutcome &fault) {
@@ -197,13 +202,12 @@ void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &
     GuestCpu::userAccesses(accesses, count, made, fault);
     return;
   }
-  // The requests of up to kRun accesses, built once (no access of the run changes the VPID or
-  // the PCID) in a buffer that stays in the L1 cache.
-  constexpr size_t kRun = 64;
-  std::array<Request, kRun> requests;
+  // The requests of up to kRunRequests accesses, built once (no access of the run changes the
+  // VPID or the PCID).
+  std::array<Request, kRunRequests> &requests = run_requests_;
   while (made < count) {
     const size_t first = made;
-    const size_t end = std::min(count, first + kRun);
+    const size_t end = std::min(count, first + kRunRequests);
     for (size_t i = first; i < end; ++i)
       requests[i - first] = Request{vpid_, guest_pcid_, accesses[i].va, accesses[i].access, true};
     while (made < end) {
@@ -216,7 +220,10 @@ void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &
       made += hits;
       if (made == end)
         break;
-      fault = access(accesses[made].va, accesses[made].access, true, nullptr);
+      // Written in place: an outcome returned by access() and copied here would be read back
+      // whole right after its fields' narrow stores, a store-forwarding stall per walk.
+      fault = guest::AccessOutcome{};
+      accessTo(fault, accesses[made].va, accesses[made].access, true, nullptr);
       if (fault.faulted)
         return;
       ++made;
