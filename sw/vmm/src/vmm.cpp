@@ -2,6 +2,8 @@
 // compaction and escapes, run-time approach switches, and the cost account.
 #include "vmmu/vmm/vmm.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "vmmu/paging.h"
@@ -185,9 +187,15 @@ inline void Vmm::complete(const Request &req, const Response &resp, const uint64
 }
 
 guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const uint64_t *store_value) {
+  guest::AccessOutcome out;
+  accessTo(out, va, access, user, store_value);
+  return out;
+}
+
+inline void Vmm::accessTo(guest::AccessOutcome &out, uint64_t va, Access access, bool user,
+                          const uint64_t *store_value) {
   ++cost_.accesses;
   const Request req{vpid_, guest_pcid_, va, access, user};
-  guest::AccessOutcome out;
   // Most accesses translate without a fault: that path stays here, small; faults and exits are
   // handled out of line (their frame and message building would otherwise cost every access).
   const Response &resp = translateCharged(req);
@@ -195,7 +203,40 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
     complete(req, resp, store_value, out);
   else
     resolveFault(req, resp, store_value, out);
-  return out;
+}
+
+void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &made, guest::AccessOutcome &fault) {
+  if (model_ == nullptr) {
+    GuestCpu::userAccesses(accesses, count, made, fault);
+    return;
+  }
+  // The requests of up to kRunRequests accesses, built once (no access of the run changes the
+  // VPID or the PCID).
+  std::array<Request, kRunRequests> &requests = run_requests_;
+  while (made < count) {
+    const size_t first = made;
+    const size_t end = std::min(count, first + kRunRequests);
+    for (size_t i = first; i < end; ++i)
+      requests[i - first] = Request{vpid_, guest_pcid_, accesses[i].va, accesses[i].access, true};
+    while (made < end) {
+      const size_t hits = model_->translateHits(&requests[made - first], end - made);
+      // What access() charges for each of them: a translation answered in one cycle, the access.
+      cost_.accesses += hits;
+      cost_.translations += hits;
+      cost_.translation_cycles += hits * config_.costs.hit_cycles;
+      cost_.access_cycles += hits * config_.costs.access_cycles;
+      made += hits;
+      if (made == end)
+        break;
+      // Written in place: an outcome returned by access() and copied here would be read back
+      // whole right after its fields' narrow stores, a store-forwarding stall per walk.
+      fault = guest::AccessOutcome{};
+      accessTo(fault, accesses[made].va, accesses[made].access, true, nullptr);
+      if (fault.faulted)
+        return;
+      ++made;
+    }
+  }
 }
 
 void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t *store_value,

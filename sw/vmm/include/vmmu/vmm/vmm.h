@@ -13,6 +13,7 @@
 // charging what the switch does (dropping or starting shadow tables, flushes, compaction).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -74,6 +75,10 @@ public:
 
   // guest::GuestCpu.
   guest::AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) override;
+  // Runs of TLB hits go to the model in one call (ModelBackend::translateHits()) and are charged
+  // together; every other access goes through access().
+  void userAccesses(const guest::UserAccess *accesses, size_t count, size_t &made,
+                    guest::AccessOutcome &fault) override;
   void writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) override;
   void invlpg(uint64_t va) override;
   void invpcid(uint16_t pcid) override;
@@ -100,6 +105,8 @@ public:
   std::vector<std::string> checkInvariants() const;
 
 private:
+  // access(), writing the outcome into `out` (cleared by the caller).
+  void accessTo(guest::AccessOutcome &out, uint64_t va, Access access, bool user, const uint64_t *store_value);
   // One translation, charged to the account; the response is the backend's (valid until its next
   // translate()).
   const Response &translateCharged(const Request &req);
@@ -130,6 +137,9 @@ private:
   bool paging_on_ = false;
   uint64_t guest_root_ = 0;
   uint16_t guest_pcid_ = 0;
+  // userAccesses()'s requests, kept here so that a call does not clear a buffer on the stack.
+  static constexpr size_t kRunRequests = 64;
+  std::array<Request, kRunRequests> run_requests_{};
 };
 
 }  // namespace vmmu::vmm
