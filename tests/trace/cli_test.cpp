@@ -203,6 +203,70 @@ TEST(TraceCli, RecordARealProgram) {
   EXPECT_GT(fetches, 0u);
 }
 
+// The last line of `text` (without its newline).
+std::string lastLine(const std::string &text) {
+  const std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
+  return trimmed.substr(trimmed.rfind('\n') + 1);
+}
+
+// What `vmmu record` says and keeps when the limit stops the program, when there is no limit, and
+// when the program fails or is killed (the trace is kept, the status is 1).
+TEST(TraceCli, RecordReportsHowTheProgramEnded) {
+  if (!haveValgrind())
+    GTEST_SKIP() << "valgrind is not installed";
+  const std::string limited = scratchPath("limited.vmt");
+  const CliRun stopped = vmmu("record --max-accesses 1000 -o " + limited + " -- true");
+  ASSERT_EQ(stopped.status, 0) << stopped.err;
+  // ld.so makes no region change in its first 1000 accesses.
+  EXPECT_EQ(lastLine(stopped.err), "vmmu record: 1000 accesses, 0 region changes (stopped at --max-accesses) -> " + limited);
+  {
+    TraceReader reader(limited);
+    EXPECT_EQ(reader.header().get("max-accesses"), std::optional<std::string_view>("1000"));
+    const auto events = testing::readAll(reader);
+    ASSERT_EQ(events.size(), 1003u);
+    EXPECT_EQ(events.front(), Event::processCreate(1, 0, "true"));
+    EXPECT_EQ(events[1], Event::contextSwitch(0, 1));
+    EXPECT_EQ(events.back(), Event::processExit(1));
+  }
+
+  const std::string unlimited = scratchPath("unlimited.vmt");
+  const CliRun whole = vmmu("record --max-accesses 0 -o " + unlimited + " -- /bin/true");
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  EXPECT_EQ(lastLine(whole.err).find("(stopped"), std::string::npos) << whole.err;
+  EXPECT_EQ(lastLine(whole.err).rfind("vmmu record: ", 0), 0u) << whole.err;
+  {
+    TraceReader reader(unlimited);
+    EXPECT_EQ(reader.header().get("max-accesses"), std::optional<std::string_view>("unlimited"));
+    const auto events = testing::readAll(reader);
+    EXPECT_EQ(events.front(), Event::processCreate(1, 0, "true"));  // the program's base name
+    EXPECT_GT(events.size(), 1003u);
+  }
+
+  const std::string failed = scratchPath("failed.vmt");
+  const CliRun f = vmmu("record -o " + failed + " -- false");
+  EXPECT_EQ(f.status, 1);
+  EXPECT_EQ(lastLine(f.err), "vmmu: error: record: the recorded command exited with status 1 (trace written to " +
+                                 failed + ")");
+  EXPECT_NE(f.err.find(" region changes -> " + failed + "\n"), std::string::npos) << f.err;
+  {
+    TraceReader reader(failed);
+    EXPECT_EQ(reader.header().get("max-accesses"), std::optional<std::string_view>("50000000"));  // the default
+    EXPECT_GT(testing::readAll(reader).size(), 3u);
+  }
+
+  const std::string killed = scratchPath("killed.vmt");
+  const CliRun k = vmmu("record -o " + killed + " -- sh -c 'kill -9 $$'");
+  EXPECT_EQ(k.status, 1);
+  EXPECT_EQ(lastLine(k.err), "vmmu: error: record: the recorded command was killed by signal 9 (trace written to " +
+                                 killed + ")");
+  EXPECT_TRUE(std::ifstream(killed).good());
+
+  const CliRun to_stdout = vmmu("record -o - -- true");
+  EXPECT_EQ(to_stdout.status, 2);
+  EXPECT_EQ(to_stdout.firstErrLine(),
+            "vmmu: -o: record cannot write the trace to standard output: the recorded command writes there");
+}
+
 // Checked before valgrind runs: no valgrind needed.
 TEST(TraceCli, RecordAMissingProgramFails) {
   const std::string none = scratchPath("none.vmt");
