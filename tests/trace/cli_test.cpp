@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -94,6 +95,53 @@ TEST(TraceCli, OutputsAreAtomicAndNeverAnInput) {
   const CliRun piped = vmmu("trace gen scan --accesses 300 --footprint-mib 1 -o -");
   ASSERT_EQ(piped.status, 0) << piped.err;
   EXPECT_EQ(piped.out.substr(0, 4), readFile(a).substr(0, 4));
+}
+
+// `sh -c 'cd DIR && umask MASK && vmmu ARGS'`: status and standard error.
+CliRun vmmuIn(const std::string &dir, const std::string &mask, const std::string &args) {
+  return vmmu("--version >/dev/null && cd " + dir + " && umask " + mask + " && " + VMMU_CLI_PATH + " " + args);
+}
+
+// An output gets the permissions a file created in place would get (0666 less the umask), or
+// keeps the ones of the file it replaces; where it cannot be written, the message names why.
+TEST(TraceCli, OutputsGetThePermissionsOfAFileCreatedInPlace) {
+  const std::filesystem::path dir = scratchPath("perm-dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string gen = "trace gen scan --accesses 10 --footprint-mib 1 -o ";
+  const auto mode = [&](const std::string &name) {
+    return std::filesystem::status(dir / name).permissions() & std::filesystem::perms::mask;
+  };
+  using std::filesystem::perms;
+  ASSERT_EQ(vmmuIn(dir, "027", gen + "a.vmt").status, 0);
+  EXPECT_EQ(mode("a.vmt"), perms::owner_read | perms::owner_write | perms::group_read);
+  ASSERT_EQ(vmmuIn(dir, "0", gen + "b.vmt").status, 0);
+  EXPECT_EQ(mode("b.vmt"), perms::owner_read | perms::owner_write | perms::group_read | perms::group_write |
+                               perms::others_read | perms::others_write);
+  // A replaced file keeps its mode, whatever the umask.
+  std::filesystem::permissions(dir / "a.vmt", perms::owner_read | perms::owner_write | perms::others_read);
+  ASSERT_EQ(vmmuIn(dir, "077", gen + "a.vmt").status, 0);
+  EXPECT_EQ(mode("a.vmt"), perms::owner_read | perms::owner_write | perms::others_read);
+  // Nothing but the outputs is left in the directory.
+  std::vector<std::string> names;
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a.vmt", "b.vmt"}));
+
+  // A directory in the way, a file where the directory should be, a missing (relative) directory.
+  std::filesystem::create_directories(dir / "sub");
+  const CliRun onto_dir = vmmuIn(dir, "022", gen + "sub");
+  EXPECT_EQ(onto_dir.status, 1);
+  EXPECT_EQ(onto_dir.err, "vmmu: error: sub: cannot write: it is a directory\n");
+  const CliRun under_file = vmmuIn(dir, "022", gen + "a.vmt/x.vmt");
+  EXPECT_EQ(under_file.status, 1);
+  EXPECT_EQ(under_file.err, "vmmu: error: a.vmt/x.vmt: cannot write: 'a.vmt' is not a directory\n");
+  const CliRun missing = vmmuIn(dir, "022", gen + "q/x.vmt");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "vmmu: error: q/x.vmt: cannot write: directory 'q' does not exist\n");
+  EXPECT_EQ(vmmuIn(dir, "022", gen + "sub/c.vmt").status, 0);
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir / "sub/c.vmt"));
 }
 
 // A signal that ends `trace gen` half way removes its temporary file: nothing is left.
