@@ -2,6 +2,7 @@
 // and the cost account's arithmetic.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "sw_test_support.h"
@@ -86,6 +87,101 @@ TEST(VmMemory, SwapsAndCompactionMovePagesInPairs) {
   EXPECT_EQ(memory.read64(base + 9 * k4K), 99u);
   EXPECT_EQ(vm.eptPageSize(0), PageSize::Size2M) << "in place again: a large page";
   EXPECT_EQ(vm.compact(), 0u);
+}
+
+// Fragmentation f of P pages swaps floor(f * P / 2) disjoint pairs: 2 * floor(f * P / 2) pages
+// out of place, put back by compact() at two copies a pair. The default seed is 1.
+TEST(VmMemory, FragmentationMovesExactlyItsShareInDisjointPairs) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  // 64 MiB = 16384 pages; 1% is 81.92 pages to pair: 81 pairs, 162 pages.
+  vmm::VmMemory vm(memory, memoryConfig(32 * k2M, PageSize::Size1G, 0.01), ept_base, ept_base + k1G);
+  EXPECT_EQ(vm.misplacedCount(), 162u);
+  EXPECT_EQ(vm.misplacedPages().size(), 162u);
+  EXPECT_EQ(vm.compact(), 162u);
+  EXPECT_EQ(vm.misplacedCount(), 0u);
+  for (uint64_t chunk = 0; chunk < 32; ++chunk)
+    EXPECT_EQ(vm.eptPageSize(chunk * k2M), PageSize::Size2M) << chunk;  // 64 MiB: no 1 GiB page fits
+  // Everything fragmented: every page moves.
+  const vmm::VmMemory all(memory, memoryConfig(2 * k2M, PageSize::Size1G, 1.0), ept_base + k1G, ept_base + 2 * k1G);
+  EXPECT_EQ(all.misplacedCount(), 1024u);
+  EXPECT_EQ(all.eptPageSize(0), PageSize::Size4K);
+  EXPECT_EQ(all.eptPageSize(k2M), PageSize::Size4K);
+  // 3 pages' worth: 1.5 pairs, one pair.
+  const vmm::VmMemory few(memory, memoryConfig(k2M, PageSize::Size1G, 3.0 / 512), ept_base + 2 * k1G,
+                          ept_base + 3 * k1G);
+  EXPECT_EQ(few.misplacedCount(), 2u);
+  // The seed picks the pages; the default is seed 1.
+  vmm::VmMemoryConfig seeded = memoryConfig(k2M, PageSize::Size1G, 0.1);
+  seeded.seed = 1;
+  const vmm::VmMemory by_default(memory, memoryConfig(k2M, PageSize::Size1G, 0.1), ept_base + 3 * k1G,
+                                 ept_base + 4 * k1G);
+  const vmm::VmMemory seed1(memory, seeded, ept_base + 4 * k1G, ept_base + 5 * k1G);
+  seeded.seed = 2;
+  const vmm::VmMemory seed2(memory, seeded, ept_base + 5 * k1G, ept_base + 6 * k1G);
+  EXPECT_EQ(by_default.misplacedPages(), seed1.misplacedPages());
+  EXPECT_NE(seed2.misplacedPages(), seed1.misplacedPages());
+  EXPECT_EQ(seed1.misplacedCount(), 50u);  // 0.1 * 512 / 2 = 25.6: 25 pairs
+}
+
+// Where a 1 GiB EPT page fits (a whole, in-place GiB) and where only 2 MiB or 4 KiB ones do.
+TEST(VmMemory, EptPageSizesAtTheEdges) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  const vmm::VmMemory exact(memory, memoryConfig(k1G, PageSize::Size1G, 0.0), ept_base, ept_base + k1G);
+  EXPECT_EQ(exact.eptPageSize(0), PageSize::Size1G);
+  EXPECT_EQ(exact.eptPageSize(k1G - k2M), PageSize::Size1G);
+  const vmm::VmMemory more(memory, memoryConfig(k1G + k2M, PageSize::Size1G, 0.0), ept_base + k1G,
+                           ept_base + 2 * k1G);
+  EXPECT_EQ(more.eptPageSize(k1G - k2M), PageSize::Size1G);
+  EXPECT_EQ(more.eptPageSize(k1G), PageSize::Size2M);
+  EXPECT_EQ(*more.ept().translate(k1G + 8), more.hostBase() + k1G + 8);
+  EXPECT_EQ(*more.ept().translate(k1G - 8), more.hostBase() + k1G - 8);
+  const vmm::VmMemory less(memory, memoryConfig(k1G - k2M, PageSize::Size1G, 0.0), ept_base + 2 * k1G,
+                           ept_base + 3 * k1G);
+  EXPECT_EQ(less.eptPageSize(0), PageSize::Size2M);
+  EXPECT_EQ(less.eptPageSize(k1G - 2 * k2M), PageSize::Size2M);
+  const vmm::VmMemory small(memory, memoryConfig(2 * k2M, PageSize::Size4K, 0.0), ept_base + 3 * k1G,
+                            ept_base + 4 * k1G);
+  EXPECT_EQ(small.eptPageSize(k2M), PageSize::Size4K);
+  EXPECT_EQ(*small.ept().translate(k2M + 4 * k4K + 16), small.hostBase() + k2M + 4 * k4K + 16);
+  EXPECT_EQ(small.hostOf(2 * k2M - 1), small.hostBase() + 2 * k2M - 1);
+  EXPECT_THROW(small.hostOf(2 * k2M), std::out_of_range);
+  EXPECT_TRUE(small.contains(2 * k2M - 1));
+  EXPECT_FALSE(small.contains(2 * k2M));
+}
+
+// The constructor's checks, each at its boundary.
+TEST(VmMemory, BadConfigurationsThrowAtTheirBoundaries) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;  // 1 TiB; the VMM's frames up to 1 TiB + 1 GiB
+  const auto make = [&](uint64_t bytes, uint64_t host_base, double fragmentation) {
+    vmm::VmMemoryConfig config = memoryConfig(bytes, PageSize::Size1G, fragmentation);
+    config.host_base = host_base;
+    vmm::VmMemory vm(memory, config, ept_base, ept_base + k1G);
+  };
+  EXPECT_THROW(make(0, k1G, 0.0), std::invalid_argument);
+  EXPECT_THROW(make(k2M + k4K, k1G, 0.0), std::invalid_argument);
+  EXPECT_NO_THROW(make(k2M, k1G, 0.0));
+  EXPECT_THROW(make(k2M, k1G + k2M, 0.0), std::invalid_argument);  // host base not 1 GiB aligned
+  EXPECT_NO_THROW(make(k2M, 0, 0.0));
+  EXPECT_NO_THROW(make(k1G, ept_base - k1G, 0.0));  // ends where the VMM's frames begin
+  EXPECT_THROW(make(k1G + k2M, ept_base - k1G, 0.0), std::invalid_argument);
+  EXPECT_THROW(make(k2M, ept_base, 0.0), std::invalid_argument);
+  EXPECT_NO_THROW(make(k2M, ept_base + k1G, 0.0));  // begins where they end
+  EXPECT_NO_THROW(make(k2M, k1G, 1.0));
+  EXPECT_THROW(make(k2M, k1G, 1.01), std::invalid_argument);
+  EXPECT_THROW(make(k2M, k1G, -0.01), std::invalid_argument);
+  EXPECT_THROW(make(k2M, k1G, std::nan("")), std::invalid_argument);
+  vmm::VmMemory vm(memory, memoryConfig(k2M, PageSize::Size1G, 0.0), ept_base + k1G, ept_base + 2 * k1G);
+  EXPECT_THROW(vm.swapPages(k4K, k4K + 8), std::invalid_argument);  // the same page
+  EXPECT_THROW(vm.swapPages(k2M, 0), std::invalid_argument);
+  EXPECT_THROW(vm.swapPages(0, k2M), std::invalid_argument);
+  vm.swapPages(k2M - k4K, 0);
+  EXPECT_EQ(vm.misplacedCount(), 2u);
+  vm.swapPages(0, k2M - 1);  // back: both in place again
+  EXPECT_EQ(vm.misplacedCount(), 0u);
+  EXPECT_EQ(vm.eptPageSize(0), PageSize::Size2M);
 }
 
 TEST(VmMemory, GuestRunsOnOneGigabyteEptPages) {
