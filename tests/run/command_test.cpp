@@ -262,6 +262,7 @@ public:
               "printf '%s|' \"$1\" \"$5\" \"$6\" \"$7\" \"$8\" > '" << dir_.path() << "/args.txt'\n"
               "case \"$6\" in *'fail ('*) echo 'set output'; echo '         ^'; echo '\"gp\" line 3: bad'; exit 3;; esac\n"
               "case \"$6\" in *'quiet ('*) exit 4;; esac\n"
+              "case \"$6\" in *'killed ('*) kill -9 $$;; esac\n"
               "printf image > \"$4\"\n";
     script.close();
     std::filesystem::permissions(dir_ / "bin/gnuplot", std::filesystem::perms::owner_all);
@@ -341,6 +342,17 @@ TEST(RunCommand, PlotNamesGnuplotsErrorAndKeepsNoImage) {
   const Outcome quiet = gnuplot.plot(report, gnuplot / "r.png");
   EXPECT_EQ(quiet.status, 1);
   EXPECT_EQ(quiet.err, "vmmu: error: plot: gnuplot failed (exit status 4)\n");
+  report["trace"] = "killed";  // by a signal: 128 + 9, as a shell says it
+  const Outcome killed = gnuplot.plot(report, gnuplot / "r.png");
+  EXPECT_EQ(killed.status, 1);
+  EXPECT_EQ(killed.err, "vmmu: error: plot: gnuplot failed (exit status 137)\n");
+  std::filesystem::remove(gnuplot / "bin/gnuplot");
+  testing::ProcessOptions no_gnuplot;
+  no_gnuplot.env = {{"PATH", gnuplot / "bin"}};
+  const Outcome missing = testing::runProgram(VMMU_BINARY, {"plot", gnuplot / "r.json", "-o", gnuplot / "r.png"},
+                                              no_gnuplot);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "vmmu: error: plot: cannot run gnuplot: No such file or directory (Debian package gnuplot-nox)\n");
   // The extension decides the picture's format; a dot in a directory name is no extension.
   for (const std::string bad : {"r.gif", "png", "r.png/x", "r.PNG"}) {
     const Outcome u = gnuplot.plot(report, bad);

@@ -315,6 +315,53 @@ TEST(TraceCli, RecordReportsHowTheProgramEnded) {
             "vmmu: -o: record cannot write the trace to standard output: the recorded command writes there");
 }
 
+// How `vmmu record` finds the program and valgrind on PATH: an empty entry (leading, inner or
+// trailing) is the working directory, later entries are searched too, a name with a slash is
+// taken as it is, and no PATH at all means /usr/local/bin:/usr/bin:/bin.
+TEST(TraceCli, RecordSearchesPathAsTheShellDoes) {
+  const std::filesystem::path dir = scratchPath("path-dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "bin");
+  testing::writeFile((dir / "prog").string(), "#!/bin/sh\n");
+  testing::writeFile((dir / "bin/other").string(), "#!/bin/sh\n");
+  testing::writeFile((dir / "plain").string(), "not a program\n");
+  for (const char *name : {"prog", "bin/other"})
+    std::filesystem::permissions(dir / name, std::filesystem::perms::owner_all);
+  const auto recordWithPath = [&](const std::string &path, const std::string &program) {
+    return vmmu("--version >/dev/null && cd " + dir.string() + " && PATH='" + path + "' " + VMMU_CLI_PATH +
+                " record -o out.vmt -- " + program);
+  };
+  // Found (the error is then the missing valgrind, which none of these PATHs holds).
+  const std::string no_valgrind =
+      "vmmu: error: record: valgrind is not installed or not on PATH (Debian package 'valgrind')\n";
+  for (const std::string path : {"/nonexistent:", ":/nonexistent", "/nonexistent::/also-not", ""}) {
+    const CliRun r = recordWithPath(path, "prog");
+    EXPECT_EQ(r.status, 1) << "PATH=" << path;
+    EXPECT_EQ(r.err, no_valgrind) << "PATH=" << path;
+  }
+  const CliRun later = recordWithPath("/nonexistent:" + (dir / "bin").string(), "other");
+  EXPECT_EQ(later.err, no_valgrind);
+  // Not found.
+  const CliRun missing = recordWithPath("/nonexistent:/also-not", "prog");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "vmmu: error: record: cannot run 'prog': no such program on PATH\n");
+  const CliRun not_executable = recordWithPath(":", "plain");
+  EXPECT_EQ(not_executable.err, "vmmu: error: record: cannot run 'plain': no such program on PATH\n");
+  const CliRun slash = recordWithPath("/nonexistent", "./plain");
+  EXPECT_EQ(slash.err, "vmmu: error: record: cannot run './plain': no such program\n");
+  const CliRun slash_found = recordWithPath("/nonexistent", "./prog");
+  EXPECT_EQ(slash_found.err, no_valgrind);
+  if (!haveValgrind())
+    return;
+  // No PATH: vmmu finds `true` and valgrind in the default directories, but valgrind itself then
+  // finds no `true` to run, and nothing is recorded.
+  const CliRun unset = vmmu("--version >/dev/null && cd " + dir.string() + " && env -u PATH " + VMMU_CLI_PATH +
+                            " record -o out.vmt -- true");
+  EXPECT_EQ(unset.status, 1);
+  EXPECT_EQ(lastLine(unset.err), "vmmu: error: record: valgrind recorded no accesses; is 'true' a program on PATH?");
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.vmt"));
+}
+
 // Checked before valgrind runs: no valgrind needed.
 TEST(TraceCli, RecordAMissingProgramFails) {
   const std::string none = scratchPath("none.vmt");
