@@ -211,5 +211,42 @@ TEST(TraceFormat, CheckedInTracesAreComplete) {
 }
 #endif
 
+// event.h's promise: the fields a kind does not use are zero (or empty), so that two events
+// compare equal exactly when they encode alike. Every constructor leaves them so.
+TEST(TraceFormat, UnusedEventFieldsAreZero) {
+  const Event blank;
+  EXPECT_EQ(blank.kind, EventKind::Marker);
+  EXPECT_EQ(blank.cpu, 0u);
+  EXPECT_EQ(blank.pid, 0u);
+  EXPECT_EQ(blank.parent, 0u);
+  EXPECT_EQ(blank.op, AccessOp::Read);
+  EXPECT_EQ(blank.prot, 0u);
+  EXPECT_EQ(blank.level, 0u);
+  EXPECT_EQ(blank.size, 0u);
+  EXPECT_EQ(blank.address, 0u);
+  EXPECT_EQ(blank.length, 0u);
+  EXPECT_EQ(blank.value, 0u);
+  EXPECT_EQ(blank.text, "");
+  Event exit;
+  exit.kind = EventKind::ProcessExit;
+  exit.pid = 7;
+  EXPECT_EQ(Event::processExit(7), exit);
+  Event brk;
+  brk.kind = EventKind::Brk;
+  brk.pid = 7;
+  brk.address = 0x5000;
+  EXPECT_EQ(Event::brk(7, 0x5000), brk);
+  Event munmap;
+  munmap.kind = EventKind::Munmap;
+  munmap.pid = 7;
+  munmap.address = 0x5000;
+  munmap.length = 0x1000;
+  EXPECT_EQ(Event::munmap(7, 0x5000, 0x1000), munmap);
+  Event marker;
+  marker.cpu = 2;
+  marker.text = "m";
+  EXPECT_EQ(Event::marker(2, "m"), marker);
+}
+
 }  // namespace
 }  // namespace vmmu::trace
