@@ -225,6 +225,45 @@ TEST(CostAccount, ExitsAndCyclesAddUp) {
   EXPECT_EQ(nested.vmm->cost().guest_page_faults, 8u);
 }
 
+// The VMM's configuration checks, each at its boundary: the context slot below num_contexts (4),
+// the native baseline in place, the VMM's 64 GiB of frames 4 KiB aligned inside the 46-bit host
+// space, and the VM's memory inside it too.
+TEST(VmmConfig, ChecksAtTheirBoundaries) {
+  vmm::ModelBackend backend;
+  const uint64_t top = uint64_t{1} << 46;
+  const auto make = [&](const vmm::VmmConfig &config, Approach approach) { vmm::Vmm vm(backend, config, approach); };
+  vmm::VmmConfig config;
+  config.context = 3;
+  EXPECT_NO_THROW(make(config, Approach::Nested));
+  config.context = 4;
+  EXPECT_THROW(make(config, Approach::Nested), std::invalid_argument);
+
+  vmm::VmmConfig native;
+  native.memory.host_base = 0;
+  EXPECT_NO_THROW(make(native, Approach::Native));
+  native.memory.host_base = k1G;
+  EXPECT_THROW(make(native, Approach::Native), std::invalid_argument);
+  EXPECT_NO_THROW(make(native, Approach::Nested));  // only the native baseline must sit at 0
+  native.memory.host_base = 0;
+  native.memory.fragmentation = 0.01;
+  EXPECT_THROW(make(native, Approach::Native), std::invalid_argument);
+
+  vmm::VmmConfig frames;
+  frames.frames_base = top - vmm::Vmm::kVmmFramesBytes;  // the frames end at the top
+  EXPECT_NO_THROW(make(frames, Approach::ShadowPlain));
+  frames.frames_base += k4K;
+  EXPECT_THROW(make(frames, Approach::ShadowPlain), std::invalid_argument);
+  frames.frames_base = vmm::VmmConfig{}.frames_base + 8;
+  EXPECT_THROW(make(frames, Approach::ShadowPlain), std::invalid_argument);
+
+  vmm::VmmConfig memory;
+  memory.memory.host_base = top - k1G;
+  memory.memory.bytes = k1G;  // ends at the top
+  EXPECT_NO_THROW(make(memory, Approach::Nested));
+  memory.memory.bytes = k1G + k2M;
+  EXPECT_THROW(make(memory, Approach::Nested), std::invalid_argument);
+}
+
 // Two VMs on one MMU at once, each in its own mode (§3): nested and caching shadow, interleaved.
 TEST(TwoVms, RunSideBySideInTheirOwnModesAndRegions) {
   vmm::ModelBackend backend;
