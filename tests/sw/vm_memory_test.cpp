@@ -225,6 +225,25 @@ TEST(CostAccount, ExitsAndCyclesAddUp) {
   EXPECT_EQ(nested.vmm->cost().guest_page_faults, 8u);
 }
 
+// The defaults of a VM's memory (vm_memory.h): 64 MiB at host address 4 GiB, in place, on 1 GiB
+// EPT pages where they fit; a guest access reaches 4 GiB + its gPA.
+TEST(VmMemory, DefaultsPlaceTheVmAtFourGibibytes) {
+  const vmm::VmMemoryConfig defaults;
+  EXPECT_EQ(defaults.bytes, 64 * (uint64_t{1} << 20));
+  EXPECT_EQ(defaults.host_base, uint64_t{1} << 32);
+  EXPECT_EQ(defaults.fragmentation, 0.0);
+  EXPECT_EQ(defaults.max_ept_page, PageSize::Size1G);
+  EXPECT_EQ(defaults.seed, 1u);
+  System sys(Approach::Nested);
+  EXPECT_EQ(sys.vmm->memory().hostBase(), uint64_t{1} << 32);
+  guest::GuestKernel &k = *sys.kernel;
+  const guest::Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, 4 * k4K, guest::prot::ReadWrite, false);
+  const guest::AccessOutcome out = k.touch(buf + 3 * k4K + 40, Access::Write);
+  EXPECT_EQ(out.hpa, (uint64_t{1} << 32) + k.residentFrame(pid, buf + 3 * k4K) + 40);
+}
+
 // The VMM's configuration checks, each at its boundary: the context slot below num_contexts (4),
 // the native baseline in place, the VMM's 64 GiB of frames 4 KiB aligned inside the 46-bit host
 // space, and the VM's memory inside it too.
