@@ -90,6 +90,24 @@ TEST(TraceFormat, ExtremeValuesRoundTrip) {
   EXPECT_EQ(readAll(path), events);
 }
 
+// Sizes 1, 2, 4, ..., 64 ride in the access tag; any other size is written out as a varint after
+// it (128: two bytes, 3: one), which only the decompressed length shows.
+TEST(TraceFormat, PowerOfTwoSizesUpTo64AreInTheTag) {
+  const auto streamBytes = [&](uint32_t size) {
+    const std::string path = scratchPath("size" + std::to_string(size) + ".vmt");
+    writeTrace(path, {Event::access(0, 1, AccessOp::Read, 0x1000, size)});
+    EXPECT_EQ(readAll(path), std::vector<Event>{Event::access(0, 1, AccessOp::Read, 0x1000, size)}) << size;
+    return decompressTraceFile(path).size();
+  };
+  const size_t in_tag = streamBytes(1);
+  for (const uint32_t size : {2u, 4u, 8u, 16u, 32u, 64u})
+    EXPECT_EQ(streamBytes(size), in_tag) << size;
+  EXPECT_EQ(streamBytes(3), in_tag + 1);
+  EXPECT_EQ(streamBytes(127), in_tag + 1);
+  EXPECT_EQ(streamBytes(128), in_tag + 2);
+  EXPECT_EQ(streamBytes(256), in_tag + 2);
+}
+
 // Enough events, with long markers among them, that records straddle the reader's window and
 // the compressed input buffer many times.
 TEST(TraceFormat, LongTraceCrossesBuffersInOrder) {
