@@ -127,6 +127,9 @@ TEST(TraceErrors, FieldAndHeaderLimitsReportTheirOffset) {
   wide_pid += '\0';
   expectError(compress(head + wide_pid + endRecord(2)), Space::Decompressed, at + 2,
               "pid of access record does not fit 32 bits");
+  // A ten-byte address delta whose last byte holds more than bit 63 (UINT64_MAX ends in 0x01).
+  expectError(compress(head + std::string(1, '\x80' | (4 << 3)) + std::string(9, '\xff') + '\x02' + endRecord(2)),
+              Space::Decompressed, at + 1, "malformed varint");
   // An explicit size (size code 0) of 0.
   expectError(compress(head + std::string("\x80\x00\x00", 3) + endRecord(2)), Space::Decompressed, at + 1,
               "access size 0");
