@@ -150,8 +150,8 @@ TEST(TraceErrors, FieldAndHeaderLimitsReportTheirOffset) {
     expectError(compress(head + std::string("\x09\x05\x00\x01\x00\x00", 6) + level + endRecord(2)),
                 Space::Decompressed, at + 6, "page-table level " + std::to_string(level) + " is not 1 to 5");
   for (const char level : {'\x01', '\x05'}) {
-    TraceReader reader = TraceReader::fromBytes(
-        compress(head + std::string("\x09\x05\x00\x01\x00\x00", 6) + level + endRecord(2)), "t.vmt");
+    const std::string bytes = compress(head + std::string("\x09\x05\x00\x01\x00\x00", 6) + level + endRecord(2));
+    TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
     reader.next();
     EXPECT_EQ(reader.next(), Event::pageTableWrite(0, 1, 0, 0, static_cast<uint8_t>(level)));
   }
@@ -179,9 +179,43 @@ TEST(TraceErrors, FieldAndHeaderLimitsReportTheirOffset) {
     full += key;
     appendVarint(full, 0);
   }
-  TraceReader reader = TraceReader::fromBytes(compress(full + endRecord(0)), "t.vmt");
+  const std::string bytes = compress(full + endRecord(0));
+  TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
   EXPECT_EQ(reader.header().fields().size(), kMaxHeaderFields);
   EXPECT_FALSE(reader.next());
+}
+
+// A record of the largest size (tag, 3-byte length, 65536 bytes of payload: 65540), of a kind a
+// later minor version added, starting 65530 bytes before the end of the reader's first 256 KiB
+// window: the reader refills before a record unless a whole one is there, so it skips it whole.
+// Before it: the 13-byte preamble and 48 markers, 47 of 4102 bytes (text 4096: tag, 2-byte
+// length, cpu, 2-byte text length) and one of 3807 (text 3801).
+TEST(TraceErrors, LargestRecordAcrossTheWindowEndIsReadWhole) {
+  std::string raw = preamble(1, 1);
+  const auto marker = [&](size_t text) {
+    std::string payload(1, '\0');
+    appendVarint(payload, text);
+    payload += std::string(text, 'm');
+    raw += '\x0b';
+    appendVarint(raw, payload.size());
+    raw += payload;
+  };
+  for (int i = 0; i < 47; ++i)
+    marker(4096);
+  marker(3801);
+  ASSERT_EQ(raw.size() + 65530, 256u * 1024);
+  raw += '\x0c';  // kind 12: not in version 1.0
+  appendVarint(raw, kMaxPayloadBytes);
+  raw += std::string(kMaxPayloadBytes, 'x');
+  raw += endRecord(49);
+  const std::string bytes = compress(raw);  // fromBytes reads it in place: it must outlive the reader
+  TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
+  uint64_t markers = 0;
+  while (const auto e = reader.next()) {
+    EXPECT_EQ(e->kind, EventKind::Marker);
+    ++markers;
+  }
+  EXPECT_EQ(markers, 48u);
 }
 
 // decompressTraceFile (what tests and `trace dump | import` compare) says where a file is cut

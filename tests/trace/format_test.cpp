@@ -108,6 +108,25 @@ TEST(TraceFormat, PowerOfTwoSizesUpTo64AreInTheTag) {
   EXPECT_EQ(streamBytes(256), in_tag + 2);
 }
 
+// A header field of the largest size (2 + 256 + 3 + 65536 = 65797 bytes) that starts 65795 bytes
+// before the end of the reader's first 256 KiB window: the reader refills before a field unless
+// a whole one is there, so it reads it whole. The preamble takes 13 bytes, and the three fields
+// before it 65797 + 65797 + 64742 (key "c", a value of 64737 bytes).
+TEST(TraceFormat, HeaderFieldAcrossTheWindowEndIsReadWhole) {
+  TraceHeader header;
+  header.set(std::string(kMaxHeaderKeyBytes, 'a'), std::string(kMaxHeaderValueBytes, '1'));
+  header.set(std::string(kMaxHeaderKeyBytes, 'b'), std::string(kMaxHeaderValueBytes, '2'));
+  header.set("c", std::string(64737, '3'));
+  header.set(std::string(kMaxHeaderKeyBytes, 'd'), std::string(kMaxHeaderValueBytes, '4'));
+  ASSERT_EQ(13 + 65797 + 65797 + 64742 + 65795, 256 * 1024);
+  const std::string path = scratchPath("wide-header.vmt");
+  writeTrace(path, {Event::processExit(1)}, header);
+  TraceReader reader(path);
+  EXPECT_EQ(reader.header(), header);
+  EXPECT_EQ(reader.next(), Event::processExit(1));
+  EXPECT_FALSE(reader.next());
+}
+
 // Enough events, with long markers among them, that records straddle the reader's window and
 // the compressed input buffer many times.
 TEST(TraceFormat, LongTraceCrossesBuffersInOrder) {
