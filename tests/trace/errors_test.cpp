@@ -248,6 +248,30 @@ TEST(TraceErrors, DecompressingACutOrCorruptFile) {
   EXPECT_EQ(decompressTraceFile(cut_path), preamble() + accessRecord(2) + endRecord(1));
 }
 
+// Both version numbers are 16 bits, low byte first: a minor version of 256 (bytes 0, 1) is a later
+// minor version the reader reads and reports, a major version of 256 one it refuses, naming it.
+TEST(TraceErrors, VersionsAreSixteenBitsLowByteFirst) {
+  const std::string later = compress(preamble(1, 256) + endRecord(0));
+  TraceReader reader = TraceReader::fromBytes(later, "t.vmt");
+  EXPECT_EQ(reader.versionMajor(), 1u);
+  EXPECT_EQ(reader.versionMinor(), 256u);
+  EXPECT_FALSE(reader.next());
+  expectError(compress(preamble(256, 3) + endRecord(0)), Space::Decompressed, 8, "version 256.3");
+}
+
+// A file that cannot be read (the kernel answers EIO for /proc/self/mem at offset 0) is a read
+// error at compressed byte 0, not an empty file.
+TEST(TraceErrors, UnreadableFileIsAReadError) {
+  try {
+    TraceReader reader("/proc/self/mem");
+    ADD_FAILURE() << "no error";
+  } catch (const TraceError &e) {
+    EXPECT_EQ(std::string(e.what()), "/proc/self/mem: read error: Input/output error");
+    EXPECT_EQ(e.space(), Space::Compressed);
+    EXPECT_EQ(e.offset(), 0u);
+  }
+}
+
 TEST(TraceErrors, EndRecordIsChecked) {
   const std::string body = preamble() + accessRecord(2) + accessRecord(2);
   expectError(compress(body + endRecord(3)), Space::Decompressed, body.size(), "counts 3 events");

@@ -44,15 +44,17 @@ TEST(TraceText, EveryKindParsesBack) {
   }
 }
 
+// The message parseEvent throws for `line`, or "(no error)".
+std::string message(std::string_view line) {
+  try {
+    parseEvent(line);
+  } catch (const TextError &e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 TEST(TraceText, ParseErrorsNameTheProblem) {
-  const auto message = [](std::string_view line) -> std::string {
-    try {
-      parseEvent(line);
-    } catch (const TextError &e) {
-      return e.what();
-    }
-    return "(no error)";
-  };
   EXPECT_NE(message("acess cpu=0").find("unknown event kind 'acess'"), std::string::npos);
   EXPECT_NE(message("access cpu=0 pid=1 op=R va=0x10").find("expected 5 fields"), std::string::npos);
   EXPECT_NE(message("access cpu=0 pid=1 op=Q va=0x10 size=8").find("op: expected R, W or X"), std::string::npos);
@@ -69,14 +71,6 @@ TEST(TraceText, ParseErrorsNameTheProblem) {
 // The edges of the text form, one by one: every protection, the largest values, where quoting
 // switches to an escape, and each malformed field and string.
 TEST(TraceText, EdgesOfEveryFieldAndString) {
-  const auto message = [](std::string_view line) -> std::string {
-    try {
-      parseEvent(line);
-    } catch (const TextError &e) {
-      return e.what();
-    }
-    return "(no error)";
-  };
   // Every protection both ways.
   const char *const prots[] = {"---", "r--", "-w-", "rw-", "--x", "r-x", "-wx", "rwx"};
   for (uint8_t p = 0; p < 8; ++p) {
