@@ -168,8 +168,7 @@ void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write6
 
 const Response &Vmm::translateCharged(const Request &req) {
   const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
-  ++cost_.translations;
-  cost_.translation_cycles += translation.walked ? translation.walk_cycles : config_.costs.hit_cycles;
+  chargeTranslations(1, translation.walked ? translation.walk_cycles : config_.costs.hit_cycles);
   return translation.resp;
 }
 
@@ -222,8 +221,7 @@ void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &
       const size_t hits = model_->translateHits(&requests[made - first], end - made);
       // What access() charges for each of them: a translation answered in one cycle, the access.
       cost_.accesses += hits;
-      cost_.translations += hits;
-      cost_.translation_cycles += hits * config_.costs.hit_cycles;
+      chargeTranslations(hits, config_.costs.hit_cycles);
       cost_.access_cycles += hits * config_.costs.access_cycles;
       made += hits;
       if (made == end)

@@ -110,6 +110,12 @@ private:
   // One translation, charged to the account; the response is the backend's (valid until its next
   // translate()).
   const Response &translateCharged(const Request &req);
+  // Charges `count` translations of `cycles_each` (hit_cycles for a TLB hit, else the walk's):
+  // the one place both the access-by-access path and a run of hits (userAccesses()) charge them.
+  void chargeTranslations(uint64_t count, uint64_t cycles_each) {
+    cost_.translations += count;
+    cost_.translation_cycles += count * cycles_each;
+  }
   // The access translated without a fault: charges it and makes the load or store.
   void complete(const Request &req, const Response &resp, const uint64_t *store_value, guest::AccessOutcome &out);
   // The access's first translation faulted: a guest fault, an exit handled (and retried) or a stop.
