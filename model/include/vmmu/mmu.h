@@ -41,6 +41,7 @@ private:
 // Where a response came from, for coverage and reports (not part of the RTL response).
 struct WalkTrace {
   bool walked = false;       // false for TLB hits and early faults
+  bool stlb_hit = false;     // served by the second-level TLB (§9.2)
   uint8_t psc_level = 0;     // level l whose PSC entry started the walk, 0 for none
   uint8_t ntlb_hits = 0;     // nested-TLB hits during the walk
   uint8_t ntlb_misses = 0;   // nested walks performed
@@ -89,7 +90,8 @@ public:
   Response peek(const Request &req) const;
 
   // Occupancy, for tests that assert what an invalidation removed or kept.
-  unsigned tlbValidEntries() const;
+  unsigned tlbValidEntries() const;  // first level
+  unsigned stlbValidEntries() const;
   unsigned pscValidEntries(unsigned level) const;
   unsigned ntlbValidEntries() const;
 

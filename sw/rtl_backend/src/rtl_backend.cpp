@@ -70,6 +70,8 @@ std::string differenceFromRtl(const MmuConfig &config, const RtlParameterSet &se
     differs(ntlb + ".sets", config.ntlb[i].sets, rtl.ntlb[i].sets);
     differs(ntlb + ".ways", config.ntlb[i].ways, rtl.ntlb[i].ways);
   }
+  differs("stlb.sets", config.stlb.sets, rtl.stlb.sets);
+  differs("stlb.ways", config.stlb.ways, rtl.stlb.ways);
   for (unsigned i = 0; i < config.psc.size(); ++i) {
     const std::string psc = "psc[L" + std::to_string(i + 2) + "]";
     differs(psc + ".sets", config.psc[i].sets, rtl.psc[i].sets);
