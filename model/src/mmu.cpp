@@ -427,6 +427,7 @@ struct Mmu::Impl {
       if (way < 0)
         continue;
       const StlbEntry &e = stlb.at(set, static_cast<unsigned>(way));
+      out->trace.stlb_read = true;
       if (!tlbGrants(e, request)) {
         dropped = true;
         dropStlbMatches(request, pcid);

@@ -440,5 +440,39 @@ TEST(RtlWaves, FstDumpCoversOnlyTheEnabledWindow) {
   std::remove(path.c_str());
 }
 
+// §9.2, §12: a page evicted from the first-level 4K array but kept by the STLB answers in two
+// cycles with no memory operation and refills the first level; an STLB entry that does not grant
+// costs its read cycle before the walk. The pages share a first-level set (a stride of its sets)
+// and spread over the STLB's sets, so that the first page leaves only the first level.
+TEST_F(RtlDirected, StlbHitTakesTwoCyclesAndANonGrantingEntryOneMoreBeforeTheWalk) {
+  if (!config.hasStlb())
+    GTEST_SKIP() << "no STLB in this parameter set";
+  GuestPageTables tables = newHostTables();
+  const unsigned l1_sets = config.tlb[0].sets, l1_ways = config.tlb[0].ways;
+  const auto page = [&](unsigned k) { return kVa + uint64_t{k} * l1_sets * 0x1000; };
+  tables.map(page(0), kPa, PageSize::Size4K, 0);  // read-only
+  for (unsigned k = 1; k <= l1_ways; ++k)
+    tables.map(page(k), kPa + uint64_t{k} * 0x1000, PageSize::Size4K, pte::RW);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  for (unsigned k = 0; k <= l1_ways; ++k)
+    EXPECT_FALSE(sim.check(read(0, page(k))).resp.tlb_hit) << k;  // page(l1_ways) evicts page(0)
+
+  const DutTranslation stlb = sim.check(read(0, page(0) + 0x9a8));
+  EXPECT_TRUE(stlb.resp.tlb_hit);
+  EXPECT_EQ(stlb.resp.hpa, kPa + 0x9a8);
+  EXPECT_TRUE(stlb.ops.empty());
+  EXPECT_EQ(stlb.latency, 2u);
+  EXPECT_EQ(sim.dut().counter(Counter::StlbHits4K), 1u);
+  EXPECT_EQ(sim.dut().counter(Counter::StlbMisses4K), l1_ways + 1);
+  EXPECT_EQ(sim.check(read(0, page(0))).latency, 1u);  // refilled into the first level
+
+  // A write finds page(0) read-only in both levels: both drop it, the STLB read costs a cycle.
+  const DutTranslation denied = sim.check(write(0, page(0)));
+  EXPECT_EQ(denied.resp.fault, Fault::GuestPageFault);
+  EXPECT_EQ(denied.latency, 1u + 2u + 2u * denied.ops.size()) << "STLB read, START, ops, DONE";
+  EXPECT_EQ(sim.dut().counter(Counter::PermRefills), 1u);
+  EXPECT_EQ(sim.dut().counter(Counter::Walks), sim.model().counter(Counter::Walks));
+}
+
 }  // namespace
 }  // namespace vmmu::rtltest

@@ -42,6 +42,7 @@ private:
 struct WalkTrace {
   bool walked = false;       // false for TLB hits and early faults
   bool stlb_hit = false;     // served by the second-level TLB (§9.2)
+  bool stlb_read = false;    // an STLB entry matched: its payload read took a cycle (§12)
   uint8_t psc_level = 0;     // level l whose PSC entry started the walk, 0 for none
   uint8_t ntlb_hits = 0;     // nested-TLB hits during the walk
   uint8_t ntlb_misses = 0;   // nested walks performed

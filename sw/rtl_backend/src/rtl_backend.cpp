@@ -275,10 +275,12 @@ Translation RtlBackend::translate(const Request &req) {
                          toString(req) + ")",
                      differences);
   }
-  // A hit or an early fault answers in the next cycle; a walk takes 2 + sum c >= 2 (§12).
-  const bool walked = dut.latency > 1;
+  // A hit or an early fault answers in the next cycle, an STLB hit in the one after; a walk takes
+  // 2 + sum c >= 2 (§12).
+  const bool stlb_hit = dut.resp.tlb_hit && dut.latency == 2;
+  const bool walked = !dut.resp.tlb_hit && dut.latency > 1;
   response_ = dut.resp;
-  return Translation{response_, walked, walked ? dut.latency : 0};
+  return Translation{response_, walked, walked ? dut.latency : 0, stlb_hit};
 }
 
 void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {

@@ -159,7 +159,8 @@ void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write6
 const Response &Vmm::translateCharged(const Request &req) {
   const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
   ++cost_.translations;
-  cost_.translation_cycles += translation.walked ? translation.walk_cycles : config_.costs.hit_cycles;
+  cost_.translation_cycles += translation.walked ? translation.walk_cycles
+                                                 : config_.costs.hit_cycles + (translation.stlb_hit ? 1 : 0);
   return translation.resp;
 }
 

@@ -25,7 +25,10 @@ struct Translation {
   // false: answered in one cycle without a memory reference (a TLB hit, or a fault found before
   // any walk); true: by a page walk that took `walk_cycles` (2 + the sum of its operations' c).
   bool walked = false;
-  uint64_t walk_cycles = 0;  // 0 unless walked
+  // With walked: the cycles from acceptance to response, 2 + the sum of c, plus one when an STLB
+  // entry matched and did not grant (§12); 0 unless walked.
+  uint64_t walk_cycles = 0;
+  bool stlb_hit = false;  // answered by the STLB, one cycle later than a first-level hit (§12)
 };
 
 class MmuBackend {
@@ -105,7 +108,9 @@ public:
   // Inline: the Vmm calls it directly, not through the interface, when its backend is the model.
   Translation translate(const Request &req) override {
     mmu_.translate(req, result_);
-    return Translation{result_.resp, result_.trace.walked, result_.trace.walk_cycles};
+    return Translation{result_.resp, result_.trace.walked,
+                       result_.trace.walk_cycles + (result_.trace.walked && result_.trace.stlb_read ? 1 : 0),
+                       result_.trace.stlb_hit};
   }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   uint64_t counter(Counter c) override;
