@@ -182,7 +182,13 @@ module mmu_stlb #(
   assign rd_size_o = rd_tag_q.is_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
   assign rd_pcid_o = rd_tag_q.pcid;
   assign rd_global_o = rd_tag_q.glob;
-  assign rd_gsize_o = mmu_pkg::page_size_e'(rd_tag_q.gsize);
+  always_comb begin : gsize_out
+    unique case (rd_tag_q.gsize)
+      2'd1: rd_gsize_o = mmu_pkg::Size2M;
+      2'd2: rd_gsize_o = mmu_pkg::Size1G;
+      default: rd_gsize_o = mmu_pkg::Size4K;
+    endcase
+  end
   assign rd_frame_o = rd_payload.frame;
   assign rd_acc_o = rd_payload.acc;
   assign rd_ept_perm_o = rd_payload.ept_perm;
