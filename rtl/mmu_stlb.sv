@@ -80,8 +80,13 @@ module mmu_stlb #(
     logic [1:0]         gsize;   // page_size_e
     logic [VpnBits-1:0] vpn;
   } tag_t;
-  // $bits(tag_t), spelled out for yosys 0.23.
+  // $bits(tag_t), spelled out for yosys 0.23, and the fields' positions for the per-entry logic
+  // in generate blocks (where yosys 0.23 does not resolve struct members).
   localparam int unsigned TagBits = 16 + 12 + 1 + 1 + 2 + VpnBits;
+  localparam int unsigned TagGsizeLsb = VpnBits;
+  localparam int unsigned TagGlobBit = VpnBits + 3;
+  localparam int unsigned TagPcidLsb = VpnBits + 4;
+  localparam int unsigned TagVpidLsb = VpnBits + 16;
 
   typedef struct packed {
     logic [FrameBits-1:0] frame;
@@ -91,18 +96,16 @@ module mmu_stlb #(
   } payload_t;
   localparam int unsigned PayloadBits = FrameBits + 3 + 3 + 1;
 
-  // VPN bits a guest page of the given size keeps (INV_ADDR).
-  function automatic logic [VpnBits-1:0] guest_vpn_mask(logic [1:0] gsize);
-    unique case (gsize)
-      2'd1: guest_vpn_mask = {VpnBits{1'b1}} << 9;
-      2'd2: guest_vpn_mask = {VpnBits{1'b1}} << 18;
-      default: guest_vpn_mask = {VpnBits{1'b1}};
-    endcase
-  endfunction
+  // VPN bits a guest page of 2M and 1G keeps (INV_ADDR, by the entry's guest size).
+  localparam logic [VpnBits-1:0] GuestMask2m = {VpnBits{1'b1}} << 9;
+  localparam logic [VpnBits-1:0] GuestMask1g = {VpnBits{1'b1}} << 18;
 
   logic [Entries-1:0]       valid_q, clear_mask, inv_mask;
   logic [Sets*TreeBits-1:0] plru_q;
-  logic [TagBits-1:0]       tag_q [Entries];
+  // The tags, way by way: way w of set s at [(w * Sets + s) * TagBits +: TagBits]. Each entry is
+  // a register of its own (gen_way[w].gen_set[s]) so that the invalidation compares all of them
+  // without an array read per entry, and a lookup reads one set of each way with one index.
+  logic [Ways*Sets*TagBits-1:0] tags_flat;
 
   // ---------------------------------------------------------------------------------------
   // Lookup: both candidate sets in one cycle.
@@ -113,11 +116,19 @@ module mmu_stlb #(
   logic               win_is_2m;
   // A lookup reads only some fields of the tags it compares.
   /* verilator lint_off UNUSEDSIGNAL */
-  tag_t               cand_4k, cand_2m, inv_tag;
+  tag_t               cand_4k, cand_2m;
   /* verilator lint_on UNUSEDSIGNAL */
+  logic [Ways*TagBits-1:0] cands_4k, cands_2m;  // set_4k's and set_2m's tags, way w at w * TagBits
 
   assign set_4k = (Sets > 1) ? SetBits'(lk_vpn_i) : '0;
   assign set_2m = (Sets > 1) ? SetBits'(lk_vpn_i >> 9) : '0;
+
+  for (genvar w = 0; w < Ways; w++) begin : gen_candidates
+    logic [Sets*TagBits-1:0] way_tags;
+    assign way_tags = tags_flat[w * Sets * TagBits +: Sets * TagBits];
+    assign cands_4k[w * TagBits +: TagBits] = way_tags[32'(set_4k) * TagBits +: TagBits];
+    assign cands_2m[w * TagBits +: TagBits] = way_tags[32'(set_2m) * TagBits +: TagBits];
+  end
 
   always_comb begin : lookup
     cand_4k = '0;
@@ -126,8 +137,8 @@ module mmu_stlb #(
     match_2m = '0;
     if (lk_enable_i) begin
       for (int unsigned w = 0; w < Ways; w++) begin
-        cand_4k = tag_q[IndexBits'(32'(set_4k) * Ways + w)];
-        cand_2m = tag_q[IndexBits'(32'(set_2m) * Ways + w)];
+        cand_4k = cands_4k[w * TagBits +: TagBits];
+        cand_2m = cands_2m[w * TagBits +: TagBits];
         match_4k[w] = valid_q[32'(set_4k) * Ways + w] && !cand_4k.is_2m &&
                       cand_4k.vpid == lk_vpid_i && (cand_4k.glob || cand_4k.pcid == lk_pcid_i) &&
                       cand_4k.vpn == lk_vpn_i;
@@ -171,7 +182,8 @@ module mmu_stlb #(
     if (rd_fire) begin
       rd_set_q <= win_set;
       rd_way_q <= win_way;
-      rd_tag_q <= tag_q[IndexBits'(32'(win_set) * Ways + 32'(win_way))];
+      rd_tag_q <= win_is_2m ? cands_2m[32'(win_way) * TagBits +: TagBits]
+                            : cands_4k[32'(win_way) * TagBits +: TagBits];
       drop_set_4k_q <= set_4k;
       drop_set_2m_q <= set_2m;
       drop_4k_q <= match_4k;
@@ -274,28 +286,38 @@ module mmu_stlb #(
   // ---------------------------------------------------------------------------------------
   // Invalidation (§11) and the drop of a non-granting match.
 
-  always_comb begin : invalidation
-    // Only commands invalidate here: skip the per-entry work otherwise.
-    inv_tag = '0;
-    inv_mask = '0;
-    if (inv_i) begin
-      for (int unsigned i = 0; i < Entries; i++) begin
-        inv_tag = tag_q[i];
-        inv_mask[i] = 1'b0;
+  // Per entry: its tag register, written by a fill, and whether the command invalidates it.
+  for (genvar w = 0; w < Ways; w++) begin : gen_way
+    for (genvar e = 0; e < Sets; e++) begin : gen_set
+      localparam int unsigned Index = e * Ways + w;
+      logic [TagBits-1:0] tag_q;
+      logic [15:0]        tag_vpid;
+      logic [VpnBits-1:0] tag_vpn, guest_mask;
+      logic               listed;
+
+      always_ff @(posedge clk_i) begin : store
+        if (fill_i && fill_index == IndexBits'(Index)) tag_q <= fill_tag;
+      end
+      assign tags_flat[(w * Sets + e) * TagBits +: TagBits] = tag_q;
+
+      assign tag_vpid = tag_q[TagVpidLsb +: 16];
+      assign tag_vpn = tag_q[VpnBits-1:0];
+      assign guest_mask = tag_q[TagGsizeLsb +: 2] == 2'd1 ? GuestMask2m :
+                          tag_q[TagGsizeLsb +: 2] == 2'd2 ? GuestMask1g : {VpnBits{1'b1}};
+      always_comb begin : vpid_listed
+        listed = 1'b0;
+        for (int unsigned k = 0; k < NumVpids; k++) begin
+          listed = listed || (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == tag_vpid);
+        end
+      end
+      always_comb begin : invalidates
         unique case (inv_kind_i)
-          mmu_pkg::InvByAddr: inv_mask[i] = inv_tag.vpid == inv_vpid_i &&
-              (inv_tag.vpn & guest_vpn_mask(inv_tag.gsize)) ==
-              (inv_vpn_i & guest_vpn_mask(inv_tag.gsize));
-          mmu_pkg::InvByPcid: inv_mask[i] = inv_tag.vpid == inv_vpid_i &&
-              inv_tag.pcid == inv_pcid_i && !inv_tag.glob;
-          mmu_pkg::InvByVpids: begin
-            for (int unsigned k = 0; k < NumVpids; k++) begin
-              if (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == inv_tag.vpid) begin
-                inv_mask[i] = 1'b1;
-              end
-            end
-          end
-          default: inv_mask[i] = 1'b1;
+          mmu_pkg::InvByAddr: inv_mask[Index] = inv_i && tag_vpid == inv_vpid_i &&
+              (tag_vpn & guest_mask) == (inv_vpn_i & guest_mask);
+          mmu_pkg::InvByPcid: inv_mask[Index] = inv_i && tag_vpid == inv_vpid_i &&
+              tag_q[TagPcidLsb +: 12] == inv_pcid_i && !tag_q[TagGlobBit];
+          mmu_pkg::InvByVpids: inv_mask[Index] = inv_i && listed;
+          default: inv_mask[Index] = inv_i;
         endcase
       end
     end
@@ -311,7 +333,7 @@ module mmu_stlb #(
     end
   end
 
-  // Reset clears valid and PLRU bits; tags, like the SRAM, are read only while valid.
+  // Reset clears valid and PLRU bits; tags, like the SRAM, are used only while valid.
   always_ff @(posedge clk_i) begin : regs
     if (!rst_ni) begin
       valid_q <= '0;
@@ -324,10 +346,6 @@ module mmu_stlb #(
         valid_q[fill_index] <= 1'b1;
       end
     end
-  end
-
-  always_ff @(posedge clk_i) begin : tags
-    if (fill_i) tag_q[fill_index] <= fill_tag;
   end
 
 endmodule

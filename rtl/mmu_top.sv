@@ -181,7 +181,7 @@ module mmu_top #(
     .start_vpid_i        (stlb_busy_q ? held_q.vpid : req_vpid_i),
     .start_pcid_i        (stlb_busy_q ? held_q.pcid : req_pcid_i),
     .start_va_i          (stlb_busy_q ? held_q.va : req_va_i),
-    .start_access_i      (stlb_busy_q ? held_q.access : req_access_i),
+    .start_access_i      (stlb_busy_q ? held_access_q : req_access_i),
     .start_user_i        (stlb_busy_q ? held_q.user : req_user_i),
     .state_o             (walk_state),
     .walk_vpid_o         (walk_vpid),
@@ -246,18 +246,19 @@ module mmu_top #(
   assign walker_idle = walk_state == mmu_pkg::WalkIdle;
 
   // The request a pending STLB read holds for its second cycle (§9.2), and whether the first
-  // level dropped a non-granting entry for it (PERM_REFILLS counts a request once).
+  // level dropped a non-granting entry for it (PERM_REFILLS counts a request once). The access
+  // type is a register of its own: yosys 0.23 takes no package enum inside a local struct.
   typedef struct packed {
-    logic [15:0]       vpid;
-    logic [11:0]       pcid;
-    logic [63:0]       va;
-    mmu_pkg::access_e  access;
-    logic              user;
-    logic              l1_dropped;
+    logic [15:0] vpid;
+    logic [11:0] pcid;
+    logic [63:0] va;
+    logic        user;
+    logic        l1_dropped;
   } held_req_t;
 
-  logic      stlb_busy_q, stlb_busy_d;  // cycle t+1 of an STLB read
-  held_req_t held_q, held_d;
+  logic             stlb_busy_q, stlb_busy_d;  // cycle t+1 of an STLB read
+  held_req_t        held_q, held_d;
+  mmu_pkg::access_e held_access_q, held_access_d;
 
   // ---------------------------------------------------------------------------------------
   // Invalidation commands, shared by the TLB and the PSC (§11, §3 implicit flushes).
@@ -576,7 +577,7 @@ module mmu_top #(
   // hPA of an STLB hit: the entry's frame | the VA's offset inside a page of the entry's size.
   assign stlb_hpa = {stlb_rd_frame, 12'h000} | (held_q.va[PaBits-1:0] &
       (stlb_rd_size == mmu_pkg::Size2M ? PaBits'(64'h001f_ffff) : PaBits'(64'h0000_0fff)));
-  assign stlb_grants = entry_grants(stlb_rd_acc, stlb_rd_ept_perm, stlb_rd_dirty, held_q.access,
+  assign stlb_grants = entry_grants(stlb_rd_acc, stlb_rd_ept_perm, stlb_rd_dirty, held_access_q,
                                     held_q.user);
 
   mmu_pkg::resp_t front_resp;  // a hit or an early fault
@@ -592,6 +593,7 @@ module mmu_top #(
     front_ctr_inc = '0;
     stlb_busy_d = 1'b0;
     held_d = held_q;
+    held_access_d = held_access_q;
     stlb_read = 1'b0;
     stlb_touch = 1'b0;
     stlb_drop = 1'b0;
@@ -627,8 +629,12 @@ module mmu_top #(
         if (stlb_match) begin
           stlb_read = 1'b1;
           stlb_busy_d = 1'b1;
-          held_d = '{vpid: req_vpid_i, pcid: req_pcid_i, va: req_va_i, access: req_access_i,
-                     user: req_user_i, l1_dropped: tlb_match};
+          held_d.vpid = req_vpid_i;
+          held_d.pcid = req_pcid_i;
+          held_d.va = req_va_i;
+          held_d.user = req_user_i;
+          held_d.l1_dropped = tlb_match;
+          held_access_d = req_access_i;
         end else begin
           if (tlb_match) front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
           front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalks);
@@ -671,12 +677,14 @@ module mmu_top #(
       walk_ctx_q <= '0;
       stlb_busy_q <= 1'b0;
       held_q <= '0;
+      held_access_q <= mmu_pkg::AccessRead;
     end else begin
       resp_valid_q <= resp_valid_d;
       resp_q <= resp_d;
       walk_ctx_q <= walk_ctx_d;
       stlb_busy_q <= stlb_busy_d;
       held_q <= held_d;
+      held_access_q <= held_access_d;
     end
   end
 
