@@ -558,19 +558,16 @@ module mmu_top #(
   assign va_canonical = &req_va_i[63:VaBits-1] || ~|req_va_i[63:VaBits-1];
 
   // §7: a cached entry grants when the guest and EPT checks pass and a write finds it dirty.
-  function automatic logic entry_grants(mmu_pkg::guest_acc_t acc, logic [2:0] ept_perm,
-                                        logic dirty, mmu_pkg::access_e access, logic user);
-    logic [2:0] needed;
-    unique case (access)
-      mmu_pkg::AccessWrite: needed = 3'b010;
-      mmu_pkg::AccessExec:  needed = 3'b100;
-      default:              needed = 3'b001;
-    endcase
-    entry_grants = !(user && !acc.us) &&
-                   !(access == mmu_pkg::AccessWrite && !acc.rw) &&
-                   !(access == mmu_pkg::AccessExec && acc.nx) &&
-                   (ept_perm & needed) != 3'b000 &&
-                   (access != mmu_pkg::AccessWrite || dirty);
+  // acc is a guest_acc_t ({rw, us, nx}) and access an access_e, passed as plain vectors: yosys
+  // 0.23 mis-elaborates struct and enum arguments of a function.
+  function automatic logic entry_grants(logic [2:0] acc, logic [2:0] ept_perm, logic dirty,
+                                        logic [1:0] access, logic user);
+    logic write, exec;
+    write = access == 2'(mmu_pkg::AccessWrite);
+    exec = access == 2'(mmu_pkg::AccessExec);
+    entry_grants = !(user && !acc[1]) && !(write && !acc[2]) && !(exec && acc[0]) &&
+                   (write ? ept_perm[1] : exec ? ept_perm[2] : ept_perm[0]) &&
+                   (!write || dirty);
   endfunction
 
   assign tlb_grants = entry_grants(tlb_acc, tlb_ept_perm, tlb_dirty, req_access_i, req_user_i);
