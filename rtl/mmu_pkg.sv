@@ -147,6 +147,7 @@ package mmu_pkg;
     logic [31:0] fault_info;
     logic [63:0] fault_addr;
     logic [3:0]  fault_level;
+    logic [3:0]  fault_guest_level;  // vmmu's addition (§6), not part of the exit qualification
     logic        vm_exit;
     logic        tlb_hit;
   } resp_t;

@@ -64,6 +64,7 @@ module mmu_top #(
   output logic [31:0]            resp_fault_info_o,
   output logic [63:0]            resp_fault_addr_o,
   output logic [3:0]             resp_fault_level_o,
+  output logic [3:0]             resp_fault_guest_level_o,
   output logic                   resp_vm_exit_o,
   output logic                   resp_tlb_hit_o,
   // Walker memory port.
@@ -77,6 +78,8 @@ module mmu_top #(
   input  logic                   mem_resp_valid_i,
   output logic                   mem_resp_ready_o,
   input  logic [63:0]            mem_resp_rdata_i,
+  // A pure memory wait (§12): for simulation harnesses that skip such cycles.
+  output logic                   mem_wait_o,
   // Control.
   input  logic                   ctrl_valid_i,
   output logic                   ctrl_ready_o,
@@ -692,8 +695,27 @@ module mmu_top #(
   assign resp_fault_info_o = resp_q.fault_info;
   assign resp_fault_addr_o = resp_q.fault_addr;
   assign resp_fault_level_o = resp_q.fault_level;
+  assign resp_fault_guest_level_o = resp_q.fault_guest_level;
   assign resp_vm_exit_o = resp_q.vm_exit;
   assign resp_tlb_hit_o = resp_q.tlb_hit;
+
+  // ---------------------------------------------------------------------------------------
+  // Memory wait (§12): the walker waits for the response of a transferred operation and the
+  // response register is empty. Then, until the response comes, nothing but WALK_CYCLES may
+  // change, which a harness relies on when it skips such cycles; checked here and in the walker.
+
+  assign mem_wait_o = mem_resp_ready_o && !mem_req_valid_o && !resp_valid_q;
+
+  always_comb begin : mem_wait_check
+    if (rst_ni && mem_wait_o && !mem_resp_valid_i) begin
+      assert (!req_ready_o && !ctrl_ready_o && !resp_valid_o && !walk_start && !ctx_wr &&
+              !inv_valid && !tlb_touch && !tlb_inv_matching && !tlb_fill && !psc_touch &&
+              !psc_fill && !ntlb_lk_valid && !ntlb_touch && !ntlb_inv_matching && !ntlb_fill &&
+              !walk_resp_valid && !resp_valid_d &&
+              (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc) ==
+                  mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles));
+    end
+  end
 
   // ---------------------------------------------------------------------------------------
   // Counters.

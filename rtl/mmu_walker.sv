@@ -230,7 +230,8 @@ module mmu_walker #(
   logic [2:0]          e_perm, e_mem_type;
   mmu_pkg::page_size_e e_size;
   logic [PaBits-1:0]   e_table, e_hpa;
-  logic [31:0]         e_violation, e_context;
+  logic [31:0]         e_violation;
+  logic [PaBits-1:0]   e_fault_gpa;
   mmu_pkg::access_e    n_access;
 
   always_comb begin : decode_ept
@@ -254,10 +255,11 @@ module mmu_walker #(
     e_size = size_of_level(nlevel_q);
     e_table = {rdata[PaBits-1:12], 12'h000};
     e_hpa = (e_table & ~offset_mask(e_size)) | (ngpa_q & offset_mask(e_size));
-    // §6: EPT-violation qualification and the context bits shared with misconfig and bounds.
-    e_context = {16'h0, 1'b0, nglevel_q, 3'b000, nfinal_q, 8'h00};
-    e_violation = e_context | 32'h80 | {26'h0, e_perm, 3'b000} |
-                  {29'h0, perm_needed(n_access)};
+    // §6: the SDM's exit qualification (bit 8 final, 7 linear address valid, 5:3 the EPT
+    // permission so far, 2:0 the access) and the gPA of the access: the final gPA, or the guest
+    // entry read in the table being located (in the page of ngpa_q, the table's base).
+    e_violation = {23'h0, nfinal_q, 1'b1, 1'b0, e_perm, perm_needed(n_access)};
+    e_fault_gpa = nfinal_q ? ngpa_q : entry_addr(ngpa_q, va_q, nglevel_q);
   end
 
   // ---------------------------------------------------------------------------------------
@@ -560,14 +562,15 @@ module mmu_walker #(
             fin_valid = 1'b1;
             resp.fault = mmu_pkg::FaultEptViolation;
             resp.fault_info = e_violation;
-            resp.fault_addr = 64'(ngpa_q);
+            resp.fault_addr = 64'(e_fault_gpa);
             resp.fault_level = 4'(nlevel_q);
+            resp.fault_guest_level = 4'(nglevel_q);
           end else if (e_misconf) begin
             fin_valid = 1'b1;
-            resp.fault = mmu_pkg::FaultEptMisconfig;
-            resp.fault_info = e_context;
-            resp.fault_addr = 64'(ngpa_q);
+            resp.fault = mmu_pkg::FaultEptMisconfig;  // qualification cleared, as on x86
+            resp.fault_addr = 64'(e_fault_gpa);
             resp.fault_level = 4'(nlevel_q);
+            resp.fault_guest_level = 4'(nglevel_q);
           end else if (!e_leaf) begin
             ntable_d = e_table;
             nleaf_d = 1'b0;
@@ -660,8 +663,9 @@ module mmu_walker #(
         fin_valid = 1'b1;
         iss_valid = 1'b0;
         resp.fault = mmu_pkg::FaultBounds;
-        resp.fault_info = {16'h0, 1'b0, xd_glevel, 3'b000, xd_final, 8'h00};
-        resp.fault_addr = 64'(xd_gpa);
+        resp.fault_info = {23'h0, xd_final, 8'h00};
+        resp.fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, va_q, xd_glevel));
+        resp.fault_guest_level = 4'(xd_glevel);
       end else if (!xd_final) begin
         next_table = xd_hpa[PaBits-1:0];
         if (32'(xd_glevel) < 32'(GuestLevels)) begin
@@ -787,6 +791,13 @@ module mmu_walker #(
     mem_req_wdata_o = mem_op_q == mmu_pkg::MemOpFetchOr ? mem_wdata_q : 64'h0;
     mem_req_dim_o = mem_dim_q;
     mem_req_level_o = mem_level_q;
+  end
+
+  // §12 memory wait: until the response comes, the walker keeps its state and its operation.
+  always_comb begin : mem_wait_check
+    if (rst_ni && mem_resp_ready_o && !mem_resp_valid_i) begin
+      assert (state_d == state_q && mem_sent_d && !iss_valid && !fin_valid && !xr_valid);
+    end
   end
 
   assign resp_valid_o = fin_valid;

@@ -7,6 +7,7 @@
 #include "vmmu/mmu.h"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -327,10 +328,22 @@ struct Mmu::Impl {
   // its loop over the three page sizes and its bookkeeping for walks. Sets and Ways: the 4K
   // array's geometry when known at compile time, else 0 (SetAssocArray).
   template <unsigned Sets, unsigned Ways> bool fastHit(const Request &request, TranslateResult &result) {
+    const TlbEntry *e = hitEntry<Sets, Ways>(request);
+    if (e == nullptr)
+      return false;
+    ++counters[ctrIndex(Counter::Lookups)];
+    ++counters[ctrIndex(Counter::TlbHits)];
+    answerHit(request, *e, result);
+    return true;
+  }
+
+  // fastHit()'s lookup: the 4K entry that answers `request` as a hit, its PLRU bits touched, or
+  // null having changed nothing. The caller counts the hit.
+  template <unsigned Sets, unsigned Ways> const TlbEntry *hitEntry(const Request &request) {
     // No test of the VA's canonical form: a 4K entry holds all of va >> 12 of a canonical request
     // (only those walk), so a non-canonical VA matches none and translate() faults it.
     if (request.vpid != last_ctx_vpid)
-      return false;
+      return nullptr;
     Tlb &array = tlb[static_cast<unsigned>(PageSize::Size4K)];
     const uint64_t vpn = request.va >> kPageShift4K;
     const uint16_t pcid = request.pcid & 0xfff;
@@ -339,23 +352,75 @@ struct Mmu::Impl {
       return e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
     });
     if (way < 0)
-      return false;
+      return nullptr;
     const TlbEntry &e = array.at<Ways>(set, static_cast<unsigned>(way));
     if (!tlbGrants(e, request))
-      return false;
-    ++counters[ctrIndex(Counter::Lookups)];
-    ++counters[ctrIndex(Counter::TlbHits)];
+      return nullptr;
     array.touch(set, static_cast<unsigned>(way));
+    return &e;
+  }
+
+  // The result of a hit on `e`, as translate() leaves it.
+  static void answerHit(const Request &request, const TlbEntry &e, TranslateResult &result) {
     result.ops.clear();
-    result.trace = WalkTrace{};
-    // Cleared and written in place: a Response built aside and copied in would be reloaded
-    // before its stores retire (a store-forwarding stall that costs more than the whole hit).
+    // Copied whole from constants, padding included (memcpy), the trace and the response take one
+    // wide store per 16 bytes, where assigning them field by field took a store per field. Written
+    // in place: a Response built aside and copied in would be reloaded before its stores retire (a
+    // store-forwarding stall that costs more than the whole hit).
+    std::memcpy(&result.trace, &kNoWalk, sizeof kNoWalk);
     Response &resp = result.resp;
-    resp = Response{};
+    std::memcpy(&resp, &kHitResponse, sizeof kHitResponse);
     resp.hpa = e.frame | (request.va & (pageBytes(PageSize::Size4K) - 1));
+  }
+
+  static constexpr WalkTrace kNoWalk{};
+  // A 4K hit's response, but for its address.
+  static constexpr Response kHitResponse = [] {
+    Response resp;
     resp.size = PageSize::Size4K;
     resp.tlb_hit = true;
-    return true;
+    return resp;
+  }();
+
+  size_t translateHits(const Request *requests, size_t count, TranslateResult &result) {
+    return default_4k_geometry ? hits<kDefault4K.sets, kDefault4K.ways>(requests, count, result)
+                               : hits<0, 0>(requests, count, result);
+  }
+
+  // translateHits(): the hits counted once for the run and only the last one's result written,
+  // which is all a run of fastHit() calls leaves behind.
+  template <unsigned Sets, unsigned Ways> size_t hits(const Request *requests, size_t count, TranslateResult &result) {
+    const TlbEntry *last = nullptr;
+    uint64_t last_vpn = 0;
+    uint16_t last_vpid = 0, last_pcid = 0;
+    size_t done = 0;
+    for (; done < count; ++done) {
+      const Request &request = requests[done];
+      const uint64_t vpn = request.va >> kPageShift4K;
+      const uint16_t pcid = request.pcid & 0xfff;
+      // The page of the hit before, in the same context (most of a run): the same entry answers
+      // it, as a hit changes no entry, and touching it again would change no PLRU bit; only its
+      // permission is asked anew. This spares the run the search and the PLRU bits' load, which
+      // waits for the store of the touch before.
+      if (last != nullptr && vpn == last_vpn && request.vpid == last_vpid && pcid == last_pcid) {
+        if (!tlbGrants(*last, request))
+          break;
+        continue;
+      }
+      const TlbEntry *e = hitEntry<Sets, Ways>(request);
+      if (e == nullptr)
+        break;
+      last = e;
+      last_vpn = vpn;
+      last_vpid = request.vpid;
+      last_pcid = pcid;
+    }
+    if (done == 0)
+      return 0;
+    counters[ctrIndex(Counter::Lookups)] += done;
+    counters[ctrIndex(Counter::TlbHits)] += done;
+    answerHit(requests[done - 1], *last, result);
+    return done;
   }
 
   // Out of line so that the fast path inlined into Mmu::translate() keeps a small frame.
@@ -492,13 +557,15 @@ struct Mmu::Impl {
   }
 
   // Fills the response with a fault; returns false so callers can `return fault(...)`.
-  bool setFault(Mode mode, Fault fault, uint32_t info, uint64_t addr, unsigned level) {
+  bool setFault(Mode mode, Fault fault, uint32_t info, uint64_t addr, unsigned level,
+                unsigned guest_level = 0) {
     Response &resp = out->resp;
     resp = Response{};
     resp.fault = fault;
     resp.fault_info = info;
     resp.fault_addr = addr;
     resp.fault_level = static_cast<uint8_t>(level);
+    resp.fault_guest_level = static_cast<uint8_t>(guest_level);
     // §6 exit table.
     switch (fault) {
     case Fault::GuestPageFault: resp.vm_exit = mode == Mode::Shadow; break;
@@ -509,8 +576,8 @@ struct Mmu::Impl {
     }
     return false;
   }
-  bool fault(Fault f, uint32_t info, uint64_t addr, unsigned level) {
-    return setFault(slotMode(*ctx), f, info, addr, level);
+  bool fault(Fault f, uint32_t info, uint64_t addr, unsigned level, unsigned guest_level = 0) {
+    return setFault(slotMode(*ctx), f, info, addr, level, guest_level);
   }
 
   // The operation is written straight into the result's list (not copied there from a local:
@@ -588,6 +655,13 @@ struct Mmu::Impl {
     return 0;
   }
 
+  // The gPA of the entry the walk reads in the guest table at `table` of level `guest_level`
+  // (`entry_gpa`, §5): what a fault met while locating that table reports (§6), as x86 reports
+  // the entry accessed, not the table.
+  uint64_t entryGpa(uint64_t table, unsigned guest_level) const {
+    return table + 8 * entryIndex(req->va, guest_level);
+  }
+
   // nested_translate(gpa, access, final) of §5. `guest_level` is the level of the guest table
   // being located (0 for the final gPA), for the fault payload.
   bool nestedTranslate(uint64_t gpa, Access access, bool final, unsigned guest_level,
@@ -626,8 +700,8 @@ struct Mmu::Impl {
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
-    const uint32_t fault_context = (final ? eptq::Final : 0) |
-                                   (static_cast<uint32_t>(guest_level) << eptq::kGuestLevelShift);
+    // §6: the faulting access is the final gPA itself or the guest entry being located.
+    const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
     uint64_t table = root;
     uint8_t perm = 7;
     for (unsigned level = config.nested_levels; level >= 1; --level) {
@@ -635,11 +709,11 @@ struct Mmu::Impl {
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
       const uint32_t violation = accessQualification(final ? access : Access::Read) |
-                                 (uint32_t{perm} << 3) | eptq::LinearValid | fault_context;
+                                 (uint32_t{perm} << 3) | eptq::LinearValid | (final ? eptq::Final : 0);
       if ((e & 7) == 0)
-        return fault(Fault::EptViolation, violation, gpa, level);
-      if (eptMisconfigured(e, level))
-        return fault(Fault::EptMisconfig, fault_context, gpa, level);
+        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
+      if (eptMisconfigured(e, level))  // x86 clears the qualification of a misconfiguration
+        return fault(Fault::EptMisconfig, 0, fault_gpa, level, guest_level);
       if (level > 1 && !(e & ept::LP)) {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
@@ -647,7 +721,7 @@ struct Mmu::Impl {
         continue;
       }
       if (!(perm & needed))
-        return fault(Fault::EptViolation, violation, gpa, level);
+        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
       const bool write_final = final && access == Access::Write;
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
@@ -714,8 +788,7 @@ struct Mmu::Impl {
         hpa = gpa + (*ctx)[regIndex(CtxReg::GBase)];
       }
       if (!boundsOk(hpa & ~uint64_t{0xfff}, pageBytes(PageSize::Size4K)))
-        return fault(Fault::Bounds, static_cast<uint32_t>(guest_level) << eptq::kGuestLevelShift,
-                     gpa, 0);
+        return fault(Fault::Bounds, 0, entryGpa(gpa, guest_level), 0, guest_level);
       return true;
     }
     }
@@ -916,6 +989,10 @@ Mmu::~Mmu() = default;
 const MmuConfig &Mmu::config() const { return impl_->config; }
 
 void Mmu::translate(const Request &req, TranslateResult &result) { impl_->translateFast(req, result); }
+
+size_t Mmu::translateHits(const Request *requests, size_t count, TranslateResult &result) {
+  return impl_->translateHits(requests, count, result);
+}
 
 TranslateResult Mmu::translate(const Request &req) {
   TranslateResult result;

@@ -196,8 +196,10 @@ uint64_t EptTables::newTable() {
   return table;
 }
 
+// An EPTP x86 would accept at VM entry (§2.3): write-back paging structures, walk length.
 uint64_t EptTables::eptp(bool ad_enable) const {
-  return root_ | (ad_enable ? ept::kEptpAdEnable : 0);
+  return root_ | ept::kEptpMemTypeWB | (uint64_t{levels_ - 1} << ept::kEptpWalkLengthShift) |
+         (ad_enable ? ept::kEptpAdEnable : 0);
 }
 
 void EptTables::map(uint64_t gpa, uint64_t hpa, PageSize size, uint64_t perms) {

@@ -1,5 +1,8 @@
 // referenceWalk(): the uncached translation of vmmu/reference_walk.h, written from the spec text
-// (§2, §5-§8) without looking at the Mmu's walker.
+// (§2, §5-§8) and the Intel SDM without looking at the Mmu's walker. As the SDM describes a 2D
+// walk, each guest paging-structure entry is read by translating the entry's own guest-physical
+// address, so an EPT fault met on the way names that address (SDM Vol. 3C, EPT violations: the
+// guest-physical address of the access), with the exit qualification of the SDM's table.
 #include "vmmu/reference_walk.h"
 
 #include <algorithm>
@@ -27,12 +30,14 @@ public:
       return fail(Fault::GuestGeneralProtection, 0, req_.va, 0);
 
     bool rw = true, us = true, nx = false;
-    uint64_t table_hpa = 0;
-    if (!tableAddress(ctx_.cr3 & frame_bits_, cfg_.guest_levels, table_hpa))
-      return resp_;
+    uint64_t table_gpa = ctx_.cr3 & frame_bits_;
     for (unsigned level = cfg_.guest_levels; level >= 1; --level) {
       const unsigned shift = 12 + 9 * (level - 1);
-      const uint64_t entry = mem_.read64(table_hpa + 8 * ((req_.va >> shift) & 511));
+      const uint64_t entry_gpa = table_gpa + 8 * ((req_.va >> shift) & 511);
+      uint64_t entry_hpa = 0;
+      if (!entryAddress(entry_gpa, level, entry_hpa))
+        return resp_;
+      const uint64_t entry = mem_.read64(entry_hpa);
       const uint32_t who = (req_.access == Access::Write ? pf::W : 0) | (req_.user ? pf::U : 0) |
                            (req_.access == Access::Exec ? pf::ID : 0);
       if (!(entry & pte::P))
@@ -44,8 +49,7 @@ public:
       nx = nx || (entry & pte::NX);
       const bool leaf = level == 1 || (entry & pte::PS);
       if (!leaf) {
-        if (!tableAddress(entry & frame_bits_, level - 1, table_hpa))
-          return resp_;
+        table_gpa = entry & frame_bits_;
         continue;
       }
       const bool denied = (req_.user && !us) || (req_.access == Access::Write && !rw) ||
@@ -60,12 +64,13 @@ public:
   }
 
 private:
-  Response fail(Fault fault, uint32_t info, uint64_t addr, unsigned level) {
+  Response fail(Fault fault, uint32_t info, uint64_t addr, unsigned level, unsigned guest_level = 0) {
     resp_ = Response{};
     resp_.fault = fault;
     resp_.fault_info = info;
     resp_.fault_addr = addr;
     resp_.fault_level = static_cast<uint8_t>(level);
+    resp_.fault_guest_level = static_cast<uint8_t>(guest_level);
     resp_.vm_exit = fault == Fault::EptViolation || fault == Fault::EptMisconfig ||
                     fault == Fault::Bounds || (fault == Fault::GuestPageFault && mode_ == Mode::Shadow);
     return resp_;
@@ -95,21 +100,26 @@ private:
     return start >= gbase && end <= gbase + gsize && end <= (uint64_t{1} << cfg_.pa_bits);
   }
 
-  // One EPT walk (§5 nested_translate without the nested TLB). On success sets hpa and the EPT
-  // leaf's level; `guest_level` is 0 for the final gPA.
-  bool eptWalk(uint64_t gpa, bool final, unsigned guest_level, uint64_t &hpa, unsigned &leaf_level) {
+  // One EPT walk (§5 nested_translate without the nested TLB) of the gPA the access uses: the
+  // final gPA, or (guest_level > 0) the guest paging-structure entry of that level. On success
+  // sets hpa and the EPT leaf's level.
+  bool eptWalk(uint64_t gpa, unsigned guest_level, uint64_t &hpa, unsigned &leaf_level) {
+    const bool final = guest_level == 0;
+    // SDM: reads of guest paging structures are data reads.
     const Access access = final ? req_.access : Access::Read;
     const unsigned need = 1u << static_cast<unsigned>(access);
-    const uint32_t where = (final ? eptq::Final : 0) | (guest_level << eptq::kGuestLevelShift);
     uint64_t table = ctx_.eptp & frame_bits_;
     unsigned rwx = 7;
     for (unsigned level = cfg_.nested_levels; level >= 1; --level) {
       const unsigned shift = 12 + 9 * (level - 1);
       const uint64_t entry = mem_.read64(table + 8 * ((gpa >> shift) & 511));
       rwx &= entry & 7;
-      const uint32_t qualification = (need & 7) | (rwx << 3) | eptq::LinearValid | where;
+      // The SDM's exit qualification: bits 2:0 the access, 5:3 the AND of R/W/X over the
+      // entries used, 7 linear address valid, 8 the access is to the translation of the linear
+      // address (clear for a paging-structure entry); vmmu leaves the rest 0.
+      const uint32_t qualification = (need & 7) | (rwx << 3) | (1u << 7) | (final ? 1u << 8 : 0);
       if ((entry & 7) == 0) {
-        fail(Fault::EptViolation, qualification, gpa, level);
+        fail(Fault::EptViolation, qualification, gpa, level, guest_level);
         return false;
       }
       const bool large = entry & ept::LP;
@@ -124,8 +134,8 @@ private:
         misconfigured = mem_type == 2 || mem_type == 3 || mem_type == 7 ||
                         (level == 2 && (entry & bitsBetween(20, 12))) ||
                         (level == 3 && (entry & bitsBetween(29, 12)));
-      if (misconfigured) {
-        fail(Fault::EptMisconfig, where, gpa, level);
+      if (misconfigured) {  // the SDM clears the exit qualification of a misconfiguration
+        fail(Fault::EptMisconfig, 0, gpa, level, guest_level);
         return false;
       }
       if (!leaf) {
@@ -133,7 +143,7 @@ private:
         continue;
       }
       if (!(rwx & need)) {
-        fail(Fault::EptViolation, qualification, gpa, level);
+        fail(Fault::EptViolation, qualification, gpa, level, guest_level);
         return false;
       }
       const uint64_t page_bytes = uint64_t{1} << shift;
@@ -144,24 +154,25 @@ private:
     return false;  // not reached
   }
 
-  // §5 xlate_table: the host address of the guest table at `gpa`.
-  bool tableAddress(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
+  // The host address of the guest entry at `gpa` in a table of `guest_level` (§5 xlate_table
+  // applied to the entry itself; its 4K page is the table's).
+  bool entryAddress(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
     unsigned unused_level = 0;
     if (mode_ == Mode::Native || mode_ == Mode::Shadow) {
       hpa = gpa;
       return true;
     }
     if (mode_ == Mode::Nested)
-      return eptWalk(gpa, false, guest_level, hpa, unused_level);
+      return eptWalk(gpa, guest_level, hpa, unused_level);
     // DIRECT
     if (isEscaped(gpa)) {
-      if (!eptWalk(gpa, false, guest_level, hpa, unused_level))
+      if (!eptWalk(gpa, guest_level, hpa, unused_level))
         return false;
     } else {
       hpa = gpa + (ctx_.gbase & frame_bits_);
     }
     if (!inBounds(hpa & ~uint64_t{0xfff}, 0x1000)) {
-      fail(Fault::Bounds, guest_level << eptq::kGuestLevelShift, gpa, 0);
+      fail(Fault::Bounds, 0, gpa, 0, guest_level);
       return false;
     }
     return true;
@@ -173,14 +184,14 @@ private:
     PageSize host_size = guest_size;
     if (mode_ == Mode::Nested) {
       unsigned leaf_level = 0;
-      if (!eptWalk(gpa, true, 0, hpa, leaf_level))
+      if (!eptWalk(gpa, 0, hpa, leaf_level))
         return resp_;
       host_size = static_cast<PageSize>(leaf_level - 1);
     } else if (mode_ == Mode::Direct) {
       const uint64_t gbase = ctx_.gbase & frame_bits_;
       if (isEscaped(gpa)) {
         unsigned leaf_level = 0;
-        if (!eptWalk(gpa, true, 0, hpa, leaf_level))
+        if (!eptWalk(gpa, 0, hpa, leaf_level))
           return resp_;
         host_size = PageSize::Size4K;
       } else {
@@ -198,7 +209,7 @@ private:
       }
       const uint64_t bytes = pageBytes(std::min(guest_size, host_size));
       if (!inBounds(hpa & ~(bytes - 1), bytes))
-        return fail(Fault::Bounds, eptq::Final, gpa, 0);
+        return fail(Fault::Bounds, 1u << 8, gpa, 0);
     }
     resp_ = Response{};
     resp_.hpa = hpa;

@@ -69,6 +69,7 @@ std::string toString(const Response &response) {
   return "hpa=" + hex(response.hpa) + " size=" + std::string(toString(response.size)) +
          " fault=" + std::string(toString(response.fault)) + " info=" + hex(response.fault_info) +
          " addr=" + hex(response.fault_addr) + " level=" + std::to_string(response.fault_level) +
+         " glevel=" + std::to_string(response.fault_guest_level) +
          " vm_exit=" + std::to_string(response.vm_exit) + " tlb_hit=" + std::to_string(response.tlb_hit);
 }
 

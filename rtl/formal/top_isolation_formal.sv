@@ -71,7 +71,7 @@ module top_isolation_formal #(
   mmu_pkg::fault_e       resp_fault;
   logic [31:0]           resp_fault_info;
   logic [63:0]           resp_fault_addr;
-  logic [3:0]            resp_fault_level;
+  logic [3:0]            resp_fault_level, resp_fault_guest_level;
   logic                  mem_req_valid, mem_resp_ready, ctrl_ready;
   logic [PaBits-1:0]     mem_req_addr;
   mmu_pkg::mem_op_e      mem_req_op;
@@ -124,6 +124,7 @@ module top_isolation_formal #(
     .resp_fault_info_o  (resp_fault_info),
     .resp_fault_addr_o  (resp_fault_addr),
     .resp_fault_level_o (resp_fault_level),
+    .resp_fault_guest_level_o (resp_fault_guest_level),
     .resp_vm_exit_o     (resp_vm_exit),
     .resp_tlb_hit_o     (resp_tlb_hit),
     .mem_req_valid_o    (mem_req_valid),

@@ -78,12 +78,13 @@ int modeNumber(char letter) {
 }
 
 // A label as a quoted field of a gnuplot data file: such a field cannot hold a double quote or a
-// line break, so anything but plain printable characters becomes '?'.
+// line break, so anything but plain printable characters becomes '?'. (strchr also finds the
+// terminating NUL: a NUL of the label is tested apart.)
 std::string dataLabel(const std::string &text) {
   std::string out = "\"";
   for (const char c : text)
     out += (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   std::strchr(" -_.+:/(),", c) != nullptr
+                   (c != '\0' && std::strchr(" -_.+:/(),", c) != nullptr)
                ? c
                : '?';
   return out + "\"";

@@ -1,6 +1,6 @@
 // run_command.cpp - `vmmu run`: replays a trace under every approach and compares them.
 //
-//   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET]]
+//   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET] [--no-cycle-skip]]
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
 //            [--config FILE] [--interval N] [--max-events N]
 //
@@ -87,6 +87,7 @@ struct RunCommandOptions {
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
   bool help_config = false;
+  bool no_cycle_skip = false;
 };
 
 // "A:B" -> [A, B].
@@ -172,6 +173,8 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     request.backend = run::BackendKind::Rtl;
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
+  if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)
+    usageError("--no-cycle-skip", "needs --backend rtl (the model has no cycles to clock)");
   if (!o.wave.empty()) {
     if (request.backend != run::BackendKind::Rtl)
       usageError("--wave", "needs --backend rtl (the model has no waves)");
@@ -186,6 +189,7 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   if (request.backend == run::BackendKind::Rtl) {
     vmm::RtlBackendOptions options;
     options.waves_path = o.wave;
+    options.cycle_skip = !o.no_cycle_skip;
     std::tie(options.waves_from, options.waves_to) = window;
     if (!o.rtl_params.empty()) {
       const std::vector<std::string> sets = vmm::rtlParameterSets();
@@ -333,6 +337,9 @@ void addRunCommand(CLI::App &app, Action &action) {
   CLI::Option *wave = run->add_option("--wave", o->wave, "RTL backend: write FST waves of the run to FILE.fst");
   run->add_option("--wave-window", o->wave_window, "Only backend transactions A to B in the waves (A:B)")
       ->needs(wave);
+  run->add_flag("--no-cycle-skip", o->no_cycle_skip,
+                "RTL backend: clock every cycle of a walk's memory waits instead of skipping them "
+                "(same results, slower; for speed comparisons)");
   run->add_option("--json", o->json, "Also write the report as JSON to FILE (-: standard output, table to stderr)");
   run->add_option("--config", o->config, "Settings file (key = value lines; --help-config lists the keys)");
   run->add_flag("--help-config", o->help_config,

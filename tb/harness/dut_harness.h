@@ -8,6 +8,11 @@
 // model can be charged exactly the same cycles (vmmu/dut_check.h's ReplayTiming) and WALK_CYCLES
 // compared.
 //
+// While the walker waits for a response (§12, mem_wait_o) the harness skips to the cycle the
+// response is due instead of clocking the DUT through the wait, and accounts the skipped cycles
+// exactly: its cycle count, every operation's c and WALK_CYCLES (counter()) are what the
+// cycle-by-cycle run gives. It clocks every cycle while it dumps waves, or with setCycleSkip(false).
+//
 // This header names no verilated class: a program may link several verilated parameter sets
 // and pick one at run time (sw/rtl_backend). Each set's harness library (vmmu_tb_harness for the
 // defaults, vmmu_tb_harness_<set> for a named set) implements DutHarness as VerilatedDutHarness
@@ -65,6 +70,11 @@ public:
   uint64_t counter(Counter c) { return counter(static_cast<unsigned>(c)); }
 
   virtual uint64_t cycle() const = 0;
+
+  // Skipping of memory-wait cycles (§12), on by default. Off: every cycle is clocked.
+  virtual void setCycleSkip(bool enabled) = 0;
+  // Cycles skipped so far (included in cycle()), not clocked.
+  virtual uint64_t skippedCycles() const = 0;
 
   // With an FST file open, dumps only while enabled (default on): a long run can record just
   // the window around a mismatch. No effect without an FST file.

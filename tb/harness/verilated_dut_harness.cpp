@@ -40,6 +40,11 @@ VerilatedDutHarness::~VerilatedDutHarness() {
   if (trace_)
     trace_->close();
   top_->final();
+  // Verilator 5.006 erases the model's scopes (which --assert creates) from the thread's current
+  // context, not the model's own: with several harnesses in one program that may be another's,
+  // already destroyed. Make it this harness's context first.
+  Verilated::threadContextp(context_.get());
+  top_.reset();
 }
 
 unsigned VerilatedDutHarness::drawLatency() {
@@ -64,10 +69,36 @@ void VerilatedDutHarness::reset() {
   top_->rst_ni = 1;
   pending_ = false;
   op_start_ = kNone;
+  skipped_walk_cycles_ = 0;  // the reset cleared the DUT's counters
+}
+
+// §12: with the walker in a memory wait (mem_wait_o, a function of registers) and the response
+// not due this cycle, the cycles up to the one before it change nothing in the DUT but
+// WALK_CYCLES, and nothing here: the request, control and response inputs stay as they are (the
+// loops below change them only after a transfer, and none happens in a wait) and
+// mem_resp_valid_i stays low. So they are accounted instead of clocked: the cycle count advances,
+// the stall draws each of them would have made are made (the random sequence stays the same),
+// and WALK_CYCLES is corrected when read. Each operation's own latency sets pending_due_, so
+// varying latencies are skipped exactly too.
+void VerilatedDutHarness::skipMemoryWait() {
+  if (!cycle_skip_ || (trace_ && dump_enabled_) || !pending_ || pending_due_ <= cycle_ ||
+      !top_->rst_ni || !top_->mem_wait_o)
+    return;
+  const uint64_t skipped = pending_due_ - cycle_;
+  if (behaviour_.stall_percent > 0) {
+    std::uniform_int_distribution<unsigned> dist(0, 99);
+    for (uint64_t i = 0; i < skipped; ++i)
+      dist(rng_);
+  }
+  cycle_ += skipped;
+  skipped_cycles_ += skipped;
+  skipped_walk_cycles_ += skipped;
+  context_->time(waves::clockLowTime(cycle_));
 }
 
 // One clock cycle: inputs for the cycle, settle, observe the handshakes, rising edge.
 void VerilatedDutHarness::step() {
+  skipMemoryWait();
   bool stall = false;
   if (behaviour_.stall_percent > 0) {
     std::uniform_int_distribution<unsigned> dist(0, 99);
@@ -96,11 +127,14 @@ void VerilatedDutHarness::step() {
     last_resp_.fault_info = top_->resp_fault_info_o;
     last_resp_.fault_addr = top_->resp_fault_addr_o;
     last_resp_.fault_level = top_->resp_fault_level_o;
+    last_resp_.fault_guest_level = top_->resp_fault_guest_level_o;
     last_resp_.vm_exit = top_->resp_vm_exit_o;
     last_resp_.tlb_hit = top_->resp_tlb_hit_o;
   }
   if (mem_resp_fire) {
     op_cycles_.push_back(cycle_ - op_start_ + 1);
+    if (memory_log_)
+      memory_log_->push_back(MemoryEvent{cycle_, true, pending_op_, pending_data_});
     pending_ = false;
     op_start_ = kNone;
   }
@@ -112,6 +146,9 @@ void VerilatedDutHarness::step() {
     op.dim = static_cast<Dim>(top_->mem_req_dim_o);
     op.level = top_->mem_req_level_o;
     ops_.push_back(op);
+    pending_op_ = op;
+    if (memory_log_)
+      memory_log_->push_back(MemoryEvent{cycle_, false, op, 0});
     pending_data_ = op.kind == MemOpKind::Read ? memory_.read64(op.addr)
                                                : memory_.fetchOr64(op.addr, op.mask);
     pending_ = true;
@@ -210,7 +247,8 @@ void VerilatedDutHarness::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_
 uint64_t VerilatedDutHarness::counter(unsigned index) {
   top_->ctr_sel_i = index;
   top_->eval();
-  return top_->ctr_value_o;
+  const uint64_t skipped = index == static_cast<unsigned>(Counter::WalkCycles) ? skipped_walk_cycles_ : 0;
+  return top_->ctr_value_o + skipped;
 }
 
 namespace {

@@ -39,9 +39,23 @@ public:
   uint64_t counter(unsigned index) override;
   uint64_t cycle() const override { return cycle_; }
   void setWaveDump(bool enabled) override { dump_enabled_ = enabled; }
+  void setCycleSkip(bool enabled) override { cycle_skip_ = enabled; }
+  uint64_t skippedCycles() const override { return skipped_cycles_; }
+
+  // One transfer on the memory port, as the harness saw it: for tests that compare runs.
+  struct MemoryEvent {
+    uint64_t cycle = 0;
+    bool response = false;  // else the request transferred
+    MemOp op;               // the request (response: the operation it answers)
+    uint64_t data = 0;      // the response data
+    bool operator==(const MemoryEvent &) const = default;
+  };
+  // Non-null: every memory transfer from now on is appended to `log`.
+  void logMemory(std::vector<MemoryEvent> *log) { memory_log_ = log; }
 
 private:
   void step();
+  void skipMemoryWait();
   unsigned drawLatency();
   void presentRequest(const Request &req);
 
@@ -53,6 +67,11 @@ private:
   std::unique_ptr<VerilatedFstC> trace_;
   uint64_t cycle_ = 0;
   bool dump_enabled_ = true;
+  bool cycle_skip_ = true;
+  uint64_t skipped_cycles_ = 0;
+  // Skipped cycles since the last reset: the DUT's WALK_CYCLES did not count them (§12).
+  uint64_t skipped_walk_cycles_ = 0;
+  std::vector<MemoryEvent> *memory_log_ = nullptr;
 
   // Memory responder state: at most one operation outstanding (§13).
   static constexpr uint64_t kNone = ~uint64_t{0};
@@ -60,6 +79,7 @@ private:
   bool pending_ = false;       // a response is owed
   uint64_t pending_due_ = 0;   // first cycle it is presented
   uint64_t pending_data_ = 0;
+  MemOp pending_op_;
 
   // What the last step() observed.
   bool req_fired_ = false;

@@ -53,6 +53,8 @@ Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels, bool has
                               : kNone;
   }
   no_context_bin_ = addBin("fault.NO_CONTEXT");
+  ept_table_bin_ = addBin("fault.ept_access.guest_table_entry");
+  ept_final_bin_ = addBin("fault.ept_access.final_gpa");
   tlb_hit_bin_ = addBin("source.tlb_hit");
   for (unsigned l = 0; l < 6; ++l)
     psc_bins_[l] = l >= 2 && l <= guest_levels ? addBin(format("source.psc_L%u", l)) : kNone;
@@ -116,6 +118,8 @@ void Coverage::write(const CheckedTransaction &t) {
   const unsigned fault = static_cast<unsigned>(resp.fault);
   if (fault < 7 && fault_bins_[mode][fault] != kNone)
     hit(fault_bins_[mode][fault]);
+  if (resp.fault == Fault::EptViolation || resp.fault == Fault::EptMisconfig)
+    hit(resp.fault_guest_level != 0 ? ept_table_bin_ : ept_final_bin_);
   if (trace.walked) {
     if (trace.psc_level >= 2 && trace.psc_level < 6 && psc_bins_[trace.psc_level] != kNone)
       hit(psc_bins_[trace.psc_level]);

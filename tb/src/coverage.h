@@ -61,6 +61,7 @@ private:
   unsigned size_bins_[4][3][3];  // mode, guest size, host size; ~0u where impossible
   unsigned fault_bins_[4][7];    // mode, fault class; ~0u where impossible
   unsigned no_context_bin_;
+  unsigned ept_table_bin_, ept_final_bin_;  // EPT faults by the access that faulted (§6)
   unsigned tlb_hit_bin_, full_walk_bin_, ntlb_hit_bin_, escape_bin_;
   unsigned psc_bins_[6];  // by level 2..5
   unsigned control_bins_[6];

@@ -45,4 +45,11 @@ void ResponseDriver::drive() {
   top_.resp_ready_i = stall_permille_ == 0 || !random_.permille(stall_permille_);
 }
 
+void ResponseDriver::skip(uint64_t cycles) {
+  if (stall_permille_ == 0)
+    return;
+  for (uint64_t i = 0; i < cycles; ++i)
+    random_.permille(stall_permille_);
+}
+
 }  // namespace vmmu::tb

@@ -56,6 +56,8 @@ public:
   ResponseDriver(sc_core::sc_module_name name, Vmmu_top &top, Random random, unsigned stall_permille)
       : Driver(name), top_(top), random_(random), stall_permille_(stall_permille) {}
   void drive();
+  // The draws drive() would make in `cycles` cycles that are skipped (§12 memory wait).
+  void skip(uint64_t cycles);
 
 private:
   Vmmu_top &top_;

@@ -10,6 +10,7 @@
 #endif
 
 #include "dut.h"
+#include "vmmu/types.h"
 #include "wave_convention.h"
 
 #include <cerrno>
@@ -127,10 +128,17 @@ void Dut::tick() {
   context_->time(waves::clockLowTime(cycle_));
 }
 
+void Dut::skipMemoryWait(uint64_t cycles) {
+  cycle_ += cycles;
+  skipped_cycles_ += cycles;
+  context_->time(waves::clockLowTime(cycle_));
+}
+
 uint64_t Dut::readCounter(unsigned index) {
   top_->ctr_sel_i = index;
   top_->eval();
-  return top_->ctr_value_o;
+  const uint64_t skipped = index == static_cast<unsigned>(Counter::WalkCycles) ? skipped_cycles_ : 0;
+  return top_->ctr_value_o + skipped;
 }
 
 }  // namespace vmmu::tb

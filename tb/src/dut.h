@@ -41,6 +41,10 @@ public:
   void settle();
   // Rising edge; the cycle counter advances.
   void tick();
+  // Accounts `cycles` cycles of a memory wait (§12, mem_wait_o) without clocking them: the cycle
+  // counter advances, and readCounter() adds them to WALK_CYCLES, the one thing they change.
+  void skipMemoryWait(uint64_t cycles);
+  uint64_t skippedCycles() const { return skipped_cycles_; }
   // Combinational counter readout (§12): drives ctr_sel_i and re-evaluates.
   uint64_t readCounter(unsigned index);
   // Flushes and closes the wave file, if any, and renames it into place (or discards it). False
@@ -58,6 +62,7 @@ private:
   std::string wave_temp_;  // the FST being written; renamed to options_.file by finish()
   bool finished_ = false;
   uint64_t cycle_ = 0;
+  uint64_t skipped_cycles_ = 0;  // all memory-wait cycles, hence WALK_CYCLES the DUT did not count
 };
 
 }  // namespace vmmu::tb

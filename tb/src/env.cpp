@@ -7,6 +7,8 @@
 #include "env.h"
 #include "interrupt.h"
 
+#include <algorithm>
+
 namespace vmmu::tb {
 namespace {
 
@@ -106,6 +108,39 @@ bool Env::dispatch() {
   return true;
 }
 
+// §12: while the walker waits for memory (mem_wait_o, a function of registers, so valid after
+// the last tick) and the response is not due, the DUT changes nothing but WALK_CYCLES whatever
+// its other inputs. The cycles before the response are skipped when every component would do in
+// each of them what is replayed here: the dispatcher nothing (a driver holds an item the DUT
+// cannot accept during a walk, a table write or checkpoint waits for quiescence, or the sequence
+// idles), the drivers drive the same inputs (the response driver's stall draws are made), the
+// monitors see no transfer and count the same stalls, the responder's clock advances, and the
+// watchdog does not fire. Not with waves: they record every cycle.
+void Env::skipMemoryWait() {
+  if (options_.no_cycle_skip || !options_.wave_file.empty() || !dut_.top().mem_wait_o)
+    return;
+  const uint64_t now = dut_.cycle();
+  uint64_t cycles = memory_.responder.cyclesBeforeResponse();
+  const bool driver_holds = request_.driver.busy() || control_.driver.busy();
+  if (!driver_holds && !waiting_quiescent_)
+    cycles = now < idle_until_ ? std::min(cycles, idle_until_ - now) : 0;
+  // The cycle in which the watchdog would fire is clocked.
+  const uint64_t watchdog_cycle = last_progress_cycle_ + knobs_.watchdog_cycles + 1;
+  cycles = std::min(cycles, watchdog_cycle > now ? watchdog_cycle - now : 0);
+  if (cycles == 0)
+    return;
+  if (!options_.bare) {
+    // The monitors' stall counts: a held request or command is refused in each cycle.
+    if (request_.driver.busy())
+      stalls_[static_cast<size_t>(Channel::Request)] += cycles;
+    if (control_.driver.busy())
+      stalls_[static_cast<size_t>(Channel::Control)] += cycles;
+  }
+  response_.driver.skip(cycles);
+  memory_.responder.skip(cycles);
+  dut_.skipMemoryWait(cycles);
+}
+
 void Env::runPhase() {
   Vmmu_top &top = dut_.top();
   const bool checking = !options_.bare;
@@ -115,6 +150,7 @@ void Env::runPhase() {
   uint64_t synced = dut_.cycle();
   last_progress_cycle_ = dut_.cycle();
   for (;;) {
+    skipMemoryWait();
     const uint64_t cycle = dut_.cycle();
     reporter_.setCycle(cycle);
     if (!dispatch()) {

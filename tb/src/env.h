@@ -6,7 +6,8 @@
 // The run phase (runPhase) is one SC_THREAD that steps the clock in a plain loop (see dut.h): per cycle it
 // dispatches the next sequence item when the previous one is done, lets the drivers set the
 // inputs, settles the DUT, lets the monitors sample, and clocks the DUT. Page-table changes and
-// counter checkpoints wait until no request is in flight.
+// counter checkpoints wait until no request is in flight. The cycles of a walk's memory wait in
+// which nothing here would act are skipped, not clocked (§12, skipMemoryWait()).
 #pragma once
 
 #include <cstdint>
@@ -62,6 +63,7 @@ private:
   bool dispatch();  // false when the sequence is over and everything has drained
   bool quiescent() const;
   void applyQuiescentItem();
+  void skipMemoryWait();
 
   EnvKnobs knobs_;
   const TbOptions &options_;

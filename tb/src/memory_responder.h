@@ -65,6 +65,11 @@ public:
   void drive();
   void observe();
   bool idle() const { return !pending_; }
+  // Cycles from now before the outstanding response is presented (0: none is pending, or it is
+  // presented this cycle), and accounting such cycles without driving them (§12 memory wait:
+  // drive() makes no draw and presents nothing while a response is pending and not due).
+  uint64_t cyclesBeforeResponse() const { return pending_ && due_cycle_ > now_ ? due_cycle_ - now_ : 0; }
+  void skip(uint64_t cycles) { now_ += cycles; }
   const Injection &injection() const { return injection_; }
 
 private:

@@ -39,6 +39,7 @@ Response ResponseMonitor::read() const {
   r.fault_info = top_.resp_fault_info_o;
   r.fault_addr = top_.resp_fault_addr_o;
   r.fault_level = top_.resp_fault_level_o;
+  r.fault_guest_level = top_.resp_fault_guest_level_o;
   r.vm_exit = top_.resp_vm_exit_o;
   r.tlb_hit = top_.resp_tlb_hit_o;
   return r;

@@ -112,6 +112,8 @@ std::string parseOptions(int argc, const char *const *argv, TbOptions &options) 
   bind("UVM_MAX_QUIT_COUNT", uvm_max_quit, "UVM's name for +max_errors", std::to_string(options.max_errors));
   app.add_flag("--list", options.list_tests, "List the tests and exit");
   app.add_flag("--bare", options.bare, "Drive the DUT without monitors or checking (the speed baseline)");
+  app.add_flag("--no_cycle_skip", options.no_cycle_skip,
+               "Clock every cycle of a walk's memory waits instead of skipping them (same results, slower)");
 
   try {
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front

@@ -19,6 +19,7 @@ struct TbOptions {
   uint64_t wave_stop = UINT64_MAX;
   bool list_tests = false;  // +list
   bool bare = false;        // +bare: drive the DUT without monitors or checking (speed baseline)
+  bool no_cycle_skip = false;  // +no_cycle_skip: clock every cycle of a memory wait (§12)
   uint64_t max_errors = 1;  // +max_errors=N: stop after N UVM_ERRORs (UVM's max quit count)
   uint64_t inject = 0;      // +inject=K: corrupt the K-th READ response (proves the checker fails)
   InjectKind inject_kind = InjectKind::ReadData;  // +inject_kind=read_data|read_entry

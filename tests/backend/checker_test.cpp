@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -79,6 +80,30 @@ TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
   EXPECT_EQ(backend.counter(Counter::Walks), 16u);
   EXPECT_EQ(backend.counter(Counter::TlbHits), 1u);
   EXPECT_EQ(backend.transactions(), 4u + 17u);
+}
+
+// §12: skipping memory waits (the default) and clocking every cycle give the same walk cycles,
+// the same DUT clock and the same WALK_CYCLES (tests/rtl RtlCycleSkip shows that cycles are skipped).
+TEST(RtlBackendChecker, SkippingMemoryWaitsChangesNoCycleCount) {
+  RtlBackendOptions options;  // 30 cycles per reference: 29 of each are the wait
+  std::array<uint64_t, 2> clocks{}, walk_cycles{};
+  for (const bool skip : {true, false}) {
+    options.cycle_skip = skip;
+    RtlBackend backend(MmuConfig{}, options);
+    NativeSetup setup(backend);
+    const uint64_t start = backend.cycles();
+    for (uint64_t i = 0; i < 16; ++i) {
+      const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
+      // START, four references (then one, from the PDE cache) of c = 30, DONE.
+      EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 4 : 1) * 30) << "page " << i << (skip ? ", skipping" : "");
+    }
+    EXPECT_NO_THROW(backend.checkCounters());
+    clocks[skip] = backend.cycles() - start;
+    walk_cycles[skip] = backend.counter(Counter::WalkCycles);
+  }
+  EXPECT_EQ(walk_cycles[true], 122u + 15 * 32);
+  EXPECT_EQ(walk_cycles[false], walk_cycles[true]);
+  EXPECT_EQ(clocks[false], clocks[true]);
 }
 
 TEST(RtlBackendChecker, CatchesADifferentResponseAndNamesTheTransaction) {
@@ -306,6 +331,15 @@ TEST(RtlBackendOptions, ReadsTheEnvironmentAndNamesABadVariable) {
     } catch (const std::invalid_argument &e) {
       EXPECT_NE(std::string(e.what()).find("VMMU_RTL_INJECT_DIVERGENCE"), std::string::npos) << e.what();
     }
+  }
+  EXPECT_TRUE(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}).cycle_skip) << "on unless asked";
+  {
+    ScopedEnv skip("VMMU_RTL_CYCLE_SKIP", "0");
+    EXPECT_FALSE(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}).cycle_skip);
+  }
+  {
+    ScopedEnv skip("VMMU_RTL_CYCLE_SKIP", "no");
+    EXPECT_THROW(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}), std::invalid_argument);
   }
   ScopedEnv check("VMMU_RTL_CHECK", "yes");
   EXPECT_THROW(RtlBackendOptions::fromEnvironment(RtlBackendOptions{}), std::invalid_argument);

@@ -44,6 +44,7 @@ TEST(Bounds, FirstAndLastByteOfTheRegionPassAndTheNextFails) {
   EXPECT_EQ(r.resp.fault_info, eptq::Final);
   EXPECT_EQ(r.resp.fault_addr, kSize);  // the gPA
   EXPECT_EQ(r.resp.fault_level, 0u);
+  EXPECT_EQ(r.resp.fault_guest_level, 0u);
   EXPECT_TRUE(r.resp.vm_exit);
   EXPECT_EQ(r.resp.hpa, 0u);
   EXPECT_EQ(r.ops.size(), 1u);  // PDE cache hit: the leaf read only; the page is not emitted
@@ -59,8 +60,9 @@ TEST(Bounds, TablePointersAreCheckedBeforeTheTableIsRead) {
     vm.mmu.writeReg(0, CtxReg::Cr3, kSize + 0x5000);
     const TranslateResult r = vm.mmu.translate(request(kVa));
     EXPECT_EQ(r.resp.fault, Fault::Bounds);
-    EXPECT_EQ(r.resp.fault_info, 4u << 12);  // locating the level-4 table, not final
-    EXPECT_EQ(r.resp.fault_addr, kSize + 0x5000);
+    EXPECT_EQ(r.resp.fault_info, 0u);  // not final
+    EXPECT_EQ(r.resp.fault_guest_level, 4u);  // locating the level-4 table
+    EXPECT_EQ(r.resp.fault_addr, kSize + 0x5000 + 0x10);  // its entry for kVa (index 2)
     EXPECT_TRUE(r.ops.empty());
   }
   {
@@ -69,8 +71,9 @@ TEST(Bounds, TablePointersAreCheckedBeforeTheTableIsRead) {
     vm.guest.writeEntry(kVa, 2, (kSize + 0x7000) | pte::P | pte::RW | pte::US);
     const TranslateResult r = vm.mmu.translate(request(kVa));
     EXPECT_EQ(r.resp.fault, Fault::Bounds);
-    EXPECT_EQ(r.resp.fault_info, 1u << 12);  // locating the level-1 table
-    EXPECT_EQ(r.resp.fault_addr, kSize + 0x7000);
+    EXPECT_EQ(r.resp.fault_info, 0u);
+    EXPECT_EQ(r.resp.fault_guest_level, 1u);  // locating the level-1 table
+    EXPECT_EQ(r.resp.fault_addr, kSize + 0x7000 + 0x28);  // its entry for kVa (index 5)
     EXPECT_EQ(r.ops.size(), 3u);
     EXPECT_EQ(vm.mmu.pscValidEntries(2), 0u);  // the failing pointer is not cached
     EXPECT_EQ(vm.mmu.pscValidEntries(3), 1u);
@@ -137,7 +140,8 @@ TEST(Bounds, ZeroSizeRejectsEveryTable) {
   DirectVm vm(0x8000'0000, 0);
   const Response r = vm.mmu.translate(request(kVa)).resp;
   EXPECT_EQ(r.fault, Fault::Bounds);
-  EXPECT_EQ(r.fault_info, 4u << 12);
+  EXPECT_EQ(r.fault_info, 0u);
+  EXPECT_EQ(r.fault_guest_level, 4u);
 }
 
 // --- escape filter ------------------------------------------------------------------------

@@ -38,11 +38,13 @@ TEST(ToString, WritesEveryFieldWithHexAddresses) {
             "vpid=0x12 pcid=0x3 va=0x7f0000001000 WRITE user");
   Response resp;
   resp.fault = Fault::EptViolation;
-  resp.fault_info = 0x182;
-  resp.fault_addr = 0x4000;
+  resp.fault_info = 0x81;
+  resp.fault_addr = 0x4008;
   resp.fault_level = 3;
+  resp.fault_guest_level = 2;
   resp.vm_exit = true;
-  EXPECT_EQ(toString(resp), "hpa=0x0 size=4K fault=EPT_VIOLATION info=0x182 addr=0x4000 level=3 vm_exit=1 tlb_hit=0");
+  EXPECT_EQ(toString(resp),
+            "hpa=0x0 size=4K fault=EPT_VIOLATION info=0x81 addr=0x4008 level=3 glevel=2 vm_exit=1 tlb_hit=0");
   EXPECT_EQ(toString(read(0x1000, 4)), "GUEST  READ     L4 addr=0x1000");
   EXPECT_EQ(toString(MemOp{0x2008, MemOpKind::FetchOr, 0x100, Dim::Nested, 1}),
             "NESTED FETCH_OR L1 addr=0x2008 mask=0x100");
@@ -87,7 +89,7 @@ TEST(CompareTranslation, LatencyCountsOnlyWhenObserved) {
   dut.latency = 9;
   const std::string what = compareTranslation(dut, modelWalk());
   EXPECT_NE(what.find("differs: latency (a walk, §12)\n"), std::string::npos) << what;
-  EXPECT_NE(what.find("rtl:   hpa=0x5001008 size=4K fault=NONE info=0x0 addr=0x0 level=0 vm_exit=0 tlb_hit=0 "
+  EXPECT_NE(what.find("rtl:   hpa=0x5001008 size=4K fault=NONE info=0x0 addr=0x0 level=0 glevel=0 vm_exit=0 tlb_hit=0 "
                       "latency 9, 2 memory ops"),
             std::string::npos)
       << what;

@@ -228,10 +228,13 @@ TEST(EptViolation, NotPresentWhileLocatingTheRootTable) {
   const TranslateResult r = vm.mmu.translate(request(kVa, Access::Write));
   EXPECT_EQ(r.ops, lowRow(0x1'0000));
   EXPECT_EQ(r.resp.fault, Fault::EptViolation);
-  // A paging-structure access is a read; nothing readable; linear valid; not final; level 4.
-  EXPECT_EQ(r.resp.fault_info, eptq::Read | eptq::LinearValid | (4u << 12));
-  EXPECT_EQ(r.resp.fault_addr, 0x1'0000u);
+  // A paging-structure access is a read (bit 0, although the request writes); nothing readable
+  // (bits 5:3 = 0); linear address valid (bit 7); not final (bit 8 = 0): 0x81.
+  EXPECT_EQ(r.resp.fault_info, 0x81u);
+  // The gPA of the PML4 entry read (CR3 0x10000 + 8 x VA[47:39] = 2), not the table's base.
+  EXPECT_EQ(r.resp.fault_addr, 0x1'0010u);
   EXPECT_EQ(r.resp.fault_level, 1u);
+  EXPECT_EQ(r.resp.fault_guest_level, 4u);
   EXPECT_TRUE(r.resp.vm_exit);
   EXPECT_EQ(ctr(vm.mmu, Counter::FaultEptViolation), 1u);
   EXPECT_EQ(ctr(vm.mmu, Counter::VmExits), 1u);
@@ -244,11 +247,76 @@ TEST(EptViolation, NotPresentUpperEntryOfTheFinalGpa) {
   const TranslateResult r = vm.mmu.translate(request(kVa, Access::Exec));
   EXPECT_EQ(r.resp.fault, Fault::EptViolation);
   EXPECT_EQ(r.resp.fault_info, eptq::Fetch | eptq::LinearValid | eptq::Final);
+  EXPECT_EQ(r.resp.fault_info, 0x184u);  // bit 2 fetch, 7 linear valid, 8 final; bits 5:3 = 0
   EXPECT_EQ(r.resp.fault_addr, 0x60'0123u);
   EXPECT_EQ(r.resp.fault_level, 2u);
+  EXPECT_EQ(r.resp.fault_guest_level, 0u);
   EXPECT_EQ(r.ops.back(), nestedRead(0x100'2018, 2));
   EXPECT_EQ(r.ops.size(), 4u * 5 + 3);
   EXPECT_EQ(vm.mmu.tlbValidEntries(), 0u);
+}
+
+// Guest tables of NestedVm for kVa: root 0x10000, L3 0x11000, L2 0x12000, L1 (page table)
+// 0x13000, each read at index 2, 3, 4, 5 (kEntryAddr's offsets 0x10, 0x18, 0x20, 0x28).
+TEST(EptViolation, NotPresentWhileLocatingThePageTableReportsItsEntry) {
+  for (const bool ept_ad : {false, true}) {
+    for (const Access access : {Access::Read, Access::Write, Access::Exec}) {
+      NestedVm vm(ept_ad);
+      vm.guest->map(kVaPage, 0x20'0000, PageSize::Size4K);
+      ASSERT_EQ(vm.guest->readEntry(kVa, 2) & ~uint64_t{0xfff}, 0x1'3000u);
+      vm.ept.unmap(0x1'3000);
+      const TranslateResult r = vm.mmu.translate(request(kVa, access));
+      SCOPED_TRACE(testing::Message() << toString(access) << " ept_ad " << ept_ad);
+      EXPECT_EQ(r.resp.fault, Fault::EptViolation);
+      // Three rows (4 EPT reads + the guest read) located and read L4..L2; the L1 table's row
+      // stops at its empty EPT PTE.
+      if (!ept_ad) {  // (with EPT A/D on, FETCH_ORs setting EPT A bits come in between)
+        EXPECT_EQ(r.ops.size(), 3u * 5 + 4);
+      }
+      EXPECT_EQ(r.ops.back(), nestedRead(0x100'3000 + 8 * 0x13, 1));
+      // The PTE's gPA (0x13000 + 8 x 5), a read whatever the request (vmmu does not treat guest
+      // paging-structure accesses as writes under EPT A/D, §5), not final: 0x81.
+      EXPECT_EQ(r.resp.fault_addr, 0x1'3028u);
+      EXPECT_EQ(r.resp.fault_info, 0x81u);
+      EXPECT_EQ(r.resp.fault_level, 1u);
+      EXPECT_EQ(r.resp.fault_guest_level, 1u);
+      EXPECT_TRUE(r.resp.vm_exit);
+    }
+  }
+}
+
+TEST(EptViolation, TablePageWithoutReadReportsTheEntryAndItsPermissions) {
+  NestedVm vm;
+  vm.guest->map(kVaPage, 0x20'0000, PageSize::Size4K);
+  ASSERT_EQ(vm.guest->readEntry(kVa, 3) & ~uint64_t{0xfff}, 0x1'2000u);
+  // The page holding the L2 table: execute-only in its EPT PTE.
+  vm.ept.writeEntry(0x1'2000, 1, (vm.ept.readEntry(0x1'2000, 1) & ~uint64_t{7}) | ept::X);
+  const Response r = vm.mmu.translate(request(kVa, Access::Write)).resp;
+  EXPECT_EQ(r.fault, Fault::EptViolation);
+  // Bit 0 read; bits 5:3 = X only (the AND over the four EPT entries); bit 7; bit 8 clear.
+  EXPECT_EQ(r.fault_info, 0xa1u);
+  EXPECT_EQ(r.fault_addr, 0x1'2020u);  // the PDE's gPA: 0x12000 + 8 x 4
+  EXPECT_EQ(r.fault_level, 1u);
+  EXPECT_EQ(r.fault_guest_level, 2u);
+}
+
+TEST(EptViolation, FinalGpaQualificationByAccess) {
+  struct Case {
+    Access access;
+    uint32_t qualification;  // bit 0/1/2 the access, 7 linear valid, 8 final
+  };
+  for (const Case c : {Case{Access::Read, 0x181}, Case{Access::Write, 0x182}, Case{Access::Exec, 0x184}}) {
+    NestedVm vm;
+    vm.guest->map(kVaPage, 0x20'0000, PageSize::Size4K, pte::RW);
+    vm.ept.unmap(0x20'0000);
+    const Response r = vm.mmu.translate(request(kVa, c.access)).resp;
+    SCOPED_TRACE(toString(c.access));
+    EXPECT_EQ(r.fault, Fault::EptViolation);
+    EXPECT_EQ(r.fault_info, c.qualification);
+    EXPECT_EQ(r.fault_addr, 0x20'0123u);  // the final gPA with the page offset
+    EXPECT_EQ(r.fault_level, 1u);
+    EXPECT_EQ(r.fault_guest_level, 0u);
+  }
 }
 
 TEST(EptViolation, LeafPermissionsAndQualification) {
@@ -277,6 +345,7 @@ TEST(EptViolation, LeafPermissionsAndQualification) {
       EXPECT_EQ(r.fault_info, c.qualification | eptq::LinearValid | eptq::Final);
       EXPECT_EQ(r.fault_addr, 0x20'0123u);
       EXPECT_EQ(r.fault_level, 1u);
+      EXPECT_EQ(r.fault_guest_level, 0u);
       EXPECT_TRUE(r.vm_exit);
     } else {
       EXPECT_EQ(r.fault, Fault::None);
@@ -330,9 +399,10 @@ TEST(EptMisconfig, EachRuleOnTheFinalLeaf) {
     const Response r = vm.mmu.translate(request(kVa)).resp;
     SCOPED_TRACE(c.what);
     EXPECT_EQ(r.fault, Fault::EptMisconfig);
-    EXPECT_EQ(r.fault_info, eptq::Final);
+    EXPECT_EQ(r.fault_info, 0u);  // x86 clears the exit qualification of a misconfiguration
     EXPECT_EQ(r.fault_addr, 0x20'0123u);
     EXPECT_EQ(r.fault_level, 1u);
+    EXPECT_EQ(r.fault_guest_level, 0u);  // the final gPA
     EXPECT_TRUE(r.vm_exit);
   }
   // Legal leaves: memory types 0, 1, 4, 5, 6 and execute-only.
@@ -350,8 +420,9 @@ TEST(EptMisconfig, NonLeafMemoryTypeBitsWhileLocatingATable) {
   vm.mem.write64(0x100'1000, vm.mem.peek64(0x100'1000) | (1ull << 3));  // EPT L3, non-leaf
   const TranslateResult r = vm.mmu.translate(request(kVa));
   EXPECT_EQ(r.resp.fault, Fault::EptMisconfig);
-  EXPECT_EQ(r.resp.fault_info, 4u << 12);  // locating the level-4 guest table (CR3)
-  EXPECT_EQ(r.resp.fault_addr, 0x1'0000u);
+  EXPECT_EQ(r.resp.fault_info, 0u);
+  EXPECT_EQ(r.resp.fault_guest_level, 4u);  // locating the level-4 guest table (CR3)
+  EXPECT_EQ(r.resp.fault_addr, 0x1'0010u);  // its entry for kVa, index 2
   EXPECT_EQ(r.resp.fault_level, 3u);
   EXPECT_EQ(r.ops.size(), 2u);
   EXPECT_EQ(ctr(vm.mmu, Counter::FaultEptMisconfig), 1u);
@@ -383,7 +454,9 @@ TEST(EptMisconfig, LargePageBitAtLevelFourAndLargeFrameLowBits) {
       SCOPED_TRACE(testing::Message() << toString(size) << " bit " << bit);
       EXPECT_EQ(r.fault, Fault::EptMisconfig);
       EXPECT_EQ(r.fault_level, level);
-      EXPECT_EQ(r.fault_info, 4u << 12);
+      EXPECT_EQ(r.fault_info, 0u);
+      EXPECT_EQ(r.fault_guest_level, 4u);
+      EXPECT_EQ(r.fault_addr, guest.root() + 0x10);
     }
   }
 }

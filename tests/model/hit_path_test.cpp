@@ -1,7 +1,10 @@
 // The TLB-hit fast path and what it relies on: the slot remembered for the last VPID (forgotten
 // whenever a VPID register or a reset could move it), the canonical test it leaves to the full
-// path, a 4K geometry other than the default one, and the frame table of SparseMemory.
+// path, a 4K geometry other than the default one, the frame table of SparseMemory, and runs of hits
+// answered in one call (translateHits).
 #include <gtest/gtest.h>
+
+#include <array>
 
 #include "model_test_util.h"
 
@@ -143,6 +146,62 @@ TEST(SparseMemoryTable, ThousandsOfPagesSurviveTheTableGrowing) {
   mem.write64(addr(3), 9);
   EXPECT_EQ(mem.pagesAllocated(), 1u);
   EXPECT_EQ(mem.peek64(addr(3)), 9u);
+}
+
+}  // namespace
+}  // namespace vmmu::test
+
+namespace vmmu::test {
+namespace {
+
+// Mmu::translateHits(): a run answered as translate() answers TLB hits, up to the first request
+// that is not a granted 4K hit, which is left untranslated.
+TEST(TranslateHits, AnswersTheHitsAndStopsAtTheFirstOther) {
+  TwoTables t;
+  t.a.map(kVaPage + 0x1000, 0xb000, PageSize::Size4K);
+  t.translate();                                                       // walks kVaPage
+  t.mmu.translate(request(kVaPage + 0x1008, Access::Read, false, 7));  // walks the page after it
+  const std::array<Request, 5> run{
+      request(kVa, Access::Read, false, 7),
+      request(kVa + 8, Access::Write, false, 7),  // the same page, another kind of access
+      request(kVaPage + 0x1010, Access::Read, false, 7),
+      request(kVa, Access::Read, false, 7),
+      request(kVaPage + 0x2000, Access::Read, false, 7),  // not mapped: not a hit
+  };
+  TranslateResult result;
+  EXPECT_EQ(t.mmu.translateHits(run.data(), run.size(), result), 4u);
+  EXPECT_EQ(ctr(t.mmu, Counter::Lookups), 6u);  // two walks and four hits; the fifth not looked up
+  EXPECT_EQ(ctr(t.mmu, Counter::TlbHits), 4u);
+  EXPECT_EQ(ctr(t.mmu, Counter::TlbMisses), 2u);
+  EXPECT_EQ(result.resp.hpa, 0xa123u);  // the last hit's answer
+  EXPECT_TRUE(result.resp.tlb_hit);
+  EXPECT_EQ(result.resp.fault, Fault::None);
+  EXPECT_TRUE(result.ops.empty());
+  EXPECT_FALSE(result.trace.walked);
+}
+
+TEST(TranslateHits, ARequestOfTheSamePageItDoesNotGrantEndsTheRun) {
+  TwoTables t;
+  t.translate();
+  const std::array<Request, 3> run{
+      request(kVa, Access::Read, false, 7),
+      request(kVa + 16, Access::Read, /*user=*/true, 7),  // a supervisor page: not granted
+      request(kVa, Access::Read, false, 7),
+  };
+  TranslateResult result;
+  EXPECT_EQ(t.mmu.translateHits(run.data(), run.size(), result), 1u);
+  EXPECT_EQ(ctr(t.mmu, Counter::TlbHits), 1u);
+  EXPECT_EQ(ctr(t.mmu, Counter::Lookups), 2u);
+  EXPECT_EQ(t.mmu.translate(run[1]).resp.fault, Fault::GuestPageFault);  // what translate() makes of it
+}
+
+TEST(TranslateHits, NothingTranslatedWhenTheFirstIsNotAHit) {
+  TwoTables t;
+  const Request first = request(kVa, Access::Read, false, 7);  // nothing cached yet
+  TranslateResult result;
+  EXPECT_EQ(t.mmu.translateHits(&first, 1, result), 0u);
+  EXPECT_EQ(ctr(t.mmu, Counter::Lookups), 0u);
+  EXPECT_EQ(t.mmu.tlbValidEntries(), 0u);
 }
 
 }  // namespace

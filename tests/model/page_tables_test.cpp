@@ -122,8 +122,9 @@ TEST(EptTables, EncodesLeavesWithWriteBackAndLargePages) {
   EXPECT_EQ(mem.peek64(0x100'3018), 0x420'3000u | ept::R | ept::X | ept::kMemTypeWB);
   e.map(0x4000'0000, 0x8000'0000, PageSize::Size1G);
   EXPECT_EQ(mem.peek64(0x100'1008), 0x8000'0000u | 7 | ept::kMemTypeWB | ept::LP);
-  EXPECT_EQ(e.eptp(), 0x100'0000u);
-  EXPECT_EQ(e.eptp(true), 0x100'0000u | ept::kEptpAdEnable);
+  // Write-back (6) and a 4-level walk (3 in bits 5:3), as x86 checks at VM entry (§2.3).
+  EXPECT_EQ(e.eptp(), 0x100'001eu);
+  EXPECT_EQ(e.eptp(true), 0x100'005eu);
 }
 
 TEST(EptTables, TranslateFollowsEveryPageSize) {

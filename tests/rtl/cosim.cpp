@@ -22,6 +22,8 @@ void Cosim::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16
 
 DutTranslation Cosim::check(const Request &req) {
   const DutTranslation dut = dut_.translate(req);
+  if (check_log_)
+    check_log_->push_back(Checked{dut, dut_.cycle()});
   timing_.replay(dut.op_cycles);
   const TranslateResult golden = model_.translate(req);
   if (const std::string differences = compareTranslation(dut, golden); !differences.empty()) {

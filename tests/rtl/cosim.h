@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "verilated_dut_harness.h"
 #include "vmmu/config.h"
@@ -44,6 +45,14 @@ public:
 
   // Runs `req` on both and expects identical behaviour; returns what the DUT did.
   DutTranslation check(const Request &req);
+  // What check() saw of the DUT: its translation and the DUT cycle after the response.
+  struct Checked {
+    DutTranslation dut;
+    uint64_t cycle_after = 0;
+  };
+  // Non-null: every check() from now on appends to `log` (to compare two runs of a scenario).
+  void logChecks(std::vector<Checked> *log) { check_log_ = log; }
+
   // Expects every counter (§14, and indices past the last one) to agree.
   void expectCountersMatch();
 
@@ -59,6 +68,7 @@ private:
   Mmu model_;
   VerilatedDutHarness dut_;
   unsigned mismatches_ = 0;
+  std::vector<Checked> *check_log_ = nullptr;
 };
 
 }  // namespace vmmu::rtltest

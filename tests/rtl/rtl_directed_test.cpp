@@ -13,6 +13,7 @@
 
 #include "cosim.h"
 #include "rtl_test_env.h"
+#include "vmmu/paging.h"
 #include "vmmu_rtl_config.h"
 
 namespace vmmu::rtltest {
@@ -181,7 +182,10 @@ TEST_F(RtlDirected, DirectOutOfBoundsTableIsBoundsExitBeforeReading) {
   const DutTranslation t = sim.check(read(9, kVa));
   EXPECT_EQ(t.resp.fault, Fault::Bounds);
   EXPECT_TRUE(t.ops.empty());
-  EXPECT_EQ(t.resp.fault_info, config.guest_levels << eptq::kGuestLevelShift);
+  EXPECT_EQ(t.resp.fault_info, 0u);  // bit 8 clear: not the final gPA
+  EXPECT_EQ(t.resp.fault_guest_level, config.guest_levels);
+  // The gPA of the root entry the walk was about to read, not the root's base (§6).
+  EXPECT_EQ(t.resp.fault_addr, vm.guest.root() + 8 * entryIndex(kVa, config.guest_levels));
   EXPECT_EQ(t.latency, 2u);
 }
 
@@ -278,17 +282,77 @@ TEST_F(RtlDirected, EptViolationAndMisconfigPayloads) {
   EXPECT_TRUE(denied.resp.vm_exit);
   EXPECT_EQ(denied.resp.fault_addr, 0x20'0010u);
   EXPECT_EQ(denied.resp.fault_level, 1u);
-  EXPECT_EQ(denied.resp.fault_info,
-            eptq::Write | eptq::Readable | eptq::LinearValid | eptq::Final);
+  // Bit 1 write, bits 5:3 = R only, bit 7 linear valid, bit 8 final.
+  EXPECT_EQ(denied.resp.fault_info, 0x18au);
+  EXPECT_EQ(denied.resp.fault_guest_level, 0u);
 
   const DutTranslation absent = sim.check(read(5, kVa + 0x1000));
   EXPECT_EQ(absent.resp.fault, Fault::EptViolation);
-  EXPECT_EQ(absent.resp.fault_info, eptq::Read | eptq::LinearValid | eptq::Final);
+  EXPECT_EQ(absent.resp.fault_info, 0x181u);  // read, nothing permitted, linear valid, final
+  EXPECT_EQ(absent.resp.fault_addr, 0x21'0000u);
+
+  const DutTranslation fetch = sim.check(exec(5, kVa + 0x1008));
+  EXPECT_EQ(fetch.resp.fault, Fault::EptViolation);
+  EXPECT_EQ(fetch.resp.fault_info, 0x184u);
+  EXPECT_EQ(fetch.resp.fault_addr, 0x21'0008u);
 
   const DutTranslation misconfigured = sim.check(read(5, kVa + 0x2000));
   EXPECT_EQ(misconfigured.resp.fault, Fault::EptMisconfig);
-  EXPECT_EQ(misconfigured.resp.fault_info, eptq::Final);
+  EXPECT_EQ(misconfigured.resp.fault_info, 0u);  // x86 clears the qualification
+  EXPECT_EQ(misconfigured.resp.fault_addr, 0x22'0000u);
   EXPECT_EQ(misconfigured.resp.fault_level, 1u);
+  EXPECT_EQ(misconfigured.resp.fault_guest_level, 0u);
+}
+
+// §6: an EPT fault met while locating a guest table reports the gPA of the entry the walk
+// reads in it (table + 8 x index), a read in the qualification, and the table's guest level.
+TEST_F(RtlDirected, EptFaultsWhileLocatingGuestTablesReportTheEntry) {
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
+  vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
+  setContext(sim, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp());
+  const unsigned levels = config.guest_levels;
+  const uint64_t frame = ~uint64_t{0xfff} & ((uint64_t{1} << config.pa_bits) - 1);
+  const uint64_t root = vm.guest->root();
+  const uint64_t pd = vm.guest->readEntry(kVa, 3) & frame;  // the level-2 table
+  const uint64_t pt = vm.guest->readEntry(kVa, 2) & frame;  // the level-1 table
+
+  // The EPT PTE of one guest table's page gets new R/W/X bits; the entry for kVa in that table
+  // is the access that faults. Fault level 1 throughout (the EPT PTE).
+  struct Case {
+    const char *what;
+    uint64_t table;
+    unsigned guest_level;
+    uint64_t ept_perms;
+    Request request;
+    Fault fault;
+    uint32_t info;
+  };
+  const Case cases[] = {
+      // Not present: nothing permitted (bits 5:3 = 0); a read, not final, whatever the request.
+      {"root absent", root, levels, 0, exec(5, kVa), Fault::EptViolation, 0x81},
+      // Write-only: a misconfiguration, qualification cleared. Before the page-table case: a
+      // fault fills nothing, so no cache skips this table then.
+      {"PD write-only", pd, 2, ept::W, read(5, kVa), Fault::EptMisconfig, 0},
+      // Execute-only: bits 5:3 report X (the AND over the EPT walk).
+      {"PT execute-only", pt, 1, ept::X, write(5, kVa + 0x10), Fault::EptViolation, 0xa1},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.what);
+    const uint64_t pte = vm.ept.readEntry(c.table, 1);
+    vm.ept.writeEntry(c.table, 1, (pte & ~uint64_t{7}) | c.ept_perms);
+    const DutTranslation t = sim.check(c.request);
+    EXPECT_EQ(t.resp.fault, c.fault);
+    EXPECT_EQ(t.resp.fault_addr, c.table + 8 * entryIndex(kVa, c.guest_level));
+    EXPECT_EQ(t.resp.fault_info, c.info);
+    EXPECT_EQ(t.resp.fault_level, 1u);
+    EXPECT_EQ(t.resp.fault_guest_level, c.guest_level);
+    EXPECT_TRUE(t.resp.vm_exit);
+    vm.ept.writeEntry(c.table, 1, pte);
+  }
+
+  const DutTranslation ok = sim.check(read(5, kVa + 0x18));
+  EXPECT_EQ(ok.resp.fault, Fault::None);
+  EXPECT_EQ(ok.resp.hpa, kGuestRamHost + 0x20'0018);
 }
 
 TEST_F(RtlDirected, GuestAccessedDirtyUpdatesAndDirtyRefill) {

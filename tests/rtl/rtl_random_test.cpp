@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <ostream>
 #include <string>
 #include <random>
 #include <vector>
@@ -338,6 +339,82 @@ TEST(RtlRandom, CosimulationAgainstTheModel) {
     std::printf("  %-22s %llu\n", std::string(toString(static_cast<Counter>(i))).c_str(),
                 static_cast<unsigned long long>(dut.counter(i)));
 }
+
+// §12 memory-wait skipping: the random scenario run twice on fresh DUTs, the harness skipping
+// memory waits in one run and clocking every cycle in the other, gives the same responses,
+// operation lists, per-operation cycles and latencies, the same memory transfers in the same
+// cycles with the same data, the same cycle after every response and at the end, and the same
+// counters (WALK_CYCLES included, which the skipping harness accounts). Each run is also
+// cosimulated against the model. The behaviours cover a fixed latency (RtlBackend's 30-cycle
+// operation), latencies drawn per operation, and request back-pressure on top.
+struct SkipCase {
+  const char *name;
+  MemoryBehaviour behaviour;
+};
+
+struct ScenarioRecord {
+  std::vector<Cosim::Checked> checks;
+  std::vector<VerilatedDutHarness::MemoryEvent> memory;
+  std::vector<uint64_t> counters;
+  uint64_t cycles = 0;
+  uint64_t skipped = 0;
+};
+
+ScenarioRecord runScenario(const MemoryBehaviour &behaviour, bool skip, uint64_t steps) {
+  ScenarioRecord record;
+  Cosim sim(behaviour);
+  sim.dut().setCycleSkip(skip);
+  sim.logChecks(&record.checks);
+  sim.dut().logMemory(&record.memory);
+  RandomScenario scenario(sim, behaviour.seed);
+  for (uint64_t i = 0; i < steps && sim.mismatches() < 5; ++i)
+    scenario.step();
+  EXPECT_EQ(sim.mismatches(), 0u) << (skip ? "skipping" : "cycle by cycle");
+  sim.expectCountersMatch();
+  for (unsigned i = 0; i <= kNumCounters; ++i)
+    record.counters.push_back(sim.dut().counter(i));
+  record.cycles = sim.dut().cycle();
+  record.skipped = sim.dut().skippedCycles();
+  return record;
+}
+
+void PrintTo(const SkipCase &c, std::ostream *os) { *os << c.name; }
+
+class RtlCycleSkip : public ::testing::TestWithParam<SkipCase> {};
+
+TEST_P(RtlCycleSkip, SkippingMemoryWaitsChangesNothing) {
+  constexpr uint64_t kSteps = 1500;
+  const MemoryBehaviour &behaviour = GetParam().behaviour;
+  const ScenarioRecord skipped = runScenario(behaviour, true, kSteps);
+  const ScenarioRecord clocked = runScenario(behaviour, false, kSteps);
+
+  EXPECT_EQ(clocked.skipped, 0u);
+  // Every operation waits at least min_latency - 1 cycles; most walks make several.
+  EXPECT_GT(skipped.skipped, clocked.cycles / 4) << "the skipping run must skip most of its waits";
+  EXPECT_EQ(skipped.cycles, clocked.cycles);
+  EXPECT_EQ(skipped.counters, clocked.counters);
+  EXPECT_GT(clocked.counters[static_cast<unsigned>(Counter::WalkCycles)], 0u);
+  ASSERT_EQ(skipped.checks.size(), clocked.checks.size());
+  for (size_t i = 0; i < clocked.checks.size(); ++i) {
+    const Cosim::Checked &a = skipped.checks[i], &b = clocked.checks[i];
+    ASSERT_TRUE(a.dut.resp == b.dut.resp && a.dut.ops == b.dut.ops && a.dut.op_cycles == b.dut.op_cycles &&
+                a.dut.latency == b.dut.latency && a.cycle_after == b.cycle_after)
+        << "translation " << i << " differs: response cycle " << a.cycle_after << " vs " << b.cycle_after
+        << ", latency " << a.dut.latency << " vs " << b.dut.latency;
+  }
+  ASSERT_EQ(skipped.memory.size(), clocked.memory.size());
+  EXPECT_GT(clocked.memory.size(), kSteps);
+  for (size_t i = 0; i < clocked.memory.size(); ++i)
+    ASSERT_TRUE(skipped.memory[i] == clocked.memory[i])
+        << "memory transfer " << i << ": cycle " << skipped.memory[i].cycle << " vs " << clocked.memory[i].cycle;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Latencies, RtlCycleSkip,
+    ::testing::Values(SkipCase{"Fixed29", MemoryBehaviour{29, 29, 0, 3}},
+                      SkipCase{"PerOperation1To40", MemoryBehaviour{1, 40, 0, 5}},
+                      SkipCase{"PerOperation2To60WithStalls", MemoryBehaviour{2, 60, 25, 9}}),
+    [](const ::testing::TestParamInfo<SkipCase> &info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace vmmu::rtltest

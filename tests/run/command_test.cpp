@@ -249,6 +249,119 @@ TEST(RunCommand, PlotDrawsEveryFormatAndRunsNothingFromTheReport) {
   }
 }
 
+// A stand-in for gnuplot, first on PATH: it keeps the data file and the arguments vmmu gave it
+// (gnuplot -c SCRIPT DATA IMAGE TERMINAL TITLE RUNS ADAPTIVE), writes "image" as the picture, and
+// fails with a message when the report's trace is named "fail".
+class FakeGnuplot {
+public:
+  FakeGnuplot() : dir_("fake-gnuplot") {
+    std::filesystem::create_directories(dir_ / "bin");
+    std::ofstream script(dir_ / "bin/gnuplot");
+    script << "#!/bin/sh\n"
+              "cp \"$3\" '" << dir_.path() << "/data.txt'\n"
+              "printf '%s|' \"$1\" \"$5\" \"$6\" \"$7\" \"$8\" > '" << dir_.path() << "/args.txt'\n"
+              "case \"$6\" in *'fail ('*) echo 'set output'; echo '         ^'; echo '\"gp\" line 3: bad'; exit 3;; esac\n"
+              "case \"$6\" in *'quiet ('*) exit 4;; esac\n"
+              "case \"$6\" in *'killed ('*) kill -9 $$;; esac\n"
+              "printf image > \"$4\"\n";
+    script.close();
+    std::filesystem::permissions(dir_ / "bin/gnuplot", std::filesystem::perms::owner_all);
+  }
+  Outcome plot(const nlohmann::json &report, const std::string &output) const {
+    std::ofstream(dir_ / "r.json") << report.dump();
+    testing::ProcessOptions options;
+    options.cwd = dir_.path();
+    options.env = {{"PATH", dir_ / "bin:" + std::string(std::getenv("PATH"))}};
+    return testing::runProgram(VMMU_BINARY, {"plot", dir_ / "r.json", "-o", output}, options);
+  }
+  std::string data() const { return readFile(dir_ / "data.txt"); }
+  std::string args() const { return readFile(dir_ / "args.txt"); }
+  std::string operator/(const std::string &name) const { return dir_ / name; }
+
+private:
+  testing::TempDir dir_;
+};
+
+nlohmann::json runOf(const std::string &approach, double slowdown, const std::string &modes,
+                     const std::vector<uint64_t> &cycles) {
+  return {{"approach", approach}, {"slowdown", slowdown}, {"modes", modes}, {"interval_cycles", cycles}};
+}
+
+// The data file gnuplot reads, written out by hand: the slowdowns, the cycles per interval with
+// NaN where a run has fewer intervals, and the adaptive run's mode numbers (n s c p d -> 1..5,
+// anything else 0). Labels keep letters, digits and " -_.+:/()," and nothing else.
+TEST(RunCommand, PlotGivesGnuplotTheFiguresAndLabelsAsData) {
+  const FakeGnuplot gnuplot;
+  nlohmann::json report = {{"schema_version", 1}, {"trace", "t.vmt"}, {"backend", "model"}};
+  report["runs"] = {runOf("azAZ09 -_.+:/(),x", 1.5, "n", {100, 200}),
+                    runOf(std::string("`{@[<\xc3\xa9\"\x7f", 9) + std::string(1, '\0') + "~", 2.0, "s", {300}),
+                    runOf("adaptive", 1.25, "nscpdx", {1, 2, 3})};
+  const Outcome o = gnuplot.plot(report, gnuplot / "r.svg");
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, "wrote " + (gnuplot / "r.svg") + "\n");
+  EXPECT_EQ(readFile(gnuplot / "r.svg"), "image");
+  EXPECT_EQ(gnuplot.data(),
+            "\"azAZ09 -_.+:/(),x\" 1.500000\n"
+            "\"???????????\" 2.000000\n"
+            "\"adaptive\" 1.250000\n"
+            "\n\n"
+            "interval \"azAZ09 -_.+:/(),x\" \"???????????\" \"adaptive\"\n"
+            "0 100 300 1\n"
+            "1 200 NaN 2\n"
+            "2 NaN NaN 3\n"
+            "\n\n"
+            "0 1\n1 2\n2 3\n3 4\n4 5\n5 0\n");
+  EXPECT_EQ(gnuplot.args(), "-c|svg|vmmu run: t.vmt (model backend)|3|1|");
+
+  // Without an adaptive run there is no mode block, and the script is told so; .pdf and - choose
+  // their terminals (- is a PNG copied to standard output).
+  report["runs"] = {runOf("nested", 3.0, "n", {7})};
+  report["backend"] = "rtl";
+  const Outcome pdf = gnuplot.plot(report, gnuplot / "r.pdf");
+  ASSERT_EQ(pdf.status, 0) << pdf.err;
+  EXPECT_EQ(gnuplot.data(), "\"nested\" 3.000000\n\n\ninterval \"nested\"\n0 7\n\n\n");
+  EXPECT_EQ(gnuplot.args(), "-c|pdf|vmmu run: t.vmt (rtl backend)|1|0|");
+  const Outcome piped = gnuplot.plot(report, "-");
+  ASSERT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(piped.out, "image");
+  EXPECT_EQ(gnuplot.args(), "-c|png|vmmu run: t.vmt (rtl backend)|1|0|");
+  const Outcome png = gnuplot.plot(report, gnuplot / "a.b.png");
+  ASSERT_EQ(png.status, 0) << png.err;
+  EXPECT_EQ(gnuplot.args(), "-c|png|vmmu run: t.vmt (rtl backend)|1|0|");
+}
+
+TEST(RunCommand, PlotNamesGnuplotsErrorAndKeepsNoImage) {
+  const FakeGnuplot gnuplot;
+  nlohmann::json report = {{"schema_version", 1}, {"trace", "fail"}, {"backend", "model"}};
+  report["runs"] = {runOf("native", 1.0, "n", {1})};
+  const Outcome o = gnuplot.plot(report, gnuplot / "r.png");
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.err, "vmmu: error: plot: gnuplot failed (exit status 3): \"gp\" line 3: bad\n");
+  EXPECT_FALSE(std::filesystem::exists(gnuplot / "r.png"));
+  report["trace"] = "quiet";
+  const Outcome quiet = gnuplot.plot(report, gnuplot / "r.png");
+  EXPECT_EQ(quiet.status, 1);
+  EXPECT_EQ(quiet.err, "vmmu: error: plot: gnuplot failed (exit status 4)\n");
+  report["trace"] = "killed";  // by a signal: 128 + 9, as a shell says it
+  const Outcome killed = gnuplot.plot(report, gnuplot / "r.png");
+  EXPECT_EQ(killed.status, 1);
+  EXPECT_EQ(killed.err, "vmmu: error: plot: gnuplot failed (exit status 137)\n");
+  std::filesystem::remove(gnuplot / "bin/gnuplot");
+  testing::ProcessOptions no_gnuplot;
+  no_gnuplot.env = {{"PATH", gnuplot / "bin"}};
+  const Outcome missing = testing::runProgram(VMMU_BINARY, {"plot", gnuplot / "r.json", "-o", gnuplot / "r.png"},
+                                              no_gnuplot);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "vmmu: error: plot: cannot run gnuplot: No such file or directory (Debian package gnuplot-nox)\n");
+  // The extension decides the picture's format; a dot in a directory name is no extension.
+  for (const std::string bad : {"r.gif", "png", "r.png/x", "r.PNG"}) {
+    const Outcome u = gnuplot.plot(report, bad);
+    EXPECT_EQ(u.status, 2) << bad;
+    EXPECT_EQ(u.firstErrLine(), "vmmu: -o: expected a file name ending in .png, .svg or .pdf (or - for a PNG on "
+                                "standard output), got '" + bad + "'");
+  }
+}
+
 TEST(RunCommand, PlotToAMissingDirectoryIsOneLine) {
   TempFile json("p.json");
   std::ofstream(json.path())

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "vmmu/policy/experiment.h"
@@ -175,6 +178,26 @@ TEST(RunConfig, KeyTableDescribesEveryKeyTheParserTakes) {
   EXPECT_NE(table.find("stlb.sets  whole (sets)  default 128  range 0..1048576"), std::string::npos) << table;
   EXPECT_NE(table.find("cycles_per_ref  whole (cycles)  default 30  range 1..1000000"), std::string::npos) << table;
   EXPECT_NE(table.find("interval  whole (accesses)  default 10000"), std::string::npos) << table;
+}
+
+// The whole table, field for field, as tests/run/golden/config-keys.txt records it: every key's
+// type, unit, default (the spec's geometry §1, the VMM's and the guest's costs, the adaptive
+// policy's parameters), range and meaning. Only the largest memory_mib depends on the machine.
+TEST(RunConfig, KeyTableIsTheRecordedOne) {
+  std::string table = describeConfigKeys();
+  const std::string memory = "memory_mib  whole (MiB)  default 256  range 2..";
+  ASSERT_EQ(table.rfind(memory, 0), 0u) << table;
+  const size_t digits = table.find_first_not_of("0123456789", memory.size());
+  // This machine's physical memory in MiB, rounded down to even, at most 512 GiB.
+  const uint64_t physical_mib = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                                static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) >> 20;
+  EXPECT_EQ(table.substr(memory.size(), digits - memory.size()),
+            std::to_string(std::min<uint64_t>(512 << 10, physical_mib & ~uint64_t{1})));
+  table.replace(memory.size(), digits - memory.size(), "PHYSICAL");
+  std::ifstream in(std::string(VMMU_SOURCE_DIR) + "/tests/run/golden/config-keys.txt");
+  std::ostringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(table, expected.str());
 }
 
 // `interval = 1` (or --interval 1) over a long trace used to allocate one record per access and

@@ -33,6 +33,60 @@ TEST(Demo, ScanFiguresCountedByHand) {
   EXPECT_NE(o.out.find("workload: random (no locality)\n"), std::string::npos) << o.out;
 }
 
+// Two whole outputs, recorded: every option given, on 4 KiB and on 2 MiB guest pages. The scans
+// count by hand: 5000 accesses at a 64-byte stride touch 78.1, so 79, pages of 4 KiB (15.80
+// misses per 1000); 3000 touch one 2 MiB page (0.33), walked in 3 guest references (x 7 cycles +
+// 2 = 23 cycles), 9 when nested.
+TEST(Demo, WholeOutputsAsRecorded) {
+  const testing::Outcome small = testing::runProgram(
+      VMMU_BINARY, {"demo", "--accesses", "5000", "--footprint-mib", "3", "--seed", "5", "--mem-latency", "3"});
+  ASSERT_EQ(small.status, 0) << small.err;
+  EXPECT_EQ(small.out,
+            "vmmu demo: golden model, 5000 accesses per run, footprint 3 MiB, guest 4K pages, 3 cycles per page-table "
+            "access, seed 5\n"
+            "\n"
+            "workload: random (no locality)\n"
+            "mode        misses/1000    refs/walk    walk cycles  cycles/access\n"
+            "NATIVE           919.60         1.00          23002           4.60\n"
+            "NESTED           919.60         1.00          23029           4.61\n"
+            "SHADOW           919.60         1.00          23002           4.60\n"
+            "DIRECT           919.60         1.00          23002           4.60\n"
+            "\n"
+            "workload: scan (64-byte stride)\n"
+            "mode        misses/1000    refs/walk    walk cycles  cycles/access\n"
+            "NATIVE            15.80         1.04            404           0.08\n"
+            "NESTED            15.80         1.11            422           0.08\n"
+            "SHADOW            15.80         1.04            404           0.08\n"
+            "DIRECT            15.80         1.04            404           0.08\n");
+  const testing::Outcome large = testing::runProgram(VMMU_BINARY, {"demo", "--accesses", "3000", "--footprint-mib", "8",
+                                                                    "--seed", "11", "--mem-latency", "7",
+                                                                    "--guest-pages", "2m"});
+  ASSERT_EQ(large.status, 0) << large.err;
+  EXPECT_EQ(large.out,
+            "vmmu demo: golden model, 3000 accesses per run, footprint 8 MiB, guest 2M pages, 7 cycles per page-table "
+            "access, seed 11\n"
+            "\n"
+            "workload: random (no locality)\n"
+            "mode        misses/1000    refs/walk    walk cycles  cycles/access\n"
+            "NATIVE             1.33         1.50             50           0.02\n"
+            "NESTED             1.33         5.25            155           0.05\n"
+            "SHADOW             1.33         1.50             50           0.02\n"
+            "DIRECT             1.33         1.50             50           0.02\n"
+            "\n"
+            "workload: scan (64-byte stride)\n"
+            "mode        misses/1000    refs/walk    walk cycles  cycles/access\n"
+            "NATIVE             0.33         3.00             23           0.01\n"
+            "NESTED             0.33         9.00             65           0.02\n"
+            "SHADOW             0.33         3.00             23           0.01\n"
+            "DIRECT             0.33         3.00             23           0.01\n");
+  // The defaults: 256 MiB, 4 KiB pages, 30 cycles, seed 1.
+  const testing::Outcome defaults = testing::runProgram(VMMU_BINARY, {"demo", "--accesses", "1"});
+  ASSERT_EQ(defaults.status, 0) << defaults.err;
+  EXPECT_EQ(defaults.out.substr(0, defaults.out.find('\n')),
+            "vmmu demo: golden model, 1 accesses per run, footprint 256 MiB, guest 4K pages, 30 cycles per page-table "
+            "access, seed 1");
+}
+
 // Counts are digits only: strtoull would take a sign or leading blanks.
 TEST(Demo, CountsAreDigitsOnly) {
   for (const char *bad : {"+5", " 5", "-5", "5x", ""}) {

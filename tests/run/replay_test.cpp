@@ -190,6 +190,49 @@ TEST(TraceReplay, KernelHalfAccessesBecomeKernelLoads) {
   EXPECT_EQ(replay.stats().accesses, 1u);
 }
 
+// Which guest-physical page a kernel-half access loads: the direct map's offset from 0xffff888..,
+// or below the direct map (from 2^47 on) the address itself, modulo the guest's memory. With
+// 10 MiB (not a power of two, so the two rules give different pages) the first user access
+// spawns the process, whose tables the guest kernel writes through the direct map's first 2 MiB
+// page: after it, a load of page 0 hits the TLB and a load of any other page misses. Misses are
+// counted against a replay of the two user accesses alone.
+TEST(TraceReplay, KernelLoadsReachTheirDirectMapPage) {
+  const uint64_t direct_map = guest::GuestKernel::kDirectMapBase;
+  const Event user = Event::access(0, 1, AccessOp::Read, kHeap, 8);
+  const auto tlbMisses = [&](const std::vector<Event> &kernel_loads) {
+    std::vector<Event> events = {user};
+    events.insert(events.end(), kernel_loads.begin(), kernel_loads.end());
+    events.push_back(user);
+    TempFile file("kernel-pages.vmt");
+    writeTrace(file.path(), events);
+    vmm::ModelBackend backend;
+    vmm::VmmConfig config;
+    config.memory.bytes = 10ull << 20;
+    vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
+    guest::GuestConfig guest_config;
+    guest_config.memory_bytes = config.memory.bytes;
+    guest::GuestKernel kernel(vmm, guest_config);
+    const uint64_t before = backend.counter(Counter::TlbMisses);
+    TraceTape tape(file.path());
+    TraceReplay replay(tape, false);
+    replay.run(kernel, 2);
+    EXPECT_EQ(replay.stats().accesses, 2u);
+    EXPECT_EQ(replay.stats().kernel_accesses, kernel_loads.size());
+    return backend.counter(Counter::TlbMisses) - before;
+  };
+  const uint64_t user_misses = tlbMisses({});
+  // Page 0: the direct map's bytes 8 and 0, and 2^47 + 2 MiB ((8 + 2) mod 10 MiB = 0).
+  EXPECT_EQ(tlbMisses({Event::access(0, 1, AccessOp::Read, direct_map + 8, 8),
+                       Event::access(0, 1, AccessOp::Read, direct_map, 8),
+                       Event::access(0, 1, AccessOp::Read, kUpperHalf + (2u << 20), 8)}),
+            user_misses);
+  // Page 4: 2^47 mod 10 MiB = 8 MiB; page 2: the direct map's 4 MiB.
+  EXPECT_EQ(tlbMisses({Event::access(0, 1, AccessOp::Read, kUpperHalf, 8)}), user_misses + 1);
+  EXPECT_EQ(tlbMisses({Event::access(0, 1, AccessOp::Read, direct_map + (4u << 20), 8),
+                       Event::access(0, 1, AccessOp::Read, direct_map + (4u << 20) + 8, 8)}),
+            user_misses + 1);
+}
+
 TEST(TraceReplay, MaxEventsLimitsTheReplay) {
   TempFile file("max.vmt");
   std::vector<Event> events;

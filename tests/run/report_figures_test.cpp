@@ -8,9 +8,56 @@
 
 #include "run_test_support.h"
 #include "vmmu/run/json_reader.h"
+#include "vmmu/run/report.h"
 
 namespace vmmu::run {
 namespace {
+
+// A run of `policy` whose cycles are its walk, exit and VMM-work cycles.
+ModeRun runOf(const std::string &policy, uint64_t walk, uint64_t exits = 0, uint64_t work = 0) {
+  ModeRun run;
+  run.result.policy = policy;
+  run.result.cost.translation_cycles = walk;
+  run.result.cost.exit_cycles = exits;
+  run.result.cost.shim_cycles = work;
+  return run;
+}
+
+// The verdict line on hand-made reports: which runs it compares, how ties fall (the first of equal
+// runs wins each place), and which part of the extra cost it names.
+TEST(ReportFigures, VerdictByHand) {
+  RunReport report;
+  EXPECT_EQ(verdict(report), "best approach: none compared (no virtualized approach ran to the end)");
+  report.runs = {runOf("native", 50), runOf("adaptive", 10), runOf("nested", 100), runOf("shadow", 90)};
+  report.runs[2].result.stopped = true;  // stopped by the VMM, and
+  report.runs[3].interrupted = true;     // stopped by Ctrl-C: neither is compared
+  EXPECT_EQ(verdict(report), "best approach: none compared (no virtualized approach ran to the end)");
+
+  report.runs = {runOf("native", 50), runOf("nested", 100)};
+  EXPECT_EQ(verdict(report), "best approach: nested at 2.000x native (the only approach run)");
+  report.runs = {runOf("native", 0), runOf("nested", 100)};
+  EXPECT_EQ(verdict(report), "best approach: nested (no native baseline run) (the only approach run)");
+  report.runs = {runOf("direct", 100)};
+  EXPECT_EQ(verdict(report), "best approach: direct (no native baseline run) (the only approach run)");
+
+  // nested and direct tie for the best (nested, the first, wins); shadow and shadow-cache tie for
+  // the worst (shadow); direct is the runner-up at no extra cost.
+  report.runs = {runOf("native", 50),        runOf("nested", 100),   runOf("shadow", 40, 60, 20),
+                 runOf("shadow-cache", 40, 20, 60), runOf("direct", 100), runOf("adaptive", 10)};
+  EXPECT_EQ(verdict(report),
+            "best approach: nested at 2.000x native; runner-up direct costs +0.00% (translation +0 cycles, VM exits "
+            "+0, VMM work +0: walk cycles dominate); worst shadow costs +20.00% (translation -60 cycles, VM exits "
+            "+60, VMM work +20: VM exits dominate)");
+  // Two runs: the runner-up is the worst, named once. Walk and exits tie: walk is named.
+  report.runs = {runOf("nested", 100), runOf("shadow", 110, 10)};
+  EXPECT_EQ(verdict(report), "best approach: nested (no native baseline run); runner-up shadow costs +20.00% "
+                             "(translation +10 cycles, VM exits +10, VMM work +0: walk cycles dominate)");
+  // Exits and work tie: exits are named; work alone above both.
+  report.runs = {runOf("nested", 100), runOf("shadow", 50, 25, 25), runOf("direct", 10, 10, 90)};
+  EXPECT_EQ(verdict(report), "best approach: nested (no native baseline run); runner-up shadow costs +0.00% "
+                             "(translation -50 cycles, VM exits +25, VMM work +25: VM exits dominate); worst direct "
+                             "costs +10.00% (translation -90 cycles, VM exits +10, VMM work +90: VMM work dominates)");
+}
 
 TEST(ReportFigures, DerivedFiguresFollowFromTheRawCounts) {
   const testing::TempDir dir("report_figures");

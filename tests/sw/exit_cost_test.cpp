@@ -5,6 +5,8 @@
 // exit reason, under plain and caching shadow, nested, direct, and at approach switches.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "hand_built_guest.h"
 
 namespace vmmu::testing {
@@ -212,6 +214,25 @@ TEST(ExitCost, NestedExitsOnlyOnMemoryOutsideTheVm) {
   EXPECT_EQ(m.cost().totalExits(), 1u);
   EXPECT_EQ(m.cost().exit_cycles, kRoundTrip);
   EXPECT_EQ(m.cost().shim_cycles, kHandler);
+}
+
+// The guest's PD[2] points at a page table past the end of its memory: the EPT violation is
+// met while locating that table, and the shim reports the PTE's gPA (§6), on the table's page.
+TEST(ExitCost, NestedStopsAGuestWhoseTableLeavesItsMemoryAtTheEntry) {
+  Machine m(Approach::Nested);
+  m.vmm.writePhysical(kPd + 8 * 2, kMemory | kFlags);  // VA [0x400000, 0x600000)
+  m.vmm.writeCr3(kRoot, 0, true);
+  try {
+    m.vmm.access(0x405000, Access::Read, true, nullptr);
+    FAIL() << "the guest was not stopped";
+  } catch (const vmm::GuestStopped &stopped) {
+    EXPECT_EQ(stopped.reason, ExitReason::EptViolation);
+    EXPECT_EQ(stopped.gpa, kMemory + 8 * 5);  // PT[5] of the table at kMemory
+    EXPECT_NE(std::string(stopped.what()).find("gPA 0x4000028 (the guest's level-1 table entry)"),
+              std::string::npos)
+        << stopped.what();
+  }
+  EXPECT_EQ(m.exits(ExitReason::EptViolation), 1u);
 }
 
 TEST(ExitCost, DirectStopsAGuestOutsideItsRegion) {

@@ -173,6 +173,37 @@ TEST(GuestKernel, RejectsBadMemorySize) {
   EXPECT_THROW(guest::GuestKernel(vmm, config), std::invalid_argument);
 }
 
+// Where a fresh guest's frames come from, by hand for 8 MiB: the 2 MiB chunks at 2, 4 and 6 MiB
+// are free; chunk 0 is split into 4 KiB frames, frame 0 kept back as a null guard, and boot takes
+// the lowest three (0x1000 root, 0x2000 PDPT, 0x3000 the direct map's PD): 3 * 512 + 508 frames
+// free. Huge pages come lowest chunk first; when none is left a fault takes a 4 KiB frame.
+TEST(GuestKernel, FramesComeFromTheLowestFreeChunk) {
+  System sys(Approach::Nested, 4 * k2M);
+  guest::GuestKernel &k = *sys.kernel;
+  EXPECT_EQ(k.stats().table_pages_allocated, 3u);
+  EXPECT_EQ(k.freeFrames(), 3u * 512 + 508);
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, 4 * k2M, guest::prot::ReadWrite, true);
+  ASSERT_EQ(buf % k2M, 0u);
+  for (uint64_t i = 0; i < 3; ++i) {
+    k.touch(buf + i * k2M + 8, Access::Write);
+    EXPECT_EQ(k.residentFrame(pid, buf + i * k2M), (i + 1) * k2M) << i;
+  }
+  EXPECT_EQ(k.stats().huge_page_faults, 3u);
+  const uint64_t free_before = k.freeFrames();
+  const uint64_t tables_before = k.stats().table_pages_allocated;
+  EXPECT_LT(free_before, 508u);  // only chunk 0's frames are left
+  k.touch(buf + 3 * k2M + 5 * k4K, Access::Write);
+  EXPECT_EQ(k.stats().huge_page_faults, 3u);
+  EXPECT_EQ(k.stats().page_faults, 4u);
+  EXPECT_LT(k.residentFrame(pid, buf + 3 * k2M + 5 * k4K), k2M);  // a 4 KiB frame of chunk 0
+  // Two frames: the page and the level-1 table that maps it.
+  EXPECT_EQ(k.stats().table_pages_allocated, tables_before + 1);
+  EXPECT_EQ(k.freeFrames(), free_before - 2);
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
 TEST(GuestKernel, NotRunningProcessGetsItsPcidFlushedAtNextSwitch) {
   System sys(Approach::Nested);
   guest::GuestKernel &k = *sys.kernel;

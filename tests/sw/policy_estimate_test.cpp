@@ -52,6 +52,28 @@ IntervalCounters shadow(uint64_t faults, uint64_t guest_faults = 0) {
   return in;
 }
 
+// An interval's counters start at zero (and nested paging in force): the estimates above build
+// intervals from a few fields and rely on the rest being zero.
+TEST(AdaptiveEstimates, IntervalCountersStartAtZero) {
+  const IntervalCounters in;
+  EXPECT_EQ(in.index, 0u);
+  EXPECT_EQ(in.approach, Approach::Nested);
+  EXPECT_EQ(in.accesses, 0u);
+  EXPECT_EQ(in.tlb_misses, 0u);
+  EXPECT_EQ(in.walks, 0u);
+  EXPECT_EQ(in.guest_references, 0u);
+  EXPECT_EQ(in.nested_references, 0u);
+  EXPECT_EQ(in.walk_cycles, 0u);
+  EXPECT_EQ(in.guest_page_faults, 0u);
+  EXPECT_EQ(in.cr3_writes, 0u);
+  EXPECT_EQ(in.totalExits(), 0u);
+  EXPECT_EQ(in.translation_cycles, 0u);
+  EXPECT_EQ(in.exit_cycles, 0u);
+  EXPECT_EQ(in.shim_cycles, 0u);
+  EXPECT_EQ(in.total_cycles, 0u);
+  EXPECT_EQ(in.virtualizationCycles(), 0u);
+}
+
 TEST(AdaptiveEstimates, NestedIsMeasuredInNested) {
   const AdaptivePolicy policy;
   IntervalCounters in = nested();

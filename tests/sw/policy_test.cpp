@@ -429,6 +429,23 @@ TEST(Experiment, RejectsBadConfiguration) {
   config.interval = 0;
   const auto nested = policy::makeStaticPolicy(Approach::Nested);
   EXPECT_THROW(policy::runPolicy(config, *nested), std::invalid_argument);
+  // Each field's message, and 1 as the smallest value each takes.
+  config = phasedExperiment(1'000);
+  EXPECT_EQ(config.validate(), "");
+  config.accesses = 0;
+  EXPECT_EQ(config.validate(), "experiment: accesses must be > 0");
+  EXPECT_EQ(config.validateRun(), "");  // the workload's fields are not the run's
+  config.accesses = 1;
+  config.interval = 0;
+  EXPECT_EQ(config.validate(), "experiment: interval must be > 0");
+  config.interval = 1;
+  config.cycles_per_ref = 0;
+  EXPECT_EQ(config.validate(), "experiment: cycles_per_ref must be > 0");
+  config.cycles_per_ref = 1;
+  EXPECT_EQ(config.validate(), "");
+  config.mmu.num_contexts = 0;
+  EXPECT_EQ(config.validate(), config.mmu.validate());
+  EXPECT_NE(config.validate(), "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // and the cost account's arithmetic.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "sw_test_support.h"
@@ -88,6 +89,101 @@ TEST(VmMemory, SwapsAndCompactionMovePagesInPairs) {
   EXPECT_EQ(vm.compact(), 0u);
 }
 
+// Fragmentation f of P pages swaps floor(f * P / 2) disjoint pairs: 2 * floor(f * P / 2) pages
+// out of place, put back by compact() at two copies a pair. The default seed is 1.
+TEST(VmMemory, FragmentationMovesExactlyItsShareInDisjointPairs) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  // 64 MiB = 16384 pages; 1% is 81.92 pages to pair: 81 pairs, 162 pages.
+  vmm::VmMemory vm(memory, memoryConfig(32 * k2M, PageSize::Size1G, 0.01), ept_base, ept_base + k1G);
+  EXPECT_EQ(vm.misplacedCount(), 162u);
+  EXPECT_EQ(vm.misplacedPages().size(), 162u);
+  EXPECT_EQ(vm.compact(), 162u);
+  EXPECT_EQ(vm.misplacedCount(), 0u);
+  for (uint64_t chunk = 0; chunk < 32; ++chunk)
+    EXPECT_EQ(vm.eptPageSize(chunk * k2M), PageSize::Size2M) << chunk;  // 64 MiB: no 1 GiB page fits
+  // Everything fragmented: every page moves.
+  const vmm::VmMemory all(memory, memoryConfig(2 * k2M, PageSize::Size1G, 1.0), ept_base + k1G, ept_base + 2 * k1G);
+  EXPECT_EQ(all.misplacedCount(), 1024u);
+  EXPECT_EQ(all.eptPageSize(0), PageSize::Size4K);
+  EXPECT_EQ(all.eptPageSize(k2M), PageSize::Size4K);
+  // 3 pages' worth: 1.5 pairs, one pair.
+  const vmm::VmMemory few(memory, memoryConfig(k2M, PageSize::Size1G, 3.0 / 512), ept_base + 2 * k1G,
+                          ept_base + 3 * k1G);
+  EXPECT_EQ(few.misplacedCount(), 2u);
+  // The seed picks the pages; the default is seed 1.
+  vmm::VmMemoryConfig seeded = memoryConfig(k2M, PageSize::Size1G, 0.1);
+  seeded.seed = 1;
+  const vmm::VmMemory by_default(memory, memoryConfig(k2M, PageSize::Size1G, 0.1), ept_base + 3 * k1G,
+                                 ept_base + 4 * k1G);
+  const vmm::VmMemory seed1(memory, seeded, ept_base + 4 * k1G, ept_base + 5 * k1G);
+  seeded.seed = 2;
+  const vmm::VmMemory seed2(memory, seeded, ept_base + 5 * k1G, ept_base + 6 * k1G);
+  EXPECT_EQ(by_default.misplacedPages(), seed1.misplacedPages());
+  EXPECT_NE(seed2.misplacedPages(), seed1.misplacedPages());
+  EXPECT_EQ(seed1.misplacedCount(), 50u);  // 0.1 * 512 / 2 = 25.6: 25 pairs
+}
+
+// Where a 1 GiB EPT page fits (a whole, in-place GiB) and where only 2 MiB or 4 KiB ones do.
+TEST(VmMemory, EptPageSizesAtTheEdges) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  const vmm::VmMemory exact(memory, memoryConfig(k1G, PageSize::Size1G, 0.0), ept_base, ept_base + k1G);
+  EXPECT_EQ(exact.eptPageSize(0), PageSize::Size1G);
+  EXPECT_EQ(exact.eptPageSize(k1G - k2M), PageSize::Size1G);
+  const vmm::VmMemory more(memory, memoryConfig(k1G + k2M, PageSize::Size1G, 0.0), ept_base + k1G,
+                           ept_base + 2 * k1G);
+  EXPECT_EQ(more.eptPageSize(k1G - k2M), PageSize::Size1G);
+  EXPECT_EQ(more.eptPageSize(k1G), PageSize::Size2M);
+  EXPECT_EQ(*more.ept().translate(k1G + 8), more.hostBase() + k1G + 8);
+  EXPECT_EQ(*more.ept().translate(k1G - 8), more.hostBase() + k1G - 8);
+  const vmm::VmMemory less(memory, memoryConfig(k1G - k2M, PageSize::Size1G, 0.0), ept_base + 2 * k1G,
+                           ept_base + 3 * k1G);
+  EXPECT_EQ(less.eptPageSize(0), PageSize::Size2M);
+  EXPECT_EQ(less.eptPageSize(k1G - 2 * k2M), PageSize::Size2M);
+  const vmm::VmMemory small(memory, memoryConfig(2 * k2M, PageSize::Size4K, 0.0), ept_base + 3 * k1G,
+                            ept_base + 4 * k1G);
+  EXPECT_EQ(small.eptPageSize(k2M), PageSize::Size4K);
+  EXPECT_EQ(*small.ept().translate(k2M + 4 * k4K + 16), small.hostBase() + k2M + 4 * k4K + 16);
+  EXPECT_EQ(small.hostOf(2 * k2M - 1), small.hostBase() + 2 * k2M - 1);
+  EXPECT_THROW(small.hostOf(2 * k2M), std::out_of_range);
+  EXPECT_TRUE(small.contains(2 * k2M - 1));
+  EXPECT_FALSE(small.contains(2 * k2M));
+}
+
+// The constructor's checks, each at its boundary.
+TEST(VmMemory, BadConfigurationsThrowAtTheirBoundaries) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;  // 1 TiB; the VMM's frames up to 1 TiB + 1 GiB
+  const auto make = [&](uint64_t bytes, uint64_t host_base, double fragmentation) {
+    vmm::VmMemoryConfig config = memoryConfig(bytes, PageSize::Size1G, fragmentation);
+    config.host_base = host_base;
+    vmm::VmMemory vm(memory, config, ept_base, ept_base + k1G);
+  };
+  EXPECT_THROW(make(0, k1G, 0.0), std::invalid_argument);
+  EXPECT_THROW(make(k2M + k4K, k1G, 0.0), std::invalid_argument);
+  EXPECT_NO_THROW(make(k2M, k1G, 0.0));
+  EXPECT_THROW(make(k2M, k1G + k2M, 0.0), std::invalid_argument);  // host base not 1 GiB aligned
+  EXPECT_NO_THROW(make(k2M, 0, 0.0));
+  EXPECT_NO_THROW(make(k1G, ept_base - k1G, 0.0));  // ends where the VMM's frames begin
+  EXPECT_THROW(make(k1G + k2M, ept_base - k1G, 0.0), std::invalid_argument);
+  EXPECT_THROW(make(k2M, ept_base, 0.0), std::invalid_argument);
+  EXPECT_NO_THROW(make(k2M, ept_base + k1G, 0.0));  // begins where they end
+  EXPECT_NO_THROW(make(k2M, k1G, 1.0));
+  EXPECT_THROW(make(k2M, k1G, 1.01), std::invalid_argument);
+  EXPECT_THROW(make(k2M, k1G, -0.01), std::invalid_argument);
+  EXPECT_THROW(make(k2M, k1G, std::nan("")), std::invalid_argument);
+  vmm::VmMemory vm(memory, memoryConfig(k2M, PageSize::Size1G, 0.0), ept_base + k1G, ept_base + 2 * k1G);
+  EXPECT_THROW(vm.swapPages(k4K, k4K + 8), std::invalid_argument);  // the same page
+  EXPECT_THROW(vm.swapPages(k2M, 0), std::invalid_argument);
+  EXPECT_THROW(vm.swapPages(0, k2M), std::invalid_argument);
+  vm.swapPages(k2M - k4K, 0);
+  EXPECT_EQ(vm.misplacedCount(), 2u);
+  vm.swapPages(0, k2M - 1);  // back: both in place again
+  EXPECT_EQ(vm.misplacedCount(), 0u);
+  EXPECT_EQ(vm.eptPageSize(0), PageSize::Size2M);
+}
+
 TEST(VmMemory, GuestRunsOnOneGigabyteEptPages) {
   System sys(Approach::Nested, k1G);
   ASSERT_EQ(sys.vmm->memory().eptPageSize(0), PageSize::Size1G);
@@ -127,6 +223,64 @@ TEST(CostAccount, ExitsAndCyclesAddUp) {
     kn.touch(nbuf + i * k4K, Access::Write);
   EXPECT_EQ(nested.vmm->cost().totalExits(), 0u);
   EXPECT_EQ(nested.vmm->cost().guest_page_faults, 8u);
+}
+
+// The defaults of a VM's memory (vm_memory.h): 64 MiB at host address 4 GiB, in place, on 1 GiB
+// EPT pages where they fit; a guest access reaches 4 GiB + its gPA.
+TEST(VmMemory, DefaultsPlaceTheVmAtFourGibibytes) {
+  const vmm::VmMemoryConfig defaults;
+  EXPECT_EQ(defaults.bytes, 64 * (uint64_t{1} << 20));
+  EXPECT_EQ(defaults.host_base, uint64_t{1} << 32);
+  EXPECT_EQ(defaults.fragmentation, 0.0);
+  EXPECT_EQ(defaults.max_ept_page, PageSize::Size1G);
+  EXPECT_EQ(defaults.seed, 1u);
+  System sys(Approach::Nested);
+  EXPECT_EQ(sys.vmm->memory().hostBase(), uint64_t{1} << 32);
+  guest::GuestKernel &k = *sys.kernel;
+  const guest::Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, 4 * k4K, guest::prot::ReadWrite, false);
+  const guest::AccessOutcome out = k.touch(buf + 3 * k4K + 40, Access::Write);
+  EXPECT_EQ(out.hpa, (uint64_t{1} << 32) + k.residentFrame(pid, buf + 3 * k4K) + 40);
+}
+
+// The VMM's configuration checks, each at its boundary: the context slot below num_contexts (4),
+// the native baseline in place, the VMM's 64 GiB of frames 4 KiB aligned inside the 46-bit host
+// space, and the VM's memory inside it too.
+TEST(VmmConfig, ChecksAtTheirBoundaries) {
+  vmm::ModelBackend backend;
+  const uint64_t top = uint64_t{1} << 46;
+  const auto make = [&](const vmm::VmmConfig &config, Approach approach) { vmm::Vmm vm(backend, config, approach); };
+  vmm::VmmConfig config;
+  config.context = 3;
+  EXPECT_NO_THROW(make(config, Approach::Nested));
+  config.context = 4;
+  EXPECT_THROW(make(config, Approach::Nested), std::invalid_argument);
+
+  vmm::VmmConfig native;
+  native.memory.host_base = 0;
+  EXPECT_NO_THROW(make(native, Approach::Native));
+  native.memory.host_base = k1G;
+  EXPECT_THROW(make(native, Approach::Native), std::invalid_argument);
+  EXPECT_NO_THROW(make(native, Approach::Nested));  // only the native baseline must sit at 0
+  native.memory.host_base = 0;
+  native.memory.fragmentation = 0.01;
+  EXPECT_THROW(make(native, Approach::Native), std::invalid_argument);
+
+  vmm::VmmConfig frames;
+  frames.frames_base = top - vmm::Vmm::kVmmFramesBytes;  // the frames end at the top
+  EXPECT_NO_THROW(make(frames, Approach::ShadowPlain));
+  frames.frames_base += k4K;
+  EXPECT_THROW(make(frames, Approach::ShadowPlain), std::invalid_argument);
+  frames.frames_base = vmm::VmmConfig{}.frames_base + 8;
+  EXPECT_THROW(make(frames, Approach::ShadowPlain), std::invalid_argument);
+
+  vmm::VmmConfig memory;
+  memory.memory.host_base = top - k1G;
+  memory.memory.bytes = k1G;  // ends at the top
+  EXPECT_NO_THROW(make(memory, Approach::Nested));
+  memory.memory.bytes = k1G + k2M;
+  EXPECT_THROW(make(memory, Approach::Nested), std::invalid_argument);
 }
 
 // Two VMs on one MMU at once, each in its own mode (§3): nested and caching shadow, interleaved.

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -94,6 +95,53 @@ TEST(TraceCli, OutputsAreAtomicAndNeverAnInput) {
   const CliRun piped = vmmu("trace gen scan --accesses 300 --footprint-mib 1 -o -");
   ASSERT_EQ(piped.status, 0) << piped.err;
   EXPECT_EQ(piped.out.substr(0, 4), readFile(a).substr(0, 4));
+}
+
+// `sh -c 'cd DIR && umask MASK && vmmu ARGS'`: status and standard error.
+CliRun vmmuIn(const std::string &dir, const std::string &mask, const std::string &args) {
+  return vmmu("--version >/dev/null && cd " + dir + " && umask " + mask + " && " + VMMU_CLI_PATH + " " + args);
+}
+
+// An output gets the permissions a file created in place would get (0666 less the umask), or
+// keeps the ones of the file it replaces; where it cannot be written, the message names why.
+TEST(TraceCli, OutputsGetThePermissionsOfAFileCreatedInPlace) {
+  const std::filesystem::path dir = scratchPath("perm-dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string gen = "trace gen scan --accesses 10 --footprint-mib 1 -o ";
+  const auto mode = [&](const std::string &name) {
+    return std::filesystem::status(dir / name).permissions() & std::filesystem::perms::mask;
+  };
+  using std::filesystem::perms;
+  ASSERT_EQ(vmmuIn(dir, "027", gen + "a.vmt").status, 0);
+  EXPECT_EQ(mode("a.vmt"), perms::owner_read | perms::owner_write | perms::group_read);
+  ASSERT_EQ(vmmuIn(dir, "0", gen + "b.vmt").status, 0);
+  EXPECT_EQ(mode("b.vmt"), perms::owner_read | perms::owner_write | perms::group_read | perms::group_write |
+                               perms::others_read | perms::others_write);
+  // A replaced file keeps its mode, whatever the umask.
+  std::filesystem::permissions(dir / "a.vmt", perms::owner_read | perms::owner_write | perms::others_read);
+  ASSERT_EQ(vmmuIn(dir, "077", gen + "a.vmt").status, 0);
+  EXPECT_EQ(mode("a.vmt"), perms::owner_read | perms::owner_write | perms::others_read);
+  // Nothing but the outputs is left in the directory.
+  std::vector<std::string> names;
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a.vmt", "b.vmt"}));
+
+  // A directory in the way, a file where the directory should be, a missing (relative) directory.
+  std::filesystem::create_directories(dir / "sub");
+  const CliRun onto_dir = vmmuIn(dir, "022", gen + "sub");
+  EXPECT_EQ(onto_dir.status, 1);
+  EXPECT_EQ(onto_dir.err, "vmmu: error: sub: cannot write: it is a directory\n");
+  const CliRun under_file = vmmuIn(dir, "022", gen + "a.vmt/x.vmt");
+  EXPECT_EQ(under_file.status, 1);
+  EXPECT_EQ(under_file.err, "vmmu: error: a.vmt/x.vmt: cannot write: 'a.vmt' is not a directory\n");
+  const CliRun missing = vmmuIn(dir, "022", gen + "q/x.vmt");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "vmmu: error: q/x.vmt: cannot write: directory 'q' does not exist\n");
+  EXPECT_EQ(vmmuIn(dir, "022", gen + "sub/c.vmt").status, 0);
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir / "sub/c.vmt"));
 }
 
 // A signal that ends `trace gen` half way removes its temporary file: nothing is left.
@@ -201,6 +249,117 @@ TEST(TraceCli, RecordARealProgram) {
   }
   EXPECT_GT(mmaps, 0u);
   EXPECT_GT(fetches, 0u);
+}
+
+// The last line of `text` (without its newline).
+std::string lastLine(const std::string &text) {
+  const std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
+  return trimmed.substr(trimmed.rfind('\n') + 1);
+}
+
+// What `vmmu record` says and keeps when the limit stops the program, when there is no limit, and
+// when the program fails or is killed (the trace is kept, the status is 1).
+TEST(TraceCli, RecordReportsHowTheProgramEnded) {
+  if (!haveValgrind())
+    GTEST_SKIP() << "valgrind is not installed";
+  const std::string limited = scratchPath("limited.vmt");
+  const CliRun stopped = vmmu("record --max-accesses 1000 -o " + limited + " -- true");
+  ASSERT_EQ(stopped.status, 0) << stopped.err;
+  // ld.so makes no region change in its first 1000 accesses.
+  EXPECT_EQ(lastLine(stopped.err), "vmmu record: 1000 accesses, 0 region changes (stopped at --max-accesses) -> " + limited);
+  {
+    TraceReader reader(limited);
+    EXPECT_EQ(reader.header().get("max-accesses"), std::optional<std::string_view>("1000"));
+    const auto events = testing::readAll(reader);
+    ASSERT_EQ(events.size(), 1003u);
+    EXPECT_EQ(events.front(), Event::processCreate(1, 0, "true"));
+    EXPECT_EQ(events[1], Event::contextSwitch(0, 1));
+    EXPECT_EQ(events.back(), Event::processExit(1));
+  }
+
+  const std::string unlimited = scratchPath("unlimited.vmt");
+  const CliRun whole = vmmu("record --max-accesses 0 -o " + unlimited + " -- /bin/true");
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  EXPECT_EQ(lastLine(whole.err).find("(stopped"), std::string::npos) << whole.err;
+  EXPECT_EQ(lastLine(whole.err).rfind("vmmu record: ", 0), 0u) << whole.err;
+  {
+    TraceReader reader(unlimited);
+    EXPECT_EQ(reader.header().get("max-accesses"), std::optional<std::string_view>("unlimited"));
+    const auto events = testing::readAll(reader);
+    EXPECT_EQ(events.front(), Event::processCreate(1, 0, "true"));  // the program's base name
+    EXPECT_GT(events.size(), 1003u);
+  }
+
+  const std::string failed = scratchPath("failed.vmt");
+  const CliRun f = vmmu("record -o " + failed + " -- false");
+  EXPECT_EQ(f.status, 1);
+  EXPECT_EQ(lastLine(f.err), "vmmu: error: record: the recorded command exited with status 1 (trace written to " +
+                                 failed + ")");
+  EXPECT_NE(f.err.find(" region changes -> " + failed + "\n"), std::string::npos) << f.err;
+  {
+    TraceReader reader(failed);
+    EXPECT_EQ(reader.header().get("max-accesses"), std::optional<std::string_view>("50000000"));  // the default
+    EXPECT_GT(testing::readAll(reader).size(), 3u);
+  }
+
+  const std::string killed = scratchPath("killed.vmt");
+  const CliRun k = vmmu("record -o " + killed + " -- sh -c 'kill -9 $$'");
+  EXPECT_EQ(k.status, 1);
+  EXPECT_EQ(lastLine(k.err), "vmmu: error: record: the recorded command was killed by signal 9 (trace written to " +
+                                 killed + ")");
+  EXPECT_TRUE(std::ifstream(killed).good());
+
+  const CliRun to_stdout = vmmu("record -o - -- true");
+  EXPECT_EQ(to_stdout.status, 2);
+  EXPECT_EQ(to_stdout.firstErrLine(),
+            "vmmu: -o: record cannot write the trace to standard output: the recorded command writes there");
+}
+
+// How `vmmu record` finds the program and valgrind on PATH: an empty entry (leading, inner or
+// trailing) is the working directory, later entries are searched too, a name with a slash is
+// taken as it is, and no PATH at all means /usr/local/bin:/usr/bin:/bin.
+TEST(TraceCli, RecordSearchesPathAsTheShellDoes) {
+  const std::filesystem::path dir = scratchPath("path-dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "bin");
+  testing::writeFile((dir / "prog").string(), "#!/bin/sh\n");
+  testing::writeFile((dir / "bin/other").string(), "#!/bin/sh\n");
+  testing::writeFile((dir / "plain").string(), "not a program\n");
+  for (const char *name : {"prog", "bin/other"})
+    std::filesystem::permissions(dir / name, std::filesystem::perms::owner_all);
+  const auto recordWithPath = [&](const std::string &path, const std::string &program) {
+    return vmmu("--version >/dev/null && cd " + dir.string() + " && PATH='" + path + "' " + VMMU_CLI_PATH +
+                " record -o out.vmt -- " + program);
+  };
+  // Found (the error is then the missing valgrind, which none of these PATHs holds).
+  const std::string no_valgrind =
+      "vmmu: error: record: valgrind is not installed or not on PATH (Debian package 'valgrind')\n";
+  for (const std::string path : {"/nonexistent:", ":/nonexistent", "/nonexistent::/also-not", ""}) {
+    const CliRun r = recordWithPath(path, "prog");
+    EXPECT_EQ(r.status, 1) << "PATH=" << path;
+    EXPECT_EQ(r.err, no_valgrind) << "PATH=" << path;
+  }
+  const CliRun later = recordWithPath("/nonexistent:" + (dir / "bin").string(), "other");
+  EXPECT_EQ(later.err, no_valgrind);
+  // Not found.
+  const CliRun missing = recordWithPath("/nonexistent:/also-not", "prog");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "vmmu: error: record: cannot run 'prog': no such program on PATH\n");
+  const CliRun not_executable = recordWithPath(":", "plain");
+  EXPECT_EQ(not_executable.err, "vmmu: error: record: cannot run 'plain': no such program on PATH\n");
+  const CliRun slash = recordWithPath("/nonexistent", "./plain");
+  EXPECT_EQ(slash.err, "vmmu: error: record: cannot run './plain': no such program\n");
+  const CliRun slash_found = recordWithPath("/nonexistent", "./prog");
+  EXPECT_EQ(slash_found.err, no_valgrind);
+  if (!haveValgrind())
+    return;
+  // No PATH: vmmu finds `true` and valgrind in the default directories, but valgrind itself then
+  // finds no `true` to run, and nothing is recorded.
+  const CliRun unset = vmmu("--version >/dev/null && cd " + dir.string() + " && env -u PATH " + VMMU_CLI_PATH +
+                            " record -o out.vmt -- true");
+  EXPECT_EQ(unset.status, 1);
+  EXPECT_EQ(lastLine(unset.err), "vmmu: error: record: valgrind recorded no accesses; is 'true' a program on PATH?");
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.vmt"));
 }
 
 // Checked before valgrind runs: no valgrind needed.

@@ -109,6 +109,169 @@ TEST(TraceErrors, CorruptRecordsReportTheirOffset) {
               Space::Decompressed, at + 1, "malformed varint");
 }
 
+// The checks of the field decoders and of the header, each with its offset worked out by hand:
+// the preamble is 13 bytes (magic 8, version 4, field count 1) and the first record at 15.
+TEST(TraceErrors, FieldAndHeaderLimitsReportTheirOffset) {
+  const std::string head = preamble() + accessRecord(2);
+  const uint64_t at = head.size();
+  ASSERT_EQ(at, 15u);
+  // A thread change (tag bit 2) whose cpu, then pid, needs 33 bits.
+  std::string wide_cpu(1, static_cast<char>(0x80 | (4 << 3) | 4));
+  appendVarint(wide_cpu, uint64_t{1} << 32);
+  wide_cpu += std::string("\x00\x00", 2);
+  expectError(compress(head + wide_cpu + endRecord(2)), Space::Decompressed, at + 1,
+              "cpu of access record does not fit 32 bits");
+  std::string wide_pid(1, static_cast<char>(0x80 | (4 << 3) | 4));
+  wide_pid += '\0';
+  appendVarint(wide_pid, uint64_t{1} << 32);
+  wide_pid += '\0';
+  expectError(compress(head + wide_pid + endRecord(2)), Space::Decompressed, at + 2,
+              "pid of access record does not fit 32 bits");
+  // A ten-byte address delta whose last byte holds more than bit 63 (UINT64_MAX ends in 0x01).
+  expectError(compress(head + std::string(1, '\x80' | (4 << 3)) + std::string(9, '\xff') + '\x02' + endRecord(2)),
+              Space::Decompressed, at + 1, "malformed varint");
+  // An explicit size (size code 0) of 0.
+  expectError(compress(head + std::string("\x80\x00\x00", 3) + endRecord(2)), Space::Decompressed, at + 1,
+              "access size 0");
+  // A process name one byte over the limit: tag, payload length (2 bytes), pid, parent, then the
+  // text's length at at + 5.
+  std::string long_name(1, '\x02');
+  appendVarint(long_name, 4 + kMaxTextBytes + 1);
+  long_name += std::string("\x01\x00", 2);
+  appendVarint(long_name, kMaxTextBytes + 1);
+  long_name += std::string(kMaxTextBytes + 1, 'n');
+  expectError(compress(head + long_name + endRecord(2)), Space::Decompressed, at + 5,
+              "text of process-create record is 4097 bytes (limit 4096)");
+  // A name longer than the payload that declares it.
+  expectError(compress(head + std::string("\x02\x05\x01\x00\x05" "ab", 7) + endRecord(2)), Space::Decompressed, at,
+              "process-create record payload ends inside text");
+  // Page-table levels 0 and 6 (the level is the payload's fifth varint, at at + 6); 1 and 5 read.
+  for (const char level : {'\x00', '\x06'})
+    expectError(compress(head + std::string("\x09\x05\x00\x01\x00\x00", 6) + level + endRecord(2)),
+                Space::Decompressed, at + 6, "page-table level " + std::to_string(level) + " is not 1 to 5");
+  for (const char level : {'\x01', '\x05'}) {
+    const std::string bytes = compress(head + std::string("\x09\x05\x00\x01\x00\x00", 6) + level + endRecord(2));
+    TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
+    reader.next();
+    EXPECT_EQ(reader.next(), Event::pageTableWrite(0, 1, 0, 0, static_cast<uint8_t>(level)));
+  }
+  // A record whose payload the stream does not hold.
+  const std::string cut = head + std::string("\x05\x0a\x01\x02", 4);
+  expectError(compress(cut), Space::Decompressed, cut.size(), "inside the payload of the record starting at byte 15");
+
+  // The header: 257 fields are too many (the count is at 12); an empty key (the field at 13); a
+  // key given twice (the second field at 17).
+  std::string many = preamble().substr(0, 12);
+  appendVarint(many, kMaxHeaderFields + 1);
+  expectError(compress(many + endRecord(0)), Space::Decompressed, 12, "header has 257 fields (limit 256)");
+  const std::string magic_and_version = preamble().substr(0, 12);
+  expectError(compress(magic_and_version + std::string("\x01\x00\x00", 3) + endRecord(0)), Space::Decompressed, 13,
+              "empty header key");
+  expectError(compress(magic_and_version + std::string("\x02\x01" "a" "\x01" "1" "\x01" "a" "\x01" "2", 9) +
+                       endRecord(0)),
+              Space::Decompressed, 17, "duplicate header key 'a'");
+  // 256 fields are fine.
+  std::string full = magic_and_version;
+  appendVarint(full, kMaxHeaderFields);
+  for (size_t i = 0; i < kMaxHeaderFields; ++i) {
+    const std::string key = std::to_string(i);
+    appendVarint(full, key.size());
+    full += key;
+    appendVarint(full, 0);
+  }
+  const std::string bytes = compress(full + endRecord(0));
+  TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
+  EXPECT_EQ(reader.header().fields().size(), kMaxHeaderFields);
+  EXPECT_FALSE(reader.next());
+}
+
+// A record of the largest size (tag, 3-byte length, 65536 bytes of payload: 65540), of a kind a
+// later minor version added, starting 65530 bytes before the end of the reader's first 256 KiB
+// window: the reader refills before a record unless a whole one is there, so it skips it whole.
+// Before it: the 13-byte preamble and 48 markers, 47 of 4102 bytes (text 4096: tag, 2-byte
+// length, cpu, 2-byte text length) and one of 3807 (text 3801).
+TEST(TraceErrors, LargestRecordAcrossTheWindowEndIsReadWhole) {
+  std::string raw = preamble(1, 1);
+  const auto marker = [&](size_t text) {
+    std::string payload(1, '\0');
+    appendVarint(payload, text);
+    payload += std::string(text, 'm');
+    raw += '\x0b';
+    appendVarint(raw, payload.size());
+    raw += payload;
+  };
+  for (int i = 0; i < 47; ++i)
+    marker(4096);
+  marker(3801);
+  ASSERT_EQ(raw.size() + 65530, 256u * 1024);
+  raw += '\x0c';  // kind 12: not in version 1.0
+  appendVarint(raw, kMaxPayloadBytes);
+  raw += std::string(kMaxPayloadBytes, 'x');
+  raw += endRecord(49);
+  const std::string bytes = compress(raw);  // fromBytes reads it in place: it must outlive the reader
+  TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
+  uint64_t markers = 0;
+  while (const auto e = reader.next()) {
+    EXPECT_EQ(e->kind, EventKind::Marker);
+    ++markers;
+  }
+  EXPECT_EQ(markers, 48u);
+}
+
+// decompressTraceFile (what tests and `trace dump | import` compare) says where a file is cut
+// and what zstd found wrong.
+TEST(TraceErrors, DecompressingACutOrCorruptFile) {
+  const std::string good = compress(preamble() + accessRecord(2) + endRecord(1));
+  const std::string cut_path = scratchPath("cut.vmt"), flipped_path = scratchPath("flipped.vmt");
+  testing::writeFile(cut_path, good.substr(0, good.size() - 3));
+  try {
+    decompressTraceFile(cut_path);
+    ADD_FAILURE() << "no error for a cut file";
+  } catch (const TraceError &e) {
+    EXPECT_EQ(std::string(e.what()), cut_path + ": truncated trace: compressed file ends at byte " +
+                                         std::to_string(good.size() - 3) + " inside a zstd frame");
+    EXPECT_EQ(e.space(), Space::Compressed);
+    EXPECT_EQ(e.offset(), good.size() - 3);
+  }
+  std::string flipped = good;
+  flipped[flipped.size() - 1] ^= 0x55;  // the frame's checksum
+  testing::writeFile(flipped_path, flipped);
+  try {
+    decompressTraceFile(flipped_path);
+    ADD_FAILURE() << "no error for a corrupt file";
+  } catch (const TraceError &e) {
+    EXPECT_EQ(std::string(e.what()).rfind(flipped_path + ": corrupt compressed data at compressed byte offset ", 0), 0u)
+        << e.what();
+    EXPECT_EQ(e.space(), Space::Compressed);
+  }
+  testing::writeFile(cut_path, good);
+  EXPECT_EQ(decompressTraceFile(cut_path), preamble() + accessRecord(2) + endRecord(1));
+}
+
+// Both version numbers are 16 bits, low byte first: a minor version of 256 (bytes 0, 1) is a later
+// minor version the reader reads and reports, a major version of 256 one it refuses, naming it.
+TEST(TraceErrors, VersionsAreSixteenBitsLowByteFirst) {
+  const std::string later = compress(preamble(1, 256) + endRecord(0));
+  TraceReader reader = TraceReader::fromBytes(later, "t.vmt");
+  EXPECT_EQ(reader.versionMajor(), 1u);
+  EXPECT_EQ(reader.versionMinor(), 256u);
+  EXPECT_FALSE(reader.next());
+  expectError(compress(preamble(256, 3) + endRecord(0)), Space::Decompressed, 8, "version 256.3");
+}
+
+// A file that cannot be read (the kernel answers EIO for /proc/self/mem at offset 0) is a read
+// error at compressed byte 0, not an empty file.
+TEST(TraceErrors, UnreadableFileIsAReadError) {
+  try {
+    TraceReader reader("/proc/self/mem");
+    ADD_FAILURE() << "no error";
+  } catch (const TraceError &e) {
+    EXPECT_EQ(std::string(e.what()), "/proc/self/mem: read error: Input/output error");
+    EXPECT_EQ(e.space(), Space::Compressed);
+    EXPECT_EQ(e.offset(), 0u);
+  }
+}
+
 TEST(TraceErrors, EndRecordIsChecked) {
   const std::string body = preamble() + accessRecord(2) + accessRecord(2);
   expectError(compress(body + endRecord(3)), Space::Decompressed, body.size(), "counts 3 events");

@@ -90,6 +90,43 @@ TEST(TraceFormat, ExtremeValuesRoundTrip) {
   EXPECT_EQ(readAll(path), events);
 }
 
+// Sizes 1, 2, 4, ..., 64 ride in the access tag; any other size is written out as a varint after
+// it (128: two bytes, 3: one), which only the decompressed length shows.
+TEST(TraceFormat, PowerOfTwoSizesUpTo64AreInTheTag) {
+  const auto streamBytes = [&](uint32_t size) {
+    const std::string path = scratchPath("size" + std::to_string(size) + ".vmt");
+    writeTrace(path, {Event::access(0, 1, AccessOp::Read, 0x1000, size)});
+    EXPECT_EQ(readAll(path), std::vector<Event>{Event::access(0, 1, AccessOp::Read, 0x1000, size)}) << size;
+    return decompressTraceFile(path).size();
+  };
+  const size_t in_tag = streamBytes(1);
+  for (const uint32_t size : {2u, 4u, 8u, 16u, 32u, 64u})
+    EXPECT_EQ(streamBytes(size), in_tag) << size;
+  EXPECT_EQ(streamBytes(3), in_tag + 1);
+  EXPECT_EQ(streamBytes(127), in_tag + 1);
+  EXPECT_EQ(streamBytes(128), in_tag + 2);
+  EXPECT_EQ(streamBytes(256), in_tag + 2);
+}
+
+// A header field of the largest size (2 + 256 + 3 + 65536 = 65797 bytes) that starts 65795 bytes
+// before the end of the reader's first 256 KiB window: the reader refills before a field unless
+// a whole one is there, so it reads it whole. The preamble takes 13 bytes, and the three fields
+// before it 65797 + 65797 + 64742 (key "c", a value of 64737 bytes).
+TEST(TraceFormat, HeaderFieldAcrossTheWindowEndIsReadWhole) {
+  TraceHeader header;
+  header.set(std::string(kMaxHeaderKeyBytes, 'a'), std::string(kMaxHeaderValueBytes, '1'));
+  header.set(std::string(kMaxHeaderKeyBytes, 'b'), std::string(kMaxHeaderValueBytes, '2'));
+  header.set("c", std::string(64737, '3'));
+  header.set(std::string(kMaxHeaderKeyBytes, 'd'), std::string(kMaxHeaderValueBytes, '4'));
+  ASSERT_EQ(13 + 65797 + 65797 + 64742 + 65795, 256 * 1024);
+  const std::string path = scratchPath("wide-header.vmt");
+  writeTrace(path, {Event::processExit(1)}, header);
+  TraceReader reader(path);
+  EXPECT_EQ(reader.header(), header);
+  EXPECT_EQ(reader.next(), Event::processExit(1));
+  EXPECT_FALSE(reader.next());
+}
+
 // Enough events, with long markers among them, that records straddle the reader's window and
 // the compressed input buffer many times.
 TEST(TraceFormat, LongTraceCrossesBuffersInOrder) {
@@ -210,6 +247,43 @@ TEST(TraceFormat, CheckedInTracesAreComplete) {
   }
 }
 #endif
+
+// event.h's promise: the fields a kind does not use are zero (or empty), so that two events
+// compare equal exactly when they encode alike. Every constructor leaves them so.
+TEST(TraceFormat, UnusedEventFieldsAreZero) {
+  const Event blank;
+  EXPECT_EQ(blank.kind, EventKind::Marker);
+  EXPECT_EQ(blank.cpu, 0u);
+  EXPECT_EQ(blank.pid, 0u);
+  EXPECT_EQ(blank.parent, 0u);
+  EXPECT_EQ(blank.op, AccessOp::Read);
+  EXPECT_EQ(blank.prot, 0u);
+  EXPECT_EQ(blank.level, 0u);
+  EXPECT_EQ(blank.size, 0u);
+  EXPECT_EQ(blank.address, 0u);
+  EXPECT_EQ(blank.length, 0u);
+  EXPECT_EQ(blank.value, 0u);
+  EXPECT_EQ(blank.text, "");
+  Event exit;
+  exit.kind = EventKind::ProcessExit;
+  exit.pid = 7;
+  EXPECT_EQ(Event::processExit(7), exit);
+  Event brk;
+  brk.kind = EventKind::Brk;
+  brk.pid = 7;
+  brk.address = 0x5000;
+  EXPECT_EQ(Event::brk(7, 0x5000), brk);
+  Event munmap;
+  munmap.kind = EventKind::Munmap;
+  munmap.pid = 7;
+  munmap.address = 0x5000;
+  munmap.length = 0x1000;
+  EXPECT_EQ(Event::munmap(7, 0x5000, 0x1000), munmap);
+  Event marker;
+  marker.cpu = 2;
+  marker.text = "m";
+  EXPECT_EQ(Event::marker(2, "m"), marker);
+}
 
 }  // namespace
 }  // namespace vmmu::trace

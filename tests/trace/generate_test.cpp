@@ -219,6 +219,50 @@ TEST(TraceGenerate, BootTablesNeverOverwriteAnEntry) {
   EXPECT_EQ(per_level[2], 3u * 512);
 }
 
+// The largest footprint, 1 TiB, worked out entry by entry: two PDPTs (so two PML4 entries, at
+// indices 273 and 274 of the PML4 at 0x1000 for the direct map at 0xffff888000000000), 1024 PD
+// pointers (PDPT i at 0x2000 + i * 4 KiB), 512 Ki 2 MiB leaves (PD g at 0x4000 + g * 4 KiB)
+// mapping guest memory from 1 GiB on.
+TEST(TraceGenerate, BootOfOneTebibyteWritesEveryEntryWhereTheFormulaSays) {
+  const std::string path = scratchPath("boot1t.vmt");
+  generateTrace(options(GenKind::Boot, 8, 1, 8, uint64_t{1} << 20), path, {});
+  TraceReader reader(path);
+  std::vector<Event> level4;
+  uint64_t level3 = 0, level2 = 0, kernel_touches = 0;
+  bool mmap_seen = false;
+  while (const auto e = reader.next()) {
+    if (e->kind == EventKind::Mmap && e->pid == 1) {
+      EXPECT_EQ(*e, Event::mmap(1, 0xffff'8880'0000'0000ull, uint64_t{1} << 40, prot::Read | prot::Write));
+      mmap_seen = true;
+    }
+    if (e->kind == EventKind::Access && e->pid == 1) {
+      EXPECT_EQ(*e, Event::access(0, 1, AccessOp::Write, 0xffff'8880'0000'0000ull + kernel_touches * (2u << 20), 8));
+      ++kernel_touches;
+    }
+    if (e->kind != EventKind::PageTableWrite)
+      continue;
+    ASSERT_EQ(e->pid, 1u);
+    if (e->level == 4) {
+      level4.push_back(*e);
+    } else if (e->level == 3) {
+      const uint64_t g = level3++;
+      ASSERT_EQ(e->address, 0x2000 + (g / 512) * 0x1000 + 8 * (g % 512)) << "PD pointer " << g;
+      ASSERT_EQ(e->value, (0x4000 + g * 0x1000) | 3) << "PD pointer " << g;
+    } else {
+      ASSERT_EQ(e->level, 2u);
+      const uint64_t i = level2++;
+      ASSERT_EQ(e->address, 0x4000 + (i / 512) * 0x1000 + 8 * (i % 512)) << "leaf " << i;
+      ASSERT_EQ(e->value, ((uint64_t{1} << 30) + i * (2u << 20)) | 0x83) << "leaf " << i;
+    }
+  }
+  EXPECT_TRUE(mmap_seen);
+  EXPECT_EQ(kernel_touches, 2u);  // a quarter of the 8 accesses
+  EXPECT_EQ(level4, (std::vector<Event>{Event::pageTableWrite(0, 1, 0x1888, 0x2003, 4),
+                                        Event::pageTableWrite(0, 1, 0x1890, 0x3003, 4)}));
+  EXPECT_EQ(level3, 1024u);
+  EXPECT_EQ(level2, 512u * 1024);
+}
+
 TEST(TraceGenerate, SeedDeterminesTheTrace) {
   const auto make = [](const std::string &name, uint64_t seed) {
     GenOptions o = options(GenKind::Build, 5000, 2, 100, 4);

@@ -93,5 +93,140 @@ TEST(TraceLackey, StopsAtTheAccessLimit) {
   EXPECT_EQ(events.back(), Event::processExit(1));
 }
 
+// Which access lines count: the three-character prefix, a hex address with or without 0x, a size
+// from 1 to 2^32 - 1 in decimal or hex with spaces around it; anything else is ignored.
+TEST(TraceLackey, AccessLineEdges) {
+  const std::string path = scratchPath("edges.vmt");
+  TraceWriter writer(path, TraceHeader{});
+  LackeyImporter importer(writer, 9, "edges", 0);
+  const std::vector<std::pair<std::string, bool>> lines = {
+      {"I  ", false},                    // nothing after the prefix
+      {"I  1000", false},                // no size
+      {"I  1000,0", false},              // size 0
+      {"I  1000,4294967296", false},     // size beyond 32 bits
+      {"I  1000,4294967295", true},      // the largest size
+      {" X 1000,8", false},              // no such operation
+      {"IX 1000,8", false},              // the prefix is "I" and two spaces
+      {" L_1000,8", false},              // ... or a space, L/S/M and a space
+      {"L  1000,8", false},
+      {" L 0x2000,8", true},             // an address may have 0x
+      {" L 0x,8", false},                // ... but not only that
+      {" L ,8", false},                  // no address
+      {" L 10g0,8", false},              // not hex
+      {" S 3000, 8 ", true},             // spaces around the size
+      {" S 3000,0x10", true},            // a hex size
+      {" S 3000,8x", false},             // not a number
+      {" M 4000,2", true},
+  };
+  for (const auto &[line, kept] : lines) {
+    const uint64_t before = importer.accesses();
+    EXPECT_TRUE(importer.consume(line)) << line;  // no limit: always more wanted
+    EXPECT_EQ(importer.accesses() > before, kept) << line;
+  }
+  importer.finish();
+  writer.finish();
+  EXPECT_EQ(importer.accesses(), 6u);
+  EXPECT_EQ(importer.ignoredLines(), 12u);
+  EXPECT_EQ(importer.regionChanges(), 0u);
+  const std::vector<Event> expected = {
+      Event::processCreate(9, 0, "edges"),
+      Event::contextSwitch(0, 9),
+      Event::access(0, 9, AccessOp::Fetch, 0x1000, 4294967295u),
+      Event::access(0, 9, AccessOp::Read, 0x2000, 8),
+      Event::access(0, 9, AccessOp::Write, 0x3000, 8),
+      Event::access(0, 9, AccessOp::Write, 0x3000, 16),
+      Event::access(0, 9, AccessOp::Read, 0x4000, 2),
+      Event::access(0, 9, AccessOp::Write, 0x4000, 2),
+      Event::processExit(9),
+  };
+  EXPECT_EQ(readAll(path), expected);
+}
+
+// consume() says false from the access that reaches the limit on, and a line after that is
+// neither kept nor counted as ignored.
+TEST(TraceLackey, LimitIsReportedAtTheAccessThatReachesIt) {
+  const std::string path = scratchPath("limit.vmt");
+  TraceWriter writer(path, TraceHeader{});
+  LackeyImporter importer(writer, 1, "p", 3);
+  EXPECT_TRUE(importer.consume("I  100,4"));
+  EXPECT_TRUE(importer.consume("==1== valgrind says"));
+  EXPECT_TRUE(importer.consume(" L 200,8"));
+  EXPECT_FALSE(importer.consume(" M 300,8"));  // its load is the third access, its store is dropped
+  EXPECT_FALSE(importer.consume(" L 400,8"));
+  EXPECT_FALSE(importer.consume("garbage"));
+  EXPECT_EQ(importer.accesses(), 3u);
+  EXPECT_EQ(importer.ignoredLines(), 1u);
+  importer.finish();
+  writer.finish();
+  EXPECT_EQ(readAll(path).size(), 2u + 3 + 1);
+  // A limit of 1 on a modify keeps the load alone.
+  EXPECT_EQ(importLines({" M 300,8", " L 400,8"}, 1),
+            (std::vector<Event>{Event::processCreate(1, 0, "prog"), Event::contextSwitch(0, 1),
+                                Event::access(0, 1, AccessOp::Read, 0x300, 8), Event::processExit(1)}));
+}
+
+// Syscall lines: malformed ones are ignored, region lengths round up to whole pages, protections
+// keep their read/write/exec bits, a pending call is per thread and ends with the thread's next
+// call, and a call that failed or lacks an argument changes nothing.
+TEST(TraceLackey, SyscallEdges) {
+  const std::string path = scratchPath("syscalls.vmt");
+  TraceWriter writer(path, TraceHeader{});
+  LackeyImporter importer(writer, 1, "p", 0);
+  const std::vector<std::string> ignored_lines = {
+      "SYSCALL[5](12) sys_brk ( 0x0 ) --> [pre-success] Success(0x1000) ",           // no thread id
+      "SYSCALL]5,1[(12) sys_brk ( 0x0 ) --> [pre-success] Success(0x1000) ",           // ']' before ','
+      "SYSCALL[5,1](12)sys_brk ( 0x0 ) --> [pre-success] Success(0x1000) ",            // no ") "
+      "SYSCALL[5,1](12) sys_brk --> [pre-success] Success(0x1000) ",                   // no arguments
+      "SYSCALL[5,1](12) sys_brk ( 0x0 --> [pre-success] Success(0x1000) ",             // no " )"
+      "SYSCALL[5,1](9) ... [async] --> Success(0x4900000) ",                           // nothing pending
+      "SYSCALL[5,1](11) sys_munmap ( 0x5000 )[sync] --> Success(0x0) ",                // one argument
+      "SYSCALL[5,1](10) sys_mprotect ( 0x5000, 4096 )[sync] --> Success(0x0) ",        // two
+      "SYSCALL[5,1](9) sys_mmap ( 0x0, 4096 ) --> [pre-success] Success(0x4835000) ",  // two
+      "SYSCALL[5,1](25) sys_mremap ( 0x4900000, 4096 ) --> [pre-success] Success(0x5000000) ",
+      "SYSCALL[5,1](9) sys_mmap ( 0x0, x, 3 ) --> [pre-success] Success(0x4835000) ",  // not a number
+  };
+  for (const std::string &line : ignored_lines)
+    EXPECT_TRUE(importer.consume(line)) << line;
+  EXPECT_EQ(importer.ignoredLines(), ignored_lines.size());
+  const std::vector<std::string> lines = {
+      // Lengths 1 and 4097 round up to one and two pages, 0 stays 0; prot 0xf keeps rwx.
+      "SYSCALL[5,1](9) sys_mmap ( 0x0, 1, 15, 34, 4294967295, 0 ) --> [pre-success] Success(0x10000) ",
+      "SYSCALL[5,1](11) sys_munmap ( 0x10000, 4097 )[sync] --> Success(0x0) ",
+      "SYSCALL[5,1](10) sys_mprotect ( 0x20000, 0, 0x2 )[sync] --> Success(0x0) ",
+      // Thread 2 starts an mmap, thread 3 too; thread 3 then makes another call (its mmap is over)
+      // and thread 2's completes.
+      "SYSCALL[5,2](9) sys_mmap ( 0x0, 4096, 3, 34, 4294967295, 0 ) --> [async] ... ",
+      "SYSCALL[5,3](9) sys_mmap ( 0x0, 8192, 1, 34, 4294967295, 0 ) --> [async] ... ",
+      "SYSCALL[5,3](0) sys_read ( 3, 0x4034bb0, 832 ) --> [pre-success] Success(0x340) ",
+      "SYSCALL[5,3](9) ... [async] --> Success(0x50000) ",
+      "SYSCALL[5,2](9) ... [async] --> Success(0x40000) ",
+      // A failed call, a completion that failed, a success without its closing parenthesis.
+      "SYSCALL[5,1](12) sys_brk ( 0x0 ) --> [pre-fail] Failure(0xc) ",
+      "SYSCALL[5,4](12) sys_brk ( 0x0 ) --> [async] ... ",
+      "SYSCALL[5,4](12) ... [async] --> Failure(0xc) ",
+      "SYSCALL[5,1](12) sys_brk ( 0x0 ) --> [pre-success] Success(0x60000 ",
+      // brk needs no argument; its result is the new end.
+      "SYSCALL[5,1](12) sys_brk ( 0x0(ignored) ) --> [pre-success] Success(0x70000) ",
+  };
+  for (const std::string &line : lines)
+    EXPECT_TRUE(importer.consume(line)) << line;
+  importer.finish();
+  writer.finish();
+  EXPECT_EQ(importer.ignoredLines(), ignored_lines.size() + 1);  // thread 3's orphan completion
+  EXPECT_EQ(importer.regionChanges(), 5u);
+  EXPECT_EQ(importer.accesses(), 0u);
+  const std::vector<Event> expected = {
+      Event::processCreate(1, 0, "p"),
+      Event::contextSwitch(0, 1),
+      Event::mmap(1, 0x10000, 4096, prot::All),
+      Event::munmap(1, 0x10000, 8192),
+      Event::mprotect(1, 0x20000, 0, prot::Write),
+      Event::mmap(1, 0x40000, 4096, prot::Read | prot::Write),
+      Event::brk(1, 0x70000),
+      Event::processExit(1),
+  };
+  EXPECT_EQ(readAll(path), expected);
+}
+
 }  // namespace
 }  // namespace vmmu::trace

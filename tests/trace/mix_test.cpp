@@ -126,6 +126,54 @@ TEST(TraceMix, QuantumIsTheSwitchRateKnob) {
   }
 }
 
+// Two small inputs with every kind that carries a cpu, quantum 2, worked through by hand event by
+// event: pids are renumbered in order of first appearance (1, 2 for input 0's 7 and 8, 3 for
+// input 1's 7), a process-create's non-zero parent is renumbered too (a zero parent stays 0), a
+// marker keeps pid 0 and takes no new number, every cpu becomes 0, a context switch of an input
+// is replaced by the mixer's own (only when the process is not already on the CPU), each turn
+// starts by switching back to the process the input last ran, and the turn ends at the third
+// access, which opens the input's next turn.
+TEST(TraceMix, EventForEventByHand) {
+  const std::string a = scratchPath("a.vmt"), b = scratchPath("b.vmt"), out = scratchPath("ab.vmt");
+  testing::writeTrace(a, {Event::processCreate(7, 0, "a"), Event::processCreate(8, 7, "a2"),
+                          Event::contextSwitch(3, 7), Event::access(3, 7, AccessOp::Read, 0x1000, 8),
+                          Event::marker(3, "m"), Event::access(3, 7, AccessOp::Write, 0x2000, 4),
+                          Event::pageTableWrite(3, 7, 0x5000, 0x1234, 1),
+                          Event::access(3, 8, AccessOp::Read, 0x3000, 8),  // another process, no switch
+                          Event::invlpg(3, 8, 0x3000), Event::processExit(8), Event::processExit(7)});
+  testing::writeTrace(b, {Event::processCreate(7, 0, "b"), Event::access(2, 7, AccessOp::Fetch, 0x4000, 4),
+                          Event::mmap(7, 0x10000, 0x1000, prot::Read), Event::access(2, 7, AccessOp::Read, 0x4008, 8),
+                          Event::access(2, 7, AccessOp::Read, 0x4010, 8), Event::processExit(7)});
+  const MixResult result = mixTraces({a, b}, out, TraceHeader{}, 2);
+  const std::vector<Event> expected = {
+      // Round 1, input 0: two creates, its switch, two accesses and what follows them.
+      Event::processCreate(1, 0, "a"), Event::processCreate(2, 1, "a2"), Event::contextSwitch(0, 1),
+      Event::access(0, 1, AccessOp::Read, 0x1000, 8), Event::marker(0, "m"),
+      Event::access(0, 1, AccessOp::Write, 0x2000, 4), Event::pageTableWrite(0, 1, 0x5000, 0x1234, 1),
+      // Input 1: no switch in the input, the mixer switches at its first access.
+      Event::processCreate(3, 0, "b"), Event::contextSwitch(0, 3), Event::access(0, 3, AccessOp::Fetch, 0x4000, 4),
+      Event::mmap(3, 0x10000, 0x1000, prot::Read), Event::access(0, 3, AccessOp::Read, 0x4008, 8),
+      // Round 2, input 0: back to the process it ran, then its held access by the other process.
+      Event::contextSwitch(0, 1), Event::contextSwitch(0, 2), Event::access(0, 2, AccessOp::Read, 0x3000, 8),
+      Event::invlpg(0, 2, 0x3000), Event::processExit(2), Event::processExit(1),
+      // Input 1's last turn.
+      Event::contextSwitch(0, 3), Event::access(0, 3, AccessOp::Read, 0x4010, 8), Event::processExit(3)};
+  const std::vector<Event> mixed = readAll(out);
+  ASSERT_EQ(mixed.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(mixed[i], expected[i]) << "event " << i << ": " << toString(mixed[i].kind) << " pid " << mixed[i].pid;
+  EXPECT_EQ(result.events, 21u);
+  EXPECT_EQ(result.switches, 5u);
+  // The header names each input with its recorded command, when it has one.
+  TraceHeader with_command;
+  with_command.set("command", "prog --flag");
+  testing::writeTrace(a, {Event::processCreate(1, 0, "a")}, with_command);
+  mixTraces({a, b}, out, TraceHeader{}, 1);
+  TraceReader reader(out);
+  EXPECT_EQ(reader.header().get("input.0"), std::optional<std::string_view>(a + " (prog --flag)"));
+  EXPECT_EQ(reader.header().get("input.1"), std::optional<std::string_view>(b));
+}
+
 TEST(TraceMix, BadArgumentsThrow) {
   EXPECT_THROW(mixTraces({}, scratchPath("o.vmt"), TraceHeader{}, 10), TraceError);
   const std::string in = scratchPath("in.vmt");

@@ -44,15 +44,17 @@ TEST(TraceText, EveryKindParsesBack) {
   }
 }
 
+// The message parseEvent throws for `line`, or "(no error)".
+std::string message(std::string_view line) {
+  try {
+    parseEvent(line);
+  } catch (const TextError &e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 TEST(TraceText, ParseErrorsNameTheProblem) {
-  const auto message = [](std::string_view line) -> std::string {
-    try {
-      parseEvent(line);
-    } catch (const TextError &e) {
-      return e.what();
-    }
-    return "(no error)";
-  };
   EXPECT_NE(message("acess cpu=0").find("unknown event kind 'acess'"), std::string::npos);
   EXPECT_NE(message("access cpu=0 pid=1 op=R va=0x10").find("expected 5 fields"), std::string::npos);
   EXPECT_NE(message("access cpu=0 pid=1 op=Q va=0x10 size=8").find("op: expected R, W or X"), std::string::npos);
@@ -64,6 +66,85 @@ TEST(TraceText, ParseErrorsNameTheProblem) {
   EXPECT_NE(message("pte-write cpu=0 pid=1 entry=0x0 value=0x1 level=6").find("level"), std::string::npos);
   EXPECT_NE(message("marker cpu=0 text=\"open").find("unterminated string"), std::string::npos);
   EXPECT_NE(message("marker cpu=0 text=\"bad \\q\"").find("unknown escape"), std::string::npos);
+}
+
+// The edges of the text form, one by one: every protection, the largest values, where quoting
+// switches to an escape, and each malformed field and string.
+TEST(TraceText, EdgesOfEveryFieldAndString) {
+  // Every protection both ways.
+  const char *const prots[] = {"---", "r--", "-w-", "rw-", "--x", "r-x", "-wx", "rwx"};
+  for (uint8_t p = 0; p < 8; ++p) {
+    const std::string line = std::string("mprotect pid=1 start=0x1000 length=0x2000 prot=") + prots[p];
+    EXPECT_EQ(formatEvent(Event::mprotect(1, 0x1000, 0x2000, p)), line);
+    EXPECT_EQ(parseEvent(line), Event::mprotect(1, 0x1000, 0x2000, p)) << line;
+  }
+  for (const char *bad : {"zw-", "rzx", "rwz", "rw", "rwx-", "xwr"})
+    EXPECT_EQ(message(std::string("mmap pid=1 start=0x0 length=0x1000 prot=") + bad),
+              "prot: expected three characters like 'rw-', got '" + std::string(bad) + "'")
+        << bad;
+  // The largest value of each field parses; one more does not.
+  EXPECT_EQ(parseEvent("switch cpu=4294967295 pid=4294967295"), Event::contextSwitch(4294967295u, 4294967295u));
+  EXPECT_EQ(message("switch cpu=4294967296 pid=1"), "cpu: '4294967296' is not a number up to 4294967295");
+  EXPECT_EQ(parseEvent("process-create pid=1 parent=4294967295 name=\"\""), Event::processCreate(1, 4294967295u, ""));
+  EXPECT_EQ(message("process-create pid=1 parent=4294967296 name=\"\""),
+            "parent: '4294967296' is not a number up to 4294967295");
+  EXPECT_EQ(parseEvent("pte-write cpu=0 pid=1 entry=0x8 value=0x0 level=5"), Event::pageTableWrite(0, 1, 8, 0, 5));
+  EXPECT_EQ(parseEvent("pte-write cpu=0 pid=1 entry=0x8 value=0x0 level=1"), Event::pageTableWrite(0, 1, 8, 0, 1));
+  EXPECT_EQ(message("pte-write cpu=0 pid=1 entry=0x8 value=0x0 level=0"), "level: must be 1 to 5");
+  EXPECT_EQ(parseEvent("access cpu=0 pid=1 op=W va=0xA size=4294967295"),
+            Event::access(0, 1, AccessOp::Write, 10, 4294967295u));
+  EXPECT_EQ(message("access cpu=0 pid=1 op=R va=0x10 size=4294967296"),
+            "size: '4294967296' is not a number up to 4294967295");
+  EXPECT_EQ(parseEvent("access cpu=0 pid=1 op=R va=0xffffffffffffffff size=1"),
+            Event::access(0, 1, AccessOp::Read, UINT64_MAX, 1));
+  EXPECT_EQ(message("access cpu=0 pid=1 op=R va=0x10000000000000000 size=1"),
+            "va: '0x10000000000000000' is not a number up to 18446744073709551615");
+  // Signs, a bare prefix, a missing value, decimal where hex is due and hex where decimal is.
+  EXPECT_EQ(message("switch cpu=+1 pid=1"), "cpu: expected a decimal number, got '+1'");
+  EXPECT_EQ(message("switch cpu=-1 pid=1"), "cpu: expected a decimal number, got '-1'");
+  EXPECT_EQ(message("switch cpu= pid=1"), "cpu: expected a decimal number, got ''");
+  EXPECT_EQ(message("switch cpu=0x1 pid=1"), "cpu: expected a decimal number, got '0x1'");
+  EXPECT_EQ(message("switch cpu=1x pid=1"), "cpu: '1x' is not a number up to 4294967295");
+  EXPECT_EQ(message("brk pid=1 end=0x"), "end: expected a hex (0x...) number, got '0x'");
+  EXPECT_EQ(message("brk pid=1 end=0xg"), "end: '0xg' is not a number up to 18446744073709551615");
+  EXPECT_EQ(message("brk pid=1 end=0x-1"), "end: '0x-1' is not a number up to 18446744073709551615");
+  EXPECT_EQ(message("munmap pid=1 start=0x1000 length=4096"), "length: expected a hex (0x...) number, got '4096'");
+  EXPECT_EQ(message("pte-write cpu=0 pid=1 entry=0x8 value=7 level=1"), "value: expected a hex (0x...) number, got '7'");
+  // A field's name must be followed by '='.
+  EXPECT_EQ(message("switch cpu pid=1"), "switch: field 1 must be 'cpu=...', got 'cpu'");
+  EXPECT_EQ(message("switch cpu=0 pidx1"), "switch: field 2 must be 'pid=...', got 'pidx1'");
+  EXPECT_EQ(message("switch cpu=0 pi=1"), "switch: field 2 must be 'pid=...', got 'pi=1'");
+  EXPECT_EQ(message("process-exit pid=1 pid=1"), "process-exit: expected 1 fields, got 2");
+  EXPECT_EQ(message(""), "empty event line");
+  EXPECT_EQ(message("   "), "empty event line");
+  // Extra spaces separate nothing; a quoted string keeps its spaces and escaped quotes.
+  EXPECT_EQ(parseEvent("  switch   cpu=2  pid=3 "), Event::contextSwitch(2, 3));
+  EXPECT_EQ(parseEvent("marker cpu=1 text=\"a \\\" b\""), Event::marker(1, "a \" b"));
+  EXPECT_EQ(parseEvent("access cpu=0 pid=1 op=X va=0x0 size=2").op, AccessOp::Fetch);
+
+  // Printable ASCII (0x20 to 0x7e) is written as is, the rest escaped.
+  EXPECT_EQ(quoteText(std::string(" ~\x1f\x7f\x80\xff\t\n\\\"", 10)), "\" ~\\x1f\\x7f\\x80\\xff\\t\\n\\\\\\\"\"");
+  EXPECT_EQ(quoteText(""), "\"\"");
+  EXPECT_EQ(unquoteText("\"\""), "");
+  EXPECT_EQ(unquoteText("\"\\x41\\x7e\\x00\\\\\\\"\\n\\t\""), std::string("A~\0\\\"\n\t", 7));
+  EXPECT_EQ(unquoteText("\"\\xFf\""), "\xff");
+  const auto unquoteError = [](std::string_view q) -> std::string {
+    try {
+      unquoteText(q);
+    } catch (const TextError &e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_EQ(unquoteError("\""), "expected a quoted string, got '\"'");
+  EXPECT_EQ(unquoteError("a\""), "expected a quoted string, got 'a\"'");
+  EXPECT_EQ(unquoteError("\"a"), "expected a quoted string, got '\"a'");
+  EXPECT_EQ(unquoteError("\"a\"b\""), "unescaped quote inside string");
+  EXPECT_EQ(unquoteError("\"\\\""), "string ends with a backslash");
+  EXPECT_EQ(unquoteError("\"a\\\""), "string ends with a backslash");
+  EXPECT_EQ(unquoteError("\"\\x4\""), "unknown escape '\\x' in string");
+  EXPECT_EQ(unquoteError("\"\\xg1\""), "unknown escape '\\x' in string");
+  EXPECT_EQ(unquoteError("\"\\x1g\""), "unknown escape '\\x' in string");
 }
 
 // dump | import is the identity on the decompressed stream: header and events byte for byte.

@@ -99,7 +99,8 @@ public:
 
   uint64_t root() const { return root_; }
   unsigned levels() const { return levels_; }
-  // The EPTP register value (§2.3): root, plus bit 6 when `ad_enable`.
+  // The EPTP register value (§2.3): root, WB memory type, walk length levels() - 1, plus bit 6
+  // when `ad_enable`.
   uint64_t eptp(bool ad_enable = false) const;
 
   // Maps the guest-physical page of `size` containing `gpa` to `hpa`. `perms` are vmmu::ept bits

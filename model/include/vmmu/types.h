@@ -56,17 +56,20 @@ constexpr uint64_t P = 1ull << 0, RW = 1ull << 1, US = 1ull << 2, PWT = 1ull << 
 namespace ept {
 constexpr uint64_t R = 1ull << 0, W = 1ull << 1, X = 1ull << 2, LP = 1ull << 7, A = 1ull << 8, D = 1ull << 9;
 constexpr uint64_t kMemTypeWB = 6ull << 3;
-constexpr uint64_t kEptpAdEnable = 1ull << 6;  // in the EPTP register, §2.3
+// In the EPTP register, §2.3: vmmu uses the A/D enable; the memory type (bits 2:0) and the
+// page-walk length - 1 (bits 5:3) are what x86 checks at VM entry, stored and ignored by vmmu.
+constexpr uint64_t kEptpAdEnable = 1ull << 6;
+constexpr uint64_t kEptpMemTypeWB = 6;
+constexpr unsigned kEptpWalkLengthShift = 3;
 }  // namespace ept
 // Guest page-fault error code bits, §6.
 namespace pf {
 constexpr uint32_t P = 1u << 0, W = 1u << 1, U = 1u << 2, RSVD = 1u << 3, ID = 1u << 4;
 }
-// EPT-violation qualification bits, §6.
+// EPT-violation exit-qualification bits, §6 (the SDM's layout; bits not listed are 0).
 namespace eptq {
 constexpr uint32_t Read = 1u << 0, Write = 1u << 1, Fetch = 1u << 2, Readable = 1u << 3, Writable = 1u << 4,
                    Executable = 1u << 5, LinearValid = 1u << 7, Final = 1u << 8;
-constexpr unsigned kGuestLevelShift = 12;  // bits 15:12: guest level of the table being located
 }  // namespace eptq
 
 struct Request {
@@ -84,12 +87,15 @@ struct Response {
   uint32_t fault_info = 0;
   uint64_t fault_addr = 0;
   uint8_t fault_level = 0;
+  // vmmu's addition (§6): the guest level of the table whose entry an EPT or BOUNDS fault
+  // accessed, 0 for the final gPA and for the other fault classes.
+  uint8_t fault_guest_level = 0;
   bool vm_exit = false;
   bool tlb_hit = false;
   bool operator==(const Response &o) const {
     return hpa == o.hpa && size == o.size && fault == o.fault && fault_info == o.fault_info &&
-           fault_addr == o.fault_addr && fault_level == o.fault_level && vm_exit == o.vm_exit &&
-           tlb_hit == o.tlb_hit;
+           fault_addr == o.fault_addr && fault_level == o.fault_level &&
+           fault_guest_level == o.fault_guest_level && vm_exit == o.vm_exit && tlb_hit == o.tlb_hit;
   }
   bool operator!=(const Response &o) const { return !(*this == o); }
 };
@@ -116,7 +122,7 @@ std::string_view toString(Counter);
 // One-line descriptions, the only ones every report of vmmu uses (the testbench, the
 // cosimulation, the RTL backend), with addresses written as paging.h's hex() writes them:
 //   "vpid=0x1 pcid=0x0 va=0x7f0000001000 WRITE user"
-//   "hpa=0x5001000 size=4K fault=NONE info=0x0 addr=0x0 level=0 vm_exit=0 tlb_hit=1"
+//   "hpa=0x5001000 size=4K fault=NONE info=0x0 addr=0x0 level=0 glevel=0 vm_exit=0 tlb_hit=1"
 //   "GUEST  FETCH_OR L4 addr=0x1000 mask=0x20" (a READ has no mask)
 std::string toString(const Request &request);
 std::string toString(const Response &response);

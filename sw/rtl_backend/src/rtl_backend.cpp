@@ -109,6 +109,12 @@ RtlBackendOptions RtlBackendOptions::fromEnvironment(RtlBackendOptions base) {
       throw std::invalid_argument("VMMU_RTL_CHECK must be 0 or 1, got '" + std::string(value) + "'");
     base.check = value == "1";
   }
+  if (const char *skip = std::getenv("VMMU_RTL_CYCLE_SKIP")) {
+    const std::string_view value(skip);
+    if (value != "0" && value != "1")
+      throw std::invalid_argument("VMMU_RTL_CYCLE_SKIP must be 0 or 1, got '" + std::string(value) + "'");
+    base.cycle_skip = value == "1";
+  }
   if (const char *waves = std::getenv("VMMU_RTL_WAVES")) {
     if (*waves == '\0')
       throw std::invalid_argument("VMMU_RTL_WAVES is set but empty (expected an .fst file name)");
@@ -163,6 +169,7 @@ struct RtlBackend::Impl {
       : timing(options.cycles_per_ref),
         dut(findParameterSet(options.parameter_set)
                 ->make(dut_memory, fixedLatency(options.cycles_per_ref), options.waves_path)) {
+    dut->setCycleSkip(options.cycle_skip);
     if (!options.check)
       return;
     model_memory = std::make_unique<SparseMemory>();

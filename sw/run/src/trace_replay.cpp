@@ -187,6 +187,49 @@ inline void TraceReplay::replayAccess(guest::GuestKernel &kernel, const TraceTap
   }
 }
 
+// Most of a trace is runs of user accesses by one process in GiBs it used lately: those go to
+// the guest kernel as a run (GuestKernel::accessAll), which the VMM answers a run of TLB hits at a
+// time, where a call per access through guest, VMM and model cost more than the hits themselves.
+bool TraceReplay::replayUserRun(guest::GuestKernel &kernel, const TraceTape::Chunk &chunk, size_t &at, uint64_t most) {
+  if (last_process_ == nullptr)
+    return false;
+  Process &process = *last_process_;
+  std::array<guest::UserAccess, kRunAccesses> run;
+  const size_t most_here = static_cast<size_t>(std::min<uint64_t>(most, run.size()));
+  size_t count = 0;
+  for (; count < most_here; ++count) {
+    const TraceTape::Entry &entry = chunk.entries[at + count];
+    if (entry.kind != trace::EventKind::Access || entry.address >= kUpperHalf || entry.pid != last_pid_)
+      break;
+    const uint64_t gib = entry.address >> 30;
+    const Process::RecentGib &recent = process.recentFor(gib);
+    if (gib != recent.gib)
+      break;
+    run[count] = {(recent.base + (entry.address & (kSlotBytes - 1))) & ~uint64_t{7}, toAccess(entry.op)};
+  }
+  if (count == 0)
+    return false;
+  // As replayAccess() one by one: an access the guest refuses is counted and skipped; any other
+  // exception leaves with the access that raised it counted and replayed last.
+  size_t made = 0;
+  for (;;) {
+    try {
+      kernel.accessAll(process.pid, run.data(), count, made);
+      break;
+    } catch (const guest::SegmentationFault &) {
+      ++stats_.refused;
+      ++made;
+    } catch (...) {
+      stats_.accesses += made + 1;
+      at += made + 1;
+      throw;
+    }
+  }
+  stats_.accesses += count;
+  at += count;
+  return true;
+}
+
 void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) {
   ReplayStats &stats = stats_;
   switch (event.kind) {
@@ -274,6 +317,8 @@ uint64_t TraceReplay::replayTo(guest::GuestKernel &kernel, uint64_t target) {
     };
     try {
       while (at < limit_ && stats_.accesses < target) {
+        if (replayUserRun(kernel, chunk, at, std::min<uint64_t>(limit_ - at, target - stats_.accesses)))
+          continue;
         const TraceTape::Entry &entry = chunk.entries[at++];
         if (entry.kind == trace::EventKind::Access)
           replayAccess(kernel, entry);

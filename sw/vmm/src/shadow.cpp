@@ -79,10 +79,8 @@ ShadowPager::GuestWalk ShadowPager::walkGuest(uint64_t root_gpa, uint64_t va, bo
       return w;
     }
     const uint64_t entry = readGuest(table + 8 * entryIndex(va, level), charge);
-    if (!(entry & pte::P)) {
-      w.fault_level = level;
-      return w;
-    }
+    if (!(entry & pte::P))
+      return w;  // not mapped: !ok, !outside
     acc = (acc & entry & (pte::RW | pte::US)) | ((acc | entry) & pte::NX);
     if (level == 1 || (entry & pte::PS)) {
       w.leaf_level = level;

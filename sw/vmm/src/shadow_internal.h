@@ -52,7 +52,6 @@ struct ShadowPager::GuestWalk {
   bool ok = false;
   bool outside = false;          // a table or the final gPA lies outside guest memory
   uint64_t outside_gpa = 0;
-  unsigned fault_level = 0;      // !ok && !outside: the level whose entry was not present
   unsigned leaf_level = 0;
   uint64_t leaf_entry = 0;
   uint64_t gpa = 0;              // the final gPA of the walked VA

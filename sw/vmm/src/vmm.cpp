@@ -2,6 +2,8 @@
 // compaction and escapes, run-time approach switches, and the cost account.
 #include "vmmu/vmm/vmm.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "vmmu/paging.h"
@@ -41,6 +43,14 @@ VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const M
     throw std::invalid_argument("VM memory ends beyond the host's " + std::to_string(backend.config().pa_bits) +
                                 "-bit physical address space");
   return config.memory;
+}
+
+// Names what an EPT or bounds fault accessed (§6): an entry of one of the guest's own tables
+// (fault_addr is that entry's gPA, on the table's page), or nothing for the final gPA.
+std::string faultedEntry(const Response &resp) {
+  if (resp.fault_guest_level == 0)
+    return "";
+  return " (the guest's level-" + std::to_string(resp.fault_guest_level) + " table entry)";
 }
 
 }  // namespace
@@ -158,9 +168,9 @@ void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write6
 
 const Response &Vmm::translateCharged(const Request &req) {
   const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
-  ++cost_.translations;
-  cost_.translation_cycles += translation.walked ? translation.walk_cycles
-                                                 : config_.costs.hit_cycles + (translation.stlb_hit ? 1 : 0);
+  chargeTranslations(1, translation.walked     ? translation.walk_cycles
+                        : translation.stlb_hit ? config_.costs.hit_cycles + 1
+                                               : config_.costs.hit_cycles);
   return translation.resp;
 }
 
@@ -178,9 +188,15 @@ inline void Vmm::complete(const Request &req, const Response &resp, const uint64
 }
 
 guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const uint64_t *store_value) {
+  guest::AccessOutcome out;
+  accessTo(out, va, access, user, store_value);
+  return out;
+}
+
+inline void Vmm::accessTo(guest::AccessOutcome &out, uint64_t va, Access access, bool user,
+                          const uint64_t *store_value) {
   ++cost_.accesses;
   const Request req{vpid_, guest_pcid_, va, access, user};
-  guest::AccessOutcome out;
   // Most accesses translate without a fault: that path stays here, small; faults and exits are
   // handled out of line (their frame and message building would otherwise cost every access).
   const Response &resp = translateCharged(req);
@@ -188,7 +204,39 @@ guest::AccessOutcome Vmm::access(uint64_t va, Access access, bool user, const ui
     complete(req, resp, store_value, out);
   else
     resolveFault(req, resp, store_value, out);
-  return out;
+}
+
+void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &made, guest::AccessOutcome &fault) {
+  if (model_ == nullptr) {
+    GuestCpu::userAccesses(accesses, count, made, fault);
+    return;
+  }
+  // The requests of up to kRunRequests accesses, built once (no access of the run changes the
+  // VPID or the PCID).
+  std::array<Request, kRunRequests> &requests = run_requests_;
+  while (made < count) {
+    const size_t first = made;
+    const size_t end = std::min(count, first + kRunRequests);
+    for (size_t i = first; i < end; ++i)
+      requests[i - first] = Request{vpid_, guest_pcid_, accesses[i].va, accesses[i].access, true};
+    while (made < end) {
+      const size_t hits = model_->translateHits(&requests[made - first], end - made);
+      // What access() charges for each of them: a translation answered in one cycle, the access.
+      cost_.accesses += hits;
+      chargeTranslations(hits, config_.costs.hit_cycles);
+      cost_.access_cycles += hits * config_.costs.access_cycles;
+      made += hits;
+      if (made == end)
+        break;
+      // Written in place: an outcome returned by access() and copied here would be read back
+      // whole right after its fields' narrow stores, a store-forwarding stall per walk.
+      fault = guest::AccessOutcome{};
+      accessTo(fault, accesses[made].va, accesses[made].access, true, nullptr);
+      if (fault.faulted)
+        return;
+      ++made;
+    }
+  }
 }
 
 void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t *store_value,
@@ -210,13 +258,13 @@ void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t
     case Fault::EptViolation:
     case Fault::EptMisconfig:
       exitTo(ExitReason::EptViolation);
-      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + " (VA " + hex(va) +
-                             ") is not guest memory (EPT violation)",
+      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + faultedEntry(*resp) + " (VA " +
+                             hex(va) + ") is not guest memory (EPT violation)",
                          ExitReason::EptViolation, resp->fault_addr);
     case Fault::Bounds:
       exitTo(ExitReason::Bounds);
-      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + " (VA " + hex(va) +
-                             ") is outside the VM's region (DIRECT bounds violation)",
+      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + faultedEntry(*resp) + " (VA " +
+                             hex(va) + ") is outside the VM's region (DIRECT bounds violation)",
                          ExitReason::Bounds, resp->fault_addr);
     case Fault::GuestPageFault: {
       if (!shadow_)

@@ -6,6 +6,7 @@
 // per approach which of these operations trap to the VMM.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "vmmu/types.h"
@@ -21,6 +22,12 @@ struct AccessOutcome {
   uint64_t loaded = 0;      // the 8 bytes a supervisor load returned (user data is not modelled: 0)
 };
 
+// One user load, store or fetch of a run handed to GuestCpu::userAccesses().
+struct UserAccess {
+  uint64_t va = 0;
+  Access access = Access::Read;
+};
+
 class GuestCpu {
 public:
   virtual ~GuestCpu() = default;
@@ -30,6 +37,19 @@ public:
   // user data stores may pass nullptr and user loads return nothing, because vmmu does not model
   // user data contents.
   virtual AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) = 0;
+
+  // User accesses without store values (user data is not modelled), made in order as access()
+  // would make them: accesses[made], accesses[made + 1], ... up to `count`, `made` advancing past
+  // each that completes. Stops at the first that faults, `made` left at it and its outcome in
+  // `fault`; an exception leaves `made` at the access that raised it. The default calls access();
+  // the VMM shim answers a run of TLB hits without a call per access.
+  virtual void userAccesses(const UserAccess *accesses, size_t count, size_t &made, AccessOutcome &fault) {
+    for (; made < count; ++made) {
+      fault = access(accesses[made].va, accesses[made].access, true, nullptr);
+      if (fault.faulted)
+        return;
+    }
+  }
 
   // MOV CR3: run on the tables rooted at gPA `root_gpa`, tagged `pcid`. `flush` is a CR3 write
   // without the no-flush bit, which drops the PCID's cached translations.

@@ -138,6 +138,24 @@ public:
     return touch(va, access);
   }
 
+  // access() of each of `accesses` in order, from accesses[made]: `made` advances past each
+  // access made, and an exception (a SegmentationFault, say) leaves it at the one that raised it.
+  // The CPU takes the accesses as a run (GuestCpu::userAccesses), one call for many TLB hits.
+  void accessAll(Pid pid, const UserAccess *accesses, size_t count, size_t &made) {
+    if (pid != current_)
+      switchTo(pid);
+    if (current_ == 0)
+      noProcessRuns();
+    while (made < count) {
+      AccessOutcome fault;
+      cpu_.userAccesses(accesses, count, made, fault);
+      if (made == count)
+        return;
+      resolveFaults(accesses[made].va, accesses[made].access, fault);
+      ++made;
+    }
+  }
+
   Pid current() const { return current_; }  // 0 when idle
   bool alive(Pid pid) const { return processes_.count(pid) != 0; }
   uint64_t rootOf(Pid pid) const;

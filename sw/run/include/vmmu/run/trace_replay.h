@@ -101,6 +101,12 @@ private:
   void protectGuest(guest::GuestKernel &kernel, Process &process, uint64_t guest_start, uint64_t length, unsigned prot);
   // A user or kernel-half access (the fast path), and any other event.
   void replayAccess(guest::GuestKernel &kernel, const TraceTape::Entry &access);
+  // The run of user accesses at chunk.entries[at] (at most `most`) by the last process, in GiBs
+  // with a slot: replayed together, `at` moved past them. False, having done nothing, when the
+  // entry at `at` does not start such a run.
+  bool replayUserRun(guest::GuestKernel &kernel, const TraceTape::Chunk &chunk, size_t &at, uint64_t most);
+  // The longest run replayUserRun() hands the guest at once.
+  static constexpr size_t kRunAccesses = 64;
   void replayKernelAccess(guest::GuestKernel &kernel, uint64_t address);
   void replay(guest::GuestKernel &kernel, const trace::Event &event);
   void reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length);

@@ -112,6 +112,8 @@ public:
                        result_.trace.walk_cycles + (result_.trace.walked && result_.trace.stlb_read ? 1 : 0),
                        result_.trace.stlb_hit};
   }
+  // Mmu::translateHits() on the backend's record: a run of TLB hits in one call (Vmm::userAccesses).
+  size_t translateHits(const Request *requests, size_t count) { return mmu_.translateHits(requests, count, result_); }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   uint64_t counter(Counter c) override;
   PhysicalMemory &memory() override { return memory_; }

@@ -13,6 +13,7 @@
 // charging what the switch does (dropping or starting shadow tables, flushes, compaction).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -74,6 +75,10 @@ public:
 
   // guest::GuestCpu.
   guest::AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) override;
+  // Runs of TLB hits go to the model in one call (ModelBackend::translateHits()) and are charged
+  // together; every other access goes through access().
+  void userAccesses(const guest::UserAccess *accesses, size_t count, size_t &made,
+                    guest::AccessOutcome &fault) override;
   void writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) override;
   void invlpg(uint64_t va) override;
   void invpcid(uint16_t pcid) override;
@@ -100,9 +105,17 @@ public:
   std::vector<std::string> checkInvariants() const;
 
 private:
+  // access(), writing the outcome into `out` (cleared by the caller).
+  void accessTo(guest::AccessOutcome &out, uint64_t va, Access access, bool user, const uint64_t *store_value);
   // One translation, charged to the account; the response is the backend's (valid until its next
   // translate()).
   const Response &translateCharged(const Request &req);
+  // Charges `count` translations of `cycles_each` (hit_cycles for a TLB hit, else the walk's):
+  // the one place both the access-by-access path and a run of hits (userAccesses()) charge them.
+  void chargeTranslations(uint64_t count, uint64_t cycles_each) {
+    cost_.translations += count;
+    cost_.translation_cycles += count * cycles_each;
+  }
   // The access translated without a fault: charges it and makes the load or store.
   void complete(const Request &req, const Response &resp, const uint64_t *store_value, guest::AccessOutcome &out);
   // The access's first translation faulted: a guest fault, an exit handled (and retried) or a stop.
@@ -130,6 +143,9 @@ private:
   bool paging_on_ = false;
   uint64_t guest_root_ = 0;
   uint16_t guest_pcid_ = 0;
+  // userAccesses()'s requests, kept here so that a call does not clear a buffer on the stack.
+  static constexpr size_t kRunRequests = 64;
+  std::array<Request, kRunRequests> run_requests_{};
 };
 
 }  // namespace vmmu::vmm
