@@ -1,18 +1,22 @@
 // mmu_stlb: the second-level TLB of §9.2, one set-associative array of 4K and 2M entries.
 //
-// The tag part of each entry (VPID, PCID, global, size, guest size, VPN) and the valid and
-// §9.1 PLRU bits are flip-flops; the payload (host frame, guest and EPT permissions, dirty) is
-// one word of an mmu_sram_sp, index set * Ways + way, read one cycle after its address.
-//   - Lookup (cycle t, combinational on the tags): the 4K set and the 2M set of the VA are
-//     compared at once; a 4K match wins over a 2M one, and the lowest way within a size. With
-//     lk_read_i the winning entry's payload is read and its tags registered.
-//   - Cycle t+1: rd_*_o are that entry. The caller either touches it (it granted) or drops every
-//     entry that matched in cycle t (it did not); nothing else can happen in between, because the
-//     top accepts neither a request nor a control command in t+1 and no walk is running.
-//   - Fill (the walk's DONE cycle; never together with a lookup read): the lowest invalid way of
-//     the entry's set, else the PLRU victim; tags into flops, payload into the SRAM, then touch.
-//   - Invalidation (§11): valid bits only, compared and cleared in the cycle of the command, so
-//     the SRAM is never swept: a word is read only while its entry is valid.
+// Storage: the valid bits and the §9.1 PLRU bits are flip-flops; everything else of an entry
+// (tag and payload) is a word of one of Ways synchronous single-port SRAMs (mmu_sram_sp), one
+// per way, of Sets words: word s of way w's SRAM is entry (s, w). One address read on all of
+// them gives a whole set, one cycle later. Only Ways tag comparators exist, not one per entry.
+//   - Probe (§9.2, §12): started in the cycle t a first-level miss is accepted, which reads the
+//     4K set of the VA. In t+1 the 4K set is compared: a match decides (pr_done_o, pr_match_o,
+//     the lowest matching way's entry on rd_*_o); otherwise the 2M set, read in t+1, is compared
+//     in t+2, which decides with or without a match. In the deciding cycle the caller touches
+//     the entry (it granted) or drops every match of the compared set (it did not).
+//   - Fill (the walk's DONE cycle): the lowest invalid way of the entry's set, else the PLRU
+//     victim; the word written into that way's SRAM, valid set, then touch.
+//   - Invalidation (§11): INV_ALL clears every valid bit in the cycle of the command. Every
+//     other one (and the implicit flush of a register write) sweeps the sets: set s is read in
+//     cycle t+s and compared, its matching entries' valid bits cleared, in t+s+1; busy_o is
+//     high in t+1 .. t+Sets.
+// Probe, fill and sweep never overlap: the top accepts requests and commands only while busy_o
+// is low and the walker is IDLE, and fills only in the walker's DONE cycle.
 module mmu_stlb #(
   parameter int unsigned Sets = 128,
   parameter int unsigned Ways = 8,
@@ -23,14 +27,14 @@ module mmu_stlb #(
 ) (
   input  logic                       clk_i,
   input  logic                       rst_ni,
-  // Lookup (combinational; lk_match_o is meaningful only with lk_enable_i).
-  input  logic                       lk_enable_i,
-  input  logic [15:0]                lk_vpid_i,
-  input  logic [11:0]                lk_pcid_i,
-  input  logic [VpnBits-1:0]         lk_vpn_i,    // VA[VaBits-1:12]
-  output logic                       lk_match_o,
-  input  logic                       lk_read_i,   // read the matching entry (the request probes)
-  // The entry read, in the cycle after lk_read_i.
+  // Probe of a request that missed the first level.
+  input  logic                       pr_start_i,
+  input  logic [15:0]                pr_vpid_i,
+  input  logic [11:0]                pr_pcid_i,
+  input  logic [VpnBits-1:0]         pr_vpn_i,    // VA[VaBits-1:12]
+  output logic                       busy_o,      // a probe or a sweep runs (from registers)
+  output logic                       pr_done_o,   // the probe decides in this cycle
+  output logic                       pr_match_o,  // with this entry (else: no entry matched)
   output mmu_pkg::page_size_e        rd_size_o,
   output logic [11:0]                rd_pcid_o,
   output logic                       rd_global_o,
@@ -40,7 +44,7 @@ module mmu_stlb #(
   output logic [2:0]                 rd_ept_perm_o,
   output logic                       rd_dirty_o,
   input  logic                       rd_touch_i,  // it granted
-  input  logic                       rd_drop_i,   // it did not: drop every entry that matched
+  input  logic                       rd_drop_i,   // it did not: drop the compared set's matches
   // Fill (a successful walk of a 4K or 2M translation).
   input  logic                       fill_i,
   input  logic [15:0]                fill_vpid_i,
@@ -64,177 +68,153 @@ module mmu_stlb #(
 );
 
   localparam int unsigned FrameBits = PaBits - 12;
-  localparam int unsigned Entries = Sets * Ways;
   localparam int unsigned SetBits = (Sets > 1) ? $clog2(Sets) : 1;
   localparam int unsigned WayBits = (Ways > 1) ? $clog2(Ways) : 1;
-  localparam int unsigned IndexBits = (Entries > 1) ? $clog2(Entries) : 1;
   localparam int unsigned TreeBits = (Ways > 1) ? Ways - 1 : 1;
   // The VPN of a 2M entry keeps its low 9 bits zero.
   localparam logic [VpnBits-1:0] Vpn2mMask = {VpnBits{1'b1}} << 9;
-
-  typedef struct packed {
-    logic [15:0]        vpid;
-    logic [11:0]        pcid;
-    logic               glob;
-    logic               is_2m;   // size: 0 4K, 1 2M
-    logic [1:0]         gsize;   // page_size_e
-    logic [VpnBits-1:0] vpn;
-  } tag_t;
-  // $bits(tag_t), spelled out for yosys 0.23, and the fields' positions for the per-entry logic
-  // in generate blocks (where yosys 0.23 does not resolve struct members).
-  localparam int unsigned TagBits = 16 + 12 + 1 + 1 + 2 + VpnBits;
-  localparam int unsigned TagGsizeLsb = VpnBits;
-  localparam int unsigned TagGlobBit = VpnBits + 3;
-  localparam int unsigned TagPcidLsb = VpnBits + 4;
-  localparam int unsigned TagVpidLsb = VpnBits + 16;
-
-  typedef struct packed {
-    logic [FrameBits-1:0] frame;
-    logic [2:0]           acc;       // guest_acc_t
-    logic [2:0]           ept_perm;
-    logic                 dirty;
-  } payload_t;
-  localparam int unsigned PayloadBits = FrameBits + 3 + 3 + 1;
-
   // VPN bits a guest page of 2M and 1G keeps (INV_ADDR, by the entry's guest size).
   localparam logic [VpnBits-1:0] GuestMask2m = {VpnBits{1'b1}} << 9;
   localparam logic [VpnBits-1:0] GuestMask1g = {VpnBits{1'b1}} << 18;
 
-  logic [Entries-1:0]       valid_q, clear_mask, inv_mask;
-  logic [Sets*TreeBits-1:0] plru_q;
-  // The tags, way by way: way w of set s at [(w * Sets + s) * TagBits +: TagBits]. Each entry is
-  // a register of its own (gen_way[w].gen_set[s]) so that the invalidation compares all of them
-  // without an array read per entry, and a lookup reads one set of each way with one index.
-  logic [Ways*Sets*TagBits-1:0] tags_flat;
+  // One SRAM word: the entry without its valid bit.
+  typedef struct packed {
+    logic [15:0]          vpid;
+    logic [11:0]          pcid;
+    logic                 glob;
+    logic                 is_2m;     // size: 0 4K, 1 2M
+    logic [1:0]           gsize;     // page_size_e
+    logic [VpnBits-1:0]   vpn;
+    logic [FrameBits-1:0] frame;
+    logic [2:0]           acc;       // guest_acc_t
+    logic [2:0]           ept_perm;
+    logic                 dirty;
+  } entry_t;
+  // $bits(entry_t), spelled out for yosys 0.23.
+  localparam int unsigned EntryBits = 16 + 12 + 1 + 1 + 2 + VpnBits + FrameBits + 3 + 3 + 1;
+
+  logic [Sets*Ways-1:0]     valid_q, valid_d;
+  logic [Sets*TreeBits-1:0] plru_q, plru_d;
 
   // ---------------------------------------------------------------------------------------
-  // Lookup: both candidate sets in one cycle.
+  // State of a probe and of a sweep, all registers.
 
-  logic [SetBits-1:0] set_4k, set_2m, win_set;
-  logic [Ways-1:0]    match_4k, match_2m;
-  logic [WayBits-1:0] way_4k, way_2m, win_way;
-  logic               win_is_2m;
-  // A lookup reads only some fields of the tags it compares.
+  logic               probe_4k_q, probe_4k_d;  // the 4K set's words are on the SRAM outputs
+  logic               probe_2m_q, probe_2m_d;  // the 2M set's words are
+  logic [15:0]        key_vpid_q, key_vpid_d;
+  logic [11:0]        key_pcid_q, key_pcid_d;
+  logic [VpnBits-1:0] key_vpn_q, key_vpn_d;
+  logic               sweep_q, sweep_d;        // set sweep_set_q's words are on the outputs
+  logic [SetBits-1:0] sweep_set_q, sweep_set_d;
+  mmu_pkg::inv_kind_e sweep_kind_q, sweep_kind_d;
+  logic [15:0]        sweep_vpid_q, sweep_vpid_d;
+  logic [11:0]        sweep_pcid_q, sweep_pcid_d;
+  logic [VpnBits-1:0] sweep_vpn_q, sweep_vpn_d;
+  logic [NumVpids*16-1:0] sweep_vpids_q, sweep_vpids_d;
+  logic [NumVpids-1:0]    sweep_vpids_valid_q, sweep_vpids_valid_d;
+
+  assign busy_o = probe_4k_q || probe_2m_q || sweep_q;
+
+  // ---------------------------------------------------------------------------------------
+  // The set on the SRAM outputs and its comparison.
+
+  logic [SetBits-1:0]   set_4k, set_2m, cmp_set;
+  logic [Ways*EntryBits-1:0] rdata;       // way w at w * EntryBits
+  logic [Ways-1:0]      cmp_valid, match, inv_match;
+  logic [WayBits-1:0]   win_way;
   /* verilator lint_off UNUSEDSIGNAL */
-  tag_t               cand_4k, cand_2m;
+  entry_t               win;  // its VPID and VPN are the request's
   /* verilator lint_on UNUSEDSIGNAL */
-  logic [Ways*TagBits-1:0] cands_4k, cands_2m;  // set_4k's and set_2m's tags, way w at w * TagBits
 
-  assign set_4k = (Sets > 1) ? SetBits'(lk_vpn_i) : '0;
-  assign set_2m = (Sets > 1) ? SetBits'(lk_vpn_i >> 9) : '0;
+  assign set_4k = (Sets > 1) ? SetBits'(key_vpn_q) : '0;
+  assign set_2m = (Sets > 1) ? SetBits'(key_vpn_q >> 9) : '0;
+  assign cmp_set = sweep_q ? sweep_set_q : probe_2m_q ? set_2m : set_4k;
+  assign cmp_valid = valid_q[32'(cmp_set) * Ways +: Ways];
 
-  for (genvar w = 0; w < Ways; w++) begin : gen_candidates
-    logic [Sets*TagBits-1:0] way_tags;
-    assign way_tags = tags_flat[w * Sets * TagBits +: Sets * TagBits];
-    assign cands_4k[w * TagBits +: TagBits] = way_tags[32'(set_4k) * TagBits +: TagBits];
-    assign cands_2m[w * TagBits +: TagBits] = way_tags[32'(set_2m) * TagBits +: TagBits];
-  end
+  /* verilator lint_off UNUSEDSIGNAL */
+  entry_t             e;           // the compared word of one way (its tag part)
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [VpnBits-1:0] guest_mask;  // its VPN bits INV_ADDR compares
+  logic               listed;      // its VPID is in the sweep's list
 
-  always_comb begin : lookup
-    cand_4k = '0;
-    cand_2m = '0;
-    match_4k = '0;
-    match_2m = '0;
-    if (lk_enable_i) begin
-      for (int unsigned w = 0; w < Ways; w++) begin
-        cand_4k = cands_4k[w * TagBits +: TagBits];
-        cand_2m = cands_2m[w * TagBits +: TagBits];
-        match_4k[w] = valid_q[32'(set_4k) * Ways + w] && !cand_4k.is_2m &&
-                      cand_4k.vpid == lk_vpid_i && (cand_4k.glob || cand_4k.pcid == lk_pcid_i) &&
-                      cand_4k.vpn == lk_vpn_i;
-        match_2m[w] = valid_q[32'(set_2m) * Ways + w] && cand_2m.is_2m &&
-                      cand_2m.vpid == lk_vpid_i && (cand_2m.glob || cand_2m.pcid == lk_pcid_i) &&
-                      cand_2m.vpn == (lk_vpn_i & Vpn2mMask);
+  always_comb begin : compare
+    e = '0;
+    guest_mask = '0;
+    listed = 1'b0;
+    match = '0;
+    inv_match = '0;
+    for (int unsigned w = 0; w < Ways; w++) begin
+      e = rdata[w * EntryBits +: EntryBits];
+      match[w] = cmp_valid[w] && e.is_2m == probe_2m_q && e.vpid == key_vpid_q &&
+                 (e.glob || e.pcid == key_pcid_q) &&
+                 e.vpn == (probe_2m_q ? key_vpn_q & Vpn2mMask : key_vpn_q);
+      guest_mask = e.gsize == 2'd1 ? GuestMask2m :
+                   e.gsize == 2'd2 ? GuestMask1g : {VpnBits{1'b1}};
+      listed = 1'b0;
+      for (int unsigned k = 0; k < NumVpids; k++) begin
+        listed = listed || (sweep_vpids_valid_q[k] && sweep_vpids_q[k * 16 +: 16] == e.vpid);
       end
+      unique case (sweep_kind_q)
+        mmu_pkg::InvByAddr: inv_match[w] = e.vpid == sweep_vpid_q &&
+            (e.vpn & guest_mask) == (sweep_vpn_q & guest_mask);
+        mmu_pkg::InvByPcid: inv_match[w] = e.vpid == sweep_vpid_q && e.pcid == sweep_pcid_q &&
+            !e.glob;
+        mmu_pkg::InvByVpids: inv_match[w] = listed;
+        default: inv_match[w] = 1'b1;
+      endcase
+      inv_match[w] = inv_match[w] && cmp_valid[w] && sweep_q;
     end
   end
 
-  // The lowest matching way of each size; a 4K match wins.
+  // The lowest matching way.
   always_comb begin : winner
-    way_4k = '0;
-    way_2m = '0;
+    win_way = '0;
     for (int w = Ways - 1; w >= 0; w--) begin
-      if (match_4k[w]) way_4k = WayBits'(w);
-      if (match_2m[w]) way_2m = WayBits'(w);
+      if (match[w]) win_way = WayBits'(w);
     end
-    win_is_2m = !(|match_4k);
-    win_set = win_is_2m ? set_2m : set_4k;
-    win_way = win_is_2m ? way_2m : way_4k;
+    win = rdata[32'(win_way) * EntryBits +: EntryBits];
   end
 
-  assign lk_match_o = |match_4k || |match_2m;
+  // A 4K match decides in the 4K cycle; otherwise the 2M cycle decides.
+  assign pr_match_o = |match;
+  assign pr_done_o = (probe_4k_q && |match) || probe_2m_q;
 
-  // ---------------------------------------------------------------------------------------
-  // The read entry, registered with what the next cycle needs to touch or drop it.
-
-  logic               rd_fire;
-  logic [SetBits-1:0] rd_set_q, drop_set_4k_q, drop_set_2m_q;
-  logic [WayBits-1:0] rd_way_q;
-  logic [Ways-1:0]    drop_4k_q, drop_2m_q;
-  /* verilator lint_off UNUSEDSIGNAL */
-  tag_t               rd_tag_q;  // the VPID and VPN are the request's
-  /* verilator lint_on UNUSEDSIGNAL */
-  payload_t           rd_payload;
-
-  assign rd_fire = lk_read_i && lk_match_o;
-
-  always_ff @(posedge clk_i) begin : read_regs
-    if (rd_fire) begin
-      rd_set_q <= win_set;
-      rd_way_q <= win_way;
-      rd_tag_q <= win_is_2m ? cands_2m[32'(win_way) * TagBits +: TagBits]
-                            : cands_4k[32'(win_way) * TagBits +: TagBits];
-      drop_set_4k_q <= set_4k;
-      drop_set_2m_q <= set_2m;
-      drop_4k_q <= match_4k;
-      drop_2m_q <= match_2m;
-    end
-  end
-
-  assign rd_size_o = rd_tag_q.is_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
-  assign rd_pcid_o = rd_tag_q.pcid;
-  assign rd_global_o = rd_tag_q.glob;
+  assign rd_size_o = win.is_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
+  assign rd_pcid_o = win.pcid;
+  assign rd_global_o = win.glob;
   always_comb begin : gsize_out
-    unique case (rd_tag_q.gsize)
+    unique case (win.gsize)
       2'd1: rd_gsize_o = mmu_pkg::Size2M;
       2'd2: rd_gsize_o = mmu_pkg::Size1G;
       default: rd_gsize_o = mmu_pkg::Size4K;
     endcase
   end
-  assign rd_frame_o = rd_payload.frame;
-  assign rd_acc_o = rd_payload.acc;
-  assign rd_ept_perm_o = rd_payload.ept_perm;
-  assign rd_dirty_o = rd_payload.dirty;
+  assign rd_frame_o = win.frame;
+  assign rd_acc_o = win.acc;
+  assign rd_ept_perm_o = win.ept_perm;
+  assign rd_dirty_o = win.dirty;
 
   // ---------------------------------------------------------------------------------------
-  // Fill: victim and the entry.
+  // Fill: victim and the word.
 
   logic [SetBits-1:0]  fill_set;
   logic [WayBits-1:0]  fill_way, plru_victim;
-  logic [IndexBits-1:0] fill_index;
-  logic [TreeBits-1:0] fill_set_bits, fill_bits, rd_set_bits, touch_bits;
+  logic [TreeBits-1:0] fill_set_bits, fill_bits, cmp_set_bits, touch_bits;
   logic [Ways-1:0]     fill_set_valid;
   logic [WayBits-1:0]  unused_touch_victim;
-  tag_t                fill_tag;
-  payload_t            fill_payload;
+  entry_t              fill_entry;
 
   assign fill_set = (Sets > 1) ? SetBits'(fill_vpn_i >> (fill_size_i == mmu_pkg::Size2M ? 9 : 0))
                                : '0;
 
   always_comb begin : choose_victim
-    fill_set_bits = '0;
-    fill_set_valid = '0;
-    fill_way = '0;
-    if (fill_i) begin
-      fill_set_bits = plru_q[32'(fill_set) * TreeBits +: TreeBits];
-      fill_set_valid = valid_q[32'(fill_set) * Ways +: Ways];
-      fill_way = plru_victim;
-      for (int w = Ways - 1; w >= 0; w--) begin
-        if (!fill_set_valid[w]) fill_way = WayBits'(w);
-      end
+    fill_set_bits = plru_q[32'(fill_set) * TreeBits +: TreeBits];
+    fill_set_valid = valid_q[32'(fill_set) * Ways +: Ways];
+    fill_way = plru_victim;
+    for (int w = Ways - 1; w >= 0; w--) begin
+      if (!fill_set_valid[w]) fill_way = WayBits'(w);
     end
   end
-  assign fill_index = IndexBits'(32'(fill_set) * Ways + 32'(fill_way));
 
   mmu_plru_tree #(.Ways(Ways)) u_fill_tree (
     .bits_i         (fill_set_bits),
@@ -243,108 +223,150 @@ module mmu_stlb #(
     .victim_o       (plru_victim)
   );
 
-  assign rd_set_bits = plru_q[32'(rd_set_q) * TreeBits +: TreeBits];
+  assign cmp_set_bits = plru_q[32'(cmp_set) * TreeBits +: TreeBits];
 
   mmu_plru_tree #(.Ways(Ways)) u_touch_tree (
-    .bits_i         (rd_set_bits),
-    .touch_way_i    (rd_way_q),
+    .bits_i         (cmp_set_bits),
+    .touch_way_i    (win_way),
     .touched_bits_o (touch_bits),
     .victim_o       (unused_touch_victim)
   );
 
   always_comb begin : fill_data
-    fill_tag.vpid = fill_vpid_i;
-    fill_tag.pcid = fill_pcid_i;
-    fill_tag.glob = fill_global_i;
-    fill_tag.is_2m = fill_size_i == mmu_pkg::Size2M;
-    fill_tag.gsize = fill_gsize_i;
-    fill_tag.vpn = fill_size_i == mmu_pkg::Size2M ? fill_vpn_i & Vpn2mMask : fill_vpn_i;
-    fill_payload.frame = fill_size_i == mmu_pkg::Size2M ? fill_frame_i & ({FrameBits{1'b1}} << 9)
-                                                        : fill_frame_i;
-    fill_payload.acc = fill_acc_i;
-    fill_payload.ept_perm = fill_ept_perm_i;
-    fill_payload.dirty = fill_dirty_i;
+    fill_entry.vpid = fill_vpid_i;
+    fill_entry.pcid = fill_pcid_i;
+    fill_entry.glob = fill_global_i;
+    fill_entry.is_2m = fill_size_i == mmu_pkg::Size2M;
+    fill_entry.gsize = fill_gsize_i;
+    fill_entry.vpn = fill_size_i == mmu_pkg::Size2M ? fill_vpn_i & Vpn2mMask : fill_vpn_i;
+    fill_entry.frame = fill_size_i == mmu_pkg::Size2M ? fill_frame_i & ({FrameBits{1'b1}} << 9)
+                                                      : fill_frame_i;
+    fill_entry.acc = fill_acc_i;
+    fill_entry.ept_perm = fill_ept_perm_i;
+    fill_entry.dirty = fill_dirty_i;
   end
 
   // ---------------------------------------------------------------------------------------
-  // Payload SRAM: written by a fill, read by a lookup that matched. They never share a cycle:
-  // the walker fills in DONE, a lookup reads while it is IDLE.
+  // The SRAMs: one address for all ways. At most one of fill, probe start, the 2M read and a
+  // sweep read happens in a cycle (see the header).
 
-  logic [IndexBits-1:0] sram_addr;
+  logic               sram_read;
+  logic [SetBits-1:0] sram_addr;
+  logic               sweep_start;
 
-  assign sram_addr = fill_i ? fill_index : IndexBits'(32'(win_set) * Ways + 32'(win_way));
+  // INV_ALL needs no sweep: it clears every valid bit at once.
+  assign sweep_start = inv_i && inv_kind_i != mmu_pkg::InvEvery;
 
-  mmu_sram_sp #(.Depth(Entries), .Width(PayloadBits)) u_payload (
-    .clk_i,
-    .req_i   (fill_i || rd_fire),
-    .we_i    (fill_i),
-    .addr_i  (sram_addr),
-    .wdata_i (fill_payload),
-    .rdata_o (rd_payload)
-  );
+  always_comb begin : sram_port
+    sram_read = 1'b1;
+    sram_addr = '0;  // a sweep starts at set 0
+    if (fill_i) begin
+      sram_read = 1'b0;
+      sram_addr = fill_set;
+    end else if (pr_start_i) begin
+      sram_addr = (Sets > 1) ? SetBits'(pr_vpn_i) : '0;
+    end else if (probe_4k_q) begin
+      sram_addr = set_2m;  // unused when the 4K set matched
+    end else if (sweep_q) begin
+      sram_addr = sweep_set_q + SetBits'(1);
+      sram_read = 32'(sweep_set_q) + 1 < Sets;
+    end else if (!sweep_start) begin
+      sram_read = 1'b0;
+    end
+  end
 
-  // ---------------------------------------------------------------------------------------
-  // Invalidation (§11) and the drop of a non-granting match.
-
-  // Per entry: its tag register, written by a fill, and whether the command invalidates it.
   for (genvar w = 0; w < Ways; w++) begin : gen_way
-    for (genvar e = 0; e < Sets; e++) begin : gen_set
-      localparam int unsigned Index = e * Ways + w;
-      logic [TagBits-1:0] tag_q;
-      logic [15:0]        tag_vpid;
-      logic [VpnBits-1:0] tag_vpn, guest_mask;
-      logic               listed;
+    mmu_sram_sp #(.Depth(Sets), .Width(EntryBits)) u_sram (
+      .clk_i,
+      .req_i   (sram_read || (fill_i && fill_way == WayBits'(w))),
+      .we_i    (fill_i),
+      .addr_i  (sram_addr),
+      .wdata_i (fill_entry),
+      .rdata_o (rdata[w * EntryBits +: EntryBits])
+    );
+  end
 
-      always_ff @(posedge clk_i) begin : store
-        if (fill_i && fill_index == IndexBits'(Index)) tag_q <= fill_tag;
-      end
-      assign tags_flat[(w * Sets + e) * TagBits +: TagBits] = tag_q;
+  // ---------------------------------------------------------------------------------------
+  // Next state.
 
-      assign tag_vpid = tag_q[TagVpidLsb +: 16];
-      assign tag_vpn = tag_q[VpnBits-1:0];
-      assign guest_mask = tag_q[TagGsizeLsb +: 2] == 2'd1 ? GuestMask2m :
-                          tag_q[TagGsizeLsb +: 2] == 2'd2 ? GuestMask1g : {VpnBits{1'b1}};
-      always_comb begin : vpid_listed
-        listed = 1'b0;
-        for (int unsigned k = 0; k < NumVpids; k++) begin
-          listed = listed || (inv_vpids_valid_i[k] && inv_vpids_i[k * 16 +: 16] == tag_vpid);
-        end
-      end
-      always_comb begin : invalidates
-        unique case (inv_kind_i)
-          mmu_pkg::InvByAddr: inv_mask[Index] = inv_i && tag_vpid == inv_vpid_i &&
-              (tag_vpn & guest_mask) == (inv_vpn_i & guest_mask);
-          mmu_pkg::InvByPcid: inv_mask[Index] = inv_i && tag_vpid == inv_vpid_i &&
-              tag_q[TagPcidLsb +: 12] == inv_pcid_i && !tag_q[TagGlobBit];
-          mmu_pkg::InvByVpids: inv_mask[Index] = inv_i && listed;
-          default: inv_mask[Index] = inv_i;
-        endcase
-      end
+  always_comb begin : next_state
+    valid_d = valid_q;
+    plru_d = plru_q;
+    probe_4k_d = pr_start_i;
+    probe_2m_d = probe_4k_q && !(|match);
+    key_vpid_d = pr_start_i ? pr_vpid_i : key_vpid_q;
+    key_pcid_d = pr_start_i ? pr_pcid_i : key_pcid_q;
+    key_vpn_d = pr_start_i ? pr_vpn_i : key_vpn_q;
+    sweep_d = sweep_start || (sweep_q && 32'(sweep_set_q) + 1 < Sets);
+    sweep_set_d = sweep_q ? sweep_set_q + SetBits'(1) : '0;
+    sweep_kind_d = sweep_kind_q;
+    sweep_vpid_d = sweep_vpid_q;
+    sweep_pcid_d = sweep_pcid_q;
+    sweep_vpn_d = sweep_vpn_q;
+    sweep_vpids_d = sweep_vpids_q;
+    sweep_vpids_valid_d = sweep_vpids_valid_q;
+    if (sweep_start) begin
+      sweep_kind_d = inv_kind_i;
+      sweep_vpid_d = inv_vpid_i;
+      sweep_pcid_d = inv_pcid_i;
+      sweep_vpn_d = inv_vpn_i;
+      sweep_vpids_d = inv_vpids_i;
+      sweep_vpids_valid_d = inv_vpids_valid_i;
+    end
+    if (inv_i && inv_kind_i == mmu_pkg::InvEvery) valid_d = '0;
+    // The compared set: a sweep's matches or a dropped probe's matches leave it.
+    valid_d[32'(cmp_set) * Ways +: Ways] = valid_d[32'(cmp_set) * Ways +: Ways] & ~inv_match &
+                                           ~(rd_drop_i ? match : '0);
+    if (rd_touch_i) plru_d[32'(cmp_set) * TreeBits +: TreeBits] = touch_bits;
+    if (fill_i) begin
+      plru_d[32'(fill_set) * TreeBits +: TreeBits] = fill_bits;
+      valid_d[32'(fill_set) * Ways + 32'(fill_way)] = 1'b1;
     end
   end
 
-  always_comb begin : clear
-    clear_mask = inv_mask;
-    if (rd_drop_i) begin
-      for (int unsigned w = 0; w < Ways; w++) begin
-        if (drop_4k_q[w]) clear_mask[32'(drop_set_4k_q) * Ways + w] = 1'b1;
-        if (drop_2m_q[w]) clear_mask[32'(drop_set_2m_q) * Ways + w] = 1'b1;
-      end
-    end
-  end
-
-  // Reset clears valid and PLRU bits; tags, like the SRAM, are used only while valid.
+  // Reset clears the valid and PLRU bits and ends a probe or a sweep; the SRAM words are used
+  // only while valid.
   always_ff @(posedge clk_i) begin : regs
     if (!rst_ni) begin
       valid_q <= '0;
       plru_q <= '0;
+      probe_4k_q <= 1'b0;
+      probe_2m_q <= 1'b0;
+      sweep_q <= 1'b0;
+      sweep_set_q <= '0;
+      sweep_kind_q <= mmu_pkg::InvEvery;
     end else begin
-      valid_q <= valid_q & ~clear_mask;
-      if (rd_touch_i) plru_q[32'(rd_set_q) * TreeBits +: TreeBits] <= touch_bits;
-      if (fill_i) begin
-        plru_q[32'(fill_set) * TreeBits +: TreeBits] <= fill_bits;
-        valid_q[fill_index] <= 1'b1;
-      end
+      valid_q <= valid_d;
+      plru_q <= plru_d;
+      probe_4k_q <= probe_4k_d;
+      probe_2m_q <= probe_2m_d;
+      sweep_q <= sweep_d;
+      sweep_set_q <= sweep_set_d;
+      sweep_kind_q <= sweep_kind_d;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin : operand_regs
+    key_vpid_q <= key_vpid_d;
+    key_pcid_q <= key_pcid_d;
+    key_vpn_q <= key_vpn_d;
+    sweep_vpid_q <= sweep_vpid_d;
+    sweep_pcid_q <= sweep_pcid_d;
+    sweep_vpn_q <= sweep_vpn_d;
+    sweep_vpids_q <= sweep_vpids_d;
+    sweep_vpids_valid_q <= sweep_vpids_valid_d;
+  end
+
+  // The header's claims: one user of the SRAM port at a time, a touch or a drop only when the
+  // probe decides with a match.
+  logic [3:0] port_users;
+  assign port_users = {fill_i, pr_start_i, probe_4k_q || probe_2m_q, sweep_q || sweep_start};
+
+  always_comb begin : exclusive_check
+    if (rst_ni) begin
+      assert ((port_users & (port_users - 4'd1)) == 4'd0);
+      assert (!(rd_touch_i || rd_drop_i) || (pr_done_o && pr_match_o));
+      assert (!(rd_touch_i && rd_drop_i));
     end
   end
 

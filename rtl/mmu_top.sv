@@ -6,12 +6,12 @@
 // STLB, PSC and nested TLB are mmu_tlb, mmu_stlb, mmu_psc and mmu_ntlb.
 //
 // Timing (§12): a request accepted in cycle t is looked up in t and its hit or early-fault
-// response is registered, valid in t+1. A first-level miss probes the STLB's tags in t too: no
-// match starts the walker (START in t+1); a match reads the entry's payload from the STLB's SRAM
-// and holds the request for cycle t+1, which either answers it (valid in t+2, first level
-// refilled) or drops the entry and starts the walker (START in t+2). Control is accepted only
-// while the walker is idle and no STLB read is pending, and has priority over a request in the
-// same cycle.
+// response is registered, valid in t+1. A first-level miss holds the request and probes the
+// STLB (§9.2): its 4K set is read in t and compared in t+1, its 2M set read in t+1 and compared
+// in t+2 unless the 4K set matched. The deciding cycle answers a granting entry (valid one cycle
+// later, first level refilled) or starts the walker (START one cycle later). Control is accepted
+// only while the walker is idle and the STLB is not busy (a probe, or the set sweep of an
+// invalidation), and has priority over a request in the same cycle.
 // rst_ni is an active-low synchronous reset.
 module mmu_top #(
   parameter int unsigned GuestLevels = 4,
@@ -181,11 +181,11 @@ module mmu_top #(
     .rst_ni,
     .start_i             (walk_start),
     // A walk after an STLB entry that did not grant starts from the held request.
-    .start_vpid_i        (stlb_busy_q ? held_q.vpid : req_vpid_i),
-    .start_pcid_i        (stlb_busy_q ? held_q.pcid : req_pcid_i),
-    .start_va_i          (stlb_busy_q ? held_q.va : req_va_i),
-    .start_access_i      (stlb_busy_q ? held_access_q : req_access_i),
-    .start_user_i        (stlb_busy_q ? held_q.user : req_user_i),
+    .start_vpid_i        (stlb_busy ? held_q.vpid : req_vpid_i),
+    .start_pcid_i        (stlb_busy ? held_q.pcid : req_pcid_i),
+    .start_va_i          (stlb_busy ? held_q.va : req_va_i),
+    .start_access_i      (stlb_busy ? held_access_q : req_access_i),
+    .start_user_i        (stlb_busy ? held_q.user : req_user_i),
     .state_o             (walk_state),
     .walk_vpid_o         (walk_vpid),
     .walk_pcid_o         (walk_pcid),
@@ -248,9 +248,9 @@ module mmu_top #(
 
   assign walker_idle = walk_state == mmu_pkg::WalkIdle;
 
-  // The request a pending STLB read holds for its second cycle (§9.2), and whether the first
-  // level dropped a non-granting entry for it (PERM_REFILLS counts a request once). The access
-  // type is a register of its own: yosys 0.23 takes no package enum inside a local struct.
+  // The request an STLB probe holds until it decides (§9.2), and whether the first level
+  // dropped a non-granting entry for it (PERM_REFILLS counts a request once). The access type is
+  // a register of its own: yosys 0.23 takes no package enum inside a local struct.
   typedef struct packed {
     logic [15:0] vpid;
     logic [11:0] pcid;
@@ -259,7 +259,7 @@ module mmu_top #(
     logic        l1_dropped;
   } held_req_t;
 
-  logic             stlb_busy_q, stlb_busy_d;  // cycle t+1 of an STLB read
+  logic             stlb_busy;  // an STLB probe or sweep runs (registers of mmu_stlb)
   held_req_t        held_q, held_d;
   mmu_pkg::access_e held_access_q, held_access_d;
 
@@ -272,7 +272,7 @@ module mmu_top #(
   logic [InvVpids-1:0]           inv_vpids_valid;
   logic                          ctrl_fire, ctrl_va_canonical;
 
-  assign ctrl_ready_o = walker_idle && !stlb_busy_q;
+  assign ctrl_ready_o = walker_idle && !stlb_busy;
   assign ctrl_fire = ctrl_valid_i && ctrl_ready_o;
   // Entries hold canonical VAs, so a non-canonical INV_ADDR operand matches none (the model
   // compares full 64-bit page numbers).
@@ -339,7 +339,7 @@ module mmu_top #(
   mmu_pkg::guest_acc_t  tlb_acc;
   logic [2:0]           tlb_ept_perm;
 
-  // The first level is filled by a walk (DONE) or by an STLB hit (the cycle after its read),
+  // The first level is filled by a walk (DONE) or by an STLB hit (the probe's deciding cycle),
   // never both in one cycle.
   logic                 stlb_refill, l1_fill, l1_fill_global, l1_fill_dirty;
   logic [15:0]          l1_fill_vpid;
@@ -350,7 +350,7 @@ module mmu_top #(
   mmu_pkg::guest_acc_t  l1_fill_acc;
   logic [2:0]           l1_fill_ept_perm;
 
-  logic                 stlb_match, stlb_read, stlb_touch, stlb_drop, stlb_fill;
+  logic                 stlb_start, stlb_done, stlb_match, stlb_touch, stlb_drop, stlb_fill;
   mmu_pkg::page_size_e  stlb_rd_size, stlb_rd_gsize;
   logic [11:0]          stlb_rd_pcid;
   logic                 stlb_rd_global, stlb_rd_dirty;
@@ -434,12 +434,13 @@ module mmu_top #(
     ) u_stlb (
       .clk_i,
       .rst_ni,
-      .lk_enable_i       (req_valid_i),
-      .lk_vpid_i         (req_vpid_i),
-      .lk_pcid_i         (req_pcid_i),
-      .lk_vpn_i          (req_va_i[VaBits-1:12]),
-      .lk_match_o        (stlb_match),
-      .lk_read_i         (stlb_read),
+      .pr_start_i        (stlb_start),
+      .pr_vpid_i         (req_vpid_i),
+      .pr_pcid_i         (req_pcid_i),
+      .pr_vpn_i          (req_va_i[VaBits-1:12]),
+      .busy_o            (stlb_busy),
+      .pr_done_o         (stlb_done),
+      .pr_match_o        (stlb_match),
       .rd_size_o         (stlb_rd_size),
       .rd_pcid_o         (stlb_rd_pcid),
       .rd_global_o       (stlb_rd_global),
@@ -471,6 +472,8 @@ module mmu_top #(
     );
   end else begin : gen_no_stlb
     // No STLB: every first-level miss walks; the read and its outputs are never used.
+    assign stlb_busy = 1'b0;
+    assign stlb_done = 1'b0;
     assign stlb_match = 1'b0;
     assign stlb_rd_size = mmu_pkg::Size4K;
     assign stlb_rd_gsize = mmu_pkg::Size4K;
@@ -481,7 +484,7 @@ module mmu_top #(
     assign stlb_rd_ept_perm = '0;
     assign stlb_rd_dirty = 1'b0;
     logic unused_stlb;
-    assign unused_stlb = ^{stlb_read, stlb_touch, stlb_drop, stlb_fill};
+    assign unused_stlb = ^{stlb_start, stlb_touch, stlb_drop, stlb_fill};
   end
 
   mmu_psc #(
@@ -555,7 +558,7 @@ module mmu_top #(
   logic [mmu_pkg::NumCounters-1:0] stlb_ctr_inc;
   logic [PaBits-1:0] stlb_hpa;
 
-  assign req_ready_o = walker_idle && !stlb_busy_q && !ctrl_valid_i &&
+  assign req_ready_o = walker_idle && !stlb_busy && !ctrl_valid_i &&
                        (!resp_valid_q || resp_ready_i);
   assign req_fire = req_valid_i && req_ready_o;
   assign va_canonical = &req_va_i[63:VaBits-1] || ~|req_va_i[63:VaBits-1];
@@ -591,10 +594,9 @@ module mmu_top #(
     tlb_touch = 1'b0;
     tlb_inv_matching = 1'b0;
     front_ctr_inc = '0;
-    stlb_busy_d = 1'b0;
     held_d = held_q;
     held_access_d = held_access_q;
-    stlb_read = 1'b0;
+    stlb_start = 1'b0;
     stlb_touch = 1'b0;
     stlb_drop = 1'b0;
     stlb_refill = 1'b0;
@@ -622,13 +624,12 @@ module mmu_top #(
         resp_d = front_resp;
       end else begin
         // First-level miss, or a matching entry that does not grant: drop it (§5, §7), then
-        // the STLB (§9.2): a match reads its entry, no match walks.
+        // probe the STLB (§9.2), or walk when there is none.
         tlb_inv_matching = tlb_match;
         front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrTlbMisses);
         walk_ctx_d = lk_ctx;
-        if (stlb_match) begin
-          stlb_read = 1'b1;
-          stlb_busy_d = 1'b1;
+        if (StlbSets > 0) begin
+          stlb_start = 1'b1;
           held_d.vpid = req_vpid_i;
           held_d.pcid = req_pcid_i;
           held_d.va = req_va_i;
@@ -642,9 +643,9 @@ module mmu_top #(
         end
       end
     end
-    if (stlb_busy_q) begin
-      // The STLB entry read in the previous cycle: serve the held request, or drop it and walk.
-      if (stlb_grants) begin
+    if (stlb_done) begin
+      // The STLB probe decides: serve the held request, or drop the matches and walk.
+      if (stlb_match && stlb_grants) begin
         front_resp.hpa = 64'(stlb_hpa);
         front_resp.size = stlb_rd_size;
         front_resp.tlb_hit = 1'b1;
@@ -658,8 +659,10 @@ module mmu_top #(
         resp_valid_d = 1'b1;
         resp_d = front_resp;
       end else begin
-        stlb_drop = 1'b1;
-        front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
+        stlb_drop = stlb_match;
+        if (stlb_match || held_q.l1_dropped) begin
+          front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
+        end
         front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalks);
         walk_start = 1'b1;
       end
@@ -675,14 +678,12 @@ module mmu_top #(
       resp_valid_q <= 1'b0;
       resp_q <= '0;
       walk_ctx_q <= '0;
-      stlb_busy_q <= 1'b0;
       held_q <= '0;
       held_access_q <= mmu_pkg::AccessRead;
     end else begin
       resp_valid_q <= resp_valid_d;
       resp_q <= resp_d;
       walk_ctx_q <= walk_ctx_d;
-      stlb_busy_q <= stlb_busy_d;
       held_q <= held_d;
       held_access_q <= held_access_d;
     end
@@ -710,6 +711,7 @@ module mmu_top #(
     if (rst_ni && mem_wait_o && !mem_resp_valid_i) begin
       assert (!req_ready_o && !ctrl_ready_o && !resp_valid_o && !walk_start && !ctx_wr &&
               !inv_valid && !tlb_touch && !tlb_inv_matching && !tlb_fill && !psc_touch &&
+              !stlb_busy && !stlb_start && !stlb_touch && !stlb_drop && !stlb_refill &&
               !psc_fill && !ntlb_lk_valid && !ntlb_touch && !ntlb_inv_matching && !ntlb_fill &&
               !walk_resp_valid && !resp_valid_d &&
               (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc) ==

@@ -478,11 +478,14 @@ struct Mmu::Impl {
     return false;
   }
 
-  // stlb_lookup of §5 (§9.2): the 4K candidate, then the 2M one. True when an entry granted: the
-  // request is answered and the entry copied into the first level. A match that does not grant
-  // drops every STLB entry matching the request and sets `dropped`.
+  // stlb_lookup of §5 (§9.2): the 4K set, then, when none of its entries matched, the 2M set; the
+  // first match decides, in the probe's first or second cycle (§12). True when the entry granted:
+  // the request is answered and the entry copied into the first level. A match that does not grant
+  // drops the matching entries of the set it was found in (the other set was not read) and sets
+  // `dropped`.
   bool stlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
     for (const PageSize size : {PageSize::Size4K, PageSize::Size2M}) {
+      ++out->trace.stlb_cycles;
       const uint64_t vpn = request.va >> pageShift(size);
       const unsigned set = stlb.setOf(vpn);
       const auto matches = [&](const StlbEntry &e) {
@@ -495,7 +498,7 @@ struct Mmu::Impl {
       out->trace.stlb_read = true;
       if (!tlbGrants(e, request)) {
         dropped = true;
-        dropStlbMatches(request, pcid);
+        stlb.invalidateInSet(set, matches);
         return false;
       }
       ++counters[ctrIndex(size == PageSize::Size4K ? Counter::StlbHits4K : Counter::StlbHits2M)];
@@ -510,15 +513,6 @@ struct Mmu::Impl {
       return true;
     }
     return false;
-  }
-
-  void dropStlbMatches(const Request &request, uint16_t pcid) {
-    for (const PageSize size : {PageSize::Size4K, PageSize::Size2M}) {
-      const uint64_t vpn = request.va >> pageShift(size);
-      stlb.invalidateInSet(stlb.setOf(vpn), [&](const StlbEntry &e) {
-        return e.size == size && e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
-      });
-    }
   }
 
   void translateMiss(uint16_t pcid, bool dropped) {

@@ -5,8 +5,8 @@ module \$__VMMU_SRAM_SP (PORT_A_CLK, PORT_A_CLK_EN, PORT_A_ADDR, PORT_A_WR_EN, P
                          PORT_A_RD_DATA);
   input         PORT_A_CLK;
   input         PORT_A_CLK_EN;
-  input  [9:0]  PORT_A_ADDR;
+  input  [6:0]  PORT_A_ADDR;
   input         PORT_A_WR_EN;
-  input  [40:0] PORT_A_WR_DATA;
-  output [40:0] PORT_A_RD_DATA;
+  input  [108:0] PORT_A_WR_DATA;
+  output [108:0] PORT_A_RD_DATA;
 endmodule

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "model_test_util.h"
+#include "vmmu/dut_check.h"
 
 namespace vmmu::test {
 namespace {
@@ -152,6 +153,69 @@ TEST(Stlb, APermissionRefillOfBothLevelsCountsOnce) {
   EXPECT_EQ(vm.ctr(Counter::PermRefills), 1u);
   EXPECT_EQ(vm.mmu.stlbValidEntries(), 0u);
   EXPECT_EQ(vm.mmu.tlbValidEntries(), 0u);
+}
+
+// §12: the probe reads the 4K set, then the 2M set unless the 4K set matched; a request's STLB
+// cycles are the sets it compared, and the latency the harnesses expect adds them.
+TEST(Stlb, ProbeCyclesAreOneForAFourKiBMatchAndTwoOtherwise) {
+  StlbVm vm;
+  TranslateResult r = vm.run(kPageA);  // no match in either set: walks after two cycles
+  EXPECT_TRUE(r.trace.walked);
+  EXPECT_EQ(r.trace.stlb_cycles, 2u);
+  EXPECT_EQ(expectedLatency(r), r.trace.walk_cycles + 2);
+  vm.run(kPageB);
+  r = vm.run(kPageA);  // 4K set matches: decided in its first cycle
+  EXPECT_TRUE(r.trace.stlb_hit);
+  EXPECT_EQ(r.trace.stlb_cycles, 1u);
+  EXPECT_EQ(expectedLatency(r), 2u);
+  r = vm.run(kPageA);  // first level: no probe
+  EXPECT_EQ(r.trace.stlb_cycles, 0u);
+  EXPECT_EQ(expectedLatency(r), 1u);
+  vm.run(k2m);
+  vm.run(k2m + kTwoMiB);
+  r = vm.run(k2m + 0x42);  // no 4K entry in its 4K set (k2m >> 12 is even: set 0): the 2M set
+  EXPECT_TRUE(r.trace.stlb_hit);
+  EXPECT_EQ(r.resp.size, PageSize::Size2M);
+  EXPECT_EQ(r.trace.stlb_cycles, 2u);
+  EXPECT_EQ(expectedLatency(r), 3u);
+}
+
+// §9.2: a match that does not grant drops the matches of the set it was found in. A 4K entry and
+// a 2M entry that both match one request need two page tables: under CR3 = two_m the page at k2m
+// is a 2M read-only page (PCID 1), under CR3 = four_k a global 4K read-only page (PCID 2 misses
+// the 2M entry, so it walks and fills the 4K one).
+TEST(Stlb, ANonGrantingFourKiBMatchKeepsTheTwoMiBMatchItsProbeDidNotRead) {
+  SparseMemory mem;
+  FrameAllocator frames{0x10'0000, 0x20'0000};
+  GuestPageTables two_m{mem, frames}, four_k{mem, frames};
+  two_m.map(k2m, 0x4000'0000, PageSize::Size2M, 0);
+  four_k.map(k2m, 0x5000, PageSize::Size4K, pte::G);
+  Mmu mmu(smallConfig(2), mem);
+  setupContext(mmu, 0, {.cr3 = two_m.root()});
+  const auto run = [&](Access access, uint16_t pcid) {
+    return mmu.translate(request(k2m + 0x123, access, false, kVpid, pcid));
+  };
+  EXPECT_TRUE(run(Access::Read, 1).trace.walked);  // 2M entry, PCID 1
+  mmu.writeReg(0, CtxReg::Cr3, four_k.root());      // CR3: no flush (§3)
+  EXPECT_TRUE(run(Access::Read, 2).trace.walked);  // global 4K entry
+  EXPECT_EQ(mmu.stlbValidEntries(), 2u);
+  // PCID 1 matches both; the 4K one is found first and does not grant a write: dropped (both
+  // first-level entries too), the walk faults (read-only) and fills nothing.
+  TranslateResult r = run(Access::Write, 1);
+  EXPECT_TRUE(r.trace.walked);
+  EXPECT_TRUE(r.trace.stlb_read);
+  EXPECT_EQ(r.trace.stlb_cycles, 1u);
+  EXPECT_EQ(r.resp.fault, Fault::GuestPageFault);
+  EXPECT_EQ(mmu.counter(Counter::PermRefills), 1u);
+  EXPECT_EQ(mmu.stlbValidEntries(), 1u);  // the 2M entry
+  EXPECT_EQ(mmu.tlbValidEntries(), 0u);
+  // A read with PCID 1 now finds only the 2M entry, in the 2M set: served by the STLB.
+  r = run(Access::Read, 1);
+  EXPECT_TRUE(r.trace.stlb_hit);
+  EXPECT_EQ(r.trace.stlb_cycles, 2u);
+  EXPECT_EQ(r.resp.size, PageSize::Size2M);
+  EXPECT_EQ(r.resp.hpa, 0x4000'0123u);
+  EXPECT_EQ(mmu.counter(Counter::StlbHits2M), 1u);
 }
 
 // Fills A and B (set 1) and the 2M page k2m (set 0); the first level holds B and k2m.

@@ -282,12 +282,11 @@ Translation RtlBackend::translate(const Request &req) {
                          toString(req) + ")",
                      differences);
   }
-  // A hit or an early fault answers in the next cycle, an STLB hit in the one after; a walk takes
-  // 2 + sum c >= 2 (§12).
-  const bool stlb_hit = dut.resp.tlb_hit && dut.latency == 2;
+  // A first-level hit or an early fault answers in the next cycle, an STLB hit 1 or 2 cycles later
+  // (§12); a walk takes its STLB cycles + 2 + sum c >= 2.
   const bool walked = !dut.resp.tlb_hit && dut.latency > 1;
   response_ = dut.resp;
-  return Translation{response_, walked, walked ? dut.latency : 0, stlb_hit};
+  return Translation{response_, walked, walked ? dut.latency : 0, dut.resp.tlb_hit ? dut.latency - 1 : 0};
 }
 
 void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
