@@ -553,7 +553,8 @@ TEST_F(RtlDirected, StlbTwoMiBHitTakesThreeCycles) {
     GTEST_SKIP() << "no STLB in this parameter set";
   GuestPageTables tables = newHostTables();
   const unsigned l1_sets = config.tlb[1].sets, l1_ways = config.tlb[1].ways;
-  const auto page = [&](unsigned k) { return kVa + uint64_t{k} * l1_sets * 0x20'0000; };
+  const uint64_t base = 0x0000'2000'0000'0000;  // 2M-aligned
+  const auto page = [&](unsigned k) { return base + uint64_t{k} * l1_sets * 0x20'0000; };
   for (unsigned k = 0; k <= l1_ways; ++k)
     tables.map(page(k), uint64_t{k + 1} * 0x20'0000, PageSize::Size2M, pte::RW);
   setContext(sim, 0, 0, Mode::Native, tables.root());
