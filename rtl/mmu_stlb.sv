@@ -1,9 +1,10 @@
 // mmu_stlb: the second-level TLB of §9.2, one set-associative array of 4K and 2M entries.
 //
-// Storage: the valid bits and the §9.1 PLRU bits are flip-flops; everything else of an entry
-// (tag and payload) is a word of one of Ways synchronous single-port SRAMs (mmu_sram_sp), one
-// per way, of Sets words: word s of way w's SRAM is entry (s, w). One address read on all of
-// them gives a whole set, one cycle later. Only Ways tag comparators exist, not one per entry.
+// Storage: the valid bits and the §9.1 PLRU bits are flip-flops, kept by an mmu_sa_array as for
+// every other array; everything else of an entry (tag and payload) is a word of one of Ways
+// synchronous single-port SRAMs (mmu_sram_sp), one per way, of Sets words: word s of way w's SRAM
+// is entry (s, w). One address read on all of them gives a whole set, one cycle later. Only Ways
+// tag comparators exist, not one per entry.
 //   - Probe (§9.2, §12): started in the cycle t a first-level miss is accepted, which reads the
 //     4K set of the VA. In t+1 the 4K set is compared: a match decides (pr_done_o, pr_match_o,
 //     the lowest matching way's entry on rd_*_o); otherwise the 2M set, read in t+1, is compared
@@ -68,9 +69,10 @@ module mmu_stlb #(
 );
 
   localparam int unsigned FrameBits = PaBits - 12;
+  localparam int unsigned Entries = Sets * Ways;
   localparam int unsigned SetBits = (Sets > 1) ? $clog2(Sets) : 1;
   localparam int unsigned WayBits = (Ways > 1) ? $clog2(Ways) : 1;
-  localparam int unsigned TreeBits = (Ways > 1) ? Ways - 1 : 1;
+  localparam int unsigned IndexBits = (Entries > 1) ? $clog2(Entries) : 1;
   // The VPN of a 2M entry keeps its low 9 bits zero.
   localparam logic [VpnBits-1:0] Vpn2mMask = {VpnBits{1'b1}} << 9;
   // VPN bits a guest page of 2M and 1G keeps (INV_ADDR, by the entry's guest size).
@@ -92,9 +94,6 @@ module mmu_stlb #(
   } entry_t;
   // $bits(entry_t), spelled out for yosys 0.23.
   localparam int unsigned EntryBits = 16 + 12 + 1 + 1 + 2 + VpnBits + FrameBits + 3 + 3 + 1;
-
-  logic [Sets*Ways-1:0]     valid_q, valid_d;
-  logic [Sets*TreeBits-1:0] plru_q, plru_d;
 
   // ---------------------------------------------------------------------------------------
   // State of a probe and of a sweep, all registers.
@@ -129,7 +128,6 @@ module mmu_stlb #(
   assign set_4k = (Sets > 1) ? SetBits'(key_vpn_q) : '0;
   assign set_2m = (Sets > 1) ? SetBits'(key_vpn_q >> 9) : '0;
   assign cmp_set = sweep_q ? sweep_set_q : probe_2m_q ? set_2m : set_4k;
-  assign cmp_valid = valid_q[32'(cmp_set) * Ways +: Ways];
 
   /* verilator lint_off UNUSEDSIGNAL */
   entry_t             e;           // the compared word of one way (its tag part)
@@ -166,14 +164,8 @@ module mmu_stlb #(
     end
   end
 
-  // The lowest matching way.
-  always_comb begin : winner
-    win_way = '0;
-    for (int w = Ways - 1; w >= 0; w--) begin
-      if (match[w]) win_way = WayBits'(w);
-    end
-    win = rdata[32'(win_way) * EntryBits +: EntryBits];
-  end
+  // The lowest matching way (win_way, from the array).
+  assign win = rdata[32'(win_way) * EntryBits +: EntryBits];
 
   // A 4K match decides in the 4K cycle; otherwise the 2M cycle decides.
   assign pr_match_o = |match;
@@ -195,41 +187,40 @@ module mmu_stlb #(
   assign rd_dirty_o = win.dirty;
 
   // ---------------------------------------------------------------------------------------
-  // Fill: victim and the word.
+  // Valid and PLRU bits: the compared set is the array's lookup (touched or dropped when the
+  // probe decides); a fill picks its victim there; a sweep clears the compared set's matches,
+  // INV_ALL every entry.
 
-  logic [SetBits-1:0]  fill_set;
-  logic [WayBits-1:0]  fill_way, plru_victim;
-  logic [TreeBits-1:0] fill_set_bits, fill_bits, cmp_set_bits, touch_bits;
-  logic [Ways-1:0]     fill_set_valid;
-  logic [WayBits-1:0]  unused_touch_victim;
-  entry_t              fill_entry;
+  logic [SetBits-1:0]   fill_set;
+  logic [IndexBits-1:0] fill_index;
+  logic [WayBits-1:0]   fill_way;
+  logic [Entries-1:0]   inv_mask;
+  logic                 unused_hit;
+  logic [Entries-1:0]   unused_all_valid;
+  entry_t               fill_entry;
 
   assign fill_set = (Sets > 1) ? SetBits'(fill_vpn_i >> (fill_size_i == mmu_pkg::Size2M ? 9 : 0))
                                : '0;
+  assign fill_way = WayBits'(32'(fill_index) % Ways);
+  assign inv_mask = (inv_i && inv_kind_i == mmu_pkg::InvEvery) ? '1 :
+                    Entries'(inv_match) << (32'(cmp_set) * Ways);
 
-  always_comb begin : choose_victim
-    fill_set_bits = plru_q[32'(fill_set) * TreeBits +: TreeBits];
-    fill_set_valid = valid_q[32'(fill_set) * Ways +: Ways];
-    fill_way = plru_victim;
-    for (int w = Ways - 1; w >= 0; w--) begin
-      if (!fill_set_valid[w]) fill_way = WayBits'(w);
-    end
-  end
-
-  mmu_plru_tree #(.Ways(Ways)) u_fill_tree (
-    .bits_i         (fill_set_bits),
-    .touch_way_i    (fill_way),
-    .touched_bits_o (fill_bits),
-    .victim_o       (plru_victim)
-  );
-
-  assign cmp_set_bits = plru_q[32'(cmp_set) * TreeBits +: TreeBits];
-
-  mmu_plru_tree #(.Ways(Ways)) u_touch_tree (
-    .bits_i         (cmp_set_bits),
-    .touch_way_i    (win_way),
-    .touched_bits_o (touch_bits),
-    .victim_o       (unused_touch_victim)
+  mmu_sa_array #(.Sets(Sets), .Ways(Ways)) u_array (
+    .clk_i,
+    .rst_ni,
+    .rd_i            (probe_4k_q || probe_2m_q || sweep_q),
+    .rd_set_i        (cmp_set),
+    .rd_valid_o      (cmp_valid),
+    .rd_match_i      (match),
+    .hit_o           (unused_hit),
+    .hit_way_o       (win_way),
+    .touch_i         (rd_touch_i),
+    .drop_matching_i (rd_drop_i),
+    .all_valid_o     (unused_all_valid),
+    .fill_i,
+    .fill_set_i      (fill_set),
+    .fill_index_o    (fill_index),
+    .inv_i           (inv_mask)
   );
 
   always_comb begin : fill_data
@@ -290,8 +281,6 @@ module mmu_stlb #(
   // Next state.
 
   always_comb begin : next_state
-    valid_d = valid_q;
-    plru_d = plru_q;
     probe_4k_d = pr_start_i;
     probe_2m_d = probe_4k_q && !(|match);
     key_vpid_d = pr_start_i ? pr_vpid_i : key_vpid_q;
@@ -313,31 +302,18 @@ module mmu_stlb #(
       sweep_vpids_d = inv_vpids_i;
       sweep_vpids_valid_d = inv_vpids_valid_i;
     end
-    if (inv_i && inv_kind_i == mmu_pkg::InvEvery) valid_d = '0;
-    // The compared set: a sweep's matches or a dropped probe's matches leave it.
-    valid_d[32'(cmp_set) * Ways +: Ways] = valid_d[32'(cmp_set) * Ways +: Ways] & ~inv_match &
-                                           ~(rd_drop_i ? match : '0);
-    if (rd_touch_i) plru_d[32'(cmp_set) * TreeBits +: TreeBits] = touch_bits;
-    if (fill_i) begin
-      plru_d[32'(fill_set) * TreeBits +: TreeBits] = fill_bits;
-      valid_d[32'(fill_set) * Ways + 32'(fill_way)] = 1'b1;
-    end
   end
 
-  // Reset clears the valid and PLRU bits and ends a probe or a sweep; the SRAM words are used
-  // only while valid.
+  // Reset ends a probe or a sweep (the array clears the valid and PLRU bits); the SRAM words are
+  // used only while valid.
   always_ff @(posedge clk_i) begin : regs
     if (!rst_ni) begin
-      valid_q <= '0;
-      plru_q <= '0;
       probe_4k_q <= 1'b0;
       probe_2m_q <= 1'b0;
       sweep_q <= 1'b0;
       sweep_set_q <= '0;
       sweep_kind_q <= mmu_pkg::InvEvery;
     end else begin
-      valid_q <= valid_d;
-      plru_q <= plru_d;
       probe_4k_q <= probe_4k_d;
       probe_2m_q <= probe_2m_d;
       sweep_q <= sweep_d;
