@@ -36,9 +36,6 @@ Env::Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &o
     coverage_ = std::make_unique<Coverage>("coverage", config.guest_levels, config.hasStlb());
   }
   SC_THREAD(runPhase);
-  // The verilated model's evaluation keeps its delayed assignments on the stack (one per STLB
-  // tag register, §9.2): far more than SystemC's default thread stack of 64 KiB.
-  set_stack_size(kRunPhaseStackBytes);
 }
 
 void Env::connectPhase() {

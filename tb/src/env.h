@@ -36,8 +36,6 @@ struct EnvKnobs {
 
 class Env : public Component {
 public:
-  // Stack of the run-phase thread, which evaluates the verilated DUT (env.cpp).
-  static constexpr size_t kRunPhaseStackBytes = size_t{16} << 20;
   SC_HAS_PROCESS(Env);
   Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &options, const MmuConfig &config,
       SparseMemory &dut_memory, SparseMemory &model_memory, ReportServer &reporter, Random random);
