@@ -102,10 +102,15 @@ package mmu_pkg;
     CtrInvEptp          = 6'd25,
     CtrInvAll           = 6'd26,
     CtrEscapes          = 6'd27,
-    CtrPermRefills      = 6'd28
+    CtrPermRefills      = 6'd28,
+    CtrStlbHits4K       = 6'd29,
+    CtrStlbHits2M       = 6'd30,
+    CtrStlbMisses4K     = 6'd31,  // + page_size_e of the walk's TLB entry
+    CtrStlbMisses2M     = 6'd32,
+    CtrStlbMisses1G     = 6'd33
   } ctr_e;
 
-  localparam int unsigned NumCounters = 29;
+  localparam int unsigned NumCounters = 34;
 
   // The walker FSM (§12). Named states so that waves show them.
   typedef enum logic [2:0] {

@@ -3,11 +3,15 @@
 // The top holds the request front end - context lookup, canonical check, TLB lookup and the
 // permission check of a cached entry (§5, §7) - the response register, and the control port
 // (register writes and invalidations, §3, §11). Walks are the walker's (mmu_walker); the TLB,
-// PSC and nested TLB are mmu_tlb, mmu_psc and mmu_ntlb.
+// STLB, PSC and nested TLB are mmu_tlb, mmu_stlb, mmu_psc and mmu_ntlb.
 //
 // Timing (§12): a request accepted in cycle t is looked up in t and its hit or early-fault
-// response is registered, valid in t+1. A miss starts the walker (START in t+1). Control is
-// accepted only while the walker is idle and has priority over a request in the same cycle.
+// response is registered, valid in t+1. A first-level miss holds the request and probes the
+// STLB (§9.2): its 4K set is read in t and compared in t+1, its 2M set read in t+1 and compared
+// in t+2 unless the 4K set matched. The deciding cycle answers a granting entry (valid one cycle
+// later, first level refilled) or starts the walker (START one cycle later). Control is accepted
+// only while the walker is idle and the STLB is not busy (a probe, or the set sweep of an
+// invalidation), and has priority over a request in the same cycle.
 // rst_ni is an active-low synchronous reset.
 module mmu_top #(
   parameter int unsigned GuestLevels = 4,
@@ -21,6 +25,8 @@ module mmu_top #(
   parameter int unsigned Tlb2mWays = 4,
   parameter int unsigned Tlb1gSets = 1,
   parameter int unsigned Tlb1gWays = 4,
+  parameter int unsigned StlbSets = 128,  // 0: no STLB (§9.2)
+  parameter int unsigned StlbWays = 8,
   parameter int unsigned PscL2Sets = 8,
   parameter int unsigned PscL2Ways = 4,
   parameter int unsigned PscL3Sets = 4,
@@ -174,11 +180,12 @@ module mmu_top #(
     .clk_i,
     .rst_ni,
     .start_i             (walk_start),
-    .start_vpid_i        (req_vpid_i),
-    .start_pcid_i        (req_pcid_i),
-    .start_va_i          (req_va_i),
-    .start_access_i      (req_access_i),
-    .start_user_i        (req_user_i),
+    // A walk after an STLB entry that did not grant starts from the held request.
+    .start_vpid_i        (stlb_busy ? held_q.vpid : req_vpid_i),
+    .start_pcid_i        (stlb_busy ? held_q.pcid : req_pcid_i),
+    .start_va_i          (stlb_busy ? held_q.va : req_va_i),
+    .start_access_i      (stlb_busy ? held_access_q : req_access_i),
+    .start_user_i        (stlb_busy ? held_q.user : req_user_i),
     .state_o             (walk_state),
     .walk_vpid_o         (walk_vpid),
     .walk_pcid_o         (walk_pcid),
@@ -241,6 +248,21 @@ module mmu_top #(
 
   assign walker_idle = walk_state == mmu_pkg::WalkIdle;
 
+  // The request an STLB probe holds until it decides (§9.2), and whether the first level
+  // dropped a non-granting entry for it (PERM_REFILLS counts a request once). The access type is
+  // a register of its own: yosys 0.23 takes no package enum inside a local struct.
+  typedef struct packed {
+    logic [15:0] vpid;
+    logic [11:0] pcid;
+    logic [63:0] va;
+    logic        user;
+    logic        l1_dropped;
+  } held_req_t;
+
+  logic             stlb_busy;  // an STLB probe or sweep runs (registers of mmu_stlb)
+  held_req_t        held_q, held_d;
+  mmu_pkg::access_e held_access_q, held_access_d;
+
   // ---------------------------------------------------------------------------------------
   // Invalidation commands, shared by the TLB and the PSC (§11, §3 implicit flushes).
 
@@ -250,7 +272,7 @@ module mmu_top #(
   logic [InvVpids-1:0]           inv_vpids_valid;
   logic                          ctrl_fire, ctrl_va_canonical;
 
-  assign ctrl_ready_o = walker_idle;
+  assign ctrl_ready_o = walker_idle && !stlb_busy;
   assign ctrl_fire = ctrl_valid_i && ctrl_ready_o;
   // Entries hold canonical VAs, so a non-canonical INV_ADDR operand matches none (the model
   // compares full 64-bit page numbers).
@@ -317,6 +339,52 @@ module mmu_top #(
   mmu_pkg::guest_acc_t  tlb_acc;
   logic [2:0]           tlb_ept_perm;
 
+  // The first level is filled by a walk (DONE) or by an STLB hit (the probe's deciding cycle),
+  // never both in one cycle.
+  logic                 stlb_refill, l1_fill, l1_fill_global, l1_fill_dirty;
+  logic [15:0]          l1_fill_vpid;
+  logic [11:0]          l1_fill_pcid;
+  logic [63:0]          l1_fill_va;
+  mmu_pkg::page_size_e  l1_fill_size, l1_fill_gsize;
+  logic [PaBits-1:0]    l1_fill_hpa;
+  mmu_pkg::guest_acc_t  l1_fill_acc;
+  logic [2:0]           l1_fill_ept_perm;
+
+  logic                 stlb_start, stlb_done, stlb_match, stlb_touch, stlb_drop, stlb_fill;
+  mmu_pkg::page_size_e  stlb_rd_size, stlb_rd_gsize;
+  logic [11:0]          stlb_rd_pcid;
+  logic                 stlb_rd_global, stlb_rd_dirty;
+  logic [PaBits-13:0]   stlb_rd_frame;
+  mmu_pkg::guest_acc_t  stlb_rd_acc;
+  logic [2:0]           stlb_rd_ept_perm;
+
+  always_comb begin : l1_fill_select
+    l1_fill = tlb_fill || stlb_refill;
+    l1_fill_vpid = walk_vpid;
+    l1_fill_pcid = walk_pcid;
+    l1_fill_va = walk_va;
+    l1_fill_size = tlb_fill_size;
+    l1_fill_gsize = tlb_fill_gsize;
+    l1_fill_hpa = tlb_fill_hpa;
+    l1_fill_global = tlb_fill_global;
+    l1_fill_acc = tlb_fill_acc;
+    l1_fill_ept_perm = tlb_fill_ept_perm;
+    l1_fill_dirty = tlb_fill_dirty;
+    if (stlb_refill) begin
+      // A copy of the STLB entry (§9.2); its VPN at its size is the held request's.
+      l1_fill_vpid = held_q.vpid;
+      l1_fill_pcid = stlb_rd_pcid;
+      l1_fill_va = held_q.va;
+      l1_fill_size = stlb_rd_size;
+      l1_fill_gsize = stlb_rd_gsize;
+      l1_fill_hpa = {stlb_rd_frame, 12'h000};
+      l1_fill_global = stlb_rd_global;
+      l1_fill_acc = stlb_rd_acc;
+      l1_fill_ept_perm = stlb_rd_ept_perm;
+      l1_fill_dirty = stlb_rd_dirty;
+    end
+  end
+
   mmu_tlb #(
     .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(InvVpids),
     .Tlb4kSets(Tlb4kSets), .Tlb4kWays(Tlb4kWays), .Tlb2mSets(Tlb2mSets),
@@ -336,17 +404,17 @@ module mmu_top #(
     .lk_dirty_o        (tlb_dirty),
     .lk_touch_i        (tlb_touch),
     .lk_inv_matching_i (tlb_inv_matching),
-    .fill_i            (tlb_fill),
-    .fill_vpid_i       (walk_vpid),
-    .fill_pcid_i       (walk_pcid),
-    .fill_va_i         (walk_va),
-    .fill_size_i       (tlb_fill_size),
-    .fill_gsize_i      (tlb_fill_gsize),
-    .fill_hpa_i        (tlb_fill_hpa),
-    .fill_global_i     (tlb_fill_global),
-    .fill_acc_i        (tlb_fill_acc),
-    .fill_ept_perm_i   (tlb_fill_ept_perm),
-    .fill_dirty_i      (tlb_fill_dirty),
+    .fill_i            (l1_fill),
+    .fill_vpid_i       (l1_fill_vpid),
+    .fill_pcid_i       (l1_fill_pcid),
+    .fill_va_i         (l1_fill_va),
+    .fill_size_i       (l1_fill_size),
+    .fill_gsize_i      (l1_fill_gsize),
+    .fill_hpa_i        (l1_fill_hpa),
+    .fill_global_i     (l1_fill_global),
+    .fill_acc_i        (l1_fill_acc),
+    .fill_ept_perm_i   (l1_fill_ept_perm),
+    .fill_dirty_i      (l1_fill_dirty),
     .inv_i             (inv_valid),
     .inv_kind_i        (inv_kind),
     .inv_vpid_i        (ctrl_vpid_i),
@@ -355,6 +423,69 @@ module mmu_top #(
     .inv_vpids_i       (inv_vpids),
     .inv_vpids_valid_i (inv_vpids_valid)
   );
+
+  // A walk fills the STLB with its first-level entry unless that is a 1G one (§9.2).
+  assign stlb_fill = tlb_fill && tlb_fill_size != mmu_pkg::Size1G;
+
+  if (StlbSets > 0) begin : gen_stlb
+    mmu_stlb #(
+      .Sets(StlbSets), .Ways(StlbWays), .GuestLevels(GuestLevels), .PaBits(PaBits),
+      .NumVpids(InvVpids)
+    ) u_stlb (
+      .clk_i,
+      .rst_ni,
+      .pr_start_i        (stlb_start),
+      .pr_vpid_i         (req_vpid_i),
+      .pr_pcid_i         (req_pcid_i),
+      .pr_vpn_i          (req_va_i[VaBits-1:12]),
+      .busy_o            (stlb_busy),
+      .pr_done_o         (stlb_done),
+      .pr_match_o        (stlb_match),
+      .rd_size_o         (stlb_rd_size),
+      .rd_pcid_o         (stlb_rd_pcid),
+      .rd_global_o       (stlb_rd_global),
+      .rd_gsize_o        (stlb_rd_gsize),
+      .rd_frame_o        (stlb_rd_frame),
+      .rd_acc_o          (stlb_rd_acc),
+      .rd_ept_perm_o     (stlb_rd_ept_perm),
+      .rd_dirty_o        (stlb_rd_dirty),
+      .rd_touch_i        (stlb_touch),
+      .rd_drop_i         (stlb_drop),
+      .fill_i            (stlb_fill),
+      .fill_vpid_i       (walk_vpid),
+      .fill_pcid_i       (walk_pcid),
+      .fill_vpn_i        (walk_va[VaBits-1:12]),
+      .fill_size_i       (tlb_fill_size),
+      .fill_gsize_i      (tlb_fill_gsize),
+      .fill_frame_i      (tlb_fill_hpa[PaBits-1:12]),
+      .fill_global_i     (tlb_fill_global),
+      .fill_acc_i        (tlb_fill_acc),
+      .fill_ept_perm_i   (tlb_fill_ept_perm),
+      .fill_dirty_i      (tlb_fill_dirty),
+      .inv_i             (inv_valid),
+      .inv_kind_i        (inv_kind),
+      .inv_vpid_i        (ctrl_vpid_i),
+      .inv_pcid_i        (ctrl_pcid_i),
+      .inv_vpn_i         (ctrl_data_i[VaBits-1:12]),
+      .inv_vpids_i       (inv_vpids),
+      .inv_vpids_valid_i (inv_vpids_valid)
+    );
+  end else begin : gen_no_stlb
+    // No STLB: every first-level miss walks; the read and its outputs are never used.
+    assign stlb_busy = 1'b0;
+    assign stlb_done = 1'b0;
+    assign stlb_match = 1'b0;
+    assign stlb_rd_size = mmu_pkg::Size4K;
+    assign stlb_rd_gsize = mmu_pkg::Size4K;
+    assign stlb_rd_pcid = '0;
+    assign stlb_rd_global = 1'b0;
+    assign stlb_rd_frame = '0;
+    assign stlb_rd_acc = '0;
+    assign stlb_rd_ept_perm = '0;
+    assign stlb_rd_dirty = 1'b0;
+    logic unused_stlb;
+    assign unused_stlb = ^{stlb_start, stlb_touch, stlb_drop, stlb_fill};
+  end
 
   mmu_psc #(
     .GuestLevels(GuestLevels), .PaBits(PaBits), .NumVpids(InvVpids),
@@ -421,28 +552,36 @@ module mmu_top #(
   // ---------------------------------------------------------------------------------------
   // Request front end and response register.
 
-  logic           req_fire, va_canonical, tlb_grants;
+  logic           req_fire, va_canonical, tlb_grants, stlb_grants;
   logic           resp_valid_q, resp_valid_d;
   mmu_pkg::resp_t resp_q, resp_d;
+  logic [mmu_pkg::NumCounters-1:0] stlb_ctr_inc;
+  logic [PaBits-1:0] stlb_hpa;
 
-  assign req_ready_o = walker_idle && !ctrl_valid_i && (!resp_valid_q || resp_ready_i);
+  assign req_ready_o = walker_idle && !stlb_busy && !ctrl_valid_i &&
+                       (!resp_valid_q || resp_ready_i);
   assign req_fire = req_valid_i && req_ready_o;
   assign va_canonical = &req_va_i[63:VaBits-1] || ~|req_va_i[63:VaBits-1];
 
   // §7: a cached entry grants when the guest and EPT checks pass and a write finds it dirty.
-  always_comb begin : grant
-    logic [2:0] needed;
-    unique case (req_access_i)
-      mmu_pkg::AccessWrite: needed = 3'b010;
-      mmu_pkg::AccessExec:  needed = 3'b100;
-      default:              needed = 3'b001;
-    endcase
-    tlb_grants = !(req_user_i && !tlb_acc.us) &&
-                 !(req_access_i == mmu_pkg::AccessWrite && !tlb_acc.rw) &&
-                 !(req_access_i == mmu_pkg::AccessExec && tlb_acc.nx) &&
-                 (tlb_ept_perm & needed) != 3'b000 &&
-                 (req_access_i != mmu_pkg::AccessWrite || tlb_dirty);
-  end
+  // acc is a guest_acc_t ({rw, us, nx}) and access an access_e, passed as plain vectors: yosys
+  // 0.23 mis-elaborates struct and enum arguments of a function.
+  function automatic logic entry_grants(logic [2:0] acc, logic [2:0] ept_perm, logic dirty,
+                                        logic [1:0] access, logic user);
+    logic write, exec;
+    write = access == 2'(mmu_pkg::AccessWrite);
+    exec = access == 2'(mmu_pkg::AccessExec);
+    entry_grants = !(user && !acc[1]) && !(write && !acc[2]) && !(exec && acc[0]) &&
+                   (write ? ept_perm[1] : exec ? ept_perm[2] : ept_perm[0]) &&
+                   (!write || dirty);
+  endfunction
+
+  assign tlb_grants = entry_grants(tlb_acc, tlb_ept_perm, tlb_dirty, req_access_i, req_user_i);
+  // hPA of an STLB hit: the entry's frame | the VA's offset inside a page of the entry's size.
+  assign stlb_hpa = {stlb_rd_frame, 12'h000} | (held_q.va[PaBits-1:0] &
+      (stlb_rd_size == mmu_pkg::Size2M ? PaBits'(64'h001f_ffff) : PaBits'(64'h0000_0fff)));
+  assign stlb_grants = entry_grants(stlb_rd_acc, stlb_rd_ept_perm, stlb_rd_dirty, held_access_q,
+                                    held_q.user);
 
   mmu_pkg::resp_t front_resp;  // a hit or an early fault
 
@@ -455,6 +594,12 @@ module mmu_top #(
     tlb_touch = 1'b0;
     tlb_inv_matching = 1'b0;
     front_ctr_inc = '0;
+    held_d = held_q;
+    held_access_d = held_access_q;
+    stlb_start = 1'b0;
+    stlb_touch = 1'b0;
+    stlb_drop = 1'b0;
+    stlb_refill = 1'b0;
     if (req_fire) begin
       front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrLookups);
       if (!lk_found) begin
@@ -478,13 +623,48 @@ module mmu_top #(
         resp_valid_d = 1'b1;
         resp_d = front_resp;
       end else begin
-        // Miss, or a matching entry that does not grant: drop it and walk (§5, §7).
+        // First-level miss, or a matching entry that does not grant: drop it (§5, §7), then
+        // probe the STLB (§9.2), or walk when there is none.
         tlb_inv_matching = tlb_match;
-        if (tlb_match) front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
         front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrTlbMisses);
+        walk_ctx_d = lk_ctx;
+        if (StlbSets > 0) begin
+          stlb_start = 1'b1;
+          held_d.vpid = req_vpid_i;
+          held_d.pcid = req_pcid_i;
+          held_d.va = req_va_i;
+          held_d.user = req_user_i;
+          held_d.l1_dropped = tlb_match;
+          held_access_d = req_access_i;
+        end else begin
+          if (tlb_match) front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
+          front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalks);
+          walk_start = 1'b1;
+        end
+      end
+    end
+    if (stlb_done) begin
+      // The STLB probe decides: serve the held request, or drop the matches and walk.
+      if (stlb_match && stlb_grants) begin
+        front_resp.hpa = 64'(stlb_hpa);
+        front_resp.size = stlb_rd_size;
+        front_resp.tlb_hit = 1'b1;
+        stlb_touch = 1'b1;
+        stlb_refill = 1'b1;
+        front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(stlb_rd_size == mmu_pkg::Size2M ?
+            mmu_pkg::CtrStlbHits2M : mmu_pkg::CtrStlbHits4K);
+        if (held_q.l1_dropped) begin
+          front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
+        end
+        resp_valid_d = 1'b1;
+        resp_d = front_resp;
+      end else begin
+        stlb_drop = stlb_match;
+        if (stlb_match || held_q.l1_dropped) begin
+          front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPermRefills);
+        end
         front_ctr_inc = front_ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalks);
         walk_start = 1'b1;
-        walk_ctx_d = lk_ctx;
       end
     end
     if (walk_resp_valid) begin
@@ -498,10 +678,14 @@ module mmu_top #(
       resp_valid_q <= 1'b0;
       resp_q <= '0;
       walk_ctx_q <= '0;
+      held_q <= '0;
+      held_access_q <= mmu_pkg::AccessRead;
     end else begin
       resp_valid_q <= resp_valid_d;
       resp_q <= resp_d;
       walk_ctx_q <= walk_ctx_d;
+      held_q <= held_d;
+      held_access_q <= held_access_d;
     end
   end
 
@@ -527,6 +711,7 @@ module mmu_top #(
     if (rst_ni && mem_wait_o && !mem_resp_valid_i) begin
       assert (!req_ready_o && !ctrl_ready_o && !resp_valid_o && !walk_start && !ctx_wr &&
               !inv_valid && !tlb_touch && !tlb_inv_matching && !tlb_fill && !psc_touch &&
+              !stlb_busy && !stlb_start && !stlb_touch && !stlb_drop && !stlb_refill &&
               !psc_fill && !ntlb_lk_valid && !ntlb_touch && !ntlb_inv_matching && !ntlb_fill &&
               !walk_resp_valid && !resp_valid_d &&
               (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc) ==
@@ -537,10 +722,14 @@ module mmu_top #(
   // ---------------------------------------------------------------------------------------
   // Counters.
 
+  // STLB_MISSES_*: walks that completed, by the size of the TLB entry they fill (§14).
+  assign stlb_ctr_inc = tlb_fill ? mmu_pkg::ctr_bit(6'(mmu_pkg::CtrStlbMisses4K) + 6'(tlb_fill_size))
+                                 : '0;
+
   mmu_perf_counters u_perf_counters (
     .clk_i,
     .rst_ni,
-    .inc_i   (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc),
+    .inc_i   (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc | stlb_ctr_inc),
     .sel_i   (ctr_sel_i),
     .value_o (ctr_value_o)
   );

@@ -4,6 +4,8 @@ mmu_plru_tree.sv
 mmu_sa_array.sv
 mmu_tlb_array.sv
 mmu_tlb.sv
+mmu_sram_sp.sv
+mmu_stlb.sv
 mmu_psc_array.sv
 mmu_psc.sv
 mmu_ntlb_array.sv

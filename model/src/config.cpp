@@ -43,6 +43,10 @@ std::string MmuConfig::validate() const {
     if (std::string e = checkGeometry(std::string("ntlb.") + kSizeNames[i], ntlb[i]); !e.empty())
       return e;
   }
+  if (hasStlb()) {
+    if (std::string e = checkGeometry("stlb", stlb); !e.empty())
+      return e;
+  }
   for (unsigned level = 2; level <= guest_levels; ++level) {
     const std::string name = "psc.l" + std::to_string(level);
     if (std::string e = checkGeometry(name, psc[level - 2]); !e.empty())

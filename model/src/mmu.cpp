@@ -68,6 +68,12 @@ struct TlbEntry {
   uint64_t frame = 0;  // host address of the page (aligned to the array's size)
 };
 
+// A second-level TLB entry (§9.2): a first-level entry and the size it was made for (4K or 2M),
+// which decides how its VPN is compared and which first-level array an STLB hit fills.
+struct StlbEntry : TlbEntry {
+  PageSize size = PageSize::Size4K;
+};
+
 struct PscEntry {
   bool valid = false;
   uint16_t vpid = 0;
@@ -87,6 +93,7 @@ struct NtlbEntry {
 };
 
 using Tlb = detail::SetAssocArray<TlbEntry>;
+using Stlb = detail::SetAssocArray<StlbEntry>;
 using Psc = detail::SetAssocArray<PscEntry>;
 using Ntlb = detail::SetAssocArray<NtlbEntry>;
 
@@ -109,6 +116,8 @@ struct Mmu::Impl {
         addr_mask(((uint64_t{1} << cfg.pa_bits) - 1) & ~uint64_t{0xfff}),
         va_drop_bits(64 - cfg.vaBits()), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
         ntlb(arraysOf<Ntlb>(cfg.ntlb)),
+        // Without an STLB a 1 x 1 array stands in, never used: has_stlb guards every access.
+        stlb(cfg.hasStlb() ? cfg.stlb.sets : 1, cfg.hasStlb() ? cfg.stlb.ways : 1), has_stlb(cfg.hasStlb()),
         default_4k_geometry(tlb[static_cast<unsigned>(PageSize::Size4K)].hasGeometry<kDefault4K.sets, kDefault4K.ways>()) {
     for (unsigned level = 2; level <= cfg.guest_levels; ++level)
       psc.emplace_back(cfg.psc[level - 2].sets, cfg.psc[level - 2].ways);
@@ -213,6 +222,8 @@ struct Mmu::Impl {
   void invalidateVpid(uint16_t vpid) {
     for (Tlb &array : tlb)
       array.invalidateIf([&](const TlbEntry &e) { return e.vpid == vpid; });
+    if (has_stlb)
+      stlb.invalidateIf([&](const StlbEntry &e) { return e.vpid == vpid; });
     for (Psc &cache : psc)
       cache.invalidateIf([&](const PscEntry &e) { return e.vpid == vpid; });
   }
@@ -227,6 +238,12 @@ struct Mmu::Impl {
         return e.vpid == vpid && ((e.vpn << shift) & guest_mask) == (va & guest_mask);
       });
     }
+    if (has_stlb) {
+      stlb.invalidateIf([&](const StlbEntry &e) {
+        const uint64_t guest_mask = ~(pageBytes(e.gsize) - 1);
+        return e.vpid == vpid && ((e.vpn << pageShift(e.size)) & guest_mask) == (va & guest_mask);
+      });
+    }
     for (unsigned i = 0; i < psc.size(); ++i) {
       const uint64_t prefix = va >> levelShift(i + 2);
       psc[i].invalidateIf([&](const PscEntry &e) { return e.vpid == vpid && e.prefix == prefix; });
@@ -238,6 +255,8 @@ struct Mmu::Impl {
     for (Tlb &array : tlb)
       array.invalidateIf(
           [&](const TlbEntry &e) { return e.vpid == vpid && e.pcid == pcid && !e.global; });
+    if (has_stlb)
+      stlb.invalidateIf([&](const StlbEntry &e) { return e.vpid == vpid && e.pcid == pcid && !e.global; });
     for (Psc &cache : psc)
       cache.invalidateIf([&](const PscEntry &e) { return e.vpid == vpid && e.pcid == pcid; });
   }
@@ -267,6 +286,7 @@ struct Mmu::Impl {
   void resetCaches() {
     for (Tlb &array : tlb)
       array.reset();
+    stlb.reset();
     for (Psc &cache : psc)
       cache.reset();
     for (Ntlb &array : ntlb)
@@ -421,14 +441,15 @@ struct Mmu::Impl {
       return finish();
     }
     const uint16_t pcid = request.pcid & 0xfff;
-    if (!tlbLookup(request, pcid))
-      translateMiss(pcid);
+    bool dropped = false;
+    if (!tlbLookup(request, pcid, dropped))
+      translateMiss(pcid, dropped);
   }
 
   // tlb_lookup: 4K, 2M, 1G. True when it answered the request (a hit has no fault and no exit to
-  // count); false when the request must walk, with any entry that matched but did not grant
-  // dropped (§7).
-  bool tlbLookup(const Request &request, uint16_t pcid) {
+  // count); false when the request goes on to the STLB, with any entry that matched but did not
+  // grant dropped (§7) and `dropped` set.
+  bool tlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
     for (unsigned size = 0; size < 3; ++size) {
       Tlb &array = tlb[size];
       const uint64_t vpn = request.va >> pageShift(static_cast<PageSize>(size));
@@ -449,16 +470,58 @@ struct Mmu::Impl {
         out->resp.tlb_hit = true;
         return true;
       }
-      // Matched but does not grant: drop every entry matching the request, then walk (§7).
-      ++counters[ctrIndex(Counter::PermRefills)];
+      // Matched but does not grant: drop every entry matching the request (§7).
+      dropped = true;
       dropTlbMatches(request, pcid);
       return false;
     }
     return false;
   }
 
-  void translateMiss(uint16_t pcid) {
+  // stlb_lookup of §5 (§9.2): the 4K set, then, when none of its entries matched, the 2M set; the
+  // first match decides, in the probe's first or second cycle (§12). True when the entry granted:
+  // the request is answered and the entry copied into the first level. A match that does not grant
+  // drops the matching entries of the set it was found in (the other set was not read) and sets
+  // `dropped`.
+  bool stlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
+    for (const PageSize size : {PageSize::Size4K, PageSize::Size2M}) {
+      ++out->trace.stlb_cycles;
+      const uint64_t vpn = request.va >> pageShift(size);
+      const unsigned set = stlb.setOf(vpn);
+      const auto matches = [&](const StlbEntry &e) {
+        return e.size == size && e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+      };
+      const int way = stlb.find(set, matches);
+      if (way < 0)
+        continue;
+      const StlbEntry &e = stlb.at(set, static_cast<unsigned>(way));
+      out->trace.stlb_read = true;
+      if (!tlbGrants(e, request)) {
+        dropped = true;
+        stlb.invalidateInSet(set, matches);
+        return false;
+      }
+      ++counters[ctrIndex(size == PageSize::Size4K ? Counter::StlbHits4K : Counter::StlbHits2M)];
+      stlb.touch(set, static_cast<unsigned>(way));
+      Tlb &array = tlb[static_cast<unsigned>(size)];
+      const unsigned first_set = array.setOf(vpn);
+      array.at(first_set, array.allocate(first_set)) = e;  // the first-level part of the entry
+      out->resp.hpa = e.frame | (request.va & (pageBytes(size) - 1));
+      out->resp.size = size;
+      out->resp.tlb_hit = true;
+      out->trace.stlb_hit = true;
+      return true;
+    }
+    return false;
+  }
+
+  void translateMiss(uint16_t pcid, bool dropped) {
     ++counters[ctrIndex(Counter::TlbMisses)];
+    const bool stlb_hit = has_stlb && stlbLookup(*req, pcid, dropped);
+    if (dropped)
+      ++counters[ctrIndex(Counter::PermRefills)];  // once per request, whichever level dropped
+    if (stlb_hit)
+      return finish();
     ++counters[ctrIndex(Counter::Walks)];
     walk(pcid);
     out->trace.walked = true;
@@ -867,6 +930,13 @@ struct Mmu::Impl {
       fill.grants = grantsOf(fill.acc, fill.ept_perm, fill.dirty);
       fill.vpn = vpn;
       fill.frame = host.hpa & ~size_mask;
+      if (has_stlb && size != PageSize::Size1G) {  // §9.2: the same entry, 1G pages excepted
+        const unsigned stlb_set = stlb.setOf(vpn);
+        StlbEntry &second = stlb.at(stlb_set, stlb.allocate(stlb_set));
+        static_cast<TlbEntry &>(second) = fill;
+        second.size = size;
+      }
+      ++counters[ctrIndex(Counter::StlbMisses4K) + static_cast<unsigned>(size)];
       out->resp.hpa = host.hpa;
       out->resp.size = size;
       return;
@@ -885,6 +955,8 @@ struct Mmu::Impl {
   std::array<Tlb, 3> tlb;
   std::vector<Psc> psc;    // by guest level - 2
   std::array<Ntlb, 3> ntlb;  // by PageSize
+  Stlb stlb;
+  const bool has_stlb;
   const bool default_4k_geometry;  // tlb[4K] is kDefault4K.sets x kDefault4K.ways (fastHit())
   std::array<uint64_t, kNumCounters> counters{};
   // contextOf()'s memory: the slot of last_ctx_vpid; kNoVpid (no VPID is that wide) for none.
@@ -952,7 +1024,7 @@ void Mmu::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t
 
 uint64_t Mmu::counter(Counter c) const {
   const unsigned index = static_cast<unsigned>(c);
-  return index < kNumCounters ? impl_->counters[index] : 0;  // §14: index >= 29 reads 0
+  return index < kNumCounters ? impl_->counters[index] : 0;  // §14: index >= 34 reads 0
 }
 
 const std::array<uint64_t, kNumCounters> &Mmu::counters() const { return impl_->counters; }
@@ -987,6 +1059,8 @@ unsigned Mmu::tlbValidEntries() const {
     count += array.validCount();
   return count;
 }
+
+unsigned Mmu::stlbValidEntries() const { return impl_->has_stlb ? impl_->stlb.validCount() : 0; }
 
 unsigned Mmu::pscValidEntries(unsigned level) const {
   if (level < 2 || level > impl_->config.guest_levels)

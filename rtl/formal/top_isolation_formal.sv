@@ -21,8 +21,10 @@
 // Properties (names as scripts/formal reports them):
 //   top_guest_op_in_region  §8.3.1  a GUEST-dimension memory operation presented on the port
 //                                   covers 8 bytes inside the region of the request being walked;
-//   top_resp_in_region      §8.3.2  a successful response (TLB hit or walk) shown on the port
-//                                   covers a page inside the region of its request;
+//   top_resp_in_region      §8.3.2  a successful response (first-level or STLB hit, or walk)
+//                                   shown on the port covers a page inside the region of its
+//                                   request: an STLB entry used in DIRECT mode lies inside the
+//                                   VM's region;
 //   top_one_outstanding     the pairing of responses with requests the two above rely on: a
 //                           response is shown only for an accepted request, and no other request
 //                           is accepted while it waits.
@@ -34,6 +36,9 @@ module top_isolation_formal #(
   parameter int unsigned EscapeEntries = 1,
   parameter int unsigned ArraySets = 1,
   parameter int unsigned ArrayWays = 1,
+  // Two STLB ways: with one, the walk that evicts an entry from the one-entry first level would
+  // also replace the STLB's only entry, and no STLB hit could happen.
+  parameter int unsigned StlbWays = 2,
   // GBASE and GSIZE written take multiples of 2^RegionLsb only (see the header).
   parameter int unsigned RegionLsb = 28,
   localparam int unsigned CtxBits = (NumContexts > 1) ? $clog2(NumContexts) : 1
@@ -96,7 +101,7 @@ module top_isolation_formal #(
     .GuestLevels(GuestLevels), .NestedLevels(NestedLevels), .PaBits(PaBits),
     .NumContexts(NumContexts), .EscapeEntries(EscapeEntries),
     .Tlb4kSets(ArraySets), .Tlb4kWays(ArrayWays), .Tlb2mSets(ArraySets), .Tlb2mWays(ArrayWays),
-    .Tlb1gSets(ArraySets), .Tlb1gWays(ArrayWays),
+    .Tlb1gSets(ArraySets), .Tlb1gWays(ArrayWays), .StlbSets(ArraySets), .StlbWays(StlbWays),
     .PscL2Sets(ArraySets), .PscL2Ways(ArrayWays), .PscL3Sets(ArraySets), .PscL3Ways(ArrayWays),
     .PscL4Sets(ArraySets), .PscL4Ways(ArrayWays), .PscL5Sets(ArraySets), .PscL5Ways(ArrayWays),
     .Ntlb4kSets(ArraySets), .Ntlb4kWays(ArrayWays), .Ntlb2mSets(ArraySets),

@@ -30,7 +30,7 @@ bool faultPossible(Mode mode, Fault fault) {
 
 }  // namespace
 
-Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels) : Component(name) {
+Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels, bool has_stlb) : Component(name) {
   for (unsigned m = 0; m < 4; ++m) {
     const Mode mode = static_cast<Mode>(m);
     for (unsigned g = 0; g < 3; ++g)
@@ -75,6 +75,14 @@ Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels) : Compon
   counter_bins_[3] = addBin("event.escape");
   for (unsigned k = 0; k < static_cast<unsigned>(ChurnKind::Count); ++k)
     churn_bins_[k] = addBin(format("churn.%s", churnName(static_cast<ChurnKind>(k))));
+  for (unsigned s = 0; s < 3; ++s) {
+    if (s < 2)
+      stlb_hit_bins_[s] = has_stlb ? addBin(format("stlb.hit_%s", kSizeNames[s])) : kNone;
+    stlb_miss_bins_[s] = has_stlb ? addBin(format("stlb.miss_%s", kSizeNames[s])) : kNone;
+  }
+  stlb_fill_bin_ = has_stlb ? addBin("stlb.fill") : kNone;
+  stlb_drop_bin_ = has_stlb ? addBin("stlb.drop_non_granting") : kNone;
+  stlb_inv_bin_ = has_stlb ? addBin("stlb.invalidation") : kNone;
 }
 
 unsigned Coverage::addBin(const std::string &name) {
@@ -84,9 +92,21 @@ unsigned Coverage::addBin(const std::string &name) {
 
 void Coverage::write(const CheckedTransaction &t) {
   const Response &resp = t.result->resp;
+  const WalkTrace &trace = t.result->trace;
   if (resp.tlb_hit) {
     hit(tlb_hit_bin_);
+    if (trace.stlb_hit && stlb_hit_bins_[0] != kNone && resp.size != PageSize::Size1G)
+      hit(stlb_hit_bins_[static_cast<unsigned>(resp.size)]);
     return;
+  }
+  if (stlb_drop_bin_ != kNone) {
+    if (trace.stlb_read)
+      hit(stlb_drop_bin_);
+    if (trace.walked && resp.fault == Fault::None) {
+      hit(stlb_miss_bins_[static_cast<unsigned>(resp.size)]);
+      if (resp.size != PageSize::Size1G)
+        hit(stlb_fill_bin_);
+    }
   }
   if (resp.fault == Fault::NoContext) {
     hit(no_context_bin_);
@@ -100,7 +120,6 @@ void Coverage::write(const CheckedTransaction &t) {
     hit(fault_bins_[mode][fault]);
   if (resp.fault == Fault::EptViolation || resp.fault == Fault::EptMisconfig)
     hit(resp.fault_guest_level != 0 ? ept_table_bin_ : ept_final_bin_);
-  const WalkTrace &trace = t.result->trace;
   if (trace.walked) {
     if (trace.psc_level >= 2 && trace.psc_level < 6 && psc_bins_[trace.psc_level] != kNone)
       hit(psc_bins_[trace.psc_level]);
@@ -131,7 +150,10 @@ void Coverage::write(const ObservedControl &control) {
 
 void Coverage::write(const ChurnSample &churn) { hit(churn_bins_[static_cast<unsigned>(churn.kind)]); }
 
-void Coverage::sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model) {
+void Coverage::sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model,
+                         uint64_t stlb_invalidations) {
+  if (stlb_inv_bin_ != kNone)
+    bins_[stlb_inv_bin_].hits += stlb_invalidations;
   for (unsigned c = 0; c < stalls.size(); ++c)
     if (stall_bins_[c] != kNone)
       bins_[stall_bins_[c]].hits += stalls[c];

@@ -2,7 +2,9 @@
 // checked transactions and the control monitor).
 //
 // Bins: mode x guest page size x host page size (successful walks), fault class x mode, hit
-// source (TLB, each PSC level, nested TLB, full walk, escape), each control command, the
+// source (TLB, each PSC level, nested TLB, full walk, escape), the STLB (§9.2: hits and misses
+// per page size, fills, non-granting entries dropped, invalidations that removed entries), each
+// control command, the
 // back-pressure seen on each channel, and each kind of control-port churn followed by a
 // translation that would hit stale state (from the isolation checker). A test declares the bins it means to hit (by name or
 // "prefix*"); the report lists every bin and the test fails for each declared bin left at zero.
@@ -28,13 +30,16 @@ class Coverage : public Component,
                  public AnalysisImp<ObservedControl>,
                  public AnalysisImp<ChurnSample> {
 public:
-  Coverage(sc_core::sc_module_name name, unsigned guest_levels);
+  // has_stlb: the STLB bins exist only when the MMU has one.
+  Coverage(sc_core::sc_module_name name, unsigned guest_levels, bool has_stlb);
 
   void write(const CheckedTransaction &transaction) override;
   void write(const ObservedControl &control) override;
   void write(const ChurnSample &churn) override;
-  // End of run: back-pressure cycles per channel, delayed memory responses, final counters.
-  void sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model);
+  // End of run: back-pressure cycles per channel, delayed memory responses, final counters, and
+  // the control commands that removed STLB entries (the scoreboard's count).
+  void sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model,
+                 uint64_t stlb_invalidations);
 
   // Declares every bin whose name equals `pattern`, or starts with it when it ends in '*'.
   // Returns the number of bins declared (0 means the pattern is wrong).
@@ -65,6 +70,11 @@ private:
   unsigned delayed_memory_bin_;
   unsigned counter_bins_[4];  // guest A/D, nested A/D, perm refills, escapes
   unsigned churn_bins_[static_cast<size_t>(ChurnKind::Count)];
+  // STLB (~0u without one): hits by size (4K, 2M), misses by size (successful walks, 4K, 2M, 1G),
+  // fills, non-granting entries dropped, invalidating control commands.
+  unsigned stlb_hit_bins_[2];
+  unsigned stlb_miss_bins_[3];
+  unsigned stlb_fill_bin_, stlb_drop_bin_, stlb_inv_bin_;
 };
 
 }  // namespace vmmu::tb

@@ -59,7 +59,9 @@ void Scoreboard::write(const ObservedMemOp &observed) {
 void Scoreboard::apply(const Event &event) {
   if (event.kind == Event::Kind::Control) {
     const ControlCommand &c = event.control;
+    const unsigned stlb_before = model_.stlbValidEntries();
     model_.control(c.op, c.ctx, c.reg, c.data, c.vpid, c.pcid);
+    stlb_invalidations_ += model_.stlbValidEntries() < stlb_before ? 1 : 0;
   } else if (event.kind == Event::Kind::TableWrite) {
     const TableWrite &w = event.table_write;
     model_memory_.write64(w.addr, w.apply(model_memory_.peek64(w.addr)));

@@ -67,6 +67,8 @@ public:
 
   uint64_t checked() const { return checked_; }
   const Mmu &model() const { return model_; }
+  // Control commands that removed at least one STLB entry from the model (coverage, §9.2).
+  uint64_t stlbInvalidations() const { return stlb_invalidations_; }
   AnalysisPort<CheckedTransaction> checked_port;
 
 private:
@@ -89,6 +91,7 @@ private:
   SparseMemory &model_memory_;
   ReplayTiming timing_;
   Mmu model_;
+  uint64_t stlb_invalidations_ = 0;
   std::array<Event, kQueue> queue_;
   unsigned head_ = 0, count_ = 0, outstanding_ = 0;
   DutTranslation observed_;  // the DUT's translation being retired: its operations accumulate first

@@ -43,6 +43,7 @@ struct Transaction {
   Response resp;
   bool walked = false;
   uint64_t walk_cycles = 0;
+  uint64_t stlb_cycles = 0;  // an STLB hit's cycles beyond a first-level hit (§12)
   CtrlOp op = CtrlOp::WriteReg;
   unsigned ctx = 0, reg = 0;
   uint64_t data = 0;
@@ -51,7 +52,7 @@ struct Transaction {
   bool operator==(const Transaction &o) const {
     return is_control == o.is_control && req.vpid == o.req.vpid && req.pcid == o.req.pcid && req.va == o.req.va &&
            req.access == o.req.access && req.user == o.req.user && resp == o.resp && walked == o.walked &&
-           walk_cycles == o.walk_cycles &&
+           walk_cycles == o.walk_cycles && stlb_cycles == o.stlb_cycles &&
            op == o.op && ctx == o.ctx && reg == o.reg && data == o.data && vpid == o.vpid && pcid == o.pcid;
   }
 };
@@ -64,7 +65,7 @@ std::string describe(const Transaction &t) {
     return out.str();
   }
   out << "translate " << toString(t.req) << " -> " << toString(t.resp) << " walked " << t.walked << " walk_cycles "
-      << t.walk_cycles;
+      << t.walk_cycles << " stlb_cycles " << t.stlb_cycles;
   return out.str();
 }
 
@@ -80,6 +81,7 @@ public:
     t.resp = translation.resp;
     t.walked = translation.walked;
     t.walk_cycles = translation.walk_cycles;
+    t.stlb_cycles = translation.stlb_cycles;
     log_.push_back(t);
     return translation;
   }

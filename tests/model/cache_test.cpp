@@ -259,6 +259,7 @@ TEST(TlbReplacement, TreePlruVictimOrderInAFourWaySet) {
     tables.map(kVaPage + i * 0x1000, 0xa000 + i * 0x1000, PageSize::Size4K);
   MmuConfig config;
   config.tlb[0] = {1, 4};
+  config.stlb.sets = 0;  // the first level alone: an eviction from it walks again
   Mmu mmu(config, mem);
   setupContext(mmu, 0, {.cr3 = tables.root()});
   const auto hit = [&](unsigned page) {
@@ -287,6 +288,7 @@ TEST(TlbReplacement, InvalidWaysAreFilledBeforeAnyVictim) {
     tables.map(kVaPage + i * 0x1000, 0xa000 + i * 0x1000, PageSize::Size4K);
   MmuConfig config;
   config.tlb[0] = {1, 4};
+  config.stlb.sets = 0;  // the first level alone: an eviction from it walks again
   Mmu mmu(config, mem);
   setupContext(mmu, 0, {.cr3 = tables.root()});
   for (unsigned p = 0; p < 4; ++p)

@@ -115,6 +115,7 @@ TEST(FastHit, AnyGeometryHitsAndReplacesByThePlruBit) {
     tables.map(kVaPage + i * 0x8000, 0xa000 + i * 0x1000, PageSize::Size4K);
   MmuConfig config;
   config.tlb[0] = {8, 2};
+  config.stlb.sets = 0;  // the first level alone: an eviction from it walks again
   Mmu mmu{config, mem};
   setupContext(mmu, 0, {.cr3 = tables.root()});
   const auto hits = [&](uint64_t i) { return mmu.translate(request(kVa + i * 0x8000)).resp.tlb_hit; };

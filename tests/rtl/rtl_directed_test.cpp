@@ -46,6 +46,10 @@ protected:
   const MmuConfig &config = sim.config();
   FrameAllocator host_tables{kHostTablesBase, kHostTablesLimit};
 
+  // §12: the cycles a first-level miss spends probing the STLB before its walk starts: its 4K
+  // set, then its 2M set (both read when neither matches); none without an STLB.
+  uint64_t stlbProbeCycles() const { return config.hasStlb() ? 2 : 0; }
+
   // Native (or shadow) tables of the configured shape, written to both memories.
   GuestPageTables newHostTables() { return hostTables(config, sim.tables(), host_tables); }
 
@@ -71,7 +75,8 @@ TEST_F(RtlDirected, NativeColdWalkReadsOneEntryPerLevelThenHits) {
     EXPECT_EQ(cold.ops[i].kind, MemOpKind::Read);
     EXPECT_EQ(cold.ops[i].dim, Dim::Guest);
   }
-  EXPECT_EQ(cold.latency, 2u + levels * 2u) << "START + L operations of 2 cycles + DONE";
+  EXPECT_EQ(cold.latency, stlbProbeCycles() + 2u + levels * 2u)
+      << "STLB probe, START + L operations of 2 cycles + DONE";
 
   const DutTranslation warm = sim.check(read(0, kVa + 0x456));
   EXPECT_TRUE(warm.resp.tlb_hit);
@@ -186,7 +191,7 @@ TEST_F(RtlDirected, DirectOutOfBoundsTableIsBoundsExitBeforeReading) {
   EXPECT_EQ(t.resp.fault_guest_level, config.guest_levels);
   // The gPA of the root entry the walk was about to read, not the root's base (§6).
   EXPECT_EQ(t.resp.fault_addr, vm.guest.root() + 8 * entryIndex(kVa, config.guest_levels));
-  EXPECT_EQ(t.latency, 2u);
+  EXPECT_EQ(t.latency, stlbProbeCycles() + 2u);
 }
 
 TEST_F(RtlDirected, DirectEscapedPageTakesTheNestedWalk) {
@@ -444,7 +449,7 @@ TEST_F(RtlDirected, SlowMemoryAndBackPressureAreCountedInWalkCycles) {
     EXPECT_GE(c, 3u);
     sum += c;
   }
-  EXPECT_EQ(t.latency, 2 + sum);
+  EXPECT_EQ(t.latency, stlbProbeCycles() + 2 + sum);
   slow.expectCountersMatch();
 }
 
@@ -502,6 +507,110 @@ TEST(RtlWaves, FstDumpCoversOnlyTheEnabledWindow) {
   EXPECT_GT(short_run, 0);
   EXPECT_GT(file_size(), short_run) << "dumping every cycle writes more than a window";
   std::remove(path.c_str());
+}
+
+// §9.2, §12: a page evicted from the first-level 4K array but kept by the STLB answers in two
+// cycles (its 4K set matched in the probe's first cycle) with no memory operation and refills the
+// first level; an STLB entry that does not grant costs that one probe cycle before the walk. The
+// pages share a first-level set (a stride of its sets) and spread over the STLB's sets, so that
+// the first page leaves only the first level.
+TEST_F(RtlDirected, StlbHitTakesTwoCyclesAndANonGrantingEntryOneMoreBeforeTheWalk) {
+  if (!config.hasStlb())
+    GTEST_SKIP() << "no STLB in this parameter set";
+  GuestPageTables tables = newHostTables();
+  const unsigned l1_sets = config.tlb[0].sets, l1_ways = config.tlb[0].ways;
+  const auto page = [&](unsigned k) { return kVa + uint64_t{k} * l1_sets * 0x1000; };
+  tables.map(page(0), kPa, PageSize::Size4K, 0);  // read-only
+  for (unsigned k = 1; k <= l1_ways; ++k)
+    tables.map(page(k), kPa + uint64_t{k} * 0x1000, PageSize::Size4K, pte::RW);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  for (unsigned k = 0; k <= l1_ways; ++k)
+    EXPECT_FALSE(sim.check(read(0, page(k))).resp.tlb_hit) << k;  // page(l1_ways) evicts page(0)
+
+  const DutTranslation stlb = sim.check(read(0, page(0) + 0x9a8));
+  EXPECT_TRUE(stlb.resp.tlb_hit);
+  EXPECT_EQ(stlb.resp.hpa, kPa + 0x9a8);
+  EXPECT_TRUE(stlb.ops.empty());
+  EXPECT_EQ(stlb.latency, 2u);
+  EXPECT_EQ(sim.dut().counter(Counter::StlbHits4K), 1u);
+  EXPECT_EQ(sim.dut().counter(Counter::StlbMisses4K), l1_ways + 1);
+  EXPECT_EQ(sim.check(read(0, page(0))).latency, 1u);  // refilled into the first level
+
+  // A write finds page(0) read-only in both levels: both drop it, the STLB's 4K set decides in
+  // one cycle.
+  const DutTranslation denied = sim.check(write(0, page(0)));
+  EXPECT_EQ(denied.resp.fault, Fault::GuestPageFault);
+  EXPECT_EQ(denied.latency, 1u + 2u + 2u * denied.ops.size()) << "STLB probe, START, ops, DONE";
+  EXPECT_EQ(sim.dut().counter(Counter::PermRefills), 1u);
+  EXPECT_EQ(sim.dut().counter(Counter::Walks), sim.model().counter(Counter::Walks));
+}
+
+// §9.2, §12: a 2M page evicted from the first-level 2M array is found in the STLB's 2M set, which
+// the probe compares in its second cycle (the 4K set holds no match): response valid 3 cycles
+// after acceptance. The pages share a first-level 2M set.
+TEST_F(RtlDirected, StlbTwoMiBHitTakesThreeCycles) {
+  if (!config.hasStlb())
+    GTEST_SKIP() << "no STLB in this parameter set";
+  GuestPageTables tables = newHostTables();
+  const unsigned l1_sets = config.tlb[1].sets, l1_ways = config.tlb[1].ways;
+  const uint64_t base = 0x0000'2000'0000'0000;  // 2M-aligned
+  const auto page = [&](unsigned k) { return base + uint64_t{k} * l1_sets * 0x20'0000; };
+  for (unsigned k = 0; k <= l1_ways; ++k)
+    tables.map(page(k), uint64_t{k + 1} * 0x20'0000, PageSize::Size2M, pte::RW);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  for (unsigned k = 0; k <= l1_ways; ++k)
+    EXPECT_FALSE(sim.check(read(0, page(k))).resp.tlb_hit) << k;  // page(l1_ways) evicts page(0)
+  const DutTranslation stlb = sim.check(read(0, page(0) + 0x1'2345));
+  EXPECT_TRUE(stlb.resp.tlb_hit);
+  EXPECT_EQ(stlb.resp.size, PageSize::Size2M);
+  EXPECT_EQ(stlb.resp.hpa, 0x20'0000u + 0x1'2345);
+  EXPECT_TRUE(stlb.ops.empty());
+  EXPECT_EQ(stlb.latency, 3u);
+  EXPECT_EQ(sim.dut().counter(Counter::StlbHits2M), 1u);
+}
+
+// §9.2, §12: an invalidation other than INV_ALL sweeps the STLB's sets, one a cycle, and keeps the
+// control port busy for StlbSets cycles after the one it is accepted in; INV_ALL clears the valid
+// bits at once. Measured as the cycles between the acceptance of two back-to-back commands (the
+// harness presents the next command in the cycle after the previous one is accepted).
+TEST_F(RtlDirected, StlbSweepKeepsTheControlPortBusyForOneCyclePerSet) {
+  const auto cycles_between = [&](CtrlOp first) {
+    sim.control(first, 0, 0, kVa, 3, 0);
+    const uint64_t accepted = sim.dut().cycle();
+    sim.control(CtrlOp::InvAll, 0, 0, 0, 0, 0);
+    return sim.dut().cycle() - accepted;
+  };
+  const uint64_t sweep = config.hasStlb() ? config.stlb.sets : 0;
+  EXPECT_EQ(cycles_between(CtrlOp::InvAll), 1u);
+  EXPECT_EQ(cycles_between(CtrlOp::InvAddr), 1u + sweep);
+  EXPECT_EQ(cycles_between(CtrlOp::InvPcid), 1u + sweep);
+  EXPECT_EQ(cycles_between(CtrlOp::InvVpid), 1u + sweep);
+}
+
+// §9.2: the sweep removes exactly what INV_VPID removes: the STLB entries of one VPID go, the
+// other VPID's stay and serve its requests (cosimulated, so the model agrees on every response).
+TEST_F(RtlDirected, StlbSweepRemovesOnlyTheInvalidatedVpid) {
+  if (!config.hasStlb())
+    GTEST_SKIP() << "no STLB in this parameter set";
+  GuestPageTables tables = newHostTables();
+  const unsigned l1_sets = config.tlb[0].sets, l1_ways = config.tlb[0].ways;
+  const auto page = [&](unsigned k) { return kVa + uint64_t{k} * l1_sets * 0x1000; };
+  for (unsigned k = 0; k <= l1_ways; ++k)
+    tables.map(page(k), kPa + uint64_t{k} * 0x1000, PageSize::Size4K, pte::RW);
+  setContext(sim, 0, 1, Mode::Native, tables.root());
+  setContext(sim, 1, 2, Mode::Native, tables.root());
+  for (const uint16_t vpid : {1, 2}) {
+    for (unsigned k = 0; k <= l1_ways; ++k)
+      sim.check(read(vpid, page(k)));
+  }
+  // page(0) of both VPIDs has left the first level (its set holds the last l1_ways pages of
+  // VPID 2) and is in the STLB.
+  sim.control(CtrlOp::InvVpid, 0, 0, 0, 1, 0);
+  EXPECT_FALSE(sim.check(read(1, page(0))).resp.tlb_hit);  // swept: walks
+  const DutTranslation kept = sim.check(read(2, page(0)));
+  EXPECT_TRUE(kept.resp.tlb_hit);
+  EXPECT_EQ(kept.latency, 2u);
+  EXPECT_EQ(sim.dut().counter(Counter::StlbHits4K), 1u);
 }
 
 }  // namespace

@@ -35,8 +35,9 @@ protected:
   void TearDown() override { sim.expectCountersMatch(); }
 };
 
-// Fills one TLB array with Sets x Ways pages of its size (consecutive pages: Ways per set), all
-// of which must then hit; one more page in set 0 must evict one of that set's pages.
+// Fills one first-level TLB array with Sets x Ways pages of its size (consecutive pages: Ways per
+// set), all of which must then hit it (one cycle); one more page in set 0 must evict one of that
+// set's pages, which the STLB (§9.2) may still serve, in two cycles.
 void checkTlbCapacity(Cosim &sim, GuestPageTables &tables, PageSize size, uint64_t va_base) {
   const ArrayGeometry geometry = sim.config().tlb[static_cast<unsigned>(size)];
   const uint64_t bytes = pageBytes(size);
@@ -52,13 +53,16 @@ void checkTlbCapacity(Cosim &sim, GuestPageTables &tables, PageSize size, uint64
   for (unsigned i = 0; i < capacity; ++i) {
     const DutTranslation t = sim.check(read(1, va_base + i * bytes + 8));
     EXPECT_TRUE(t.resp.tlb_hit) << toString(size) << " page " << i << " of " << capacity;
+    EXPECT_EQ(t.latency, 1u) << toString(size) << " page " << i << " of " << capacity;
     EXPECT_EQ(t.resp.hpa, frame(i) + 8);
   }
   // Page `capacity` falls in set 0, which is full: one of its pages is the PLRU victim.
   EXPECT_FALSE(sim.check(read(1, va_base + capacity * bytes)).resp.tlb_hit);
   unsigned set0_misses = 0;
-  for (unsigned i = 0; i < capacity; i += geometry.sets)
-    set0_misses += !sim.check(read(1, va_base + i * bytes)).resp.tlb_hit;
+  for (unsigned i = 0; i < capacity; i += geometry.sets) {
+    const DutTranslation t = sim.check(read(1, va_base + i * bytes));
+    set0_misses += !(t.resp.tlb_hit && t.latency == 1);
+  }
   EXPECT_GE(set0_misses, 1u) << toString(size) << ": set 0 held more than " << geometry.ways
                              << " ways";
 }
@@ -69,6 +73,32 @@ TEST_F(RtlParameterTest, Tlb4kArrayHoldsSetsTimesWaysPages) {
 TEST_F(RtlParameterTest, Tlb2mArrayHoldsSetsTimesWaysPages) {
   checkTlbCapacity(sim, tables, PageSize::Size2M, 0x0000'1000'0000'0000);
 }
+// The STLB (§9.2) holds StlbSets x StlbWays 4K pages (consecutive pages: StlbWays per set): each is
+// then served without a walk; one more page in set 0 makes one of that set's pages walk again.
+TEST_F(RtlParameterTest, StlbHoldsSetsTimesWaysPages) {
+  if (!config.hasStlb())
+    GTEST_SKIP() << "no STLB in this parameter set";
+  const uint64_t va_base = 0x0000'1000'0000'0000;
+  const unsigned capacity = config.stlb.sets * config.stlb.ways;
+  const auto frame = [&](unsigned i) { return (uint64_t{i} << 12) & 0x7fff'ffff; };
+  for (unsigned i = 0; i <= capacity; ++i)
+    tables.map(va_base + (uint64_t{i} << 12), frame(i), PageSize::Size4K);
+  setContext(sim, 0, 1, Mode::Native, tables.root());
+  for (unsigned i = 0; i < capacity; ++i)
+    sim.check(read(1, va_base + (uint64_t{i} << 12)));
+  for (unsigned i = 0; i < capacity; ++i) {
+    const DutTranslation t = sim.check(read(1, va_base + (uint64_t{i} << 12) + 8));
+    EXPECT_TRUE(t.resp.tlb_hit && t.ops.empty()) << "page " << i << " of " << capacity;
+    EXPECT_EQ(t.resp.hpa, frame(i) + 8);
+  }
+  EXPECT_EQ(sim.dut().counter(Counter::StlbMisses4K), capacity);
+  EXPECT_FALSE(sim.check(read(1, va_base + (uint64_t{capacity} << 12))).resp.tlb_hit);
+  unsigned set0_walks = 0;
+  for (unsigned i = 0; i < capacity; i += config.stlb.sets)
+    set0_walks += !sim.check(read(1, va_base + (uint64_t{i} << 12))).ops.empty();
+  EXPECT_GE(set0_walks, 1u) << "STLB set 0 held more than " << config.stlb.ways << " ways";
+}
+
 TEST_F(RtlParameterTest, Tlb1gArrayHoldsSetsTimesWaysPages) {
   checkTlbCapacity(sim, tables, PageSize::Size1G, 0x0000'1000'0000'0000);
 }

@@ -331,6 +331,10 @@ TEST(RtlRandom, CosimulationAgainstTheModel) {
     EXPECT_GT(dut.counter(Counter::Escapes), 0u);
   }
   EXPECT_GT(dut.counter(Counter::PermRefills), 0u);
+  if (sim.config().hasStlb()) {
+    EXPECT_GT(dut.counter(Counter::StlbHits4K), 0u);
+    EXPECT_GT(dut.counter(Counter::StlbHits2M), 0u);
+  }
   for (unsigned i = 0; i < kNumCounters; ++i)
     std::printf("  %-22s %llu\n", std::string(toString(static_cast<Counter>(i))).c_str(),
                 static_cast<unsigned long long>(dut.counter(i)));

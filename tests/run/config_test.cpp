@@ -173,8 +173,9 @@ TEST(RunConfig, KeyTableDescribesEveryKeyTheParserTakes) {
     EXPECT_NE(line.find("range "), std::string::npos) << line;
   }
   // memory, fragmentation, max_ept_page, 2 flags, cycles_per_ref, interval, 12 VMM costs, 6 guest
-  // costs, 20 geometry keys, escape_entries, num_contexts, 5 adaptive keys.
-  EXPECT_EQ(lines, 52u);
+  // costs, 20 geometry keys, 2 STLB keys, escape_entries, num_contexts, 5 adaptive keys.
+  EXPECT_EQ(lines, 54u);
+  EXPECT_NE(table.find("stlb.sets  whole (sets)  default 128  range 0..1048576"), std::string::npos) << table;
   EXPECT_NE(table.find("cycles_per_ref  whole (cycles)  default 30  range 1..1000000"), std::string::npos) << table;
   EXPECT_NE(table.find("interval  whole (accesses)  default 10000"), std::string::npos) << table;
 }

@@ -113,8 +113,11 @@ TEST(RunTrace, JsonReportHasTheSchemaFields) {
     for (const char *key : {"approach", "cycles", "slowdown", "accesses", "tlb_misses", "misses_per_1k", "walks",
                             "refs_per_walk", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
                             "vm_exits", "exits_by_reason", "guest_page_faults", "stopped", "interrupted", "seconds",
-                            "cpu_seconds", "transactions", "modes", "interval_cycles"})
+                            "cpu_seconds", "transactions", "modes", "interval_cycles", "stlb"})
       EXPECT_TRUE(run.contains(key)) << key;
+  for (const nlohmann::json &run : json.at("runs"))
+    for (const char *key : {"hits_4k", "hits_2m", "misses_4k", "misses_2m", "misses_1g"})
+      EXPECT_TRUE(run.at("stlb").contains(key)) << key;
   EXPECT_TRUE(json.at("runs")[0].at("exits_by_reason").contains("shadow-fault"));
   EXPECT_TRUE(json.at("oracle").contains("adaptive_distance_percent"));
 }

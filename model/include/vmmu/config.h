@@ -22,6 +22,10 @@ struct MmuConfig {
   std::array<ArrayGeometry, 3> ntlb{{{16, 4}, {4, 4}, {1, 4}}};
   // Paging-structure caches indexed by guest level - 2 (PDE, PDPTE, PML4E, PML5E).
   std::array<ArrayGeometry, 4> psc{{{8, 4}, {4, 4}, {4, 4}, {1, 4}}};
+  // The second-level TLB for 4K and 2M entries (§9.2); sets = 0 removes it.
+  ArrayGeometry stlb{128, 8};
+
+  bool hasStlb() const { return stlb.sets != 0; }
 
   unsigned vaBits() const { return 12 + 9 * guest_levels; }
   // Empty when valid; otherwise one line naming the parameter and what is wrong with it.

@@ -70,6 +70,8 @@ std::string differenceFromRtl(const MmuConfig &config, const RtlParameterSet &se
     differs(ntlb + ".sets", config.ntlb[i].sets, rtl.ntlb[i].sets);
     differs(ntlb + ".ways", config.ntlb[i].ways, rtl.ntlb[i].ways);
   }
+  differs("stlb.sets", config.stlb.sets, rtl.stlb.sets);
+  differs("stlb.ways", config.stlb.ways, rtl.stlb.ways);
   for (unsigned i = 0; i < config.psc.size(); ++i) {
     const std::string psc = "psc[L" + std::to_string(i + 2) + "]";
     differs(psc + ".sets", config.psc[i].sets, rtl.psc[i].sets);
@@ -280,10 +282,11 @@ Translation RtlBackend::translate(const Request &req) {
                          toString(req) + ")",
                      differences);
   }
-  // A hit or an early fault answers in the next cycle; a walk takes 2 + sum c >= 2 (§12).
-  const bool walked = dut.latency > 1;
+  // A first-level hit or an early fault answers in the next cycle, an STLB hit 1 or 2 cycles later
+  // (§12); a walk takes its STLB cycles + 2 + sum c >= 2.
+  const bool walked = !dut.resp.tlb_hit && dut.latency > 1;
   response_ = dut.resp;
-  return Translation{response_, walked, walked ? dut.latency : 0};
+  return Translation{response_, walked, walked ? dut.latency : 0, dut.resp.tlb_hit ? dut.latency - 1 : 0};
 }
 
 void RtlBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {

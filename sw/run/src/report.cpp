@@ -229,6 +229,14 @@ OrderedJson toJson(const RunReport &report) {
     item["tlb_misses"] = ctr(r, Counter::TlbMisses);
     item["misses_per_1k"] = real(r.tlbMissesPerKiloAccess());
     item["walks"] = ctr(r, Counter::Walks);
+    // §14: the second-level TLB's hits and misses (completed walks) by page size.
+    OrderedJson stlb;
+    stlb["hits_4k"] = ctr(r, Counter::StlbHits4K);
+    stlb["hits_2m"] = ctr(r, Counter::StlbHits2M);
+    stlb["misses_4k"] = ctr(r, Counter::StlbMisses4K);
+    stlb["misses_2m"] = ctr(r, Counter::StlbMisses2M);
+    stlb["misses_1g"] = ctr(r, Counter::StlbMisses1G);
+    item["stlb"] = std::move(stlb);
     item["refs_per_walk"] = real(r.referencesPerWalk());
     item["translation_cycles"] = r.cost.translation_cycles;
     item["exit_cycles"] = r.cost.exit_cycles;

@@ -223,6 +223,11 @@ std::vector<Key> keyTable() {
     geometry(std::string("tlb.") + sizes[i], [i](MmuConfig &m) -> ArrayGeometry & { return m.tlb[i]; });
   for (size_t i = 0; i < 3; ++i)
     geometry(std::string("ntlb.") + sizes[i], [i](MmuConfig &m) -> ArrayGeometry & { return m.ntlb[i]; });
+  // The STLB (§9.2) may be removed: sets = 0.
+  keys.push_back(small("stlb.sets", "sets", 0, 1u << 20, "STLB sets (a power of two; 0: no STLB)",
+                       [](RunSettings &s) -> unsigned & { return s.mmu.stlb.sets; }));
+  keys.push_back(small("stlb.ways", "ways", 1, 64, "STLB ways (a power of two)",
+                       [](RunSettings &s) -> unsigned & { return s.mmu.stlb.ways; }));
   for (size_t i = 0; i < 4; ++i)
     geometry("psc.l" + std::to_string(i + 2), [i](MmuConfig &m) -> ArrayGeometry & { return m.psc[i]; });
   keys.push_back(small("escape_entries", "entries", 0, 8, "escape filter entries (§13)",

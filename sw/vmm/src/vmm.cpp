@@ -168,7 +168,8 @@ void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write6
 
 const Response &Vmm::translateCharged(const Request &req) {
   const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
-  chargeTranslations(1, translation.walked ? translation.walk_cycles : config_.costs.hit_cycles);
+  chargeTranslations(1, translation.walked ? translation.walk_cycles
+                                           : config_.costs.hit_cycles + translation.stlb_cycles);
   return translation.resp;
 }
 

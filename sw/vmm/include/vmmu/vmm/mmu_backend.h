@@ -25,7 +25,12 @@ struct Translation {
   // false: answered in one cycle without a memory reference (a TLB hit, or a fault found before
   // any walk); true: by a page walk that took `walk_cycles` (2 + the sum of its operations' c).
   bool walked = false;
-  uint64_t walk_cycles = 0;  // 0 unless walked
+  // With walked: the cycles from acceptance to response, 2 + the sum of c plus the STLB probe's
+  // cycles before the walk (§12); 0 unless walked.
+  uint64_t walk_cycles = 0;
+  // Without walked: the cycles an STLB hit takes beyond a first-level hit (§12: 1 when its 4K set
+  // matched, 2 when its 2M set did); 0 for a first-level hit or an early fault.
+  uint64_t stlb_cycles = 0;
 };
 
 class MmuBackend {
@@ -105,7 +110,9 @@ public:
   // Inline: the Vmm calls it directly, not through the interface, when its backend is the model.
   Translation translate(const Request &req) override {
     mmu_.translate(req, result_);
-    return Translation{result_.resp, result_.trace.walked, result_.trace.walk_cycles};
+    const WalkTrace &trace = result_.trace;
+    return Translation{result_.resp, trace.walked, trace.walked ? trace.walk_cycles + trace.stlb_cycles : 0,
+                       trace.walked ? 0 : uint64_t{trace.stlb_cycles}};
   }
   // Mmu::translateHits() on the backend's record: a run of TLB hits in one call (Vmm::userAccesses).
   size_t translateHits(const Request *requests, size_t count) { return mmu_.translateHits(requests, count, result_); }
