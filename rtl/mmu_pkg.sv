@@ -102,10 +102,14 @@ package mmu_pkg;
     CtrInvEptp          = 6'd25,
     CtrInvAll           = 6'd26,
     CtrEscapes          = 6'd27,
-    CtrPermRefills      = 6'd28
+    CtrPermRefills      = 6'd28,
+    CtrEptPscHitsL2     = 6'd29,
+    CtrEptPscHitsL3     = 6'd30,
+    CtrEptPscHitsL4     = 6'd31,
+    CtrEptPscHitsL5     = 6'd32
   } ctr_e;
 
-  localparam int unsigned NumCounters = 29;
+  localparam int unsigned NumCounters = 33;
 
   // The walker FSM (§12). Named states so that waves show them.
   typedef enum logic [2:0] {

@@ -113,7 +113,7 @@ TEST(RunTrace, JsonReportHasTheSchemaFields) {
     for (const char *key : {"approach", "cycles", "slowdown", "accesses", "tlb_misses", "misses_per_1k", "walks",
                             "refs_per_walk", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
                             "vm_exits", "exits_by_reason", "guest_page_faults", "stopped", "interrupted", "seconds",
-                            "cpu_seconds", "transactions", "modes", "interval_cycles"})
+                            "cpu_seconds", "transactions", "modes", "interval_cycles", "ept_psc_hits"})
       EXPECT_TRUE(run.contains(key)) << key;
   EXPECT_TRUE(json.at("runs")[0].at("exits_by_reason").contains("shadow-fault"));
   EXPECT_TRUE(json.at("oracle").contains("adaptive_distance_percent"));

@@ -22,6 +22,9 @@ struct MmuConfig {
   std::array<ArrayGeometry, 3> ntlb{{{16, 4}, {4, 4}, {1, 4}}};
   // Paging-structure caches indexed by guest level - 2 (PDE, PDPTE, PML4E, PML5E).
   std::array<ArrayGeometry, 4> psc{{{8, 4}, {4, 4}, {4, 4}, {1, 4}}};
+  // EPT paging-structure caches (§10.3) indexed by EPT level - 2 (PDE, PDPTE, PML4E, PML5E).
+  // ways = 0 removes a level's cache.
+  std::array<ArrayGeometry, 4> ept_psc{{{8, 4}, {4, 4}, {4, 4}, {1, 4}}};
 
   unsigned vaBits() const { return 12 + 9 * guest_levels; }
   // Empty when valid; otherwise one line naming the parameter and what is wrong with it.

@@ -38,6 +38,7 @@ enum class Counter : uint8_t {
   PscHitsL2, PscHitsL3, PscHitsL4, PscHitsL5, NtlbHits, NtlbMisses, WalkCycles,
   FaultGuestPf, FaultGuestGp, FaultEptViolation, FaultEptMisconfig, FaultBounds, FaultNoContext,
   VmExits, InvAddr, InvPcid, InvVpid, InvEptp, InvAll, Escapes, PermRefills,
+  EptPscHitsL2, EptPscHitsL3, EptPscHitsL4, EptPscHitsL5,
   Count  // number of counters; not a counter
 };
 constexpr unsigned kNumCounters = static_cast<unsigned>(Counter::Count);

@@ -230,6 +230,12 @@ OrderedJson toJson(const RunReport &report) {
     item["misses_per_1k"] = real(r.tlbMissesPerKiloAccess());
     item["walks"] = ctr(r, Counter::Walks);
     item["refs_per_walk"] = real(r.referencesPerWalk());
+    // §14's EPT_PSC_HITS_L2 .. L5: nested walks that an EPT paging-structure cache shortened.
+    OrderedJson ept_psc_hits = OrderedJson::object();
+    for (unsigned level = 2; level <= 5; ++level)
+      ept_psc_hits["l" + std::to_string(level)] =
+          ctr(r, static_cast<Counter>(static_cast<unsigned>(Counter::EptPscHitsL2) + level - 2));
+    item["ept_psc_hits"] = std::move(ept_psc_hits);
     item["translation_cycles"] = r.cost.translation_cycles;
     item["exit_cycles"] = r.cost.exit_cycles;
     item["shim_cycles"] = r.cost.shim_cycles;
