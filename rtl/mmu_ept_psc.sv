@@ -1,6 +1,8 @@
-// mmu_ept_psc: the EPT paging-structure caches of §10.3, one mmu_ept_psc_array per EPT level
-// l = 2 .. NestedLevels (PDE, PDPTE, PML4E, PML5E) whose Ways parameter is not 0 (a level with
-// 0 ways has no cache and never hits).
+// mmu_ept_psc: the EPT paging-structure caches of §10.3, one array per EPT level l = 2 ..
+// NestedLevels (PDE, PDPTE, PML4E, PML5E) whose Ways parameter is not 0 (a level with 0 ways has
+// no cache and never hits). Each level is an mmu_ntlb_array, the nested TLB's array: entries
+// tagged by the EPTP root and the prefix gpa >> shift(l) (the array of "size" l - 1), holding the
+// next EPT table (kept whole: PageFrame = 0) and the permission through level l.
 //
 // It is probed with the gPA the nested TLB is probed with, in the same cycle, and reports the
 // deepest hitting level (PDE first), the only one the walker uses (on a nested-TLB miss) and
@@ -50,6 +52,9 @@ module mmu_ept_psc #(
   logic [NumCaches-1:0]           cache_hit;
   logic [NumCaches*FrameBits-1:0] cache_next;
   logic [NumCaches*3-1:0]         cache_perm;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [NumCaches-1:0]           cache_dirty;  // the nested TLB's dirty bit: not used here
+  /* verilator lint_on UNUSEDSIGNAL */
 
   for (genvar c = 0; c < NumCaches; c++) begin : gen_level
     localparam int unsigned Level = c + 2;
@@ -59,31 +64,35 @@ module mmu_ept_psc #(
                                    (Level == 4) ? EptPscL4Ways : EptPscL5Ways;
 
     if (Ways > 0) begin : gen_cache
-      mmu_ept_psc_array #(
-        .Level(Level), .Sets(Sets), .Ways(Ways), .PaBits(PaBits)
+      mmu_ntlb_array #(
+        .SizeIndex(Level - 1), .Sets(Sets), .Ways(Ways), .PaBits(PaBits), .PageFrame(1'b0)
       ) u_array (
         .clk_i,
         .rst_ni,
-        .lk_enable_i      (lk_enable_i),
-        .lk_root_i        (lk_root_i[PaBits-1:12]),
-        .lk_gfn_i         (lk_gpa_i[PaBits-1:12]),
-        .lk_hit_o         (cache_hit[c]),
-        .lk_next_o        (cache_next[c * FrameBits +: FrameBits]),
-        .lk_perm_o        (cache_perm[c * 3 +: 3]),
-        .lk_touch_i       (lk_touch_i && lk_hit_o && 32'(lk_level_o) == Level),
-        .fill_i           (fill_i && 32'(fill_level_i) == Level),
-        .fill_root_i      (fill_root_i[PaBits-1:12]),
-        .fill_gfn_i       (fill_gpa_i[PaBits-1:12]),
-        .fill_next_i      (fill_next_i[PaBits-1:12]),
-        .fill_perm_i      (fill_perm_i),
-        .inv_root_i       (inv_root_i),
-        .inv_all_i        (inv_all_i),
-        .inv_root_frame_i (inv_root_addr_i[PaBits-1:12])
+        .lk_enable_i       (lk_enable_i),
+        .lk_root_i         (lk_root_i[PaBits-1:12]),
+        .lk_gfn_i          (lk_gpa_i[PaBits-1:12]),
+        .lk_match_o        (cache_hit[c]),
+        .lk_frame_o        (cache_next[c * FrameBits +: FrameBits]),
+        .lk_perm_o         (cache_perm[c * 3 +: 3]),
+        .lk_dirty_o        (cache_dirty[c]),
+        .lk_touch_i        (lk_touch_i && lk_hit_o && 32'(lk_level_o) == Level),
+        .lk_inv_matching_i (1'b0),
+        .fill_i            (fill_i && 32'(fill_level_i) == Level),
+        .fill_root_i       (fill_root_i[PaBits-1:12]),
+        .fill_gfn_i        (fill_gpa_i[PaBits-1:12]),
+        .fill_frame_i      (fill_next_i[PaBits-1:12]),
+        .fill_perm_i       (fill_perm_i),
+        .fill_dirty_i      (1'b0),
+        .inv_root_i        (inv_root_i),
+        .inv_all_i         (inv_all_i),
+        .inv_root_frame_i  (inv_root_addr_i[PaBits-1:12])
       );
     end else begin : gen_none
       assign cache_hit[c] = 1'b0;
       assign cache_next[c * FrameBits +: FrameBits] = '0;
       assign cache_perm[c * 3 +: 3] = '0;
+      assign cache_dirty[c] = 1'b0;
     end
   end
 
