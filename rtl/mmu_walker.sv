@@ -2,9 +2,10 @@
 //
 // A walk is a sequence of memory operations (guest reads, EPT reads, A/D FETCH_ORs) and the
 // walker decides the next one in the cycle the previous response arrives (§12): probes of the
-// PSC (START only), the nested TLB and the EPT PSC (§10.3), the permission and reserved-bit checks, the base-offset
-// addition, the escape filter and the bounds check are all combinational. The decision logic is
-// written as three steps so that the nested-TLB probe sits between them without a loop:
+// PSC (START only), the nested TLB and the EPT PSC (§10.3), the permission and reserved-bit
+// checks, the base-offset addition, the escape filter and the bounds check are all
+// combinational. The decision logic is written as three steps so that the nested-TLB and EPT PSC
+// probes sit between them without a loop:
 //   1. `translate_request`: which gPA, if any, is translated this cycle (a guest table pointer
 //      or the final gPA), and whether it goes through the EPT;
 //   2. the nested TLB and the EPT PSC (outside) answer for that gPA;
