@@ -1,12 +1,17 @@
-// mmu_ntlb_array: one EPT-page-size array of the nested TLB (§10.2) around an mmu_sa_array.
+// mmu_ntlb_array: one EPT-page-size array of the nested TLB (§10.2) around an mmu_sa_array, and
+// (PageFrame = 0) one EPT level's paging-structure cache (§10.3, mmu_ept_psc): both are tagged by
+// the EPTP root and a gPA prefix and invalidated by root or entirely.
 //
-// An entry holds the EPTP root, the gPA frame number at this array's size, the host frame, the
-// EPT permission combined over the levels and dirty. Set index (gpa >> shift(size)) & (Sets-1).
+// An entry holds the EPTP root, the gPA frame number at this array's size (the prefix
+// gpa >> shift(SizeIndex + 1)), the host frame (nested TLB: the page, masked to the array's size;
+// EPT PSC: the 4K-aligned next EPT table, kept whole), the EPT permission combined over the
+// levels and dirty (unused by the EPT PSC). Set index (gpa >> shift(size)) & (Sets-1).
 module mmu_ntlb_array #(
-  parameter int unsigned SizeIndex = 0,  // page_size_e of the array
+  parameter int unsigned SizeIndex = 0,  // page_size_e of the array; EPT PSC: EPT level - 1
   parameter int unsigned Sets = 16,
   parameter int unsigned Ways = 4,
   parameter int unsigned PaBits = 46,
+  parameter bit          PageFrame = 1'b1,  // the frame is a page of the array's size
   localparam int unsigned FrameBits = PaBits - 12
 ) (
   input  logic                   clk_i,
@@ -98,7 +103,7 @@ module mmu_ntlb_array #(
   always_comb begin : fill_data
     fill_entry.root = fill_root_i;
     fill_entry.gfn = fill_gfn_i & FrameMask;
-    fill_entry.frame = fill_frame_i & FrameMask;
+    fill_entry.frame = PageFrame ? fill_frame_i & FrameMask : fill_frame_i;
     fill_entry.perm = fill_perm_i;
     fill_entry.dirty = fill_dirty_i;
   end

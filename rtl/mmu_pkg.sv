@@ -107,10 +107,14 @@ package mmu_pkg;
     CtrStlbHits2M       = 6'd30,
     CtrStlbMisses4K     = 6'd31,  // + page_size_e of the walk's TLB entry
     CtrStlbMisses2M     = 6'd32,
-    CtrStlbMisses1G     = 6'd33
+    CtrStlbMisses1G     = 6'd33,
+    CtrEptPscHitsL2     = 6'd34,
+    CtrEptPscHitsL3     = 6'd35,
+    CtrEptPscHitsL4     = 6'd36,
+    CtrEptPscHitsL5     = 6'd37
   } ctr_e;
 
-  localparam int unsigned NumCounters = 34;
+  localparam int unsigned NumCounters = 38;
 
   // The walker FSM (§12). Named states so that waves show them.
   typedef enum logic [2:0] {

@@ -3,7 +3,7 @@
 // The top holds the request front end - context lookup, canonical check, TLB lookup and the
 // permission check of a cached entry (§5, §7) - the response register, and the control port
 // (register writes and invalidations, §3, §11). Walks are the walker's (mmu_walker); the TLB,
-// STLB, PSC and nested TLB are mmu_tlb, mmu_stlb, mmu_psc and mmu_ntlb.
+// STLB, PSC, nested TLB and EPT PSC are mmu_tlb, mmu_stlb, mmu_psc, mmu_ntlb and mmu_ept_psc.
 //
 // Timing (§12): a request accepted in cycle t is looked up in t and its hit or early-fault
 // response is registered, valid in t+1. A first-level miss holds the request and probes the
@@ -41,6 +41,15 @@ module mmu_top #(
   parameter int unsigned Ntlb2mWays = 4,
   parameter int unsigned Ntlb1gSets = 1,
   parameter int unsigned Ntlb1gWays = 4,
+  // EPT paging-structure caches (§10.3); Ways = 0 removes a level's cache.
+  parameter int unsigned EptPscL2Sets = 8,
+  parameter int unsigned EptPscL2Ways = 4,
+  parameter int unsigned EptPscL3Sets = 4,
+  parameter int unsigned EptPscL3Ways = 4,
+  parameter int unsigned EptPscL4Sets = 4,
+  parameter int unsigned EptPscL4Ways = 4,
+  parameter int unsigned EptPscL5Sets = 1,
+  parameter int unsigned EptPscL5Ways = 4,
   localparam int unsigned CtxBits = (NumContexts > 1) ? $clog2(NumContexts) : 1,
   // Escape vectors keep one (never valid) slot when EscapeEntries = 0.
   localparam int unsigned EscSlots = (EscapeEntries > 0) ? EscapeEntries : 1
@@ -167,6 +176,10 @@ module mmu_top #(
   mmu_pkg::page_size_e  ntlb_size, ntlb_fill_size;
   logic [2:0]           ntlb_perm, ntlb_fill_perm;
 
+  logic                 eptc_hit, eptc_touch, eptc_fill;
+  logic [2:0]           eptc_level, eptc_perm, eptc_fill_level, eptc_fill_perm;
+  logic [PaBits-1:0]    eptc_next, eptc_fill_next;
+
   logic                 tlb_fill, tlb_fill_global, tlb_fill_dirty;
   mmu_pkg::page_size_e  tlb_fill_size, tlb_fill_gsize;
   logic [PaBits-1:0]    tlb_fill_hpa;
@@ -223,6 +236,15 @@ module mmu_top #(
     .ntlb_fill_hpa_o     (ntlb_fill_hpa),
     .ntlb_fill_perm_o    (ntlb_fill_perm),
     .ntlb_fill_dirty_o   (ntlb_fill_dirty),
+    .eptc_hit_i          (eptc_hit),
+    .eptc_level_i        (eptc_level),
+    .eptc_next_i         (eptc_next),
+    .eptc_perm_i         (eptc_perm),
+    .eptc_touch_o        (eptc_touch),
+    .eptc_fill_o         (eptc_fill),
+    .eptc_fill_level_o   (eptc_fill_level),
+    .eptc_fill_next_o    (eptc_fill_next),
+    .eptc_fill_perm_o    (eptc_fill_perm),
     .tlb_fill_o          (tlb_fill),
     .tlb_fill_size_o     (tlb_fill_size),
     .tlb_fill_gsize_o    (tlb_fill_gsize),
@@ -549,6 +571,34 @@ module mmu_top #(
     .inv_root_addr_i   (ctrl_data_i[PaBits-1:0])
   );
 
+  // Probed with the nested TLB's gPA and root in the same cycle; invalidated as it is (§10.3).
+  mmu_ept_psc #(
+    .NestedLevels(NestedLevels), .PaBits(PaBits),
+    .EptPscL2Sets(EptPscL2Sets), .EptPscL2Ways(EptPscL2Ways), .EptPscL3Sets(EptPscL3Sets),
+    .EptPscL3Ways(EptPscL3Ways), .EptPscL4Sets(EptPscL4Sets), .EptPscL4Ways(EptPscL4Ways),
+    .EptPscL5Sets(EptPscL5Sets), .EptPscL5Ways(EptPscL5Ways)
+  ) u_ept_psc (
+    .clk_i,
+    .rst_ni,
+    .lk_enable_i     (ntlb_lk_valid),
+    .lk_root_i       (ctx_ept_root),
+    .lk_gpa_i        (ntlb_lk_gpa),
+    .lk_hit_o        (eptc_hit),
+    .lk_level_o      (eptc_level),
+    .lk_next_o       (eptc_next),
+    .lk_perm_o       (eptc_perm),
+    .lk_touch_i      (eptc_touch),
+    .fill_i          (eptc_fill),
+    .fill_level_i    (eptc_fill_level),
+    .fill_root_i     (ctx_ept_root),
+    .fill_gpa_i      (ntlb_fill_gpa),
+    .fill_next_i     (eptc_fill_next),
+    .fill_perm_i     (eptc_fill_perm),
+    .inv_root_i      (ntlb_inv_root),
+    .inv_all_i       (ntlb_inv_all),
+    .inv_root_addr_i (ctrl_data_i[PaBits-1:0])
+  );
+
   // ---------------------------------------------------------------------------------------
   // Request front end and response register.
 
@@ -713,6 +763,7 @@ module mmu_top #(
               !inv_valid && !tlb_touch && !tlb_inv_matching && !tlb_fill && !psc_touch &&
               !stlb_busy && !stlb_start && !stlb_touch && !stlb_drop && !stlb_refill &&
               !psc_fill && !ntlb_lk_valid && !ntlb_touch && !ntlb_inv_matching && !ntlb_fill &&
+              !eptc_touch && !eptc_fill &&
               !walk_resp_valid && !resp_valid_d &&
               (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc) ==
                   mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles));

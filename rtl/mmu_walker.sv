@@ -2,12 +2,13 @@
 //
 // A walk is a sequence of memory operations (guest reads, EPT reads, A/D FETCH_ORs) and the
 // walker decides the next one in the cycle the previous response arrives (§12): probes of the
-// PSC (START only) and the nested TLB, the permission and reserved-bit checks, the base-offset
-// addition, the escape filter and the bounds check are all combinational. The decision logic is
-// written as three steps so that the nested-TLB probe sits between them without a loop:
+// PSC (START only), the nested TLB and the EPT PSC (§10.3), the permission and reserved-bit
+// checks, the base-offset addition, the escape filter and the bounds check are all
+// combinational. The decision logic is written as three steps so that the nested-TLB and EPT PSC
+// probes sit between them without a loop:
 //   1. `translate_request`: which gPA, if any, is translated this cycle (a guest table pointer
 //      or the final gPA), and whether it goes through the EPT;
-//   2. the nested TLB (outside) answers for that gPA;
+//   2. the nested TLB and the EPT PSC (outside) answer for that gPA;
 //   3. `decide`: everything else - faults, the next operation, cache fills, the response.
 // The walker presents its response for one cycle (resp_valid_o) in the decision cycle; the top
 // registers it, so it is visible in the DONE cycle, when the TLB is filled.
@@ -69,6 +70,17 @@ module mmu_walker #(
   output logic [PaBits-1:0]                     ntlb_fill_hpa_o,
   output logic [2:0]                            ntlb_fill_perm_o,
   output logic                                  ntlb_fill_dirty_o,
+  // EPT paging-structure caches (§10.3): probed with ntlb_lk_gpa_o under the same root; a fill
+  // is for the gPA ntlb_fill_gpa_o.
+  input  logic                                  eptc_hit_i,
+  input  logic [2:0]                            eptc_level_i,
+  input  logic [PaBits-1:0]                     eptc_next_i,
+  input  logic [2:0]                            eptc_perm_i,
+  output logic                                  eptc_touch_o,
+  output logic                                  eptc_fill_o,
+  output logic [2:0]                            eptc_fill_level_o,
+  output logic [PaBits-1:0]                     eptc_fill_next_o,
+  output logic [2:0]                            eptc_fill_perm_o,
   // TLB fill (in the DONE cycle of a successful walk; tags are walk_*_o).
   output logic                                  tlb_fill_o,
   output mmu_pkg::page_size_e                   tlb_fill_size_o,
@@ -475,6 +487,11 @@ module mmu_walker #(
     ntlb_fill_hpa_o = e_table;
     ntlb_fill_perm_o = e_perm;
     ntlb_fill_dirty_o = e_dirty;
+    eptc_touch_o = 1'b0;
+    eptc_fill_o = 1'b0;
+    eptc_fill_level_o = nlevel_q;
+    eptc_fill_next_o = e_table;
+    eptc_fill_perm_o = e_perm;
 
     write = access_q == mmu_pkg::AccessWrite;
     acc_cur = (state_q == mmu_pkg::WalkGuestRead) ? g_acc : acc_q;
@@ -583,6 +600,7 @@ module mmu_walker #(
               mem_level_d = nlevel_q;
               state_d = mmu_pkg::WalkNestedAd;
             end else begin
+              eptc_fill_o = 1'b1;  // validated, A set: the EPT PSC learns it (§10.3)
               mem_addr_d = entry_addr(e_table, 64'(ngpa_q), nlevel_q - 3'd1);
               mem_op_d = mmu_pkg::MemOpRead;
               mem_dim_d = mmu_pkg::DimNested;
@@ -614,6 +632,10 @@ module mmu_walker #(
 
       mmu_pkg::WalkNestedAd: begin
         if (resp_fire && !nleaf_q) begin
+          // The non-leaf entry's A is set: the EPT PSC learns it (§10.3).
+          eptc_fill_o = 1'b1;
+          eptc_fill_next_o = ntable_q;
+          eptc_fill_perm_o = nperm_q;
           iss_valid = 1'b1;
           mem_addr_d = entry_addr(ntable_q, 64'(ngpa_q), nlevel_q - 3'd1);
           mem_op_d = mmu_pkg::MemOpRead;
@@ -652,6 +674,15 @@ module mmu_walker #(
       mem_dim_d = mmu_pkg::DimNested;
       mem_level_d = 3'(NestedLevels);
       state_d = mmu_pkg::WalkNestedRead;
+      if (eptc_hit_i) begin
+        // The deepest EPT PSC hit skips the EPT levels above it (§10.3).
+        eptc_touch_o = 1'b1;
+        ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(eptc_level_i) - 6'd2);
+        nperm_d = eptc_perm_i;
+        nlevel_d = eptc_level_i - 3'd1;
+        mem_addr_d = entry_addr(eptc_next_i, 64'(xr_gpa), eptc_level_i - 3'd1);
+        mem_level_d = eptc_level_i - 3'd1;
+      end
     end
     if (xr_valid && xr_nested && xd_valid) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNtlbHits);

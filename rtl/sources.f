@@ -10,6 +10,7 @@ mmu_psc_array.sv
 mmu_psc.sv
 mmu_ntlb_array.sv
 mmu_ntlb.sv
+mmu_ept_psc.sv
 mmu_ctx_regs.sv
 mmu_bounds_checker.sv
 mmu_escape_filter.sv

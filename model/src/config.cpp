@@ -52,6 +52,14 @@ std::string MmuConfig::validate() const {
     if (std::string e = checkGeometry(name, psc[level - 2]); !e.empty())
       return e;
   }
+  // An EPT PSC level may be absent (ways = 0, §10.3); its sets are then not used.
+  for (unsigned level = 2; level <= nested_levels; ++level) {
+    const std::string name = "ept_psc.l" + std::to_string(level);
+    if (ept_psc[level - 2].ways == 0)
+      continue;
+    if (std::string e = checkGeometry(name, ept_psc[level - 2]); !e.empty())
+      return e;
+  }
   return {};
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -92,10 +93,20 @@ struct NtlbEntry {
   uint64_t frame = 0;  // host address of the page
 };
 
+// An EPT paging-structure cache entry of EPT level l (§10.3).
+struct EptPscEntry {
+  bool valid = false;
+  uint8_t perm = 0;       // R|W|X over EPT levels NestedLevels .. l
+  uint64_t root = 0;
+  uint64_t prefix = 0;    // gpa >> shift(l)
+  uint64_t next_hpa = 0;  // host address of the level l-1 EPT table
+};
+
 using Tlb = detail::SetAssocArray<TlbEntry>;
 using Stlb = detail::SetAssocArray<StlbEntry>;
 using Psc = detail::SetAssocArray<PscEntry>;
 using Ntlb = detail::SetAssocArray<NtlbEntry>;
+using EptPsc = detail::SetAssocArray<EptPscEntry>;
 
 constexpr unsigned kNumRegs = 16;  // 4-bit register number on the control port (§13)
 
@@ -121,6 +132,11 @@ struct Mmu::Impl {
         default_4k_geometry(tlb[static_cast<unsigned>(PageSize::Size4K)].hasGeometry<kDefault4K.sets, kDefault4K.ways>()) {
     for (unsigned level = 2; level <= cfg.guest_levels; ++level)
       psc.emplace_back(cfg.psc[level - 2].sets, cfg.psc[level - 2].ways);
+    for (unsigned level = 2; level <= cfg.nested_levels; ++level) {
+      const ArrayGeometry &geometry = cfg.ept_psc[level - 2];
+      if (geometry.ways != 0)
+        ept_psc[level - 2].emplace(geometry.sets, geometry.ways);
+    }
   }
 
   // The three arrays of one kind (4K, 2M, 1G) with their configured geometry.
@@ -276,6 +292,9 @@ struct Mmu::Impl {
     }
     for (Ntlb &array : ntlb)
       array.invalidateIf([&](const NtlbEntry &e) { return e.root == root; });
+    for (std::optional<EptPsc> &cache : ept_psc)
+      if (cache)
+        cache->invalidateIf([&](const EptPscEntry &e) { return e.root == root; });
   }
 
   void invAll() {
@@ -291,6 +310,9 @@ struct Mmu::Impl {
       cache.reset();
     for (Ntlb &array : ntlb)
       array.reset();
+    for (std::optional<EptPsc> &cache : ept_psc)
+      if (cache)
+        cache->reset();
   }
 
   // --- translation (§5) -----------------------------------------------------------------------
@@ -698,7 +720,9 @@ struct Mmu::Impl {
     const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
     uint64_t table = root;
     uint8_t perm = 7;
-    for (unsigned level = config.nested_levels; level >= 1; --level) {
+    unsigned top = config.nested_levels;
+    eptPscLookup(root, gpa, table, perm, top);
+    for (unsigned level = top; level >= 1; --level) {
       const uint64_t addr = table + 8 * entryIndex(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
@@ -712,6 +736,7 @@ struct Mmu::Impl {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
         table = e & addr_mask;
+        eptPscFill(level, root, gpa, table, perm);
         continue;
       }
       if (!(perm & needed))
@@ -738,6 +763,44 @@ struct Mmu::Impl {
       return true;
     }
     return true;  // not reached: level 1 is always a leaf
+  }
+
+  // §10.3 lookup, on a nested-TLB miss: the deepest EPT level whose cache holds (root, gpa)
+  // gives the table the walk continues in, the permission so far and the level to read next.
+  // Leaves the arguments as they are when no level hits.
+  void eptPscLookup(uint64_t root, uint64_t gpa, uint64_t &table, uint8_t &perm, unsigned &top) {
+    for (unsigned level = 2; level <= config.nested_levels; ++level) {
+      std::optional<EptPsc> &cache = ept_psc[level - 2];
+      if (!cache)
+        continue;
+      const uint64_t prefix = gpa >> levelShift(level);
+      const unsigned set = cache->setOf(prefix);
+      const int way = cache->find(set, [&](const EptPscEntry &e) { return e.prefix == prefix && e.root == root; });
+      if (way < 0)
+        continue;
+      const EptPscEntry &e = cache->at(set, static_cast<unsigned>(way));
+      ++counters[ctrIndex(Counter::EptPscHitsL2) + level - 2];
+      out->trace.ept_psc_levels |= static_cast<uint8_t>(1u << level);
+      cache->touch(set, static_cast<unsigned>(way));
+      table = e.next_hpa;
+      perm = e.perm;
+      top = level - 1;
+      return;
+    }
+  }
+
+  // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) just read leads to `next_hpa`.
+  void eptPscFill(unsigned level, uint64_t root, uint64_t gpa, uint64_t next_hpa, uint8_t perm) {
+    std::optional<EptPsc> &cache = ept_psc[level - 2];
+    if (!cache)
+      return;
+    const uint64_t prefix = gpa >> levelShift(level);
+    const unsigned set = cache->setOf(prefix);
+    EptPscEntry &fill = cache->at(set, cache->allocate(set));
+    fill.perm = perm;
+    fill.root = root;
+    fill.prefix = prefix;
+    fill.next_hpa = next_hpa;
   }
 
   bool escaped(uint64_t gpa) const {
@@ -955,8 +1018,6 @@ struct Mmu::Impl {
   std::array<Tlb, 3> tlb;
   std::vector<Psc> psc;    // by guest level - 2
   std::array<Ntlb, 3> ntlb;  // by PageSize
-  Stlb stlb;
-  const bool has_stlb;
   const bool default_4k_geometry;  // tlb[4K] is kDefault4K.sets x kDefault4K.ways (fastHit())
   std::array<uint64_t, kNumCounters> counters{};
   // contextOf()'s memory: the slot of last_ctx_vpid; kNoVpid (no VPID is that wide) for none.
@@ -1024,7 +1085,6 @@ void Mmu::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t
 
 uint64_t Mmu::counter(Counter c) const {
   const unsigned index = static_cast<unsigned>(c);
-  return index < kNumCounters ? impl_->counters[index] : 0;  // §14: index >= 34 reads 0
 }
 
 const std::array<uint64_t, kNumCounters> &Mmu::counters() const { return impl_->counters; }
@@ -1073,6 +1133,13 @@ unsigned Mmu::ntlbValidEntries() const {
   for (const auto &array : impl_->ntlb)
     count += array.validCount();
   return count;
+}
+
+unsigned Mmu::eptPscValidEntries(unsigned level) const {
+  if (level < 2 || level > impl_->config.nested_levels)
+    return 0;
+  const auto &cache = impl_->ept_psc[level - 2];
+  return cache ? cache->validCount() : 0;
 }
 
 void Mmu::reset() {

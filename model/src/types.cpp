@@ -55,7 +55,8 @@ std::string_view toString(Counter counter) {
       "FAULT_GUEST_GP", "FAULT_EPT_VIOLATION", "FAULT_EPT_MISCONFIG", "FAULT_BOUNDS",
       "FAULT_NO_CONTEXT", "VM_EXITS", "INV_ADDR", "INV_PCID", "INV_VPID", "INV_EPTP", "INV_ALL",
       "ESCAPES", "PERM_REFILLS", "STLB_HITS_4K", "STLB_HITS_2M", "STLB_MISSES_4K",
-      "STLB_MISSES_2M", "STLB_MISSES_1G"};
+      "STLB_MISSES_2M", "STLB_MISSES_1G", "EPT_PSC_HITS_L2", "EPT_PSC_HITS_L3", "EPT_PSC_HITS_L4",
+      "EPT_PSC_HITS_L5"};
   const unsigned index = static_cast<unsigned>(counter);
   return index < kNumCounters ? kNames[index] : "?";
 }

@@ -5,6 +5,9 @@
 // environment could give it:
 //   - memory: mem_req_ready_i, mem_resp_valid_i and the entry read are free on every cycle;
 //   - nested TLB: every answer (hit, host address, size, permission, dirty) is free;
+//   - EPT PSC (§10.3): hit, next EPT table and permission are free, the level one the EPT PSCs
+//     have (2..NestedLevels); its entries point at EPT tables, outside the region by design, and
+//     a nested translation's result is bounds-checked whatever the EPT walk read;
 //   - PSC: hit, level, accumulated permissions and next-table address are free, except what the
 //     spec guarantees about them: the level is one the PSCs have (2..GuestLevels) and, in DIRECT
 //     mode, a hit points to a table inside [GBASE, GBASE + GSIZE). That is §8.3 part 3 used as
@@ -70,6 +73,11 @@ module walker_isolation_formal #(
   input mmu_pkg::page_size_e               ntlb_size_i,
   input logic [2:0]                        ntlb_perm_i,
   input logic                              ntlb_dirty_i,
+  // EPT PSC answers.
+  input logic                              eptc_hit_i,
+  input logic [2:0]                        eptc_level_i,
+  input logic [PaBits-1:0]                 eptc_next_i,
+  input logic [2:0]                        eptc_perm_i,
   // Memory.
   input logic                              mem_req_ready_i,
   input logic                              mem_resp_valid_i,
@@ -122,6 +130,9 @@ module walker_isolation_formal #(
   mmu_pkg::page_size_e             ntlb_fill_size;
   logic [2:0]                      ntlb_fill_perm;
   logic                            ntlb_fill_dirty;
+  logic                            eptc_touch, eptc_fill;
+  logic [2:0]                      eptc_fill_level, eptc_fill_perm;
+  logic [PaBits-1:0]               eptc_fill_next;
   logic                            tlb_fill, tlb_fill_global, tlb_fill_dirty;
   mmu_pkg::page_size_e             tlb_fill_size, tlb_fill_gsize;
   logic [PaBits-1:0]               tlb_fill_hpa;
@@ -187,6 +198,15 @@ module walker_isolation_formal #(
     .ntlb_fill_hpa_o     (ntlb_fill_hpa),
     .ntlb_fill_perm_o    (ntlb_fill_perm),
     .ntlb_fill_dirty_o   (ntlb_fill_dirty),
+    .eptc_hit_i          (eptc_hit_i),
+    .eptc_level_i        (eptc_level_i),
+    .eptc_next_i         (eptc_next_i),
+    .eptc_perm_i         (eptc_perm_i),
+    .eptc_touch_o        (eptc_touch),
+    .eptc_fill_o         (eptc_fill),
+    .eptc_fill_level_o   (eptc_fill_level),
+    .eptc_fill_next_o    (eptc_fill_next),
+    .eptc_fill_perm_o    (eptc_fill_perm),
     .tlb_fill_o          (tlb_fill),
     .tlb_fill_size_o     (tlb_fill_size),
     .tlb_fill_gsize_o    (tlb_fill_gsize),
@@ -259,6 +279,7 @@ module walker_isolation_formal #(
     if (!initialized) assume (!rst_ni);
     // The PSCs exist for levels 2..GuestLevels only (§10.1).
     if (psc_hit_i) assume (psc_level_i >= 3'd2 && 32'(psc_level_i) <= 32'(GuestLevels));
+    if (eptc_hit_i) assume (eptc_level_i >= 3'd2 && 32'(eptc_level_i) <= 32'(NestedLevels));
     // §8.3 part 3 as the induction hypothesis: a PSC entry of a DIRECT context points inside.
     if (direct && psc_hit_i)
       assume (within_region(page_of(psc_next_i, mmu_pkg::Size4K), 64'd4096, region_lo, region_hi));

@@ -30,7 +30,9 @@ bool faultPossible(Mode mode, Fault fault) {
 
 }  // namespace
 
-Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels, bool has_stlb) : Component(name) {
+Coverage::Coverage(sc_core::sc_module_name name, const MmuConfig &config) : Component(name) {
+  const unsigned guest_levels = config.guest_levels;
+  const bool has_stlb = config.hasStlb();
   for (unsigned m = 0; m < 4; ++m) {
     const Mode mode = static_cast<Mode>(m);
     for (unsigned g = 0; g < 3; ++g)
@@ -59,6 +61,10 @@ Coverage::Coverage(sc_core::sc_module_name name, unsigned guest_levels, bool has
   for (unsigned l = 0; l < 6; ++l)
     psc_bins_[l] = l >= 2 && l <= guest_levels ? addBin(format("source.psc_L%u", l)) : kNone;
   ntlb_hit_bin_ = addBin("source.ntlb_hit");
+  for (unsigned l = 0; l < 6; ++l) {
+    const bool exists = l >= 2 && l <= config.nested_levels && config.ept_psc[l - 2].ways != 0;
+    ept_psc_bins_[l] = exists ? addBin(format("source.ept_psc_L%u", l)) : kNone;
+  }
   full_walk_bin_ = addBin("source.full_walk");
   escape_bin_ = addBin("source.escape");
   for (unsigned c = 0; c < 6; ++c)
@@ -127,6 +133,9 @@ void Coverage::write(const CheckedTransaction &t) {
       hit(full_walk_bin_);
     if (trace.ntlb_hits)
       hit(ntlb_hit_bin_);
+    for (unsigned l = 2; l < 6; ++l)
+      if ((trace.ept_psc_levels >> l) & 1 && ept_psc_bins_[l] != kNone)
+        hit(ept_psc_bins_[l]);
     if (trace.escaped)
       hit(escape_bin_);
   }

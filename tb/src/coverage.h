@@ -2,9 +2,9 @@
 // checked transactions and the control monitor).
 //
 // Bins: mode x guest page size x host page size (successful walks), fault class x mode, hit
-// source (TLB, each PSC level, nested TLB, full walk, escape), the STLB (§9.2: hits and misses
-// per page size, fills, non-granting entries dropped, invalidations that removed entries), each
-// control command, the
+// source (TLB, each PSC level, nested TLB, each EPT PSC level, full walk, escape), the STLB
+// (§9.2: hits and misses per page size, fills, non-granting entries dropped, invalidations that
+// removed entries), each control command, the
 // back-pressure seen on each channel, and each kind of control-port churn followed by a
 // translation that would hit stale state (from the isolation checker). A test declares the bins it means to hit (by name or
 // "prefix*"); the report lists every bin and the test fails for each declared bin left at zero.
@@ -22,6 +22,7 @@
 #include "report.h"
 #include "scoreboard.h"
 #include "sequence_item.h"
+#include "vmmu/config.h"
 
 namespace vmmu::tb {
 
@@ -30,8 +31,9 @@ class Coverage : public Component,
                  public AnalysisImp<ObservedControl>,
                  public AnalysisImp<ChurnSample> {
 public:
-  // has_stlb: the STLB bins exist only when the MMU has one.
-  Coverage(sc_core::sc_module_name name, unsigned guest_levels, bool has_stlb);
+  // Bins for the PSC levels and the EPT PSC levels (§10.3) that `config` has, and for the STLB
+  // (§9.2) when it has one.
+  Coverage(sc_core::sc_module_name name, const MmuConfig &config);
 
   void write(const CheckedTransaction &transaction) override;
   void write(const ObservedControl &control) override;
@@ -64,6 +66,7 @@ private:
   unsigned ept_table_bin_, ept_final_bin_;  // EPT faults by the access that faulted (§6)
   unsigned tlb_hit_bin_, full_walk_bin_, ntlb_hit_bin_, escape_bin_;
   unsigned psc_bins_[6];  // by level 2..5
+  unsigned ept_psc_bins_[6];  // by EPT level 2..5: a nested walk started from an EPT PSC hit
   unsigned control_bins_[6];
   unsigned write_reg_bins_[9];  // VPID..FLAGS, ESCAPE
   unsigned stall_bins_[static_cast<size_t>(Channel::Count)];

@@ -33,7 +33,7 @@ Env::Env(sc_core::sc_module_name name, const EnvKnobs &knobs, const TbOptions &o
   if (!options.bare) {
     scoreboard_ = std::make_unique<Scoreboard>("scoreboard", config, model_memory, reporter, options);
     isolation_ = std::make_unique<IsolationChecker>("isolation", config, reporter);
-    coverage_ = std::make_unique<Coverage>("coverage", config.guest_levels, config.hasStlb());
+    coverage_ = std::make_unique<Coverage>("coverage", config);
   }
   SC_THREAD(runPhase);
 }

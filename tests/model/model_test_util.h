@@ -94,6 +94,15 @@ inline void setupContext(Mmu &mmu, unsigned slot, const ContextSetup &s) {
 
 inline uint64_t ctr(const Mmu &mmu, Counter c) { return mmu.counter(c); }
 
+// `config` without EPT paging-structure caches (every level Ways = 0, §10.3): every nested walk
+// then reads all its EPT levels, the row-by-row walks of §5 (24 references cold) that the tests
+// of the nested walk itself pin.
+inline MmuConfig withoutEptPsc(MmuConfig config = MmuConfig{}) {
+  for (ArrayGeometry &level : config.ept_psc)
+    level.ways = 0;
+  return config;
+}
+
 // VA 0x0000'0100'C080'5123: indices L4=2, L3=3, L2=4, L1=5, offset 0x123.
 constexpr uint64_t kVa = 0x0000'0100'C080'5123ull;
 constexpr uint64_t kVaPage = kVa & ~uint64_t{0xfff};
@@ -101,16 +110,18 @@ constexpr uint64_t kVaPage = kVa & ~uint64_t{0xfff};
 // A NESTED VM: EPT tables from host frame 0x100'0000 (root 0x1000000, L3 0x1001000, L2
 // 0x1002000, L1 for gPA [0, 2M) 0x1003000, L1 for [2M, 4M) 0x1004000), mapping every gPA page
 // used to hPA gPA + 0x400'0000 in 4K pages. Guest tables at gPA 0x10000 (root), 0x11000 (L3),
-// 0x12000 (L2), 0x13000 (L1).
+// 0x12000 (L2), 0x13000 (L1). Without EPT PSCs unless a configuration is given (the EPT PSC's
+// own tests give §1's defaults).
 struct NestedVm {
   SparseMemory mem;
   FrameAllocator host_frames{0x100'0000, 0x200'0000};
   FrameAllocator guest_frames{0x1'0000, 0x2'0000};
   EptTables ept{mem, host_frames};
   std::optional<GuestPageTables> guest;
-  Mmu mmu{MmuConfig{}, mem};
+  Mmu mmu;
 
-  explicit NestedVm(bool ept_ad = false, bool guest_ad = false) {
+  explicit NestedVm(bool ept_ad = false, bool guest_ad = false, const MmuConfig &config = withoutEptPsc())
+      : mmu(config, mem) {
     for (uint64_t gpa = 0x1'0000; gpa < 0x2'0000; gpa += 0x1000)  // guest table frames
       ept.map(gpa, 0x400'0000 + gpa, PageSize::Size4K);
     for (uint64_t gpa = 0x20'0000; gpa < 0x20'4000; gpa += 0x1000)  // data pages

@@ -109,10 +109,9 @@ TEST_F(RtlDirected, NestedColdWalkReadsNmPlusNPlusMAndSecondWalkUsesNestedTlb) {
   const DutTranslation cold = sim.check(read(7, kVa + 8));
   EXPECT_EQ(cold.resp.fault, Fault::None);
   EXPECT_EQ(cold.resp.hpa, kGuestRamHost + 0x20'0008);
-  EXPECT_EQ(cold.ops.size(), coldNestedReads(config)) << "nm + n + m (24 for 4 + 4 levels)";
+  EXPECT_EQ(cold.ops.size(), coldNestedReads(config)) << "13 for 4 + 4 levels and §1's EPT PSCs";
   EXPECT_EQ(countOps(cold.ops, Dim::Guest, MemOpKind::Read), config.guest_levels);
-  EXPECT_EQ(countOps(cold.ops, Dim::Nested, MemOpKind::Read),
-            (config.guest_levels + 1) * config.nested_levels);
+  EXPECT_EQ(countOps(cold.ops, Dim::Nested, MemOpKind::Read), coldNestedReads(config) - config.guest_levels);
 
   // PDPTE-cache hit; the next PD and the final page are new nested translations.
   const DutTranslation second = sim.check(read(7, kVa + 0x20'0000));
@@ -126,9 +125,54 @@ TEST_F(RtlDirected, NestedGuest2MOnHost4KReadsNmPlusNMinus1AndSplinters) {
   vm.guest->map(kVa & ~0x1f'ffffull, 0x20'0000, PageSize::Size2M);
   setContext(sim, 0, 3, Mode::Nested, vm.guest->root(), vm.ept.eptp());
   const DutTranslation t = sim.check(read(3, (kVa & ~0x1f'ffffull) + 0x1'2345));
-  EXPECT_EQ(t.ops.size(), coldNested2MReads(config)) << "19 for 4 + 4 levels";
+  EXPECT_EQ(t.ops.size(), coldNested2MReads(config)) << "11 for 4 + 4 levels and §1's EPT PSCs";
   EXPECT_EQ(t.resp.size, PageSize::Size4K) << "guest 2M on host 4K is splintered";
   EXPECT_EQ(t.resp.hpa, kGuestRamHost + 0x20'0000 + 0x1'2345);
+}
+
+// §10.3 on the RTL: which EPT PSC level each row starts from, its counters, and what INV_VPID
+// and INV_EPTP leave. The parameter sets differ (default: every level; alt: no EPT PML4E cache,
+// a PML5E cache), so the deepest present level is computed from the configuration.
+TEST_F(RtlDirected, EptPscHitsSkipTheUpperEptLevels) {
+  NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
+  // A gPA in the second 1G region (beyond the 64 MiB of guest RAM), mapped at the end of the
+  // guest RAM's host range: only the top-level EPT entry is shared with the rest.
+  vm.ept.map(0x4000'0000, kGuestRamHost + kGuestRamSize, PageSize::Size4K);
+  vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
+  vm.guest->map(kVa + 0x1000, 0x4000'0000, PageSize::Size4K);
+  setContext(sim, 0, 5, Mode::Nested, vm.guest->root(), vm.ept.eptp());
+  const unsigned n = config.guest_levels, m = config.nested_levels;
+  const auto hits = [&](unsigned level) {
+    return sim.dut().counter(static_cast<Counter>(static_cast<unsigned>(Counter::EptPscHitsL2) + level - 2));
+  };
+  ASSERT_NE(config.ept_psc[0].ways, 0u);  // both sets have the EPT PDE and PDPTE caches
+  ASSERT_NE(config.ept_psc[1].ways, 0u);
+
+  const DutTranslation cold = sim.check(read(5, kVa));
+  EXPECT_EQ(cold.ops.size(), coldNestedReads(config));
+  EXPECT_EQ(hits(2), n - 1) << "the rows locating the guest tables after the root";
+  EXPECT_EQ(hits(3), 1u) << "the final gPA's row";
+
+  // Guest PDE-cache hit; the final gPA (1G) misses the EPT PDE and PDPTE caches and hits the
+  // deepest present level above them (default: PML4E, 3 EPT reads; alt: PML5E, 4).
+  unsigned top = 4;
+  while (top <= m && config.ept_psc[top - 2].ways == 0)
+    ++top;
+  ASSERT_LE(top, m);
+  const DutTranslation far = sim.check(read(5, kVa + 0x1000));
+  EXPECT_EQ(far.resp.hpa, kGuestRamHost + kGuestRamSize);
+  EXPECT_EQ(countOps(far.ops, Dim::Nested, MemOpKind::Read), top - 1);
+  EXPECT_EQ(far.ops.size(), 1u + (top - 1));
+  EXPECT_EQ(hits(top), 1u);
+
+  // INV_VPID leaves the nested TLB and the EPT PSC (§11): every row hits the nested TLB.
+  sim.control(CtrlOp::InvVpid, 0, 0, 0, 5, 0);
+  EXPECT_EQ(sim.check(read(5, kVa)).ops.size(), n);
+  // INV_EPTP removes both: the cold walk again, with the same EPT PSC hits.
+  sim.control(CtrlOp::InvEptp, 0, 0, vm.ept.eptp(), 0, 0);
+  EXPECT_EQ(sim.check(read(5, kVa)).ops.size(), coldNestedReads(config));
+  EXPECT_EQ(hits(2), 2 * (n - 1));
+  EXPECT_EQ(hits(3), 2u);
 }
 
 TEST_F(RtlDirected, NestedOnLargeEptPagesKeepsGuestSize) {

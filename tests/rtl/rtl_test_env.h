@@ -38,16 +38,32 @@ inline uint64_t lowestReservedAddressBit(const MmuConfig &config) {
   return uint64_t{1} << std::min(config.pa_bits, 51u);
 }
 
-// §5's reference counts of cold walks for the configured levels (n guest, m nested).
-// A guest 4K page behind a 4K-paged EPT: nm + n + m (Bhargava et al.).
+// The EPT reads of one nested translation (a row of the 2D walk) that misses the nested TLB
+// when the EPT PSCs (§10.3) hold its prefixes at levels `from` and up (and not below): the
+// deepest present level l >= from skips levels m..l, leaving l - 1 reads; none leaves all m.
+inline unsigned eptRowReads(const MmuConfig &config, unsigned from) {
+  for (unsigned level = from; level <= config.nested_levels; ++level)
+    if (config.ept_psc[level - 2].ways != 0)
+      return level - 1;
+  return config.nested_levels;
+}
+
+// §5's reference counts of cold walks of a NestedGuest (below) for the configured levels (n
+// guest, m nested) and EPT PSCs. Without EPT PSCs, a guest 4K page behind a 4K-paged EPT reads
+// nm + n + m (Bhargava et al.). With them, the CR3 row reads all m EPT levels and fills the EPT
+// PSCs; the guest tables share one 2M gPA region (at kGuestTablesGpa), so the n - 1 rows that
+// locate the other tables hit from level 2 up; the final gPA lies in another 2M region of the
+// same 1G region and hits from level 3 up. §1's defaults: 4 + 4 + 3 x 1 + 2 = 13.
 inline unsigned coldNestedReads(const MmuConfig &config) {
   const unsigned n = config.guest_levels, m = config.nested_levels;
-  return n * m + n + m;
+  return m + n + (n - 1) * eptRowReads(config, 2) + eptRowReads(config, 3);
 }
-// A guest 2M page behind a 4K-paged EPT: n - 1 guest reads, n nested translations of m reads.
+// A guest 2M page behind a 4K-paged EPT: n - 1 guest reads and n rows (m + (n - 1) x m without
+// EPT PSCs: 19 for 4 + 4 levels), the n - 2 rows after CR3's from level 2 up, the final one from
+// level 3 up (§1's defaults: 3 + 4 + 2 x 1 + 2 = 11).
 inline unsigned coldNested2MReads(const MmuConfig &config) {
   const unsigned n = config.guest_levels, m = config.nested_levels;
-  return (n - 1) + n * m;
+  return (n - 1) + m + (n - 2) * eptRowReads(config, 2) + eptRowReads(config, 3);
 }
 
 // Sets up one context slot (VPID, MODE, CR3, EPTP, GBASE, GSIZE, FLAGS) on both sides.

@@ -173,8 +173,9 @@ TEST(RunConfig, KeyTableDescribesEveryKeyTheParserTakes) {
     EXPECT_NE(line.find("range "), std::string::npos) << line;
   }
   // memory, fragmentation, max_ept_page, 2 flags, cycles_per_ref, interval, 12 VMM costs, 6 guest
-  // costs, 20 geometry keys, 2 STLB keys, escape_entries, num_contexts, 5 adaptive keys.
-  EXPECT_EQ(lines, 54u);
+  // costs, 20 geometry keys, 2 STLB keys, 8 EPT PSC geometry keys, escape_entries, num_contexts,
+  // 5 adaptive keys.
+  EXPECT_EQ(lines, 62u);
   EXPECT_NE(table.find("stlb.sets  whole (sets)  default 128  range 0..1048576"), std::string::npos) << table;
   EXPECT_NE(table.find("cycles_per_ref  whole (cycles)  default 30  range 1..1000000"), std::string::npos) << table;
   EXPECT_NE(table.find("interval  whole (accesses)  default 10000"), std::string::npos) << table;
@@ -507,6 +508,20 @@ TEST(ConfigEdges, EveryKeySetsItsOwnField) {
   EXPECT_EQ(s.adaptive.cooldown, 6u);
   EXPECT_EQ(s.adaptive.horizon, 7u);
   EXPECT_EQ(s.adaptive.switch_base_cycles, 8u);
+}
+
+// §10.3: an EPT PSC level may be removed (ways = 0), no other array; its ways are still powers
+// of two otherwise.
+TEST(ConfigEdges, EptPscLevelsTakeZeroWays) {
+  RunSettings s;
+  applyConfigText("ept_psc.l2.ways = 0\nept_psc.l4.sets = 16\n", "test.cfg", s);
+  EXPECT_EQ(s.mmu.ept_psc[0].ways, 0u);
+  EXPECT_EQ(s.mmu.ept_psc[2].sets, 16u);
+  EXPECT_EQ(s.mmu.ept_psc[1].ways, 4u);  // §1's default
+  EXPECT_EQ(s.mmu.validate(), "");
+  EXPECT_EQ(errorOf("ept_psc.l3.ways = 3\n").rfind("test.cfg:1: ept_psc.l3.ways", 0), 0u)
+      << errorOf("ept_psc.l3.ways = 3\n");
+  EXPECT_NE(errorOf("psc.l2.ways = 0\n"), "");
 }
 
 TEST(ConfigEdges, TheModelsGeometryCheckNamesTheLineOfItsKey) {

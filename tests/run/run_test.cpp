@@ -113,7 +113,7 @@ TEST(RunTrace, JsonReportHasTheSchemaFields) {
     for (const char *key : {"approach", "cycles", "slowdown", "accesses", "tlb_misses", "misses_per_1k", "walks",
                             "refs_per_walk", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
                             "vm_exits", "exits_by_reason", "guest_page_faults", "stopped", "interrupted", "seconds",
-                            "cpu_seconds", "transactions", "modes", "interval_cycles", "stlb"})
+                            "cpu_seconds", "transactions", "modes", "interval_cycles", "stlb", "ept_psc_hits"})
       EXPECT_TRUE(run.contains(key)) << key;
   for (const nlohmann::json &run : json.at("runs"))
     for (const char *key : {"hits_4k", "hits_2m", "misses_4k", "misses_2m", "misses_1g"})

@@ -26,6 +26,9 @@ struct MmuConfig {
   ArrayGeometry stlb{128, 8};
 
   bool hasStlb() const { return stlb.sets != 0; }
+  // EPT paging-structure caches (§10.3) indexed by EPT level - 2 (PDE, PDPTE, PML4E, PML5E).
+  // ways = 0 removes a level's cache.
+  std::array<ArrayGeometry, 4> ept_psc{{{8, 4}, {4, 4}, {4, 4}, {1, 4}}};
 
   unsigned vaBits() const { return 12 + 9 * guest_levels; }
   // Empty when valid; otherwise one line naming the parameter and what is wrong with it.

@@ -48,6 +48,8 @@ struct WalkTrace {
   uint8_t psc_level = 0;     // level l whose PSC entry started the walk, 0 for none
   uint8_t ntlb_hits = 0;     // nested-TLB hits during the walk
   uint8_t ntlb_misses = 0;   // nested walks performed
+  // Bit l set: a nested walk of this walk started from an EPT PSC hit at EPT level l (§10.3).
+  uint8_t ept_psc_levels = 0;
   bool escaped = false;      // DIRECT: at least one escaped translation
   uint64_t walk_cycles = 0;  // 2 + sum of op cycles, §12; 0 when not walked
 };
@@ -103,6 +105,8 @@ public:
   unsigned stlbValidEntries() const;
   unsigned pscValidEntries(unsigned level) const;
   unsigned ntlbValidEntries() const;
+  // EPT level 2 .. NestedLevels; 0 for other levels and for a level without a cache (§10.3).
+  unsigned eptPscValidEntries(unsigned level) const;
 
   // Reset as rst_ni does: caches, PLRU, registers and counters cleared.
   void reset();

@@ -39,6 +39,7 @@ enum class Counter : uint8_t {
   FaultGuestPf, FaultGuestGp, FaultEptViolation, FaultEptMisconfig, FaultBounds, FaultNoContext,
   VmExits, InvAddr, InvPcid, InvVpid, InvEptp, InvAll, Escapes, PermRefills,
   StlbHits4K, StlbHits2M, StlbMisses4K, StlbMisses2M, StlbMisses1G,
+  EptPscHitsL2, EptPscHitsL3, EptPscHitsL4, EptPscHitsL5,
   Count  // number of counters; not a counter
 };
 constexpr unsigned kNumCounters = static_cast<unsigned>(Counter::Count);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 namespace vmmu::run {
 
@@ -238,6 +239,12 @@ OrderedJson toJson(const RunReport &report) {
     stlb["misses_1g"] = ctr(r, Counter::StlbMisses1G);
     item["stlb"] = std::move(stlb);
     item["refs_per_walk"] = real(r.referencesPerWalk());
+    // §14's EPT_PSC_HITS_L2 .. L5: nested walks that an EPT paging-structure cache shortened.
+    OrderedJson ept_psc_hits = OrderedJson::object();
+    static constexpr const char *kLevels[] = {"l2", "l3", "l4", "l5"};
+    for (unsigned i = 0; i < std::size(kLevels); ++i)
+      ept_psc_hits[kLevels[i]] = ctr(r, static_cast<Counter>(static_cast<unsigned>(Counter::EptPscHitsL2) + i));
+    item["ept_psc_hits"] = std::move(ept_psc_hits);
     item["translation_cycles"] = r.cost.translation_cycles;
     item["exit_cycles"] = r.cost.exit_cycles;
     item["shim_cycles"] = r.cost.shim_cycles;

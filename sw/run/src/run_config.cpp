@@ -230,6 +230,14 @@ std::vector<Key> keyTable() {
                        [](RunSettings &s) -> unsigned & { return s.mmu.stlb.ways; }));
   for (size_t i = 0; i < 4; ++i)
     geometry("psc.l" + std::to_string(i + 2), [i](MmuConfig &m) -> ArrayGeometry & { return m.psc[i]; });
+  // EPT paging-structure caches (§10.3): ways = 0 removes a level's cache.
+  for (size_t i = 0; i < 4; ++i) {
+    const std::string prefix = "ept_psc.l" + std::to_string(i + 2);
+    keys.push_back(small(prefix + ".sets", "sets", 1, 1u << 20, prefix + " sets (a power of two)",
+                         [i](RunSettings &s) -> unsigned & { return s.mmu.ept_psc[i].sets; }));
+    keys.push_back(small(prefix + ".ways", "ways", 0, 64, prefix + " ways (a power of two; 0: no cache)",
+                         [i](RunSettings &s) -> unsigned & { return s.mmu.ept_psc[i].ways; }));
+  }
   keys.push_back(small("escape_entries", "entries", 0, 8, "escape filter entries (§13)",
                        [](RunSettings &s) -> unsigned & { return s.mmu.escape_entries; }));
   keys.push_back(small("num_contexts", "contexts", 1, 256, "MMU context slots (§13)",
