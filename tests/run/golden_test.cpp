@@ -4,7 +4,8 @@
 // the five bundled traces on every approach; a generated `build` trace (36 short processes: forks, execs,
 // exits, copy-on-write); a generated 4-process `random` trace over a fragmented VM on 4 KiB EPT
 // pages (splintered shadow pages, compaction for direct, and adaptive switches). Every result
-// change shows here; a change meant to alter results re-records the files and says why.
+// change shows here; a change meant to alter results re-records the files (scripts/rerecord-golden)
+// and says why.
 #include <gtest/gtest.h>
 
 #include <fstream>
