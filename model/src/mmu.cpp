@@ -1018,6 +1018,10 @@ struct Mmu::Impl {
   std::array<Tlb, 3> tlb;
   std::vector<Psc> psc;    // by guest level - 2
   std::array<Ntlb, 3> ntlb;  // by PageSize
+  Stlb stlb;
+  const bool has_stlb;
+  // By EPT level - 2; empty for a level without a cache (ways = 0) or beyond NestedLevels.
+  std::array<std::optional<EptPsc>, 4> ept_psc;
   const bool default_4k_geometry;  // tlb[4K] is kDefault4K.sets x kDefault4K.ways (fastHit())
   std::array<uint64_t, kNumCounters> counters{};
   // contextOf()'s memory: the slot of last_ctx_vpid; kNoVpid (no VPID is that wide) for none.
@@ -1085,6 +1089,7 @@ void Mmu::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t
 
 uint64_t Mmu::counter(Counter c) const {
   const unsigned index = static_cast<unsigned>(c);
+  return index < kNumCounters ? impl_->counters[index] : 0;  // §14: index >= 38 reads 0
 }
 
 const std::array<uint64_t, kNumCounters> &Mmu::counters() const { return impl_->counters; }
