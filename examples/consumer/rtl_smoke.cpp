@@ -49,6 +49,9 @@ struct Bench {
     top.ctrl_ctx_i = 0;
     top.ctrl_reg_i = reg;
     top.ctrl_data_i = data;
+    // A register write that flushes a VPID keeps the control port busy while the STLB sweeps its
+    // sets (§9.2: 128 cycles at the defaults), so the next write may wait that long.
+    const uint64_t deadline = cycles + 1000;
     do {
       top.clk_i = 0;
       top.eval();
@@ -56,7 +59,7 @@ struct Bench {
       cycle();
       if (accepted)
         break;
-    } while (cycles < 100);
+    } while (cycles < deadline);
     top.ctrl_valid_i = 0;
   }
 };
@@ -84,7 +87,8 @@ int main(int argc, char **argv) {
   b.top.req_user_i = 0;
   bool done = false;
   uint64_t hpa = 0, fault = 0;
-  while (!done && b.cycles < 1000) {
+  const uint64_t deadline = b.cycles + 1000;
+  while (!done && b.cycles < deadline) {
     b.top.clk_i = 0;
     b.top.eval();
     const bool accepted = b.top.req_valid_i && b.top.req_ready_o;  // transfers at this edge

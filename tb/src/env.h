@@ -82,6 +82,10 @@ private:
   bool waiting_quiescent_ = false;
   uint64_t idle_until_ = 0;
   uint64_t accepted_ = 0, responded_ = 0;
+  // The STLB's sweep (§9.2): StlbSets cycles (0 without an STLB), and the last cycle of the one
+  // a command may have started.
+  uint64_t stlb_sweep_cycles_ = 0;
+  uint64_t sweep_end_cycle_ = 0;
   uint64_t last_progress_cycle_ = 0;
   bool finished_ = false;
 };

@@ -70,7 +70,8 @@ TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
     EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8);
     EXPECT_TRUE(t.walked) << "page " << i;
     // The first page walks all four levels; later ones hit the PDE cache and read one entry.
-    EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 4 : 1) * 3) << "page " << i;
+    // Each walk starts after the STLB probe's two cycles (§12: both sets read, no match).
+    EXPECT_EQ(t.walk_cycles, 2 + 2 + (i == 0 ? 4 : 1) * 3) << "page " << i;
   }
   const vmm::Translation hit = backend.translate(readOf(kVa + 8));
   EXPECT_TRUE(hit.resp.tlb_hit);
@@ -95,7 +96,7 @@ TEST(RtlBackendChecker, SkippingMemoryWaitsChangesNoCycleCount) {
     for (uint64_t i = 0; i < 16; ++i) {
       const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
       // START, four references (then one, from the PDE cache) of c = 30, DONE.
-      EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 4 : 1) * 30) << "page " << i << (skip ? ", skipping" : "");
+      EXPECT_EQ(t.walk_cycles, 2 + 2 + (i == 0 ? 4 : 1) * 30) << "page " << i << (skip ? ", skipping" : "");
     }
     EXPECT_NO_THROW(backend.checkCounters());
     clocks[skip] = backend.cycles() - start;
@@ -198,7 +199,8 @@ TEST(RtlBackendChecker, InjectedDivergenceHitsTheFirstWalkFromTheChosenTransacti
     EXPECT_EQ(e.transaction(), 7u);
     EXPECT_EQ(e.firstCycle(), cycle_before);
     EXPECT_EQ(e.lastCycle(), backend.cycles() - 1) << "the response's cycle";
-    EXPECT_EQ(e.lastCycle() - e.firstCycle(), 2u + 3) << "accept, one PDE-cache-hit read of 3 cycles, response";
+    EXPECT_EQ(e.lastCycle() - e.firstCycle(), 2u + 2 + 3)
+        << "accept, the STLB probe's 2 cycles, one PDE-cache-hit read of 3 cycles, response";
     EXPECT_EQ(e.waveWindowFrom(), 0u) << "fewer transactions than the window's lead";
     const std::string what = e.what();
     EXPECT_EQ(what.rfind(e.details(), 0), 0u) << "what() is the details and how to reproduce";
@@ -220,7 +222,7 @@ TEST(RtlBackendChecker, UncheckedBackendHasNoModelAndStillTranslates) {
   const vmm::Translation t = backend.translate(readOf(kVa + 0x3000 + 1));
   EXPECT_EQ(t.resp.hpa, kDataBase + 0x3000 + 1);
   EXPECT_TRUE(t.walked);
-  EXPECT_EQ(t.walk_cycles, 2u + 4 * 3);
+  EXPECT_EQ(t.walk_cycles, 2u + 2 + 4 * 3);  // STLB probe, START, 4 reads, DONE
   EXPECT_EQ(backend.counter(Counter::GuestReads), 4u);
 }
 
@@ -406,14 +408,18 @@ TEST(RtlBackendParameterSets, RunsTheAltSetAgainstTheModelConfiguredTheSame) {
     EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8) << "page " << i;
     EXPECT_TRUE(t.walked) << "page " << i;
     // The first page reads all five levels at 3 cycles each; the others hit the PDE cache.
-    EXPECT_EQ(t.walk_cycles, 2 + (i == 0 ? 5 : 1) * 3) << "page " << i;
+    EXPECT_EQ(t.walk_cycles, 2 + 2 + (i == 0 ? 5 : 1) * 3) << "page " << i;  // 2: the STLB probe
   }
-  // The last page filled the 8-way TLB most recently; the first was evicted long ago.
+  // The last page filled the 8-way TLB most recently; the first left it long ago but is still in
+  // the STLB (8 sets x 4 ways: two of the 16 pages per set), which serves it in 2 cycles (§12).
   EXPECT_FALSE(backend.translate(readOf(kVa + 15 * 0x1000)).walked);
-  EXPECT_TRUE(backend.translate(readOf(kVa)).walked);
+  const vmm::Translation first = backend.translate(readOf(kVa));
+  EXPECT_FALSE(first.walked);
+  EXPECT_EQ(first.stlb_cycles, 1u);
   EXPECT_NO_THROW(backend.checkCounters());
-  EXPECT_EQ(backend.counter(Counter::Walks), 17u);
-  EXPECT_EQ(backend.counter(Counter::GuestReads), 5u + 15 + 1);
+  EXPECT_EQ(backend.counter(Counter::Walks), 16u);
+  EXPECT_EQ(backend.counter(Counter::StlbHits4K), 1u);
+  EXPECT_EQ(backend.counter(Counter::GuestReads), 5u + 15);
 }
 
 }  // namespace
