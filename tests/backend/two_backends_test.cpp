@@ -296,10 +296,10 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
   policy::ExperimentConfig config;
   config.vmm.memory.bytes = 64ull << 20;
   config.vmm.memory.fragmentation = 1.0;  // host memory in 4 KiB pieces: 2D walks are dear
-  const uint64_t per_phase = 6'000 * scale();
+  const uint64_t per_phase = 20'000 * scale();
   guest::WorkloadSpec random;
   random.kind = guest::WorkloadKind::RandomAccess;
-  random.footprint_bytes = 2ull << 20;  // 512 pages: faulted in early, then TLB misses only
+  random.footprint_bytes = 8ull << 20;  // 2048 pages, twice the STLB's reach: faulted in early, then walks
   guest::WorkloadSpec short_procs;
   short_procs.kind = guest::WorkloadKind::ShortProcesses;
   config.make_workload = [=] {
@@ -316,6 +316,11 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
   // low enough that it does switch, which is the path this test wants to cover.
   params.switch_base_cycles = 2'000;
   params.exit_cycles = 100;
+  params.exit_work_cycles = 0;
+  // With the STLB and the EPT PSCs a warm 2D walk reads about two entries: the gain per interval
+  // is small, so let a switch pay for itself over a long horizon.
+  params.horizon = 1'000;
+  params.margin = 0.05;
 
   policy::AdaptivePolicy on_model(params);
   const policy::RunResult model = policy::runPolicy(config, on_model);

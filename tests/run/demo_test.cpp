@@ -49,7 +49,7 @@ TEST(Demo, WholeOutputsAsRecorded) {
             "workload: random (no locality)\n"
             "mode        misses/1000    refs/walk    walk cycles  cycles/access\n"
             "NATIVE           919.60         1.01           3847           0.77\n"
-            "NESTED           919.60         1.02           3874           0.77\n"
+            "NESTED           919.60         1.01           3865           0.77\n"
             "SHADOW           919.60         1.01           3847           0.77\n"
             "DIRECT           919.60         1.01           3847           0.77\n"
             "\n"
