@@ -128,6 +128,16 @@ uint64_t SparseMemory::peek64(uint64_t addr) const {
   return page == nullptr ? 0 : page->words[wordIndex(addr)];
 }
 
+bool SparseMemory::peekHint(uint64_t addr, uint64_t &value) const {
+  value = peek64(addr);
+  return true;
+}
+
+void SparseMemory::prefetchHint(uint64_t addr) const {
+  if (const Page *page = find(addr >> kFrameShift))
+    __builtin_prefetch(&page->words[wordIndex(addr)]);
+}
+
 void SparseMemory::clear() {
   slabs_.clear();
   next_page_ = nullptr;

@@ -678,6 +678,14 @@ struct Mmu::Impl {
     return table + 8 * entryIndex(req->va, guest_level);
   }
 
+  // The tags a paging-structure cache entry and a nested TLB entry are looked up by.
+  static auto pscMatch(uint64_t prefix, uint16_t vpid, uint16_t pcid) {
+    return [=](const PscEntry &e) { return e.prefix == prefix && e.vpid == vpid && e.pcid == pcid; };
+  }
+  static auto ntlbMatch(uint64_t gfn, uint64_t root) {
+    return [=](const NtlbEntry &e) { return e.gfn == gfn && e.root == root; };
+  }
+
   // nested_translate(gpa, access, final) of §5. `guest_level` is the level of the guest table
   // being located (0 for the final gPA), for the fault payload.
   bool nestedTranslate(uint64_t gpa, Access access, bool final, unsigned guest_level,
@@ -691,8 +699,7 @@ struct Mmu::Impl {
       const PageSize page_size = static_cast<PageSize>(size);
       const uint64_t gfn = gpa >> pageShift(page_size);
       const unsigned set = array.setOf(gfn);
-      const auto matches = [&](const NtlbEntry &e) { return e.gfn == gfn && e.root == root; };
-      const int way = array.find(set, matches);
+      const int way = array.find(set, ntlbMatch(gfn, root));
       if (way < 0)
         continue;
       const NtlbEntry &e = array.at(set, static_cast<unsigned>(way));
@@ -708,8 +715,7 @@ struct Mmu::Impl {
       }
       for (unsigned s = 0; s < 3; ++s) {  // drop every entry matching (eptp, gpa)
         const uint64_t g = gpa >> pageShift(static_cast<PageSize>(s));
-        ntlb[s].invalidateInSet(ntlb[s].setOf(g),
-                                [&](const NtlbEntry &n) { return n.gfn == g && n.root == root; });
+        ntlb[s].invalidateInSet(ntlb[s].setOf(g), ntlbMatch(g, root));
       }
       break;
     }
@@ -899,6 +905,63 @@ struct Mmu::Impl {
            (req->access == Access::Exec ? pf::ID : 0);
   }
 
+  // Mmu::prefetch(): walk()'s start, read-only. The deepest paging-structure cache entry for the
+  // request gives a host table address; upper entries are read (they are few and stay in the host
+  // caches) and translated through the nested TLB without touching it, down to the level-1 table
+  // whose entry is then prefetched. Any step that would need more (a miss, a large page, an entry
+  // not present, DIRECT mode's checks) ends the hint.
+  void prefetch(const Request &request) const {
+    const Regs *c = request.vpid == last_ctx_vpid ? last_ctx : nullptr;
+    if (c == nullptr)
+      return;
+    const Mode mode = slotMode(*c);
+    if (mode == Mode::Direct)
+      return;
+    const uint16_t pcid = request.pcid & 0xfff;
+    const uint64_t va = request.va;
+    const uint16_t vpid = slotVpid(*c);
+    for (unsigned l = 2; l <= config.guest_levels; ++l) {
+      const Psc &cache = psc[l - 2];
+      const uint64_t prefix = va >> levelShift(l);
+      const unsigned set = cache.setOf(prefix);
+      const int way = cache.find(set, pscMatch(prefix, vpid, pcid));
+      if (way < 0)
+        continue;
+      uint64_t table = cache.at(set, static_cast<unsigned>(way)).next_hpa;
+      for (unsigned level = l - 1; level > 1; --level) {
+        uint64_t entry = 0;
+        if (!memory.peekHint(table + 8 * entryIndex(va, level), entry) || !(entry & pte::P) || (entry & pte::PS))
+          return;
+        const uint64_t gpa = entry & addr_mask;
+        if (mode != Mode::Nested) {
+          table = gpa;
+          continue;
+        }
+        if (!cachedNestedPage(eptRoot(*c), gpa, table))
+          return;
+      }
+      memory.prefetchHint(table + 8 * entryIndex(va, 1));
+      return;
+    }
+  }
+
+  // The host address of `gpa` from a nested TLB entry of EPT root `root`, untouched; false when
+  // none holds it.
+  bool cachedNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
+    for (unsigned size = 0; size < 3; ++size) {
+      const Ntlb &array = ntlb[size];
+      const PageSize page_size = static_cast<PageSize>(size);
+      const uint64_t gfn = gpa >> pageShift(page_size);
+      const unsigned set = array.setOf(gfn);
+      const int way = array.find(set, ntlbMatch(gfn, root));
+      if (way >= 0) {
+        hpa = array.at(set, static_cast<unsigned>(way)).frame | (gpa & (pageBytes(page_size) - 1));
+        return true;
+      }
+    }
+    return false;
+  }
+
   void walk(uint16_t pcid) {
     const Regs &c = *ctx;
     const uint16_t vpid = slotVpid(c);
@@ -912,9 +975,7 @@ struct Mmu::Impl {
       Psc &cache = psc[l - 2];
       const uint64_t prefix = va >> levelShift(l);
       const unsigned set = cache.setOf(prefix);
-      const int way = cache.find(set, [&](const PscEntry &e) {
-        return e.prefix == prefix && e.vpid == vpid && e.pcid == pcid;
-      });
+      const int way = cache.find(set, pscMatch(prefix, vpid, pcid));
       if (way < 0)
         continue;
       ++counters[ctrIndex(Counter::PscHitsL2) + (l - 2)];
@@ -1052,6 +1113,8 @@ void Mmu::translate(const Request &req, TranslateResult &result) { impl_->transl
 size_t Mmu::translateHits(const Request *requests, size_t count, TranslateResult &result) {
   return impl_->translateHits(requests, count, result);
 }
+
+void Mmu::prefetch(const Request &req) const { impl_->prefetch(req); }
 
 TranslateResult Mmu::translate(const Request &req) {
   TranslateResult result;

@@ -18,6 +18,16 @@ public:
   virtual void write64(uint64_t addr, uint64_t value) = 0;
   // Atomic mem[addr] |= mask; returns the old value (§13 FETCH_OR).
   virtual uint64_t fetchOr64(uint64_t addr, uint64_t mask) = 0;
+
+  // Hints for Mmu::prefetch(), which a memory may ignore (the defaults do) and which change
+  // nothing a reader sees: the word at `addr` when it can be read without any effect (false when
+  // it cannot), and a request to bring the word at `addr` close, as it is about to be read.
+  virtual bool peekHint(uint64_t addr, uint64_t &value) const {
+    (void)addr;
+    (void)value;
+    return false;
+  }
+  virtual void prefetchHint(uint64_t addr) const { (void)addr; }
 };
 
 class SparseMemory final : public PhysicalMemory {
@@ -33,6 +43,10 @@ public:
   uint64_t fetchOr64(uint64_t addr, uint64_t mask) override;
   // Side-effect free read (does not allocate).
   uint64_t peek64(uint64_t addr) const;
+  // A word never written reads zero here too; prefetchHint() brings the host cache line that
+  // holds the word, if its page exists.
+  bool peekHint(uint64_t addr, uint64_t &value) const override;
+  void prefetchHint(uint64_t addr) const override;
   size_t pagesAllocated() const { return pages_; }
   void clear();
 

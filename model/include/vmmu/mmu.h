@@ -81,6 +81,14 @@ public:
   // costs no call per request (the shim's batched user accesses, vmm.h).
   size_t translateHits(const Request *requests, size_t count, TranslateResult &result);
 
+  // A hint, for a caller that knows which request comes after the one it is about to translate:
+  // when `req` would walk, the host cache line of the last guest entry its walk reads is
+  // prefetched, found from the paging-structure and nested TLB entries held now (nothing when
+  // they do not locate it). It changes no cache, PLRU bit, counter or memory word, and no later
+  // translation's result: only how long the host takes to simulate it (a replay over a large
+  // footprint otherwise waits for that line at every walk).
+  void prefetch(const Request &req) const;
+
   // §3 and §11: the control port.
   void writeReg(unsigned ctx, CtxReg reg, uint64_t value);
   uint64_t readReg(unsigned ctx, CtxReg reg) const;

@@ -116,6 +116,8 @@ public:
   }
   // Mmu::translateHits() on the backend's record: a run of TLB hits in one call (Vmm::userAccesses).
   size_t translateHits(const Request *requests, size_t count) { return mmu_.translateHits(requests, count, result_); }
+  // Mmu::prefetch(): a hint for the request after the one about to be translated.
+  void prefetch(const Request &req) const { mmu_.prefetch(req); }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   uint64_t counter(Counter c) override;
   PhysicalMemory &memory() override { return memory_; }
