@@ -98,6 +98,7 @@ public:
   uint64_t counter(Counter c) override { return inner_.counter(c); }
   PhysicalMemory &memory() override { return inner_.memory(); }
   const MmuConfig &config() const override { return inner_.config(); }
+  vmm::MemoryHierarchy *memoryModel() override { return inner_.memoryModel(); }
 
 private:
   vmm::MmuBackend &inner_;
@@ -197,7 +198,7 @@ void expectOneResult(const Scenario &scenario, Outcome *model_out = nullptr) {
   const Outcome model = run(model_backend, scenario);
 
   vmm::RtlBackendOptions options = vmm::RtlBackendOptions::fromEnvironment(vmm::RtlBackendOptions{});
-  options.cycles_per_ref = cyclesPerRef();
+  options.memory = vmm::MemoryModelConfig::flat(cyclesPerRef());
   vmm::RtlBackend rtl_backend(config, options);
   const Outcome rtl = run(rtl_backend, scenario);
   EXPECT_NO_THROW(rtl_backend.checkCounters());
@@ -306,7 +307,7 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
   };
   config.accesses = 2 * per_phase;
   config.interval = 1'000 * scale();
-  config.cycles_per_ref = cyclesPerRef();
+  config.memory = vmm::MemoryModelConfig::flat(cyclesPerRef());
   policy::AdaptiveParams params;
   params.patience = 1;
   params.cooldown = 1;
@@ -317,9 +318,9 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
 
   policy::AdaptivePolicy on_model(params);
   const policy::RunResult model = policy::runPolicy(config, on_model);
-  config.make_backend = [](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<vmm::MmuBackend> {
+  config.make_backend = [](const MmuConfig &mmu, const vmm::MemoryModelConfig &memory) -> std::unique_ptr<vmm::MmuBackend> {
     vmm::RtlBackendOptions options = vmm::RtlBackendOptions::fromEnvironment(vmm::RtlBackendOptions{});
-    options.cycles_per_ref = cycles_per_ref;
+    options.memory = memory;
     return std::make_unique<vmm::RtlBackend>(mmu, options);
   };
   policy::AdaptivePolicy on_rtl(params);

@@ -51,7 +51,7 @@ TEST(RunConfig, KeysSetTheirSettings) {
                   "test.cfg", s);
   EXPECT_EQ(s.vmm.costs.exit_round_trip, 2500u);
   EXPECT_EQ(s.adaptive.exit_cycles, 2500u + s.vmm.costs.exit_handler);  // kept in step
-  EXPECT_EQ(s.cycles_per_ref, 40u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 40u);
   EXPECT_EQ(s.vmm.memory.bytes, 512ull << 20);
   EXPECT_DOUBLE_EQ(s.vmm.memory.fragmentation, 0.25);
   EXPECT_EQ(s.vmm.memory.max_ept_page, PageSize::Size2M);
@@ -67,7 +67,7 @@ TEST(RunConfig, DefaultsAreTheSpecsAndTheShims) {
   const RunSettings s;
   EXPECT_EQ(s.mmu.tlb[0].sets, MmuConfig{}.tlb[0].sets);
   EXPECT_EQ(s.vmm.costs.exit_round_trip, vmm::CostConfig{}.exit_round_trip);
-  EXPECT_EQ(s.cycles_per_ref, 30u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 30u);
   EXPECT_EQ(s.vmm.memory.bytes, 256ull << 20);
 }
 
@@ -104,7 +104,7 @@ TEST(RunConfig, MemoryMustBeEvenAndFitTheMachine) {
 TEST(RunConfig, WholeNumbersAreDecimal) {
   RunSettings s;
   applyConfigText("cycles_per_ref = 010\n", "test.cfg", s);
-  EXPECT_EQ(s.cycles_per_ref, 10u);  // not octal 8
+  EXPECT_EQ(s.memory.cycles_per_ref, 10u);  // not octal 8
   EXPECT_EQ(errorOf("cycles_per_ref = 0x10\n"),
             "test.cfg:1: cycles_per_ref: expected a whole number in 1..1000000, got '0x10'");
   EXPECT_EQ(errorOf("cycles_per_ref = +5\n"),
@@ -123,7 +123,7 @@ TEST(RunConfig, CostsAreBoundedSoNoSumWraps) {
             "test.cfg:1: guest.page_fault: expected a whole number in 0..1000000000, got '1000000001'");
   RunSettings s;
   applyConfigText("cycles_per_ref = 1000000\nexit_round_trip = 1000000000\n", "test.cfg", s);
-  EXPECT_EQ(s.cycles_per_ref, 1'000'000u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 1'000'000u);
   EXPECT_EQ(s.vmm.costs.exit_round_trip, 1'000'000'000u);
 }
 
@@ -172,9 +172,10 @@ TEST(RunConfig, KeyTableDescribesEveryKeyTheParserTakes) {
     EXPECT_NO_THROW(applyConfigText(name + " = " + value + "\n", "t.cfg", s)) << line;
     EXPECT_NE(line.find("range "), std::string::npos) << line;
   }
-  // memory, fragmentation, max_ept_page, 2 flags, cycles_per_ref, interval, 12 VMM costs, 6 guest
-  // costs, 20 geometry keys, escape_entries, num_contexts, 5 adaptive keys.
-  EXPECT_EQ(lines, 52u);
+  // memory, fragmentation, max_ept_page, 3 flags, memory_model, cycles_per_ref, 3 x 3 cache keys,
+  // dram.latency, base_cpi, interval, 13 VMM costs, 6 guest costs, 20 geometry keys,
+  // escape_entries, num_contexts, 5 adaptive keys.
+  EXPECT_EQ(lines, 66u);
   EXPECT_NE(table.find("cycles_per_ref  whole (cycles)  default 30  range 1..1000000"), std::string::npos) << table;
   EXPECT_NE(table.find("interval  whole (accesses)  default 10000"), std::string::npos) << table;
 }
@@ -372,6 +373,61 @@ TEST(ConfigEdges, LineNumbersCountEveryLine) {
   EXPECT_EQ(errorOf("interval = 5\r\n\r\ninterval = 6\r\n"), "test.cfg:3: interval: already set on line 1");
 }
 
+// The run-time model's keys: the memory model, the caches, the base CPI, an exit's indirect cost
+// and the flush of a VMM without VPIDs; what cannot work is one line naming the key and its range.
+TEST(RunConfig, RunTimeModelKeys) {
+  RunSettings s;
+  EXPECT_EQ(s.memory.kind, vmm::MemoryModelConfig::Kind::Cache) << "the cache model is the default";
+  applyConfigText("memory_model = flat
+base_cpi = 0.75
+exit_indirect = 500
+flush_tlb_on_exit = 1
+"
+                  "l2.size_kib = 1024
+l2.ways = 16
+l2.latency = 14
+dram.latency = 300
+",
+                  "test.cfg", s);
+  EXPECT_EQ(s.memory.kind, vmm::MemoryModelConfig::Kind::Flat);
+  EXPECT_EQ(s.vmm.costs.cpi_millis, 750u);
+  EXPECT_EQ(s.vmm.costs.exit_indirect, 500u);
+  EXPECT_TRUE(s.vmm.flush_tlb_on_exit);
+  EXPECT_EQ(s.memory.levels[1].size_kib, 1024u);
+  EXPECT_EQ(s.memory.levels[1].ways, 16u);
+  EXPECT_EQ(s.memory.levels[1].latency, 14u);
+  EXPECT_EQ(s.memory.dram_latency, 300u);
+  // The adaptive policy prices an exit with its indirect cost: 1,500 + 500 + 200.
+  EXPECT_EQ(s.adaptive.exit_cycles, 2'200u);
+
+  EXPECT_EQ(errorOf("l1d.latency = 0
+"), "test.cfg:1: l1d.latency: expected a whole number in 2..1000, got '0'");
+  EXPECT_EQ(errorOf("dram.latency = 1001
+"), "test.cfg:1: dram.latency: expected a whole number in 2..1000, got '1001'");
+  EXPECT_EQ(errorOf("memory_model = lru
+"), "test.cfg:1: memory_model: expected flat|cache, got 'lru'");
+  EXPECT_EQ(errorOf("base_cpi = 0
+"), "test.cfg:1: base_cpi: expected a number in 0.001..1000, got '0'");
+  EXPECT_EQ(errorOf("interval = 5
+l2.size_kib = 100
+"),
+            "test.cfg:2: l2.size_kib: 100 KiB over 4 ways gives 400 sets, not a power of two (allowed: size_kib = "
+            "ways x 64 B x 2^n / 1024)");
+  EXPECT_EQ(errorOf("llc.ways = 64
+llc.size_kib = 2
+"),
+            "test.cfg:2: llc.size_kib: 2 KiB is not a multiple of llc.ways x 64-byte lines (4096 bytes)");
+  EXPECT_EQ(errorOf("l2.latency = 3
+"), "test.cfg:1: l2.latency: 3 cycles is below l1d.latency (4): allowed 4..1000");
+  EXPECT_EQ(errorOf("dram.latency = 41
+"),
+            "test.cfg:1: dram.latency: 41 cycles is outside 42..1000 (at least llc.latency)");
+  // The flat model does not look at the caches.
+  EXPECT_EQ(errorOf("memory_model = flat
+l2.latency = 3
+"), "");
+}
+
 TEST(ConfigEdges, CommentsEndTheLineWhereverTheyStart) {
   EXPECT_EQ(intervalOf("interval = 7#8\n"), 7u);
   EXPECT_EQ(intervalOf("interval = 7 # 8\n"), 7u);
@@ -384,11 +440,11 @@ TEST(ConfigEdges, WholeNumberBoundsAreInclusive) {
   applyConfigText("num_contexts = 1\nescape_entries = 0\ncycles_per_ref = 1\n", "test.cfg", s);
   EXPECT_EQ(s.mmu.num_contexts, 1u);
   EXPECT_EQ(s.mmu.escape_entries, 0u);
-  EXPECT_EQ(s.cycles_per_ref, 1u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 1u);
   applyConfigText("num_contexts = 256\nescape_entries = 8\ncycles_per_ref = 1000000\n", "test2.cfg", s);
   EXPECT_EQ(s.mmu.num_contexts, 256u);
   EXPECT_EQ(s.mmu.escape_entries, 8u);
-  EXPECT_EQ(s.cycles_per_ref, 1'000'000u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 1'000'000u);
   EXPECT_EQ(errorOf("num_contexts = 0\n"), "test.cfg:1: num_contexts: expected a whole number in 1..256, got '0'");
   EXPECT_EQ(errorOf("num_contexts = 257\n"), "test.cfg:1: num_contexts: expected a whole number in 1..256, got '257'");
   EXPECT_EQ(errorOf("escape_entries = 9\n"), "test.cfg:1: escape_entries: expected a whole number in 0..8, got '9'");

@@ -103,7 +103,7 @@ TEST(RunTrace, TextReportHasARowPerRunAndTheAdaptiveChoices) {
 TEST(RunTrace, JsonReportHasTheSchemaFields) {
   const nlohmann::json json = parseReport(formatJson(smallReport()));
   for (const char *key : {"schema_version", "trace", "backend", "events", "accesses", "counted", "interval",
-                          "requested_interval", "cycles_per_ref",
+                          "requested_interval", "cycles_per_ref", "memory_model", "base_cpi",
                           "seconds", "decode_seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
                           "verdict"})
     EXPECT_TRUE(json.contains(key)) << key;
@@ -111,7 +111,7 @@ TEST(RunTrace, JsonReportHasTheSchemaFields) {
   ASSERT_EQ(json.at("runs").size(), 7u);
   for (const nlohmann::json &run : json.at("runs"))
     for (const char *key : {"approach", "cycles", "slowdown", "accesses", "tlb_misses", "misses_per_1k", "walks",
-                            "refs_per_walk", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
+                            "refs_per_walk", "instructions", "instruction_cycles", "access_cycles", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
                             "vm_exits", "exits_by_reason", "guest_page_faults", "stopped", "interrupted", "seconds",
                             "cpu_seconds", "transactions", "modes", "interval_cycles"})
       EXPECT_TRUE(run.contains(key)) << key;
@@ -179,8 +179,9 @@ TEST(RunTrace, StopFlagEndsEveryRunWithWhatWasMeasured) {
 // of a step, plugged in where the RTL backend goes.
 class StoppingBackend final : public vmm::MmuBackend {
 public:
-  StoppingBackend(const MmuConfig &config, uint64_t cycles_per_ref, volatile std::sig_atomic_t &stop, uint64_t stop_at)
-      : model_(config, cycles_per_ref), stop_(stop), stop_at_(stop_at) {}
+  StoppingBackend(const MmuConfig &config, const vmm::MemoryModelConfig &memory, volatile std::sig_atomic_t &stop,
+                  uint64_t stop_at)
+      : model_(config, memory), stop_(stop), stop_at_(stop_at) {}
   vmm::Translation translate(const Request &req) override {
     if (++translations_ == stop_at_)
       stop_ = 1;
@@ -192,6 +193,7 @@ public:
   uint64_t counter(Counter c) override { return model_.counter(c); }
   PhysicalMemory &memory() override { return model_.memory(); }
   const MmuConfig &config() const override { return model_.config(); }
+  vmm::MemoryHierarchy *memoryModel() override { return model_.memoryModel(); }
 
 private:
   vmm::ModelBackend model_;
@@ -211,8 +213,8 @@ TEST(RunTrace, StopMidStepEndsEveryRunAtTheSameAccess) {
   volatile std::sig_atomic_t stop = 0;
   request.stop = &stop;
   request.backend = BackendKind::Rtl;
-  request.rtl_backend = [&stop](const MmuConfig &config, uint64_t cycles_per_ref) {
-    return std::make_unique<StoppingBackend>(config, cycles_per_ref, stop, 5'000);
+  request.rtl_backend = [&stop](const MmuConfig &config, const vmm::MemoryModelConfig &memory) {
+    return std::make_unique<StoppingBackend>(config, memory, stop, 5'000);
   };
   const RunReport report = runTrace(request);
   EXPECT_TRUE(report.interrupted);

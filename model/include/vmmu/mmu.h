@@ -73,8 +73,9 @@ public:
   // entry that grants it (no walk, no fault): the same effects on the caches, PLRU bits and
   // counters, in the same order, with `result` holding the last one's answer. Stops at the first
   // other request, leaving it untranslated, and returns how many it translated. A run of hits then
-  // costs no call per request (the shim's batched user accesses, vmm.h).
-  size_t translateHits(const Request *requests, size_t count, TranslateResult &result);
+  // costs no call per request (the shim's batched user accesses, vmm.h). With `hpas`, the host
+  // address of each request translated goes to hpas[i] (what its own response's hpa would be).
+  size_t translateHits(const Request *requests, size_t count, TranslateResult &result, uint64_t *hpas = nullptr);
 
   // §3 and §11: the control port.
   void writeReg(unsigned ctx, CtxReg reg, uint64_t value);
