@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstdio>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "run_test_support.h"
 #include "vmmu/run/report.h"
@@ -287,6 +289,59 @@ TEST(RunTrace, RtlBackendGivesTheModelsFigures) {
     SCOPED_TRACE(rtl.runs[i].result.policy);
     EXPECT_EQ(rtl.runs[i].result.cycles(), model.runs[i].result.cycles());
     EXPECT_EQ(rtl.runs[i].result.counters, model.runs[i].result.counters);
+  }
+}
+
+// The table without what differs between backends by design: the header line (it names the
+// backend), the replay speed and the RTL's transaction ranges.
+std::string tableOf(const RunReport &report) {
+  std::istringstream in(formatText(report));
+  std::string line, out;
+  std::getline(in, line);
+  while (std::getline(in, line))
+    if (line.rfind("replay speed:", 0) != 0 && line.rfind("rtl transactions per run", 0) != 0)
+      out += line + "\n";
+  return out;
+}
+
+// Issue 14: with the run-time model (the cache hierarchy shared by walks and data, by default) the
+// RTL and the model print the same tables, every approach and the adaptive policy, on a prefix of
+// each bundled trace; on gzip also with the flush of a VMM without VPIDs and with flat memory.
+TEST(RunTrace, RtlBackendPrintsTheModelsTablesOnEveryBundledTrace) {
+  if (!rtlBackendAvailable())
+    GTEST_SKIP() << "built without the RTL backend (VMMU_BUILD_RTL=OFF)";
+  std::vector<RunRequest> requests;
+  for (const char *name : {"gzip", "cc1", "sort", "sqlite", "xz"}) {
+    RunRequest request = smallRequest(6'000);
+    request.trace = std::string(VMMU_TRACES_DIR) + "/" + name + ".vmt";
+    request.settings.interval = 1'000;
+    requests.push_back(request);
+  }
+  RunRequest flush = requests.front();
+  flush.settings.vmm.flush_tlb_on_exit = true;
+  requests.push_back(flush);
+  RunRequest flat = requests.front();
+  flat.settings.memory.kind = vmm::MemoryModelConfig::Kind::Flat;
+  requests.push_back(flat);
+  for (RunRequest &request : requests) {
+    SCOPED_TRACE(request.trace + (request.settings.vmm.flush_tlb_on_exit ? " (flush on exit)" : "") +
+                 (request.settings.memory.kind == vmm::MemoryModelConfig::Kind::Flat ? " (flat)" : ""));
+    const RunReport model = runTrace(request);
+    useRtlBackend(request);
+    const RunReport rtl = runTrace(request);
+    ASSERT_FALSE(rtl.mismatch) << rtl.mismatch->what;
+    EXPECT_EQ(tableOf(rtl), tableOf(model));
+    ASSERT_EQ(rtl.runs.size(), model.runs.size());
+    for (size_t i = 0; i < rtl.runs.size(); ++i) {
+      EXPECT_EQ(rtl.runs[i].result.counters, model.runs[i].result.counters) << rtl.runs[i].result.policy;
+      EXPECT_EQ(rtl.runs[i].result.cost.instruction_cycles, model.runs[i].result.cost.instruction_cycles);
+      EXPECT_EQ(rtl.runs[i].result.cost.access_cycles, model.runs[i].result.cost.access_cycles);
+      EXPECT_EQ(rtl.runs[i].result.cost.exit_flushes, model.runs[i].result.cost.exit_flushes);
+    }
+    const ModeRun *shadow = model.find("shadow");
+    ASSERT_NE(shadow, nullptr);
+    EXPECT_EQ(shadow->result.cost.exit_flushes,
+              request.settings.vmm.flush_tlb_on_exit ? shadow->result.cost.totalExits() : 0u);
   }
 }
 

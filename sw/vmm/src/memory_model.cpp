@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "set_assoc_array.h"
+
 namespace vmmu::vmm {
 
 namespace {
@@ -12,13 +14,6 @@ static_assert(MemoryModelConfig::kLineBytes == 1u << kLineShift);
 constexpr unsigned kMaxWays = 64;  // the PLRU bits of a set fit one word
 
 bool powerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
-unsigned log2Of(unsigned v) {
-  unsigned bits = 0;
-  while ((1u << bits) < v)
-    ++bits;
-  return bits;
-}
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
@@ -77,63 +72,37 @@ std::string MemoryModelConfig::describe() const {
   return out + ", DRAM " + num(dram_latency) + "c";
 }
 
-MemoryHierarchy::Level::Level(const CacheLevelConfig &config, unsigned line_shift)
-    : sets(static_cast<unsigned>((config.size_kib * 1024) >> line_shift) / config.ways), ways(config.ways),
-      way_bits(log2Of(config.ways)), latency(config.latency), tags(size_t{sets} * ways, 0), plru(sets, 0),
-      touch_mask(ways, 0), touch_bits(ways, 0) {
-  // §9.1 Touch per way: the bits on its path and the values that point away from it.
-  for (unsigned way = 0; way < ways; ++way) {
-    unsigned node = 0;
-    for (unsigned depth = 0; depth < way_bits; ++depth) {
-      const unsigned dir = (way >> (way_bits - 1 - depth)) & 1;
-      touch_mask[way] |= uint64_t{1} << node;
-      touch_bits[way] |= dir ? 0 : uint64_t{1} << node;
-      node = 2 * node + 1 + dir;
-    }
+// A cached line: its line number (host address / 64).
+struct CachedLine {
+  bool valid = false;
+  uint64_t line = 0;
+};
+
+struct MemoryHierarchy::Level {
+  explicit Level(const CacheLevelConfig &config)
+      : lines(static_cast<unsigned>(config.size_kib * 1024 / MemoryModelConfig::kLineBytes) / config.ways,
+              config.ways),
+        latency(config.latency) {}
+  unsigned setOf(uint64_t line) const { return lines.setOf(line); }
+  int find(uint64_t line) const {
+    return lines.find(setOf(line), [line](const CachedLine &cached) { return cached.line == line; });
   }
-}
-
-bool MemoryHierarchy::Level::lookup(uint64_t line) {
-  const unsigned set = setOf(line);
-  const uint64_t *row = &tags[size_t{set} * ways];
-  for (unsigned way = 0; way < ways; ++way)
-    if (row[way] == line + 1) {
-      touch(set, way);
-      return true;
-    }
-  return false;
-}
-
-bool MemoryHierarchy::Level::holds(uint64_t line) const {
-  const uint64_t *row = &tags[size_t{setOf(line)} * ways];
-  for (unsigned way = 0; way < ways; ++way)
-    if (row[way] == line + 1)
-      return true;
-  return false;
-}
-
-unsigned MemoryHierarchy::Level::victim(unsigned set) const {
-  // §9.1 Victim: follow the bits from the root.
-  unsigned node = 0, way = 0;
-  for (unsigned depth = 0; depth < way_bits; ++depth) {
-    const unsigned dir = (plru[set] >> node) & 1;
-    way = 2 * way + dir;
-    node = 2 * node + 1 + dir;
+  // Looks `line` up; a hit touches its way (§9.1).
+  bool lookup(uint64_t line) {
+    const int way = find(line);
+    if (way < 0)
+      return false;
+    lines.touch(setOf(line), static_cast<unsigned>(way));
+    return true;
   }
-  return way;
-}
+  // The lowest empty way of its set, else the PLRU victim; then touched.
+  void fill(uint64_t line) { lines.fill(setOf(line), CachedLine{true, line}); }
 
-void MemoryHierarchy::Level::fill(uint64_t line) {
-  const unsigned set = setOf(line);
-  uint64_t *row = &tags[size_t{set} * ways];
-  unsigned way = 0;
-  while (way < ways && row[way] != 0)
-    ++way;
-  if (way == ways)
-    way = victim(set);
-  row[way] = line + 1;
-  touch(set, way);
-}
+  detail::SetAssocArray<CachedLine> lines;
+  uint64_t latency;
+};
+
+MemoryHierarchy::~MemoryHierarchy() = default;
 
 MemoryHierarchy::MemoryHierarchy(const MemoryModelConfig &config) : config_(config) {
   if (const std::string error = config.validate(); !error.empty())
@@ -142,27 +111,27 @@ MemoryHierarchy::MemoryHierarchy(const MemoryModelConfig &config) : config_(conf
     return;
   levels_.reserve(MemoryModelConfig::kLevels);
   for (const CacheLevelConfig &level : config.levels)
-    levels_.emplace_back(level, kLineShift);
+    levels_.push_back(std::make_unique<Level>(level));
 }
 
 uint64_t MemoryHierarchy::access(uint64_t hpa) {
   const uint64_t line = hpa >> kLineShift;
   if (line == last_line_) {
     ++served_[0];
-    return levels_[0].latency;
+    return levels_[0]->latency;
   }
   last_line_ = line;
   unsigned level = 0;
-  while (level < levels_.size() && !levels_[level].lookup(line))
+  while (level < levels_.size() && !levels_[level]->lookup(line))
     ++level;
   ++served_[level];
   for (unsigned missed = 0; missed < level && missed < levels_.size(); ++missed)
-    levels_[missed].fill(line);
-  return level < levels_.size() ? levels_[level].latency : config_.dram_latency;
+    levels_[missed]->fill(line);
+  return level < levels_.size() ? levels_[level]->latency : config_.dram_latency;
 }
 
 bool MemoryHierarchy::holds(unsigned level, uint64_t hpa) const {
-  return level < levels_.size() && levels_[level].holds(hpa >> kLineShift);
+  return level < levels_.size() && levels_[level]->find(hpa >> kLineShift) >= 0;
 }
 
 }  // namespace vmmu::vmm

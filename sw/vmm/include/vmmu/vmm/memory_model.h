@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -89,29 +90,17 @@ public:
   // Whether `hpa`'s line is in level `level` (0 L1D, 1 L2, 2 LLC), without touching anything.
   bool holds(unsigned level, uint64_t hpa) const;
 
-private:
-  // One set-associative level: line tags (line number + 1; 0 is an empty way) and the §9.1
-  // tree-PLRU bits of each set, with each way's touch worked out once as an AND mask and an OR.
-  struct Level {
-    Level(const CacheLevelConfig &config, unsigned line_shift);
-    // Looks `line` up; a hit touches its way.
-    bool lookup(uint64_t line);
-    // Puts `line` in the lowest empty way of its set, else in the PLRU victim, and touches it.
-    void fill(uint64_t line);
-    bool holds(uint64_t line) const;
-    unsigned setOf(uint64_t line) const { return static_cast<unsigned>(line & (sets - 1)); }
-    void touch(unsigned set, unsigned way) { plru[set] = (plru[set] & ~touch_mask[way]) | touch_bits[way]; }
-    unsigned victim(unsigned set) const;
+  ~MemoryHierarchy() override;
+  MemoryHierarchy(const MemoryHierarchy &) = delete;
+  MemoryHierarchy &operator=(const MemoryHierarchy &) = delete;
 
-    unsigned sets, ways, way_bits;
-    uint64_t latency;
-    std::vector<uint64_t> tags;  // sets x ways
-    std::vector<uint64_t> plru;  // one word of bits per set (ways <= 64)
-    std::vector<uint64_t> touch_mask, touch_bits;
-  };
+private:
+  // One level: the model's set-associative array with the §9.1 tree-PLRU (model/src), so that
+  // the replacement policy exists once.
+  struct Level;
 
   MemoryModelConfig config_;
-  std::vector<Level> levels_;
+  std::vector<std::unique_ptr<Level>> levels_;
   std::array<uint64_t, MemoryModelConfig::kLevels + 1> served_{};
   // The line of the last access, held by L1D then: the next access to it (most of a sequential
   // run) is an L1D hit whose touch would change no PLRU bit, so no set is searched.
