@@ -378,16 +378,8 @@ TEST(ConfigEdges, LineNumbersCountEveryLine) {
 TEST(RunConfig, RunTimeModelKeys) {
   RunSettings s;
   EXPECT_EQ(s.memory.kind, vmm::MemoryModelConfig::Kind::Cache) << "the cache model is the default";
-  applyConfigText("memory_model = flat
-base_cpi = 0.75
-exit_indirect = 500
-flush_tlb_on_exit = 1
-"
-                  "l2.size_kib = 1024
-l2.ways = 16
-l2.latency = 14
-dram.latency = 300
-",
+  applyConfigText("memory_model = flat\nbase_cpi = 0.75\nexit_indirect = 500\nflush_tlb_on_exit = 1\n"
+                  "l2.size_kib = 1024\nl2.ways = 16\nl2.latency = 14\ndram.latency = 300\n",
                   "test.cfg", s);
   EXPECT_EQ(s.memory.kind, vmm::MemoryModelConfig::Kind::Flat);
   EXPECT_EQ(s.vmm.costs.cpi_millis, 750u);
@@ -400,32 +392,20 @@ dram.latency = 300
   // The adaptive policy prices an exit with its indirect cost: 1,500 + 500 + 200.
   EXPECT_EQ(s.adaptive.exit_cycles, 2'200u);
 
-  EXPECT_EQ(errorOf("l1d.latency = 0
-"), "test.cfg:1: l1d.latency: expected a whole number in 2..1000, got '0'");
-  EXPECT_EQ(errorOf("dram.latency = 1001
-"), "test.cfg:1: dram.latency: expected a whole number in 2..1000, got '1001'");
-  EXPECT_EQ(errorOf("memory_model = lru
-"), "test.cfg:1: memory_model: expected flat|cache, got 'lru'");
-  EXPECT_EQ(errorOf("base_cpi = 0
-"), "test.cfg:1: base_cpi: expected a number in 0.001..1000, got '0'");
-  EXPECT_EQ(errorOf("interval = 5
-l2.size_kib = 100
-"),
+  EXPECT_EQ(errorOf("l1d.latency = 0\n"), "test.cfg:1: l1d.latency: expected a whole number in 2..1000, got '0'");
+  EXPECT_EQ(errorOf("dram.latency = 1001\n"), "test.cfg:1: dram.latency: expected a whole number in 2..1000, got '1001'");
+  EXPECT_EQ(errorOf("memory_model = lru\n"), "test.cfg:1: memory_model: expected flat|cache, got 'lru'");
+  EXPECT_EQ(errorOf("base_cpi = 0\n"), "test.cfg:1: base_cpi: expected a number in 0.001..1000, got '0'");
+  EXPECT_EQ(errorOf("interval = 5\nl2.size_kib = 100\n"),
             "test.cfg:2: l2.size_kib: 100 KiB over 4 ways gives 400 sets, not a power of two (allowed: size_kib = "
             "ways x 64 B x 2^n / 1024)");
-  EXPECT_EQ(errorOf("llc.ways = 64
-llc.size_kib = 2
-"),
+  EXPECT_EQ(errorOf("llc.ways = 64\nllc.size_kib = 2\n"),
             "test.cfg:2: llc.size_kib: 2 KiB is not a multiple of llc.ways x 64-byte lines (4096 bytes)");
-  EXPECT_EQ(errorOf("l2.latency = 3
-"), "test.cfg:1: l2.latency: 3 cycles is below l1d.latency (4): allowed 4..1000");
-  EXPECT_EQ(errorOf("dram.latency = 41
-"),
+  EXPECT_EQ(errorOf("l2.latency = 3\n"), "test.cfg:1: l2.latency: 3 cycles is below l1d.latency (4): allowed 4..1000");
+  EXPECT_EQ(errorOf("dram.latency = 41\n"),
             "test.cfg:1: dram.latency: 41 cycles is outside 42..1000 (at least llc.latency)");
   // The flat model does not look at the caches.
-  EXPECT_EQ(errorOf("memory_model = flat
-l2.latency = 3
-"), "");
+  EXPECT_EQ(errorOf("memory_model = flat\nl2.latency = 3\n"), "");
 }
 
 TEST(ConfigEdges, CommentsEndTheLineWhereverTheyStart) {

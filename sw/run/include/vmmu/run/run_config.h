@@ -31,17 +31,25 @@ struct RunSettings {
   MmuConfig mmu;
   vmm::VmmConfig vmm = defaultVmm();
   guest::GuestConfig guest;
-  policy::AdaptiveParams adaptive;
+  policy::AdaptiveParams adaptive = defaultAdaptive(vmm.costs);
   // The cache hierarchy by default (the faithful model); `memory_model = flat` restores the fixed
   // cycles_per_ref per walk reference.
   vmm::MemoryModelConfig memory;
   uint64_t interval = 10'000;
   bool huge_pages = false;
 
+  // A 256 MiB guest whose exits cost their cited indirect cost too (the run-time model).
   static vmm::VmmConfig defaultVmm() {
     vmm::VmmConfig config;
     config.memory.bytes = 256ull << 20;
+    config.costs.exit_indirect = vmm::kCitedExitIndirect;
     return config;
+  }
+  // The adaptive policy prices an exit as the VMM charges it: round trip, indirect cost, handler.
+  static policy::AdaptiveParams defaultAdaptive(const vmm::CostConfig &costs) {
+    policy::AdaptiveParams params;
+    params.exit_cycles = costs.exit_round_trip + costs.exit_indirect + costs.exit_handler;
+    return params;
   }
 };
 
