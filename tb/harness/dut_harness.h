@@ -40,9 +40,9 @@ namespace vmmu::rtltest {
 struct MemoryBehaviour {
   unsigned min_latency = 1;
   unsigned max_latency = 1;
-  MemoryTiming *timing = nullptr;  // not owned; its cycles() must be >= 2
   unsigned stall_percent = 0;
   uint64_t seed = 1;
+  MemoryTiming *timing = nullptr;  // not owned; its cycles() must be >= 2 (last: aggregates stay valid)
 };
 
 class DutHarness {
