@@ -18,8 +18,9 @@ struct Ratio {
 };
 
 inline constexpr Ratio kRatios[] = {
-    {"BM_ReplayAll", "BM_ReplayOne", 3.0, "all seven approaches vs one (decoding included)"},
-    {"BM_ReplayOne", "BM_Decode", 1.8, "one approach's replay vs decoding alone"},
+    {"BM_ReplayAll/0", "BM_ReplayOne/0", 3.0, "all seven approaches vs one (decoding included; flat memory)"},
+    {"BM_ReplayOne/0", "BM_Decode", 1.8, "one approach's replay vs decoding alone (flat memory)"},
+    {"BM_ReplayOne/1", "BM_ReplayOne/0", 1.6, "one approach's replay with the cache model vs flat memory"},
     {"BM_ModelTlbHit", "BM_MinimalTlbLoop", 2.0, "model TLB hit vs a minimal 16x4 loop (at least 0.5 of its speed)"},
     {"BM_Footprint/1024", "BM_Footprint/16", 1.5, "per access, 1 GiB random footprint vs 16 MiB"},
 };

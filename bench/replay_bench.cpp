@@ -6,8 +6,12 @@
 //                  approach, decoding included
 //   BM_ReplayAll   `vmmu run TRACE`: native, nested, the three shadow variants, direct, adaptive
 //
-// The trace is traces/gzip.vmt (2M recorded accesses), or $VMMU_BENCH_TRACE. The MMU model uses
-// the flat memory model (fixed cycles per walk reference), the default.
+// Each runs with the flat memory model (/0: fixed cycles per walk reference, nothing cached) and
+// with the cache model (/1: L1D, L2, LLC and DRAM for walk references and every data access, the
+// default since the run-time model), so one run of the benchmark shows what the caches cost;
+// issue 14 asks at least 5M accesses/s with the cache model on.
+//
+// The trace is traces/gzip.vmt (2M recorded accesses), or $VMMU_BENCH_TRACE.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -38,9 +42,11 @@ void BM_Decode(benchmark::State &state) {
   state.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
 }
 
-vmmu::run::RunRequest request(bool all) {
+vmmu::run::RunRequest request(bool all, bool cache_model) {
   vmmu::run::RunRequest request;
   request.trace = benchTrace();
+  request.settings.memory.kind =
+      cache_model ? vmmu::vmm::MemoryModelConfig::Kind::Cache : vmmu::vmm::MemoryModelConfig::Kind::Flat;
   if (all) {
     for (unsigned a = 0; a < vmmu::vmm::kNumApproaches; ++a)
       request.approaches.push_back(static_cast<vmmu::vmm::Approach>(a));
@@ -53,7 +59,7 @@ vmmu::run::RunRequest request(bool all) {
 }
 
 void replay(benchmark::State &state, bool all) {
-  const vmmu::run::RunRequest asked = request(all);
+  const vmmu::run::RunRequest asked = request(all, state.range(0) != 0);
   uint64_t accesses = 0;
   for (auto _ : state) {
     const vmmu::run::RunReport report = vmmu::run::runTrace(asked);
@@ -66,7 +72,7 @@ void BM_ReplayOne(benchmark::State &state) { replay(state, false); }
 void BM_ReplayAll(benchmark::State &state) { replay(state, true); }
 
 BENCHMARK(BM_Decode)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ReplayOne)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ReplayAll)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReplayOne)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReplayAll)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -404,14 +404,19 @@ struct Mmu::Impl {
     return resp;
   }();
 
-  size_t translateHits(const Request *requests, size_t count, TranslateResult &result) {
-    return default_4k_geometry ? hits<kDefault4K.sets, kDefault4K.ways>(requests, count, result)
-                               : hits<0, 0>(requests, count, result);
+  size_t translateHits(const Request *requests, size_t count, TranslateResult &result, uint64_t *hpas) {
+    if (hpas != nullptr)
+      return default_4k_geometry ? hits<kDefault4K.sets, kDefault4K.ways, true>(requests, count, result, hpas)
+                                 : hits<0, 0, true>(requests, count, result, hpas);
+    return default_4k_geometry ? hits<kDefault4K.sets, kDefault4K.ways, false>(requests, count, result, nullptr)
+                               : hits<0, 0, false>(requests, count, result, nullptr);
   }
 
   // translateHits(): the hits counted once for the run and only the last one's result written,
   // which is all a run of fastHit() calls leaves behind.
-  template <unsigned Sets, unsigned Ways> size_t hits(const Request *requests, size_t count, TranslateResult &result) {
+  // WithHpas: each hit's host address goes to hpas[i] (its entry's frame and the page offset).
+  template <unsigned Sets, unsigned Ways, bool WithHpas>
+  size_t hits(const Request *requests, size_t count, TranslateResult &result, uint64_t *hpas) {
     const TlbEntry *last = nullptr;
     uint64_t last_vpn = 0;
     uint16_t last_vpid = 0, last_pcid = 0;
@@ -427,11 +432,15 @@ struct Mmu::Impl {
       if (last != nullptr && vpn == last_vpn && request.vpid == last_vpid && pcid == last_pcid) {
         if (!tlbGrants(*last, request))
           break;
+        if constexpr (WithHpas)
+          hpas[done] = last->frame | (request.va & (pageBytes(PageSize::Size4K) - 1));
         continue;
       }
       const TlbEntry *e = hitEntry<Sets, Ways>(request);
       if (e == nullptr)
         break;
+      if constexpr (WithHpas)
+        hpas[done] = e->frame | (request.va & (pageBytes(PageSize::Size4K) - 1));
       last = e;
       last_vpn = vpn;
       last_vpid = request.vpid;
@@ -1110,8 +1119,8 @@ const MmuConfig &Mmu::config() const { return impl_->config; }
 
 void Mmu::translate(const Request &req, TranslateResult &result) { impl_->translateFast(req, result); }
 
-size_t Mmu::translateHits(const Request *requests, size_t count, TranslateResult &result) {
-  return impl_->translateHits(requests, count, result);
+size_t Mmu::translateHits(const Request *requests, size_t count, TranslateResult &result, uint64_t *hpas) {
+  return impl_->translateHits(requests, count, result, hpas);
 }
 
 void Mmu::prefetch(const Request &req) const { impl_->prefetch(req); }

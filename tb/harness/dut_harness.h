@@ -33,13 +33,16 @@
 namespace vmmu::rtltest {
 
 // How the memory responder behaves. A response is presented `latency` cycles after its request
-// transferred (latency >= 1, §13), with latency drawn uniformly from [min_latency, max_latency];
-// each cycle the request port is stalled (ready low) with probability stall_percent / 100.
+// transferred (latency >= 1, §13), with latency drawn uniformly from [min_latency, max_latency],
+// or, with `timing`, latency = timing->cycles(op) - 1 (so that an operation served without
+// stalls costs the c that timing names, §12; a cache model's, which the VMM shim shares); each
+// cycle the request port is stalled (ready low) with probability stall_percent / 100.
 struct MemoryBehaviour {
   unsigned min_latency = 1;
   unsigned max_latency = 1;
   unsigned stall_percent = 0;
   uint64_t seed = 1;
+  MemoryTiming *timing = nullptr;  // not owned; its cycles() must be >= 2 (last: aggregates stay valid)
 };
 
 class DutHarness {

@@ -47,7 +47,14 @@ VerilatedDutHarness::~VerilatedDutHarness() {
   top_.reset();
 }
 
-unsigned VerilatedDutHarness::drawLatency() {
+unsigned VerilatedDutHarness::drawLatency(const MemOp &op) {
+  if (behaviour_.timing != nullptr) {
+    const uint64_t cycles = behaviour_.timing->cycles(op);
+    if (cycles < 2 || cycles > kCycleBudget)
+      throw std::runtime_error("DutHarness: memory timing gave " + std::to_string(cycles) +
+                               " cycles for one operation (need 2.." + std::to_string(kCycleBudget) + ")");
+    return static_cast<unsigned>(cycles - 1);
+  }
   if (behaviour_.min_latency == behaviour_.max_latency)
     return behaviour_.min_latency;
   std::uniform_int_distribution<unsigned> dist(behaviour_.min_latency, behaviour_.max_latency);
@@ -152,7 +159,7 @@ void VerilatedDutHarness::step() {
     pending_data_ = op.kind == MemOpKind::Read ? memory_.read64(op.addr)
                                                : memory_.fetchOr64(op.addr, op.mask);
     pending_ = true;
-    pending_due_ = cycle_ + drawLatency();
+    pending_due_ = cycle_ + drawLatency(op);
   }
 
   top_->clk_i = 1;

@@ -56,7 +56,7 @@ public:
 private:
   void step();
   void skipMemoryWait();
-  unsigned drawLatency();
+  unsigned drawLatency(const MemOp &op);
   void presentRequest(const Request &req);
 
   PhysicalMemory &memory_;

@@ -32,7 +32,7 @@ constexpr uint64_t kVa = 0x7000'0000'0000ull;
 
 RtlBackendOptions fastOptions() {
   RtlBackendOptions options;
-  options.cycles_per_ref = 3;
+  options.memory = vmm::MemoryModelConfig::flat(3);
   return options;
 }
 
@@ -270,10 +270,10 @@ TEST(RtlBackendOptions, RejectsWhatTheRtlWasNotBuiltFor) {
     EXPECT_NE(std::string(e.what()).find("tlb[4K].sets"), std::string::npos) << e.what();
   }
   RtlBackendOptions options;
-  options.cycles_per_ref = 1;
+  options.memory = vmm::MemoryModelConfig::flat(1);
   EXPECT_NE(options.validate().find("cycles_per_ref"), std::string::npos);
   EXPECT_THROW(RtlBackend(MmuConfig{}, options), std::invalid_argument);
-  options.cycles_per_ref = 1001;
+  options.memory = vmm::MemoryModelConfig::flat(1001);
   EXPECT_NE(options.validate().find("cycles_per_ref"), std::string::npos);
   options = RtlBackendOptions{};
   options.waves_from = 9;

@@ -100,6 +100,7 @@ public:
   uint64_t counter(Counter c) override { return inner_.counter(c); }
   PhysicalMemory &memory() override { return inner_.memory(); }
   const MmuConfig &config() const override { return inner_.config(); }
+  vmm::MemoryHierarchy *memoryModel() override { return inner_.memoryModel(); }
 
 private:
   vmm::MmuBackend &inner_;
@@ -192,14 +193,16 @@ Outcome run(vmm::MmuBackend &backend, const Scenario &scenario) {
 uint64_t exitsOf(const Outcome &o, ExitReason reason) { return o.cost.exits[static_cast<unsigned>(reason)]; }
 uint64_t counterOf(const Outcome &o, Counter c) { return o.counters[static_cast<unsigned>(c)]; }
 
-// Runs `scenario` on both backends and expects one result.
-void expectOneResult(const Scenario &scenario, Outcome *model_out = nullptr) {
+// Runs `scenario` on both backends and expects one result; `memory` is both backends' memory
+// model (flat at cyclesPerRef() unless a test gives the cache hierarchy).
+void expectOneResult(const Scenario &scenario, Outcome *model_out = nullptr,
+                     const vmm::MemoryModelConfig &memory = vmm::MemoryModelConfig::flat(cyclesPerRef())) {
   const MmuConfig config;
-  vmm::ModelBackend model_backend(config, cyclesPerRef());
+  vmm::ModelBackend model_backend(config, memory);
   const Outcome model = run(model_backend, scenario);
 
   vmm::RtlBackendOptions options = vmm::RtlBackendOptions::fromEnvironment(vmm::RtlBackendOptions{});
-  options.cycles_per_ref = cyclesPerRef();
+  options.memory = memory;
   vmm::RtlBackend rtl_backend(config, options);
   const Outcome rtl = run(rtl_backend, scenario);
   EXPECT_NO_THROW(rtl_backend.checkCounters());
@@ -229,6 +232,8 @@ void expectOneResult(const Scenario &scenario, Outcome *model_out = nullptr) {
   EXPECT_EQ(model.cost.guest_page_faults, rtl.cost.guest_page_faults);
   EXPECT_EQ(model.cost.control_commands, rtl.cost.control_commands);
   EXPECT_EQ(model.cost.page_moves, rtl.cost.page_moves);
+  EXPECT_EQ(model.cost.access_cycles, rtl.cost.access_cycles);
+  EXPECT_EQ(model.cost.instruction_cycles, rtl.cost.instruction_cycles);
   EXPECT_EQ(model.cost.totalCycles(), rtl.cost.totalCycles());
 
   // The activity was real: the guest ran to the end and the MMU walked.
@@ -290,6 +295,17 @@ TEST(TwoBackendsOneResult, SwitchingApproachesMidRun) {
   EXPECT_EQ(exitsOf(model, ExitReason::ModeSwitch), 3u);
 }
 
+// The cache hierarchy (issue 14, §12.1) on both backends: every walk operation's c comes from the
+// one model the VMM also charges its data accesses to, so the latencies vary from one reference
+// to the next (L1D 4 cycles to DRAM 246) and the RTL's memory-wait skipping must stay exact.
+TEST(TwoBackendsOneResult, SwitchingApproachesOnTheCacheHierarchy) {
+  Outcome model;
+  expectOneResult({Approach::Nested, {Approach::ShadowCaching, Approach::Direct, Approach::ShadowPlain}, false, 0.0},
+                  &model, vmm::MemoryModelConfig{});
+  EXPECT_EQ(exitsOf(model, ExitReason::ModeSwitch), 3u);
+  EXPECT_GT(model.cost.access_cycles, model.cost.accesses) << "some data accesses missed L1D";
+}
+
 // The experiment API (what the vmmu command runs): the adaptive policy decides per interval from
 // the counters the backend reports, so both backends must also agree on every decision.
 TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
@@ -308,7 +324,7 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
   };
   config.accesses = 2 * per_phase;
   config.interval = 1'000 * scale();
-  config.cycles_per_ref = cyclesPerRef();
+  config.memory = vmm::MemoryModelConfig::flat(cyclesPerRef());
   policy::AdaptiveParams params;
   params.patience = 1;
   params.cooldown = 1;
@@ -324,9 +340,9 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
 
   policy::AdaptivePolicy on_model(params);
   const policy::RunResult model = policy::runPolicy(config, on_model);
-  config.make_backend = [](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<vmm::MmuBackend> {
+  config.make_backend = [](const MmuConfig &mmu, const vmm::MemoryModelConfig &memory) -> std::unique_ptr<vmm::MmuBackend> {
     vmm::RtlBackendOptions options = vmm::RtlBackendOptions::fromEnvironment(vmm::RtlBackendOptions{});
-    options.cycles_per_ref = cycles_per_ref;
+    options.memory = memory;
     return std::make_unique<vmm::RtlBackend>(mmu, options);
   };
   policy::AdaptivePolicy on_rtl(params);

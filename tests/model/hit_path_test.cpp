@@ -180,6 +180,29 @@ TEST(TranslateHits, AnswersTheHitsAndStopsAtTheFirstOther) {
   EXPECT_FALSE(result.trace.walked);
 }
 
+// With `hpas`, each hit's host address, as its own translate() would answer it (the shim charges
+// the data caches by it): frame 0xa000 for kVaPage, 0xb000 for the page after it.
+TEST(TranslateHits, GivesEachHitsHostAddress) {
+  TwoTables t;
+  t.a.map(kVaPage + 0x1000, 0xb000, PageSize::Size4K);
+  t.translate();
+  t.mmu.translate(request(kVaPage + 0x1008, Access::Read, false, 7));
+  const std::array<Request, 4> run{
+      request(kVa, Access::Read, false, 7),
+      request(kVa + 8, Access::Write, false, 7),
+      request(kVaPage + 0x1010, Access::Read, false, 7),
+      request(kVaPage + 0x2000, Access::Read, false, 7),  // not a hit: no address written
+  };
+  std::array<uint64_t, 4> hpas{0, 0, 0, 0x5555};
+  TranslateResult result;
+  EXPECT_EQ(t.mmu.translateHits(run.data(), run.size(), result, hpas.data()), 3u);
+  EXPECT_EQ(hpas[0], 0xa123u);
+  EXPECT_EQ(hpas[1], 0xa12bu);
+  EXPECT_EQ(hpas[2], 0xb010u);
+  EXPECT_EQ(hpas[3], 0x5555u);
+  EXPECT_EQ(ctr(t.mmu, Counter::TlbHits), 3u);
+}
+
 TEST(TranslateHits, ARequestOfTheSamePageItDoesNotGrantEndsTheRun) {
   TwoTables t;
   t.translate();

@@ -131,6 +131,18 @@ TEST(RunCommand, BadConfigNamesFileAndLine) {
   EXPECT_EQ(o.err, "vmmu: error: " + config.path() + ":2: unknown key 'colour'\n");
 }
 
+// Issue 14: a cache that cannot work is one line naming the key and what is allowed, exit 1.
+TEST(RunCommand, ImpossibleCacheIsOneLineNamingTheKey) {
+  TempFile config("cache.cfg");
+  std::ofstream(config.path()) << "l1d.size_kib = 48\n";
+  const Outcome o = vmmu({"run", kGzip, "--config", config.path()});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.err, "vmmu: error: " + config.path() +
+                       ":1: l1d.size_kib: 48 KiB over 8 ways gives 96 sets, not a power of two (allowed: size_kib = "
+                       "ways x 64 B x 2^n / 1024)\n");
+  EXPECT_TRUE(o.out.empty());
+}
+
 TEST(RunCommand, WritesTheTableAndJsonAndPlotsIt) {
   TempFile json("result.json"), png("result.png"), config("good.cfg");
   std::ofstream(config.path()) << "interval = 4000\n";

@@ -50,8 +50,9 @@ TEST(RunConfig, KeysSetTheirSettings) {
                   "adaptive.margin = 0.3\n",
                   "test.cfg", s);
   EXPECT_EQ(s.vmm.costs.exit_round_trip, 2500u);
-  EXPECT_EQ(s.adaptive.exit_cycles, 2500u + s.vmm.costs.exit_handler);  // kept in step
-  EXPECT_EQ(s.cycles_per_ref, 40u);
+  // Kept in step, with the indirect cost `vmmu run` charges by default.
+  EXPECT_EQ(s.adaptive.exit_cycles, 2500u + vmm::kCitedExitIndirect + s.vmm.costs.exit_handler);
+  EXPECT_EQ(s.memory.cycles_per_ref, 40u);
   EXPECT_EQ(s.vmm.memory.bytes, 512ull << 20);
   EXPECT_DOUBLE_EQ(s.vmm.memory.fragmentation, 0.25);
   EXPECT_EQ(s.vmm.memory.max_ept_page, PageSize::Size2M);
@@ -67,7 +68,7 @@ TEST(RunConfig, DefaultsAreTheSpecsAndTheShims) {
   const RunSettings s;
   EXPECT_EQ(s.mmu.tlb[0].sets, MmuConfig{}.tlb[0].sets);
   EXPECT_EQ(s.vmm.costs.exit_round_trip, vmm::CostConfig{}.exit_round_trip);
-  EXPECT_EQ(s.cycles_per_ref, 30u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 30u);
   EXPECT_EQ(s.vmm.memory.bytes, 256ull << 20);
 }
 
@@ -104,7 +105,7 @@ TEST(RunConfig, MemoryMustBeEvenAndFitTheMachine) {
 TEST(RunConfig, WholeNumbersAreDecimal) {
   RunSettings s;
   applyConfigText("cycles_per_ref = 010\n", "test.cfg", s);
-  EXPECT_EQ(s.cycles_per_ref, 10u);  // not octal 8
+  EXPECT_EQ(s.memory.cycles_per_ref, 10u);  // not octal 8
   EXPECT_EQ(errorOf("cycles_per_ref = 0x10\n"),
             "test.cfg:1: cycles_per_ref: expected a whole number in 1..1000000, got '0x10'");
   EXPECT_EQ(errorOf("cycles_per_ref = +5\n"),
@@ -123,7 +124,7 @@ TEST(RunConfig, CostsAreBoundedSoNoSumWraps) {
             "test.cfg:1: guest.page_fault: expected a whole number in 0..1000000000, got '1000000001'");
   RunSettings s;
   applyConfigText("cycles_per_ref = 1000000\nexit_round_trip = 1000000000\n", "test.cfg", s);
-  EXPECT_EQ(s.cycles_per_ref, 1'000'000u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 1'000'000u);
   EXPECT_EQ(s.vmm.costs.exit_round_trip, 1'000'000'000u);
 }
 
@@ -172,10 +173,10 @@ TEST(RunConfig, KeyTableDescribesEveryKeyTheParserTakes) {
     EXPECT_NO_THROW(applyConfigText(name + " = " + value + "\n", "t.cfg", s)) << line;
     EXPECT_NE(line.find("range "), std::string::npos) << line;
   }
-  // memory, fragmentation, max_ept_page, 2 flags, cycles_per_ref, interval, 12 VMM costs, 6 guest
-  // costs, 20 geometry keys, 2 STLB keys, 8 EPT PSC geometry keys, escape_entries, num_contexts,
-  // 5 adaptive keys.
-  EXPECT_EQ(lines, 62u);
+  // memory, fragmentation, max_ept_page, 3 flags, memory_model, cycles_per_ref, 3 x 3 cache keys,
+  // dram.latency, base_cpi, interval, 13 VMM costs, 6 guest costs, 20 geometry keys, 2 STLB keys,
+  // 8 EPT PSC geometry keys, escape_entries, num_contexts, 5 adaptive keys.
+  EXPECT_EQ(lines, 76u);
   EXPECT_NE(table.find("stlb.sets  whole (sets)  default 128  range 0..1048576"), std::string::npos) << table;
   EXPECT_NE(table.find("cycles_per_ref  whole (cycles)  default 30  range 1..1000000"), std::string::npos) << table;
   EXPECT_NE(table.find("interval  whole (accesses)  default 10000"), std::string::npos) << table;
@@ -374,6 +375,41 @@ TEST(ConfigEdges, LineNumbersCountEveryLine) {
   EXPECT_EQ(errorOf("interval = 5\r\n\r\ninterval = 6\r\n"), "test.cfg:3: interval: already set on line 1");
 }
 
+// The run-time model's keys: the memory model, the caches, the base CPI, an exit's indirect cost
+// and the flush of a VMM without VPIDs; what cannot work is one line naming the key and its range.
+TEST(RunConfig, RunTimeModelKeys) {
+  RunSettings s;
+  EXPECT_EQ(s.memory.kind, vmm::MemoryModelConfig::Kind::Cache) << "the cache model is the default";
+  applyConfigText("memory_model = flat\nbase_cpi = 0.75\nexit_indirect = 500\nflush_tlb_on_exit = 1\n"
+                  "l2.size_kib = 1024\nl2.ways = 16\nl2.latency = 14\ndram.latency = 300\n",
+                  "test.cfg", s);
+  EXPECT_EQ(s.memory.kind, vmm::MemoryModelConfig::Kind::Flat);
+  EXPECT_EQ(s.vmm.costs.cpi_millis, 750u);
+  EXPECT_EQ(s.vmm.costs.exit_indirect, 500u);
+  EXPECT_TRUE(s.vmm.flush_tlb_on_exit);
+  EXPECT_EQ(s.memory.levels[1].size_kib, 1024u);
+  EXPECT_EQ(s.memory.levels[1].ways, 16u);
+  EXPECT_EQ(s.memory.levels[1].latency, 14u);
+  EXPECT_EQ(s.memory.dram_latency, 300u);
+  // The adaptive policy prices an exit with its indirect cost: 1,500 + 500 + 200.
+  EXPECT_EQ(s.adaptive.exit_cycles, 2'200u);
+
+  EXPECT_EQ(errorOf("l1d.latency = 0\n"), "test.cfg:1: l1d.latency: expected a whole number in 2..1000, got '0'");
+  EXPECT_EQ(errorOf("dram.latency = 1001\n"), "test.cfg:1: dram.latency: expected a whole number in 2..1000, got '1001'");
+  EXPECT_EQ(errorOf("memory_model = lru\n"), "test.cfg:1: memory_model: expected flat|cache, got 'lru'");
+  EXPECT_EQ(errorOf("base_cpi = 0\n"), "test.cfg:1: base_cpi: expected a number in 0.001..1000, got '0'");
+  EXPECT_EQ(errorOf("interval = 5\nl2.size_kib = 100\n"),
+            "test.cfg:2: l2.size_kib: 100 KiB over 4 ways gives 400 sets, not a power of two (allowed: size_kib = "
+            "ways x 64 B x 2^n / 1024)");
+  EXPECT_EQ(errorOf("llc.ways = 64\nllc.size_kib = 2\n"),
+            "test.cfg:2: llc.size_kib: 2 KiB is not a multiple of llc.ways x 64-byte lines (4096 bytes)");
+  EXPECT_EQ(errorOf("l2.latency = 3\n"), "test.cfg:1: l2.latency: 3 cycles is below l1d.latency (4): allowed 4..1000");
+  EXPECT_EQ(errorOf("dram.latency = 41\n"),
+            "test.cfg:1: dram.latency: 41 cycles is outside 42..1000 (at least llc.latency)");
+  // The flat model does not look at the caches.
+  EXPECT_EQ(errorOf("memory_model = flat\nl2.latency = 3\n"), "");
+}
+
 TEST(ConfigEdges, CommentsEndTheLineWhereverTheyStart) {
   EXPECT_EQ(intervalOf("interval = 7#8\n"), 7u);
   EXPECT_EQ(intervalOf("interval = 7 # 8\n"), 7u);
@@ -386,11 +422,11 @@ TEST(ConfigEdges, WholeNumberBoundsAreInclusive) {
   applyConfigText("num_contexts = 1\nescape_entries = 0\ncycles_per_ref = 1\n", "test.cfg", s);
   EXPECT_EQ(s.mmu.num_contexts, 1u);
   EXPECT_EQ(s.mmu.escape_entries, 0u);
-  EXPECT_EQ(s.cycles_per_ref, 1u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 1u);
   applyConfigText("num_contexts = 256\nescape_entries = 8\ncycles_per_ref = 1000000\n", "test2.cfg", s);
   EXPECT_EQ(s.mmu.num_contexts, 256u);
   EXPECT_EQ(s.mmu.escape_entries, 8u);
-  EXPECT_EQ(s.cycles_per_ref, 1'000'000u);
+  EXPECT_EQ(s.memory.cycles_per_ref, 1'000'000u);
   EXPECT_EQ(errorOf("num_contexts = 0\n"), "test.cfg:1: num_contexts: expected a whole number in 1..256, got '0'");
   EXPECT_EQ(errorOf("num_contexts = 257\n"), "test.cfg:1: num_contexts: expected a whole number in 1..256, got '257'");
   EXPECT_EQ(errorOf("escape_entries = 9\n"), "test.cfg:1: escape_entries: expected a whole number in 0..8, got '9'");
@@ -462,10 +498,11 @@ TEST(ConfigEdges, BooleansAndChoicesAreSpelledExactly) {
 
 TEST(ConfigEdges, ExitCostsKeepTheAdaptiveEstimateInStep) {
   RunSettings s;
+  EXPECT_EQ(s.adaptive.exit_cycles, 1'500u + 2'000u + 200u) << "round trip, indirect cost, handler";
   applyConfigText("exit_handler = 300\n", "test.cfg", s);
   EXPECT_EQ(s.vmm.costs.exit_handler, 300u);
-  EXPECT_EQ(s.adaptive.exit_cycles, vmm::CostConfig{}.exit_round_trip + 300);
-  applyConfigText("exit_round_trip = 2000\n", "test2.cfg", s);
+  EXPECT_EQ(s.adaptive.exit_cycles, vmm::CostConfig{}.exit_round_trip + vmm::kCitedExitIndirect + 300);
+  applyConfigText("exit_round_trip = 2000\nexit_indirect = 0\n", "test2.cfg", s);
   EXPECT_EQ(s.adaptive.exit_cycles, 2'300u);
   applyConfigText("shadow_entry_write = 17\npage_move = 5\n", "test3.cfg", s);
   EXPECT_EQ(s.vmm.costs.shadow_entry_write, 17u);

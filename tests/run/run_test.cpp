@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstdio>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "run_test_support.h"
 #include "vmmu/run/report.h"
@@ -103,7 +105,7 @@ TEST(RunTrace, TextReportHasARowPerRunAndTheAdaptiveChoices) {
 TEST(RunTrace, JsonReportHasTheSchemaFields) {
   const nlohmann::json json = parseReport(formatJson(smallReport()));
   for (const char *key : {"schema_version", "trace", "backend", "events", "accesses", "counted", "interval",
-                          "requested_interval", "cycles_per_ref",
+                          "requested_interval", "cycles_per_ref", "memory_model", "base_cpi",
                           "seconds", "decode_seconds", "interrupted", "runs", "oracle", "oracle_shadow", "oracle_all", "mismatch",
                           "verdict"})
     EXPECT_TRUE(json.contains(key)) << key;
@@ -111,7 +113,7 @@ TEST(RunTrace, JsonReportHasTheSchemaFields) {
   ASSERT_EQ(json.at("runs").size(), 7u);
   for (const nlohmann::json &run : json.at("runs"))
     for (const char *key : {"approach", "cycles", "slowdown", "accesses", "tlb_misses", "misses_per_1k", "walks",
-                            "refs_per_walk", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
+                            "refs_per_walk", "instructions", "instruction_cycles", "access_cycles", "translation_cycles", "exit_cycles", "shim_cycles", "guest_work_cycles",
                             "vm_exits", "exits_by_reason", "guest_page_faults", "stopped", "interrupted", "seconds",
                             "cpu_seconds", "transactions", "modes", "interval_cycles", "stlb", "ept_psc_hits"})
       EXPECT_TRUE(run.contains(key)) << key;
@@ -182,8 +184,9 @@ TEST(RunTrace, StopFlagEndsEveryRunWithWhatWasMeasured) {
 // of a step, plugged in where the RTL backend goes.
 class StoppingBackend final : public vmm::MmuBackend {
 public:
-  StoppingBackend(const MmuConfig &config, uint64_t cycles_per_ref, volatile std::sig_atomic_t &stop, uint64_t stop_at)
-      : model_(config, cycles_per_ref), stop_(stop), stop_at_(stop_at) {}
+  StoppingBackend(const MmuConfig &config, const vmm::MemoryModelConfig &memory, volatile std::sig_atomic_t &stop,
+                  uint64_t stop_at)
+      : model_(config, memory), stop_(stop), stop_at_(stop_at) {}
   vmm::Translation translate(const Request &req) override {
     if (++translations_ == stop_at_)
       stop_ = 1;
@@ -195,6 +198,7 @@ public:
   uint64_t counter(Counter c) override { return model_.counter(c); }
   PhysicalMemory &memory() override { return model_.memory(); }
   const MmuConfig &config() const override { return model_.config(); }
+  vmm::MemoryHierarchy *memoryModel() override { return model_.memoryModel(); }
 
 private:
   vmm::ModelBackend model_;
@@ -214,8 +218,8 @@ TEST(RunTrace, StopMidStepEndsEveryRunAtTheSameAccess) {
   volatile std::sig_atomic_t stop = 0;
   request.stop = &stop;
   request.backend = BackendKind::Rtl;
-  request.rtl_backend = [&stop](const MmuConfig &config, uint64_t cycles_per_ref) {
-    return std::make_unique<StoppingBackend>(config, cycles_per_ref, stop, 5'000);
+  request.rtl_backend = [&stop](const MmuConfig &config, const vmm::MemoryModelConfig &memory) {
+    return std::make_unique<StoppingBackend>(config, memory, stop, 5'000);
   };
   const RunReport report = runTrace(request);
   EXPECT_TRUE(report.interrupted);
@@ -288,6 +292,59 @@ TEST(RunTrace, RtlBackendGivesTheModelsFigures) {
     SCOPED_TRACE(rtl.runs[i].result.policy);
     EXPECT_EQ(rtl.runs[i].result.cycles(), model.runs[i].result.cycles());
     EXPECT_EQ(rtl.runs[i].result.counters, model.runs[i].result.counters);
+  }
+}
+
+// The table without what differs between backends by design: the header line (it names the
+// backend), the replay speed and the RTL's transaction ranges.
+std::string tableOf(const RunReport &report) {
+  std::istringstream in(formatText(report));
+  std::string line, out;
+  std::getline(in, line);
+  while (std::getline(in, line))
+    if (line.rfind("replay speed:", 0) != 0 && line.rfind("rtl transactions per run", 0) != 0)
+      out += line + "\n";
+  return out;
+}
+
+// Issue 14: with the run-time model (the cache hierarchy shared by walks and data, by default) the
+// RTL and the model print the same tables, every approach and the adaptive policy, on a prefix of
+// each bundled trace; on gzip also with the flush of a VMM without VPIDs and with flat memory.
+TEST(RunTrace, RtlBackendPrintsTheModelsTablesOnEveryBundledTrace) {
+  if (!rtlBackendAvailable())
+    GTEST_SKIP() << "built without the RTL backend (VMMU_BUILD_RTL=OFF)";
+  std::vector<RunRequest> requests;
+  for (const char *name : {"gzip", "cc1", "sort", "sqlite", "xz"}) {
+    RunRequest request = smallRequest(6'000);
+    request.trace = std::string(VMMU_TRACES_DIR) + "/" + name + ".vmt";
+    request.settings.interval = 1'000;
+    requests.push_back(request);
+  }
+  RunRequest flush = requests.front();
+  flush.settings.vmm.flush_tlb_on_exit = true;
+  requests.push_back(flush);
+  RunRequest flat = requests.front();
+  flat.settings.memory.kind = vmm::MemoryModelConfig::Kind::Flat;
+  requests.push_back(flat);
+  for (RunRequest &request : requests) {
+    SCOPED_TRACE(request.trace + (request.settings.vmm.flush_tlb_on_exit ? " (flush on exit)" : "") +
+                 (request.settings.memory.kind == vmm::MemoryModelConfig::Kind::Flat ? " (flat)" : ""));
+    const RunReport model = runTrace(request);
+    useRtlBackend(request);
+    const RunReport rtl = runTrace(request);
+    ASSERT_FALSE(rtl.mismatch) << rtl.mismatch->what;
+    EXPECT_EQ(tableOf(rtl), tableOf(model));
+    ASSERT_EQ(rtl.runs.size(), model.runs.size());
+    for (size_t i = 0; i < rtl.runs.size(); ++i) {
+      EXPECT_EQ(rtl.runs[i].result.counters, model.runs[i].result.counters) << rtl.runs[i].result.policy;
+      EXPECT_EQ(rtl.runs[i].result.cost.instruction_cycles, model.runs[i].result.cost.instruction_cycles);
+      EXPECT_EQ(rtl.runs[i].result.cost.access_cycles, model.runs[i].result.cost.access_cycles);
+      EXPECT_EQ(rtl.runs[i].result.cost.exit_flushes, model.runs[i].result.cost.exit_flushes);
+    }
+    const ModeRun *shadow = model.find("shadow");
+    ASSERT_NE(shadow, nullptr);
+    EXPECT_EQ(shadow->result.cost.exit_flushes,
+              request.settings.vmm.flush_tlb_on_exit ? shadow->result.cost.totalExits() : 0u);
   }
 }
 

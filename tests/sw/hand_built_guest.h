@@ -26,6 +26,7 @@ inline vmm::VmmConfig handBuiltConfig() {
   vmm::VmmConfig c;
   c.memory.bytes = kMemory;
   c.costs.exit_round_trip = kRoundTrip;
+  c.costs.exit_indirect = 0;  // the tests of the indirect cost set their own
   c.costs.exit_handler = kHandler;
   c.costs.guest_entry_read = kEntryRead;
   c.costs.prefetch_entry_read = kPrefetchRead;
@@ -38,8 +39,11 @@ inline vmm::VmmConfig handBuiltConfig() {
 }
 
 struct HandBuiltGuest {
-  explicit HandBuiltGuest(vmm::Approach approach, const vmm::VmmConfig &config = handBuiltConfig())
-      : vmm(backend, config, approach) {
+  // `memory`: the backend's memory model (flat 30 cycles per walk reference unless a test of the
+  // cache model gives its own).
+  explicit HandBuiltGuest(vmm::Approach approach, const vmm::VmmConfig &config = handBuiltConfig(),
+                          const vmm::MemoryModelConfig &memory = vmm::MemoryModelConfig::flat(30))
+      : backend(MmuConfig{}, memory), vmm(backend, config, approach) {
     vmm.writePhysical(kRoot, kPdpt | kFlags);
     vmm.writePhysical(kPdpt, kPd | kFlags);
     vmm.writePhysical(kPd + 8 * 1, kPt | kFlags);

@@ -420,9 +420,9 @@ TEST(Experiment, StaticPoliciesNeverSwitchAndDirectFallsBackWhenImpossible) {
 TEST(Experiment, RunsOnTheBackendTheFactoryBuilds) {
   policy::ExperimentConfig config = phasedExperiment(20'000);
   int built = 0;
-  config.make_backend = [&](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<vmm::MmuBackend> {
+  config.make_backend = [&](const MmuConfig &mmu, const vmm::MemoryModelConfig &memory) -> std::unique_ptr<vmm::MmuBackend> {
     ++built;
-    return std::make_unique<vmm::ModelBackend>(mmu, cycles_per_ref + 10);
+    return std::make_unique<vmm::ModelBackend>(mmu, memory.cycles_per_ref + 10);
   };
   const auto nested = policy::makeStaticPolicy(Approach::Nested);
   const policy::RunResult slower = policy::runPolicy(config, *nested);
@@ -451,9 +451,9 @@ TEST(Experiment, RejectsBadConfiguration) {
   config.interval = 0;
   EXPECT_EQ(config.validate(), "experiment: interval must be > 0");
   config.interval = 1;
-  config.cycles_per_ref = 0;
-  EXPECT_EQ(config.validate(), "experiment: cycles_per_ref must be > 0");
-  config.cycles_per_ref = 1;
+  config.memory.cycles_per_ref = 0;
+  EXPECT_EQ(config.validate(), "experiment: cycles_per_ref: a walk reference cannot take 0 cycles (allowed 1..1000000)");
+  config.memory.cycles_per_ref = 1;
   EXPECT_EQ(config.validate(), "");
   config.mmu.num_contexts = 0;
   EXPECT_EQ(config.validate(), config.mmu.validate());

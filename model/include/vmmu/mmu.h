@@ -78,8 +78,9 @@ public:
   // entry that grants it (no walk, no fault): the same effects on the caches, PLRU bits and
   // counters, in the same order, with `result` holding the last one's answer. Stops at the first
   // other request, leaving it untranslated, and returns how many it translated. A run of hits then
-  // costs no call per request (the shim's batched user accesses, vmm.h).
-  size_t translateHits(const Request *requests, size_t count, TranslateResult &result);
+  // costs no call per request (the shim's batched user accesses, vmm.h). With `hpas`, the host
+  // address of each request translated goes to hpas[i] (what its own response's hpa would be).
+  size_t translateHits(const Request *requests, size_t count, TranslateResult &result, uint64_t *hpas = nullptr);
 
   // A hint, for a caller that knows which request comes after the one it is about to translate:
   // when `req` would walk, the host cache line of the last guest entry its walk reads is

@@ -72,8 +72,8 @@ std::string ExperimentConfig::validate() const {
 std::string ExperimentConfig::validateRun() const {
   if (interval == 0)
     return "experiment: interval must be > 0";
-  if (cycles_per_ref == 0)
-    return "experiment: cycles_per_ref must be > 0";
+  if (const std::string error = memory.validate(); !error.empty())
+    return "experiment: " + error;
   return mmu.validate();
 }
 
@@ -129,8 +129,8 @@ PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
   }
   const auto makeBackend = [&]() -> std::unique_ptr<vmm::MmuBackend> {
     if (config.make_backend)
-      return config.make_backend(config.mmu, config.cycles_per_ref);
-    return std::make_unique<vmm::ModelBackend>(config.mmu, config.cycles_per_ref);
+      return config.make_backend(config.mmu, config.memory);
+    return std::make_unique<vmm::ModelBackend>(config.mmu, config.memory);
   };
   backend_ = makeBackend();
   try {

@@ -134,12 +134,14 @@ RtlBackendOptions RtlBackendOptions::fromEnvironment(RtlBackendOptions base) {
 }
 
 std::string RtlBackendOptions::validate() const {
-  if (cycles_per_ref < 2)
+  if (memory.kind == MemoryModelConfig::Kind::Flat && memory.cycles_per_ref < 2)
     return "RtlBackend: cycles_per_ref must be >= 2 (a request cycle and a response cycle, §12), got " +
-           std::to_string(cycles_per_ref);
-  if (cycles_per_ref > kMaxCyclesPerRef)
+           std::to_string(memory.cycles_per_ref);
+  if (memory.kind == MemoryModelConfig::Kind::Flat && memory.cycles_per_ref > kMaxCyclesPerRef)
     return "RtlBackend: cycles_per_ref must be <= " + std::to_string(kMaxCyclesPerRef) +
-           " (the harness's cycle budget per transaction), got " + std::to_string(cycles_per_ref);
+           " (the harness's cycle budget per transaction), got " + std::to_string(memory.cycles_per_ref);
+  if (const std::string error = memory.validate(); !error.empty())
+    return "RtlBackend: " + error;
   if (waves_from > waves_to)
     return "RtlBackend: waves_from (" + std::to_string(waves_from) + ") is after waves_to (" +
            std::to_string(waves_to) + ")";
@@ -163,25 +165,43 @@ MmuConfig rtlParameterSetConfig(std::string_view name) {
   throw std::invalid_argument(unknownParameterSet(name));
 }
 
+// The run's memory timing as the DUT's responder asks it: each operation's c, from the hierarchy
+// the VMM shares, recorded so that the golden model is charged the same c in the same order.
+class RecordingTiming final : public MemoryTiming {
+public:
+  explicit RecordingTiming(MemoryHierarchy &hierarchy) : hierarchy_(hierarchy) {}
+  uint64_t cycles(const MemOp &op) override {
+    const uint64_t c = hierarchy_.cycles(op);
+    recorded_.push_back(c);
+    return c;
+  }
+  // The c of the operations since the last clear(), in order.
+  const std::vector<uint64_t> &recorded() const { return recorded_; }
+  void clear() { recorded_.clear(); }
+
+private:
+  MemoryHierarchy &hierarchy_;
+  std::vector<uint64_t> recorded_;
+};
+
 // The DUT with its memory, and (checking on) the golden model with its own memory copy.
 struct RtlBackend::Impl {
   Impl(const MmuConfig &config, const RtlBackendOptions &options)
-      : timing(options.cycles_per_ref),
-        dut(findParameterSet(options.parameter_set)
-                ->make(dut_memory, fixedLatency(options.cycles_per_ref), options.waves_path)) {
+      : hierarchy(options.memory), recording(hierarchy),
+        dut(findParameterSet(options.parameter_set)->make(dut_memory, responder(recording), options.waves_path)) {
     dut->setCycleSkip(options.cycle_skip);
     if (!options.check)
       return;
     model_memory = std::make_unique<SparseMemory>();
     mirrored = std::make_unique<MirroredMemory>(dut_memory, *model_memory);
-    model = std::make_unique<Mmu>(config, *model_memory, &timing);
+    model = std::make_unique<Mmu>(config, *model_memory, &replay);
   }
 
-  // The responder presents each response `latency` cycles after its request transferred and
-  // never stalls, so every operation costs c = latency + 1 (§12: c = r - s + 1).
-  static MemoryBehaviour fixedLatency(uint64_t cycles_per_ref) {
+  // The responder presents each response c - 1 cycles after its request transferred and never
+  // stalls, so every operation costs the c the memory model gives (§12: c = r - s + 1).
+  static MemoryBehaviour responder(RecordingTiming &timing) {
     MemoryBehaviour behaviour;
-    behaviour.min_latency = behaviour.max_latency = static_cast<unsigned>(cycles_per_ref - 1);
+    behaviour.timing = &timing;
     behaviour.stall_percent = 0;
     return behaviour;
   }
@@ -189,7 +209,9 @@ struct RtlBackend::Impl {
   SparseMemory dut_memory;
   std::unique_ptr<SparseMemory> model_memory;
   std::unique_ptr<MirroredMemory> mirrored;  // writes to both, reads from the DUT's
-  FixedLatency timing;
+  MemoryHierarchy hierarchy;
+  RecordingTiming recording;  // the DUT's operations' c, from `hierarchy`
+  ReplayTiming replay;        // the same c charged to the golden model
   std::unique_ptr<Mmu> model;
   std::unique_ptr<DutHarness> dut;  // the verilated model of options.parameter_set
   TranslateResult golden;           // reused across translations
@@ -225,6 +247,8 @@ PhysicalMemory &RtlBackend::memory() {
 }
 
 PhysicalMemory *RtlBackend::checkerMemory() { return impl_->model_memory.get(); }
+
+MemoryHierarchy *RtlBackend::memoryModel() { return &impl_->hierarchy; }
 
 void RtlBackend::selectWaves(uint64_t index) {
   impl_->dut->setWaveDump(options_.waves_from <= index && index <= options_.waves_to);
@@ -267,6 +291,7 @@ Translation RtlBackend::translate(const Request &req) {
   selectWaves(index);
   const uint64_t first_cycle = impl_->dut->cycle();
   DutTranslation dut;
+  impl_->recording.clear();
   try {
     dut = impl_->dut->translate(req);
   } catch (const std::runtime_error &e) {
@@ -275,6 +300,9 @@ Translation RtlBackend::translate(const Request &req) {
   }
   if (impl_->model) {
     injectDivergence(index, dut.ops);
+    // The model is charged the c the responder was given, not the DUT's observed ones: the
+    // latency comparison then checks that the DUT took what §12 says for them.
+    impl_->replay.replay(impl_->recording.recorded());
     impl_->model->translate(req, impl_->golden);
     if (const std::string differences = compareTranslation(dut, impl_->golden); !differences.empty())
       reportMismatch(index, first_cycle,
@@ -326,12 +354,12 @@ void RtlBackend::checkCounters() {
                      ": rtl " + std::to_string(value) + ", expected 0 past the last counter (§14)");
 }
 
-std::function<std::unique_ptr<MmuBackend>(const MmuConfig &, uint64_t)> checkedRtlBackendFactory(
+std::function<std::unique_ptr<MmuBackend>(const MmuConfig &, const MemoryModelConfig &)> checkedRtlBackendFactory(
     RtlBackendOptions base) {
   base.check = true;
-  return [base](const MmuConfig &mmu, uint64_t cycles_per_ref) -> std::unique_ptr<MmuBackend> {
+  return [base](const MmuConfig &mmu, const MemoryModelConfig &memory) -> std::unique_ptr<MmuBackend> {
     RtlBackendOptions options = base;
-    options.cycles_per_ref = cycles_per_ref;
+    options.memory = memory;
     return std::make_unique<RtlBackend>(mmu, RtlBackendOptions::fromEnvironment(options));
   };
 }

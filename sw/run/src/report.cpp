@@ -113,9 +113,9 @@ std::string formatText(const RunReport &report) {
                 std::to_string(kMaxIntervals) + " intervals are recorded)";
   std::snprintf(line, sizeof line,
                 "vmmu run %s: %" PRIu64 " events, %" PRIu64 " user accesses%s, backend %s, interval %" PRIu64
-                "%s, %" PRIu64 " cycles per walk reference\n",
+                "%s\nmemory %s; base CPI %g; run time in cycles, slowdown relative to native\n",
                 report.trace.c_str(), report.events, report.accesses, partial.c_str(), report.backend.c_str(),
-                report.interval, coarsened.c_str(), report.cycles_per_ref);
+                report.interval, coarsened.c_str(), report.memory_model.c_str(), report.base_cpi);
   out += line;
   std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
                 "misses/1k", "refs/walk", "vm exits", "exits by reason");
@@ -210,6 +210,8 @@ OrderedJson toJson(const RunReport &report) {
   out["interval"] = report.interval;
   out["requested_interval"] = report.requested_interval;
   out["cycles_per_ref"] = report.cycles_per_ref;
+  out["memory_model"] = report.memory_model;
+  out["base_cpi"] = real(report.base_cpi);
   out["seconds"] = real(report.seconds);
   out["decode_seconds"] = real(report.decode_seconds);
   out["interrupted"] = report.interrupted;
@@ -245,6 +247,9 @@ OrderedJson toJson(const RunReport &report) {
     for (unsigned i = 0; i < std::size(kLevels); ++i)
       ept_psc_hits[kLevels[i]] = ctr(r, static_cast<Counter>(static_cast<unsigned>(Counter::EptPscHitsL2) + i));
     item["ept_psc_hits"] = std::move(ept_psc_hits);
+    item["instructions"] = r.cost.instructions;
+    item["instruction_cycles"] = r.cost.instruction_cycles;
+    item["access_cycles"] = r.cost.access_cycles;
     item["translation_cycles"] = r.cost.translation_cycles;
     item["exit_cycles"] = r.cost.exit_cycles;
     item["shim_cycles"] = r.cost.shim_cycles;

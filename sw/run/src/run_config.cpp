@@ -170,10 +170,57 @@ std::vector<Key> keyTable() {
   };
   flag("allow_compaction", "the VMM may compact a fragmented VM to enter direct mode",
        [](RunSettings &s) -> bool & { return s.vmm.allow_compaction; });
+  flag("flush_tlb_on_exit", "a VMM without VPIDs: every VM exit and entry flushes the VM's TLB and walk caches",
+       [](RunSettings &s) -> bool & { return s.vmm.flush_tlb_on_exit; });
   flag("huge_pages", "THP backs 2 MiB-aligned ranges of the replayed arena with 2 MiB pages",
        [](RunSettings &s) -> bool & { return s.huge_pages; });
-  keys.push_back(large("cycles_per_ref", "cycles", 1, kMaxCyclesPerRef, "cycles per page-walk memory reference (§12 c)",
-                       [](RunSettings &s) -> uint64_t & { return s.cycles_per_ref; }));
+  {
+    Key k;
+    k.name = "memory_model";
+    k.type = Type::Choice;
+    k.choices = {"flat", "cache"};
+    k.meaning = "flat: every walk reference costs cycles_per_ref; cache: L1D/L2/LLC/DRAM shared by walks and data";
+    k.set = [](RunSettings &s, uint64_t, double, size_t c) {
+      s.memory.kind = c == 0 ? vmm::MemoryModelConfig::Kind::Flat : vmm::MemoryModelConfig::Kind::Cache;
+    };
+    k.get = [](RunSettings &s) {
+      return std::string(s.memory.kind == vmm::MemoryModelConfig::Kind::Flat ? "flat" : "cache");
+    };
+    keys.push_back(std::move(k));
+  }
+  keys.push_back(large("cycles_per_ref", "cycles", 1, kMaxCyclesPerRef,
+                       "memory_model = flat: cycles per page-walk memory reference (§12 c)",
+                       [](RunSettings &s) -> uint64_t & { return s.memory.cycles_per_ref; }));
+  // The hierarchy's levels; MemoryModelConfig::validate() checks what only their combination can
+  // tell (sets a power of two, latencies not falling from one level to the next).
+  for (unsigned i = 0; i < vmm::MemoryModelConfig::kLevels; ++i) {
+    const std::string level = vmm::MemoryModelConfig::levelName(i);
+    keys.push_back(large(level + ".size_kib", "KiB", 1, 1u << 20,
+                         "memory_model = cache: " + level + " size (a multiple of ways x 64 B, a power-of-two number of sets)",
+                         [i](RunSettings &s) -> uint64_t & { return s.memory.levels[i].size_kib; }));
+    keys.push_back(small(level + ".ways", "ways", 1, 64, "memory_model = cache: " + level + " ways (a power of two)",
+                         [i](RunSettings &s) -> unsigned & { return s.memory.levels[i].ways; }));
+    keys.push_back(large(level + ".latency", "cycles", 2, vmm::MemoryModelConfig::kMaxLatency,
+                         "memory_model = cache: " + level + " load-to-use latency, at least the level before's",
+                         [i](RunSettings &s) -> uint64_t & { return s.memory.levels[i].latency; }));
+  }
+  keys.push_back(large("dram.latency", "cycles", 2, vmm::MemoryModelConfig::kMaxLatency,
+                       "memory_model = cache: load-to-use latency of an access served by DRAM, at least llc.latency",
+                       [](RunSettings &s) -> uint64_t & { return s.memory.dram_latency; }));
+  {
+    Key k;
+    k.name = "base_cpi";
+    k.type = Type::Real;
+    k.unit = "cycles";
+    k.real_min = 0.001;
+    k.real_max = 1000.0;
+    k.meaning = "cycles per instruction (each instruction fetch of the trace) besides its memory stalls";
+    k.set = [](RunSettings &s, uint64_t, double v, size_t) {
+      s.vmm.costs.cpi_millis = static_cast<uint64_t>(v * 1000.0 + 0.5);
+    };
+    k.get = [](RunSettings &s) { return real(static_cast<double>(s.vmm.costs.cpi_millis) / 1000.0); };
+    keys.push_back(std::move(k));
+  }
   keys.push_back(large("interval", "accesses", 1, UINT64_MAX, "user accesses per policy interval",
                        [](RunSettings &s) -> uint64_t & { return s.interval; }));
 
@@ -183,11 +230,12 @@ std::vector<Key> keyTable() {
     // The adaptive policy estimates exits at round trip + handler: keep it in step (policy.h).
     k.set = [field](RunSettings &s, uint64_t v, double, size_t) {
       s.vmm.costs.*field = v;
-      s.adaptive.exit_cycles = s.vmm.costs.exit_round_trip + s.vmm.costs.exit_handler;
+      s.adaptive.exit_cycles = s.vmm.costs.exit_round_trip + s.vmm.costs.exit_indirect + s.vmm.costs.exit_handler;
     };
     keys.push_back(std::move(k));
   };
   cost("exit_round_trip", &vmm::CostConfig::exit_round_trip, "VM exit and entry round trip");
+  cost("exit_indirect", &vmm::CostConfig::exit_indirect, "an exit's indirect cost (the guest's caches polluted)");
   cost("exit_handler", &vmm::CostConfig::exit_handler, "VMM exit decode and dispatch");
   cost("hit_cycles", &vmm::CostConfig::hit_cycles, "a TLB hit or early fault");
   cost("access_cycles", &vmm::CostConfig::access_cycles, "the access itself beyond translation");
@@ -353,10 +401,12 @@ void applyConfigText(std::string_view text, const std::string &name, RunSettings
     }
     line_of.emplace(std::string(key), line_number);
   }
-  // What only the whole configuration can tell (powers of two, via the model's own checks) names
-  // the line of the key at fault when the file set it.
-  if (const std::string error = settings.mmu.validate(); !error.empty()) {
-    const std::string key = error.substr(0, error.find(' '));
+  // What only the whole configuration can tell (powers of two, via the model's own checks; the
+  // memory model's combinations) names the line of the key at fault when the file set it.
+  for (const std::string &error : {settings.mmu.validate(), settings.memory.validate()}) {
+    if (error.empty())
+      continue;
+    const std::string key = error.substr(0, error.find_first_of(" :"));
     const auto seen = line_of.find(key);
     throw ConfigError(name + (seen == line_of.end() ? "" : ":" + std::to_string(seen->second)) + ": " + error);
   }

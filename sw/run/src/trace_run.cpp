@@ -101,7 +101,9 @@ RunReport runTrace(const RunRequest &request) {
   report.backend = request.backend == BackendKind::Rtl ? "rtl" : "model";
   report.requested_interval = request.settings.interval;
   report.interval = request.settings.interval;
-  report.cycles_per_ref = request.settings.cycles_per_ref;
+  report.cycles_per_ref = request.settings.memory.cycles_per_ref;
+  report.memory_model = request.settings.memory.describe();
+  report.base_cpi = static_cast<double>(request.settings.vmm.costs.cpi_millis) / 1000.0;
 
   policy::ExperimentConfig config;
   config.interval = request.settings.interval;
@@ -109,7 +111,7 @@ RunReport runTrace(const RunRequest &request) {
   config.vmm = request.settings.vmm;
   config.guest = request.settings.guest;
   config.mmu = request.settings.mmu;
-  config.cycles_per_ref = request.settings.cycles_per_ref;
+  config.memory = request.settings.memory;
   if (request.backend == BackendKind::Rtl)
     config.make_backend = request.rtl_backend;
   if (const std::string error = config.validateRun(); !error.empty())

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } catch (const vmmu::run::ConfigError &) {
     return 0;
   }
-  if (settings.cycles_per_ref < 1 || settings.cycles_per_ref > 1'000'000 || settings.interval < 1 ||
+  if (settings.memory.cycles_per_ref < 1 || settings.memory.cycles_per_ref > 1'000'000 ||
+      !settings.memory.validate().empty() || settings.interval < 1 ||
       !settings.mmu.validate().empty() || settings.vmm.costs.exit_round_trip > 1'000'000'000 ||
       settings.vmm.memory.bytes == 0 || settings.vmm.memory.bytes % (2u << 20) != 0 ||
       !(settings.vmm.memory.fragmentation >= 0.0 && settings.vmm.memory.fragmentation <= 1.0))

@@ -4,7 +4,10 @@
 namespace vmmu::vmm {
 
 ModelBackend::ModelBackend(const MmuConfig &config, uint64_t cycles_per_ref)
-    : timing_(cycles_per_ref), mmu_(config, memory_, &timing_) {}
+    : ModelBackend(config, MemoryModelConfig::flat(cycles_per_ref)) {}
+
+ModelBackend::ModelBackend(const MmuConfig &config, const MemoryModelConfig &memory_model)
+    : timing_(memory_model), mmu_(config, memory_, &timing_) {}
 
 void ModelBackend::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) {
   mmu_.control(op, ctx, reg, data, vpid, pcid);

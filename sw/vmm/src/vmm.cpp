@@ -107,9 +107,12 @@ RunCost RunCost::operator-(const RunCost &e) const {
   d.translations = translations - e.translations;
   d.translation_cycles = translation_cycles - e.translation_cycles;
   d.access_cycles = access_cycles - e.access_cycles;
+  d.instructions = instructions - e.instructions;
+  d.instruction_cycles = instruction_cycles - e.instruction_cycles;
   for (unsigned i = 0; i < kNumExitReasons; ++i)
     d.exits[i] = exits[i] - e.exits[i];
   d.exit_cycles = exit_cycles - e.exit_cycles;
+  d.exit_flushes = exit_flushes - e.exit_flushes;
   d.shim_cycles = shim_cycles - e.shim_cycles;
   d.guest_work_cycles = guest_work_cycles - e.guest_work_cycles;
   d.guest_page_faults = guest_page_faults - e.guest_page_faults;
@@ -121,7 +124,9 @@ RunCost RunCost::operator-(const RunCost &e) const {
 }
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
-    : backend_(backend), model_(dynamic_cast<ModelBackend *>(&backend)), config_(config),
+    : backend_(backend), model_(dynamic_cast<ModelBackend *>(&backend)),
+      data_caches_(backend.memoryModel() != nullptr && !backend.memoryModel()->flat() ? backend.memoryModel() : nullptr),
+      config_(config),
       vpid_(approach == Approach::Native ? 0 : config.vpid),
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
@@ -146,8 +151,23 @@ ShadowEnvironment Vmm::shadowEnvironment() {
 
 void Vmm::exitTo(ExitReason reason) {
   ++cost_.exits[static_cast<unsigned>(reason)];
-  cost_.exit_cycles += config_.costs.exit_round_trip;
+  cost_.exit_cycles += config_.costs.exit_round_trip + config_.costs.exit_indirect;
   cost_.shim_cycles += config_.costs.exit_handler;
+  if (config_.flush_tlb_on_exit) {
+    // Without VPIDs, VM exit and VM entry each flush the VM's translations (SDM Vol. 3C, 28.3.3.3):
+    // one flush stands for both, as nothing of the VM runs between them. Its cost is the refills
+    // it causes; guest-physical translations (the nested TLB, tagged by EPTP) survive, as they do
+    // on x86.
+    backend_.invVpid(vpid_);
+    ++cost_.exit_flushes;
+  }
+}
+
+void Vmm::chargeInstructions(uint64_t count) {
+  cost_.instructions += count;
+  const uint64_t millis = count * config_.costs.cpi_millis + cpi_remainder_;
+  cost_.instruction_cycles += millis / 1000;
+  cpi_remainder_ = millis % 1000;
 }
 
 void Vmm::checkAfterExit() const {
@@ -175,7 +195,7 @@ const Response &Vmm::translateCharged(const Request &req) {
 
 inline void Vmm::complete(const Request &req, const Response &resp, const uint64_t *store_value,
                           guest::AccessOutcome &out) {
-  cost_.access_cycles += config_.costs.access_cycles;
+  chargeAccess(req.access, resp.hpa);
   out.hpa = resp.hpa;
   // Only the guest kernel's own loads need the memory's contents (vmmu does not model user
   // data), and a lookup in host memory per user load would be a good part of the access. `user`
@@ -219,11 +239,21 @@ void Vmm::userAccesses(const guest::UserAccess *accesses, size_t count, size_t &
     for (size_t i = first; i < end; ++i)
       requests[i - first] = Request{vpid_, guest_pcid_, accesses[i].va, accesses[i].access, true};
     while (made < end) {
-      const size_t hits = model_->translateHits(&requests[made - first], end - made);
+      const size_t hits = model_->translateHits(&requests[made - first], end - made,
+                                                data_caches_ != nullptr ? &run_hpas_[made - first] : nullptr);
       // What access() charges for each of them: a translation answered in one cycle, the access.
       cost_.accesses += hits;
       chargeTranslations(hits, config_.costs.hit_cycles);
-      cost_.access_cycles += hits * config_.costs.access_cycles;
+      if (data_caches_ != nullptr) {
+        for (size_t i = 0; i < hits; ++i)
+          chargeAccess(accesses[made + i].access, run_hpas_[made - first + i]);
+      } else {
+        size_t fetches = 0;
+        for (size_t i = 0; i < hits; ++i)
+          fetches += accesses[made + i].access == Access::Exec ? 1 : 0;
+        chargeInstructions(fetches);
+        cost_.access_cycles += (hits - fetches) * config_.costs.access_cycles;
+      }
       made += hits;
       if (made == end)
         break;
@@ -287,7 +317,7 @@ void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t
         return;
       case ShadowPager::FaultOutcome::EmulatedWrite:
         exitTo(ExitReason::PageTableWrite);
-        cost_.access_cycles += config_.costs.access_cycles;
+        chargeAccess(Access::Write, r.hpa);  // the VMM makes the store
         out.hpa = r.hpa;
         return;
       case ShadowPager::FaultOutcome::OutsideMemory:

@@ -36,10 +36,12 @@ struct ExperimentConfig {
   vmm::VmmConfig vmm;             // the VM (memory size also sizes the guest)
   guest::GuestConfig guest;       // memory_bytes is taken from vmm.memory.bytes
   MmuConfig mmu;
-  uint64_t cycles_per_ref = 30;   // walk reference latency (§12 c)
+  // What walk references and data accesses cost (vmm/memory_model.h): flat, 30 cycles per walk
+  // reference (§12 c), for the library's experiments; `vmmu run` sets the cache hierarchy.
+  vmm::MemoryModelConfig memory = vmm::MemoryModelConfig::flat(30);
   // Builds the MMU backend for each run; empty means vmm::ModelBackend (the golden model). The
   // RTL backend plugs in here, so the same experiment runs on either.
-  std::function<std::unique_ptr<vmm::MmuBackend>(const MmuConfig &, uint64_t cycles_per_ref)> make_backend;
+  std::function<std::unique_ptr<vmm::MmuBackend>(const MmuConfig &, const vmm::MemoryModelConfig &)> make_backend;
   // Empty when valid, else one line naming the bad field.
   std::string validate() const;
   // The same without the workload fields (make_workload, accesses): what PolicyRun needs.

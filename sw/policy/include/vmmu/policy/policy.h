@@ -72,9 +72,11 @@ struct AdaptiveParams {
   // per walk of the interval, up to the resident set (estimateShadow).
   double exits_per_guest_fault = 2.0;
   double exits_per_cr3_write = 1.0;
-  // Round trip + handler, taken from the shim's cost defaults so the two cannot drift apart. The
+  // Round trip + indirect cost + handler, taken from the shim's cost defaults so the two cannot
+  // drift apart (`vmmu run`, whose default indirect cost is not the library's, sets its own). The
   // oracle (experiment.h) charges a switch into shadow this much per resident page.
-  uint64_t exit_cycles = vmm::CostConfig{}.exit_round_trip + vmm::CostConfig{}.exit_handler;
+  uint64_t exit_cycles =
+      vmm::CostConfig{}.exit_round_trip + vmm::CostConfig{}.exit_indirect + vmm::CostConfig{}.exit_handler;
   // The shim's own work per shadow exit beyond `exit_cycles`, used until shadow intervals have
   // been measured: a software walk of the guest's four levels, one shadow-entry write and, in a
   // sparse address space, one shadow-table allocation (CostConfig: 4 x 20 + 10 + 300). Measured

@@ -2,8 +2,9 @@
 //
 // RtlBackend implements vmm::MmuBackend on mmu_top through the bare-DUT harness (tb/harness):
 // every translation, control command and counter read goes to the DUT, whose walker is served
-// from the backend's host memory with a fixed cost of `cycles_per_ref` cycles per operation (the
-// c of §12, the same figure ModelBackend charges), and walk_cycles is what the DUT took.
+// from the backend's host memory, each operation costing the c (§12) that the run's memory model
+// gives (vmm/memory_model.h: the flat cycles_per_ref, or the cache hierarchy the VMM also charges
+// its data accesses to, exactly as ModelBackend does), and walk_cycles is what the DUT took.
 //
 // Every verilated parameter set the build made (rtl/CMakeLists.txt: the defaults, and "alt") is
 // linked in; RtlBackendOptions::parameter_set picks one, and the MmuConfig must be the one that set
@@ -37,9 +38,10 @@
 namespace vmmu::vmm {
 
 struct RtlBackendOptions {
-  // Cycles per walker memory operation (§12 c). At least 2: the port needs a request cycle and a
-  // response cycle; at most 1000, so that the longest walk fits the harness's cycle budget.
-  uint64_t cycles_per_ref = 30;
+  // What each walker memory operation costs (§12 c): flat cycles_per_ref, or the cache hierarchy.
+  // At least 2 cycles (the port needs a request cycle and a response cycle) and at most 1000, so
+  // that the longest walk fits the harness's cycle budget.
+  MemoryModelConfig memory = MemoryModelConfig::flat(30);
   // Run the golden model alongside and compare every transaction.
   bool check = true;
   // The verilated parameter set to run: "default" (mmu_top's own, §1's) or a named one
@@ -95,6 +97,7 @@ public:
   uint64_t counter(Counter c) override;
   PhysicalMemory &memory() override;
   const MmuConfig &config() const override { return config_; }
+  MemoryHierarchy *memoryModel() override;
 
   // With checking on: compares every counter (and that indices past the last read zero); throws
   // BackendMismatch on the first difference. A no-op with checking off.
@@ -130,7 +133,7 @@ private:
 // RtlBackend per run, checked against the golden model, with `base`'s waves and the VMMU_RTL_*
 // environment overrides applied (RtlBackendOptions::fromEnvironment). vmmu_run itself does not
 // link the verilated RTL; the caller that does hands it this.
-std::function<std::unique_ptr<MmuBackend>(const MmuConfig &, uint64_t cycles_per_ref)>
+std::function<std::unique_ptr<MmuBackend>(const MmuConfig &, const MemoryModelConfig &)>
 checkedRtlBackendFactory(RtlBackendOptions base);
 
 }  // namespace vmmu::vmm

@@ -6,7 +6,9 @@
 // decimal (`010` is ten); costs are bounded (10^6 cycles per walk reference, 10^9 cycles per other
 // cost) so that no sum of them wraps; memory_mib is bounded by this machine's physical memory.
 // An unknown or repeated key, a malformed or out-of-range value, a missing `=` or a NUL byte is a
-// ConfigError "FILE:LINE: ..."; so is a geometry the MMU model rejects (the line of its key).
+// ConfigError "FILE:LINE: ..."; so is a geometry the MMU model rejects, or a memory model that
+// cannot work (a cache size that is not a multiple of ways x 64 bytes, sets that are not a power of
+// two, latencies falling from one level to the next): the line of its key.
 #pragma once
 
 #include <cstdint>
@@ -29,15 +31,25 @@ struct RunSettings {
   MmuConfig mmu;
   vmm::VmmConfig vmm = defaultVmm();
   guest::GuestConfig guest;
-  policy::AdaptiveParams adaptive;
-  uint64_t cycles_per_ref = 30;
+  policy::AdaptiveParams adaptive = defaultAdaptive(vmm.costs);
+  // The cache hierarchy by default (the faithful model); `memory_model = flat` restores the fixed
+  // cycles_per_ref per walk reference.
+  vmm::MemoryModelConfig memory;
   uint64_t interval = 10'000;
   bool huge_pages = false;
 
+  // A 256 MiB guest whose exits cost their cited indirect cost too (the run-time model).
   static vmm::VmmConfig defaultVmm() {
     vmm::VmmConfig config;
     config.memory.bytes = 256ull << 20;
+    config.costs.exit_indirect = vmm::kCitedExitIndirect;
     return config;
+  }
+  // The adaptive policy prices an exit as the VMM charges it: round trip, indirect cost, handler.
+  static policy::AdaptiveParams defaultAdaptive(const vmm::CostConfig &costs) {
+    policy::AdaptiveParams params;
+    params.exit_cycles = costs.exit_round_trip + costs.exit_indirect + costs.exit_handler;
+    return params;
   }
 };
 

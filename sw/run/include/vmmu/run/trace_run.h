@@ -31,7 +31,8 @@ namespace vmmu::run {
 enum class BackendKind { Model, Rtl };
 
 // Makes the MMU backend of one run (policy::ExperimentConfig::make_backend's type).
-using BackendFactory = std::function<std::unique_ptr<vmm::MmuBackend>(const MmuConfig &, uint64_t cycles_per_ref)>;
+using BackendFactory =
+    std::function<std::unique_ptr<vmm::MmuBackend>(const MmuConfig &, const vmm::MemoryModelConfig &)>;
 
 struct RunRequest {
   std::string trace;
@@ -112,7 +113,9 @@ struct RunReport {
   bool counted = true;
   uint64_t interval = 0;            // user accesses per policy interval, as run
   uint64_t requested_interval = 0;  // as asked; `interval` is larger when coarsened (kMaxIntervals)
-  uint64_t cycles_per_ref = 0;
+  uint64_t cycles_per_ref = 0;   // the flat model's (also reported with the cache model)
+  std::string memory_model;     // MemoryModelConfig::describe()
+  double base_cpi = 0.0;
   std::vector<ModeRun> runs;
   policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
   std::string oracle_shadow;

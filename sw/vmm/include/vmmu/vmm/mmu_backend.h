@@ -13,6 +13,7 @@
 #include "vmmu/memory.h"
 #include "vmmu/mmu.h"
 #include "vmmu/types.h"
+#include "vmmu/vmm/memory_model.h"
 
 namespace vmmu::vmm {
 
@@ -48,6 +49,9 @@ public:
   // Transactions (translations and control commands) issued so far, numbered from 0: the unit of
   // a wave window. 0 for backends that have no waves (the golden model).
   virtual uint64_t transactions() const { return 0; }
+  // The memory timing the walker's references are charged by, which the VMM also charges its
+  // guest's data accesses to (memory_model.h); null: none (data accesses cost access_cycles only).
+  virtual MemoryHierarchy *memoryModel() { return nullptr; }
 
   // Conveniences over control().
   void writeReg(unsigned ctx, CtxReg reg, uint64_t value) {
@@ -100,12 +104,16 @@ private:
   Where where_;
 };
 
-// The golden model behind the backend interface. Every walk reference costs `cycles_per_ref`
-// cycles (§12's c): 30 by default, an L2/LLC-hit figure, since page-walk references mostly hit the
-// data caches (vmmu's choice; the `vmmu` command uses the same default).
+// The golden model behind the backend interface, its walk references charged by a
+// MemoryHierarchy. The first constructor is the flat model: every walk reference costs
+// `cycles_per_ref` cycles (§12's c), 30 by default, an L2/LLC-hit figure, since page-walk
+// references mostly hit the data caches; `vmmu run` passes its memory model (the cache hierarchy
+// by default) to the second.
 class ModelBackend final : public MmuBackend {
 public:
   explicit ModelBackend(const MmuConfig &config = MmuConfig{}, uint64_t cycles_per_ref = 30);
+  // Throws std::invalid_argument for a memory model that MemoryModelConfig::validate() rejects.
+  ModelBackend(const MmuConfig &config, const MemoryModelConfig &memory_model);
 
   // Inline: the Vmm calls it directly, not through the interface, when its backend is the model.
   Translation translate(const Request &req) override {
@@ -115,19 +123,23 @@ public:
                        trace.walked ? 0 : uint64_t{trace.stlb_cycles}};
   }
   // Mmu::translateHits() on the backend's record: a run of TLB hits in one call (Vmm::userAccesses).
-  size_t translateHits(const Request *requests, size_t count) { return mmu_.translateHits(requests, count, result_); }
+  // With `hpas`, each translated request's host address goes to hpas[i] (for the data caches).
+  size_t translateHits(const Request *requests, size_t count, uint64_t *hpas = nullptr) {
+    return mmu_.translateHits(requests, count, result_, hpas);
+  }
   // Mmu::prefetch(): a hint for the request after the one about to be translated.
   void prefetch(const Request &req) const { mmu_.prefetch(req); }
   void control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid, uint16_t pcid) override;
   uint64_t counter(Counter c) override;
   PhysicalMemory &memory() override { return memory_; }
   const MmuConfig &config() const override { return mmu_.config(); }
+  MemoryHierarchy *memoryModel() override { return &timing_; }
 
   Mmu &mmu() { return mmu_; }
 
 private:
   SparseMemory memory_;
-  FixedLatency timing_;
+  MemoryHierarchy timing_;
   Mmu mmu_;
   TranslateResult result_;  // reused: the hit path allocates nothing
 };

@@ -45,6 +45,9 @@ struct VmmConfig {
   // VMs sharing one backend need disjoint ranges (and disjoint memory regions, VPIDs, contexts).
   uint64_t frames_base = 0x100'0000'0000ull;  // 1 TiB
   bool allow_compaction = true;   // Direct: compact a fragmented VM before entering
+  // A VMM without VPIDs: every VM exit and entry flushes the VM's TLB entries and paging-structure
+  // caches (one INV_VPID per exit), costed by the refills it causes.
+  bool flush_tlb_on_exit = false;
   size_t max_shadow_spaces = 64;  // caching shadow: spaces kept
   // Run the shadow invariant checker after every exit the caching and prefetching variants handle
   // (throwing std::logic_error on the first violation). Slow: for tests. Plain shadow is a virtual
@@ -116,6 +119,18 @@ private:
     cost_.translations += count;
     cost_.translation_cycles += count * cycles_each;
   }
+  // An instruction fetch costs the base CPI; a data access access_cycles and, with the cache
+  // model, its stall beyond an L1D hit at `hpa`.
+  void chargeAccess(Access access, uint64_t hpa) {
+    if (access == Access::Exec) {
+      chargeInstructions(1);
+      return;
+    }
+    cost_.access_cycles += config_.costs.access_cycles + (data_caches_ != nullptr ? data_caches_->dataStall(hpa) : 0);
+  }
+  // `count` instructions at the base CPI, its thousandths carried over so that no cycle is lost
+  // to rounding however the instructions come (one by one or in runs).
+  void chargeInstructions(uint64_t count);
   // The access translated without a fault: charges it and makes the load or store.
   void complete(const Request &req, const Response &resp, const uint64_t *store_value, guest::AccessOutcome &out);
   // The access's first translation faulted: a guest fault, an exit handled (and retried) or a stop.
@@ -133,6 +148,8 @@ private:
   // backend_ when it is the golden model (the usual case), whose translate() is then a direct,
   // inlined call rather than a virtual one per access; nullptr for any other backend.
   ModelBackend *const model_;
+  // The backend's cache hierarchy, charged every data access; nullptr with the flat model.
+  MemoryHierarchy *const data_caches_;
   const VmmConfig config_;
   const uint16_t vpid_;
   RunCost cost_;
@@ -149,6 +166,8 @@ private:
   // How many accesses ahead of a walk userAccesses() hints the model (Mmu::prefetch()): two walks
   // give the host line time to arrive (a footprint of 1 GiB ran as fast with four).
   static constexpr size_t kPrefetchDistance = 2;
+  std::array<uint64_t, kRunRequests> run_hpas_{};  // their host addresses, for the data caches
+  uint64_t cpi_remainder_ = 0;  // thousandths of a cycle not yet charged (chargeInstructions)
 };
 
 }  // namespace vmmu::vmm
