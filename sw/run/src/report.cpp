@@ -30,11 +30,16 @@ std::string exitReasons(const policy::RunResult &run) {
   return reasons.empty() ? "-" : reasons;
 }
 
+// `run`'s cycles over `native`'s; 0 when native has none.
+double ratioTo(const policy::RunResult &run, const policy::RunResult &native) {
+  if (native.cycles() == 0)
+    return 0.0;
+  return static_cast<double>(run.cycles()) / static_cast<double>(native.cycles());
+}
+
 double slowdown(const RunReport &report, const policy::RunResult &run) {
   const ModeRun *native = report.find("native");
-  if (native == nullptr || native->result.cycles() == 0)
-    return 0.0;
-  return static_cast<double>(run.cycles()) / static_cast<double>(native->result.cycles());
+  return native == nullptr ? 0.0 : ratioTo(run, native->result);
 }
 
 double distance(uint64_t cycles, const policy::OracleResult &oracle) {
@@ -112,23 +117,38 @@ std::string formatText(const RunReport &report) {
                 std::to_string(kMaxIntervals) + " intervals are recorded)";
   std::snprintf(line, sizeof line,
                 "vmmu run %s: %" PRIu64 " events, %" PRIu64 " user accesses%s, backend %s, interval %" PRIu64
-                "%s, %" PRIu64 " cycles per walk reference\n",
+                "%s, %" PRIu64 " cycles per walk reference, EPT pages up to %s, host memory %s\n",
                 report.trace.c_str(), report.events, report.accesses, partial.c_str(), report.backend.c_str(),
-                report.interval, coarsened.c_str(), report.cycles_per_ref);
+                report.interval, coarsened.c_str(), report.cycles_per_ref, report.max_ept_page.c_str(),
+                report.host_allocation.c_str());
   out += line;
-  std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
-                "misses/1k", "refs/walk", "vm exits", "exits by reason");
-  out += line;
-  for (const ModeRun &run : report.runs) {
-    std::string reasons = exitReasons(run.result) + run.result.notes();
-    if (run.interrupted)
-      reasons += " [interrupted after " + std::to_string(run.replay.accesses) + " accesses]";
-    const double ratio = slowdown(report, run.result);
-    std::snprintf(line, sizeof line, "%-16s %15" PRIu64 " %9s %10.2f %10.2f %10" PRIu64 "  %s\n",
-                  run.result.policy.c_str(), run.result.cycles(), ratio == 0.0 ? "-" : (fmt("%.3f", ratio) + "x").c_str(),
-                  run.result.tlbMissesPerKiloAccess(), run.result.referencesPerWalk(), run.result.cost.totalExits(),
-                  reasons.c_str());
+  // The table of one phase: `phase` picks each run's result of it.
+  const auto table = [&](const policy::RunResult ModeRun::*phase) {
+    std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
+                  "misses/1k", "refs/walk", "vm exits", "exits by reason");
     out += line;
+    const ModeRun *native = report.find("native");
+    for (const ModeRun &run : report.runs) {
+      const policy::RunResult &result = run.*phase;
+      std::string reasons = exitReasons(result) + result.notes();
+      if (run.interrupted)
+        reasons += " [interrupted after " + std::to_string(run.replay.accesses) + " accesses]";
+      const double ratio = native == nullptr ? 0.0 : ratioTo(result, native->*phase);
+      std::snprintf(line, sizeof line, "%-16s %15" PRIu64 " %9s %10.2f %10.2f %10" PRIu64 "  %s\n",
+                    result.policy.c_str(), result.cycles(), ratio == 0.0 ? "-" : (fmt("%.3f", ratio) + "x").c_str(),
+                    result.tlbMissesPerKiloAccess(), result.referencesPerWalk(), result.cost.totalExits(),
+                    reasons.c_str());
+      out += line;
+    }
+  };
+  if (report.warmup != 0) {
+    out += "steady phase: after the first " + std::to_string(report.warmup) +
+           " user accesses (the table, the oracles and the verdict)\n";
+    table(&ModeRun::result);
+    out += "first-touch phase: the first " + std::to_string(report.warmup) + " user accesses (warm-up)\n";
+    table(&ModeRun::warmup);
+  } else {
+    table(&ModeRun::result);
   }
   if (const ModeRun *adaptive = report.find("adaptive")) {
     const std::string timeline = adaptive->result.modeTimeline();
@@ -209,6 +229,8 @@ OrderedJson toJson(const RunReport &report) {
   out["interval"] = report.interval;
   out["requested_interval"] = report.requested_interval;
   out["cycles_per_ref"] = report.cycles_per_ref;
+  out["max_ept_page"] = report.max_ept_page;
+  out["host_allocation"] = report.host_allocation;
   out["seconds"] = real(report.seconds);
   out["decode_seconds"] = real(report.decode_seconds);
   out["interrupted"] = report.interrupted;
@@ -237,6 +259,7 @@ OrderedJson toJson(const RunReport &report) {
     item["vm_exits"] = r.cost.totalExits();
     item["exits_by_reason"] = std::move(exits);
     item["guest_page_faults"] = r.cost.guest_page_faults;
+    item["host_pages_backed"] = r.cost.host_pages_backed;
     item["stopped"] = r.stopped;
     item["interrupted"] = run.interrupted;
     item["seconds"] = real(run.seconds);
@@ -247,6 +270,39 @@ OrderedJson toJson(const RunReport &report) {
     runs.push_back(std::move(item));
   }
   out["runs"] = std::move(runs);
+  if (report.warmup == 0) {
+    out["warmup"] = nullptr;
+  } else {
+    // The first-touch phase: per run, its own cycles and what they consist of.
+    const ModeRun *native = report.find("native");
+    OrderedJson phase;
+    phase["accesses"] = report.warmup;
+    OrderedJson warm_runs = OrderedJson::array();
+    for (const ModeRun &run : report.runs) {
+      const policy::RunResult &r = run.warmup;
+      OrderedJson exits = OrderedJson::object();
+      for (unsigned e = 0; e < vmm::kNumExitReasons; ++e)
+        exits[std::string(vmm::toString(static_cast<vmm::ExitReason>(e)))] = r.cost.exits[e];
+      OrderedJson item;
+      item["approach"] = run.result.policy;
+      item["cycles"] = r.cycles();
+      item["slowdown"] = real(native == nullptr ? 0.0 : ratioTo(r, native->warmup));
+      item["accesses"] = r.cost.accesses;
+      item["tlb_misses"] = ctr(r, Counter::TlbMisses);
+      item["walks"] = ctr(r, Counter::Walks);
+      item["refs_per_walk"] = real(r.referencesPerWalk());
+      item["translation_cycles"] = r.cost.translation_cycles;
+      item["exit_cycles"] = r.cost.exit_cycles;
+      item["shim_cycles"] = r.cost.shim_cycles;
+      item["guest_work_cycles"] = r.cost.guest_work_cycles;
+      item["vm_exits"] = r.cost.totalExits();
+      item["exits_by_reason"] = std::move(exits);
+      item["host_pages_backed"] = r.cost.host_pages_backed;
+      warm_runs.push_back(std::move(item));
+    }
+    phase["runs"] = std::move(warm_runs);
+    out["warmup"] = std::move(phase);
+  }
   const ModeRun *adaptive = report.find("adaptive");
   const auto oracle = [&](const policy::OracleResult &o) -> OrderedJson {
     if (o.cycles == 0)

@@ -264,6 +264,8 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   const uint64_t leaf = env_.vm.hostOf(gpa_base) | flags;
   if (mem.read64(leaf_addr) == leaf)
     return false;  // already there (a prefetch over a filled table)
+  // The host allocates the page on the shadow fault that first maps it: no exit of its own.
+  chargeBacking(env_.cost, env_.costs, env_.vm.back(gpa_base));
   mem.write64(leaf_addr, leaf);
   chargeShim(env_.costs.shadow_entry_write);
   // Leaves a future table page would have to take back: writable 4 KiB ones and large ones.

@@ -53,7 +53,7 @@ private:
 // How the shadow pager reaches the rest of the VMM: the MMU's control port, and the cost account.
 struct ShadowEnvironment {
   MmuBackend &backend;
-  const VmMemory &vm;
+  VmMemory &vm;  // a leaf the shadow installs backs its guest page (lazy host allocation)
   FramePool &frames;
   const CostConfig &costs;
   RunCost &cost;
