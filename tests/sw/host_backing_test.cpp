@@ -127,7 +127,9 @@ TEST(HostBacking, NestedFirstTouchTakesAnEptViolationExitAndRetries) {
   EXPECT_EQ(d.shim_cycles, kHandler + kBack2M);
   EXPECT_EQ(d.translations, 2u) << "the violation, then the retry";
   EXPECT_EQ(d.guest_page_faults, 0u);
-  EXPECT_TRUE(m.vmm.memory().backed(kFar + k2M - k4K)) << "the whole chunk";
+  EXPECT_TRUE(m.vmm.memory().backed(2 * k2M)) << "the whole chunk";
+  EXPECT_TRUE(m.vmm.memory().backed(3 * k2M - k4K)) << "the whole chunk";
+  EXPECT_FALSE(m.vmm.memory().backed(3 * k2M));
 
   // Touched again: backed, no exit.
   before = m.cost();
@@ -207,6 +209,32 @@ TEST(HostBacking, AGpaOutsideGuestMemoryStillStopsTheGuest) {
     EXPECT_EQ(e.reason, ExitReason::EptViolation);
     EXPECT_EQ(e.gpa, kMemory);
   }
+}
+
+// The guest kernel on a lazy nested VM: boot's physical stores back the first 2 MiB chunk (its
+// tables and 4 KiB frames come from there) with one exit; each 2 MiB THP page the guest then maps
+// from a fresh chunk is backed by one more exit on its first touch, and only then.
+TEST(HostBacking, AGuestKernelOnNestedExitsOncePerHostPageItTouches) {
+  vmm::VmmConfig config = System::configFor(64ull << 20, 0.0);
+  config.memory.lazy = true;
+  System sys(Approach::Nested, config, true);
+  const auto ept_exits = [&] { return sys.vmm->cost().exits[static_cast<unsigned>(ExitReason::EptViolation)]; };
+  EXPECT_EQ(ept_exits(), 1u);
+  guest::GuestKernel &k = *sys.kernel;
+  const guest::Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t small = k.mmap(pid, 8 * k4K, guest::prot::ReadWrite, false);
+  for (uint64_t i = 0; i < 8; ++i)
+    k.touch(small + i * k4K, Access::Write);
+  EXPECT_EQ(ept_exits(), 1u) << "4 KiB frames come from the first chunk, already backed";
+  const uint64_t huge = k.mmap(pid, 4 * k2M, guest::prot::ReadWrite, true);
+  for (uint64_t i = 0; i < 4; ++i)
+    for (uint64_t off = 0; off < k2M; off += 64 * k4K)
+      k.touch(huge + i * k2M + off, Access::Write);
+  EXPECT_EQ(ept_exits(), 5u) << "one per 2 MiB page, on its first touch";
+  EXPECT_EQ(sys.vmm->cost().host_backings, 5u);
+  EXPECT_EQ(sys.vmm->memory().backedPages(), 5u * 512u);
+  EXPECT_EQ(sys.vmm->cost().totalExits(), 5u);
 }
 
 }  // namespace

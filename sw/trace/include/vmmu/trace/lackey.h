@@ -27,6 +27,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "vmmu/trace/writer.h"
 
