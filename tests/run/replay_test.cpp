@@ -88,7 +88,7 @@ TEST(TraceReplay, EveryEventKindReachesTheGuest) {
 
 // The table page at `level` on the path of `va` in the address space rooted at `root` (4 levels),
 // read from guest memory.
-uint64_t tableOnPath(const Guest &g, uint64_t root, uint64_t va, unsigned level) {
+uint64_t tableOnPath(Guest &g, uint64_t root, uint64_t va, unsigned level) {
   uint64_t table = root;
   for (unsigned l = 4; l > level; --l)
     table = g.backend.memory().read64(g.vmm->memory().hostOf(table + 8 * entryIndex(va, l))) & 0x000F'FFFF'FFFF'F000ull;
@@ -285,6 +285,7 @@ TEST(TraceReplay, KernelLoadsReachTheirDirectMapPage) {
     vmm::ModelBackend backend;
     vmm::VmmConfig config;
     config.memory.bytes = 10ull << 20;
+    config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
     vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
     guest::GuestConfig guest_config;
     guest_config.memory_bytes = config.memory.bytes;

@@ -173,6 +173,24 @@ TEST(HostBacking, ShadowBacksWithinItsFaultWithoutAnExitOfItsOwn) {
   EXPECT_EQ(d.shim_cycles, (eager.cost() - eager_before).shim_cycles + kBack2M);
 }
 
+// Prefetching maps the siblings the host already backs and leaves the others to their own first
+// touch: it never allocates host memory the guest has not touched.
+TEST(HostBacking, PrefetchMapsOnlyBackedSiblings) {
+  LazyGuest m(Approach::ShadowPrefetch);
+  constexpr uint64_t kUntouched = 0x90'0000;  // chunk 4
+  m.vmm.writePhysical(kPt + 8 * 6, kUntouched | kFlags);
+  const vmm::RunCost before = m.cost();
+  EXPECT_FALSE(m.vmm.access(kMore, Access::Read, true, nullptr).faulted);
+  const vmm::RunCost d = m.cost() - before;
+  EXPECT_EQ(d.host_backings, 1u) << "kMore's chunk only";
+  EXPECT_FALSE(m.vmm.memory().backed(kUntouched));
+  EXPECT_EQ(m.shadowLeaf(0x206000), 0u) << "not prefetched";
+  EXPECT_NE(m.shadowLeaf(kData), 0u) << "chunk 0 is backed: prefetched";
+  // Its own touch fills and backs it.
+  EXPECT_FALSE(m.vmm.access(0x206000, Access::Read, true, nullptr).faulted);
+  EXPECT_TRUE(m.vmm.memory().backed(kUntouched));
+}
+
 TEST(HostBacking, DirectIsBackedWhenMadeContiguous) {
   // Created DIRECT: backed whole, uncharged.
   const LazyGuest direct(Approach::Direct);
