@@ -55,6 +55,32 @@ std::vector<const ModeRun *> candidates(const RunReport &report) {
   return out;
 }
 
+// What one run measured in one phase (the whole run, the steady phase or the warm-up): the
+// fields a run's JSON object and a warm-up run's share.
+OrderedJson phaseJson(const policy::RunResult &r, double slowdown_ratio) {
+  OrderedJson exits = OrderedJson::object();
+  for (unsigned e = 0; e < vmm::kNumExitReasons; ++e)
+    exits[std::string(vmm::toString(static_cast<vmm::ExitReason>(e)))] = r.cost.exits[e];
+  OrderedJson item;
+  item["approach"] = r.policy;
+  item["cycles"] = r.cycles();
+  item["slowdown"] = real(slowdown_ratio);
+  item["accesses"] = r.cost.accesses;
+  item["tlb_misses"] = ctr(r, Counter::TlbMisses);
+  item["misses_per_1k"] = real(r.tlbMissesPerKiloAccess());
+  item["walks"] = ctr(r, Counter::Walks);
+  item["refs_per_walk"] = real(r.referencesPerWalk());
+  item["translation_cycles"] = r.cost.translation_cycles;
+  item["exit_cycles"] = r.cost.exit_cycles;
+  item["shim_cycles"] = r.cost.shim_cycles;
+  item["guest_work_cycles"] = r.cost.guest_work_cycles;
+  item["vm_exits"] = r.cost.totalExits();
+  item["exits_by_reason"] = std::move(exits);
+  item["guest_page_faults"] = r.cost.guest_page_faults;
+  item["host_pages_backed"] = r.cost.host_pages_backed;
+  return item;
+}
+
 }  // namespace
 
 std::string verdict(const RunReport &report) {
@@ -237,29 +263,10 @@ OrderedJson toJson(const RunReport &report) {
   OrderedJson runs = OrderedJson::array();
   for (const ModeRun &run : report.runs) {
     const policy::RunResult &r = run.result;
-    OrderedJson exits = OrderedJson::object();
-    for (unsigned e = 0; e < vmm::kNumExitReasons; ++e)
-      exits[std::string(vmm::toString(static_cast<vmm::ExitReason>(e)))] = r.cost.exits[e];
     OrderedJson interval_cycles = OrderedJson::array();
     for (const auto &interval : r.intervals)
       interval_cycles.push_back(interval.total_cycles);
-    OrderedJson item;
-    item["approach"] = r.policy;
-    item["cycles"] = r.cycles();
-    item["slowdown"] = real(slowdown(report, r));
-    item["accesses"] = r.cost.accesses;
-    item["tlb_misses"] = ctr(r, Counter::TlbMisses);
-    item["misses_per_1k"] = real(r.tlbMissesPerKiloAccess());
-    item["walks"] = ctr(r, Counter::Walks);
-    item["refs_per_walk"] = real(r.referencesPerWalk());
-    item["translation_cycles"] = r.cost.translation_cycles;
-    item["exit_cycles"] = r.cost.exit_cycles;
-    item["shim_cycles"] = r.cost.shim_cycles;
-    item["guest_work_cycles"] = r.cost.guest_work_cycles;
-    item["vm_exits"] = r.cost.totalExits();
-    item["exits_by_reason"] = std::move(exits);
-    item["guest_page_faults"] = r.cost.guest_page_faults;
-    item["host_pages_backed"] = r.cost.host_pages_backed;
+    OrderedJson item = phaseJson(r, slowdown(report, r));
     item["stopped"] = r.stopped;
     item["interrupted"] = run.interrupted;
     item["seconds"] = real(run.seconds);
@@ -278,28 +285,8 @@ OrderedJson toJson(const RunReport &report) {
     OrderedJson phase;
     phase["accesses"] = report.warmup;
     OrderedJson warm_runs = OrderedJson::array();
-    for (const ModeRun &run : report.runs) {
-      const policy::RunResult &r = run.warmup;
-      OrderedJson exits = OrderedJson::object();
-      for (unsigned e = 0; e < vmm::kNumExitReasons; ++e)
-        exits[std::string(vmm::toString(static_cast<vmm::ExitReason>(e)))] = r.cost.exits[e];
-      OrderedJson item;
-      item["approach"] = run.result.policy;
-      item["cycles"] = r.cycles();
-      item["slowdown"] = real(native == nullptr ? 0.0 : ratioTo(r, native->warmup));
-      item["accesses"] = r.cost.accesses;
-      item["tlb_misses"] = ctr(r, Counter::TlbMisses);
-      item["walks"] = ctr(r, Counter::Walks);
-      item["refs_per_walk"] = real(r.referencesPerWalk());
-      item["translation_cycles"] = r.cost.translation_cycles;
-      item["exit_cycles"] = r.cost.exit_cycles;
-      item["shim_cycles"] = r.cost.shim_cycles;
-      item["guest_work_cycles"] = r.cost.guest_work_cycles;
-      item["vm_exits"] = r.cost.totalExits();
-      item["exits_by_reason"] = std::move(exits);
-      item["host_pages_backed"] = r.cost.host_pages_backed;
-      warm_runs.push_back(std::move(item));
-    }
+    for (const ModeRun &run : report.runs)
+      warm_runs.push_back(phaseJson(run.warmup, native == nullptr ? 0.0 : ratioTo(run.warmup, native->warmup)));
     phase["runs"] = std::move(warm_runs);
     out["warmup"] = std::move(phase);
   }

@@ -56,6 +56,22 @@ bool isMemorySyscall(std::string_view name) {
 
 uint64_t pageRoundUp(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
 
+struct AddressSize {
+  uint64_t va;
+  uint32_t size;
+};
+// "ADDR,SIZE" of an access line (hex address, size 1..2^32-1), or nullopt when malformed.
+std::optional<AddressSize> parseAccess(std::string_view rest) {
+  const size_t comma = rest.find(',');
+  if (comma == rest.npos)
+    return std::nullopt;
+  const auto va = parseHex(rest.substr(0, comma));
+  const auto size = parseArg(rest.substr(comma + 1));
+  if (!va || !size || *size == 0 || *size > UINT32_MAX)
+    return std::nullopt;
+  return AddressSize{*va, static_cast<uint32_t>(*size)};
+}
+
 }  // namespace
 
 LackeyImporter::LackeyImporter(TraceWriter &out, uint32_t pid, std::string process_name, const Options &options)
@@ -93,16 +109,15 @@ void LackeyImporter::keep(const Event &access) {
 }
 
 void LackeyImporter::fetch(std::string_view rest) {
-  const size_t comma = rest.find(',');
-  const auto va = comma == rest.npos ? std::nullopt : parseHex(rest.substr(0, comma));
-  const auto size = comma == rest.npos ? std::nullopt : parseArg(rest.substr(comma + 1));
-  if (!va || !size || *size == 0 || *size > UINT32_MAX) {
+  const std::optional<AddressSize> parsed = parseAccess(rest);
+  if (!parsed) {
     ++ignored_;
     return;
   }
-  repeating_ = options_.fold_rep_strings && *va == last_fetch_va_ && *size == last_fetch_size_;
-  last_fetch_va_ = *va;
-  last_fetch_size_ = *size;
+  const auto [va, size] = *parsed;
+  repeating_ = options_.fold_rep_strings && va == last_fetch_va_ && size == last_fetch_size_;
+  last_fetch_va_ = va;
+  last_fetch_size_ = size;
   slot_ = 0;
   if (repeating_) {
     ++folded_;
@@ -110,32 +125,31 @@ void LackeyImporter::fetch(std::string_view rest) {
   }
   for (RepSlot &slot : slots_)
     slot = RepSlot{};
-  keep(Event::access(0, pid_, AccessOp::Fetch, *va, static_cast<uint32_t>(*size)));
+  keep(Event::access(0, pid_, AccessOp::Fetch, va, size));
 }
 
 void LackeyImporter::access(AccessOp op, std::string_view rest) {
-  const size_t comma = rest.find(',');
-  const auto va = comma == rest.npos ? std::nullopt : parseHex(rest.substr(0, comma));
-  const auto size = comma == rest.npos ? std::nullopt : parseArg(rest.substr(comma + 1));
-  if (!va || !size || *size == 0 || *size > UINT32_MAX) {
+  const std::optional<AddressSize> parsed = parseAccess(rest);
+  if (!parsed) {
     ++ignored_;
     return;
   }
+  const auto [va, size] = *parsed;
   if (slot_ < kRepSlots) {
     RepSlot &slot = slots_[slot_];
-    const bool next_element = repeating_ && slot.op == op && slot.size == *size &&
-                              (*va == slot.va + *size || *va + *size == slot.va);
+    const bool next_element = repeating_ && slot.op == op && slot.size == size &&
+                              (va == slot.va + size || va + size == slot.va);
     slot.op = op;
-    slot.size = static_cast<uint32_t>(*size);
-    slot.va = *va;
+    slot.size = size;
+    slot.va = va;
     ++slot_;
-    if (next_element && *va >> 6 == slot.kept_line) {
+    if (next_element && va >> 6 == slot.kept_line) {
       ++folded_;
       return;
     }
-    slot.kept_line = *va >> 6;
+    slot.kept_line = va >> 6;
   }
-  keep(Event::access(0, pid_, op, *va, static_cast<uint32_t>(*size)));
+  keep(Event::access(0, pid_, op, va, size));
 }
 
 // "SYSCALL[pid,tid](nr) sys_NAME ( ARGS ) --> [pre-success] Success(0x...)"      complete
