@@ -64,6 +64,7 @@ TEST(TraceCli, BadOptionsAreOneLineUsageErrors) {
   expectUsageError("trace import in.txt", "--output is required");
   expectUsageError("record -o " + out, "missing the command to record");
   expectUsageError("record --max-accesses x -o " + out + " -- true", "--max-accesses: expected a whole number");
+  expectUsageError("record --skip x -o " + out + " -- true", "--skip: expected a whole number");
 }
 
 // The output of import, mix and gen replaces a file only when it is complete, never overwrites
