@@ -149,7 +149,8 @@ std::vector<Key> keyTable() {
     k.name = "max_ept_page";
     k.type = Type::Choice;
     k.choices = {"4k", "2m", "1g"};
-    k.meaning = "largest EPT page the VMM maps (2m: a KVM host with transparent huge pages; 1g needs memory_mib >= 1024)";
+    k.meaning =
+        "largest EPT page the VMM maps (2m: a KVM host with transparent huge pages; 1g needs memory_mib >= 1024)";
     k.set = [](RunSettings &s, uint64_t, double, size_t c) { s.vmm.memory.max_ept_page = static_cast<PageSize>(c); };
     k.get = [](RunSettings &s) {
       return std::string(s.vmm.memory.max_ept_page == PageSize::Size4K   ? "4k"

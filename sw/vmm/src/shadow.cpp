@@ -457,7 +457,8 @@ void ShadowPager::prefetchAround(Space &space, uint64_t va, const GuestWalk &w) 
   if (level >= 2 && shadowEntryAddress(space, va, 1) != 0) {  // splintered: fill every piece
     for (uint64_t piece = 0; piece < 512; ++piece) {
       const uint64_t piece_va = canonical((va & ~(k2M - 1)) + piece * 4096, levels_);
-      if (piece_va != canonical(va & kPageMask, levels_) && installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above, true))
+      if (piece_va != canonical(va & kPageMask, levels_) &&
+          installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above, true))
         ++stats_.prefetched;
     }
   }
