@@ -2,7 +2,7 @@
 //
 //   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET] [--no-cycle-skip]]
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
-//            [--config FILE] [--interval N] [--max-events N]
+//            [--config FILE] [--interval N] [--max-events N] [--warmup N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
 // --quantum 100000` of gzip, xz, sort, cc1 and sqlite), mixed into a temporary file.
@@ -86,6 +86,7 @@ struct RunCommandOptions {
   std::string config;
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
+  uint64_t warmup = 0;
   bool help_config = false;
   bool no_cycle_skip = false;
 };
@@ -220,6 +221,7 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   if (o.interval != 0)
     request.settings.interval = o.interval;
   request.max_events = o.max_events;
+  request.warmup = o.warmup;
   return request;
 }
 
@@ -350,6 +352,11 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->add_option("--max-events", o->max_events, "Replay at most N trace events")
       ->check(wholeNumber(1, UINT64_MAX))
       ->default_str("all");
+  run->add_option("--warmup", o->warmup,
+                  "Replay the first N user accesses uncounted (pages touched, tables and caches warmed) and "
+                  "report them apart as the first-touch phase")
+      ->check(wholeNumber(0, UINT64_MAX))
+      ->default_str("0");
   run->callback([o, &action] {
     if (o->help_config)
       action = [] {

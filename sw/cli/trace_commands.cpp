@@ -174,6 +174,8 @@ constexpr uint64_t kDefaultRecordAccesses = 50'000'000;
 struct RecordOptions {
   std::string output;
   uint64_t max_accesses = kDefaultRecordAccesses;
+  uint64_t skip = 0;
+  bool no_fold = false;
   std::vector<std::string> command;
 };
 
@@ -197,6 +199,8 @@ int runRecord(const RecordOptions &o) {
       "vmmu record: " + valgrind_version + " --tool=lackey --trace-mem=yes --trace-syscalls=yes",
       commandLine(static_cast<int>(command_argv.size()), command_argv.data()));
   header.set("max-accesses", o.max_accesses ? std::to_string(o.max_accesses) : "unlimited");
+  header.set("skip", std::to_string(o.skip));
+  header.set("rep-strings", o.no_fold ? "as valgrind logs them" : "folded to one access per cache line");
   header.set("captured", "user-space instruction fetches and data accesses of the recorded process (its threads "
                          "merged as one), and its mmap/munmap/mprotect/mremap/brk calls, at the addresses valgrind "
                          "gave them; not captured: kernel activity, child processes, valgrind's own mappings of the "
@@ -229,7 +233,8 @@ int runRecord(const RecordOptions &o) {
   }
   ::close(fds[1]);
 
-  trace::LackeyImporter importer(writer, 1, std::string(baseName(o.command.front())), o.max_accesses);
+  trace::LackeyImporter importer(writer, 1, std::string(baseName(o.command.front())),
+                                 trace::LackeyImporter::Options{o.max_accesses, o.skip, !o.no_fold});
   LineReader lines(fds[0]);
   std::string line;
   bool stopped = false;
@@ -269,13 +274,18 @@ int runRecord(const RecordOptions &o) {
   importer.finish();
   writer.finish();
   if (importer.accesses() == 0)
-    throw trace::TraceError("record: valgrind recorded no accesses; is '" + o.command.front() +
-                            "' a program on PATH?");
+    throw trace::TraceError(importer.skipped() != 0
+                                ? "record: the program made only " + std::to_string(importer.skipped()) +
+                                      " accesses, all of them skipped (--skip " + std::to_string(o.skip) + ")"
+                                : "record: valgrind recorded no accesses; is '" + o.command.front() +
+                                      "' a program on PATH?");
   // A command that failed still ran: its trace is complete and kept, and the status says so.
   out.commit();
-  std::fprintf(stderr, "vmmu record: %" PRIu64 " accesses, %" PRIu64 " region changes%s -> %s\n",
-               importer.accesses(), importer.regionChanges(), stopped ? " (stopped at --max-accesses)" : "",
-               o.output.c_str());
+  std::fprintf(stderr,
+               "vmmu record: %" PRIu64 " accesses (%" PRIu64 " skipped, %" PRIu64
+               " rep-string accesses folded), %" PRIu64 " region changes%s -> %s\n",
+               importer.accesses(), importer.skipped(), importer.folded(), importer.regionChanges(),
+               stopped ? " (stopped at --max-accesses)" : "", o.output.c_str());
   if (!stopped && WIFEXITED(status) && WEXITSTATUS(status) != 0)
     throw trace::TraceError("record: the recorded command exited with status " +
                             std::to_string(WEXITSTATUS(status)) + " (trace written to " + o.output + ")");
@@ -350,6 +360,13 @@ void addRecordCommand(CLI::App &app, Action &action) {
   record->add_option("--max-accesses", o->max_accesses, "Stop the program after N accesses (0: no limit)")
       ->check(wholeNumber(0, UINT64_MAX))
       ->capture_default_str();
+  record->add_option("--skip", o->skip,
+                     "Drop the first N accesses (a start-up prefix); its region changes are kept")
+      ->check(wholeNumber(0, UINT64_MAX))
+      ->capture_default_str();
+  record->add_flag("--no-fold", o->no_fold,
+                   "Keep every access of rep-string instructions as valgrind logs them (default: one per cache "
+                   "line)");
   record->add_option("COMMAND", o->command, "The program and its arguments (after --)")->default_str("");
   record->callback([o, &action] { action = [o] { return runRecord(*o); }; });
 }

@@ -48,6 +48,8 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
       {{"run", kGzip, "--interval", "-5"},
        "vmmu: --interval: expected a whole number from 1 to 1000000000000, got '-5'"},
       {{"run", kGzip, "--max-events"}, "vmmu: --max-events: 1 required UINT:1..18446744073709551615 missing"},
+      {{"run", kGzip, "--warmup", "-3"},
+       "vmmu: --warmup: expected a whole number from 0 to 18446744073709551615, got '-3'"},
       {{"run", kGzip, kGzip}, "vmmu: run: unexpected argument '" + kGzip + "' (see vmmu run --help)"},
       {{"plot", "x.json"}, "vmmu: --output is required"},
       {{"plot", "x.json", "-o", "x.gif"},
@@ -64,12 +66,20 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
   }
 }
 
+// A warm-up that leaves no steady phase is a one-line error (status 1), naming the option.
+TEST(RunCommand, AWarmupLongerThanTheTraceIsAnError) {
+  const Outcome o = vmmu({"run", kGzip, "--max-events", "100", "--warmup", "98"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.firstErrLine(),
+            "vmmu: error: --warmup 98: the trace has only 98 user accesses, so no steady phase follows the warm-up");
+}
+
 TEST(RunCommand, HelpListsEveryOptionWithItsDefaultAndSucceeds) {
   const std::pair<std::vector<std::string>, std::vector<std::string>> cases[] = {
       {{"--help"}, {"Usage: vmmu [OPTIONS] SUBCOMMAND", "run", "plot", "demo", "trace", "record", "--version"}},
       {{"run", "--help"},
        {"Usage: vmmu run [OPTIONS] [TRACE]", "--mode", "=all", "--backend", "=model", "--policy", "=adaptive",
-        "--wave", "--wave-window", "--json", "--config", "--interval", "--max-events", "SIGTERM"}},
+        "--wave", "--wave-window", "--json", "--config", "--interval", "--max-events", "--warmup", "SIGTERM"}},
       {{"run", kGzip, "-h"}, {"Usage: vmmu run"}},
       {{"plot", "--help"}, {"Usage: vmmu plot", "-o,--output", ".svg"}},
       {{"demo", "--help"}, {"--accesses", "=400000", "--footprint-mib", "=256", "--guest-pages", "=4k"}},

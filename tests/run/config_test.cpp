@@ -173,10 +173,10 @@ TEST(RunConfig, KeyTableDescribesEveryKeyTheParserTakes) {
     EXPECT_NO_THROW(applyConfigText(name + " = " + value + "\n", "t.cfg", s)) << line;
     EXPECT_NE(line.find("range "), std::string::npos) << line;
   }
-  // memory, fragmentation, max_ept_page, 3 flags, memory_model, cycles_per_ref, 3 x 3 cache keys,
-  // dram.latency, base_cpi, interval, 13 VMM costs, 6 guest costs, 20 geometry keys, 2 STLB keys,
-  // 8 EPT PSC geometry keys, escape_entries, num_contexts, 5 adaptive keys.
-  EXPECT_EQ(lines, 76u);
+  // memory, fragmentation, max_ept_page, host_allocation, 3 flags, memory_model, cycles_per_ref,
+  // 3 x 3 cache keys, dram.latency, base_cpi, interval, 15 VMM costs, 6 guest costs, 20 geometry
+  // keys, 2 STLB keys, 8 EPT PSC geometry keys, escape_entries, num_contexts, 5 adaptive keys.
+  EXPECT_EQ(lines, 79u);
   EXPECT_NE(table.find("stlb.sets  whole (sets)  default 128  range 0..1048576"), std::string::npos) << table;
   EXPECT_NE(table.find("cycles_per_ref  whole (cycles)  default 30  range 1..1000000"), std::string::npos) << table;
   EXPECT_NE(table.find("interval  whole (accesses)  default 10000"), std::string::npos) << table;
@@ -484,7 +484,7 @@ TEST(ConfigEdges, BooleansAndChoicesAreSpelledExactly) {
   const char *names[] = {"4k", "2m", "1g"};
   for (int i = 0; i < 3; ++i) {
     RunSettings s;
-    applyConfigText(std::string("max_ept_page = ") + names[i] + "\n", "test.cfg", s);
+    applyConfigText(std::string("memory_mib = 1024\nmax_ept_page = ") + names[i] + "\n", "test.cfg", s);
     EXPECT_EQ(s.vmm.memory.max_ept_page, sizes[i]) << names[i];
   }
   for (const char *bad : {"4K", "1G", "", "4k2m"}) {
@@ -494,6 +494,31 @@ TEST(ConfigEdges, BooleansAndChoicesAreSpelledExactly) {
               std::string("test.cfg:1: max_ept_page: expected 4k|2m|1g, got '") + bad + "'")
         << bad;
   }
+}
+
+// The EPT page a KVM host with THP gives is the default; one the guest cannot hold is an error
+// naming the key and its line, not a silent fall back to smaller pages.
+TEST(ConfigEdges, MaxEptPageDefaultsTo2MAndA1GPageNeedsA1GGuest) {
+  EXPECT_EQ(RunSettings{}.vmm.memory.max_ept_page, PageSize::Size2M);
+  EXPECT_EQ(errorOf("max_ept_page = 1g\n"),
+            "test.cfg:1: max_ept_page: 1g needs memory_mib >= 1024, the guest has 256 MiB (use 2m or 4k)");
+  EXPECT_EQ(errorOf("max_ept_page = 1g\nmemory_mib = 1022\n"),
+            "test.cfg:1: max_ept_page: 1g needs memory_mib >= 1024, the guest has 1022 MiB (use 2m or 4k)");
+  RunSettings s;
+  applyConfigText("max_ept_page = 1g\nmemory_mib = 1024\n", "test.cfg", s);
+  EXPECT_EQ(s.vmm.memory.max_ept_page, PageSize::Size1G);
+}
+
+TEST(ConfigEdges, HostAllocationIsLazyByDefaultAndItsCostsAreKeys) {
+  EXPECT_TRUE(RunSettings{}.vmm.memory.lazy);
+  RunSettings s;
+  applyConfigText("host_allocation = eager\nhost_alloc = 7\nhost_clear_page = 9\n", "test.cfg", s);
+  EXPECT_FALSE(s.vmm.memory.lazy);
+  EXPECT_EQ(s.vmm.costs.host_alloc, 7u);
+  EXPECT_EQ(s.vmm.costs.host_clear_page, 9u);
+  EXPECT_EQ(errorOf("host_allocation = lazily\n"), "test.cfg:1: host_allocation: expected lazy|eager, got 'lazily'");
+  EXPECT_EQ(errorOf("host_alloc = 1000000001\n"),
+            "test.cfg:1: host_alloc: expected a whole number in 0..1000000000, got '1000000001'");
 }
 
 TEST(ConfigEdges, ExitCostsKeepTheAdaptiveEstimateInStep) {

@@ -7,6 +7,7 @@
 #include "run_test_support.h"
 #include "vmmu/run/trace_replay.h"
 #include "vmmu/vmm/mmu_backend.h"
+#include "vmmu/paging.h"
 #include "vmmu/vmm/vmm.h"
 
 namespace vmmu::run {
@@ -74,7 +75,8 @@ TEST(TraceReplay, EveryEventKindReachesTheGuest) {
   EXPECT_EQ(s.mmaps, 1u);
   EXPECT_EQ(s.munmaps, 1u);
   EXPECT_EQ(s.brks, 1u);
-  EXPECT_EQ(s.not_replayed, 2u);
+  EXPECT_EQ(s.pte_writes, 1u);
+  EXPECT_EQ(s.not_replayed, 1u);  // the marker
   EXPECT_EQ(s.process_exits, 1u);
   EXPECT_EQ(s.refused, 0u);
   // Pages touched by pid 1: two heap pages and one stack page; the munmap reclaimed the two.
@@ -82,6 +84,81 @@ TEST(TraceReplay, EveryEventKindReachesTheGuest) {
   EXPECT_EQ(g.kernel->stats().page_faults - faults_before, 4u);  // 3 pages of pid 1, 1 of pid 2
   EXPECT_GE(g.kernel->stats().cr3_writes - cr3_before, 3u);  // to pid 1, to pid 2, back to pid 1
   EXPECT_FALSE(g.kernel->alive(2));  // guest pids are given in creation order: trace pid 2 is guest pid 2
+}
+
+// The table page at `level` on the path of `va` in the address space rooted at `root` (4 levels),
+// read from guest memory.
+uint64_t tableOnPath(Guest &g, uint64_t root, uint64_t va, unsigned level) {
+  uint64_t table = root;
+  for (unsigned l = 4; l > level; --l)
+    table = g.backend.memory().read64(g.vmm->memory().hostOf(table + 8 * entryIndex(va, l))) & 0x000F'FFFF'FFFF'F000ull;
+  return table;
+}
+
+// docs/trace-format.md §8.1: the candidates of a level are the pid's user tables of that level,
+// then the direct map's; the entry's page number picks one, its offset the entry.
+TEST(TraceReplay, PteWriteRewritesTheEntryItMapsTo) {
+  Guest g;
+  const guest::Pid pid = g.kernel->spawn();
+  g.kernel->switchTo(pid);
+  const uint64_t va = g.kernel->mmap(pid, 0x1000, guest::prot::ReadWrite, false);
+  g.kernel->touch(va, Access::Write);
+  const uint64_t root = g.kernel->rootOf(pid);
+  const uint64_t pdpt = tableOnPath(g, root, va, 3), pd = tableOnPath(g, root, va, 2), pt = tableOnPath(g, root, va, 1);
+  // The boot allocator hands out 0x1000 (kernel root), 0x2000 (direct-map PDPT), 0x3000 (its PD,
+  // one GiB holds the 64 MiB guest).
+  constexpr uint64_t kDirectPdpt = 0x2000, kDirectPd = 0x3000;
+  ASSERT_EQ(tableOnPath(g, root, guest::GuestKernel::kDirectMapBase, 2), kDirectPd);
+  // Level 2: [user PD, direct-map PD]; page 5 -> 5 mod 2 = 1, page 4 -> 0.
+  EXPECT_EQ(g.kernel->rewriteTableEntry(pid, 2, 0x5010), kDirectPd + 0x10);
+  EXPECT_EQ(g.kernel->rewriteTableEntry(pid, 2, 0x4ff8), pd + 0xff8);
+  // Level 3: [user PDPT, direct-map PDPT]; page 3 -> 1.
+  EXPECT_EQ(g.kernel->rewriteTableEntry(pid, 3, 0x3008), kDirectPdpt + 8);
+  EXPECT_EQ(g.kernel->rewriteTableEntry(pid, 3, 0x2008), pdpt + 8);
+  // Level 1: the one PT, whatever the page; level 4: the root.
+  EXPECT_EQ(g.kernel->rewriteTableEntry(pid, 1, 0x77008), pt + 8);
+  EXPECT_EQ(g.kernel->rewriteTableEntry(pid, 4, 0x9100), root + 0x100);
+  EXPECT_THROW(g.kernel->rewriteTableEntry(pid, 5, 0x1000), std::invalid_argument);
+  EXPECT_THROW(g.kernel->rewriteTableEntry(pid, 0, 0x1000), std::invalid_argument);
+  // The entry is stored back unchanged: the mapping still works, with no new fault.
+  const uint64_t faults = g.kernel->stats().page_faults;
+  EXPECT_EQ(g.kernel->rewriteTableEntry(pid, 1, entryIndex(va, 1) * 8), pt + entryIndex(va, 1) * 8);
+  g.kernel->touch(va, Access::Read);
+  EXPECT_EQ(g.kernel->stats().page_faults, faults);
+}
+
+// What a pte-write and an invlpg cost each approach: a store to a shadowed (write-protected) table
+// traps under shadow-cache and not under nested or plain shadow; INVLPG exits under plain shadow.
+TEST(TraceReplay, PteWriteTrapsUnderWriteProtectingShadowAndInvlpgUnderPlainShadow) {
+  TempFile file("pte.vmt");
+  writeTrace(file.path(), {
+                              Event::access(0, 1, AccessOp::Write, kHeap, 8),
+                              Event::pageTableWrite(0, 1, 0x7000 + 8 * 3, 0x1234, 1),
+                              Event::invlpg(0, 1, kHeap),
+                              Event::access(0, 1, AccessOp::Read, kHeap, 8),
+                          });
+  const auto exitsOf = [&](vmm::Approach approach) {
+    Guest g(approach);
+    TraceTape tape(file.path());
+    TraceReplay replay(tape, false);
+    replay.run(*g.kernel, 1);  // the first access: its page and tables exist, the shadow tracks them
+    const vmm::RunCost before = g.vmm->cost();
+    replay.run(*g.kernel, 1);
+    EXPECT_EQ(replay.stats().pte_writes, 1u);
+    EXPECT_EQ(replay.stats().invlpgs, 1u);
+    return (g.vmm->cost() - before).exits;
+  };
+  const auto pt_write = static_cast<unsigned>(vmm::ExitReason::PageTableWrite);
+  const auto invlpg = static_cast<unsigned>(vmm::ExitReason::Invlpg);
+  const auto nested = exitsOf(vmm::Approach::Nested);
+  EXPECT_EQ(nested[pt_write], 0u);
+  EXPECT_EQ(nested[invlpg], 0u);
+  const auto caching = exitsOf(vmm::Approach::ShadowCaching);
+  EXPECT_EQ(caching[pt_write], 1u);
+  EXPECT_EQ(caching[invlpg], 0u);
+  const auto plain = exitsOf(vmm::Approach::ShadowPlain);
+  EXPECT_EQ(plain[pt_write], 0u);
+  EXPECT_EQ(plain[invlpg], 1u);
 }
 
 TEST(TraceReplay, RunStopsAtTheAccessCountAndResumes) {
@@ -208,6 +285,7 @@ TEST(TraceReplay, KernelLoadsReachTheirDirectMapPage) {
     vmm::ModelBackend backend;
     vmm::VmmConfig config;
     config.memory.bytes = 10ull << 20;
+    config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
     vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
     guest::GuestConfig guest_config;
     guest_config.memory_bytes = config.memory.bytes;

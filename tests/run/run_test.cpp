@@ -292,6 +292,89 @@ TEST(RunTrace, RtlBackendGivesTheModelsFigures) {
     SCOPED_TRACE(rtl.runs[i].result.policy);
     EXPECT_EQ(rtl.runs[i].result.cycles(), model.runs[i].result.cycles());
     EXPECT_EQ(rtl.runs[i].result.counters, model.runs[i].result.counters);
+    EXPECT_EQ(rtl.runs[i].result.cost.exits, model.runs[i].result.cost.exits);
+  }
+  // Lazy host allocation (the default): the RTL's EPT violations on first touch, handled by the
+  // shim and retried, as on the model.
+  EXPECT_GT(rtl.find("nested")->result.cost.exits[static_cast<unsigned>(vmm::ExitReason::EptViolation)], 0u);
+}
+
+}  // namespace
+}  // namespace vmmu::run
+
+namespace vmmu::run {
+namespace {
+
+// 300 pages touched once each, then each touched again three times: with --warmup 300, every
+// first touch (guest page fault, host backing, shadow fill) is in the first-touch phase and the
+// steady phase has none.
+std::string writeWarmupTrace(const testing::TempFile &file) {
+  std::vector<trace::Event> events;
+  constexpr uint64_t kBase = 0x4000'0000;
+  for (uint64_t round = 0; round < 4; ++round)
+    for (uint64_t page = 0; page < 300; ++page)
+      events.push_back(trace::Event::access(0, 1, trace::AccessOp::Write, kBase + page * 4096, 8));
+  testing::writeTrace(file.path(), events);
+  return file.path();
+}
+
+RunRequest warmupRequest(const std::string &path, uint64_t warmup) {
+  RunRequest request;
+  request.trace = path;
+  request.approaches = {vmm::Approach::Nested, vmm::Approach::ShadowCaching};
+  request.adaptive = false;
+  request.warmup = warmup;
+  request.settings.interval = 250;  // the warm-up ends inside the second interval
+  return request;
+}
+
+TEST(RunTrace, WarmupSplitsTheRunIntoAFirstTouchAndASteadyPhase) {
+  const testing::TempFile file("warmup.vmt");
+  writeWarmupTrace(file);
+  const RunReport whole = runTrace(warmupRequest(file.path(), 0));
+  const RunReport split = runTrace(warmupRequest(file.path(), 300));
+  EXPECT_EQ(split.warmup, 300u);
+  EXPECT_EQ(split.accesses, 1200u);
+  ASSERT_EQ(split.runs.size(), 3u);
+  for (size_t i = 0; i < split.runs.size(); ++i) {
+    const policy::RunResult &warm = split.runs[i].warmup, &steady = split.runs[i].result;
+    SCOPED_TRACE(steady.policy);
+    // The phases add up to the whole run, cycle for cycle and exit for exit.
+    EXPECT_EQ(warm.cycles() + steady.cycles(), whole.runs[i].result.cycles());
+    EXPECT_EQ(warm.cost.totalExits() + steady.cost.totalExits(), whole.runs[i].result.cost.totalExits());
+    // Every page faults once in the guest, during the warm-up; the steady phase makes the 900
+    // user accesses alone (no kernel work: no fault, no page-table write).
+    EXPECT_EQ(warm.cost.guest_page_faults, 300u);
+    EXPECT_EQ(steady.cost.guest_page_faults, 0u);
+    EXPECT_EQ(steady.cost.accesses, 900u);
+    EXPECT_EQ(steady.cost.host_backings, 0u);
+    // Intervals: the warm-up's 250 + 50, then 900 in intervals of 250 from the phase's start.
+    EXPECT_EQ(warm.intervals.size(), 2u);
+    EXPECT_EQ(steady.intervals.size(), 4u);
+  }
+  // Nested backs the guest's first 2 MiB chunk of data (and the tables' chunk) in the warm-up.
+  EXPECT_GT(split.find("nested")->warmup.cost.exits[static_cast<unsigned>(vmm::ExitReason::EptViolation)], 0u);
+  EXPECT_EQ(split.find("nested")->result.cost.totalExits(), 0u);
+  EXPECT_EQ(split.find("shadow-cache")->result.cost.totalExits(), 0u) << "every page was filled in the warm-up";
+  // Both phases are in the table and the JSON.
+  const std::string text = formatText(split);
+  EXPECT_NE(text.find("steady phase: after the first 300 user accesses"), std::string::npos) << text;
+  EXPECT_NE(text.find("first-touch phase: the first 300 user accesses (warm-up)"), std::string::npos) << text;
+  const nlohmann::ordered_json json = toJson(split);
+  EXPECT_EQ(json["warmup"]["accesses"], 300u);
+  EXPECT_EQ(json["warmup"]["runs"].size(), 3u);
+  EXPECT_EQ(json["warmup"]["runs"][1]["cycles"], split.runs[1].warmup.cycles());
+  EXPECT_TRUE(toJson(whole)["warmup"].is_null());
+}
+
+TEST(RunTrace, AWarmupAsLongAsTheTraceIsAnError) {
+  const testing::TempFile file("warmup-long.vmt");
+  writeWarmupTrace(file);
+  try {
+    runTrace(warmupRequest(file.path(), 1200));
+    FAIL() << "no steady phase";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_STREQ(e.what(), "--warmup 1200: the trace has only 1200 user accesses, so no steady phase follows the warm-up");
   }
 }
 

@@ -18,6 +18,9 @@ struct System {
     vmm::VmmConfig config;
     config.memory.bytes = memory_bytes;
     config.memory.fragmentation = fragmentation;
+    // Backed at creation: the exits these tests count are the approaches' own, not first touches'
+    // (host_backing_test.cpp covers lazy backing).
+    config.memory.lazy = false;
     return config;
   }
 

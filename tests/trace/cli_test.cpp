@@ -64,6 +64,7 @@ TEST(TraceCli, BadOptionsAreOneLineUsageErrors) {
   expectUsageError("trace import in.txt", "--output is required");
   expectUsageError("record -o " + out, "missing the command to record");
   expectUsageError("record --max-accesses x -o " + out + " -- true", "--max-accesses: expected a whole number");
+  expectUsageError("record --skip x -o " + out + " -- true", "--skip: expected a whole number");
 }
 
 // The output of import, mix and gen replaces a file only when it is complete, never overwrites
@@ -257,6 +258,39 @@ std::string lastLine(const std::string &text) {
   return trimmed.substr(trimmed.rfind('\n') + 1);
 }
 
+// `--skip N` drops the first N accesses of what the same recording keeps without it, and keeps its
+// region changes (ld.so maps the C library within the first 60,000 of `true`); the header says so.
+TEST(TraceCli, RecordSkipDropsAStartUpPrefixAndKeepsItsRegionChanges) {
+  if (!haveValgrind())
+    GTEST_SKIP() << "valgrind is not installed";
+  const std::string whole_path = scratchPath("whole.vmt"), skipped_path = scratchPath("skipped.vmt");
+  const CliRun whole = vmmu("record --max-accesses 0 -o " + whole_path + " -- true");
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  const CliRun skipped = vmmu("record --skip 60000 --max-accesses 1000 -o " + skipped_path + " -- true");
+  ASSERT_EQ(skipped.status, 0) << skipped.err;
+  EXPECT_EQ(lastLine(skipped.err).rfind("vmmu record: 1000 accesses (60000 skipped, ", 0), 0u) << skipped.err;
+  const auto split = [](const std::string &path, std::vector<Event> &accesses, size_t &regions_before_first) {
+    TraceReader reader(path);
+    regions_before_first = 0;
+    for (const Event &e : testing::readAll(reader)) {
+      if (e.kind == EventKind::Access)
+        accesses.push_back(e);
+      else if (accesses.empty() && (e.kind == EventKind::Mmap || e.kind == EventKind::Mprotect ||
+                                    e.kind == EventKind::Munmap || e.kind == EventKind::Brk))
+        ++regions_before_first;
+    }
+  };
+  std::vector<Event> all, kept;
+  size_t regions_all = 0, regions_kept = 0;
+  split(whole_path, all, regions_all);
+  split(skipped_path, kept, regions_kept);
+  ASSERT_GT(all.size(), 61000u);
+  ASSERT_EQ(kept.size(), 1000u);
+  EXPECT_EQ(std::vector<Event>(all.begin() + 60000, all.begin() + 61000), kept);
+  EXPECT_GT(regions_kept, 0u) << "the skipped prefix's region changes come before the first access kept";
+  EXPECT_EQ(TraceReader(skipped_path).header().get("skip"), std::optional<std::string_view>("60000"));
+}
+
 // What `vmmu record` says and keeps when the limit stops the program, when there is no limit, and
 // when the program fails or is killed (the trace is kept, the status is 1).
 TEST(TraceCli, RecordReportsHowTheProgramEnded) {
@@ -266,7 +300,9 @@ TEST(TraceCli, RecordReportsHowTheProgramEnded) {
   const CliRun stopped = vmmu("record --max-accesses 1000 -o " + limited + " -- true");
   ASSERT_EQ(stopped.status, 0) << stopped.err;
   // ld.so makes no region change in its first 1000 accesses.
-  EXPECT_EQ(lastLine(stopped.err), "vmmu record: 1000 accesses, 0 region changes (stopped at --max-accesses) -> " + limited);
+  EXPECT_EQ(lastLine(stopped.err), "vmmu record: 1000 accesses (0 skipped, 0 rep-string accesses folded), 0 region "
+                                   "changes (stopped at --max-accesses) -> " +
+                                       limited);
   {
     TraceReader reader(limited);
     EXPECT_EQ(reader.header().get("max-accesses"), std::optional<std::string_view>("1000"));

@@ -230,3 +230,122 @@ TEST(TraceLackey, SyscallEdges) {
 
 }  // namespace
 }  // namespace vmmu::trace
+
+namespace vmmu::trace {
+namespace {
+
+std::vector<Event> importWith(const std::vector<std::string> &lines, const LackeyImporter::Options &options,
+                              uint64_t *skipped = nullptr, uint64_t *folded = nullptr) {
+  const std::string path = testing::scratchPath("lackey-options.vmt");
+  {
+    TraceWriter writer(path, TraceHeader{});
+    LackeyImporter importer(writer, 1, "prog", options);
+    for (const std::string &line : lines)
+      if (!importer.consume(line))
+        break;
+    importer.finish();
+    if (skipped)
+      *skipped = importer.skipped();
+    if (folded)
+      *folded = importer.folded();
+    writer.finish();
+  }
+  return testing::readAll(path);
+}
+
+// A `rep movsb` of `bytes` bytes from `src` to `dst` as lackey logs it: per byte, the same I line,
+// a 1-byte load and a 1-byte store.
+std::vector<std::string> repMovsb(uint64_t src, uint64_t dst, uint64_t bytes) {
+  std::vector<std::string> lines;
+  char line[64];
+  for (uint64_t i = 0; i < bytes; ++i) {
+    lines.push_back("I  0401b000,2");
+    std::snprintf(line, sizeof line, " L %llx,1", static_cast<unsigned long long>(src + i));
+    lines.push_back(line);
+    std::snprintf(line, sizeof line, " S %llx,1", static_cast<unsigned long long>(dst + i));
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+TEST(TraceLackey, RepStringBytesFoldToOneAccessPerCacheLine) {
+  // 200 bytes from 0x5000030 (48 bytes into a line: lines 0x5000000, 0x5000040, 0x5000080,
+  // 0x50000c0 hold them: 4) to 0x6000000 (lines 0x6000000 .. 0x60000c0: 4).
+  std::vector<std::string> lines = repMovsb(0x5000030, 0x6000000, 200);
+  lines.push_back("I  0401b002,3");  // the next instruction
+  uint64_t folded = 0;
+  const auto events = importWith(lines, {}, nullptr, &folded);
+  const std::vector<Event> expected = {
+      Event::processCreate(1, 0, "prog"),
+      Event::contextSwitch(0, 1),
+      Event::access(0, 1, AccessOp::Fetch, 0x0401b000, 2),  // fetched once
+      Event::access(0, 1, AccessOp::Read, 0x5000030, 1),
+      Event::access(0, 1, AccessOp::Write, 0x6000000, 1),
+      Event::access(0, 1, AccessOp::Read, 0x5000040, 1),
+      Event::access(0, 1, AccessOp::Write, 0x6000040, 1),
+      Event::access(0, 1, AccessOp::Read, 0x5000080, 1),
+      Event::access(0, 1, AccessOp::Write, 0x6000080, 1),
+      Event::access(0, 1, AccessOp::Read, 0x50000c0, 1),
+      Event::access(0, 1, AccessOp::Write, 0x60000c0, 1),
+      Event::access(0, 1, AccessOp::Fetch, 0x0401b002, 3),
+      Event::processExit(1),
+  };
+  EXPECT_EQ(events, expected);
+  // 600 lines of accesses became 10: 199 fetches and 391 data accesses folded.
+  EXPECT_EQ(folded, 199u + (400u - 8u));
+}
+
+TEST(TraceLackey, FoldingNeedsTheSameInstructionAndTheNextElement) {
+  const std::vector<std::string> lines = {
+      "I  0401b000,2", " L 5000000,8",
+      "I  0401b000,2", " L 5000008,8",  // next element, same line: folded
+      "I  0401b000,2", " L 5000020,8",  // not the next element (a stride): kept
+      "I  0401b000,2", " S 5000028,8",  // another kind at position 0: kept
+      "I  0401b003,2", " L 5000030,8",  // another instruction: kept
+      "I  0401b000,2", " L 5000038,8",  // a new instruction run, not a repeat of the last: kept
+  };
+  const auto events = importWith(lines, {});
+  std::vector<Event> data;
+  for (const Event &e : events)
+    if (e.kind == EventKind::Access && e.op != AccessOp::Fetch)
+      data.push_back(e);
+  const std::vector<Event> expected = {
+      Event::access(0, 1, AccessOp::Read, 0x5000000, 8),  Event::access(0, 1, AccessOp::Read, 0x5000020, 8),
+      Event::access(0, 1, AccessOp::Write, 0x5000028, 8), Event::access(0, 1, AccessOp::Read, 0x5000030, 8),
+      Event::access(0, 1, AccessOp::Read, 0x5000038, 8),
+  };
+  EXPECT_EQ(data, expected);
+  // --no-fold keeps all 12 accesses.
+  LackeyImporter::Options no_fold;
+  no_fold.fold_rep_strings = false;
+  EXPECT_EQ(importWith(lines, no_fold).size(), 2u + 12u + 1u);
+}
+
+TEST(TraceLackey, SkipDropsTheFirstAccessesButKeepsRegionChanges) {
+  const std::vector<std::string> lines = {
+      "I  0401ab70,3",
+      "SYSCALL[1,1](9) sys_mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000) ",
+      " S 4835000,8",
+      "I  0401ab73,3",  // the third access: the first kept
+      " L 4835008,8",
+      " L 4835010,8",
+  };
+  LackeyImporter::Options options;
+  options.skip = 2;
+  options.max_accesses = 2;
+  uint64_t skipped = 0;
+  const auto events = importWith(lines, options, &skipped);
+  const std::vector<Event> expected = {
+      Event::processCreate(1, 0, "prog"),
+      Event::contextSwitch(0, 1),
+      Event::mmap(1, 0x4835000, 0x2000, prot::Read | prot::Write),
+      Event::access(0, 1, AccessOp::Fetch, 0x0401ab73, 3),
+      Event::access(0, 1, AccessOp::Read, 0x4835008, 8),  // --max-accesses 2 counts after the skip
+      Event::processExit(1),
+  };
+  EXPECT_EQ(events, expected);
+  EXPECT_EQ(skipped, 2u);
+}
+
+}  // namespace
+}  // namespace vmmu::trace

@@ -73,6 +73,7 @@ GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
   pcid_in_use_[0] = true;
   kernel_root_ = allocFrame4K();
   const uint64_t pdpt = allocFrame4K();
+  direct_map_pdpt_ = pdpt;
   stats_.table_pages_allocated += 2;
   const uint64_t direct_flags = pte::P | pte::RW | pte::G | pte::NX | pte::PS;
   for (uint64_t gib = 0; gib * k1G < config.memory_bytes; ++gib) {
@@ -232,6 +233,36 @@ uint64_t GuestKernel::dropRange(Process &p, uint64_t start, uint64_t end) {
     return true;
   });
   return dropped;
+}
+
+uint64_t GuestKernel::rewriteTableEntry(Pid pid, unsigned level, uint64_t entry_gpa) {
+  if (level < 1 || level > levels_)
+    throw std::invalid_argument("guest: page-table level " + std::to_string(level) + " is not in 1.." +
+                                std::to_string(levels_));
+  const Process &p = process(pid);
+  std::vector<uint64_t> tables;
+  if (level < levels_) {
+    for (const auto &[key, table] : p.tables)
+      if (key >> 60 == level)
+        tables.push_back(table);
+    std::sort(tables.begin(), tables.end());
+    if (level == 3)
+      tables.push_back(direct_map_pdpt_);
+    if (level == 2)
+      tables.insert(tables.end(), direct_map_pds_.begin(), direct_map_pds_.end());
+  }
+  const uint64_t table = tables.empty() ? p.root : tables[(entry_gpa >> 12) % tables.size()];
+  const uint64_t entry = table + (entry_gpa & 0xFF8);
+  const AccessOutcome old = cpu_.access(kDirectMapBase + entry, Access::Read, false, nullptr);
+  if (old.faulted)
+    throw std::logic_error("guest: kernel load from the direct map faulted at gPA " + hex(entry));
+  writeEntry(entry, old.loaded);
+  return entry;
+}
+
+void GuestKernel::invlpg(uint64_t va) {
+  cpu_.invlpg(va);
+  ++stats_.invlpgs;
 }
 
 void GuestKernel::invalidate(Process &p, uint64_t va) {

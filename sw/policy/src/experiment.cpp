@@ -208,13 +208,28 @@ void PolicyRun::coarsen() {
   interval_ *= 2;
 }
 
+void PolicyRun::startSteadyPhase() {
+  if (!result_.stopped && done_in_interval_ != 0)
+    endInterval(true);
+  const std::array<uint64_t, kNumCounters> counters = readCounters(*backend_);
+  warmup_ = result_;
+  warmup_.cost = vmm_->cost() - base_cost_;
+  for (unsigned c = 0; c < kNumCounters; ++c)
+    warmup_.counters[c] = counters[c] - base_counters_[c];
+  result_.intervals.clear();
+  base_cost_ = vmm_->cost();
+  base_counters_ = counters;
+}
+
 RunResult PolicyRun::finish(bool interrupted) {
   // The interval in progress is recorded when it has accesses (a run cut at an interval boundary
   // has none), or when nothing was recorded at all. A stop from outside does not ask the policy.
   if (!result_.stopped && (done_in_interval_ != 0 || result_.intervals.empty()))
     endInterval(!interrupted);
-  result_.cost = vmm_->cost();
+  result_.cost = vmm_->cost() - base_cost_;
   result_.counters = readCounters(*backend_);
+  for (unsigned c = 0; c < kNumCounters; ++c)
+    result_.counters[c] -= base_counters_[c];
   return std::move(result_);
 }
 

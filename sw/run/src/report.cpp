@@ -31,11 +31,16 @@ std::string exitReasons(const policy::RunResult &run) {
   return reasons.empty() ? "-" : reasons;
 }
 
+// `run`'s cycles over `native`'s; 0 when native has none.
+double ratioTo(const policy::RunResult &run, const policy::RunResult &native) {
+  if (native.cycles() == 0)
+    return 0.0;
+  return static_cast<double>(run.cycles()) / static_cast<double>(native.cycles());
+}
+
 double slowdown(const RunReport &report, const policy::RunResult &run) {
   const ModeRun *native = report.find("native");
-  if (native == nullptr || native->result.cycles() == 0)
-    return 0.0;
-  return static_cast<double>(run.cycles()) / static_cast<double>(native->result.cycles());
+  return native == nullptr ? 0.0 : ratioTo(run, native->result);
 }
 
 double distance(uint64_t cycles, const policy::OracleResult &oracle) {
@@ -49,6 +54,49 @@ std::vector<const ModeRun *> candidates(const RunReport &report) {
     if (run.result.policy != "native" && run.result.policy != "adaptive" && !run.result.stopped && !run.interrupted)
       out.push_back(&run);
   return out;
+}
+
+// What one run measured in one phase (the whole run, the steady phase or the warm-up): the
+// fields a run's JSON object and a warm-up run's share.
+OrderedJson phaseJson(const policy::RunResult &r, double slowdown_ratio) {
+  OrderedJson exits = OrderedJson::object();
+  for (unsigned e = 0; e < vmm::kNumExitReasons; ++e)
+    exits[std::string(vmm::toString(static_cast<vmm::ExitReason>(e)))] = r.cost.exits[e];
+  OrderedJson item;
+  item["approach"] = r.policy;
+  item["cycles"] = r.cycles();
+  item["slowdown"] = real(slowdown_ratio);
+  item["accesses"] = r.cost.accesses;
+  item["tlb_misses"] = ctr(r, Counter::TlbMisses);
+  item["misses_per_1k"] = real(r.tlbMissesPerKiloAccess());
+  item["walks"] = ctr(r, Counter::Walks);
+  // §14: the second-level TLB's hits and misses (completed walks) by page size.
+  OrderedJson stlb;
+  stlb["hits_4k"] = ctr(r, Counter::StlbHits4K);
+  stlb["hits_2m"] = ctr(r, Counter::StlbHits2M);
+  stlb["misses_4k"] = ctr(r, Counter::StlbMisses4K);
+  stlb["misses_2m"] = ctr(r, Counter::StlbMisses2M);
+  stlb["misses_1g"] = ctr(r, Counter::StlbMisses1G);
+  item["stlb"] = std::move(stlb);
+  item["refs_per_walk"] = real(r.referencesPerWalk());
+  // §14's EPT_PSC_HITS_L2 .. L5: nested walks that an EPT paging-structure cache shortened.
+  OrderedJson ept_psc_hits = OrderedJson::object();
+  static constexpr const char *kLevels[] = {"l2", "l3", "l4", "l5"};
+  for (unsigned i = 0; i < std::size(kLevels); ++i)
+    ept_psc_hits[kLevels[i]] = ctr(r, static_cast<Counter>(static_cast<unsigned>(Counter::EptPscHitsL2) + i));
+  item["ept_psc_hits"] = std::move(ept_psc_hits);
+  item["instructions"] = r.cost.instructions;
+  item["instruction_cycles"] = r.cost.instruction_cycles;
+  item["access_cycles"] = r.cost.access_cycles;
+  item["translation_cycles"] = r.cost.translation_cycles;
+  item["exit_cycles"] = r.cost.exit_cycles;
+  item["shim_cycles"] = r.cost.shim_cycles;
+  item["guest_work_cycles"] = r.cost.guest_work_cycles;
+  item["vm_exits"] = r.cost.totalExits();
+  item["exits_by_reason"] = std::move(exits);
+  item["guest_page_faults"] = r.cost.guest_page_faults;
+  item["host_pages_backed"] = r.cost.host_pages_backed;
+  return item;
 }
 
 }  // namespace
@@ -113,23 +161,39 @@ std::string formatText(const RunReport &report) {
                 std::to_string(kMaxIntervals) + " intervals are recorded)";
   std::snprintf(line, sizeof line,
                 "vmmu run %s: %" PRIu64 " events, %" PRIu64 " user accesses%s, backend %s, interval %" PRIu64
-                "%s\nmemory %s; base CPI %g; run time in cycles, slowdown relative to native\n",
+                "%s\nmemory %s; base CPI %g; EPT pages up to %s, host memory %s; run time in cycles, slowdown "
+                "relative to native\n",
                 report.trace.c_str(), report.events, report.accesses, partial.c_str(), report.backend.c_str(),
-                report.interval, coarsened.c_str(), report.memory_model.c_str(), report.base_cpi);
+                report.interval, coarsened.c_str(), report.memory_model.c_str(), report.base_cpi,
+                report.max_ept_page.c_str(), report.host_allocation.c_str());
   out += line;
-  std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
-                "misses/1k", "refs/walk", "vm exits", "exits by reason");
-  out += line;
-  for (const ModeRun &run : report.runs) {
-    std::string reasons = exitReasons(run.result) + run.result.notes();
-    if (run.interrupted)
-      reasons += " [interrupted after " + std::to_string(run.replay.accesses) + " accesses]";
-    const double ratio = slowdown(report, run.result);
-    std::snprintf(line, sizeof line, "%-16s %15" PRIu64 " %9s %10.2f %10.2f %10" PRIu64 "  %s\n",
-                  run.result.policy.c_str(), run.result.cycles(), ratio == 0.0 ? "-" : (fmt("%.3f", ratio) + "x").c_str(),
-                  run.result.tlbMissesPerKiloAccess(), run.result.referencesPerWalk(), run.result.cost.totalExits(),
-                  reasons.c_str());
+  // The table of one phase: `phase` picks each run's result of it.
+  const auto table = [&](const policy::RunResult ModeRun::*phase) {
+    std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
+                  "misses/1k", "refs/walk", "vm exits", "exits by reason");
     out += line;
+    const ModeRun *native = report.find("native");
+    for (const ModeRun &run : report.runs) {
+      const policy::RunResult &result = run.*phase;
+      std::string reasons = exitReasons(result) + result.notes();
+      if (run.interrupted)
+        reasons += " [interrupted after " + std::to_string(run.replay.accesses) + " accesses]";
+      const double ratio = native == nullptr ? 0.0 : ratioTo(result, native->*phase);
+      std::snprintf(line, sizeof line, "%-16s %15" PRIu64 " %9s %10.2f %10.2f %10" PRIu64 "  %s\n",
+                    result.policy.c_str(), result.cycles(), ratio == 0.0 ? "-" : (fmt("%.3f", ratio) + "x").c_str(),
+                    result.tlbMissesPerKiloAccess(), result.referencesPerWalk(), result.cost.totalExits(),
+                    reasons.c_str());
+      out += line;
+    }
+  };
+  if (report.warmup != 0) {
+    out += "steady phase: after the first " + std::to_string(report.warmup) +
+           " user accesses (the table, the oracles and the verdict)\n";
+    table(&ModeRun::result);
+    out += "first-touch phase: the first " + std::to_string(report.warmup) + " user accesses (warm-up)\n";
+    table(&ModeRun::warmup);
+  } else {
+    table(&ModeRun::result);
   }
   if (const ModeRun *adaptive = report.find("adaptive")) {
     const std::string timeline = adaptive->result.modeTimeline();
@@ -212,51 +276,18 @@ OrderedJson toJson(const RunReport &report) {
   out["cycles_per_ref"] = report.cycles_per_ref;
   out["memory_model"] = report.memory_model;
   out["base_cpi"] = real(report.base_cpi);
+  out["max_ept_page"] = report.max_ept_page;
+  out["host_allocation"] = report.host_allocation;
   out["seconds"] = real(report.seconds);
   out["decode_seconds"] = real(report.decode_seconds);
   out["interrupted"] = report.interrupted;
   OrderedJson runs = OrderedJson::array();
   for (const ModeRun &run : report.runs) {
     const policy::RunResult &r = run.result;
-    OrderedJson exits = OrderedJson::object();
-    for (unsigned e = 0; e < vmm::kNumExitReasons; ++e)
-      exits[std::string(vmm::toString(static_cast<vmm::ExitReason>(e)))] = r.cost.exits[e];
     OrderedJson interval_cycles = OrderedJson::array();
     for (const auto &interval : r.intervals)
       interval_cycles.push_back(interval.total_cycles);
-    OrderedJson item;
-    item["approach"] = r.policy;
-    item["cycles"] = r.cycles();
-    item["slowdown"] = real(slowdown(report, r));
-    item["accesses"] = r.cost.accesses;
-    item["tlb_misses"] = ctr(r, Counter::TlbMisses);
-    item["misses_per_1k"] = real(r.tlbMissesPerKiloAccess());
-    item["walks"] = ctr(r, Counter::Walks);
-    // §14: the second-level TLB's hits and misses (completed walks) by page size.
-    OrderedJson stlb;
-    stlb["hits_4k"] = ctr(r, Counter::StlbHits4K);
-    stlb["hits_2m"] = ctr(r, Counter::StlbHits2M);
-    stlb["misses_4k"] = ctr(r, Counter::StlbMisses4K);
-    stlb["misses_2m"] = ctr(r, Counter::StlbMisses2M);
-    stlb["misses_1g"] = ctr(r, Counter::StlbMisses1G);
-    item["stlb"] = std::move(stlb);
-    item["refs_per_walk"] = real(r.referencesPerWalk());
-    // §14's EPT_PSC_HITS_L2 .. L5: nested walks that an EPT paging-structure cache shortened.
-    OrderedJson ept_psc_hits = OrderedJson::object();
-    static constexpr const char *kLevels[] = {"l2", "l3", "l4", "l5"};
-    for (unsigned i = 0; i < std::size(kLevels); ++i)
-      ept_psc_hits[kLevels[i]] = ctr(r, static_cast<Counter>(static_cast<unsigned>(Counter::EptPscHitsL2) + i));
-    item["ept_psc_hits"] = std::move(ept_psc_hits);
-    item["instructions"] = r.cost.instructions;
-    item["instruction_cycles"] = r.cost.instruction_cycles;
-    item["access_cycles"] = r.cost.access_cycles;
-    item["translation_cycles"] = r.cost.translation_cycles;
-    item["exit_cycles"] = r.cost.exit_cycles;
-    item["shim_cycles"] = r.cost.shim_cycles;
-    item["guest_work_cycles"] = r.cost.guest_work_cycles;
-    item["vm_exits"] = r.cost.totalExits();
-    item["exits_by_reason"] = std::move(exits);
-    item["guest_page_faults"] = r.cost.guest_page_faults;
+    OrderedJson item = phaseJson(r, slowdown(report, r));
     item["stopped"] = r.stopped;
     item["interrupted"] = run.interrupted;
     item["seconds"] = real(run.seconds);
@@ -267,6 +298,19 @@ OrderedJson toJson(const RunReport &report) {
     runs.push_back(std::move(item));
   }
   out["runs"] = std::move(runs);
+  if (report.warmup == 0) {
+    out["warmup"] = nullptr;
+  } else {
+    // The first-touch phase: per run, its own cycles and what they consist of.
+    const ModeRun *native = report.find("native");
+    OrderedJson phase;
+    phase["accesses"] = report.warmup;
+    OrderedJson warm_runs = OrderedJson::array();
+    for (const ModeRun &run : report.runs)
+      warm_runs.push_back(phaseJson(run.warmup, native == nullptr ? 0.0 : ratioTo(run.warmup, native->warmup)));
+    phase["runs"] = std::move(warm_runs);
+    out["warmup"] = std::move(phase);
+  }
   const ModeRun *adaptive = report.find("adaptive");
   const auto oracle = [&](const policy::OracleResult &o) -> OrderedJson {
     if (o.cycles == 0)

@@ -149,13 +149,25 @@ std::vector<Key> keyTable() {
     k.name = "max_ept_page";
     k.type = Type::Choice;
     k.choices = {"4k", "2m", "1g"};
-    k.meaning = "largest EPT page the VMM maps";
+    k.meaning =
+        "largest EPT page the VMM maps (2m: a KVM host with transparent huge pages; 1g needs memory_mib >= 1024)";
     k.set = [](RunSettings &s, uint64_t, double, size_t c) { s.vmm.memory.max_ept_page = static_cast<PageSize>(c); };
     k.get = [](RunSettings &s) {
       return std::string(s.vmm.memory.max_ept_page == PageSize::Size4K   ? "4k"
                          : s.vmm.memory.max_ept_page == PageSize::Size2M ? "2m"
                                                                          : "1g");
     };
+    keys.push_back(std::move(k));
+  }
+  {
+    Key k;
+    k.name = "host_allocation";
+    k.type = Type::Choice;
+    k.choices = {"lazy", "eager"};
+    k.meaning = "nested and shadow VMs: back a guest page on its first touch (an EPT-violation exit under nested), "
+                "as KVM does, or all at VM creation";
+    k.set = [](RunSettings &s, uint64_t, double, size_t c) { s.vmm.memory.lazy = c == 0; };
+    k.get = [](RunSettings &s) { return std::string(s.vmm.memory.lazy ? "lazy" : "eager"); };
     keys.push_back(std::move(k));
   }
   const auto flag = [&](std::string name, std::string meaning, std::function<bool &(RunSettings &)> field) {
@@ -247,6 +259,8 @@ std::vector<Key> keyTable() {
   cost("emulate_write", &vmm::CostConfig::emulate_write, "a trapped store decoded and emulated");
   cost("control_command", &vmm::CostConfig::control_command, "one MMU control-port command");
   cost("page_move", &vmm::CostConfig::page_move, "a 4 KiB page moved between host frames");
+  cost("host_alloc", &vmm::CostConfig::host_alloc, "the host's fault path backing one host page on first touch");
+  cost("host_clear_page", &vmm::CostConfig::host_clear_page, "the host zeroes 4 KiB of a page it backs");
 
   const auto guest_cost = [&](const char *name, uint64_t guest::GuestWorkCosts::*field, const char *meaning) {
     keys.push_back(large(name, "cycles", 0, kMaxCycles, meaning,
@@ -400,6 +414,13 @@ void applyConfigText(std::string_view text, const std::string &name, RunSettings
       throw ConfigError(where + e.what());
     }
     line_of.emplace(std::string(key), line_number);
+  }
+  // An EPT page the guest cannot hold is an error, not a silent fall back to smaller pages.
+  if (settings.vmm.memory.max_ept_page == PageSize::Size1G && settings.vmm.memory.bytes < (uint64_t{1} << 30)) {
+    const auto seen = line_of.find("max_ept_page");
+    throw ConfigError(name + (seen == line_of.end() ? "" : ":" + std::to_string(seen->second)) +
+                      ": max_ept_page: 1g needs memory_mib >= 1024, the guest has " +
+                      std::to_string(settings.vmm.memory.bytes >> 20) + " MiB (use 2m or 4k)");
   }
   // What only the whole configuration can tell (powers of two, via the model's own checks; the
   // memory model's combinations) names the line of the key at fault when the file set it.

@@ -283,8 +283,31 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
     process.brk_end = event.address;
     return;
   }
-  case trace::EventKind::PageTableWrite:
-  case trace::EventKind::Invlpg:
+  case trace::EventKind::PageTableWrite: {
+    ++stats.pte_writes;
+    const Process &process = processFor(kernel, event.pid);
+    // The trace's level may exceed the guest's (a 5-level recording on a 4-level guest): the root.
+    kernel.rewriteTableEntry(process.pid, std::min<unsigned>(event.level, kernel.pagingLevels()), event.address);
+    return;
+  }
+  case trace::EventKind::Invlpg: {
+    ++stats.invlpgs;
+    Process &process = processFor(kernel, event.pid);
+    if (kernel.current() != process.pid)
+      kernel.switchTo(process.pid);
+    uint64_t va = 0;
+    if (event.address >= kUpperHalf) {
+      const uint64_t offset = event.address >= guest::GuestKernel::kDirectMapBase
+                                  ? event.address - guest::GuestKernel::kDirectMapBase
+                                  : event.address;
+      va = guest::GuestKernel::kDirectMapBase + offset % kernel.memoryBytes();
+    } else {
+      // A GiB never touched has no slot (and nothing cached): the arena's first, at the offset.
+      va = existingGuestAddress(process, event.address).value_or(process.arena + (event.address & (kSlotBytes - 1)));
+    }
+    kernel.invlpg(va & ~(k4K - 1));
+    return;
+  }
   case trace::EventKind::Marker:
     ++stats.not_replayed;
     return;

@@ -104,6 +104,9 @@ RunReport runTrace(const RunRequest &request) {
   report.cycles_per_ref = request.settings.memory.cycles_per_ref;
   report.memory_model = request.settings.memory.describe();
   report.base_cpi = static_cast<double>(request.settings.vmm.costs.cpi_millis) / 1000.0;
+  const PageSize ept_page = request.settings.vmm.memory.max_ept_page;
+  report.max_ept_page = ept_page == PageSize::Size4K ? "4k" : ept_page == PageSize::Size2M ? "2m" : "1g";
+  report.host_allocation = request.settings.vmm.memory.lazy ? "lazy" : "eager";
 
   policy::ExperimentConfig config;
   config.interval = request.settings.interval;
@@ -184,6 +187,8 @@ RunReport runTrace(const RunRequest &request) {
       }
       if (target == done) {
         target = done + step_accesses;
+        if (done < request.warmup)
+          target = std::min(target, request.warmup);  // the phases meet at a step boundary
         decodeStep(target);
       }
       bool reached = true, any = false;
@@ -204,6 +209,9 @@ RunReport runTrace(const RunRequest &request) {
         continue;
       }
       done = target;
+      if (request.warmup != 0 && done == request.warmup)
+        for (Lane &lane : lanes)
+          lane.run->startSteadyPhase();
       progress(done);
       for (const Lane &lane : lanes)
         if (lane.active() && lane.run->interval() != report.interval) {
@@ -229,6 +237,11 @@ RunReport runTrace(const RunRequest &request) {
   }
   if (!interrupted && tape.accesses() == 0)
     throw std::invalid_argument(request.trace + ": the trace has no user accesses to replay");
+  if (!interrupted && request.warmup != 0 && tape.accesses() <= request.warmup)
+    throw std::invalid_argument("--warmup " + std::to_string(request.warmup) + ": the trace has only " +
+                                std::to_string(tape.accesses()) +
+                                " user accesses, so no steady phase follows the warm-up");
+  report.warmup = request.warmup;
 
   report.interrupted = interrupted;
   report.counted = !interrupted;
@@ -254,6 +267,7 @@ RunReport runTrace(const RunRequest &request) {
       run.transactions = lane.run->backend().transactions();
       run.result = lane.run->finish(run.interrupted);
     });
+    run.warmup = lane.run->warmup();
     run.replay = lane.stats;
     run.seconds = lane.seconds;
     run.cpu_seconds = lane.cpu_seconds;

@@ -56,20 +56,36 @@ bool isMemorySyscall(std::string_view name) {
 
 uint64_t pageRoundUp(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
 
+struct AddressSize {
+  uint64_t va;
+  uint32_t size;
+};
+// "ADDR,SIZE" of an access line (hex address, size 1..2^32-1), or nullopt when malformed.
+std::optional<AddressSize> parseAccess(std::string_view rest) {
+  const size_t comma = rest.find(',');
+  if (comma == rest.npos)
+    return std::nullopt;
+  const auto va = parseHex(rest.substr(0, comma));
+  const auto size = parseArg(rest.substr(comma + 1));
+  if (!va || !size || *size == 0 || *size > UINT32_MAX)
+    return std::nullopt;
+  return AddressSize{*va, static_cast<uint32_t>(*size)};
+}
+
 }  // namespace
 
-LackeyImporter::LackeyImporter(TraceWriter &out, uint32_t pid, std::string process_name, uint64_t max_accesses)
-    : out_(out), pid_(pid), max_accesses_(max_accesses) {
+LackeyImporter::LackeyImporter(TraceWriter &out, uint32_t pid, std::string process_name, const Options &options)
+    : out_(out), pid_(pid), options_(options) {
   out_.write(Event::processCreate(pid_, 0, std::move(process_name)));
   out_.write(Event::contextSwitch(0, pid_));
 }
 
 bool LackeyImporter::consume(std::string_view line) {
-  const auto below_limit = [&]() { return max_accesses_ == 0 || accesses_ < max_accesses_; };
+  const auto below_limit = [&]() { return options_.max_accesses == 0 || accesses_ < options_.max_accesses; };
   if (!below_limit())
     return false;
   if (line.size() > 3 && line[0] == 'I' && line[1] == ' ' && line[2] == ' ') {
-    access(AccessOp::Fetch, line.substr(3));
+    fetch(line.substr(3));
   } else if (line.size() > 3 && line[0] == ' ' && line[2] == ' ' &&
              (line[1] == 'L' || line[1] == 'S' || line[1] == 'M')) {
     access(line[1] == 'S' ? AccessOp::Write : AccessOp::Read, line.substr(3));
@@ -83,16 +99,57 @@ bool LackeyImporter::consume(std::string_view line) {
   return below_limit();
 }
 
-void LackeyImporter::access(AccessOp op, std::string_view rest) {
-  const size_t comma = rest.find(',');
-  const auto va = comma == rest.npos ? std::nullopt : parseHex(rest.substr(0, comma));
-  const auto size = comma == rest.npos ? std::nullopt : parseArg(rest.substr(comma + 1));
-  if (!va || !size || *size == 0 || *size > UINT32_MAX) {
+void LackeyImporter::keep(const Event &access) {
+  if (skipped_ < options_.skip) {
+    ++skipped_;
+    return;
+  }
+  out_.write(access);
+  ++accesses_;
+}
+
+void LackeyImporter::fetch(std::string_view rest) {
+  const std::optional<AddressSize> parsed = parseAccess(rest);
+  if (!parsed) {
     ++ignored_;
     return;
   }
-  out_.write(Event::access(0, pid_, op, *va, static_cast<uint32_t>(*size)));
-  ++accesses_;
+  const auto [va, size] = *parsed;
+  repeating_ = options_.fold_rep_strings && va == last_fetch_va_ && size == last_fetch_size_;
+  last_fetch_va_ = va;
+  last_fetch_size_ = size;
+  slot_ = 0;
+  if (repeating_) {
+    ++folded_;
+    return;
+  }
+  for (RepSlot &slot : slots_)
+    slot = RepSlot{};
+  keep(Event::access(0, pid_, AccessOp::Fetch, va, size));
+}
+
+void LackeyImporter::access(AccessOp op, std::string_view rest) {
+  const std::optional<AddressSize> parsed = parseAccess(rest);
+  if (!parsed) {
+    ++ignored_;
+    return;
+  }
+  const auto [va, size] = *parsed;
+  if (slot_ < kRepSlots) {
+    RepSlot &slot = slots_[slot_];
+    const bool next_element = repeating_ && slot.op == op && slot.size == size &&
+                              (va == slot.va + size || va + size == slot.va);
+    slot.op = op;
+    slot.size = size;
+    slot.va = va;
+    ++slot_;
+    if (next_element && va >> 6 == slot.kept_line) {
+      ++folded_;
+      return;
+    }
+    slot.kept_line = va >> 6;
+  }
+  keep(Event::access(0, pid_, op, va, size));
 }
 
 // "SYSCALL[pid,tid](nr) sys_NAME ( ARGS ) --> [pre-success] Success(0x...)"      complete

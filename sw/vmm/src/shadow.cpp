@@ -215,11 +215,13 @@ uint64_t ShadowPager::shadowTableAt(const Space &space, uint64_t va, unsigned le
 }
 
 bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level,
-                              uint64_t guest_entry, uint64_t acc_above) {
+                              uint64_t guest_entry, uint64_t acc_above, bool may_back) {
   PhysicalMemory &mem = env_.backend.memory();
   const uint64_t gpa = leafFrame(guest_entry, guest_level) | (va & (levelBytes(guest_level) - 1));
   if (!env_.vm.contains(gpa))
     return false;  // prefetching skips what it cannot map; a fault on it stops the VM later
+  if (!may_back && !env_.vm.backed(gpa))
+    return false;  // not resident in the host yet: left to the first touch's own fault
   const bool rw = (acc_above & pte::RW) && (guest_entry & pte::RW);
   const bool us = (acc_above & pte::US) && (guest_entry & pte::US);
   const bool nx = (acc_above & pte::NX) || (guest_entry & pte::NX);
@@ -264,6 +266,8 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   const uint64_t leaf = env_.vm.hostOf(gpa_base) | flags;
   if (mem.read64(leaf_addr) == leaf)
     return false;  // already there (a prefetch over a filled table)
+  // The host allocates the page on the shadow fault that first maps it: no exit of its own.
+  chargeBacking(env_.cost, env_.costs, env_.vm.back(gpa_base));
   mem.write64(leaf_addr, leaf);
   chargeShim(env_.costs.shadow_entry_write);
   // Leaves a future table page would have to take back: writable 4 KiB ones and large ones.
@@ -372,7 +376,7 @@ void ShadowPager::onTableWrite(uint64_t entry_gpa) {
       // Propagate: install the new translation now rather than at the next fault.
       const GuestWalk w = walkGuest(space.guest_root, va, true);
       if (w.ok && w.leaf_level == user.level) {
-        installLeaf(space, va, w, w.leaf_level, w.leaf_entry, w.acc_above[w.leaf_level]);
+        installLeaf(space, va, w, w.leaf_level, w.leaf_entry, w.acc_above[w.leaf_level], false);
         ++stats_.propagated;
       }
     }
@@ -425,7 +429,7 @@ ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bo
     result.hpa = hpa;
     return result;
   }
-  installLeaf(space, va, w, w.leaf_level, w.leaf_entry, w.acc_above[w.leaf_level]);
+  installLeaf(space, va, w, w.leaf_level, w.leaf_entry, w.acc_above[w.leaf_level], true);
   ++stats_.fills;
   if (traitsOf(variant_).prefetches)
     prefetchAround(space, va, w);
@@ -447,13 +451,14 @@ void ShadowPager::prefetchAround(Space &space, uint64_t va, const GuestWalk &w) 
     const uint64_t entry = readGuest(w.table[level] + 8 * index, false);
     if (!(entry & pte::P) || (level > 1 && !(entry & pte::PS)))
       continue;
-    if (installLeaf(space, sibling, w, level, entry, acc_above))
+    if (installLeaf(space, sibling, w, level, entry, acc_above, false))
       ++stats_.prefetched;
   }
   if (level >= 2 && shadowEntryAddress(space, va, 1) != 0) {  // splintered: fill every piece
     for (uint64_t piece = 0; piece < 512; ++piece) {
       const uint64_t piece_va = canonical((va & ~(k2M - 1)) + piece * 4096, levels_);
-      if (piece_va != canonical(va & kPageMask, levels_) && installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above))
+      if (piece_va != canonical(va & kPageMask, levels_) &&
+          installLeaf(space, piece_va, w, level, w.leaf_entry, acc_above, true))
         ++stats_.prefetched;
     }
   }

@@ -22,6 +22,9 @@ VmMemory::VmMemory(PhysicalMemory &memory, const VmMemoryConfig &config, uint64_
     throw std::invalid_argument("VM host_base must be 1 GiB aligned, got " + std::to_string(config.host_base));
   if (config.host_base + config.bytes > ept_base && config.host_base < ept_limit)
     throw std::invalid_argument("VM host region overlaps the VMM's own frames");
+  if (config.max_ept_page == PageSize::Size1G && config.bytes < pageBytes(PageSize::Size1G))
+    throw std::invalid_argument("max_ept_page = 1g needs a guest of at least 1 GiB (memory_mib >= 1024), got " +
+                                std::to_string(config.bytes >> 20) + " MiB");
   if (!(config.fragmentation >= 0.0 && config.fragmentation <= 1.0))
     throw std::invalid_argument("VM fragmentation must be in [0, 1], got " + std::to_string(config.fragmentation));
   const uint64_t pages = config.bytes / k4K;
@@ -41,6 +44,8 @@ VmMemory::VmMemory(PhysicalMemory &memory, const VmMemoryConfig &config, uint64_
     std::swap(order[i], order[i + rng() % (pages - i)]);
   for (uint64_t i = 0; i < pairs; ++i)
     swapFrames(order[2 * i], order[2 * i + 1]);
+  backed_.assign(pages, !config.lazy);
+  backed_pages_ = config.lazy ? 0 : pages;
   buildEpt();
 }
 
@@ -89,6 +94,10 @@ void VmMemory::swapPages(uint64_t gpa_a, uint64_t gpa_b) {
     }
   }
   swapFrames(a, b);
+  // The backing follows the guest page, with its contents.
+  const bool backed_a = backed_[a];
+  backed_[a] = backed_[b];
+  backed_[b] = backed_a;
   buildEpt();
 }
 
@@ -110,10 +119,54 @@ uint64_t VmMemory::compact() {
       }
     }
     swapFrames(g, other);
+    const bool backed_g = backed_[g];
+    backed_[g] = backed_[other];
+    backed_[other] = backed_g;
     copies += 2;
   }
   buildEpt();
   return copies;
+}
+
+bool VmMemory::anyBacked(uint64_t first, uint64_t pages) const {
+  for (uint64_t g = first; g < first + pages; ++g)
+    if (backed_[g])
+      return true;
+  return false;
+}
+
+void VmMemory::markBacked(uint64_t first, uint64_t pages) {
+  for (uint64_t g = first; g < first + pages; ++g)
+    if (!backed_[g]) {
+      backed_[g] = true;
+      ++backed_pages_;
+    }
+}
+
+Backing VmMemory::back(uint64_t gpa) {
+  const uint64_t page = gpa / k4K;
+  if (gpa >= config_.bytes || backed_[page])
+    return {};
+  // The host allocates the page the EPT leaf maps: a THP or 1 GiB page for an intact chunk, a
+  // 4 KiB page inside a fragmented one.
+  const PageSize size = eptPageSize(gpa);
+  const uint64_t pages = pageBytes(size) / k4K;
+  const uint64_t first = page & ~(pages - 1);
+  const uint64_t before = backed_pages_;
+  markBacked(first, pages);
+  ept_->map(first * k4K, host_page_[first] * k4K, size);
+  return {1, backed_pages_ - before};
+}
+
+Backing VmMemory::backAll() {
+  Backing done;
+  for (uint64_t g = 0; g < backed_.size();) {
+    const PageSize size = eptPageSize(g * k4K);
+    const uint64_t first = g & ~(pageBytes(size) / k4K - 1);
+    done += back(g * k4K);
+    g = first + pageBytes(size) / k4K;
+  }
+  return done;
 }
 
 bool VmMemory::inPlace(uint64_t first, uint64_t pages) const {
@@ -128,20 +181,29 @@ void VmMemory::buildEpt() {
   ept_ = std::make_unique<EptTables>(memory_, ept_frames_);
   const uint64_t pages = host_page_.size();
   chunk_size_.assign(pages / kPagesPer2M, static_cast<uint8_t>(PageSize::Size4K));
+  // Only backed pages are mapped. A large leaf whose extent is partly backed (pages moved back
+  // into one chunk by compaction) is mapped whole: the host backs the rest with it, uncharged.
   for (uint64_t g = 0; g < pages;) {
     if (config_.max_ept_page == PageSize::Size1G && g % kPagesPer1G == 0 && g + kPagesPer1G <= pages &&
         inPlace(g, kPagesPer1G)) {
-      ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size1G);
+      if (anyBacked(g, kPagesPer1G)) {
+        markBacked(g, kPagesPer1G);
+        ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size1G);
+      }
       for (uint64_t c = 0; c < kPagesPer1G / kPagesPer2M; ++c)
         chunk_size_[g / kPagesPer2M + c] = static_cast<uint8_t>(PageSize::Size1G);
       g += kPagesPer1G;
     } else if (config_.max_ept_page != PageSize::Size4K && inPlace(g, kPagesPer2M)) {
-      ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size2M);
+      if (anyBacked(g, kPagesPer2M)) {
+        markBacked(g, kPagesPer2M);
+        ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size2M);
+      }
       chunk_size_[g / kPagesPer2M] = static_cast<uint8_t>(PageSize::Size2M);
       g += kPagesPer2M;
     } else {
       for (uint64_t i = 0; i < kPagesPer2M; ++i, ++g)
-        ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size4K);
+        if (backed_[g])
+          ept_->map(g * k4K, host_page_[g] * k4K, PageSize::Size4K);
     }
   }
 }

@@ -42,7 +42,11 @@ VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const M
   if (config.memory.host_base + config.memory.bytes > (uint64_t{1} << backend.config().pa_bits))
     throw std::invalid_argument("VM memory ends beyond the host's " + std::to_string(backend.config().pa_bits) +
                                 "-bit physical address space");
-  return config.memory;
+  VmMemoryConfig memory = config.memory;
+  // Native has no host below it; a DIRECT VM's region is backed when it is made contiguous (§16).
+  if (approach == Approach::Native || approach == Approach::Direct)
+    memory.lazy = false;
+  return memory;
 }
 
 // Names what an EPT or bounds fault accessed (§6): an entry of one of the guest's own tables
@@ -120,7 +124,15 @@ RunCost RunCost::operator-(const RunCost &e) const {
   d.control_commands = control_commands - e.control_commands;
   d.page_moves = page_moves - e.page_moves;
   d.mode_switches = mode_switches - e.mode_switches;
+  d.host_backings = host_backings - e.host_backings;
+  d.host_pages_backed = host_pages_backed - e.host_pages_backed;
   return d;
+}
+
+void chargeBacking(RunCost &cost, const CostConfig &costs, const Backing &backing) {
+  cost.host_backings += backing.units;
+  cost.host_pages_backed += backing.pages;
+  cost.shim_cycles += backing.units * costs.host_alloc + backing.pages * costs.host_clear_page;
 }
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
@@ -184,7 +196,16 @@ void Vmm::vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid) {
   cost_.shim_cycles += config_.costs.control_command;
 }
 
-void Vmm::writePhysical(uint64_t gpa, uint64_t value) { backend_.memory().write64(vm_.hostOf(gpa), value); }
+void Vmm::writePhysical(uint64_t gpa, uint64_t value) {
+  if (vm_.contains(gpa) && !vm_.backed(gpa)) {
+    // The guest's physical store (boot, paging off) takes the first touch's EPT violation under
+    // nested; under shadow the host backs the page within the shim's own handling.
+    if (approach_ == Approach::Nested)
+      exitTo(ExitReason::EptViolation);
+    chargeBacking(cost_, config_.costs, vm_.back(gpa));
+  }
+  backend_.memory().write64(vm_.hostOf(gpa), value);
+}
 
 const Response &Vmm::translateCharged(const Request &req) {
   const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
@@ -290,6 +311,15 @@ void Vmm::resolveFault(const Request &req, const Response &first, const uint64_t
     }
     switch (resp->fault) {
     case Fault::EptViolation:
+      exitTo(ExitReason::EptViolation);
+      if (vm_.contains(resp->fault_addr) && !vm_.backed(resp->fault_addr)) {
+        // First touch of a guest page the host has not allocated: back it and retry (§16).
+        chargeBacking(cost_, config_.costs, vm_.back(resp->fault_addr));
+        break;
+      }
+      throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + faultedEntry(*resp) + " (VA " +
+                             hex(va) + ") is not guest memory (EPT violation)",
+                         ExitReason::EptViolation, resp->fault_addr);
     case Fault::EptMisconfig:
       exitTo(ExitReason::EptViolation);
       throw GuestStopped("guest stopped: gPA " + hex(resp->fault_addr) + faultedEntry(*resp) + " (VA " +
@@ -402,6 +432,10 @@ void Vmm::enterDirect() {
     cost_.page_moves += copies;
     cost_.shim_cycles += copies * config_.costs.page_move;
   }
+  // The region is backed whole when it is made contiguous: DIRECT translates without the EPT, so
+  // no first touch would fault to back a page. A VM made DIRECT at creation is backed uncharged
+  // (as all VM creation); one switched into DIRECT pays for the pages not yet backed.
+  chargeBacking(cost_, config_.costs, vm_.backAll());
   writeContext(CtxReg::GBase, vm_.hostBase());
   writeContext(CtxReg::GSize, vm_.bytes());
   writeContext(CtxReg::Eptp, vm_.eptp());  // escaped pages still walk the EPT

@@ -117,6 +117,17 @@ public:
   // kernel's PDE, which every process shares, and INVLPGs it (the entry is global).
   void setDirectMapWritable(uint64_t gpa, bool writable);
 
+  // A page-table write named by a trace (docs/trace-format.md §8.1): the kernel loads and stores
+  // back, unchanged, entry (`entry_gpa` & 0xFFF) / 8 of one of `pid`'s table pages at `level`
+  // (1 = PT .. the root's level): its user tables of that level in gPA order, then the direct
+  // map's (its PDPT at level 3, its PDs at level 2), the one at index (`entry_gpa` >> 12) modulo
+  // their number; the root when there is none. The store is a guest store through the direct map
+  // like any page-table write, so a VMM that write-protects the page traps it. Returns the gPA of
+  // the entry written. Throws std::invalid_argument for a level outside 1..levels.
+  uint64_t rewriteTableEntry(Pid pid, unsigned level, uint64_t entry_gpa);
+  // INVLPG of `va` on the running address space (a trace's invlpg event).
+  void invlpg(uint64_t va);
+
   // A user access by the running process; handles the guest page faults it raises. Throws
   // SegmentationFault when the process may not make it.
   AccessOutcome touch(uint64_t va, Access access) {
@@ -162,6 +173,7 @@ public:
   uint16_t pcidOf(Pid pid) const;
   uint64_t kernelRoot() const { return kernel_root_; }
   uint64_t memoryBytes() const { return config_.memory_bytes; }
+  unsigned pagingLevels() const { return levels_; }
   // Guest-physical address of the frame `va` is mapped to in `pid`, from the kernel's bookkeeping
   // (nullopt-like ~0 when not resident).
   uint64_t residentFrame(Pid pid, uint64_t va) const;
@@ -204,6 +216,7 @@ private:
   GuestStats stats_;
   uint64_t kernel_root_ = 0;
   uint64_t kernel_root_entry_ = 0;  // the root entry mapping the kernel half (direct map)
+  uint64_t direct_map_pdpt_ = 0;          // gPA of the direct map's PDPT
   std::vector<uint64_t> direct_map_pds_;  // gPA of the direct map's PD pages, per GiB
   std::vector<uint64_t> free_4k_;
   std::vector<uint64_t> free_2m_;

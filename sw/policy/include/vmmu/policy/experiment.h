@@ -120,6 +120,12 @@ public:
   // the interval from now on. Called when config.max_intervals are recorded; a caller may call it
   // on a run that stopped early to align its records with the others'. Only between intervals.
   void coarsen();
+  // Ends a warm-up phase (`vmmu run --warmup`): records the interval in progress (asking the
+  // policy), keeps what the run measured so far as warmup(), and starts the result over: the
+  // intervals, cost and counters finish() returns are those after this call. The guest, the
+  // VMM's tables and the MMU's TLBs and caches carry over, warm.
+  void startSteadyPhase();
+  const RunResult &warmup() const { return warmup_; }
   // `interrupted`: the activity was stopped from outside; the policy is not asked again.
   RunResult finish(bool interrupted = false);
 
@@ -140,6 +146,10 @@ private:
   // From zero: what VM creation cost (a direct VM's compaction) belongs to the first interval.
   vmm::RunCost last_cost_;
   std::array<uint64_t, kNumCounters> last_counters_{};
+  // Where the result starts (startSteadyPhase), and what came before it.
+  vmm::RunCost base_cost_;
+  std::array<uint64_t, kNumCounters> base_counters_{};
+  RunResult warmup_;
 };
 
 // Runs config.make_workload's activity for config.accesses user accesses under `policy`.

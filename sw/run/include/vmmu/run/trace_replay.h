@@ -18,8 +18,14 @@
 //    range are reclaimed (their PTEs cleared and invalidated, frames freed: the cost follows the
 //    resident pages, not the range's size); munmap also returns the range to read-write-execute,
 //    so a later touch there is demand-paged.
-//  - pte-write, invlpg, marker: counted and not replayed: the guest model owns its page tables
-//    (its direct map is built at boot with 2 MiB pages, what `boot` traces describe).
+//  - pte-write: the guest kernel loads and stores back one entry of the event pid's page tables
+//    at the event's level, chosen from the entry's gPA (GuestKernel::rewriteTableEntry,
+//    docs/trace-format.md §8.1): the guest model owns its tables, so the trace's value is not
+//    stored, but the store is one, and a VMM that write-protects the page traps it.
+//  - invlpg: an INVLPG in the event pid's address space (switched to), of the replayed address
+//    (user half: the GiB's slot, or the arena's first when it has none; kernel half: the direct
+//    map, modulo guest memory).
+//  - marker: counted and not replayed.
 //
 // Address layout. The guest kernel chooses where mappings go (there is no MAP_FIXED), so each
 // guest process gets one arena mapping (read-write-execute, 16 TiB of address space, backed only
@@ -55,7 +61,9 @@ struct ReplayStats {
   uint64_t switches = 0;          // switch events
   uint64_t mmaps = 0, munmaps = 0, mprotects = 0, brks = 0;
   uint64_t pages_reclaimed = 0;   // resident pages dropped by munmap, a shrinking brk, mmap over pages
-  uint64_t not_replayed = 0;      // pte-write, invlpg, marker
+  uint64_t pte_writes = 0;        // pte-write events: a guest page-table entry rewritten
+  uint64_t invlpgs = 0;           // invlpg events: an INVLPG on the guest
+  uint64_t not_replayed = 0;      // marker
   uint64_t refused = 0;           // events the guest refused (an access its mapping forbids, a
                                   // range splitting a 2 MiB page); skipped
 };

@@ -46,6 +46,10 @@ struct RunRequest {
   // vmm::checkedRtlBackendFactory (sw/rtl_backend). Empty: --backend rtl is refused.
   BackendFactory rtl_backend;
   uint64_t max_events = std::numeric_limits<uint64_t>::max();
+  // `vmmu run --warmup N`: the first N user accesses are replayed by every run (pages touched,
+  // tables, TLBs and caches warmed) and reported apart, as the first-touch phase; the runs' results,
+  // the oracles and the verdict are of the steady phase after them.
+  uint64_t warmup = 0;
   RunSettings settings;
   // SIGINT: looked at between steps; every run stops at the same user access, the report marks
   // them interrupted and holds what they measured.
@@ -57,6 +61,7 @@ struct RunRequest {
 // What one run measured: the one way results leave a run.
 struct ModeRun {
   policy::RunResult result;
+  policy::RunResult warmup;  // the first-touch phase (RunRequest::warmup > 0)
   ReplayStats replay;
   bool interrupted = false;
   // This run's own steps: its replay of the decoded events, guest, VMM and backend (decoding the
@@ -111,11 +116,14 @@ struct RunReport {
   uint64_t events = 0;
   uint64_t accesses = 0;
   bool counted = true;
+  uint64_t warmup = 0;              // user accesses of the first-touch phase (0: none)
   uint64_t interval = 0;            // user accesses per policy interval, as run
   uint64_t requested_interval = 0;  // as asked; `interval` is larger when coarsened (kMaxIntervals)
   uint64_t cycles_per_ref = 0;   // the flat model's (also reported with the cache model)
   std::string memory_model;     // MemoryModelConfig::describe()
   double base_cpi = 0.0;
+  std::string max_ept_page;   // "4k", "2m" or "1g": the largest EPT page the VMM maps
+  std::string host_allocation;  // "lazy" or "eager"
   std::vector<ModeRun> runs;
   policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
   std::string oracle_shadow;

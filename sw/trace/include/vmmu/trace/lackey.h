@@ -6,7 +6,19 @@
 //   "SYSCALL[pid,tid](9) sys_mmap ( 0x0, 8192, 3, 34, -1, 0 ) --> [pre-success] Success(0x4835000)"
 //   "==1234== ..."           valgrind's own messages
 // The importer keeps the accesses and the successful mmap, munmap, mprotect, mremap and brk calls
-// and ignores the rest. Addresses are those of the program as laid out under valgrind
+// and ignores the rest.
+//
+// Rep-string folding. Valgrind runs a rep-prefixed string instruction (rep movs, stos, cmps,
+// scas, lods) one iteration at a time, and lackey logs each: the same "I" line again, then its
+// element loads and stores (two accesses per byte for rep movsb). An iteration is one when its
+// "I" line repeats the previous "I" line exactly (address and length). Its fetch is dropped (the
+// instruction is fetched once), and its k-th data access is dropped when the previous iteration's
+// k-th data access had the same kind and size, lay one element (its size) before or after it, and
+// the access last kept for position k is in the same 64-byte cache line. So a string operation
+// becomes one access per cache line per stream. Options::fold_rep_strings turns this off.
+//
+// Skipping a start-up prefix: the first Options::skip accesses (after folding) are dropped; the
+// region changes among them are kept, so the address space of what follows is right. Addresses are those of the program as laid out under valgrind
 // (docs/trace-format.md, "Recording real programs", says what that approximates).
 #ifndef VMMU_TRACE_LACKEY_H
 #define VMMU_TRACE_LACKEY_H
@@ -15,6 +27,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "vmmu/trace/writer.h"
 
@@ -22,9 +35,16 @@ namespace vmmu::trace {
 
 class LackeyImporter {
 public:
-  // Events go to `out` as process `pid` on cpu 0; at most `max_accesses` accesses are kept
-  // (0 = no limit). The constructor writes the process-create and context-switch events.
-  LackeyImporter(TraceWriter &out, uint32_t pid, std::string process_name, uint64_t max_accesses);
+  struct Options {
+    uint64_t max_accesses = 0;  // accesses kept at most, after the skipped ones (0 = no limit)
+    uint64_t skip = 0;          // accesses dropped first (region changes among them are kept)
+    bool fold_rep_strings = true;
+  };
+  // Events go to `out` as process `pid` on cpu 0. The constructor writes the process-create and
+  // context-switch events.
+  LackeyImporter(TraceWriter &out, uint32_t pid, std::string process_name, const Options &options);
+  LackeyImporter(TraceWriter &out, uint32_t pid, std::string process_name, uint64_t max_accesses)
+      : LackeyImporter(out, pid, std::move(process_name), Options{max_accesses, 0, true}) {}
 
   // Consumes one log line (without its newline). Returns false once the access limit is reached:
   // the caller may stop the program then.
@@ -32,7 +52,9 @@ public:
   // Writes the process-exit event.
   void finish();
 
-  uint64_t accesses() const { return accesses_; }
+  uint64_t accesses() const { return accesses_; }          // kept (written)
+  uint64_t skipped() const { return skipped_; }            // dropped by Options::skip
+  uint64_t folded() const { return folded_; }              // dropped by rep-string folding
   uint64_t regionChanges() const { return region_changes_; }
   uint64_t ignoredLines() const { return ignored_; }
 
@@ -41,10 +63,29 @@ private:
   void syscall(std::string_view line);
   void completeSyscall(std::string_view name, std::string_view args, uint64_t result);
 
+  void fetch(std::string_view rest);
+  // Writes an access unless the skip still runs.
+  void keep(const Event &access);
+
+  // One data access position of a rep-string iteration: the previous iteration's access there,
+  // and the cache line of the access last kept there.
+  struct RepSlot {
+    AccessOp op = AccessOp::Read;
+    uint32_t size = 0;
+    uint64_t va = 0;
+    uint64_t kept_line = ~uint64_t{0};
+  };
+  static constexpr size_t kRepSlots = 4;  // a string instruction makes at most 2 (3 with M)
+
   TraceWriter &out_;
   const uint32_t pid_;
-  const uint64_t max_accesses_;
-  uint64_t accesses_ = 0, region_changes_ = 0, ignored_ = 0;
+  const Options options_;
+  uint64_t accesses_ = 0, region_changes_ = 0, ignored_ = 0, skipped_ = 0, folded_ = 0;
+  uint64_t last_fetch_va_ = ~uint64_t{0};
+  uint64_t last_fetch_size_ = 0;
+  bool repeating_ = false;  // the current instruction repeats the previous one (rep iteration)
+  size_t slot_ = 0;         // data accesses seen in the current instruction
+  RepSlot slots_[kRepSlots];
   // Memory syscalls valgrind ran asynchronously: thread id -> "name ( args )", completed later.
   std::map<uint64_t, std::pair<std::string, std::string>> pending_;
 };

@@ -53,7 +53,7 @@ private:
 // How the shadow pager reaches the rest of the VMM: the MMU's control port, and the cost account.
 struct ShadowEnvironment {
   MmuBackend &backend;
-  const VmMemory &vm;
+  VmMemory &vm;  // a leaf the shadow installs backs its guest page (lazy host allocation)
   FramePool &frames;
   const CostConfig &costs;
   RunCost &cost;
@@ -134,8 +134,11 @@ private:
   void dropSpace(uint64_t space_id);
   uint64_t newTable(Space &space, uint64_t mirrors);
   // Returns false when nothing changed (the leaf was already there, or the gPA is not memory).
+  // `may_back`: a fault's own fill backs its page's host page on first touch; a prefetched or
+  // propagated leaf maps only a page the host has already backed (as KVM's prefetch takes only
+  // resident pages), so it never allocates host memory the guest has not touched.
   bool installLeaf(Space &space, uint64_t va, const GuestWalk &walk, unsigned guest_level, uint64_t guest_entry,
-                   uint64_t acc_above);
+                   uint64_t acc_above, bool may_back);
   uint64_t shadowEntryAddress(const Space &space, uint64_t va, unsigned level) const;
   void prefetchAround(Space &space, uint64_t va, const GuestWalk &walk);
   void trackTable(Space &space, uint64_t table_gpa, unsigned level, uint64_t va_base);

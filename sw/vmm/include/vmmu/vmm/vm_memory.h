@@ -7,6 +7,11 @@
 // requires); the EPT then maps each 2 MiB chunk holding a moved page with 4 KiB entries and every
 // intact chunk with the largest page (up to max_ept_page) that is contiguous and aligned.
 // compact() moves every page back into place, counting the copies, so a VM can enter DIRECT.
+//
+// Host backing (architecture.md §16). A lazy VM starts with no guest page backed: its EPT holds
+// no leaf, and back() allocates the host page that would hold a guest page (the EPT leaf it
+// would get: 4 KiB, 2 MiB or 1 GiB) and maps it, as KVM does on an EPT violation. An eager VM
+// is backed whole when it is made.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +29,20 @@ struct VmMemoryConfig {
   uint64_t bytes = 64ull << 20;         // guest-physical memory, a non-zero 2 MiB multiple
   uint64_t host_base = 1ull << 32;      // 1 GiB aligned host base of the VM's region
   double fragmentation = 0.0;           // fraction of 4 KiB pages moved out of place, in [0, 1]
-  PageSize max_ept_page = PageSize::Size1G;
+  PageSize max_ept_page = PageSize::Size2M;  // a KVM host with transparent huge pages
+  bool lazy = true;                      // back guest pages on first touch (else all at creation)
   uint64_t seed = 1;
+};
+
+// What backing a guest page took: `pages` 4 KiB host pages zeroed, in `units` allocations.
+struct Backing {
+  uint64_t units = 0;
+  uint64_t pages = 0;
+  Backing &operator+=(const Backing &other) {
+    units += other.units;
+    pages += other.pages;
+    return *this;
+  }
 };
 
 class VmMemory {
@@ -41,8 +58,17 @@ public:
   bool contains(uint64_t gpa) const { return gpa < config_.bytes; }
   // Host address of guest-physical `gpa`; throws std::out_of_range outside guest memory.
   uint64_t hostOf(uint64_t gpa) const;
-  // Size of the EPT leaf mapping `gpa`.
+  // Size of the EPT leaf mapping `gpa` (once backed).
   PageSize eptPageSize(uint64_t gpa) const;
+
+  // Whether the host page holding guest-physical `gpa` (inside guest memory) is allocated and
+  // mapped in the EPT.
+  bool backed(uint64_t gpa) const { return backed_[gpa >> 12]; }
+  // Backs the host page that holds `gpa` (its EPT leaf's whole extent); nothing when backed.
+  Backing back(uint64_t gpa);
+  // Backs every guest page not yet backed (a VM made contiguous for DIRECT).
+  Backing backAll();
+  uint64_t backedPages() const { return backed_pages_; }
 
   const EptTables &ept() const { return *ept_; }
   uint64_t eptp() const { return ept_->eptp(false); }
@@ -59,6 +85,8 @@ private:
   void swapFrames(uint64_t page_a, uint64_t page_b);  // guest page numbers
   void buildEpt();
   bool inPlace(uint64_t first_page, uint64_t pages) const;
+  bool anyBacked(uint64_t first_page, uint64_t pages) const;
+  void markBacked(uint64_t first_page, uint64_t pages);
 
   PhysicalMemory &memory_;
   VmMemoryConfig config_;
@@ -68,6 +96,8 @@ private:
   std::vector<uint64_t> guest_page_;  // host page index in the region -> guest page number
   std::vector<uint8_t> chunk_size_;   // per 2 MiB chunk: PageSize of its EPT leaf
   size_t misplaced_ = 0;
+  std::vector<bool> backed_;          // guest page number -> its host page is allocated
+  uint64_t backed_pages_ = 0;
 };
 
 }  // namespace vmmu::vmm
