@@ -296,10 +296,11 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
   policy::ExperimentConfig config;
   config.vmm.memory.bytes = 64ull << 20;
   config.vmm.memory.fragmentation = 1.0;  // host memory in 4 KiB pieces: 2D walks are dear
-  const uint64_t per_phase = 6'000 * scale();
+  const uint64_t per_phase = 30'000 * scale();
   guest::WorkloadSpec random;
   random.kind = guest::WorkloadKind::RandomAccess;
-  random.footprint_bytes = 2ull << 20;  // 512 pages: faulted in early, then TLB misses only
+  // 4096 pages, four times the STLB's reach (§9.2): faulted in early, then TLB misses that walk.
+  random.footprint_bytes = 16ull << 20;
   guest::WorkloadSpec short_procs;
   short_procs.kind = guest::WorkloadKind::ShortProcesses;
   config.make_workload = [=] {
@@ -307,7 +308,7 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
         std::vector<guest::PhasedWorkload::Phase>{{random, per_phase}, {short_procs, per_phase}});
   };
   config.accesses = 2 * per_phase;
-  config.interval = 1'000 * scale();
+  config.interval = 5'000 * scale();
   config.cycles_per_ref = cyclesPerRef();
   policy::AdaptiveParams params;
   params.patience = 1;
