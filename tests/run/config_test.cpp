@@ -236,6 +236,23 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   EXPECT_EQ(asked.runs[0].result.intervals.size(), 50u);
 }
 
+// Every count of two interval records (all but the index and the approach) is the same.
+void expectSameCounts(const policy::IntervalCounters &a, const policy::IntervalCounters &b) {
+  EXPECT_EQ(a.accesses, b.accesses);
+  EXPECT_EQ(a.tlb_misses, b.tlb_misses);
+  EXPECT_EQ(a.walks, b.walks);
+  EXPECT_EQ(a.guest_references, b.guest_references);
+  EXPECT_EQ(a.nested_references, b.nested_references);
+  EXPECT_EQ(a.walk_cycles, b.walk_cycles);
+  EXPECT_EQ(a.guest_page_faults, b.guest_page_faults);
+  EXPECT_EQ(a.cr3_writes, b.cr3_writes);
+  EXPECT_EQ(a.exits, b.exits);
+  EXPECT_EQ(a.translation_cycles, b.translation_cycles);
+  EXPECT_EQ(a.exit_cycles, b.exit_cycles);
+  EXPECT_EQ(a.shim_cycles, b.shim_cycles);
+  EXPECT_EQ(a.total_cycles, b.total_cycles);
+}
+
 // Coarsening merges records exactly as a run at the doubled interval records them: a run of
 // 30,000 accesses in intervals of 1,000, at most 8 records, merges at its 8th record (access
 // 8,000: 4 records of 2,000), again at access 16,000 (4 of 4,000), and once more when the last,
@@ -264,19 +281,7 @@ TEST(RunConfig, CoarseningMergesRecordsAsTheDoubledIntervalRecordsThem) {
     SCOPED_TRACE(i);
     const policy::IntervalCounters &a = coarsened.intervals[i], &b = direct.intervals[i];
     EXPECT_EQ(a.index, i);
-    EXPECT_EQ(a.accesses, b.accesses);
-    EXPECT_EQ(a.tlb_misses, b.tlb_misses);
-    EXPECT_EQ(a.walks, b.walks);
-    EXPECT_EQ(a.guest_references, b.guest_references);
-    EXPECT_EQ(a.nested_references, b.nested_references);
-    EXPECT_EQ(a.walk_cycles, b.walk_cycles);
-    EXPECT_EQ(a.guest_page_faults, b.guest_page_faults);
-    EXPECT_EQ(a.cr3_writes, b.cr3_writes);
-    EXPECT_EQ(a.exits, b.exits);
-    EXPECT_EQ(a.translation_cycles, b.translation_cycles);
-    EXPECT_EQ(a.exit_cycles, b.exit_cycles);
-    EXPECT_EQ(a.shim_cycles, b.shim_cycles);
-    EXPECT_EQ(a.total_cycles, b.total_cycles);
+    expectSameCounts(a, b);
   }
   EXPECT_EQ(coarsened.cycles(), direct.cycles());
 }
@@ -315,19 +320,7 @@ TEST(RunConfig, CoarseningSumsEveryFieldOfBothHalves) {
       const policy::IntervalCounters &a = coarsened.intervals[i], &b = direct.intervals[i];
       EXPECT_EQ(a.index, i);
       EXPECT_EQ(a.approach, approach);
-      EXPECT_EQ(a.accesses, b.accesses);
-      EXPECT_EQ(a.tlb_misses, b.tlb_misses);
-      EXPECT_EQ(a.walks, b.walks);
-      EXPECT_EQ(a.guest_references, b.guest_references);
-      EXPECT_EQ(a.nested_references, b.nested_references);
-      EXPECT_EQ(a.walk_cycles, b.walk_cycles);
-      EXPECT_EQ(a.guest_page_faults, b.guest_page_faults);
-      EXPECT_EQ(a.cr3_writes, b.cr3_writes);
-      EXPECT_EQ(a.exits, b.exits);
-      EXPECT_EQ(a.translation_cycles, b.translation_cycles);
-      EXPECT_EQ(a.exit_cycles, b.exit_cycles);
-      EXPECT_EQ(a.shim_cycles, b.shim_cycles);
-      EXPECT_EQ(a.total_cycles, b.total_cycles);
+      expectSameCounts(a, b);
     }
     // Teeth: the four records of the first merge each counted what its field sums (later ones
     // may count no nested references once the walk caches are warm).
