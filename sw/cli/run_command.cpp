@@ -114,9 +114,10 @@ std::string tracesDir() {
   return VMMU_TRACES_DIR;
 }
 
+#ifdef VMMU_CLI_HAVE_RTL
 // The command that reruns exactly the failing window with waves: the same run alone (the
 // transaction indices are per run), up to the failing event, dumping the transactions that lead
-// to the failing one.
+// to the failing one. Only a vmmu with the RTL backend can meet a mismatch, so only it has this.
 std::string replayCommand(const RunCommandOptions &o, const std::string &trace, const run::Mismatch &m) {
   std::string command = "vmmu run " + trace + " --backend rtl";
   if (!o.rtl_params.empty())
@@ -133,6 +134,7 @@ std::string replayCommand(const RunCommandOptions &o, const std::string &trace, 
              std::to_string(m.wave_from) + ":" + std::to_string(m.transaction);
   return command;
 }
+#endif
 
 // The verilated parameter sets this vmmu linked, "default, alt" with `last` before the last.
 std::string rtlParameterSetList([[maybe_unused]] const std::string &last) {
@@ -296,6 +298,7 @@ int runRun(const RunCommandOptions &o) {
     json_file->write(run::formatJson(report));
     json_file->commit();
   }
+#ifdef VMMU_CLI_HAVE_RTL
   if (report.mismatch) {
     if (bundled)
       bundled->keep();  // the replay command names it
@@ -310,6 +313,7 @@ int runRun(const RunCommandOptions &o) {
                  static_cast<unsigned long long>(m.last_time));
     return 1;
   }
+#endif
   if (report.interrupted) {
     const int signal = g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT;
     std::fprintf(stderr, "vmmu: interrupted by SIG%s; printed what was measured\n", sigabbrev_np(signal));

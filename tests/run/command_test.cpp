@@ -2,6 +2,7 @@
 // the JSON file, the plot, and Ctrl-C (SIGINT) on a running replay (a child process).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -393,6 +394,52 @@ TEST(RunCommand, PlotToAMissingDirectoryIsOneLine) {
   EXPECT_EQ(o.status, 1);
   EXPECT_EQ(o.err, "vmmu: error: /nonexistent/x.png: cannot write: directory '/nonexistent' does not exist\n");
   EXPECT_TRUE(o.out.empty());
+}
+
+// A signal while gnuplot runs: vmmu removes every scratch file it has made (the data, the script,
+// and the image's temporary beside the output) and dies of the signal.
+TEST(RunCommand, ASignalDuringAPlotRemovesEveryTemporaryFile) {
+  const testing::TempDir dir("plot-signal");
+  for (const char *sub : {"bin", "tmp", "out"})
+    std::filesystem::create_directories(dir / sub);
+  const std::string started = dir / "started";
+  {
+    // Tells its pid once it runs (all of vmmu's scratch files exist by then), then waits.
+    std::ofstream script(dir / "bin/gnuplot");
+    script << "#!/bin/sh\necho $$ > '" << started << ".part'\nmv '" << started << ".part' '" << started
+           << "'\nexec sleep 60\n";
+  }
+  std::filesystem::permissions(dir / "bin/gnuplot", std::filesystem::perms::owner_all);
+  nlohmann::json report = {{"schema_version", 1}, {"trace", "t.vmt"}, {"backend", "model"}};
+  report["runs"] = {runOf("nested", 1.0, "n", {5})};
+  std::ofstream(dir / "r.json") << report.dump();
+  testing::ProcessOptions options;
+  options.env = {{"PATH", dir / "bin:" + std::string(std::getenv("PATH"))}, {"TMPDIR", dir / "tmp"}};
+  const pid_t pid = testing::start(VMMU_BINARY, {"plot", dir / "r.json", "-o", dir / "out/p.svg"}, dir / "out.txt",
+                                   dir / "err.txt", options);
+  for (int i = 0; i < 600 && !std::filesystem::exists(started); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(std::filesystem::exists(started)) << "the stand-in gnuplot never ran";
+  const auto files = [](const std::string &path) {
+    std::vector<std::string> names;
+    for (const auto &entry : std::filesystem::directory_iterator(path))
+      names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const std::vector<std::string> scratch = files(dir / "tmp"), beside = files(dir / "out");
+  ASSERT_EQ(scratch.size(), 2u);
+  EXPECT_EQ(scratch[0].rfind(".vmmu-plot.dat.", 0), 0u) << scratch[0];
+  EXPECT_EQ(scratch[1].rfind(".vmmu-plot.gp.", 0), 0u) << scratch[1];
+  ASSERT_EQ(beside.size(), 1u);
+  EXPECT_EQ(beside[0].rfind(".p.svg.", 0), 0u) << beside[0];
+
+  ::kill(pid, SIGTERM);
+  const Outcome o = finish(pid, dir / "out.txt", dir / "err.txt");
+  ::kill(static_cast<pid_t>(std::stol(readFile(started))), SIGKILL);  // the waiting stand-in
+  EXPECT_EQ(o.status, 128 + SIGTERM) << o.err;
+  EXPECT_TRUE(files(dir / "tmp").empty());
+  EXPECT_TRUE(files(dir / "out").empty());
 }
 
 }  // namespace

@@ -239,6 +239,23 @@ TEST(RunConfig, IntervalIsCoarsenedSoRecordsStayBounded) {
   EXPECT_EQ(asked.runs[0].result.intervals.size(), 50u);
 }
 
+// Every count of two interval records (all but the index and the approach) is the same.
+void expectSameCounts(const policy::IntervalCounters &a, const policy::IntervalCounters &b) {
+  EXPECT_EQ(a.accesses, b.accesses);
+  EXPECT_EQ(a.tlb_misses, b.tlb_misses);
+  EXPECT_EQ(a.walks, b.walks);
+  EXPECT_EQ(a.guest_references, b.guest_references);
+  EXPECT_EQ(a.nested_references, b.nested_references);
+  EXPECT_EQ(a.walk_cycles, b.walk_cycles);
+  EXPECT_EQ(a.guest_page_faults, b.guest_page_faults);
+  EXPECT_EQ(a.cr3_writes, b.cr3_writes);
+  EXPECT_EQ(a.exits, b.exits);
+  EXPECT_EQ(a.translation_cycles, b.translation_cycles);
+  EXPECT_EQ(a.exit_cycles, b.exit_cycles);
+  EXPECT_EQ(a.shim_cycles, b.shim_cycles);
+  EXPECT_EQ(a.total_cycles, b.total_cycles);
+}
+
 // Coarsening merges records exactly as a run at the doubled interval records them: a run of
 // 30,000 accesses in intervals of 1,000, at most 8 records, merges at its 8th record (access
 // 8,000: 4 records of 2,000), again at access 16,000 (4 of 4,000), and once more when the last,
@@ -267,15 +284,70 @@ TEST(RunConfig, CoarseningMergesRecordsAsTheDoubledIntervalRecordsThem) {
     SCOPED_TRACE(i);
     const policy::IntervalCounters &a = coarsened.intervals[i], &b = direct.intervals[i];
     EXPECT_EQ(a.index, i);
-    EXPECT_EQ(a.accesses, b.accesses);
-    EXPECT_EQ(a.tlb_misses, b.tlb_misses);
-    EXPECT_EQ(a.walks, b.walks);
-    EXPECT_EQ(a.walk_cycles, b.walk_cycles);
-    EXPECT_EQ(a.guest_page_faults, b.guest_page_faults);
-    EXPECT_EQ(a.exits, b.exits);
-    EXPECT_EQ(a.total_cycles, b.total_cycles);
+    expectSameCounts(a, b);
   }
   EXPECT_EQ(coarsened.cycles(), direct.cycles());
+}
+
+// The same on synthetic workloads that count in every field all the time: short processes under
+// plain shadow paging (CR3 writes, exits and shim work in every interval), and random accesses
+// over a large buffer under nested paging (nested references in every interval). Each field of a
+// merged record is the sum of its halves, also when the second half is what it adds.
+TEST(RunConfig, CoarseningSumsEveryFieldOfBothHalves) {
+  const auto experiment = [](guest::WorkloadKind kind, vmm::Approach approach, uint64_t interval,
+                             uint64_t max_intervals) {
+    policy::ExperimentConfig config;
+    config.make_workload = [kind] {
+      guest::WorkloadSpec spec;
+      spec.kind = kind;
+      spec.footprint_bytes = 32ull << 20;
+      return guest::makeWorkload(spec);
+    };
+    config.accesses = 16'000;
+    config.interval = interval;
+    config.max_intervals = max_intervals;
+    const std::unique_ptr<policy::SwitchPolicy> policy = policy::makeStaticPolicy(approach);
+    return policy::runPolicy(config, *policy);
+  };
+  for (const auto &[kind, approach] : {std::pair{guest::WorkloadKind::ShortProcesses, vmm::Approach::ShadowPlain},
+                                       std::pair{guest::WorkloadKind::RandomAccess, vmm::Approach::Nested}}) {
+    SCOPED_TRACE(vmm::toString(approach));
+    // Records of 1,000 merged at the 4th (2 of 2,000), again at the 4th (2 of 4,000) and the
+    // 4th (2 of 8,000): as a run at 8,000 records them.
+    const policy::RunResult coarsened = experiment(kind, approach, 1'000, 4);
+    const policy::RunResult direct = experiment(kind, approach, 8'000, 0);
+    ASSERT_EQ(coarsened.intervals.size(), 2u);
+    ASSERT_EQ(direct.intervals.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      SCOPED_TRACE(i);
+      const policy::IntervalCounters &a = coarsened.intervals[i], &b = direct.intervals[i];
+      EXPECT_EQ(a.index, i);
+      EXPECT_EQ(a.approach, approach);
+      expectSameCounts(a, b);
+    }
+    // Teeth: the four records of the first merge each counted what its field sums (later ones
+    // may count no nested references once the walk caches are warm).
+    const policy::RunResult fine = experiment(kind, approach, 1'000, 0);
+    ASSERT_EQ(fine.intervals.size(), 16u);
+    for (size_t i = 0; i < 4; ++i) {
+      const policy::IntervalCounters &in = fine.intervals[i];
+      SCOPED_TRACE(in.index);
+      EXPECT_GT(in.tlb_misses, 0u);
+      EXPECT_GT(in.walks, 0u);
+      EXPECT_GT(in.guest_references, 0u);
+      EXPECT_GT(in.walk_cycles, 0u);
+      EXPECT_GT(in.translation_cycles, 0u);
+      if (approach == vmm::Approach::Nested) {
+        EXPECT_GT(in.nested_references, 0u);
+      } else {
+        EXPECT_GT(in.guest_page_faults, 0u);
+        EXPECT_GT(in.cr3_writes, 0u);
+        EXPECT_GT(in.totalExits(), 0u);
+        EXPECT_GT(in.exit_cycles, 0u);
+        EXPECT_GT(in.shim_cycles, 0u);
+      }
+    }
+  }
 }
 
 // A stop before the first step (a stop is looked at between steps, and Ctrl-C used to be ignored

@@ -4,6 +4,10 @@
 // 1.19 per walk, and 19 x 10 cycles + 2 per walk = 222 walk cycles, 0.22 per access.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "run_test_support.h"
 
 namespace vmmu::run {
@@ -96,6 +100,34 @@ TEST(Demo, CountsAreDigitsOnly) {
     EXPECT_NE(o.err.find("expected a whole number from 1 to 1000000000, got '" + std::string(bad) + "'"),
               std::string::npos)
         << o.err;
+  }
+}
+
+// Each numeric option's range, at both ends: the last value inside runs, the first outside is a
+// usage error naming the range.
+TEST(Demo, OptionRangesAtTheirEdges) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--accesses", "0"}, "vmmu: --accesses: expected a whole number from 1 to 1000000000, got '0'"},
+      {{"--accesses", "1000000001"}, "vmmu: --accesses: expected a whole number from 1 to 1000000000, got '1000000001'"},
+      {{"--footprint-mib", "0"}, "vmmu: --footprint-mib: expected a whole number from 1 to 4096, got '0'"},
+      {{"--footprint-mib", "4097"}, "vmmu: --footprint-mib: expected a whole number from 1 to 4096, got '4097'"},
+      {{"--mem-latency", "0"}, "vmmu: --mem-latency: expected a whole number from 1 to 100000, got '0'"},
+      {{"--mem-latency", "100001"}, "vmmu: --mem-latency: expected a whole number from 1 to 100000, got '100001'"},
+  };
+  for (const auto &[args, message] : refused) {
+    std::vector<std::string> argv = {"demo"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const testing::Outcome o = testing::runProgram(VMMU_BINARY, argv);
+    EXPECT_EQ(o.status, 2) << message;
+    EXPECT_EQ(o.err.substr(0, o.err.find('\n')), message);
+  }
+  for (const std::vector<std::string> &edge : {std::vector<std::string>{"--footprint-mib", "4096"},
+                                               std::vector<std::string>{"--mem-latency", "100000"},
+                                               std::vector<std::string>{"--seed", "0"}}) {
+    std::vector<std::string> argv = {"demo", "--accesses", "1"};
+    argv.insert(argv.end(), edge.begin(), edge.end());
+    const testing::Outcome o = testing::runProgram(VMMU_BINARY, argv);
+    EXPECT_EQ(o.status, 0) << edge[0] << " " << edge[1] << ": " << o.err;
   }
 }
 

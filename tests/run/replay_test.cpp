@@ -386,5 +386,70 @@ TEST(TraceTape, WaitingEventsStayBoundedAndTrailingOnesAreNeverReplayed) {
   EXPECT_EQ(tape.accesses(), 2u);
 }
 
+// A shrinking brk reclaims the resident pages between the new and the old end, and only those; a
+// brk that does not shrink reclaims nothing.
+TEST(TraceReplay, AShrinkingBrkReclaimsThePagesAboveTheNewEnd) {
+  TempFile file("brk.vmt");
+  std::vector<Event> events = {Event::brk(1, kHeap + 0x4000)};
+  for (uint64_t page = 0; page < 4; ++page)
+    events.push_back(Event::access(0, 1, AccessOp::Write, kHeap + page * 0x1000, 8));
+  events.push_back(Event::access(0, 1, AccessOp::Write, kHeap + 0x10000, 8));  // above the heap
+  events.push_back(Event::brk(1, kHeap + 0x1000));  // drops pages 1 to 3
+  events.push_back(Event::access(0, 1, AccessOp::Read, kHeap, 8));
+  events.push_back(Event::brk(1, kHeap + 0x1000));  // no change
+  events.push_back(Event::brk(1, kHeap + 0x8000));  // grows
+  events.push_back(Event::access(0, 1, AccessOp::Read, kHeap, 8));
+  writeTrace(file.path(), events);
+  Guest g;
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  replay.run(*g.kernel, 100);
+  EXPECT_EQ(replay.stats().brks, 4u);
+  EXPECT_EQ(replay.stats().pages_reclaimed, 3u);
+  EXPECT_EQ(g.kernel->residentPages(g.kernel->current()), 2u);  // the heap's first page, the one above
+}
+
+// A range across a GiB boundary is cut at it: each part reaches the slot of its own GiB.
+TEST(TraceReplay, AMunmapAcrossAGibBoundaryReclaimsOnBothSides) {
+  TempFile file("across.vmt");
+  writeTrace(file.path(), {
+                              Event::access(0, 1, AccessOp::Write, kHeap - 0x2000, 8),
+                              Event::access(0, 1, AccessOp::Write, kHeap - 0x1000, 8),
+                              Event::access(0, 1, AccessOp::Write, kHeap, 8),
+                              Event::access(0, 1, AccessOp::Write, kHeap + 0x1000, 8),
+                              Event::munmap(1, kHeap - 0x1000, 0x2000),
+                              Event::access(0, 1, AccessOp::Read, kHeap - 0x2000, 8),
+                          });
+  Guest g;
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  replay.run(*g.kernel, 100);
+  EXPECT_EQ(replay.stats().pages_reclaimed, 2u);
+  EXPECT_EQ(g.kernel->residentPages(g.kernel->current()), 2u);
+}
+
+// Protection changes of a GiB not touched yet wait, in order, until it is; a change of the whole
+// GiB replaces the ones before it.
+TEST(TraceReplay, PendingProtectionsApplyInOrderWhenTheGibIsTouched) {
+  TempFile file("pending.vmt");
+  constexpr uint64_t kGib = 5ull << 30;
+  writeTrace(file.path(), {
+                              Event::access(0, 1, AccessOp::Read, kHeap, 8),  // the process exists
+                              Event::mprotect(1, kGib + 0x3000, 0x1000, trace::prot::Read),  // replaced below
+                              Event::mprotect(1, kGib, 1ull << 30, trace::prot::Read),
+                              Event::mprotect(1, kGib + 0x1000, 0x1000, trace::prot::Read | trace::prot::Write),
+                              Event::access(0, 1, AccessOp::Write, kGib + 0x1000, 8),  // allowed
+                              Event::access(0, 1, AccessOp::Write, kGib + 0x2000, 8),  // read-only: refused
+                              Event::access(0, 1, AccessOp::Read, kGib + 0x2000, 8),   // allowed
+                          });
+  Guest g;
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  replay.run(*g.kernel, 100);
+  EXPECT_EQ(replay.stats().mprotects, 3u);
+  EXPECT_EQ(replay.stats().accesses, 4u);
+  EXPECT_EQ(replay.stats().refused, 1u);
+}
+
 }  // namespace
 }  // namespace vmmu::run

@@ -54,6 +54,8 @@ TEST(ExitCost, PlainShadowCr3WriteFillAndInjections) {
   EXPECT_EQ(d.guest_page_faults, 0u);
   EXPECT_EQ(m.vmm.shadow()->stats().fills, 1u);
   EXPECT_EQ(m.vmm.shadow()->stats().tables_allocated, 4u);
+  EXPECT_EQ(m.vmm.shadow()->stats().spaces_created, 1u);
+  EXPECT_EQ(m.vmm.shadow()->stats().injected, 0u);
 
   // A page the guest does not map: the 4 guest entries read, a #PF injected (write, user).
   before = m.cost();
@@ -66,6 +68,7 @@ TEST(ExitCost, PlainShadowCr3WriteFillAndInjections) {
   EXPECT_EQ(d.shim_cycles, kHandler + 4 * kEntryRead);
   EXPECT_EQ(d.guest_page_faults, 1u);
   EXPECT_EQ(d.access_cycles, 0u);
+  EXPECT_EQ(m.vmm.shadow()->stats().injected, 1u);
 
   // A store to a read-only page: a protection fault (P set), same work.
   before = m.cost();
@@ -75,6 +78,7 @@ TEST(ExitCost, PlainShadowCr3WriteFillAndInjections) {
   d = m.cost() - before;
   EXPECT_EQ(d.shim_cycles, kHandler + 4 * kEntryRead);
   EXPECT_EQ(d.guest_page_faults, 1u);
+  EXPECT_EQ(m.vmm.shadow()->stats().injected, 2u);
   // A kernel read of it is allowed: filled (the three tables exist now: the leaf write only).
   before = m.cost();
   EXPECT_FALSE(m.vmm.access(kReadOnly, Access::Read, false, nullptr).faulted);
@@ -84,6 +88,8 @@ TEST(ExitCost, PlainShadowCr3WriteFillAndInjections) {
   // fetch says so (ID).
   EXPECT_EQ(m.vmm.access(kUnmapped, Access::Read, false, nullptr).error_code, 0u);
   EXPECT_EQ(m.vmm.access(kUnmapped, Access::Exec, false, nullptr).error_code, pf::ID);
+  EXPECT_EQ(m.vmm.shadow()->stats().injected, 4u);
+  EXPECT_EQ(m.vmm.shadow()->stats().fills, 2u);
   EXPECT_TRUE(m.vmm.checkInvariants().empty());
 }
 

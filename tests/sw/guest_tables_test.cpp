@@ -4,6 +4,8 @@
 // page was mapped.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "sw_test_support.h"
 #include "vmmu/paging.h"
 
@@ -89,6 +91,21 @@ TEST(GuestTables, APhysicalMappingMapsEachPageToItsFrame) {
   EXPECT_EQ(out.hpa, sys.vmm->memory().hostOf(gpa + 2 * k4K + 0x18));
   EXPECT_EQ(guestEntry(sys, pid, va + 2 * k4K, 1), (gpa + 2 * k4K) | pte::P | pte::US | pte::NX);
   EXPECT_EQ(k.residentFrame(pid, va + 2 * k4K + 0x18), gpa + 2 * k4K + 0x18);
+}
+
+// The boot direct map covers all of guest memory, one PD table per GiB: a guest of 2 GiB and
+// 2 MiB boots with its root, the PDPT and three PDs, and the kernel loads from the last 2 MiB page
+// of each GiB through it.
+TEST(GuestTables, TheDirectMapCoversEveryGibOfGuestMemory) {
+  constexpr uint64_t k1G = 1ull << 30;
+  System sys(Approach::Nested, 2 * k1G + k2M);
+  guest::GuestKernel &k = *sys.kernel;
+  EXPECT_EQ(k.stats().table_pages_allocated, 5u);
+  for (const uint64_t gpa : {k1G - 8, 2 * k1G - 8, 2 * k1G + k2M - 8}) {
+    SCOPED_TRACE(gpa);
+    EXPECT_NO_THROW(k.kernelLoad(gpa));
+  }
+  EXPECT_THROW(k.kernelLoad(2 * k1G + k2M), std::invalid_argument);
 }
 
 }  // namespace

@@ -289,5 +289,46 @@ TEST(TraceGenerate, BadOptionsThrow) {
   EXPECT_THROW(generateTrace(options(GenKind::Random, 1, 1, 1, 0), scratchPath("x.vmt"), {}), std::invalid_argument);
 }
 
+// Every generator's accesses are aligned 8-byte loads and stores, and its instruction fetches
+// (Build's, the only kind with code) aligned 4-byte reads of the next instruction unless a jump
+// lands on a 16-byte boundary.
+TEST(TraceGenerate, AccessesAreAlignedWordsAndFetchesAlignedInstructions) {
+  for (const GenKind kind : {GenKind::Worst, GenKind::Random, GenKind::Stream, GenKind::Scan, GenKind::Build,
+                             GenKind::Boot}) {
+    SCOPED_TRACE(std::string(toString(kind)));
+    const std::string path = scratchPath("sizes_" + std::string(toString(kind)) + ".vmt");
+    generateTrace(options(kind, 20000, 2, 1000, 16), path, {});
+    uint64_t data = 0, fetches = 0, straight = 0;
+    std::map<uint32_t, uint64_t> last_fetch;
+    for (const Event &e : readAll(path)) {
+      if (e.kind != EventKind::Access)
+        continue;
+      if (e.op == AccessOp::Fetch) {
+        ++fetches;
+        EXPECT_EQ(e.size, 4u);
+        EXPECT_EQ(e.address % 4, 0u);
+        const auto it = last_fetch.find(e.pid);
+        if (it != last_fetch.end() && e.address == it->second + 4) {
+          ++straight;
+        } else if (it != last_fetch.end()) {
+          EXPECT_TRUE(e.address % 16 == 0 || e.address < it->second) << std::hex << e.address;
+        }
+        last_fetch[e.pid] = e.address;
+      } else {
+        ++data;
+        EXPECT_EQ(e.size, 8u);
+        EXPECT_EQ(e.address % 8, 0u) << std::hex << e.address;
+      }
+    }
+    EXPECT_GT(data, 0u);
+    if (kind == GenKind::Build) {
+      EXPECT_GT(fetches, 1000u);
+      EXPECT_GT(straight, fetches / 2);  // mostly straight-line code
+    } else {
+      EXPECT_EQ(fetches, 0u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vmmu::trace

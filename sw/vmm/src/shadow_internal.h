@@ -58,6 +58,9 @@ struct ShadowPager::GuestWalk {
   uint64_t acc = 0;              // RW|US (ANDed) and NX (ORed) over the walk
   std::array<uint64_t, shadow_detail::kMaxLevels + 1> table{};      // gPA of the guest table at each level walked
   std::array<uint64_t, shadow_detail::kMaxLevels + 1> acc_above{};  // acc over the entries above each level
+  // Both are indexed by level, 1 to kMaxLevels: a slot short would be written past its end.
+  static_assert(std::tuple_size_v<decltype(table)> > shadow_detail::kMaxLevels, "table is indexed by level");
+  static_assert(std::tuple_size_v<decltype(acc_above)> > shadow_detail::kMaxLevels, "acc_above is indexed by level");
 };
 
 }  // namespace vmmu::vmm
