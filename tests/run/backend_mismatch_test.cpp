@@ -27,8 +27,8 @@ constexpr uint64_t kBadOffset = 0x5000;  // the offset in its GiB of the access 
 // into its GiB (the replay keeps offsets inside a GiB), when `armed`.
 class MismatchingBackend final : public vmm::MmuBackend {
 public:
-  MismatchingBackend(const MmuConfig &config, uint64_t cycles_per_ref, bool armed)
-      : model_(config, cycles_per_ref), armed_(armed) {}
+  MismatchingBackend(const MmuConfig &config, const vmm::MemoryModelConfig &memory_model, bool armed)
+      : model_(config, memory_model), armed_(armed) {}
   vmm::Translation translate(const Request &req) override {
     ++transactions_;
     if (armed_ && req.user && (req.va & ((uint64_t{1} << 30) - 1)) == kBadOffset) {
@@ -48,6 +48,7 @@ public:
     model_.control(op, ctx, reg, data, vpid, pcid);
   }
   uint64_t counter(Counter c) override { return model_.counter(c); }
+  vmm::MemoryHierarchy *memoryModel() override { return model_.memoryModel(); }
   PhysicalMemory &memory() override { return model_.memory(); }
   const MmuConfig &config() const override { return model_.config(); }
   uint64_t transactions() const override { return transactions_; }
@@ -71,8 +72,8 @@ RunReport runWithMismatch(const std::vector<Event> &events, unsigned armed) {
   request.settings.interval = 1'000;
   request.backend = BackendKind::Rtl;
   auto made = std::make_shared<unsigned>(0);
-  request.rtl_backend = [made, armed](const MmuConfig &config, uint64_t cycles_per_ref) {
-    return std::make_unique<MismatchingBackend>(config, cycles_per_ref, ++*made == armed);
+  request.rtl_backend = [made, armed](const MmuConfig &config, const vmm::MemoryModelConfig &memory_model) {
+    return std::make_unique<MismatchingBackend>(config, memory_model, ++*made == armed);
   };
   return runTrace(request);
 }

@@ -111,10 +111,16 @@ TEST(ReportText, AStopByCtrlCIsSaidWhereTheFiguresAre) {
   report.interval = 4;
   report.requested_interval = 4;
   report.cycles_per_ref = 3;
+  report.memory_model = "flat, 3 cycles per walk reference";
+  report.base_cpi = 1.5;
+  report.max_ept_page = "4k";
+  report.host_allocation = "eager";
   report.runs = {runOf("nested", 100), runOf("shadow", 50)};
   std::string text = formatText(report);
-  EXPECT_EQ(lineStarting(text, "vmmu run"),
-            "vmmu run t.vmt: 10 events, 8 user accesses, backend model, interval 4, 3 cycles per walk reference\n");
+  EXPECT_EQ(lineStarting(text, "vmmu run"), "vmmu run t.vmt: 10 events, 8 user accesses, backend model, interval 4\n");
+  EXPECT_EQ(lineStarting(text, "memory "),
+            "memory flat, 3 cycles per walk reference; base CPI 1.5; EPT pages up to 4k, host memory eager; run time "
+            "in cycles, slowdown relative to native\n");
   EXPECT_EQ(lineStarting(text, "interrupted"), "");
   EXPECT_EQ(text.find("[interrupted"), std::string::npos);
 
@@ -124,7 +130,7 @@ TEST(ReportText, AStopByCtrlCIsSaidWhereTheFiguresAre) {
   report.runs[1].replay.accesses = 1234;
   text = formatText(report);
   EXPECT_EQ(lineStarting(text, "vmmu run"), "vmmu run t.vmt: 10 events, 8 user accesses (replayed until the stop: "
-                                            "partial), backend model, interval 4, 3 cycles per walk reference\n");
+                                            "partial), backend model, interval 4\n");
   EXPECT_EQ(lineStarting(text, "interrupted"), "interrupted: the runs above are what was measured\n");
   EXPECT_NE(lineStarting(text, "shadow ").find("  - [interrupted after 1234 accesses]\n"), std::string::npos)
       << text;
