@@ -5,8 +5,8 @@
  *
  * Usage: gups [TABLE_MIB [UPDATES]]   (defaults 128 MiB, 4,000,000 updates; TABLE_MIB a power of two)
  * Start-up writes every word once (the first-touch phase); the update loop is the steady phase.
- * Prints a checksum so the compiler keeps the work. Written for vmmu; records with
- * scripts/record-traces --large. */
+ * Prints a checksum so the compiler keeps the work. Written for vmmu; record its steady phase with
+ * `vmmu record --skip N` (scripts/workloads/README.md). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * Usage: place [BLOCKS [MOVES]]   (defaults 1,500,000 blocks, 2,000,000 moves; about 78 MiB)
  * Start-up builds the netlist and an initial placement (the first-touch phase); the annealing loop
  * is the steady phase. Deterministic: its own generator, no seeds from the environment.
- * Written for vmmu; records with scripts/record-traces --large. */
+ * Written for vmmu; record its steady phase with `vmmu record --skip N` (scripts/workloads/README.md). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
