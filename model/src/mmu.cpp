@@ -396,6 +396,7 @@ struct Mmu::Impl {
   }
 
   static constexpr WalkTrace kNoWalk{};
+  static_assert(sizeof(WalkTrace) == 16, "a hit rewrites the walk record whole: keep it one 16-byte store");
   // A 4K hit's response, but for its address.
   static constexpr Response kHitResponse = [] {
     Response resp;
