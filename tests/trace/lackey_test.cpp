@@ -295,6 +295,23 @@ TEST(TraceLackey, RepStringBytesFoldToOneAccessPerCacheLine) {
   EXPECT_EQ(folded, 199u + (400u - 8u));
 }
 
+// The constructor that takes only an access limit folds as the default Options do: a 64-byte
+// rep movsb within one line each way is one fetch, one load and one store.
+TEST(TraceLackey, TheLimitOnlyConstructorFoldsRepStrings) {
+  const std::string path = testing::scratchPath("lackey-limit-only.vmt");
+  {
+    TraceWriter writer(path, TraceHeader{});
+    LackeyImporter importer(writer, 1, "prog", 0);
+    for (const std::string &line : repMovsb(0x5000000, 0x6000000, 64))
+      importer.consume(line);
+    EXPECT_EQ(importer.accesses(), 3u);
+    EXPECT_EQ(importer.folded(), 63u + 2 * 63u);
+    importer.finish();
+    writer.finish();
+  }
+  EXPECT_EQ(testing::readAll(path).size(), 2u + 3u + 1u) << "create, switch, 3 accesses, exit";
+}
+
 TEST(TraceLackey, FoldingNeedsTheSameInstructionAndTheNextElement) {
   const std::vector<std::string> lines = {
       "I  0401b000,2", " L 5000000,8",
