@@ -48,6 +48,24 @@ TEST(Workloads, ShortProcessesForkTouchAndExit) {
   EXPECT_EQ(workload->describe(), "short-processes");
 }
 
+// A shell that died (here: made to exit between two calls) is replaced by a new one, which faults
+// its own 4 heap pages in before the running child goes on.
+TEST(Workloads, ShortProcessesSpawnsANewShellWhenItsShellDied) {
+  System sys(Approach::Nested);
+  guest::GuestKernel &k = *sys.kernel;
+  WorkloadSpec spec = readsOnly(WorkloadKind::ShortProcesses, k4K);
+  spec.pages_per_process = 3;
+  spec.accesses_per_page = 2;
+  const auto workload = guest::makeWorkload(spec);
+  workload->run(k, 3);  // shell 1, child 2 half done (as in ShortProcessesForkTouchAndExit)
+  k.exit(1);
+  ASSERT_FALSE(k.alive(1));
+  workload->run(k, 3);  // a new shell (pid 3); child 2 finishes its 6 accesses
+  EXPECT_TRUE(k.alive(3));
+  EXPECT_EQ(k.residentPages(3), 4u);
+  EXPECT_FALSE(k.alive(2));
+}
+
 TEST(Workloads, ScanVisitsANewPageEachAccessAndSwitchesRoundRobin) {
   System sys(Approach::Nested);
   guest::GuestKernel &k = *sys.kernel;
