@@ -18,6 +18,15 @@
 
 namespace vmmu::run {
 
+std::string_view configName(PageSize size) {
+  switch (size) {
+  case PageSize::Size4K: return "4k";
+  case PageSize::Size2M: return "2m";
+  case PageSize::Size1G: return "1g";
+  }
+  return "?";
+}
+
 namespace {
 
 // A configuration file is a few hundred bytes; anything this large is not one (e.g. /dev/zero
@@ -148,15 +157,12 @@ std::vector<Key> keyTable() {
     Key k;
     k.name = "max_ept_page";
     k.type = Type::Choice;
-    k.choices = {"4k", "2m", "1g"};
+    k.choices = {std::string(configName(PageSize::Size4K)), std::string(configName(PageSize::Size2M)),
+                 std::string(configName(PageSize::Size1G))};
     k.meaning =
         "largest EPT page the VMM maps (2m: a KVM host with transparent huge pages; 1g needs memory_mib >= 1024)";
     k.set = [](RunSettings &s, uint64_t, double, size_t c) { s.vmm.memory.max_ept_page = static_cast<PageSize>(c); };
-    k.get = [](RunSettings &s) {
-      return std::string(s.vmm.memory.max_ept_page == PageSize::Size4K   ? "4k"
-                         : s.vmm.memory.max_ept_page == PageSize::Size2M ? "2m"
-                                                                         : "1g");
-    };
+    k.get = [](RunSettings &s) { return std::string(configName(s.vmm.memory.max_ept_page)); };
     keys.push_back(std::move(k));
   }
   {
@@ -280,11 +286,12 @@ std::vector<Key> keyTable() {
     keys.push_back(small(prefix + ".ways", "ways", 1, 64, prefix + " ways (a power of two)",
                          [array](RunSettings &s) -> unsigned & { return array(s.mmu).ways; }));
   };
-  const char *sizes[] = {"4k", "2m", "1g"};
   for (size_t i = 0; i < 3; ++i)
-    geometry(std::string("tlb.") + sizes[i], [i](MmuConfig &m) -> ArrayGeometry & { return m.tlb[i]; });
+    geometry("tlb." + std::string(configName(static_cast<PageSize>(i))),
+             [i](MmuConfig &m) -> ArrayGeometry & { return m.tlb[i]; });
   for (size_t i = 0; i < 3; ++i)
-    geometry(std::string("ntlb.") + sizes[i], [i](MmuConfig &m) -> ArrayGeometry & { return m.ntlb[i]; });
+    geometry("ntlb." + std::string(configName(static_cast<PageSize>(i))),
+             [i](MmuConfig &m) -> ArrayGeometry & { return m.ntlb[i]; });
   // The STLB (§9.2) may be removed: sets = 0.
   keys.push_back(small("stlb.sets", "sets", 0, 1u << 20, "STLB sets (a power of two; 0: no STLB)",
                        [](RunSettings &s) -> unsigned & { return s.mmu.stlb.sets; }));

@@ -104,8 +104,7 @@ RunReport runTrace(const RunRequest &request) {
   report.cycles_per_ref = request.settings.memory.cycles_per_ref;
   report.memory_model = request.settings.memory.describe();
   report.base_cpi = static_cast<double>(request.settings.vmm.costs.cpi_millis) / 1000.0;
-  const PageSize ept_page = request.settings.vmm.memory.max_ept_page;
-  report.max_ept_page = ept_page == PageSize::Size4K ? "4k" : ept_page == PageSize::Size2M ? "2m" : "1g";
+  report.max_ept_page = configName(request.settings.vmm.memory.max_ept_page);
   report.host_allocation = request.settings.vmm.memory.lazy ? "lazy" : "eager";
 
   policy::ExperimentConfig config;

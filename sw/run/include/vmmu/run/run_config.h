@@ -62,4 +62,8 @@ void applyConfigFile(const std::string &path, RunSettings &settings);
 // One line per key: "NAME  TYPE (UNIT)  default D  range R  MEANING" (for `vmmu run --help-config`).
 std::string describeConfigKeys();
 
+// A page size as the configuration writes it (`max_ept_page`, the `tlb.` and `ntlb.` keys) and the
+// report prints it: "4k", "2m" or "1g".
+std::string_view configName(PageSize size);
+
 }  // namespace vmmu::run
