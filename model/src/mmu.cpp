@@ -917,7 +917,7 @@ struct Mmu::Impl {
 
   // Mmu::prefetch(): walk()'s start, read-only. The deepest paging-structure cache entry for the
   // request gives a host table address; upper entries are read (they are few and stay in the host
-  // caches) and translated through the nested TLB without touching it, down to the level-1 table
+  // caches) and translated by peekNestedPage(), which touches nothing, down to the level-1 table
   // whose entry is then prefetched. Any step that would need more (a miss, a large page, an entry
   // not present, DIRECT mode's checks) ends the hint.
   void prefetch(const Request &request) const {
@@ -947,11 +947,47 @@ struct Mmu::Impl {
           table = gpa;
           continue;
         }
-        if (!cachedNestedPage(eptRoot(*c), gpa, table))
+        if (!peekNestedPage(eptRoot(*c), gpa, table))
           return;
       }
       memory.prefetchHint(table + 8 * entryIndex(va, 1));
       return;
+    }
+  }
+
+  // The host address of `gpa` under EPT root `root` for prefetch(), touching nothing: from a
+  // nested TLB entry, else by reading the EPT from the deepest EPT paging-structure cache entry
+  // that holds (root, gpa), or from the root. The EPT's upper levels are few and stay in the host
+  // caches; a guest table of a large footprint is rarely in the nested TLB, and without this the
+  // hint gave up on most walks there. False when an entry read is not present (the hint ends).
+  bool peekNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
+    if (cachedNestedPage(root, gpa, hpa))
+      return true;
+    uint64_t table = root;
+    unsigned level = config.nested_levels;
+    for (unsigned l = 2; l <= config.nested_levels; ++l) {
+      const std::optional<EptPsc> &cache = ept_psc[l - 2];
+      if (!cache)
+        continue;
+      const uint64_t prefix = gpa >> levelShift(l);
+      const unsigned set = cache->setOf(prefix);
+      const int way = cache->find(set, [&](const EptPscEntry &e) { return e.prefix == prefix && e.root == root; });
+      if (way < 0)
+        continue;
+      table = cache->at(set, static_cast<unsigned>(way)).next_hpa;
+      level = l - 1;
+      break;
+    }
+    for (;; --level) {
+      uint64_t entry = 0;
+      if (!memory.peekHint(table + 8 * entryIndex(gpa, level), entry) || (entry & 7) == 0)
+        return false;
+      if (level == 1 || (entry & ept::LP)) {
+        const uint64_t page_mask = pageBytes(sizeOfLevel(level)) - 1;
+        hpa = (entry & addr_mask & ~page_mask) | (gpa & page_mask);
+        return true;
+      }
+      table = entry & addr_mask;
     }
   }
 
