@@ -7,10 +7,12 @@
 #include "vmmu/mmu.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "set_assoc_array.h"
 #include "vmmu/paging.h"
@@ -38,7 +40,7 @@ bool guestDenies(const GuestAccess &acc, const Request &req) {
 constexpr uint8_t eptBitFor(Access access) { return uint8_t{1} << static_cast<unsigned>(access); }
 
 // A TLB entry's permissions as one bit per kind of request: bit 3·user + access.
-unsigned grantBit(Access access, bool user) { return 3 * (user ? 1 : 0) + static_cast<unsigned>(access); }
+unsigned grantBit(Access access, bool user) { return 3 * static_cast<unsigned>(user) + static_cast<unsigned>(access); }
 
 // §7: the requests a TLB entry grants without a walk, as grantBit()s. A supervisor request needs
 // the EPT permission of its access (R, W, X are bits 0, 1, 2, as the accesses are numbered), a
@@ -68,6 +70,25 @@ struct TlbEntry {
   uint64_t vpn = 0;    // va >> shift of the array's size
   uint64_t frame = 0;  // host address of the page (aligned to the array's size)
 };
+
+// The first eight bytes of a TLB entry as one word: valid (bits 7:0), global (15:8), vpid (47:32)
+// and pcid (63:48). The hit path of the default geometry compares a way's tags with one load and
+// one compare where field by field took four of each (the loads bound the hit's speed).
+static_assert(offsetof(TlbEntry, valid) == 0 && offsetof(TlbEntry, global) == 1 && offsetof(TlbEntry, vpid) == 4 &&
+                  offsetof(TlbEntry, pcid) == 6 && sizeof(bool) == 1,
+              "tagWord() reads the tags where these offsets put them");
+uint64_t tagWord(const TlbEntry &e) {
+  uint64_t word;
+  std::memcpy(&word, &e, sizeof word);
+  return word;
+}
+constexpr uint64_t kTagValid = 0xff, kTagGlobal = 0xff00, kTagVpid = 0xffffull << 32, kTagPcid = 0xffffull << 48;
+// What tagWord() of a valid entry for (vpid, pcid) holds under each mask: the entry of the
+// request's PCID, or a global entry of its VPID (a bool is stored as 0 or 1).
+uint64_t tagOfPcid(uint16_t vpid, uint16_t pcid) {
+  return 1 | uint64_t{vpid} << 32 | uint64_t{pcid} << 48;
+}
+uint64_t tagOfGlobal(uint16_t vpid) { return 1 | 1 << 8 | uint64_t{vpid} << 32; }
 
 // A second-level TLB entry (§9.2): a first-level entry and the size it was made for (4K or 2M),
 // which decides how its VPN is compared and which first-level array an STLB hit fills.
@@ -326,7 +347,7 @@ struct Mmu::Impl {
   void translateFast(const Request &request, TranslateResult &result) {
     // The 4K array's geometry as compile-time constants when it is the default one (config.h),
     // which folds the set index and row address and unrolls the search over the ways.
-    if (default_4k_geometry) {
+    if (default_4k_geometry) [[likely]] {
       if (!fastHit<kDefault4K.sets, kDefault4K.ways>(request, result))
         translate(request, result);
       return;
@@ -370,20 +391,53 @@ struct Mmu::Impl {
     const uint64_t vpn = request.va >> kPageShift4K;
     const uint16_t pcid = request.pcid & 0xfff;
     const unsigned set = array.setOf<Sets>(vpn);
-    const int way = array.find<Ways>(set, [&](const TlbEntry &e) {
-      return e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
-    });
-    if (way < 0)
-      return nullptr;
-    const TlbEntry &e = array.at<Ways>(set, static_cast<unsigned>(way));
-    if (!tlbGrants(e, request))
-      return nullptr;
-    array.touch(set, static_cast<unsigned>(way));
-    return &e;
+    if constexpr (Ways != 0) {
+      // The search of SetAssocArray::find() (the lowest valid way that matches), its tags compared
+      // as one word (tagWord()), the PLRU bits of the way it found set without a table.
+      // The ways are tried one by one as compile-time constants (a fold over 0 .. Ways - 1), so
+      // each hit's touch has its own constant bits.
+      const uint64_t pcid_tag = tagOfPcid(request.vpid, pcid);
+      const uint64_t global_tag = tagOfGlobal(request.vpid);
+      const TlbEntry *row = &array.at<Ways>(set, 0);
+      const TlbEntry *hit = nullptr;
+      const auto tryWay = [&]<unsigned Way>() {
+        const TlbEntry &e = row[Way];
+        if (e.vpn != vpn)
+          return false;
+        const uint64_t tags = tagWord(e);
+        if ((tags & (kTagValid | kTagVpid | kTagPcid)) != pcid_tag &&
+            (tags & (kTagValid | kTagGlobal | kTagVpid)) != global_tag)
+          return false;
+        // The lowest way that matches decides: a hit when it grants, else no hit here.
+        if (tlbGrants(e, request)) {
+          array.touch<Way, Ways>(set);
+          hit = &e;
+        }
+        return true;
+      };
+      [&]<unsigned... Way>(std::integer_sequence<unsigned, Way...>) {
+        (void)(tryWay.template operator()<Way>() || ...);
+      }(std::make_integer_sequence<unsigned, Ways>{});
+      return hit;
+    } else {
+      const int way = array.find(set, [&](const TlbEntry &e) {
+        return e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+      });
+      if (way < 0)
+        return nullptr;
+      const TlbEntry &e = array.at(set, static_cast<unsigned>(way));
+      if (!tlbGrants(e, request))
+        return nullptr;
+      array.touch(set, static_cast<unsigned>(way));
+      return &e;
+    }
   }
 
   // The result of a hit on `e`, as translate() leaves it.
   static void answerHit(const Request &request, const TlbEntry &e, TranslateResult &result) {
+    // Before the stores to `result`, which might alias `request` for all the compiler knows (it
+    // read the VA again after them).
+    const uint64_t hpa = e.frame | (request.va & (pageBytes(PageSize::Size4K) - 1));
     result.ops.clear();
     // Copied whole from constants, padding included (memcpy), the trace and the response take one
     // wide store per 16 bytes, where assigning them field by field took a store per field. Written
@@ -392,7 +446,7 @@ struct Mmu::Impl {
     std::memcpy(&result.trace, &kNoWalk, sizeof kNoWalk);
     Response &resp = result.resp;
     std::memcpy(&resp, &kHitResponse, sizeof kHitResponse);
-    resp.hpa = e.frame | (request.va & (pageBytes(PageSize::Size4K) - 1));
+    resp.hpa = hpa;
   }
 
   static constexpr WalkTrace kNoWalk{};

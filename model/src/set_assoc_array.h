@@ -24,16 +24,11 @@ public:
   SetAssocArray(unsigned sets, unsigned ways)
       : sets_(sets), ways_(ways), way_bits_(log2(ways)), entries_(size_t{sets} * ways), plru_(sets, 0) {
     assert(sets != 0 && (sets & (sets - 1)) == 0 && ways != 0 && (ways & (ways - 1)) == 0);
-    // §9.1 Touch, worked out once per way: which bits lie on the way's path (mask) and the value
-    // each gets (pointing away from the way), so that touch() is one AND and one OR.
+    // §9.1 Touch, worked out once per way, so that touch() is one AND and one OR.
     for (unsigned way = 0; way < ways; ++way) {
-      unsigned node = 0;
-      for (unsigned depth = 0; depth < way_bits_; ++depth) {
-        const unsigned dir = (way >> (way_bits_ - 1 - depth)) & 1;
-        touch_mask_[way] |= uint64_t{1} << node;
-        touch_bits_[way] |= dir ? 0 : uint64_t{1} << node;
-        node = 2 * node + 1 + dir;
-      }
+      const PathBits path = pathBits(way, way_bits_);
+      touch_mask_[way] = path.mask;
+      touch_bits_[way] = path.bits;
     }
   }
 
@@ -64,6 +59,15 @@ public:
   // §9.1 Touch: point every node on the way's path away from it.
   void touch(unsigned set, unsigned way) {
     plru_[set] = (plru_[set] & ~touch_mask_[way]) | touch_bits_[way];
+  }
+
+  // The same for a way and a geometry known at compile time (the array's: Ways ways): the path's
+  // bits are constants, so the touch is one AND and one OR of immediates, no table read.
+  template <unsigned Way, unsigned Ways> void touch(unsigned set) {
+    static_assert(Way < Ways && (Ways & (Ways - 1)) == 0);
+    assert((hasGeometry<0, Ways>()));
+    constexpr PathBits kPath = pathBits(Way, log2(Ways));
+    plru_[set] = (plru_[set] & ~kPath.mask) | kPath.bits;
   }
 
   // §9.1 Victim: follow the bits from the root.
@@ -143,6 +147,24 @@ public:
   }
 
 private:
+  // The tree nodes on a way's path from the root (mask) and the value each gets when the way is
+  // touched, pointing away from it (bits); node n's children are 2n + 1 and 2n + 2.
+  struct PathBits {
+    uint64_t mask = 0;
+    uint64_t bits = 0;
+  };
+  static constexpr PathBits pathBits(unsigned way, unsigned way_bits) {
+    PathBits path;
+    unsigned node = 0;
+    for (unsigned depth = 0; depth < way_bits; ++depth) {
+      const unsigned dir = (way >> (way_bits - 1 - depth)) & 1;
+      path.mask |= uint64_t{1} << node;
+      path.bits |= dir ? 0 : uint64_t{1} << node;
+      node = 2 * node + 1 + dir;
+    }
+    return path;
+  }
+
   template <unsigned Ways> size_t indexOf(unsigned set, unsigned way) const {
     assert((hasGeometry<0, Ways>()));
     return size_t{set} * (Ways != 0 ? Ways : ways_) + way;
@@ -172,7 +194,7 @@ private:
     return -1;
   }
 
-  static unsigned log2(unsigned v) {
+  static constexpr unsigned log2(unsigned v) {
     unsigned bits = 0;
     while ((1u << bits) < v)
       ++bits;
