@@ -839,24 +839,38 @@ struct Mmu::Impl {
   // gives the table the walk continues in, the permission so far and the level to read next.
   // Leaves the arguments as they are when no level hits.
   void eptPscLookup(uint64_t root, uint64_t gpa, uint64_t &table, uint8_t &perm, unsigned &top) {
+    const EptPscHit hit = findEptPsc(root, gpa);
+    if (hit.level == 0)
+      return;
+    EptPsc &cache = *ept_psc[hit.level - 2];
+    const EptPscEntry &e = cache.at(hit.set, hit.way);
+    ++counters[ctrIndex(Counter::EptPscHitsL2) + hit.level - 2];
+    out->trace.ept_psc_levels |= static_cast<uint8_t>(1u << hit.level);
+    cache.touch(hit.set, hit.way);
+    table = e.next_hpa;
+    perm = e.perm;
+    top = hit.level - 1;
+  }
+
+  // The deepest EPT level (from 2 up) whose cache holds (root, gpa), and the set and way of its
+  // entry; level 0 when none does. Touches nothing (eptPscLookup() and the prefetch hint).
+  struct EptPscHit {
+    unsigned level = 0;
+    unsigned set = 0;
+    unsigned way = 0;
+  };
+  EptPscHit findEptPsc(uint64_t root, uint64_t gpa) const {
     for (unsigned level = 2; level <= config.nested_levels; ++level) {
-      std::optional<EptPsc> &cache = ept_psc[level - 2];
+      const std::optional<EptPsc> &cache = ept_psc[level - 2];
       if (!cache)
         continue;
       const uint64_t prefix = gpa >> levelShift(level);
       const unsigned set = cache->setOf(prefix);
       const int way = cache->find(set, [&](const EptPscEntry &e) { return e.prefix == prefix && e.root == root; });
-      if (way < 0)
-        continue;
-      const EptPscEntry &e = cache->at(set, static_cast<unsigned>(way));
-      ++counters[ctrIndex(Counter::EptPscHitsL2) + level - 2];
-      out->trace.ept_psc_levels |= static_cast<uint8_t>(1u << level);
-      cache->touch(set, static_cast<unsigned>(way));
-      table = e.next_hpa;
-      perm = e.perm;
-      top = level - 1;
-      return;
+      if (way >= 0)
+        return {level, set, static_cast<unsigned>(way)};
     }
+    return {};
   }
 
   // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) just read leads to `next_hpa`.
@@ -1019,18 +1033,9 @@ struct Mmu::Impl {
       return true;
     uint64_t table = root;
     unsigned level = config.nested_levels;
-    for (unsigned l = 2; l <= config.nested_levels; ++l) {
-      const std::optional<EptPsc> &cache = ept_psc[l - 2];
-      if (!cache)
-        continue;
-      const uint64_t prefix = gpa >> levelShift(l);
-      const unsigned set = cache->setOf(prefix);
-      const int way = cache->find(set, [&](const EptPscEntry &e) { return e.prefix == prefix && e.root == root; });
-      if (way < 0)
-        continue;
-      table = cache->at(set, static_cast<unsigned>(way)).next_hpa;
-      level = l - 1;
-      break;
+    if (const EptPscHit hit = findEptPsc(root, gpa); hit.level != 0) {
+      table = ept_psc[hit.level - 2]->at(hit.set, hit.way).next_hpa;
+      level = hit.level - 1;
     }
     for (;; --level) {
       uint64_t entry = 0;
