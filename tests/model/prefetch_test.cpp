@@ -1,5 +1,5 @@
-// Mmu::prefetch(): which host line the hint asks for, found from the paging-structure caches and
-// the nested TLB as they are, and that it changes nothing the model or the memory shows; and
+// Mmu::prefetch(): which host line the hint asks for, found from the paging-structure caches,
+// the nested TLB as they are and the EPT, and that it changes nothing the model or the memory shows; and
 // SparseMemory's two hints, which allocate nothing.
 #include <gtest/gtest.h>
 
@@ -81,6 +81,28 @@ TEST(Prefetch, AHitAtLevel3ReadsTheLevel2EntryAndTranslatesItThroughTheNestedTlb
   vm.mmu.prefetch(request(kVa + HintedVm::k2M));
   EXPECT_EQ(vm.log.peeked, std::vector<uint64_t>{0x401'2000 + 8 * 5});
   EXPECT_EQ(vm.log.prefetched, std::vector<uint64_t>{0x401'4000 + 8 * 5});
+}
+
+TEST(Prefetch, ANestedTlbMissIsAnsweredByReadingTheEpt) {
+  // kVa + 2M's level-1 table moved to gPA 4M, which the EPT maps to host 0x440'0000 but no
+  // nested TLB entry holds after the walk of kVa (gPA [0, 2M) and [2M, 4M) only): the hint reads
+  // the EPT's level-2 entry for it (from the EPT PSC's level-3 entry) and prefetches index 5 there.
+  HintedVm vm;
+  vm.ept.map(2 * HintedVm::k2M, 0x440'0000, PageSize::Size2M);
+  const uint64_t l2_entry = 0x401'2000 + 8 * 5;
+  const uint64_t entry = vm.mem.read64(l2_entry);
+  vm.mem.write64(0x440'0000 + 8 * 5, vm.mem.read64(0x401'4000 + 8 * 5));
+  vm.mem.write64(l2_entry, (entry & ~0x000f'ffff'ffff'f000ull) | 2 * HintedVm::k2M);
+  vm.mmu.translate(request(kVa));
+  ASSERT_EQ(vm.mmu.ntlbValidEntries(), 2u);
+  vm.mmu.prefetch(request(kVa + HintedVm::k2M));
+  ASSERT_EQ(vm.log.peeked.size(), 2u);  // the guest's level-2 entry, then the EPT's
+  EXPECT_EQ(vm.log.peeked[0], l2_entry);
+  EXPECT_EQ(vm.log.prefetched, std::vector<uint64_t>{0x440'0000 + 8 * 5});
+  // And the walk the hint was for reaches the moved table.
+  const TranslateResult walked = vm.mmu.translate(request(kVa + HintedVm::k2M));
+  EXPECT_EQ(walked.resp.fault, Fault::None);
+  EXPECT_EQ(walked.resp.hpa, 0x420'2000 + (kVa & 0xfff));
 }
 
 TEST(Prefetch, ChangesNoCacheCounterOrMemoryWordNorTheNextWalk) {
