@@ -59,6 +59,7 @@ struct TlbEntry {
   bool valid = false;
   bool global = false;
   bool dirty = false;
+  uint8_t spare = 0;  // a member, not padding, so that every byte tagWord() reads has a value
   uint16_t vpid = 0;
   uint16_t pcid = 0;
   PageSize gsize = PageSize::Size4K;
@@ -74,7 +75,8 @@ struct TlbEntry {
 // The first eight bytes of a TLB entry as one word: valid (bits 7:0), global (15:8), vpid (47:32)
 // and pcid (63:48). The hit path of the default geometry compares a way's tags with one load and
 // one compare where field by field took four of each (the loads bound the hit's speed).
-static_assert(offsetof(TlbEntry, valid) == 0 && offsetof(TlbEntry, global) == 1 && offsetof(TlbEntry, vpid) == 4 &&
+static_assert(offsetof(TlbEntry, valid) == 0 && offsetof(TlbEntry, global) == 1 && offsetof(TlbEntry, spare) == 3 &&
+                  offsetof(TlbEntry, vpid) == 4 &&
                   offsetof(TlbEntry, pcid) == 6 && sizeof(bool) == 1,
               "tagWord() reads the tags where these offsets put them");
 uint64_t tagWord(const TlbEntry &e) {
