@@ -1,11 +1,13 @@
 // footprint_bench.cpp - whether a replay's cost per access follows the footprint.
 //
-//   BM_Footprint/16          `vmmu run`'s replay (runTrace, NESTED, model backend) of a trace of
-//                            uniformly random 8-byte accesses to a 16 MiB region of 4 KiB pages
+//   BM_Footprint/16          `vmmu run`'s replay (runTrace, NESTED, model backend, flat memory
+//                            model) of a trace of uniformly random 8-byte accesses to a 16 MiB
+//                            region of 4 KiB pages
 //   BM_Footprint/1024        the same over 1 GiB
 //   BM_FootprintShim/16,1024 the same accesses made directly by a guest process on the guest
-//                            kernel, the VMM shim and the model: the replay without its trace
-//                            decoding and bookkeeping, a stricter ratio
+//                            kernel, the VMM shim and the model, in runs of 64 as the replay makes
+//                            them: the replay without its trace decoding and bookkeeping, a
+//                            stricter ratio
 //
 // Every page is touched once first, and only the same number of random accesses after that is
 // timed: BM_Footprint subtracts the CPU time of a replay of the warm-up alone from that of the
