@@ -253,7 +253,7 @@ TEST(TraceFormat, CheckedInTracesAreComplete) {
 // each skipped a start-up and touches at least 64 MiB of distinct 4 KiB pages. All the bundled
 // traces together stay under 40 MB, so that the repository stays small to clone.
 TEST(TraceFormat, LargeTracesAreSteadyWindowsOf64MiB) {
-  for (const char *name : {"gups", "vpr", "sort-big", "tpch"}) {
+  for (const char *name : {"gups", "vpr", "sort-big", "tpch", "cc1-big"}) {
     SCOPED_TRACE(name);
     TraceReader reader(std::string(VMMU_TRACES_DIR) + "/" + name + ".vmt");
     const std::optional<std::string_view> skip = reader.header().get("skip");
