@@ -2,7 +2,9 @@
 // traces that cross the reader's buffers, writer validation.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
+#include <unordered_set>
 
 #include "trace_test_support.h"
 #include "vmmu/trace/format.h"
@@ -245,6 +247,29 @@ TEST(TraceFormat, CheckedInTracesAreComplete) {
     EXPECT_EQ(accesses, 2'000'000u);
     EXPECT_GT(maps, 0u);
   }
+}
+
+// The large traces (traces/README.md, "Large traces") are windows of a program's steady phase:
+// each skipped a start-up and touches at least 64 MiB of distinct 4 KiB pages. All the bundled
+// traces together stay under 40 MB, so that the repository stays small to clone.
+TEST(TraceFormat, LargeTracesAreSteadyWindowsOf64MiB) {
+  for (const char *name : {"gups", "vpr", "sort-big", "tpch", "cc1-big"}) {
+    SCOPED_TRACE(name);
+    TraceReader reader(std::string(VMMU_TRACES_DIR) + "/" + name + ".vmt");
+    const std::optional<std::string_view> skip = reader.header().get("skip");
+    ASSERT_TRUE(skip);
+    EXPECT_NE(*skip, "0");
+    std::unordered_set<uint64_t> pages;
+    while (auto e = reader.next())
+      if (e->kind == EventKind::Access)
+        pages.insert(e->address >> 12);
+    EXPECT_GE(pages.size(), (64u << 20) / 4096);
+  }
+  uint64_t bytes = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(VMMU_TRACES_DIR))
+    if (entry.path().extension() == ".vmt")
+      bytes += entry.file_size();
+  EXPECT_LT(bytes, 40'000'000u);
 }
 #endif
 

@@ -65,7 +65,7 @@ std::string infoOf(const std::string &trace) {
 }
 
 TEST(TraceGolden, InfoOfTheBundledTraces) {
-  for (const char *name : {"gzip", "cc1", "sort", "sqlite", "xz"}) {
+  for (const char *name : {"gzip", "cc1", "sort", "sqlite", "xz", "gups", "vpr", "sort-big", "tpch", "cc1-big"}) {
     const std::string expected = readFile(kGolden + "info-" + name + ".txt");
     const std::string out = scratchPath("golden_bundled_info.txt");
     ASSERT_EQ(std::system((std::string(VMMU_CLI_PATH) + " trace info " + VMMU_TRACES_DIR + "/" + name + ".vmt >" + out)
