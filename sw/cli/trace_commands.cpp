@@ -281,11 +281,14 @@ int runRecord(const RecordOptions &o) {
                                       "' a program on PATH?");
   // A command that failed still ran: its trace is complete and kept, and the status says so.
   out.commit();
+  const std::string resident = o.skip == 0 ? std::string()
+                                            : ", their " + std::to_string(importer.residentPages()) +
+                                                  " resident pages touched first";
   std::fprintf(stderr,
-               "vmmu record: %" PRIu64 " accesses (%" PRIu64 " skipped, %" PRIu64
+               "vmmu record: %" PRIu64 " accesses (%" PRIu64 " skipped%s, %" PRIu64
                " rep-string accesses folded), %" PRIu64 " region changes%s -> %s\n",
-               importer.accesses(), importer.skipped(), importer.folded(), importer.regionChanges(),
-               stopped ? " (stopped at --max-accesses)" : "", o.output.c_str());
+               importer.accesses(), importer.skipped(), resident.c_str(), importer.folded(),
+               importer.regionChanges(), stopped ? " (stopped at --max-accesses)" : "", o.output.c_str());
   if (!stopped && WIFEXITED(status) && WEXITSTATUS(status) != 0)
     throw trace::TraceError("record: the recorded command exited with status " +
                             std::to_string(WEXITSTATUS(status)) + " (trace written to " + o.output + ")");

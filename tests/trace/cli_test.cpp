@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "trace_test_support.h"
 
@@ -260,6 +261,8 @@ std::string lastLine(const std::string &text) {
 
 // `--skip N` drops the first N accesses of what the same recording keeps without it, and keeps its
 // region changes (ld.so maps the C library within the first 60,000 of `true`); the header says so.
+// Before the accesses kept come one access to each page the skipped ones touched (distinct, page
+// aligned, in first-touch order), then the start-up marker with their count.
 TEST(TraceCli, RecordSkipDropsAStartUpPrefixAndKeepsItsRegionChanges) {
   if (!haveValgrind())
     GTEST_SKIP() << "valgrind is not installed";
@@ -268,27 +271,62 @@ TEST(TraceCli, RecordSkipDropsAStartUpPrefixAndKeepsItsRegionChanges) {
   ASSERT_EQ(whole.status, 0) << whole.err;
   const CliRun skipped = vmmu("record --skip 60000 --max-accesses 1000 -o " + skipped_path + " -- true");
   ASSERT_EQ(skipped.status, 0) << skipped.err;
-  EXPECT_EQ(lastLine(skipped.err).rfind("vmmu record: 1000 accesses (60000 skipped, ", 0), 0u) << skipped.err;
-  const auto split = [](const std::string &path, std::vector<Event> &accesses, size_t &regions_before_first) {
-    TraceReader reader(path);
-    regions_before_first = 0;
-    for (const Event &e : testing::readAll(reader)) {
-      if (e.kind == EventKind::Access)
-        accesses.push_back(e);
-      else if (accesses.empty() && (e.kind == EventKind::Mmap || e.kind == EventKind::Mprotect ||
-                                    e.kind == EventKind::Munmap || e.kind == EventKind::Brk))
-        ++regions_before_first;
-    }
+  EXPECT_EQ(lastLine(skipped.err).rfind("vmmu record: 1000 accesses (60000 skipped, their ", 0), 0u) << skipped.err;
+  // Accesses before and after the start-up marker, and the region changes before the first access.
+  struct Split {
+    std::vector<Event> resident, accesses;
+    size_t regions_before_first = 0;
+    std::string marker;
   };
-  std::vector<Event> all, kept;
-  size_t regions_all = 0, regions_kept = 0;
-  split(whole_path, all, regions_all);
-  split(skipped_path, kept, regions_kept);
-  ASSERT_GT(all.size(), 61000u);
-  ASSERT_EQ(kept.size(), 1000u);
-  EXPECT_EQ(std::vector<Event>(all.begin() + 60000, all.begin() + 61000), kept);
-  EXPECT_GT(regions_kept, 0u) << "the skipped prefix's region changes come before the first access kept";
+  const auto split = [](const std::string &path) {
+    Split out;
+    TraceReader reader(path);
+    for (const Event &e : testing::readAll(reader)) {
+      if (e.kind == EventKind::Marker && out.marker.empty())
+        out.marker = e.text;
+      else if (e.kind == EventKind::Access)
+        (out.marker.empty() && path.find("skipped") != std::string::npos ? out.resident : out.accesses).push_back(e);
+      else if (out.resident.empty() && out.accesses.empty() &&
+               (e.kind == EventKind::Mmap || e.kind == EventKind::Mprotect || e.kind == EventKind::Munmap ||
+                e.kind == EventKind::Brk))
+        ++out.regions_before_first;
+    }
+    return out;
+  };
+  const Split all = split(whole_path), kept = split(skipped_path);
+  ASSERT_GT(all.accesses.size(), 61000u);
+  ASSERT_EQ(kept.accesses.size(), 1000u);
+  EXPECT_EQ(std::vector<Event>(all.accesses.begin() + 60000, all.accesses.begin() + 61000), kept.accesses);
+  EXPECT_GT(kept.regions_before_first, 0u) << "the skipped prefix's region changes come before the first access kept";
   EXPECT_EQ(TraceReader(skipped_path).header().get("skip"), std::optional<std::string_view>("60000"));
+
+  // The resident pages: each a page the first 60,000 accesses touched, once, in first-touch order.
+  ASSERT_FALSE(kept.resident.empty());
+  EXPECT_EQ(kept.marker, "start-up resident pages: " + std::to_string(kept.resident.size()));
+  std::vector<uint64_t> first_touches;
+  std::set<uint64_t> seen;
+  for (size_t i = 0; i < 60000; ++i)
+    for (uint64_t page = all.accesses[i].address >> 12; page <= (all.accesses[i].address + all.accesses[i].size - 1) >> 12; ++page)
+      if (seen.insert(page).second)
+        first_touches.push_back(page);
+  std::vector<uint64_t> resident_pages;
+  for (const Event &e : kept.resident) {
+    EXPECT_EQ(e.address & 0xfff, 0u);
+    EXPECT_EQ(e.size, 1u);
+    resident_pages.push_back(e.address >> 12);
+  }
+  // Pages unmapped within the prefix are left out; the rest keep their order.
+  std::vector<uint64_t> expected_order;
+  const std::set<uint64_t> resident_set(resident_pages.begin(), resident_pages.end());
+  EXPECT_EQ(resident_set.size(), resident_pages.size()) << "a page is listed once";
+  for (const uint64_t page : first_touches)
+    if (resident_set.count(page) != 0)
+      expected_order.push_back(page);
+  EXPECT_EQ(resident_pages, expected_order);
+  EXPECT_GT(resident_pages.size(), first_touches.size() / 2) << "most start-up pages stay mapped";
+  const CliRun info = vmmu("trace info " + skipped_path);
+  EXPECT_NE(info.out.find("start-up    " + std::to_string(resident_pages.size()) + " accesses first"), std::string::npos)
+      << info.out;
 }
 
 // What `vmmu record` says and keeps when the limit stops the program, when there is no limit, and

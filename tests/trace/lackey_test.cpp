@@ -356,12 +356,70 @@ TEST(TraceLackey, SkipDropsTheFirstAccessesButKeepsRegionChanges) {
       Event::processCreate(1, 0, "prog"),
       Event::contextSwitch(0, 1),
       Event::mmap(1, 0x4835000, 0x2000, prot::Read | prot::Write),
+      // the start-up's resident pages, in first-touch order: the code page fetched, the heap
+      // page stored to
+      Event::access(0, 1, AccessOp::Fetch, 0x0401a000, 1),
+      Event::access(0, 1, AccessOp::Write, 0x4835000, 1),
+      Event::marker(0, "start-up resident pages: 2"),
       Event::access(0, 1, AccessOp::Fetch, 0x0401ab73, 3),
       Event::access(0, 1, AccessOp::Read, 0x4835008, 8),  // --max-accesses 2 counts after the skip
       Event::processExit(1),
   };
   EXPECT_EQ(events, expected);
   EXPECT_EQ(skipped, 2u);
+}
+
+// The pages the skipped start-up touched are written once each when the skip ends, as what they
+// are then: munmap and a shrinking brk remove pages, mprotect to read-only turns a store into a
+// load and PROT_NONE removes the page, mremap moves pages with their offset, an access across a
+// page boundary touches both pages, and a page touched again after it was unmapped is listed once.
+TEST(TraceLackey, SkipWritesTheStartUpsResidentPagesAsTheyAreWhenItEnds) {
+  const std::vector<std::string> lines = {
+      "SYSCALL[1,1](12) sys_brk ( 0x0 ) --> [pre-success] Success(0x600000) ",
+      "SYSCALL[1,1](12) sys_brk ( 0x603000 ) --> [pre-success] Success(0x603000) ",
+      " S 600000,8",   // 1: heap page 0x600 stored
+      " S 602000,4",   // 2: heap page 0x602, gone with the brk shrink
+      "SYSCALL[1,1](12) sys_brk ( 0x601000 ) --> [pre-success] Success(0x601000) ",
+      " L 7000ffc,8",  // 3: pages 0x7000 and 0x7001 (across the boundary)
+      " S 7001000,8",  // 4: page 0x7001 stored, then made read-only: a load
+      "SYSCALL[1,1](10) sys_mprotect ( 0x7000000, 8192, 1 ) --> [pre-success] Success(0x0) ",
+      " S 8000000,8",  // 5: page 0x8000, then PROT_NONE: gone
+      "SYSCALL[1,1](10) sys_mprotect ( 0x8000000, 4096, 0 ) --> [pre-success] Success(0x0) ",
+      " S 9000000,8",  // 6: page 0x9000, moved to page 0xa000
+      "SYSCALL[1,1](25) sys_mremap ( 0x9000000, 4096, 8192, 1 ) --> [pre-success] Success(0xa000000) ",
+      "I  0401ab70,3",  // 7: a code page, only fetched
+      " L b000000,8",  // 8: page 0xb000, unmapped, then stored to again
+      "SYSCALL[1,1](11) sys_munmap ( 0xb000000, 4096 ) --> [pre-success] Success(0x0) ",
+      " S b000010,8",  // 9: the last access skipped
+      " L c000000,8",  // the first kept
+  };
+  LackeyImporter::Options options;
+  options.skip = 9;
+  uint64_t skipped = 0;
+  const auto events = importWith(lines, options, &skipped);
+  const std::vector<Event> expected = {
+      Event::processCreate(1, 0, "prog"),
+      Event::contextSwitch(0, 1),
+      Event::brk(1, 0x600000),
+      Event::brk(1, 0x603000),
+      Event::brk(1, 0x601000),
+      Event::mprotect(1, 0x7000000, 0x2000, prot::Read),
+      Event::mprotect(1, 0x8000000, 0x1000, 0),
+      Event::munmap(1, 0x9000000, 0x1000),
+      Event::mmap(1, 0xa000000, 0x2000, prot::Read | prot::Write),
+      Event::munmap(1, 0xb000000, 0x1000),
+      Event::access(0, 1, AccessOp::Write, 0x600000, 1),
+      Event::access(0, 1, AccessOp::Read, 0x7000000, 1),
+      Event::access(0, 1, AccessOp::Read, 0x7001000, 1),
+      Event::access(0, 1, AccessOp::Write, 0xa000000, 1),
+      Event::access(0, 1, AccessOp::Fetch, 0x401a000, 1),
+      Event::access(0, 1, AccessOp::Write, 0xb000000, 1),
+      Event::marker(0, "start-up resident pages: 6"),
+      Event::access(0, 1, AccessOp::Read, 0xc000000, 8),
+      Event::processExit(1),
+  };
+  EXPECT_EQ(events, expected);
+  EXPECT_EQ(skipped, 9u);
 }
 
 }  // namespace

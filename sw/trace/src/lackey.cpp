@@ -1,6 +1,7 @@
 // lackey.cpp - parsing of valgrind lackey logs.
 #include "vmmu/trace/lackey.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <vector>
@@ -100,12 +101,83 @@ bool LackeyImporter::consume(std::string_view line) {
 }
 
 void LackeyImporter::keep(const Event &access) {
-  if (skipped_ < options_.skip) {
-    ++skipped_;
+  if (skipping()) {
+    noteStartUpPage(access);
+    if (++skipped_ == options_.skip)
+      writeStartUpPages();
     return;
   }
   out_.write(access);
   ++accesses_;
+}
+
+void LackeyImporter::noteStartUpPage(const Event &access) {
+  const uint8_t touched = access.op == AccessOp::Write  ? kTouchedWrite
+                          : access.op == AccessOp::Read ? kTouchedRead
+                                                        : kTouchedFetch;
+  // An access that crosses into the next page touches both.
+  const uint64_t first = access.address >> 12, last = (access.address + access.size - 1) >> 12;
+  for (uint64_t page = first; page <= last; ++page) {
+    const auto [it, inserted] = start_up_pages_.try_emplace(page, uint8_t{0});
+    if (inserted)
+      start_up_order_.push_back(page);
+    it->second |= touched;
+  }
+}
+
+void LackeyImporter::forgetStartUpPages(uint64_t start, uint64_t length) {
+  if (!skipping() || length == 0)
+    return;
+  for (uint64_t page = start >> 12, end = (start + length - 1) >> 12; page <= end; ++page)
+    start_up_pages_.erase(page);
+}
+
+void LackeyImporter::moveStartUpPages(uint64_t from, uint64_t from_length, uint64_t to, uint64_t to_length) {
+  if (!skipping() || from_length == 0)
+    return;
+  std::vector<std::pair<uint64_t, uint8_t>> moved;
+  for (uint64_t offset = 0; offset < std::min(from_length, to_length); offset += 4096)
+    if (const auto it = start_up_pages_.find((from + offset) >> 12); it != start_up_pages_.end())
+      moved.emplace_back((to + offset) >> 12, it->second);
+  forgetStartUpPages(from, from_length);
+  forgetStartUpPages(to, to_length);
+  for (const auto &[page, touched] : moved) {
+    start_up_pages_.emplace(page, touched);
+    start_up_order_.push_back(page);
+  }
+}
+
+// A page made read-only is written by no replayed store; a page made inaccessible is not resident
+// for the replay's purposes (its first touch after the skip would fault anyway).
+void LackeyImporter::protectStartUpPages(uint64_t start, uint64_t length, uint8_t protection) {
+  if (!skipping() || length == 0)
+    return;
+  if ((protection & (prot::Read | prot::Write | prot::Exec)) == 0) {
+    forgetStartUpPages(start, length);
+    return;
+  }
+  if ((protection & prot::Write) != 0)
+    return;
+  for (uint64_t page = start >> 12, end = (start + length - 1) >> 12; page <= end; ++page)
+    if (const auto it = start_up_pages_.find(page); it != start_up_pages_.end())
+      it->second = static_cast<uint8_t>((it->second & ~kTouchedWrite) | kTouchedRead);
+}
+
+void LackeyImporter::writeStartUpPages() {
+  for (const uint64_t page : start_up_order_) {
+    const auto it = start_up_pages_.find(page);
+    if (it == start_up_pages_.end())
+      continue;
+    const AccessOp op = (it->second & kTouchedWrite) != 0  ? AccessOp::Write
+                        : (it->second & kTouchedRead) != 0 ? AccessOp::Read
+                                                           : AccessOp::Fetch;
+    out_.write(Event::access(0, pid_, op, page << 12, 1));
+    start_up_pages_.erase(it);  // a page listed twice in the order (forgotten, touched again) once
+    ++resident_written_;
+  }
+  out_.write(Event::marker(0, std::string(kStartUpMarker) + std::to_string(resident_written_)));
+  start_up_order_.clear();
+  start_up_order_.shrink_to_fit();
 }
 
 void LackeyImporter::fetch(std::string_view rest) {
@@ -214,16 +286,23 @@ void LackeyImporter::completeSyscall(std::string_view name, std::string_view arg
   const auto args = parseArgs(args_text);
   const auto arg = [&](size_t i) { return i < args.size() ? args[i] : std::nullopt; };
   if (name == "sys_mmap" && arg(1) && arg(2)) {
+    forgetStartUpPages(result, pageRoundUp(*arg(1)));  // a new mapping replaces what was there
     out_.write(Event::mmap(pid_, result, pageRoundUp(*arg(1)), static_cast<uint8_t>(*arg(2) & prot::All)));
   } else if (name == "sys_munmap" && arg(0) && arg(1)) {
+    forgetStartUpPages(*arg(0), pageRoundUp(*arg(1)));
     out_.write(Event::munmap(pid_, *arg(0), pageRoundUp(*arg(1))));
   } else if (name == "sys_mprotect" && arg(0) && arg(1) && arg(2)) {
+    protectStartUpPages(*arg(0), pageRoundUp(*arg(1)), static_cast<uint8_t>(*arg(2) & prot::All));
     out_.write(Event::mprotect(pid_, *arg(0), pageRoundUp(*arg(1)), static_cast<uint8_t>(*arg(2) & prot::All)));
   } else if (name == "sys_brk") {
+    if (brk_ != 0 && result < brk_)
+      forgetStartUpPages(pageRoundUp(result), pageRoundUp(brk_) - pageRoundUp(result));
+    brk_ = result;
     out_.write(Event::brk(pid_, result));
   } else if (name == "sys_mremap" && arg(0) && arg(1) && arg(2)) {
     // The protection of the moved region is not in the call; the common case (a grown heap block
-    // or buffer) is read-write.
+    // or buffer) is read-write. The kernel moves the pages: they stay resident at the new place.
+    moveStartUpPages(*arg(0), pageRoundUp(*arg(1)), result, pageRoundUp(*arg(2)));
     out_.write(Event::munmap(pid_, *arg(0), pageRoundUp(*arg(1))));
     out_.write(Event::mmap(pid_, result, pageRoundUp(*arg(2)), prot::Read | prot::Write));
   } else {

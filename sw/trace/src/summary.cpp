@@ -11,6 +11,7 @@ TraceSummary summarize(TraceReader &reader) {
   TraceSummary s;
   std::unordered_set<uint32_t> pids, cpus;
   std::unordered_map<uint32_t, std::unordered_set<uint64_t>> pages;  // pid -> virtual page numbers
+  uint64_t accesses = 0;
   while (const auto e = reader.next()) {
     ++s.events;
     ++s.by_kind[static_cast<size_t>(e->kind)];
@@ -18,6 +19,7 @@ TraceSummary summarize(TraceReader &reader) {
       pids.insert(e->pid);
     switch (e->kind) {
     case EventKind::Access:
+      ++accesses;
       ++s.accesses_by_op[static_cast<size_t>(e->op)];
       cpus.insert(e->cpu);
     {
@@ -37,6 +39,10 @@ TraceSummary summarize(TraceReader &reader) {
       break;
     case EventKind::ProcessExit:
       ++s.processes_exited;
+      break;
+    case EventKind::Marker:
+      if (!s.start_up_accesses && e->text.rfind(kStartUpMarker, 0) == 0)
+        s.start_up_accesses = accesses;
       break;
     default:
       break;
@@ -67,6 +73,9 @@ void printSummary(const TraceReader &reader, const TraceSummary &s, std::FILE *o
     std::fprintf(out, "switching   one context switch per %.1f accesses\n", double(accesses) / double(switches));
   std::fprintf(out, "footprint   %" PRIu64 " pages of 4 KiB (%.1f MiB)\n", s.footprint_pages,
                double(s.footprint_pages) / 256.0);
+  if (s.start_up_accesses)
+    std::fprintf(out, "start-up    %" PRIu64 " accesses first, one per page the skipped start-up left resident "
+                 "(vmmu run --warmup %" PRIu64 " replays them uncounted)\n", *s.start_up_accesses, *s.start_up_accesses);
 }
 
 }  // namespace vmmu::trace

@@ -30,6 +30,9 @@ inline constexpr size_t kMaxHeaderKeyBytes = 256;
 inline constexpr size_t kMaxHeaderValueBytes = 64 * 1024;
 inline constexpr size_t kMaxPayloadBytes = 64 * 1024;  // non-access record payload
 inline constexpr size_t kMaxTextBytes = 4096;          // process name, marker label
+// The label (then the count) of the marker `vmmu record --skip` writes after one access to each
+// page the skipped start-up left resident (docs/trace-format.md §7).
+inline constexpr std::string_view kStartUpMarker = "start-up resident pages: ";
 inline constexpr int kMaxWindowLog = 24;               // zstd window: 16 MiB (levels <= 19 use <= 8 MiB)
 
 // Record tags (first byte of a record).

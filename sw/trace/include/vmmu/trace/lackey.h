@@ -18,8 +18,13 @@
 // becomes one access per cache line per stream. Options::fold_rep_strings turns this off.
 //
 // Skipping a start-up prefix: the first Options::skip accesses (after folding) are dropped; the
-// region changes among them are kept, so the address space of what follows is right. Addresses are those of the program as laid out under valgrind
-// (docs/trace-format.md, "Recording real programs", says what that approximates).
+// region changes among them are kept, so the address space of what follows is right. The pages the
+// prefix touched are resident when the recording proper begins, so the importer writes one access
+// to each page still mapped then (in first-touch order: a store if the prefix wrote the page and it
+// is still writable, else a load, else a fetch), then a marker labelled kStartUpMarker and their
+// count; a replay with `vmmu run --warmup COUNT` makes them resident uncounted, as they were.
+// Addresses are those of the program as laid out under valgrind (docs/trace-format.md, "Recording
+// real programs", says what that approximates).
 #ifndef VMMU_TRACE_LACKEY_H
 #define VMMU_TRACE_LACKEY_H
 
@@ -27,7 +32,9 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "vmmu/trace/writer.h"
 
@@ -54,6 +61,7 @@ public:
 
   uint64_t accesses() const { return accesses_; }          // kept (written)
   uint64_t skipped() const { return skipped_; }            // dropped by Options::skip
+  uint64_t residentPages() const { return resident_written_; }  // pages written for the skip
   uint64_t folded() const { return folded_; }              // dropped by rep-string folding
   uint64_t regionChanges() const { return region_changes_; }
   uint64_t ignoredLines() const { return ignored_; }
@@ -66,6 +74,13 @@ private:
   void fetch(std::string_view rest);
   // Writes an access unless the skip still runs.
   void keep(const Event &access);
+  // The start-up's pages: noted while the skip runs, written when it ends.
+  void noteStartUpPage(const Event &access);
+  void forgetStartUpPages(uint64_t start, uint64_t length);
+  void moveStartUpPages(uint64_t from, uint64_t from_length, uint64_t to, uint64_t to_length);
+  void protectStartUpPages(uint64_t start, uint64_t length, uint8_t prot);
+  void writeStartUpPages();
+  bool skipping() const { return skipped_ < options_.skip; }
 
   // One data access position of a rep-string iteration: the previous iteration's access there,
   // and the cache line of the access last kept there.
@@ -86,6 +101,13 @@ private:
   bool repeating_ = false;  // the current instruction repeats the previous one (rep iteration)
   size_t slot_ = 0;         // data accesses seen in the current instruction
   RepSlot slots_[kRepSlots];
+  // Pages the skipped prefix touched: page number -> what touched it (kTouched* bits), and the
+  // order of first touches (entries forgotten by munmap stay in the order and are passed over).
+  static constexpr uint8_t kTouchedFetch = 1, kTouchedRead = 2, kTouchedWrite = 4;
+  std::unordered_map<uint64_t, uint8_t> start_up_pages_;
+  std::vector<uint64_t> start_up_order_;
+  uint64_t brk_ = 0;  // the program break last reported (a shrinking brk unmaps pages)
+  uint64_t resident_written_ = 0;
   // Memory syscalls valgrind ran asynchronously: thread id -> "name ( args )", completed later.
   std::map<uint64_t, std::pair<std::string, std::string>> pending_;
 };

@@ -3,6 +3,7 @@
 #define VMMU_TRACE_SUMMARY_H
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <cstdio>
 
@@ -20,6 +21,9 @@ struct TraceSummary {
   uint64_t processes_exited = 0;
   uint64_t cpus_seen = 0;         // distinct cpus of accesses and switches
   uint64_t footprint_pages = 0;   // distinct (pid, 4 KiB virtual page) touched by accesses
+  // Accesses before the start-up marker (kStartUpMarker) of a recording made with --skip: one per
+  // page the start-up left resident. Absent without that marker.
+  std::optional<uint64_t> start_up_accesses;
   uint64_t count(EventKind kind) const { return by_kind[static_cast<size_t>(kind)]; }
 };
 
