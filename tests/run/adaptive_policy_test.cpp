@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,9 @@ struct Outcome {
   std::string modes;
 };
 
-Outcome runChoices(const trace::GenOptions &gen, const std::string &config, const std::string &name) {
+// `gen`'s trace through the four choices and the adaptive policy with `shadow` as its variant.
+Outcome runChoices(const trace::GenOptions &gen, const std::string &config, const std::string &name,
+                   Approach shadow = Approach::ShadowCaching) {
   const TempFile file(name + ".vmt");
   trace::generateTrace(gen, file.path(), trace::TraceHeader{});
   RunRequest request;
@@ -42,6 +45,7 @@ Outcome runChoices(const trace::GenOptions &gen, const std::string &config, cons
   request.baseline = false;
   request.adaptive = true;
   applyConfigText(config, name, request.settings);
+  request.settings.adaptive.shadow = shadow;  // vmmu run --policy
   const RunReport report = runTrace(request);
   Outcome out;
   out.best = UINT64_MAX;
@@ -78,6 +82,7 @@ struct Shape {
   const char *name;
   const char *config;  // config keys that set it
 };
+void PrintTo(const Shape &shape, std::ostream *out) { *out << shape.name; }
 
 class AdaptiveWithinTwoPercent : public ::testing::TestWithParam<Shape> {};
 
@@ -140,31 +145,17 @@ TEST(AdaptiveOnPhased, BeatsEveryStaticChoice) {
   EXPECT_EQ(out.best_name, "nested");
   EXPECT_EQ(out.adaptive, out.best);
 
-  const TempFile file("phased-prefetch.vmt");
-  trace::generateTrace(gen(trace::GenKind::Phased, 16, 500'000), file.path(), trace::TraceHeader{});
-  RunRequest request;
-  request.trace = file.path();
-  request.approaches = kChoices;
-  request.baseline = false;
-  applyConfigText(kBase + "max_ept_page = 4k\n", "phased", request.settings);
-  request.settings.adaptive.shadow = Approach::ShadowPrefetch;  // vmmu run --policy adaptive-shadow-prefetch
-  const RunReport report = runTrace(request);
-  const ModeRun *adaptive = nullptr;
-  for (const ModeRun &run : report.runs)
-    if (run.result.policy == "adaptive")
-      adaptive = &run;
-  ASSERT_NE(adaptive, nullptr);
-  const std::string modes = adaptive->result.modeTimeline();
+  const Outcome prefetching = runChoices(gen(trace::GenKind::Phased, 16, 500'000), kBase + "max_ept_page = 4k\n",
+                                        "phased-prefetch", Approach::ShadowPrefetch);
+  const std::string &modes = prefetching.modes;
   // Nested through the build phase (intervals 0-12) and the random phase's first touches, then
   // shadow-prefetch to the end: one switch.
   const size_t first = modes.find('p');
   ASSERT_NE(first, std::string::npos) << modes;
   EXPECT_GT(first, 12u) << modes;
   EXPECT_EQ(modes, std::string(first, 'n') + std::string(modes.size() - first, 'p'));
-  for (const ModeRun &run : report.runs)
-    if (run.result.policy != "adaptive") {
-      EXPECT_LT(adaptive->result.cycles(), run.result.cycles()) << run.result.policy << ", modes " << modes;
-    }
+  for (const auto &[name, cycles] : prefetching.statics)
+    EXPECT_LT(prefetching.adaptive, cycles) << name << ", modes " << modes;
 }
 
 }  // namespace

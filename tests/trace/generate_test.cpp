@@ -323,24 +323,17 @@ TEST(TraceGenerate, BootOfOneTebibyteWritesEveryEntryWhereTheFormulaSays) {
 }
 
 TEST(TraceGenerate, SeedDeterminesTheTrace) {
-  const auto make = [](const std::string &name, uint64_t seed) {
-    GenOptions o = options(GenKind::Build, 5000, 2, 100, 4);
-    o.seed = seed;
-    const std::string path = scratchPath(name);
-    generateTrace(o, path, {});
-    return decompressTraceFile(path);
-  };
-  EXPECT_EQ(make("a.vmt", 5), make("b.vmt", 5));
-  EXPECT_NE(make("a.vmt", 5), make("c.vmt", 6));
-  const auto phased = [](const std::string &name, uint64_t seed) {
-    GenOptions o = options(GenKind::Phased, 5000, 2, 100, 4);
-    o.seed = seed;
-    const std::string path = scratchPath(name);
-    generateTrace(o, path, {});
-    return decompressTraceFile(path);
-  };
-  EXPECT_EQ(phased("pa.vmt", 5), phased("pb.vmt", 5));
-  EXPECT_NE(phased("pa.vmt", 5), phased("pc.vmt", 6));
+  for (const GenKind kind : {GenKind::Build, GenKind::Phased}) {
+    const auto make = [kind](const std::string &name, uint64_t seed) {
+      GenOptions o = options(kind, 5000, 2, 100, 4);
+      o.seed = seed;
+      const std::string path = scratchPath(name);
+      generateTrace(o, path, {});
+      return decompressTraceFile(path);
+    };
+    EXPECT_EQ(make("a.vmt", 5), make("b.vmt", 5)) << toString(kind);
+    EXPECT_NE(make("a.vmt", 5), make("c.vmt", 6)) << toString(kind);
+  }
 }
 
 TEST(TraceGenerate, KindNamesRoundTrip) {
