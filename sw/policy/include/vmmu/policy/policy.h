@@ -92,8 +92,9 @@ struct AdaptiveParams {
   // per-exit costs replace it (about 1,800 to 2,400 cycles in all on the generated traces).
   uint64_t exit_work_cycles = 4 * vmm::CostConfig{}.guest_entry_read + vmm::CostConfig{}.shadow_entry_write +
                               vmm::CostConfig{}.shadow_table_alloc;
-  // A switch costs a mode-switch exit, flushes and table drops (this), plus, into shadow, one
-  // refill fault per page of the working set (estimated from the guest's page faults so far).
+  // A switch costs a mode-switch exit, flushes and table drops (this), plus, into shadow, the
+  // rebuild of the shadow tables (rebuildFaults: one refill fault per resident page, or per guest
+  // table page for the prefetching variant).
   uint64_t switch_base_cycles = 20'000;
   double margin = 0.15;                // the other approach must be this much cheaper
   unsigned patience = 2;               // for this many intervals in a row (into shadow)
@@ -102,15 +103,14 @@ struct AdaptiveParams {
   // How long a switch has to pay for itself, as a multiple of the run time elapsed so far: a run
   // that has gone on for T cycles is expected to go on for horizon_factor x T more. That is the
   // rule process lifetimes follow (Harchol-Balter and Downey, ACM TOCS 1997: a process that has
-  // run T seconds has about even odds of running T more) and, for a workload whose length is
-  // unknown, the estimate that bounds the loss: a switch is taken once its cost is earned back by
-  // the gain over as long again as the run so far, so a run that ends right after a switch
-  // loses at most that cost, which is no more than the gain it already passed up. A fixed number
-  // of intervals does not scale: the 100 intervals of before (1,000,000 accesses) were 5-40% of
-  // the traces measured and no switch could pay back in 8 (docs/results.md). Early in a run the
-  // horizon is short, so the first touches (where shadow's refills and exits are dearest) never
-  // start a switch; after a long build phase it is long, so a random phase that follows is
-  // switched for as soon as its tables settle.
+  // run T seconds has about even odds of running T more), and it needs nothing the VMM does not
+  // know: the run time so far, the refills priced at the exits measured so far. If the run ends
+  // right after a switch, the loss is that switch's cost. A fixed number of intervals does not
+  // scale: the 100 intervals of before (1,000,000 accesses) were a whole generated trace and half
+  // a recorded one, and no switch could pay back in 8 (docs/results.md). Early in a run the horizon is short, so
+  // the first touches (where shadow's refills and exits are dearest) never start a switch; after
+  // a long build phase it is long, so a random phase that follows is switched for as soon as its
+  // tables settle.
   double horizon_factor = 1.0;
 };
 
