@@ -101,9 +101,11 @@ struct GenCommandOptions {
 int traceGen(const GenCommandOptions &c, const std::string &command) {
   trace::GenOptions o = c.gen;
   o.kind = *trace::genKindFromString(c.kind);  // oneOf checked the name
-  const std::string tool = "vmmu trace gen " + c.kind + " --footprint-mib " + std::to_string(o.footprint_mib) +
-                           " --accesses " + std::to_string(o.accesses) + " --procs " + std::to_string(o.procs) +
-                           " --quantum " + std::to_string(o.quantum) + " --seed " + std::to_string(o.seed);
+  std::string tool = "vmmu trace gen " + c.kind + " --footprint-mib " + std::to_string(o.footprint_mib) +
+                     " --accesses " + std::to_string(o.accesses) + " --procs " + std::to_string(o.procs) +
+                     " --quantum " + std::to_string(o.quantum) + " --seed " + std::to_string(o.seed);
+  if (o.kind == trace::GenKind::Phased)
+    tool += " --build-percent " + std::to_string(o.build_percent) + " --job-mib " + std::to_string(o.job_mib);
   OutputFile out(c.output);
   const trace::GenResult r = trace::generateTrace(o, out.path(), trace::makeHeader(tool, command));
   out.commit();
@@ -352,6 +354,11 @@ void addTraceCommands(CLI::App &app, Action &action, const std::string &command_
     gen->add_option("--quantum", o->gen.quantum, "Accesses per turn before a context switch")
         ->check(wholeNumber(1, UINT64_MAX));
     gen->add_option("--seed", o->gen.seed, "Random seed")->check(wholeNumber(0, UINT64_MAX));
+    gen->add_option("--build-percent", o->gen.build_percent,
+                    "phased: share of the accesses in the build phase (the rest: random over the footprint)")
+        ->check(wholeNumber(1, 99));
+    gen->add_option("--job-mib", o->gen.job_mib, "phased: footprint of each build job in MiB")
+        ->check(wholeNumber(1, 1 << 20));
     gen->callback([o, &action, command_line] { action = [o, command_line] { return traceGen(*o, command_line); }; });
   }
 }

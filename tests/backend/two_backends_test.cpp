@@ -334,8 +334,9 @@ TEST(TwoBackendsOneResult, AdaptivePolicyThroughTheExperimentApi) {
   params.exit_cycles = 100;
   params.exit_work_cycles = 0;
   // With the STLB and the EPT PSCs a warm 2D walk reads about two entries: the gain per interval
-  // is small, so let a switch pay for itself over a long horizon.
-  params.horizon = 1'000;
+  // is small, so let a switch pay for itself over a long horizon: 1,000 times the run so far
+  // (at least the 1,000 intervals this test used to fix).
+  params.horizon_factor = 1'000.0;
   params.margin = 0.05;
 
   policy::AdaptivePolicy on_model(params);

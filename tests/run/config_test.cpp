@@ -615,7 +615,7 @@ TEST(ConfigEdges, EveryKeySetsItsOwnField) {
                   "shadow_table_alloc = 25\nshadow_table_free = 26\nemulate_write = 27\ncontrol_command = 28\n"
                   "tlb.2m.sets = 4\ntlb.1g.ways = 2\nntlb.4k.sets = 8\nntlb.2m.ways = 8\nntlb.1g.sets = 2\n"
                   "psc.l3.sets = 2\npsc.l5.ways = 2\n"
-                  "adaptive.patience = 5\nadaptive.cooldown = 6\nadaptive.horizon = 7\n"
+                  "adaptive.patience = 5\nadaptive.cooldown = 6\nadaptive.horizon_factor = 0.5\n"
                   "adaptive.switch_base_cycles = 8\n",
                   "test.cfg", s);
   EXPECT_EQ(s.guest.costs.clear_page, 11u);
@@ -640,7 +640,7 @@ TEST(ConfigEdges, EveryKeySetsItsOwnField) {
   EXPECT_EQ(s.mmu.psc[3].ways, 2u);
   EXPECT_EQ(s.adaptive.patience, 5u);
   EXPECT_EQ(s.adaptive.cooldown, 6u);
-  EXPECT_EQ(s.adaptive.horizon, 7u);
+  EXPECT_DOUBLE_EQ(s.adaptive.horizon_factor, 0.5);
   EXPECT_EQ(s.adaptive.switch_base_cycles, 8u);
 }
 

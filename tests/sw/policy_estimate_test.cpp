@@ -20,9 +20,13 @@ using vmm::ExitReason;
 // of shim work.
 constexpr double kPriorPerExit = 2'090.0;
 
+// The run time of every interval built here: after k of them the payback horizon is k intervals
+// (horizon_factor 1 x k x 1,000,000 elapsed / 1,000,000).
+constexpr uint64_t kIntervalCycles = 1'000'000;
+
 // A nested interval: 1,000 walks making 1,000 guest and 3,000 nested references at 30 cycles each
 // plus 2 fixed cycles per walk (walk cycles 2,000 + 120,000 = 122,000), and 10,000 cycles of TLB
-// hits besides (translation 132,000).
+// hits besides (translation 132,000); 1,000,000 cycles of run time in all (kIntervalCycles).
 IntervalCounters nested(uint64_t guest_faults = 0, uint64_t cr3_writes = 0) {
   IntervalCounters in;
   in.approach = Approach::Nested;
@@ -33,6 +37,7 @@ IntervalCounters nested(uint64_t guest_faults = 0, uint64_t cr3_writes = 0) {
   in.translation_cycles = 132'000;
   in.guest_page_faults = guest_faults;
   in.cr3_writes = cr3_writes;
+  in.total_cycles = kIntervalCycles;
   return in;
 }
 
@@ -49,6 +54,7 @@ IntervalCounters shadow(uint64_t faults, uint64_t guest_faults = 0) {
   in.exits[static_cast<unsigned>(ExitReason::ShadowFault)] = faults;
   in.exit_cycles = 1'500 * faults;
   in.shim_cycles = 500 * faults;
+  in.total_cycles = kIntervalCycles;
   return in;
 }
 
@@ -196,7 +202,9 @@ TEST(AdaptiveEstimates, SwitchCostIsABaseAndOneRefillPerResidentPage) {
 AdaptivePolicy switchedWith100Pages() {
   AdaptivePolicy policy;
   EXPECT_EQ(policy.decide(nested(100)), Approach::Nested);  // 460,000 against 132,000
-  // 42,000 < 0.85 x 132,000 and 90,000 x 100 > 20,000 + 100 x 2,090: better, twice (patience 2).
+  // 42,000 < 0.85 x 132,000, but the switch costs 20,000 + 100 x 2,090 = 229,000: 90,000 over a
+  // horizon of 2 intervals does not repay it, over 3 it does; twice in a row (patience 2).
+  EXPECT_EQ(policy.decide(nested()), Approach::Nested);
   EXPECT_EQ(policy.decide(nested()), Approach::Nested);
   EXPECT_EQ(policy.decide(nested()), Approach::ShadowCaching);
   return policy;
@@ -230,6 +238,7 @@ TEST(AdaptiveEstimates, LeavingShadowForgetsTheBudget) {
   AdaptiveParams params;
   params.cooldown = 0;
   params.patience = 1;
+  params.horizon_factor = 2.0;  // after 2 intervals 4 of them: 360,000 repays 229,000
   AdaptivePolicy policy(params);
   EXPECT_EQ(policy.decide(nested(100)), Approach::Nested);
   EXPECT_EQ(policy.decide(nested()), Approach::ShadowCaching);
@@ -262,7 +271,8 @@ TEST(AdaptiveDecisions, TheOtherApproachMustBeCheaperByMoreThanTheMargin) {
 TEST(AdaptiveDecisions, TheGainOverTheHorizonMustExceedTheSwitchCost) {
   AdaptiveParams params;
   params.patience = 1;
-  params.horizon = 2;
+  params.horizon_factor = 2.0;
+  // After one interval the horizon is 2 x 1,000,000 elapsed / 1,000,000 = 2 intervals.
   // Gain 132,000 - 42,000 = 90,000 per interval, 180,000 over two: equal to the cost is not enough.
   params.switch_base_cycles = 180'000;
   AdaptivePolicy equal(params);
@@ -275,6 +285,9 @@ TEST(AdaptiveDecisions, TheGainOverTheHorizonMustExceedTheSwitchCost) {
 TEST(AdaptiveDecisions, PatienceCountsIntervalsInARow) {
   AdaptiveParams params;
   params.patience = 3;
+  // A horizon of 100 x k intervals after k: the 1,000 pages nested(1'000) faults in (a switch of
+  // 20,000 + 1,000 x 2,090) are repaid by 90,000 x 400 from the fourth interval on.
+  params.horizon_factor = 100.0;
   AdaptivePolicy policy(params);
   EXPECT_EQ(policy.decide(nested()), Approach::Nested);
   EXPECT_EQ(policy.decide(nested()), Approach::Nested);

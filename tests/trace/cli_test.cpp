@@ -50,7 +50,7 @@ TEST(TraceCli, BadOptionsAreOneLineUsageErrors) {
   expectUsageError("trace", "trace: missing command (expected info, dump, import, mix or gen)");
   expectUsageError("trace frobnicate", "trace: unknown command 'frobnicate'");
   expectUsageError("trace gen", "KIND is required");
-  expectUsageError("trace gen nosuch -o " + out, "KIND: expected worst, random, stream, scan, build or boot, got 'nosuch'");
+  expectUsageError("trace gen nosuch -o " + out, "KIND: expected worst, random, stream, scan, build, boot or phased, got 'nosuch'");
   expectUsageError("trace gen random", "--output is required");
   expectUsageError("trace gen random --accesses 0 -o " + out, "--accesses: expected a whole number from 1");
   expectUsageError("trace gen random --procs -3 -o " + out, "--procs: expected a whole number from 1 to 100000, got '-3'");

@@ -180,6 +180,65 @@ TEST(TraceGenerate, BuildHasManyShortLivedProcesses) {
     EXPECT_LE(pages.size(), (16u << 20) / 4096 / 4) << "pid " << pid;
 }
 
+// Phased: a build phase of exactly build_percent of the accesses (short jobs of job_mib each),
+// every job gone before the random phase, whose processes share the footprint.
+TEST(TraceGenerate, PhasedIsABuildPhaseThenARandomPhase) {
+  GenOptions o = options(GenKind::Phased, 40000, 2, 1000, 8);
+  o.build_percent = 25;
+  o.job_mib = 1;
+  const std::string path = scratchPath("phased.vmt");
+  const GenResult r = generateTrace(o, path, {});
+  std::map<uint32_t, std::string> names;
+  std::map<uint32_t, uint64_t> accesses_of;
+  std::set<uint32_t> live;
+  uint64_t accesses = 0, build_accesses = 0, first_random_access = 0;
+  bool jobs_live_in_random_phase = false;
+  for (const Event &e : readAll(path)) {
+    if (e.kind == EventKind::ProcessCreate) {
+      names[e.pid] = e.text;
+      live.insert(e.pid);
+    } else if (e.kind == EventKind::ProcessExit) {
+      live.erase(e.pid);
+    } else if (e.kind == EventKind::Access) {
+      ++accesses;
+      ++accesses_of[e.pid];
+      const bool job = names[e.pid].rfind("build-", 0) == 0;
+      build_accesses += job ? 1 : 0;
+      if (!job && first_random_access == 0) {
+        first_random_access = accesses;
+        for (const uint32_t pid : live)
+          jobs_live_in_random_phase = jobs_live_in_random_phase || names[pid].rfind("build-", 0) == 0;
+      }
+    }
+  }
+  EXPECT_EQ(accesses, 40000u);
+  EXPECT_EQ(build_accesses, 10000u) << "25% of the accesses";
+  EXPECT_EQ(first_random_access, 10001u) << "the random phase follows the whole build phase";
+  EXPECT_FALSE(jobs_live_in_random_phase) << "every job exited first";
+  // Jobs live 313-938 accesses (mean 10,000 / (8 x 2) = 625): at least 10,000 / 938 of them,
+  // two at a time; then the two random processes.
+  uint64_t jobs = 0, randoms = 0;
+  for (const auto &[pid, name] : names) {
+    jobs += name.rfind("build-", 0) == 0 ? 1 : 0;
+    randoms += name.rfind("random-", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_GE(jobs, 11u);
+  EXPECT_EQ(randoms, 2u);
+  EXPECT_EQ(jobs + randoms, r.processes);
+  const Facts f = gather(path, /*heap_allowed=*/true);
+  EXPECT_EQ(f.created, f.exited);
+  EXPECT_EQ(f.outside_regions, 0u);
+  EXPECT_EQ(f.fetch_outside_exec, 0u);
+  for (const auto &[pid, pages] : f.pages) {
+    if (names[pid].rfind("build-", 0) == 0) {
+      EXPECT_LE(pages.size(), 256u) << "a job's 1 MiB, pid " << pid;
+    } else {
+      EXPECT_LE(pages.size(), 1024u) << "half of 8 MiB, pid " << pid;
+      EXPECT_GT(pages.size(), 900u) << "15,000 random accesses cover most of 1,024 pages, pid " << pid;
+    }
+  }
+}
+
 TEST(TraceGenerate, BootBuildsADirectMapWithLargePages) {
   const std::string path = scratchPath("boot.vmt");
   const uint64_t footprint_mib = 64;
@@ -264,20 +323,22 @@ TEST(TraceGenerate, BootOfOneTebibyteWritesEveryEntryWhereTheFormulaSays) {
 }
 
 TEST(TraceGenerate, SeedDeterminesTheTrace) {
-  const auto make = [](const std::string &name, uint64_t seed) {
-    GenOptions o = options(GenKind::Build, 5000, 2, 100, 4);
-    o.seed = seed;
-    const std::string path = scratchPath(name);
-    generateTrace(o, path, {});
-    return decompressTraceFile(path);
-  };
-  EXPECT_EQ(make("a.vmt", 5), make("b.vmt", 5));
-  EXPECT_NE(make("a.vmt", 5), make("c.vmt", 6));
+  for (const GenKind kind : {GenKind::Build, GenKind::Phased}) {
+    const auto make = [kind](const std::string &name, uint64_t seed) {
+      GenOptions o = options(kind, 5000, 2, 100, 4);
+      o.seed = seed;
+      const std::string path = scratchPath(name);
+      generateTrace(o, path, {});
+      return decompressTraceFile(path);
+    };
+    EXPECT_EQ(make("a.vmt", 5), make("b.vmt", 5)) << toString(kind);
+    EXPECT_NE(make("a.vmt", 5), make("c.vmt", 6)) << toString(kind);
+  }
 }
 
 TEST(TraceGenerate, KindNamesRoundTrip) {
   for (const GenKind kind :
-       {GenKind::Worst, GenKind::Random, GenKind::Stream, GenKind::Scan, GenKind::Build, GenKind::Boot})
+       {GenKind::Worst, GenKind::Random, GenKind::Stream, GenKind::Scan, GenKind::Build, GenKind::Boot, GenKind::Phased})
     EXPECT_EQ(genKindFromString(toString(kind)), kind);
   EXPECT_FALSE(genKindFromString("nonsense"));
 }
@@ -287,14 +348,23 @@ TEST(TraceGenerate, BadOptionsThrow) {
   EXPECT_THROW(generateTrace(options(GenKind::Random, 1, 0, 1, 1), scratchPath("x.vmt"), {}), std::invalid_argument);
   EXPECT_THROW(generateTrace(options(GenKind::Random, 1, 1, 0, 1), scratchPath("x.vmt"), {}), std::invalid_argument);
   EXPECT_THROW(generateTrace(options(GenKind::Random, 1, 1, 1, 0), scratchPath("x.vmt"), {}), std::invalid_argument);
+  GenOptions phased = options(GenKind::Phased, 100, 1, 1, 1);
+  for (const uint64_t percent : {0u, 100u}) {
+    phased.build_percent = percent;
+    EXPECT_THROW(generateTrace(phased, scratchPath("x.vmt"), {}), std::invalid_argument) << percent;
+  }
+  phased.build_percent = 99;
+  EXPECT_NO_THROW(generateTrace(phased, scratchPath("x.vmt"), {}));
+  phased.job_mib = 0;
+  EXPECT_THROW(generateTrace(phased, scratchPath("x.vmt"), {}), std::invalid_argument);
 }
 
 // Every generator's accesses are aligned 8-byte loads and stores, and its instruction fetches
-// (Build's, the only kind with code) aligned 4-byte reads of the next instruction unless a jump
+// (Build's and Phased's build phase, the only code) aligned 4-byte reads of the next instruction unless a jump
 // lands on a 16-byte boundary.
 TEST(TraceGenerate, AccessesAreAlignedWordsAndFetchesAlignedInstructions) {
   for (const GenKind kind : {GenKind::Worst, GenKind::Random, GenKind::Stream, GenKind::Scan, GenKind::Build,
-                             GenKind::Boot}) {
+                             GenKind::Boot, GenKind::Phased}) {
     SCOPED_TRACE(std::string(toString(kind)));
     const std::string path = scratchPath("sizes_" + std::string(toString(kind)) + ".vmt");
     generateTrace(options(kind, 20000, 2, 1000, 16), path, {});
@@ -321,8 +391,8 @@ TEST(TraceGenerate, AccessesAreAlignedWordsAndFetchesAlignedInstructions) {
       }
     }
     EXPECT_GT(data, 0u);
-    if (kind == GenKind::Build) {
-      EXPECT_GT(fetches, 1000u);
+    if (kind == GenKind::Build || kind == GenKind::Phased) {  // phased: its build phase's jobs
+      EXPECT_GT(fetches, kind == GenKind::Build ? 1000u : 250u);
       EXPECT_GT(straight, fetches / 2);  // mostly straight-line code
     } else {
       EXPECT_EQ(fetches, 0u);

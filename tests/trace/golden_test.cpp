@@ -77,7 +77,7 @@ TEST(TraceGolden, InfoOfTheBundledTraces) {
 }
 
 TEST(TraceGolden, EveryGeneratorKindAndTheMixer) {
-  for (const char *kind : {"worst", "random", "stream", "scan", "build", "boot"}) {
+  for (const char *kind : {"worst", "random", "stream", "scan", "build", "boot", "phased"}) {
     const std::string path = scratchPath(std::string("golden-") + kind + ".vmt");
     ASSERT_EQ(vmmu(std::string("trace gen ") + kind + " --accesses 300 --procs 2 --seed 3 --footprint-mib 4 -o " + path),
               0)

@@ -31,7 +31,7 @@ std::string modeLetters(const std::vector<Approach> &approaches) {
 namespace {
 
 IntervalCounters intervalOf(uint64_t index, Approach approach, const vmm::RunCost &cost,
-                            const std::array<uint64_t, kNumCounters> &counters) {
+                            const std::array<uint64_t, kNumCounters> &counters, const vmm::CostConfig &costs) {
   auto ctr = [&](Counter c) { return counters[static_cast<unsigned>(c)]; };
   IntervalCounters in;
   in.index = index;
@@ -48,6 +48,9 @@ IntervalCounters intervalOf(uint64_t index, Approach approach, const vmm::RunCos
   in.translation_cycles = cost.translation_cycles;
   in.exit_cycles = cost.exit_cycles;
   in.shim_cycles = cost.shim_cycles;
+  // As vmm::chargeBacking charged it.
+  in.host_backings = cost.host_backings;
+  in.host_backing_cycles = cost.host_backings * costs.host_alloc + cost.host_pages_backed * costs.host_clear_page;
   in.total_cycles = cost.totalCycles();
   return in;
 }
@@ -164,7 +167,12 @@ void PolicyRun::endInterval(bool decide) {
   std::array<uint64_t, kNumCounters> delta{};
   for (unsigned c = 0; c < kNumCounters; ++c)
     delta[c] = counters[c] - last_counters_[c];
-  result_.intervals.push_back(intervalOf(result_.intervals.size(), during_, vmm_->cost() - last_cost_, delta));
+  result_.intervals.push_back(
+      intervalOf(result_.intervals.size(), during_, vmm_->cost() - last_cost_, delta, vmm_->config().costs));
+  IntervalCounters &recorded = result_.intervals.back();
+  const uint64_t guest_pages = kernel_->memoryBytes() / 4096;
+  recorded.guest_used_pages = guest_pages - std::min(guest_pages, kernel_->freeFrames());
+  recorded.guest_table_pages = kernel_->stats().table_pages_allocated - kernel_->stats().table_pages_freed;
   last_cost_ = vmm_->cost();
   last_counters_ = counters;
   done_in_interval_ = 0;
@@ -200,6 +208,10 @@ void PolicyRun::coarsen() {
       pair.translation_cycles += second.translation_cycles;
       pair.exit_cycles += second.exit_cycles;
       pair.shim_cycles += second.shim_cycles;
+      pair.host_backings += second.host_backings;
+      pair.host_backing_cycles += second.host_backing_cycles;
+      pair.guest_used_pages = second.guest_used_pages;  // at the pair's end
+      pair.guest_table_pages = second.guest_table_pages;
       pair.total_cycles += second.total_cycles;
     }
     merged.push_back(pair);

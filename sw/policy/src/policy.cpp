@@ -34,8 +34,10 @@ AdaptivePolicy::AdaptivePolicy(const AdaptiveParams &params)
     throw std::invalid_argument("adaptive policy: margin must be in [0, 1)");
   if (!(params.exits_per_guest_fault >= 0.0) || !(params.exits_per_cr3_write >= 0.0))
     throw std::invalid_argument("adaptive policy: exits_per_guest_fault and exits_per_cr3_write must be >= 0");
-  if (params.patience == 0 || params.patience_leave_shadow == 0 || params.horizon == 0)
-    throw std::invalid_argument("adaptive policy: patience, patience_leave_shadow and horizon must be >= 1");
+  if (params.patience == 0 || params.patience_leave_shadow == 0)
+    throw std::invalid_argument("adaptive policy: patience and patience_leave_shadow must be >= 1");
+  if (!(params.horizon_factor > 0.0))
+    throw std::invalid_argument("adaptive policy: horizon_factor must be > 0");
 }
 
 double AdaptivePolicy::cyclesPerExit() const {
@@ -55,12 +57,32 @@ uint64_t AdaptivePolicy::refillExits(const IntervalCounters &in) const {
   return std::min(refill_credit_, faults - std::min(faults, in.guest_page_faults));
 }
 
+uint64_t AdaptivePolicy::residentPages() const {
+  return used_pages_ == 0 ? working_set_pages_ : std::min(working_set_pages_, used_pages_);
+}
+
+uint64_t AdaptivePolicy::rebuildFaults() const {
+  const uint64_t pages = residentPages();
+  if (params_.shadow == Approach::ShadowPrefetch && table_pages_ != 0)
+    return std::min(pages, table_pages_);
+  return pages;
+}
+
+double AdaptivePolicy::horizonIntervals(const IntervalCounters &in) const {
+  // The run time this interval took stands for the intervals to come; an interval of no run time
+  // (hand-built counters) counts as the virtualization it measured.
+  const uint64_t interval = std::max<uint64_t>(1, std::max(in.total_cycles, in.virtualizationCycles()));
+  return params_.horizon_factor * static_cast<double>(elapsed_cycles_) / static_cast<double>(interval);
+}
+
 uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
   if (in.approach == Approach::Nested)
     return in.virtualizationCycles();
-  // From shadow: the same misses walk in two dimensions; no exits are needed.
+  // From shadow: the same misses walk in two dimensions; no exits are needed but one EPT violation
+  // per host page first touched, whose backing nested pays as shadow did.
   const double walk = static_cast<double>(in.walk_cycles) * nested_walk_ratio_;
-  return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles);
+  return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + in.host_backing_cycles +
+         in.host_backings * params_.exit_cycles;
 }
 
 uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
@@ -72,7 +94,8 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
     const uint64_t refills = refillExits(in);
     if (exits == 0 || refills == 0)
       return measured;
-    const double per_exit = static_cast<double>(in.exit_cycles + in.shim_cycles) / static_cast<double>(exits);
+    const double per_exit = static_cast<double>(in.exit_cycles + in.shim_cycles - std::min(in.shim_cycles, in.host_backing_cycles)) /
+                            static_cast<double>(exits);
     return measured - std::min(measured, static_cast<uint64_t>(per_exit * static_cast<double>(refills)));
   }
   // From nested: a shadow walk makes only the guest-dimension references (the PSCs behave alike),
@@ -83,22 +106,27 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
                                                 : static_cast<double>(in.walk_cycles - std::min(in.walk_cycles, fixed)) /
                                                       static_cast<double>(references);
   const double walk = static_cast<double>(fixed) + per_reference * static_cast<double>(in.guest_references);
-  // Plain shadow rebuilds after every CR3 write: each walk of the interval may refill a page.
-  const double cr3_exits = params_.shadow == Approach::ShadowPlain
-                               ? (in.cr3_writes == 0 ? 0.0 : static_cast<double>(std::min(in.walks, working_set_pages_)))
+  // Plain and prefetching shadow rebuild after every CR3 write: each walk of the interval may
+  // refill, up to the resident set's rebuild.
+  const double cr3_exits = params_.shadow != Approach::ShadowCaching
+                               ? (in.cr3_writes == 0 ? 0.0 : static_cast<double>(std::min(in.walks, rebuildFaults())))
                                : params_.exits_per_cr3_write * static_cast<double>(in.cr3_writes);
   const double exits = params_.exits_per_guest_fault * static_cast<double>(in.guest_page_faults) + cr3_exits;
-  return static_cast<uint64_t>(walk + exits * cyclesPerExit()) + (in.translation_cycles - in.walk_cycles);
+  // The host pages nested backed would be backed under shadow too, within its shadow faults.
+  return static_cast<uint64_t>(walk + exits * cyclesPerExit()) + (in.translation_cycles - in.walk_cycles) +
+         in.host_backing_cycles;
 }
 
 uint64_t AdaptivePolicy::switchCost(bool to_shadow) const {
-  const double refills = to_shadow ? static_cast<double>(working_set_pages_) * cyclesPerExit() : 0.0;
+  const double refills = to_shadow ? static_cast<double>(rebuildFaults()) * cyclesPerExit() : 0.0;
   return params_.switch_base_cycles + static_cast<uint64_t>(refills);
 }
 
 Approach AdaptivePolicy::decide(const IntervalCounters &in) {
   const bool in_shadow = vmm::isShadow(in.approach);
   working_set_pages_ += in.guest_page_faults;
+  used_pages_ = in.guest_used_pages;
+  table_pages_ = in.guest_table_pages;
   if (!in_shadow && in.guest_references != 0 && in.walk_cycles > 2 * in.walks) {
     // Learn how much dearer a nested walk is than its guest dimension alone.
     const double refs = static_cast<double>(in.guest_references + in.nested_references);
@@ -106,8 +134,9 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
   }
   if (in_shadow) {
     measured_exits_ += in.totalExits();
-    measured_exit_cycles_ += in.exit_cycles + in.shim_cycles;
+    measured_exit_cycles_ += in.exit_cycles + in.shim_cycles - std::min(in.shim_cycles, in.host_backing_cycles);
   }
+  elapsed_cycles_ += in.total_cycles;
   const uint64_t nested = estimateNested(in);
   const uint64_t shadow = estimateShadow(in);
   refill_credit_ -= refillExits(in);
@@ -121,14 +150,14 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
   const uint64_t here = in_shadow ? shadow : nested;
   const uint64_t there = in_shadow ? nested : shadow;
   const bool better = static_cast<double>(there) < (1.0 - params_.margin) * static_cast<double>(here) &&
-                      static_cast<double>(here - there) * params_.horizon > static_cast<double>(switchCost(!in_shadow));
+                      static_cast<double>(here - there) * horizonIntervals(in) > static_cast<double>(switchCost(!in_shadow));
   streak_ = better ? streak_ + 1 : 0;
   if (streak_ < (in_shadow ? params_.patience_leave_shadow : params_.patience))
     return current;
   streak_ = 0;
   cooldown_left_ = params_.cooldown;
   // Entering shadow budgets one refill fault per resident page (switchCost); leaving forgets it.
-  refill_credit_ = in_shadow ? 0 : working_set_pages_;
+  refill_credit_ = in_shadow ? 0 : rebuildFaults();
   return in_shadow ? Approach::Nested : params_.shadow;
 }
 

@@ -318,8 +318,18 @@ std::vector<Key> keyTable() {
                        [](RunSettings &s) -> unsigned & { return s.adaptive.patience; }));
   keys.push_back(small("adaptive.cooldown", "intervals", 0, 1u << 20, "intervals after a switch with no new switch",
                        [](RunSettings &s) -> unsigned & { return s.adaptive.cooldown; }));
-  keys.push_back(small("adaptive.horizon", "intervals", 0, 1u << 20, "intervals over which a switch must pay off",
-                       [](RunSettings &s) -> unsigned & { return s.adaptive.horizon; }));
+  {
+    Key k;
+    k.name = "adaptive.horizon_factor";
+    k.type = Type::Real;
+    k.unit = "x run time";
+    k.real_min = 0.01;
+    k.real_max = 100.0;
+    k.meaning = "a switch must pay off within this many times the run time elapsed so far";
+    k.set = [](RunSettings &s, uint64_t, double v, size_t) { s.adaptive.horizon_factor = v; };
+    k.get = [](RunSettings &s) { return real(s.adaptive.horizon_factor); };
+    keys.push_back(std::move(k));
+  }
   keys.push_back(large("adaptive.switch_base_cycles", "cycles", 0, kMaxCycles, "fixed cost of one approach switch",
                        [](RunSettings &s) -> uint64_t & { return s.adaptive.switch_base_cycles; }));
   return keys;

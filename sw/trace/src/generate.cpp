@@ -26,13 +26,14 @@ constexpr uint64_t kWorstStride = (1ull << 30) + (1ull << 21) + (1ull << 12);
 constexpr uint64_t kWorstSpan = 1ull << 46;
 constexpr uint64_t kKernelDirectMap = 0xffff'8880'0000'0000ull;
 
-constexpr std::array<std::pair<GenKind, std::string_view>, 6> kNames{{
+constexpr std::array<std::pair<GenKind, std::string_view>, 7> kNames{{
     {GenKind::Worst, "worst"},
     {GenKind::Random, "random"},
     {GenKind::Stream, "stream"},
     {GenKind::Scan, "scan"},
     {GenKind::Build, "build"},
     {GenKind::Boot, "boot"},
+    {GenKind::Phased, "phased"},
 }};
 
 // One process of a generated workload, with the state of its access pattern.
@@ -55,29 +56,15 @@ public:
   GenResult run() {
     if (o_.kind == GenKind::Boot)
       bootKernel();
-    for (uint64_t slot = 0; slot < o_.procs; ++slot)
-      procs_.push_back(startProcess());
-    size_t current = 0;
-    uint64_t in_turn = 0;
-    switchTo(procs_[current].pid);
-    while (result_.accesses < o_.accesses) {
-      if (in_turn == o_.quantum) {
-        current = (current + 1) % procs_.size();
-        switchTo(procs_[current].pid);
-        in_turn = 0;
-      }
-      Proc &p = procs_[current];
-      access(p);
-      ++in_turn;
-      if (o_.kind == GenKind::Build && --p.life == 0 && result_.accesses < o_.accesses) {
-        // The process is done; the build starts the next job in its place.
-        emit(Event::processExit(p.pid));
-        p = startProcess();
-        switchTo(p.pid);
-      }
+    if (o_.kind == GenKind::Phased) {
+      // The build phase's jobs all exit before the random phase maps its footprint, as a build
+      // finishes before the program it built runs.
+      const uint64_t build_accesses = std::max<uint64_t>(1, o_.accesses * o_.build_percent / 100);
+      runPhase(GenKind::Build, std::max<uint64_t>(1, (o_.job_mib << 20) / kPage), build_accesses);
+      runPhase(GenKind::Random, pages_per_proc_, o_.accesses);
+    } else {
+      runPhase(o_.kind, pages_per_proc_, o_.accesses);
     }
-    for (const Proc &p : procs_)
-      emit(Event::processExit(p.pid));
     writer_.finish();
     return result_;
   }
@@ -105,15 +92,16 @@ private:
 
   AccessOp readOrWrite() { return rand(4) == 0 ? AccessOp::Write : AccessOp::Read; }
 
-  Proc startProcess() {
+  // A new process of `kind` with `pages` of data, in a phase of `phase_accesses` accesses.
+  Proc startProcess(GenKind kind, uint64_t pages, uint64_t phase_accesses) {
     Proc p;
     p.pid = next_pid_++;
     ++result_.processes;
-    const uint32_t parent = o_.kind == GenKind::Boot ? 1 : 0;
-    emit(Event::processCreate(p.pid, parent, std::string(toString(o_.kind)) + "-" + std::to_string(p.pid)));
-    p.pages = pages_per_proc_;
+    const uint32_t parent = kind == GenKind::Boot ? 1 : 0;
+    emit(Event::processCreate(p.pid, parent, std::string(toString(kind)) + "-" + std::to_string(p.pid)));
+    p.pages = pages;
     p.base = kUserBase;
-    switch (o_.kind) {
+    switch (kind) {
     case GenKind::Worst:
       p.base = kWorstBase;
       emit(Event::mmap(p.pid, kWorstBase, kWorstSpan, prot::Read | prot::Write));
@@ -131,7 +119,7 @@ private:
       emit(Event::brk(p.pid, p.base + p.pages * kPage));
       emit(Event::mmap(p.pid, p.stack, p.stack_pages * kPage, prot::Read | prot::Write));
       // Jobs of a build are short: a few thousand to a few tens of thousands of accesses.
-      const uint64_t mean = std::clamp<uint64_t>(o_.accesses / (8 * o_.procs), 500, 50'000);
+      const uint64_t mean = std::clamp<uint64_t>(phase_accesses / (8 * o_.procs), 500, 50'000);
       p.life = mean / 2 + rand(mean) + 1;
       break;
     }
@@ -147,8 +135,8 @@ private:
     return p;
   }
 
-  void access(Proc &p) {
-    switch (o_.kind) {
+  void access(GenKind kind, Proc &p) {
+    switch (kind) {
     case GenKind::Worst: {
       const uint64_t page = rand(p.pages);
       touch(p, readOrWrite(), p.base + (page * kWorstStride) % kWorstSpan + rand(512) * 8, 8);
@@ -191,7 +179,39 @@ private:
       // First touch of the region, one write per page (a kernel zeroing pages on fault).
       touch(p, AccessOp::Write, p.base + (p.cursor++ % p.pages) * kPage, 8);
       break;
+    case GenKind::Phased:
+      break;  // runPhase runs its phases' kinds, never this one
     }
+  }
+
+  // `procs` processes of `kind`, each with `pages` of data, take turns until the trace holds
+  // `until` accesses; then they exit.
+  void runPhase(GenKind kind, uint64_t pages, uint64_t until) {
+    const uint64_t phase_accesses = until - result_.accesses;
+    procs_.clear();
+    for (uint64_t slot = 0; slot < o_.procs; ++slot)
+      procs_.push_back(startProcess(kind, pages, phase_accesses));
+    size_t current = 0;
+    uint64_t in_turn = 0;
+    switchTo(procs_[current].pid);
+    while (result_.accesses < until) {
+      if (in_turn == o_.quantum) {
+        current = (current + 1) % procs_.size();
+        switchTo(procs_[current].pid);
+        in_turn = 0;
+      }
+      Proc &p = procs_[current];
+      access(kind, p);
+      ++in_turn;
+      if (kind == GenKind::Build && --p.life == 0 && result_.accesses < until) {
+        // The process is done; the build starts the next job in its place.
+        emit(Event::processExit(p.pid));
+        p = startProcess(kind, pages, phase_accesses);
+        switchTo(p.pid);
+      }
+    }
+    for (const Proc &p : procs_)
+      emit(Event::processExit(p.pid));
   }
 
   // The guest kernel (pid 1) builds a direct map of the footprint with 2 MiB pages: one PML4 entry,
@@ -263,6 +283,8 @@ std::string_view toString(GenKind kind) {
 GenResult generateTrace(const GenOptions &options, const std::string &output, const TraceHeader &header) {
   if (options.accesses == 0 || options.procs == 0 || options.quantum == 0 || options.footprint_mib == 0)
     throw std::invalid_argument("generator: accesses, procs, quantum and footprint must all be at least 1");
+  if (options.kind == GenKind::Phased && (options.build_percent == 0 || options.build_percent > 99 || options.job_mib == 0))
+    throw std::invalid_argument("generator: phased needs a build share of 1..99 percent and a job footprint of at least 1 MiB");
   if (options.procs > 100'000)
     throw std::invalid_argument("generator: at most 100000 processes");
   return Generator(options, output, header).run();

@@ -41,7 +41,16 @@ struct IntervalCounters {
   uint64_t translation_cycles = 0;
   uint64_t exit_cycles = 0;
   uint64_t shim_cycles = 0;
-  uint64_t total_cycles = 0;
+  // Host pages backed on first touch (lazy host allocation, §16) and the part of shim_cycles that
+  // backing them took: work every approach pays for the same pages, which the VMM knows it did.
+  uint64_t host_backings = 0;
+  uint64_t host_backing_cycles = 0;
+  // At the interval's end: the guest's memory in use (4 KiB pages; what a balloon driver's
+  // statistics report as total minus free) and its live page-table pages (what walking the
+  // guest's tables from its roots finds). 0 when unknown.
+  uint64_t guest_used_pages = 0;
+  uint64_t guest_table_pages = 0;
+  uint64_t total_cycles = 0;  // the interval's run time
   uint64_t virtualizationCycles() const { return translation_cycles + exit_cycles + shim_cycles; }
   uint64_t totalExits() const { return std::accumulate(exits.begin(), exits.end(), uint64_t{0}); }
 };
@@ -83,29 +92,33 @@ struct AdaptiveParams {
   // per-exit costs replace it (about 1,800 to 2,400 cycles in all on the generated traces).
   uint64_t exit_work_cycles = 4 * vmm::CostConfig{}.guest_entry_read + vmm::CostConfig{}.shadow_entry_write +
                               vmm::CostConfig{}.shadow_table_alloc;
-  // A switch costs a mode-switch exit, flushes and table drops (this), plus, into shadow, one
-  // refill fault per page of the working set (estimated from the guest's page faults so far).
+  // A switch costs a mode-switch exit, flushes and table drops (this), plus, into shadow, the
+  // rebuild of the shadow tables (rebuildFaults: one refill fault per resident page, or per guest
+  // table page for the prefetching variant).
   uint64_t switch_base_cycles = 20'000;
   double margin = 0.15;                // the other approach must be this much cheaper
   unsigned patience = 2;               // for this many intervals in a row (into shadow)
   unsigned patience_leave_shadow = 1;  // exits are an unambiguous signal: leave shadow sooner
   unsigned cooldown = 2;               // intervals after a switch with no new switch
-  // Intervals over which a switch must pay for itself: how long the policy expects the behaviour
-  // it measured to last. Into shadow a switch costs a refill fault per resident page, which takes
-  // 25-75 intervals of the steady-state gain to earn back on `worst`, on `random` and on 4-process
-  // `random` over a 4K EPT (docs/results.md); the old 8 (80,000 accesses) could never pay for it.
-  // 100 intervals is 1,000,000 guest accesses, about a millisecond of a real CPU, while the
-  // ntua-rpms KVM patches (references.md) sample once a second and hold a mode for two: they
-  // assume a mode lasts 1,000 times longer. If the behaviour ends sooner, the loss is bounded: the
-  // margin and patience filter blips, and a shadow mode that stops paying is left one interval
-  // after the cooldown (its refill budget can hide at most the switch's own cost again).
-  // docs/results.md gives the adaptive column at horizons 8, 25, 50, 100 and 200.
-  unsigned horizon = 100;
+  // How long a switch has to pay for itself, as a multiple of the run time elapsed so far: a run
+  // that has gone on for T cycles is expected to go on for horizon_factor x T more. That is the
+  // rule process lifetimes follow (Harchol-Balter and Downey, ACM TOCS 1997: a process that has
+  // run T seconds has about even odds of running T more), and it needs nothing the VMM does not
+  // know: the run time so far, the refills priced at the exits measured so far. If the run ends
+  // right after a switch, the loss is that switch's cost. A fixed number of intervals does not
+  // scale: the 100 intervals of before (1,000,000 accesses) were a whole generated trace and half
+  // a recorded one, and no switch could pay back in 8 (docs/results.md). Early in a run the horizon is short, so
+  // the first touches (where shadow's refills and exits are dearest) never start a switch; after
+  // a long build phase it is long, so a random phase that follows is switched for as soon as its
+  // tables settle.
+  double horizon_factor = 1.0;
 };
 
 // Nested <-> shadow on estimates of the interval just measured under the other approach (Wang et
 // al. VEE 2011's signals: TLB misses and walk cost against guest page faults, CR3 writes and
-// exits), with hysteresis.
+// exits), with hysteresis; a switch is taken only when the gain over the payback horizon (the run
+// time elapsed times horizon_factor) exceeds the switch's cost (the refills priced at the cycles
+// per exit measured so far).
 //
 // Two things keep a justified switch from being undone by its own warm-up: the refill faults that
 // rebuild the shadow tables after a switch were already charged to the switch, so they are taken
@@ -125,17 +138,31 @@ public:
   uint64_t estimateNested(const IntervalCounters &interval) const;
   uint64_t estimateShadow(const IntervalCounters &interval) const;
   uint64_t switchCost(bool to_shadow) const;
-  // Cycles of one shadow exit (round trip and the shim's work): measured once shadow ran.
+  // Cycles of one shadow exit (round trip and the shim's work, host backing excluded): measured
+  // once shadow ran.
   double cyclesPerExit() const;
+  // Run time seen so far (every interval's total cycles), and the intervals of `interval`'s
+  // length a switch decided after it has to pay for itself in: horizon_factor x the run time so
+  // far (this interval included), over this interval's run time.
+  uint64_t elapsedCycles() const { return elapsed_cycles_; }
+  double horizonIntervals(const IntervalCounters &interval) const;
   const AdaptiveParams &params() const { return params_; }
 
 private:
   // Refill faults of `interval` still covered by the switch's budget.
   uint64_t refillExits(const IntervalCounters &interval) const;
+  // Pages resident now: those the guest faulted in, bounded by its memory in use when known.
+  uint64_t residentPages() const;
+  // Shadow faults that rebuild the shadow tables of the resident set: one per page, or, for the
+  // prefetching variant (a fault fills a whole shadow table), one per guest table page.
+  uint64_t rebuildFaults() const;
 
   AdaptiveParams params_;
   double nested_walk_ratio_;          // learned from nested intervals
   uint64_t working_set_pages_ = 0;    // guest page faults so far: a proxy for the resident set
+  uint64_t elapsed_cycles_ = 0;       // run time of the intervals seen
+  uint64_t used_pages_ = 0;           // the last interval's guest_used_pages
+  uint64_t table_pages_ = 0;          // the last interval's guest_table_pages
   uint64_t measured_exits_ = 0;       // shadow exits seen, and their cycles (exit + shim)
   uint64_t measured_exit_cycles_ = 0;
   uint64_t refill_credit_ = 0;        // refill faults the last switch into shadow paid for

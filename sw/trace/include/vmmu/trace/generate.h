@@ -12,6 +12,9 @@
 //   build   many short-lived processes (a parallel build): create, map, run briefly, exit
 //   boot    a guest kernel building its direct map with 2 MiB pages through explicit page-table
 //           writes, then processes mapping and first-touching big 2 MiB-aligned regions
+//   phased  a build phase (short jobs with small footprints: page-table churn and CR3 writes, what
+//           shadow paging pays exits for) then a random phase over the whole footprint (TLB
+//           misses over settled tables, what nested paging over a 4 KiB EPT pays 2D walks for)
 #ifndef VMMU_TRACE_GENERATE_H
 #define VMMU_TRACE_GENERATE_H
 
@@ -24,11 +27,11 @@
 
 namespace vmmu::trace {
 
-enum class GenKind { Worst, Random, Stream, Scan, Build, Boot };
+enum class GenKind { Worst, Random, Stream, Scan, Build, Boot, Phased };
 
 std::optional<GenKind> genKindFromString(std::string_view name);
 std::string_view toString(GenKind kind);
-inline constexpr std::string_view kGenKindNames = "worst, random, stream, scan, build, boot";
+inline constexpr std::string_view kGenKindNames = "worst, random, stream, scan, build, boot, phased";
 
 struct GenOptions {
   GenKind kind = GenKind::Random;
@@ -37,6 +40,10 @@ struct GenOptions {
   uint64_t procs = 1;           // processes live at once
   uint64_t quantum = 100'000;   // accesses per turn before the CPU switches process
   uint64_t seed = 1;
+  // phased only: the share of `accesses` in the build phase, and each build job's footprint
+  // (the random phase that follows covers `footprint_mib`).
+  uint64_t build_percent = 25;
+  uint64_t job_mib = 2;
 };
 
 struct GenResult {
@@ -47,7 +54,8 @@ struct GenResult {
 };
 
 // Writes the trace to `output` with `header`. Throws TraceError (I/O) or std::invalid_argument
-// (options out of range: zero accesses, procs or quantum, zero footprint).
+// (options out of range: zero accesses, procs or quantum, zero footprint; for phased a build share
+// outside 1..99 or a zero job footprint).
 GenResult generateTrace(const GenOptions &options, const std::string &output, const TraceHeader &header);
 
 }  // namespace vmmu::trace
