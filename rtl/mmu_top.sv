@@ -613,25 +613,14 @@ module mmu_top #(
   assign req_fire = req_valid_i && req_ready_o;
   assign va_canonical = &req_va_i[63:VaBits-1] || ~|req_va_i[63:VaBits-1];
 
-  // §7: a cached entry grants when the guest and EPT checks pass and a write finds it dirty.
-  // acc is a guest_acc_t ({rw, us, nx}) and access an access_e, passed as plain vectors: yosys
-  // 0.23 mis-elaborates struct and enum arguments of a function.
-  function automatic logic entry_grants(logic [2:0] acc, logic [2:0] ept_perm, logic dirty,
-                                        logic [1:0] access, logic user);
-    logic write, exec;
-    write = access == 2'(mmu_pkg::AccessWrite);
-    exec = access == 2'(mmu_pkg::AccessExec);
-    entry_grants = !(user && !acc[1]) && !(write && !acc[2]) && !(exec && acc[0]) &&
-                   (write ? ept_perm[1] : exec ? ept_perm[2] : ept_perm[0]) &&
-                   (!write || dirty);
-  endfunction
-
-  assign tlb_grants = entry_grants(tlb_acc, tlb_ept_perm, tlb_dirty, req_access_i, req_user_i);
+  // §7 (mmu_pkg::entry_grants): guest and EPT checks, and a write finds the entry dirty.
+  assign tlb_grants = mmu_pkg::entry_grants(tlb_acc, tlb_ept_perm, tlb_dirty, req_access_i,
+                                            req_user_i);
   // hPA of an STLB hit: the entry's frame | the VA's offset inside a page of the entry's size.
   assign stlb_hpa = {stlb_rd_frame, 12'h000} | (held_q.va[PaBits-1:0] &
       (stlb_rd_size == mmu_pkg::Size2M ? PaBits'(64'h001f_ffff) : PaBits'(64'h0000_0fff)));
-  assign stlb_grants = entry_grants(stlb_rd_acc, stlb_rd_ept_perm, stlb_rd_dirty, held_access_q,
-                                    held_q.user);
+  assign stlb_grants = mmu_pkg::entry_grants(stlb_rd_acc, stlb_rd_ept_perm, stlb_rd_dirty,
+                                             held_access_q, held_q.user);
 
   mmu_pkg::resp_t front_resp;  // a hit or an early fault
 
