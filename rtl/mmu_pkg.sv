@@ -117,15 +117,16 @@ package mmu_pkg;
   localparam int unsigned NumCounters = 38;
 
   // The walker FSM (§12). Named states so that waves show them.
-  typedef enum logic [2:0] {
-    WalkIdle         = 3'd0,  // waiting for a TLB miss
-    WalkStart        = 3'd1,  // probes the PSCs, decides the first operation
-    WalkGuestRead    = 3'd2,  // reading a guest entry
-    WalkGuestAdTable = 3'd3,  // setting A in a non-leaf guest entry
-    WalkNestedRead   = 3'd4,  // reading an EPT entry
-    WalkNestedAd     = 3'd5,  // setting A (and D) in an EPT entry
-    WalkGuestAdLeaf  = 3'd6,  // setting A (and D) in the guest leaf, the last operation
-    WalkDone         = 3'd7   // fills the TLB while the response is presented
+  typedef enum logic [3:0] {
+    WalkIdle         = 4'd0,  // waiting for a TLB miss
+    WalkStart        = 4'd1,  // probes the PSCs, decides the first operation on a hit
+    WalkGuestRead    = 4'd2,  // reading a guest entry
+    WalkGuestAdTable = 4'd3,  // setting A in a non-leaf guest entry
+    WalkNestedRead   = 4'd4,  // reading an EPT entry
+    WalkNestedAd     = 4'd5,  // setting A (and D) in an EPT entry
+    WalkGuestAdLeaf  = 4'd6,  // setting A (and D) in the guest leaf, the last operation
+    WalkDone         = 4'd7,  // fills the TLB while the response is presented
+    WalkXlate        = 4'd8   // translates the gPA registered in the cycle before (§12 XLATE)
   } walk_state_e;
 
   // What an invalidation of the VPID-tagged structures (TLB, PSC) selects (§11).

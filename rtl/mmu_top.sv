@@ -180,6 +180,38 @@ module mmu_top #(
   logic [2:0]           eptc_level, eptc_perm, eptc_fill_level, eptc_fill_perm;
   logic [PaBits-1:0]    eptc_next, eptc_fill_next;
 
+  // §12 cache fills: a PSC, nested-TLB or EPT PSC fill the walker decides in cycle d is
+  // registered here and written at the end of d + 1 (no lookup uses those arrays in d + 1), so
+  // that the victim choice and the entry write are not on the walker's decision path.
+  logic                 psc_fill_q, ntlb_fill_q, ntlb_fill_dirty_q, eptc_fill_q;
+  logic [2:0]           psc_fill_level_q, ntlb_fill_perm_q, eptc_fill_level_q, eptc_fill_perm_q;
+  logic [PaBits-1:0]    psc_fill_next_q, ntlb_fill_gpa_q, ntlb_fill_hpa_q, eptc_fill_next_q;
+  mmu_pkg::guest_acc_t  psc_fill_acc_q;
+  mmu_pkg::page_size_e  ntlb_fill_size_q;
+
+  always_ff @(posedge clk_i) begin : cache_fill_regs
+    if (!rst_ni) begin
+      psc_fill_q <= 1'b0;
+      ntlb_fill_q <= 1'b0;
+      eptc_fill_q <= 1'b0;
+    end else begin
+      psc_fill_q <= psc_fill;
+      ntlb_fill_q <= ntlb_fill;
+      eptc_fill_q <= eptc_fill;
+    end
+    psc_fill_level_q <= psc_fill_level;
+    psc_fill_next_q <= psc_fill_next;
+    psc_fill_acc_q <= psc_fill_acc;
+    ntlb_fill_gpa_q <= ntlb_fill_gpa;
+    ntlb_fill_size_q <= ntlb_fill_size;
+    ntlb_fill_hpa_q <= ntlb_fill_hpa;
+    ntlb_fill_perm_q <= ntlb_fill_perm;
+    ntlb_fill_dirty_q <= ntlb_fill_dirty;
+    eptc_fill_level_q <= eptc_fill_level;
+    eptc_fill_next_q <= eptc_fill_next;
+    eptc_fill_perm_q <= eptc_fill_perm;
+  end
+
   logic                 tlb_fill, tlb_fill_global, tlb_fill_dirty;
   mmu_pkg::page_size_e  tlb_fill_size, tlb_fill_gsize;
   logic [PaBits-1:0]    tlb_fill_hpa;
@@ -526,13 +558,13 @@ module mmu_top #(
     .lk_next_o         (psc_next),
     .lk_acc_o          (psc_acc),
     .lk_touch_i        (psc_touch),
-    .fill_i            (psc_fill),
-    .fill_level_i      (psc_fill_level),
-    .fill_vpid_i       (walk_vpid),
+    .fill_i            (psc_fill_q),
+    .fill_level_i      (psc_fill_level_q),
+    .fill_vpid_i       (walk_vpid),  // the walk's request is held until its next START
     .fill_pcid_i       (walk_pcid),
     .fill_va_i         (walk_va),
-    .fill_next_i       (psc_fill_next),
-    .fill_acc_i        (psc_fill_acc),
+    .fill_next_i       (psc_fill_next_q),
+    .fill_acc_i        (psc_fill_acc_q),
     .inv_i             (inv_valid),
     .inv_kind_i        (inv_kind),
     .inv_vpid_i        (ctrl_vpid_i),
@@ -559,13 +591,13 @@ module mmu_top #(
     .lk_dirty_o        (ntlb_dirty),
     .lk_touch_i        (ntlb_touch),
     .lk_inv_matching_i (ntlb_inv_matching),
-    .fill_i            (ntlb_fill),
-    .fill_root_i       (ctx_ept_root),
-    .fill_gpa_i        (ntlb_fill_gpa),
-    .fill_size_i       (ntlb_fill_size),
-    .fill_hpa_i        (ntlb_fill_hpa),
-    .fill_perm_i       (ntlb_fill_perm),
-    .fill_dirty_i      (ntlb_fill_dirty),
+    .fill_i            (ntlb_fill_q),
+    .fill_root_i       (ctx_ept_root),  // stable while the walker is busy
+    .fill_gpa_i        (ntlb_fill_gpa_q),
+    .fill_size_i       (ntlb_fill_size_q),
+    .fill_hpa_i        (ntlb_fill_hpa_q),
+    .fill_perm_i       (ntlb_fill_perm_q),
+    .fill_dirty_i      (ntlb_fill_dirty_q),
     .inv_root_i        (ntlb_inv_root),
     .inv_all_i         (ntlb_inv_all),
     .inv_root_addr_i   (ctrl_data_i[PaBits-1:0])
@@ -588,12 +620,12 @@ module mmu_top #(
     .lk_next_o       (eptc_next),
     .lk_perm_o       (eptc_perm),
     .lk_touch_i      (eptc_touch),
-    .fill_i          (eptc_fill),
-    .fill_level_i    (eptc_fill_level),
+    .fill_i          (eptc_fill_q),
+    .fill_level_i    (eptc_fill_level_q),
     .fill_root_i     (ctx_ept_root),
-    .fill_gpa_i      (ntlb_fill_gpa),
-    .fill_next_i     (eptc_fill_next),
-    .fill_perm_i     (eptc_fill_perm),
+    .fill_gpa_i      (ntlb_fill_gpa_q),
+    .fill_next_i     (eptc_fill_next_q),
+    .fill_perm_i     (eptc_fill_perm_q),
     .inv_root_i      (ntlb_inv_root),
     .inv_all_i       (ntlb_inv_all),
     .inv_root_addr_i (ctrl_data_i[PaBits-1:0])
@@ -752,7 +784,7 @@ module mmu_top #(
               !inv_valid && !tlb_touch && !tlb_inv_matching && !tlb_fill && !psc_touch &&
               !stlb_busy && !stlb_start && !stlb_touch && !stlb_drop && !stlb_refill &&
               !psc_fill && !ntlb_lk_valid && !ntlb_touch && !ntlb_inv_matching && !ntlb_fill &&
-              !eptc_touch && !eptc_fill &&
+              !eptc_touch && !eptc_fill && !psc_fill_q && !ntlb_fill_q && !eptc_fill_q &&
               !walk_resp_valid && !resp_valid_d &&
               (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc) ==
                   mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles));

@@ -1,13 +1,15 @@
 // mmu_walker: the page walker of §5, one FSM for NATIVE, NESTED, SHADOW and DIRECT walks.
 //
 // A walk is a sequence of memory operations (guest reads, EPT reads, A/D FETCH_ORs) and the
-// walker decides the next one in the cycle the previous response arrives (§12): probes of the
-// PSC (START only), the nested TLB and the EPT PSC (§10.3), the permission and reserved-bit
-// checks, the base-offset addition, the escape filter and the bounds check are all
-// combinational. The decision logic is written as three steps so that the nested-TLB and EPT PSC
-// probes sit between them without a loop:
-//   1. `translate_request`: which gPA, if any, is translated this cycle (a guest table pointer
-//      or the final gPA), and whether it goes through the EPT;
+// walker decides the next one in the cycle the previous response arrives (§12), except that a gPA
+// to translate (CR3 after a PSC miss in START, a guest table pointer, the final gPA) is
+// registered in the cycle it becomes known, with its escape-filter verdict, and translated in the
+// next cycle, XLATE: probes of the nested TLB and the EPT PSC (§10.3), the base-offset addition
+// and the bounds check happen there, away from the response decode and the PSC probe (§12: a
+// path of at most 60 gate levels). The decision logic is written as three steps so that the
+// nested-TLB and EPT PSC probes sit between them without a loop:
+//   1. `known_gpa`: which gPA, if any, becomes known this cycle (registered for XLATE);
+//      `xr_*`: the gPA XLATE translates, and whether it goes through the EPT;
 //   2. the nested TLB and the EPT PSC (outside) answer for that gPA;
 //   3. `decide`: everything else - faults, the next operation, cache fills, the response.
 // The walker presents its response for one cycle (resp_valid_o) in the decision cycle; the top
@@ -207,7 +209,17 @@ module mmu_walker #(
     logic                dirty;
   } result_t;
 
+  // The gPA XLATE translates (§12), registered in the cycle it becomes known.
+  typedef struct packed {
+    logic [PaBits-1:0]   gpa;
+    logic                final_gpa;   // the final gPA, else a table pointer
+    logic [2:0]          glevel;      // a table pointer: the guest level of the table located
+    logic                escaped;     // DIRECT: an escape entry holds the gPA's page
+    logic                in_page;     // an escape entry lies inside the guest page
+  } xlate_t;
+
   mmu_pkg::walk_ctl_t  ctl_q, ctl_d;
+  xlate_t              xl_q, xl_d;
   mem_t                mem_q, mem_d;
   mmu_pkg::walk_req_t  req_q, req_d;
   guest_t              guest_q, guest_d;
@@ -225,6 +237,7 @@ module mmu_walker #(
     guest_q <= guest_d;
     nested_q <= nested_d;
     res_q <= res_d;
+    xl_q <= xl_d;
   end
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
@@ -316,45 +329,45 @@ module mmu_walker #(
   end
 
   // ---------------------------------------------------------------------------------------
-  // Step 1: the gPA translated this cycle, if any.
+  // Step 1: the gPA that becomes known this cycle (registered for XLATE), and the one XLATE
+  // translates.
 
-  logic                xr_valid, xr_final, xr_escaped, xr_nested, xr_in_page;
-  mmu_pkg::access_e    xr_access;  // READ for table pointers, the request's for the final gPA
-  logic [PaBits-1:0]   xr_gpa;
-  logic [2:0]          xr_glevel;
-  logic                esc_hit;
+  logic                xn_valid, xn_final;
+  logic [PaBits-1:0]   xn_gpa;
+  logic [2:0]          xn_glevel;
+  logic                esc_hit, esc_in_page;
 
-  always_comb begin : translate_request
-    xr_valid = 1'b0;
-    xr_final = 1'b0;
-    xr_gpa = '0;
-    xr_glevel = '0;
+  always_comb begin : known_gpa
+    xn_valid = 1'b0;
+    xn_final = 1'b0;
+    xn_gpa = '0;
+    xn_glevel = '0;
     unique case (state_q)
       mmu_pkg::WalkStart: begin
         if (!psc_hit_i) begin  // locate the root table
-          xr_valid = 1'b1;
-          xr_gpa = ctx_cr3_i;
-          xr_glevel = 3'(GuestLevels);
+          xn_valid = 1'b1;
+          xn_gpa = ctx_cr3_i;
+          xn_glevel = 3'(GuestLevels);
         end
       end
       mmu_pkg::WalkGuestRead: begin
         if (resp_fire && g_present && !g_rsvd) begin
           if (!g_leaf && !g_need_table_a) begin
-            xr_valid = 1'b1;
-            xr_gpa = g_next_gpa;
-            xr_glevel = glevel_q - 3'd1;
+            xn_valid = 1'b1;
+            xn_gpa = g_next_gpa;
+            xn_glevel = glevel_q - 3'd1;
           end else if (g_leaf && !g_denies) begin
-            xr_valid = 1'b1;
-            xr_final = 1'b1;
-            xr_gpa = g_leaf_gpa;
+            xn_valid = 1'b1;
+            xn_final = 1'b1;
+            xn_gpa = g_leaf_gpa;
           end
         end
       end
       mmu_pkg::WalkGuestAdTable: begin
         if (resp_fire) begin
-          xr_valid = 1'b1;
-          xr_gpa = {guest_q.pte[PaBits-1:12], 12'h000};
-          xr_glevel = glevel_q - 3'd1;
+          xn_valid = 1'b1;
+          xn_gpa = {guest_q.pte[PaBits-1:12], 12'h000};
+          xn_glevel = glevel_q - 3'd1;
         end
       end
       default: ;
@@ -364,13 +377,24 @@ module mmu_walker #(
   mmu_escape_filter #(.PaBits(PaBits), .EscapeEntries(EscapeEntries)) u_escape_filter (
     .esc_valid_i (ctx_esc_valid_i),
     .esc_page_i  (ctx_esc_page_i),
-    .gpa_i       (xr_gpa),
+    .gpa_i       (xn_gpa),
     .size_i      (g_gsize),
     .escaped_o   (esc_hit),
-    .in_page_o   (xr_in_page)
+    .in_page_o   (esc_in_page)
   );
 
-  assign xr_escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
+  // XLATE's gPA.
+  logic                xr_valid, xr_final, xr_escaped, xr_nested, xr_in_page;
+  mmu_pkg::access_e    xr_access;  // READ for table pointers, the request's for the final gPA
+  logic [PaBits-1:0]   xr_gpa;
+  logic [2:0]          xr_glevel;
+
+  assign xr_valid = state_q == mmu_pkg::WalkXlate;
+  assign xr_final = xl_q.final_gpa;
+  assign xr_gpa = xl_q.gpa;
+  assign xr_glevel = xl_q.glevel;
+  assign xr_escaped = xl_q.escaped;
+  assign xr_in_page = xl_q.in_page;
   assign xr_nested = ctx_mode_i == mmu_pkg::ModeNested || xr_escaped;
   assign xr_access = xr_final ? req_q.access : mmu_pkg::AccessRead;
   assign ntlb_lk_valid_o = xr_valid && xr_nested;
@@ -498,6 +522,16 @@ module mmu_walker #(
     ctl_d.state = mmu_pkg::WalkDone;
   endtask
 
+  // The gPA known this cycle (xn_*) is translated in the next, XLATE (§12).
+  task automatic to_xlate();
+    xl_d.gpa = xn_gpa;
+    xl_d.final_gpa = xn_final;
+    xl_d.glevel = xn_glevel;
+    xl_d.escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
+    xl_d.in_page = esc_in_page;
+    ctl_d.state = mmu_pkg::WalkXlate;
+  endtask
+
   // A gPA that goes through the EPT missed the nested TLB: start the EPT walk at its root, or
   // below the deepest EPT PSC hit, which skips the EPT levels above it (§10.3).
   task automatic start_nested_walk();
@@ -528,8 +562,10 @@ module mmu_walker #(
 
   always_comb begin : translation_outcome
     write = req_q.access == mmu_pkg::AccessWrite;
-    acc_cur = (state_q == mmu_pkg::WalkGuestRead) ? g_acc : acc_q;
-    pte_cur = (state_q == mmu_pkg::WalkGuestRead) ? rdata : guest_q.pte;
+    // The guest read's entry and permissions were registered before any translation (XLATE
+    // or an EPT walk's end) is taken.
+    acc_cur = acc_q;
+    pte_cur = guest_q.pte;
     bounds_fault = ctx_mode_i == mmu_pkg::ModeDirect && !bounds_pass;
     bounds_fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, req_q.va, xd_glevel));
     next_table = xd_hpa[PaBits-1:0];
@@ -588,6 +624,7 @@ module mmu_walker #(
     guest_d = guest_q;
     nested_d = nested_q;
     res_d = res_q;
+    xl_d = xl_q;
 
     fin_valid = 1'b0;
     issued = 1'b0;
@@ -635,10 +672,8 @@ module mmu_walker #(
           guest_d.pte_addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
           issue(1'b0, guest_d.pte_addr, psc_level_i - 3'd1, 64'h0);
           ctl_d.state = mmu_pkg::WalkGuestRead;
-        end else if (xd_valid) begin  // the root table's pointer, translated
-          take_translation();
-        end else begin
-          start_nested_walk();
+        end else begin  // the root table's pointer, translated in XLATE
+          to_xlate();
         end
       end
 
@@ -656,21 +691,23 @@ module mmu_walker #(
           end else if (!g_leaf && g_need_table_a) begin
             issue(1'b0, gpte_addr_q, glevel_q, 64'(1) << mmu_pkg::PteA);
             ctl_d.state = mmu_pkg::WalkGuestAdTable;
-          end else if (xd_valid) begin  // the next table's or the final gPA, translated
-            take_translation();
-          end else begin
-            start_nested_walk();
+          end else begin  // the next table's or the final gPA, translated in XLATE
+            to_xlate();
           end
         end
       end
 
       mmu_pkg::WalkGuestAdTable: begin : guest_ad_table
-        if (resp_fire) begin
-          if (xd_valid) begin  // the next table's pointer, translated
-            take_translation();
-          end else begin
-            start_nested_walk();
-          end
+        if (resp_fire) begin  // the next table's pointer, translated in XLATE
+          to_xlate();
+        end
+      end
+
+      mmu_pkg::WalkXlate: begin : xlate
+        if (xd_valid) begin  // translated without an EPT walk (or a nested-TLB hit)
+          take_translation();
+        end else begin
+          start_nested_walk();
         end
       end
 
@@ -841,10 +878,11 @@ module mmu_walker #(
   always_comb begin : assertions
     if (rst_ni) begin
       // The memory port presents a request, then waits for its response: never both, and
-      // neither while no walk is in progress (IDLE, START, DONE).
+      // neither while no walk is in progress (IDLE, START, XLATE, DONE).
       mem_req_xor_resp: assert (!(mem_req_valid_o && mem_resp_ready_o));
       no_mem_while_idle: assert (!mem_active || (state_q != mmu_pkg::WalkIdle &&
                                                    state_q != mmu_pkg::WalkStart &&
+                                                   state_q != mmu_pkg::WalkXlate &&
                                                    state_q != mmu_pkg::WalkDone));
       // A FETCH_OR sets A/D bits of its dimension's entry and nothing else (§2); a read
       // carries no data.
@@ -878,7 +916,7 @@ module mmu_walker #(
       // operation, and translates nothing.
       mem_wait_holds: assert (!(mem_resp_ready_o && !mem_resp_valid_i) ||
                               (ctl_d.state == state_q && ctl_d.mem_sent && !issued &&
-                               !fin_valid && !xr_valid));
+                               !fin_valid && !xr_valid && !xn_valid));
     end
   end
 `endif

@@ -75,15 +75,16 @@ TEST_F(RtlDirected, NativeColdWalkReadsOneEntryPerLevelThenHits) {
     EXPECT_EQ(cold.ops[i].kind, MemOpKind::Read);
     EXPECT_EQ(cold.ops[i].dim, Dim::Guest);
   }
-  EXPECT_EQ(cold.latency, stlbProbeCycles() + 2u + levels * 2u)
-      << "STLB probe, START + L operations of 2 cycles + DONE";
+  EXPECT_EQ(cold.latency, stlbProbeCycles() + 2u + (levels + 1) + levels * 2u)
+      << "STLB probe, START + L + 1 XLATE cycles (CR3, L - 1 pointers, the final gPA) + L "
+         "operations of 2 cycles + DONE";
 
   const DutTranslation warm = sim.check(read(0, kVa + 0x456));
   EXPECT_TRUE(warm.resp.tlb_hit);
   EXPECT_EQ(warm.resp.hpa, kPa + 0x456);
   EXPECT_TRUE(warm.ops.empty());
   EXPECT_EQ(warm.latency, 1u);
-  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles), 2u + levels * 2u);
+  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles), 2u + (levels + 1) + levels * 2u);
   EXPECT_EQ(sim.dut().counter(Counter::TlbHits), 1u);
 }
 
@@ -493,7 +494,8 @@ TEST_F(RtlDirected, SlowMemoryAndBackPressureAreCountedInWalkCycles) {
     EXPECT_GE(c, 3u);
     sum += c;
   }
-  EXPECT_EQ(t.latency, stlbProbeCycles() + 2 + sum);
+  // A cold walk translates CR3, the guest_levels - 1 table pointers and the final gPA (XLATE).
+  EXPECT_EQ(t.latency, stlbProbeCycles() + 2 + (config.guest_levels + 1) + sum);
   slow.expectCountersMatch();
 }
 
