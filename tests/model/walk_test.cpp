@@ -80,6 +80,33 @@ TEST(NativeWalk, WalkCyclesComeFromTheMemoryTiming) {
   EXPECT_EQ(ctr(mmu, Counter::WalkCycles), 2u + 5 + 4 * 3 + 4 * 5);
 }
 
+// §12 XLATE: one cycle for every gPA a walk translates (CR3 after a PSC miss, each table pointer,
+// the final gPA), none for a gPA the walk never reaches. Reads cost 3 cycles (SplitLatency).
+TEST(NativeWalk, OneTranslationCycleForEveryGpaTheWalkTranslates) {
+  SparseMemory mem;
+  FrameAllocator frames(0x10'0000, 0x20'0000);
+  GuestPageTables tables(mem, frames);  // root 0x100000; L3 0x101000, L2 0x102000, L1 0x103000
+  tables.map(kVaPage, 0xabc000, PageSize::Size4K);
+  tables.map(kVaPage + 0x1000, 0xabd000, PageSize::Size4K);  // same L1 table
+  SplitLatency timing;
+  Mmu mmu(MmuConfig{}, mem, &timing);
+  setupContext(mmu, 0, {.mode = Mode::Native, .cr3 = tables.root()});
+
+  // Cold: CR3, the L3, L2 and L1 tables' pointers and the final gPA: 5 XLATE cycles.
+  EXPECT_EQ(mmu.translate(request(kVa)).trace.walk_cycles, 2u + 5 + 4 * 3);
+  // The PDE cache gives the L1 table's host address: only the final gPA is translated.
+  const TranslateResult warm = mmu.translate(request(kVa + 0x1000));
+  EXPECT_EQ(warm.trace.psc_level, 2u);
+  EXPECT_EQ(warm.trace.walk_cycles, 2u + 1 + 3);
+  // A root entry not present: CR3 is translated, then the first read faults; nothing else.
+  const uint64_t unmapped = kVa + (uint64_t{1} << 39);  // another L4 index, not present
+  const TranslateResult fault = mmu.translate(request(unmapped));
+  EXPECT_EQ(fault.resp.fault, Fault::GuestPageFault);
+  EXPECT_EQ(fault.ops.size(), 1u);
+  EXPECT_EQ(fault.trace.walk_cycles, 2u + 1 + 3);
+  EXPECT_EQ(ctr(mmu, Counter::WalkCycles), (2u + 5 + 12) + (2u + 1 + 3) + (2u + 1 + 3));
+}
+
 TEST(NativeWalk, GuestAccessedAndDirtyUpdatesInSpecOrder) {
   SparseMemory mem;
   FrameAllocator frames(0x10'0000, 0x20'0000);

@@ -101,6 +101,30 @@ TEST_F(RtlDirected, PdeCacheHitLeavesOneGuestRead) {
   EXPECT_EQ(sim.dut().counter(Counter::PscHitsL2), 1u);
 }
 
+// §12 XLATE, by hand: a walk whose root entry is not present translates CR3 (one XLATE cycle),
+// reads one entry (2 cycles) and faults; one after a PDE-cache hit translates only the final gPA.
+TEST_F(RtlDirected, OneTranslationCycleForEveryGpaTheWalkTranslates) {
+  GuestPageTables tables = newHostTables();
+  tables.map(kVa, kPa, PageSize::Size4K);
+  tables.map(kVa + 0x1000, kPa + 0x7000, PageSize::Size4K);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  const unsigned levels = config.guest_levels;
+  const DutTranslation cold = sim.check(read(0, kVa));
+  EXPECT_EQ(cold.latency, stlbProbeCycles() + 2u + (levels + 1) + levels * 2u);
+  const DutTranslation warm = sim.check(read(0, kVa + 0x1000));
+  ASSERT_EQ(warm.ops.size(), 1u);
+  EXPECT_EQ(warm.latency, stlbProbeCycles() + 2u + 1 + 2)
+      << "STLB probe, START, the final gPA's XLATE, one read of 2 cycles, DONE";
+  const uint64_t unmapped = kVa + (uint64_t{1} << levelShift(levels));  // another root index
+  const DutTranslation fault = sim.check(read(0, unmapped));
+  EXPECT_EQ(fault.resp.fault, Fault::GuestPageFault);
+  ASSERT_EQ(fault.ops.size(), 1u);
+  EXPECT_EQ(fault.latency, stlbProbeCycles() + 2u + 1 + 2)
+      << "STLB probe, START, CR3's XLATE, the root entry's read of 2 cycles, DONE";
+  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles),
+            (2u + (levels + 1) + levels * 2u) + (2u + 1 + 2) + (2u + 1 + 2));
+}
+
 TEST_F(RtlDirected, NestedColdWalkReadsNmPlusNPlusMAndSecondWalkUsesNestedTlb) {
   NestedGuest vm(config, sim.tables(), host_tables, PageSize::Size4K);
   vm.guest->map(kVa, 0x20'0000, PageSize::Size4K);
