@@ -1,8 +1,9 @@
 // mmu_bounds_checker: the DIRECT-mode bounds check of §8.1.
 //
 // A host range [a, a + n) passes when GBASE <= a, a + n <= GBASE + GSIZE and a + n <= 2^P,
-// computed in P + 2 bits so that nothing overflows (the last two as a <= bound - n). n is a page size (4K, 2M or 1G) and a is
-// the page-aligned start, which may reach 2^P after a base-offset addition (hence P + 1 bits).
+// computed in P + 2 bits so that nothing overflows (the last two as a <= bound - n). n is a
+// page size (4K, 2M or 1G) and a is the page-aligned start, which may reach 2^P after a
+// base-offset addition (hence P + 1 bits).
 module mmu_bounds_checker #(
   parameter int unsigned PaBits = 46
 ) (

@@ -134,6 +134,21 @@ module mmu_walker #(
     entry_addr = {table_addr[PaBits-1:12], index, 3'b000};
   endfunction
 
+  // gPA + GBASE (§8.1), P + 1 bits. Each carry is a comparison of the operands' lower bits (the
+  // carry into bit i is set when gpa[i-1:0] > ~gbase[i-1:0]): a tree per bit where the flat
+  // synthesis of `+` (abc -g) ripples at about two gate levels a bit (§12: at most 60 levels).
+  function automatic logic [PaBits:0] base_offset(logic [PaBits-1:0] gpa,
+                                                  logic [PaBits-1:0] gbase);
+    logic [PaBits:0]   carry;
+    logic [PaBits-1:0] low;
+    carry[0] = 1'b0;
+    for (int unsigned i = 1; i <= PaBits; i++) begin
+      low = PaBits'((64'd1 << i) - 64'd1);
+      carry[i] = (gpa & low) > (~gbase & low);
+    end
+    base_offset = {carry[PaBits], gpa ^ gbase ^ carry[PaBits-1:0]};
+  endfunction
+
   // Offset mask of a page.
   function automatic logic [PaBits-1:0] offset_mask(logic [1:0] size);  // page_size_e
     unique case (size)
@@ -453,7 +468,7 @@ module mmu_walker #(
       // Base-offset: hPA = gPA + GBASE; a final page is as large as GBASE's alignment allows,
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
-      xd_hpa = {1'b0, xr_gpa} + {1'b0, ctx_gbase_i};
+      xd_hpa = base_offset(xr_gpa, ctx_gbase_i);
       if (xr_final && !xr_in_page) begin
         xd_hsize = ctx_gbase_i[29:12] == '0 ? mmu_pkg::Size1G :
                    ctx_gbase_i[20:12] == '0 ? mmu_pkg::Size2M : mmu_pkg::Size4K;
