@@ -149,6 +149,18 @@ module mmu_walker #(
     base_offset = {carry[PaBits], gpa ^ gbase ^ carry[PaBits-1:0]};
   endfunction
 
+  // x + y in P + 2 bits (no carry out: the operands are below 2^(P+1)), each carry a comparison
+  // as in base_offset.
+  function automatic logic [PaBits+1:0] add_shallow(logic [PaBits+1:0] x, logic [PaBits+1:0] y);
+    logic [PaBits+1:0] carry, low;
+    carry[0] = 1'b0;
+    for (int unsigned i = 1; i <= PaBits + 1; i++) begin
+      low = (PaBits+2)'((64'd1 << i) - 64'd1);
+      carry[i] = (x & low) > (~y & low);
+    end
+    add_shallow = x ^ y ^ carry;
+  endfunction
+
   // Offset mask of a page.
   function automatic logic [PaBits-1:0] offset_mask(logic [1:0] size);  // page_size_e
     unique case (size)
@@ -235,6 +247,9 @@ module mmu_walker #(
 
   mmu_pkg::walk_ctl_t  ctl_q, ctl_d;
   xlate_t              xl_q, xl_d;
+  // GBASE + GSIZE (§8.1), registered in START: the context is stable while the walker is busy,
+  // and no translation is checked before the cycle after START.
+  logic [PaBits+1:0]   limit_q, limit_d;
   mem_t                mem_q, mem_d;
   mmu_pkg::walk_req_t  req_q, req_d;
   guest_t              guest_q, guest_d;
@@ -253,7 +268,11 @@ module mmu_walker #(
     nested_q <= nested_d;
     res_q <= res_d;
     xl_q <= xl_d;
+    limit_q <= limit_d;
   end
+
+  assign limit_d = (state_q == mmu_pkg::WalkStart) ?
+                   add_shallow({2'b00, ctx_gbase_i}, {1'b0, ctx_gsize_i}) : limit_q;
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
   // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
@@ -427,13 +446,38 @@ module mmu_walker #(
   logic [2:0]          xd_perm;
   logic                bounds_pass;
 
+  // The bounds check (§8.1) of a nested translation's host page (an escaped gPA, or the end of
+  // its EPT walk); a base-offset page is checked from its gPA below, so that the sum and the
+  // comparators are not in series (§12: at most 60 gate levels).
+  logic                xd_direct;      // a base-offset translation (DIRECT, not escaped)
+  logic [PaBits:0]     xd_nested_hpa;  // xd_hpa when not base-offset
+  logic                checker_pass, direct_pass;
+
   mmu_bounds_checker #(.PaBits(PaBits)) u_bounds_checker (
-    .addr_i  (xd_hpa & ~{1'b0, offset_mask(xd_size)}),
+    .addr_i  (xd_nested_hpa & ~{1'b0, offset_mask(xd_size)}),
     .size_i  (xd_size),
     .gbase_i (ctx_gbase_i),
-    .gsize_i (ctx_gsize_i),
-    .pass_o  (bounds_pass)
+    .limit_i (limit_q),
+    .pass_o  (checker_pass)
   );
+
+  // §8.1 for a = (gpa & ~mask) + GBASE and n = 2^k the page size: GBASE is 4K-aligned and, n
+  // being at most align(GBASE) (§5's hsize), aligned to n, so a = page + GBASE with page the
+  // gPA's page. Then GBASE <= a holds, a + n <= GBASE + GSIZE is (page >> k) < (GSIZE >> k), and
+  // a + n <= 2^P is a < 2^P, i.e. no carry out of page + GBASE in P bits: page <= ~GBASE.
+  always_comb begin : direct_bounds
+    logic [PaBits-1:0] page;
+    logic              below_size;
+    page = xr_gpa & ~offset_mask(xd_size);
+    unique case (xd_size)
+      mmu_pkg::Size2M: below_size = ({1'b0, page} >> 21) < (ctx_gsize_i >> 21);
+      mmu_pkg::Size1G: below_size = ({1'b0, page} >> 30) < (ctx_gsize_i >> 30);
+      default: below_size = ({1'b0, page} >> 12) < (ctx_gsize_i >> 12);
+    endcase
+    direct_pass = below_size && page <= ~ctx_gbase_i;
+  end
+
+  assign bounds_pass = xd_direct ? direct_pass : checker_pass;
 
   // Step 3a: everything up to and including the translation of a gPA.
   always_comb begin : decide_translation
@@ -442,6 +486,8 @@ module mmu_walker #(
     xd_glevel = xr_glevel;
     xd_gpa = xr_gpa;
     xd_hpa = '0;
+    xd_direct = 1'b0;
+    xd_nested_hpa = '0;
     xd_hsize = mmu_pkg::Size4K;
     xd_perm = PermRwx;
     xd_dirty = 1'b1;
@@ -458,6 +504,7 @@ module mmu_walker #(
         ntlb_touch_o = 1'b1;
         xd_valid = 1'b1;
         xd_hpa = {1'b0, ntlb_hpa_i};
+        xd_nested_hpa = xd_hpa;
         xd_hsize = xr_escaped ? mmu_pkg::Size4K : ntlb_size_i;
         xd_perm = ntlb_perm_i;
         xd_dirty = ntlb_dirty_i;
@@ -468,6 +515,7 @@ module mmu_walker #(
       // Base-offset: hPA = gPA + GBASE; a final page is as large as GBASE's alignment allows,
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
+      xd_direct = 1'b1;
       xd_hpa = base_offset(xr_gpa, ctx_gbase_i);
       if (xr_final && !xr_in_page) begin
         xd_hsize = ctx_gbase_i[29:12] == '0 ? mmu_pkg::Size1G :
@@ -477,6 +525,7 @@ module mmu_walker #(
       // NATIVE and SHADOW: the pointer is already an hPA.
       xd_valid = 1'b1;
       xd_hpa = {1'b0, xr_gpa};
+      xd_nested_hpa = xd_hpa;  // not bounds-checked (not DIRECT)
       xd_hsize = xr_final ? g_gsize : mmu_pkg::Size4K;
     end else if (resp_fire && ((state_q == mmu_pkg::WalkNestedRead && e_present &&
                                 !e_misconf && e_leaf && !e_denies && !e_need_ad) ||
@@ -488,11 +537,13 @@ module mmu_walker #(
       xd_gpa = ngpa_q;
       if (state_q == mmu_pkg::WalkNestedRead) begin
         xd_hpa = {1'b0, e_hpa};
+        xd_nested_hpa = xd_hpa;
         xd_hsize = e_size;
         xd_perm = e_perm;
         xd_dirty = e_dirty;
       end else begin
         xd_hpa = {1'b0, nested_q.res_hpa};
+        xd_nested_hpa = xd_hpa;
         xd_hsize = size_e(nested_q.res_size);
         xd_perm = nested_q.perm;
         xd_dirty = nested_q.res_dirty;
