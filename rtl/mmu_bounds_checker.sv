@@ -1,32 +1,30 @@
 // mmu_bounds_checker: the DIRECT-mode bounds check of §8.1.
 //
-// A host range [a, a + n) passes when GBASE <= a, a + n <= GBASE + GSIZE and a + n <= 2^P,
-// computed in P + 2 bits so that nothing overflows. n is a page size (4K, 2M or 1G) and a is
-// the page-aligned start, which may reach 2^P after a base-offset addition (hence P + 1 bits).
+// A host range [a, a + n) passes when GBASE <= a, a + n <= GBASE + GSIZE and a + n <= 2^P. n is
+// a page size (4K, 2M or 1G, n = 2^k) and a is the page-aligned start (a multiple of n), which
+// may reach 2^P after a base-offset addition (hence P + 1 bits). With a a multiple of n,
+// a + n <= L is (a >> k) < (L >> k) and a + n <= 2^P is a < 2^P: comparators only, the limit
+// L = GBASE + GSIZE computed by the caller from the context (§12: at most 60 gate levels).
 module mmu_bounds_checker #(
   parameter int unsigned PaBits = 46
 ) (
   input  logic [PaBits:0]        addr_i,   // a
   input  mmu_pkg::page_size_e    size_i,   // n
   input  logic [PaBits-1:0]      gbase_i,
-  input  logic [PaBits:0]        gsize_i,
+  input  logic [PaBits+1:0]      limit_i,  // GBASE + GSIZE
   output logic                   pass_o
 );
 
-  localparam int unsigned Width = PaBits + 2;
-
-  logic [Width-1:0] start, finish, limit, top;
+  logic above_base, below_limit;
 
   always_comb begin : check
-    start = Width'(addr_i);
+    above_base = addr_i >= {1'b0, gbase_i};
     unique case (size_i)
-      mmu_pkg::Size2M: finish = start + (Width'(1) << 21);
-      mmu_pkg::Size1G: finish = start + (Width'(1) << 30);
-      default: finish = start + (Width'(1) << 12);
+      mmu_pkg::Size2M: below_limit = ({1'b0, addr_i} >> 21) < (limit_i >> 21);
+      mmu_pkg::Size1G: below_limit = ({1'b0, addr_i} >> 30) < (limit_i >> 30);
+      default: below_limit = ({1'b0, addr_i} >> 12) < (limit_i >> 12);
     endcase
-    limit = Width'(gbase_i) + Width'(gsize_i);
-    top = Width'(1) << PaBits;
-    pass_o = Width'(gbase_i) <= start && finish <= limit && finish <= top;
+    pass_o = above_base && below_limit && !addr_i[PaBits];
   end
 
 endmodule

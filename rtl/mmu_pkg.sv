@@ -117,15 +117,16 @@ package mmu_pkg;
   localparam int unsigned NumCounters = 38;
 
   // The walker FSM (§12). Named states so that waves show them.
-  typedef enum logic [2:0] {
-    WalkIdle         = 3'd0,  // waiting for a TLB miss
-    WalkStart        = 3'd1,  // probes the PSCs, decides the first operation
-    WalkGuestRead    = 3'd2,  // reading a guest entry
-    WalkGuestAdTable = 3'd3,  // setting A in a non-leaf guest entry
-    WalkNestedRead   = 3'd4,  // reading an EPT entry
-    WalkNestedAd     = 3'd5,  // setting A (and D) in an EPT entry
-    WalkGuestAdLeaf  = 3'd6,  // setting A (and D) in the guest leaf, the last operation
-    WalkDone         = 3'd7   // fills the TLB while the response is presented
+  typedef enum logic [3:0] {
+    WalkIdle         = 4'd0,  // waiting for a TLB miss
+    WalkStart        = 4'd1,  // probes the PSCs, decides the first operation on a hit
+    WalkGuestRead    = 4'd2,  // reading a guest entry
+    WalkGuestAdTable = 4'd3,  // setting A in a non-leaf guest entry
+    WalkNestedRead   = 4'd4,  // reading an EPT entry
+    WalkNestedAd     = 4'd5,  // setting A (and D) in an EPT entry
+    WalkGuestAdLeaf  = 4'd6,  // setting A (and D) in the guest leaf, the last operation
+    WalkDone         = 4'd7,  // fills the TLB while the response is presented
+    WalkXlate        = 4'd8   // translates the gPA registered in the cycle before (§12 XLATE)
   } walk_state_e;
 
   // What an invalidation of the VPID-tagged structures (TLB, PSC) selects (§11).
@@ -143,6 +144,22 @@ package mmu_pkg;
     logic nx;
   } guest_acc_t;
 
+  // The walker's control state (mmu_walker, §12): reset to IDLE, nothing sent, no fill.
+  typedef struct packed {
+    walk_state_e state;
+    logic        mem_sent;      // the memory operation presented has been transferred
+    logic        fill_pending;  // the walk's result fills the TLB in DONE
+  } walk_ctl_t;
+
+  // The request a walk translates (§4), latched when the walk starts.
+  typedef struct packed {
+    logic [15:0] vpid;
+    logic [11:0] pcid;
+    logic [63:0] va;
+    access_e     access;
+    logic        user;
+  } walk_req_t;
+
   // A response as §4 defines it, with 64-bit addresses (narrowed to PaBits at the port).
   typedef struct packed {
     logic [63:0] hpa;
@@ -159,6 +176,39 @@ package mmu_pkg;
   // One-hot event vector for counter c (the counters' increment inputs).
   function automatic logic [NumCounters-1:0] ctr_bit(logic [5:0] c);  // c is a ctr_e
     ctr_bit = NumCounters'(1) << c;
+  endfunction
+
+  // §7 permission checks, shared by the TLB and STLB hits in mmu_top and the walker. (Inside
+  // the package too, names are qualified and arguments are plain vectors: yosys 0.23 inlines a
+  // function into its caller's scope and mis-elaborates struct and enum arguments.)
+  // The EPT permission bit (R, W or X) an access needs.
+  function automatic logic [2:0] ept_perm_needed(logic [1:0] access);  // access_e
+    unique case (access)
+      2'(mmu_pkg::AccessWrite): ept_perm_needed = 3'b010;
+      2'(mmu_pkg::AccessExec):  ept_perm_needed = 3'b100;
+      default:                  ept_perm_needed = 3'b001;
+    endcase
+  endfunction
+
+  // The guest permissions acc ({rw, us, nx}, a guest_acc_t) allow the access (user: a
+  // user-mode access).
+  function automatic logic guest_grants(logic [2:0] acc, logic [1:0] access, logic user);
+    guest_grants = !(user && !acc[1]) && !(access == 2'(mmu_pkg::AccessWrite) && !acc[2]) &&
+                   !(access == 2'(mmu_pkg::AccessExec) && acc[0]);
+  endfunction
+
+  // The EPT permission perm ({X, W, R}) allows the access.
+  function automatic logic ept_grants(logic [2:0] perm, logic [1:0] access);  // access_e
+    ept_grants = (perm & mmu_pkg::ept_perm_needed(access)) != 3'b000;
+  endfunction
+
+  // A cached translation grants (a TLB or STLB hit): the guest and EPT checks pass and a write
+  // finds the entry dirty.
+  function automatic logic entry_grants(logic [2:0] acc, logic [2:0] ept_perm, logic dirty,
+                                        logic [1:0] access, logic user);
+    entry_grants = mmu_pkg::guest_grants(acc, access, user) &&
+                   mmu_pkg::ept_grants(ept_perm, access) &&
+                   (access != 2'(mmu_pkg::AccessWrite) || dirty);
   endfunction
 
   // Not every module uses every entry bit below.

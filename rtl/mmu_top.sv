@@ -180,6 +180,38 @@ module mmu_top #(
   logic [2:0]           eptc_level, eptc_perm, eptc_fill_level, eptc_fill_perm;
   logic [PaBits-1:0]    eptc_next, eptc_fill_next;
 
+  // §12 cache fills: a PSC, nested-TLB or EPT PSC fill the walker decides in cycle d is
+  // registered here and written at the end of d + 1 (no lookup uses those arrays in d + 1), so
+  // that the victim choice and the entry write are not on the walker's decision path.
+  logic                 psc_fill_q, ntlb_fill_q, ntlb_fill_dirty_q, eptc_fill_q;
+  logic [2:0]           psc_fill_level_q, ntlb_fill_perm_q, eptc_fill_level_q, eptc_fill_perm_q;
+  logic [PaBits-1:0]    psc_fill_next_q, ntlb_fill_gpa_q, ntlb_fill_hpa_q, eptc_fill_next_q;
+  mmu_pkg::guest_acc_t  psc_fill_acc_q;
+  mmu_pkg::page_size_e  ntlb_fill_size_q;
+
+  always_ff @(posedge clk_i) begin : cache_fill_regs
+    if (!rst_ni) begin
+      psc_fill_q <= 1'b0;
+      ntlb_fill_q <= 1'b0;
+      eptc_fill_q <= 1'b0;
+    end else begin
+      psc_fill_q <= psc_fill;
+      ntlb_fill_q <= ntlb_fill;
+      eptc_fill_q <= eptc_fill;
+    end
+    psc_fill_level_q <= psc_fill_level;
+    psc_fill_next_q <= psc_fill_next;
+    psc_fill_acc_q <= psc_fill_acc;
+    ntlb_fill_gpa_q <= ntlb_fill_gpa;
+    ntlb_fill_size_q <= ntlb_fill_size;
+    ntlb_fill_hpa_q <= ntlb_fill_hpa;
+    ntlb_fill_perm_q <= ntlb_fill_perm;
+    ntlb_fill_dirty_q <= ntlb_fill_dirty;
+    eptc_fill_level_q <= eptc_fill_level;
+    eptc_fill_next_q <= eptc_fill_next;
+    eptc_fill_perm_q <= eptc_fill_perm;
+  end
+
   logic                 tlb_fill, tlb_fill_global, tlb_fill_dirty;
   mmu_pkg::page_size_e  tlb_fill_size, tlb_fill_gsize;
   logic [PaBits-1:0]    tlb_fill_hpa;
@@ -526,13 +558,13 @@ module mmu_top #(
     .lk_next_o         (psc_next),
     .lk_acc_o          (psc_acc),
     .lk_touch_i        (psc_touch),
-    .fill_i            (psc_fill),
-    .fill_level_i      (psc_fill_level),
-    .fill_vpid_i       (walk_vpid),
+    .fill_i            (psc_fill_q),
+    .fill_level_i      (psc_fill_level_q),
+    .fill_vpid_i       (walk_vpid),  // the walk's request is held until its next START
     .fill_pcid_i       (walk_pcid),
     .fill_va_i         (walk_va),
-    .fill_next_i       (psc_fill_next),
-    .fill_acc_i        (psc_fill_acc),
+    .fill_next_i       (psc_fill_next_q),
+    .fill_acc_i        (psc_fill_acc_q),
     .inv_i             (inv_valid),
     .inv_kind_i        (inv_kind),
     .inv_vpid_i        (ctrl_vpid_i),
@@ -559,13 +591,13 @@ module mmu_top #(
     .lk_dirty_o        (ntlb_dirty),
     .lk_touch_i        (ntlb_touch),
     .lk_inv_matching_i (ntlb_inv_matching),
-    .fill_i            (ntlb_fill),
-    .fill_root_i       (ctx_ept_root),
-    .fill_gpa_i        (ntlb_fill_gpa),
-    .fill_size_i       (ntlb_fill_size),
-    .fill_hpa_i        (ntlb_fill_hpa),
-    .fill_perm_i       (ntlb_fill_perm),
-    .fill_dirty_i      (ntlb_fill_dirty),
+    .fill_i            (ntlb_fill_q),
+    .fill_root_i       (ctx_ept_root),  // stable while the walker is busy
+    .fill_gpa_i        (ntlb_fill_gpa_q),
+    .fill_size_i       (ntlb_fill_size_q),
+    .fill_hpa_i        (ntlb_fill_hpa_q),
+    .fill_perm_i       (ntlb_fill_perm_q),
+    .fill_dirty_i      (ntlb_fill_dirty_q),
     .inv_root_i        (ntlb_inv_root),
     .inv_all_i         (ntlb_inv_all),
     .inv_root_addr_i   (ctrl_data_i[PaBits-1:0])
@@ -588,12 +620,12 @@ module mmu_top #(
     .lk_next_o       (eptc_next),
     .lk_perm_o       (eptc_perm),
     .lk_touch_i      (eptc_touch),
-    .fill_i          (eptc_fill),
-    .fill_level_i    (eptc_fill_level),
+    .fill_i          (eptc_fill_q),
+    .fill_level_i    (eptc_fill_level_q),
     .fill_root_i     (ctx_ept_root),
-    .fill_gpa_i      (ntlb_fill_gpa),
-    .fill_next_i     (eptc_fill_next),
-    .fill_perm_i     (eptc_fill_perm),
+    .fill_gpa_i      (ntlb_fill_gpa_q),
+    .fill_next_i     (eptc_fill_next_q),
+    .fill_perm_i     (eptc_fill_perm_q),
     .inv_root_i      (ntlb_inv_root),
     .inv_all_i       (ntlb_inv_all),
     .inv_root_addr_i (ctrl_data_i[PaBits-1:0])
@@ -613,25 +645,14 @@ module mmu_top #(
   assign req_fire = req_valid_i && req_ready_o;
   assign va_canonical = &req_va_i[63:VaBits-1] || ~|req_va_i[63:VaBits-1];
 
-  // §7: a cached entry grants when the guest and EPT checks pass and a write finds it dirty.
-  // acc is a guest_acc_t ({rw, us, nx}) and access an access_e, passed as plain vectors: yosys
-  // 0.23 mis-elaborates struct and enum arguments of a function.
-  function automatic logic entry_grants(logic [2:0] acc, logic [2:0] ept_perm, logic dirty,
-                                        logic [1:0] access, logic user);
-    logic write, exec;
-    write = access == 2'(mmu_pkg::AccessWrite);
-    exec = access == 2'(mmu_pkg::AccessExec);
-    entry_grants = !(user && !acc[1]) && !(write && !acc[2]) && !(exec && acc[0]) &&
-                   (write ? ept_perm[1] : exec ? ept_perm[2] : ept_perm[0]) &&
-                   (!write || dirty);
-  endfunction
-
-  assign tlb_grants = entry_grants(tlb_acc, tlb_ept_perm, tlb_dirty, req_access_i, req_user_i);
+  // §7 (mmu_pkg::entry_grants): guest and EPT checks, and a write finds the entry dirty.
+  assign tlb_grants = mmu_pkg::entry_grants(tlb_acc, tlb_ept_perm, tlb_dirty, req_access_i,
+                                            req_user_i);
   // hPA of an STLB hit: the entry's frame | the VA's offset inside a page of the entry's size.
   assign stlb_hpa = {stlb_rd_frame, 12'h000} | (held_q.va[PaBits-1:0] &
       (stlb_rd_size == mmu_pkg::Size2M ? PaBits'(64'h001f_ffff) : PaBits'(64'h0000_0fff)));
-  assign stlb_grants = entry_grants(stlb_rd_acc, stlb_rd_ept_perm, stlb_rd_dirty, held_access_q,
-                                    held_q.user);
+  assign stlb_grants = mmu_pkg::entry_grants(stlb_rd_acc, stlb_rd_ept_perm, stlb_rd_dirty,
+                                             held_access_q, held_q.user);
 
   mmu_pkg::resp_t front_resp;  // a hit or an early fault
 
@@ -763,7 +784,7 @@ module mmu_top #(
               !inv_valid && !tlb_touch && !tlb_inv_matching && !tlb_fill && !psc_touch &&
               !stlb_busy && !stlb_start && !stlb_touch && !stlb_drop && !stlb_refill &&
               !psc_fill && !ntlb_lk_valid && !ntlb_touch && !ntlb_inv_matching && !ntlb_fill &&
-              !eptc_touch && !eptc_fill &&
+              !eptc_touch && !eptc_fill && !psc_fill_q && !ntlb_fill_q && !eptc_fill_q &&
               !walk_resp_valid && !resp_valid_d &&
               (walk_ctr_inc | front_ctr_inc | ctrl_ctr_inc) ==
                   mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles));

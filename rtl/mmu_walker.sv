@@ -1,13 +1,15 @@
 // mmu_walker: the page walker of §5, one FSM for NATIVE, NESTED, SHADOW and DIRECT walks.
 //
 // A walk is a sequence of memory operations (guest reads, EPT reads, A/D FETCH_ORs) and the
-// walker decides the next one in the cycle the previous response arrives (§12): probes of the
-// PSC (START only), the nested TLB and the EPT PSC (§10.3), the permission and reserved-bit
-// checks, the base-offset addition, the escape filter and the bounds check are all
-// combinational. The decision logic is written as three steps so that the nested-TLB and EPT PSC
-// probes sit between them without a loop:
-//   1. `translate_request`: which gPA, if any, is translated this cycle (a guest table pointer
-//      or the final gPA), and whether it goes through the EPT;
+// walker decides the next one in the cycle the previous response arrives (§12), except that a gPA
+// to translate (CR3 after a PSC miss in START, a guest table pointer, the final gPA) is
+// registered in the cycle it becomes known, with its escape-filter verdict, and translated in the
+// next cycle, XLATE: probes of the nested TLB and the EPT PSC (§10.3), the base-offset addition
+// and the bounds check happen there, away from the response decode and the PSC probe (§12: a
+// path of at most 60 gate levels). The decision logic is written as three steps so that the
+// nested-TLB and EPT PSC probes sit between them without a loop:
+//   1. `known_gpa`: which gPA, if any, becomes known this cycle (registered for XLATE);
+//      `xr_*`: the gPA XLATE translates, and whether it goes through the EPT;
 //   2. the nested TLB and the EPT PSC (outside) answer for that gPA;
 //   3. `decide`: everything else - faults, the next operation, cache fills, the response.
 // The walker presents its response for one cycle (resp_valid_o) in the decision cycle; the top
@@ -132,6 +134,33 @@ module mmu_walker #(
     entry_addr = {table_addr[PaBits-1:12], index, 3'b000};
   endfunction
 
+  // gPA + GBASE (§8.1), P + 1 bits. Each carry is a comparison of the operands' lower bits (the
+  // carry into bit i is set when gpa[i-1:0] > ~gbase[i-1:0]): a tree per bit where the flat
+  // synthesis of `+` (abc -g) ripples at about two gate levels a bit (§12: at most 60 levels).
+  function automatic logic [PaBits:0] base_offset(logic [PaBits-1:0] gpa,
+                                                  logic [PaBits-1:0] gbase);
+    logic [PaBits:0]   carry;
+    logic [PaBits-1:0] low;
+    carry[0] = 1'b0;
+    for (int unsigned i = 1; i <= PaBits; i++) begin
+      low = PaBits'((64'd1 << i) - 64'd1);
+      carry[i] = (gpa & low) > (~gbase & low);
+    end
+    base_offset = {carry[PaBits], gpa ^ gbase ^ carry[PaBits-1:0]};
+  endfunction
+
+  // x + y in P + 2 bits (no carry out: the operands are below 2^(P+1)), each carry a comparison
+  // as in base_offset.
+  function automatic logic [PaBits+1:0] add_shallow(logic [PaBits+1:0] x, logic [PaBits+1:0] y);
+    logic [PaBits+1:0] carry, low;
+    carry[0] = 1'b0;
+    for (int unsigned i = 1; i <= PaBits + 1; i++) begin
+      low = (PaBits+2)'((64'd1 << i) - 64'd1);
+      carry[i] = (x & low) > (~y & low);
+    end
+    add_shallow = x ^ y ^ carry;
+  endfunction
+
   // Offset mask of a page.
   function automatic logic [PaBits-1:0] offset_mask(logic [1:0] size);  // page_size_e
     unique case (size)
@@ -149,61 +178,116 @@ module mmu_walker #(
     endcase
   endfunction
 
-  // The EPT permission bit an access needs (§7).
-  function automatic logic [2:0] perm_needed(mmu_pkg::access_e access);
-    unique case (access)
-      mmu_pkg::AccessWrite: perm_needed = 3'b010;
-      mmu_pkg::AccessExec:  perm_needed = 3'b100;
-      default:              perm_needed = 3'b001;
+  // A page size kept as a plain vector, as the enum.
+  function automatic mmu_pkg::page_size_e size_e(logic [1:0] size);
+    unique case (size)
+      2'd1: size_e = mmu_pkg::Size2M;
+      2'd2: size_e = mmu_pkg::Size1G;
+      default: size_e = mmu_pkg::Size4K;
     endcase
   endfunction
 
   // ---------------------------------------------------------------------------------------
-  // State.
+  // State, grouped by concern. Only ctl_q is reset: the others are written before they are
+  // used. The FSM state and the request are mmu_pkg's walk_ctl_t and walk_req_t; the types
+  // below have widths that depend on PaBits, so they live here, and (yosys 0.23 sizes a package
+  // type in a module's struct as one bit) their enum- and struct-valued fields are plain vectors.
 
-  mmu_pkg::walk_state_e state_q, state_d;
-  logic                 mem_sent_q, mem_sent_d;  // the current operation has been transferred
-  logic [PaBits-1:0]    mem_addr_q, mem_addr_d;
-  mmu_pkg::mem_op_e     mem_op_q, mem_op_d;
-  logic [63:0]          mem_wdata_q, mem_wdata_d;
-  mmu_pkg::dim_e        mem_dim_q, mem_dim_d;
-  logic [2:0]           mem_level_q, mem_level_d;
-
-  // The request.
-  logic [15:0]          vpid_q, vpid_d;
-  logic [11:0]          pcid_q, pcid_d;
-  logic [63:0]          va_q, va_d;
-  mmu_pkg::access_e     access_q, access_d;
-  logic                 user_q, user_d;
+  // The memory operation presented on the port (§13) until its response.
+  typedef struct packed {
+    logic [PaBits-1:0] addr;
+    logic              fetch_or;  // mem_op_e: a FETCH_OR, else a read
+    logic [63:0]       wdata;     // the bits a FETCH_OR sets; zero for a read
+    logic              nested;    // dim_e: an EPT entry, else a guest entry
+    logic [2:0]        level;
+  } mem_t;
 
   // Guest dimension: level, entry and address of the last guest read, permissions so far.
-  logic [2:0]           glevel_q, glevel_d;
-  logic [63:0]          gpte_q, gpte_d;
-  logic [PaBits-1:0]    gpte_addr_q, gpte_addr_d;
-  mmu_pkg::guest_acc_t  acc_q, acc_d;
+  typedef struct packed {
+    logic [2:0]          level;
+    logic [63:0]         pte;
+    logic [PaBits-1:0]   pte_addr;
+    logic [2:0]          acc;         // guest_acc_t
+  } guest_t;
 
   // Nested dimension: the gPA being translated and why, and the EPT walk's progress.
-  logic [PaBits-1:0]    ngpa_q, ngpa_d;
-  logic                 nfinal_q, nfinal_d;     // translating the final gPA
-  logic [2:0]           nglevel_q, nglevel_d;   // else: guest level of the table located
-  logic                 nescaped_q, nescaped_d; // DIRECT escape path
-  logic [2:0]           nlevel_q, nlevel_d;
-  logic [2:0]           nperm_q, nperm_d;
-  logic [PaBits-1:0]    ntable_q, ntable_d;     // next EPT table, while its A is being set
-  logic                 nleaf_q, nleaf_d;       // the A/D update in flight is on the leaf
-  logic [PaBits-1:0]    nres_hpa_q, nres_hpa_d;
-  mmu_pkg::page_size_e  nres_size_q, nres_size_d;
-  logic                 nres_dirty_q, nres_dirty_d;
+  typedef struct packed {
+    logic [PaBits-1:0]   gpa;
+    logic                final_gpa;   // translating the final gPA
+    logic [2:0]          glevel;      // else: guest level of the table located
+    logic                escaped;     // DIRECT escape path
+    logic [2:0]          level;
+    logic [2:0]          perm;
+    logic [PaBits-1:0]   next_table;  // next EPT table, while its A is being set
+    logic                leaf;        // the A/D update in flight is on the leaf
+    logic [PaBits-1:0]   res_hpa;
+    logic [1:0]          res_size;    // page_size_e
+    logic                res_dirty;
+  } nested_t;
 
   // Result of a successful walk, kept for the leaf A/D update and the TLB fill.
-  logic                 fill_pending_q, fill_pending_d;
-  logic [PaBits-1:0]    res_hpa_q, res_hpa_d;
-  mmu_pkg::page_size_e  res_size_q, res_size_d;
-  mmu_pkg::page_size_e  res_gsize_q, res_gsize_d;
-  logic                 res_global_q, res_global_d;
-  mmu_pkg::guest_acc_t  res_acc_q, res_acc_d;
-  logic [2:0]           res_perm_q, res_perm_d;
-  logic                 res_dirty_q, res_dirty_d;
+  typedef struct packed {
+    logic [PaBits-1:0]   hpa;
+    logic [1:0]          size;        // page_size_e
+    logic [1:0]          gsize;       // page_size_e
+    logic                glob;
+    logic [2:0]          acc;         // guest_acc_t
+    logic [2:0]          perm;
+    logic                dirty;
+  } result_t;
+
+  // The gPA XLATE translates (§12), registered in the cycle it becomes known.
+  typedef struct packed {
+    logic [PaBits-1:0]   gpa;
+    logic                final_gpa;   // the final gPA, else a table pointer
+    logic [2:0]          glevel;      // a table pointer: the guest level of the table located
+    logic                escaped;     // DIRECT: an escape entry holds the gPA's page
+    logic                in_page;     // an escape entry lies inside the guest page
+  } xlate_t;
+
+  mmu_pkg::walk_ctl_t  ctl_q, ctl_d;
+  xlate_t              xl_q, xl_d;
+  // GBASE + GSIZE (§8.1), registered in START: the context is stable while the walker is busy,
+  // and no translation is checked before the cycle after START.
+  logic [PaBits+1:0]   limit_q, limit_d;
+  mem_t                mem_q, mem_d;
+  mmu_pkg::walk_req_t  req_q, req_d;
+  guest_t              guest_q, guest_d;
+  nested_t             nested_q, nested_d;
+  result_t             res_q, res_d;
+
+  always_ff @(posedge clk_i) begin : regs
+    if (!rst_ni) begin
+      ctl_q <= '0;  // IDLE, nothing sent, no fill pending
+    end else begin
+      ctl_q <= ctl_d;
+    end
+    mem_q <= mem_d;
+    req_q <= req_d;
+    guest_q <= guest_d;
+    nested_q <= nested_d;
+    res_q <= res_d;
+    xl_q <= xl_d;
+    limit_q <= limit_d;
+  end
+
+  assign limit_d = (state_q == mmu_pkg::WalkStart) ?
+                   add_shallow({2'b00, ctx_gbase_i}, {1'b0, ctx_gsize_i}) : limit_q;
+
+  // Named views of fields, for waves (Verilator traces a packed struct as one vector;
+  // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
+  // probes (scripts/formal, prove_walker: gpte_addr_q, nfinal_q).
+  mmu_pkg::walk_state_e state_q;
+  logic [2:0]           glevel_q, nlevel_q;
+  logic [PaBits-1:0]    gpte_addr_q, ngpa_q;
+  logic                 nfinal_q, nescaped_q;
+  assign state_q = ctl_q.state;
+  assign glevel_q = guest_q.level;
+  assign gpte_addr_q = guest_q.pte_addr;
+  assign ngpa_q = nested_q.gpa;
+  assign nfinal_q = nested_q.final_gpa;
+  assign nescaped_q = nested_q.escaped;
+  assign nlevel_q = nested_q.level;
 
   logic resp_fire;
   assign resp_fire = mem_resp_ready_o && mem_resp_valid_i;
@@ -219,6 +303,10 @@ module mmu_walker #(
   mmu_pkg::page_size_e g_gsize;
   logic [PaBits-1:0]   g_next_gpa, g_leaf_gpa;
 
+  // guest_q.acc as the struct (a wave view too: yosys 0.23 reads no member of a member).
+  mmu_pkg::guest_acc_t acc_q;
+  assign acc_q = guest_q.acc;
+
   always_comb begin : decode_guest
     g_present = rdata[mmu_pkg::PteP];
     g_rsvd = |(rdata & RsvdHigh) ||
@@ -229,12 +317,12 @@ module mmu_walker #(
     g_acc.rw = acc_q.rw && rdata[mmu_pkg::PteRw];
     g_acc.us = acc_q.us && rdata[mmu_pkg::PteUs];
     g_acc.nx = acc_q.nx || rdata[mmu_pkg::PteNx];
-    g_denies = (user_q && !g_acc.us) || (access_q == mmu_pkg::AccessWrite && !g_acc.rw) ||
-               (access_q == mmu_pkg::AccessExec && g_acc.nx);
+    g_denies = !mmu_pkg::guest_grants(g_acc, req_q.access, req_q.user);
     g_need_table_a = ctx_guest_ad_i && !rdata[mmu_pkg::PteA];
     g_gsize = size_of_level(glevel_q);
     g_next_gpa = {rdata[PaBits-1:12], 12'h000};
-    g_leaf_gpa = (g_next_gpa & ~offset_mask(g_gsize)) | (va_q[PaBits-1:0] & offset_mask(g_gsize));
+    g_leaf_gpa = (g_next_gpa & ~offset_mask(g_gsize)) |
+                 (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
   end
 
   logic                e_present, e_leaf, e_misconf, e_denies, e_write_final;
@@ -247,8 +335,8 @@ module mmu_walker #(
   mmu_pkg::access_e    n_access;
 
   always_comb begin : decode_ept
-    n_access = nfinal_q ? access_q : mmu_pkg::AccessRead;
-    e_perm = nperm_q & rdata[2:0];
+    n_access = nfinal_q ? req_q.access : mmu_pkg::AccessRead;
+    e_perm = nested_q.perm & rdata[2:0];
     e_present = |rdata[2:0];
     e_leaf = nlevel_q == 3'd1 || (rdata[mmu_pkg::EptLp] && nlevel_q <= 3'd3);
     e_mem_type = rdata[5:3];
@@ -258,8 +346,8 @@ module mmu_walker #(
                 (e_leaf && (e_mem_type == 3'd2 || e_mem_type == 3'd3 || e_mem_type == 3'd7)) ||
                 (e_leaf && nlevel_q == 3'd2 && |rdata[20:12]) ||
                 (e_leaf && nlevel_q == 3'd3 && |rdata[29:12]);
-    e_denies = (e_perm & perm_needed(n_access)) == 3'b000;
-    e_write_final = nfinal_q && access_q == mmu_pkg::AccessWrite;
+    e_denies = !mmu_pkg::ept_grants(e_perm, n_access);
+    e_write_final = nfinal_q && req_q.access == mmu_pkg::AccessWrite;
     // Non-leaf: A only; leaf: A, and D for the final gPA of a write.
     e_need_ad = ctx_ept_ad_i && (!rdata[mmu_pkg::EptA] ||
                                  (e_leaf && e_write_final && !rdata[mmu_pkg::EptD]));
@@ -269,51 +357,51 @@ module mmu_walker #(
     e_hpa = (e_table & ~offset_mask(e_size)) | (ngpa_q & offset_mask(e_size));
     // §6: the SDM's exit qualification (bit 8 final, 7 linear address valid, 5:3 the EPT
     // permission so far, 2:0 the access) and the gPA of the access: the final gPA, or the guest
-    // entry read in the table being located (in the page of ngpa_q, the table's base).
-    e_violation = {23'h0, nfinal_q, 1'b1, 1'b0, e_perm, perm_needed(n_access)};
-    e_fault_gpa = nfinal_q ? ngpa_q : entry_addr(ngpa_q, va_q, nglevel_q);
+    // entry read in the table being located (in the page of the gPA, the table's base).
+    e_violation = {23'h0, nfinal_q, 1'b1, 1'b0, e_perm, mmu_pkg::ept_perm_needed(n_access)};
+    e_fault_gpa = nfinal_q ? ngpa_q : entry_addr(ngpa_q, req_q.va, nested_q.glevel);
   end
 
   // ---------------------------------------------------------------------------------------
-  // Step 1: the gPA translated this cycle, if any.
+  // Step 1: the gPA that becomes known this cycle (registered for XLATE), and the one XLATE
+  // translates.
 
-  logic                xr_valid, xr_final, xr_escaped, xr_nested, xr_in_page;
-  mmu_pkg::access_e    xr_access;  // READ for table pointers, the request's for the final gPA
-  logic [PaBits-1:0]   xr_gpa;
-  logic [2:0]          xr_glevel;
-  logic                esc_hit;
+  logic                xn_valid, xn_final;
+  logic [PaBits-1:0]   xn_gpa;
+  logic [2:0]          xn_glevel;
+  logic                esc_hit, esc_in_page;
 
-  always_comb begin : translate_request
-    xr_valid = 1'b0;
-    xr_final = 1'b0;
-    xr_gpa = '0;
-    xr_glevel = '0;
+  always_comb begin : known_gpa
+    xn_valid = 1'b0;
+    xn_final = 1'b0;
+    xn_gpa = '0;
+    xn_glevel = '0;
     unique case (state_q)
       mmu_pkg::WalkStart: begin
         if (!psc_hit_i) begin  // locate the root table
-          xr_valid = 1'b1;
-          xr_gpa = ctx_cr3_i;
-          xr_glevel = 3'(GuestLevels);
+          xn_valid = 1'b1;
+          xn_gpa = ctx_cr3_i;
+          xn_glevel = 3'(GuestLevels);
         end
       end
       mmu_pkg::WalkGuestRead: begin
         if (resp_fire && g_present && !g_rsvd) begin
           if (!g_leaf && !g_need_table_a) begin
-            xr_valid = 1'b1;
-            xr_gpa = g_next_gpa;
-            xr_glevel = glevel_q - 3'd1;
+            xn_valid = 1'b1;
+            xn_gpa = g_next_gpa;
+            xn_glevel = glevel_q - 3'd1;
           end else if (g_leaf && !g_denies) begin
-            xr_valid = 1'b1;
-            xr_final = 1'b1;
-            xr_gpa = g_leaf_gpa;
+            xn_valid = 1'b1;
+            xn_final = 1'b1;
+            xn_gpa = g_leaf_gpa;
           end
         end
       end
       mmu_pkg::WalkGuestAdTable: begin
         if (resp_fire) begin
-          xr_valid = 1'b1;
-          xr_gpa = {gpte_q[PaBits-1:12], 12'h000};
-          xr_glevel = glevel_q - 3'd1;
+          xn_valid = 1'b1;
+          xn_gpa = {guest_q.pte[PaBits-1:12], 12'h000};
+          xn_glevel = glevel_q - 3'd1;
         end
       end
       default: ;
@@ -323,15 +411,26 @@ module mmu_walker #(
   mmu_escape_filter #(.PaBits(PaBits), .EscapeEntries(EscapeEntries)) u_escape_filter (
     .esc_valid_i (ctx_esc_valid_i),
     .esc_page_i  (ctx_esc_page_i),
-    .gpa_i       (xr_gpa),
+    .gpa_i       (xn_gpa),
     .size_i      (g_gsize),
     .escaped_o   (esc_hit),
-    .in_page_o   (xr_in_page)
+    .in_page_o   (esc_in_page)
   );
 
-  assign xr_escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
+  // XLATE's gPA.
+  logic                xr_valid, xr_final, xr_escaped, xr_nested, xr_in_page;
+  mmu_pkg::access_e    xr_access;  // READ for table pointers, the request's for the final gPA
+  logic [PaBits-1:0]   xr_gpa;
+  logic [2:0]          xr_glevel;
+
+  assign xr_valid = state_q == mmu_pkg::WalkXlate;
+  assign xr_final = xl_q.final_gpa;
+  assign xr_gpa = xl_q.gpa;
+  assign xr_glevel = xl_q.glevel;
+  assign xr_escaped = xl_q.escaped;
+  assign xr_in_page = xl_q.in_page;
   assign xr_nested = ctx_mode_i == mmu_pkg::ModeNested || xr_escaped;
-  assign xr_access = xr_final ? access_q : mmu_pkg::AccessRead;
+  assign xr_access = xr_final ? req_q.access : mmu_pkg::AccessRead;
   assign ntlb_lk_valid_o = xr_valid && xr_nested;
   assign ntlb_lk_gpa_o = xr_gpa;
 
@@ -347,18 +446,38 @@ module mmu_walker #(
   logic [2:0]          xd_perm;
   logic                bounds_pass;
 
+  // The bounds check (§8.1) of a nested translation's host page (an escaped gPA, or the end of
+  // its EPT walk); a base-offset page is checked from its gPA below, so that the sum and the
+  // comparators are not in series (§12: at most 60 gate levels).
+  logic                xd_direct;      // a base-offset translation (DIRECT, not escaped)
+  logic [PaBits:0]     xd_nested_hpa;  // xd_hpa when not base-offset
+  logic                checker_pass, direct_pass;
+
   mmu_bounds_checker #(.PaBits(PaBits)) u_bounds_checker (
-    .addr_i  (xd_hpa & ~{1'b0, offset_mask(xd_size)}),
+    .addr_i  (xd_nested_hpa & ~{1'b0, offset_mask(xd_size)}),
     .size_i  (xd_size),
     .gbase_i (ctx_gbase_i),
-    .gsize_i (ctx_gsize_i),
-    .pass_o  (bounds_pass)
+    .limit_i (limit_q),
+    .pass_o  (checker_pass)
   );
 
-  // What the decision does this cycle.
-  logic                iss_valid;  // present a new memory operation
-  logic                fin_valid;  // end the walk with resp_o
-  logic [mmu_pkg::NumCounters-1:0] ctr_inc;
+  // §8.1 for a = (gpa & ~mask) + GBASE and n = 2^k the page size: GBASE is 4K-aligned and, n
+  // being at most align(GBASE) (§5's hsize), aligned to n, so a = page + GBASE with page the
+  // gPA's page. Then GBASE <= a holds, a + n <= GBASE + GSIZE is (page >> k) < (GSIZE >> k), and
+  // a + n <= 2^P is a < 2^P, i.e. no carry out of page + GBASE in P bits: page <= ~GBASE.
+  always_comb begin : direct_bounds
+    logic [PaBits-1:0] page;
+    logic              below_size;
+    page = xr_gpa & ~offset_mask(xd_size);
+    unique case (xd_size)
+      mmu_pkg::Size2M: below_size = ({1'b0, page} >> 21) < (ctx_gsize_i >> 21);
+      mmu_pkg::Size1G: below_size = ({1'b0, page} >> 30) < (ctx_gsize_i >> 30);
+      default: below_size = ({1'b0, page} >> 12) < (ctx_gsize_i >> 12);
+    endcase
+    direct_pass = below_size && page <= ~ctx_gbase_i;
+  end
+
+  assign bounds_pass = xd_direct ? direct_pass : checker_pass;
 
   // Step 3a: everything up to and including the translation of a gPA.
   always_comb begin : decide_translation
@@ -367,6 +486,8 @@ module mmu_walker #(
     xd_glevel = xr_glevel;
     xd_gpa = xr_gpa;
     xd_hpa = '0;
+    xd_direct = 1'b0;
+    xd_nested_hpa = '0;
     xd_hsize = mmu_pkg::Size4K;
     xd_perm = PermRwx;
     xd_dirty = 1'b1;
@@ -377,11 +498,13 @@ module mmu_walker #(
       // nested_translate: the nested TLB first (§5).
       // A hit grants when the EPT permission allows the access and, for the final gPA of a
       // write with EPT A/D on, the entry is dirty.
-      if (ntlb_match_i && (ntlb_perm_i & perm_needed(xr_access)) != 3'b000 &&
-          (!(xr_final && access_q == mmu_pkg::AccessWrite && ctx_ept_ad_i) || ntlb_dirty_i)) begin
+      if (ntlb_match_i && mmu_pkg::ept_grants(ntlb_perm_i, xr_access) &&
+          (!(xr_final && req_q.access == mmu_pkg::AccessWrite && ctx_ept_ad_i) ||
+           ntlb_dirty_i)) begin
         ntlb_touch_o = 1'b1;
         xd_valid = 1'b1;
         xd_hpa = {1'b0, ntlb_hpa_i};
+        xd_nested_hpa = xd_hpa;
         xd_hsize = xr_escaped ? mmu_pkg::Size4K : ntlb_size_i;
         xd_perm = ntlb_perm_i;
         xd_dirty = ntlb_dirty_i;
@@ -392,7 +515,8 @@ module mmu_walker #(
       // Base-offset: hPA = gPA + GBASE; a final page is as large as GBASE's alignment allows,
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
-      xd_hpa = {1'b0, xr_gpa} + {1'b0, ctx_gbase_i};
+      xd_direct = 1'b1;
+      xd_hpa = base_offset(xr_gpa, ctx_gbase_i);
       if (xr_final && !xr_in_page) begin
         xd_hsize = ctx_gbase_i[29:12] == '0 ? mmu_pkg::Size1G :
                    ctx_gbase_i[20:12] == '0 ? mmu_pkg::Size2M : mmu_pkg::Size4K;
@@ -401,25 +525,28 @@ module mmu_walker #(
       // NATIVE and SHADOW: the pointer is already an hPA.
       xd_valid = 1'b1;
       xd_hpa = {1'b0, xr_gpa};
+      xd_nested_hpa = xd_hpa;  // not bounds-checked (not DIRECT)
       xd_hsize = xr_final ? g_gsize : mmu_pkg::Size4K;
-    end else if (resp_fire && ((state_q == mmu_pkg::WalkNestedRead && e_present && !e_misconf &&
-                                e_leaf && !e_denies && !e_need_ad) ||
-                               (state_q == mmu_pkg::WalkNestedAd && nleaf_q))) begin
+    end else if (resp_fire && ((state_q == mmu_pkg::WalkNestedRead && e_present &&
+                                !e_misconf && e_leaf && !e_denies && !e_need_ad) ||
+                               (state_q == mmu_pkg::WalkNestedAd && nested_q.leaf))) begin
       // An EPT walk completed (with or without a final A/D update).
       xd_valid = 1'b1;
       xd_final = nfinal_q;
-      xd_glevel = nglevel_q;
+      xd_glevel = nested_q.glevel;
       xd_gpa = ngpa_q;
       if (state_q == mmu_pkg::WalkNestedRead) begin
         xd_hpa = {1'b0, e_hpa};
+        xd_nested_hpa = xd_hpa;
         xd_hsize = e_size;
         xd_perm = e_perm;
         xd_dirty = e_dirty;
       end else begin
-        xd_hpa = {1'b0, nres_hpa_q};
-        xd_hsize = nres_size_q;
-        xd_perm = nperm_q;
-        xd_dirty = nres_dirty_q;
+        xd_hpa = {1'b0, nested_q.res_hpa};
+        xd_nested_hpa = xd_hpa;
+        xd_hsize = size_e(nested_q.res_size);
+        xd_perm = nested_q.perm;
+        xd_dirty = nested_q.res_dirty;
       end
       if (nescaped_q) xd_hsize = mmu_pkg::Size4K;
     end
@@ -427,60 +554,152 @@ module mmu_walker #(
     xd_size = !xd_final ? mmu_pkg::Size4K : (xd_hsize < g_gsize) ? xd_hsize : g_gsize;
   end
 
-  // Step 3b: the next state.
+  // Step 3b: the next state. The tasks below are the steps the FSM's arms share; each writes
+  // the *_d registers and outputs of `decide`, and is called only from inside it.
   mmu_pkg::resp_t resp;
+  logic           fin_valid;  // the walk ends this cycle with resp
+  logic           issued;     // a memory operation is issued this cycle (for the assertions)
+
+  // Presents a memory operation from the next cycle on (§13): a read of the entry at addr when
+  // set_bits is zero, else a FETCH_OR of set_bits into it; of an EPT entry when nested, else of
+  // a guest entry. The caller moves to the state that waits for the response. (Plain-vector
+  // arguments: yosys 0.23 sizes an enum-typed task argument wrongly.)
+  task automatic issue(logic nested, logic [PaBits-1:0] addr, logic [2:0] level,
+                       logic [63:0] set_bits);
+    mem_d.addr = addr;
+    mem_d.fetch_or = set_bits != 64'h0;
+    mem_d.wdata = set_bits;
+    mem_d.nested = nested;
+    mem_d.level = level;
+    ctl_d.mem_sent = 1'b0;
+    issued = 1'b1;
+  endtask
+
+  // Ends the walk with the response in `resp` (fault fields set by the caller).
+  task automatic finish();
+    fin_valid = 1'b1;
+    unique case (resp.fault)
+      mmu_pkg::FaultGuestPf: resp.vm_exit = ctx_mode_i == mmu_pkg::ModeShadow;
+      mmu_pkg::FaultEptViolation, mmu_pkg::FaultEptMisconfig, mmu_pkg::FaultBounds:
+        resp.vm_exit = 1'b1;
+      default: resp.vm_exit = 1'b0;
+    endcase
+    ctl_d.fill_pending = resp.fault == mmu_pkg::FaultNone;
+    ctl_d.state = mmu_pkg::WalkDone;
+  endtask
+
+  // The gPA known this cycle (xn_*) is translated in the next, XLATE (§12).
+  task automatic to_xlate();
+    xl_d.gpa = xn_gpa;
+    xl_d.final_gpa = xn_final;
+    xl_d.glevel = xn_glevel;
+    xl_d.escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
+    xl_d.in_page = esc_in_page;
+    ctl_d.state = mmu_pkg::WalkXlate;
+  endtask
+
+  // A gPA that goes through the EPT missed the nested TLB: start the EPT walk at its root, or
+  // below the deepest EPT PSC hit, which skips the EPT levels above it (§10.3).
+  task automatic start_nested_walk();
+    nested_d.gpa = xr_gpa;
+    nested_d.final_gpa = xr_final;
+    nested_d.glevel = xr_glevel;
+    nested_d.escaped = xr_escaped;
+    if (eptc_hit_i) begin
+      eptc_touch_o = 1'b1;
+      nested_d.perm = eptc_perm_i;
+      nested_d.level = eptc_level_i - 3'd1;
+      issue(1'b1, ept_first_entry, eptc_level_i - 3'd1, 64'h0);
+    end else begin
+      nested_d.perm = PermRwx;
+      nested_d.level = 3'(NestedLevels);
+      issue(1'b1, ept_first_entry, 3'(NestedLevels), 64'h0);
+    end
+    ctl_d.state = mmu_pkg::WalkNestedRead;
+  endtask
+
+  // What taking a translated gPA (xd_*) means, computed once however many arms take one: the
+  // guest permissions and entry up to it, and the values take_translation writes.
+  mmu_pkg::guest_acc_t acc_cur;
+  logic [63:0]         pte_cur, leaf_ad_bits;
+  logic                write, bounds_fault, leaf_ad, res_dirty;
+  logic [PaBits-1:0]   next_table, next_entry, ept_first_entry;
+  logic [63:0]         bounds_fault_addr;
+
+  always_comb begin : translation_outcome
+    write = req_q.access == mmu_pkg::AccessWrite;
+    // The guest read's entry and permissions were registered before any translation (XLATE
+    // or an EPT walk's end) is taken.
+    acc_cur = acc_q;
+    pte_cur = guest_q.pte;
+    bounds_fault = ctx_mode_i == mmu_pkg::ModeDirect && !bounds_pass;
+    bounds_fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, req_q.va, xd_glevel));
+    next_table = xd_hpa[PaBits-1:0];
+    next_entry = entry_addr(next_table, req_q.va, xd_glevel);
+    res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
+    leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
+    leaf_ad_bits = (64'(1) << mmu_pkg::PteA) | (write ? (64'(1) << mmu_pkg::PteD) : 64'(0));
+    ept_first_entry = eptc_hit_i ? entry_addr(eptc_next_i, 64'(xr_gpa), eptc_level_i - 3'd1) :
+                                   entry_addr(ctx_ept_root_i, 64'(xr_gpa), 3'(NestedLevels));
+  end
+
+  // A gPA was translated (xd_*): bounds check (DIRECT), then the next guest read or the end of
+  // the walk.
+  task automatic take_translation();
+    if (bounds_fault) begin
+      resp.fault = mmu_pkg::FaultBounds;
+      resp.fault_info = {23'h0, xd_final, 8'h00};
+      resp.fault_addr = bounds_fault_addr;
+      resp.fault_guest_level = 4'(xd_glevel);
+      finish();
+    end else if (!xd_final) begin
+      if (32'(xd_glevel) < 32'(GuestLevels)) begin
+        psc_fill_o = 1'b1;
+        psc_fill_level_o = xd_glevel + 3'd1;
+        psc_fill_next_o = next_table;
+        psc_fill_acc_o = acc_cur;
+      end
+      guest_d.level = xd_glevel;
+      guest_d.pte_addr = next_entry;
+      issue(1'b0, next_entry, xd_glevel, 64'h0);
+      ctl_d.state = mmu_pkg::WalkGuestRead;
+    end else begin
+      res_d.hpa = next_table;
+      res_d.size = xd_size;
+      res_d.gsize = g_gsize;
+      res_d.glob = pte_cur[mmu_pkg::PteG];
+      res_d.acc = acc_cur;
+      res_d.perm = xd_perm;
+      res_d.dirty = res_dirty;
+      if (leaf_ad) begin
+        ctl_d.fill_pending = 1'b1;
+        issue(1'b0, gpte_addr_q, glevel_q, leaf_ad_bits);
+        ctl_d.state = mmu_pkg::WalkGuestAdLeaf;
+      end else begin
+        resp.hpa = 64'(next_table);
+        resp.size = xd_size;
+        finish();
+      end
+    end
+  endtask
 
   always_comb begin : decide
-    mmu_pkg::guest_acc_t acc_cur;
-    logic [63:0]         pte_cur;
-    logic                write, leaf_ad;
-    logic [PaBits-1:0]   next_table;
+    ctl_d = ctl_q;
+    mem_d = mem_q;
+    req_d = req_q;
+    guest_d = guest_q;
+    nested_d = nested_q;
+    res_d = res_q;
+    xl_d = xl_q;
 
-    state_d = state_q;
-    mem_sent_d = mem_sent_q;
-    mem_addr_d = mem_addr_q;
-    mem_op_d = mem_op_q;
-    mem_wdata_d = mem_wdata_q;
-    mem_dim_d = mem_dim_q;
-    mem_level_d = mem_level_q;
-    vpid_d = vpid_q;
-    pcid_d = pcid_q;
-    va_d = va_q;
-    access_d = access_q;
-    user_d = user_q;
-    glevel_d = glevel_q;
-    gpte_d = gpte_q;
-    gpte_addr_d = gpte_addr_q;
-    acc_d = acc_q;
-    ngpa_d = ngpa_q;
-    nfinal_d = nfinal_q;
-    nglevel_d = nglevel_q;
-    nescaped_d = nescaped_q;
-    nlevel_d = nlevel_q;
-    nperm_d = nperm_q;
-    ntable_d = ntable_q;
-    nleaf_d = nleaf_q;
-    nres_hpa_d = nres_hpa_q;
-    nres_size_d = nres_size_q;
-    nres_dirty_d = nres_dirty_q;
-    fill_pending_d = fill_pending_q;
-    res_hpa_d = res_hpa_q;
-    res_size_d = res_size_q;
-    res_gsize_d = res_gsize_q;
-    res_global_d = res_global_q;
-    res_acc_d = res_acc_q;
-    res_perm_d = res_perm_q;
-    res_dirty_d = res_dirty_q;
-
-    iss_valid = 1'b0;
     fin_valid = 1'b0;
+    issued = 1'b0;
     resp = '0;
-    ctr_inc = '0;
     psc_touch_o = 1'b0;
     psc_fill_o = 1'b0;
     psc_fill_level_o = '0;
     psc_fill_next_o = '0;
-    psc_fill_acc_o = acc_q;
+    psc_fill_acc_o = guest_q.acc;
     ntlb_fill_o = 1'b0;
     ntlb_fill_gpa_o = ngpa_q;
     ntlb_fill_size_o = e_size;
@@ -493,355 +712,279 @@ module mmu_walker #(
     eptc_fill_next_o = e_table;
     eptc_fill_perm_o = e_perm;
 
-    write = access_q == mmu_pkg::AccessWrite;
-    acc_cur = (state_q == mmu_pkg::WalkGuestRead) ? g_acc : acc_q;
-    pte_cur = (state_q == mmu_pkg::WalkGuestRead) ? rdata : gpte_q;
-    next_table = '0;
-    leaf_ad = 1'b0;
-
-    // The memory operation in flight.
-    if (mem_req_valid_o && mem_req_ready_i) begin
-      mem_sent_d = 1'b1;
-      unique case ({mem_op_q, mem_dim_q})
-        {mmu_pkg::MemOpRead, mmu_pkg::DimGuest}:
-          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestReads);
-        {mmu_pkg::MemOpRead, mmu_pkg::DimNested}:
-          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedReads);
-        {mmu_pkg::MemOpFetchOr, mmu_pkg::DimGuest}:
-          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestAdUpdates);
-        default:
-          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedAdUpdates);
-      endcase
-    end
-    if (state_q != mmu_pkg::WalkIdle) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles);
-    if (xr_valid && xr_escaped) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEscapes);
+    // The memory operation presented has been transferred: wait for its response.
+    if (mem_req_valid_o && mem_req_ready_i) ctl_d.mem_sent = 1'b1;
 
     unique case (state_q)
-      mmu_pkg::WalkIdle: begin
+      mmu_pkg::WalkIdle: begin : idle
         if (start_i) begin
-          state_d = mmu_pkg::WalkStart;
-          vpid_d = start_vpid_i;
-          pcid_d = start_pcid_i;
-          va_d = start_va_i;
-          access_d = start_access_i;
-          user_d = start_user_i;
-          acc_d.rw = 1'b1;
-          acc_d.us = 1'b1;
-          acc_d.nx = 1'b0;
-          fill_pending_d = 1'b0;
+          req_d.vpid = start_vpid_i;
+          req_d.pcid = start_pcid_i;
+          req_d.va = start_va_i;
+          req_d.access = start_access_i;
+          req_d.user = start_user_i;
+          guest_d.acc = 3'b110;  // {rw, us, nx}: nothing denied yet
+          ctl_d.fill_pending = 1'b0;
+          ctl_d.state = mmu_pkg::WalkStart;
         end
       end
 
-      mmu_pkg::WalkStart: begin
+      mmu_pkg::WalkStart: begin : start
         if (psc_hit_i) begin
           // The deepest PSC hit skips the levels above it (§10.1).
           psc_touch_o = 1'b1;
-          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrPscHitsL2) + 6'(psc_level_i) - 6'd2);
-          acc_d = psc_acc_i;
-          iss_valid = 1'b1;
-          mem_addr_d = entry_addr(psc_next_i, va_q, psc_level_i - 3'd1);
-          mem_op_d = mmu_pkg::MemOpRead;
-          mem_dim_d = mmu_pkg::DimGuest;
-          mem_level_d = psc_level_i - 3'd1;
-          glevel_d = psc_level_i - 3'd1;
-          gpte_addr_d = mem_addr_d;
-          state_d = mmu_pkg::WalkGuestRead;
+          guest_d.acc = psc_acc_i;
+          guest_d.level = psc_level_i - 3'd1;
+          guest_d.pte_addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
+          issue(1'b0, guest_d.pte_addr, psc_level_i - 3'd1, 64'h0);
+          ctl_d.state = mmu_pkg::WalkGuestRead;
+        end else begin  // the root table's pointer, translated in XLATE
+          to_xlate();
         end
       end
 
-      mmu_pkg::WalkGuestRead: begin
+      mmu_pkg::WalkGuestRead: begin : guest_read
         if (resp_fire) begin
-          gpte_d = rdata;
-          acc_d = g_acc;
+          guest_d.pte = rdata;
+          guest_d.acc = g_acc;
           if (!g_present || g_rsvd || (g_leaf && g_denies)) begin
-            fin_valid = 1'b1;
             resp.fault = mmu_pkg::FaultGuestPf;
-            resp.fault_info = {27'h0, access_q == mmu_pkg::AccessExec, g_present && g_rsvd,
-                               user_q, write, g_present};
-            resp.fault_addr = va_q;
+            resp.fault_info = {27'h0, req_q.access == mmu_pkg::AccessExec, g_present && g_rsvd,
+                               req_q.user, req_q.access == mmu_pkg::AccessWrite, g_present};
+            resp.fault_addr = req_q.va;
             resp.fault_level = 4'(glevel_q);
+            finish();
           end else if (!g_leaf && g_need_table_a) begin
-            iss_valid = 1'b1;
-            mem_addr_d = gpte_addr_q;
-            mem_op_d = mmu_pkg::MemOpFetchOr;
-            mem_wdata_d = 64'(1) << mmu_pkg::PteA;
-            mem_dim_d = mmu_pkg::DimGuest;
-            mem_level_d = glevel_q;
-            state_d = mmu_pkg::WalkGuestAdTable;
+            issue(1'b0, gpte_addr_q, glevel_q, 64'(1) << mmu_pkg::PteA);
+            ctl_d.state = mmu_pkg::WalkGuestAdTable;
+          end else begin  // the next table's or the final gPA, translated in XLATE
+            to_xlate();
           end
         end
       end
 
-      mmu_pkg::WalkNestedRead: begin
+      mmu_pkg::WalkGuestAdTable: begin : guest_ad_table
+        if (resp_fire) begin  // the next table's pointer, translated in XLATE
+          to_xlate();
+        end
+      end
+
+      mmu_pkg::WalkXlate: begin : xlate
+        if (xd_valid) begin  // translated without an EPT walk (or a nested-TLB hit)
+          take_translation();
+        end else begin
+          start_nested_walk();
+        end
+      end
+
+      mmu_pkg::WalkNestedRead: begin : nested_read
         if (resp_fire) begin
-          nperm_d = e_perm;
+          nested_d.perm = e_perm;
           if (!e_present || (e_leaf && !e_misconf && e_denies)) begin
-            fin_valid = 1'b1;
             resp.fault = mmu_pkg::FaultEptViolation;
             resp.fault_info = e_violation;
             resp.fault_addr = 64'(e_fault_gpa);
             resp.fault_level = 4'(nlevel_q);
-            resp.fault_guest_level = 4'(nglevel_q);
+            resp.fault_guest_level = 4'(nested_q.glevel);
+            finish();
           end else if (e_misconf) begin
-            fin_valid = 1'b1;
             resp.fault = mmu_pkg::FaultEptMisconfig;  // qualification cleared, as on x86
             resp.fault_addr = 64'(e_fault_gpa);
             resp.fault_level = 4'(nlevel_q);
-            resp.fault_guest_level = 4'(nglevel_q);
+            resp.fault_guest_level = 4'(nested_q.glevel);
+            finish();
           end else if (!e_leaf) begin
-            ntable_d = e_table;
-            nleaf_d = 1'b0;
-            iss_valid = 1'b1;
+            nested_d.next_table = e_table;
+            nested_d.leaf = 1'b0;
             if (e_need_ad) begin
-              mem_addr_d = mem_addr_q;
-              mem_op_d = mmu_pkg::MemOpFetchOr;
-              mem_wdata_d = 64'(1) << mmu_pkg::EptA;
-              mem_dim_d = mmu_pkg::DimNested;
-              mem_level_d = nlevel_q;
-              state_d = mmu_pkg::WalkNestedAd;
+              issue(1'b1, mem_q.addr, nlevel_q, 64'(1) << mmu_pkg::EptA);
+              ctl_d.state = mmu_pkg::WalkNestedAd;
             end else begin
               eptc_fill_o = 1'b1;  // validated, A set: the EPT PSC learns it (§10.3)
-              mem_addr_d = entry_addr(e_table, 64'(ngpa_q), nlevel_q - 3'd1);
-              mem_op_d = mmu_pkg::MemOpRead;
-              mem_dim_d = mmu_pkg::DimNested;
-              mem_level_d = nlevel_q - 3'd1;
-              nlevel_d = nlevel_q - 3'd1;
-              state_d = mmu_pkg::WalkNestedRead;
+              nested_d.level = nlevel_q - 3'd1;
+              issue(1'b1, entry_addr(e_table, 64'(ngpa_q), nlevel_q - 3'd1),
+                    nlevel_q - 3'd1, 64'h0);
+              ctl_d.state = mmu_pkg::WalkNestedRead;
             end
           end else begin
             // EPT leaf that grants: the nested TLB learns it now (§5 ordering).
             ntlb_fill_o = 1'b1;
             ntlb_fill_hpa_o = e_hpa;
-            nres_hpa_d = e_hpa;
-            nres_size_d = e_size;
-            nres_dirty_d = e_dirty;
+            nested_d.res_hpa = e_hpa;
+            nested_d.res_size = e_size;
+            nested_d.res_dirty = e_dirty;
             if (e_need_ad) begin
-              nleaf_d = 1'b1;
-              iss_valid = 1'b1;
-              mem_addr_d = mem_addr_q;
-              mem_op_d = mmu_pkg::MemOpFetchOr;
-              mem_wdata_d = (64'(1) << mmu_pkg::EptA) |
-                            (e_write_final ? (64'(1) << mmu_pkg::EptD) : 64'(0));
-              mem_dim_d = mmu_pkg::DimNested;
-              mem_level_d = nlevel_q;
-              state_d = mmu_pkg::WalkNestedAd;
+              nested_d.leaf = 1'b1;
+              issue(1'b1, mem_q.addr, nlevel_q,
+                    (64'(1) << mmu_pkg::EptA) |
+                    (e_write_final ? (64'(1) << mmu_pkg::EptD) : 64'(0)));
+              ctl_d.state = mmu_pkg::WalkNestedAd;
+            end else begin  // the EPT walk is complete
+              take_translation();
             end
           end
         end
       end
 
-      mmu_pkg::WalkNestedAd: begin
-        if (resp_fire && !nleaf_q) begin
+      mmu_pkg::WalkNestedAd: begin : nested_ad
+        if (resp_fire && !nested_q.leaf) begin
           // The non-leaf entry's A is set: the EPT PSC learns it (§10.3).
           eptc_fill_o = 1'b1;
-          eptc_fill_next_o = ntable_q;
-          eptc_fill_perm_o = nperm_q;
-          iss_valid = 1'b1;
-          mem_addr_d = entry_addr(ntable_q, 64'(ngpa_q), nlevel_q - 3'd1);
-          mem_op_d = mmu_pkg::MemOpRead;
-          mem_dim_d = mmu_pkg::DimNested;
-          mem_level_d = nlevel_q - 3'd1;
-          nlevel_d = nlevel_q - 3'd1;
-          state_d = mmu_pkg::WalkNestedRead;
+          eptc_fill_next_o = nested_q.next_table;
+          eptc_fill_perm_o = nested_q.perm;
+          nested_d.level = nlevel_q - 3'd1;
+          issue(1'b1, entry_addr(nested_q.next_table, 64'(ngpa_q), nlevel_q - 3'd1),
+                nlevel_q - 3'd1, 64'h0);
+          ctl_d.state = mmu_pkg::WalkNestedRead;
+        end else if (resp_fire) begin  // the leaf's A/D is set: the EPT walk is complete
+          take_translation();
         end
       end
 
-      mmu_pkg::WalkGuestAdLeaf: begin
+      mmu_pkg::WalkGuestAdLeaf: begin : guest_ad_leaf
         if (resp_fire) begin
-          fin_valid = 1'b1;
-          resp.hpa = 64'(res_hpa_q);
-          resp.size = res_size_q;
+          resp.hpa = 64'(res_q.hpa);
+          resp.size = size_e(res_q.size);
+          finish();
         end
       end
 
-      mmu_pkg::WalkDone: state_d = mmu_pkg::WalkIdle;
+      mmu_pkg::WalkDone: begin : done
+        ctl_d.state = mmu_pkg::WalkIdle;
+      end
 
       default: ;
     endcase
-
-    // A gPA that goes through the EPT and missed the nested TLB: start the EPT walk.
-    if (xr_valid && xr_nested && !xd_valid) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNtlbMisses);
-      ngpa_d = xr_gpa;
-      nfinal_d = xr_final;
-      nglevel_d = xr_glevel;
-      nescaped_d = xr_escaped;
-      nperm_d = PermRwx;
-      nlevel_d = 3'(NestedLevels);
-      iss_valid = 1'b1;
-      mem_addr_d = entry_addr(ctx_ept_root_i, 64'(xr_gpa), 3'(NestedLevels));
-      mem_op_d = mmu_pkg::MemOpRead;
-      mem_dim_d = mmu_pkg::DimNested;
-      mem_level_d = 3'(NestedLevels);
-      state_d = mmu_pkg::WalkNestedRead;
-      if (eptc_hit_i) begin
-        // The deepest EPT PSC hit skips the EPT levels above it (§10.3).
-        eptc_touch_o = 1'b1;
-        ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(eptc_level_i) - 6'd2);
-        nperm_d = eptc_perm_i;
-        nlevel_d = eptc_level_i - 3'd1;
-        mem_addr_d = entry_addr(eptc_next_i, 64'(xr_gpa), eptc_level_i - 3'd1);
-        mem_level_d = eptc_level_i - 3'd1;
-      end
-    end
-    if (xr_valid && xr_nested && xd_valid) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNtlbHits);
-    end
-
-    // A translated gPA: bounds check (DIRECT), then the next guest read or the end of the walk.
-    if (xd_valid) begin
-      if (ctx_mode_i == mmu_pkg::ModeDirect && !bounds_pass) begin
-        fin_valid = 1'b1;
-        iss_valid = 1'b0;
-        resp.fault = mmu_pkg::FaultBounds;
-        resp.fault_info = {23'h0, xd_final, 8'h00};
-        resp.fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, va_q, xd_glevel));
-        resp.fault_guest_level = 4'(xd_glevel);
-      end else if (!xd_final) begin
-        next_table = xd_hpa[PaBits-1:0];
-        if (32'(xd_glevel) < 32'(GuestLevels)) begin
-          psc_fill_o = 1'b1;
-          psc_fill_level_o = xd_glevel + 3'd1;
-          psc_fill_next_o = next_table;
-          psc_fill_acc_o = acc_cur;
-        end
-        iss_valid = 1'b1;
-        mem_addr_d = entry_addr(next_table, va_q, xd_glevel);
-        mem_op_d = mmu_pkg::MemOpRead;
-        mem_dim_d = mmu_pkg::DimGuest;
-        mem_level_d = xd_glevel;
-        glevel_d = xd_glevel;
-        gpte_addr_d = mem_addr_d;
-        state_d = mmu_pkg::WalkGuestRead;
-      end else begin
-        res_hpa_d = xd_hpa[PaBits-1:0];
-        res_size_d = xd_size;
-        res_gsize_d = g_gsize;
-        res_global_d = pte_cur[mmu_pkg::PteG];
-        res_acc_d = acc_cur;
-        res_perm_d = xd_perm;
-        res_dirty_d = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
-        leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
-        if (leaf_ad) begin
-          iss_valid = 1'b1;
-          mem_addr_d = gpte_addr_q;
-          mem_op_d = mmu_pkg::MemOpFetchOr;
-          mem_wdata_d = (64'(1) << mmu_pkg::PteA) | (write ? (64'(1) << mmu_pkg::PteD) : 64'(0));
-          mem_dim_d = mmu_pkg::DimGuest;
-          mem_level_d = glevel_q;
-          state_d = mmu_pkg::WalkGuestAdLeaf;
-          fill_pending_d = 1'b1;
-        end else begin
-          fin_valid = 1'b1;
-          resp.hpa = 64'(res_hpa_d);
-          resp.size = res_size_d;
-        end
-      end
-    end
-
-    if (fin_valid) begin
-      iss_valid = 1'b0;
-      state_d = mmu_pkg::WalkDone;
-      fill_pending_d = resp.fault == mmu_pkg::FaultNone;
-      unique case (resp.fault)
-        mmu_pkg::FaultGuestPf: resp.vm_exit = ctx_mode_i == mmu_pkg::ModeShadow;
-        mmu_pkg::FaultEptViolation, mmu_pkg::FaultEptMisconfig, mmu_pkg::FaultBounds:
-          resp.vm_exit = 1'b1;
-        default: resp.vm_exit = 1'b0;
-      endcase
-      if (resp.fault != mmu_pkg::FaultNone) begin
-        ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrFaultGuestPf) + 6'(resp.fault) - 6'd1);
-      end
-      if (resp.vm_exit) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrVmExits);
-    end
-    if (iss_valid) mem_sent_d = 1'b0;
   end
 
-  always_ff @(posedge clk_i) begin : regs
-    if (!rst_ni) begin
-      state_q <= mmu_pkg::WalkIdle;
-      mem_sent_q <= 1'b0;
-      fill_pending_q <= 1'b0;
-    end else begin
-      state_q <= state_d;
-      mem_sent_q <= mem_sent_d;
-      fill_pending_q <= fill_pending_d;
+  // Counter events (§14), from what the cycle does.
+  logic [mmu_pkg::NumCounters-1:0] ctr_inc;
+
+  always_comb begin : counter_events
+    ctr_inc = '0;
+    if (mem_req_valid_o && mem_req_ready_i) begin
+      unique case ({mem_q.fetch_or, mem_q.nested})
+        2'b00: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestReads);
+        2'b01: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedReads);
+        2'b10: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestAdUpdates);
+        default: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedAdUpdates);
+      endcase
     end
-    // Datapath registers need no reset: they are written before they are used.
-    mem_addr_q <= mem_addr_d;
-    mem_op_q <= mem_op_d;
-    mem_wdata_q <= mem_wdata_d;
-    mem_dim_q <= mem_dim_d;
-    mem_level_q <= mem_level_d;
-    vpid_q <= vpid_d;
-    pcid_q <= pcid_d;
-    va_q <= va_d;
-    access_q <= access_d;
-    user_q <= user_d;
-    glevel_q <= glevel_d;
-    gpte_q <= gpte_d;
-    gpte_addr_q <= gpte_addr_d;
-    acc_q <= acc_d;
-    ngpa_q <= ngpa_d;
-    nfinal_q <= nfinal_d;
-    nglevel_q <= nglevel_d;
-    nescaped_q <= nescaped_d;
-    nlevel_q <= nlevel_d;
-    nperm_q <= nperm_d;
-    ntable_q <= ntable_d;
-    nleaf_q <= nleaf_d;
-    nres_hpa_q <= nres_hpa_d;
-    nres_size_q <= nres_size_d;
-    nres_dirty_q <= nres_dirty_d;
-    res_hpa_q <= res_hpa_d;
-    res_size_q <= res_size_d;
-    res_gsize_q <= res_gsize_d;
-    res_global_q <= res_global_d;
-    res_acc_q <= res_acc_d;
-    res_perm_q <= res_perm_d;
-    res_dirty_q <= res_dirty_d;
+    if (state_q != mmu_pkg::WalkIdle) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles);
+    end
+    if (psc_touch_o) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrPscHitsL2) + 6'(psc_level_i) - 6'd2);
+    end
+    if (eptc_touch_o) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(eptc_level_i) - 6'd2);
+    end
+    if (xr_valid && xr_escaped) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEscapes);
+    if (xr_valid && xr_nested) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(xd_valid ? mmu_pkg::CtrNtlbHits :
+                                                      mmu_pkg::CtrNtlbMisses);
+    end
+    if (fin_valid && resp.fault != mmu_pkg::FaultNone) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrFaultGuestPf) + 6'(resp.fault) - 6'd1);
+    end
+    if (fin_valid && resp.vm_exit) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrVmExits);
   end
 
   // ---------------------------------------------------------------------------------------
   // Outputs.
 
   assign state_o = state_q;
-  assign walk_vpid_o = vpid_q;
-  assign walk_pcid_o = pcid_q;
-  assign walk_va_o = va_q;
+  assign walk_vpid_o = req_q.vpid;
+  assign walk_pcid_o = req_q.pcid;
+  assign walk_va_o = req_q.va;
 
   always_comb begin : mem_port
     logic in_mem_state;
-    in_mem_state = state_q == mmu_pkg::WalkGuestRead || state_q == mmu_pkg::WalkGuestAdTable ||
-                   state_q == mmu_pkg::WalkNestedRead || state_q == mmu_pkg::WalkNestedAd ||
+    in_mem_state = state_q == mmu_pkg::WalkGuestRead ||
+                   state_q == mmu_pkg::WalkGuestAdTable ||
+                   state_q == mmu_pkg::WalkNestedRead ||
+                   state_q == mmu_pkg::WalkNestedAd ||
                    state_q == mmu_pkg::WalkGuestAdLeaf;
-    mem_req_valid_o = in_mem_state && !mem_sent_q;
-    mem_resp_ready_o = in_mem_state && mem_sent_q;
-    mem_req_addr_o = mem_addr_q;
-    mem_req_op_o = mem_op_q;
-    mem_req_wdata_o = mem_op_q == mmu_pkg::MemOpFetchOr ? mem_wdata_q : 64'h0;
-    mem_req_dim_o = mem_dim_q;
-    mem_req_level_o = mem_level_q;
-  end
-
-  // §12 memory wait: until the response comes, the walker keeps its state and its operation.
-  always_comb begin : mem_wait_check
-    if (rst_ni && mem_resp_ready_o && !mem_resp_valid_i) begin
-      assert (state_d == state_q && mem_sent_d && !iss_valid && !fin_valid && !xr_valid);
-    end
+    mem_req_valid_o = in_mem_state && !ctl_q.mem_sent;
+    mem_resp_ready_o = in_mem_state && ctl_q.mem_sent;
+    mem_req_addr_o = mem_q.addr;
+    mem_req_op_o = mem_q.fetch_or ? mmu_pkg::MemOpFetchOr : mmu_pkg::MemOpRead;
+    mem_req_wdata_o = mem_q.fetch_or ? mem_q.wdata : 64'h0;
+    mem_req_dim_o = mem_q.nested ? mmu_pkg::DimNested : mmu_pkg::DimGuest;
+    mem_req_level_o = mem_q.level;
   end
 
   assign resp_valid_o = fin_valid;
   assign resp_o = resp;
   assign ctr_inc_o = ctr_inc;
 
-  assign tlb_fill_o = state_q == mmu_pkg::WalkDone && fill_pending_q;
-  assign tlb_fill_size_o = res_size_q;
-  assign tlb_fill_gsize_o = res_gsize_q;
-  assign tlb_fill_hpa_o = res_hpa_q;
-  assign tlb_fill_global_o = res_global_q;
-  assign tlb_fill_acc_o = res_acc_q;
-  assign tlb_fill_ept_perm_o = res_perm_q;
-  assign tlb_fill_dirty_o = res_dirty_q;
+  assign tlb_fill_o = state_q == mmu_pkg::WalkDone && ctl_q.fill_pending;
+  assign tlb_fill_size_o = size_e(res_q.size);
+  assign tlb_fill_gsize_o = size_e(res_q.gsize);
+  assign tlb_fill_hpa_o = res_q.hpa;
+  assign tlb_fill_global_o = res_q.glob;
+  assign tlb_fill_acc_o = res_q.acc;
+  assign tlb_fill_ept_perm_o = res_q.perm;
+  assign tlb_fill_dirty_o = res_q.dirty;
+
+  // ---------------------------------------------------------------------------------------
+  // Assertions, checked by simulation (verilator --assert) and by scripts/formal (yosys
+  // read_verilog -formal); yosys defines SYNTHESIS when it synthesizes (scripts/synth). Each
+  // holds in every state, reachable or not, or (fetch_or_sets_ad) is kept by every transition,
+  // so that the induction in scripts/formal needs no hint for them.
+
+`ifndef SYNTHESIS
+  logic mem_active, walker_busy;
+  logic [63:0] ad_bits;  // the bits a FETCH_OR may set in the entry of its dimension
+  assign mem_active = mem_req_valid_o || mem_resp_ready_o;
+  assign walker_busy = state_q != mmu_pkg::WalkIdle && state_q != mmu_pkg::WalkDone;
+  assign ad_bits = mem_q.nested ? (64'(1) << mmu_pkg::EptA) | (64'(1) << mmu_pkg::EptD) :
+                                  (64'(1) << mmu_pkg::PteA) | (64'(1) << mmu_pkg::PteD);
+
+  always_comb begin : assertions
+    if (rst_ni) begin
+      // The memory port presents a request, then waits for its response: never both, and
+      // neither while no walk is in progress (IDLE, START, XLATE, DONE).
+      mem_req_xor_resp: assert (!(mem_req_valid_o && mem_resp_ready_o));
+      no_mem_while_idle: assert (!mem_active || (state_q != mmu_pkg::WalkIdle &&
+                                                   state_q != mmu_pkg::WalkStart &&
+                                                   state_q != mmu_pkg::WalkXlate &&
+                                                   state_q != mmu_pkg::WalkDone));
+      // A FETCH_OR sets A/D bits of its dimension's entry and nothing else (§2); a read
+      // carries no data.
+      fetch_or_sets_ad: assert (!mem_active ||
+                                (mem_q.fetch_or ?
+                                 mem_q.wdata != 64'h0 && (mem_q.wdata & ~ad_bits) == 64'h0 :
+                                 mem_q.wdata == 64'h0));
+      // No fill, touch or invalidation of a cache while the walker is idle: mmu_top accepts
+      // control commands (invalidations, and register writes with their implicit flushes)
+      // only then (§12), so no fill meets a pending flush.
+      no_fill_while_idle: assert (state_q != mmu_pkg::WalkIdle ||
+                                  !(tlb_fill_o || psc_fill_o || ntlb_fill_o || eptc_fill_o ||
+                                    psc_touch_o || ntlb_touch_o || ntlb_inv_matching_o ||
+                                    eptc_touch_o));
+      // One-hot selects: the nested TLB is touched (hit), drops a non-granting match, or
+      // learns an EPT leaf; the EPT PSC is touched (a walk starts below its hit) or learns a
+      // non-leaf entry; the TLB is filled in DONE, the PSC, nested TLB and EPT PSC during the
+      // walk; the PSC is probed only in START, the nested TLB only after it; the EPT PSC's hit
+      // is used only when the nested TLB missed.
+      ntlb_one_action: assert ($onehot0({ntlb_touch_o, ntlb_inv_matching_o, ntlb_fill_o}));
+      eptc_one_action: assert ($onehot0({eptc_touch_o, eptc_fill_o}));
+      tlb_fill_alone: assert ($onehot0({tlb_fill_o, psc_fill_o || ntlb_fill_o || eptc_fill_o}));
+      psc_or_ntlb_probe: assert ($onehot0({psc_touch_o, ntlb_lk_valid_o}));
+      eptc_after_ntlb_miss: assert (!eptc_touch_o || (ntlb_lk_valid_o && !ntlb_touch_o));
+      // A cycle ends the walk or issues its next operation, not both; a walk ends only while
+      // it is in progress, and the TLB is filled only with a successful walk's result.
+      finish_xor_issue: assert ($onehot0({fin_valid, issued}));
+      resp_while_walking: assert (!fin_valid || walker_busy);
+      fill_in_done: assert (!tlb_fill_o || state_q == mmu_pkg::WalkDone);
+      // §12 memory wait: until the response comes, the walker keeps its state and its
+      // operation, and translates nothing.
+      mem_wait_holds: assert (!(mem_resp_ready_o && !mem_resp_valid_i) ||
+                              (ctl_d.state == state_q && ctl_d.mem_sent && !issued &&
+                               !fin_valid && !xr_valid && !xn_valid));
+    end
+  end
+`endif
 
 endmodule

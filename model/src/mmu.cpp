@@ -613,7 +613,7 @@ struct Mmu::Impl {
     ++counters[ctrIndex(Counter::Walks)];
     walk(pcid);
     out->trace.walked = true;
-    out->trace.walk_cycles += 2;  // START and DONE (§12)
+    out->trace.walk_cycles += 2;  // START and DONE (§12); xlateTable/xlateFinal count XLATE
     counters[ctrIndex(Counter::WalkCycles)] += out->trace.walk_cycles;
     finish();
   }
@@ -909,6 +909,7 @@ struct Mmu::Impl {
 
   // xlate_table(gpa, guest_level) of §5.
   bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
+    ++out->trace.walk_cycles;  // its XLATE cycle (§12)
     switch (slotMode(*ctx)) {
     case Mode::Native:
     case Mode::Shadow: hpa = gpa; return true;
@@ -940,6 +941,7 @@ struct Mmu::Impl {
 
   // xlate_final(gpa, req, gsize) of §5.
   bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
+    ++out->trace.walk_cycles;  // its XLATE cycle (§12)
     switch (slotMode(*ctx)) {
     case Mode::Native:
     case Mode::Shadow:

@@ -21,7 +21,7 @@ module bounds_checker_formal #(
     .addr_i  (addr_i),
     .size_i  (size_i),
     .gbase_i (gbase_i),
-    .gsize_i (gsize_i),
+    .limit_i ((PaBits+2)'(gbase_i) + (PaBits+2)'(gsize_i)),
     .pass_o  (pass)
   );
 
@@ -47,6 +47,8 @@ module bounds_checker_formal #(
     // page_size_e has three values; 3 never reaches the checker (the walker's sizes come from
     // size_of_level and the caches, which store only these three).
     assume (2'(size_i) != 2'd3);
+    // The checker's contract: a is the start of a page of size n (the walker masks it).
+    assume ((a & (n - 64'd1)) == 64'd0);
     assert (pass == reference_pass);
   end
 `endif

@@ -5,9 +5,9 @@
 // accepted them (§12 gives them one total order); each response retires the queue up to its
 // request, applying the controls and writes to the model first. Compared per transaction, by
 // vmmu/dut_check.h's compareTranslation (the comparison every RTL checker uses): the response,
-// the ordered memory operations of the walk, and the latency (hit: 1 cycle; walk: 2 + the
-// observed per-operation cycles, which the model is charged through ReplayTiming so WALK_CYCLES
-// matches). At checkpoints every performance counter is compared. The first difference is
+// the ordered memory operations of the walk, and the latency (hit: 1 cycle; walk: 2 + its XLATE
+// cycles + the observed per-operation cycles, which the model is charged through ReplayTiming so
+// WALK_CYCLES matches). At checkpoints every performance counter is compared. The first difference is
 // reported with the command that reproduces it with waves; the environment then stops.
 #pragma once
 

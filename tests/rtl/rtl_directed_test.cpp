@@ -75,15 +75,16 @@ TEST_F(RtlDirected, NativeColdWalkReadsOneEntryPerLevelThenHits) {
     EXPECT_EQ(cold.ops[i].kind, MemOpKind::Read);
     EXPECT_EQ(cold.ops[i].dim, Dim::Guest);
   }
-  EXPECT_EQ(cold.latency, stlbProbeCycles() + 2u + levels * 2u)
-      << "STLB probe, START + L operations of 2 cycles + DONE";
+  EXPECT_EQ(cold.latency, stlbProbeCycles() + 2u + (levels + 1) + levels * 2u)
+      << "STLB probe, START + L + 1 XLATE cycles (CR3, L - 1 pointers, the final gPA) + L "
+         "operations of 2 cycles + DONE";
 
   const DutTranslation warm = sim.check(read(0, kVa + 0x456));
   EXPECT_TRUE(warm.resp.tlb_hit);
   EXPECT_EQ(warm.resp.hpa, kPa + 0x456);
   EXPECT_TRUE(warm.ops.empty());
   EXPECT_EQ(warm.latency, 1u);
-  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles), 2u + levels * 2u);
+  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles), 2u + (levels + 1) + levels * 2u);
   EXPECT_EQ(sim.dut().counter(Counter::TlbHits), 1u);
 }
 
@@ -98,6 +99,30 @@ TEST_F(RtlDirected, PdeCacheHitLeavesOneGuestRead) {
   ASSERT_EQ(next.ops.size(), 1u);
   EXPECT_EQ(next.ops[0].level, 1u);
   EXPECT_EQ(sim.dut().counter(Counter::PscHitsL2), 1u);
+}
+
+// §12 XLATE, by hand: a walk whose root entry is not present translates CR3 (one XLATE cycle),
+// reads one entry (2 cycles) and faults; one after a PDE-cache hit translates only the final gPA.
+TEST_F(RtlDirected, OneTranslationCycleForEveryGpaTheWalkTranslates) {
+  GuestPageTables tables = newHostTables();
+  tables.map(kVa, kPa, PageSize::Size4K);
+  tables.map(kVa + 0x1000, kPa + 0x7000, PageSize::Size4K);
+  setContext(sim, 0, 0, Mode::Native, tables.root());
+  const unsigned levels = config.guest_levels;
+  const DutTranslation cold = sim.check(read(0, kVa));
+  EXPECT_EQ(cold.latency, stlbProbeCycles() + 2u + (levels + 1) + levels * 2u);
+  const DutTranslation warm = sim.check(read(0, kVa + 0x1000));
+  ASSERT_EQ(warm.ops.size(), 1u);
+  EXPECT_EQ(warm.latency, stlbProbeCycles() + 2u + 1 + 2)
+      << "STLB probe, START, the final gPA's XLATE, one read of 2 cycles, DONE";
+  const uint64_t unmapped = kVa + (uint64_t{1} << levelShift(levels));  // another root index
+  const DutTranslation fault = sim.check(read(0, unmapped));
+  EXPECT_EQ(fault.resp.fault, Fault::GuestPageFault);
+  ASSERT_EQ(fault.ops.size(), 1u);
+  EXPECT_EQ(fault.latency, stlbProbeCycles() + 2u + 1 + 2)
+      << "STLB probe, START, CR3's XLATE, the root entry's read of 2 cycles, DONE";
+  EXPECT_EQ(sim.dut().counter(Counter::WalkCycles),
+            (2u + (levels + 1) + levels * 2u) + (2u + 1 + 2) + (2u + 1 + 2));
 }
 
 TEST_F(RtlDirected, NestedColdWalkReadsNmPlusNPlusMAndSecondWalkUsesNestedTlb) {
@@ -235,7 +260,8 @@ TEST_F(RtlDirected, DirectOutOfBoundsTableIsBoundsExitBeforeReading) {
   EXPECT_EQ(t.resp.fault_guest_level, config.guest_levels);
   // The gPA of the root entry the walk was about to read, not the root's base (§6).
   EXPECT_EQ(t.resp.fault_addr, vm.guest.root() + 8 * entryIndex(kVa, config.guest_levels));
-  EXPECT_EQ(t.latency, stlbProbeCycles() + 2u);
+  EXPECT_EQ(t.latency, stlbProbeCycles() + 2u + 1)
+      << "STLB probe, START, CR3's XLATE (where the bounds check fails), DONE";
 }
 
 TEST_F(RtlDirected, DirectEscapedPageTakesTheNestedWalk) {
@@ -493,7 +519,8 @@ TEST_F(RtlDirected, SlowMemoryAndBackPressureAreCountedInWalkCycles) {
     EXPECT_GE(c, 3u);
     sum += c;
   }
-  EXPECT_EQ(t.latency, stlbProbeCycles() + 2 + sum);
+  // A cold walk translates CR3, the guest_levels - 1 table pointers and the final gPA (XLATE).
+  EXPECT_EQ(t.latency, stlbProbeCycles() + 2 + (config.guest_levels + 1) + sum);
   slow.expectCountersMatch();
 }
 
