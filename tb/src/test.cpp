@@ -329,6 +329,15 @@ void configureRandom(TestSetup &setup) {
   setup.coverage.push_back("backpressure.*");
 }
 
+void configureRandomHigh(TestSetup &setup) {
+  // `random` with addresses that set the high bits of every address path (WorldKnobs::
+  // high_addresses): host memory at the top of the host space, guest data high in the
+  // guest-physical space, host tables at 2^(P-1). Toggle coverage of the frame, tag and address
+  // registers (scripts/coverage) needs them; the checks are those of any random run.
+  configureRandom(setup);
+  setup.world.high_addresses = true;
+}
+
 void configureRandomHits(TestSetup &setup) {
   setup.stream = TestSetup::Stream::Random;
   setup.default_count = 100000;
@@ -438,6 +447,7 @@ const std::vector<TestSpec> &testRegistry() {
       {"bounds_edges", "DIRECT bounds checker at GSIZE, 2^P and GBASE edges (§8.1)", configureBoundsEdges},
       {"mode_switch", "each VM through every mode while the others keep running", configureModeSwitch},
       {"random", "constrained-random mix of everything, with back-pressure and random latency", configureRandom},
+      {"random_high", "the random mix with host and guest-physical addresses high in their spaces (toggle coverage)", configureRandomHigh},
       {"random_hits", "TLB-hit-dominated random stream (speed)", configureRandomHits},
       {"random_stlb", "random stream over a footprint beyond the first level and inside the STLB (§9.2)", configureRandomStlb},
       {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},

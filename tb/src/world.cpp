@@ -116,7 +116,10 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
   const unsigned levels = config_.guest_levels;
   const unsigned pa_bits = config_.pa_bits;
   // Host alignment of the VM's memory decides the largest EPT page and DIRECT's align(GBASE).
-  const uint64_t window = (uint64_t{vm.slot} + 1) * kVmWindow;
+  const uint64_t top = uint64_t{1} << pa_bits;
+  const bool high_memory = knobs.high_addresses && vm.slot % 2 == 0;
+  const uint64_t window = high_memory ? top - (uint64_t{vm.slot} + 1) * kVmWindow : (uint64_t{vm.slot} + 1) * kVmWindow;
+  vm.data_gpa = knobs.high_addresses && vm.slot % 2 == 1 ? top >> 2 : 0;
   // Slots 0 and 1 get 1G-aligned memory, slot 2 2M-aligned, slot 3 4K-aligned: every host page
   // size and every DIRECT splintering case exists in every run.
   switch (vm.slot % 4) {
@@ -137,7 +140,8 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
     vm.ept_page_size[gib] = static_cast<PageSize>(std::min(size, static_cast<unsigned>(max_ept)));
   }
   // GSIZE leaves the top of the data range outside: DIRECT accesses there are BOUNDS faults.
-  vm.gsize = knobs.bounds_faults ? 7 * kGiB - random.below(1024) * pageBytes(PageSize::Size4K) : kGuestDataLimit;
+  vm.gsize = vm.data_gpa + (knobs.bounds_faults ? 7 * kGiB - random.below(1024) * pageBytes(PageSize::Size4K)
+                                                  : kGuestDataLimit);
   vm.guest_ad = random.percent(70);
   vm.ept_ad = random.percent(50);
   vm.guest_frames = std::make_unique<FrameAllocator>(kGuestTablesBase, kGuestTablesLimit);
@@ -160,7 +164,7 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
         size = random.percent(70) ? PageSize::Size2M : PageSize::Size1G;
       const uint64_t bytes = pageBytes(size);
       const uint64_t lo = size == PageSize::Size1G ? kGiB : kGuestDataBase;
-      const uint64_t gpa = alignDown(lo + random.below(kGuestDataLimit - lo), bytes);
+      const uint64_t gpa = vm.data_gpa + alignDown(lo + random.below(kGuestDataLimit - lo), bytes);
       uint64_t va = randomVa(random, size);
       const bool kernel = va >= kVaRegions[kKernelRegion];
       uint64_t flags = 0;
@@ -181,7 +185,8 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
           const PageSize size = static_cast<PageSize>(g);
           const uint64_t offset = size == PageSize::Size1G ? 0 : (random.below(kGiB) & ~(pageBytes(size) - 1));
           for (unsigned attempt = 0; attempt < 100; ++attempt)
-            if (addPage(vm, space, randomVa(random, size), gib * kGiB + offset, size, pte::RW | pte::US, random))
+            if (addPage(vm, space, randomVa(random, size), vm.data_gpa + gib * kGiB + offset, size, pte::RW | pte::US,
+                        random))
               break;
         }
     }
@@ -213,6 +218,10 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
 void World::build(const WorldKnobs &knobs, Random &random) {
   if (knobs.vms == 0 || knobs.vms > config_.num_contexts)
     throw std::runtime_error("World: vms must be 1.." + std::to_string(config_.num_contexts));
+  if (knobs.high_addresses) {
+    const uint64_t base = (uint64_t{1} << (config_.pa_bits - 1)) + kHostTablesBase;
+    host_frames_ = FrameAllocator(base, base + (kHostTablesLimit - kHostTablesBase));
+  }
   static constexpr uint16_t kVpids[] = {0, 0x0005, 0x0a3c, 0xfffe, 0x0101, 0x0202, 0x0303, 0x0404};
   vms_.resize(knobs.vms);
   for (unsigned i = 0; i < knobs.vms; ++i) {

@@ -46,6 +46,7 @@ struct Vm {
   Mode mode = Mode::Native;
   uint64_t hbase = 0;  // host address of gPA 0; GBASE in DIRECT
   uint64_t gsize = 0;  // GSIZE in DIRECT
+  uint64_t data_gpa = 0;  // where the VM's data pages start in gPA space (tables lie below)
   bool guest_ad = true;
   bool ept_ad = false;
   std::array<PageSize, 16> ept_page_size{};  // EPT leaf size per GiB of gPA
@@ -76,6 +77,10 @@ struct WorldKnobs {
   // cyclic), so every page-size combination exists whatever the seed.
   bool every_size_combination = true;
   std::array<Mode, 4> modes{Mode::Native, Mode::Nested, Mode::Shadow, Mode::Direct};  // initial mode per VM
+  // Addresses that set the high bits of every address path: VMs in even slots hold their memory
+  // at the top of the host space, VMs in odd slots put their data at guest-physical 2^(P-2) and
+  // up, and the host tables (shadow, native and EPT) lie at 2^(P-1) + 1 GiB.
+  bool high_addresses = false;
 };
 
 class World {
