@@ -118,8 +118,12 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
   // Host alignment of the VM's memory decides the largest EPT page and DIRECT's align(GBASE).
   const uint64_t top = uint64_t{1} << pa_bits;
   const bool high_memory = knobs.high_addresses && vm.slot % 2 == 0;
-  const uint64_t window = high_memory ? top - (uint64_t{vm.slot} + 1) * kVmWindow : (uint64_t{vm.slot} + 1) * kVmWindow;
-  vm.data_gpa = knobs.high_addresses && vm.slot % 2 == 1 ? top >> 2 : 0;
+  // High memory: 48 GiB into the slot's 64 GiB window counted down from the top (bits 34..P-1 of
+  // its frames mostly set). High data: guest-physical 2^P - 2^39 - 2^34 and up, so that with the
+  // window of an odd slot (at most 2^38) the host frames stay below 2^P.
+  const uint64_t window = high_memory ? top - (uint64_t{vm.slot} + 1) * kVmWindow + kVmWindow / 2 + kVmWindow / 4
+                                      : (uint64_t{vm.slot} + 1) * kVmWindow;
+  vm.data_gpa = knobs.high_addresses && vm.slot % 2 == 1 ? top - 8 * kVmWindow - kVmWindow / 4 : 0;
   // Slots 0 and 1 get 1G-aligned memory, slot 2 2M-aligned, slot 3 4K-aligned: every host page
   // size and every DIRECT splintering case exists in every run.
   switch (vm.slot % 4) {
@@ -219,8 +223,11 @@ void World::build(const WorldKnobs &knobs, Random &random) {
   if (knobs.vms == 0 || knobs.vms > config_.num_contexts)
     throw std::runtime_error("World: vms must be 1.." + std::to_string(config_.num_contexts));
   if (knobs.high_addresses) {
-    const uint64_t base = (uint64_t{1} << (config_.pa_bits - 1)) + kHostTablesBase;
-    host_frames_ = FrameAllocator(base, base + (kHostTablesLimit - kHostTablesBase));
+    // The last 4 GiB of the host space: table addresses with bits 32..P-1 set.
+    if (config_.pa_bits < 42)
+      throw std::runtime_error("World: high_addresses needs PaBits >= 42");
+    const uint64_t top = uint64_t{1} << config_.pa_bits;
+    host_frames_ = FrameAllocator(top - 4 * kGiB, top - kGiB);
   }
   static constexpr uint16_t kVpids[] = {0, 0x0005, 0x0a3c, 0xfffe, 0x0101, 0x0202, 0x0303, 0x0404};
   vms_.resize(knobs.vms);

@@ -78,8 +78,9 @@ struct WorldKnobs {
   bool every_size_combination = true;
   std::array<Mode, 4> modes{Mode::Native, Mode::Nested, Mode::Shadow, Mode::Direct};  // initial mode per VM
   // Addresses that set the high bits of every address path: VMs in even slots hold their memory
-  // at the top of the host space, VMs in odd slots put their data at guest-physical 2^(P-2) and
-  // up, and the host tables (shadow, native and EPT) lie at 2^(P-1) + 1 GiB.
+  // near the top of the host space, VMs in odd slots put their data at guest-physical
+  // 2^P - 2^39 - 2^34 and up, and the host tables (shadow, native and EPT) lie in the last 4 GiB
+  // of the host space. Needs PaBits >= 42.
   bool high_addresses = false;
 };
 
