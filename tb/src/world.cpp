@@ -34,7 +34,11 @@ World::World(const MmuConfig &config, SparseMemory &dut_memory, SparseMemory &mo
 
 uint64_t World::randomVa(Random &random, PageSize size) const {
   const unsigned region = static_cast<unsigned>(random.below(3));
-  const uint64_t base = kVaRegions[region];
+  uint64_t base = kVaRegions[region];
+  // High addresses: random bits 37..46 under the region's canonical bits 47..63; the offsets below
+  // (at most 64 GiB) stay under bit 47, so the VA stays canonical.
+  if (high_addresses_)
+    base = (base & ~((uint64_t{1} << 47) - 1)) | (random.below(uint64_t{1} << 10) << 37);
   switch (size) {
   case PageSize::Size4K:  // 32 2M slots of 512 pages: plenty of PDE and PDPTE sharing
     return base + random.below(32) * pageBytes(PageSize::Size2M) + random.below(512) * pageBytes(PageSize::Size4K);
@@ -222,6 +226,7 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
 void World::build(const WorldKnobs &knobs, Random &random) {
   if (knobs.vms == 0 || knobs.vms > config_.num_contexts)
     throw std::runtime_error("World: vms must be 1.." + std::to_string(config_.num_contexts));
+  high_addresses_ = knobs.high_addresses;
   if (knobs.high_addresses) {
     // The last 4 GiB of the host space: table addresses with bits 32..P-1 set.
     if (config_.pa_bits < 42)

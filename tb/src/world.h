@@ -80,7 +80,8 @@ struct WorldKnobs {
   // Addresses that set the high bits of every address path: VMs in even slots hold their memory
   // near the top of the host space, VMs in odd slots put their data at guest-physical
   // 2^P - 2^39 - 2^34 and up, and the host tables (shadow, native and EPT) lie in the last 4 GiB
-  // of the host space. Needs PaBits >= 42.
+  // of the host space; VAs take random bits 37..46 (PML4 and PDPT indices) in either canonical
+  // half. Needs PaBits >= 42.
   bool high_addresses = false;
 };
 
@@ -121,6 +122,7 @@ private:
   SparseMemory &dut_memory_;
   MirroredMemory memory_;
   FrameAllocator host_frames_;  // EPT and shadow tables
+  bool high_addresses_ = false;  // WorldKnobs::high_addresses of the last build()
   std::vector<Vm> vms_;
 };
 
