@@ -86,9 +86,26 @@ Coverage::Coverage(sc_core::sc_module_name name, const MmuConfig &config) : Comp
       stlb_hit_bins_[s] = has_stlb ? addBin(format("stlb.hit_%s", kSizeNames[s])) : kNone;
     stlb_miss_bins_[s] = has_stlb ? addBin(format("stlb.miss_%s", kSizeNames[s])) : kNone;
   }
+  for (unsigned m = 0; m < 4; ++m)
+    stlb_hit_mode_bins_[m] = has_stlb ? addBin(format("stlb.hit.%s", kModeNames[m])) : kNone;
   stlb_fill_bin_ = has_stlb ? addBin("stlb.fill") : kNone;
-  stlb_drop_bin_ = has_stlb ? addBin("stlb.drop_non_granting") : kNone;
-  stlb_inv_bin_ = has_stlb ? addBin("stlb.invalidation") : kNone;
+  // §9.2: the 4K set is probed first; a 2M entry is found (and dropped) only when no 4K one matched.
+  for (unsigned s = 0; s < 2; ++s)
+    stlb_drop_bins_[s] = has_stlb ? addBin(format("stlb.drop_non_granting.%s_set", kSizeNames[s])) : kNone;
+  // Which commands remove STLB entries (§11), and how: INV_ALL clears the valid bits in one cycle,
+  // the others (WRITE_REG: the implicit flush of §3) sweep the sets.
+  bool has_ept_psc = false;
+  for (unsigned l = 2; l <= config.nested_levels; ++l)
+    has_ept_psc = has_ept_psc || config.ept_psc[l - 2].ways != 0;
+  for (unsigned c = 0; c < 6; ++c) {
+    const CtrlOp op = static_cast<CtrlOp>(c);
+    stlb_removal_bins_[c] = has_stlb ? addBin(format("stlb.%s.%s", op == CtrlOp::InvAll ? "clear" : "sweep",
+                                                     kControlNames[c]))
+                                     : kNone;
+    ept_psc_removal_bins_[c] = has_ept_psc && (op == CtrlOp::InvEptp || op == CtrlOp::InvAll)
+                                   ? addBin(format("ept_psc.invalidation.%s", kControlNames[c]))
+                                   : kNone;
+  }
 }
 
 unsigned Coverage::addBin(const std::string &name) {
@@ -101,13 +118,18 @@ void Coverage::write(const CheckedTransaction &t) {
   const WalkTrace &trace = t.result->trace;
   if (resp.tlb_hit) {
     hit(tlb_hit_bin_);
-    if (trace.stlb_hit && stlb_hit_bins_[0] != kNone && resp.size != PageSize::Size1G)
+    if (trace.stlb_hit && stlb_hit_bins_[0] != kNone && resp.size != PageSize::Size1G) {
       hit(stlb_hit_bins_[static_cast<unsigned>(resp.size)]);
+      if (t.has_context)
+        hit(stlb_hit_mode_bins_[static_cast<unsigned>(t.mode)]);
+    }
     return;
   }
-  if (stlb_drop_bin_ != kNone) {
+  if (stlb_fill_bin_ != kNone) {
+    // A match that did not grant was dropped in the set it was found in: the 4K set (decided in
+    // the probe's first cycle) or the 2M set (second cycle, §12).
     if (trace.stlb_read)
-      hit(stlb_drop_bin_);
+      hit(stlb_drop_bins_[trace.stlb_cycles == 1 ? 0 : 1]);
     if (trace.walked && resp.fault == Fault::None) {
       hit(stlb_miss_bins_[static_cast<unsigned>(resp.size)]);
       if (resp.size != PageSize::Size1G)
@@ -160,9 +182,14 @@ void Coverage::write(const ObservedControl &control) {
 void Coverage::write(const ChurnSample &churn) { hit(churn_bins_[static_cast<unsigned>(churn.kind)]); }
 
 void Coverage::sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model,
-                         uint64_t stlb_invalidations) {
-  if (stlb_inv_bin_ != kNone)
-    bins_[stlb_inv_bin_].hits += stlb_invalidations;
+                         const Scoreboard::RemovalsByOp &stlb_removals,
+                         const Scoreboard::RemovalsByOp &ept_psc_removals) {
+  for (unsigned c = 0; c < stlb_removals.size(); ++c) {
+    if (stlb_removal_bins_[c] != kNone)
+      bins_[stlb_removal_bins_[c]].hits += stlb_removals[c];
+    if (ept_psc_removal_bins_[c] != kNone)
+      bins_[ept_psc_removal_bins_[c]].hits += ept_psc_removals[c];
+  }
   for (unsigned c = 0; c < stalls.size(); ++c)
     if (stall_bins_[c] != kNone)
       bins_[stall_bins_[c]].hits += stalls[c];

@@ -3,8 +3,10 @@
 //
 // Bins: mode x guest page size x host page size (successful walks), fault class x mode, hit
 // source (TLB, each PSC level, nested TLB, each EPT PSC level, full walk, escape), the STLB
-// (§9.2: hits and misses per page size, fills, non-granting entries dropped, invalidations that
-// removed entries), each control command, the
+// (§9.2: hits per page size and per mode, misses per page size, fills, non-granting entries
+// dropped in the 4K and in the 2M set, each command that removed entries: INV_ALL's clear and
+// every other command's set sweep), EPT PSC invalidations that removed entries (§10.3), each
+// control command, the
 // back-pressure seen on each channel, and each kind of control-port churn followed by a
 // translation that would hit stale state (from the isolation checker). A test declares the bins it means to hit (by name or
 // "prefix*"); the report lists every bin and the test fails for each declared bin left at zero.
@@ -39,9 +41,10 @@ public:
   void write(const ObservedControl &control) override;
   void write(const ChurnSample &churn) override;
   // End of run: back-pressure cycles per channel, delayed memory responses, final counters, and
-  // the control commands that removed STLB entries (the scoreboard's count).
+  // the control commands that removed STLB or EPT PSC entries, by command (the scoreboard's).
   void sampleEnd(const StallCounts &stalls, uint64_t delayed_memory_responses, const Mmu &model,
-                 uint64_t stlb_invalidations);
+                 const Scoreboard::RemovalsByOp &stlb_removals,
+                 const Scoreboard::RemovalsByOp &ept_psc_removals);
 
   // Declares every bin whose name equals `pattern`, or starts with it when it ends in '*'.
   // Returns the number of bins declared (0 means the pattern is wrong).
@@ -73,11 +76,17 @@ private:
   unsigned delayed_memory_bin_;
   unsigned counter_bins_[4];  // guest A/D, nested A/D, perm refills, escapes
   unsigned churn_bins_[static_cast<size_t>(ChurnKind::Count)];
-  // STLB (~0u without one): hits by size (4K, 2M), misses by size (successful walks, 4K, 2M, 1G),
-  // fills, non-granting entries dropped, invalidating control commands.
+  // STLB (~0u without one): hits by size (4K, 2M) and by mode, misses by size (successful walks,
+  // 4K, 2M, 1G), fills, non-granting entries dropped by the set they were found in (4K, 2M), and
+  // control commands that removed entries, by command (INV_ALL clears, the others sweep).
   unsigned stlb_hit_bins_[2];
+  unsigned stlb_hit_mode_bins_[4];
   unsigned stlb_miss_bins_[3];
-  unsigned stlb_fill_bin_, stlb_drop_bin_, stlb_inv_bin_;
+  unsigned stlb_fill_bin_;
+  unsigned stlb_drop_bins_[2];
+  unsigned stlb_removal_bins_[6];
+  // EPT PSC (~0u without one): INV_EPTP and INV_ALL that removed entries (§10.3).
+  unsigned ept_psc_removal_bins_[6];
 };
 
 }  // namespace vmmu::tb

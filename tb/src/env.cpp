@@ -215,7 +215,7 @@ void Env::runPhase() {
 void Env::sampleCoverage() {
   if (coverage_)
     coverage_->sampleEnd(stalls_, memory_.monitor.delayedResponses(), scoreboard_->model(),
-                         scoreboard_->stlbInvalidations());
+                         scoreboard_->stlbRemovals(), scoreboard_->eptPscRemovals());
 }
 
 }  // namespace vmmu::tb

@@ -60,12 +60,24 @@ void Scoreboard::apply(const Event &event) {
   if (event.kind == Event::Kind::Control) {
     const ControlCommand &c = event.control;
     const unsigned stlb_before = model_.stlbValidEntries();
+    const unsigned ept_psc_before = eptPscValidEntries();
     model_.control(c.op, c.ctx, c.reg, c.data, c.vpid, c.pcid);
-    stlb_invalidations_ += model_.stlbValidEntries() < stlb_before ? 1 : 0;
+    const unsigned op = static_cast<unsigned>(c.op);
+    if (op < stlb_removals_.size()) {
+      stlb_removals_[op] += model_.stlbValidEntries() < stlb_before ? 1 : 0;
+      ept_psc_removals_[op] += eptPscValidEntries() < ept_psc_before ? 1 : 0;
+    }
   } else if (event.kind == Event::Kind::TableWrite) {
     const TableWrite &w = event.table_write;
     model_memory_.write64(w.addr, w.apply(model_memory_.peek64(w.addr)));
   }
+}
+
+unsigned Scoreboard::eptPscValidEntries() const {
+  unsigned entries = 0;
+  for (unsigned level = 2; level <= model_.config().nested_levels; ++level)
+    entries += model_.eptPscValidEntries(level);
+  return entries;
 }
 
 void Scoreboard::drain() {
@@ -123,7 +135,7 @@ void Scoreboard::check(const ObservedRequest &request, const ObservedResponse &r
   checked.index = checked_;
   checked.request = &request.request;
   checked.result = &result_;
-  if (checked_port.connected() && !result_.resp.tlb_hit)
+  if (checked_port.connected() && (!result_.resp.tlb_hit || result_.trace.stlb_hit))
     classify(request.request, checked);
   checked_port.write(checked);
   ++checked_;

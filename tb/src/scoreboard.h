@@ -67,8 +67,12 @@ public:
 
   uint64_t checked() const { return checked_; }
   const Mmu &model() const { return model_; }
-  // Control commands that removed at least one STLB entry from the model (coverage, §9.2).
-  uint64_t stlbInvalidations() const { return stlb_invalidations_; }
+  // Control commands that removed at least one STLB entry (§9.2), or at least one EPT PSC entry
+  // (§10.3), from the model, by command (index: CtrlOp; WRITE_REG for the implicit flushes of §3).
+  // Coverage: every command but INV_ALL reaches the RTL's STLB by a sweep of its sets.
+  using RemovalsByOp = std::array<uint64_t, 6>;
+  const RemovalsByOp &stlbRemovals() const { return stlb_removals_; }
+  const RemovalsByOp &eptPscRemovals() const { return ept_psc_removals_; }
   AnalysisPort<CheckedTransaction> checked_port;
 
 private:
@@ -82,6 +86,7 @@ private:
 
   Event &pushEvent(Event::Kind kind);
   void apply(const Event &event);
+  unsigned eptPscValidEntries() const;  // the model's, over every EPT level
   void check(const ObservedRequest &request, const ObservedResponse &response);
   void classify(const Request &request, CheckedTransaction &out);
   void mismatch(const ObservedRequest &request, const std::string &what);
@@ -91,7 +96,8 @@ private:
   SparseMemory &model_memory_;
   ReplayTiming timing_;
   Mmu model_;
-  uint64_t stlb_invalidations_ = 0;
+  RemovalsByOp stlb_removals_{};
+  RemovalsByOp ept_psc_removals_{};
   std::array<Event, kQueue> queue_;
   unsigned head_ = 0, count_ = 0, outstanding_ = 0;
   DutTranslation observed_;  // the DUT's translation being retired: its operations accumulate first

@@ -329,6 +329,15 @@ void configureRandom(TestSetup &setup) {
   setup.coverage.push_back("backpressure.*");
 }
 
+void configureRandomHigh(TestSetup &setup) {
+  // `random` with addresses that set the high bits of every address path (WorldKnobs::
+  // high_addresses): host memory at the top of the host space, guest data high in the
+  // guest-physical space, host tables at 2^(P-1). Toggle coverage of the frame, tag and address
+  // registers (scripts/coverage) needs them; the checks are those of any random run.
+  configureRandom(setup);
+  setup.world.high_addresses = true;
+}
+
 void configureRandomHits(TestSetup &setup) {
   setup.stream = TestSetup::Stream::Random;
   setup.default_count = 100000;
@@ -344,6 +353,24 @@ void configureRandomHits(TestSetup &setup) {
   // Hot pages cycling through the first level reach the STLB (§9.2): every STLB bin, 2M hits
   // included (7-11 of them with seeds 1-3).
   setup.coverage = {"source.tlb_hit", "source.full_walk", "stlb.*"};
+}
+
+void configureRandomStlb(TestSetup &setup) {
+  // A footprint larger than the first level's reach and inside the STLB's (§9.2): 4 VMs x 2
+  // spaces x 100 pages, about 560 of them 4K and 120 2M (the first level holds 64 and 32), with
+  // half the requests to a recently used page and half anywhere: first-level misses that the
+  // STLB answers, in every mode, for both sizes; its drops, fills, sweeps and clears; and, with
+  // the control mix of `random`, the EPT PSC's hits and invalidations (§10.3).
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 25000;
+  setup.world.pages_per_space = 100;
+  setup.random_knobs.locality_percent = 50;
+  setup.random_knobs.benign_access_percent = 70;  // fewer denied entries to drop
+  setup.random_knobs.table_change_permille = 2;
+  // Rare control actions: a context or mode switch flushes the VM's entries from the STLB (§3).
+  setup.random_knobs.control_permille = 3;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.coverage = {"stlb.*", "ept_psc.*", "source.tlb_hit", "source.ept_psc_L2", "source.full_walk"};
 }
 
 void configureRandomWalks(TestSetup &setup) {
@@ -420,7 +447,9 @@ const std::vector<TestSpec> &testRegistry() {
       {"bounds_edges", "DIRECT bounds checker at GSIZE, 2^P and GBASE edges (§8.1)", configureBoundsEdges},
       {"mode_switch", "each VM through every mode while the others keep running", configureModeSwitch},
       {"random", "constrained-random mix of everything, with back-pressure and random latency", configureRandom},
+      {"random_high", "the random mix with host and guest-physical addresses high in their spaces (toggle coverage)", configureRandomHigh},
       {"random_hits", "TLB-hit-dominated random stream (speed)", configureRandomHits},
+      {"random_stlb", "random stream over a footprint beyond the first level and inside the STLB (§9.2)", configureRandomStlb},
       {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},
       {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},

@@ -34,7 +34,11 @@ World::World(const MmuConfig &config, SparseMemory &dut_memory, SparseMemory &mo
 
 uint64_t World::randomVa(Random &random, PageSize size) const {
   const unsigned region = static_cast<unsigned>(random.below(3));
-  const uint64_t base = kVaRegions[region];
+  uint64_t base = kVaRegions[region];
+  // High addresses: random bits 37..46 under the region's canonical bits 47..63; the offsets below
+  // (at most 64 GiB) stay under bit 47, so the VA stays canonical.
+  if (high_addresses_)
+    base = (base & ~((uint64_t{1} << 47) - 1)) | (random.below(uint64_t{1} << 10) << 37);
   switch (size) {
   case PageSize::Size4K:  // 32 2M slots of 512 pages: plenty of PDE and PDPTE sharing
     return base + random.below(32) * pageBytes(PageSize::Size2M) + random.below(512) * pageBytes(PageSize::Size4K);
@@ -116,7 +120,14 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
   const unsigned levels = config_.guest_levels;
   const unsigned pa_bits = config_.pa_bits;
   // Host alignment of the VM's memory decides the largest EPT page and DIRECT's align(GBASE).
-  const uint64_t window = (uint64_t{vm.slot} + 1) * kVmWindow;
+  const uint64_t top = uint64_t{1} << pa_bits;
+  const bool high_memory = knobs.high_addresses && vm.slot % 2 == 0;
+  // High memory: 48 GiB into the slot's 64 GiB window counted down from the top (bits 34..P-1 of
+  // its frames mostly set). High data: guest-physical 2^P - 2^39 - 2^34 and up, so that with the
+  // window of an odd slot (at most 2^38) the host frames stay below 2^P.
+  const uint64_t window = high_memory ? top - (uint64_t{vm.slot} + 1) * kVmWindow + kVmWindow / 2 + kVmWindow / 4
+                                      : (uint64_t{vm.slot} + 1) * kVmWindow;
+  vm.data_gpa = knobs.high_addresses && vm.slot % 2 == 1 ? top - 8 * kVmWindow - kVmWindow / 4 : 0;
   // Slots 0 and 1 get 1G-aligned memory, slot 2 2M-aligned, slot 3 4K-aligned: every host page
   // size and every DIRECT splintering case exists in every run.
   switch (vm.slot % 4) {
@@ -137,7 +148,8 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
     vm.ept_page_size[gib] = static_cast<PageSize>(std::min(size, static_cast<unsigned>(max_ept)));
   }
   // GSIZE leaves the top of the data range outside: DIRECT accesses there are BOUNDS faults.
-  vm.gsize = knobs.bounds_faults ? 7 * kGiB - random.below(1024) * pageBytes(PageSize::Size4K) : kGuestDataLimit;
+  vm.gsize = vm.data_gpa + (knobs.bounds_faults ? 7 * kGiB - random.below(1024) * pageBytes(PageSize::Size4K)
+                                                  : kGuestDataLimit);
   vm.guest_ad = random.percent(70);
   vm.ept_ad = random.percent(50);
   vm.guest_frames = std::make_unique<FrameAllocator>(kGuestTablesBase, kGuestTablesLimit);
@@ -160,7 +172,7 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
         size = random.percent(70) ? PageSize::Size2M : PageSize::Size1G;
       const uint64_t bytes = pageBytes(size);
       const uint64_t lo = size == PageSize::Size1G ? kGiB : kGuestDataBase;
-      const uint64_t gpa = alignDown(lo + random.below(kGuestDataLimit - lo), bytes);
+      const uint64_t gpa = vm.data_gpa + alignDown(lo + random.below(kGuestDataLimit - lo), bytes);
       uint64_t va = randomVa(random, size);
       const bool kernel = va >= kVaRegions[kKernelRegion];
       uint64_t flags = 0;
@@ -181,7 +193,8 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
           const PageSize size = static_cast<PageSize>(g);
           const uint64_t offset = size == PageSize::Size1G ? 0 : (random.below(kGiB) & ~(pageBytes(size) - 1));
           for (unsigned attempt = 0; attempt < 100; ++attempt)
-            if (addPage(vm, space, randomVa(random, size), gib * kGiB + offset, size, pte::RW | pte::US, random))
+            if (addPage(vm, space, randomVa(random, size), vm.data_gpa + gib * kGiB + offset, size, pte::RW | pte::US,
+                        random))
               break;
         }
     }
@@ -213,6 +226,14 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
 void World::build(const WorldKnobs &knobs, Random &random) {
   if (knobs.vms == 0 || knobs.vms > config_.num_contexts)
     throw std::runtime_error("World: vms must be 1.." + std::to_string(config_.num_contexts));
+  high_addresses_ = knobs.high_addresses;
+  if (knobs.high_addresses) {
+    // The last 4 GiB of the host space: table addresses with bits 32..P-1 set.
+    if (config_.pa_bits < 42)
+      throw std::runtime_error("World: high_addresses needs PaBits >= 42");
+    const uint64_t top = uint64_t{1} << config_.pa_bits;
+    host_frames_ = FrameAllocator(top - 4 * kGiB, top - kGiB);
+  }
   static constexpr uint16_t kVpids[] = {0, 0x0005, 0x0a3c, 0xfffe, 0x0101, 0x0202, 0x0303, 0x0404};
   vms_.resize(knobs.vms);
   for (unsigned i = 0; i < knobs.vms; ++i) {

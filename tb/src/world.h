@@ -46,6 +46,7 @@ struct Vm {
   Mode mode = Mode::Native;
   uint64_t hbase = 0;  // host address of gPA 0; GBASE in DIRECT
   uint64_t gsize = 0;  // GSIZE in DIRECT
+  uint64_t data_gpa = 0;  // where the VM's data pages start in gPA space (tables lie below)
   bool guest_ad = true;
   bool ept_ad = false;
   std::array<PageSize, 16> ept_page_size{};  // EPT leaf size per GiB of gPA
@@ -76,6 +77,12 @@ struct WorldKnobs {
   // cyclic), so every page-size combination exists whatever the seed.
   bool every_size_combination = true;
   std::array<Mode, 4> modes{Mode::Native, Mode::Nested, Mode::Shadow, Mode::Direct};  // initial mode per VM
+  // Addresses that set the high bits of every address path: VMs in even slots hold their memory
+  // near the top of the host space, VMs in odd slots put their data at guest-physical
+  // 2^P - 2^39 - 2^34 and up, and the host tables (shadow, native and EPT) lie in the last 4 GiB
+  // of the host space; VAs take random bits 37..46 (PML4 and PDPT indices) in either canonical
+  // half. Needs PaBits >= 42.
+  bool high_addresses = false;
 };
 
 class World {
@@ -115,6 +122,7 @@ private:
   SparseMemory &dut_memory_;
   MirroredMemory memory_;
   FrameAllocator host_frames_;  // EPT and shadow tables
+  bool high_addresses_ = false;  // WorldKnobs::high_addresses of the last build()
   std::vector<Vm> vms_;
 };
 

@@ -16,8 +16,21 @@ Cosim::Cosim(MemoryBehaviour behaviour)
 
 void Cosim::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
                     uint16_t pcid) {
+  const unsigned stlb_before = model_.stlbValidEntries();
+  const unsigned ept_psc_before = eptPscValidEntries();
   dut_.control(op, ctx, reg, data, vpid, pcid);
   model_.control(op, ctx, reg, data, vpid, pcid);
+  if (op != CtrlOp::InvAll && model_.stlbValidEntries() < stlb_before)
+    ++stlb_sweeps_removed_;
+  if (eptPscValidEntries() < ept_psc_before)
+    ++ept_psc_invalidations_removed_;
+}
+
+unsigned Cosim::eptPscValidEntries() const {
+  unsigned entries = 0;
+  for (unsigned level = 2; level <= config_.nested_levels; ++level)
+    entries += model_.eptPscValidEntries(level);
+  return entries;
 }
 
 DutTranslation Cosim::check(const Request &req) {

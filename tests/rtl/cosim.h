@@ -59,7 +59,16 @@ public:
   // Number of check() calls that found a difference (for loops that stop early).
   unsigned mismatches() const { return mismatches_; }
 
+  // Control commands that removed STLB entries from the model (§9.2): with an SRAM-held tag, each
+  // but INV_ALL did so by a sweep of the RTL's sets, so this counts the sweeps whose effect the
+  // later comparisons checked.
+  uint64_t stlbSweepsThatRemoved() const { return stlb_sweeps_removed_; }
+  // Control commands that removed EPT PSC entries from the model (§10.3: INV_EPTP, INV_ALL).
+  uint64_t eptPscInvalidationsThatRemoved() const { return ept_psc_invalidations_removed_; }
+
 private:
+  unsigned eptPscValidEntries() const;  // the model's, over every EPT level
+
   const MmuConfig config_;
   SparseMemory dut_memory_;
   SparseMemory model_memory_;
@@ -68,6 +77,8 @@ private:
   Mmu model_;
   VerilatedDutHarness dut_;
   unsigned mismatches_ = 0;
+  uint64_t stlb_sweeps_removed_ = 0;
+  uint64_t ept_psc_invalidations_removed_ = 0;
   std::vector<Checked> *check_log_ = nullptr;
 };
 
