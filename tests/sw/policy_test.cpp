@@ -280,6 +280,25 @@ TEST(AdaptiveVariantChoice, AddressSpaceSwitchesFavourCachingOverALongHorizon) {
   }
 }
 
+TEST(AdaptiveVariantChoice, AGainTooSmallForTheRunTimeIsNotTaken) {
+  // The settled interval's 900,000-cycle gain in an interval of 20M cycles is 4.5% of its run
+  // time, under min_gain_fraction (5%): no switch, though prefetching's rebuild (102,200) would be
+  // repaid within the horizon (22M / 20M = 1.1 intervals: 990,000).
+  IntervalCounters slow = withTables(nestedInterval(0), 10);
+  slow.total_cycles = 20'000'000;
+  AdaptivePolicy policy;
+  ASSERT_DOUBLE_EQ(policy.params().min_gain_fraction, 0.05);
+  policy.decide(residentBurst(10));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(policy.decide(slow), Approach::Nested) << "interval " << i;
+  AdaptiveParams params;
+  params.min_gain_fraction = 0.04;
+  AdaptivePolicy lower(params);
+  lower.decide(residentBurst(10));
+  EXPECT_EQ(lower.decide(slow), Approach::Nested) << "patience";
+  EXPECT_EQ(lower.decide(slow), Approach::ShadowPrefetch);
+}
+
 TEST(AdaptiveVariantChoice, PrefetchExitsArePooledWithoutTheirScan) {
   AdaptivePolicy policy;
   policy.decide(residentBurst(10));

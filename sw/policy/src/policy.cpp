@@ -32,6 +32,8 @@ AdaptivePolicy::AdaptivePolicy(const AdaptiveParams &params)
     throw std::invalid_argument("adaptive policy: nested_walk_ratio must be >= 1");
   if (!(params.margin >= 0.0 && params.margin < 1.0))
     throw std::invalid_argument("adaptive policy: margin must be in [0, 1)");
+  if (!(params.min_gain_fraction >= 0.0 && params.min_gain_fraction < 1.0))
+    throw std::invalid_argument("adaptive policy: min_gain_fraction must be in [0, 1)");
   if (!(params.exits_per_guest_fault >= 0.0) || !(params.exits_per_cr3_write >= 0.0))
     throw std::invalid_argument("adaptive policy: exits_per_guest_fault and exits_per_cr3_write must be >= 0");
   if (params.patience == 0 || params.patience_leave_shadow == 0)
@@ -142,7 +144,8 @@ Approach AdaptivePolicy::bestShadow(const IntervalCounters &in) const {
   double best_gain = 0.0;
   const auto consider = [&](Approach variant) {
     const uint64_t shadow = estimateShadow(in, variant);
-    if (!(static_cast<double>(shadow) < (1.0 - params_.margin) * static_cast<double>(nested)))
+    if (!(static_cast<double>(shadow) < (1.0 - params_.margin) * static_cast<double>(nested)) ||
+        static_cast<double>(nested - shadow) < params_.min_gain_fraction * static_cast<double>(in.total_cycles))
       return;
     const double gain = static_cast<double>(nested - shadow) * horizon - static_cast<double>(switchCost(variant));
     if (gain > best_gain) {

@@ -109,6 +109,13 @@ struct AdaptiveParams {
   // table page for the prefetching variant).
   uint64_t switch_base_cycles = 20'000;
   double margin = 0.15;                // the other approach must be this much cheaper
+  // Into shadow, the estimated gain must also be this fraction of the interval's run time. Below
+  // it the gain is within the estimate's error (a guest reference priced at the walk's average
+  // can put shadow's gain at twice what it is, docs/results.md) and does not cover the risk a
+  // switch takes: a later burst of guest page faults costs shadow two exits per fault where
+  // nested takes none (on 4-process `random` over a 4 KiB EPT, 2.5% of run time gained while
+  // settled, 20M cycles lost to each new process's first touches under shadow).
+  double min_gain_fraction = 0.05;
   unsigned patience = 2;               // for this many intervals in a row (into shadow)
   unsigned patience_leave_shadow = 1;  // exits are an unambiguous signal: leave shadow sooner
   unsigned cooldown = 2;               // intervals after a switch with no new switch
