@@ -162,6 +162,8 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   } else {
     request.approaches.push_back(vmm::parseApproach(o.mode));  // oneOf(kModes) checked the name
   }
+  // adaptive chooses caching or prefetching shadow at each switch; the others fix the variant.
+  request.settings.adaptive.choose_shadow = o.policy == "adaptive";
   if (o.policy == "adaptive")
     request.settings.adaptive.shadow = vmm::Approach::ShadowCaching;
   else if (o.policy == "adaptive-shadow")

@@ -115,6 +115,7 @@ TEST(AdaptiveEstimates, ShadowFromANestedIntervalWithoutReferences) {
 
 TEST(AdaptiveEstimates, PlainShadowRefillsTheResidentSetAfterACr3Write) {
   AdaptiveParams params;
+  params.choose_shadow = false;
   params.shadow = Approach::ShadowPlain;
   AdaptivePolicy policy(params);
   // No page resident yet: nothing to refill.
@@ -302,6 +303,7 @@ TEST(AdaptiveDecisions, CooldownHoldsTheModeAndResetsTheStreak) {
   params.patience = 1;
   params.patience_leave_shadow = 2;
   params.cooldown = 3;
+  params.choose_shadow = false;
   params.shadow = Approach::ShadowPrefetch;
   AdaptivePolicy policy(params);
   EXPECT_EQ(policy.decide(nested()), Approach::ShadowPrefetch);

@@ -179,8 +179,144 @@ TEST(AdaptivePolicy, LearnsTheCostOfAnExitFromShadowIntervals) {
   EXPECT_GT(policy.switchCost(true), before);
 }
 
+// The default policy chooses the shadow variant at each switch (docs/architecture.md §16). The
+// guest below has 4,096 pages resident (one burst of guest page faults that took 2M cycles) and
+// `table_pages` live page-table pages. The prior price of an exit is 2,090 cycles (1,500 round
+// trip + 200 handler + 4 x 20 guest reads + 10 shadow write + 300 table allocation); a
+// prefetching fault also scans the other 511 entries of its guest table (x 4 = 2,044 cycles).
+constexpr uint64_t kResident = 4'096;
+constexpr uint64_t kPerExit = 2'090;
+constexpr uint64_t kScan = 511 * 4;
+
+IntervalCounters withTables(IntervalCounters in, uint64_t table_pages, uint64_t cr3_writes = 0) {
+  in.guest_table_pages = table_pages;
+  in.cr3_writes = cr3_writes;
+  return in;
+}
+
+IntervalCounters residentBurst(uint64_t table_pages) {
+  IntervalCounters burst = withTables(nestedInterval(kResident), table_pages);
+  burst.total_cycles = 2'000'000;
+  return burst;
+}
+
+TEST(AdaptiveVariantChoice, PrefetchesWhenTheGuestTablesAreDense) {
+  ASSERT_EQ(AdaptiveParams{}.exit_cycles + AdaptiveParams{}.exit_work_cycles, kPerExit);
+  ASSERT_EQ(AdaptiveParams{}.prefetch_scan_cycles, kScan);
+  AdaptivePolicy policy;
+  ASSERT_TRUE(policy.params().choose_shadow) << "the default chooses";
+  EXPECT_EQ(policy.decide(residentBurst(10)), Approach::Nested);
+  // Rebuilds: caching one fault per page, 20,000 + 4,096 x 2,090 = 8,580,640; prefetching one per
+  // table page, each with its scan, and one shadow-entry write (10) per page it prefetches:
+  // 20,000 + 10 x (2,090 + 2,044) + 4,086 x 10 = 102,200.
+  EXPECT_EQ(policy.switchCost(Approach::ShadowCaching), 20'000 + kResident * kPerExit);
+  EXPECT_EQ(policy.switchCost(Approach::ShadowPrefetch), 20'000u + 10 * (kPerExit + kScan) + (kResident - 10) * 10);
+  EXPECT_EQ(policy.switchCost(true), policy.switchCost(Approach::ShadowCaching)) << "params().shadow";
+  // No CR3 write, no fault: both variants' steady cost is 2 x 10,000 + 30 x 10,000 + 10,000 =
+  // 330,000 against nested's 1,230,000, a gain of 900,000 per interval. After the next interval
+  // the horizon is 4M / 2M = 2 intervals: 1.8M, which repays prefetching's rebuild but not
+  // caching's.
+  const IntervalCounters settled = withTables(nestedInterval(0), 10);
+  EXPECT_EQ(policy.estimateShadow(settled, Approach::ShadowCaching), 330'000u);
+  EXPECT_EQ(policy.estimateShadow(settled, Approach::ShadowPrefetch), 330'000u);
+  EXPECT_EQ(policy.decide(settled), Approach::Nested) << "patience";
+  EXPECT_EQ(policy.bestShadow(settled), Approach::ShadowPrefetch);
+  EXPECT_EQ(policy.decide(settled), Approach::ShadowPrefetch);
+
+  // The caching variant alone waits until 900,000 x k > 8,580,640 after k intervals: k = 10 is
+  // the first, 11 the second in a row.
+  AdaptiveParams fixed;
+  fixed.choose_shadow = false;
+  AdaptivePolicy caching(fixed);
+  caching.decide(residentBurst(10));
+  for (int k = 2; k <= 10; ++k)
+    EXPECT_EQ(caching.decide(settled), Approach::Nested) << "after interval " << k;
+  EXPECT_EQ(caching.decide(settled), Approach::ShadowCaching);
+}
+
+TEST(AdaptiveVariantChoice, CachesWhenEveryPageHasItsOwnTable) {
+  // As on `worst`: 4,096 table pages for 4,096 pages. Prefetching's rebuild is as many faults,
+  // each with its scan: 20,000 + 4,096 x 4,134 = 16,952,864, dearer than caching's 8,580,640.
+  // Both pay over a horizon of 100 x the run so far; caching gains more.
+  AdaptiveParams params;
+  params.horizon_factor = 100.0;
+  AdaptivePolicy policy(params);
+  policy.decide(residentBurst(kResident));
+  EXPECT_EQ(policy.switchCost(Approach::ShadowPrefetch), 20'000 + kResident * (kPerExit + kScan));
+  const IntervalCounters settled = withTables(nestedInterval(0), kResident);
+  policy.decide(settled);
+  EXPECT_EQ(policy.decide(settled), Approach::ShadowCaching);
+  // Table pages unknown (0): prefetching is priced at one fault per page too.
+  AdaptivePolicy unknown(params);
+  unknown.decide(residentBurst(0));
+  EXPECT_EQ(unknown.switchCost(Approach::ShadowPrefetch), 20'000 + kResident * (kPerExit + kScan));
+  unknown.decide(nestedInterval(0));
+  EXPECT_EQ(unknown.decide(nestedInterval(0)), Approach::ShadowCaching);
+}
+
+TEST(AdaptiveVariantChoice, AddressSpaceSwitchesFavourCachingOverALongHorizon) {
+  // Dense tables (10 pages), but two CR3 writes per interval. Caching traps each: 2 x 2,090, a
+  // steady 334,180. Prefetching rebuilds after each interval's CR3 writes: min(10,000 walks, 10
+  // table pages) faults of 4,134, a steady 371,340. Gains 895,820 and 858,660 per interval.
+  const IntervalCounters switching = withTables(nestedInterval(0), 10, 2);
+  {
+    AdaptivePolicy policy;
+    policy.decide(residentBurst(10));
+    EXPECT_EQ(policy.estimateShadow(switching, Approach::ShadowCaching), 334'180u);
+    EXPECT_EQ(policy.estimateShadow(switching, Approach::ShadowPrefetch), 371'340u);
+    // Horizon 2, then 3: caching's rebuild (8,580,640) does not pay; prefetching's does.
+    policy.decide(switching);
+    EXPECT_EQ(policy.decide(switching), Approach::ShadowPrefetch);
+  }
+  {
+    // Horizon 1,000 x 4M / 2M = 2,000 intervals: caching nets 2,000 x 895,820 - 8,580,640 =
+    // 1,783,059,360, prefetching 2,000 x 858,660 - 102,200 = 1,717,217,800.
+    AdaptiveParams params;
+    params.horizon_factor = 1'000.0;
+    AdaptivePolicy policy(params);
+    policy.decide(residentBurst(10));
+    policy.decide(switching);
+    EXPECT_EQ(policy.decide(switching), Approach::ShadowCaching);
+  }
+}
+
+TEST(AdaptiveVariantChoice, AGainTooSmallForTheRunTimeIsNotTaken) {
+  // The settled interval's 900,000-cycle gain in an interval of 20M cycles is 4.5% of its run
+  // time, under min_gain_fraction (5%): no switch, though prefetching's rebuild (102,200) would be
+  // repaid within the horizon (22M / 20M = 1.1 intervals: 990,000).
+  IntervalCounters slow = withTables(nestedInterval(0), 10);
+  slow.total_cycles = 20'000'000;
+  AdaptivePolicy policy;
+  ASSERT_DOUBLE_EQ(policy.params().min_gain_fraction, 0.05);
+  policy.decide(residentBurst(10));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(policy.decide(slow), Approach::Nested) << "interval " << i;
+  AdaptiveParams params;
+  params.min_gain_fraction = 0.04;
+  AdaptivePolicy lower(params);
+  lower.decide(residentBurst(10));
+  EXPECT_EQ(lower.decide(slow), Approach::Nested) << "patience";
+  EXPECT_EQ(lower.decide(slow), Approach::ShadowPrefetch);
+}
+
+TEST(AdaptiveVariantChoice, PrefetchExitsArePooledWithoutTheirScan) {
+  AdaptivePolicy policy;
+  policy.decide(residentBurst(10));
+  policy.decide(withTables(nestedInterval(0), 10));
+  ASSERT_EQ(policy.decide(withTables(nestedInterval(0), 10)), Approach::ShadowPrefetch);
+  // 100 prefetching shadow faults at 5,000 cycles each: 2,956 without the scan.
+  IntervalCounters in = shadowInterval(0, 100, 5'000);
+  in.approach = Approach::ShadowPrefetch;
+  in.guest_table_pages = 10;
+  EXPECT_EQ(policy.decide(in), Approach::ShadowPrefetch) << "the variant in force is kept";
+  EXPECT_DOUBLE_EQ(policy.cyclesPerExit(), 5'000.0 - kScan);
+  EXPECT_DOUBLE_EQ(policy.cyclesPerExit(Approach::ShadowPrefetch), 5'000.0);
+  EXPECT_DOUBLE_EQ(policy.cyclesPerExit(Approach::ShadowCaching), 5'000.0 - kScan);
+}
+
 TEST(AdaptivePolicy, PlainShadowChargesARebuildPerContextSwitch) {
   AdaptiveParams plain_params;
+  plain_params.choose_shadow = false;
   plain_params.shadow = Approach::ShadowPlain;
   AdaptivePolicy plain(plain_params);
   AdaptivePolicy caching;
@@ -309,9 +445,10 @@ TEST(Experiment, AdaptiveFollowsClearPhases) {
   ASSERT_NE(cached, nullptr);
   const std::string modes = adaptive->modeTimeline();
   ASSERT_EQ(modes.size(), 2 * n);
-  // Random phase (TLB misses, no faults once warm): shadow by its second half. Short processes
-  // (CR3 writes, page-table writes): nested by its second half.
-  EXPECT_EQ(modes.substr(n / 2 + 1, n - n / 2 - 1), std::string(n - n / 2 - 1, 'c')) << modes;
+  // Random phase (TLB misses, no faults once warm): shadow by its second half, the prefetching
+  // variant (16 MiB in a handful of guest tables: its rebuild is a few dozen faults). Short
+  // processes (CR3 writes, page-table writes): nested by its second half.
+  EXPECT_EQ(modes.substr(n / 2 + 1, n - n / 2 - 1), std::string(n - n / 2 - 1, 'p')) << modes;
   EXPECT_EQ(modes.substr(n + n / 2), std::string(n - n / 2, 'n')) << modes;
   EXPECT_EQ(adaptive->cost.mode_switches, 2u) << modes;
   // Each static shadow variant pays for the short-process phase; the adaptive policy does not.
@@ -391,11 +528,27 @@ TEST(Experiment, AdaptiveEarnsBackTheRebuildOnSettledRandomAccess) {
   config.interval = 10'000;
   const auto nested_policy = policy::makeStaticPolicy(Approach::Nested);
   const auto shadow_policy = policy::makeStaticPolicy(Approach::ShadowCaching);
-  AdaptivePolicy adaptive_policy;
   const policy::RunResult nested = policy::runPolicy(config, *nested_policy);
   const policy::RunResult shadow = policy::runPolicy(config, *shadow_policy);
+  {
+    // The default policy: 8,192 pages in 16 leaf tables, so it switches to the prefetching variant
+    // (a rebuild of a few dozen faults) as soon as its patience allows, and beats both.
+    AdaptivePolicy choosing;
+    const policy::RunResult run = policy::runPolicy(config, choosing);
+    const std::string modes = run.modeTimeline();
+    const size_t first = modes.find('p');
+    ASSERT_NE(first, std::string::npos) << modes;
+    EXPECT_LE(first, 8u) << modes;
+    EXPECT_EQ(modes, std::string(first, 'n') + std::string(modes.size() - first, 'p'));
+    EXPECT_LT(run.cycles(), nested.cycles());
+    EXPECT_LT(run.cycles(), shadow.cycles());
+  }
+  // The caching variant alone (--policy with the variant fixed): nested while the pages are
+  // faulted in, then shadow-cache for good.
+  AdaptiveParams caching;
+  caching.choose_shadow = false;
+  AdaptivePolicy adaptive_policy(caching);
   const policy::RunResult adaptive = policy::runPolicy(config, adaptive_policy);
-  // Nested while the pages are faulted in, then shadow-cache for good.
   const std::string modes = adaptive.modeTimeline();
   const size_t first_shadow = modes.find('c');
   ASSERT_NE(first_shadow, std::string::npos) << modes;
@@ -415,7 +568,7 @@ TEST(Experiment, AdaptiveEarnsBackTheRebuildOnSettledRandomAccess) {
   // 17.7 intervals x 1.0M gain > 17.1M), the oracle with hindsight at interval 3: within 15%.
   EXPECT_LT(static_cast<double>(adaptive.cycles()), 1.15 * static_cast<double>(oracle.cycles));
   // A horizon of a hundredth of the run so far never earns the rebuild back: nested throughout.
-  AdaptiveParams short_sighted;
+  AdaptiveParams short_sighted = caching;
   short_sighted.horizon_factor = 0.01;
   AdaptivePolicy old_policy(short_sighted);
   EXPECT_EQ(policy::runPolicy(config, old_policy).modeTimeline(), std::string(modes.size(), 'n'));

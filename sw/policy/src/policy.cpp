@@ -32,6 +32,8 @@ AdaptivePolicy::AdaptivePolicy(const AdaptiveParams &params)
     throw std::invalid_argument("adaptive policy: nested_walk_ratio must be >= 1");
   if (!(params.margin >= 0.0 && params.margin < 1.0))
     throw std::invalid_argument("adaptive policy: margin must be in [0, 1)");
+  if (!(params.min_gain_fraction >= 0.0 && params.min_gain_fraction < 1.0))
+    throw std::invalid_argument("adaptive policy: min_gain_fraction must be in [0, 1)");
   if (!(params.exits_per_guest_fault >= 0.0) || !(params.exits_per_cr3_write >= 0.0))
     throw std::invalid_argument("adaptive policy: exits_per_guest_fault and exits_per_cr3_write must be >= 0");
   if (params.patience == 0 || params.patience_leave_shadow == 0)
@@ -48,6 +50,19 @@ double AdaptivePolicy::cyclesPerExit() const {
   return static_cast<double>(params_.exit_cycles + params_.exit_work_cycles);
 }
 
+double AdaptivePolicy::cyclesPerExit(Approach variant) const {
+  return cyclesPerExit() +
+         (variant == Approach::ShadowPrefetch ? static_cast<double>(params_.prefetch_scan_cycles) : 0.0);
+}
+
+double AdaptivePolicy::rebuildCycles(Approach variant) const {
+  const uint64_t faults = rebuildFaults(variant);
+  const double prefetched =
+      variant == Approach::ShadowPrefetch ? static_cast<double>(residentPages() - faults) : 0.0;
+  return static_cast<double>(faults) * cyclesPerExit(variant) +
+         prefetched * static_cast<double>(params_.prefetch_install_cycles);
+}
+
 uint64_t AdaptivePolicy::refillExits(const IntervalCounters &in) const {
   if (!vmm::isShadow(in.approach))
     return 0;
@@ -61,9 +76,9 @@ uint64_t AdaptivePolicy::residentPages() const {
   return used_pages_ == 0 ? working_set_pages_ : std::min(working_set_pages_, used_pages_);
 }
 
-uint64_t AdaptivePolicy::rebuildFaults() const {
+uint64_t AdaptivePolicy::rebuildFaults(Approach variant) const {
   const uint64_t pages = residentPages();
-  if (params_.shadow == Approach::ShadowPrefetch && table_pages_ != 0)
+  if (variant == Approach::ShadowPrefetch && table_pages_ != 0)
     return std::min(pages, table_pages_);
   return pages;
 }
@@ -85,7 +100,7 @@ uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
          in.host_backings * params_.exit_cycles;
 }
 
-uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
+uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in, Approach variant) const {
   if (vmm::isShadow(in.approach)) {
     // Measured, less the refill faults already paid for by the switch (at this interval's own
     // cycles per exit).
@@ -108,18 +123,43 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in) const {
   const double walk = static_cast<double>(fixed) + per_reference * static_cast<double>(in.guest_references);
   // Plain and prefetching shadow rebuild after every CR3 write: each walk of the interval may
   // refill, up to the resident set's rebuild.
-  const double cr3_exits = params_.shadow != Approach::ShadowCaching
-                               ? (in.cr3_writes == 0 ? 0.0 : static_cast<double>(std::min(in.walks, rebuildFaults())))
+  const double cr3_exits = variant != Approach::ShadowCaching
+                               ? (in.cr3_writes == 0 ? 0.0 : static_cast<double>(std::min(in.walks, rebuildFaults(variant))))
                                : params_.exits_per_cr3_write * static_cast<double>(in.cr3_writes);
   const double exits = params_.exits_per_guest_fault * static_cast<double>(in.guest_page_faults) + cr3_exits;
   // The host pages nested backed would be backed under shadow too, within its shadow faults.
-  return static_cast<uint64_t>(walk + exits * cyclesPerExit()) + (in.translation_cycles - in.walk_cycles) +
+  return static_cast<uint64_t>(walk + exits * cyclesPerExit(variant)) + (in.translation_cycles - in.walk_cycles) +
          in.host_backing_cycles;
 }
 
-uint64_t AdaptivePolicy::switchCost(bool to_shadow) const {
-  const double refills = to_shadow ? static_cast<double>(rebuildFaults()) * cyclesPerExit() : 0.0;
+uint64_t AdaptivePolicy::switchCost(Approach into) const {
+  const double refills = vmm::isShadow(into) ? rebuildCycles(into) : 0.0;
   return params_.switch_base_cycles + static_cast<uint64_t>(refills);
+}
+
+Approach AdaptivePolicy::bestShadow(const IntervalCounters &in) const {
+  const uint64_t nested = estimateNested(in);
+  const double horizon = horizonIntervals(in);
+  Approach best = Approach::Nested;
+  double best_gain = 0.0;
+  const auto consider = [&](Approach variant) {
+    const uint64_t shadow = estimateShadow(in, variant);
+    if (!(static_cast<double>(shadow) < (1.0 - params_.margin) * static_cast<double>(nested)) ||
+        static_cast<double>(nested - shadow) < params_.min_gain_fraction * static_cast<double>(in.total_cycles))
+      return;
+    const double gain = static_cast<double>(nested - shadow) * horizon - static_cast<double>(switchCost(variant));
+    if (gain > best_gain) {
+      best = variant;
+      best_gain = gain;
+    }
+  };
+  if (params_.choose_shadow) {
+    consider(Approach::ShadowCaching);
+    consider(Approach::ShadowPrefetch);
+  } else {
+    consider(params_.shadow);
+  }
+  return best;
 }
 
 Approach AdaptivePolicy::decide(const IntervalCounters &in) {
@@ -134,31 +174,42 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
   }
   if (in_shadow) {
     measured_exits_ += in.totalExits();
-    measured_exit_cycles_ += in.exit_cycles + in.shim_cycles - std::min(in.shim_cycles, in.host_backing_cycles);
+    // Pooled without the prefetching variant's table scans (cyclesPerExit(variant) adds them).
+    const uint64_t scans = in.approach == Approach::ShadowPrefetch
+                               ? in.exits[static_cast<unsigned>(vmm::ExitReason::ShadowFault)] * params_.prefetch_scan_cycles
+                               : 0;
+    const uint64_t cycles = in.exit_cycles + in.shim_cycles - std::min(in.shim_cycles, in.host_backing_cycles);
+    measured_exit_cycles_ += cycles - std::min(cycles, scans);
   }
   elapsed_cycles_ += in.total_cycles;
-  const uint64_t nested = estimateNested(in);
-  const uint64_t shadow = estimateShadow(in);
+  // Measured under shadow before the credit is spent (refillExits reads it).
+  const uint64_t shadow_measured = in_shadow ? estimateShadow(in, in.approach) : 0;
   refill_credit_ -= refillExits(in);
 
-  const Approach current = in_shadow ? params_.shadow : Approach::Nested;
+  const Approach current = in_shadow ? in.approach : Approach::Nested;
   if (cooldown_left_ > 0) {
     --cooldown_left_;
     streak_ = 0;
     return current;
   }
-  const uint64_t here = in_shadow ? shadow : nested;
-  const uint64_t there = in_shadow ? nested : shadow;
-  const bool better = static_cast<double>(there) < (1.0 - params_.margin) * static_cast<double>(here) &&
-                      static_cast<double>(here - there) * horizonIntervals(in) > static_cast<double>(switchCost(!in_shadow));
-  streak_ = better ? streak_ + 1 : 0;
+  Approach target = Approach::Nested;
+  if (in_shadow) {
+    const uint64_t nested = estimateNested(in);
+    const bool better = static_cast<double>(nested) < (1.0 - params_.margin) * static_cast<double>(shadow_measured) &&
+                        static_cast<double>(shadow_measured - nested) * horizonIntervals(in) >
+                            static_cast<double>(switchCost(Approach::Nested));
+    target = better ? Approach::Nested : current;
+  } else {
+    target = bestShadow(in);
+  }
+  streak_ = target != current ? streak_ + 1 : 0;
   if (streak_ < (in_shadow ? params_.patience_leave_shadow : params_.patience))
     return current;
   streak_ = 0;
   cooldown_left_ = params_.cooldown;
-  // Entering shadow budgets one refill fault per resident page (switchCost); leaving forgets it.
-  refill_credit_ = in_shadow ? 0 : rebuildFaults();
-  return in_shadow ? Approach::Nested : params_.shadow;
+  // Entering shadow budgets the chosen variant's rebuild (switchCost); leaving forgets it.
+  refill_credit_ = in_shadow ? 0 : rebuildFaults(target);
+  return target;
 }
 
 }  // namespace vmmu::policy

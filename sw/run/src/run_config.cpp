@@ -245,10 +245,13 @@ std::vector<Key> keyTable() {
   const auto cost = [&](const char *name, uint64_t vmm::CostConfig::*field, const char *meaning) {
     Key k = large(name, "cycles", 0, kMaxCycles, meaning,
                   [field](RunSettings &s) -> uint64_t & { return s.vmm.costs.*field; });
-    // The adaptive policy estimates exits at round trip + handler: keep it in step (policy.h).
+    // The adaptive policy estimates exits at round trip + handler, and the prefetching variant's
+    // extra work from its costs: keep them in step (policy.h).
     k.set = [field](RunSettings &s, uint64_t v, double, size_t) {
       s.vmm.costs.*field = v;
       s.adaptive.exit_cycles = s.vmm.costs.exit_round_trip + s.vmm.costs.exit_indirect + s.vmm.costs.exit_handler;
+      s.adaptive.prefetch_scan_cycles = 511 * s.vmm.costs.prefetch_entry_read;
+      s.adaptive.prefetch_install_cycles = s.vmm.costs.shadow_entry_write;
     };
     keys.push_back(std::move(k));
   };

@@ -69,7 +69,13 @@ std::unique_ptr<SwitchPolicy> makeStaticPolicy(Approach approach);
 
 // Every knob of the adaptive policy, with where its default comes from.
 struct AdaptiveParams {
-  Approach shadow = Approach::ShadowCaching;  // the shadow variant used when shadow wins
+  // Pick the shadow variant at each switch into shadow, caching or prefetching, by which gains
+  // more over the horizon net of its rebuild (the default, `vmmu run --policy adaptive`); false
+  // always uses `shadow` (`--policy adaptive-shadow`, `adaptive-shadow-prefetch`).
+  bool choose_shadow = true;
+  // The shadow variant used when choose_shadow is false, and the one the nested <-> shadow oracle
+  // (experiment.h) prices either way.
+  Approach shadow = Approach::ShadowCaching;
   // Nested walk cycles per shadow walk cycle, used until a nested interval has been measured: a
   // native-depth walk with page-walk caches averages ~1.5 references against ~4.4 for a 2D walk
   // ("Every Walk's a Hit", ASPLOS 2022). Measured nested intervals replace it: there the guest
@@ -92,11 +98,24 @@ struct AdaptiveParams {
   // per-exit costs replace it (about 1,800 to 2,400 cycles in all on the generated traces).
   uint64_t exit_work_cycles = 4 * vmm::CostConfig{}.guest_entry_read + vmm::CostConfig{}.shadow_entry_write +
                               vmm::CostConfig{}.shadow_table_alloc;
+  // What a prefetching shadow fault does beyond a caching one: it scans the other 511 entries of
+  // the guest table (CostConfig prefetch_entry_read each), and writes one shadow entry per page it
+  // prefetches (shadow_entry_write). Exits measured under the prefetching variant are pooled with
+  // the others less the scan, so one measured price serves both variants.
+  uint64_t prefetch_scan_cycles = 511 * vmm::CostConfig{}.prefetch_entry_read;
+  uint64_t prefetch_install_cycles = vmm::CostConfig{}.shadow_entry_write;
   // A switch costs a mode-switch exit, flushes and table drops (this), plus, into shadow, the
   // rebuild of the shadow tables (rebuildFaults: one refill fault per resident page, or per guest
   // table page for the prefetching variant).
   uint64_t switch_base_cycles = 20'000;
   double margin = 0.15;                // the other approach must be this much cheaper
+  // Into shadow, the estimated gain must also be this fraction of the interval's run time. Below
+  // it the gain is within the estimate's error (a guest reference priced at the walk's average
+  // can put shadow's gain at twice what it is, docs/results.md) and does not cover the risk a
+  // switch takes: a later burst of guest page faults costs shadow two exits per fault where
+  // nested takes none (on 4-process `random` over a 4 KiB EPT, 2.5% of run time gained while
+  // settled, 20M cycles lost to each new process's first touches under shadow).
+  double min_gain_fraction = 0.05;
   unsigned patience = 2;               // for this many intervals in a row (into shadow)
   unsigned patience_leave_shadow = 1;  // exits are an unambiguous signal: leave shadow sooner
   unsigned cooldown = 2;               // intervals after a switch with no new switch
@@ -114,7 +133,7 @@ struct AdaptiveParams {
   double horizon_factor = 1.0;
 };
 
-// Nested <-> shadow on estimates of the interval just measured under the other approach (Wang et
+// Nested <-> shadow (by default choosing the shadow variant at each switch) on estimates of the interval just measured under the other approach (Wang et
 // al. VEE 2011's signals: TLB misses and walk cost against guest page faults, CR3 writes and
 // exits), with hysteresis; a switch is taken only when the gain over the payback horizon (the run
 // time elapsed times horizon_factor) exceeds the switch's cost (the refills priced at the cycles
@@ -135,12 +154,31 @@ public:
   // The cost of `interval`'s translation and virtualization under nested and under shadow:
   // measured for the approach in force (for shadow, less the refill faults the switch paid for),
   // estimated for the other.
+  // estimateShadow without a variant is for `params().shadow`; from nested the variant matters
+  // (plain and prefetching shadow refill after every CR3 write, caching does not).
   uint64_t estimateNested(const IntervalCounters &interval) const;
-  uint64_t estimateShadow(const IntervalCounters &interval) const;
-  uint64_t switchCost(bool to_shadow) const;
+  uint64_t estimateShadow(const IntervalCounters &interval) const { return estimateShadow(interval, params_.shadow); }
+  uint64_t estimateShadow(const IntervalCounters &interval, Approach variant) const;
+  // A switch into `into` (nested, or a shadow variant and its rebuild); the bool form is into
+  // `params().shadow` or nested.
+  uint64_t switchCost(bool to_shadow) const { return switchCost(to_shadow ? params_.shadow : Approach::Nested); }
+  uint64_t switchCost(Approach into) const;
+  // Shadow faults that rebuild the shadow tables of the resident set under `variant`: one per
+  // page, or, for the prefetching variant (a fault fills a whole shadow table), one per guest
+  // table page (when known).
+  uint64_t rebuildFaults(Approach variant) const;
+  // The shadow variant a switch from nested after `interval` would take, if one would pay: the
+  // largest net gain over the horizon, (nested - the variant's estimate) x horizon - its switch
+  // cost, among the candidates cheaper by the margin with a positive net gain (ties: the first
+  // candidate, caching). Nested when none pays. Ignores patience and cooldown.
+  Approach bestShadow(const IntervalCounters &interval) const;
   // Cycles of one shadow exit (round trip and the shim's work, host backing excluded): measured
-  // once shadow ran.
+  // once shadow ran. With a variant: plus the prefetching variant's scan of a guest table.
   double cyclesPerExit() const;
+  double cyclesPerExit(Approach variant) const;
+  // The rebuild's cycles under `variant`: rebuildFaults at cyclesPerExit(variant), plus, for the
+  // prefetching variant, one shadow-entry write per resident page its faults prefetch.
+  double rebuildCycles(Approach variant) const;
   // Run time seen so far (every interval's total cycles), and the intervals of `interval`'s
   // length a switch decided after it has to pay for itself in: horizon_factor x the run time so
   // far (this interval included), over this interval's run time.
@@ -153,9 +191,6 @@ private:
   uint64_t refillExits(const IntervalCounters &interval) const;
   // Pages resident now: those the guest faulted in, bounded by its memory in use when known.
   uint64_t residentPages() const;
-  // Shadow faults that rebuild the shadow tables of the resident set: one per page, or, for the
-  // prefetching variant (a fault fills a whole shadow table), one per guest table page.
-  uint64_t rebuildFaults() const;
 
   AdaptiveParams params_;
   double nested_walk_ratio_;          // learned from nested intervals
