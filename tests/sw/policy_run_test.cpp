@@ -42,13 +42,17 @@ uint64_t touchFresh(GuestKernel &kernel, uint64_t base, uint64_t first, uint64_t
   return pages;
 }
 
+// A process made to run, and the base of 64 fresh 4 KiB pages it mapped.
+uint64_t runningProcessBuffer(GuestKernel &kernel) {
+  const guest::Pid pid = kernel.spawn();
+  kernel.switchTo(pid);
+  return kernel.mmap(pid, 64 * 4096, guest::prot::ReadWrite, false);
+}
+
 TEST(PolicyRun, AStopRecordsThePartialIntervalWithoutAskingThePolicy) {
   CountingPolicy policy;
   policy::PolicyRun run(smallRun(4), policy);
-  GuestKernel &kernel = run.kernel();
-  const guest::Pid pid = kernel.spawn();
-  kernel.switchTo(pid);
-  const uint64_t base = kernel.mmap(pid, 64 * 4096, guest::prot::ReadWrite, false);
+  const uint64_t base = runningProcessBuffer(run.kernel());
 
   run.advance([&](GuestKernel &k) { return touchFresh(k, base, 0, 4); });  // a whole interval
   EXPECT_EQ(run.intervalsRecorded(), 1u);
@@ -92,10 +96,7 @@ TEST(PolicyRun, FinishRecordsAPartialIntervalAndAsksUnlessInterrupted) {
   for (const bool interrupted : {false, true}) {
     CountingPolicy policy;
     policy::PolicyRun run(smallRun(4), policy);
-    GuestKernel &kernel = run.kernel();
-    const guest::Pid pid = kernel.spawn();
-    kernel.switchTo(pid);
-    const uint64_t base = kernel.mmap(pid, 64 * 4096, guest::prot::ReadWrite, false);
+    const uint64_t base = runningProcessBuffer(run.kernel());
     run.advance([&](GuestKernel &k) { return touchFresh(k, base, 0, 4); });
     run.advance([&](GuestKernel &k) { return touchFresh(k, base, 4, 1); });
     const policy::RunResult result = run.finish(interrupted);
@@ -109,10 +110,7 @@ TEST(PolicyRun, FinishRecordsAPartialIntervalAndAsksUnlessInterrupted) {
 TEST(PolicyRun, FinishAtAnIntervalBoundaryAddsNoEmptyInterval) {
   CountingPolicy policy;
   policy::PolicyRun run(smallRun(4), policy);
-  GuestKernel &kernel = run.kernel();
-  const guest::Pid pid = kernel.spawn();
-  kernel.switchTo(pid);
-  const uint64_t base = kernel.mmap(pid, 64 * 4096, guest::prot::ReadWrite, false);
+  const uint64_t base = runningProcessBuffer(run.kernel());
   run.advance([&](GuestKernel &k) { return touchFresh(k, base, 0, 4); });
   run.advance([&](GuestKernel &k) { return touchFresh(k, base, 4, 4); });
   const policy::RunResult result = run.finish();
