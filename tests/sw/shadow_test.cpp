@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "sw_test_support.h"
+#include "vmmu/paging.h"
 
 namespace vmmu::testing {
 namespace {
@@ -146,6 +147,36 @@ TEST(ShadowCaching, InvariantCheckerCatchesStaleShadowEntry) {
   const std::vector<std::string> rw_problems = sys.vmm->checkInvariants();
   ASSERT_EQ(rw_problems.size(), 1u);
   EXPECT_NE(rw_problems[0].find("writable in the shadow"), std::string::npos) << rw_problems[0];
+}
+
+// Every other way a guest PTE can change behind the VMM's back, one report each: the page gone,
+// user access taken away, execution forbidden.
+TEST(ShadowCaching, InvariantCheckerNamesEveryPermissionAndPresenceDifference) {
+  System sys(Approach::ShadowCaching);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  const uint64_t buf = populate(k, a, 1);
+  ASSERT_TRUE(sys.vmm->checkInvariants().empty());
+  const uint64_t pte_hpa = sys.vmm->memory().hostOf(guestEntryGpa(sys, k.rootOf(a), buf, 1));
+  PhysicalMemory &mem = sys.backend->memory();
+  const uint64_t old = mem.read64(pte_hpa);
+  const struct {
+    uint64_t entry;
+    const char *what;
+  } cases[] = {
+      {old & ~pte::P, "shadow maps a VA the guest does not map"},
+      {old & ~pte::US, "U/S differs from the guest's"},
+      {old ^ pte::NX, "NX differs from the guest's"},  // a data page: NX set, now clear
+  };
+  for (const auto &c : cases) {
+    mem.write64(pte_hpa, c.entry);
+    const std::vector<std::string> problems = sys.vmm->checkInvariants();
+    ASSERT_EQ(problems.size(), 1u) << c.what;
+    EXPECT_NE(problems[0].find(": VA " + hex(buf) + ": " + c.what), std::string::npos) << problems[0];
+    EXPECT_EQ(problems[0].rfind("space of guest CR3 " + hex(k.rootOf(a)), 0), 0u) << problems[0];
+  }
+  mem.write64(pte_hpa, old);
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
 }
 
 TEST(ShadowPrefetch, OneFaultFillsTheWholeTable) {
