@@ -33,8 +33,10 @@
 //                        already sent) is inside the region;
 //   inv_leaf_addr        the address of the last guest entry read (used by the leaf and
 //                        non-leaf A/D updates) is inside the region while it can still be used;
-//   inv_result_page      the result held for the leaf A/D update and the TLB fill is inside it.
-// Two of the walker's internal registers (gpte_addr_q, nfinal_q) are not ports; scripts/formal
+//   inv_result_page      the result held for the leaf A/D update and the TLB fill is inside it;
+//   inv_limit            the limit the bounds checker compares with (registered in START) is the
+//                        region's end while a walk runs.
+// Three of the walker's internal registers (gpte_addr_q, nfinal_q, limit_q) are not ports; scripts/formal
 // connects the probe_* wires below to them after flattening (yosys `connect`).
 module walker_isolation_formal #(
   parameter int unsigned GuestLevels = 4,
@@ -264,6 +266,7 @@ module walker_isolation_formal #(
   /* verilator lint_off UNDRIVEN */
   logic [PaBits-1:0] probe_gpte_addr;
   logic              probe_nfinal;
+  logic [PaBits+1:0] probe_limit;  // u_walker.limit_q: GBASE + GSIZE, registered in START
   /* verilator lint_on UNDRIVEN */
 
   logic initialized = 1'b0;
@@ -311,6 +314,10 @@ module walker_isolation_formal #(
       if (state == mmu_pkg::WalkGuestRead || state == mmu_pkg::WalkGuestAdTable ||
           state == mmu_pkg::WalkGuestAdLeaf || (nested_state && probe_nfinal))
         inv_leaf_addr: assert (within_region(64'(probe_gpte_addr), 64'd8, region_lo, region_hi));
+      // The bounds checker compares with the limit registered in START (§12): during a walk it is
+      // the region's end, the context being fixed while the walker is busy.
+      if (state != mmu_pkg::WalkIdle && state != mmu_pkg::WalkStart)
+        inv_limit: assert (64'(probe_limit) == region_hi);
       if (state == mmu_pkg::WalkGuestAdLeaf)
         inv_result_page: assert (within_region(page_of(tlb_fill_hpa, tlb_fill_size),
                                         page_bytes(tlb_fill_size), region_lo, region_hi));
