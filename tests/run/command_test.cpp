@@ -30,6 +30,18 @@ pid_t start(const std::vector<std::string> &args, const std::string &out, const 
 
 Outcome vmmu(const std::vector<std::string> &args) { return testing::runProgram(VMMU_BINARY, args); }
 
+// Starts `vmmu run` on the largest bundled trace (40M accesses over every approach: seconds even
+// on a fast idle machine) and returns once it reports replay progress on stderr (or after 60 s,
+// when the test's expectations will say what happened), so that a signal sent then lands mid-run.
+pid_t startLongRun(const std::vector<std::string> &extra, const std::string &out, const std::string &err) {
+  std::vector<std::string> args{"run", std::string(VMMU_TRACES_DIR) + "/tpch.vmt"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const pid_t pid = start(args, out, err);
+  for (int waited = 0; waited < 6000 && readFile(err).find("replayed by each") == std::string::npos; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return pid;
+}
+
 TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {
       {{"run", "--bogus"}, "vmmu: run: unexpected argument '--bogus' (see vmmu run --help)"},
@@ -183,10 +195,7 @@ TEST(RunCommand, PlotRejectsWhatIsNotARunReport) {
 
 TEST(RunCommand, SigintStopsCleanlyAndPrintsWhatWasMeasured) {
   TempFile out("sigint-out.txt"), err("sigint-err.txt");
-  // The bundled run (70M accesses replayed over all approaches: many seconds even on a fast idle
-  // machine), so the signal lands mid-run, or while the bundled traces are mixed: both must stop.
-  const pid_t pid = start({"run"}, out.path(), err.path());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const pid_t pid = startLongRun({}, out.path(), err.path());
   kill(pid, SIGINT);
   const Outcome o = finish(pid, out.path(), err.path());
   EXPECT_EQ(o.status, 130) << o.err;
@@ -198,8 +207,7 @@ TEST(RunCommand, SigintStopsCleanlyAndPrintsWhatWasMeasured) {
 TEST(RunCommand, SigtermStopsCleanlyLikeSigintAndWritesTheJson) {
   TempFile out("sigterm-out.txt"), err("sigterm-err.txt"), json("sigterm.json");
   std::ofstream(json.path()) << "previous report";
-  const pid_t pid = start({"run", "--json", json.path()}, out.path(), err.path());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const pid_t pid = startLongRun({"--json", json.path()}, out.path(), err.path());
   kill(pid, SIGTERM);
   const Outcome o = finish(pid, out.path(), err.path());
   EXPECT_EQ(o.status, 128 + SIGTERM) << o.err;
