@@ -117,6 +117,10 @@ void LackeyImporter::noteStartUpPage(const Event &access) {
                                                         : kTouchedFetch;
   // An access that crosses into the next page touches both.
   const uint64_t first = access.address >> 12, last = (access.address + access.size - 1) >> 12;
+  uint64_t &last_noted = last_noted_page_[static_cast<size_t>(access.op)];
+  if (first == last && first == last_noted)
+    return;
+  last_noted = last;
   for (uint64_t page = first; page <= last; ++page) {
     const auto [it, inserted] = start_up_pages_.try_emplace(page, uint8_t{0});
     if (inserted)
@@ -126,6 +130,7 @@ void LackeyImporter::noteStartUpPage(const Event &access) {
 }
 
 void LackeyImporter::forgetStartUpPages(uint64_t start, uint64_t length) {
+  std::fill(std::begin(last_noted_page_), std::end(last_noted_page_), ~uint64_t{0});
   if (!skipping() || length == 0)
     return;
   for (uint64_t page = start >> 12, end = (start + length - 1) >> 12; page <= end; ++page)
@@ -133,6 +138,7 @@ void LackeyImporter::forgetStartUpPages(uint64_t start, uint64_t length) {
 }
 
 void LackeyImporter::moveStartUpPages(uint64_t from, uint64_t from_length, uint64_t to, uint64_t to_length) {
+  std::fill(std::begin(last_noted_page_), std::end(last_noted_page_), ~uint64_t{0});
   if (!skipping() || from_length == 0)
     return;
   std::vector<std::pair<uint64_t, uint8_t>> moved;
@@ -150,6 +156,7 @@ void LackeyImporter::moveStartUpPages(uint64_t from, uint64_t from_length, uint6
 // A page made read-only is written by no replayed store; a page made inaccessible is not resident
 // for the replay's purposes (its first touch after the skip would fault anyway).
 void LackeyImporter::protectStartUpPages(uint64_t start, uint64_t length, uint8_t protection) {
+  std::fill(std::begin(last_noted_page_), std::end(last_noted_page_), ~uint64_t{0});
   if (!skipping() || length == 0)
     return;
   if ((protection & (prot::Read | prot::Write | prot::Exec)) == 0) {

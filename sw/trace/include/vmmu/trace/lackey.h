@@ -106,6 +106,9 @@ private:
   static constexpr uint8_t kTouchedFetch = 1, kTouchedRead = 2, kTouchedWrite = 4;
   std::unordered_map<uint64_t, uint8_t> start_up_pages_;
   std::vector<uint64_t> start_up_order_;
+  // The page each kind of access (AccessOp value) last noted: most skipped accesses repeat it, and
+  // need no map lookup. Reset by every region change, which may edit the map.
+  uint64_t last_noted_page_[3] = {~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}};
   uint64_t brk_ = 0;  // the program break last reported (a shrinking brk unmaps pages)
   uint64_t resident_written_ = 0;
   // Memory syscalls valgrind ran asynchronously: thread id -> "name ( args )", completed later.
