@@ -2,7 +2,7 @@
 //
 //   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET] [--no-cycle-skip]]
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
-//            [--config FILE] [--interval N] [--max-events N] [--warmup N]
+//            [--config FILE] [--interval N] [--max-events N] [--warmup N] [--contiguity compact|balloon]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
 // --quantum 100000` of gzip, xz, sort, cc1 and sqlite), mixed into a temporary file.
@@ -84,6 +84,7 @@ struct RunCommandOptions {
   std::string wave_window;
   std::string json;
   std::string config;
+  std::string contiguity;  // empty: compaction, and no contiguity line in the report
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
   uint64_t warmup = 0;
@@ -224,6 +225,8 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     run::applyConfigFile(o.config, request.settings);
   if (o.interval != 0)
     request.settings.interval = o.interval;
+  if (!o.contiguity.empty())
+    request.settings.vmm.contiguity = vmm::parseContiguity(o.contiguity);  // oneOf() checked the name
   request.max_events = o.max_events;
   request.warmup = o.warmup;
   return request;
@@ -288,6 +291,7 @@ int runRun(const RunCommandOptions &o) {
   request.trace = trace;
 
   run::RunReport report = run::runTrace(request);
+  report.contiguity = o.contiguity;
   if (bundled)
     report.trace = "bundled mix of traces/{gzip,xz,sort,cc1,sqlite}.vmt, quantum " + std::to_string(kBundledQuantum);
 
@@ -355,6 +359,12 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->add_option("--interval", o->interval, "User accesses per policy interval")
       ->check(wholeNumber(1, 1'000'000'000'000ull))
       ->default_str("the --config file's, else 10000");
+  run->add_option("--contiguity", o->contiguity,
+                  "How a fragmented VM is made contiguous for direct: compact (the host copies every page out "
+                  "of place home) or balloon (the guest's balloon driver gives them back and the VMM re-plugs "
+                  "them in place); either adds its cost line to the report")
+      ->check(oneOf({"compact", "balloon"}))
+      ->default_str("compact");
   run->add_option("--max-events", o->max_events, "Replay at most N trace events")
       ->check(wholeNumber(1, UINT64_MAX))
       ->default_str("all");

@@ -34,6 +34,7 @@ struct System {
     guest_config.memory_bytes = memory_bytes;
     guest_config.transparent_huge_pages = thp;
     kernel = std::make_unique<guest::GuestKernel>(*vmm, guest_config);
+    vmm->attachBalloon(*kernel);
   }
   std::unique_ptr<vmm::ModelBackend> backend;
   std::unique_ptr<vmm::Vmm> vmm;

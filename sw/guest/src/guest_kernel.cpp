@@ -1,5 +1,6 @@
 // guest_kernel.cpp - the guest kernel model: frame allocation, page-table maintenance through the
-// direct map, demand paging with THP, COW fork, exec/exit teardown and context switches.
+// direct map, demand paging with THP, COW fork, exec/exit teardown, context switches and the
+// balloon driver (§18).
 #include "vmmu/guest/guest_kernel.h"
 
 #include "page_index.h"
@@ -584,6 +585,102 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
   cpu_.chargeGuestWork(config_.costs.clear_page);
   setLeaf(p, page, frame, PageSize::Size4K, leafFlags(vma.prot));
   p.leaves.insert(page, PageSize::Size4K, Leaf{frame, PageSize::Size4K, (vma.prot & prot::Write) != 0, true});
+}
+
+
+std::vector<bool> GuestKernel::freeMap() const {
+  std::vector<bool> free(config_.memory_bytes / k4K, false);
+  for (const uint64_t frame : free_4k_)
+    free[frame / k4K] = true;
+  for (const uint64_t chunk : free_2m_)
+    for (uint64_t i = 0; i < k2M / k4K; ++i)
+      free[chunk / k4K + i] = true;
+  return free;
+}
+
+void GuestKernel::setFreeLists(const std::vector<bool> &free) {
+  constexpr uint64_t kPerChunk = k2M / k4K;
+  free_2m_.clear();
+  free_4k_.clear();
+  // Highest first, so that the back of each list (handed out first) is the lowest frame.
+  for (uint64_t chunk = free.size() / kPerChunk; chunk-- > 0;) {
+    const uint64_t first = chunk * kPerChunk;
+    bool whole = true;
+    for (uint64_t i = 0; i < kPerChunk && whole; ++i)
+      whole = free[first + i];
+    if (whole) {
+      free_2m_.push_back(first * k4K);
+      continue;
+    }
+    for (uint64_t i = kPerChunk; i-- > 0;)
+      if (free[first + i])
+        free_4k_.push_back((first + i) * k4K);
+  }
+}
+
+BalloonResult GuestKernel::inflate(const std::vector<uint64_t> &gpas) {
+  std::vector<bool> wanted(config_.memory_bytes / k4K, false);
+  for (const uint64_t gpa : gpas) {
+    if (gpa % k4K != 0 || gpa >= config_.memory_bytes)
+      throw std::invalid_argument("balloon: gPA " + hex(gpa) + " is not a 4 KiB page of guest memory");
+    wanted[gpa / k4K] = true;
+  }
+  // The user pages that can move: 4 KiB RAM frames mapped once, in the request.
+  struct Movable {
+    Process *process;
+    uint64_t va;
+  };
+  std::vector<Movable> movable;
+  for (auto &[pid, p] : processes_)
+    p->leaves.walk(0, ~uint64_t{0}, [&](uint64_t va, Leaf &leaf) {
+      if (leaf.counted && leaf.size == PageSize::Size4K && wanted[leaf.gpa / k4K] && frame_refs_[leaf.gpa / k4K] == 1)
+        movable.push_back({p.get(), va});
+      return false;
+    });
+  // Take the free pages of the request off the free lists first, so that no page moves into one.
+  std::vector<bool> free = freeMap();
+  BalloonResult result;
+  std::vector<bool> given(wanted.size(), false);
+  for (uint64_t page = 0; page < wanted.size(); ++page)
+    if (wanted[page] && free[page]) {
+      free[page] = false;
+      given[page] = true;
+    }
+  setFreeLists(free);
+  for (const Movable &m : movable) {
+    uint64_t page = 0;
+    Leaf &leaf = *m.process->leaves.find(m.va, &page);
+    const Vma &vma = std::prev(m.process->vmas.upper_bound(m.va))->second;
+    const uint64_t old_frame = leaf.gpa;
+    const uint64_t new_frame = allocFrame4K();
+    cpu_.chargeGuestWork(config_.costs.copy_page);  // user contents are not modelled: the copy is its cost
+    leaf.gpa = new_frame;
+    setLeaf(*m.process, m.va, new_frame, PageSize::Size4K,
+            leafFlags(leaf.writable ? vma.prot : vma.prot & ~prot::Write));
+    invalidate(*m.process, m.va);
+    frame_refs_[old_frame / k4K] = 0;
+    given[old_frame / k4K] = true;
+    ++result.migrated;
+  }
+  for (uint64_t page = 0; page < wanted.size(); ++page) {
+    if (given[page])
+      result.given.push_back(page * k4K);
+    else if (wanted[page])
+      result.kept.push_back(page * k4K);
+  }
+  cpu_.chargeGuestWork(config_.costs.balloon_page * result.given.size());
+  return result;
+}
+
+void GuestKernel::deflate(const std::vector<uint64_t> &gpas) {
+  std::vector<bool> free = freeMap();
+  for (const uint64_t gpa : gpas) {
+    if (gpa % k4K != 0 || gpa >= config_.memory_bytes || free[gpa / k4K] || frame_refs_[gpa / k4K] != 0)
+      throw std::invalid_argument("balloon: gPA " + hex(gpa) + " is not a page in the balloon");
+    free[gpa / k4K] = true;
+  }
+  setFreeLists(free);
+  cpu_.chargeGuestWork(config_.costs.balloon_page * gpas.size());
 }
 
 }  // namespace vmmu::guest

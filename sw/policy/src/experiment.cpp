@@ -151,6 +151,9 @@ PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
   guest_config.memory_bytes = vmm_config.memory.bytes;
   guest_config.paging_levels = backend_->config().guest_levels;  // the guest pages as the MMU walks
   kernel_ = std::make_unique<guest::GuestKernel>(*vmm_, guest_config);
+  // The booted guest's balloon driver: a direct VM made contiguous by self-ballooning enters
+  // DIRECT here (§18).
+  vmm_->attachBalloon(*kernel_);
   during_ = vmm_->approach();
 }
 
@@ -350,7 +353,7 @@ Oracles computeOracles(const std::vector<const RunResult *> &runs, const Adaptiv
     if (vmm::isShadow(approach))
       cycles += faults_before[interval] * adaptive.exit_cycles;
     if (approach == Approach::Direct)
-      cycles += target.cost.page_moves * costs.page_move;
+      cycles += target.cost.page_moves * costs.page_move + target.cost.balloon_cycles;
     return cycles;
   };
   out.all = computeOracle(all, cost_all);

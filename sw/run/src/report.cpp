@@ -99,6 +99,24 @@ OrderedJson phaseJson(const policy::RunResult &r, double slowdown_ratio) {
   return item;
 }
 
+// What making the direct VM contiguous cost (§18), for `--contiguity`: the host's copies, and with
+// self-ballooning the pages the guest gave back, those it copied first, and the exits and work.
+uint64_t contiguityCycles(const policy::RunResult &r, const RunReport &report) {
+  return r.cost.page_moves * report.page_move_cycles + r.cost.balloon_cycles;
+}
+
+std::string contiguityLine(const RunReport &report, const policy::RunResult &r) {
+  const uint64_t cycles = contiguityCycles(r, report);
+  std::string out = "direct made contiguous by " + report.contiguity + ": ";
+  if (report.contiguity == "balloon")
+    out += std::to_string(r.cost.balloon_pages) + " pages ballooned (" + std::to_string(r.cost.balloon_migrations) +
+           " copied by the guest first), ";
+  out += std::to_string(r.cost.page_moves) + " host copies, " + std::to_string(cycles) + " cycles";
+  if (r.cycles() != 0)
+    out += fmt(" (%.2f%% of the run)", 100.0 * static_cast<double>(cycles) / static_cast<double>(r.cycles()));
+  return out;
+}
+
 }  // namespace
 
 std::string verdict(const RunReport &report) {
@@ -195,6 +213,8 @@ std::string formatText(const RunReport &report) {
   } else {
     table(&ModeRun::result);
   }
+  if (const ModeRun *direct = report.find("direct"); direct != nullptr && !report.contiguity.empty())
+    out += contiguityLine(report, direct->result) + "\n";
   if (const ModeRun *adaptive = report.find("adaptive")) {
     const std::string timeline = adaptive->result.modeTimeline();
     uint64_t per_mode[vmm::kNumApproaches] = {};
@@ -295,6 +315,15 @@ OrderedJson toJson(const RunReport &report) {
     item["transactions"] = run.transactions;
     item["modes"] = r.modeTimeline();
     item["interval_cycles"] = std::move(interval_cycles);
+    if (!report.contiguity.empty() && r.policy == "direct") {
+      OrderedJson contiguity;
+      contiguity["way"] = report.contiguity;
+      contiguity["balloon_pages"] = r.cost.balloon_pages;
+      contiguity["balloon_migrations"] = r.cost.balloon_migrations;
+      contiguity["host_copies"] = r.cost.page_moves;
+      contiguity["cycles"] = contiguityCycles(r, report);
+      item["contiguity"] = std::move(contiguity);
+    }
     runs.push_back(std::move(item));
   }
   out["runs"] = std::move(runs);

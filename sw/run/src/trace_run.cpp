@@ -106,6 +106,7 @@ RunReport runTrace(const RunRequest &request) {
   report.base_cpi = static_cast<double>(request.settings.vmm.costs.cpi_millis) / 1000.0;
   report.max_ept_page = configName(request.settings.vmm.memory.max_ept_page);
   report.host_allocation = request.settings.vmm.memory.lazy ? "lazy" : "eager";
+  report.page_move_cycles = request.settings.vmm.costs.page_move;
 
   policy::ExperimentConfig config;
   config.interval = request.settings.interval;

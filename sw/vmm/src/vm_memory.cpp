@@ -85,45 +85,61 @@ void VmMemory::swapPages(uint64_t gpa_a, uint64_t gpa_b) {
   const uint64_t a = gpa_a / k4K, b = gpa_b / k4K;
   if (gpa_a >= config_.bytes || gpa_b >= config_.bytes || a == b)
     throw std::invalid_argument("swapPages needs two distinct pages inside guest memory");
+  exchange(a, b, true, true);  // the backing follows the guest page, with its contents
+  buildEpt();
+}
+
+uint64_t VmMemory::exchange(uint64_t a, uint64_t b, bool copy_a, bool copy_b) {
   const uint64_t ha = host_page_[a] * k4K, hb = host_page_[b] * k4K;
-  for (uint64_t off = 0; off < k4K; off += 8) {
-    const uint64_t va = memory_.read64(ha + off), vb = memory_.read64(hb + off);
-    if (va != vb) {
-      memory_.write64(ha + off, vb);
-      memory_.write64(hb + off, va);
+  if (copy_a || copy_b)
+    for (uint64_t off = 0; off < k4K; off += 8) {
+      const uint64_t va = memory_.read64(ha + off), vb = memory_.read64(hb + off);
+      if (va == vb)
+        continue;
+      if (copy_a)
+        memory_.write64(hb + off, va);
+      if (copy_b)
+        memory_.write64(ha + off, vb);
     }
-  }
   swapFrames(a, b);
-  // The backing follows the guest page, with its contents.
   const bool backed_a = backed_[a];
   backed_[a] = backed_[b];
   backed_[b] = backed_a;
-  buildEpt();
+  return (copy_a ? 1 : 0) + (copy_b ? 1 : 0);
 }
 
 uint64_t VmMemory::compact() {
   const uint64_t base_page = config_.host_base / k4K;
   uint64_t copies = 0;
-  for (uint64_t g = 0; g < host_page_.size(); ++g) {
-    // Swap g's contents into its home frame; whoever lived there moves to g's old frame. Each
-    // swap puts g in place for good.
-    if (host_page_[g] == base_page + g)
-      continue;
-    const uint64_t other = guest_page_[g];  // the guest page now in g's home frame
-    const uint64_t hg = host_page_[g] * k4K, ho = host_page_[other] * k4K;
-    for (uint64_t off = 0; off < k4K; off += 8) {
-      const uint64_t vg = memory_.read64(hg + off), vo = memory_.read64(ho + off);
-      if (vg != vo) {
-        memory_.write64(hg + off, vo);
-        memory_.write64(ho + off, vg);
-      }
-    }
-    swapFrames(g, other);
-    const bool backed_g = backed_[g];
-    backed_[g] = backed_[other];
-    backed_[other] = backed_g;
-    copies += 2;
+  // Swap g's contents into its home frame; whoever lived there moves to g's old frame. Each swap
+  // puts g in place for good.
+  for (uint64_t g = 0; g < host_page_.size(); ++g)
+    if (host_page_[g] != base_page + g)
+      copies += exchange(g, guest_page_[g], true, true);
+  buildEpt();
+  return copies;
+}
+
+uint64_t VmMemory::rehome(const std::vector<uint64_t> &discarded_gpas) {
+  const uint64_t base_page = config_.host_base / k4K;
+  std::vector<bool> discarded(host_page_.size(), false);
+  for (const uint64_t gpa : discarded_gpas) {
+    if (gpa >= config_.bytes)
+      throw std::invalid_argument("rehome: gPA " + std::to_string(gpa) + " is outside the VM's memory");
+    discarded[gpa / k4K] = true;
   }
+  uint64_t copies = 0;
+  // As compact(), copying only what is kept: g home, its home frame's occupant to g's old frame.
+  for (uint64_t g = 0; g < host_page_.size(); ++g)
+    if (host_page_[g] != base_page + g) {
+      const uint64_t other = guest_page_[g];
+      copies += exchange(g, other, !discarded[g], !discarded[other]);
+    }
+  for (uint64_t g = 0; g < host_page_.size(); ++g)
+    if (discarded[g])
+      for (uint64_t off = 0; off < k4K; off += 8)
+        if (memory_.read64(host_page_[g] * k4K + off) != 0)
+          memory_.write64(host_page_[g] * k4K + off, 0);
   buildEpt();
   return copies;
 }

@@ -1,5 +1,5 @@
 // vmm.cpp - the VMM shim: exit handling per approach, CR3/INVLPG interception, DIRECT entry with
-// compaction and escapes, run-time approach switches, and the cost account.
+// compaction or self-ballooning and escapes, run-time approach switches, and the cost account.
 #include "vmmu/vmm/vmm.h"
 
 #include <algorithm>
@@ -79,6 +79,17 @@ Approach parseApproach(std::string_view name) {
                               "' (expected native, nested, shadow, shadow-cache, shadow-prefetch or direct)");
 }
 
+std::string_view toString(Contiguity contiguity) {
+  return contiguity == Contiguity::Balloon ? "balloon" : "compact";
+}
+
+Contiguity parseContiguity(std::string_view name) {
+  for (const Contiguity c : {Contiguity::Compact, Contiguity::Balloon})
+    if (toString(c) == name)
+      return c;
+  throw std::invalid_argument("unknown contiguity '" + std::string(name) + "' (expected compact or balloon)");
+}
+
 bool isShadow(Approach approach) {
   return approach == Approach::ShadowPlain || approach == Approach::ShadowCaching ||
          approach == Approach::ShadowPrefetch;
@@ -123,6 +134,9 @@ RunCost RunCost::operator-(const RunCost &e) const {
   d.cr3_writes = cr3_writes - e.cr3_writes;
   d.control_commands = control_commands - e.control_commands;
   d.page_moves = page_moves - e.page_moves;
+  d.balloon_pages = balloon_pages - e.balloon_pages;
+  d.balloon_migrations = balloon_migrations - e.balloon_migrations;
+  d.balloon_cycles = balloon_cycles - e.balloon_cycles;
   d.mode_switches = mode_switches - e.mode_switches;
   d.host_backings = host_backings - e.host_backings;
   d.host_pages_backed = host_pages_backed - e.host_pages_backed;
@@ -148,10 +162,17 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
   backend_.writeReg(ctx, CtxReg::Flags, 0);  // guest A/D updates off: the guest model does not use them
   backend_.writeReg(ctx, CtxReg::Eptp, vm_.eptp());
-  backend_.writeReg(ctx, CtxReg::Mode, static_cast<uint64_t>(modeOf(approach)));
+  // A fragmented VM made contiguous by self-ballooning runs NESTED until its guest has booted and
+  // its balloon driver is attached (attachBalloon()).
+  direct_pending_ = approach == Approach::Direct && config_.contiguity == Contiguity::Balloon &&
+                    config_.allow_compaction && vm_.misplacedCount() > backend.config().escape_entries;
+  if (direct_pending_)
+    approach_ = Approach::Nested;
+  mmu_mode_ = modeOf(approach_);
+  backend_.writeReg(ctx, CtxReg::Mode, static_cast<uint64_t>(mmu_mode_));
   if (isShadow(approach))
     shadow_ = std::make_unique<ShadowPager>(variantOf(approach), shadowEnvironment(), config_.max_shadow_spaces);
-  if (approach == Approach::Direct)
+  if (approach_ == Approach::Direct)
     enterDirect();
 }
 
@@ -419,7 +440,61 @@ void Vmm::programEscapes() {
 }
 
 bool Vmm::canEnterDirect() const {
-  return config_.allow_compaction || vm_.misplacedCount() <= backend_.config().escape_entries;
+  if (vm_.misplacedCount() <= backend_.config().escape_entries)
+    return true;
+  return config_.allow_compaction && (config_.contiguity == Contiguity::Compact || balloon_ != nullptr);
+}
+
+void Vmm::attachBalloon(guest::BalloonDriver &driver) {
+  balloon_ = &driver;
+  if (!direct_pending_)
+    return;
+  direct_pending_ = false;
+  approach_ = Approach::Direct;
+  enterDirect();
+}
+
+void Vmm::writeMode(Mode mode) {
+  writeContext(CtxReg::Mode, static_cast<uint64_t>(mode));
+  mmu_mode_ = mode;
+}
+
+void Vmm::balloonIntoPlace() {
+  const RunCost before = cost_;
+  // The guest's stores (its migrations' PTE writes) must reach the right frames while pages are
+  // out of place: NESTED translates them through the EPT (coming from shadow or DIRECT it is set).
+  if (mmu_mode_ != Mode::Nested) {
+    writeContext(CtxReg::Eptp, vm_.eptp());
+    writeMode(Mode::Nested);
+    writeContext(CtxReg::Cr3, guest_root_);
+  }
+  // The request (which pages) reaches the guest as a device configuration change and an interrupt;
+  // the driver reading it from the device is one MMIO exit (KVM: an EPT misconfiguration).
+  exitTo(ExitReason::EptViolation);
+  const guest::BalloonResult given = balloon_->inflate(vm_.misplacedPages());
+  const uint64_t pages = given.given.size();
+  // Each batch of PFNs the driver reports is one virtqueue notification: an MMIO exit. The host
+  // takes each page's PFN, finds its host page and discards it.
+  const uint64_t batches = (pages + kBalloonBatchPages - 1) / kBalloonBatchPages;
+  for (uint64_t b = 0; b < batches; ++b)
+    exitTo(ExitReason::EptViolation);
+  cost_.shim_cycles += pages * config_.costs.balloon_page_host;
+  // Re-plug: the given pages come back at their home frames, zeroed; the pages the guest kept are
+  // copied home by the host (one copy each, two when two kept pages trade places). The old EPT's
+  // cached translations go with it.
+  const uint64_t old_eptp = vm_.eptp();
+  const uint64_t copies = vm_.rehome(given.given);
+  cost_.page_moves += copies;
+  cost_.shim_cycles += copies * config_.costs.page_move + pages * config_.costs.host_clear_page;
+  vmmControl(CtrlOp::InvEptp, 0, old_eptp, 0);
+  writeContext(CtxReg::Eptp, vm_.eptp());
+  // The guest takes the pages back (deflate), reporting them in batches as it gave them.
+  balloon_->deflate(given.given);
+  for (uint64_t b = 0; b < batches; ++b)
+    exitTo(ExitReason::EptViolation);
+  cost_.balloon_pages += pages;
+  cost_.balloon_migrations += given.migrated;
+  cost_.balloon_cycles += (cost_ - before).totalCycles() - copies * config_.costs.page_move;
 }
 
 void Vmm::enterDirect() {
@@ -428,9 +503,15 @@ void Vmm::enterDirect() {
       throw std::runtime_error("DIRECT mode needs contiguous VM memory: " + std::to_string(vm_.misplacedCount()) +
                                " pages are out of place, the escape filter holds " +
                                std::to_string(backend_.config().escape_entries) + ", and compaction is disabled");
-    const uint64_t copies = vm_.compact();
-    cost_.page_moves += copies;
-    cost_.shim_cycles += copies * config_.costs.page_move;
+    if (config_.contiguity == Contiguity::Balloon) {
+      if (balloon_ == nullptr)
+        throw std::runtime_error("DIRECT by self-ballooning needs the guest's balloon driver (Vmm::attachBalloon)");
+      balloonIntoPlace();
+    } else {
+      const uint64_t copies = vm_.compact();
+      cost_.page_moves += copies;
+      cost_.shim_cycles += copies * config_.costs.page_move;
+    }
   }
   // The region is backed whole when it is made contiguous: DIRECT translates without the EPT, so
   // no first touch would fault to back a page. A VM made DIRECT at creation is backed uncharged
@@ -440,7 +521,7 @@ void Vmm::enterDirect() {
   writeContext(CtxReg::GSize, vm_.bytes());
   writeContext(CtxReg::Eptp, vm_.eptp());  // escaped pages still walk the EPT
   programEscapes();
-  writeContext(CtxReg::Mode, static_cast<uint64_t>(Mode::Direct));
+  writeMode(Mode::Direct);
   writeContext(CtxReg::Cr3, guest_root_);
 }
 
@@ -459,7 +540,7 @@ void Vmm::switchApproach(Approach next) {
   switch (next) {
   case Approach::Nested:
     writeContext(CtxReg::Eptp, vm_.eptp());
-    writeContext(CtxReg::Mode, static_cast<uint64_t>(Mode::Nested));
+    writeMode(Mode::Nested);
     writeContext(CtxReg::Cr3, guest_root_);
     break;
   case Approach::Direct:
@@ -467,7 +548,7 @@ void Vmm::switchApproach(Approach next) {
     break;
   default:
     shadow_ = std::make_unique<ShadowPager>(variantOf(next), shadowEnvironment(), config_.max_shadow_spaces);
-    writeContext(CtxReg::Mode, static_cast<uint64_t>(Mode::Shadow));
+    writeMode(Mode::Shadow);
     writeContext(CtxReg::Cr3, paging_on_ ? shadow_->activate(guest_root_, guest_pcid_) : 0);
     break;
   }

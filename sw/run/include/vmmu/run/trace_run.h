@@ -124,6 +124,10 @@ struct RunReport {
   double base_cpi = 0.0;
   std::string max_ept_page;   // "4k", "2m" or "1g": the largest EPT page the VMM maps
   std::string host_allocation;  // "lazy" or "eager"
+  // `vmmu run --contiguity`: "compact" or "balloon", and the report says what making the direct
+  // VM contiguous cost; empty (the option not given): compaction, and nothing said.
+  std::string contiguity;
+  uint64_t page_move_cycles = 0;  // a host page copy's cost (vmm::CostConfig::page_move)
   std::vector<ModeRun> runs;
   policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
   std::string oracle_shadow;

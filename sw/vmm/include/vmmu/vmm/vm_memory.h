@@ -7,6 +7,8 @@
 // requires); the EPT then maps each 2 MiB chunk holding a moved page with 4 KiB entries and every
 // intact chunk with the largest page (up to max_ept_page) that is contiguous and aligned.
 // compact() moves every page back into place, counting the copies, so a VM can enter DIRECT.
+// rehome() does the same after self-ballooning (§18): the pages the guest gave back have no
+// contents to keep, so only the others are copied, and the given pages come back zeroed.
 //
 // Host backing (architecture.md §16). A lazy VM starts with no guest page backed: its EPT holds
 // no leaf, and back() allocates the host page that would hold a guest page (the EPT leaf it
@@ -80,9 +82,19 @@ public:
   void swapPages(uint64_t gpa_a, uint64_t gpa_b);
   // Moves every page into place; returns the number of 4 KiB copies made. Rebuilds the EPT.
   uint64_t compact();
+  // Moves every page into place when the pages at `discarded_gpas` (4 KiB aligned, inside guest
+  // memory) hold nothing the guest needs: a page is copied only to keep its contents, so a page
+  // whose home frame holds a discarded page costs one copy, two live pages swapped two; the
+  // discarded pages end at home and zeroed (hot-added memory arrives zeroed). Returns the copies
+  // made. Rebuilds the EPT. Throws std::invalid_argument for a gPA outside guest memory.
+  uint64_t rehome(const std::vector<uint64_t> &discarded_gpas);
 
 private:
   void swapFrames(uint64_t page_a, uint64_t page_b);  // guest page numbers
+  // swapFrames() with the backed flags following the pages, and the contents of the pages whose
+  // `copy_*` is set copied (a page whose contents are not kept is left as it is). Returns the
+  // number of 4 KiB copies.
+  uint64_t exchange(uint64_t page_a, uint64_t page_b, bool copy_a, bool copy_b);
   void buildEpt();
   bool inPlace(uint64_t first_page, uint64_t pages) const;
   bool anyBacked(uint64_t first_page, uint64_t pages) const;

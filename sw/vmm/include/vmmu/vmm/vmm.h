@@ -7,7 +7,9 @@
 //  - Shadow (plain, caching, prefetching): see shadow.h; CR3 writes and shadow faults exit.
 //  - Direct:  GBASE/GSIZE base-offset translation, the escape filter for pages out of place, the
 //             bounds checker stopping a guest that reaches outside its region; a fragmented VM is
-//             compacted first (the page copies are charged) when allowed.
+//             made contiguous first when allowed: compacted by the host (the page copies are
+//             charged) or, with Contiguity::Balloon, by self-ballooning (§18: the guest's balloon
+//             driver gives the pages back, the VMM re-plugs them in place; every step charged).
 // Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
 // cost(). switchApproach() moves a running guest between nested, the shadow variants and direct,
 // charging what the switch does (dropping or starting shadow tables, flushes, compaction).
@@ -21,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vmmu/guest/balloon.h"
 #include "vmmu/guest/cpu.h"
 #include "vmmu/vmm/costs.h"
 #include "vmmu/vmm/mmu_backend.h"
@@ -36,6 +39,15 @@ std::string_view toString(Approach approach);
 Approach parseApproach(std::string_view name);
 bool isShadow(Approach approach);
 
+// How the VMM makes a fragmented VM's memory contiguous before DIRECT (§18).
+enum class Contiguity : uint8_t {
+  Compact,  // host compaction: the VMM copies every page out of place home (seed 004)
+  Balloon,  // self-ballooning: the guest gives those pages back, the VMM re-plugs them in place
+};
+std::string_view toString(Contiguity contiguity);
+// Parses toString's names; throws std::invalid_argument naming the bad value.
+Contiguity parseContiguity(std::string_view name);
+
 struct VmmConfig {
   VmMemoryConfig memory;
   CostConfig costs;
@@ -44,7 +56,10 @@ struct VmmConfig {
   // Host frames this VMM keeps for itself (EPT, shadow tables): [frames_base, + kVmmFramesBytes).
   // VMs sharing one backend need disjoint ranges (and disjoint memory regions, VPIDs, contexts).
   uint64_t frames_base = 0x100'0000'0000ull;  // 1 TiB
-  bool allow_compaction = true;   // Direct: compact a fragmented VM before entering
+  // Direct: the VMM may make a fragmented VM contiguous (by `contiguity`) before entering. Without
+  // it a VM with more pages out of place than the escape filter holds cannot enter DIRECT.
+  bool allow_compaction = true;
+  Contiguity contiguity = Contiguity::Compact;
   // A VMM without VPIDs: every VM exit and entry flushes the VM's TLB entries and paging-structure
   // caches (one INV_VPID per exit), costed by the refills it causes.
   bool flush_tlb_on_exit = false;
@@ -92,8 +107,14 @@ public:
   // Moves the running guest to `next` (not to or from Native). Throws std::runtime_error when
   // Direct is impossible (pages out of place beyond the escape filter and compaction disallowed).
   void switchApproach(Approach next);
-  // Whether switchApproach(Direct) can succeed (few enough pages out of place, or compaction on).
+  // Whether switchApproach(Direct) can succeed (few enough pages out of place, or compaction on;
+  // with Contiguity::Balloon also a balloon driver attached).
   bool canEnterDirect() const;
+  // The guest's balloon driver (the guest kernel, once it has booted). A VM created Direct with
+  // Contiguity::Balloon and memory out of place runs NESTED until then: the guest must run to
+  // balloon. Attaching makes it contiguous and enters DIRECT, charged to the run as compaction
+  // at creation is. The driver must outlive the Vmm's use of it.
+  void attachBalloon(guest::BalloonDriver &driver);
   // The VMM moves two guest pages between host frames (as for retiring a frame). In Direct mode the
   // moved pages are escaped; when they no longer fit the filter the VM is compacted again.
   void migratePages(uint64_t gpa_a, uint64_t gpa_b);
@@ -141,6 +162,10 @@ private:
   void vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid);
   void writeContext(CtxReg reg, uint64_t value) { vmmControl(CtrlOp::WriteReg, static_cast<unsigned>(reg), value, 0); }
   void enterDirect();
+  // Self-ballooning (§18): the pages out of place given back by the guest and re-plugged at home;
+  // the ones the guest keeps copied home by the host.
+  void balloonIntoPlace();
+  void writeMode(Mode mode);
   void programEscapes();
   ShadowEnvironment shadowEnvironment();
 
@@ -157,6 +182,9 @@ private:
   FramePool shadow_frames_;
   std::unique_ptr<ShadowPager> shadow_;
   Approach approach_;
+  Mode mmu_mode_ = Mode::Native;  // the MODE register's value (writeMode())
+  guest::BalloonDriver *balloon_ = nullptr;
+  bool direct_pending_ = false;  // created Direct, waiting for the balloon driver (attachBalloon())
   bool paging_on_ = false;
   uint64_t guest_root_ = 0;
   uint16_t guest_pcid_ = 0;
