@@ -3,6 +3,7 @@
 //   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET] [--no-cycle-skip]]
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
 //            [--config FILE] [--interval N] [--max-events N] [--warmup N] [--contiguity compact|balloon]
+//            [--direct-after N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
 // --quantum 100000` of gzip, xz, sort, cc1 and sqlite), mixed into a temporary file.
@@ -85,6 +86,7 @@ struct RunCommandOptions {
   std::string json;
   std::string config;
   std::string contiguity;  // empty: compaction, and no contiguity line in the report
+  uint64_t direct_after = 0;
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
   uint64_t warmup = 0;
@@ -227,6 +229,7 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     request.settings.interval = o.interval;
   if (!o.contiguity.empty())
     request.settings.vmm.contiguity = vmm::parseContiguity(o.contiguity);  // oneOf() checked the name
+  request.settings.direct_after = o.direct_after;
   request.max_events = o.max_events;
   request.warmup = o.warmup;
   return request;
@@ -365,6 +368,11 @@ void addRunCommand(CLI::App &app, Action &action) {
                   "them in place); either adds its cost line to the report")
       ->check(oneOf({"compact", "balloon"}))
       ->default_str("compact");
+  run->add_option("--direct-after", o->direct_after,
+                  "Run direct nested for the first N user accesses and switch into direct at the interval "
+                  "boundary that reaches them, making the VM contiguous then, with the guest's memory in use")
+      ->check(wholeNumber(0, UINT64_MAX))
+      ->default_str("0: direct from creation");
   run->add_option("--max-events", o->max_events, "Replay at most N trace events")
       ->check(wholeNumber(1, UINT64_MAX))
       ->default_str("all");

@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "sw_test_support.h"
+#include "vmmu/policy/experiment.h"
+#include "vmmu/policy/policy.h"
 
 namespace vmmu::testing {
 namespace {
@@ -247,6 +249,71 @@ TEST(SelfBallooning, BadConfigurationsSayWhy) {
   config.allow_compaction = false;
   vmm::ModelBackend other_backend;
   EXPECT_THROW(vmm::Vmm(other_backend, config, Approach::Direct), std::runtime_error);
+}
+
+// A direct run held nested for its first 128 user accesses (ExperimentConfig::direct_after): 64
+// fresh pages touched, read again (the switch comes at that interval's end), then read under
+// DIRECT. Intervals of 64 accesses: n, n, then d. The pages' frames before the switch and after.
+policy::RunResult heldDirect(vmm::Contiguity contiguity, std::vector<uint64_t> &frames_before,
+                             std::vector<uint64_t> &frames_after) {
+  policy::ExperimentConfig config;
+  config.vmm.memory.bytes = 64ull << 20;
+  config.vmm.memory.fragmentation = 0.5;
+  config.vmm.contiguity = contiguity;
+  config.interval = 64;
+  config.direct_after = 128;
+  const std::unique_ptr<policy::SwitchPolicy> direct = policy::makeStaticPolicy(Approach::Direct);
+  policy::PolicyRun run(config, *direct);
+  guest::GuestKernel &k = run.kernel();
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, 64 * k4K, guest::prot::ReadWrite, false);
+  const auto touchAll = [&](Access access) {
+    run.advance([&](guest::GuestKernel &kernel) {
+      for (uint64_t page = 0; page < 64; ++page)
+        kernel.touch(buf + page * k4K, access);
+      return uint64_t{64};
+    });
+  };
+  touchAll(Access::Write);
+  for (uint64_t page = 0; page < 64; ++page)
+    frames_before.push_back(k.residentFrame(pid, buf + page * k4K));
+  touchAll(Access::Read);  // reaches direct_after: the switch at this interval's end
+  touchAll(Access::Read);
+  for (uint64_t page = 0; page < 64; ++page)
+    frames_after.push_back(k.residentFrame(pid, buf + page * k4K));
+  return run.finish();
+}
+
+TEST(SelfBallooning, AtRunTimeTheGuestMovesItsPagesOutOfTheWay) {
+  // The same layout as the runs' VM (fragmentation is seeded): 4,096 pairs out of place.
+  SparseMemory memory;
+  vmm::VmMemoryConfig layout;
+  layout.bytes = 64ull << 20;
+  layout.fragmentation = 0.5;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  const std::vector<uint64_t> misplaced = vmm::VmMemory(memory, layout, ept_base, ept_base + k1G).misplacedPages();
+  ASSERT_EQ(misplaced.size(), 8192u);
+  const auto outOfPlace = [&](uint64_t gpa) { return std::binary_search(misplaced.begin(), misplaced.end(), gpa); };
+
+  std::vector<uint64_t> before, after;
+  const policy::RunResult balloon = heldDirect(vmm::Contiguity::Balloon, before, after);
+  EXPECT_EQ(balloon.modeTimeline(), "nnd");
+  const uint64_t in_use_out_of_place = static_cast<uint64_t>(std::count_if(before.begin(), before.end(), outOfPlace));
+  ASSERT_GT(in_use_out_of_place, 0u) << "the test needs user pages on frames out of place";
+  EXPECT_EQ(balloon.cost.balloon_migrations, in_use_out_of_place);
+  EXPECT_EQ(std::count_if(after.begin(), after.end(), outOfPlace), 0) << "every moved page left the request";
+  // What the guest could not give back (its tables out of place) the host copied home.
+  const uint64_t kept = misplaced.size() - balloon.cost.balloon_pages;
+  EXPECT_GE(balloon.cost.page_moves, kept);
+  EXPECT_LE(balloon.cost.page_moves, 2 * kept);
+  EXPECT_EQ(balloon.cost.exits[reason(ExitReason::ModeSwitch)], 1u);
+
+  std::vector<uint64_t> compact_before, compact_after;
+  const policy::RunResult compact = heldDirect(vmm::Contiguity::Compact, compact_before, compact_after);
+  EXPECT_EQ(compact.modeTimeline(), "nnd");
+  EXPECT_EQ(compact.cost.page_moves, 8192u) << "two copies for each of the 4,096 pairs";
+  EXPECT_EQ(compact_after, compact_before) << "compaction keeps every gPA";
 }
 
 }  // namespace

@@ -125,6 +125,10 @@ PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
     throw std::invalid_argument(error);
   result_.policy = policy.name();
   Approach approach = policy.initial();
+  if (approach == Approach::Direct && config.direct_after != 0) {
+    approach = Approach::Nested;  // until direct_after user accesses (endInterval())
+    direct_after_ = config.direct_after;
+  }
   vmm::VmmConfig vmm_config = config.vmm;
   if (approach == Approach::Native) {
     vmm_config.memory.host_base = 0;
@@ -183,7 +187,8 @@ void PolicyRun::endInterval(bool decide) {
     coarsen();
   if (decide) {
     const Approach next = policy_.decide(result_.intervals.back());
-    if (next != vmm_->approach() && !(next == Approach::Direct && !vmm_->canEnterDirect()))
+    const bool held_nested = next == Approach::Direct && accesses_done_ < direct_after_;
+    if (next != vmm_->approach() && !held_nested && !(next == Approach::Direct && !vmm_->canEnterDirect()))
       vmm_->switchApproach(next);
   }
   during_ = vmm_->approach();

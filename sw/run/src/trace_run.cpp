@@ -111,6 +111,7 @@ RunReport runTrace(const RunRequest &request) {
   policy::ExperimentConfig config;
   config.interval = request.settings.interval;
   config.max_intervals = kMaxIntervals;
+  config.direct_after = request.settings.direct_after;
   config.vmm = request.settings.vmm;
   config.guest = request.settings.guest;
   config.mmu = request.settings.mmu;

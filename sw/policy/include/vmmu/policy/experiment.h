@@ -33,6 +33,10 @@ struct ExperimentConfig {
   // and doubles its interval from then on (PolicyRun::coarsen). Runs of the same activity do so at
   // the same access, so their records stay aligned.
   uint64_t max_intervals = 0;
+  // Direct runs nested for this many user accesses, then switches into direct at the interval
+  // boundary that reaches them, making the VM contiguous then (`vmm.contiguity`) with the guest's
+  // memory in use; 0: direct from creation.
+  uint64_t direct_after = 0;
   vmm::VmmConfig vmm;             // the VM (memory size also sizes the guest)
   guest::GuestConfig guest;       // memory_bytes is taken from vmm.memory.bytes
   MmuConfig mmu;
@@ -108,7 +112,9 @@ public:
     if (result_.stopped)
       return;
     try {
-      done_in_interval_ += work(*kernel_);
+      const uint64_t made = work(*kernel_);
+      done_in_interval_ += made;
+      accesses_done_ += made;
     } catch (const vmm::GuestStopped &e) {
       stopGuest(e.what());
       return;
@@ -142,6 +148,8 @@ private:
   std::unique_ptr<vmm::Vmm> vmm_;
   std::unique_ptr<guest::GuestKernel> kernel_;
   uint64_t done_in_interval_ = 0;
+  uint64_t accesses_done_ = 0;  // user accesses so far (for direct_after_)
+  uint64_t direct_after_ = 0;   // a direct run held nested until this many (ExperimentConfig)
   Approach during_;  // the approach in force since the interval began
   // From zero: what VM creation cost (a direct VM's compaction) belongs to the first interval.
   vmm::RunCost last_cost_;

@@ -37,6 +37,8 @@ struct RunSettings {
   vmm::MemoryModelConfig memory;
   uint64_t interval = 10'000;
   bool huge_pages = false;
+  // `vmmu run --direct-after N` (policy::ExperimentConfig::direct_after): 0, direct from creation.
+  uint64_t direct_after = 0;
 
   // A 256 MiB guest whose exits cost their cited indirect cost too (the run-time model).
   static vmm::VmmConfig defaultVmm() {
