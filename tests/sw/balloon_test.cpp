@@ -201,6 +201,34 @@ TEST(SelfBallooning, KeptTablePageIsCopiedHomeByTheHost) {
       << "the root's entries survived the copy";
 }
 
+TEST(SelfBallooning, FromShadowTheGuestBalloonsUnderNested) {
+  System sys(Approach::ShadowCaching, Guest::withContiguity(vmm::Contiguity::Balloon), false);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, 4 * k4K, guest::prot::ReadWrite, false);
+  for (unsigned i = 0; i < 4; ++i)
+    k.touch(buf + i * k4K, Access::Write);
+  // Shadow paging reads the guest's tables by gPA, so the host may not move pages under it
+  // (migratePages is nested and direct only): go nested, move three user pages, come back.
+  sys.vmm->switchApproach(Approach::Nested);
+  for (unsigned i = 0; i < 3; ++i)
+    sys.vmm->migratePages(k.residentFrame(pid, buf + i * k4K), k.memoryBytes() - (i + 1) * k4K);
+  sys.vmm->switchApproach(Approach::ShadowCaching);
+  const vmm::RunCost before = sys.vmm->cost();
+  sys.vmm->switchApproach(Approach::Direct);
+  const vmm::RunCost d = sys.vmm->cost() - before;
+  // Dropping the one shadow space (its INV_PCID), NESTED (EPTP, MODE, CR3), the balloon's INV_EPT
+  // and EPTP, then DIRECT's nine.
+  EXPECT_EQ(d.control_commands, 1u + 3u + 2u + 9u);
+  EXPECT_EQ(d.balloon_pages, 6u);
+  EXPECT_EQ(d.balloon_migrations, 3u);
+  EXPECT_EQ(sys.vmm->memory().misplacedCount(), 0u);
+  for (unsigned i = 0; i < 4; ++i)
+    EXPECT_EQ(k.touch(buf + i * k4K, Access::Read).hpa,
+              sys.vmm->memory().hostBase() + k.residentFrame(pid, buf + i * k4K));
+}
+
 TEST(SelfBallooning, DirectVmBootsNestedThenBalloonsAtAttach) {
   vmm::ModelBackend backend;
   vmm::VmmConfig config = System::configFor(64ull << 20, 0.05);
