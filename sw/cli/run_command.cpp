@@ -70,8 +70,9 @@ extern "C" void onStopSignal(int signal) {
 constexpr uint64_t kBundledQuantum = 100'000;
 constexpr const char *kBundledTraces[] = {"gzip.vmt", "xz.vmt", "sort.vmt", "cc1.vmt", "sqlite.vmt"};
 
-const std::vector<std::string> kModes = {"native",         "nested", "shadow",   "shadow-cache",
-                                         "shadow-prefetch", "direct", "adaptive", "all"};
+const std::vector<std::string> kModes = {"native",         "nested",       "shadow",      "shadow-cache",
+                                         "shadow-prefetch", "direct",       "guest-direct", "dual-direct",
+                                         "adaptive",        "all"};
 const std::vector<std::string> kPolicies = {"adaptive", "adaptive-shadow", "adaptive-shadow-prefetch", "none"};
 
 struct RunCommandOptions {
@@ -154,7 +155,7 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   run::RunRequest request;
   bool policy_wanted = false;
   if (o.mode == "all") {
-    for (unsigned a = 0; a < vmm::kNumApproaches; ++a)
+    for (unsigned a = 0; a < vmm::kNumSwitchableApproaches; ++a)  // not the guest-segment modes (§18.9)
       request.approaches.push_back(static_cast<vmm::Approach>(a));
     policy_wanted = true;
   } else if (o.mode == "adaptive") {
@@ -176,6 +177,10 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
 
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
+  for (const vmm::Approach approach : request.approaches)
+    if (request.backend == run::BackendKind::Rtl && vmm::hasGuestSegment(approach))
+      usageError("--mode", std::string(vmm::toString(approach)) +
+                               " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md §18.8)");
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)

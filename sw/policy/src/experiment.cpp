@@ -17,6 +17,8 @@ char modeLetter(Approach approach) {
   case Approach::ShadowCaching: return 'c';
   case Approach::ShadowPrefetch: return 'p';
   case Approach::Direct: return 'd';
+  case Approach::GuestDirect: return 'g';
+  case Approach::DualDirect: return 'u';
   }
   return '?';
 }
@@ -341,7 +343,8 @@ Oracles computeOracles(const std::vector<const RunResult *> &runs, const Adaptiv
   }
   std::vector<const RunResult *> all;
   for (const RunResult *run : runs)
-    if (run->policy != "native" && run->policy != "adaptive" && !run->stopped)
+    if (run->policy != "native" && run->policy != "adaptive" && !run->stopped &&
+        run->policy != vmm::toString(Approach::GuestDirect) && run->policy != vmm::toString(Approach::DualDirect))
       all.push_back(run);
   const SwitchCost cost_all = [&](size_t interval, size_t, size_t to) {
     const RunResult &target = *all[to];

@@ -68,6 +68,8 @@ struct GuestStats {
   uint64_t cr3_writes = 0;
   uint64_t table_pages_allocated = 0;
   uint64_t table_pages_freed = 0;
+  uint64_t segments_given = 0;       // guest direct segments given (giveSegment)
+  uint64_t segments_dissolved = 0;   // ... and dissolved by munmap, mprotect, reclaim, exec, exit
 };
 
 class GuestKernel {
@@ -109,6 +111,22 @@ public:
   // Reclaims every resident page that overlaps [start, end), in address order, visiting only
   // resident pages (the cost follows what is mapped, not the range's size). Returns how many.
   uint64_t reclaimRange(Pid pid, uint64_t start, uint64_t end);
+
+  // Gives `pid` a guest direct segment (docs/architecture.md §18.9) for its mapping at
+  // [va, va + length): the 2 MiB-aligned part of it, as much of it as the longest run of free
+  // 2 MiB guest frames holds. Those frames are reserved and zeroed (charged), pages resident in
+  // the range are dropped, and the range is never demand-paged again: the CPU translates it as
+  // gVA + offset. Returns the bytes the segment covers; 0 (nothing done) when the CPU has no
+  // segment, the process has one, or no whole 2 MiB fits. munmap, mprotect or reclaim of a range
+  // overlapping it, exec and exit dissolve it (its frames freed, INVPCID); fork does not copy it.
+  uint64_t giveSegment(Pid pid, uint64_t va, uint64_t length);
+  // The segment of `pid` as [start, end) and its first gPA; start = end = 0 when it has none.
+  struct SegmentView {
+    uint64_t start = 0, end = 0, gpa = 0;
+  };
+  SegmentView segmentOf(Pid pid) const;
+  // Whether the CPU has the guest segment (giveSegment() can succeed).
+  bool hasGuestSegment() const { return cpu_.hasGuestSegment(); }
 
   // A kernel load of guest-physical `gpa` through the direct map (copy_from_user-like kernel work),
   // in whatever address space runs.
@@ -185,6 +203,12 @@ private:
   struct Vma;
   struct Leaf;
   struct Process;
+
+  // Frees the segment of `p` (if any) and empties the CPU's when `p` runs; `p`'s segment
+  // translations are invalidated (INVPCID now, or at its next switch).
+  void dissolveSegment(Process &p);
+  void dissolveSegmentIn(Process &p, uint64_t start, uint64_t end);
+  void loadSegment(const Process &p);
 
   Process &process(Pid pid);
   const Process &process(Pid pid) const;

@@ -8,6 +8,9 @@
 //  - Direct:  GBASE/GSIZE base-offset translation, the escape filter for pages out of place, the
 //             bounds checker stopping a guest that reaches outside its region; a fragmented VM is
 //             compacted first (the page copies are charged) when allowed.
+//  - GuestDirect, DualDirect (docs/architecture.md §18, model backend only so far): the guest's
+//             direct segment, written with CR3 on each guest context switch without an exit;
+//             GuestDirect is nested outside it, DualDirect is Direct's region besides.
 // Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
 // cost(). switchApproach() moves a running guest between nested, the shadow variants and direct,
 // charging what the switch does (dropping or starting shadow tables, flushes, compaction).
@@ -29,12 +32,19 @@
 
 namespace vmmu::vmm {
 
-enum class Approach : uint8_t { Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct };
-constexpr unsigned kNumApproaches = 6;
+enum class Approach : uint8_t {
+  Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct, GuestDirect, DualDirect
+};
+constexpr unsigned kNumApproaches = 8;
+// Native .. Direct: the approaches `vmmu run --mode all` runs and the adaptive policy and its
+// oracles switch among. GuestDirect and DualDirect need the guest's segment from the start.
+constexpr unsigned kNumSwitchableApproaches = 6;
 std::string_view toString(Approach approach);
 // Parses toString's names; throws std::invalid_argument naming the bad value.
 Approach parseApproach(std::string_view name);
 bool isShadow(Approach approach);
+// GuestDirect or DualDirect: the guest runs with a direct segment (§18).
+bool hasGuestSegment(Approach approach);
 
 struct VmmConfig {
   VmMemoryConfig memory;
@@ -86,6 +96,9 @@ public:
   void invlpg(uint64_t va) override;
   void invpcid(uint16_t pcid) override;
   void writePhysical(uint64_t gpa, uint64_t value) override;
+  bool hasGuestSegment() const override { return vmm::hasGuestSegment(approach_); }
+  // Saved guest state switched with CR3 (§18.5): the hardware loads it, no exit, no shim work.
+  void writeGuestSegment(uint64_t base, uint64_t limit, uint64_t offset, unsigned prot) override;
   void chargeGuestWork(uint64_t cycles) override { cost_.guest_work_cycles += cycles; }
 
   Approach approach() const { return approach_; }
@@ -140,7 +153,8 @@ private:
   void checkAfterExit() const;
   void vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid);
   void writeContext(CtxReg reg, uint64_t value) { vmmControl(CtrlOp::WriteReg, static_cast<unsigned>(reg), value, 0); }
-  void enterDirect();
+  // Makes the VM's region contiguous and enters `mode` (Direct or DualDirect).
+  void enterDirect(Mode mode);
   void programEscapes();
   ShadowEnvironment shadowEnvironment();
 
