@@ -337,7 +337,9 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->footer("With no TRACE: the recorded traces of traces/ interleaved on one CPU (quantum 100000).\n"
               "SIGINT or SIGTERM stops the run: what was measured is printed (and written as JSON), exit 128+signal.");
   run->add_option("TRACE", o->trace, "The .vmt trace to replay (default: the bundled mix)");
-  run->add_option("--mode", o->mode, "The approaches to run (all: every one and the adaptive policy)")
+  run->add_option("--mode", o->mode, "The approaches to run (all: native to direct and the adaptive policy; guest-direct and "
+                  "dual-direct, the guest direct segment of docs/architecture.md §18, run by name on the model "
+                  "backend only)")
       ->check(oneOf(kModes));
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));

@@ -425,7 +425,13 @@ uint64_t GuestKernel::giveSegment(Pid pid, uint64_t va, uint64_t length) {
     }
     i = j;
   }
-  const uint64_t bytes = std::min(best_bytes, end - start);
+  // A quarter of guest memory stays outside the segment for everything else (page tables, other
+  // mappings and processes): a primary region as large as the mapping asked for (sort's 1 GiB
+  // buffer) would otherwise leave the rest of the guest no frame.
+  const uint64_t spare = (config_.memory_bytes / 4 + k2M - 1) & ~(k2M - 1);
+  const uint64_t free_bytes = free_2m_.size() * k2M;
+  const uint64_t allowed = free_bytes > spare ? free_bytes - spare : 0;
+  const uint64_t bytes = std::min({best_bytes, end - start, allowed});
   if (bytes == 0)
     return 0;
   free_2m_.erase(std::remove_if(free_2m_.begin(), free_2m_.end(),

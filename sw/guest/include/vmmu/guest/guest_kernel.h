@@ -114,7 +114,7 @@ public:
 
   // Gives `pid` a guest direct segment (docs/architecture.md §18.9) for its mapping at
   // [va, va + length): the 2 MiB-aligned part of it, as much of it as the longest run of free
-  // 2 MiB guest frames holds. Those frames are reserved and zeroed (charged), pages resident in
+  // 2 MiB guest frames holds while a quarter of guest memory stays free for everything else. Those frames are reserved and zeroed (charged), pages resident in
   // the range are dropped, and the range is never demand-paged again: the CPU translates it as
   // gVA + offset. Returns the bytes the segment covers; 0 (nothing done) when the CPU has no
   // segment, the process has one, or no whole 2 MiB fits. munmap, mprotect or reclaim of a range
