@@ -118,6 +118,30 @@ TEST(GuestDirectShim, MunmapDissolvesTheSegmentAndFreesItsFrames) {
   EXPECT_EQ(k.stats().segments_dissolved, 1u);
 }
 
+TEST(DualDirectShim, FragmentedVmIsCompactedAsForDirect) {
+  System sys(Approach::DualDirect, 64ull << 20, 0.05);
+  EXPECT_EQ(sys.vmm->memory().misplacedCount(), 0u);
+  EXPECT_GT(sys.vmm->cost().page_moves, 0u);
+  EXPECT_EQ(sys.backend->mmu().readReg(0, CtxReg::Mode), static_cast<uint64_t>(Mode::DualDirect));
+  EXPECT_EQ(sys.backend->mmu().readReg(0, CtxReg::GBase), sys.vmm->memory().hostBase());
+}
+
+TEST(GuestDirectShim, LazyHostPagesFaultInOnTheSegmentsFirstTouch) {
+  vmm::VmmConfig config = System::configFor(64ull << 20, 0.0);
+  config.memory.lazy = true;
+  System sys(Approach::GuestDirect, config, true);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  const uint64_t buf = segmentProcess(k, a);
+  const auto violations = [&] { return sys.vmm->cost().exits[static_cast<unsigned>(vmm::ExitReason::EptViolation)]; };
+  const uint64_t before = violations(), backed = sys.vmm->cost().host_pages_backed;
+  k.touch(buf + 0x10, Access::Write);  // the EPT has no leaf for the segment's gPA yet
+  EXPECT_EQ(violations(), before + 1);
+  EXPECT_GT(sys.vmm->cost().host_pages_backed, backed);
+  k.touch(buf + 0x1010, Access::Write);  // the same 2 MiB host page: no exit
+  EXPECT_EQ(violations(), before + 1);
+}
+
 TEST(GuestDirectShim, OnlyTheSegmentModesHaveTheHardware) {
   for (const Approach approach : {Approach::Nested, Approach::Direct, Approach::ShadowCaching}) {
     System sys(approach);
