@@ -80,7 +80,8 @@ public:
   static constexpr uint64_t kVmmFramesBytes = 0x10'0000'0000ull;  // 64 GiB of VMM frames
 
   // Throws std::invalid_argument naming the bad setting (Native needs host_base 0 and no
-  // fragmentation; the backend must have 4 guest levels).
+  // fragmentation; the backend must have 4 guest levels; GuestDirect and DualDirect need the
+  // golden model's backend).
   Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach);
   ~Vmm() override;
   Vmm(const Vmm &) = delete;
