@@ -131,7 +131,7 @@ using Psc = detail::SetAssocArray<PscEntry>;
 using Ntlb = detail::SetAssocArray<NtlbEntry>;
 using EptPsc = detail::SetAssocArray<EptPscEntry>;
 
-constexpr unsigned kNumRegs = 16;  // 4-bit register number on the control port (§13)
+constexpr unsigned kNumRegs = 32;  // 5-bit register number on the control port (§3, §13)
 
 // What a nested translation or a final translation hands back to the walk.
 struct HostPage {
@@ -176,7 +176,12 @@ struct Mmu::Impl {
   static constexpr unsigned regIndex(CtxReg reg) { return static_cast<unsigned>(reg); }
   static bool slotValid(const Regs &r) { return (r[regIndex(CtxReg::Vpid)] >> 16) & 1; }
   static uint16_t slotVpid(const Regs &r) { return static_cast<uint16_t>(r[regIndex(CtxReg::Vpid)]); }
-  static Mode slotMode(const Regs &r) { return static_cast<Mode>(r[regIndex(CtxReg::Mode)] & 3); }
+  static Mode slotMode(const Regs &r) { return static_cast<Mode>(r[regIndex(CtxReg::Mode)] & 7); }
+  // The modes whose gPAs go through the EPT (§5 NESTED, §18 GUEST_DIRECT outside and inside the
+  // guest segment) and those that add GBASE under the bounds checker (DIRECT, DUAL_DIRECT).
+  static bool nestedDimension(Mode mode) { return mode == Mode::Nested || mode == Mode::GuestDirect; }
+  static bool directDimension(Mode mode) { return mode == Mode::Direct || mode == Mode::DualDirect; }
+  static bool hasGuestSegment(Mode mode) { return mode == Mode::GuestDirect || mode == Mode::DualDirect; }
   static bool guestAd(const Regs &r) { return r[regIndex(CtxReg::Flags)] & 1; }
   uint64_t eptRoot(const Regs &r) const { return r[regIndex(CtxReg::Eptp)] & addr_mask; }
   static bool eptAd(const Regs &r) { return r[regIndex(CtxReg::Eptp)] & ept::kEptpAdEnable; }
@@ -186,7 +191,10 @@ struct Mmu::Impl {
     const unsigned escape_base = regIndex(CtxReg::EscapeBase);
     switch (reg) {
     case regIndex(CtxReg::Vpid): return 0x1ffff;
-    case regIndex(CtxReg::Mode): return 0x3;
+    case regIndex(CtxReg::Mode): return 0x7;
+    case regIndex(CtxReg::GsegBase): return ~uint64_t{0xfff} | gseg::RW | gseg::US | gseg::X;
+    case regIndex(CtxReg::GsegLimit):
+    case regIndex(CtxReg::GsegOffset): return ~uint64_t{0xfff};
     case regIndex(CtxReg::Cr3): return addr_mask;
     case regIndex(CtxReg::Eptp): return ~uint64_t{0};
     case regIndex(CtxReg::GBase): return addr_mask;
@@ -195,7 +203,9 @@ struct Mmu::Impl {
     default:
       if (reg >= escape_base && reg < escape_base + config.escape_entries)
         return addr_mask | 1;
-      return 0;  // register 7 and escape registers beyond EscapeEntries do not exist
+      if (reg >= regIndex(CtxReg::GEscapeBase) && reg < regIndex(CtxReg::GEscapeBase) + config.escape_entries)
+        return ~uint64_t{0xfff} | 1;  // a guest-virtual page (§18.4)
+      return 0;  // registers 7, 19-23 and escape registers beyond EscapeEntries do not exist
     }
   }
 
@@ -206,11 +216,16 @@ struct Mmu::Impl {
     const uint64_t mask = regMask(reg);
     if (mask == 0)
       return;
+    if (reg == regIndex(CtxReg::Mode) && (value & 7) > static_cast<uint64_t>(Mode::DualDirect))
+      return;  // a reserved MODE code is ignored: nothing stored, no flush (§3)
     Regs &r = regs[ctx];
-    // §3 implicit INV_VPID, whatever the valid bits: MODE, EPTP, GBASE, GSIZE and ESCAPE
+    // §3 implicit INV_VPID, whatever the valid bits: MODE, EPTP, GBASE, GSIZE, ESCAPE and GESCAPE
     // writes flush the slot's VPID; a VPID write flushes the old and the new VPID, the only two
-    // whose slot in force it can change. CR3 and FLAGS do not invalidate.
-    const bool flushes = !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags));
+    // whose slot in force it can change. CR3, FLAGS and the guest segment (guest state switched
+    // with CR3, §18.5) do not invalidate.
+    const bool flushes = !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags) ||
+                           reg == regIndex(CtxReg::GsegBase) || reg == regIndex(CtxReg::GsegLimit) ||
+                           reg == regIndex(CtxReg::GsegOffset));
     if (flushes)
       invalidateVpid(slotVpid(r));
     if (reg == regIndex(CtxReg::Vpid)) {
@@ -310,7 +325,7 @@ struct Mmu::Impl {
     const uint64_t root = eptp & addr_mask;
     for (const Regs &r : regs) {
       const Mode mode = slotMode(r);
-      if (slotValid(r) && (mode == Mode::Nested || mode == Mode::Direct) && eptRoot(r) == root)
+      if (slotValid(r) && (nestedDimension(mode) || directDimension(mode)) && eptRoot(r) == root)
         invalidateVpid(slotVpid(r));
     }
     for (Ntlb &array : ntlb)
@@ -913,14 +928,16 @@ struct Mmu::Impl {
     switch (slotMode(*ctx)) {
     case Mode::Native:
     case Mode::Shadow: hpa = gpa; return true;
-    case Mode::Nested: {
+    case Mode::Nested:
+    case Mode::GuestDirect: {
       HostPage page;
       if (!nestedTranslate(gpa, Access::Read, false, guest_level, page))
         return false;
       hpa = page.hpa;
       return true;
     }
-    case Mode::Direct: {
+    case Mode::Direct:
+    case Mode::DualDirect: {
       if (escaped(gpa)) {
         ++counters[ctrIndex(Counter::Escapes)];
         out->trace.escaped = true;
@@ -947,8 +964,10 @@ struct Mmu::Impl {
     case Mode::Shadow:
       page = HostPage{gpa, gsize, 7, true};
       return true;
-    case Mode::Nested: return nestedTranslate(gpa, req->access, true, 0, page);
-    case Mode::Direct: {
+    case Mode::Nested:
+    case Mode::GuestDirect: return nestedTranslate(gpa, req->access, true, 0, page);
+    case Mode::Direct:
+    case Mode::DualDirect: {
       if (escaped(gpa)) {
         ++counters[ctrIndex(Counter::Escapes)];
         out->trace.escaped = true;
@@ -997,7 +1016,7 @@ struct Mmu::Impl {
     if (c == nullptr)
       return;
     const Mode mode = slotMode(*c);
-    if (mode == Mode::Direct)
+    if (directDimension(mode) || (hasGuestSegment(mode) && inGuestSegment(*c, request.va)))
       return;
     const uint16_t pcid = request.pcid & 0xfff;
     const uint64_t va = request.va;
@@ -1015,7 +1034,7 @@ struct Mmu::Impl {
         if (!memory.peekHint(table + 8 * entryIndex(va, level), entry) || !(entry & pte::P) || (entry & pte::PS))
           return;
         const uint64_t gpa = entry & addr_mask;
-        if (mode != Mode::Nested) {
+        if (!nestedDimension(mode)) {
           table = gpa;
           continue;
         }
@@ -1071,8 +1090,106 @@ struct Mmu::Impl {
     return false;
   }
 
+  // §18.1: BASE <= va < LIMIT (an empty segment when LIMIT <= BASE).
+  static bool inGuestSegment(const Regs &r, uint64_t va) {
+    const uint64_t base = r[regIndex(CtxReg::GsegBase)] & ~uint64_t{0xfff};
+    return base <= va && va < r[regIndex(CtxReg::GsegLimit)];
+  }
+
+  bool guestEscaped(uint64_t va) const {
+    const uint64_t page = va & ~uint64_t{0xfff};
+    for (unsigned k = 0; k < config.escape_entries; ++k) {
+      const uint64_t e = (*ctx)[regIndex(CtxReg::GEscapeBase) + k];
+      if ((e & 1) && (e & ~uint64_t{0xfff}) == page)
+        return true;
+    }
+    return false;
+  }
+
+  // §18.1 gsize: the largest page whose VA page lies inside the segment, which OFFSET keeps
+  // aligned, and which holds no guest escape entry.
+  PageSize segmentPageSize(uint64_t va) const {
+    const Regs &c = *ctx;
+    const uint64_t base = c[regIndex(CtxReg::GsegBase)] & ~uint64_t{0xfff};
+    const uint64_t limit = c[regIndex(CtxReg::GsegLimit)];
+    const uint64_t offset = c[regIndex(CtxReg::GsegOffset)];
+    for (const PageSize size : {PageSize::Size1G, PageSize::Size2M}) {
+      const uint64_t bytes = pageBytes(size);
+      const uint64_t page = va & ~(bytes - 1);
+      if (page < base || limit - page < bytes || (offset & (bytes - 1)) != 0)
+        continue;
+      bool holds_escape = false;
+      for (unsigned k = 0; k < config.escape_entries; ++k) {
+        const uint64_t e = c[regIndex(CtxReg::GEscapeBase) + k];
+        holds_escape = holds_escape || ((e & 1) && (e & ~(bytes - 1)) == page);
+      }
+      if (!holds_escape)
+        return size;
+    }
+    return PageSize::Size4K;
+  }
+
+  // segment_walk of §18.2: gVA -> gPA by the guest segment, no guest read; then xlate_final as
+  // the mode's second dimension does (the EPT for GUEST_DIRECT, GBASE for DUAL_DIRECT).
+  void segmentWalk(uint16_t pcid) {
+    const Regs &c = *ctx;
+    const uint64_t va = req->va;
+    const uint64_t attributes = c[regIndex(CtxReg::GsegBase)];
+    GuestAccess acc;
+    acc.rw = attributes & gseg::RW;
+    acc.us = attributes & gseg::US;
+    acc.nx = !(attributes & gseg::X);
+    out->trace.guest_segment = true;
+    if (guestDenies(acc, *req)) {
+      fault(Fault::GuestPageFault, pfCode(true, false), va, 0);
+      return;
+    }
+    const uint64_t gpa = (va + c[regIndex(CtxReg::GsegOffset)]) & ((uint64_t{1} << config.pa_bits) - 1);
+    const PageSize gsize = segmentPageSize(va);
+    HostPage host;
+    if (!xlateFinal(gpa, gsize, host))
+      return;
+    fillTlb(pcid, std::min(gsize, host.size), gsize, acc, false, host.ept_dirty, host);
+  }
+
+  // The TLB (and, but for 1G entries, the STLB) fill that ends a successful walk (§5, §9.2), and
+  // the walk's response.
+  void fillTlb(uint16_t pcid, PageSize size, PageSize gsize, const GuestAccess &acc, bool global, bool dirty,
+               const HostPage &host) {
+    const uint64_t size_mask = pageBytes(size) - 1;
+    Tlb &array = tlb[static_cast<unsigned>(size)];
+    const uint64_t vpn = req->va >> pageShift(size);
+    const unsigned set = array.setOf(vpn);
+    TlbEntry &fill = array.at(set, array.allocate(set));
+    fill.global = global;
+    fill.dirty = dirty;
+    fill.vpid = slotVpid(*ctx);
+    fill.pcid = pcid;
+    fill.gsize = gsize;
+    fill.acc = acc;
+    fill.ept_perm = host.ept_perm;
+    fill.grants = grantsOf(fill.acc, fill.ept_perm, fill.dirty);
+    fill.vpn = vpn;
+    fill.frame = host.hpa & ~size_mask;
+    if (has_stlb && size != PageSize::Size1G) {  // §9.2: the same entry, 1G pages excepted
+      const unsigned stlb_set = stlb.setOf(vpn);
+      StlbEntry &second = stlb.at(stlb_set, stlb.allocate(stlb_set));
+      static_cast<TlbEntry &>(second) = fill;
+      second.size = size;
+    }
+    ++counters[ctrIndex(Counter::StlbMisses4K) + static_cast<unsigned>(size)];
+    out->resp.hpa = host.hpa;
+    out->resp.size = size;
+  }
+
   void walk(uint16_t pcid) {
     const Regs &c = *ctx;
+    if (hasGuestSegment(slotMode(c)) && inGuestSegment(c, req->va)) {  // §18.2
+      if (!guestEscaped(req->va))
+        return segmentWalk(pcid);
+      ++counters[ctrIndex(Counter::Escapes)];
+      out->trace.escaped = true;
+    }
     const uint16_t vpid = slotVpid(c);
     const uint64_t va = req->va;
     const unsigned levels = config.guest_levels;
@@ -1148,30 +1265,8 @@ struct Mmu::Impl {
       const bool write = req->access == Access::Write;
       if (ad && (!(pte_value & pte::A) || (write && !(pte_value & pte::D))))
         emitFetchOr(addr, pte::A | (write ? pte::D : 0), Dim::Guest, level);
-      const uint64_t size_mask = pageBytes(size) - 1;
-      Tlb &array = tlb[static_cast<unsigned>(size)];
-      const uint64_t vpn = va >> pageShift(size);
-      const unsigned set = array.setOf(vpn);
-      TlbEntry &fill = array.at(set, array.allocate(set));
-      fill.global = pte_value & pte::G;
-      fill.dirty = (!ad || write || (pte_value & pte::D)) && host.ept_dirty;
-      fill.vpid = vpid;
-      fill.pcid = pcid;
-      fill.gsize = gsize;
-      fill.acc = acc;
-      fill.ept_perm = host.ept_perm;
-      fill.grants = grantsOf(fill.acc, fill.ept_perm, fill.dirty);
-      fill.vpn = vpn;
-      fill.frame = host.hpa & ~size_mask;
-      if (has_stlb && size != PageSize::Size1G) {  // §9.2: the same entry, 1G pages excepted
-        const unsigned stlb_set = stlb.setOf(vpn);
-        StlbEntry &second = stlb.at(stlb_set, stlb.allocate(stlb_set));
-        static_cast<TlbEntry &>(second) = fill;
-        second.size = size;
-      }
-      ++counters[ctrIndex(Counter::StlbMisses4K) + static_cast<unsigned>(size)];
-      out->resp.hpa = host.hpa;
-      out->resp.size = size;
+      fillTlb(pcid, size, gsize, acc, pte_value & pte::G, (!ad || write || (pte_value & pte::D)) && host.ept_dirty,
+              host);
       return;
     }
   }
@@ -1248,7 +1343,7 @@ void Mmu::invAll() { impl_->invAll(); }
 void Mmu::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t data, uint16_t vpid,
                   uint16_t pcid) {
   switch (op) {
-  case CtrlOp::WriteReg: impl_->writeReg(ctx, reg & 0xf, data); return;
+  case CtrlOp::WriteReg: impl_->writeReg(ctx, reg & 0x1f, data); return;
   case CtrlOp::InvAddr: invAddr(vpid, data); return;
   case CtrlOp::InvPcid: invPcid(vpid, pcid); return;
   case CtrlOp::InvVpid: invVpid(vpid); return;
@@ -1285,8 +1380,13 @@ Response Mmu::peek(const Request &req) const {
   ctx.gbase = reg(CtxReg::GBase);
   ctx.gsize = reg(CtxReg::GSize);
   ctx.flags = reg(CtxReg::Flags);
-  for (unsigned k = 0; k < ctx.escape.size(); ++k)
+  for (unsigned k = 0; k < ctx.escape.size(); ++k) {
     ctx.escape[k] = r[Impl::regIndex(CtxReg::EscapeBase) + k];
+    ctx.guest_escape[k] = r[Impl::regIndex(CtxReg::GEscapeBase) + k];
+  }
+  ctx.gseg_base = reg(CtxReg::GsegBase);
+  ctx.gseg_limit = reg(CtxReg::GsegLimit);
+  ctx.gseg_offset = reg(CtxReg::GsegOffset);
   return referenceWalk(m.config, ctx, m.memory, req);
 }
 

@@ -20,7 +20,7 @@ public:
   ColdWalk(const MmuConfig &config, const ContextRegisters &ctx, PhysicalMemory &memory,
            const Request &req)
       : cfg_(config), ctx_(ctx), mem_(memory), req_(req),
-        mode_(static_cast<Mode>(ctx.mode & 3)), frame_bits_(bitsBetween(config.pa_bits - 1, 12)) {}
+        mode_(static_cast<Mode>(ctx.mode & 7)), frame_bits_(bitsBetween(config.pa_bits - 1, 12)) {}
 
   Response run() {
     const unsigned va_bits = cfg_.vaBits();
@@ -28,6 +28,8 @@ public:
     const bool canonical = top == 0 || top == (~uint64_t{0} >> (va_bits - 1));
     if (!canonical)
       return fail(Fault::GuestGeneralProtection, 0, req_.va, 0);
+    if ((mode_ == Mode::GuestDirect || mode_ == Mode::DualDirect) && inGuestSegment() && !guestSegmentEscaped())
+      return segmentAddress();
 
     bool rw = true, us = true, nx = false;
     uint64_t table_gpa = ctx_.cr3 & frame_bits_;
@@ -64,6 +66,45 @@ public:
   }
 
 private:
+  // §18.1, read from the register text: BASE <= va < LIMIT, BASE's low 12 bits being attributes.
+  bool inGuestSegment() const {
+    return (ctx_.gseg_base & ~uint64_t{0xfff}) <= req_.va && req_.va < (ctx_.gseg_limit & ~uint64_t{0xfff});
+  }
+  bool guestSegmentEscaped() const {
+    for (unsigned k = 0; k < cfg_.escape_entries; ++k)
+      if ((ctx_.guest_escape[k] & 1) && (ctx_.guest_escape[k] >> 12) == (req_.va >> 12))
+        return true;
+    return false;
+  }
+
+  // §18.2 segment_walk: the segment's grant, gPA = va + OFFSET (P bits), the page size the
+  // segment allows, then the final translation of the mode's second dimension.
+  Response segmentAddress() {
+    const bool rw = ctx_.gseg_base & gseg::RW, us = ctx_.gseg_base & gseg::US, x = ctx_.gseg_base & gseg::X;
+    const bool denied = (req_.user && !us) || (req_.access == Access::Write && !rw) || (req_.access == Access::Exec && !x);
+    if (denied) {
+      const uint32_t who = (req_.access == Access::Write ? pf::W : 0) | (req_.user ? pf::U : 0) |
+                           (req_.access == Access::Exec ? pf::ID : 0);
+      return fail(Fault::GuestPageFault, who | pf::P, req_.va, 0);
+    }
+    const uint64_t gpa = (req_.va + (ctx_.gseg_offset & ~uint64_t{0xfff})) & bitsBetween(cfg_.pa_bits - 1, 0);
+    PageSize size = PageSize::Size4K;
+    for (const unsigned shift : {30u, 21u}) {
+      const uint64_t bytes = uint64_t{1} << shift;
+      const uint64_t first = req_.va / bytes * bytes;
+      bool fits = first >= (ctx_.gseg_base & ~uint64_t{0xfff}) &&
+                  first + bytes - 1 < (ctx_.gseg_limit & ~uint64_t{0xfff}) && first + bytes - 1 > first &&
+                  ctx_.gseg_offset % bytes == 0;
+      for (unsigned k = 0; fits && k < cfg_.escape_entries; ++k)
+        fits = !((ctx_.guest_escape[k] & 1) && ctx_.guest_escape[k] / bytes == first / bytes);
+      if (fits) {
+        size = shift == 30 ? PageSize::Size1G : PageSize::Size2M;
+        break;
+      }
+    }
+    return finalAddress(gpa, size);
+  }
+
   Response fail(Fault fault, uint32_t info, uint64_t addr, unsigned level, unsigned guest_level = 0) {
     resp_ = Response{};
     resp_.fault = fault;
@@ -162,9 +203,9 @@ private:
       hpa = gpa;
       return true;
     }
-    if (mode_ == Mode::Nested)
+    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect)
       return eptWalk(gpa, guest_level, hpa, unused_level);
-    // DIRECT
+    // DIRECT, DUAL_DIRECT
     if (isEscaped(gpa)) {
       if (!eptWalk(gpa, guest_level, hpa, unused_level))
         return false;
@@ -182,12 +223,12 @@ private:
   Response finalAddress(uint64_t gpa, PageSize guest_size) {
     uint64_t hpa = gpa;
     PageSize host_size = guest_size;
-    if (mode_ == Mode::Nested) {
+    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect) {
       unsigned leaf_level = 0;
       if (!eptWalk(gpa, 0, hpa, leaf_level))
         return resp_;
       host_size = static_cast<PageSize>(leaf_level - 1);
-    } else if (mode_ == Mode::Direct) {
+    } else if (mode_ == Mode::Direct || mode_ == Mode::DualDirect) {
       const uint64_t gbase = ctx_.gbase & frame_bits_;
       if (isEscaped(gpa)) {
         unsigned leaf_level = 0;

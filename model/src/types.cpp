@@ -11,6 +11,8 @@ std::string_view toString(Mode mode) {
   case Mode::Nested: return "NESTED";
   case Mode::Shadow: return "SHADOW";
   case Mode::Direct: return "DIRECT";
+  case Mode::GuestDirect: return "GUEST_DIRECT";
+  case Mode::DualDirect: return "DUAL_DIRECT";
   }
   return "?";
 }

@@ -71,8 +71,9 @@ extern "C" void onStopSignal(int signal) {
 constexpr uint64_t kBundledQuantum = 100'000;
 constexpr const char *kBundledTraces[] = {"gzip.vmt", "xz.vmt", "sort.vmt", "cc1.vmt", "sqlite.vmt"};
 
-const std::vector<std::string> kModes = {"native",         "nested", "shadow",   "shadow-cache",
-                                         "shadow-prefetch", "direct", "adaptive", "all"};
+const std::vector<std::string> kModes = {"native",         "nested",       "shadow",      "shadow-cache",
+                                         "shadow-prefetch", "direct",       "guest-direct", "dual-direct",
+                                         "adaptive",        "all"};
 const std::vector<std::string> kPolicies = {"adaptive", "adaptive-shadow", "adaptive-shadow-prefetch", "none"};
 
 struct RunCommandOptions {
@@ -157,7 +158,7 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   run::RunRequest request;
   bool policy_wanted = false;
   if (o.mode == "all") {
-    for (unsigned a = 0; a < vmm::kNumApproaches; ++a)
+    for (unsigned a = 0; a < vmm::kNumSwitchableApproaches; ++a)  // not the guest-segment modes (§18.9)
       request.approaches.push_back(static_cast<vmm::Approach>(a));
     policy_wanted = true;
   } else if (o.mode == "adaptive") {
@@ -179,6 +180,10 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
 
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
+  for (const vmm::Approach approach : request.approaches)
+    if (request.backend == run::BackendKind::Rtl && vmm::hasGuestSegment(approach))
+      usageError("--mode", std::string(vmm::toString(approach)) +
+                               " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md §18.8)");
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)
@@ -339,7 +344,9 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->footer("With no TRACE: the recorded traces of traces/ interleaved on one CPU (quantum 100000).\n"
               "SIGINT or SIGTERM stops the run: what was measured is printed (and written as JSON), exit 128+signal.");
   run->add_option("TRACE", o->trace, "The .vmt trace to replay (default: the bundled mix)");
-  run->add_option("--mode", o->mode, "The approaches to run (all: every one and the adaptive policy)")
+  run->add_option("--mode", o->mode, "The approaches to run (all: native to direct and the adaptive policy; guest-direct and "
+                  "dual-direct, the guest direct segment of docs/architecture.md §18, run by name on the model "
+                  "backend only)")
       ->check(oneOf(kModes));
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));

@@ -60,8 +60,11 @@ TEST(Registers, FieldsOutsideTheSpecReadAsZero) {
   const uint64_t ones = ~uint64_t{0};
   mmu.writeReg(1, CtxReg::Vpid, ones);
   EXPECT_EQ(mmu.readReg(1, CtxReg::Vpid), 0x1'ffffu);
+  // MODE keeps bits 2:0 (§3, widened for §18); all ones is the reserved code 7, ignored.
   mmu.writeReg(1, CtxReg::Mode, ones);
-  EXPECT_EQ(mmu.readReg(1, CtxReg::Mode), 3u);
+  EXPECT_EQ(mmu.readReg(1, CtxReg::Mode), 0u);
+  mmu.writeReg(1, CtxReg::Mode, ones - 2);
+  EXPECT_EQ(mmu.readReg(1, CtxReg::Mode), 5u);
   mmu.writeReg(1, CtxReg::Cr3, ones);
   EXPECT_EQ(mmu.readReg(1, CtxReg::Cr3), 0x3fff'ffff'f000u);  // bits 45:12
   mmu.writeReg(1, CtxReg::GBase, ones);
@@ -80,6 +83,19 @@ TEST(Registers, FieldsOutsideTheSpecReadAsZero) {
   EXPECT_EQ(mmu.readReg(1, static_cast<CtxReg>(7)), 0u);
   mmu.writeReg(1, static_cast<CtxReg>(12), ones);
   EXPECT_EQ(mmu.readReg(1, static_cast<CtxReg>(12)), 0u);
+  // The guest segment (§18.1): BASE keeps its attribute bits 3:1, LIMIT and OFFSET bits 63:12;
+  // GESCAPE_k a gVA page and the valid bit; registers 19-23 and GESCAPE beyond EscapeEntries do
+  // not exist.
+  mmu.writeReg(1, CtxReg::GsegBase, ones);
+  EXPECT_EQ(mmu.readReg(1, CtxReg::GsegBase), ones & ~uint64_t{0xff1});
+  mmu.writeReg(1, CtxReg::GsegLimit, ones);
+  EXPECT_EQ(mmu.readReg(1, CtxReg::GsegLimit), ones & ~uint64_t{0xfff});
+  mmu.writeReg(1, guestEscapeReg(3), ones);
+  EXPECT_EQ(mmu.readReg(1, guestEscapeReg(3)), ones & ~uint64_t{0xffe});
+  mmu.writeReg(1, static_cast<CtxReg>(19), ones);
+  EXPECT_EQ(mmu.readReg(1, static_cast<CtxReg>(19)), 0u);
+  mmu.writeReg(1, guestEscapeReg(4), ones);
+  EXPECT_EQ(mmu.readReg(1, guestEscapeReg(4)), 0u);
 }
 
 TEST(Registers, SlotOutOfRangeIsAnError) {

@@ -4,8 +4,11 @@
 // (vmmu/reference_walk.h, written separately) does: same address, size, fault class, payload
 // and exit. Tables never change under cached entries: a mutation phase is followed by INV_ALL.
 //
-// It also checks, on every request, the DIRECT isolation invariant (§8.3), and at the end that
-// the counters agree with the operations and responses seen.
+// Half the worlds run the NESTED and DIRECT slots as GUEST_DIRECT and DUAL_DIRECT (§18) with a
+// random guest segment over some of their pages (random OFFSET, grants and guest escapes).
+//
+// It also checks, on every request, the DIRECT isolation invariant (§8.3; DUAL_DIRECT's too), and
+// at the end that the counters agree with the operations and responses seen.
 //
 // Default: 24 seeds. VMMU_PROPERTY_SEEDS=<n> runs more (and VMMU_PROPERTY_REQUESTS=<n> per seed).
 #include <gtest/gtest.h>
@@ -48,7 +51,9 @@ struct Vm {
 
 class RandomWorld {
 public:
-  explicit RandomWorld(uint64_t seed) : rng_(seed) {
+  // The guest segments draw from their own generator, so that the worlds without them are the
+  // ones this test always built.
+  explicit RandomWorld(uint64_t seed) : rng_(seed), segment_rng_(seed + 1'000'003) {
     config_.guest_levels = pick({4u, 4u, 5u});
     config_.nested_levels = pick({4u, 4u, 5u});
     config_.pa_bits = pick({40u, 46u, 46u, 52u});
@@ -90,8 +95,11 @@ public:
           return;
       }
       checkIsolation(req, result);
+      segment_walks_ += result.trace.guest_segment;
     }
   }
+
+  uint64_t segmentWalks() const { return segment_walks_; }
 
   void checkCounters() const {
     const auto c = [&](Counter k) { return mmu_->counter(k); };
@@ -171,6 +179,8 @@ private:
                     .guest_ad = chance(0.5)});
       if (vm->mode == Mode::Direct)
         setEscapes(slot, *vm);
+      if ((vm->mode == Mode::Nested || vm->mode == Mode::Direct) && segment_rng_() % 2 == 0)
+        setGuestSegment(slot, *vm);
       vms_.push_back(std::move(vm));
     }
   }
@@ -285,6 +295,26 @@ private:
     }
   }
 
+  // GUEST_DIRECT for a NESTED slot, DUAL_DIRECT for a DIRECT one: a segment from the 2 MiB below
+  // one of the VM's pages, of 4 KiB to 2 GiB, onto gPAs in (or a little past) the guest space.
+  void setGuestSegment(unsigned slot, Vm &vm) {
+    if (vm.pages.empty())
+      return;
+    const auto draw = [&](uint64_t n) { return segment_rng_() % n; };
+    vm.mode = vm.mode == Mode::Nested ? Mode::GuestDirect : Mode::DualDirect;
+    mmu_->writeReg(slot, CtxReg::Mode, static_cast<uint64_t>(vm.mode));
+    const uint64_t base = (vm.pages[draw(vm.pages.size())].va & ~(k2M - 1)) - (draw(2) ? k2M : 0);
+    const uint64_t lengths[] = {k4K * (1 + draw(8)), k2M, 2 * k2M + k4K, k1G, 2 * k1G};
+    const uint64_t limit = base + lengths[draw(5)];
+    const uint64_t gpa = draw(2) ? draw(kGuestSpace / k2M) * k2M : draw(kGuestSpace + 8 * k2M) & ~(k4K - 1);
+    const uint64_t grants = (draw(5) ? gseg::RW : 0) | (draw(5) ? gseg::US : 0) | (draw(5) ? gseg::X : 0);
+    mmu_->writeReg(slot, CtxReg::GsegBase, base | grants);
+    mmu_->writeReg(slot, CtxReg::GsegLimit, limit);
+    mmu_->writeReg(slot, CtxReg::GsegOffset, gpa - base);
+    for (unsigned k = 0; k < config_.escape_entries; ++k)
+      mmu_->writeReg(slot, guestEscapeReg(k), (base + (draw(limit - base) & ~(k4K - 1))) | draw(2));
+  }
+
   void setEscapes(unsigned slot, Vm &vm) {
     for (unsigned k = 0; k < config_.escape_entries; ++k) {
       const bool table_page = chance(0.3);
@@ -355,7 +385,7 @@ private:
   void mutateTablesAndFlush() {
     for (auto &vm : vms_) {
       corruptGuestEntries(*vm, 3);
-      if (vm->mode == Mode::Nested)
+      if (vm->mode == Mode::Nested || vm->mode == Mode::GuestDirect)
         corruptEptEntries(*vm, 3);
     }
     mmu_->invAll();  // tables changed under cached entries: software must invalidate
@@ -384,6 +414,8 @@ private:
   }
 
   std::mt19937_64 rng_;
+  std::mt19937_64 segment_rng_;
+  uint64_t segment_walks_ = 0;
   MmuConfig config_;
   SparseMemory mem_;
   std::unique_ptr<Mmu> mmu_;
@@ -398,7 +430,7 @@ TEST(Property, CachedMmuAgreesWithTheReferenceWalk) {
   const unsigned seeds = envOr("VMMU_PROPERTY_SEEDS", 24);
   const unsigned requests = envOr("VMMU_PROPERTY_REQUESTS", 3000);
   uint64_t totals[7] = {};
-  uint64_t hits = 0, psc_hits = 0, ntlb_hits = 0, escapes = 0;
+  uint64_t hits = 0, psc_hits = 0, ntlb_hits = 0, escapes = 0, segment_walks = 0;
   for (unsigned seed = 1; seed <= seeds; ++seed) {
     RandomWorld world(seed);
     SCOPED_TRACE(testing::Message() << "seed " << seed << " L" << world.config().guest_levels
@@ -412,6 +444,7 @@ TEST(Property, CachedMmuAgreesWithTheReferenceWalk) {
     psc_hits += world.mmu().counter(Counter::PscHitsL2) + world.mmu().counter(Counter::PscHitsL3);
     ntlb_hits += world.mmu().counter(Counter::NtlbHits);
     escapes += world.mmu().counter(Counter::Escapes);
+    segment_walks += world.segmentWalks();
     if (HasFailure())
       return;
   }
@@ -422,6 +455,7 @@ TEST(Property, CachedMmuAgreesWithTheReferenceWalk) {
   EXPECT_GT(psc_hits, 0u);
   EXPECT_GT(ntlb_hits, 0u);
   EXPECT_GT(escapes, 0u);
+  EXPECT_GT(segment_walks, 0u);
 }
 
 TEST(Property, PeekChangesNothing) {

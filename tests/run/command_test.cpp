@@ -46,8 +46,8 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {
       {{"run", "--bogus"}, "vmmu: run: unexpected argument '--bogus' (see vmmu run --help)"},
       {{"run", kGzip, "--mode", "fast"},
-       "vmmu: --mode: expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, adaptive or all, got "
-       "'fast'"},
+       "vmmu: --mode: expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, guest-direct, "
+       "dual-direct, adaptive or all, got 'fast'"},
       {{"run", kGzip, "--backend", "fpga"}, "vmmu: --backend: expected model or rtl, got 'fpga'"},
       {{"run", kGzip, "--policy", "smart"},
        "vmmu: --policy: expected adaptive, adaptive-shadow, adaptive-shadow-prefetch or none, got 'smart'"},

@@ -9,6 +9,7 @@
 
 #include "run_test_support.h"
 #include "vmmu/run/json_reader.h"
+#include "vmmu/trace/generate.h"
 
 namespace vmmu::run {
 namespace {
@@ -44,6 +45,44 @@ TEST(RunModes, EachModeAndPolicyRunsWhatItNames) {
   EXPECT_EQ(runsOf({"--mode", "adaptive", "--policy", "adaptive-shadow"}).second, "shadow");
   EXPECT_EQ(runsOf({"--mode", "adaptive", "--policy", "adaptive-shadow-prefetch"}).second, "shadow-prefetch");
   EXPECT_EQ(runsOf({"--mode", "adaptive", "--policy", "adaptive"}).second, "shadow-cache");
+  // The guest-segment modes (§18) run by name only, not in all.
+  EXPECT_EQ(runsOf({"--mode", "guest-direct"}).first, (Runs{"native", "guest-direct"}));
+  EXPECT_EQ(runsOf({"--mode", "dual-direct", "--policy", "none"}).first, (Runs{"native", "dual-direct"}));
+}
+
+// A generated `random` trace maps its 32 MiB of data with one mmap: under guest-direct and
+// dual-direct the guest gives it the segment (§18.9), so the data is never demand-paged and its
+// TLB misses read no guest entry; nested and direct demand-page every 4 KiB page of it.
+TEST(RunModes, GuestSegmentModesGiveTheTracesPrimaryRegionTheSegment) {
+  const testing::TempFile file("segment.vmt");
+  trace::GenOptions gen;
+  gen.kind = trace::GenKind::Random;
+  gen.footprint_mib = 32;
+  gen.accesses = 100'000;
+  trace::generateTrace(gen, file.path(), trace::TraceHeader{});
+  RunRequest request;
+  request.trace = file.path();
+  request.approaches = {vmm::Approach::Nested, vmm::Approach::Direct, vmm::Approach::GuestDirect,
+                        vmm::Approach::DualDirect};
+  request.adaptive = false;
+  const RunReport report = runTrace(request);
+  ASSERT_EQ(report.runs.size(), 5u);  // native first
+  for (const ModeRun &run : report.runs)
+    ASSERT_FALSE(run.result.stopped) << run.result.policy << run.result.stop_reason;
+  const auto &nested = report.runs[1].result, &direct = report.runs[2].result;
+  const auto &guest_direct = report.runs[3].result, &dual_direct = report.runs[4].result;
+  EXPECT_EQ(guest_direct.policy, "guest-direct");
+  // 100,000 random accesses over 8,192 pages touch nearly all of them: a fault each, outside.
+  EXPECT_GT(nested.cost.guest_page_faults, 7'000u);
+  EXPECT_EQ(direct.cost.guest_page_faults, nested.cost.guest_page_faults);
+  EXPECT_LT(guest_direct.cost.guest_page_faults, 100u);
+  EXPECT_EQ(dual_direct.cost.guest_page_faults, guest_direct.cost.guest_page_faults);
+  // Dual direct: the data's walks read nothing (only the few walks outside the segment read the
+  // guest's tables), so reads per walk fall far below direct's.
+  EXPECT_GT(direct.referencesPerWalk(), 1.0);
+  EXPECT_LT(dual_direct.referencesPerWalk(), direct.referencesPerWalk() / 4);
+  EXPECT_LT(dual_direct.cycles(), direct.cycles());
+  EXPECT_LT(guest_direct.cycles(), nested.cycles());
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// balloon_test.cpp - self-ballooning (architecture.md §18), number by number: which pages the guest
+// balloon_test.cpp - self-ballooning (architecture.md §19), number by number: which pages the guest
 // gives back, moves or keeps; where every page ends; the exits, copies and work charged; the same
 // VM made contiguous by host compaction instead; and configurations that cannot work.
 #include <gtest/gtest.h>

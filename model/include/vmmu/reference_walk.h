@@ -26,6 +26,11 @@ struct ContextRegisters {
   uint64_t gsize = 0;
   uint64_t flags = 0;
   std::array<uint64_t, 8> escape{};  // ESCAPE_k; entries k >= config.escape_entries are ignored
+  // The guest segment and its escape filter (§18.1), used in GUEST_DIRECT and DUAL_DIRECT.
+  uint64_t gseg_base = 0;
+  uint64_t gseg_limit = 0;
+  uint64_t gseg_offset = 0;
+  std::array<uint64_t, 8> guest_escape{};  // GESCAPE_k; as `escape`
 };
 
 // The response of a cold walk of `req` in the context `ctx` (tlb_hit is always false).

@@ -11,7 +11,9 @@
 
 namespace vmmu {
 
-enum class Mode : uint8_t { Native = 0, Nested = 1, Shadow = 2, Direct = 3 };
+// MODE register codes (§3); 6 and 7 are reserved. GuestDirect and DualDirect (§18) are model-only
+// so far: rtl/mmu_pkg.sv's mode_e has the first four.
+enum class Mode : uint8_t { Native = 0, Nested = 1, Shadow = 2, Direct = 3, GuestDirect = 4, DualDirect = 5 };
 enum class Access : uint8_t { Read = 0, Write = 1, Exec = 2 };
 enum class PageSize : uint8_t { Size4K = 0, Size2M = 1, Size1G = 2 };
 enum class Fault : uint8_t {
@@ -27,10 +29,22 @@ enum class MemOpKind : uint8_t { Read = 0, FetchOr = 1 };
 enum class Dim : uint8_t { Guest = 0, Nested = 1 };
 enum class CtrlOp : uint8_t { WriteReg = 0, InvAddr = 1, InvPcid = 2, InvVpid = 3, InvEptp = 4, InvAll = 5 };
 
-// Context registers, §3. Escape entry k is register EscapeBase + k.
-enum class CtxReg : uint8_t { Vpid = 0, Mode = 1, Cr3 = 2, Eptp = 3, GBase = 4, GSize = 5, Flags = 6, EscapeBase = 8 };
+// Context registers, §3. Escape entry k is register EscapeBase + k; guest escape entry k (§18.4)
+// GEscapeBase + k. The guest segment registers (§18.1) are numbered beyond the RTL's 4-bit port.
+enum class CtxReg : uint8_t {
+  Vpid = 0, Mode = 1, Cr3 = 2, Eptp = 3, GBase = 4, GSize = 5, Flags = 6, EscapeBase = 8,
+  GsegBase = 16, GsegLimit = 17, GsegOffset = 18, GEscapeBase = 24
+};
 // The register of escape entry k.
 constexpr CtxReg escapeReg(unsigned k) { return static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k); }
+// The register of guest escape entry k (§18.4).
+constexpr CtxReg guestEscapeReg(unsigned k) {
+  return static_cast<CtxReg>(static_cast<unsigned>(CtxReg::GEscapeBase) + k);
+}
+// What GSEG_BASE's attribute bits grant (§18.1): writes, user accesses, instruction fetches.
+namespace gseg {
+constexpr uint64_t RW = 1ull << 1, US = 1ull << 2, X = 1ull << 3;
+}
 
 // Performance counters, §14, in readout order.
 enum class Counter : uint8_t {

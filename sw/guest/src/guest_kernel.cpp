@@ -1,6 +1,6 @@
 // guest_kernel.cpp - the guest kernel model: frame allocation, page-table maintenance through the
 // direct map, demand paging with THP, COW fork, exec/exit teardown, context switches and the
-// balloon driver (§18).
+// balloon driver (§19).
 #include "vmmu/guest/guest_kernel.h"
 
 #include "page_index.h"
@@ -52,6 +52,10 @@ struct GuestKernel::Process {
   PageIndex<Leaf> leaves;                        // by page start: the kernel's bookkeeping
   std::unordered_map<uint64_t, uint64_t> tables; // tableKey -> table gPA (levels below the root)
   uint64_t next_va = kUserMmapBase;
+  // The guest direct segment (§18.9): [segment.start, segment.end) at gPA segment.gpa; end = 0 for
+  // none.
+  SegmentView segment;
+  unsigned segment_prot = 0;
 };
 
 GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
@@ -350,6 +354,7 @@ void GuestKernel::teardownUser(Process &p) {
     }
   }
   p.tables.clear();
+  dissolveSegment(p);
   p.vmas.clear();
   p.next_va = kUserMmapBase;
   if (p.pid == current_)
@@ -387,6 +392,84 @@ void GuestKernel::switchTo(Pid pid) {
   pcid_stale_[p.pcid] = false;
   ++stats_.cr3_writes;
   current_ = pid;
+  loadSegment(p);
+}
+
+void GuestKernel::loadSegment(const Process &p) {
+  if (cpu_.hasGuestSegment())  // saved state switched with CR3 (§18.5)
+    cpu_.writeGuestSegment(p.segment.start, p.segment.end, p.segment.gpa - p.segment.start, p.segment_prot);
+}
+
+uint64_t GuestKernel::giveSegment(Pid pid, uint64_t va, uint64_t length) {
+  Process &p = process(pid);
+  if (!cpu_.hasGuestSegment() || p.segment.end != 0)
+    return 0;
+  const uint64_t start = (va + k2M - 1) & ~(k2M - 1);
+  auto vit = p.vmas.upper_bound(start);
+  if (vit == p.vmas.begin() || start >= std::prev(vit)->second.end || std::prev(vit)->second.physical)
+    return 0;
+  const Vma &vma = std::prev(vit)->second;
+  const uint64_t end = std::min(va + length, vma.end) & ~(k2M - 1);
+  if (end <= start)
+    return 0;
+  // The longest run of free 2 MiB frames (the guest reserves contiguous guest-physical memory).
+  std::vector<uint64_t> free_chunks = free_2m_;
+  std::sort(free_chunks.begin(), free_chunks.end());
+  uint64_t best_start = 0, best_bytes = 0;
+  for (size_t i = 0; i < free_chunks.size();) {
+    size_t j = i + 1;
+    while (j < free_chunks.size() && free_chunks[j] == free_chunks[j - 1] + k2M)
+      ++j;
+    if ((j - i) * k2M > best_bytes) {
+      best_bytes = (j - i) * k2M;
+      best_start = free_chunks[i];
+    }
+    i = j;
+  }
+  // A quarter of guest memory stays outside the segment for everything else (page tables, other
+  // mappings and processes): a primary region as large as the mapping asked for (sort's 1 GiB
+  // buffer) would otherwise leave the rest of the guest no frame.
+  const uint64_t spare = (config_.memory_bytes / 4 + k2M - 1) & ~(k2M - 1);
+  const uint64_t free_bytes = free_2m_.size() * k2M;
+  const uint64_t allowed = free_bytes > spare ? free_bytes - spare : 0;
+  const uint64_t bytes = std::min({best_bytes, end - start, allowed});
+  if (bytes == 0)
+    return 0;
+  free_2m_.erase(std::remove_if(free_2m_.begin(), free_2m_.end(),
+                                [&](uint64_t chunk) { return chunk >= best_start && chunk < best_start + bytes; }),
+                 free_2m_.end());
+  checkNoHugeSplit(p, start, start + bytes, "giveSegment");
+  dropRange(p, start, start + bytes);
+  cpu_.chargeGuestWork(config_.costs.clear_page * (bytes / k4K));
+  p.segment = SegmentView{start, start + bytes, best_start};
+  p.segment_prot = vma.prot;
+  ++stats_.segments_given;
+  if (pid == current_)
+    loadSegment(p);
+  return bytes;
+}
+
+GuestKernel::SegmentView GuestKernel::segmentOf(Pid pid) const { return process(pid).segment; }
+
+void GuestKernel::dissolveSegment(Process &p) {
+  if (p.segment.end == 0)
+    return;
+  for (uint64_t chunk = p.segment.gpa; chunk < p.segment.gpa + (p.segment.end - p.segment.start); chunk += k2M)
+    freeFrame(chunk, PageSize::Size2M);
+  p.segment = SegmentView{};
+  p.segment_prot = 0;
+  ++stats_.segments_dissolved;
+  if (p.pid == current_) {
+    loadSegment(p);
+    cpu_.invpcid(p.pcid);  // the segment's translations are tagged by the PCID (§18.5)
+  } else {
+    pcid_stale_[p.pcid] = true;
+  }
+}
+
+void GuestKernel::dissolveSegmentIn(Process &p, uint64_t start, uint64_t end) {
+  if (p.segment.end != 0 && start < p.segment.end && p.segment.start < end)
+    dissolveSegment(p);
 }
 
 void GuestKernel::switchToIdle() {
@@ -396,6 +479,8 @@ void GuestKernel::switchToIdle() {
   cpu_.writeCr3(kernel_root_, 0, false);
   ++stats_.cr3_writes;
   current_ = 0;
+  if (cpu_.hasGuestSegment())
+    cpu_.writeGuestSegment(0, 0, 0, 0);
 }
 
 uint64_t GuestKernel::mmap(Pid pid, uint64_t length, unsigned prot, bool huge_ok) {
@@ -455,6 +540,7 @@ void GuestKernel::munmap(Pid pid, uint64_t addr, uint64_t length) {
   Process &p = process(pid);
   cpu_.chargeGuestWork(config_.costs.syscall);
   const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
+  dissolveSegmentIn(p, addr, end);
   checkNoHugeSplit(p, addr, end, "munmap");
   dropRange(p, addr, end);
   splitVmaAt(p.vmas, addr);
@@ -467,6 +553,7 @@ void GuestKernel::mprotect(Pid pid, uint64_t addr, uint64_t length, unsigned new
   Process &p = process(pid);
   cpu_.chargeGuestWork(config_.costs.syscall);
   const uint64_t end = addr + ((length + k4K - 1) & ~(k4K - 1));
+  dissolveSegmentIn(p, addr, end);
   checkNoHugeSplit(p, addr, end, "mprotect");
   p.leaves.walk(addr, end, [&](uint64_t va, Leaf &leaf) {
     const bool shared = leaf.counted && frame_refs_[leaf.gpa / k4K] > 1;  // still copy-on-write
@@ -485,6 +572,7 @@ bool GuestKernel::reclaim(Pid pid, uint64_t va) { return reclaimRange(pid, va, v
 
 uint64_t GuestKernel::reclaimRange(Pid pid, uint64_t start, uint64_t end) {
   Process &p = process(pid);
+  dissolveSegmentIn(p, start, end);
   // The first page overlapping the range may begin before it (a 2 MiB page); every other one
   // begins inside it.
   uint64_t first = start;
@@ -534,6 +622,9 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
     throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) +
                             " of unmapped address " + hex(va));
   const Vma &vma = std::prev(vit)->second;
+  if (va >= p.segment.start && va < p.segment.end)  // the segment translates it: no demand paging
+    throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) + " of " +
+                            hex(va) + " not allowed by its direct segment");
   const unsigned needed = access == Access::Write ? prot::Write : access == Access::Exec ? prot::Exec : prot::Read;
   if (!(vma.prot & needed))
     throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) + " of " +

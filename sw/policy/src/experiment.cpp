@@ -17,6 +17,8 @@ char modeLetter(Approach approach) {
   case Approach::ShadowCaching: return 'c';
   case Approach::ShadowPrefetch: return 'p';
   case Approach::Direct: return 'd';
+  case Approach::GuestDirect: return 'g';
+  case Approach::DualDirect: return 'u';
   }
   return '?';
 }
@@ -156,7 +158,7 @@ PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
   guest_config.paging_levels = backend_->config().guest_levels;  // the guest pages as the MMU walks
   kernel_ = std::make_unique<guest::GuestKernel>(*vmm_, guest_config);
   // The booted guest's balloon driver: a direct VM made contiguous by self-ballooning enters
-  // DIRECT here (§18).
+  // DIRECT here (§19).
   vmm_->attachBalloon(*kernel_);
   during_ = vmm_->approach();
 }
@@ -349,7 +351,8 @@ Oracles computeOracles(const std::vector<const RunResult *> &runs, const Adaptiv
   }
   std::vector<const RunResult *> all;
   for (const RunResult *run : runs)
-    if (run->policy != "native" && run->policy != "adaptive" && !run->stopped)
+    if (run->policy != "native" && run->policy != "adaptive" && !run->stopped &&
+        run->policy != vmm::toString(Approach::GuestDirect) && run->policy != vmm::toString(Approach::DualDirect))
       all.push_back(run);
   const SwitchCost cost_all = [&](size_t interval, size_t, size_t to) {
     const RunResult &target = *all[to];

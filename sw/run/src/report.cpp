@@ -99,7 +99,7 @@ OrderedJson phaseJson(const policy::RunResult &r, double slowdown_ratio) {
   return item;
 }
 
-// What making the direct VM contiguous cost (§18), for `--contiguity`: the host's copies, and with
+// What making the direct VM contiguous cost (§19), for `--contiguity`: the host's copies, and with
 // self-ballooning the pages the guest gave back, those it copied first, and the exits and work.
 uint64_t contiguityCycles(const policy::RunResult &r, const RunReport &report) {
   return r.cost.page_moves * report.page_move_cycles + r.cost.balloon_cycles;

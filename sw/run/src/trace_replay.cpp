@@ -40,6 +40,8 @@ struct TraceReplay::Process {
   RecentGib &recentFor(uint64_t gib) { return recent[gib % recent.size()]; }
   uint64_t slots = 0;    // 1 GiB slots in the arena
   uint64_t brk_end = 0;  // 0 until the first brk event
+  // No segment given yet (giveSegment()); false also on a CPU without one.
+  bool segment_possible = true;
   // Protection changes (offset in the GiB, length, prot) for GiBs without a slot yet, applied in
   // order when the GiB is first touched: a mapping of terabytes costs nothing until used.
   struct PendingProtect {
@@ -259,6 +261,7 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
     Process &process = processFor(kernel, event.pid);
     reclaimRange(kernel, process, event.address, event.length);
     protectRange(kernel, process, event.address, event.length, event.prot);
+    giveSegment(kernel, process, event);
     return;
   }
   case trace::EventKind::Munmap: {
@@ -312,6 +315,19 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
     ++stats.not_replayed;
     return;
   }
+}
+
+void TraceReplay::giveSegment(guest::GuestKernel &kernel, Process &process, const trace::Event &mmap) {
+  // Only a CPU with the guest segment (guest-direct, dual-direct) gets one, so the other
+  // approaches' replays (their slot order included) are unchanged.
+  if (!process.segment_possible || mmap.length < kSegmentMinBytes || (mmap.prot & guest::prot::Read) == 0 ||
+      !kernel.hasGuestSegment() || kernel.segmentOf(process.pid).end != 0)
+    return;
+  // The mapping's part inside its first GiB: the next GiB of the trace may have another slot.
+  const uint64_t gib_end = (mmap.address | (kSlotBytes - 1)) + 1;
+  const uint64_t length = std::min(mmap.length, gib_end - mmap.address);
+  if (kernel.giveSegment(process.pid, guestAddress(kernel, process, mmap.address), length) != 0)
+    process.segment_possible = false;  // one segment a process: its primary region
 }
 
 uint64_t TraceReplay::replayTo(guest::GuestKernel &kernel, uint64_t target) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 
+#include "vmmu/guest/guest_kernel.h"
 #include "vmmu/paging.h"
 
 namespace vmmu::vmm {
@@ -27,6 +28,8 @@ Mode modeOf(Approach approach) {
   case Approach::Native: return Mode::Native;
   case Approach::Nested: return Mode::Nested;
   case Approach::Direct: return Mode::Direct;
+  case Approach::GuestDirect: return Mode::GuestDirect;
+  case Approach::DualDirect: return Mode::DualDirect;
   default: return Mode::Shadow;
   }
 }
@@ -44,7 +47,7 @@ VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const M
                                 "-bit physical address space");
   VmMemoryConfig memory = config.memory;
   // Native has no host below it; a DIRECT VM's region is backed when it is made contiguous (§16).
-  if (approach == Approach::Native || approach == Approach::Direct)
+  if (approach == Approach::Native || approach == Approach::Direct || approach == Approach::DualDirect)
     memory.lazy = false;
   return memory;
 }
@@ -67,6 +70,8 @@ std::string_view toString(Approach approach) {
   case Approach::ShadowCaching: return "shadow-cache";
   case Approach::ShadowPrefetch: return "shadow-prefetch";
   case Approach::Direct: return "direct";
+  case Approach::GuestDirect: return "guest-direct";
+  case Approach::DualDirect: return "dual-direct";
   }
   return "?";
 }
@@ -76,7 +81,12 @@ Approach parseApproach(std::string_view name) {
     if (toString(static_cast<Approach>(i)) == name)
       return static_cast<Approach>(i);
   throw std::invalid_argument("unknown approach '" + std::string(name) +
-                              "' (expected native, nested, shadow, shadow-cache, shadow-prefetch or direct)");
+                              "' (expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, "
+                              "guest-direct or dual-direct)");
+}
+
+bool hasGuestSegment(Approach approach) {
+  return approach == Approach::GuestDirect || approach == Approach::DualDirect;
 }
 
 std::string_view toString(Contiguity contiguity) {
@@ -157,6 +167,9 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
+  if (vmm::hasGuestSegment(approach) && model_ == nullptr)  // §18.8
+    throw std::invalid_argument(std::string(toString(approach)) +
+                                " runs on the model backend only: the RTL does not implement it yet");
   // VM creation: not charged to the run.
   const unsigned ctx = config_.context;
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
@@ -172,8 +185,8 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
   backend_.writeReg(ctx, CtxReg::Mode, static_cast<uint64_t>(mmu_mode_));
   if (isShadow(approach))
     shadow_ = std::make_unique<ShadowPager>(variantOf(approach), shadowEnvironment(), config_.max_shadow_spaces);
-  if (approach_ == Approach::Direct)
-    enterDirect();
+  if (approach_ == Approach::Direct || approach_ == Approach::DualDirect)
+    enterDirect(modeOf(approach_));
 }
 
 Vmm::~Vmm() = default;
@@ -221,7 +234,7 @@ void Vmm::writePhysical(uint64_t gpa, uint64_t value) {
   if (vm_.contains(gpa) && !vm_.backed(gpa)) {
     // The guest's physical store (boot, paging off) takes the first touch's EPT violation under
     // nested; under shadow the host backs the page within the shim's own handling.
-    if (approach_ == Approach::Nested)
+    if (approach_ == Approach::Nested || approach_ == Approach::GuestDirect)
       exitTo(ExitReason::EptViolation);
     chargeBacking(cost_, config_.costs, vm_.back(gpa));
   }
@@ -497,7 +510,17 @@ void Vmm::balloonIntoPlace() {
   cost_.balloon_cycles += (cost_ - before).totalCycles() - copies * config_.costs.page_move;
 }
 
-void Vmm::enterDirect() {
+void Vmm::writeGuestSegment(uint64_t base, uint64_t limit, uint64_t offset, unsigned prot) {
+  // What the segment grants: the mapping's protection, to user and kernel alike (§18.1).
+  const uint64_t attributes = gseg::US | ((prot & guest::prot::Write) != 0 ? gseg::RW : 0) |
+                              ((prot & guest::prot::Exec) != 0 ? gseg::X : 0);
+  const bool empty = limit <= base;
+  backend_.writeReg(config_.context, CtxReg::GsegBase, empty ? 0 : base | attributes);
+  backend_.writeReg(config_.context, CtxReg::GsegLimit, empty ? 0 : limit);
+  backend_.writeReg(config_.context, CtxReg::GsegOffset, empty ? 0 : offset);
+}
+
+void Vmm::enterDirect(Mode mode) {
   if (vm_.misplacedCount() > backend_.config().escape_entries) {
     if (!config_.allow_compaction)
       throw std::runtime_error("DIRECT mode needs contiguous VM memory: " + std::to_string(vm_.misplacedCount()) +
@@ -521,7 +544,7 @@ void Vmm::enterDirect() {
   writeContext(CtxReg::GSize, vm_.bytes());
   writeContext(CtxReg::Eptp, vm_.eptp());  // escaped pages still walk the EPT
   programEscapes();
-  writeMode(Mode::Direct);
+  writeMode(mode);
   writeContext(CtxReg::Cr3, guest_root_);
 }
 
@@ -530,6 +553,9 @@ void Vmm::switchApproach(Approach next) {
     return;
   if (next == Approach::Native || approach_ == Approach::Native)
     throw std::invalid_argument("the native baseline is not a run-time approach");
+  if (vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_))
+    throw std::invalid_argument("guest-direct and dual-direct are not run-time approaches (the guest's segment is set "
+                                "up from the start)");
   exitTo(ExitReason::ModeSwitch);
   ++cost_.mode_switches;
   if (shadow_) {
@@ -544,7 +570,7 @@ void Vmm::switchApproach(Approach next) {
     writeContext(CtxReg::Cr3, guest_root_);
     break;
   case Approach::Direct:
-    enterDirect();
+    enterDirect(Mode::Direct);
     break;
   default:
     shadow_ = std::make_unique<ShadowPager>(variantOf(next), shadowEnvironment(), config_.max_shadow_spaces);
@@ -555,15 +581,15 @@ void Vmm::switchApproach(Approach next) {
 }
 
 void Vmm::migratePages(uint64_t gpa_a, uint64_t gpa_b) {
-  if (approach_ != Approach::Nested && approach_ != Approach::Direct)
-    throw std::logic_error("page migration is modelled under nested and direct only");
+  if (approach_ != Approach::Nested && approach_ != Approach::Direct && approach_ != Approach::DualDirect)
+    throw std::logic_error("page migration is modelled under nested, direct and dual-direct only");
   const uint64_t old_eptp = vm_.eptp();
   vm_.swapPages(gpa_a, gpa_b);
   cost_.page_moves += 2;
   cost_.shim_cycles += 2 * config_.costs.page_move;
   vmmControl(CtrlOp::InvEptp, 0, old_eptp, 0);
-  if (approach_ == Approach::Direct)
-    enterDirect();  // escapes the moved pages, or compacts when they no longer fit
+  if (approach_ == Approach::Direct || approach_ == Approach::DualDirect)
+    enterDirect(modeOf(approach_));  // escapes the moved pages, or compacts when they no longer fit
   else
     writeContext(CtxReg::Eptp, vm_.eptp());
 }

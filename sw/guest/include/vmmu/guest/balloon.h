@@ -1,4 +1,4 @@
-// vmmu/guest/balloon.h - the guest's balloon driver as the VMM sees it (architecture.md §18).
+// vmmu/guest/balloon.h - the guest's balloon driver as the VMM sees it (architecture.md §19).
 //
 // Self-ballooning (Gandhi et al., MICRO 2014): the VMM asks the guest for named guest-physical
 // pages (those whose host backing is out of place); the guest gives back the free ones at once,

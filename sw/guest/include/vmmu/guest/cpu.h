@@ -59,6 +59,14 @@ public:
   // INVPCID single-context: drops every non-global translation tagged `pcid`.
   virtual void invpcid(uint16_t pcid) = 0;
 
+  // Whether this CPU has the guest direct segment of docs/architecture.md §18 (Gandhi et al.'s
+  // Guest Direct and Dual Direct): one gVA range per address space translated as gVA + offset.
+  virtual bool hasGuestSegment() const { return false; }
+  // The running address space's guest segment, written with CR3 on each context switch (§18.5):
+  // [base, limit) -> gPA base + offset.., granting `prot` (prot::* bits) to user and kernel.
+  // base = limit = 0: none. A CPU without the segment ignores it.
+  virtual void writeGuestSegment(uint64_t /*base*/, uint64_t /*limit*/, uint64_t /*offset*/, unsigned /*prot*/) {}
+
   // Stores with paging off, used once at boot to build the kernel's own tables.
   virtual void writePhysical(uint64_t gpa, uint64_t value) = 0;
 

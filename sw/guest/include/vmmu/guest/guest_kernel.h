@@ -42,7 +42,7 @@ struct GuestWorkCosts {
   uint64_t syscall = 300;          // mmap/munmap/mprotect entry and exit
   uint64_t context_switch = 1'000; // scheduler, register save/restore (CR3 write excluded)
   uint64_t process_lifecycle = 20'000;  // fork/exec/exit work beyond the page tables
-  // The balloon driver taking one page into the balloon or giving it back (§18). Inflating 7 GB
+  // The balloon driver taking one page into the balloon or giving it back (§19). Inflating 7 GB
   // of an 8 GB idle guest took 4,126 ms, 6.5% of it allocating the pages (Wang, "virtio-balloon:
   // VIRTIO_BALLOON_F_SG", LKML, July 2017): 0.146 us a page, 440 cycles at 3 GHz.
   uint64_t balloon_page = 440;
@@ -73,6 +73,8 @@ struct GuestStats {
   uint64_t cr3_writes = 0;
   uint64_t table_pages_allocated = 0;
   uint64_t table_pages_freed = 0;
+  uint64_t segments_given = 0;       // guest direct segments given (giveSegment)
+  uint64_t segments_dissolved = 0;   // ... and dissolved by munmap, mprotect, reclaim, exec, exit
 };
 
 class GuestKernel final : public BalloonDriver {
@@ -115,6 +117,22 @@ public:
   // resident pages (the cost follows what is mapped, not the range's size). Returns how many.
   uint64_t reclaimRange(Pid pid, uint64_t start, uint64_t end);
 
+  // Gives `pid` a guest direct segment (docs/architecture.md §18.9) for its mapping at
+  // [va, va + length): the 2 MiB-aligned part of it, as much of it as the longest run of free
+  // 2 MiB guest frames holds while a quarter of guest memory stays free for everything else. Those frames are reserved and zeroed (charged), pages resident in
+  // the range are dropped, and the range is never demand-paged again: the CPU translates it as
+  // gVA + offset. Returns the bytes the segment covers; 0 (nothing done) when the CPU has no
+  // segment, the process has one, or no whole 2 MiB fits. munmap, mprotect or reclaim of a range
+  // overlapping it, exec and exit dissolve it (its frames freed, INVPCID); fork does not copy it.
+  uint64_t giveSegment(Pid pid, uint64_t va, uint64_t length);
+  // The segment of `pid` as [start, end) and its first gPA; start = end = 0 when it has none.
+  struct SegmentView {
+    uint64_t start = 0, end = 0, gpa = 0;
+  };
+  SegmentView segmentOf(Pid pid) const;
+  // Whether the CPU has the guest segment (giveSegment() can succeed).
+  bool hasGuestSegment() const { return cpu_.hasGuestSegment(); }
+
   // A kernel load of guest-physical `gpa` through the direct map (copy_from_user-like kernel work),
   // in whatever address space runs.
   uint64_t kernelLoad(uint64_t gpa);
@@ -147,7 +165,7 @@ public:
     return out;
   }
 
-  // BalloonDriver (§18). inflate() keeps a page in use that it cannot move: a page-table page, a
+  // BalloonDriver (§19). inflate() keeps a page in use that it cannot move: a page-table page, a
   // frame of a 2 MiB page, a frame mapped more than once (copy-on-write), the null frame 0. It
   // moves a 4 KiB user page mapped once: a copy to a free page outside the request (copy_page),
   // its PTE rewritten through the direct map and invalidated. Each page taken or given back costs
@@ -199,6 +217,12 @@ private:
   struct Vma;
   struct Leaf;
   struct Process;
+
+  // Frees the segment of `p` (if any) and empties the CPU's when `p` runs; `p`'s segment
+  // translations are invalidated (INVPCID now, or at its next switch).
+  void dissolveSegment(Process &p);
+  void dissolveSegmentIn(Process &p, uint64_t start, uint64_t end);
+  void loadSegment(const Process &p);
 
   Process &process(Pid pid);
   const Process &process(Pid pid) const;

@@ -26,6 +26,9 @@
 //    (user half: the GiB's slot, or the arena's first when it has none; kernel half: the direct
 //    map, modulo guest memory).
 //  - marker: counted and not replayed.
+//  - on a CPU with the guest direct segment (docs/architecture.md §18.9), a process's first mmap
+//    of at least kSegmentMinBytes is its primary region: the guest kernel gives its guest range
+//    (within the GiB the mapping starts in, which gets its slot then) the segment.
 //
 // Address layout. The guest kernel chooses where mappings go (there is no MAP_FIXED), so each
 // guest process gets one arena mapping (read-write-execute, 16 TiB of address space, backed only
@@ -119,6 +122,9 @@ private:
   void replay(guest::GuestKernel &kernel, const trace::Event &event);
   void reclaimRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length);
   void protectRange(guest::GuestKernel &kernel, Process &process, uint64_t start, uint64_t length, unsigned prot);
+  void giveSegment(guest::GuestKernel &kernel, Process &process, const trace::Event &mmap);
+  // The smallest mapping taken for a big-memory process's primary region (§18.9).
+  static constexpr uint64_t kSegmentMinBytes = 16ull << 20;
 
   TraceTape &tape_;
   const bool huge_pages_;

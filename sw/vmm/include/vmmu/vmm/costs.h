@@ -72,7 +72,7 @@ struct CostConfig {
   // 512, with a 512-times larger clear_page.
   uint64_t host_alloc = 3'000;
   uint64_t host_clear_page = 250;
-  // The host's work for one page the balloon gives back (§18): take its PFN off the virtqueue,
+  // The host's work for one page the balloon gives back (§19): take its PFN off the virtqueue,
   // find its host page, discard it. Inflating 7 GB of an 8 GB idle guest took 4,126 ms, 68.3% of
   // it sending the PFNs to the host, 6.1% translating them, 19% in madvise (Wang, "virtio-balloon:
   // VIRTIO_BALLOON_F_SG", LKML, July 2017): 93.4% of 2.25 us a page, 6,300 cycles at 3 GHz (the
@@ -82,7 +82,7 @@ struct CostConfig {
 };
 
 // PFNs the balloon driver reports per virtqueue notification (Linux's virtio_balloon
-// VIRTIO_BALLOON_ARRAY_PFNS_MAX): each batch is one VM exit (§18).
+// VIRTIO_BALLOON_ARRAY_PFNS_MAX): each batch is one VM exit (§19).
 constexpr uint64_t kBalloonBatchPages = 256;
 
 struct Backing;
@@ -103,7 +103,7 @@ struct RunCost {
   uint64_t cr3_writes = 0;
   uint64_t control_commands = 0;
   uint64_t page_moves = 0;        // compaction / page migration copies
-  uint64_t balloon_pages = 0;     // pages the guest gave back to self-ballooning (§18)
+  uint64_t balloon_pages = 0;     // pages the guest gave back to self-ballooning (§19)
   uint64_t balloon_migrations = 0;  // of them, in-use pages the guest copied first
   // What self-ballooning cost beyond its host copies (those are page_moves): its exits, the
   // host's and the guest's work. A record: these cycles are already in the fields above.

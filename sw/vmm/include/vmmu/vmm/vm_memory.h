@@ -7,7 +7,7 @@
 // requires); the EPT then maps each 2 MiB chunk holding a moved page with 4 KiB entries and every
 // intact chunk with the largest page (up to max_ept_page) that is contiguous and aligned.
 // compact() moves every page back into place, counting the copies, so a VM can enter DIRECT.
-// rehome() does the same after self-ballooning (§18): the pages the guest gave back have no
+// rehome() does the same after self-ballooning (§19): the pages the guest gave back have no
 // contents to keep, so only the others are copied, and the given pages come back zeroed.
 //
 // Host backing (architecture.md §16). A lazy VM starts with no guest page backed: its EPT holds

@@ -8,8 +8,11 @@
 //  - Direct:  GBASE/GSIZE base-offset translation, the escape filter for pages out of place, the
 //             bounds checker stopping a guest that reaches outside its region; a fragmented VM is
 //             made contiguous first when allowed: compacted by the host (the page copies are
-//             charged) or, with Contiguity::Balloon, by self-ballooning (§18: the guest's balloon
+//             charged) or, with Contiguity::Balloon, by self-ballooning (§19: the guest's balloon
 //             driver gives the pages back, the VMM re-plugs them in place; every step charged).
+//  - GuestDirect, DualDirect (docs/architecture.md §18, model backend only so far): the guest's
+//             direct segment, written with CR3 on each guest context switch without an exit;
+//             GuestDirect is nested outside it, DualDirect is Direct's region besides.
 // Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
 // cost(). switchApproach() moves a running guest between nested, the shadow variants and direct,
 // charging what the switch does (dropping or starting shadow tables, flushes, compaction).
@@ -32,14 +35,21 @@
 
 namespace vmmu::vmm {
 
-enum class Approach : uint8_t { Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct };
-constexpr unsigned kNumApproaches = 6;
+enum class Approach : uint8_t {
+  Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct, GuestDirect, DualDirect
+};
+constexpr unsigned kNumApproaches = 8;
+// Native .. Direct: the approaches `vmmu run --mode all` runs and the adaptive policy and its
+// oracles switch among. GuestDirect and DualDirect need the guest's segment from the start.
+constexpr unsigned kNumSwitchableApproaches = 6;
 std::string_view toString(Approach approach);
 // Parses toString's names; throws std::invalid_argument naming the bad value.
 Approach parseApproach(std::string_view name);
 bool isShadow(Approach approach);
+// GuestDirect or DualDirect: the guest runs with a direct segment (§18).
+bool hasGuestSegment(Approach approach);
 
-// How the VMM makes a fragmented VM's memory contiguous before DIRECT (§18).
+// How the VMM makes a fragmented VM's memory contiguous before DIRECT (§19).
 enum class Contiguity : uint8_t {
   Compact,  // host compaction: the VMM copies every page out of place home (seed 004)
   Balloon,  // self-ballooning: the guest gives those pages back, the VMM re-plugs them in place
@@ -85,7 +95,8 @@ public:
   static constexpr uint64_t kVmmFramesBytes = 0x10'0000'0000ull;  // 64 GiB of VMM frames
 
   // Throws std::invalid_argument naming the bad setting (Native needs host_base 0 and no
-  // fragmentation; the backend must have 4 guest levels).
+  // fragmentation; the backend must have 4 guest levels; GuestDirect and DualDirect need the
+  // golden model's backend).
   Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach);
   ~Vmm() override;
   Vmm(const Vmm &) = delete;
@@ -101,6 +112,9 @@ public:
   void invlpg(uint64_t va) override;
   void invpcid(uint16_t pcid) override;
   void writePhysical(uint64_t gpa, uint64_t value) override;
+  bool hasGuestSegment() const override { return vmm::hasGuestSegment(approach_); }
+  // Saved guest state switched with CR3 (§18.5): the hardware loads it, no exit, no shim work.
+  void writeGuestSegment(uint64_t base, uint64_t limit, uint64_t offset, unsigned prot) override;
   void chargeGuestWork(uint64_t cycles) override { cost_.guest_work_cycles += cycles; }
 
   Approach approach() const { return approach_; }
@@ -161,8 +175,9 @@ private:
   void checkAfterExit() const;
   void vmmControl(CtrlOp op, unsigned reg, uint64_t data, uint16_t pcid);
   void writeContext(CtxReg reg, uint64_t value) { vmmControl(CtrlOp::WriteReg, static_cast<unsigned>(reg), value, 0); }
-  void enterDirect();
-  // Self-ballooning (§18): the pages out of place given back by the guest and re-plugged at home;
+  // Makes the VM's region contiguous and enters `mode` (Direct or DualDirect).
+  void enterDirect(Mode mode);
+  // Self-ballooning (§19): the pages out of place given back by the guest and re-plugged at home;
   // the ones the guest keeps copied home by the host.
   void balloonIntoPlace();
   void writeMode(Mode mode);
