@@ -464,7 +464,7 @@ void Vmm::attachBalloon(guest::BalloonDriver &driver) {
     return;
   direct_pending_ = false;
   approach_ = Approach::Direct;
-  enterDirect();
+  enterDirect(Mode::Direct);
 }
 
 void Vmm::writeMode(Mode mode) {
