@@ -106,8 +106,16 @@ SparseMemory::Page *SparseMemory::pageFor(uint64_t addr, bool allocate) {
 }
 
 uint64_t SparseMemory::read64(uint64_t addr) {
-  const Page *page = pageFor(addr, /*allocate=*/false);
-  return page ? page->words[wordIndex(addr)] : 0;
+  // pageFor(addr, false) with its lookup inlined: reads (a walk's) are most lookups.
+  const uint64_t frame = addr >> kFrameShift;
+  if (frame == last_frame_)
+    return last_page_->words[wordIndex(addr)];
+  Page *page = find(frame);
+  if (page == nullptr)
+    return 0;
+  last_frame_ = frame;
+  last_page_ = page;
+  return page->words[wordIndex(addr)];
 }
 
 void SparseMemory::write64(uint64_t addr, uint64_t value) {

@@ -1006,7 +1006,8 @@ struct Mmu::Impl {
            (req->access == Access::Exec ? pf::ID : 0);
   }
 
-  // Mmu::prefetch(): walk()'s start, read-only. The deepest paging-structure cache entry for the
+  // Mmu::prefetch(): where the last walk of the request's 2 MiB region found its level-1 table
+  // (table_hints), else walk()'s start, read-only. The deepest paging-structure cache entry for the
   // request gives a host table address; upper entries are read (they are few and stay in the host
   // caches) and translated by peekNestedPage(), which touches nothing, down to the level-1 table
   // whose entry is then prefetched. Any step that would need more (a miss, a large page, an entry
@@ -1015,12 +1016,17 @@ struct Mmu::Impl {
     const Regs *c = request.vpid == last_ctx_vpid ? last_ctx : nullptr;
     if (c == nullptr)
       return;
-    const Mode mode = slotMode(*c);
-    if (directDimension(mode) || (hasGuestSegment(mode) && inGuestSegment(*c, request.va)))
-      return;
     const uint16_t pcid = request.pcid & 0xfff;
     const uint64_t va = request.va;
     const uint16_t vpid = slotVpid(*c);
+    const TableHint &hint = table_hints[tableHintIndex(va)];
+    if (hint.tag == tableHintTag(va, vpid, pcid)) {
+      memory.prefetchHint(hint.table + 8 * entryIndex(va, 1));
+      return;
+    }
+    const Mode mode = slotMode(*c);
+    if (directDimension(mode) || (hasGuestSegment(mode) && inGuestSegment(*c, va)))
+      return;
     for (unsigned l = 2; l <= config.guest_levels; ++l) {
       const Psc &cache = psc[l - 2];
       const uint64_t prefix = va >> levelShift(l);
@@ -1182,6 +1188,25 @@ struct Mmu::Impl {
     out->resp.size = size;
   }
 
+  // prefetch()'s memory of where the last walk of each 2 MiB region of a context found its
+  // level-1 table (host address), direct-mapped by va >> 21. Host-side only: no cache of §9-§10,
+  // nothing a translation or a counter shows, and a stale entry (the guest rewrote its tables, an
+  // invalidation) only prefetches a line no walk reads. With it a hint costs one probe where
+  // locating the table again took the PSCs, a guest entry and the EPT (most of the hint's cost
+  // over a large footprint, where the 2 MiB regions are many and the PSCs' level 2 holds few).
+  struct TableHint {
+    uint64_t tag = ~uint64_t{0};  // tableHintTag(); all ones matches no request
+    uint64_t table = 0;
+  };
+  static constexpr unsigned kTableHintBits = 10;  // 1024 regions: 2 GiB of 4K pages, 16 KiB
+  static unsigned tableHintIndex(uint64_t va) {
+    return static_cast<unsigned>(va >> levelShift(2)) & ((1u << kTableHintBits) - 1);
+  }
+  // va's bits [VaBits-1:21] (at most 36), the VPID above them and the PCID above that: 64 bits.
+  uint64_t tableHintTag(uint64_t va, uint16_t vpid, uint16_t pcid) const {
+    return ((va << va_drop_bits) >> (va_drop_bits + levelShift(2))) | uint64_t{vpid} << 36 | uint64_t{pcid} << 52;
+  }
+
   void walk(uint16_t pcid) {
     const Regs &c = *ctx;
     if (hasGuestSegment(slotMode(c)) && inGuestSegment(c, req->va)) {  // §18.2
@@ -1218,6 +1243,8 @@ struct Mmu::Impl {
       return;
     const bool ad = guestAd(c);
     for (;;) {
+      if (level == 1)
+        table_hints[tableHintIndex(va)] = TableHint{tableHintTag(va, vpid, pcid), table};
       const uint64_t addr = table + 8 * entryIndex(va, level);
       const uint64_t pte_value = emitRead(addr, Dim::Guest, level);
       if (!(pte_value & pte::P)) {
@@ -1288,6 +1315,7 @@ struct Mmu::Impl {
   // By EPT level - 2; empty for a level without a cache (ways = 0) or beyond NestedLevels.
   std::array<std::optional<EptPsc>, 4> ept_psc;
   const bool default_4k_geometry;  // tlb[4K] is kDefault4K.sets x kDefault4K.ways (fastHit())
+  std::array<TableHint, size_t{1} << kTableHintBits> table_hints{};
   std::array<uint64_t, kNumCounters> counters{};
   // contextOf()'s memory: the slot of last_ctx_vpid; kNoVpid (no VPID is that wide) for none.
   static constexpr uint32_t kNoVpid = 1u << 16;

@@ -30,6 +30,9 @@ public:
       touch_mask_[way] = path.mask;
       touch_bits_[way] = path.bits;
     }
+    if (ways <= kVictimTableWays)
+      for (unsigned bits = 0; bits < victim_.size(); ++bits)
+        victim_[bits] = static_cast<uint8_t>(followBits(bits));
   }
 
   unsigned sets() const { return sets_; }
@@ -70,9 +73,17 @@ public:
     plru_[set] = (plru_[set] & ~kPath.mask) | kPath.bits;
   }
 
-  // §9.1 Victim: follow the bits from the root.
+  // §9.1 Victim: follow the bits from the root (for up to kVictimTableWays ways, the walk done
+  // once per value of the bits, in the constructor).
   unsigned plruVictim(unsigned set) const {
     const uint64_t bits = plru_[set];
+    if (ways_ <= kVictimTableWays)
+      return victim_[bits & (victim_.size() - 1)];
+    return followBits(bits);
+  }
+
+  // The victim the tree bits `bits` point to.
+  unsigned followBits(uint64_t bits) const {
     unsigned node = 0, way = 0;
     for (unsigned depth = 0; depth < way_bits_; ++depth) {
       const unsigned dir = (bits >> node) & 1;
@@ -87,7 +98,8 @@ public:
   // straight into the array, as copying an entry just built field by field stalls on store
   // forwarding.
   unsigned allocate(unsigned set) {
-    const int invalid = lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
+    // A full array (every array once warm) has no invalid way to look for.
+    const int invalid = valid_count_ == entries_.size() ? -1 : lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
     const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim(set);
     valid_count_ += invalid >= 0 ? 1 : 0;
     Entry &slot = at(set, way);
@@ -170,8 +182,13 @@ private:
     return size_t{set} * (Ways != 0 ? Ways : ways_) + way;
   }
 
-  // Four ways: every array's in the default configuration.
+  // Four ways: every array's in the default configuration but the STLB's eight.
   static constexpr unsigned kCommonWays = 4;
+  static constexpr unsigned kStlbWays = 8;
+  // Up to 8 ways, a tree has at most 7 bits (nodes 0-6; no other bit is ever set): plruVictim()
+  // reads its victim from a table of their 128 values, where following them is a loop of
+  // dependent steps.
+  static constexpr unsigned kVictimTableWays = 8;
 
   // The lowest way of `set` whose valid bit is `valid` and for which match(entry) holds, or -1.
   template <unsigned Ways = 0, typename Match> int lowestWay(unsigned set, bool valid, const Match &match) const {
@@ -183,6 +200,8 @@ private:
         return -1;
       if (ways_ == kCommonWays)  // the same search with its bound known: unrolled
         return lowestWay<kCommonWays>(set, valid, match);
+      if (ways_ == kStlbWays)
+        return lowestWay<kStlbWays>(set, valid, match);
     }
     const unsigned ways = Ways != 0 ? Ways : ways_;
     const Entry *row = &entries_[indexOf<Ways>(set, 0)];
@@ -211,6 +230,7 @@ private:
   // not behind a pointer: touch() is on the hit path.
   std::array<uint64_t, 64> touch_mask_{};
   std::array<uint64_t, 64> touch_bits_{};
+  std::array<uint8_t, 1u << (kVictimTableWays - 1)> victim_{};  // by tree bits, when ways_ <= kVictimTableWays
 };
 
 }  // namespace vmmu::detail

@@ -75,6 +75,21 @@ TEST(Prefetch, APageStructureCacheHitAtLevel2GivesTheLevel1TableDirectly) {
   EXPECT_EQ(vm.log.prefetched, std::vector<uint64_t>{0x401'3000 + 8 * 6});
 }
 
+TEST(Prefetch, ARegionWalkedBeforeIsHintedFromWhereItsWalkFoundTheLevel1Table) {
+  // INV_VPID empties the TLBs and PSCs, so nothing locates kVa's level-1 table any more: the hint
+  // comes from the table the walk of kVa read (host 0x4013000), with no entry read, and only for
+  // that region, VPID and PCID.
+  HintedVm vm;
+  vm.mmu.translate(request(kVa));
+  vm.mmu.invVpid(kVpid);
+  ASSERT_EQ(vm.mmu.pscValidEntries(2), 0u);
+  vm.mmu.prefetch(request(kVa + 0x1000));
+  vm.mmu.prefetch(request(kVa + HintedVm::k2M));                           // another region
+  vm.mmu.prefetch(request(kVa + 0x1000, Access::Read, false, kVpid, /*pcid=*/3));  // another PCID
+  EXPECT_TRUE(vm.log.peeked.empty());
+  EXPECT_EQ(vm.log.prefetched, std::vector<uint64_t>{0x401'3000 + 8 * 6});
+}
+
 TEST(Prefetch, AHitAtLevel3ReadsTheLevel2EntryAndTranslatesItThroughTheNestedTlb) {
   HintedVm vm;
   vm.mmu.translate(request(kVa));  // L3 entry -> host 0x4012000; nested TLB: gPA [0, 2M)

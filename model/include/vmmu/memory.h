@@ -59,8 +59,10 @@ private:
   };
 
   Page *pageFor(uint64_t addr, bool allocate);
-  Page *find(uint64_t frame) const;
-  size_t slotOf(uint64_t frame) const;
+  // Inlined into every lookup (memory.cpp, their only user): a walk's reads are most of a
+  // replay's lookups, and a call for each step was a good part of a lookup's cost.
+  [[gnu::always_inline]] inline Page *find(uint64_t frame) const;
+  [[gnu::always_inline]] inline size_t slotOf(uint64_t frame) const;
   void grow();
   Page *newPage();
 

@@ -89,8 +89,10 @@ public:
 
   // A hint, for a caller that knows which request comes after the one it is about to translate:
   // when `req` would walk, the host cache line of the last guest entry its walk reads is
-  // prefetched, found from the paging-structure caches and the nested TLB as they are now and by
-  // reading the tables they lead to (nothing when they do not locate it). It changes no cache, PLRU bit, counter or memory word, and no later
+  // prefetched: in the level-1 table where the last walk of its 2 MiB region (same VPID and PCID)
+  // found it, else as found from the paging-structure caches and the nested TLB as they are now
+  // and by reading the tables they lead to (nothing when they do not locate it); a stale table
+  // only costs a useless prefetch. It changes no cache, PLRU bit, counter or memory word, and no later
   // translation's result: only how long the host takes to simulate it (a replay over a large
   // footprint otherwise waits for that line at every walk).
   void prefetch(const Request &req) const;
