@@ -49,11 +49,21 @@ ProgramResult runProgram(const std::vector<std::string> &args) {
       result.output.append(buffer, static_cast<size_t>(got));
   }
   ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = waitForChild(pid, args[0]);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+int waitForChild(pid_t pid, const std::string &what) {
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, 0) == pid)
+      return status;
+    // errno is read only after a failed wait: a successful call leaves it as it was, perhaps EINTR
+    // from an interrupted read before.
+    if (errno != EINTR)
+      throw std::runtime_error("cannot wait for " + what + ": " + std::strerror(errno));
+  }
 }
 
 bool isProgram(const std::string &program) {

@@ -270,9 +270,7 @@ int runRecord(const RecordOptions &o) {
     throw;
   }
   ::close(fds[0]);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = waitForChild(child, "valgrind");
   importer.finish();
   writer.finish();
   if (importer.accesses() == 0)
