@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
