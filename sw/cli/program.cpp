@@ -40,9 +40,7 @@ ProgramResult runProgram(const std::vector<std::string> &args) {
   ProgramResult result;
   char buffer[4096];
   for (;;) {
-    const ssize_t got = ::read(fds[0], buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR)
-      continue;
+    const ssize_t got = readRetrying(fds[0], buffer, sizeof buffer);
     if (got <= 0)
       break;
     if (result.output.size() < 64 * 1024)  // read to the end all the same: the program must not block
@@ -52,6 +50,15 @@ ProgramResult runProgram(const std::vector<std::string> &args) {
   const int status = waitForChild(pid, args[0]);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+ssize_t readRetrying(int fd, void *buffer, size_t size) {
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, size);
+    // errno only after a failed read, as in waitForChild.
+    if (got >= 0 || errno != EINTR)
+      return got;
+  }
 }
 
 int waitForChild(pid_t pid, const std::string &what) {

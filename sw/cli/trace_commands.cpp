@@ -142,9 +142,7 @@ public:
     line.clear();
     for (;;) {
       if (pos_ == len_) {
-        const ssize_t got = ::read(fd_, buf_, sizeof buf_);
-        if (got < 0 && errno == EINTR)
-          continue;
+        const ssize_t got = readRetrying(fd_, buf_, sizeof buf_);
         if (got <= 0)
           return !line.empty();
         pos_ = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -57,6 +58,25 @@ TEST(RunProgram, NoStatusWhenSigchldIsIgnored) {
     EXPECT_EQ(std::string(e.what()), std::string("cannot wait for /bin/sh: ") + std::strerror(ECHILD));
   }
   ::sigaction(SIGCHLD, &previous, nullptr);
+}
+
+// The end of a pipe and a read error, each with an earlier call's EINTR still in errno: neither
+// may be taken for an interrupted read (reading again would wait for ever).
+TEST(ReadRetrying, ReturnsTheBytesTheEndAndErrorsWhateverErrnoHeld) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::write(fds[1], "abc", 3), 3);
+  ::close(fds[1]);
+  char buffer[8] = {};
+  errno = EINTR;
+  EXPECT_EQ(readRetrying(fds[0], buffer, sizeof buffer), 3);
+  EXPECT_EQ(std::string(buffer, 3), "abc");
+  errno = EINTR;
+  EXPECT_EQ(readRetrying(fds[0], buffer, sizeof buffer), 0) << "the end";
+  ::close(fds[0]);
+  errno = EINTR;
+  EXPECT_EQ(readRetrying(-1, buffer, sizeof buffer), -1);
+  EXPECT_EQ(errno, EBADF);
 }
 
 TEST(RunProgram, AProgramThatCannotStartThrows) {
