@@ -40,20 +40,37 @@ ProgramResult runProgram(const std::vector<std::string> &args) {
   ProgramResult result;
   char buffer[4096];
   for (;;) {
-    const ssize_t got = ::read(fds[0], buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR)
-      continue;
+    const ssize_t got = readRetrying(fds[0], buffer, sizeof buffer);
     if (got <= 0)
       break;
     if (result.output.size() < 64 * 1024)  // read to the end all the same: the program must not block
       result.output.append(buffer, static_cast<size_t>(got));
   }
   ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = waitForChild(pid, args[0]);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+ssize_t readRetrying(int fd, void *buffer, size_t size) {
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, size);
+    // errno only after a failed read, as in waitForChild.
+    if (got >= 0 || errno != EINTR)
+      return got;
+  }
+}
+
+int waitForChild(pid_t pid, const std::string &what) {
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, 0) == pid)
+      return status;
+    // errno is read only after a failed wait: a successful call leaves it as it was, perhaps EINTR
+    // from an interrupted read before.
+    if (errno != EINTR)
+      throw std::runtime_error("cannot wait for " + what + ": " + std::strerror(errno));
+  }
 }
 
 bool isProgram(const std::string &program) {

@@ -142,9 +142,7 @@ public:
     line.clear();
     for (;;) {
       if (pos_ == len_) {
-        const ssize_t got = ::read(fd_, buf_, sizeof buf_);
-        if (got < 0 && errno == EINTR)
-          continue;
+        const ssize_t got = readRetrying(fd_, buf_, sizeof buf_);
         if (got <= 0)
           return !line.empty();
         pos_ = 0;
@@ -270,9 +268,7 @@ int runRecord(const RecordOptions &o) {
     throw;
   }
   ::close(fds[0]);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = waitForChild(child, "valgrind");
   importer.finish();
   writer.finish();
   if (importer.accesses() == 0)

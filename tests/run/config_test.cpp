@@ -605,6 +605,10 @@ TEST(ConfigEdges, ExitCostsKeepTheAdaptiveEstimateInStep) {
   EXPECT_EQ(s.vmm.costs.shadow_entry_write, 17u);
   EXPECT_EQ(s.vmm.costs.page_move, 5u);
   EXPECT_EQ(s.adaptive.exit_cycles, 2'300u);
+  EXPECT_EQ(s.adaptive.prefetch_install_cycles, 17u) << "one shadow entry written per prefetched entry";
+  // A prefetch reads the 511 other entries of the faulting entry's table.
+  applyConfigText("prefetch_entry_read = 3\n", "test4.cfg", s);
+  EXPECT_EQ(s.adaptive.prefetch_scan_cycles, 511u * 3);
 }
 
 TEST(ConfigEdges, EveryKeySetsItsOwnField) {

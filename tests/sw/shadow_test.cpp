@@ -1,6 +1,7 @@
 // shadow_test.cpp - the three shadow-paging variants: what exits, what is kept across switches,
 // propagation of trapped writes (shared tables, processes not running), prefetching, splintering,
-// and the invariant checker catching a stale shadow entry.
+// and the invariant checker catching a stale shadow entry; and, beside them, the guest kernel
+// meeting a protection fault its own records do not explain.
 #include <gtest/gtest.h>
 
 #include "sw_test_support.h"
@@ -250,6 +251,33 @@ TEST(ShadowCaching, RecycledTablePagesStayConsistent) {
     ASSERT_TRUE(sys.vmm->checkInvariants().empty()) << "round " << round;
   }
   EXPECT_LE(sys.vmm->shadow()->spaceCount(), 4u) << "dead processes' spaces are dropped";
+}
+
+// A present page the guest's records call resident and writable faults on a read because its PTE
+// lost US behind the kernel's back (nested paging: the MMU walks the guest's tables). Only a write
+// to a page kept read-only is copy-on-write: the handler must not rewrite the PTE and count a COW
+// fault for this one; it retries, and the third fault is reported.
+TEST(GuestFaults, AProtectionFaultThatIsNotCopyOnWriteIsNotResolvedAsOne) {
+  System sys(Approach::Nested);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  const uint64_t buf = populate(k, a, 1);
+  const uint64_t pte_hpa = sys.vmm->memory().hostOf(guestEntryGpa(sys, k.rootOf(a), buf, 1));
+  PhysicalMemory &mem = sys.backend->memory();
+  const uint64_t pte = mem.read64(pte_hpa);
+  ASSERT_TRUE((pte & pte::P) && (pte & pte::US) && (pte & pte::RW));
+  mem.write64(pte_hpa, pte & ~pte::US);
+  k.invlpg(buf);
+  const uint64_t faults = k.stats().page_faults, cow = k.stats().cow_faults;
+  try {
+    k.touch(buf, Access::Read);
+    ADD_FAILURE() << "the read went through";
+  } catch (const std::logic_error &e) {
+    EXPECT_NE(std::string(e.what()).find("not resolved by its handler"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(k.stats().page_faults, faults + 3);
+  EXPECT_EQ(k.stats().cow_faults, cow);
+  EXPECT_EQ(mem.read64(pte_hpa), pte & ~pte::US) << "the PTE is left as found";
 }
 
 }  // namespace

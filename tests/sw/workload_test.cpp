@@ -85,6 +85,10 @@ TEST(Workloads, ScanVisitsANewPageEachAccessAndSwitchesRoundRobin) {
   EXPECT_EQ(k.stats().page_faults, 7u);
   EXPECT_EQ(k.residentPages(1), 4u);
   EXPECT_EQ(k.stats().cr3_writes - cr3_writes, 3u) << "to 1, to 2, to 1";
+  // A run of one access, right after a switch: process 2's offset 12480 (page 3, new).
+  workload->run(k, 1);
+  EXPECT_EQ(k.stats().page_faults, 8u);
+  EXPECT_EQ(k.residentPages(2), 4u);
   EXPECT_EQ(workload->describe(), "scan");
 }
 

@@ -233,6 +233,11 @@ TEST(TraceText, NulBytesAreRefused) {
 
 TEST(TraceText, HeaderErrorsCarryTheLineNumber) {
   EXPECT_EQ(importErrorOf("# c\nheader \"\" \"v\"\n"), "in.txt:2: header key '' is empty or longer than 256 bytes");
+  // A key of the limit's length is a key; one byte more is refused.
+  const std::string at_limit(kMaxHeaderKeyBytes, 'k');
+  EXPECT_EQ(importErrorOf("header \"" + at_limit + "\" \"v\"\nswitch cpu=0 pid=1\n"), "");
+  EXPECT_EQ(importErrorOf("header \"" + at_limit + "k\" \"v\"\n"),
+            "in.txt:1: header key '" + at_limit + "k' is empty or longer than 256 bytes");
   EXPECT_EQ(importErrorOf("header \"k\" \"" + std::string(kMaxHeaderValueBytes + 1, 'v') + "\"\n"),
             "in.txt:1: header value of 'k' is longer than 65536 bytes");
   std::string many;
