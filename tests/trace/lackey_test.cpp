@@ -180,6 +180,7 @@ TEST(TraceLackey, SyscallEdges) {
       "SYSCALL[5,1](12) sys_brk ( 0x0 --> [pre-success] Success(0x1000) ",             // no " )"
       "SYSCALL[5,1](9) ... [async] --> Success(0x4900000) ",                           // nothing pending
       "SYSCALL[5,1](11) sys_munmap ( 0x5000 )[sync] --> Success(0x0) ",                // one argument
+      "SYSCALL[5,1](11) sys_munmap ( x, 4096 )[sync] --> Success(0x0) ",              // address not a number
       "SYSCALL[5,1](10) sys_mprotect ( 0x5000, 4096 )[sync] --> Success(0x0) ",        // two
       "SYSCALL[5,1](9) sys_mmap ( 0x0, 4096 ) --> [pre-success] Success(0x4835000) ",  // two
       "SYSCALL[5,1](25) sys_mremap ( 0x4900000, 4096 ) --> [pre-success] Success(0x5000000) ",
