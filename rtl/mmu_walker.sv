@@ -151,16 +151,20 @@ module mmu_walker #(
     base_offset = {carry[PaBits], gpa ^ gbase ^ carry[PaBits-1:0]};
   endfunction
 
-  // x + y in P + 2 bits (no carry out: the operands are below 2^(P+1)), each carry a comparison
-  // as in base_offset.
-  function automatic logic [PaBits+1:0] add_shallow(logic [PaBits+1:0] x, logic [PaBits+1:0] y);
-    logic [PaBits+1:0] carry, low;
+  // GBASE + GSIZE in pages (P - 10 bits: no carry out), each carry a comparison as in
+  // base_offset. On the page numbers, not on the byte addresses: with twelve constant zero bits
+  // below, this flow maps the comparisons of base_offset's form to a ripple of about 60 levels.
+  function automatic logic [PaBits-11:0] add_pages(logic [PaBits-13:0] gbase_page,
+                                                   logic [PaBits-12:0] gsize_page);
+    logic [PaBits-11:0] x, y, carry, low;
+    x = (PaBits-10)'(gbase_page);
+    y = (PaBits-10)'(gsize_page);
     carry[0] = 1'b0;
-    for (int unsigned i = 1; i <= PaBits + 1; i++) begin
-      low = (PaBits+2)'((64'd1 << i) - 64'd1);
+    for (int unsigned i = 1; i < PaBits - 10; i++) begin
+      low = (PaBits-10)'((64'd1 << i) - 64'd1);
       carry[i] = (x & low) > (~y & low);
     end
-    add_shallow = x ^ y ^ carry;
+    add_pages = x ^ y ^ carry;
   endfunction
 
   // Offset mask of a page.
@@ -302,7 +306,7 @@ module mmu_walker #(
     limit_q <= limit_d;
   end
 
-  assign limit_d = add_shallow({2'b00, span_q.gbase, 12'h000}, {1'b0, span_q.gsize, 12'h000});
+  assign limit_d = {add_pages(span_q.gbase, span_q.gsize), 12'h000};
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
   // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
@@ -501,22 +505,47 @@ module mmu_walker #(
   logic                xd_valid, xd_final, xd_dirty;
   logic [PaBits-1:0]   xd_gpa;
   logic [2:0]          xd_glevel;
-  logic [PaBits:0]     xd_hpa;   // P + 1 bits: a base-offset sum may reach 2^P
+  logic [PaBits-1:0]   xd_hpa;   // a base-offset sum that reaches 2^P fails direct_bounds
   mmu_pkg::page_size_e xd_hsize, xd_size;
   logic [2:0]          xd_perm;
   logic                bounds_pass;
 
   // The bounds check (§8.1) of a nested translation's host page (an escaped gPA, or the end of
   // its EPT walk); a base-offset page is checked from its gPA below, so that the sum and the
-  // comparators are not in series (§12: at most 60 gate levels).
+  // comparators are not in series (§12: at most 60 gate levels). The page checked is selected by
+  // the state alone (ANSWER: XLATE's registered answer; an EPT walk's end: its leaf, read now or
+  // kept for the A/D update), not by the EPT entry's checks that decide whether the translation
+  // is taken this cycle, which come late in the cycle; its verdict is used only when it is.
+  // GBASE and the limit are the copies of START (span_q, limit_q).
   logic                xd_direct;      // a base-offset translation (DIRECT, not escaped)
-  logic [PaBits:0]     xd_nested_hpa;  // xd_hpa when not base-offset
+  logic [PaBits-1:0]   chk_hpa;
+  mmu_pkg::page_size_e chk_size;
   logic                checker_pass, direct_pass;
 
+  always_comb begin : checked_page
+    logic                final_gpa;
+    mmu_pkg::page_size_e hsize;
+    if (xa_valid) begin
+      chk_hpa = ans_q.ntlb_hpa;
+      hsize = xr_escaped ? mmu_pkg::Size4K : size_e(ans_q.ntlb_size);
+      final_gpa = xr_final;
+    end else if (state_q == mmu_pkg::WalkNestedRead) begin
+      chk_hpa = e_hpa;
+      hsize = nescaped_q ? mmu_pkg::Size4K : e_size;
+      final_gpa = nfinal_q;
+    end else begin
+      chk_hpa = nested_q.res_hpa;
+      hsize = nescaped_q ? mmu_pkg::Size4K : size_e(nested_q.res_size);
+      final_gpa = nfinal_q;
+    end
+    // As xd_size below: tables are 4K, a final page the smaller of guest and host page.
+    chk_size = !final_gpa ? mmu_pkg::Size4K : (hsize < g_gsize) ? hsize : g_gsize;
+  end
+
   mmu_bounds_checker #(.PaBits(PaBits)) u_bounds_checker (
-    .addr_i  (xd_nested_hpa & ~{1'b0, offset_mask(xd_size)}),
-    .size_i  (xd_size),
-    .gbase_i (ctx_gbase_i),
+    .addr_i  ({1'b0, chk_hpa & ~offset_mask(chk_size)}),
+    .size_i  (chk_size),
+    .gbase_i ({span_q.gbase, 12'h000}),
     .limit_i (limit_q),
     .pass_o  (checker_pass)
   );
@@ -547,7 +576,6 @@ module mmu_walker #(
     xd_gpa = xr_gpa;
     xd_hpa = '0;
     xd_direct = 1'b0;
-    xd_nested_hpa = '0;
     xd_hsize = mmu_pkg::Size4K;
     xd_perm = PermRwx;
     xd_dirty = 1'b1;
@@ -559,8 +587,7 @@ module mmu_walker #(
       if (ans_q.ntlb_grants) begin
         ntlb_touch_o = 1'b1;
         xd_valid = 1'b1;
-        xd_hpa = {1'b0, ans_q.ntlb_hpa};
-        xd_nested_hpa = xd_hpa;
+        xd_hpa = ans_q.ntlb_hpa;
         xd_hsize = xr_escaped ? mmu_pkg::Size4K : size_e(ans_q.ntlb_size);
         xd_perm = ans_q.ntlb_perm;
         xd_dirty = ans_q.ntlb_dirty;
@@ -574,7 +601,7 @@ module mmu_walker #(
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
       xd_direct = 1'b1;
-      xd_hpa = base_offset(xr_gpa, ctx_gbase_i);
+      xd_hpa = PaBits'(base_offset(xr_gpa, ctx_gbase_i));
       if (xr_final && !xr_in_page) begin
         xd_hsize = ctx_gbase_i[29:12] == '0 ? mmu_pkg::Size1G :
                    ctx_gbase_i[20:12] == '0 ? mmu_pkg::Size2M : mmu_pkg::Size4K;
@@ -582,8 +609,7 @@ module mmu_walker #(
     end else if (xr_valid) begin
       // NATIVE and SHADOW: the pointer is already an hPA.
       xd_valid = 1'b1;
-      xd_hpa = {1'b0, xr_gpa};
-      xd_nested_hpa = xd_hpa;  // not bounds-checked (not DIRECT)
+      xd_hpa = xr_gpa;
       xd_hsize = xr_final ? g_gsize : mmu_pkg::Size4K;
     end else if (resp_fire && ((state_q == mmu_pkg::WalkNestedRead && e_present &&
                                 !e_misconf && e_leaf && !e_denies && !e_need_ad) ||
@@ -594,14 +620,12 @@ module mmu_walker #(
       xd_glevel = nested_q.glevel;
       xd_gpa = ngpa_q;
       if (state_q == mmu_pkg::WalkNestedRead) begin
-        xd_hpa = {1'b0, e_hpa};
-        xd_nested_hpa = xd_hpa;
+        xd_hpa = e_hpa;
         xd_hsize = e_size;
         xd_perm = e_perm;
         xd_dirty = e_dirty;
       end else begin
-        xd_hpa = {1'b0, nested_q.res_hpa};
-        xd_nested_hpa = xd_hpa;
+        xd_hpa = nested_q.res_hpa;
         xd_hsize = size_e(nested_q.res_size);
         xd_perm = nested_q.perm;
         xd_dirty = nested_q.res_dirty;
@@ -687,7 +711,7 @@ module mmu_walker #(
     pte_cur = guest_q.pte;
     bounds_fault = ctx_mode_i == mmu_pkg::ModeDirect && !bounds_pass;
     bounds_fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, req_q.va, xd_glevel));
-    next_table = xd_hpa[PaBits-1:0];
+    next_table = xd_hpa;
     next_entry = entry_addr(next_table, req_q.va, xd_glevel);
     res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
     leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
