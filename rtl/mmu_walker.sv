@@ -43,8 +43,11 @@ module mmu_walker #(
   input  logic [PaBits-1:0]                     ctx_cr3_i,
   input  logic [PaBits-1:0]                     ctx_ept_root_i,
   input  logic                                  ctx_ept_ad_i,
+  // GBASE and GSIZE are 4K-aligned: only their page numbers are used.
+  /* verilator lint_off UNUSEDSIGNAL */
   input  logic [PaBits-1:0]                     ctx_gbase_i,
   input  logic [PaBits:0]                       ctx_gsize_i,
+  /* verilator lint_on UNUSEDSIGNAL */
   input  logic                                  ctx_guest_ad_i,
   input  logic [EscSlots-1:0]              ctx_esc_valid_i,
   input  logic [EscSlots*(PaBits-12)-1:0]  ctx_esc_page_i,
@@ -136,29 +139,17 @@ module mmu_walker #(
     entry_addr = {table_addr[PaBits-1:12], index, 3'b000};
   endfunction
 
-  // gPA + GBASE (§8.1), P + 1 bits. Each carry is a comparison of the operands' lower bits (the
-  // carry into bit i is set when gpa[i-1:0] > ~gbase[i-1:0]): a tree per bit where the flat
-  // synthesis of `+` (abc -g) ripples at about two gate levels a bit (§12: at most 60 levels).
-  function automatic logic [PaBits:0] base_offset(logic [PaBits-1:0] gpa,
-                                                  logic [PaBits-1:0] gbase);
-    logic [PaBits:0]   carry;
-    logic [PaBits-1:0] low;
-    carry[0] = 1'b0;
-    for (int unsigned i = 1; i <= PaBits; i++) begin
-      low = PaBits'((64'd1 << i) - 64'd1);
-      carry[i] = (gpa & low) > (~gbase & low);
-    end
-    base_offset = {carry[PaBits], gpa ^ gbase ^ carry[PaBits-1:0]};
-  endfunction
-
-  // GBASE + GSIZE in pages (P - 10 bits: no carry out), each carry a comparison as in
-  // base_offset. On the page numbers, not on the byte addresses: with twelve constant zero bits
-  // below, this flow maps the comparisons of base_offset's form to a ripple of about 60 levels.
+  // GBASE + x in pages, P - 10 bits (no carry out: x < 2^(P-11)): GBASE + GSIZE (§8.1) and a
+  // base-offset translation's gPA + GBASE (§5). Each carry is a comparison of the operands' lower
+  // bits (the carry into bit i is set when x[i-1:0] > ~y[i-1:0]): a tree per bit where the flat
+  // synthesis of `+` (abc -g) ripples at about two gate levels a bit. On page numbers, not on
+  // byte addresses: with twelve constant zero bits below, this flow maps the same comparisons
+  // to a ripple of about 60 levels (§12: at most 60).
   function automatic logic [PaBits-11:0] add_pages(logic [PaBits-13:0] gbase_page,
-                                                   logic [PaBits-12:0] gsize_page);
+                                                   logic [PaBits-12:0] x_page);
     logic [PaBits-11:0] x, y, carry, low;
     x = (PaBits-10)'(gbase_page);
-    y = (PaBits-10)'(gsize_page);
+    y = (PaBits-10)'(x_page);
     carry[0] = 1'b0;
     for (int unsigned i = 1; i < PaBits - 10; i++) begin
       low = (PaBits-10)'((64'd1 << i) - 64'd1);
@@ -554,16 +545,32 @@ module mmu_walker #(
   // being at most align(GBASE) (§5's hsize), aligned to n, so a = page + GBASE with page the
   // gPA's page. Then GBASE <= a holds, a + n <= GBASE + GSIZE is (page >> k) < (GSIZE >> k), and
   // a + n <= 2^P is a < 2^P, i.e. no carry out of page + GBASE in P bits: page <= ~GBASE.
+  // The size is XLATE's (xd_size of its base-offset arm), from registers only; GBASE and GSIZE
+  // are the copies of START, in pages.
+  mmu_pkg::page_size_e gbase_align;  // the largest page GBASE is aligned to
+  mmu_pkg::page_size_e direct_size;
+
   always_comb begin : direct_bounds
-    logic [PaBits-1:0] page;
-    logic              below_size;
-    page = xr_gpa & ~offset_mask(xd_size);
-    unique case (xd_size)
-      mmu_pkg::Size2M: below_size = ({1'b0, page} >> 21) < (ctx_gsize_i >> 21);
-      mmu_pkg::Size1G: below_size = ({1'b0, page} >> 30) < (ctx_gsize_i >> 30);
-      default: below_size = ({1'b0, page} >> 12) < (ctx_gsize_i >> 12);
+    logic [PaBits-13:0]  page;
+    logic [PaBits-13:0]  mask;  // the page's offset bits above bit 12
+    logic                below_size;
+    mmu_pkg::page_size_e hsize;
+    gbase_align = span_q.gbase[17:0] == '0 ? mmu_pkg::Size1G :
+                  span_q.gbase[8:0] == '0 ? mmu_pkg::Size2M : mmu_pkg::Size4K;
+    hsize = xr_in_page ? mmu_pkg::Size4K : gbase_align;
+    direct_size = !xr_final ? mmu_pkg::Size4K : (hsize < g_gsize) ? hsize : g_gsize;
+    unique case (direct_size)
+      mmu_pkg::Size2M: mask = (PaBits-12)'(9'h1ff);
+      mmu_pkg::Size1G: mask = (PaBits-12)'(18'h3ffff);
+      default: mask = '0;
     endcase
-    direct_pass = below_size && page <= ~ctx_gbase_i;
+    page = xr_gpa[PaBits-1:12] & ~mask;
+    unique case (direct_size)
+      mmu_pkg::Size2M: below_size = ({1'b0, page} >> 9) < (span_q.gsize >> 9);
+      mmu_pkg::Size1G: below_size = ({1'b0, page} >> 18) < (span_q.gsize >> 18);
+      default: below_size = {1'b0, page} < span_q.gsize;
+    endcase
+    direct_pass = below_size && page <= ~span_q.gbase;
   end
 
   assign bounds_pass = xd_direct ? direct_pass : checker_pass;
@@ -601,11 +608,9 @@ module mmu_walker #(
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
       xd_direct = 1'b1;
-      xd_hpa = PaBits'(base_offset(xr_gpa, ctx_gbase_i));
-      if (xr_final && !xr_in_page) begin
-        xd_hsize = ctx_gbase_i[29:12] == '0 ? mmu_pkg::Size1G :
-                   ctx_gbase_i[20:12] == '0 ? mmu_pkg::Size2M : mmu_pkg::Size4K;
-      end
+      xd_hpa = {(PaBits-12)'(add_pages(span_q.gbase, {1'b0, xr_gpa[PaBits-1:12]})),
+                xr_gpa[11:0]};
+      if (xr_final && !xr_in_page) xd_hsize = gbase_align;
     end else if (xr_valid) begin
       // NATIVE and SHADOW: the pointer is already an hPA.
       xd_valid = 1'b1;
