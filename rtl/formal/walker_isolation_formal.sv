@@ -40,8 +40,8 @@
 //   inv_limit            the limit the bounds checker compares with (their sum, registered in
 //                        the cycle after) is the region's end where a check can use it (ANSWER,
 //                        and the EPT walk that may follow).
-// Four of the walker's internal registers (gpte_addr_q, nfinal_q, span_q, limit_q) are not
-// ports; scripts/formal connects the probe_* wires below to them after flattening (yosys
+// Five of the walker's internal signals (gpte_addr_q, nfinal_q, xr_final, span_q, limit_q) are
+// not ports; scripts/formal connects the probe_* wires below to them after flattening (yosys
 // `connect`).
 module walker_isolation_formal #(
   parameter int unsigned GuestLevels = 4,
@@ -271,6 +271,7 @@ module walker_isolation_formal #(
   /* verilator lint_off UNDRIVEN */
   logic [PaBits-1:0] probe_gpte_addr;
   logic              probe_nfinal;
+  logic              probe_xfinal;  // u_walker.xr_final: XLATE / ANSWER translate the final gPA
   logic [2*PaBits-24:0] probe_span;  // u_walker.span_q: {GBASE, GSIZE} page numbers, from START
   logic [PaBits+1:0] probe_limit;  // u_walker.limit_q: their sum, registered the cycle after
   /* verilator lint_on UNDRIVEN */
@@ -331,7 +332,8 @@ module walker_isolation_formal #(
       if (in_mem_state && mem_req_dim == mmu_pkg::DimGuest)
         inv_guest_addr: assert (within_region(64'(mem_req_addr), 64'd8, region_lo, region_hi));
       if (state == mmu_pkg::WalkGuestRead || state == mmu_pkg::WalkGuestAdTable ||
-          state == mmu_pkg::WalkGuestAdLeaf || (nested_state && probe_nfinal))
+          state == mmu_pkg::WalkGuestAdLeaf || (nested_state && probe_nfinal) ||
+          ((state == mmu_pkg::WalkXlate || state == mmu_pkg::WalkXlateAnswer) && probe_xfinal))
         inv_leaf_addr: assert (within_region(64'(probe_gpte_addr), 64'd8, region_lo, region_hi));
       // The bounds checker compares with GBASE + GSIZE, summed from the copies registered in
       // START (§12): during a walk they are the context's (fixed while the walker is busy), and
