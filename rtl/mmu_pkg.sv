@@ -126,7 +126,8 @@ package mmu_pkg;
     WalkNestedAd     = 4'd5,  // setting A (and D) in an EPT entry
     WalkGuestAdLeaf  = 4'd6,  // setting A (and D) in the guest leaf, the last operation
     WalkDone         = 4'd7,  // fills the TLB while the response is presented
-    WalkXlate        = 4'd8   // translates the gPA registered in the cycle before (§12 XLATE)
+    WalkXlate        = 4'd8,  // translates the gPA registered in the cycle before (§12 XLATE)
+    WalkXlateAnswer  = 4'd9   // decides from the nested-TLB / EPT PSC answer registered in XLATE
   } walk_state_e;
 
   // What an invalidation of the VPID-tagged structures (TLB, PSC) selects (§11).

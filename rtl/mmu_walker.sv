@@ -4,13 +4,15 @@
 // walker decides the next one in the cycle the previous response arrives (§12), except that a gPA
 // to translate (CR3 after a PSC miss in START, a guest table pointer, the final gPA) is
 // registered in the cycle it becomes known, with its escape-filter verdict, and translated in the
-// next cycle, XLATE: probes of the nested TLB and the EPT PSC (§10.3), the base-offset addition
-// and the bounds check happen there, away from the response decode and the PSC probe (§12: a
-// path of at most 60 gate levels). The decision logic is written as three steps so that the
-// nested-TLB and EPT PSC probes sit between them without a loop:
+// next cycle, XLATE: the base-offset addition and the bounds check happen there, away from the
+// response decode and the PSC probe (§12: a path of at most 60 gate levels). A gPA that goes
+// through the EPT is probed in the nested TLB and the EPT PSC (§10.3) in XLATE; their answer is
+// registered, and the cycle after, ANSWER, decides from it (the hit's use, the bounds check, the
+// first EPT read), so that neither the probe nor the PLRU update is in series with the decision.
+// The decision logic is written as three steps:
 //   1. `known_gpa`: which gPA, if any, becomes known this cycle (registered for XLATE);
 //      `xr_*`: the gPA XLATE translates, and whether it goes through the EPT;
-//   2. the nested TLB and the EPT PSC (outside) answer for that gPA;
+//   2. the nested TLB and the EPT PSC (outside) answer for that gPA (registered in XLATE);
 //   3. `decide`: everything else - faults, the next operation, cache fills, the response.
 // The walker presents its response for one cycle (resp_valid_o) in the decision cycle; the top
 // registers it, so it is visible in the DONE cycle, when the TLB is filled.
@@ -41,8 +43,11 @@ module mmu_walker #(
   input  logic [PaBits-1:0]                     ctx_cr3_i,
   input  logic [PaBits-1:0]                     ctx_ept_root_i,
   input  logic                                  ctx_ept_ad_i,
+  // GBASE and GSIZE are 4K-aligned: only their page numbers are used.
+  /* verilator lint_off UNUSEDSIGNAL */
   input  logic [PaBits-1:0]                     ctx_gbase_i,
   input  logic [PaBits:0]                       ctx_gsize_i,
+  /* verilator lint_on UNUSEDSIGNAL */
   input  logic                                  ctx_guest_ad_i,
   input  logic [EscSlots-1:0]              ctx_esc_valid_i,
   input  logic [EscSlots*(PaBits-12)-1:0]  ctx_esc_page_i,
@@ -134,31 +139,23 @@ module mmu_walker #(
     entry_addr = {table_addr[PaBits-1:12], index, 3'b000};
   endfunction
 
-  // gPA + GBASE (§8.1), P + 1 bits. Each carry is a comparison of the operands' lower bits (the
-  // carry into bit i is set when gpa[i-1:0] > ~gbase[i-1:0]): a tree per bit where the flat
-  // synthesis of `+` (abc -g) ripples at about two gate levels a bit (§12: at most 60 levels).
-  function automatic logic [PaBits:0] base_offset(logic [PaBits-1:0] gpa,
-                                                  logic [PaBits-1:0] gbase);
-    logic [PaBits:0]   carry;
-    logic [PaBits-1:0] low;
+  // GBASE + x in pages, P - 10 bits (no carry out: x < 2^(P-11)): GBASE + GSIZE (§8.1) and a
+  // base-offset translation's gPA + GBASE (§5). Each carry is a comparison of the operands' lower
+  // bits (the carry into bit i is set when x[i-1:0] > ~y[i-1:0]): a tree per bit where the flat
+  // synthesis of `+` (abc -g) ripples at about two gate levels a bit. On page numbers, not on
+  // byte addresses: with twelve constant zero bits below, this flow maps the same comparisons
+  // to a ripple of about 60 levels (§12: at most 60).
+  function automatic logic [PaBits-11:0] add_pages(logic [PaBits-13:0] gbase_page,
+                                                   logic [PaBits-12:0] x_page);
+    logic [PaBits-11:0] x, y, carry, low;
+    x = (PaBits-10)'(gbase_page);
+    y = (PaBits-10)'(x_page);
     carry[0] = 1'b0;
-    for (int unsigned i = 1; i <= PaBits; i++) begin
-      low = PaBits'((64'd1 << i) - 64'd1);
-      carry[i] = (gpa & low) > (~gbase & low);
-    end
-    base_offset = {carry[PaBits], gpa ^ gbase ^ carry[PaBits-1:0]};
-  endfunction
-
-  // x + y in P + 2 bits (no carry out: the operands are below 2^(P+1)), each carry a comparison
-  // as in base_offset.
-  function automatic logic [PaBits+1:0] add_shallow(logic [PaBits+1:0] x, logic [PaBits+1:0] y);
-    logic [PaBits+1:0] carry, low;
-    carry[0] = 1'b0;
-    for (int unsigned i = 1; i <= PaBits + 1; i++) begin
-      low = (PaBits+2)'((64'd1 << i) - 64'd1);
+    for (int unsigned i = 1; i < PaBits - 10; i++) begin
+      low = (PaBits-10)'((64'd1 << i) - 64'd1);
       carry[i] = (x & low) > (~y & low);
     end
-    add_shallow = x ^ y ^ carry;
+    add_pages = x ^ y ^ carry;
   endfunction
 
   // Offset mask of a page.
@@ -245,10 +242,37 @@ module mmu_walker #(
     logic                in_page;     // an escape entry lies inside the guest page
   } xlate_t;
 
+  // The nested TLB's and the EPT PSC's answer for XLATE's gPA (§12), registered at the end of
+  // XLATE and used in ANSWER: whether the nested TLB's hit is used, its translation, and where
+  // the EPT walk starts on a miss (below the deepest EPT PSC hit, else at the root).
+  typedef struct packed {
+    logic                ntlb_match;   // some entry matches
+    logic                ntlb_grants;  // and grants the access: the hit is used
+    logic [PaBits-1:0]   ntlb_hpa;
+    logic [1:0]          ntlb_size;    // page_size_e
+    logic [2:0]          ntlb_perm;
+    logic                ntlb_dirty;
+    logic                eptc_hit;     // the EPT walk starts below an EPT PSC hit
+    logic [2:0]          ept_level;    // the EPT walk's first level
+    logic [PaBits-1:0]   ept_entry;    // and the entry it reads there
+    logic [2:0]          ept_perm;     // the EPT permission above that level
+  } answer_t;
+
+  // GBASE and GSIZE of the walk's context (page numbers), registered in START.
+  typedef struct packed {
+    logic [PaBits-13:0]  gbase;
+    logic [PaBits-12:0]  gsize;
+  } span_t;
+
   mmu_pkg::walk_ctl_t  ctl_q, ctl_d;
   xlate_t              xl_q, xl_d;
-  // GBASE + GSIZE (§8.1), registered in START: the context is stable while the walker is busy,
-  // and no translation is checked before the cycle after START.
+  answer_t             ans_q, ans_d;
+  // GBASE + GSIZE (§8.1), for the bounds check of a nested translation's host page: summed in
+  // every cycle from span_q, registered in START, so that neither the context selection nor the
+  // sum is in series with a check (§12). The context is stable while the walker is busy, and
+  // the first check against it is in ANSWER or at an EPT walk's end, at least two cycles after
+  // START.
+  span_t               span_q, span_d;
   logic [PaBits+1:0]   limit_q, limit_d;
   mem_t                mem_q, mem_d;
   mmu_pkg::walk_req_t  req_q, req_d;
@@ -268,11 +292,12 @@ module mmu_walker #(
     nested_q <= nested_d;
     res_q <= res_d;
     xl_q <= xl_d;
+    ans_q <= ans_d;
+    span_q <= span_d;
     limit_q <= limit_d;
   end
 
-  assign limit_d = (state_q == mmu_pkg::WalkStart) ?
-                   add_shallow({2'b00, ctx_gbase_i}, {1'b0, ctx_gsize_i}) : limit_q;
+  assign limit_d = {add_pages(span_q.gbase, span_q.gsize), 12'h000};
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
   // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
@@ -417,13 +442,14 @@ module mmu_walker #(
     .in_page_o   (esc_in_page)
   );
 
-  // XLATE's gPA.
-  logic                xr_valid, xr_final, xr_escaped, xr_nested, xr_in_page;
+  // XLATE's gPA (and ANSWER's: xl_q is kept).
+  logic                xr_valid, xa_valid, xr_final, xr_escaped, xr_nested, xr_in_page;
   mmu_pkg::access_e    xr_access;  // READ for table pointers, the request's for the final gPA
   logic [PaBits-1:0]   xr_gpa;
   logic [2:0]          xr_glevel;
 
   assign xr_valid = state_q == mmu_pkg::WalkXlate;
+  assign xa_valid = state_q == mmu_pkg::WalkXlateAnswer;
   assign xr_final = xl_q.final_gpa;
   assign xr_gpa = xl_q.gpa;
   assign xr_glevel = xl_q.glevel;
@@ -431,8 +457,37 @@ module mmu_walker #(
   assign xr_in_page = xl_q.in_page;
   assign xr_nested = ctx_mode_i == mmu_pkg::ModeNested || xr_escaped;
   assign xr_access = xr_final ? req_q.access : mmu_pkg::AccessRead;
-  assign ntlb_lk_valid_o = xr_valid && xr_nested;
+  // Probed in XLATE, whose answer is registered, and again in ANSWER, whose PLRU touch and
+  // drop of a non-granting match act on the way that lookup finds: the same, nothing having
+  // written the arrays in between (§12).
+  assign ntlb_lk_valid_o = (xr_valid || xa_valid) && xr_nested;
   assign ntlb_lk_gpa_o = xr_gpa;
+
+  // Step 2: the answer XLATE registers.
+  answer_t ans_now;
+
+  always_comb begin : answer
+    ans_now.ntlb_match = ntlb_match_i;
+    // A hit is used when the EPT permission allows the access and, for the final gPA of a write
+    // with EPT A/D on, the entry is dirty (§5 nested_translate).
+    ans_now.ntlb_grants = ntlb_match_i && mmu_pkg::ept_grants(ntlb_perm_i, xr_access) &&
+                          (!(xr_final && req_q.access == mmu_pkg::AccessWrite && ctx_ept_ad_i) ||
+                           ntlb_dirty_i);
+    ans_now.ntlb_hpa = ntlb_hpa_i;
+    ans_now.ntlb_size = ntlb_size_i;
+    ans_now.ntlb_perm = ntlb_perm_i;
+    ans_now.ntlb_dirty = ntlb_dirty_i;
+    ans_now.eptc_hit = eptc_hit_i;
+    if (eptc_hit_i) begin  // the deepest EPT PSC hit skips the EPT levels above it (§10.3)
+      ans_now.ept_level = eptc_level_i - 3'd1;
+      ans_now.ept_entry = entry_addr(eptc_next_i, 64'(xr_gpa), eptc_level_i - 3'd1);
+      ans_now.ept_perm = eptc_perm_i;
+    end else begin
+      ans_now.ept_level = 3'(NestedLevels);
+      ans_now.ept_entry = entry_addr(ctx_ept_root_i, 64'(xr_gpa), 3'(NestedLevels));
+      ans_now.ept_perm = PermRwx;
+    end
+  end
 
   // ---------------------------------------------------------------------------------------
   // Step 3: decisions.
@@ -441,22 +496,47 @@ module mmu_walker #(
   logic                xd_valid, xd_final, xd_dirty;
   logic [PaBits-1:0]   xd_gpa;
   logic [2:0]          xd_glevel;
-  logic [PaBits:0]     xd_hpa;   // P + 1 bits: a base-offset sum may reach 2^P
+  logic [PaBits-1:0]   xd_hpa;   // a base-offset sum that reaches 2^P fails direct_bounds
   mmu_pkg::page_size_e xd_hsize, xd_size;
   logic [2:0]          xd_perm;
   logic                bounds_pass;
 
   // The bounds check (§8.1) of a nested translation's host page (an escaped gPA, or the end of
   // its EPT walk); a base-offset page is checked from its gPA below, so that the sum and the
-  // comparators are not in series (§12: at most 60 gate levels).
+  // comparators are not in series (§12: at most 60 gate levels). The page checked is selected by
+  // the state alone (ANSWER: XLATE's registered answer; an EPT walk's end: its leaf, read now or
+  // kept for the A/D update), not by the EPT entry's checks that decide whether the translation
+  // is taken this cycle, which come late in the cycle; its verdict is used only when it is.
+  // GBASE and the limit are the copies of START (span_q, limit_q).
   logic                xd_direct;      // a base-offset translation (DIRECT, not escaped)
-  logic [PaBits:0]     xd_nested_hpa;  // xd_hpa when not base-offset
+  logic [PaBits-1:0]   chk_hpa;
+  mmu_pkg::page_size_e chk_size;
   logic                checker_pass, direct_pass;
 
+  always_comb begin : checked_page
+    logic                final_gpa;
+    mmu_pkg::page_size_e hsize;
+    if (xa_valid) begin
+      chk_hpa = ans_q.ntlb_hpa;
+      hsize = xr_escaped ? mmu_pkg::Size4K : size_e(ans_q.ntlb_size);
+      final_gpa = xr_final;
+    end else if (state_q == mmu_pkg::WalkNestedRead) begin
+      chk_hpa = e_hpa;
+      hsize = nescaped_q ? mmu_pkg::Size4K : e_size;
+      final_gpa = nfinal_q;
+    end else begin
+      chk_hpa = nested_q.res_hpa;
+      hsize = nescaped_q ? mmu_pkg::Size4K : size_e(nested_q.res_size);
+      final_gpa = nfinal_q;
+    end
+    // As xd_size below: tables are 4K, a final page the smaller of guest and host page.
+    chk_size = !final_gpa ? mmu_pkg::Size4K : (hsize < g_gsize) ? hsize : g_gsize;
+  end
+
   mmu_bounds_checker #(.PaBits(PaBits)) u_bounds_checker (
-    .addr_i  (xd_nested_hpa & ~{1'b0, offset_mask(xd_size)}),
-    .size_i  (xd_size),
-    .gbase_i (ctx_gbase_i),
+    .addr_i  ({1'b0, chk_hpa & ~offset_mask(chk_size)}),
+    .size_i  (chk_size),
+    .gbase_i ({span_q.gbase, 12'h000}),
     .limit_i (limit_q),
     .pass_o  (checker_pass)
   );
@@ -465,16 +545,32 @@ module mmu_walker #(
   // being at most align(GBASE) (§5's hsize), aligned to n, so a = page + GBASE with page the
   // gPA's page. Then GBASE <= a holds, a + n <= GBASE + GSIZE is (page >> k) < (GSIZE >> k), and
   // a + n <= 2^P is a < 2^P, i.e. no carry out of page + GBASE in P bits: page <= ~GBASE.
+  // The size is XLATE's (xd_size of its base-offset arm), from registers only; GBASE and GSIZE
+  // are the copies of START, in pages.
+  mmu_pkg::page_size_e gbase_align;  // the largest page GBASE is aligned to
+  mmu_pkg::page_size_e direct_size;
+
   always_comb begin : direct_bounds
-    logic [PaBits-1:0] page;
-    logic              below_size;
-    page = xr_gpa & ~offset_mask(xd_size);
-    unique case (xd_size)
-      mmu_pkg::Size2M: below_size = ({1'b0, page} >> 21) < (ctx_gsize_i >> 21);
-      mmu_pkg::Size1G: below_size = ({1'b0, page} >> 30) < (ctx_gsize_i >> 30);
-      default: below_size = ({1'b0, page} >> 12) < (ctx_gsize_i >> 12);
+    logic [PaBits-13:0]  page;
+    logic [PaBits-13:0]  mask;  // the page's offset bits above bit 12
+    logic                below_size;
+    mmu_pkg::page_size_e hsize;
+    gbase_align = span_q.gbase[17:0] == '0 ? mmu_pkg::Size1G :
+                  span_q.gbase[8:0] == '0 ? mmu_pkg::Size2M : mmu_pkg::Size4K;
+    hsize = xr_in_page ? mmu_pkg::Size4K : gbase_align;
+    direct_size = !xr_final ? mmu_pkg::Size4K : (hsize < g_gsize) ? hsize : g_gsize;
+    unique case (direct_size)
+      mmu_pkg::Size2M: mask = (PaBits-12)'(9'h1ff);
+      mmu_pkg::Size1G: mask = (PaBits-12)'(18'h3ffff);
+      default: mask = '0;
     endcase
-    direct_pass = below_size && page <= ~ctx_gbase_i;
+    page = xr_gpa[PaBits-1:12] & ~mask;
+    unique case (direct_size)
+      mmu_pkg::Size2M: below_size = ({1'b0, page} >> 9) < (span_q.gsize >> 9);
+      mmu_pkg::Size1G: below_size = ({1'b0, page} >> 18) < (span_q.gsize >> 18);
+      default: below_size = {1'b0, page} < span_q.gsize;
+    endcase
+    direct_pass = below_size && page <= ~span_q.gbase;
   end
 
   assign bounds_pass = xd_direct ? direct_pass : checker_pass;
@@ -487,45 +583,38 @@ module mmu_walker #(
     xd_gpa = xr_gpa;
     xd_hpa = '0;
     xd_direct = 1'b0;
-    xd_nested_hpa = '0;
     xd_hsize = mmu_pkg::Size4K;
     xd_perm = PermRwx;
     xd_dirty = 1'b1;
     ntlb_touch_o = 1'b0;
     ntlb_inv_matching_o = 1'b0;
 
-    if (xr_valid && xr_nested) begin
-      // nested_translate: the nested TLB first (§5).
-      // A hit grants when the EPT permission allows the access and, for the final gPA of a
-      // write with EPT A/D on, the entry is dirty.
-      if (ntlb_match_i && mmu_pkg::ept_grants(ntlb_perm_i, xr_access) &&
-          (!(xr_final && req_q.access == mmu_pkg::AccessWrite && ctx_ept_ad_i) ||
-           ntlb_dirty_i)) begin
+    if (xa_valid) begin
+      // nested_translate: the nested TLB first (§5), from XLATE's registered answer.
+      if (ans_q.ntlb_grants) begin
         ntlb_touch_o = 1'b1;
         xd_valid = 1'b1;
-        xd_hpa = {1'b0, ntlb_hpa_i};
-        xd_nested_hpa = xd_hpa;
-        xd_hsize = xr_escaped ? mmu_pkg::Size4K : ntlb_size_i;
-        xd_perm = ntlb_perm_i;
-        xd_dirty = ntlb_dirty_i;
+        xd_hpa = ans_q.ntlb_hpa;
+        xd_hsize = xr_escaped ? mmu_pkg::Size4K : size_e(ans_q.ntlb_size);
+        xd_perm = ans_q.ntlb_perm;
+        xd_dirty = ans_q.ntlb_dirty;
       end else begin
-        ntlb_inv_matching_o = ntlb_match_i;  // the EPT walk starts (in decide)
+        ntlb_inv_matching_o = ans_q.ntlb_match;  // the EPT walk starts (in decide)
       end
+    end else if (xr_valid && xr_nested) begin
+      // Probed now, decided in ANSWER.
     end else if (xr_valid && ctx_mode_i == mmu_pkg::ModeDirect) begin
       // Base-offset: hPA = gPA + GBASE; a final page is as large as GBASE's alignment allows,
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
       xd_direct = 1'b1;
-      xd_hpa = base_offset(xr_gpa, ctx_gbase_i);
-      if (xr_final && !xr_in_page) begin
-        xd_hsize = ctx_gbase_i[29:12] == '0 ? mmu_pkg::Size1G :
-                   ctx_gbase_i[20:12] == '0 ? mmu_pkg::Size2M : mmu_pkg::Size4K;
-      end
+      xd_hpa = {(PaBits-12)'(add_pages(span_q.gbase, {1'b0, xr_gpa[PaBits-1:12]})),
+                xr_gpa[11:0]};
+      if (xr_final && !xr_in_page) xd_hsize = gbase_align;
     end else if (xr_valid) begin
       // NATIVE and SHADOW: the pointer is already an hPA.
       xd_valid = 1'b1;
-      xd_hpa = {1'b0, xr_gpa};
-      xd_nested_hpa = xd_hpa;  // not bounds-checked (not DIRECT)
+      xd_hpa = xr_gpa;
       xd_hsize = xr_final ? g_gsize : mmu_pkg::Size4K;
     end else if (resp_fire && ((state_q == mmu_pkg::WalkNestedRead && e_present &&
                                 !e_misconf && e_leaf && !e_denies && !e_need_ad) ||
@@ -536,14 +625,12 @@ module mmu_walker #(
       xd_glevel = nested_q.glevel;
       xd_gpa = ngpa_q;
       if (state_q == mmu_pkg::WalkNestedRead) begin
-        xd_hpa = {1'b0, e_hpa};
-        xd_nested_hpa = xd_hpa;
+        xd_hpa = e_hpa;
         xd_hsize = e_size;
         xd_perm = e_perm;
         xd_dirty = e_dirty;
       end else begin
-        xd_hpa = {1'b0, nested_q.res_hpa};
-        xd_nested_hpa = xd_hpa;
+        xd_hpa = nested_q.res_hpa;
         xd_hsize = size_e(nested_q.res_size);
         xd_perm = nested_q.perm;
         xd_dirty = nested_q.res_dirty;
@@ -599,22 +686,17 @@ module mmu_walker #(
   endtask
 
   // A gPA that goes through the EPT missed the nested TLB: start the EPT walk at its root, or
-  // below the deepest EPT PSC hit, which skips the EPT levels above it (§10.3).
+  // below the deepest EPT PSC hit, which skips the EPT levels above it (§10.3), as XLATE's
+  // registered answer says.
   task automatic start_nested_walk();
     nested_d.gpa = xr_gpa;
     nested_d.final_gpa = xr_final;
     nested_d.glevel = xr_glevel;
     nested_d.escaped = xr_escaped;
-    if (eptc_hit_i) begin
-      eptc_touch_o = 1'b1;
-      nested_d.perm = eptc_perm_i;
-      nested_d.level = eptc_level_i - 3'd1;
-      issue(1'b1, ept_first_entry, eptc_level_i - 3'd1, 64'h0);
-    end else begin
-      nested_d.perm = PermRwx;
-      nested_d.level = 3'(NestedLevels);
-      issue(1'b1, ept_first_entry, 3'(NestedLevels), 64'h0);
-    end
+    eptc_touch_o = ans_q.eptc_hit;
+    nested_d.perm = ans_q.ept_perm;
+    nested_d.level = ans_q.ept_level;
+    issue(1'b1, ans_q.ept_entry, ans_q.ept_level, 64'h0);
     ctl_d.state = mmu_pkg::WalkNestedRead;
   endtask
 
@@ -623,7 +705,7 @@ module mmu_walker #(
   mmu_pkg::guest_acc_t acc_cur;
   logic [63:0]         pte_cur, leaf_ad_bits;
   logic                write, bounds_fault, leaf_ad, res_dirty;
-  logic [PaBits-1:0]   next_table, next_entry, ept_first_entry;
+  logic [PaBits-1:0]   next_table, next_entry;
   logic [63:0]         bounds_fault_addr;
 
   always_comb begin : translation_outcome
@@ -634,13 +716,11 @@ module mmu_walker #(
     pte_cur = guest_q.pte;
     bounds_fault = ctx_mode_i == mmu_pkg::ModeDirect && !bounds_pass;
     bounds_fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, req_q.va, xd_glevel));
-    next_table = xd_hpa[PaBits-1:0];
+    next_table = xd_hpa;
     next_entry = entry_addr(next_table, req_q.va, xd_glevel);
     res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
     leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
     leaf_ad_bits = (64'(1) << mmu_pkg::PteA) | (write ? (64'(1) << mmu_pkg::PteD) : 64'(0));
-    ept_first_entry = eptc_hit_i ? entry_addr(eptc_next_i, 64'(xr_gpa), eptc_level_i - 3'd1) :
-                                   entry_addr(ctx_ept_root_i, 64'(xr_gpa), 3'(NestedLevels));
   end
 
   // A gPA was translated (xd_*): bounds check (DIRECT), then the next guest read or the end of
@@ -691,6 +771,8 @@ module mmu_walker #(
     nested_d = nested_q;
     res_d = res_q;
     xl_d = xl_q;
+    ans_d = ans_q;
+    span_d = span_q;
 
     fin_valid = 1'b0;
     issued = 1'b0;
@@ -730,6 +812,8 @@ module mmu_walker #(
       end
 
       mmu_pkg::WalkStart: begin : start
+        span_d.gbase = ctx_gbase_i[PaBits-1:12];
+        span_d.gsize = ctx_gsize_i[PaBits:12];
         if (psc_hit_i) begin
           // The deepest PSC hit skips the levels above it (§10.1).
           psc_touch_o = 1'b1;
@@ -770,7 +854,16 @@ module mmu_walker #(
       end
 
       mmu_pkg::WalkXlate: begin : xlate
-        if (xd_valid) begin  // translated without an EPT walk (or a nested-TLB hit)
+        if (xr_nested) begin  // the nested TLB and the EPT PSC answer; ANSWER decides (§12)
+          ans_d = ans_now;
+          ctl_d.state = mmu_pkg::WalkXlateAnswer;
+        end else begin  // base-offset, or already a host address
+          take_translation();
+        end
+      end
+
+      mmu_pkg::WalkXlateAnswer: begin : xlate_answer
+        if (xd_valid) begin  // a nested-TLB hit that grants
           take_translation();
         end else begin
           start_nested_walk();
@@ -876,11 +969,12 @@ module mmu_walker #(
     if (psc_touch_o) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrPscHitsL2) + 6'(psc_level_i) - 6'd2);
     end
-    if (eptc_touch_o) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(eptc_level_i) - 6'd2);
+    if (eptc_touch_o) begin  // the hit's level is the first EPT level read plus one
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(ans_q.ept_level) -
+                                           6'd1);
     end
     if (xr_valid && xr_escaped) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEscapes);
-    if (xr_valid && xr_nested) begin
+    if (xa_valid) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(xd_valid ? mmu_pkg::CtrNtlbHits :
                                                       mmu_pkg::CtrNtlbMisses);
     end
@@ -944,11 +1038,12 @@ module mmu_walker #(
   always_comb begin : assertions
     if (rst_ni) begin
       // The memory port presents a request, then waits for its response: never both, and
-      // neither while no walk is in progress (IDLE, START, XLATE, DONE).
+      // neither while no walk is in progress (IDLE, START, XLATE, ANSWER, DONE).
       mem_req_xor_resp: assert (!(mem_req_valid_o && mem_resp_ready_o));
       no_mem_while_idle: assert (!mem_active || (state_q != mmu_pkg::WalkIdle &&
                                                    state_q != mmu_pkg::WalkStart &&
                                                    state_q != mmu_pkg::WalkXlate &&
+                                                   state_q != mmu_pkg::WalkXlateAnswer &&
                                                    state_q != mmu_pkg::WalkDone));
       // A FETCH_OR sets A/D bits of its dimension's entry and nothing else (§2); a read
       // carries no data.
@@ -973,6 +1068,11 @@ module mmu_walker #(
       tlb_fill_alone: assert ($onehot0({tlb_fill_o, psc_fill_o || ntlb_fill_o || eptc_fill_o}));
       psc_or_ntlb_probe: assert ($onehot0({psc_touch_o, ntlb_lk_valid_o}));
       eptc_after_ntlb_miss: assert (!eptc_touch_o || (ntlb_lk_valid_o && !ntlb_touch_o));
+      // §12 ANSWER: the touch and the drop act on this cycle's lookup of XLATE's gPA, which
+      // finds what XLATE's registered answer found (no fill or invalidation in between).
+      answer_stable: assert (!xa_valid ||
+                             (ntlb_match_i == ans_q.ntlb_match && eptc_hit_i == ans_q.eptc_hit &&
+                              (!eptc_hit_i || eptc_level_i - 3'd1 == ans_q.ept_level)));
       // A cycle ends the walk or issues its next operation, not both; a walk ends only while
       // it is in progress, and the TLB is filled only with a successful walk's result.
       finish_xor_issue: assert ($onehot0({fin_valid, issued}));

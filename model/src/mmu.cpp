@@ -771,6 +771,9 @@ struct Mmu::Impl {
   // being located (0 for the final gPA), for the fault payload.
   bool nestedTranslate(uint64_t gpa, Access access, bool final, unsigned guest_level,
                        HostPage &page) {
+    // Called only for a gPA in its XLATE cycle, which probes the nested TLB and the EPT PSC;
+    // their answer is used in the next cycle, ANSWER (§12).
+    ++out->trace.walk_cycles;
     const uint64_t root = eptRoot(*ctx);
     const bool ad = eptAd(*ctx);
     const bool needs_dirty = final && access == Access::Write && ad;

@@ -4,7 +4,9 @@
 // The harness plays the rest of mmu_top around one walker, giving it the freedom the top's
 // environment could give it:
 //   - memory: mem_req_ready_i, mem_resp_valid_i and the entry read are free on every cycle;
-//   - nested TLB: every answer (hit, host address, size, permission, dirty) is free;
+//   - nested TLB: every answer (hit, host address, size, permission, dirty) is free, except
+//     that in ANSWER (§12) it finds what it found in XLATE the cycle before, as mmu_top's
+//     nested TLB and EPT PSC do (nothing writes them in between);
 //   - EPT PSC (§10.3): hit, next EPT table and permission are free, the level one the EPT PSCs
 //     have (2..NestedLevels); its entries point at EPT tables, outside the region by design, and
 //     a nested translation's result is bounds-checked whatever the EPT walk read;
@@ -34,10 +36,13 @@
 //   inv_leaf_addr        the address of the last guest entry read (used by the leaf and
 //                        non-leaf A/D updates) is inside the region while it can still be used;
 //   inv_result_page      the result held for the leaf A/D update and the TLB fill is inside it;
-//   inv_limit            the limit the bounds checker compares with (registered in START) is the
-//                        region's end while a walk runs.
-// Three of the walker's internal registers (gpte_addr_q, nfinal_q, limit_q) are not ports; scripts/formal
-// connects the probe_* wires below to them after flattening (yosys `connect`).
+//   inv_span             GBASE and GSIZE registered in START are the context's while a walk runs;
+//   inv_limit            the limit the bounds checker compares with (their sum, registered in
+//                        the cycle after) is the region's end where a check can use it (ANSWER,
+//                        and the EPT walk that may follow).
+// Five of the walker's internal signals (gpte_addr_q, nfinal_q, xr_final, span_q, limit_q) are
+// not ports; scripts/formal connects the probe_* wires below to them after flattening (yosys
+// `connect`).
 module walker_isolation_formal #(
   parameter int unsigned GuestLevels = 4,
   parameter int unsigned NestedLevels = 4,
@@ -266,8 +271,19 @@ module walker_isolation_formal #(
   /* verilator lint_off UNDRIVEN */
   logic [PaBits-1:0] probe_gpte_addr;
   logic              probe_nfinal;
-  logic [PaBits+1:0] probe_limit;  // u_walker.limit_q: GBASE + GSIZE, registered in START
+  logic              probe_xfinal;  // u_walker.xr_final: XLATE / ANSWER translate the final gPA
+  logic [2*PaBits-24:0] probe_span;  // u_walker.span_q: {GBASE, GSIZE} page numbers, from START
+  logic [PaBits+1:0] probe_limit;  // u_walker.limit_q: their sum, registered the cycle after
   /* verilator lint_on UNDRIVEN */
+
+  // The nested-TLB and EPT PSC answers of the cycle before (the environment's ANSWER rule).
+  logic       prev_ntlb_match, prev_eptc_hit;
+  logic [2:0] prev_eptc_level;
+  always_ff @(posedge clk_i) begin : previous_answer
+    prev_ntlb_match <= ntlb_match_i;
+    prev_eptc_hit <= eptc_hit_i;
+    prev_eptc_level <= eptc_level_i;
+  end
 
   logic initialized = 1'b0;
   always_ff @(posedge clk_i) initialized <= 1'b1;
@@ -283,6 +299,10 @@ module walker_isolation_formal #(
     // The PSCs exist for levels 2..GuestLevels only (§10.1).
     if (psc_hit_i) assume (psc_level_i >= 3'd2 && 32'(psc_level_i) <= 32'(GuestLevels));
     if (eptc_hit_i) assume (eptc_level_i >= 3'd2 && 32'(eptc_level_i) <= 32'(NestedLevels));
+    // ANSWER looks the gPA of XLATE up again (§12) and finds what XLATE found.
+    if (state == mmu_pkg::WalkXlateAnswer)
+      assume (ntlb_match_i == prev_ntlb_match && eptc_hit_i == prev_eptc_hit &&
+              (!eptc_hit_i || eptc_level_i == prev_eptc_level));
     // §8.3 part 3 as the induction hypothesis: a PSC entry of a DIRECT context points inside.
     if (direct && psc_hit_i)
       assume (within_region(page_of(psc_next_i, mmu_pkg::Size4K), 64'd4096, region_lo, region_hi));
@@ -312,11 +332,16 @@ module walker_isolation_formal #(
       if (in_mem_state && mem_req_dim == mmu_pkg::DimGuest)
         inv_guest_addr: assert (within_region(64'(mem_req_addr), 64'd8, region_lo, region_hi));
       if (state == mmu_pkg::WalkGuestRead || state == mmu_pkg::WalkGuestAdTable ||
-          state == mmu_pkg::WalkGuestAdLeaf || (nested_state && probe_nfinal))
+          state == mmu_pkg::WalkGuestAdLeaf || (nested_state && probe_nfinal) ||
+          ((state == mmu_pkg::WalkXlate || state == mmu_pkg::WalkXlateAnswer) && probe_xfinal))
         inv_leaf_addr: assert (within_region(64'(probe_gpte_addr), 64'd8, region_lo, region_hi));
-      // The bounds checker compares with the limit registered in START (§12): during a walk it is
-      // the region's end, the context being fixed while the walker is busy.
+      // The bounds checker compares with GBASE + GSIZE, summed from the copies registered in
+      // START (§12): during a walk they are the context's (fixed while the walker is busy), and
+      // from the second cycle after START on (ANSWER and an EPT walk come later) the sum is the
+      // region's end.
       if (state != mmu_pkg::WalkIdle && state != mmu_pkg::WalkStart)
+        inv_span: assert (probe_span == {gbase_q, gsize_q});
+      if (state == mmu_pkg::WalkXlateAnswer || nested_state)
         inv_limit: assert (64'(probe_limit) == region_hi);
       if (state == mmu_pkg::WalkGuestAdLeaf)
         inv_result_page: assert (within_region(page_of(tlb_fill_hpa, tlb_fill_size),

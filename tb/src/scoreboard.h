@@ -6,7 +6,7 @@
 // request, applying the controls and writes to the model first. Compared per transaction, by
 // vmmu/dut_check.h's compareTranslation (the comparison every RTL checker uses): the response,
 // the ordered memory operations of the walk, and the latency (hit: 1 cycle; walk: 2 + its XLATE
-// cycles + the observed per-operation cycles, which the model is charged through ReplayTiming so
+// and ANSWER cycles + the observed per-operation cycles, which the model is charged through ReplayTiming so
 // WALK_CYCLES matches). At checkpoints every performance counter is compared. The first difference is
 // reported with the command that reproduces it with waves; the environment then stops.
 #pragma once

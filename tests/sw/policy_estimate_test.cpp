@@ -70,6 +70,7 @@ TEST(AdaptiveEstimates, IntervalCountersStartAtZero) {
   EXPECT_EQ(in.guest_references, 0u);
   EXPECT_EQ(in.nested_references, 0u);
   EXPECT_EQ(in.walk_cycles, 0u);
+  EXPECT_EQ(in.nested_lookups, 0u);
   EXPECT_EQ(in.guest_page_faults, 0u);
   EXPECT_EQ(in.cr3_writes, 0u);
   EXPECT_EQ(in.totalExits(), 0u);
@@ -97,6 +98,19 @@ TEST(AdaptiveEstimates, ShadowFromANestedInterval) {
   EXPECT_EQ(policy.estimateShadow(nested(100)), 460'000u);
   // Shadow-cache keeps its tables: 1 exit per CR3 write (3 x 2,090 = 6,270 more).
   EXPECT_EQ(policy.estimateShadow(nested(100, 3)), 466'270u);
+}
+
+// §12: each gPA a nested walk translates takes an XLATE and an ANSWER cycle; shadow keeps the
+// XLATE cycle and drops the ANSWER cycle.
+TEST(AdaptiveEstimates, ShadowFromANestedIntervalKeepsXlateAndDropsAnswerCycles) {
+  const AdaptivePolicy policy;
+  IntervalCounters in = nested();
+  in.nested_lookups = 1'000;
+  in.walk_cycles = 2'000 + 2 * 1'000 + 120'000;
+  in.translation_cycles = in.walk_cycles + 10'000;
+  // 2,000 fixed + 1,000 XLATE + 120,000 / 4,000 = 30 per reference x 1,000 guest references,
+  // plus 10,000 non-walk.
+  EXPECT_EQ(policy.estimateShadow(in), 2'000u + 1'000u + 30'000u + 10'000u);
 }
 
 TEST(AdaptiveEstimates, ShadowFromANestedIntervalWithoutReferences) {
@@ -136,15 +150,18 @@ TEST(AdaptiveEstimates, PlainShadowRefillsTheResidentSetAfterACr3Write) {
 
 TEST(AdaptiveEstimates, NestedFromAShadowIntervalUsesTheWalkRatio) {
   AdaptivePolicy policy;
-  // The prior ratio 4.4 / 1.5: 32,000 x 2.9333... = 93,866.67, truncated, plus 10,000 non-walk.
-  EXPECT_EQ(policy.estimateNested(shadow(0)), 93'866u + 10'000u);
+  // 32,000 walk cycles: 2,000 fixed, 1,000 XLATE (one per guest reference), 29,000 of references.
+  // Nested: 2,000 fixed + 2 x 1,000 (XLATE and ANSWER, §12) + 29,000 x the prior ratio 4.4 / 1.5
+  // (85,066.67) = 89,066.67, truncated, plus 10,000 non-walk.
+  EXPECT_EQ(policy.estimateNested(shadow(0)), 89'066u + 10'000u);
   policy.decide(nested());  // learns (1,000 + 3,000) / 1,000 = 4
-  EXPECT_EQ(policy.estimateNested(shadow(0)), 128'000u + 10'000u);
-  // A nested interval without nested references: the ratio cannot fall below 1.
+  EXPECT_EQ(policy.estimateNested(shadow(0)), 4'000u + 116'000u + 10'000u);
+  // A nested interval without nested references: the ratio cannot fall below 1; the ANSWER
+  // cycles remain.
   IntervalCounters flat = nested();
   flat.nested_references = 0;
   policy.decide(flat);
-  EXPECT_EQ(policy.estimateNested(shadow(0)), 32'000u + 10'000u);
+  EXPECT_EQ(policy.estimateNested(shadow(0)), 4'000u + 29'000u + 10'000u);
 }
 
 TEST(AdaptiveEstimates, RatioIsLearnedOnlyFromWalksBeyondTheirFixedCycles) {
@@ -152,16 +169,16 @@ TEST(AdaptiveEstimates, RatioIsLearnedOnlyFromWalksBeyondTheirFixedCycles) {
   IntervalCounters fixed_only = nested();
   fixed_only.walk_cycles = 2 * fixed_only.walks;  // nothing but the 2 fixed cycles per walk
   policy.decide(fixed_only);
-  EXPECT_EQ(policy.estimateNested(shadow(0)), 93'866u + 10'000u) << "the prior ratio stays";
+  EXPECT_EQ(policy.estimateNested(shadow(0)), 89'066u + 10'000u) << "the prior ratio stays";
   IntervalCounters no_guest = nested();
   no_guest.guest_references = 0;
   policy.decide(no_guest);
-  EXPECT_EQ(policy.estimateNested(shadow(0)), 93'866u + 10'000u) << "the prior ratio stays";
+  EXPECT_EQ(policy.estimateNested(shadow(0)), 89'066u + 10'000u) << "the prior ratio stays";
   // A shadow interval teaches nothing about nested walks either.
   IntervalCounters deep = shadow(0);
   deep.nested_references = 9'000;
   policy.decide(deep);
-  EXPECT_EQ(policy.estimateNested(shadow(0)), 93'866u + 10'000u) << "the prior ratio stays";
+  EXPECT_EQ(policy.estimateNested(shadow(0)), 89'066u + 10'000u) << "the prior ratio stays";
 }
 
 TEST(AdaptiveEstimates, ShadowIsMeasuredInShadowWhenNoRefillIsBudgeted) {

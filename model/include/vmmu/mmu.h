@@ -52,7 +52,7 @@ struct WalkTrace {
   uint8_t ept_psc_levels = 0;
   bool escaped = false;      // DIRECT: at least one escaped translation
   bool guest_segment = false;  // GUEST_DIRECT, DUAL_DIRECT: the guest segment translated the VA (§18)
-  // 2 + translation (XLATE) cycles + sum of op cycles, §12; 0 when not walked. 32 bits hold any
+  // 2 + translation (XLATE) and answer (ANSWER) cycles + sum of op cycles, §12; 0 when not walked. 32 bits hold any
   // walk (a few dozen operations, each of at most the largest latency a memory timing is
   // configured with, 10^6 cycles) and keep the record at 16 bytes, which every TLB hit rewrites
   // whole.

@@ -44,6 +44,7 @@ IntervalCounters intervalOf(uint64_t index, Approach approach, const vmm::RunCos
   in.guest_references = ctr(Counter::GuestReads);
   in.nested_references = ctr(Counter::NestedReads);
   in.walk_cycles = ctr(Counter::WalkCycles);
+  in.nested_lookups = ctr(Counter::NtlbHits) + ctr(Counter::NtlbMisses);
   in.guest_page_faults = cost.guest_page_faults;
   in.cr3_writes = cost.cr3_writes;
   in.exits = cost.exits;
@@ -211,6 +212,7 @@ void PolicyRun::coarsen() {
       pair.guest_references += second.guest_references;
       pair.nested_references += second.nested_references;
       pair.walk_cycles += second.walk_cycles;
+      pair.nested_lookups += second.nested_lookups;
       pair.guest_page_faults += second.guest_page_faults;
       pair.cr3_writes += second.cr3_writes;
       for (unsigned r = 0; r < vmm::kNumExitReasons; ++r)

@@ -94,8 +94,17 @@ uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
   if (in.approach == Approach::Nested)
     return in.virtualizationCycles();
   // From shadow: the same misses walk in two dimensions; no exits are needed but one EPT violation
-  // per host page first touched, whose backing nested pays as shadow did.
-  const double walk = static_cast<double>(in.walk_cycles) * nested_walk_ratio_;
+  // per host page first touched, whose backing nested pays as shadow did. A walk's cycles are
+  // 2 (START, DONE) + one XLATE cycle per gPA it translates + its references' cycles (§12);
+  // nested, each gPA translated also takes an ANSWER cycle, and the references grow by the
+  // nested/guest ratio at the same cycles each. Shadow does not count the gPAs it translates:
+  // about one per guest reference (a guest read yields the next table's or the final gPA; a walk
+  // that misses every PSC also translates CR3).
+  const uint64_t fixed = 2 * in.walks;
+  const uint64_t beyond_fixed = in.walk_cycles - std::min(in.walk_cycles, fixed);
+  const uint64_t xlate = std::min(in.guest_references, beyond_fixed);
+  const double walk = static_cast<double>(fixed + 2 * xlate) +
+                      static_cast<double>(beyond_fixed - xlate) * nested_walk_ratio_;
   return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + in.host_backing_cycles +
          in.host_backings * params_.exit_cycles;
 }
@@ -114,13 +123,15 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in, Approach var
     return measured - std::min(measured, static_cast<uint64_t>(per_exit * static_cast<double>(refills)));
   }
   // From nested: a shadow walk makes only the guest-dimension references (the PSCs behave alike),
-  // at the same cycles per reference; the fixed 2 cycles per walk stay.
+  // at the same cycles per reference; the fixed 2 cycles per walk (START, DONE) stay, and so does
+  // the XLATE cycle of each gPA translated, but not its ANSWER cycle: shadow translates no gPA
+  // through the EPT (§12). Under nested every gPA translated is a nested lookup.
   const uint64_t references = in.guest_references + in.nested_references;
   const uint64_t fixed = 2 * in.walks;
-  const double per_reference = references == 0 ? 0.0
-                                                : static_cast<double>(in.walk_cycles - std::min(in.walk_cycles, fixed)) /
-                                                      static_cast<double>(references);
-  const double walk = static_cast<double>(fixed) + per_reference * static_cast<double>(in.guest_references);
+  const uint64_t xlate = in.nested_lookups;
+  const uint64_t memory = in.walk_cycles - std::min(in.walk_cycles, fixed + 2 * xlate);
+  const double per_reference = references == 0 ? 0.0 : static_cast<double>(memory) / static_cast<double>(references);
+  const double walk = static_cast<double>(fixed + xlate) + per_reference * static_cast<double>(in.guest_references);
   // Plain and prefetching shadow rebuild after every CR3 write: each walk of the interval may
   // refill, up to the resident set's rebuild.
   const double cr3_exits = variant != Approach::ShadowCaching

@@ -311,7 +311,7 @@ Translation RtlBackend::translate(const Request &req) {
                      differences);
   }
   // A first-level hit or an early fault answers in the next cycle, an STLB hit 1 or 2 cycles later
-  // (§12); a walk takes its STLB cycles + 2 + XLATE cycles + sum c >= 2.
+  // (§12); a walk takes its STLB cycles + 2 + XLATE and ANSWER cycles + sum c >= 2.
   const bool walked = !dut.resp.tlb_hit && dut.latency > 1;
   response_ = dut.resp;
   return Translation{response_, walked, walked ? dut.latency : 0, dut.resp.tlb_hit ? dut.latency - 1 : 0};

@@ -33,6 +33,9 @@ struct IntervalCounters {
   uint64_t guest_references = 0;         // §14 GUEST_READS
   uint64_t nested_references = 0;        // §14 NESTED_READS
   uint64_t walk_cycles = 0;              // §14 WALK_CYCLES
+  // §14 NTLB_HITS + NTLB_MISSES: the gPAs the walks translated through the EPT, each of which took
+  // an XLATE and an ANSWER cycle (§12; under nested, every gPA a walk translates).
+  uint64_t nested_lookups = 0;
   // #PF the guest handled. Under nested paging a real VMM learns this from a PMU event or a
   // paravirtual counter (no exit happens); vmmu counts it where the fault is delivered.
   uint64_t guest_page_faults = 0;

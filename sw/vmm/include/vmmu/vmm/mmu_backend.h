@@ -24,7 +24,8 @@ struct Translation {
   // them to retire (a store-forwarding stall that cost more than the model's whole TLB hit).
   const Response &resp;
   // false: answered in one cycle without a memory reference (a TLB hit, or a fault found before
-  // any walk); true: by a page walk that took `walk_cycles` (2 + the sum of its operations' c).
+  // any walk); true: by a page walk that took `walk_cycles` (2 + its XLATE and ANSWER cycles + the
+  // sum of its operations' c, §12).
   bool walked = false;
   // With walked: the cycles from acceptance to response, 2 + the sum of c plus the STLB probe's
   // cycles before the walk (§12); 0 unless walked.
