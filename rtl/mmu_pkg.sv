@@ -161,12 +161,13 @@ package mmu_pkg;
     logic        user;
   } walk_req_t;
 
-  // A response as §4 defines it, with 64-bit addresses (narrowed to PaBits at the port).
+  // A response as §4 defines it, with the widest addresses (narrowed to PaBits at the port): an
+  // hPA has at most 52 bits (§1's largest P), a fault address 64.
   typedef struct packed {
-    logic [63:0] hpa;
+    logic [51:0] hpa;
     page_size_e  size;
     fault_e      fault;
-    logic [31:0] fault_info;
+    logic [8:0]  fault_info;         // §6's bits 8:0; the port's bits 31:9 are zero
     logic [63:0] fault_addr;
     logic [3:0]  fault_level;
     logic [3:0]  fault_guest_level;  // vmmu's addition (§6), not part of the exit qualification

@@ -102,7 +102,9 @@ module mmu_walker #(
   input  logic                                  mem_req_ready_i,
   output logic [PaBits-1:0]                     mem_req_addr_o,
   output mmu_pkg::mem_op_e                      mem_req_op_o,
-  output logic [63:0]                           mem_req_wdata_o,
+  // {D, A}: the A/D bits a FETCH_OR sets in an entry of its dimension (the top places them in
+  // the 64-bit data word of §13); zero for a read.
+  output logic [1:0]                            mem_req_ad_o,
   output mmu_pkg::dim_e                         mem_req_dim_o,
   output logic [2:0]                            mem_req_level_o,
   input  logic                                  mem_resp_valid_i,
@@ -194,7 +196,7 @@ module mmu_walker #(
   typedef struct packed {
     logic [PaBits-1:0] addr;
     logic              fetch_or;  // mem_op_e: a FETCH_OR, else a read
-    logic [63:0]       wdata;     // the bits a FETCH_OR sets; zero for a read
+    logic [1:0]        ad;        // {D, A}: the bits a FETCH_OR sets (§2); zero for a read
     logic              nested;    // dim_e: an EPT entry, else a guest entry
     logic [2:0]        level;
   } mem_t;
@@ -355,7 +357,7 @@ module mmu_walker #(
   logic [2:0]          e_perm, e_mem_type;
   mmu_pkg::page_size_e e_size;
   logic [PaBits-1:0]   e_table, e_hpa;
-  logic [31:0]         e_violation;
+  logic [8:0]          e_violation;  // the exit-qualification bits §6 defines; those above are 0
   logic [PaBits-1:0]   e_fault_gpa;
   mmu_pkg::access_e    n_access;
 
@@ -383,7 +385,7 @@ module mmu_walker #(
     // §6: the SDM's exit qualification (bit 8 final, 7 linear address valid, 5:3 the EPT
     // permission so far, 2:0 the access) and the gPA of the access: the final gPA, or the guest
     // entry read in the table being located (in the page of the gPA, the table's base).
-    e_violation = {23'h0, nfinal_q, 1'b1, 1'b0, e_perm, mmu_pkg::ept_perm_needed(n_access)};
+    e_violation = {nfinal_q, 1'b1, 1'b0, e_perm, mmu_pkg::ept_perm_needed(n_access)};
     e_fault_gpa = nfinal_q ? ngpa_q : entry_addr(ngpa_q, req_q.va, nested_q.glevel);
   end
 
@@ -648,14 +650,14 @@ module mmu_walker #(
   logic           issued;     // a memory operation is issued this cycle (for the assertions)
 
   // Presents a memory operation from the next cycle on (§13): a read of the entry at addr when
-  // set_bits is zero, else a FETCH_OR of set_bits into it; of an EPT entry when nested, else of
-  // a guest entry. The caller moves to the state that waits for the response. (Plain-vector
+  // ad ({D, A}) is zero, else a FETCH_OR of those A/D bits into it; of an EPT entry when nested,
+  // else of a guest entry. The caller moves to the state that waits for the response. (Plain-vector
   // arguments: yosys 0.23 sizes an enum-typed task argument wrongly.)
   task automatic issue(logic nested, logic [PaBits-1:0] addr, logic [2:0] level,
-                       logic [63:0] set_bits);
+                       logic [1:0] ad);
     mem_d.addr = addr;
-    mem_d.fetch_or = set_bits != 64'h0;
-    mem_d.wdata = set_bits;
+    mem_d.fetch_or = ad != 2'b00;
+    mem_d.ad = ad;
     mem_d.nested = nested;
     mem_d.level = level;
     ctl_d.mem_sent = 1'b0;
@@ -696,14 +698,14 @@ module mmu_walker #(
     eptc_touch_o = ans_q.eptc_hit;
     nested_d.perm = ans_q.ept_perm;
     nested_d.level = ans_q.ept_level;
-    issue(1'b1, ans_q.ept_entry, ans_q.ept_level, 64'h0);
+    issue(1'b1, ans_q.ept_entry, ans_q.ept_level, 2'b00);
     ctl_d.state = mmu_pkg::WalkNestedRead;
   endtask
 
   // What taking a translated gPA (xd_*) means, computed once however many arms take one: the
   // guest permissions and entry up to it, and the values take_translation writes.
   mmu_pkg::guest_acc_t acc_cur;
-  logic [63:0]         pte_cur, leaf_ad_bits;
+  logic [63:0]         pte_cur;
   logic                write, bounds_fault, leaf_ad, res_dirty;
   logic [PaBits-1:0]   next_table, next_entry;
   logic [63:0]         bounds_fault_addr;
@@ -720,7 +722,6 @@ module mmu_walker #(
     next_entry = entry_addr(next_table, req_q.va, xd_glevel);
     res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
     leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
-    leaf_ad_bits = (64'(1) << mmu_pkg::PteA) | (write ? (64'(1) << mmu_pkg::PteD) : 64'(0));
   end
 
   // A gPA was translated (xd_*): bounds check (DIRECT), then the next guest read or the end of
@@ -728,7 +729,7 @@ module mmu_walker #(
   task automatic take_translation();
     if (bounds_fault) begin
       resp.fault = mmu_pkg::FaultBounds;
-      resp.fault_info = {23'h0, xd_final, 8'h00};
+      resp.fault_info = {xd_final, 8'h00};
       resp.fault_addr = bounds_fault_addr;
       resp.fault_guest_level = 4'(xd_glevel);
       finish();
@@ -741,7 +742,7 @@ module mmu_walker #(
       end
       guest_d.level = xd_glevel;
       guest_d.pte_addr = next_entry;
-      issue(1'b0, next_entry, xd_glevel, 64'h0);
+      issue(1'b0, next_entry, xd_glevel, 2'b00);
       ctl_d.state = mmu_pkg::WalkGuestRead;
     end else begin
       res_d.hpa = next_table;
@@ -753,10 +754,10 @@ module mmu_walker #(
       res_d.dirty = res_dirty;
       if (leaf_ad) begin
         ctl_d.fill_pending = 1'b1;
-        issue(1'b0, gpte_addr_q, glevel_q, leaf_ad_bits);
+        issue(1'b0, gpte_addr_q, glevel_q, {write, 1'b1});  // A, and D for a write
         ctl_d.state = mmu_pkg::WalkGuestAdLeaf;
       end else begin
-        resp.hpa = 64'(next_table);
+        resp.hpa = 52'(next_table);
         resp.size = xd_size;
         finish();
       end
@@ -820,7 +821,7 @@ module mmu_walker #(
           guest_d.acc = psc_acc_i;
           guest_d.level = psc_level_i - 3'd1;
           guest_d.pte_addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
-          issue(1'b0, guest_d.pte_addr, psc_level_i - 3'd1, 64'h0);
+          issue(1'b0, guest_d.pte_addr, psc_level_i - 3'd1, 2'b00);
           ctl_d.state = mmu_pkg::WalkGuestRead;
         end else begin  // the root table's pointer, translated in XLATE
           to_xlate();
@@ -833,13 +834,13 @@ module mmu_walker #(
           guest_d.acc = g_acc;
           if (!g_present || g_rsvd || (g_leaf && g_denies)) begin
             resp.fault = mmu_pkg::FaultGuestPf;
-            resp.fault_info = {27'h0, req_q.access == mmu_pkg::AccessExec, g_present && g_rsvd,
+            resp.fault_info = {4'h0, req_q.access == mmu_pkg::AccessExec, g_present && g_rsvd,
                                req_q.user, req_q.access == mmu_pkg::AccessWrite, g_present};
             resp.fault_addr = req_q.va;
             resp.fault_level = 4'(glevel_q);
             finish();
           end else if (!g_leaf && g_need_table_a) begin
-            issue(1'b0, gpte_addr_q, glevel_q, 64'(1) << mmu_pkg::PteA);
+            issue(1'b0, gpte_addr_q, glevel_q, 2'b01);  // A
             ctl_d.state = mmu_pkg::WalkGuestAdTable;
           end else begin  // the next table's or the final gPA, translated in XLATE
             to_xlate();
@@ -890,13 +891,13 @@ module mmu_walker #(
             nested_d.next_table = e_table;
             nested_d.leaf = 1'b0;
             if (e_need_ad) begin
-              issue(1'b1, mem_q.addr, nlevel_q, 64'(1) << mmu_pkg::EptA);
+              issue(1'b1, mem_q.addr, nlevel_q, 2'b01);  // A
               ctl_d.state = mmu_pkg::WalkNestedAd;
             end else begin
               eptc_fill_o = 1'b1;  // validated, A set: the EPT PSC learns it (§10.3)
               nested_d.level = nlevel_q - 3'd1;
               issue(1'b1, entry_addr(e_table, 64'(ngpa_q), nlevel_q - 3'd1),
-                    nlevel_q - 3'd1, 64'h0);
+                    nlevel_q - 3'd1, 2'b00);
               ctl_d.state = mmu_pkg::WalkNestedRead;
             end
           end else begin
@@ -908,9 +909,7 @@ module mmu_walker #(
             nested_d.res_dirty = e_dirty;
             if (e_need_ad) begin
               nested_d.leaf = 1'b1;
-              issue(1'b1, mem_q.addr, nlevel_q,
-                    (64'(1) << mmu_pkg::EptA) |
-                    (e_write_final ? (64'(1) << mmu_pkg::EptD) : 64'(0)));
+              issue(1'b1, mem_q.addr, nlevel_q, {e_write_final, 1'b1});  // A, D for a write
               ctl_d.state = mmu_pkg::WalkNestedAd;
             end else begin  // the EPT walk is complete
               take_translation();
@@ -927,7 +926,7 @@ module mmu_walker #(
           eptc_fill_perm_o = nested_q.perm;
           nested_d.level = nlevel_q - 3'd1;
           issue(1'b1, entry_addr(nested_q.next_table, 64'(ngpa_q), nlevel_q - 3'd1),
-                nlevel_q - 3'd1, 64'h0);
+                nlevel_q - 3'd1, 2'b00);
           ctl_d.state = mmu_pkg::WalkNestedRead;
         end else if (resp_fire) begin  // the leaf's A/D is set: the EPT walk is complete
           take_translation();
@@ -936,7 +935,7 @@ module mmu_walker #(
 
       mmu_pkg::WalkGuestAdLeaf: begin : guest_ad_leaf
         if (resp_fire) begin
-          resp.hpa = 64'(res_q.hpa);
+          resp.hpa = 52'(res_q.hpa);
           resp.size = size_e(res_q.size);
           finish();
         end
@@ -1003,7 +1002,7 @@ module mmu_walker #(
     mem_resp_ready_o = in_mem_state && ctl_q.mem_sent;
     mem_req_addr_o = mem_q.addr;
     mem_req_op_o = mem_q.fetch_or ? mmu_pkg::MemOpFetchOr : mmu_pkg::MemOpRead;
-    mem_req_wdata_o = mem_q.fetch_or ? mem_q.wdata : 64'h0;
+    mem_req_ad_o = mem_q.fetch_or ? mem_q.ad : 2'b00;
     mem_req_dim_o = mem_q.nested ? mmu_pkg::DimNested : mmu_pkg::DimGuest;
     mem_req_level_o = mem_q.level;
   end
@@ -1029,11 +1028,8 @@ module mmu_walker #(
 
 `ifndef SYNTHESIS
   logic mem_active, walker_busy;
-  logic [63:0] ad_bits;  // the bits a FETCH_OR may set in the entry of its dimension
   assign mem_active = mem_req_valid_o || mem_resp_ready_o;
   assign walker_busy = state_q != mmu_pkg::WalkIdle && state_q != mmu_pkg::WalkDone;
-  assign ad_bits = mem_q.nested ? (64'(1) << mmu_pkg::EptA) | (64'(1) << mmu_pkg::EptD) :
-                                  (64'(1) << mmu_pkg::PteA) | (64'(1) << mmu_pkg::PteD);
 
   always_comb begin : assertions
     if (rst_ni) begin
@@ -1045,12 +1041,10 @@ module mmu_walker #(
                                                    state_q != mmu_pkg::WalkXlate &&
                                                    state_q != mmu_pkg::WalkXlateAnswer &&
                                                    state_q != mmu_pkg::WalkDone));
-      // A FETCH_OR sets A/D bits of its dimension's entry and nothing else (§2); a read
-      // carries no data.
+      // A FETCH_OR sets A, and D only with it (§2: only A/D bits, which mem_req_ad_o holds
+      // alone); a read carries no data.
       fetch_or_sets_ad: assert (!mem_active ||
-                                (mem_q.fetch_or ?
-                                 mem_q.wdata != 64'h0 && (mem_q.wdata & ~ad_bits) == 64'h0 :
-                                 mem_q.wdata == 64'h0));
+                                (mem_q.fetch_or ? mem_q.ad[0] : mem_q.ad == 2'b00));
       // No fill, touch or invalidation of a cache while the walker is idle: mmu_top accepts
       // control commands (invalidations, and register writes with their implicit flushes)
       // only then (§12), so no fill meets a pending flush.

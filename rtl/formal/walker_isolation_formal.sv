@@ -148,7 +148,7 @@ module walker_isolation_formal #(
   logic                            mem_req_valid, mem_resp_ready;
   logic [PaBits-1:0]               mem_req_addr;
   mmu_pkg::mem_op_e                mem_req_op;
-  logic [63:0]                     mem_req_wdata;
+  logic [1:0]                      mem_req_ad;
   mmu_pkg::dim_e                   mem_req_dim;
   logic [2:0]                      mem_req_level;
   logic                            resp_valid;
@@ -226,7 +226,7 @@ module walker_isolation_formal #(
     .mem_req_ready_i     (mem_req_ready_i),
     .mem_req_addr_o      (mem_req_addr),
     .mem_req_op_o        (mem_req_op),
-    .mem_req_wdata_o     (mem_req_wdata),
+    .mem_req_ad_o        (mem_req_ad),
     .mem_req_dim_o       (mem_req_dim),
     .mem_req_level_o     (mem_req_level),
     .mem_resp_valid_i    (mem_resp_valid_i),

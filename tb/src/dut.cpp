@@ -3,6 +3,7 @@
 // The verilated headers come first: included after SystemC they would take SystemC's time
 // source, which the verilated library (built without SystemC) does not use.
 #include "Vmmu_top.h"
+#include "Vmmu_top___024root.h"  // the registers preloadCounters() writes
 #include "verilated.h"
 #include "verilated_fst_c.h"
 #if VMMU_TB_COVERAGE
@@ -138,7 +139,17 @@ uint64_t Dut::readCounter(unsigned index) {
   top_->ctr_sel_i = index;
   top_->eval();
   const uint64_t skipped = index == static_cast<unsigned>(Counter::WalkCycles) ? skipped_cycles_ : 0;
-  return top_->ctr_value_o + skipped;
+  const uint64_t base = index < kNumCounters ? counter_base_ : 0;  // unused indices read as zero
+  return top_->ctr_value_o + skipped - base;
+}
+
+void Dut::preloadCounters(uint64_t value) {
+  Vmmu_top___024root &root = *top_->rootp;
+  for (unsigned i = 0; i < kNumCounters; ++i) {
+    root.mmu_top__DOT__u_perf_counters__DOT__lo_q[i] = static_cast<uint32_t>(value);
+    root.mmu_top__DOT__u_perf_counters__DOT__hi_q[i] = static_cast<uint32_t>(value >> 32);
+  }
+  counter_base_ = value;
 }
 
 }  // namespace vmmu::tb

@@ -45,8 +45,13 @@ public:
   // counter advances, and readCounter() adds them to WALK_CYCLES, the one thing they change.
   void skipMemoryWait(uint64_t cycles);
   uint64_t skippedCycles() const { return skipped_cycles_; }
-  // Combinational counter readout (§12): drives ctr_sel_i and re-evaluates.
+  // Combinational counter readout (§12): drives ctr_sel_i and re-evaluates. The count since the
+  // last preloadCounters(), modulo 2^64 (as the model counts), if there was one.
   uint64_t readCounter(unsigned index);
+  // A backdoor write (UVM: uvm_reg::poke) of every performance counter (§14) to `value`, into
+  // the verilated registers of mmu_perf_counters (its two 32-bit halves; no carry may be pending,
+  // as after reset). Lets a bounded run take the counters through 2^32 and 2^64.
+  void preloadCounters(uint64_t value);
   // Flushes and closes the wave file, if any, and renames it into place (or discards it). False
   // when the waves were to be kept and could not be put in place (the reason is printed).
   bool finish(bool keep_waves = true);
@@ -63,6 +68,7 @@ private:
   bool finished_ = false;
   uint64_t cycle_ = 0;
   uint64_t skipped_cycles_ = 0;  // all memory-wait cycles, hence WALK_CYCLES the DUT did not count
+  uint64_t counter_base_ = 0;    // the value preloadCounters() wrote
 };
 
 }  // namespace vmmu::tb

@@ -145,6 +145,8 @@ void Env::runPhase() {
   const sc_core::sc_time period(1, sc_core::SC_NS);
   constexpr uint64_t kTimeBatch = 4096;  // SystemC time advances in batches, not per cycle
   dut_.reset(4);
+  if (knobs_.counter_preload != 0)
+    dut_.preloadCounters(knobs_.counter_preload);
   uint64_t synced = dut_.cycle();
   last_progress_cycle_ = dut_.cycle();
   for (;;) {

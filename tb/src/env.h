@@ -32,6 +32,8 @@ struct EnvKnobs {
   unsigned response_stall_permille = 0;  // resp_ready_i low in this share of cycles
   unsigned request_gap_permille = 0;     // an idle cycle before a request
   uint64_t watchdog_cycles = 200000;     // no progress for this long is a hang
+  // Every counter starts at this value after reset (Dut::preloadCounters); 0: none.
+  uint64_t counter_preload = 0;
 };
 
 class Env : public Component {

@@ -59,10 +59,13 @@ void Scoreboard::write(const ObservedMemOp &observed) {
 void Scoreboard::apply(const Event &event) {
   if (event.kind == Event::Kind::Control) {
     const ControlCommand &c = event.control;
+    const unsigned op = static_cast<unsigned>(c.op);
+    // An unused op code (6, 7) is accepted and has no effect (§13); the model's API rejects it.
+    if (op > static_cast<unsigned>(CtrlOp::InvAll))
+      return;
     const unsigned stlb_before = model_.stlbValidEntries();
     const unsigned ept_psc_before = eptPscValidEntries();
     model_.control(c.op, c.ctx, c.reg, c.data, c.vpid, c.pcid);
-    const unsigned op = static_cast<unsigned>(c.op);
     if (op < stlb_removals_.size()) {
       stlb_removals_[op] += model_.stlbValidEntries() < stlb_before ? 1 : 0;
       ept_psc_removals_[op] += eptPscValidEntries() < ept_psc_before ? 1 : 0;

@@ -155,6 +155,10 @@ void configureInvalidations(TestSetup &setup) {
       warm();
       s.control(CtrlOp::InvAll);
       warm();
+      // The unused op codes 6 and 7 are accepted and change nothing (§13): the pages still hit.
+      s.control(static_cast<CtrlOp>(6), 0, 0, page.va, vm.vpid, space.pcid);
+      s.control(static_cast<CtrlOp>(7), 0, 0, page.va, vm.vpid, space.pcid);
+      warm();
       // Implicit flushes (§3) and the writes that do not flush.
       for (const World::RegWrite &write : world.slotProgram(vm)) {
         s.writeReg(vm.slot, write.reg, write.value, write.index);
@@ -271,6 +275,57 @@ void configureBoundsEdges(TestSetup &setup) {
       access(s, vm, last_inside);
       s.checkpoint();
     }
+  };
+}
+
+void configureStlbAfterDrop(TestSetup &setup) {
+  // §9.2: a first-level entry that does not grant is dropped and the STLB probed; here the STLB
+  // holds a different, granting entry for the same VA, which answers (and PERM_REFILLS counts the
+  // drop once). The two differ only when the tables changed without an invalidation of that page:
+  // a writable 4K page X is cached in both levels, pushed out of the first level, then its 2M
+  // region becomes a read-only 2M page that a read of a neighbouring page caches in the first
+  // level. A write to X then finds the read-only 2M entry first and the stale 4K one in the STLB.
+  setup.world.pages_per_space = 4;
+  setup.world.random_upper_permissions = false;  // X must be writable at every level
+  setup.coverage = {"stlb.hit_4K", "stlb.hit.NATIVE", "event.perm_refill", "source.tlb_hit"};
+  setup.script = [](World &world, ScriptSequence &s, Random &random) {
+    constexpr uint64_t k2M = uint64_t{1} << 21;
+    const MmuConfig &config = world.config();
+    Vm &vm = world.vms().front();
+    if (vm.mode != Mode::Native)
+      s.switchMode(vm, Mode::Native);
+    const MappedPage x = addPage(world, vm, random, PageSize::Size4K, vm.data_gpa + 3 * kGiB + 0x1235000,
+                                  pte::RW | pte::US);
+    access(s, vm, x, Access::Write);  // walk: X, dirty and writable, in the first level and the STLB
+    // Pages in X's first-level 4K set (VPN mod sets) but other STLB sets: as many walks as the
+    // set has ways, and two more, push X out of the first level only.
+    const uint64_t set_stride = uint64_t{config.tlb[0].sets} << 12;
+    unsigned pushed = 0;
+    for (uint64_t k = 1; pushed < config.tlb[0].ways + 2 && k < config.stlb.sets / config.tlb[0].sets; ++k) {
+      const uint64_t va = x.va + k * set_stride;
+      if (world.addPage(vm, vm.spaces[vm.space], va, x.gpa, PageSize::Size4K, pte::RW | pte::US, random)) {
+        access(s, vm, currentSpace(vm).pages.back());
+        ++pushed;
+      }
+    }
+    if (pushed < config.tlb[0].ways + 2)
+      throw std::runtime_error("test setup: too few pages to push X out of the first level");
+    // X's 2M region becomes a read-only 2M page (PDE rewritten, no INV_ADDR of X); INV_ADDR of a
+    // neighbouring page drops the PSC's cached pointers to the old page table and leaves X's
+    // 4K entry in the STLB (§11: its guest page does not contain that address).
+    const uint64_t pde = liveEntry(vm, x, 2);
+    const uint64_t pde_original = world.peek(pde);
+    const uint64_t neighbour = x.va ^ 0x1000;
+    s.tableWrite(pde, ~uint64_t{0}, ((vm.hbase + x.gpa) & ~(k2M - 1)) | pte::P | pte::US | pte::A | pte::D | pte::PS);
+    s.control(CtrlOp::InvAddr, 0, 0, neighbour, vm.vpid);
+    s.request(vm.vpid, currentSpace(vm).pcid, neighbour + 0x40);  // walk: the read-only 2M entry
+    s.request(vm.vpid, currentSpace(vm).pcid, x.va + 0x18, Access::Write);  // drop, then the STLB's X
+    s.request(vm.vpid, currentSpace(vm).pcid, x.va + 0x20, Access::Write);  // X refilled: a hit
+    s.checkpoint();
+    s.tableWrite(pde, ~uint64_t{0}, pde_original);
+    s.control(CtrlOp::InvVpid, 0, 0, 0, vm.vpid);
+    access(s, vm, x, Access::Write);
+    s.checkpoint();
   };
 }
 
@@ -411,6 +466,20 @@ void configureRandomFlat(TestSetup &setup) {
   setup.coverage = {"source.tlb_hit", "source.full_walk", "source.psc_L2", "source.ntlb_hit"};
 }
 
+void configureCounterWrap(TestSetup &setup) {
+  // §14's counters are 64 bits, kept as two 32-bit halves with a carry registered between them
+  // (mmu_perf_counters): no bounded run counts to 2^32. Every counter is preloaded (a backdoor
+  // write after reset) two short of 2^64, so that a counter with two events or more wraps its low
+  // half, carries into the high half and wraps that too; the scoreboard's checkpoints compare the
+  // count since the preload, modulo 2^64, with the model's.
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 3000;
+  setup.world.pages_per_space = 12;
+  setup.random_knobs.checkpoint_every = 250;
+  setup.env.counter_preload = ~uint64_t{1};  // 2^64 - 2
+  setup.coverage = {"source.tlb_hit", "source.full_walk"};
+}
+
 void configureChurn(TestSetup &setup) {
   // Mostly DIRECT slots, each with its own host window: a stale entry of another slot is out of
   // region. Pages inside GSIZE only, so that BOUNDS faults come from the churn, not the layout.
@@ -445,6 +514,7 @@ const std::vector<TestSpec> &testRegistry() {
       {"splintering", "guest 4K/2M/1G over host 4K/2M/1G in NESTED and DIRECT; INVLPG of splintered pages", configureSplintering},
       {"cache_hits", "TLB, every PSC level, nested TLB and escape paths, with A/D updates", configureCacheHits},
       {"bounds_edges", "DIRECT bounds checker at GSIZE, 2^P and GBASE edges (§8.1)", configureBoundsEdges},
+      {"stlb_after_drop", "an STLB hit after the first level dropped a different, non-granting entry for the VA (§9.2)", configureStlbAfterDrop},
       {"mode_switch", "each VM through every mode while the others keep running", configureModeSwitch},
       {"random", "constrained-random mix of everything, with back-pressure and random latency", configureRandom},
       {"random_high", "the random mix with host and guest-physical addresses high in their spaces (toggle coverage)", configureRandomHigh},
@@ -453,6 +523,7 @@ const std::vector<TestSpec> &testRegistry() {
       {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},
       {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
+      {"counter_wrap", "a random stream with every counter preloaded to 2^64 - 2: the counters' carries and wrap (§14)", configureCounterWrap},
       {"churn", "control-port churn (VPID retags, valid bits, modes, GBASE/GSIZE/EPTP, escapes) between warm translations; DIRECT isolation (§8.3)", configureChurn},
       {"churn_stalls", "churn under back-pressure on every channel and random memory latency", configureChurnStalls},
   };
