@@ -27,9 +27,13 @@
 //                                    says DIRECT returns an entry whose page (frame and size,
 //                                    as mmu_top answers and refills the first level from it)
 //                                    lies inside the region.
+// Values are reduced as in top_isolation_formal.sv: VPIDs and PCIDs 0 or 1 (compared for equality
+// only), VPNs free in bits 0-3, 9-12 and 18-21 (the STLB uses a VPN only through equality under
+// its 4K, 2M and 1G masks and through its set bit: eight values per level and set bit give every
+// pattern of the six VPNs its state holds at once). Frames and the region are free.
 // Auxiliary invariants (inv_*: every valid entry of tv inside the region unless a running sweep
 // will remove it; the SRAM read registers hold the words of the set compared; the probe's key is
-// tv's) make it 1-inductive: proved unbounded by yosys-smtbmc/z3 (scripts/formal).
+// the VPID probed) make it 1-inductive: proved unbounded by yosys-smtbmc/z3 (scripts/formal).
 module stlb_isolation_formal #(
   // The probes below read the 2 x 2 entries of this size (scripts/formal connects them).
   localparam int unsigned Sets = 2,
@@ -84,7 +88,7 @@ module stlb_isolation_formal #(
   // The environment's reductions of values (see the header): VPIDs and PCIDs 0 or 1, VPNs free
   // in the bits that decide a set, a 4K page within its 2M page, a 2M page within its 1G page,
   // and a 1G page.
-  localparam logic [VpnBits-1:0] VpnFree = VpnBits'(36'h0_000c_0e07);  // bits 0-2, 9-11, 18-19
+  localparam logic [VpnBits-1:0] VpnFree = VpnBits'(36'h0_003c_1e0f);  // bits 0-3, 9-12, 18-21
   logic [15:0] pr_vpid, fill_vpid, inv_vpid;
   logic [11:0] pr_pcid, fill_pcid, inv_pcid;
   logic [VpnBits-1:0] pr_vpn, fill_vpn, inv_vpn;
@@ -294,7 +298,9 @@ module stlb_isolation_formal #(
     if (initialized && rst_ni) begin
       if (pr_done && pr_match && direct_q && probe_vpid_q == tv_q)
         stlb_hit_in_region: assert (in_region(rd_frame, rd_size, lo_q, hi_q));
-      // Auxiliary invariants that make the property inductive (1-induction).
+`ifndef STLB_NO_AUX
+      // Auxiliary invariants that make the property inductive (1-induction). A mutation run
+      // leaves them out (scripts/formal), so that the counterexample it shows is the property's.
       inv_entries: assert (
           entry_ok(probe_valid[0], pending[0], probe_mem_w0s0, tv_q, direct_q, lo_q, hi_q) &&
           entry_ok(probe_valid[1], pending[0], probe_mem_w1s0, tv_q, direct_q, lo_q, hi_q) &&
@@ -304,6 +310,7 @@ module stlb_isolation_formal #(
                         (probe_rdata_w0 == cmp_w0 && probe_rdata_w1 == cmp_w1));
       inv_probe: assert (!(probe_probe_4k && probe_probe_2m) && !(probing && probe_sweep) &&
                          (!probing || probe_key_vpid == probe_vpid_q));
+`endif
     end
   end
 `endif
