@@ -14,8 +14,9 @@
 //              as an InvByVpids invalidation in the same cycle);
 //   A2 fill    a fill for tv while the stamp says DIRECT covers a page inside the region (the
 //              walker proof's tlb_fill_in_region, unbounded: the walk's registers are those of
-//              the slot in force, which cannot change during a walk), of 4K or 2M (mmu_top fills
-//              the STLB with every walk's entry except a 1G one);
+//              the slot in force, which cannot change during a walk; mmu_top fills the STLB with
+//              the walk's TLB fill, frame, size and VPID, unless it is 1G; any size other than
+//              2M is stored as 4K, a 4K page inside the filled page);
 //   A3 ports   mmu_stlb's header protocol: no probe start, fill or invalidation while busy_o (a
 //              probe or a sweep runs), and at most one of the three in a cycle (mmu_top accepts
 //              a request or a control command only while the walker is IDLE and the STLB not
@@ -208,12 +209,9 @@ module stlb_isolation_formal #(
       assume (!(pr_start_i && fill_i) && !(inv_i && (fill_i || pr_start_i)));
       assume (!(rd_touch_i || rd_drop_i) || (pr_done && pr_match));
       assume (!(rd_touch_i && rd_drop_i));
-      // A2: fills are the walker's 4K and 2M entries, inside the region in DIRECT mode.
-      if (fill_i) begin
-        assume (fill_size_i == mmu_pkg::Size4K || fill_size_i == mmu_pkg::Size2M);
-        if (direct_q && fill_vpid == tv_q)
-          assume (in_region(fill_frame_i, fill_size_i, lo_q, hi_q));
-      end
+      // A2: fills are the walker's entries, inside the region in DIRECT mode.
+      if (fill_i && direct_q && fill_vpid == tv_q)
+        assume (in_region(fill_frame_i, fill_size_i, lo_q, hi_q));
     end
   end
 
