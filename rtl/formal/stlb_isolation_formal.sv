@@ -243,8 +243,7 @@ module stlb_isolation_formal #(
     word_frame = word[7 +: PaBits - 12];
   endfunction
 
-  // The sweep that runs will still remove tv's entries of set s (it lists tv, and has not
-  // passed s).
+  // The running sweep removes tv's entries (an InvByVpids list holding tv).
   logic sweep_lists_tv;
   always_comb begin : sweep_listing
     sweep_lists_tv = 1'b0;
