@@ -258,7 +258,67 @@ module top_isolation_formal #(
   // refills the first level): scripts/formal connects it to u_top.stlb_refill after flattening.
   logic probe_stlb_hit;
 
-`ifdef TOP_STLB_WITNESS
+`ifdef TOP_STLB_WIRING
+  // How mmu_top uses its STLB (scripts/formal, top_stlb_*): proved for every state by
+  // 1-induction on this harness with no other assertion (the RTL's immediate assertions are
+  // removed from this model), so that with the STLB proof (stlb_isolation_formal.sv) an STLB
+  // hit's response lies inside the region at any depth. Probes (connected after flattening):
+  logic                 probe_stlb_busy, probe_walker_idle, probe_resp_valid_d, probe_l1_fill;
+  mmu_pkg::resp_t       probe_resp_d;
+  logic [PaBits-13:0]   probe_rd_frame;
+  mmu_pkg::page_size_e  probe_rd_size, probe_l1_fill_size;
+  logic [PaBits-1:0]    probe_l1_fill_hpa;
+  logic [15:0]          probe_l1_fill_vpid, probe_key_vpid;
+  logic [93:0]          probe_held;  // mmu_top's held_req_t: vpid in the top 16 bits
+  logic                 probe_probe_4k, probe_probe_2m;  // the STLB's probe registers
+  // The STLB's ports (the STLB proof's A3) and the control decoder (its A1).
+  logic                 probe_stlb_start, probe_stlb_fill, probe_stlb_done, probe_stlb_match;
+  logic                 probe_stlb_touch, probe_stlb_drop, probe_inv_valid, probe_ctx_wr;
+  mmu_pkg::inv_kind_e   probe_inv_kind;
+  logic [31:0]          probe_inv_vpids, probe_ctx_flush_vpid;  // the first two list entries
+  logic [1:0]           probe_inv_vpids_valid, probe_ctx_flush;
+
+  logic [63:0] rd_page, hit_page;
+  assign rd_page = 64'({probe_rd_frame, 12'h000}) & ~(page_bytes(probe_rd_size) - 64'd1);
+  assign hit_page = probe_resp_d.hpa & ~(page_bytes(probe_resp_d.size) - 64'd1);
+
+  always_comb begin : wiring
+    if (initialized && rst_ni) begin
+      // A probe or a sweep runs only while the walker is IDLE (so no walk response or fill
+      // shares the probe's deciding cycle).
+      // (Labels on lines of their own: scripts/formal names these properties itself.)
+      top_stlb_walker_idle:
+        assert (!probe_stlb_busy || probe_walker_idle);
+      // The probe's key is the held request's VPID.
+      top_stlb_key_is_held:
+        assert (!(probe_probe_4k || probe_probe_2m) || probe_key_vpid == probe_held[93:78]);
+      // The STLB proof's A3: no probe start, fill or invalidation while the STLB is busy, at
+      // most one of them in a cycle, a touch or a drop only when a probe decides with a match.
+      top_stlb_ports:
+        assert (!(probe_stlb_busy && (probe_stlb_start || probe_stlb_fill || probe_inv_valid)) &&
+                !(probe_stlb_fill && (probe_stlb_start || probe_inv_valid)) &&
+                !(probe_stlb_start && probe_inv_valid) &&
+                (!(probe_stlb_touch || probe_stlb_drop) || (probe_stlb_done && probe_stlb_match)) &&
+                !(probe_stlb_touch && probe_stlb_drop));
+      // The STLB proof's A1: a register write's implicit flush reaches the STLB in the write's
+      // cycle as an InvByVpids list of the VPIDs mmu_ctx_regs reports.
+      top_stlb_flush:
+        assert (!(probe_ctx_wr && |probe_ctx_flush) ||
+                (probe_inv_valid && probe_inv_kind == mmu_pkg::InvByVpids &&
+                 probe_inv_vpids_valid == probe_ctx_flush &&
+                 probe_inv_vpids == probe_ctx_flush_vpid));
+      // A hit answers with the entry's page and size, no fault, and refills the first level
+      // with that entry for the held request's VPID.
+      if (probe_stlb_hit)
+        top_stlb_hit_is_entry:
+          assert (probe_resp_valid_d &&
+              probe_resp_d.fault == mmu_pkg::FaultNone && probe_resp_d.size == probe_rd_size &&
+              hit_page == rd_page && probe_l1_fill && probe_l1_fill_size == probe_rd_size &&
+              probe_l1_fill_hpa == {probe_rd_frame, 12'h000} &&
+              probe_l1_fill_vpid == probe_held[93:78]);
+    end
+  end
+`elsif TOP_STLB_WITNESS
   // The reachability witness (scripts/formal, top_stlb_hit_direct_reached): the BMC must find a
   // run in which a DIRECT request is answered from the STLB, and the cycle it finds bounds the
   // depth at which the isolation properties below cover STLB hits. Its label is on a line of its
