@@ -907,15 +907,19 @@ struct Mmu::Impl {
     fill.next_hpa = next_hpa;
   }
 
-  bool escaped(uint64_t gpa) const {
-    const uint64_t page = gpa & addr_mask;
+  // A valid entry of an escape list (the VMM's, keyed on gPA pages, §8.2, or the guest's, keyed
+  // on gVA pages, §18.4) whose page, its address bits `entry_mask`, lies in [page, page + bytes)
+  // (page aligned to bytes).
+  bool escapeWithin(CtxReg list, uint64_t entry_mask, uint64_t page, uint64_t bytes) const {
     for (unsigned k = 0; k < config.escape_entries; ++k) {
-      const uint64_t e = (*ctx)[regIndex(CtxReg::EscapeBase) + k];
-      if ((e & 1) && (e & addr_mask) == page)
+      const uint64_t e = (*ctx)[regIndex(list) + k];
+      if ((e & 1) && (e & entry_mask & ~(bytes - 1)) == page)
         return true;
     }
     return false;
   }
+
+  bool escaped(uint64_t gpa) const { return escapeWithin(CtxReg::EscapeBase, addr_mask, gpa & addr_mask, 4096); }
 
   // §8.1: [a, a + n) inside [GBASE, GBASE + GSIZE) and below 2^P. All values are < 2^(P+1) and
   // P <= 52, so 64-bit sums cannot overflow.
@@ -984,12 +988,9 @@ struct Mmu::Impl {
                     : (gbase & (pageBytes(PageSize::Size2M) - 1)) == 0 ? PageSize::Size2M
                                                                        : PageSize::Size4K;
         // A valid escape entry inside the guest page forces 4K entries around it (§8.2).
-        const uint64_t guest_page = gpa & ~(pageBytes(gsize) - 1) & addr_mask;
-        for (unsigned k = 0; k < config.escape_entries; ++k) {
-          const uint64_t e = (*ctx)[regIndex(CtxReg::EscapeBase) + k];
-          if ((e & 1) && ((e & addr_mask) & ~(pageBytes(gsize) - 1)) == guest_page)
-            page.size = PageSize::Size4K;
-        }
+        const uint64_t guest_bytes = pageBytes(gsize);
+        if (escapeWithin(CtxReg::EscapeBase, addr_mask, gpa & ~(guest_bytes - 1) & addr_mask, guest_bytes))
+          page.size = PageSize::Size4K;
         page.ept_perm = 7;
         page.ept_dirty = true;
       }
@@ -1106,13 +1107,7 @@ struct Mmu::Impl {
   }
 
   bool guestEscaped(uint64_t va) const {
-    const uint64_t page = va & ~uint64_t{0xfff};
-    for (unsigned k = 0; k < config.escape_entries; ++k) {
-      const uint64_t e = (*ctx)[regIndex(CtxReg::GEscapeBase) + k];
-      if ((e & 1) && (e & ~uint64_t{0xfff}) == page)
-        return true;
-    }
-    return false;
+    return escapeWithin(CtxReg::GEscapeBase, ~uint64_t{0xfff}, va & ~uint64_t{0xfff}, 4096);
   }
 
   // §18.1 gsize: the largest page whose VA page lies inside the segment, which OFFSET keeps
@@ -1127,12 +1122,7 @@ struct Mmu::Impl {
       const uint64_t page = va & ~(bytes - 1);
       if (page < base || limit - page < bytes || (offset & (bytes - 1)) != 0)
         continue;
-      bool holds_escape = false;
-      for (unsigned k = 0; k < config.escape_entries; ++k) {
-        const uint64_t e = c[regIndex(CtxReg::GEscapeBase) + k];
-        holds_escape = holds_escape || ((e & 1) && (e & ~(bytes - 1)) == page);
-      }
-      if (!holds_escape)
+      if (!escapeWithin(CtxReg::GEscapeBase, ~uint64_t{0xfff}, page, bytes))
         return size;
     }
     return PageSize::Size4K;
