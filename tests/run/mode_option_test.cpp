@@ -48,6 +48,8 @@ TEST(RunModes, EachModeAndPolicyRunsWhatItNames) {
   // The guest-segment modes (§18) run by name only, not in all.
   EXPECT_EQ(runsOf({"--mode", "guest-direct"}).first, (Runs{"native", "guest-direct"}));
   EXPECT_EQ(runsOf({"--mode", "dual-direct", "--policy", "none"}).first, (Runs{"native", "dual-direct"}));
+  // Agile paging (§20) runs by name; `all` (above) does not run it, so its tables stay.
+  EXPECT_EQ(runsOf({"--mode", "agile"}).first, (Runs{"native", "agile"}));
 }
 
 // A generated `random` trace maps its 32 MiB of data with one mmap: under guest-direct and
