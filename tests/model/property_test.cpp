@@ -196,8 +196,7 @@ private:
 
   // EPT over gPA [0, 64M) in 2M chunks mapped to shuffled host chunks: each chunk is one 2M
   // page, 512 4K pages, or absent; or, sometimes, one 1G page for everything.
-  void buildNestedEpt(Vm &vm) {
-    const uint64_t host = region(4);
+  void buildNestedEpt(Vm &vm, uint64_t host = region(4)) {
     if (chance(0.15)) {
       vm.ept->map(0, host, PageSize::Size1G, pick<uint64_t>({7, 7, 5}));
       return;
@@ -310,7 +309,7 @@ private:
   void makeAgile(unsigned slot, Vm &vm) {
     std::swap(rng_, agile_rng_);  // every draw below from the agile generator
     vm.mode = Mode::Agile;
-    buildNestedEpt(vm);
+    buildNestedEpt(vm, region(6));  // host memory of its own: the NESTED slot's is region(4)
     vm.agile_frames = std::make_unique<FrameAllocator>(0x1'0000, k2M);
     vm.agile_guest = std::make_unique<GuestPageTables>(mem_, *vm.agile_frames, config_.guest_levels,
                                                        config_.pa_bits, vm.ept->hostMap());
@@ -327,6 +326,16 @@ private:
       if (!chance(0.6))
         continue;
       const unsigned level = 1 + static_cast<unsigned>(below(config_.guest_levels - 1));  // nested from here
+      // Not below a switch placed for another page: the shadow walk would lead into the guest's table.
+      bool below_switch = false;
+      for (unsigned l = config_.guest_levels; l > level + 1 && !below_switch; --l) {
+        const std::optional<uint64_t> entry = vm.tables->hostEntryAddress(page.va, l);
+        if (!entry)
+          break;
+        below_switch = (mem_.read64(*entry) & agile::Switch) != 0;
+      }
+      if (below_switch)
+        continue;
       const std::optional<uint64_t> guest_entry = vm.agile_guest->hostEntryAddress(page.va, level);
       if (!guest_entry || !vm.tables->entryAddress(page.va, level + 1))
         continue;

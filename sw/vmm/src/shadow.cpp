@@ -274,12 +274,18 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   const uint64_t va_base = canonical(va & ~(size - 1), levels_);
   const uint64_t leaf_addr = table + 8 * entryIndex(va, shadow_level);
   const uint64_t leaf = env_.vm.hostOf(gpa_base) | flags;
-  if (mem.read64(leaf_addr) == leaf)
+  const uint64_t old = mem.read64(leaf_addr);
+  if (old == leaf)
     return false;  // already there (a prefetch over a filled table)
   // The host allocates the page on the shadow fault that first maps it: no exit of its own.
   chargeBacking(env_.cost, env_.costs, env_.vm.back(gpa_base));
   mem.write64(leaf_addr, leaf);
   chargeShim(env_.costs.shadow_entry_write);
+  // A large leaf over a splinter table (its region no longer holds a write-protected table: agile
+  // lifted the protection, §20.8): the PDE caches of the space's PCID still lead into the splinter,
+  // whose stale read-only leaf would fault again and again.
+  if (shadow_level > 1 && (old & pte::P) && !(old & pte::PS))
+    invPcid(space.pcid);
   // Leaves a future table page would have to take back: writable 4 KiB ones and large ones.
   if (traits.tracks_tables && (shadow_level == 2 || writable))
     tracker_->recordLeaf(gpa_base, shadow_level == 2, LeafRef{space.id, va_base},
