@@ -100,6 +100,7 @@ struct StlbEntry : TlbEntry {
 
 struct PscEntry {
   bool valid = false;
+  bool nested = false;    // AGILE (§20.4): the table below is the guest's, walked nested
   uint16_t vpid = 0;
   uint16_t pcid = 0;
   GuestAccess acc;
@@ -182,6 +183,8 @@ struct Mmu::Impl {
   static bool nestedDimension(Mode mode) { return mode == Mode::Nested || mode == Mode::GuestDirect; }
   static bool directDimension(Mode mode) { return mode == Mode::Direct || mode == Mode::DualDirect; }
   static bool hasGuestSegment(Mode mode) { return mode == Mode::GuestDirect || mode == Mode::DualDirect; }
+  // The modes whose TLB entries INV_EPTP removes (§11): every mode with an EPTP in use.
+  static bool usesEpt(Mode mode) { return nestedDimension(mode) || directDimension(mode) || mode == Mode::Agile; }
   static bool guestAd(const Regs &r) { return r[regIndex(CtxReg::Flags)] & 1; }
   uint64_t eptRoot(const Regs &r) const { return r[regIndex(CtxReg::Eptp)] & addr_mask; }
   static bool eptAd(const Regs &r) { return r[regIndex(CtxReg::Eptp)] & ept::kEptpAdEnable; }
@@ -195,6 +198,7 @@ struct Mmu::Impl {
     case regIndex(CtxReg::GsegBase): return ~uint64_t{0xfff} | gseg::RW | gseg::US | gseg::X;
     case regIndex(CtxReg::GsegLimit):
     case regIndex(CtxReg::GsegOffset): return ~uint64_t{0xfff};
+    case regIndex(CtxReg::Gcr3): return addr_mask | agile::RootNested;
     case regIndex(CtxReg::Cr3): return addr_mask;
     case regIndex(CtxReg::Eptp): return ~uint64_t{0};
     case regIndex(CtxReg::GBase): return addr_mask;
@@ -216,16 +220,16 @@ struct Mmu::Impl {
     const uint64_t mask = regMask(reg);
     if (mask == 0)
       return;
-    if (reg == regIndex(CtxReg::Mode) && (value & 7) > static_cast<uint64_t>(Mode::DualDirect))
+    if (reg == regIndex(CtxReg::Mode) && (value & 7) > static_cast<uint64_t>(Mode::Agile))
       return;  // a reserved MODE code is ignored: nothing stored, no flush (§3)
     Regs &r = regs[ctx];
     // §3 implicit INV_VPID, whatever the valid bits: MODE, EPTP, GBASE, GSIZE, ESCAPE and GESCAPE
     // writes flush the slot's VPID; a VPID write flushes the old and the new VPID, the only two
     // whose slot in force it can change. CR3, FLAGS and the guest segment (guest state switched
-    // with CR3, §18.5) do not invalidate.
+    // with CR3, §18.5) and GCR3 (AGILE's guest root, §20.1) do not invalidate.
     const bool flushes = !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags) ||
                            reg == regIndex(CtxReg::GsegBase) || reg == regIndex(CtxReg::GsegLimit) ||
-                           reg == regIndex(CtxReg::GsegOffset));
+                           reg == regIndex(CtxReg::GsegOffset) || reg == regIndex(CtxReg::Gcr3));
     if (flushes)
       invalidateVpid(slotVpid(r));
     if (reg == regIndex(CtxReg::Vpid)) {
@@ -325,7 +329,7 @@ struct Mmu::Impl {
     const uint64_t root = eptp & addr_mask;
     for (const Regs &r : regs) {
       const Mode mode = slotMode(r);
-      if (slotValid(r) && (nestedDimension(mode) || directDimension(mode)) && eptRoot(r) == root)
+      if (slotValid(r) && usesEpt(mode) && eptRoot(r) == root)
         invalidateVpid(slotVpid(r));
     }
     for (Ntlb &array : ntlb)
@@ -359,6 +363,18 @@ struct Mmu::Impl {
   const Request *req = nullptr;
   const Regs *ctx = nullptr;
   TranslateResult *out = nullptr;
+  // AGILE (§20.2): the walk in flight has switched to nested (it reads guest tables and
+  // translates their pointers through the EPT). Cleared at the start of every walk.
+  bool agile_nested = false;
+
+  // The mode whose rules a table pointer, a final gPA and a fault of the walk in flight follow:
+  // the slot's, but for AGILE SHADOW's above its switch and NESTED's below it (§20.2, §20.3).
+  Mode walkMode() const {
+    const Mode mode = slotMode(*ctx);
+    if (mode != Mode::Agile)
+      return mode;
+    return agile_nested ? Mode::Nested : Mode::Shadow;
+  }
 
   // translate() behind the TLB-hit fast path (fastHit()), which answers most requests.
   void translateFast(const Request &request, TranslateResult &result) {
@@ -674,7 +690,7 @@ struct Mmu::Impl {
     return false;
   }
   bool fault(Fault f, uint32_t info, uint64_t addr, unsigned level, unsigned guest_level = 0) {
-    return setFault(slotMode(*ctx), f, info, addr, level, guest_level);
+    return setFault(walkMode(), f, info, addr, level, guest_level);
   }
 
   // The operation is written straight into the result's list (not copied there from a local:
@@ -932,7 +948,8 @@ struct Mmu::Impl {
   // xlate_table(gpa, guest_level) of §5.
   bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
     ++out->trace.walk_cycles;  // its XLATE cycle (§12)
-    switch (slotMode(*ctx)) {
+    switch (walkMode()) {
+    case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
     case Mode::Shadow: hpa = gpa; return true;
     case Mode::Nested:
@@ -966,7 +983,8 @@ struct Mmu::Impl {
   // xlate_final(gpa, req, gsize) of §5.
   bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
     ++out->trace.walk_cycles;  // its XLATE cycle (§12)
-    switch (slotMode(*ctx)) {
+    switch (walkMode()) {
+    case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
     case Mode::Shadow:
       page = HostPage{gpa, gsize, 7, true};
@@ -1029,7 +1047,8 @@ struct Mmu::Impl {
       return;
     }
     const Mode mode = slotMode(*c);
-    if (directDimension(mode) || (hasGuestSegment(mode) && inGuestSegment(*c, va)))
+    // AGILE: a PSC entry may lead into shadow or guest tables; the hint is not worth telling them apart.
+    if (directDimension(mode) || mode == Mode::Agile || (hasGuestSegment(mode) && inGuestSegment(*c, va)))
       return;
     for (unsigned l = 2; l <= config.guest_levels; ++l) {
       const Psc &cache = psc[l - 2];
@@ -1211,6 +1230,8 @@ struct Mmu::Impl {
     const uint16_t vpid = slotVpid(c);
     const uint64_t va = req->va;
     const unsigned levels = config.guest_levels;
+    const bool agile = slotMode(c) == Mode::Agile;
+    agile_nested = false;
     GuestAccess acc;
     unsigned level = levels;
     uint64_t table = 0;
@@ -1230,10 +1251,23 @@ struct Mmu::Impl {
       level = l - 1;
       have_table = true;
       out->trace.psc_level = static_cast<uint8_t>(l);
+      if (agile && e.nested) {  // resumed below a switch (§20.4)
+        agile_nested = true;
+        out->trace.agile_switch_level = static_cast<uint8_t>(level);
+      }
       break;
     }
-    if (!have_table && !xlateTable(c[regIndex(CtxReg::Cr3)], levels, table))
-      return;
+    if (!have_table) {
+      uint64_t root = c[regIndex(CtxReg::Cr3)];
+      const uint64_t gcr3 = c[regIndex(CtxReg::Gcr3)];
+      if (agile && (gcr3 & agile::RootNested)) {  // the switch at the root: NESTED's walk (§20.1)
+        agile_nested = true;
+        out->trace.agile_switch_level = static_cast<uint8_t>(levels);
+        root = gcr3 & addr_mask;
+      }
+      if (!xlateTable(root, levels, table))
+        return;
+    }
     const bool ad = guestAd(c);
     for (;;) {
       if (level == 1)
@@ -1255,8 +1289,15 @@ struct Mmu::Impl {
         if (ad && !(pte_value & pte::A))
           emitFetchOr(addr, pte::A, Dim::Guest, level);
         uint64_t next = 0;
+        // AGILE's switch (§20.2): a shadow entry with bit 11 holds the guest table's host address,
+        // located as a shadow pointer; the levels below are walked nested. At most once a walk.
+        const bool switches = agile && !agile_nested && (pte_value & agile::Switch);
         if (!xlateTable(pte_value & addr_mask, level - 1, next))
           return;
+        if (switches) {
+          agile_nested = true;
+          out->trace.agile_switch_level = static_cast<uint8_t>(level - 1);
+        }
         Psc &cache = psc[level - 2];
         const uint64_t prefix = va >> levelShift(level);
         const unsigned set = cache.setOf(prefix);
@@ -1266,6 +1307,7 @@ struct Mmu::Impl {
         fill.acc = acc;
         fill.prefix = prefix;
         fill.next_hpa = next;
+        fill.nested = agile_nested;
         table = next;
         --level;
         continue;
@@ -1408,6 +1450,7 @@ Response Mmu::peek(const Request &req) const {
   ctx.gseg_base = reg(CtxReg::GsegBase);
   ctx.gseg_limit = reg(CtxReg::GsegLimit);
   ctx.gseg_offset = reg(CtxReg::GsegOffset);
+  ctx.gcr3 = reg(CtxReg::Gcr3);
   return referenceWalk(m.config, ctx, m.memory, req);
 }
 

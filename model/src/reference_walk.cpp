@@ -33,12 +33,20 @@ public:
 
     bool rw = true, us = true, nx = false;
     uint64_t table_gpa = ctx_.cr3 & frame_bits_;
+    // AGILE (§20): GCR3 bit 0 makes the whole walk two-dimensional from the guest's root;
+    // otherwise it starts in the shadow tables at CR3 and may turn two-dimensional once.
+    if (mode_ == Mode::Agile && (ctx_.gcr3 & 1)) {
+      two_dimensional_ = true;
+      table_gpa = ctx_.gcr3 & frame_bits_;
+    }
+    bool table_is_host = false;  // AGILE: the table was named by a switching shadow entry, by hPA
     for (unsigned level = cfg_.guest_levels; level >= 1; --level) {
       const unsigned shift = 12 + 9 * (level - 1);
       const uint64_t entry_gpa = table_gpa + 8 * ((req_.va >> shift) & 511);
-      uint64_t entry_hpa = 0;
-      if (!entryAddress(entry_gpa, level, entry_hpa))
+      uint64_t entry_hpa = entry_gpa;
+      if (!table_is_host && !entryAddress(entry_gpa, level, entry_hpa))
         return resp_;
+      table_is_host = false;
       const uint64_t entry = mem_.read64(entry_hpa);
       const uint32_t who = (req_.access == Access::Write ? pf::W : 0) | (req_.user ? pf::U : 0) |
                            (req_.access == Access::Exec ? pf::ID : 0);
@@ -52,6 +60,12 @@ public:
       const bool leaf = level == 1 || (entry & pte::PS);
       if (!leaf) {
         table_gpa = entry & frame_bits_;
+        // The switch bit (bit 11) of a shadow entry: the next table is the guest's, given by its
+        // host address; everything below it is read two-dimensionally.
+        if (mode_ == Mode::Agile && !two_dimensional_ && (entry & (uint64_t{1} << 11))) {
+          two_dimensional_ = true;
+          table_is_host = true;
+        }
         continue;
       }
       const bool denied = (req_.user && !us) || (req_.access == Access::Write && !rw) ||
@@ -112,8 +126,10 @@ private:
     resp_.fault_addr = addr;
     resp_.fault_level = static_cast<uint8_t>(level);
     resp_.fault_guest_level = static_cast<uint8_t>(guest_level);
+    // A guest page fault exits when a shadow table raised it: SHADOW, or AGILE before its switch.
+    const bool shadow_fault = mode_ == Mode::Shadow || (mode_ == Mode::Agile && !two_dimensional_);
     resp_.vm_exit = fault == Fault::EptViolation || fault == Fault::EptMisconfig ||
-                    fault == Fault::Bounds || (fault == Fault::GuestPageFault && mode_ == Mode::Shadow);
+                    fault == Fault::Bounds || (fault == Fault::GuestPageFault && shadow_fault);
     return resp_;
   }
 
@@ -199,11 +215,11 @@ private:
   // applied to the entry itself; its 4K page is the table's).
   bool entryAddress(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
     unsigned unused_level = 0;
-    if (mode_ == Mode::Native || mode_ == Mode::Shadow) {
+    if (mode_ == Mode::Native || mode_ == Mode::Shadow || (mode_ == Mode::Agile && !two_dimensional_)) {
       hpa = gpa;
       return true;
     }
-    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect)
+    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect || mode_ == Mode::Agile)
       return eptWalk(gpa, guest_level, hpa, unused_level);
     // DIRECT, DUAL_DIRECT
     if (isEscaped(gpa)) {
@@ -223,7 +239,7 @@ private:
   Response finalAddress(uint64_t gpa, PageSize guest_size) {
     uint64_t hpa = gpa;
     PageSize host_size = guest_size;
-    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect) {
+    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect || (mode_ == Mode::Agile && two_dimensional_)) {
       unsigned leaf_level = 0;
       if (!eptWalk(gpa, 0, hpa, leaf_level))
         return resp_;
@@ -264,6 +280,7 @@ private:
   const Request &req_;
   const Mode mode_;
   const uint64_t frame_bits_;
+  bool two_dimensional_ = false;  // AGILE: the walk is past its switch (guest tables, through the EPT)
   Response resp_;
 };
 

@@ -13,6 +13,7 @@ std::string_view toString(Mode mode) {
   case Mode::Direct: return "DIRECT";
   case Mode::GuestDirect: return "GUEST_DIRECT";
   case Mode::DualDirect: return "DUAL_DIRECT";
+  case Mode::Agile: return "AGILE";
   }
   return "?";
 }

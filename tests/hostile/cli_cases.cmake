@@ -23,6 +23,9 @@ vmmu_hostile(cli-run-guest-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode guest
              MESSAGE "^vmmu: --mode: guest-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
 vmmu_hostile(cli-run-dual-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode dual-direct --backend rtl EXIT 2
              MESSAGE "^vmmu: --mode: dual-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
+# Agile paging (§20) is model-only so far too.
+vmmu_hostile(cli-run-agile-rtl COMMAND ${_vmmu} run ${_gzip} --mode agile --backend rtl EXIT 2
+             MESSAGE "^vmmu: --mode: agile runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §20.9\\)$")
 vmmu_hostile(cli-help-exits-0 COMMAND ${_vmmu} trace gen --help EXIT 0 STDOUT "--footprint-mib UINT:1..1048576=64")
 
 # --- vmmu plot -----------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
       {{"run", "--bogus"}, "vmmu: run: unexpected argument '--bogus' (see vmmu run --help)"},
       {{"run", kGzip, "--mode", "fast"},
        "vmmu: --mode: expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, guest-direct, "
-       "dual-direct, adaptive or all, got 'fast'"},
+       "dual-direct, agile, adaptive or all, got 'fast'"},
       {{"run", kGzip, "--backend", "fpga"}, "vmmu: --backend: expected model or rtl, got 'fpga'"},
       {{"run", kGzip, "--policy", "smart"},
        "vmmu: --policy: expected adaptive, adaptive-shadow, adaptive-shadow-prefetch or none, got 'smart'"},

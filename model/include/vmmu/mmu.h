@@ -52,6 +52,10 @@ struct WalkTrace {
   uint8_t ept_psc_levels = 0;
   bool escaped = false;      // DIRECT: at least one escaped translation
   bool guest_segment = false;  // GUEST_DIRECT, DUAL_DIRECT: the guest segment translated the VA (§18)
+  // AGILE (§20.2): the first guest level this walk read nested (the level below its switch), 0
+  // when it read none (all shadow). A walk resumed by a PSC hit below a switch reports the level
+  // it resumed at.
+  uint8_t agile_switch_level = 0;
   // 2 + translation (XLATE) and answer (ANSWER) cycles + sum of op cycles, §12; 0 when not walked. 32 bits hold any
   // walk (a few dozen operations, each of at most the largest latency a memory timing is
   // configured with, 10^6 cycles) and keep the record at 16 bytes, which every TLB hit rewrites

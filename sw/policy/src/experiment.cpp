@@ -19,6 +19,7 @@ char modeLetter(Approach approach) {
   case Approach::Direct: return 'd';
   case Approach::GuestDirect: return 'g';
   case Approach::DualDirect: return 'u';
+  case Approach::Agile: return 'a';
   }
   return '?';
 }
@@ -354,7 +355,8 @@ Oracles computeOracles(const std::vector<const RunResult *> &runs, const Adaptiv
   std::vector<const RunResult *> all;
   for (const RunResult *run : runs)
     if (run->policy != "native" && run->policy != "adaptive" && !run->stopped &&
-        run->policy != vmm::toString(Approach::GuestDirect) && run->policy != vmm::toString(Approach::DualDirect))
+        run->policy != vmm::toString(Approach::GuestDirect) && run->policy != vmm::toString(Approach::DualDirect) &&
+        run->policy != vmm::toString(Approach::Agile))
       all.push_back(run);
   const SwitchCost cost_all = [&](size_t interval, size_t, size_t to) {
     const RunResult &target = *all[to];

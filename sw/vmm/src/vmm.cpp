@@ -19,6 +19,7 @@ ShadowVariant variantOf(Approach approach) {
   switch (approach) {
   case Approach::ShadowCaching: return ShadowVariant::Caching;
   case Approach::ShadowPrefetch: return ShadowVariant::Prefetch;
+  case Approach::Agile: return ShadowVariant::Agile;
   default: return ShadowVariant::Plain;
   }
 }
@@ -30,6 +31,7 @@ Mode modeOf(Approach approach) {
   case Approach::Direct: return Mode::Direct;
   case Approach::GuestDirect: return Mode::GuestDirect;
   case Approach::DualDirect: return Mode::DualDirect;
+  case Approach::Agile: return Mode::Agile;
   default: return Mode::Shadow;
   }
 }
@@ -72,6 +74,7 @@ std::string_view toString(Approach approach) {
   case Approach::Direct: return "direct";
   case Approach::GuestDirect: return "guest-direct";
   case Approach::DualDirect: return "dual-direct";
+  case Approach::Agile: return "agile";
   }
   return "?";
 }
@@ -82,11 +85,17 @@ Approach parseApproach(std::string_view name) {
       return static_cast<Approach>(i);
   throw std::invalid_argument("unknown approach '" + std::string(name) +
                               "' (expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, "
-                              "guest-direct or dual-direct)");
+                              "guest-direct, dual-direct or agile)");
 }
 
 bool hasGuestSegment(Approach approach) {
   return approach == Approach::GuestDirect || approach == Approach::DualDirect;
+}
+
+const char *modelOnlySection(Approach approach) {
+  if (hasGuestSegment(approach))
+    return "§18.8";
+  return approach == Approach::Agile ? "§20.9" : nullptr;
 }
 
 std::string_view toString(Contiguity contiguity) {
@@ -167,7 +176,7 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
-  if (vmm::hasGuestSegment(approach) && model_ == nullptr)  // §18.8
+  if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §18.8, §20.9
     throw std::invalid_argument(std::string(toString(approach)) +
                                 " runs on the model backend only: the RTL does not implement it yet");
   // VM creation: not charged to the run.
@@ -183,8 +192,9 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
     approach_ = Approach::Nested;
   mmu_mode_ = modeOf(approach_);
   backend_.writeReg(ctx, CtxReg::Mode, static_cast<uint64_t>(mmu_mode_));
-  if (isShadow(approach))
-    shadow_ = std::make_unique<ShadowPager>(variantOf(approach), shadowEnvironment(), config_.max_shadow_spaces);
+  if (isShadow(approach) || approach == Approach::Agile)
+    shadow_ = std::make_unique<ShadowPager>(variantOf(approach), shadowEnvironment(), config_.max_shadow_spaces,
+                                            config_.agile);
   if (approach_ == Approach::Direct || approach_ == Approach::DualDirect)
     enterDirect(modeOf(approach_));
 }
@@ -556,6 +566,8 @@ void Vmm::switchApproach(Approach next) {
   if (vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_))
     throw std::invalid_argument("guest-direct and dual-direct are not run-time approaches (the guest's segment is set "
                                 "up from the start)");
+  if (next == Approach::Agile || approach_ == Approach::Agile)
+    throw std::invalid_argument("agile is not a run-time approach of the adaptive policy (§20.8)");
   exitTo(ExitReason::ModeSwitch);
   ++cost_.mode_switches;
   if (shadow_) {

@@ -13,6 +13,9 @@
 //  - GuestDirect, DualDirect (docs/architecture.md §18, model backend only so far): the guest's
 //             direct segment, written with CR3 on each guest context switch without an exit;
 //             GuestDirect is nested outside it, DualDirect is Direct's region besides.
+//  - Agile (§20, model backend only so far): AGILE mode; the caching shadow with switch bits,
+//             placed by the shadow pager's agile policy (shadow.h), so the guest's often-written
+//             leaf tables are walked nested and their updates cause no exit.
 // Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
 // cost(). switchApproach() moves a running guest between nested, the shadow variants and direct,
 // charging what the switch does (dropping or starting shadow tables, flushes, compaction).
@@ -36,11 +39,12 @@
 namespace vmmu::vmm {
 
 enum class Approach : uint8_t {
-  Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct, GuestDirect, DualDirect
+  Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct, GuestDirect, DualDirect, Agile
 };
-constexpr unsigned kNumApproaches = 8;
+constexpr unsigned kNumApproaches = 9;
 // Native .. Direct: the approaches `vmmu run --mode all` runs and the adaptive policy and its
-// oracles switch among. GuestDirect and DualDirect need the guest's segment from the start.
+// oracles switch among. GuestDirect and DualDirect need the guest's segment from the start; Agile
+// is run by name only (§20.8), so that `--mode all` keeps its tables.
 constexpr unsigned kNumSwitchableApproaches = 6;
 std::string_view toString(Approach approach);
 // Parses toString's names; throws std::invalid_argument naming the bad value.
@@ -48,6 +52,9 @@ Approach parseApproach(std::string_view name);
 bool isShadow(Approach approach);
 // GuestDirect or DualDirect: the guest runs with a direct segment (§18).
 bool hasGuestSegment(Approach approach);
+// The approaches the RTL does not implement yet (GuestDirect, DualDirect, Agile), and the spec
+// section that says so (§18.8, §20.9); nullptr for the others.
+const char *modelOnlySection(Approach approach);
 
 // How the VMM makes a fragmented VM's memory contiguous before DIRECT (§19).
 enum class Contiguity : uint8_t {
@@ -74,6 +81,7 @@ struct VmmConfig {
   // caches (one INV_VPID per exit), costed by the refills it causes.
   bool flush_tlb_on_exit = false;
   size_t max_shadow_spaces = 64;  // caching shadow: spaces kept
+  AgilePolicy agile;              // agile: where the switch bits go (§20.8)
   // Run the shadow invariant checker after every exit the caching and prefetching variants handle
   // (throwing std::logic_error on the first violation). Slow: for tests. Plain shadow is a virtual
   // TLB, exact only once the guest has invalidated, so it is checked at guest-step boundaries
