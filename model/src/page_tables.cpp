@@ -357,25 +357,6 @@ void EptTables::writeEntry(uint64_t gpa, unsigned level, uint64_t value) {
 }
 
 bool EptTables::unmap(uint64_t gpa) {
-  if (flat()) {
-    for (unsigned level = levels_; level >= 1; --level) {
-      const std::optional<uint64_t> slot = entryAddress(gpa, level);
-      if (!slot)
-        return false;
-      const uint64_t entry = memory_.read64(*slot);
-      if (!(entry & kEptPresent))
-        return false;
-      if (level == 2 && !(entry & ept::LP))
-        continue;
-      // A 2M page is its 512 replicas (§21.2); a 1G leaf and a 4K leaf are one entry.
-      const bool replicated = level == 1 && (entry & ept::LP);
-      const uint64_t first = replicated ? *slot - 8 * (flatEntryIndex(gpa, 1) & 511) : *slot;
-      for (uint64_t i = 0; i < (replicated ? 512u : 1u); ++i)
-        memory_.write64(first + 8 * i, 0);
-      return true;
-    }
-    return false;
-  }
   for (unsigned level = levels_; level >= 1; --level) {
     const std::optional<uint64_t> slot = entryAddress(gpa, level);
     if (!slot)
@@ -384,7 +365,11 @@ bool EptTables::unmap(uint64_t gpa) {
     if (!(entry & kEptPresent))
       return false;
     if (level == 1 || (level <= 3 && (entry & ept::LP))) {
-      memory_.write64(*slot, 0);
+      // A flattened 2M page is its 512 replicas (§21.2); every other leaf is one entry.
+      const bool replicated = flat() && level == 1 && (entry & ept::LP);
+      const uint64_t first = replicated ? *slot - 8 * (flatEntryIndex(gpa, 1) & 511) : *slot;
+      for (uint64_t i = 0; i < (replicated ? 512u : 1u); ++i)
+        memory_.write64(first + 8 * i, 0);
       return true;
     }
   }

@@ -45,6 +45,12 @@ std::vector<MemOp> flat2Row(uint64_t gpa) {
 }
 std::vector<MemOp> flat1Row(uint64_t gpa) { return {nestedRead(kRoot + 8 * (gpa >> 12), 1)}; }
 
+// A cold walk of kVa without EPT PSC: each guest table's row, its guest read, the final gPA's row.
+std::vector<MemOp> coldWalk(std::vector<MemOp> (*row)(uint64_t)) {
+  return concat({row(0x1'0000), {guestRead(kGuestL4, 4)}, row(0x1'1000), {guestRead(kGuestL3, 3)}, row(0x1'2000),
+                 {guestRead(kGuestL2, 2)}, row(0x1'3000), {guestRead(kGuestL1, 1)}, row(0x20'0123)});
+}
+
 TEST(FlatEpt, EptpCarriesTheFormatInBits9To8) {
   SparseMemory mem;
   FrameAllocator frames(0x100'0000, 0x200'0000);
@@ -64,9 +70,7 @@ TEST(FlatEpt, ColdWalkWithoutEptPscReadsNmPlusNPlusM) {
   // 4level: 16 + 4 + 4 = 24 (walk_test); 2level: 4 x 2 + 4 + 2 = 14; 1level: 4 + 4 + 1 = 9.
   FlatVm flat2(EptFormat::Flat2, withoutEptPsc());
   const TranslateResult r2 = flat2.mmu.translate(request(kVa));
-  EXPECT_EQ(r2.ops, concat({flat2Row(0x1'0000), {guestRead(kGuestL4, 4)}, flat2Row(0x1'1000),
-                            {guestRead(kGuestL3, 3)}, flat2Row(0x1'2000), {guestRead(kGuestL2, 2)},
-                            flat2Row(0x1'3000), {guestRead(kGuestL1, 1)}, flat2Row(0x20'0123)}));
+  EXPECT_EQ(r2.ops, coldWalk(flat2Row));
   EXPECT_EQ(r2.ops.size(), 14u);
   EXPECT_EQ(r2.resp.hpa, 0x420'0123u);
   EXPECT_EQ(r2.resp.size, PageSize::Size4K);
@@ -74,9 +78,7 @@ TEST(FlatEpt, ColdWalkWithoutEptPscReadsNmPlusNPlusM) {
 
   FlatVm flat1(EptFormat::Flat1, withoutEptPsc());
   const TranslateResult r1 = flat1.mmu.translate(request(kVa));
-  EXPECT_EQ(r1.ops, concat({flat1Row(0x1'0000), {guestRead(kGuestL4, 4)}, flat1Row(0x1'1000),
-                            {guestRead(kGuestL3, 3)}, flat1Row(0x1'2000), {guestRead(kGuestL2, 2)},
-                            flat1Row(0x1'3000), {guestRead(kGuestL1, 1)}, flat1Row(0x20'0123)}));
+  EXPECT_EQ(r1.ops, coldWalk(flat1Row));
   EXPECT_EQ(r1.ops.size(), 9u);
   EXPECT_EQ(r1.resp.hpa, 0x420'0123u);
   EXPECT_EQ(r1.trace.walk_cycles, 2u + 5 + 5 + 2 * 9);  // 30
