@@ -397,7 +397,7 @@ private:
     for (auto &vm : vms_) {
       corruptGuestEntries(*vm, 3);
       if (vm->mode == Mode::Nested || vm->mode == Mode::GuestDirect)
-        corruptEptEntries(*vm, 3);
+        corruptEptEntries(*vm, ept_format_ == EptFormat::Radix ? 3 : 8);  // a flattened EPT has few upper entries
     }
     mmu_->invAll();  // tables changed under cached entries: software must invalidate
   }
