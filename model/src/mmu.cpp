@@ -24,6 +24,41 @@ namespace {
 PageSize sizeOfLevel(unsigned level) { return static_cast<PageSize>(level - 1); }
 unsigned ctrIndex(Counter c) { return static_cast<unsigned>(c); }
 
+// The nested table as one EPT format lays it out (§21.1): its levels, where each level's index
+// starts in the gPA and how wide it is, which entries are leaves and what they map, and how many
+// gPA bits it reaches. Radix is §2.2 with NestedLevels levels.
+struct EptShape {
+  EptFormat format = EptFormat::Radix;
+  unsigned levels = 4;
+  unsigned reach_bits = 0;  // a gPA with bits at or above this faults (§21.1); 0: no limit (Radix)
+
+  bool radix() const { return format == EptFormat::Radix; }
+  unsigned shift(unsigned level) const { return radix() ? levelShift(level) : flatLevelShift(level); }
+  uint64_t index(uint64_t gpa, unsigned level) const {
+    return radix() ? entryIndex(gpa, level) : flatEntryIndex(gpa, level);
+  }
+  bool beyondReach(uint64_t gpa) const { return reach_bits != 0 && (gpa >> reach_bits) != 0; }
+  bool leaf(uint64_t e, unsigned level) const { return level == 1 || (e & ept::LP); }
+  // The page a leaf of `level` maps (§2.2; §21.2: a flattened level-1 LP leaf maps 2 MiB, a
+  // level-2 one 1 GiB).
+  PageSize leafSize(uint64_t e, unsigned level) const {
+    if (radix())
+      return static_cast<PageSize>(level - 1);
+    if (level == 2)
+      return PageSize::Size1G;
+    return (e & ept::LP) ? PageSize::Size2M : PageSize::Size4K;
+  }
+};
+
+EptShape eptShapeOf(uint64_t eptp, unsigned nested_levels) {
+  switch (eptFormatOf(eptp)) {
+  case EptFormat::Flat2: return {EptFormat::Flat2, 2, 48};
+  case EptFormat::Flat1: return {EptFormat::Flat1, 1, 30};
+  case EptFormat::Radix: break;
+  }
+  return {EptFormat::Radix, nested_levels, 0};
+}
+
 // Guest access rights accumulated over a walk (§7): rw, us are ANDed and nx ORed.
 struct GuestAccess {
   bool rw = true;
@@ -735,8 +770,8 @@ struct Mmu::Impl {
     return false;
   }
 
-  // §2.2 misconfiguration of a present EPT entry at `level`.
-  bool eptMisconfigured(uint64_t e, unsigned level) const {
+  // §2.2 (§21.2 for a flattened format) misconfiguration of a present EPT entry at `level`.
+  bool eptMisconfigured(uint64_t e, unsigned level, const EptShape &shape) const {
     const bool r = e & ept::R, w = e & ept::W;
     if (w && !r)
       return true;
@@ -744,19 +779,15 @@ struct Mmu::Impl {
     if (e & high_reserved)
       return true;
     const bool lp = e & ept::LP;
-    if (level >= 4 && lp)
+    if (shape.radix() && level >= 4 && lp)
       return true;
-    const bool leaf = level == 1 || lp;
-    if (!leaf)
-      return (e & 0x78) != 0;  // bits 6:3
+    if (!shape.leaf(e, level))  // bits 6:3; a flattened level-1 table is 2 MiB aligned (20:12)
+      return (e & 0x78) != 0 || (!shape.radix() && (e & 0x1ff000) != 0);
     const unsigned mem_type = (e >> 3) & 7;
     if (mem_type == 2 || mem_type == 3 || mem_type == 7)
       return true;
-    if (level == 2 && (e & 0x1ff000))  // bits 20:12
-      return true;
-    if (level == 3 && (e & 0x3ffff000))  // bits 29:12
-      return true;
-    return false;
+    // A large leaf's frame is aligned to its page: bits 20:12 of a 2M, 29:12 of a 1G leaf.
+    return (e & (pageBytes(shape.leafSize(e, level)) - 1) & ~uint64_t{0xfff}) != 0;
   }
 
   uint32_t accessQualification(Access access) const {
@@ -792,6 +823,7 @@ struct Mmu::Impl {
     ++out->trace.walk_cycles;
     const uint64_t root = eptRoot(*ctx);
     const bool ad = eptAd(*ctx);
+    const EptShape shape = eptShapeOf((*ctx)[regIndex(CtxReg::Eptp)], config.nested_levels);
     const bool needs_dirty = final && access == Access::Write && ad;
     const uint8_t needed = eptBitFor(access);
     for (unsigned size = 0; size < 3; ++size) {  // ntlb_lookup: 4K, 2M, 1G
@@ -826,23 +858,26 @@ struct Mmu::Impl {
     const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
     uint64_t table = root;
     uint8_t perm = 7;
-    unsigned top = config.nested_levels;
-    eptPscLookup(root, gpa, table, perm, top);
+    unsigned top = shape.levels;
+    const uint32_t access_bits = accessQualification(final ? access : Access::Read) | eptq::LinearValid |
+                                 (final ? eptq::Final : 0);
+    if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
+      return fault(Fault::EptViolation, access_bits, fault_gpa, top, guest_level);
+    eptPscLookup(root, gpa, shape, table, perm, top);
     for (unsigned level = top; level >= 1; --level) {
-      const uint64_t addr = table + 8 * entryIndex(gpa, level);
+      const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
-      const uint32_t violation = accessQualification(final ? access : Access::Read) |
-                                 (uint32_t{perm} << 3) | eptq::LinearValid | (final ? eptq::Final : 0);
+      const uint32_t violation = access_bits | (uint32_t{perm} << 3);
       if ((e & 7) == 0)
         return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
-      if (eptMisconfigured(e, level))  // x86 clears the qualification of a misconfiguration
+      if (eptMisconfigured(e, level, shape))  // x86 clears the qualification of a misconfiguration
         return fault(Fault::EptMisconfig, 0, fault_gpa, level, guest_level);
-      if (level > 1 && !(e & ept::LP)) {
+      if (!shape.leaf(e, level)) {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
         table = e & addr_mask;
-        eptPscFill(level, root, gpa, table, perm);
+        eptPscFill(level, root, gpa >> shape.shift(level), table, perm);
         continue;
       }
       if (!(perm & needed))
@@ -851,7 +886,7 @@ struct Mmu::Impl {
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
       const bool dirty = !ad || (e & ept::D) || write_final;
-      const PageSize page_size = sizeOfLevel(level);
+      const PageSize page_size = shape.leafSize(e, level);
       const uint64_t page_mask = pageBytes(page_size) - 1;
       Ntlb &array = ntlb[static_cast<unsigned>(page_size)];
       const uint64_t gfn = gpa >> pageShift(page_size);
@@ -874,8 +909,9 @@ struct Mmu::Impl {
   // §10.3 lookup, on a nested-TLB miss: the deepest EPT level whose cache holds (root, gpa)
   // gives the table the walk continues in, the permission so far and the level to read next.
   // Leaves the arguments as they are when no level hits.
-  void eptPscLookup(uint64_t root, uint64_t gpa, uint64_t &table, uint8_t &perm, unsigned &top) {
-    const EptPscHit hit = findEptPsc(root, gpa);
+  void eptPscLookup(uint64_t root, uint64_t gpa, const EptShape &shape, uint64_t &table, uint8_t &perm,
+                    unsigned &top) {
+    const EptPscHit hit = findEptPsc(root, gpa, shape);
     if (hit.level == 0)
       return;
     EptPsc &cache = *ept_psc[hit.level - 2];
@@ -888,19 +924,20 @@ struct Mmu::Impl {
     top = hit.level - 1;
   }
 
-  // The deepest EPT level (from 2 up) whose cache holds (root, gpa), and the set and way of its
-  // entry; level 0 when none does. Touches nothing (eptPscLookup() and the prefetch hint).
+  // The deepest EPT level (from 2 up to the format's levels) whose cache holds (root, gpa), and
+  // the set and way of its entry; level 0 when none does. Touches nothing (eptPscLookup() and the
+  // prefetch hint). A flattened level-2 entry's prefix is gpa >> 30 (§21.5).
   struct EptPscHit {
     unsigned level = 0;
     unsigned set = 0;
     unsigned way = 0;
   };
-  EptPscHit findEptPsc(uint64_t root, uint64_t gpa) const {
-    for (unsigned level = 2; level <= config.nested_levels; ++level) {
+  EptPscHit findEptPsc(uint64_t root, uint64_t gpa, const EptShape &shape) const {
+    for (unsigned level = 2; level <= shape.levels; ++level) {
       const std::optional<EptPsc> &cache = ept_psc[level - 2];
       if (!cache)
         continue;
-      const uint64_t prefix = gpa >> levelShift(level);
+      const uint64_t prefix = gpa >> shape.shift(level);
       const unsigned set = cache->setOf(prefix);
       const int way = cache->find(set, [&](const EptPscEntry &e) { return e.prefix == prefix && e.root == root; });
       if (way >= 0)
@@ -909,12 +946,12 @@ struct Mmu::Impl {
     return {};
   }
 
-  // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) just read leads to `next_hpa`.
-  void eptPscFill(unsigned level, uint64_t root, uint64_t gpa, uint64_t next_hpa, uint8_t perm) {
+  // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) for the gPAs of `prefix` just read leads
+  // to `next_hpa`.
+  void eptPscFill(unsigned level, uint64_t root, uint64_t prefix, uint64_t next_hpa, uint8_t perm) {
     std::optional<EptPsc> &cache = ept_psc[level - 2];
     if (!cache)
       return;
-    const uint64_t prefix = gpa >> levelShift(level);
     const unsigned set = cache->setOf(prefix);
     EptPscEntry &fill = cache->at(set, cache->allocate(set));
     fill.perm = perm;
@@ -1067,7 +1104,8 @@ struct Mmu::Impl {
           table = gpa;
           continue;
         }
-        if (!peekNestedPage(eptRoot(*c), gpa, table))
+        if (!peekNestedPage(eptRoot(*c), eptShapeOf((*c)[regIndex(CtxReg::Eptp)], config.nested_levels), gpa,
+                            table))
           return;
       }
       memory.prefetchHint(table + 8 * entryIndex(va, 1));
@@ -1080,21 +1118,23 @@ struct Mmu::Impl {
   // that holds (root, gpa), or from the root. The EPT's upper levels are few and stay in the host
   // caches; a guest table of a large footprint is rarely in the nested TLB, and without this the
   // hint gave up on most walks there. False when an entry read is not present (the hint ends).
-  bool peekNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
+  bool peekNestedPage(uint64_t root, const EptShape &shape, uint64_t gpa, uint64_t &hpa) const {
     if (cachedNestedPage(root, gpa, hpa))
       return true;
+    if (shape.beyondReach(gpa))
+      return false;
     uint64_t table = root;
-    unsigned level = config.nested_levels;
-    if (const EptPscHit hit = findEptPsc(root, gpa); hit.level != 0) {
+    unsigned level = shape.levels;
+    if (const EptPscHit hit = findEptPsc(root, gpa, shape); hit.level != 0) {
       table = ept_psc[hit.level - 2]->at(hit.set, hit.way).next_hpa;
       level = hit.level - 1;
     }
     for (;; --level) {
       uint64_t entry = 0;
-      if (!memory.peekHint(table + 8 * entryIndex(gpa, level), entry) || (entry & 7) == 0)
+      if (!memory.peekHint(table + 8 * shape.index(gpa, level), entry) || (entry & 7) == 0)
         return false;
-      if (level == 1 || (entry & ept::LP)) {
-        const uint64_t page_mask = pageBytes(sizeOfLevel(level)) - 1;
+      if (shape.leaf(entry, level)) {
+        const uint64_t page_mask = pageBytes(shape.leafSize(entry, level)) - 1;
         hpa = (entry & addr_mask & ~page_mask) | (gpa & page_mask);
         return true;
       }

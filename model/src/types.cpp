@@ -49,6 +49,15 @@ std::string_view toString(Fault fault) {
   return "?";
 }
 
+std::string_view toString(EptFormat format) {
+  switch (format) {
+  case EptFormat::Radix: return "4level";
+  case EptFormat::Flat2: return "2level";
+  case EptFormat::Flat1: return "1level";
+  }
+  return "?";
+}
+
 std::string_view toString(Counter counter) {
   // Indexed by the §14 counter number.
   static constexpr std::string_view kNames[kNumCounters] = {

@@ -3,6 +3,7 @@
 //   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET] [--no-cycle-skip]]
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
 //            [--config FILE] [--interval N] [--max-events N] [--warmup N] [--contiguity compact|balloon]
+//            [--ept-format 4level|2level|1level]
 //            [--direct-after N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
@@ -87,6 +88,7 @@ struct RunCommandOptions {
   std::string json;
   std::string config;
   std::string contiguity;  // empty: compaction, and no contiguity line in the report
+  std::string ept_format;  // empty: 4level, and no EPT-format line in the report
   uint64_t direct_after = 0;
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
@@ -186,6 +188,10 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
       usageError("--mode", std::string(vmm::toString(approach)) +
                                " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md " +
                                section + ")");
+  if (request.backend == run::BackendKind::Rtl && !o.ept_format.empty() && o.ept_format != "4level")
+    usageError("--ept-format", o.ept_format +
+                                   " runs on the model backend only: the RTL walks every EPT as 4level "
+                                   "(docs/architecture.md §21.8)");
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)
@@ -236,6 +242,10 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     request.settings.interval = o.interval;
   if (!o.contiguity.empty())
     request.settings.vmm.contiguity = vmm::parseContiguity(o.contiguity);  // oneOf() checked the name
+  if (!o.ept_format.empty())
+    request.settings.vmm.memory.ept_format = o.ept_format == "2level"   ? EptFormat::Flat2
+                                             : o.ept_format == "1level" ? EptFormat::Flat1
+                                                                        : EptFormat::Radix;  // oneOf() checked it
   request.settings.direct_after = o.direct_after;
   request.max_events = o.max_events;
   request.warmup = o.warmup;
@@ -302,6 +312,7 @@ int runRun(const RunCommandOptions &o) {
 
   run::RunReport report = run::runTrace(request);
   report.contiguity = o.contiguity;
+  report.ept_format = o.ept_format;
   if (bundled)
     report.trace = "bundled mix of traces/{gzip,xz,sort,cc1,sqlite}.vmt, quantum " + std::to_string(kBundledQuantum);
 
@@ -377,6 +388,12 @@ void addRunCommand(CLI::App &app, Action &action) {
                   "them in place); either adds its cost line to the report")
       ->check(oneOf({"compact", "balloon"}))
       ->default_str("compact");
+  run->add_option("--ept-format", o->ept_format,
+                  "The nested table's format (docs/architecture.md §21): 4level (x86 EPT), 2level (two levels of "
+                  "2 MiB tables indexed by 18 bits) or 1level (one 2 MiB table, a guest of at most 1 GiB); model "
+                  "backend only for 2level and 1level; adds the EPT tables' memory and cost to the report")
+      ->check(oneOf({"4level", "2level", "1level"}))
+      ->default_str("4level");
   run->add_option("--direct-after", o->direct_after,
                   "Run direct nested for the first N user accesses and switch into direct at the interval "
                   "boundary that reaches them, making the VM contiguous then, with the guest's memory in use")

@@ -8,6 +8,8 @@
 // random guest segment over some of their pages (random OFFSET, grants and guest escapes). Half
 // run the SHADOW slot as AGILE (§20): its shadow tables get switch bits at random levels, naming
 // guest tables of the same pages behind an EPT, and sometimes GCR3's root switch.
+// FlattenedEptAgreesWithTheReferenceWalk builds the same worlds with their EPTs in the flattened
+// formats of §21 (2level and 1level, gPAs beyond 1level's 1 GiB reach included).
 //
 // It also checks, on every request, the DIRECT isolation invariant (§8.3; DUAL_DIRECT's too), and
 // at the end that the counters agree with the operations and responses seen.
@@ -58,7 +60,8 @@ class RandomWorld {
 public:
   // The guest segments draw from their own generator, so that the worlds without them are the
   // ones this test always built.
-  explicit RandomWorld(uint64_t seed) : rng_(seed), segment_rng_(seed + 1'000'003), agile_rng_(seed + 2'000'003) {
+  explicit RandomWorld(uint64_t seed, EptFormat ept_format = EptFormat::Radix)
+      : rng_(seed), segment_rng_(seed + 1'000'003), agile_rng_(seed + 2'000'003), ept_format_(ept_format) {
     config_.guest_levels = pick({4u, 4u, 5u});
     config_.nested_levels = pick({4u, 4u, 5u});
     config_.pa_bits = pick({40u, 46u, 46u, 52u});
@@ -165,7 +168,7 @@ private:
       vm->ept_frames = std::make_unique<FrameAllocator>(region(3) + slot * 0x1000'0000,
                                                         region(3) + slot * 0x1000'0000 + 0x400'0000);
       vm->ept = std::make_unique<EptTables>(mem_, *vm->ept_frames, config_.nested_levels,
-                                            config_.pa_bits);
+                                            config_.pa_bits, ept_format_);
       AddressMap to_host;
       if (vm->mode == Mode::Nested) {
         buildNestedEpt(*vm);
@@ -197,7 +200,7 @@ private:
   // EPT over gPA [0, 64M) in 2M chunks mapped to shuffled host chunks: each chunk is one 2M
   // page, 512 4K pages, or absent; or, sometimes, one 1G page for everything.
   void buildNestedEpt(Vm &vm, uint64_t host = region(4)) {
-    if (chance(0.15)) {
+    if (chance(0.15) && ept_format_ != EptFormat::Flat1) {  // 1level has no 1G pages (§21.2)
       vm.ept->map(0, host, PageSize::Size1G, pick<uint64_t>({7, 7, 5}));
       return;
     }
@@ -282,12 +285,15 @@ private:
   void corruptEptEntries(Vm &vm, unsigned count) {
     for (unsigned i = 0; i < count; ++i) {
       const uint64_t gpa = below(kGuestSpace) & ~(k4K - 1);
-      const unsigned level = 1 + static_cast<unsigned>(below(config_.nested_levels));
+      const unsigned level = 1 + static_cast<unsigned>(below(config_.nested_levels)) % vm.ept->levels();
       if (!vm.ept->entryAddress(gpa, level))
         continue;
       uint64_t entry = vm.ept->readEntry(gpa, level);
       if (!(entry & 7))
         continue;
+      // A flattened 2M page is 512 replicas (§21.2): software changes them all, or a nested-TLB
+      // entry made from one replica would rightly answer for another.
+      const bool replicated = ept_format_ != EptFormat::Radix && level == 1 && (entry & ept::LP);
       switch (below(6)) {
       case 0: entry = (entry & ~uint64_t{0x38}) | (pick<uint64_t>({2, 3, 7}) << 3); break;
       case 1: entry = (entry & ~uint64_t{7}) | eptPerms(); break;
@@ -298,6 +304,11 @@ private:
           entry |= uint64_t{1} << 51;
         break;
       case 5: entry &= ~uint64_t{7}; break;
+      }
+      if (replicated) {
+        for (uint64_t page = gpa & ~(k2M - 1); page < (gpa & ~(k2M - 1)) + k2M; page += k4K)
+          vm.ept->writeEntry(page, level, entry);
+        continue;
       }
       vm.ept->writeEntry(gpa, level, entry);
     }
@@ -438,7 +449,7 @@ private:
     for (auto &vm : vms_) {
       corruptGuestEntries(*vm, 3);
       if (vm->mode == Mode::Nested || vm->mode == Mode::GuestDirect || vm->mode == Mode::Agile)
-        corruptEptEntries(*vm, 3);
+        corruptEptEntries(*vm, ept_format_ == EptFormat::Radix ? 3 : 8);  // a flattened EPT has few upper entries
     }
     mmu_->invAll();  // tables changed under cached entries: software must invalidate
   }
@@ -468,6 +479,7 @@ private:
   std::mt19937_64 rng_;
   std::mt19937_64 segment_rng_;
   std::mt19937_64 agile_rng_;
+  EptFormat ept_format_;
   uint64_t segment_walks_ = 0;
   uint64_t switched_walks_ = 0;
   MmuConfig config_;
@@ -512,6 +524,36 @@ TEST(Property, CachedMmuAgreesWithTheReferenceWalk) {
   EXPECT_GT(escapes, 0u);
   EXPECT_GT(segment_walks, 0u);
   EXPECT_GT(switched_walks, 0u);  // AGILE walks that met a switch (§20)
+}
+
+TEST(Property, FlattenedEptAgreesWithTheReferenceWalk) {
+  const unsigned seeds = envOr("VMMU_PROPERTY_SEEDS", 24);
+  const unsigned requests = envOr("VMMU_PROPERTY_REQUESTS", 3000);
+  uint64_t violations = 0, misconfigs = 0, ntlb_hits = 0, ept_psc_hits = 0, successes = 0;
+  for (unsigned seed = 1; seed <= seeds; ++seed) {
+    const EptFormat format = seed % 2 ? EptFormat::Flat2 : EptFormat::Flat1;
+    RandomWorld world(seed + 500, format);
+    SCOPED_TRACE(testing::Message() << "seed " << seed + 500 << " EPT " << toString(format) << " L"
+                                    << world.config().guest_levels << " P" << world.config().pa_bits);
+    world.run(requests);
+    world.checkCounters();
+    violations += world.responseCount(Fault::EptViolation);
+    misconfigs += world.responseCount(Fault::EptMisconfig);
+    successes += world.responseCount(Fault::None);
+    ntlb_hits += world.mmu().counter(Counter::NtlbHits);
+    ept_psc_hits += world.mmu().counter(Counter::EptPscHitsL2);
+    // The level-3..5 EPT PSCs are never used by a flattened table (§21.5).
+    EXPECT_EQ(world.mmu().counter(Counter::EptPscHitsL3) + world.mmu().counter(Counter::EptPscHitsL4) +
+                  world.mmu().counter(Counter::EptPscHitsL5),
+              0u);
+    if (HasFailure())
+      return;
+  }
+  EXPECT_GT(violations, 0u);
+  EXPECT_GT(misconfigs, 0u);
+  EXPECT_GT(successes, 0u);
+  EXPECT_GT(ntlb_hits, 0u);
+  EXPECT_GT(ept_psc_hits, 0u);  // 2level's level-2 cache
 }
 
 TEST(Property, PeekChangesNothing) {

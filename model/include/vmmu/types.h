@@ -85,7 +85,24 @@ constexpr uint64_t kMemTypeWB = 6ull << 3;
 constexpr uint64_t kEptpAdEnable = 1ull << 6;
 constexpr uint64_t kEptpMemTypeWB = 6;
 constexpr unsigned kEptpWalkLengthShift = 3;
+// EPTP bits 9:8, FMT (§21.1): vmmu's field selecting the nested table's format (EptFormat).
+constexpr unsigned kEptpFormatShift = 8;
+constexpr uint64_t kEptpFormatMask = uint64_t{3} << kEptpFormatShift;
 }  // namespace ept
+
+// The nested table's format, EPTP FMT (§21.1): the x86 radix format with NestedLevels levels of
+// 9-bit index, or a flattened format of 18-bit levels (2 MiB tables). Code 3 is reserved and
+// walks as Radix. Model-only so far: the RTL walks every EPTP as Radix (§21.8).
+enum class EptFormat : uint8_t { Radix = 0, Flat2 = 1, Flat1 = 2 };
+// The format an EPTP value selects (the reserved code reads as Radix).
+constexpr EptFormat eptFormatOf(uint64_t eptp) {
+  const unsigned code = static_cast<unsigned>((eptp & ept::kEptpFormatMask) >> ept::kEptpFormatShift);
+  return code == 3 ? EptFormat::Radix : static_cast<EptFormat>(code);
+}
+// The EPTP FMT bits of `format`.
+constexpr uint64_t eptpFormatBits(EptFormat format) {
+  return uint64_t{static_cast<uint8_t>(format)} << ept::kEptpFormatShift;
+}
 // Guest page-fault error code bits, §6.
 namespace pf {
 constexpr uint32_t P = 1u << 0, W = 1u << 1, U = 1u << 2, RSVD = 1u << 3, ID = 1u << 4;
@@ -141,6 +158,8 @@ std::string_view toString(Mode);
 std::string_view toString(Access);
 std::string_view toString(PageSize);
 std::string_view toString(Fault);
+// "4level" (Radix, whatever NestedLevels is: vmmu run's name), "2level", "1level".
+std::string_view toString(EptFormat);
 std::string_view toString(Counter);
 
 // One-line descriptions, the only ones every report of vmmu uses (the testbench, the

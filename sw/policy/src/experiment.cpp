@@ -252,6 +252,7 @@ RunResult PolicyRun::finish(bool interrupted) {
   if (!result_.stopped && (done_in_interval_ != 0 || result_.intervals.empty()))
     endInterval(!interrupted);
   result_.cost = vmm_->cost() - base_cost_;
+  result_.ept_table_bytes = vmm_->memory().eptTableBytes();
   result_.counters = readCounters(*backend_);
   for (unsigned c = 0; c < kNumCounters; ++c)
     result_.counters[c] -= base_counters_[c];

@@ -25,6 +25,11 @@ VmMemory::VmMemory(PhysicalMemory &memory, const VmMemoryConfig &config, uint64_
   if (config.max_ept_page == PageSize::Size1G && config.bytes < pageBytes(PageSize::Size1G))
     throw std::invalid_argument("max_ept_page = 1g needs a guest of at least 1 GiB (memory_mib >= 1024), got " +
                                 std::to_string(config.bytes >> 20) + " MiB");
+  if (config.ept_format == EptFormat::Flat1 && config.bytes > pageBytes(PageSize::Size1G))
+    throw std::invalid_argument("ept_format 1level reaches 1 GiB of guest-physical memory (memory_mib <= 1024), got " +
+                                std::to_string(config.bytes >> 20) + " MiB");
+  if (config.ept_format == EptFormat::Flat1 && config.max_ept_page == PageSize::Size1G)
+    throw std::invalid_argument("ept_format 1level maps at most 2 MiB pages: max_ept_page = 1g needs 2level or 4level");
   if (!(config.fragmentation >= 0.0 && config.fragmentation <= 1.0))
     throw std::invalid_argument("VM fragmentation must be in [0, 1], got " + std::to_string(config.fragmentation));
   const uint64_t pages = config.bytes / k4K;
@@ -47,6 +52,7 @@ VmMemory::VmMemory(PhysicalMemory &memory, const VmMemoryConfig &config, uint64_
   backed_.assign(pages, !config.lazy);
   backed_pages_ = config.lazy ? 0 : pages;
   buildEpt();
+  ept_tables_paid_ = ept_->tablesAllocated();  // VM creation is not charged
 }
 
 VmMemory::~VmMemory() = default;
@@ -171,7 +177,15 @@ Backing VmMemory::back(uint64_t gpa) {
   const uint64_t before = backed_pages_;
   markBacked(first, pages);
   ept_->map(first * k4K, host_page_[first] * k4K, size);
-  return {1, backed_pages_ - before};
+  Backing done{1, backed_pages_ - before};
+  if (config_.ept_format != EptFormat::Radix) {  // §21.7: new 2 MiB tables, replicated 2M leaves
+    if (ept_->tablesAllocated() > ept_tables_paid_) {
+      done.ept_tables = ept_->tablesAllocated() - ept_tables_paid_;
+      ept_tables_paid_ = ept_->tablesAllocated();
+    }
+    done.ept_replicated_leaves = size == PageSize::Size2M ? 1 : 0;
+  }
+  return done;
 }
 
 Backing VmMemory::backAll() {
@@ -194,7 +208,7 @@ bool VmMemory::inPlace(uint64_t first, uint64_t pages) const {
 }
 
 void VmMemory::buildEpt() {
-  ept_ = std::make_unique<EptTables>(memory_, ept_frames_);
+  ept_ = std::make_unique<EptTables>(memory_, ept_frames_, 4, 46, config_.ept_format);
   const uint64_t pages = host_page_.size();
   chunk_size_.assign(pages / kPagesPer2M, static_cast<uint8_t>(PageSize::Size4K));
   // Only backed pages are mapped. A large leaf whose extent is partly backed (pages moved back

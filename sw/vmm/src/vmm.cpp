@@ -159,6 +159,8 @@ RunCost RunCost::operator-(const RunCost &e) const {
   d.mode_switches = mode_switches - e.mode_switches;
   d.host_backings = host_backings - e.host_backings;
   d.host_pages_backed = host_pages_backed - e.host_pages_backed;
+  d.ept_tables = ept_tables - e.ept_tables;
+  d.ept_replicated_leaves = ept_replicated_leaves - e.ept_replicated_leaves;
   return d;
 }
 
@@ -166,6 +168,13 @@ void chargeBacking(RunCost &cost, const CostConfig &costs, const Backing &backin
   cost.host_backings += backing.units;
   cost.host_pages_backed += backing.pages;
   cost.shim_cycles += backing.units * costs.host_alloc + backing.pages * costs.host_clear_page;
+  // §21.7: a flattened EPT table is allocated and zeroed as a 2 MiB host page is; a replicated
+  // 2 MiB leaf is 4 KiB of stores, priced as clearing one page.
+  constexpr uint64_t kPagesPerTable = kFlatTableBytes / 4096;
+  cost.ept_tables += backing.ept_tables;
+  cost.ept_replicated_leaves += backing.ept_replicated_leaves;
+  cost.shim_cycles += backing.ept_tables * (costs.host_alloc + kPagesPerTable * costs.host_clear_page) +
+                      backing.ept_replicated_leaves * costs.host_clear_page;
 }
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
@@ -179,6 +188,9 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
   if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §18.8, §20.9
     throw std::invalid_argument(std::string(toString(approach)) +
                                 " runs on the model backend only: the RTL does not implement it yet");
+  if (config.memory.ept_format != EptFormat::Radix && model_ == nullptr)  // §21.8
+    throw std::invalid_argument("ept_format " + std::string(toString(config.memory.ept_format)) +
+                                " runs on the model backend only: the RTL walks every EPT as 4level");
   // VM creation: not charged to the run.
   const unsigned ctx = config_.context;
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);

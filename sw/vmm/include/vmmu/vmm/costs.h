@@ -110,6 +110,10 @@ struct RunCost {
   uint64_t balloon_cycles = 0;
   uint64_t host_backings = 0;     // host pages allocated on first touch (lazy backing)
   uint64_t host_pages_backed = 0; // the 4 KiB pages they hold
+  // Flattened EPT formats (§21.7): 2 MiB tables allocated and zeroed after VM creation, and
+  // 2 MiB leaves written as 512 replicas; their cycles are in shim_cycles.
+  uint64_t ept_tables = 0;
+  uint64_t ept_replicated_leaves = 0;
   uint64_t mode_switches = 0;
 
   uint64_t totalExits() const;

@@ -34,15 +34,24 @@ struct VmMemoryConfig {
   PageSize max_ept_page = PageSize::Size2M;  // a KVM host with transparent huge pages
   bool lazy = true;                      // back guest pages on first touch (else all at creation)
   uint64_t seed = 1;
+  // The EPT's format (§21): the x86 radix tables, or flattened 2 MiB tables of 18-bit levels
+  // (Flat1 needs bytes <= 1 GiB and max_ept_page below 1g).
+  EptFormat ept_format = EptFormat::Radix;
 };
 
-// What backing a guest page took: `pages` 4 KiB host pages zeroed, in `units` allocations.
+// What backing a guest page took: `pages` 4 KiB host pages zeroed, in `units` allocations; in a
+// flattened EPT format (§21.7) also the 2 MiB EPT tables first allocated for it and the 2 MiB
+// leaves written as 512 replicas (both 0 with radix tables, whose 4 KiB tables are not charged).
 struct Backing {
   uint64_t units = 0;
   uint64_t pages = 0;
+  uint64_t ept_tables = 0;
+  uint64_t ept_replicated_leaves = 0;
   Backing &operator+=(const Backing &other) {
     units += other.units;
     pages += other.pages;
+    ept_tables += other.ept_tables;
+    ept_replicated_leaves += other.ept_replicated_leaves;
     return *this;
   }
 };
@@ -74,6 +83,8 @@ public:
 
   const EptTables &ept() const { return *ept_; }
   uint64_t eptp() const { return ept_->eptp(false); }
+  // The host memory the EPT's tables take now (§21.7).
+  uint64_t eptTableBytes() const { return ept_->tableBytes(); }
 
   // Guest pages (gPA) not at host_base + gPA.
   std::vector<uint64_t> misplacedPages() const;
@@ -110,6 +121,9 @@ private:
   size_t misplaced_ = 0;
   std::vector<bool> backed_;          // guest page number -> its host page is allocated
   uint64_t backed_pages_ = 0;
+  // Flattened EPT tables the VMM has paid for: the most any EPT built so far held. A rebuild
+  // (compaction, ballooning) reuses them; back() charges only tables beyond them.
+  uint64_t ept_tables_paid_ = 0;
 };
 
 }  // namespace vmmu::vmm
