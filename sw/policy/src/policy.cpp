@@ -265,10 +265,12 @@ uint64_t AdaptivePolicy::estimateDualDirect(const IntervalCounters &in) const {
   const uint64_t outside_beyond_fixed = outside_cycles - std::min(outside_cycles, 2 * outside_walks);
   const double walk = static_cast<double>(3 * segment_walks + 2 * outside_walks) +
                       terms.direct_share * static_cast<double>(outside_beyond_fixed);
-  // Backed whole when it enters (the switch pays): no EPT violation, no backing in the interval.
-  const uint64_t backing = in.host_backing_cycles + in.host_backings * params_.exit_cycles;
+  // Backed whole when it enters (the switch pays for the pages not yet backed): its first touches
+  // take no EPT violation. The backing itself stays, as in estimateShadow: the pages nested backs
+  // in the interval are work any approach does once (dual-direct did it at its entry).
+  const uint64_t violations = in.host_backings * params_.exit_cycles;
   const uint64_t rest = in.exit_cycles + in.shim_cycles;
-  return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + (rest - std::min(rest, backing));
+  return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + (rest - std::min(rest, violations));
 }
 
 Approach AdaptivePolicy::decide(const IntervalCounters &in) {
