@@ -5,6 +5,7 @@
 // that a default that moves does not move these checks.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,21 @@ TEST(PolicyModes, IoGapLeavesASmallVmAsItWas) {
     return json.substr(json.find("\"cycles\""), 40);
   };
   EXPECT_EQ(cycles(with_gap.out), cycles(plain.out));
+}
+
+// On a VM of more than 3 GiB --io-gap makes the hole at 3-4 GiB, which the report says (text and
+// JSON); the guest replays around it.
+TEST(PolicyModes, IoGapGivesABigVmTheHoleAndTheReportSaysSo) {
+  const testing::TempFile config("io_gap.cfg");
+  {
+    std::ofstream(config.path()) << "memory_mib = 3100\n";
+  }
+  const Outcome o = vmmu({"run", kGzip, "--mode", "nested", "--policy", "none", "--max-events", "3000", "--config",
+                          config.path(), "--io-gap", "--json", "-"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.err.find("I/O gap: guest-physical [3072, 4096) MiB holds no RAM"), std::string::npos) << o.err;
+  EXPECT_NE(o.out.find("\"io_gap_start\": 3221225472"), std::string::npos);
+  EXPECT_NE(o.out.find("\"io_gap_bytes\": 1073741824"), std::string::npos);
 }
 
 }  // namespace

@@ -185,6 +185,10 @@ std::string formatText(const RunReport &report) {
                 report.interval, coarsened.c_str(), report.memory_model.c_str(), report.base_cpi,
                 report.max_ept_page.c_str(), report.host_allocation.c_str());
   out += line;
+  if (report.io_gap_bytes != 0)
+    out += "I/O gap: guest-physical [" + std::to_string(report.io_gap_start >> 20) + ", " +
+           std::to_string((report.io_gap_start + report.io_gap_bytes) >> 20) +
+           ") MiB holds no RAM; the RAM above it is relocated above it (docs/architecture.md §19.5)\n";
   // The table of one phase: `phase` picks each run's result of it.
   const auto table = [&](const policy::RunResult ModeRun::*phase) {
     std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
@@ -301,6 +305,10 @@ OrderedJson toJson(const RunReport &report) {
   out["base_cpi"] = real(report.base_cpi);
   out["max_ept_page"] = report.max_ept_page;
   out["host_allocation"] = report.host_allocation;
+  if (report.io_gap_bytes != 0) {
+    out["io_gap_start"] = report.io_gap_start;
+    out["io_gap_bytes"] = report.io_gap_bytes;
+  }
   out["seconds"] = real(report.seconds);
   out["decode_seconds"] = real(report.decode_seconds);
   out["interrupted"] = report.interrupted;

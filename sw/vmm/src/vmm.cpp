@@ -583,6 +583,9 @@ void Vmm::switchApproach(Approach next) {
   if ((vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_)) && !config_.guest_segment)
     throw std::invalid_argument("guest-direct and dual-direct are run-time approaches only for a VM that offers the "
                                 "guest segment from the start (VmmConfig::guest_segment)");
+  if (vmm::hasGuestSegment(next) && model_ == nullptr)  // §18.8
+    throw std::invalid_argument(std::string(toString(next)) +
+                                " runs on the model backend only: the RTL does not implement it yet");
   if (approach_ == Approach::DualDirect && next != Approach::GuestDirect && next != Approach::Nested)
     throw std::invalid_argument("dual-direct switches to guest-direct or nested only");
   exitTo(ExitReason::ModeSwitch);

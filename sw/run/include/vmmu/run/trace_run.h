@@ -128,6 +128,9 @@ struct RunReport {
   // VM contiguous cost; empty (the option not given): compaction, and nothing said.
   std::string contiguity;
   uint64_t page_move_cycles = 0;  // a host page copy's cost (vmm::CostConfig::page_move)
+  // `vmmu run --io-gap`: the VM's guest-physical hole (§19.5); 0 bytes: none, and nothing said.
+  uint64_t io_gap_start = 0;
+  uint64_t io_gap_bytes = 0;
   std::vector<ModeRun> runs;
   policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
   std::string oracle_shadow;
