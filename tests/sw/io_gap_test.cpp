@@ -180,6 +180,73 @@ TEST(IoGapDirect, SelfBallooningGivesBackTheFreePagesAboveTheGapAndCopiesTheKept
   EXPECT_EQ(g.kernel->freeFrames() / 512, (kRam - 18 * k2M) / k2M - 1);
 }
 
+// 4 KiB pages (no THP) touched one by one until ten of them sit above the gap: the guest fills its
+// RAM below the gap first. `free_below` of the first pages are then unmapped, their frames below
+// the gap free again.
+struct SmallPagesAboveTheGap {
+  explicit SmallPagesAboveTheGap(uint64_t free_below) {
+    backend = std::make_unique<vmm::ModelBackend>();
+    vmm = std::make_unique<vmm::Vmm>(*backend, gapVm(vmm::Contiguity::Balloon), Approach::Nested);
+    guest::GuestConfig guest_config;
+    guest_config.memory_bytes = kRam;
+    guest_config.io_gap_start = kGapStart;
+    guest_config.io_gap_bytes = kGap;
+    guest_config.transparent_huge_pages = false;
+    kernel = std::make_unique<guest::GuestKernel>(*vmm, guest_config);
+    vmm->attachBalloon(*kernel);
+    pid = kernel->spawn();
+    kernel->switchTo(pid);
+    buf = kernel->mmap(pid, kRam, guest::prot::ReadWrite, false);
+    for (uint64_t page = 0; above.size() < 10; ++page) {
+      kernel->touch(buf + page * k4K, Access::Write);
+      if (kernel->residentFrame(pid, buf + page * k4K) >= kGapStart + kGap)
+        above.push_back(buf + page * k4K);
+    }
+    kernel->munmap(pid, buf, free_below * k4K);
+  }
+  std::unique_ptr<vmm::ModelBackend> backend;
+  std::unique_ptr<vmm::Vmm> vmm;
+  std::unique_ptr<guest::GuestKernel> kernel;
+  guest::Pid pid = 0;
+  uint64_t buf = 0;
+  std::vector<uint64_t> above;  // the user pages above the gap
+};
+
+TEST(IoGapDirect, TheGuestMovesItsSmallPagesBelowTheGapWhileFreeFramesLast) {
+  SmallPagesAboveTheGap g(20);
+  const uint64_t tables_above = [&] {  // frames above the gap neither free nor the ten user pages
+    return kAbovePages - 10 - (g.kernel->freeFrames() - 20);
+  }();
+  const vmm::RunCost before = g.vmm->cost();
+  g.vmm->switchApproach(Approach::Direct);
+  const vmm::RunCost d = g.vmm->cost() - before;
+  // The ten user pages move into ten of the twenty frames freed below the gap; the pages above the
+  // gap the guest cannot move (its page tables there) are kept and copied home.
+  EXPECT_EQ(d.balloon_migrations, 10u);
+  EXPECT_EQ(d.balloon_pages, kAbovePages - tables_above);
+  EXPECT_EQ(d.page_moves, tables_above);
+  for (const uint64_t va : g.above) {
+    const uint64_t frame = g.kernel->residentFrame(g.pid, va);
+    EXPECT_LT(frame, kGapStart) << va;
+    EXPECT_EQ(g.kernel->touch(va, Access::Read).hpa, g.vmm->memory().hostBase() + frame);
+  }
+  EXPECT_EQ(g.vmm->memory().misplacedCount(), 0u);
+}
+
+TEST(IoGapDirect, WithNoFreeFrameBelowTheGapTheGuestKeepsItsPagesAndTheHostCopiesThem) {
+  SmallPagesAboveTheGap g(0);
+  // Every frame below the gap is in use, so every free frame is above it.
+  const uint64_t free_above = g.kernel->freeFrames();
+  const vmm::RunCost before = g.vmm->cost();
+  g.vmm->switchApproach(Approach::Direct);  // no OutOfGuestMemory: the pages are kept
+  const vmm::RunCost d = g.vmm->cost() - before;
+  EXPECT_EQ(d.balloon_migrations, 0u);
+  EXPECT_EQ(d.balloon_pages, free_above);
+  EXPECT_EQ(d.page_moves, kAbovePages - free_above) << "the ten user pages and the tables above the gap";
+  EXPECT_EQ(g.kernel->touch(g.above.back(), Access::Read).hpa,
+            g.vmm->memory().hostBase() + g.kernel->residentFrame(g.pid, g.above.back()));
+}
+
 TEST(IoGapNative, TheBaselinesRamSitsAtItsGpas) {
   vmm::VmmConfig config = gapVm(vmm::Contiguity::Compact);
   System sys(Approach::Native, config, false);

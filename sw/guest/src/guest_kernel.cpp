@@ -751,6 +751,10 @@ BalloonResult GuestKernel::inflate(const std::vector<uint64_t> &gpas) {
     }
   setFreeLists(free);
   for (const Movable &m : movable) {
+    // No free frame outside the request is left (a guest using most of its memory, or the RAM
+    // above an I/O gap asked for whole, §19.5): the rest are kept, and the host copies them.
+    if (freeFrames() == 0)
+      break;
     uint64_t page = 0;
     Leaf &leaf = *m.process->leaves.find(m.va, &page);
     const Vma &vma = std::prev(m.process->vmas.upper_bound(m.va))->second;
