@@ -58,6 +58,20 @@ AdaptiveParams bothModes() {
   return params;
 }
 
+// The segment's counters start empty (the intervals here set them): no segment, not possible.
+TEST(SegmentPolicyEstimates, SegmentCountersStartEmpty) {
+  const IntervalCounters in;
+  EXPECT_EQ(in.segment_walks, 0u);
+  EXPECT_EQ(in.segment_walk_cycles, 0u);
+  EXPECT_EQ(in.guest_segment_bytes, 0u);
+  EXPECT_FALSE(in.direct_possible);
+  EXPECT_EQ(in.direct_entry_cycles, 0u);
+  const policy::WalkTerms terms = policy::walkTerms(in);  // no walk: no reference, DIRECT's share 1
+  EXPECT_EQ(terms.cycles_per_reference, 0.0);
+  EXPECT_EQ(terms.ept_references_per_gpa, 0.0);
+  EXPECT_EQ(terms.direct_share, 1.0);
+}
+
 TEST(SegmentPolicyEstimates, WalkTermsOfANestedInterval) {
   const policy::WalkTerms terms = policy::walkTerms(nestedWithSegment());
   // c = (C - 2W - 2X) / (R_g + R_n) = (40,000 - 2,000 - 8,000) / 3,000 = 10.
