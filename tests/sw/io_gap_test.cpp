@@ -88,29 +88,35 @@ vmm::VmmConfig gapVm(vmm::Contiguity contiguity) {
   return config;
 }
 
-// A nested VM with the gap and a guest that knows it; its process has touched 18 2 MiB pages (THP),
-// 15 below the gap ([2, 32) MiB; the kernel's tables hold the first chunk) and 3 above it,
-// [48, 54) MiB.
-struct GapGuest {
-  explicit GapGuest(vmm::Contiguity contiguity) {
+// A nested VM with the gap, a guest that knows it (THP on or off) and one running process.
+struct GapSystem {
+  GapSystem(vmm::Contiguity contiguity, bool thp) {
     backend = std::make_unique<vmm::ModelBackend>();
     vmm = std::make_unique<vmm::Vmm>(*backend, gapVm(contiguity), Approach::Nested);
     guest::GuestConfig guest_config;
     guest_config.memory_bytes = kRam;
     guest_config.io_gap_start = kGapStart;
     guest_config.io_gap_bytes = kGap;
+    guest_config.transparent_huge_pages = thp;
     kernel = std::make_unique<guest::GuestKernel>(*vmm, guest_config);
     vmm->attachBalloon(*kernel);
     pid = kernel->spawn();
     kernel->switchTo(pid);
-    buf = kernel->mmap(pid, 18 * k2M, guest::prot::ReadWrite, true);
-    for (uint64_t i = 0; i < 18; ++i)
-      kernel->touch(buf + i * k2M, Access::Write);
   }
   std::unique_ptr<vmm::ModelBackend> backend;
   std::unique_ptr<vmm::Vmm> vmm;
   std::unique_ptr<guest::GuestKernel> kernel;
   guest::Pid pid = 0;
+};
+
+// Its process has touched 18 2 MiB pages (THP), 15 below the gap ([2, 32) MiB; the kernel's tables
+// hold the first chunk) and 3 above it, [48, 54) MiB.
+struct GapGuest : GapSystem {
+  explicit GapGuest(vmm::Contiguity contiguity) : GapSystem(contiguity, true) {
+    buf = kernel->mmap(pid, 18 * k2M, guest::prot::ReadWrite, true);
+    for (uint64_t i = 0; i < 18; ++i)
+      kernel->touch(buf + i * k2M, Access::Write);
+  }
   uint64_t buf = 0;
 };
 
@@ -183,19 +189,8 @@ TEST(IoGapDirect, SelfBallooningGivesBackTheFreePagesAboveTheGapAndCopiesTheKept
 // 4 KiB pages (no THP) touched one by one until ten of them sit above the gap: the guest fills its
 // RAM below the gap first. `free_below` of the first pages are then unmapped, their frames below
 // the gap free again.
-struct SmallPagesAboveTheGap {
-  explicit SmallPagesAboveTheGap(uint64_t free_below) {
-    backend = std::make_unique<vmm::ModelBackend>();
-    vmm = std::make_unique<vmm::Vmm>(*backend, gapVm(vmm::Contiguity::Balloon), Approach::Nested);
-    guest::GuestConfig guest_config;
-    guest_config.memory_bytes = kRam;
-    guest_config.io_gap_start = kGapStart;
-    guest_config.io_gap_bytes = kGap;
-    guest_config.transparent_huge_pages = false;
-    kernel = std::make_unique<guest::GuestKernel>(*vmm, guest_config);
-    vmm->attachBalloon(*kernel);
-    pid = kernel->spawn();
-    kernel->switchTo(pid);
+struct SmallPagesAboveTheGap : GapSystem {
+  explicit SmallPagesAboveTheGap(uint64_t free_below) : GapSystem(vmm::Contiguity::Balloon, false) {
     buf = kernel->mmap(pid, kRam, guest::prot::ReadWrite, false);
     for (uint64_t page = 0; above.size() < 10; ++page) {
       kernel->touch(buf + page * k4K, Access::Write);
@@ -204,10 +199,6 @@ struct SmallPagesAboveTheGap {
     }
     kernel->munmap(pid, buf, free_below * k4K);
   }
-  std::unique_ptr<vmm::ModelBackend> backend;
-  std::unique_ptr<vmm::Vmm> vmm;
-  std::unique_ptr<guest::GuestKernel> kernel;
-  guest::Pid pid = 0;
   uint64_t buf = 0;
   std::vector<uint64_t> above;  // the user pages above the gap
 };
