@@ -4,6 +4,7 @@
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
 //            [--config FILE] [--interval N] [--max-events N] [--warmup N] [--contiguity compact|balloon]
 //            [--ept-format 4level|2level|1level]
+//            [--io-gap] [--policy-modes guest-direct,dual-direct]
 //            [--direct-after N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
@@ -89,11 +90,13 @@ struct RunCommandOptions {
   std::string config;
   std::string contiguity;  // empty: compaction, and no contiguity line in the report
   std::string ept_format;  // empty: 4level, and no EPT-format line in the report
+  std::string policy_modes;  // "guest-direct,dual-direct" or either: the policy's extra targets
   uint64_t direct_after = 0;
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
   uint64_t warmup = 0;
   bool help_config = false;
+  bool io_gap = false;
   bool no_cycle_skip = false;
 };
 
@@ -180,6 +183,25 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   if (o.mode == "adaptive" && !request.adaptive)
     usageError("--mode", "adaptive needs a policy, not --policy none");
 
+  if (!o.policy_modes.empty()) {
+    // Comma-separated names of the segment modes the policy may switch into (§16).
+    for (size_t at = 0; at <= o.policy_modes.size();) {
+      const size_t comma = std::min(o.policy_modes.find(',', at), o.policy_modes.size());
+      const std::string name = o.policy_modes.substr(at, comma - at);
+      if (name == "guest-direct")
+        request.settings.adaptive.guest_direct = true;
+      else if (name == "dual-direct")
+        request.settings.adaptive.dual_direct = true;
+      else
+        usageError("--policy-modes", "expected guest-direct, dual-direct or both, comma-separated, got '" + name + "'");
+      at = comma + 1;
+    }
+    if (!request.adaptive)
+      usageError("--policy-modes", "needs the adaptive policy (--mode adaptive or all, not --policy none)");
+    if (o.backend == "rtl")
+      usageError("--policy-modes", "guest-direct and dual-direct run on the model backend only: the RTL does not "
+                                   "implement them yet (docs/architecture.md §18.8)");
+  }
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
   for (const vmm::Approach approach : request.approaches)
@@ -246,6 +268,11 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     request.settings.vmm.memory.ept_format = o.ept_format == "2level"   ? EptFormat::Flat2
                                              : o.ept_format == "1level" ? EptFormat::Flat1
                                                                         : EptFormat::Radix;  // oneOf() checked it
+  if (o.io_gap && request.settings.vmm.memory.bytes > (3ull << 30)) {
+    // The PC's hole below 4 GiB for a VM with RAM above it (docs/architecture.md §19.5).
+    request.settings.vmm.memory.io_gap_start = 3ull << 30;
+    request.settings.vmm.memory.io_gap_bytes = 1ull << 30;
+  }
   request.settings.direct_after = o.direct_after;
   request.max_events = o.max_events;
   request.warmup = o.warmup;
@@ -394,6 +421,13 @@ void addRunCommand(CLI::App &app, Action &action) {
                   "backend only for 2level and 1level; adds the EPT tables' memory and cost to the report")
       ->check(oneOf({"4level", "2level", "1level"}))
       ->default_str("4level");
+  run->add_option("--policy-modes", o->policy_modes,
+                  "Let the adaptive policy also switch into guest-direct, dual-direct or both (comma-separated; "
+                  "model backend): its VM offers the guest segment from creation (docs/architecture.md §16)")
+      ->default_str("none: nested and shadow only");
+  run->add_flag("--io-gap", o->io_gap,
+                "Give a VM of more than 3 GiB the PC's I/O gap: no RAM at guest-physical 3-4 GiB, the rest "
+                "relocated above 4 GiB (docs/architecture.md §19.5)");
   run->add_option("--direct-after", o->direct_after,
                   "Run direct nested for the first N user accesses and switch into direct at the interval "
                   "boundary that reaches them, making the VM contiguous then, with the guest's memory in use")

@@ -217,6 +217,10 @@ std::string formatText(const RunReport &report) {
                 report.interval, coarsened.c_str(), report.memory_model.c_str(), report.base_cpi,
                 report.max_ept_page.c_str(), report.host_allocation.c_str());
   out += line;
+  if (report.io_gap_bytes != 0)
+    out += "I/O gap: guest-physical [" + std::to_string(report.io_gap_start >> 20) + ", " +
+           std::to_string((report.io_gap_start + report.io_gap_bytes) >> 20) +
+           ") MiB holds no RAM; the RAM above it is relocated above it (docs/architecture.md §19.5)\n";
   // The table of one phase: `phase` picks each run's result of it.
   const auto table = [&](const policy::RunResult ModeRun::*phase) {
     std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
@@ -265,7 +269,10 @@ std::string formatText(const RunReport &report) {
         choices += (choices.empty() ? "" : ", ") + std::string(vmm::toString(static_cast<Approach>(a))) + " " +
                    std::to_string(per_mode[a]);
     out += "adaptive: intervals per mode: " + choices + "; " + std::to_string(switches) + " switches\n";
-    out += "adaptive: mode per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct): " +
+    // The segment modes' letters only where they appear (§16), so that other reports are as before.
+    const bool segment_modes = timeline.find_first_of("gu") != std::string::npos;
+    out += std::string("adaptive: mode per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct") +
+           (segment_modes ? ", g guest-direct, u dual-direct" : "") + "): " +
            (timeline.size() > 200 ? timeline.substr(0, 200) + "..." : timeline) + "\n";
     if (report.oracle.cycles != 0) {
       std::snprintf(line, sizeof line, "oracle (nested/%s): %" PRIu64 " cycles; adaptive is %+.2f%% from it\n",
@@ -332,6 +339,10 @@ OrderedJson toJson(const RunReport &report) {
   out["base_cpi"] = real(report.base_cpi);
   out["max_ept_page"] = report.max_ept_page;
   out["host_allocation"] = report.host_allocation;
+  if (report.io_gap_bytes != 0) {
+    out["io_gap_start"] = report.io_gap_start;
+    out["io_gap_bytes"] = report.io_gap_bytes;
+  }
   out["seconds"] = real(report.seconds);
   out["decode_seconds"] = real(report.decode_seconds);
   out["interrupted"] = report.interrupted;

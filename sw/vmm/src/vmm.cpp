@@ -44,13 +44,16 @@ VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const M
     throw std::invalid_argument("the native baseline needs memory.host_base = 0 and fragmentation = 0");
   if (config.frames_base % 4096 != 0 || config.frames_base + Vmm::kVmmFramesBytes > (uint64_t{1} << backend.config().pa_bits))
     throw std::invalid_argument("VMM frames_base must be 4 KiB aligned with 64 GiB of host space above it");
-  if (config.memory.host_base + config.memory.bytes > (uint64_t{1} << backend.config().pa_bits))
+  if (config.memory.host_base + config.memory.bytes + config.memory.io_gap_bytes > (uint64_t{1} << backend.config().pa_bits))
     throw std::invalid_argument("VM memory ends beyond the host's " + std::to_string(backend.config().pa_bits) +
                                 "-bit physical address space");
   VmMemoryConfig memory = config.memory;
   // Native has no host below it; a DIRECT VM's region is backed when it is made contiguous (§16).
   if (approach == Approach::Native || approach == Approach::Direct || approach == Approach::DualDirect)
     memory.lazy = false;
+  // Native's RAM sits at its gPAs, the I/O gap a hole of the machine (§19.5).
+  if (approach == Approach::Native)
+    memory.pack_gap = false;
   return memory;
 }
 
@@ -157,6 +160,8 @@ RunCost RunCost::operator-(const RunCost &e) const {
   d.balloon_migrations = balloon_migrations - e.balloon_migrations;
   d.balloon_cycles = balloon_cycles - e.balloon_cycles;
   d.mode_switches = mode_switches - e.mode_switches;
+  d.segment_walks = segment_walks - e.segment_walks;
+  d.segment_walk_cycles = segment_walk_cycles - e.segment_walk_cycles;
   d.host_backings = host_backings - e.host_backings;
   d.host_pages_backed = host_pages_backed - e.host_pages_backed;
   d.ept_tables = ept_tables - e.ept_tables;
@@ -267,6 +272,10 @@ const Response &Vmm::translateCharged(const Request &req) {
   const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
   chargeTranslations(1, translation.walked ? translation.walk_cycles
                                            : config_.costs.hit_cycles + translation.stlb_cycles);
+  if (translation.walked && req.va - segment_base_ < segment_limit_ - segment_base_) {
+    ++cost_.segment_walks;  // an empty segment (limit <= base) holds no VA: the test fails
+    cost_.segment_walk_cycles += translation.walk_cycles;
+  }
   return translation.resp;
 }
 
@@ -480,6 +489,21 @@ bool Vmm::canEnterDirect() const {
   return config_.allow_compaction && (config_.contiguity == Contiguity::Compact || balloon_ != nullptr);
 }
 
+uint64_t Vmm::directEntryCycles() const {
+  // The guest's part of ballooning a page, inflate and deflate (§19.4): the VMM prices the guest's
+  // work at its default, as it cannot read the guest's own figure.
+  constexpr uint64_t kGuestBalloonPage = guest::GuestWorkCosts{}.balloon_page;
+  const CostConfig &c = config_.costs;
+  const uint64_t misplaced = vm_.misplacedCount();
+  const uint64_t per_misplaced = config_.contiguity == Contiguity::Balloon
+                                     ? c.balloon_page_host + c.host_clear_page + 2 * kGuestBalloonPage
+                                     : c.page_move;
+  const uint64_t contiguity = misplaced > backend_.config().escape_entries ? misplaced * per_misplaced : 0;
+  const uint64_t unbacked = vm_.bytes() / 4096 - vm_.backedPages();
+  constexpr uint64_t kPagesPer2M = 512;
+  return contiguity + unbacked * c.host_clear_page + (unbacked + kPagesPer2M - 1) / kPagesPer2M * c.host_alloc;
+}
+
 void Vmm::attachBalloon(guest::BalloonDriver &driver) {
   balloon_ = &driver;
   if (!direct_pending_)
@@ -537,6 +561,8 @@ void Vmm::writeGuestSegment(uint64_t base, uint64_t limit, uint64_t offset, unsi
   const uint64_t attributes = gseg::US | ((prot & guest::prot::Write) != 0 ? gseg::RW : 0) |
                               ((prot & guest::prot::Exec) != 0 ? gseg::X : 0);
   const bool empty = limit <= base;
+  segment_base_ = empty ? 0 : base;
+  segment_limit_ = empty ? 0 : limit;
   backend_.writeReg(config_.context, CtxReg::GsegBase, empty ? 0 : base | attributes);
   backend_.writeReg(config_.context, CtxReg::GsegLimit, empty ? 0 : limit);
   backend_.writeReg(config_.context, CtxReg::GsegOffset, empty ? 0 : offset);
@@ -563,7 +589,8 @@ void Vmm::enterDirect(Mode mode) {
   // (as all VM creation); one switched into DIRECT pays for the pages not yet backed.
   chargeBacking(cost_, config_.costs, vm_.backAll());
   writeContext(CtxReg::GBase, vm_.hostBase());
-  writeContext(CtxReg::GSize, vm_.bytes());
+  // The top of guest-physical memory: with an I/O gap the bounds span it (§19.5).
+  writeContext(CtxReg::GSize, vm_.gpaTop());
   writeContext(CtxReg::Eptp, vm_.eptp());  // escaped pages still walk the EPT
   programEscapes();
   writeMode(mode);
@@ -575,9 +602,14 @@ void Vmm::switchApproach(Approach next) {
     return;
   if (next == Approach::Native || approach_ == Approach::Native)
     throw std::invalid_argument("the native baseline is not a run-time approach");
-  if (vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_))
-    throw std::invalid_argument("guest-direct and dual-direct are not run-time approaches (the guest's segment is set "
-                                "up from the start)");
+  if ((vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_)) && !config_.guest_segment)
+    throw std::invalid_argument("guest-direct and dual-direct are run-time approaches only for a VM that offers the "
+                                "guest segment from the start (VmmConfig::guest_segment)");
+  if (vmm::hasGuestSegment(next) && model_ == nullptr)  // §18.8
+    throw std::invalid_argument(std::string(toString(next)) +
+                                " runs on the model backend only: the RTL does not implement it yet");
+  if (approach_ == Approach::DualDirect && next != Approach::GuestDirect && next != Approach::Nested)
+    throw std::invalid_argument("dual-direct switches to guest-direct or nested only");
   if (next == Approach::Agile || approach_ == Approach::Agile)
     throw std::invalid_argument("agile is not a run-time approach of the adaptive policy (§20.8)");
   exitTo(ExitReason::ModeSwitch);
@@ -595,6 +627,14 @@ void Vmm::switchApproach(Approach next) {
     break;
   case Approach::Direct:
     enterDirect(Mode::Direct);
+    break;
+  case Approach::DualDirect:
+    enterDirect(Mode::DualDirect);
+    break;
+  case Approach::GuestDirect:  // NESTED's registers and the segment's MODE; the segment is written
+    writeContext(CtxReg::Eptp, vm_.eptp());
+    writeMode(Mode::GuestDirect);
+    writeContext(CtxReg::Cr3, guest_root_);
     break;
   default:
     shadow_ = std::make_unique<ShadowPager>(variantOf(next), shadowEnvironment(), config_.max_shadow_spaces);

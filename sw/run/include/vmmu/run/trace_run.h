@@ -133,6 +133,9 @@ struct RunReport {
   uint64_t page_move_cycles = 0;  // a host page copy's cost (vmm::CostConfig::page_move)
   uint64_t host_alloc_cycles = 0;       // vmm::CostConfig::host_alloc and host_clear_page
   uint64_t host_clear_page_cycles = 0;
+  // `vmmu run --io-gap`: the VM's guest-physical hole (§19.5); 0 bytes: none, and nothing said.
+  uint64_t io_gap_start = 0;
+  uint64_t io_gap_bytes = 0;
   std::vector<ModeRun> runs;
   policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
   std::string oracle_shadow;

@@ -115,6 +115,11 @@ struct RunCost {
   uint64_t ept_tables = 0;
   uint64_t ept_replicated_leaves = 0;
   uint64_t mode_switches = 0;
+  // Walks whose VA lay inside the running process's guest segment (once the guest has written
+  // one), and their walk cycles: what the adaptive policy prices Guest Direct and Dual Direct
+  // from (§16).
+  uint64_t segment_walks = 0;
+  uint64_t segment_walk_cycles = 0;
 
   uint64_t totalExits() const;
   uint64_t totalCycles() const {

@@ -87,6 +87,12 @@ struct VmmConfig {
   // TLB, exact only once the guest has invalidated, so it is checked at guest-step boundaries
   // (checkInvariants()) instead.
   bool check_invariants_each_exit = false;
+  // Offer the guest segment (§18) in every approach, not only in GuestDirect and DualDirect: the
+  // guest then gives its segment from the start and demand-pages its range outside those modes,
+  // so that switchApproach() can move between Nested, GuestDirect and DualDirect (§16: the
+  // adaptive policy with guest-direct or dual-direct allowed). The shim also counts the walks
+  // inside the segment (RunCost::segment_walks).
+  bool guest_segment = false;
 };
 
 // The VMM stopped the guest: it touched guest-physical memory it does not have (an EPT violation
@@ -120,18 +126,28 @@ public:
   void invlpg(uint64_t va) override;
   void invpcid(uint16_t pcid) override;
   void writePhysical(uint64_t gpa, uint64_t value) override;
-  bool hasGuestSegment() const override { return vmm::hasGuestSegment(approach_); }
+  bool hasGuestSegment() const override { return config_.guest_segment || vmm::hasGuestSegment(approach_); }
+  bool guestSegmentInForce() const override { return vmm::hasGuestSegment(approach_); }
+  // The running address space's guest segment as last written (bytes; 0: none).
+  uint64_t guestSegmentBytes() const { return segment_limit_ > segment_base_ ? segment_limit_ - segment_base_ : 0; }
   // Saved guest state switched with CR3 (§18.5): the hardware loads it, no exit, no shim work.
   void writeGuestSegment(uint64_t base, uint64_t limit, uint64_t offset, unsigned prot) override;
   void chargeGuestWork(uint64_t cycles) override { cost_.guest_work_cycles += cycles; }
 
   Approach approach() const { return approach_; }
-  // Moves the running guest to `next` (not to or from Native). Throws std::runtime_error when
-  // Direct is impossible (pages out of place beyond the escape filter and compaction disallowed).
+  // Moves the running guest to `next` (not to or from Native; to or from GuestDirect and
+  // DualDirect only with VmmConfig::guest_segment, and never out of DualDirect but to
+  // GuestDirect or Nested). Throws std::runtime_error when Direct or DualDirect is impossible
+  // (pages out of place beyond the escape filter and compaction disallowed).
   void switchApproach(Approach next);
   // Whether switchApproach(Direct) can succeed (few enough pages out of place, or compaction on;
   // with Contiguity::Balloon also a balloon driver attached).
   bool canEnterDirect() const;
+  // What entering Direct or DualDirect would cost the VMM now (§16): the pages out of place made
+  // contiguous by its contiguity way (none when the escape filter holds them), the pages not yet
+  // backed zeroed and their host pages allocated (one per 2 MiB, rounded up). Only meaningful
+  // when canEnterDirect().
+  uint64_t directEntryCycles() const;
   // The guest's balloon driver (the guest kernel, once it has booted). A VM created Direct with
   // Contiguity::Balloon and memory out of place runs NESTED until then: the guest must run to
   // balloon. Attaching makes it contiguous and enters DIRECT, charged to the run as compaction
@@ -219,6 +235,8 @@ private:
   static constexpr size_t kPrefetchDistance = 2;
   std::array<uint64_t, kRunRequests> run_hpas_{};  // their host addresses, for the data caches
   uint64_t cpi_remainder_ = 0;  // thousandths of a cycle not yet charged (chargeInstructions)
+  uint64_t segment_base_ = 0;   // the guest segment last written (writeGuestSegment)
+  uint64_t segment_limit_ = 0;
 };
 
 }  // namespace vmmu::vmm
