@@ -145,8 +145,8 @@ struct HostPage {
 
 struct Mmu::Impl {
   Impl(const MmuConfig &cfg, PhysicalMemory &mem, MemoryTiming *mem_timing)
-      : config(cfg), memory(mem), default_timing(kDefaultMemOpCycles),
-        timing(mem_timing ? mem_timing : &default_timing),
+      : config(cfg), memory(mem), sparse_memory(dynamic_cast<SparseMemory *>(&mem)), default_timing(kDefaultMemOpCycles),
+        timing(mem_timing ? mem_timing : &default_timing), fixed_cycles(timing->fixedCycles()),
         addr_mask(((uint64_t{1} << cfg.pa_bits) - 1) & ~uint64_t{0xfff}),
         va_drop_bits(64 - cfg.vaBits()), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
         ntlb(arraysOf<Ntlb>(cfg.ntlb)),
@@ -555,6 +555,8 @@ struct Mmu::Impl {
   bool tlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
     for (unsigned size = 0; size < 3; ++size) {
       Tlb &array = tlb[size];
+      if (array.empty())
+        continue;
       const uint64_t vpn = request.va >> pageShift(static_cast<PageSize>(size));
       const unsigned set = array.setOf(vpn);
       const auto matches = [&](const TlbEntry &e) {
@@ -592,7 +594,8 @@ struct Mmu::Impl {
       const uint64_t vpn = request.va >> pageShift(size);
       const unsigned set = stlb.setOf(vpn);
       const auto matches = [&](const StlbEntry &e) {
-        return e.size == size && e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+        // The VPN first: it rejects nearly every way on its own (most entries have the same size).
+        return e.vpn == vpn && e.size == size && e.vpid == request.vpid && (e.global || e.pcid == pcid);
       };
       const int way = stlb.find(set, matches);
       if (way < 0)
@@ -689,19 +692,36 @@ struct Mmu::Impl {
     return op;
   }
 
+  // The operation's c (§12), recorded in the result when the caller asked for the list: a fixed
+  // latency is added as it is, else the timing is asked with the operation.
+  uint64_t issueOp(uint64_t addr, MemOpKind kind, uint64_t mask, Dim dim, unsigned level) {
+    if (out->record_ops) {
+      const MemOp &op = recordOp(addr, kind, mask, dim, level);
+      return fixed_cycles != 0 ? fixed_cycles : timing->cycles(op);
+    }
+    if (fixed_cycles != 0)
+      return fixed_cycles;
+    MemOp op;
+    op.addr = addr;
+    op.kind = kind;
+    op.mask = mask;
+    op.dim = dim;
+    op.level = static_cast<uint8_t>(level);
+    return timing->cycles(op);
+  }
+
   uint64_t emitRead(uint64_t addr, Dim dim, unsigned level) {
-    const MemOp &op = recordOp(addr, MemOpKind::Read, 0, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestReads : Counter::NestedReads)];
-    const uint64_t value = memory.read64(addr);
-    out->trace.walk_cycles += timing->cycles(op);
+    // SparseMemory (final) is called directly: no indirect call per reference.
+    const uint64_t value = sparse_memory != nullptr ? sparse_memory->read64(addr) : memory.read64(addr);
+    out->trace.walk_cycles += issueOp(addr, MemOpKind::Read, 0, dim, level);
     return value;
   }
 
   void emitFetchOr(uint64_t addr, uint64_t mask, Dim dim, unsigned level) {
-    const MemOp &op = recordOp(addr, MemOpKind::FetchOr, mask, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestAdUpdates : Counter::NestedAdUpdates)];
     memory.fetchOr64(addr, mask);
-    out->trace.walk_cycles += timing->cycles(op);
+    out->trace.walk_cycles += issueOp(addr, MemOpKind::FetchOr, mask, dim, level);
   }
 
   // §2.1 reserved bits of a present guest entry at `level`.
@@ -780,6 +800,8 @@ struct Mmu::Impl {
     const uint8_t needed = eptBitFor(access);
     for (unsigned size = 0; size < 3; ++size) {  // ntlb_lookup: 4K, 2M, 1G
       Ntlb &array = ntlb[size];
+      if (array.empty())
+        continue;
       const PageSize page_size = static_cast<PageSize>(size);
       const uint64_t gfn = gpa >> pageShift(page_size);
       const unsigned set = array.setOf(gfn);
@@ -816,10 +838,13 @@ struct Mmu::Impl {
       const uint64_t addr = table + 8 * entryIndex(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
-      const uint32_t violation = accessQualification(final ? access : Access::Read) |
-                                 (uint32_t{perm} << 3) | eptq::LinearValid | (final ? eptq::Final : 0);
+      // Worked out only for a fault: most reads do not fault.
+      const auto violation = [&] {
+        return accessQualification(final ? access : Access::Read) | (uint32_t{perm} << 3) | eptq::LinearValid |
+               (final ? eptq::Final : 0);
+      };
       if ((e & 7) == 0)
-        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
+        return fault(Fault::EptViolation, violation(), fault_gpa, level, guest_level);
       if (eptMisconfigured(e, level))  // x86 clears the qualification of a misconfiguration
         return fault(Fault::EptMisconfig, 0, fault_gpa, level, guest_level);
       if (level > 1 && !(e & ept::LP)) {
@@ -830,7 +855,7 @@ struct Mmu::Impl {
         continue;
       }
       if (!(perm & needed))
-        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
+        return fault(Fault::EptViolation, violation(), fault_gpa, level, guest_level);
       const bool write_final = final && access == Access::Write;
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
@@ -882,7 +907,7 @@ struct Mmu::Impl {
   EptPscHit findEptPsc(uint64_t root, uint64_t gpa) const {
     for (unsigned level = 2; level <= config.nested_levels; ++level) {
       const std::optional<EptPsc> &cache = ept_psc[level - 2];
-      if (!cache)
+      if (!cache || cache->empty())
         continue;
       const uint64_t prefix = gpa >> levelShift(level);
       const unsigned set = cache->setOf(prefix);
@@ -1088,6 +1113,8 @@ struct Mmu::Impl {
   bool cachedNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
     for (unsigned size = 0; size < 3; ++size) {
       const Ntlb &array = ntlb[size];
+      if (array.empty())
+        continue;
       const PageSize page_size = static_cast<PageSize>(size);
       const uint64_t gfn = gpa >> pageShift(page_size);
       const unsigned set = array.setOf(gfn);
@@ -1217,6 +1244,8 @@ struct Mmu::Impl {
     bool have_table = false;
     for (unsigned l = 2; l <= levels; ++l) {  // deepest first (§10.1)
       Psc &cache = psc[l - 2];
+      if (cache.empty())
+        continue;
       const uint64_t prefix = va >> levelShift(l);
       const unsigned set = cache.setOf(prefix);
       const int way = cache.find(set, pscMatch(prefix, vpid, pcid));
@@ -1293,8 +1322,10 @@ struct Mmu::Impl {
 
   MmuConfig config;
   PhysicalMemory &memory;
+  SparseMemory *const sparse_memory;  // `memory` when it is the shim's SparseMemory, else null
   FixedLatency default_timing;
   MemoryTiming *timing;
+  const uint64_t fixed_cycles;  // timing->fixedCycles(): 0 unless every operation costs the same
   uint64_t addr_mask;  // bits [P-1:12]
   unsigned va_drop_bits;  // 64 - VaBits: the bits above the VA that must copy its top bit
   std::vector<Regs> regs;
