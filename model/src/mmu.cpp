@@ -59,7 +59,7 @@ struct TlbEntry {
   bool valid = false;
   bool global = false;
   bool dirty = false;
-  uint8_t spare = 0;  // a member, not padding, so that every byte tagWord() reads has a value
+  uint8_t spare = 0;  // a member, not padding, so that every byte tagWord() reads has a value (always 0)
   uint16_t vpid = 0;
   uint16_t pcid = 0;
   PageSize gsize = PageSize::Size4K;
@@ -148,7 +148,8 @@ struct Mmu::Impl {
       : config(cfg), memory(mem), sparse_memory(dynamic_cast<SparseMemory *>(&mem)), default_timing(kDefaultMemOpCycles),
         timing(mem_timing ? mem_timing : &default_timing), fixed_cycles(timing->fixedCycles()),
         addr_mask(((uint64_t{1} << cfg.pa_bits) - 1) & ~uint64_t{0xfff}),
-        va_drop_bits(64 - cfg.vaBits()), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
+        va_drop_bits(64 - cfg.vaBits()), guest_reserved(guestReservedMasks(cfg.pa_bits)),
+        ept_reserved(eptReservedMasks(cfg.pa_bits)), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
         ntlb(arraysOf<Ntlb>(cfg.ntlb)),
         // Without an STLB a 1 x 1 array stands in, never used: has_stlb guards every access.
         stlb(cfg.hasStlb() ? cfg.stlb.sets : 1, cfg.hasStlb() ? cfg.stlb.ways : 1), has_stlb(cfg.hasStlb()),
@@ -724,43 +725,54 @@ struct Mmu::Impl {
     out->trace.walk_cycles += issueOp(addr, MemOpKind::FetchOr, mask, dim, level);
   }
 
-  // §2.1 reserved bits of a present guest entry at `level`.
-  bool guestReserved(uint64_t pte_value, unsigned level) const {
-    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
-    if (pte_value & high_reserved)
-      return true;
-    const bool ps = pte_value & pte::PS;
-    if (level >= 4 && ps)
-      return true;
-    if (level == 2 && ps && (pte_value & 0x1fe000))  // bits 20:13
-      return true;
-    if (level == 3 && ps && (pte_value & 0x3fffe000))  // bits 29:13
-      return true;
-    return false;
+  // The reserved bits of §2.1 and §2.2 by level (1 .. 5) and by the entry's PS (guest) or LP (EPT)
+  // bit, worked out once from P: a check is then one AND, where it was a chain of tests per entry
+  // read (every walk reads two to four entries).
+  using ReservedMasks = std::array<std::array<uint64_t, 2>, 6>;
+  static uint64_t highReserved(unsigned pa_bits) {
+    return ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << pa_bits) - 1);  // bits 51:P
+  }
+  static ReservedMasks guestReservedMasks(unsigned pa_bits) {
+    ReservedMasks masks{};
+    for (unsigned level = 1; level < masks.size(); ++level) {
+      masks[level][0] = highReserved(pa_bits);
+      // PS set: a large page's low address bits are reserved (2M: bits 20:13, 1G: 29:13); above
+      // level 3 PS itself is.
+      masks[level][1] = highReserved(pa_bits) | (level == 2   ? 0x1fe000
+                                                 : level == 3 ? 0x3fffe000
+                                                 : level >= 4 ? pte::PS
+                                                              : 0);
+    }
+    return masks;
+  }
+  static ReservedMasks eptReservedMasks(unsigned pa_bits) {
+    ReservedMasks masks{};
+    for (unsigned level = 1; level < masks.size(); ++level) {
+      // LP clear: a non-leaf's bits 6:3 are reserved (not at level 1, where every entry is a leaf).
+      masks[level][0] = highReserved(pa_bits) | (level > 1 ? 0x78 : 0);
+      // LP set: a large page's low address bits (2M: bits 20:12, 1G: 29:12); above level 3 LP itself.
+      masks[level][1] = highReserved(pa_bits) | (level == 2   ? 0x1ff000
+                                                 : level == 3 ? 0x3ffff000
+                                                 : level >= 4 ? ept::LP
+                                                              : 0);
+    }
+    return masks;
   }
 
-  // §2.2 misconfiguration of a present EPT entry at `level`.
+  // §2.1 reserved bits of a present guest entry at `level`.
+  bool guestReserved(uint64_t pte_value, unsigned level) const {
+    return (pte_value & guest_reserved[level][(pte_value & pte::PS) != 0]) != 0;
+  }
+
+  // §2.2 misconfiguration of a present EPT entry at `level`: writable but not readable, a reserved
+  // bit set, or a leaf of a reserved memory type (2, 3, 7).
   bool eptMisconfigured(uint64_t e, unsigned level) const {
-    const bool r = e & ept::R, w = e & ept::W;
-    if (w && !r)
-      return true;
-    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
-    if (e & high_reserved)
-      return true;
-    const bool lp = e & ept::LP;
-    if (level >= 4 && lp)
+    constexpr unsigned kReservedMemTypes = 1u << 2 | 1u << 3 | 1u << 7;
+    const bool lp = (e & ept::LP) != 0;
+    if ((e & (ept::R | ept::W)) == ept::W || (e & ept_reserved[level][lp]) != 0)
       return true;
     const bool leaf = level == 1 || lp;
-    if (!leaf)
-      return (e & 0x78) != 0;  // bits 6:3
-    const unsigned mem_type = (e >> 3) & 7;
-    if (mem_type == 2 || mem_type == 3 || mem_type == 7)
-      return true;
-    if (level == 2 && (e & 0x1ff000))  // bits 20:12
-      return true;
-    if (level == 3 && (e & 0x3ffff000))  // bits 29:12
-      return true;
-    return false;
+    return leaf && ((kReservedMemTypes >> ((e >> 3) & 7)) & 1) != 0;
   }
 
   uint32_t accessQualification(Access access) const {
@@ -1328,6 +1340,8 @@ struct Mmu::Impl {
   const uint64_t fixed_cycles;  // timing->fixedCycles(): 0 unless every operation costs the same
   uint64_t addr_mask;  // bits [P-1:12]
   unsigned va_drop_bits;  // 64 - VaBits: the bits above the VA that must copy its top bit
+  const ReservedMasks guest_reserved;  // guestReservedMasks(P)
+  const ReservedMasks ept_reserved;    // eptReservedMasks(P)
   std::vector<Regs> regs;
   // By PageSize. Held in place, not behind a vector, so that a TLB lookup reaches the entries
   // with one load less.

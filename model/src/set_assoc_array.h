@@ -95,17 +95,16 @@ public:
   }
 
   // §9 Fill: the lowest invalid way, else the PLRU victim; then touch it. Returns the way, its
-  // entry cleared and valid, for the caller to write in place: the walk writes its fields
-  // straight into the array, as copying an entry just built field by field stalls on store
-  // forwarding.
+  // entry valid, for the caller to write in place: the walk writes its fields straight into the
+  // array, as copying an entry just built field by field stalls on store forwarding. The other
+  // fields keep what the way held before (not cleared: a walk fills two to five arrays, and every
+  // caller writes each field), so a caller must write all of them.
   unsigned allocate(unsigned set) {
     // A full array (every array once warm) has no invalid way to look for.
     const int invalid = valid_count_ == entries_.size() ? -1 : lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
     const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim(set);
     valid_count_ += invalid >= 0 ? 1 : 0;
-    Entry &slot = at(set, way);
-    slot = Entry{};
-    slot.valid = true;
+    at(set, way).valid = true;
     touch(set, way);
     return way;
   }

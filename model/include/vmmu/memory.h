@@ -4,6 +4,7 @@
 // view); SparseMemory is the fast page-granular implementation everything else uses.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -83,8 +84,19 @@ private:
   Page *next_page_ = nullptr;   // the last slab's first unused page
   size_t slab_pages_left_ = 0;  // pages of the last slab not yet used
   size_t pages_ = 0;            // pages allocated
-  uint64_t last_frame_ = ~uint64_t{0};
-  Page *last_page_ = nullptr;
+  // The pages found last, direct-mapped by frame number: a nested walk alternates between a few
+  // pages read again and again (the guest's upper tables, the EPT's) and one page read once (a
+  // level-1 table of a large footprint), so one remembered page alone missed on most reads. A page
+  // never moves until clear(), which empties this too; a frame without a page is never entered.
+  static constexpr unsigned kRecentBits = 6;
+  struct Recent {
+    uint64_t frame = ~uint64_t{0};  // no frame number is all ones (addresses are 64-bit)
+    Page *page = nullptr;
+  };
+  std::array<Recent, size_t{1} << kRecentBits> recent_{};
+  [[gnu::always_inline]] inline Recent &recentOf(uint64_t frame) {
+    return recent_[frame & ((size_t{1} << kRecentBits) - 1)];
+  }
 };
 
 }  // namespace vmmu
