@@ -837,6 +837,16 @@ struct Mmu::Impl {
       }
       break;
     }
+    return nestedWalk(gpa, access, final, guest_level, page);
+  }
+
+  // The rest of nested_translate after a nested TLB miss: the EPT walk from the EPT PSC, and the
+  // nested TLB fill. Out of line, so that the lookup above, which every gPA of a walk makes, keeps
+  // a small frame.
+  [[gnu::noinline]] bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
+    const uint64_t root = eptRoot(*ctx);
+    const bool ad = eptAd(*ctx);
+    const uint8_t needed = eptBitFor(access);
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 

@@ -85,10 +85,11 @@ private:
   size_t slab_pages_left_ = 0;  // pages of the last slab not yet used
   size_t pages_ = 0;            // pages allocated
   // The pages found last, direct-mapped by frame number: a nested walk alternates between a few
-  // pages read again and again (the guest's upper tables, the EPT's) and one page read once (a
-  // level-1 table of a large footprint), so one remembered page alone missed on most reads. A page
-  // never moves until clear(), which empties this too; a frame without a page is never entered.
-  static constexpr unsigned kRecentBits = 6;
+  // pages read again and again (the guest's upper tables, the EPT's) and a level-1 table, one of
+  // 512 over a GiB, so one remembered page alone missed on most reads; 1,024 entries (16 KiB) hold
+  // most of a GiB's tables. A page never moves until clear(), which empties this too; a frame
+  // without a page is never entered.
+  static constexpr unsigned kRecentBits = 10;
   struct Recent {
     uint64_t frame = ~uint64_t{0};  // no frame number is all ones (addresses are 64-bit)
     Page *page = nullptr;
