@@ -142,8 +142,17 @@ bool SparseMemory::peekHint(uint64_t addr, uint64_t &value) const {
 }
 
 void SparseMemory::prefetchHint(uint64_t addr) const {
-  if (const Page *page = find(addr >> kFrameShift))
-    __builtin_prefetch(&page->words[wordIndex(addr)]);
+  // The hint's page is one a walk is about to read (a level-1 table of a large footprint, which
+  // recent_ rarely holds): entering it here spares that read its lookup.
+  const uint64_t frame = addr >> kFrameShift;
+  Recent &recent = recentOf(frame);
+  if (recent.frame != frame) {
+    Page *page = find(frame);
+    if (page == nullptr)
+      return;
+    recent = Recent{frame, page};
+  }
+  __builtin_prefetch(&recent.page->words[wordIndex(addr)]);
 }
 
 void SparseMemory::clear() {

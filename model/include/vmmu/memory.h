@@ -45,7 +45,7 @@ public:
   // Side-effect free read (does not allocate).
   uint64_t peek64(uint64_t addr) const;
   // A word never written reads zero here too; prefetchHint() brings the host cache line that
-  // holds the word, if its page exists.
+  // holds the word, if its page exists, and remembers the page for the read that follows.
   bool peekHint(uint64_t addr, uint64_t &value) const override;
   void prefetchHint(uint64_t addr) const override;
   size_t pagesAllocated() const { return pages_; }
@@ -94,8 +94,9 @@ private:
     uint64_t frame = ~uint64_t{0};  // no frame number is all ones (addresses are 64-bit)
     Page *page = nullptr;
   };
-  std::array<Recent, size_t{1} << kRecentBits> recent_{};
-  [[gnu::always_inline]] inline Recent &recentOf(uint64_t frame) {
+  // Mutable: prefetchHint() enters the page it prefetches from, as the walk it announces reads it.
+  mutable std::array<Recent, size_t{1} << kRecentBits> recent_{};
+  [[gnu::always_inline]] inline Recent &recentOf(uint64_t frame) const {
     return recent_[frame & ((size_t{1} << kRecentBits) - 1)];
   }
 };
