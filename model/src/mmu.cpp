@@ -94,7 +94,7 @@ struct TlbEntry {
   bool valid = false;
   bool global = false;
   bool dirty = false;
-  uint8_t spare = 0;  // a member, not padding, so that every byte tagWord() reads has a value
+  uint8_t spare = 0;  // a member, not padding, so that every byte tagWord() reads has a value (always 0)
   uint16_t vpid = 0;
   uint16_t pcid = 0;
   PageSize gsize = PageSize::Size4K;
@@ -181,10 +181,11 @@ struct HostPage {
 
 struct Mmu::Impl {
   Impl(const MmuConfig &cfg, PhysicalMemory &mem, MemoryTiming *mem_timing)
-      : config(cfg), memory(mem), default_timing(kDefaultMemOpCycles),
-        timing(mem_timing ? mem_timing : &default_timing),
+      : config(cfg), memory(mem), sparse_memory(dynamic_cast<SparseMemory *>(&mem)), default_timing(kDefaultMemOpCycles),
+        timing(mem_timing ? mem_timing : &default_timing), fixed_cycles(timing->fixedCycles()),
         addr_mask(((uint64_t{1} << cfg.pa_bits) - 1) & ~uint64_t{0xfff}),
-        va_drop_bits(64 - cfg.vaBits()), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
+        va_drop_bits(64 - cfg.vaBits()), guest_reserved(guestReservedMasks(cfg.pa_bits)),
+        ept_reserved(eptReservedMasks(cfg.pa_bits)), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
         ntlb(arraysOf<Ntlb>(cfg.ntlb)),
         // Without an STLB a 1 x 1 array stands in, never used: has_stlb guards every access.
         stlb(cfg.hasStlb() ? cfg.stlb.sets : 1, cfg.hasStlb() ? cfg.stlb.ways : 1), has_stlb(cfg.hasStlb()),
@@ -606,6 +607,8 @@ struct Mmu::Impl {
   bool tlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
     for (unsigned size = 0; size < 3; ++size) {
       Tlb &array = tlb[size];
+      if (array.empty())
+        continue;
       const uint64_t vpn = request.va >> pageShift(static_cast<PageSize>(size));
       const unsigned set = array.setOf(vpn);
       const auto matches = [&](const TlbEntry &e) {
@@ -643,7 +646,8 @@ struct Mmu::Impl {
       const uint64_t vpn = request.va >> pageShift(size);
       const unsigned set = stlb.setOf(vpn);
       const auto matches = [&](const StlbEntry &e) {
-        return e.size == size && e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+        // The VPN first: it rejects nearly every way on its own (most entries have the same size).
+        return e.vpn == vpn && e.size == size && e.vpid == request.vpid && (e.global || e.pcid == pcid);
       };
       const int way = stlb.find(set, matches);
       if (way < 0)
@@ -740,51 +744,95 @@ struct Mmu::Impl {
     return op;
   }
 
+  // The operation's c (§12), recorded in the result when the caller asked for the list: a fixed
+  // latency is added as it is, else the timing is asked with the operation.
+  uint64_t issueOp(uint64_t addr, MemOpKind kind, uint64_t mask, Dim dim, unsigned level) {
+    if (out->record_ops) {
+      const MemOp &op = recordOp(addr, kind, mask, dim, level);
+      return fixed_cycles != 0 ? fixed_cycles : timing->cycles(op);
+    }
+    if (fixed_cycles != 0)
+      return fixed_cycles;
+    MemOp op;
+    op.addr = addr;
+    op.kind = kind;
+    op.mask = mask;
+    op.dim = dim;
+    op.level = static_cast<uint8_t>(level);
+    return timing->cycles(op);
+  }
+
   uint64_t emitRead(uint64_t addr, Dim dim, unsigned level) {
-    const MemOp &op = recordOp(addr, MemOpKind::Read, 0, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestReads : Counter::NestedReads)];
-    const uint64_t value = memory.read64(addr);
-    out->trace.walk_cycles += timing->cycles(op);
+    // SparseMemory (final) is called directly: no indirect call per reference.
+    const uint64_t value = sparse_memory != nullptr ? sparse_memory->read64(addr) : memory.read64(addr);
+    out->trace.walk_cycles += issueOp(addr, MemOpKind::Read, 0, dim, level);
     return value;
   }
 
   void emitFetchOr(uint64_t addr, uint64_t mask, Dim dim, unsigned level) {
-    const MemOp &op = recordOp(addr, MemOpKind::FetchOr, mask, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestAdUpdates : Counter::NestedAdUpdates)];
     memory.fetchOr64(addr, mask);
-    out->trace.walk_cycles += timing->cycles(op);
+    out->trace.walk_cycles += issueOp(addr, MemOpKind::FetchOr, mask, dim, level);
+  }
+
+  // The reserved bits of §2.1 and §2.2 by level (1 .. 5) and by the entry's PS (guest) or LP (EPT)
+  // bit, worked out once from P: a check is then one AND, where it was a chain of tests per entry
+  // read (every walk reads two to four entries).
+  using ReservedMasks = std::array<std::array<uint64_t, 2>, 6>;
+  static uint64_t highReserved(unsigned pa_bits) {
+    return ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << pa_bits) - 1);  // bits 51:P
+  }
+  static ReservedMasks guestReservedMasks(unsigned pa_bits) {
+    ReservedMasks masks{};
+    for (unsigned level = 1; level < masks.size(); ++level) {
+      masks[level][0] = highReserved(pa_bits);
+      // PS set: a large page's low address bits are reserved (2M: bits 20:13, 1G: 29:13); above
+      // level 3 PS itself is.
+      masks[level][1] = highReserved(pa_bits) | (level == 2   ? 0x1fe000
+                                                 : level == 3 ? 0x3fffe000
+                                                 : level >= 4 ? pte::PS
+                                                              : 0);
+    }
+    return masks;
+  }
+  static ReservedMasks eptReservedMasks(unsigned pa_bits) {
+    ReservedMasks masks{};
+    for (unsigned level = 1; level < masks.size(); ++level) {
+      // LP clear: a non-leaf's bits 6:3 are reserved (not at level 1, where every entry is a leaf).
+      masks[level][0] = highReserved(pa_bits) | (level > 1 ? 0x78 : 0);
+      // LP set: a large page's low address bits (2M: bits 20:12, 1G: 29:12); above level 3 LP itself.
+      masks[level][1] = highReserved(pa_bits) | (level == 2   ? 0x1ff000
+                                                 : level == 3 ? 0x3ffff000
+                                                 : level >= 4 ? ept::LP
+                                                              : 0);
+    }
+    return masks;
   }
 
   // §2.1 reserved bits of a present guest entry at `level`.
   bool guestReserved(uint64_t pte_value, unsigned level) const {
-    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
-    if (pte_value & high_reserved)
-      return true;
-    const bool ps = pte_value & pte::PS;
-    if (level >= 4 && ps)
-      return true;
-    if (level == 2 && ps && (pte_value & 0x1fe000))  // bits 20:13
-      return true;
-    if (level == 3 && ps && (pte_value & 0x3fffe000))  // bits 29:13
-      return true;
-    return false;
+    return (pte_value & guest_reserved[level][(pte_value & pte::PS) != 0]) != 0;
   }
 
-  // §2.2 (§21.2 for a flattened format) misconfiguration of a present EPT entry at `level`.
+  // §2.2 (§21.2 for a flattened format) misconfiguration of a present EPT entry at `level`:
+  // writable but not readable, a reserved bit set, or a leaf of a reserved memory type (2, 3, 7).
   bool eptMisconfigured(uint64_t e, unsigned level, const EptShape &shape) const {
-    const bool r = e & ept::R, w = e & ept::W;
-    if (w && !r)
+    constexpr unsigned kReservedMemTypes = 1u << 2 | 1u << 3 | 1u << 7;
+    if (shape.radix()) {  // x86's format: the reserved bits of each level, as masks built once
+      const bool lp = (e & ept::LP) != 0;
+      if ((e & (ept::R | ept::W)) == ept::W || (e & ept_reserved[level][lp]) != 0)
+        return true;
+      const bool leaf = level == 1 || lp;
+      return leaf && ((kReservedMemTypes >> ((e >> 3) & 7)) & 1) != 0;
+    }
+    if ((e & (ept::R | ept::W)) == ept::W)
       return true;
-    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
-    if (e & high_reserved)
-      return true;
-    const bool lp = e & ept::LP;
-    if (shape.radix() && level >= 4 && lp)
+    if (e & highReserved(config.pa_bits))
       return true;
     if (!shape.leaf(e, level))  // bits 6:3; a flattened level-1 table is 2 MiB aligned (20:12)
-      return (e & 0x78) != 0 || (!shape.radix() && (e & 0x1ff000) != 0);
-    const unsigned mem_type = (e >> 3) & 7;
-    if (mem_type == 2 || mem_type == 3 || mem_type == 7)
+      return (e & 0x78) != 0 || (e & 0x1ff000) != 0;
+    if ((kReservedMemTypes >> ((e >> 3) & 7)) & 1)
       return true;
     // A large leaf's frame is aligned to its page: bits 20:12 of a 2M, 29:12 of a 1G leaf.
     return (e & (pageBytes(shape.leafSize(e, level)) - 1) & ~uint64_t{0xfff}) != 0;
@@ -828,6 +876,8 @@ struct Mmu::Impl {
     const uint8_t needed = eptBitFor(access);
     for (unsigned size = 0; size < 3; ++size) {  // ntlb_lookup: 4K, 2M, 1G
       Ntlb &array = ntlb[size];
+      if (array.empty())
+        continue;
       const PageSize page_size = static_cast<PageSize>(size);
       const uint64_t gfn = gpa >> pageShift(page_size);
       const unsigned set = array.setOf(gfn);
@@ -851,6 +901,16 @@ struct Mmu::Impl {
       }
       break;
     }
+    return nestedWalk(gpa, access, final, guest_level, page);
+  }
+
+  // The rest of nested_translate after a nested TLB miss: the EPT walk from the EPT PSC, and the
+  // nested TLB fill. Out of line, so that the lookup above, which every gPA of a walk makes, keeps
+  // a small frame.
+  [[gnu::noinline]] bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
+    const uint64_t root = eptRoot(*ctx);
+    const bool ad = eptAd(*ctx);
+    const uint8_t needed = eptBitFor(access);
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
@@ -881,7 +941,7 @@ struct Mmu::Impl {
         continue;
       }
       if (!(perm & needed))
-        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
+        return fault(Fault::EptViolation, violation(), fault_gpa, level, guest_level);
       const bool write_final = final && access == Access::Write;
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
@@ -935,7 +995,7 @@ struct Mmu::Impl {
   EptPscHit findEptPsc(uint64_t root, uint64_t gpa, const EptShape &shape) const {
     for (unsigned level = 2; level <= shape.levels; ++level) {
       const std::optional<EptPsc> &cache = ept_psc[level - 2];
-      if (!cache)
+      if (!cache || cache->empty())
         continue;
       const uint64_t prefix = gpa >> shape.shift(level);
       const unsigned set = cache->setOf(prefix);
@@ -1147,6 +1207,8 @@ struct Mmu::Impl {
   bool cachedNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
     for (unsigned size = 0; size < 3; ++size) {
       const Ntlb &array = ntlb[size];
+      if (array.empty())
+        continue;
       const PageSize page_size = static_cast<PageSize>(size);
       const uint64_t gfn = gpa >> pageShift(page_size);
       const unsigned set = array.setOf(gfn);
@@ -1278,6 +1340,8 @@ struct Mmu::Impl {
     bool have_table = false;
     for (unsigned l = 2; l <= levels; ++l) {  // deepest first (§10.1)
       Psc &cache = psc[l - 2];
+      if (cache.empty())
+        continue;
       const uint64_t prefix = va >> levelShift(l);
       const unsigned set = cache.setOf(prefix);
       const int way = cache.find(set, pscMatch(prefix, vpid, pcid));
@@ -1375,10 +1439,14 @@ struct Mmu::Impl {
 
   MmuConfig config;
   PhysicalMemory &memory;
+  SparseMemory *const sparse_memory;  // `memory` when it is the shim's SparseMemory, else null
   FixedLatency default_timing;
   MemoryTiming *timing;
+  const uint64_t fixed_cycles;  // timing->fixedCycles(): 0 unless every operation costs the same
   uint64_t addr_mask;  // bits [P-1:12]
   unsigned va_drop_bits;  // 64 - VaBits: the bits above the VA that must copy its top bit
+  const ReservedMasks guest_reserved;  // guestReservedMasks(P)
+  const ReservedMasks ept_reserved;    // eptReservedMasks(P)
   std::vector<Regs> regs;
   // By PageSize. Held in place, not behind a vector, so that a TLB lookup reaches the entries
   // with one load less.
