@@ -871,7 +871,6 @@ struct Mmu::Impl {
     ++out->trace.walk_cycles;
     const uint64_t root = eptRoot(*ctx);
     const bool ad = eptAd(*ctx);
-    const EptShape shape = eptShapeOf((*ctx)[regIndex(CtxReg::Eptp)], config.nested_levels);
     const bool needs_dirty = final && access == Access::Write && ad;
     const uint8_t needed = eptBitFor(access);
     for (unsigned size = 0; size < 3; ++size) {  // ntlb_lookup: 4K, 2M, 1G
@@ -911,6 +910,7 @@ struct Mmu::Impl {
     const uint64_t root = eptRoot(*ctx);
     const bool ad = eptAd(*ctx);
     const uint8_t needed = eptBitFor(access);
+    const EptShape shape = eptShapeOf((*ctx)[regIndex(CtxReg::Eptp)], config.nested_levels);
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
@@ -941,7 +941,7 @@ struct Mmu::Impl {
         continue;
       }
       if (!(perm & needed))
-        return fault(Fault::EptViolation, violation(), fault_gpa, level, guest_level);
+        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
       const bool write_final = final && access == Access::Write;
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
