@@ -819,23 +819,18 @@ struct Mmu::Impl {
   // writable but not readable, a reserved bit set, or a leaf of a reserved memory type (2, 3, 7).
   bool eptMisconfigured(uint64_t e, unsigned level, const EptShape &shape) const {
     constexpr unsigned kReservedMemTypes = 1u << 2 | 1u << 3 | 1u << 7;
-    if (shape.radix()) {  // x86's format: the reserved bits of each level, as masks built once
-      const bool lp = (e & ept::LP) != 0;
-      if ((e & (ept::R | ept::W)) == ept::W || (e & ept_reserved[level][lp]) != 0)
-        return true;
-      const bool leaf = level == 1 || lp;
-      return leaf && ((kReservedMemTypes >> ((e >> 3) & 7)) & 1) != 0;
-    }
     if ((e & (ept::R | ept::W)) == ept::W)
       return true;
-    if (e & highReserved(config.pa_bits))
+    const bool leaf = shape.leaf(e, level);
+    // x86's format: the reserved bits of each level, as masks built once. A flattened format:
+    // a large leaf's frame aligned to its page, a table pointer's bits 6:3 and its 2 MiB alignment.
+    const uint64_t reserved =
+        shape.radix() ? ept_reserved[level][(e & ept::LP) != 0]
+        : leaf        ? highReserved(config.pa_bits) | ((pageBytes(shape.leafSize(e, level)) - 1) & ~uint64_t{0xfff})
+                      : highReserved(config.pa_bits) | 0x78 | 0x1ff000;
+    if (e & reserved)
       return true;
-    if (!shape.leaf(e, level))  // bits 6:3; a flattened level-1 table is 2 MiB aligned (20:12)
-      return (e & 0x78) != 0 || (e & 0x1ff000) != 0;
-    if ((kReservedMemTypes >> ((e >> 3) & 7)) & 1)
-      return true;
-    // A large leaf's frame is aligned to its page: bits 20:12 of a 2M, 29:12 of a 1G leaf.
-    return (e & (pageBytes(shape.leafSize(e, level)) - 1) & ~uint64_t{0xfff}) != 0;
+    return leaf && ((kReservedMemTypes >> ((e >> 3) & 7)) & 1) != 0;
   }
 
   uint32_t accessQualification(Access access) const {
