@@ -4,7 +4,7 @@
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
 //            [--config FILE] [--interval N] [--max-events N] [--warmup N] [--contiguity compact|balloon]
 //            [--ept-format 4level|2level|1level]
-//            [--io-gap] [--policy-modes guest-direct,dual-direct]
+//            [--io-gap] [--policy-modes guest-direct,dual-direct,agile]
 //            [--direct-after N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
@@ -90,7 +90,7 @@ struct RunCommandOptions {
   std::string config;
   std::string contiguity;  // empty: compaction, and no contiguity line in the report
   std::string ept_format;  // empty: 4level, and no EPT-format line in the report
-  std::string policy_modes;  // "guest-direct,dual-direct" or either: the policy's extra targets
+  std::string policy_modes;  // any of "guest-direct,dual-direct,agile": the policy's extra targets
   uint64_t direct_after = 0;
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
@@ -184,7 +184,8 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     usageError("--mode", "adaptive needs a policy, not --policy none");
 
   if (!o.policy_modes.empty()) {
-    // Comma-separated names of the segment modes the policy may switch into (§16).
+    // Comma-separated names of the modes the policy may also switch into (§16).
+    std::vector<vmm::Approach> targets;
     for (size_t at = 0; at <= o.policy_modes.size();) {
       const size_t comma = std::min(o.policy_modes.find(',', at), o.policy_modes.size());
       const std::string name = o.policy_modes.substr(at, comma - at);
@@ -192,15 +193,22 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
         request.settings.adaptive.guest_direct = true;
       else if (name == "dual-direct")
         request.settings.adaptive.dual_direct = true;
+      else if (name == "agile")
+        request.settings.adaptive.agile = true;
       else
-        usageError("--policy-modes", "expected guest-direct, dual-direct or both, comma-separated, got '" + name + "'");
+        usageError("--policy-modes",
+                   "expected guest-direct, dual-direct or agile, comma-separated, got '" + name + "'");
+      targets.push_back(vmm::parseApproach(name));
       at = comma + 1;
     }
     if (!request.adaptive)
       usageError("--policy-modes", "needs the adaptive policy (--mode adaptive or all, not --policy none)");
-    if (o.backend == "rtl")
-      usageError("--policy-modes", "guest-direct and dual-direct run on the model backend only: the RTL does not "
-                                   "implement them yet (docs/architecture.md §18.8)");
+    // Refused on the RTL while it lacks a mode (modelOnlySection names the spec's section).
+    for (const vmm::Approach target : targets)
+      if (const char *section = vmm::modelOnlySection(target); o.backend == "rtl" && section != nullptr)
+        usageError("--policy-modes", std::string(vmm::toString(target)) +
+                                         " runs on the model backend only: the RTL does not implement it yet "
+                                         "(docs/architecture.md " + section + ")");
   }
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
@@ -422,8 +430,9 @@ void addRunCommand(CLI::App &app, Action &action) {
       ->check(oneOf({"4level", "2level", "1level"}))
       ->default_str("4level");
   run->add_option("--policy-modes", o->policy_modes,
-                  "Let the adaptive policy also switch into guest-direct, dual-direct or both (comma-separated; "
-                  "model backend): its VM offers the guest segment from creation (docs/architecture.md §16)")
+                  "Let the adaptive policy also switch into guest-direct, dual-direct, agile or any of them "
+                  "(comma-separated; model backend): with a segment mode its VM offers the guest segment from "
+                  "creation; agile is entered from nested or the caching shadow (docs/architecture.md §16)")
       ->default_str("none: nested and shadow only");
   run->add_flag("--io-gap", o->io_gap,
                 "Give a VM of more than 3 GiB the PC's I/O gap: no RAM at guest-physical 3-4 GiB, the rest "

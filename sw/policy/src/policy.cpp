@@ -40,6 +40,8 @@ AdaptivePolicy::AdaptivePolicy(const AdaptiveParams &params)
     throw std::invalid_argument("adaptive policy: patience and patience_leave_shadow must be >= 1");
   if (!(params.horizon_factor > 0.0))
     throw std::invalid_argument("adaptive policy: horizon_factor must be > 0");
+  if (params.agile_switch_writes == 0)
+    throw std::invalid_argument("adaptive policy: agile_switch_writes must be >= 1");
 }
 
 double AdaptivePolicy::cyclesPerExit() const {
@@ -64,7 +66,7 @@ double AdaptivePolicy::rebuildCycles(Approach variant) const {
 }
 
 uint64_t AdaptivePolicy::refillExits(const IntervalCounters &in) const {
-  if (!vmm::isShadow(in.approach))
+  if (!vmm::isShadow(in.approach) && in.approach != Approach::Agile)
     return 0;
   // Shadow faults the guest did not see as page faults fill entries for pages it had already
   // mapped: after a switch, the rebuild of its resident set.
@@ -93,6 +95,24 @@ double AdaptivePolicy::horizonIntervals(const IntervalCounters &in) const {
 uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
   if (in.approach == Approach::Nested)
     return in.virtualizationCycles();
+  if (in.approach == Approach::Agile) {
+    // As from shadow, with agile's EPT part set apart (§16): beyond START and DONE, an XLATE per
+    // guest-dimension reference and an ANSWER per gPA translated leave the memory cycles of the
+    // guest and EPT references; nested makes the guest ones times the nested/guest ratio.
+    const uint64_t fixed = 2 * in.walks;
+    const uint64_t beyond_fixed = in.walk_cycles - std::min(in.walk_cycles, fixed);
+    const uint64_t xlate = std::min(in.guest_references, beyond_fixed);
+    const uint64_t answers = std::min(in.nested_lookups, beyond_fixed - xlate);
+    const uint64_t memory = beyond_fixed - xlate - answers;
+    const uint64_t references = in.guest_references + in.nested_references;
+    const double guest_memory =
+        references == 0 ? 0.0
+                        : static_cast<double>(memory) * static_cast<double>(in.guest_references) /
+                              static_cast<double>(references);
+    const double walk = static_cast<double>(fixed + 2 * xlate) + guest_memory * nested_walk_ratio_;
+    return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + in.host_backing_cycles +
+           in.host_backings * params_.exit_cycles;
+  }
   // From shadow: the same misses walk in two dimensions; no exits are needed but one EPT violation
   // per host page first touched, whose backing nested pays as shadow did. A walk's cycles are
   // 2 (START, DONE) + one XLATE cycle per gPA it translates + its references' cycles (§12);
@@ -109,19 +129,22 @@ uint64_t AdaptivePolicy::estimateNested(const IntervalCounters &in) const {
          in.host_backings * params_.exit_cycles;
 }
 
+uint64_t AdaptivePolicy::measuredLessRefills(const IntervalCounters &in) const {
+  // Measured, less the refill faults already paid for by the switch (at this interval's own
+  // cycles per exit).
+  const uint64_t measured = in.virtualizationCycles();
+  const uint64_t exits = in.totalExits();
+  const uint64_t refills = refillExits(in);
+  if (exits == 0 || refills == 0)
+    return measured;
+  const double per_exit = static_cast<double>(in.exit_cycles + in.shim_cycles - std::min(in.shim_cycles, in.host_backing_cycles)) /
+                          static_cast<double>(exits);
+  return measured - std::min(measured, static_cast<uint64_t>(per_exit * static_cast<double>(refills)));
+}
+
 uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in, Approach variant) const {
-  if (vmm::isShadow(in.approach)) {
-    // Measured, less the refill faults already paid for by the switch (at this interval's own
-    // cycles per exit).
-    const uint64_t measured = in.virtualizationCycles();
-    const uint64_t exits = in.totalExits();
-    const uint64_t refills = refillExits(in);
-    if (exits == 0 || refills == 0)
-      return measured;
-    const double per_exit = static_cast<double>(in.exit_cycles + in.shim_cycles - std::min(in.shim_cycles, in.host_backing_cycles)) /
-                            static_cast<double>(exits);
-    return measured - std::min(measured, static_cast<uint64_t>(per_exit * static_cast<double>(refills)));
-  }
+  if (vmm::isShadow(in.approach))
+    return measuredLessRefills(in);
   // From nested: a shadow walk makes only the guest-dimension references (the PSCs behave alike),
   // at the same cycles per reference; the fixed 2 cycles per walk (START, DONE) stay, and so does
   // the XLATE cycle of each gPA translated, but not its ANSWER cycle: shadow translates no gPA
@@ -144,11 +167,16 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in, Approach var
 }
 
 uint64_t AdaptivePolicy::switchCost(Approach into) const {
-  const double refills = vmm::isShadow(into) ? rebuildCycles(into) : 0.0;
+  // Agile starts every table shadowed (§20.8): its rebuild is the caching shadow's.
+  const double refills = vmm::isShadow(into)            ? rebuildCycles(into)
+                         : into == Approach::Agile ? rebuildCycles(Approach::ShadowCaching)
+                                                   : 0.0;
   return params_.switch_base_cycles + static_cast<uint64_t>(refills);
 }
 
 uint64_t AdaptivePolicy::switchCost(Approach into, const IntervalCounters &in) const {
+  if (into == Approach::Agile && in.approach == Approach::ShadowCaching)
+    return params_.switch_base_cycles;  // the caching shadow's tables are kept (§16)
   return switchCost(into) + (into == Approach::DualDirect ? in.direct_entry_cycles : 0);
 }
 
@@ -157,8 +185,11 @@ double AdaptivePolicy::netGain(const IntervalCounters &in, uint64_t from_cycles,
   if (!(static_cast<double>(to_cycles) < (1.0 - params_.margin) * static_cast<double>(from_cycles)))
     return 0.0;
   // The minimum gain is shadow's insurance against a later burst of guest page faults (two exits
-  // each); a segment mode takes no exit such a burst could multiply.
-  if (vmm::isShadow(into) &&
+  // each); a segment mode takes no exit such a burst could multiply. Agile, entered from nested,
+  // takes shadow's exits for the faults in its shadowed tables; entered from the caching shadow it
+  // takes fewer than the approach it leaves.
+  const bool insured = vmm::isShadow(into) || (into == Approach::Agile && !vmm::isShadow(in.approach));
+  if (insured &&
       static_cast<double>(from_cycles - to_cycles) < params_.min_gain_fraction * static_cast<double>(in.total_cycles))
     return 0.0;
   const double gain = static_cast<double>(from_cycles - to_cycles) * horizonIntervals(in) -
@@ -190,6 +221,13 @@ Approach AdaptivePolicy::bestTarget(const IntervalCounters &in) const {
   Approach best = bestShadow(in);
   const uint64_t nested = estimateNested(in);
   double best_gain = best == Approach::Nested ? 0.0 : netGain(in, nested, estimateShadow(in, best), best);
+  if (params_.agile) {
+    const double gain = netGain(in, nested, estimateAgile(in), Approach::Agile);
+    if (gain > best_gain) {
+      best = Approach::Agile;
+      best_gain = gain;
+    }
+  }
   for (const Approach mode : {Approach::GuestDirect, Approach::DualDirect}) {
     if (!segmentModeAllowed(mode, in))
       continue;
@@ -273,6 +311,50 @@ uint64_t AdaptivePolicy::estimateDualDirect(const IntervalCounters &in) const {
   return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + (rest - std::min(rest, violations));
 }
 
+double AdaptivePolicy::agileTrappedFaultShare() const {
+  // A table traps agile_switch_writes PTE stores before it is switched, of the resident pages it
+  // maps on average (§16).
+  const uint64_t pages = residentPages();
+  if (table_pages_ == 0 || pages == 0)
+    return 1.0;
+  return std::min(1.0, static_cast<double>(params_.agile_switch_writes) * static_cast<double>(table_pages_) /
+                           static_cast<double>(pages));
+}
+
+uint64_t AdaptivePolicy::estimateAgile(const IntervalCounters &in) const {
+  if (in.approach == Approach::Agile)
+    return measuredLessRefills(in);
+  const double walks = static_cast<double>(in.walks);
+  const double faults = static_cast<double>(in.guest_page_faults);
+  const double trapped = agileTrappedFaultShare();
+  if (vmm::isShadow(in.approach)) {
+    // From the caching shadow: its walks, those below a switch adding the final gPA's ANSWER
+    // cycle and EPT references at the interval's cycles per guest reference (an XLATE taken per
+    // reference), and its exits less those of the guest page faults agile delivers below a switch.
+    const uint64_t beyond_fixed = in.walk_cycles - std::min(in.walk_cycles, 2 * in.walks);
+    const uint64_t xlate = std::min(in.guest_references, beyond_fixed);
+    const double per_reference = in.guest_references == 0 ? 0.0
+                                                           : static_cast<double>(beyond_fixed - xlate) /
+                                                                 static_cast<double>(in.guest_references);
+    const double below = agile_walk_share_ * walks * (1.0 + ept_references_per_gpa_ * per_reference);
+    const double saved = (1.0 - trapped) * params_.exits_per_guest_fault * faults * cyclesPerExit();
+    return static_cast<uint64_t>(
+        std::max(0.0, static_cast<double>(measuredLessRefills(in)) + below - saved));
+  }
+  // From nested: shadow's walk (START, DONE, an XLATE per gPA, the guest references), those below
+  // a switch adding their final gPA's ANSWER cycle and EPT references (§20.6); shadow's exits for
+  // the faults whose store traps and for every CR3 write; the host backing as shadow's.
+  const WalkTerms terms = walkTerms(in);
+  const double e = in.nested_lookups != 0 ? terms.ept_references_per_gpa : ept_references_per_gpa_;
+  const double c = terms.cycles_per_reference;
+  const double walk = static_cast<double>(2 * in.walks + in.nested_lookups) +
+                      c * static_cast<double>(in.guest_references) + agile_walk_share_ * walks * (1.0 + e * c);
+  const double exits = params_.exits_per_guest_fault * trapped * faults +
+                       params_.exits_per_cr3_write * static_cast<double>(in.cr3_writes);
+  return static_cast<uint64_t>(walk + exits * cyclesPerExit()) + (in.translation_cycles - in.walk_cycles) +
+         in.host_backing_cycles;
+}
+
 Approach AdaptivePolicy::decide(const IntervalCounters &in) {
   const bool in_shadow = vmm::isShadow(in.approach);
   working_set_pages_ += in.guest_page_faults;
@@ -283,6 +365,11 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
     const double refs = static_cast<double>(in.guest_references + in.nested_references);
     nested_walk_ratio_ = std::max(1.0, refs / static_cast<double>(in.guest_references));
   }
+  if (in.approach == Approach::Nested && in.nested_lookups != 0)
+    ept_references_per_gpa_ = static_cast<double>(in.nested_references) / static_cast<double>(in.nested_lookups);
+  if (in.approach == Approach::Agile && in.walks != 0)  // a walk below a level-1 switch translates one gPA
+    agile_walk_share_ =
+        std::min(1.0, static_cast<double>(in.nested_lookups) / static_cast<double>(in.walks));
   if (in_shadow) {
     measured_exits_ += in.totalExits();
     // Pooled without the prefetching variant's table scans (cyclesPerExit(variant) adds them).
@@ -293,24 +380,35 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
     measured_exit_cycles_ += cycles - std::min(cycles, scans);
   }
   elapsed_cycles_ += in.total_cycles;
-  // Measured under shadow before the credit is spent (refillExits reads it).
-  const uint64_t shadow_measured = in_shadow ? estimateShadow(in, in.approach) : 0;
+  // Measured under shadow or agile before the credit is spent (refillExits reads it).
+  const bool in_agile = in.approach == Approach::Agile;
+  const uint64_t shadow_measured = in_shadow ? estimateShadow(in, in.approach) : in_agile ? estimateAgile(in) : 0;
   refill_credit_ -= refillExits(in);
 
-  const Approach current = in_shadow || vmm::hasGuestSegment(in.approach) ? in.approach : Approach::Nested;
+  const Approach current =
+      in_shadow || in_agile || vmm::hasGuestSegment(in.approach) ? in.approach : Approach::Nested;
   if (cooldown_left_ > 0) {
     --cooldown_left_;
     streak_ = 0;
     return current;
   }
   Approach target = Approach::Nested;
-  unsigned patience = in_shadow ? params_.patience_leave_shadow : params_.patience;
-  if (in_shadow) {
+  unsigned patience = in_shadow || in_agile ? params_.patience_leave_shadow : params_.patience;
+  if (in_shadow || in_agile) {
+    // Agile leaves for nested by the rule that leaves shadow, never for the caching shadow (§16).
     const uint64_t nested = estimateNested(in);
     const bool better = static_cast<double>(nested) < (1.0 - params_.margin) * static_cast<double>(shadow_measured) &&
                         static_cast<double>(shadow_measured - nested) * horizonIntervals(in) >
                             static_cast<double>(switchCost(Approach::Nested));
     target = better ? Approach::Nested : current;
+    if (in.approach == Approach::ShadowCaching && params_.agile) {
+      // The caching shadow's other candidate: agile on the same tables; the larger net gain wins.
+      const double nested_gain = better ? static_cast<double>(shadow_measured - nested) * horizonIntervals(in) -
+                                              static_cast<double>(switchCost(Approach::Nested))
+                                        : 0.0;
+      if (netGain(in, shadow_measured, estimateAgile(in), Approach::Agile) > nested_gain)
+        target = Approach::Agile;
+    }
   } else if (current == Approach::DualDirect) {
     target = current;  // never left (§16): no mode walks the same walks for less
   } else if (current == Approach::GuestDirect) {
@@ -330,8 +428,13 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
     return current;
   streak_ = 0;
   cooldown_left_ = params_.cooldown;
-  // Entering shadow budgets the chosen variant's rebuild (switchCost); leaving forgets it.
-  refill_credit_ = vmm::isShadow(target) ? rebuildFaults(target) : 0;
+  // Entering shadow budgets the chosen variant's rebuild (switchCost); leaving forgets it. Agile
+  // entered from nested rebuilds as the caching shadow; from the caching shadow it keeps what is
+  // left of that budget (the same tables).
+  if (target == Approach::Agile)
+    refill_credit_ = in_shadow ? refill_credit_ : rebuildFaults(Approach::ShadowCaching);
+  else
+    refill_credit_ = vmm::isShadow(target) ? rebuildFaults(target) : 0;
   return target;
 }
 

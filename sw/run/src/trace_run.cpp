@@ -131,8 +131,11 @@ RunReport runTrace(const RunRequest &request) {
   for (const Approach approach : request.approaches)
     if (approach != Approach::Native || !request.baseline)
       policies.push_back(policy::makeStaticPolicy(approach));
-  if (request.adaptive)
-    policies.push_back(std::make_unique<policy::AdaptivePolicy>(request.settings.adaptive));
+  if (request.adaptive) {
+    policy::AdaptiveParams adaptive = request.settings.adaptive;
+    adaptive.agile_switch_writes = request.settings.vmm.agile.switch_writes;  // the shim's threshold (§16)
+    policies.push_back(std::make_unique<policy::AdaptivePolicy>(adaptive));
+  }
   std::vector<Lane> lanes(policies.size());
   for (size_t i = 0; i < lanes.size(); ++i)
     lanes[i].policy = std::move(policies[i]);

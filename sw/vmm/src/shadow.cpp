@@ -480,7 +480,7 @@ uint64_t ShadowPager::tableDigest(uint64_t page) const {
 // refills the shadow and write-protects the table again); a changed one stays nested. Switching
 // PDEs that are gone already (the guest rewrote its PDE and the shadow was refilled, or the space
 // was dropped) are forgotten first.
-void ShadowPager::agileCheckpoint() {
+void ShadowPager::agileCheckpoint(bool revert_all) {
   PhysicalMemory &mem = env_.backend.memory();
   const auto pdeAddress = [&](uint64_t page, const Switched::Pde &pde) -> uint64_t {
     const auto sit = spaces_.find(pde.space_id);
@@ -503,12 +503,14 @@ void ShadowPager::agileCheckpoint() {
       switched_.erase(page);
       continue;
     }
-    const uint64_t digest = tableDigest(page);
-    const bool stable = record.digested && record.digest == digest;
-    record.digest = digest;
-    record.digested = true;
-    if (!stable)
-      continue;
+    if (!revert_all) {
+      const uint64_t digest = tableDigest(page);
+      const bool stable = record.digested && record.digest == digest;
+      record.digest = digest;
+      record.digested = true;
+      if (!stable)
+        continue;
+    }
     for (const Switched::Pde &pde : record.pdes) {
       mem.write64(pdeAddress(page, pde), 0);
       chargeShim(env_.costs.shadow_entry_write);
@@ -517,6 +519,22 @@ void ShadowPager::agileCheckpoint() {
     }
     switched_.erase(page);
   }
+}
+
+void ShadowPager::convert(ShadowVariant next) {
+  if (next == variant_)
+    return;
+  const auto cachingOrAgile = [](ShadowVariant v) { return v == ShadowVariant::Caching || v == ShadowVariant::Agile; };
+  if (!cachingOrAgile(variant_) || !cachingOrAgile(next))
+    throw std::invalid_argument("shadow pager: only caching and agile convert into each other, not " +
+                                std::string(toString(variant_)) + " into " + std::string(toString(next)));
+  if (variant_ == ShadowVariant::Agile)
+    agileCheckpoint(true);
+  // Counted afresh: writes trapped under caching did not count toward a switch, and the first
+  // checkpoint comes revert_cr3_writes CR3 writes after the conversion.
+  table_writes_.clear();
+  activations_ = 0;
+  variant_ = next;
 }
 
 ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bool user, const uint64_t *store_value) {

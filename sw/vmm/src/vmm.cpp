@@ -605,15 +605,24 @@ void Vmm::switchApproach(Approach next) {
   if ((vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_)) && !config_.guest_segment)
     throw std::invalid_argument("guest-direct and dual-direct are run-time approaches only for a VM that offers the "
                                 "guest segment from the start (VmmConfig::guest_segment)");
-  if (vmm::hasGuestSegment(next) && model_ == nullptr)  // §18.8
+  if (modelOnlySection(next) != nullptr && model_ == nullptr)  // §18.8, §20.9
     throw std::invalid_argument(std::string(toString(next)) +
                                 " runs on the model backend only: the RTL does not implement it yet");
   if (approach_ == Approach::DualDirect && next != Approach::GuestDirect && next != Approach::Nested)
     throw std::invalid_argument("dual-direct switches to guest-direct or nested only");
-  if (next == Approach::Agile || approach_ == Approach::Agile)
-    throw std::invalid_argument("agile is not a run-time approach of the adaptive policy (§20.8)");
   exitTo(ExitReason::ModeSwitch);
   ++cost_.mode_switches;
+  // The caching shadow's tables are AGILE's with no switch bit: between the two the pager keeps
+  // its spaces (leaving AGILE it clears the switching PDEs) and only MODE changes; CR3 already
+  // holds the shadow root (§16).
+  const bool keeps_tables = (approach_ == Approach::ShadowCaching && next == Approach::Agile) ||
+                            (approach_ == Approach::Agile && next == Approach::ShadowCaching);
+  if (keeps_tables) {
+    shadow_->convert(variantOf(next));
+    approach_ = next;
+    writeMode(modeOf(next));
+    return;
+  }
   if (shadow_) {
     shadow_->dropAll();
     shadow_.reset();
@@ -636,9 +645,10 @@ void Vmm::switchApproach(Approach next) {
     writeMode(Mode::GuestDirect);
     writeContext(CtxReg::Cr3, guest_root_);
     break;
-  default:
-    shadow_ = std::make_unique<ShadowPager>(variantOf(next), shadowEnvironment(), config_.max_shadow_spaces);
-    writeMode(Mode::Shadow);
+  default:  // a shadow variant or AGILE: every table starts shadowed, refilled by shadow faults
+    shadow_ = std::make_unique<ShadowPager>(variantOf(next), shadowEnvironment(), config_.max_shadow_spaces,
+                                            config_.agile);
+    writeMode(modeOf(next));
     writeContext(CtxReg::Cr3, paging_on_ ? shadow_->activate(guest_root_, guest_pcid_) : 0);
     break;
   }

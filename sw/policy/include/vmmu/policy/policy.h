@@ -153,6 +153,14 @@ struct AdaptiveParams {
   // and every run is as without them.
   bool guest_direct = false;
   bool dual_direct = false;
+  // `vmmu run --policy-modes agile` (§16): the policy may also switch from nested and from the
+  // caching shadow into agile paging (§20), and from agile back to nested. Off by default: every
+  // run is then as without it.
+  bool agile = false;
+  // The shim's switch threshold (vmm::AgilePolicy::switch_writes, the `agile.switch_writes` key):
+  // the trapped PTE stores a leaf table takes before agile walks it nested. It sets the share of
+  // guest page faults that still exit under agile (agileTrappedFaultShare).
+  unsigned agile_switch_writes = vmm::AgilePolicy{}.switch_writes;
 };
 
 // What the counters of a nested or guest-direct interval say about its walks (§16): cycles per
@@ -193,11 +201,12 @@ public:
   uint64_t estimateNested(const IntervalCounters &interval) const;
   uint64_t estimateShadow(const IntervalCounters &interval) const { return estimateShadow(interval, params_.shadow); }
   uint64_t estimateShadow(const IntervalCounters &interval, Approach variant) const;
-  // A switch into `into` (nested, or a shadow variant and its rebuild); the bool form is into
-  // `params().shadow` or nested.
+  // A switch into `into` (nested, or a shadow variant and its rebuild, or agile from nested and
+  // the caching rebuild); the bool form is into `params().shadow` or nested.
   uint64_t switchCost(bool to_shadow) const { return switchCost(to_shadow ? params_.shadow : Approach::Nested); }
   uint64_t switchCost(Approach into) const;
-  // The same after `interval`, whose direct_entry_cycles a switch into DualDirect adds.
+  // The same after `interval`, whose direct_entry_cycles a switch into DualDirect adds; into
+  // Agile from the caching shadow, whose tables it keeps, no rebuild.
   uint64_t switchCost(Approach into, const IntervalCounters &interval) const;
   // Guest Direct and Dual Direct (§16): the interval's virtualization cycles under each, measured
   // when the interval ran in it, else estimated from a nested or guest-direct interval; whether
@@ -208,6 +217,16 @@ public:
   uint64_t estimateDualDirect(const IntervalCounters &interval) const;
   bool segmentModeAllowed(Approach mode, const IntervalCounters &interval) const;
   Approach bestTarget(const IntervalCounters &interval) const;
+  // Agile (§16): the interval's virtualization cycles under agile, measured (less the refills the
+  // switch paid for) when it ran in agile, else estimated from a nested or caching-shadow
+  // interval; the share of guest page faults whose PTE store still exits under agile,
+  // min(1, switch_writes x guest table pages / resident pages); the share of walks that end below a
+  // switch (learned from agile intervals, 1 before) and the EPT references per gPA translated
+  // (learned from nested intervals, 4 before).
+  uint64_t estimateAgile(const IntervalCounters &interval) const;
+  double agileTrappedFaultShare() const;
+  double agileSwitchedWalkShare() const { return agile_walk_share_; }
+  double eptReferencesPerGpa() const { return ept_references_per_gpa_; }
   // Shadow faults that rebuild the shadow tables of the resident set under `variant`: one per
   // page, or, for the prefetching variant (a fault fills a whole shadow table), one per guest
   // table page (when known).
@@ -234,6 +253,9 @@ public:
 private:
   // Refill faults of `interval` still covered by the switch's budget.
   uint64_t refillExits(const IntervalCounters &interval) const;
+  // A shadow or agile interval's virtualization cycles less its refill faults (refillExits) at the
+  // interval's own cycles per exit.
+  uint64_t measuredLessRefills(const IntervalCounters &interval) const;
   // Pages resident now: those the guest faulted in, bounded by its memory in use when known.
   uint64_t residentPages() const;
   // The net gain of a switch from `from_cycles` to `to_cycles` over the horizon, when the target
@@ -248,7 +270,9 @@ private:
   uint64_t table_pages_ = 0;          // the last interval's guest_table_pages
   uint64_t measured_exits_ = 0;       // shadow exits seen, and their cycles (exit + shim)
   uint64_t measured_exit_cycles_ = 0;
-  uint64_t refill_credit_ = 0;        // refill faults the last switch into shadow paid for
+  uint64_t refill_credit_ = 0;        // refill faults the last switch into shadow or agile paid for
+  double agile_walk_share_ = 1.0;     // walks below a switch, per walk, in the last agile interval
+  double ept_references_per_gpa_ = 4.0;  // in the last nested interval that translated a gPA
   unsigned streak_ = 0;
   unsigned cooldown_left_ = 0;
 };

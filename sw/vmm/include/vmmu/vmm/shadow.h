@@ -103,6 +103,10 @@ public:
   ShadowPager &operator=(const ShadowPager &) = delete;
 
   ShadowVariant variant() const { return variant_; }
+  // Caching <-> Agile in place, keeping every space (§16): the caching shadow's tables are
+  // AGILE's with no switch bit. Leaving Agile clears every switching PDE first, as a revert does
+  // (§20.8.3). Throws std::invalid_argument for any other pair.
+  void convert(ShadowVariant next);
 
   // The guest wrote CR3 (root, pcid). Returns the shadow root (sCR3, an hPA) to load.
   uint64_t activate(uint64_t guest_root, uint16_t pcid);
@@ -173,10 +177,11 @@ private:
   // Agile (§20.8).
   void countTableWrite(uint64_t page, const std::vector<TableUser> &live);
   void switchToNested(uint64_t page, const std::vector<TableUser> &live);
-  void agileCheckpoint();
+  // `revert_all`: every switched table goes back to shadow, changed or not (convert()).
+  void agileCheckpoint(bool revert_all = false);
   uint64_t tableDigest(uint64_t page) const;
 
-  const ShadowVariant variant_;
+  ShadowVariant variant_;  // Caching and Agile convert into each other (convert())
   ShadowEnvironment env_;
   const unsigned levels_;  // the guest's paging levels (the MMU's GuestLevels): 4 or 5
   const size_t max_spaces_;

@@ -17,8 +17,8 @@
 //             placed by the shadow pager's agile policy (shadow.h), so the guest's often-written
 //             leaf tables are walked nested and their updates cause no exit.
 // Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
-// cost(). switchApproach() moves a running guest between nested, the shadow variants and direct,
-// charging what the switch does (dropping or starting shadow tables, flushes, compaction).
+// cost(). switchApproach() moves a running guest between nested, the shadow variants, agile and
+// direct, charging what the switch does (dropping or starting shadow tables, flushes, compaction).
 #pragma once
 
 #include <array>
@@ -44,7 +44,8 @@ enum class Approach : uint8_t {
 constexpr unsigned kNumApproaches = 9;
 // Native .. Direct: the approaches `vmmu run --mode all` runs and the adaptive policy and its
 // oracles switch among. GuestDirect and DualDirect need the guest's segment from the start; Agile
-// is run by name only (§20.8), so that `--mode all` keeps its tables.
+// is run by name only (§20.8), so that `--mode all` keeps its tables; the policy may switch into
+// either kind when opted in (§16, `--policy-modes`).
 constexpr unsigned kNumSwitchableApproaches = 6;
 std::string_view toString(Approach approach);
 // Parses toString's names; throws std::invalid_argument naming the bad value.
@@ -137,8 +138,10 @@ public:
   Approach approach() const { return approach_; }
   // Moves the running guest to `next` (not to or from Native; to or from GuestDirect and
   // DualDirect only with VmmConfig::guest_segment, and never out of DualDirect but to
-  // GuestDirect or Nested). Throws std::runtime_error when Direct or DualDirect is impossible
-  // (pages out of place beyond the escape filter and compaction disallowed).
+  // GuestDirect or Nested; into GuestDirect, DualDirect and Agile on the golden model only).
+  // ShadowCaching <-> Agile keeps the shadow tables (§16). Throws std::runtime_error when Direct
+  // or DualDirect is impossible (pages out of place beyond the escape filter and compaction
+  // disallowed).
   void switchApproach(Approach next);
   // Whether switchApproach(Direct) can succeed (few enough pages out of place, or compaction on;
   // with Contiguity::Balloon also a balloon driver attached).
