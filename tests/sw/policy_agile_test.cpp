@@ -7,7 +7,11 @@
 // worked out by hand beside it.
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "sw_test_support.h"
+#include "vmmu/policy/experiment.h"
 #include "vmmu/policy/policy.h"
 
 namespace vmmu::testing {
@@ -394,6 +398,49 @@ TEST(AgileSwitches, AgileIntoPrefetchingShadowStartsAnew) {
   EXPECT_EQ(sys.vmm->shadow()->variant(), vmm::ShadowVariant::Prefetch);
   EXPECT_EQ(sys.backend->mmu().readReg(0, CtxReg::Mode), static_cast<uint64_t>(Mode::Shadow));
   EXPECT_THROW(sys.vmm->switchApproach(Approach::Native), std::invalid_argument);
+}
+
+// Switches along a script, one entry per decision (then stays): drives PolicyRun as `vmmu run`
+// drives the adaptive policy.
+class ScriptedPolicy final : public policy::SwitchPolicy {
+public:
+  explicit ScriptedPolicy(std::vector<Approach> script) : script_(std::move(script)) {}
+  std::string name() const override { return "scripted"; }
+  Approach initial() const override { return Approach::Nested; }
+  Approach decide(const IntervalCounters &) override { return script_[std::min(next_++, script_.size() - 1)]; }
+
+private:
+  std::vector<Approach> script_;
+  size_t next_ = 0;
+};
+
+TEST(AgileSwitches, APolicyRunMovesInAndOutOfAgileAtIntervalBoundaries) {
+  ScriptedPolicy policy({Approach::Agile, Approach::ShadowCaching, Approach::Agile, Approach::Nested});
+  policy::ExperimentConfig config;
+  config.vmm.memory.bytes = 64ull << 20;
+  config.interval = 8;
+  policy::PolicyRun run(config, policy);
+  guest::GuestKernel &k = run.kernel();
+  const guest::Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t base = k.mmap(pid, 64 * k4K, guest::prot::ReadWrite, false);
+  // Five intervals of 8 first touches each (a guest page fault and a PTE store apiece).
+  for (uint64_t interval = 0; interval < 5; ++interval)
+    run.advance([&](guest::GuestKernel &kernel) {
+      for (uint64_t page = 0; page < 8; ++page)
+        kernel.touch(base + (8 * interval + page) * k4K, Access::Write);
+      return uint64_t{8};
+    });
+  const policy::RunResult result = run.finish();
+  EXPECT_EQ(result.modeTimeline(), "nacan");
+  EXPECT_EQ(result.cost.mode_switches, 4u);
+  EXPECT_EQ(result.cost.guest_page_faults, 40u);
+  // The second agile interval, entered from the caching shadow with its tables: its 8 faults'
+  // first 4 PTE stores trap, then the table is walked nested and the rest go to the guest.
+  const IntervalCounters &agile = result.intervals[3];
+  EXPECT_EQ(agile.guest_page_faults, 8u);
+  EXPECT_EQ(agile.exits[static_cast<unsigned>(ExitReason::PageTableWrite)], 4u);
+  EXPECT_GT(agile.nested_lookups, 0u);  // walks below the switch translate their final gPA
 }
 
 }  // namespace

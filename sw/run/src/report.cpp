@@ -269,10 +269,12 @@ std::string formatText(const RunReport &report) {
         choices += (choices.empty() ? "" : ", ") + std::string(vmm::toString(static_cast<Approach>(a))) + " " +
                    std::to_string(per_mode[a]);
     out += "adaptive: intervals per mode: " + choices + "; " + std::to_string(switches) + " switches\n";
-    // The segment modes' letters only where they appear (§16), so that other reports are as before.
+    // The segment modes' and agile's letters only where they appear (§16), so that other reports
+    // are as before.
     const bool segment_modes = timeline.find_first_of("gu") != std::string::npos;
+    const bool agile = timeline.find('a') != std::string::npos;
     out += std::string("adaptive: mode per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct") +
-           (segment_modes ? ", g guest-direct, u dual-direct" : "") + "): " +
+           (segment_modes ? ", g guest-direct, u dual-direct" : "") + (agile ? ", a agile" : "") + "): " +
            (timeline.size() > 200 ? timeline.substr(0, 200) + "..." : timeline) + "\n";
     if (report.oracle.cycles != 0) {
       std::snprintf(line, sizeof line, "oracle (nested/%s): %" PRIu64 " cycles; adaptive is %+.2f%% from it\n",
