@@ -168,9 +168,8 @@ uint64_t AdaptivePolicy::estimateShadow(const IntervalCounters &in, Approach var
 
 uint64_t AdaptivePolicy::switchCost(Approach into) const {
   // Agile starts every table shadowed (§20.8): its rebuild is the caching shadow's.
-  const double refills = vmm::isShadow(into)            ? rebuildCycles(into)
-                         : into == Approach::Agile ? rebuildCycles(Approach::ShadowCaching)
-                                                   : 0.0;
+  const Approach rebuilt = into == Approach::Agile ? Approach::ShadowCaching : into;
+  const double refills = vmm::isShadow(rebuilt) ? rebuildCycles(rebuilt) : 0.0;
   return params_.switch_base_cycles + static_cast<uint64_t>(refills);
 }
 
