@@ -133,6 +133,13 @@ struct StlbEntry : TlbEntry {
   PageSize size = PageSize::Size4K;
 };
 
+// What an STLB probe compares first, as one word: the VPN and whether it is a 2M entry's. The
+// STLB keeps it for every way in rows of its own (Mmu::Impl::stlb_tags), 64 bytes for a set of 8
+// ways, where the entries themselves take 320: a probe that misses (every probe over a footprint
+// far beyond the STLB's reach) reads one host cache line per set instead of five, lines that the
+// walk's other data would otherwise have evicted since the set was last probed.
+uint64_t stlbTag(uint64_t vpn, PageSize size) { return vpn << 1 | (size == PageSize::Size2M ? 1 : 0); }
+
 struct PscEntry {
   bool valid = false;
   bool nested = false;    // AGILE (§20.4): the table below is the guest's, walked nested
@@ -189,7 +196,9 @@ struct Mmu::Impl {
         ntlb(arraysOf<Ntlb>(cfg.ntlb)),
         // Without an STLB a 1 x 1 array stands in, never used: has_stlb guards every access.
         stlb(cfg.hasStlb() ? cfg.stlb.sets : 1, cfg.hasStlb() ? cfg.stlb.ways : 1), has_stlb(cfg.hasStlb()),
-        default_4k_geometry(tlb[static_cast<unsigned>(PageSize::Size4K)].hasGeometry<kDefault4K.sets, kDefault4K.ways>()) {
+        stlb_tags(size_t{stlb.sets()} * stlb.ways(), stlbTag(0, PageSize::Size4K)),
+        default_4k_geometry(tlb[static_cast<unsigned>(PageSize::Size4K)].hasGeometry<kDefault4K.sets, kDefault4K.ways>()),
+        default_nested_geometry(defaultNestedGeometry(cfg)) {
     for (unsigned level = 2; level <= cfg.guest_levels; ++level)
       psc.emplace_back(cfg.psc[level - 2].sets, cfg.psc[level - 2].ways);
     for (unsigned level = 2; level <= cfg.nested_levels; ++level) {
@@ -646,10 +655,9 @@ struct Mmu::Impl {
       const uint64_t vpn = request.va >> pageShift(size);
       const unsigned set = stlb.setOf(vpn);
       const auto matches = [&](const StlbEntry &e) {
-        // The VPN first: it rejects nearly every way on its own (most entries have the same size).
         return e.vpn == vpn && e.size == size && e.vpid == request.vpid && (e.global || e.pcid == pcid);
       };
-      const int way = stlb.find(set, matches);
+      const int way = findStlb(set, stlbTag(vpn, size), matches);
       if (way < 0)
         continue;
       const StlbEntry &e = stlb.at(set, static_cast<unsigned>(way));
@@ -672,6 +680,27 @@ struct Mmu::Impl {
     }
     return false;
   }
+
+  // stlb.find(set, matches) for a `matches` that holds only for entries of stlbTag() `tag`: the
+  // tag rows rule out the other ways without reading their entries.
+  template <typename Match> int findStlb(unsigned set, uint64_t tag, const Match &matches) const {
+    if (stlb.ways() == kDefaultStlb.ways)  // the bound known: unrolled
+      return findStlbIn<kDefaultStlb.ways>(set, tag, matches);
+    return findStlbIn<0>(set, tag, matches);
+  }
+  template <unsigned Ways, typename Match> int findStlbIn(unsigned set, uint64_t tag, const Match &matches) const {
+    const unsigned ways = Ways != 0 ? Ways : stlb.ways();
+    const uint64_t *row = &stlb_tags[size_t{set} * ways];
+    for (unsigned way = 0; way < ways; ++way) {
+      if (row[way] != tag)
+        continue;
+      const StlbEntry &e = stlb.at(set, way);
+      if (e.valid && matches(e))
+        return static_cast<int>(way);
+    }
+    return -1;
+  }
+  static constexpr ArrayGeometry kDefaultStlb = MmuConfig{}.stlb;
 
   void translateMiss(uint16_t pcid, bool dropped) {
     ++counters[ctrIndex(Counter::TlbMisses)];
@@ -900,34 +929,56 @@ struct Mmu::Impl {
 
   // The rest of nested_translate after a nested TLB miss: the EPT walk from the EPT PSC, and the
   // nested TLB fill. Out of line, so that the lookup above, which every gPA of a walk makes, keeps
-  // a small frame.
-  [[gnu::noinline]] bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
-    const uint64_t root = eptRoot(*ctx);
-    const bool ad = eptAd(*ctx);
-    const uint8_t needed = eptBitFor(access);
-    const EptShape shape = eptShapeOf((*ctx)[regIndex(CtxReg::Eptp)], config.nested_levels);
+  // a small frame. Every gPA that misses the nested TLB comes here, most of a walk's cost over a
+  // large footprint: for x86's format under the default geometry (kDefaultNested), the walk with
+  // that geometry as compile-time constants (Fixed), the set indices and rows folded and the
+  // searches unrolled.
+  bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
+    if (default_nested_geometry && eptFormatOf((*ctx)[regIndex(CtxReg::Eptp)]) == EptFormat::Radix)
+      return nestedWalkIn<true>(gpa, access, final, guest_level, page);
+    return nestedWalkIn<false>(gpa, access, final, guest_level, page);
+  }
+
+  // Whether the configuration's nested geometry is the default one, which nestedWalkIn<true>()
+  // takes as constants: four EPT levels, each of levels 2-4 with its EPT PSC, and the nested TLB.
+  static bool defaultNestedGeometry(const MmuConfig &cfg) {
+    const auto same = [](const ArrayGeometry &a, const ArrayGeometry &b) { return a.sets == b.sets && a.ways == b.ways; };
+    static_assert(kDefaultConfig.ept_psc[0].ways != 0 && kDefaultConfig.ept_psc[1].ways != 0 &&
+                  kDefaultConfig.ept_psc[2].ways != 0, "nestedWalkIn<true>() probes every level's EPT PSC");
+    bool same_geometry = cfg.nested_levels == kDefaultConfig.nested_levels;
+    for (unsigned level = 2; level <= kDefaultConfig.nested_levels; ++level)
+      same_geometry = same_geometry && same(cfg.ept_psc[level - 2], kDefaultConfig.ept_psc[level - 2]);
+    for (unsigned size = 0; size < 3; ++size)
+      same_geometry = same_geometry && same(cfg.ntlb[size], kDefaultConfig.ntlb[size]);
+    return same_geometry;
+  }
+  static constexpr MmuConfig kDefaultConfig{};
+
+  template <bool Fixed>
+  [[gnu::noinline]] bool nestedWalkIn(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
+    const Regs &c = *ctx;
+    const uint64_t root = eptRoot(c);
+    const bool ad = eptAd(c);
+    EptShape shape;  // Fixed: x86's, four levels (checked by the caller)
+    if constexpr (!Fixed)
+      shape = eptShapeOf(c[regIndex(CtxReg::Eptp)], config.nested_levels);
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
-    // §6: the faulting access is the final gPA itself or the guest entry being located.
-    const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
     uint64_t table = root;
     uint8_t perm = 7;
     unsigned top = shape.levels;
-    const uint32_t access_bits = accessQualification(final ? access : Access::Read) | eptq::LinearValid |
-                                 (final ? eptq::Final : 0);
     if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
-      return fault(Fault::EptViolation, access_bits, fault_gpa, top, guest_level);
-    eptPscLookup(root, gpa, shape, table, perm, top);
+      return eptFault(Fault::EptViolation, gpa, access, final, guest_level, top, 0);
+    eptPscLookup<Fixed>(root, gpa, shape, table, perm, top);
     for (unsigned level = top; level >= 1; --level) {
       const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
-      const uint32_t violation = access_bits | (uint32_t{perm} << 3);
       if ((e & 7) == 0)
-        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
-      if (eptMisconfigured(e, level, shape))  // x86 clears the qualification of a misconfiguration
-        return fault(Fault::EptMisconfig, 0, fault_gpa, level, guest_level);
+        return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
+      if (eptMisconfigured(e, level, shape))
+        return eptFault(Fault::EptMisconfig, gpa, access, final, guest_level, level, perm);
       if (!shape.leaf(e, level)) {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
@@ -935,18 +986,16 @@ struct Mmu::Impl {
         eptPscFill(level, root, gpa >> shape.shift(level), table, perm);
         continue;
       }
-      if (!(perm & needed))
-        return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
+      if (!(perm & eptBitFor(access)))
+        return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
       const bool write_final = final && access == Access::Write;
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
       const bool dirty = !ad || (e & ept::D) || write_final;
       const PageSize page_size = shape.leafSize(e, level);
       const uint64_t page_mask = pageBytes(page_size) - 1;
-      Ntlb &array = ntlb[static_cast<unsigned>(page_size)];
       const uint64_t gfn = gpa >> pageShift(page_size);
-      const unsigned set = array.setOf(gfn);
-      NtlbEntry &fill = array.at(set, array.allocate(set));
+      NtlbEntry &fill = allocateNtlb<Fixed>(page_size, gfn);
       fill.dirty = dirty;
       fill.perm = perm;
       fill.root = root;
@@ -961,12 +1010,49 @@ struct Mmu::Impl {
     return true;  // not reached: level 1 is always a leaf
   }
 
+  // A fault of nested_translate at EPT level `level` with the permission `perm` read so far (§6;
+  // 0 beyond a flattened table's reach, where no entry was read), its payload worked out here
+  // rather than on every nested walk: the faulting access is the final gPA itself or the guest
+  // entry being located; a violation's qualification holds the access and the permission, a
+  // misconfiguration's nothing, as x86 clears it.
+  [[gnu::noinline]] bool eptFault(Fault f, uint64_t gpa, Access access, bool final, unsigned guest_level,
+                                  unsigned level, uint8_t perm) {
+    const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
+    if (f == Fault::EptMisconfig)
+      return fault(f, 0, fault_gpa, level, guest_level);
+    const uint32_t access_bits = accessQualification(final ? access : Access::Read) | eptq::LinearValid |
+                                 (final ? eptq::Final : 0);
+    return fault(f, access_bits | (uint32_t{perm} << 3), fault_gpa, level, guest_level);
+  }
+
+  // A nested TLB way for `gfn` in the array of `size`, allocated (§9 Fill) for the caller to write.
+  template <bool Fixed> NtlbEntry &allocateNtlb(PageSize size, uint64_t gfn) {
+    if constexpr (Fixed) {
+      switch (size) {
+      case PageSize::Size4K: return allocateNtlbIn<PageSize::Size4K>(gfn);
+      case PageSize::Size2M: return allocateNtlbIn<PageSize::Size2M>(gfn);
+      case PageSize::Size1G: break;
+      }
+      return allocateNtlbIn<PageSize::Size1G>(gfn);
+    }
+    Ntlb &array = ntlb[static_cast<unsigned>(size)];
+    const unsigned set = array.setOf(gfn);
+    return array.at(set, array.allocate(set));
+  }
+  template <PageSize Size> NtlbEntry &allocateNtlbIn(uint64_t gfn) {
+    constexpr ArrayGeometry kGeometry = kDefaultConfig.ntlb[static_cast<unsigned>(Size)];
+    Ntlb &array = ntlb[static_cast<unsigned>(Size)];
+    const unsigned set = array.setOf<kGeometry.sets>(gfn);
+    return array.at<kGeometry.ways>(set, array.allocate<kGeometry.sets, kGeometry.ways>(set));
+  }
+
   // §10.3 lookup, on a nested-TLB miss: the deepest EPT level whose cache holds (root, gpa)
   // gives the table the walk continues in, the permission so far and the level to read next.
   // Leaves the arguments as they are when no level hits.
+  template <bool Fixed>
   void eptPscLookup(uint64_t root, uint64_t gpa, const EptShape &shape, uint64_t &table, uint8_t &perm,
                     unsigned &top) {
-    const EptPscHit hit = findEptPsc(root, gpa, shape);
+    const EptPscHit hit = findEptPsc<Fixed>(root, gpa, shape);
     if (hit.level == 0)
       return;
     EptPsc &cache = *ept_psc[hit.level - 2];
@@ -981,13 +1067,22 @@ struct Mmu::Impl {
 
   // The deepest EPT level (from 2 up to the format's levels) whose cache holds (root, gpa), and
   // the set and way of its entry; level 0 when none does. Touches nothing (eptPscLookup() and the
-  // prefetch hint). A flattened level-2 entry's prefix is gpa >> 30 (§21.5).
+  // prefetch hint). A flattened level-2 entry's prefix is gpa >> 30 (§21.5). Fixed: the default
+  // geometry and x86's format, the levels tried as constants.
   struct EptPscHit {
     unsigned level = 0;
     unsigned set = 0;
     unsigned way = 0;
   };
-  EptPscHit findEptPsc(uint64_t root, uint64_t gpa, const EptShape &shape) const {
+  template <bool Fixed = false> EptPscHit findEptPsc(uint64_t root, uint64_t gpa, const EptShape &shape) const {
+    EptPscHit hit;
+    if constexpr (Fixed) {
+      (void)shape;
+      [&]<unsigned... Level>(std::integer_sequence<unsigned, Level...>) {
+        (void)(probeEptPsc<Level + 2>(root, gpa, hit) || ...);
+      }(std::make_integer_sequence<unsigned, kDefaultConfig.nested_levels - 1>{});
+      return hit;
+    }
     for (unsigned level = 2; level <= shape.levels; ++level) {
       const std::optional<EptPsc> &cache = ept_psc[level - 2];
       if (!cache || cache->empty())
@@ -998,7 +1093,22 @@ struct Mmu::Impl {
       if (way >= 0)
         return {level, set, static_cast<unsigned>(way)};
     }
-    return {};
+    return hit;
+  }
+  // findEptPsc<true>()'s probe of EPT level Level, its geometry the default one: true on a hit.
+  template <unsigned Level> bool probeEptPsc(uint64_t root, uint64_t gpa, EptPscHit &hit) const {
+    constexpr ArrayGeometry kGeometry = kDefaultConfig.ept_psc[Level - 2];
+    const EptPsc &cache = *ept_psc[Level - 2];
+    if (cache.empty())
+      return false;
+    const uint64_t prefix = gpa >> levelShift(Level);
+    const unsigned set = cache.setOf<kGeometry.sets>(prefix);
+    const int way =
+        cache.find<kGeometry.ways>(set, [&](const EptPscEntry &e) { return e.prefix == prefix && e.root == root; });
+    if (way < 0)
+      return false;
+    hit = {Level, set, static_cast<unsigned>(way)};
+    return true;
   }
 
   // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) for the gPAs of `prefix` just read leads
@@ -1288,9 +1398,11 @@ struct Mmu::Impl {
     fill.frame = host.hpa & ~size_mask;
     if (has_stlb && size != PageSize::Size1G) {  // §9.2: the same entry, 1G pages excepted
       const unsigned stlb_set = stlb.setOf(vpn);
-      StlbEntry &second = stlb.at(stlb_set, stlb.allocate(stlb_set));
+      const unsigned stlb_way = stlb.allocate(stlb_set);
+      StlbEntry &second = stlb.at(stlb_set, stlb_way);
       static_cast<TlbEntry &>(second) = fill;
       second.size = size;
+      stlb_tags[size_t{stlb_set} * stlb.ways() + stlb_way] = stlbTag(vpn, size);
     }
     ++counters[ctrIndex(Counter::StlbMisses4K) + static_cast<unsigned>(size)];
     out->resp.hpa = host.hpa;
@@ -1450,9 +1562,13 @@ struct Mmu::Impl {
   std::array<Ntlb, 3> ntlb;  // by PageSize
   Stlb stlb;
   const bool has_stlb;
+  // stlbTag() of every STLB entry, valid or not, by set and way (sets x ways, like the entries):
+  // written wherever an entry's VPN or size is (fillTlb()), so always its entry's.
+  std::vector<uint64_t> stlb_tags;
   // By EPT level - 2; empty for a level without a cache (ways = 0) or beyond NestedLevels.
   std::array<std::optional<EptPsc>, 4> ept_psc;
   const bool default_4k_geometry;  // tlb[4K] is kDefault4K.sets x kDefault4K.ways (fastHit())
+  const bool default_nested_geometry;  // defaultNestedGeometry(config) (nestedWalk())
   std::array<TableHint, size_t{1} << kTableHintBits> table_hints{};
   std::array<uint64_t, kNumCounters> counters{};
   // contextOf()'s memory: the slot of last_ctx_vpid; kNoVpid (no VPID is that wide) for none.

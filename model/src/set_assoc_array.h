@@ -76,9 +76,9 @@ public:
 
   // §9.1 Victim: follow the bits from the root (for up to kVictimTableWays ways, the walk done
   // once per value of the bits, in the constructor).
-  unsigned plruVictim(unsigned set) const {
+  template <unsigned Ways = 0> unsigned plruVictim(unsigned set) const {
     const uint64_t bits = plru_[set];
-    if (ways_ <= kVictimTableWays)
+    if ((Ways != 0 ? Ways : ways_) <= kVictimTableWays)
       return victim_[bits & (victim_.size() - 1)];
     return followBits(bits);
   }
@@ -99,12 +99,16 @@ public:
   // array, as copying an entry just built field by field stalls on store forwarding. The other
   // fields keep what the way held before (not cleared: a walk fills two to five arrays, and every
   // caller writes each field), so a caller must write all of them.
-  unsigned allocate(unsigned set) {
+  // Sets and Ways: the array's geometry when the caller knows it at compile time, as for find().
+  template <unsigned Sets = 0, unsigned Ways = 0> unsigned allocate(unsigned set) {
+    assert((hasGeometry<Sets, Ways>()));
+    const size_t entries = Sets != 0 && Ways != 0 ? size_t{Sets} * Ways : entries_.size();
     // A full array (every array once warm) has no invalid way to look for.
-    const int invalid = valid_count_ == entries_.size() ? -1 : lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
-    const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim(set);
+    const int invalid =
+        valid_count_ == entries ? -1 : lowestWay<Ways>(set, /*valid=*/false, [](const Entry &) { return true; });
+    const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim<Ways>(set);
     valid_count_ += invalid >= 0 ? 1 : 0;
-    at(set, way).valid = true;
+    at<Ways>(set, way).valid = true;
     touch(set, way);
     return way;
   }
