@@ -86,6 +86,33 @@ TEST(TraceReplay, EveryEventKindReachesTheGuest) {
   EXPECT_FALSE(g.kernel->alive(2));  // guest pids are given in creation order: trace pid 2 is guest pid 2
 }
 
+// An access goes to the process that made it, also when the replay met another process since
+// (a process-create of pid 2 while pid 1 runs): pid 1's two pages are its own, pid 2 touched none.
+TEST(TraceReplay, AnAccessGoesToItsOwnProcessAfterAnotherWasCreated) {
+  TempFile file("own.vmt");
+  writeTrace(file.path(), {
+                              Event::processCreate(1, 0, "a"),
+                              Event::contextSwitch(0, 1),
+                              Event::mmap(1, kHeap, 0x2000, trace::prot::Read | trace::prot::Write),
+                              Event::access(0, 1, AccessOp::Write, kHeap, 8),
+                              Event::processCreate(2, 1, "b"),
+                              Event::access(0, 1, AccessOp::Write, kHeap + 0x1000, 8),
+                              Event::access(0, 1, AccessOp::Read, kHeap, 8),
+                          });
+  Guest g;
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  replay.run(*g.kernel, 100);
+  EXPECT_TRUE(replay.finished());
+  EXPECT_EQ(replay.stats().accesses, 3u);
+  EXPECT_EQ(replay.stats().processes, 2u);
+  EXPECT_EQ(replay.stats().switches, 1u);
+  // Guest pids are given in creation order: trace pid 1 is guest pid 1, trace pid 2 guest pid 2.
+  EXPECT_EQ(g.kernel->residentPages(1), 2u);
+  EXPECT_EQ(g.kernel->residentPages(2), 0u);
+  EXPECT_EQ(g.kernel->current(), 1u);
+}
+
 // The table page at `level` on the path of `va` in the address space rooted at `root` (4 levels),
 // read from guest memory.
 uint64_t tableOnPath(Guest &g, uint64_t root, uint64_t va, unsigned level) {

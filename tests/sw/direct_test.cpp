@@ -96,10 +96,31 @@ TEST(Direct, MigratedPagesAreEscapedThroughTheEpt) {
   EXPECT_EQ(out.hpa, sys.vmm->memory().hostOf(gpa + 16));
   EXPECT_NE(out.hpa, sys.vmm->memory().hostBase() + gpa + 16);
   // A second pair still fits the 4-entry filter; a third overflows it and the VMM compacts back.
-  sys.vmm->migratePages(k.residentFrame(a, buf + k4K), spare - k4K);
+  const uint64_t second = k.residentFrame(a, buf + k4K);
+  sys.vmm->migratePages(second, spare - k4K);
+  EXPECT_EQ(sys.vmm->memory().misplacedCount(), 4u) << "four escapes fill the filter exactly: no compaction yet";
+  EXPECT_EQ(k.touch(buf + k4K, Access::Read).hpa, sys.vmm->memory().hostOf(second));
   sys.vmm->migratePages(k.residentFrame(a, buf + 2 * k4K), spare - 2 * k4K);
   EXPECT_EQ(sys.vmm->memory().misplacedCount(), 0u);
   EXPECT_EQ(k.touch(buf + 16, Access::Read).hpa, sys.vmm->memory().hostBase() + gpa + 16);
+}
+
+// Without compaction DIRECT is possible while the escape filter holds every misplaced page: four
+// in the default 4-entry filter, not six.
+TEST(Direct, PossibleWithoutCompactionWhileTheEscapeFilterHoldsEveryMisplacedPage) {
+  vmm::ModelBackend backend;
+  vmm::VmmConfig config = System::configFor(64ull << 20, 0.0);
+  config.allow_compaction = false;
+  vmm::Vmm vmm(backend, config, Approach::Nested);
+  ASSERT_EQ(backend.config().escape_entries, 4u);
+  EXPECT_TRUE(vmm.canEnterDirect());
+  vmm.migratePages(16 * k4K, 32 * k4K);
+  vmm.migratePages(17 * k4K, 33 * k4K);
+  ASSERT_EQ(vmm.memory().misplacedCount(), 4u);
+  EXPECT_TRUE(vmm.canEnterDirect()) << "four misplaced pages fill the filter exactly";
+  vmm.migratePages(18 * k4K, 34 * k4K);
+  ASSERT_EQ(vmm.memory().misplacedCount(), 6u);
+  EXPECT_FALSE(vmm.canEnterDirect());
 }
 
 TEST(Direct, BoundsCheckerStopsGuestMappingOutsideItsMemory) {

@@ -57,6 +57,31 @@ TEST(GuestFork, OnlyPagesThatTurnCopyOnWriteFlushTheRunningParent) {
   }
 }
 
+// mmap rounds the length up to the page size the mapping may use, and no further: a mapping of
+// whole pages ends at start + length, where its guard page faults; the next mapping starts past
+// that one guard page (4 KiB), rounded up to its own alignment.
+TEST(GuestMmap, AMappingOfWholePagesEndsAtItsLengthAndIsFollowedByOneGuardPage) {
+  vmm::ModelBackend backend;
+  vmm::Vmm vmm(backend, System::configFor(64ull << 20, 0.0), Approach::Nested);
+  guest::GuestKernel k(vmm, guest::GuestConfig{});
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t two_pages = k.mmap(pid, 2 * k4K, guest::prot::ReadWrite, false);
+  k.touch(two_pages + 2 * k4K - 8, Access::Write);  // the last word of the mapping
+  EXPECT_THROW(k.touch(two_pages + 2 * k4K, Access::Read), guest::SegmentationFault);
+  const uint64_t odd = k.mmap(pid, 2 * k4K + 1, guest::prot::ReadWrite, false);
+  EXPECT_EQ(odd, two_pages + 3 * k4K);  // two pages, one guard page
+  k.touch(odd + 3 * k4K - 8, Access::Write);  // 8 KiB + 1 byte rounds up to three pages
+  EXPECT_THROW(k.touch(odd + 3 * k4K, Access::Read), guest::SegmentationFault);
+  const uint64_t huge = k.mmap(pid, 2 * k2M, guest::prot::ReadWrite, true);
+  EXPECT_EQ(huge % k2M, 0u);
+  EXPECT_EQ(huge, (odd + 4 * k4K + k2M - 1) & ~(k2M - 1));
+  k.touch(huge + 2 * k2M - 8, Access::Write);
+  EXPECT_THROW(k.touch(huge + 2 * k2M, Access::Read), guest::SegmentationFault);
+  EXPECT_EQ(k.mmap(pid, k4K, guest::prot::Read, false), huge + 2 * k2M + k4K);
+  EXPECT_EQ(k.stats().huge_page_faults, 1u);
+}
+
 TEST(GuestFork, AParentNotRunningIsFlushedWhenItRunsAgain) {
   vmm::ModelBackend backend;
   vmm::Vmm vmm(backend, System::configFor(64ull << 20, 0.0), Approach::Nested);

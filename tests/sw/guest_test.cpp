@@ -171,6 +171,16 @@ TEST(GuestKernel, RejectsBadMemorySize) {
   guest::GuestConfig config;
   config.memory_bytes = 3 << 20;
   EXPECT_THROW(guest::GuestKernel(vmm, config), std::invalid_argument);
+  config.memory_bytes = 0;
+  EXPECT_THROW(guest::GuestKernel(vmm, config), std::invalid_argument);
+  // 512 GiB is the most; 2 MiB more is refused before anything is allocated for it.
+  config.memory_bytes = (1ull << 39) + (2ull << 20);
+  try {
+    guest::GuestKernel kernel(vmm, config);
+    ADD_FAILURE() << "a guest of 512 GiB + 2 MiB was built";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_STREQ(e.what(), "guest memory_bytes must be a non-zero multiple of 2 MiB up to 512 GiB, got 549757911040");
+  }
 }
 
 // Where a fresh guest's frames come from, by hand for 8 MiB: the 2 MiB chunks at 2, 4 and 6 MiB

@@ -90,6 +90,14 @@ TEST(PolicyReport, NoNativeBaselineNoSlowdown) {
   EXPECT_NE(formatReport(report).find(
                 "nested                     2500    0.000x         3        5.00       4.50  ept-violation=3\n"),
             std::string::npos);
+  // A native run of one cycle is still a baseline: each slowdown is then the run's own cycles.
+  report = handMadeReport();
+  report.runs[0].cost = vmm::RunCost{};
+  report.runs[0].cost.translation_cycles = 1;
+  EXPECT_NE(formatReport(report).find(
+                "nested                     2500 2500.000x         3        5.00       4.50  ept-violation=3\n"),
+            std::string::npos)
+      << formatReport(report);
   // Without an adaptive run there is no timeline line.
   report.runs.pop_back();
   EXPECT_EQ(formatReport(report).find("adaptive modes"), std::string::npos);

@@ -380,6 +380,18 @@ TEST(Oracle, PicksTheCheapestScheduleIncludingSwitchCosts) {
   EXPECT_EQ(dear.schedule, std::vector<Approach>(5, Approach::ShadowCaching));
 }
 
+// On a tie the oracle stays where it is: a switch is taken only when it is strictly cheaper, even
+// a free one. Both approaches cost 10 then 5; the last interval ends in the first approach (the
+// first of the equal totals, 15 and 15), and nested stays nested the whole way.
+TEST(Oracle, ATieKeepsTheApproachAlreadyTaken) {
+  const policy::RunResult a = fakeRun(Approach::Nested, {10, 5});
+  const policy::RunResult b = fakeRun(Approach::ShadowCaching, {10, 5});
+  const policy::OracleResult free_switches =
+      policy::computeOracle({&a, &b}, policy::SwitchCost([](size_t, size_t, size_t) { return uint64_t{0}; }));
+  EXPECT_EQ(free_switches.cycles, 15u);
+  EXPECT_EQ(free_switches.schedule, (std::vector<Approach>{Approach::Nested, Approach::Nested}));
+}
+
 TEST(Report, OracleLinesOnlyWhenAnOracleWasComputed) {
   policy::Report report;
   report.runs.push_back(fakeRun(Approach::Nested, {10, 10}));
