@@ -11,10 +11,6 @@
 
 namespace vmmu {
 
-// One 4 KiB frame of 512 entries; value-initialized to zero (§2: unwritten memory reads zero).
-struct SparseMemory::Page {
-  std::array<uint64_t, 512> words{};
-};
 static_assert(sizeof(std::array<uint64_t, 512>) == 4096, "slabs hold whole 4 KiB pages");
 
 namespace {

@@ -198,7 +198,8 @@ struct Mmu::Impl {
         stlb(cfg.hasStlb() ? cfg.stlb.sets : 1, cfg.hasStlb() ? cfg.stlb.ways : 1), has_stlb(cfg.hasStlb()),
         stlb_tags(size_t{stlb.sets()} * stlb.ways(), stlbTag(0, PageSize::Size4K)),
         default_4k_geometry(tlb[static_cast<unsigned>(PageSize::Size4K)].hasGeometry<kDefault4K.sets, kDefault4K.ways>()),
-        default_nested_geometry(defaultNestedGeometry(cfg)) {
+        default_nested_geometry(defaultNestedGeometry(cfg)),
+        default_psc_geometry(defaultPscGeometry(cfg)) {
     for (unsigned level = 2; level <= cfg.guest_levels; ++level)
       psc.emplace_back(cfg.psc[level - 2].sets, cfg.psc[level - 2].ways);
     for (unsigned level = 2; level <= cfg.nested_levels; ++level) {
@@ -594,6 +595,7 @@ struct Mmu::Impl {
     result.trace = WalkTrace{};
     req = &request;
     out = &result;
+    lean_op_cycles = !result.record_ops && sparse_memory != nullptr ? fixed_cycles : 0;
     ++counters[ctrIndex(Counter::Lookups)];  // LOOKUPS++
     ctx = contextOf(request.vpid);
     if (ctx == nullptr) {
@@ -710,7 +712,12 @@ struct Mmu::Impl {
     if (stlb_hit)
       return finish();
     ++counters[ctrIndex(Counter::Walks)];
-    walk(pcid);
+    // NESTED under the default guest geometry (most walks of the shim's replays) takes walkIn<true>:
+    // the same walk with the mode and the PSCs' geometry as constants.
+    if (default_psc_geometry && slotMode(*ctx) == Mode::Nested)
+      walkIn<true>(pcid);
+    else
+      walkIn<false>(pcid);
     out->trace.walked = true;
     out->trace.walk_cycles += 2;  // START and DONE (§12); xlateTable/xlateFinal count XLATE
     counters[ctrIndex(Counter::WalkCycles)] += out->trace.walk_cycles;
@@ -793,8 +800,12 @@ struct Mmu::Impl {
 
   uint64_t emitRead(uint64_t addr, Dim dim, unsigned level) {
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestReads : Counter::NestedReads)];
-    // SparseMemory (final) is called directly: no indirect call per reference.
-    const uint64_t value = sparse_memory != nullptr ? sparse_memory->read64(addr) : memory.read64(addr);
+    if (lean_op_cycles != 0) {  // the shim's case, one test where issueOp() makes three
+      out->trace.walk_cycles += lean_op_cycles;
+      return sparse_memory->read64Inline(addr);
+    }
+    // SparseMemory (final) is read directly, its recent pages inline: no call per reference.
+    const uint64_t value = sparse_memory != nullptr ? sparse_memory->read64Inline(addr) : memory.read64(addr);
     out->trace.walk_cycles += issueOp(addr, MemOpKind::Read, 0, dim, level);
     return value;
   }
@@ -897,21 +908,16 @@ struct Mmu::Impl {
     const bool ad = eptAd(*ctx);
     const bool needs_dirty = final && access == Access::Write && ad;
     const uint8_t needed = eptBitFor(access);
-    for (unsigned size = 0; size < 3; ++size) {  // ntlb_lookup: 4K, 2M, 1G
-      Ntlb &array = ntlb[size];
-      if (array.empty())
-        continue;
-      const PageSize page_size = static_cast<PageSize>(size);
-      const uint64_t gfn = gpa >> pageShift(page_size);
-      const unsigned set = array.setOf(gfn);
-      const int way = array.find(set, ntlbMatch(gfn, root));
-      if (way < 0)
-        continue;
-      const NtlbEntry &e = array.at(set, static_cast<unsigned>(way));
+    // ntlb_lookup: 4K, 2M, 1G; the first array holding (eptp, gpa) decides.
+    const NtlbHit hit = default_nested_geometry ? findNtlb<true>(root, gpa) : findNtlb<false>(root, gpa);
+    if (hit.found) {
+      Ntlb &array = ntlb[hit.size];
+      const NtlbEntry &e = array.at(hit.set, hit.way);
       if ((e.perm & needed) && (!needs_dirty || e.dirty)) {
         ++counters[ctrIndex(Counter::NtlbHits)];
         ++out->trace.ntlb_hits;
-        array.touch(set, static_cast<unsigned>(way));
+        array.touch(hit.set, hit.way);
+        const PageSize page_size = static_cast<PageSize>(hit.size);
         page.hpa = e.frame | (gpa & (pageBytes(page_size) - 1));
         page.size = page_size;
         page.ept_perm = e.perm;
@@ -922,21 +928,62 @@ struct Mmu::Impl {
         const uint64_t g = gpa >> pageShift(static_cast<PageSize>(s));
         ntlb[s].invalidateInSet(ntlb[s].setOf(g), ntlbMatch(g, root));
       }
-      break;
     }
     return nestedWalk(gpa, access, final, guest_level, page);
   }
 
+  // The nested TLB entry for (root, gpa) in the first array (4K, 2M, 1G) that holds one, its
+  // array, set and way; found false when none does. Touches nothing. Fixed: the default geometry
+  // (kDefaultConfig.ntlb), each array's set index and row as constants and its ways unrolled.
+  struct NtlbHit {
+    bool found = false;
+    unsigned size = 0;
+    unsigned set = 0;
+    unsigned way = 0;
+  };
+  template <bool Fixed> NtlbHit findNtlb(uint64_t root, uint64_t gpa) const {
+    NtlbHit hit;
+    if constexpr (Fixed) {
+      (void)(probeNtlb<PageSize::Size4K>(root, gpa, hit) || probeNtlb<PageSize::Size2M>(root, gpa, hit) ||
+             probeNtlb<PageSize::Size1G>(root, gpa, hit));
+      return hit;
+    }
+    for (unsigned size = 0; size < 3; ++size) {
+      const Ntlb &array = ntlb[size];
+      if (array.empty())
+        continue;
+      const uint64_t gfn = gpa >> pageShift(static_cast<PageSize>(size));
+      const unsigned set = array.setOf(gfn);
+      const int way = array.find(set, ntlbMatch(gfn, root));
+      if (way >= 0)
+        return {true, size, set, static_cast<unsigned>(way)};
+    }
+    return hit;
+  }
+  // findNtlb<true>()'s probe of the array of Size, its geometry the default one: true on a hit.
+  template <PageSize Size> bool probeNtlb(uint64_t root, uint64_t gpa, NtlbHit &hit) const {
+    constexpr ArrayGeometry kGeometry = kDefaultConfig.ntlb[static_cast<unsigned>(Size)];
+    const Ntlb &array = ntlb[static_cast<unsigned>(Size)];
+    if (array.empty())
+      return false;
+    const uint64_t gfn = gpa >> pageShift(Size);
+    const unsigned set = array.setOf<kGeometry.sets>(gfn);
+    const int way = array.find<kGeometry.ways>(set, ntlbMatch(gfn, root));
+    if (way < 0)
+      return false;
+    hit = {true, static_cast<unsigned>(Size), set, static_cast<unsigned>(way)};
+    return true;
+  }
+
   // The rest of nested_translate after a nested TLB miss: the EPT walk from the EPT PSC, and the
-  // nested TLB fill. Out of line, so that the lookup above, which every gPA of a walk makes, keeps
-  // a small frame. Every gPA that misses the nested TLB comes here, most of a walk's cost over a
-  // large footprint: for x86's format under the default geometry (kDefaultNested), the walk with
-  // that geometry as compile-time constants (Fixed), the set indices and rows folded and the
-  // searches unrolled.
+  // nested TLB fill. Every gPA that misses the nested TLB comes here, most of a walk's cost over a
+  // large footprint: for x86's format under the default geometry (kDefaultConfig), the walk with
+  // that geometry as compile-time constants (Fixed), the set indices and rows folded, the searches
+  // and the levels unrolled.
   bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
     if (default_nested_geometry && eptFormatOf((*ctx)[regIndex(CtxReg::Eptp)]) == EptFormat::Radix)
       return nestedWalkIn<true>(gpa, access, final, guest_level, page);
-    return nestedWalkIn<false>(gpa, access, final, guest_level, page);
+    return nestedWalkAnyShape(gpa, access, final, guest_level, page);
   }
 
   // Whether the configuration's nested geometry is the default one, which nestedWalkIn<true>()
@@ -954,8 +1001,19 @@ struct Mmu::Impl {
   }
   static constexpr MmuConfig kDefaultConfig{};
 
+  // Whether the guest paging's geometry is the default one, which findPsc<true>() and
+  // allocatePsc<true>() take as constants: four guest levels, each of levels 2-4 with its PSC.
+  static bool defaultPscGeometry(const MmuConfig &cfg) {
+    bool same_geometry = cfg.guest_levels == kDefaultConfig.guest_levels;
+    for (unsigned level = 2; level <= kDefaultConfig.guest_levels; ++level)
+      same_geometry = same_geometry && cfg.psc[level - 2].sets == kDefaultConfig.psc[level - 2].sets &&
+                      cfg.psc[level - 2].ways == kDefaultConfig.psc[level - 2].ways;
+    return same_geometry;
+  }
+
   template <bool Fixed>
-  [[gnu::noinline]] bool nestedWalkIn(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
+  [[gnu::always_inline]] bool nestedWalkIn(uint64_t gpa, Access access, bool final, unsigned guest_level,
+                                           HostPage &page) {
     const Regs &c = *ctx;
     const uint64_t root = eptRoot(c);
     const bool ad = eptAd(c);
@@ -971,7 +1029,10 @@ struct Mmu::Impl {
     if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
       return eptFault(Fault::EptViolation, gpa, access, final, guest_level, top, 0);
     eptPscLookup<Fixed>(root, gpa, shape, table, perm, top);
-    for (unsigned level = top; level >= 1; --level) {
+    // One level of the walk (§5 nested_walk's loop body): kNextLevel to go on to the level below,
+    // else the walk's result.
+    constexpr int kNextLevel = -1;
+    const auto step = [&](unsigned level) -> int {
       const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
@@ -983,31 +1044,60 @@ struct Mmu::Impl {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
         table = e & addr_mask;
-        eptPscFill(level, root, gpa >> shape.shift(level), table, perm);
-        continue;
+        eptPscFill<Fixed>(level, root, gpa >> shape.shift(level), table, perm);
+        return kNextLevel;
       }
-      if (!(perm & eptBitFor(access)))
-        return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
-      const bool write_final = final && access == Access::Write;
-      if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
-        emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
-      const bool dirty = !ad || (e & ept::D) || write_final;
-      const PageSize page_size = shape.leafSize(e, level);
-      const uint64_t page_mask = pageBytes(page_size) - 1;
-      const uint64_t gfn = gpa >> pageShift(page_size);
-      NtlbEntry &fill = allocateNtlb<Fixed>(page_size, gfn);
-      fill.dirty = dirty;
-      fill.perm = perm;
-      fill.root = root;
-      fill.gfn = gfn;
-      fill.frame = e & addr_mask & ~page_mask;
-      page.hpa = fill.frame | (gpa & page_mask);
-      page.size = page_size;
-      page.ept_perm = perm;
-      page.ept_dirty = dirty;
-      return true;
+      return nestedLeaf<Fixed>(shape, e, addr, level, root, ad, perm, gpa, access, final, guest_level, page);
+    };
+    if constexpr (Fixed) {
+      // The levels as constants (the loop unrolled, those above `top` skipped): each level's
+      // index, reserved bits, leaf test, page size and caches fold.
+#pragma GCC unroll 4
+      for (unsigned level = kDefaultConfig.nested_levels; level >= 1; --level)
+        if (level <= top)
+          if (const int result = step(level); result != kNextLevel)
+            return result != 0;
+    } else {
+      for (unsigned level = top; level >= 1; --level)
+        if (const int result = step(level); result != kNextLevel)
+          return result != 0;
     }
     return true;  // not reached: level 1 is always a leaf
+  }
+
+  // Out of line, as the walk of any geometry and format is rare; nestedWalkIn<true>() is inlined
+  // into nestedTranslate(), whose frame it shares (a call of its own cost a tenth of it).
+  [[gnu::noinline]] bool nestedWalkAnyShape(uint64_t gpa, Access access, bool final, unsigned guest_level,
+                                            HostPage &page) {
+    return nestedWalkIn<false>(gpa, access, final, guest_level, page);
+  }
+
+  // The leaf `e` of EPT level `level` at host address `addr` that nestedWalkIn() read, with the
+  // permission `perm` over the levels: the permission check, its A/D update and the nested TLB
+  // fill (§5 nested_walk), `page` the answer. The fault's arguments as nestedWalkIn()'s.
+  template <bool Fixed>
+  bool nestedLeaf(const EptShape &shape, uint64_t e, uint64_t addr, unsigned level, uint64_t root, bool ad,
+                  uint8_t perm, uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
+    if (!(perm & eptBitFor(access)))
+      return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
+    const bool write_final = final && access == Access::Write;
+    if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
+      emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
+    const bool dirty = !ad || (e & ept::D) || write_final;
+    const PageSize page_size = shape.leafSize(e, level);
+    const uint64_t page_mask = pageBytes(page_size) - 1;
+    const uint64_t gfn = gpa >> pageShift(page_size);
+    NtlbEntry &fill = allocateNtlb<Fixed>(page_size, gfn);
+    fill.dirty = dirty;
+    fill.perm = perm;
+    fill.root = root;
+    fill.gfn = gfn;
+    fill.frame = e & addr_mask & ~page_mask;
+    page.hpa = fill.frame | (gpa & page_mask);
+    page.size = page_size;
+    page.ept_perm = perm;
+    page.ept_dirty = dirty;
+    return true;
   }
 
   // A fault of nested_translate at EPT level `level` with the permission `perm` read so far (§6;
@@ -1035,16 +1125,19 @@ struct Mmu::Impl {
       }
       return allocateNtlbIn<PageSize::Size1G>(gfn);
     }
-    Ntlb &array = ntlb[static_cast<unsigned>(size)];
-    const unsigned set = array.setOf(gfn);
-    return array.at(set, array.allocate(set));
+    return allocateIn<0, 0>(ntlb[static_cast<unsigned>(size)], gfn);
   }
   template <PageSize Size> NtlbEntry &allocateNtlbIn(uint64_t gfn) {
     constexpr ArrayGeometry kGeometry = kDefaultConfig.ntlb[static_cast<unsigned>(Size)];
-    Ntlb &array = ntlb[static_cast<unsigned>(Size)];
-    const unsigned set = array.setOf<kGeometry.sets>(gfn);
-    return array.at<kGeometry.ways>(set, array.allocate<kGeometry.sets, kGeometry.ways>(set));
+    return allocateIn<kGeometry.sets, kGeometry.ways>(ntlb[static_cast<unsigned>(Size)], gfn);
   }
+
+  // An EPT PSC entry found by findEptPsc(): its level (0 for none), set and way.
+  struct EptPscHit {
+    unsigned level = 0;
+    unsigned set = 0;
+    unsigned way = 0;
+  };
 
   // §10.3 lookup, on a nested-TLB miss: the deepest EPT level whose cache holds (root, gpa)
   // gives the table the walk continues in, the permission so far and the level to read next.
@@ -1052,11 +1145,30 @@ struct Mmu::Impl {
   template <bool Fixed>
   void eptPscLookup(uint64_t root, uint64_t gpa, const EptShape &shape, uint64_t &table, uint8_t &perm,
                     unsigned &top) {
-    const EptPscHit hit = findEptPsc<Fixed>(root, gpa, shape);
-    if (hit.level == 0)
+    if constexpr (Fixed) {
+      // Each level's probe and hit with its level as a constant (its cache, row and counter).
+      [&]<unsigned... Level>(std::integer_sequence<unsigned, Level...>) {
+        (void)(useEptPscLevel<Level + 2>(root, gpa, table, perm, top) || ...);
+      }(std::make_integer_sequence<unsigned, kDefaultConfig.nested_levels - 1>{});
       return;
+    }
+    const EptPscHit hit = findEptPsc(root, gpa, shape);
+    if (hit.level != 0)
+      useEptPscHit(hit, table, perm, top);
+  }
+  template <unsigned Level>
+  bool useEptPscLevel(uint64_t root, uint64_t gpa, uint64_t &table, uint8_t &perm, unsigned &top) {
+    EptPscHit hit;
+    if (!probeEptPsc<Level>(root, gpa, hit))
+      return false;
+    useEptPscHit<kDefaultConfig.ept_psc[Level - 2].ways>(hit, table, perm, top);
+    return true;
+  }
+  // The EPT PSC entry of `hit` starts the walk: counted, touched, and its table, permission and
+  // level taken. Ways: the cache's, when known at compile time (0: read at run time).
+  template <unsigned Ways = 0> void useEptPscHit(const EptPscHit &hit, uint64_t &table, uint8_t &perm, unsigned &top) {
     EptPsc &cache = *ept_psc[hit.level - 2];
-    const EptPscEntry &e = cache.at(hit.set, hit.way);
+    const EptPscEntry &e = cache.at<Ways>(hit.set, hit.way);
     ++counters[ctrIndex(Counter::EptPscHitsL2) + hit.level - 2];
     out->trace.ept_psc_levels |= static_cast<uint8_t>(1u << hit.level);
     cache.touch(hit.set, hit.way);
@@ -1067,22 +1179,10 @@ struct Mmu::Impl {
 
   // The deepest EPT level (from 2 up to the format's levels) whose cache holds (root, gpa), and
   // the set and way of its entry; level 0 when none does. Touches nothing (eptPscLookup() and the
-  // prefetch hint). A flattened level-2 entry's prefix is gpa >> 30 (§21.5). Fixed: the default
-  // geometry and x86's format, the levels tried as constants.
-  struct EptPscHit {
-    unsigned level = 0;
-    unsigned set = 0;
-    unsigned way = 0;
-  };
-  template <bool Fixed = false> EptPscHit findEptPsc(uint64_t root, uint64_t gpa, const EptShape &shape) const {
+  // prefetch hint). A flattened level-2 entry's prefix is gpa >> 30 (§21.5). eptPscLookup<true>()
+  // makes the same search with each level's probe a constant (probeEptPsc()).
+  EptPscHit findEptPsc(uint64_t root, uint64_t gpa, const EptShape &shape) const {
     EptPscHit hit;
-    if constexpr (Fixed) {
-      (void)shape;
-      [&]<unsigned... Level>(std::integer_sequence<unsigned, Level...>) {
-        (void)(probeEptPsc<Level + 2>(root, gpa, hit) || ...);
-      }(std::make_integer_sequence<unsigned, kDefaultConfig.nested_levels - 1>{});
-      return hit;
-    }
     for (unsigned level = 2; level <= shape.levels; ++level) {
       const std::optional<EptPsc> &cache = ept_psc[level - 2];
       if (!cache || cache->empty())
@@ -1095,7 +1195,8 @@ struct Mmu::Impl {
     }
     return hit;
   }
-  // findEptPsc<true>()'s probe of EPT level Level, its geometry the default one: true on a hit.
+  // findEptPsc()'s probe of EPT level Level for eptPscLookup<true>(), its geometry the default
+  // one: true on a hit.
   template <unsigned Level> bool probeEptPsc(uint64_t root, uint64_t gpa, EptPscHit &hit) const {
     constexpr ArrayGeometry kGeometry = kDefaultConfig.ept_psc[Level - 2];
     const EptPsc &cache = *ept_psc[Level - 2];
@@ -1112,17 +1213,33 @@ struct Mmu::Impl {
   }
 
   // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) for the gPAs of `prefix` just read leads
-  // to `next_hpa`.
+  // to `next_hpa`. Fixed: the default geometry, every level with its cache, as constants.
+  template <bool Fixed>
   void eptPscFill(unsigned level, uint64_t root, uint64_t prefix, uint64_t next_hpa, uint8_t perm) {
+    if constexpr (Fixed) {
+      static_assert(kDefaultConfig.nested_levels == 4);
+      EptPscEntry &fill = level == 2   ? allocateEptPscIn<2>(prefix)
+                          : level == 3 ? allocateEptPscIn<3>(prefix)
+                                       : allocateEptPscIn<4>(prefix);
+      fill.perm = perm;
+      fill.root = root;
+      fill.prefix = prefix;
+      fill.next_hpa = next_hpa;
+      return;
+    }
     std::optional<EptPsc> &cache = ept_psc[level - 2];
     if (!cache)
       return;
-    const unsigned set = cache->setOf(prefix);
-    EptPscEntry &fill = cache->at(set, cache->allocate(set));
+    EptPscEntry &fill = allocateIn<0, 0>(*cache, prefix);
     fill.perm = perm;
     fill.root = root;
     fill.prefix = prefix;
     fill.next_hpa = next_hpa;
+  }
+
+  template <unsigned Level> EptPscEntry &allocateEptPscIn(uint64_t prefix) {
+    constexpr ArrayGeometry kGeometry = kDefaultConfig.ept_psc[Level - 2];
+    return allocateIn<kGeometry.sets, kGeometry.ways>(*ept_psc[Level - 2], prefix);
   }
 
   // A valid entry of an escape list (the VMM's, keyed on gPA pages, §8.2, or the guest's, keyed
@@ -1147,10 +1264,10 @@ struct Mmu::Impl {
     return gbase <= a && a + n <= gbase + gsize && a + n <= (uint64_t{1} << config.pa_bits);
   }
 
-  // xlate_table(gpa, guest_level) of §5.
-  bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
+  // xlate_table(gpa, guest_level) of §5. Nested: the walk's mode is known to be NESTED.
+  template <bool Nested = false> bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
     ++out->trace.walk_cycles;  // its XLATE cycle (§12)
-    switch (walkMode()) {
+    switch (Nested ? Mode::Nested : walkMode()) {
     case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
     case Mode::Shadow: hpa = gpa; return true;
@@ -1182,10 +1299,10 @@ struct Mmu::Impl {
     return true;
   }
 
-  // xlate_final(gpa, req, gsize) of §5.
-  bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
+  // xlate_final(gpa, req, gsize) of §5. Nested: as for xlateTable().
+  template <bool Nested = false> bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
     ++out->trace.walk_cycles;  // its XLATE cycle (§12)
-    switch (walkMode()) {
+    switch (Nested ? Mode::Nested : walkMode()) {
     case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
     case Mode::Shadow:
@@ -1310,20 +1427,12 @@ struct Mmu::Impl {
   // The host address of `gpa` from a nested TLB entry of EPT root `root`, untouched; false when
   // none holds it.
   bool cachedNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
-    for (unsigned size = 0; size < 3; ++size) {
-      const Ntlb &array = ntlb[size];
-      if (array.empty())
-        continue;
-      const PageSize page_size = static_cast<PageSize>(size);
-      const uint64_t gfn = gpa >> pageShift(page_size);
-      const unsigned set = array.setOf(gfn);
-      const int way = array.find(set, ntlbMatch(gfn, root));
-      if (way >= 0) {
-        hpa = array.at(set, static_cast<unsigned>(way)).frame | (gpa & (pageBytes(page_size) - 1));
-        return true;
-      }
-    }
-    return false;
+    const NtlbHit hit = findNtlb<false>(root, gpa);
+    if (!hit.found)
+      return false;
+    const uint64_t offset_mask = pageBytes(static_cast<PageSize>(hit.size)) - 1;
+    hpa = ntlb[hit.size].at(hit.set, hit.way).frame | (gpa & offset_mask);
+    return true;
   }
 
   // §18.1: BASE <= va < LIMIT (an empty segment when LIMIT <= BASE).
@@ -1377,15 +1486,27 @@ struct Mmu::Impl {
     fillTlb(pcid, std::min(gsize, host.size), gsize, acc, false, host.ept_dirty, host);
   }
 
+  // A way of `array` for `key`, allocated (§9 Fill) for the caller to write; Sets and Ways as for
+  // SetAssocArray (0: the array's own).
+  template <unsigned Sets, unsigned Ways, typename Entry>
+  static Entry &allocateIn(detail::SetAssocArray<Entry> &array, uint64_t key) {
+    const unsigned set = array.template setOf<Sets>(key);
+    return array.template at<Ways>(set, array.template allocate<Sets, Ways>(set));
+  }
+
   // The TLB (and, but for 1G entries, the STLB) fill that ends a successful walk (§5, §9.2), and
   // the walk's response.
-  void fillTlb(uint16_t pcid, PageSize size, PageSize gsize, const GuestAccess &acc, bool global, bool dirty,
+  // `acc` by value: taken by reference, the walk kept its rights in memory, updating them there at
+  // every entry it read.
+  void fillTlb(uint16_t pcid, PageSize size, PageSize gsize, GuestAccess acc, bool global, bool dirty,
                const HostPage &host) {
     const uint64_t size_mask = pageBytes(size) - 1;
     Tlb &array = tlb[static_cast<unsigned>(size)];
     const uint64_t vpn = req->va >> pageShift(size);
-    const unsigned set = array.setOf(vpn);
-    TlbEntry &fill = array.at(set, array.allocate(set));
+    // The 4K array's default geometry as constants (most fills), as on the hit path.
+    TlbEntry &fill = size == PageSize::Size4K && default_4k_geometry
+                         ? allocateIn<kDefault4K.sets, kDefault4K.ways>(array, vpn)
+                         : allocateIn<0, 0>(array, vpn);
     fill.global = global;
     fill.dirty = dirty;
     fill.vpid = slotVpid(*ctx);
@@ -1397,8 +1518,10 @@ struct Mmu::Impl {
     fill.vpn = vpn;
     fill.frame = host.hpa & ~size_mask;
     if (has_stlb && size != PageSize::Size1G) {  // §9.2: the same entry, 1G pages excepted
-      const unsigned stlb_set = stlb.setOf(vpn);
-      const unsigned stlb_way = stlb.allocate(stlb_set);
+      const bool default_stlb = stlb.hasGeometry<kDefaultStlb.sets, kDefaultStlb.ways>();
+      const unsigned stlb_set = default_stlb ? stlb.setOf<kDefaultStlb.sets>(vpn) : stlb.setOf(vpn);
+      const unsigned stlb_way =
+          default_stlb ? stlb.allocate<kDefaultStlb.sets, kDefaultStlb.ways>(stlb_set) : stlb.allocate(stlb_set);
       StlbEntry &second = stlb.at(stlb_set, stlb_way);
       static_cast<TlbEntry &>(second) = fill;
       second.size = size;
@@ -1428,9 +1551,68 @@ struct Mmu::Impl {
     return ((va << va_drop_bits) >> (va_drop_bits + levelShift(2))) | uint64_t{vpid} << 36 | uint64_t{pcid} << 52;
   }
 
-  void walk(uint16_t pcid) {
+  // The deepest guest level (2 .. L) whose PSC holds (va, vpid, pcid), and the set and way of its
+  // entry; level 0 when none does. Touches nothing. Fixed: the default geometry (four levels, the
+  // default PSCs), the levels tried as constants (set index and row folded, ways unrolled).
+  struct PscHit {
+    unsigned level = 0;
+    unsigned set = 0;
+    unsigned way = 0;
+  };
+  template <bool Fixed> PscHit findPsc(uint64_t va, uint16_t vpid, uint16_t pcid) const {
+    PscHit hit;
+    if constexpr (Fixed) {
+      [&]<unsigned... Level>(std::integer_sequence<unsigned, Level...>) {
+        (void)(probePsc<Level + 2>(va, vpid, pcid, hit) || ...);
+      }(std::make_integer_sequence<unsigned, kDefaultConfig.guest_levels - 1>{});
+      return hit;
+    }
+    for (unsigned level = 2; level <= config.guest_levels; ++level) {
+      const Psc &cache = psc[level - 2];
+      if (cache.empty())
+        continue;
+      const uint64_t prefix = va >> levelShift(level);
+      const unsigned set = cache.setOf(prefix);
+      const int way = cache.find(set, pscMatch(prefix, vpid, pcid));
+      if (way >= 0)
+        return {level, set, static_cast<unsigned>(way)};
+    }
+    return hit;
+  }
+  template <unsigned Level> bool probePsc(uint64_t va, uint16_t vpid, uint16_t pcid, PscHit &hit) const {
+    constexpr ArrayGeometry kGeometry = kDefaultConfig.psc[Level - 2];
+    const Psc &cache = psc[Level - 2];
+    if (cache.empty())
+      return false;
+    const uint64_t prefix = va >> levelShift(Level);
+    const unsigned set = cache.setOf<kGeometry.sets>(prefix);
+    const int way = cache.find<kGeometry.ways>(set, pscMatch(prefix, vpid, pcid));
+    if (way < 0)
+      return false;
+    hit = {Level, set, static_cast<unsigned>(way)};
+    return true;
+  }
+
+  // A PSC way of guest level `level` for the VAs of `prefix`, allocated (§9 Fill) for the caller
+  // to write; Fixed as for findPsc().
+  template <bool Fixed> PscEntry &allocatePsc(unsigned level, uint64_t prefix) {
+    if constexpr (Fixed) {
+      static_assert(kDefaultConfig.guest_levels == 4);
+      return level == 2 ? allocatePscIn<2>(prefix) : level == 3 ? allocatePscIn<3>(prefix) : allocatePscIn<4>(prefix);
+    }
+    return allocateIn<0, 0>(psc[level - 2], prefix);
+  }
+  template <unsigned Level> PscEntry &allocatePscIn(uint64_t prefix) {
+    constexpr ArrayGeometry kGeometry = kDefaultConfig.psc[Level - 2];
+    return allocateIn<kGeometry.sets, kGeometry.ways>(psc[Level - 2], prefix);
+  }
+
+  // walk of §5. NestedFixed: the slot's mode is NESTED and the guest geometry the default one
+  // (defaultPscGeometry()), known at compile time: the branches of the other modes fold away.
+  template <bool NestedFixed> void walkIn(uint16_t pcid) {
     const Regs &c = *ctx;
-    if (hasGuestSegment(slotMode(c)) && inGuestSegment(c, req->va)) {  // §18.2
+    const Mode mode = NestedFixed ? Mode::Nested : slotMode(c);
+    if (hasGuestSegment(mode) && inGuestSegment(c, req->va)) {  // §18.2
       if (!guestEscaped(req->va))
         return segmentWalk(pcid);
       ++counters[ctrIndex(Counter::Escapes)];
@@ -1438,25 +1620,22 @@ struct Mmu::Impl {
     }
     const uint16_t vpid = slotVpid(c);
     const uint64_t va = req->va;
-    const unsigned levels = config.guest_levels;
-    const bool agile = slotMode(c) == Mode::Agile;
+    const unsigned levels = NestedFixed ? kDefaultConfig.guest_levels : config.guest_levels;
+    const bool agile = mode == Mode::Agile;
     agile_nested = false;
     GuestAccess acc;
     unsigned level = levels;
     uint64_t table = 0;
     bool have_table = false;
-    for (unsigned l = 2; l <= levels; ++l) {  // deepest first (§10.1)
+    // The PSCs, deepest first (§10.1).
+    if (const PscHit hit = NestedFixed || default_psc_geometry ? findPsc<true>(va, vpid, pcid)
+                                                               : findPsc<false>(va, vpid, pcid);
+        hit.level != 0) {
+      const unsigned l = hit.level;
       Psc &cache = psc[l - 2];
-      if (cache.empty())
-        continue;
-      const uint64_t prefix = va >> levelShift(l);
-      const unsigned set = cache.setOf(prefix);
-      const int way = cache.find(set, pscMatch(prefix, vpid, pcid));
-      if (way < 0)
-        continue;
       ++counters[ctrIndex(Counter::PscHitsL2) + (l - 2)];
-      cache.touch(set, static_cast<unsigned>(way));
-      const PscEntry &e = cache.at(set, static_cast<unsigned>(way));
+      cache.touch(hit.set, hit.way);
+      const PscEntry &e = cache.at(hit.set, hit.way);
       table = e.next_hpa;
       acc = e.acc;
       level = l - 1;
@@ -1466,7 +1645,6 @@ struct Mmu::Impl {
         agile_nested = true;
         out->trace.agile_switch_level = static_cast<uint8_t>(level);
       }
-      break;
     }
     if (!have_table) {
       uint64_t root = c[regIndex(CtxReg::Cr3)];
@@ -1476,7 +1654,7 @@ struct Mmu::Impl {
         out->trace.agile_switch_level = static_cast<uint8_t>(levels);
         root = gcr3 & addr_mask;
       }
-      if (!xlateTable(root, levels, table))
+      if (!xlateTable<NestedFixed>(root, levels, table))
         return;
     }
     const bool ad = guestAd(c);
@@ -1493,9 +1671,10 @@ struct Mmu::Impl {
         fault(Fault::GuestPageFault, pfCode(true, true), va, level);
         return;
       }
-      acc.rw = acc.rw && (pte_value & pte::RW);
-      acc.us = acc.us && (pte_value & pte::US);
-      acc.nx = acc.nx || (pte_value & pte::NX);
+      // Bitwise, without a branch per right (a && b compiled to one).
+      acc.rw &= (pte_value & pte::RW) != 0;
+      acc.us &= (pte_value & pte::US) != 0;
+      acc.nx |= (pte_value & pte::NX) != 0;
       if (level > 1 && !(pte_value & pte::PS)) {  // non-leaf
         if (ad && !(pte_value & pte::A))
           emitFetchOr(addr, pte::A, Dim::Guest, level);
@@ -1503,16 +1682,15 @@ struct Mmu::Impl {
         // AGILE's switch (§20.2): a shadow entry with bit 11 holds the guest table's host address,
         // located as a shadow pointer; the levels below are walked nested. At most once a walk.
         const bool switches = agile && !agile_nested && (pte_value & agile::Switch);
-        if (!xlateTable(pte_value & addr_mask, level - 1, next))
+        if (!xlateTable<NestedFixed>(pte_value & addr_mask, level - 1, next))
           return;
         if (switches) {
           agile_nested = true;
           out->trace.agile_switch_level = static_cast<uint8_t>(level - 1);
         }
-        Psc &cache = psc[level - 2];
         const uint64_t prefix = va >> levelShift(level);
-        const unsigned set = cache.setOf(prefix);
-        PscEntry &fill = cache.at(set, cache.allocate(set));
+        PscEntry &fill = NestedFixed || default_psc_geometry ? allocatePsc<true>(level, prefix)
+                                                             : allocatePsc<false>(level, prefix);
         fill.vpid = vpid;
         fill.pcid = pcid;
         fill.acc = acc;
@@ -1532,7 +1710,7 @@ struct Mmu::Impl {
       }
       const uint64_t gpa = (pte_value & addr_mask & ~gmask) | (va & gmask);
       HostPage host;
-      if (!xlateFinal(gpa, gsize, host))
+      if (!xlateFinal<NestedFixed>(gpa, gsize, host))
         return;
       const PageSize size = std::min(gsize, host.size);  // splintering
       const bool write = req->access == Access::Write;
@@ -1550,6 +1728,9 @@ struct Mmu::Impl {
   FixedLatency default_timing;
   MemoryTiming *timing;
   const uint64_t fixed_cycles;  // timing->fixedCycles(): 0 unless every operation costs the same
+  // For the request in flight: fixed_cycles when its operations are not recorded and the memory
+  // is a SparseMemory (a read is then a read64Inline() and a constant c), else 0 (emitRead()).
+  uint64_t lean_op_cycles = 0;
   uint64_t addr_mask;  // bits [P-1:12]
   unsigned va_drop_bits;  // 64 - VaBits: the bits above the VA that must copy its top bit
   const ReservedMasks guest_reserved;  // guestReservedMasks(P)
@@ -1569,6 +1750,7 @@ struct Mmu::Impl {
   std::array<std::optional<EptPsc>, 4> ept_psc;
   const bool default_4k_geometry;  // tlb[4K] is kDefault4K.sets x kDefault4K.ways (fastHit())
   const bool default_nested_geometry;  // defaultNestedGeometry(config) (nestedWalk())
+  const bool default_psc_geometry;     // defaultPscGeometry(config) (findPsc(), allocatePsc())
   std::array<TableHint, size_t{1} << kTableHintBits> table_hints{};
   std::array<uint64_t, kNumCounters> counters{};
   // contextOf()'s memory: the slot of last_ctx_vpid; kNoVpid (no VPID is that wide) for none.
