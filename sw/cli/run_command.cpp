@@ -180,10 +180,6 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
 
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
-  for (const vmm::Approach approach : request.approaches)
-    if (request.backend == run::BackendKind::Rtl && vmm::hasGuestSegment(approach))
-      usageError("--mode", std::string(vmm::toString(approach)) +
-                               " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md §18.8)");
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)
@@ -345,8 +341,7 @@ void addRunCommand(CLI::App &app, Action &action) {
               "SIGINT or SIGTERM stops the run: what was measured is printed (and written as JSON), exit 128+signal.");
   run->add_option("TRACE", o->trace, "The .vmt trace to replay (default: the bundled mix)");
   run->add_option("--mode", o->mode, "The approaches to run (all: native to direct and the adaptive policy; guest-direct and "
-                  "dual-direct, the guest direct segment of docs/architecture.md §18, run by name on the model "
-                  "backend only)")
+                  "dual-direct, the guest direct segment of docs/architecture.md §18, run by name)")
       ->check(oneOf(kModes));
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));

@@ -466,6 +466,37 @@ void configureRandomFlat(TestSetup &setup) {
   setup.coverage = {"source.tlb_hit", "source.full_walk", "source.psc_L2", "source.ntlb_hit"};
 }
 
+void configureRandomSegment(TestSetup &setup) {
+  // §18: every VM starts in GUEST_DIRECT or DUAL_DIRECT with a guest segment over some of its
+  // pages; mode switches go through all six modes (and the reserved code 7), and control actions
+  // rewrite segments (OFFSETs that map elsewhere, grants that deny) and GESCAPE entries.
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 20000;
+  setup.world.pages_per_space = 24;
+  setup.world.guest_segments = true;
+  setup.world.modes = {Mode::GuestDirect, Mode::DualDirect, Mode::GuestDirect, Mode::DualDirect};
+  setup.random_knobs.table_change_permille = 20;
+  setup.random_knobs.control_permille = 40;
+  setup.random_knobs.guest_segment_modes = true;
+  setup.random_knobs.mode_switch_weight = 8;
+  setup.random_knobs.segment_weight = 30;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.coverage = {"segment.*",
+                    "fault.GUEST_DIRECT.GUEST_PF",
+                    "fault.GUEST_DIRECT.EPT_VIOLATION",
+                    "fault.DUAL_DIRECT.GUEST_PF",
+                    "fault.DUAL_DIRECT.BOUNDS",
+                    "control.WRITE_REG.GSEG_BASE",
+                    "control.WRITE_REG.GSEG_LIMIT",
+                    "control.WRITE_REG.GSEG_OFFSET",
+                    "control.WRITE_REG.GESCAPE",
+                    "source.tlb_hit",
+                    "source.full_walk",
+                    "source.ntlb_hit",
+                    "event.escape"};
+}
+
 void configureCounterWrap(TestSetup &setup) {
   // §14's counters are 64 bits, kept as two 32-bit halves with a carry registered between them
   // (mmu_perf_counters): no bounded run counts to 2^32. Every counter is preloaded (a backdoor
@@ -523,6 +554,7 @@ const std::vector<TestSpec> &testRegistry() {
       {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},
       {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
+      {"random_segment", "random stream in GUEST_DIRECT and DUAL_DIRECT: guest segments, GESCAPEs, all six modes (§18)", configureRandomSegment},
       {"counter_wrap", "a random stream with every counter preloaded to 2^64 - 2: the counters' carries and wrap (§14)", configureCounterWrap},
       {"churn", "control-port churn (VPID retags, valid bits, modes, GBASE/GSIZE/EPTP, escapes) between warm translations; DIRECT isolation (§8.3)", configureChurn},
       {"churn_stalls", "churn under back-pressure on every channel and random memory latency", configureChurnStalls},

@@ -18,11 +18,6 @@ vmmu_hostile(cli-unknown-option COMMAND ${_vmmu} run --bogus EXIT 2
              MESSAGE "^vmmu: run: unexpected argument '--bogus' \\(see vmmu run --help\\)$")
 vmmu_hostile(cli-unknown-command COMMAND ${_vmmu} trace frobnicate EXIT 2
              MESSAGE "^vmmu: trace: unknown command 'frobnicate' \\(expected info, dump, import, mix or gen\\)$")
-# The guest-segment modes (docs/architecture.md §18) are model-only so far: refused on the RTL.
-vmmu_hostile(cli-run-guest-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode guest-direct --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: guest-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
-vmmu_hostile(cli-run-dual-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode dual-direct --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: dual-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
 vmmu_hostile(cli-help-exits-0 COMMAND ${_vmmu} trace gen --help EXIT 0 STDOUT "--footprint-mib UINT:1..1048576=64")
 
 # --- vmmu plot -----------------------------------------------------------------------------------

@@ -167,9 +167,6 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
-  if (vmm::hasGuestSegment(approach) && model_ == nullptr)  // §18.8
-    throw std::invalid_argument(std::string(toString(approach)) +
-                                " runs on the model backend only: the RTL does not implement it yet");
   // VM creation: not charged to the run.
   const unsigned ctx = config_.context;
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
