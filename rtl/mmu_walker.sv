@@ -318,12 +318,15 @@ module mmu_walker #(
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
   // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
-  // probes (scripts/formal, prove_walker: gpte_addr_q, nfinal_q).
+  // probes (scripts/formal, prove_walker: gpte_addr_q, nfinal_q, seg_q, gpte_ad_q).
   mmu_pkg::walk_state_e state_q;
   logic [2:0]           glevel_q, nlevel_q;
   logic [PaBits-1:0]    gpte_addr_q, ngpa_q;
-  logic                 nfinal_q, nescaped_q;
+  logic                 nfinal_q, nescaped_q, seg_q;
+  logic [1:0]           gpte_ad_q;  // {D, A} of the last guest entry (a segment's stand-in)
   assign state_q = ctl_q.state;
+  assign seg_q = guest_q.seg;
+  assign gpte_ad_q = {guest_q.pte[mmu_pkg::PteD], guest_q.pte[mmu_pkg::PteA]};
   assign glevel_q = guest_q.level;
   assign gpte_addr_q = guest_q.pte_addr;
   assign ngpa_q = nested_q.gpa;
@@ -362,7 +365,7 @@ module mmu_walker #(
     g_denies = !mmu_pkg::guest_grants(g_acc, req_q.access, req_q.user);
     g_need_table_a = ctx_guest_ad_i && !rdata[mmu_pkg::PteA];
     // A segment translation's guest page is the segment's (§18.1), a walk's its leaf's.
-    g_gsize = guest_q.seg ? size_e(guest_q.seg_gsize) : size_of_level(glevel_q);
+    g_gsize = seg_q ? size_e(guest_q.seg_gsize) : size_of_level(glevel_q);
     g_next_gpa = {rdata[PaBits-1:12], 12'h000};
     g_leaf_gpa = (g_next_gpa & ~offset_mask(g_gsize)) |
                  (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
@@ -799,7 +802,7 @@ module mmu_walker #(
     next_table = xd_hpa;
     next_entry = entry_addr(next_table, req_q.va, xd_glevel);
     res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
-    leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
+    leaf_ad = ctx_guest_ad_i && (!gpte_ad_q[0] || (write && !gpte_ad_q[1]));
   end
 
   // A gPA was translated (xd_*): bounds check (DIRECT), then the next guest read or the end of
@@ -885,7 +888,6 @@ module mmu_walker #(
           req_d.access = start_access_i;
           req_d.user = start_user_i;
           guest_d.acc = 3'b110;  // {rw, us, nx}: nothing denied yet
-          guest_d.seg = 1'b0;
           ctl_d.fill_pending = 1'b0;
           ctl_d.state = mmu_pkg::WalkStart;
         end
@@ -894,11 +896,11 @@ module mmu_walker #(
       mmu_pkg::WalkStart: begin : start
         span_d.gbase = ctx_gbase_i[PaBits-1:12];
         span_d.gsize = ctx_gsize_i[PaBits:12];
+        guest_d.seg = seg_take;
         if (seg_take) begin
           // A segment translation (§18.2): no PSC, no guest read. Its stand-in entry has A and D
           // set and G clear, so that take_translation fills as §18.6 says (global 0, dirty =
           // ept_dirty) and emits no guest A/D update (the segment has no entries).
-          guest_d.seg = 1'b1;
           guest_d.seg_gsize = seg_gsize;
           guest_d.acc = seg_acc;
           guest_d.level = 3'd0;
@@ -1174,14 +1176,17 @@ module mmu_walker #(
       fill_in_done: assert (!tlb_fill_o || state_q == mmu_pkg::WalkDone);
       // §12 memory wait: until the response comes, the walker keeps its state and its
       // operation, and translates nothing.
-      // §18.2: a segment translation reads no guest entry and uses no PSC; in DUAL_DIRECT only
-      // an escaped gPA's EPT walk touches memory.
-      segment_no_guest_op: assert (!(walker_busy && guest_q.seg) ||
-                                   (!(mem_active && !mem_q.nested) && !psc_fill_o &&
-                                    !psc_touch_o));
-      dual_segment_no_op: assert (!(walker_busy && guest_q.seg &&
-                                    mmu_pkg::mode_direct_dim(ctx_mode_i) && mem_active) ||
-                                  nescaped_q);
+      // §18.2: START decides a segment translation alone: no PSC hit used and no guest read;
+      // the segment's permission fault ends the walk (GUEST_PF, level 0), else the final gPA
+      // is registered for XLATE.
+      segment_skips_psc: assert (!(state_q == mmu_pkg::WalkStart && seg_take) ||
+                                 (!psc_touch_o && !issued));
+      segment_fault_or_xlate: assert (!(state_q == mmu_pkg::WalkStart && seg_take) ||
+                                      (seg_denies ? fin_valid &&
+                                                    resp.fault == mmu_pkg::FaultGuestPf &&
+                                                    resp.fault_level == 4'd0 :
+                                                    ctl_d.state == mmu_pkg::WalkXlate &&
+                                                    xl_d.final_gpa && xl_d.glevel == 3'd0));
       mem_wait_holds: assert (!(mem_resp_ready_o && !mem_resp_valid_i) ||
                               (ctl_d.state == state_q && ctl_d.mem_sent && !issued &&
                                !fin_valid && !xr_valid && !xn_valid));
