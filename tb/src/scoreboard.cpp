@@ -185,9 +185,11 @@ void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   out.guest_size = static_cast<PageSize>(leaf->level - 1);
   out.host_size = out.guest_size;
   out.sizes_known = true;
-  if (out.mode == Mode::Direct) {
+  // Outside the guest segment (the only walks with a guest leaf) GUEST_DIRECT walks as NESTED and
+  // DUAL_DIRECT as DIRECT (§18.2).
+  if (out.mode == Mode::Direct || out.mode == Mode::DualDirect) {
     out.host_size = result_.resp.size;
-  } else if (out.mode == Mode::Nested) {
+  } else if (out.mode == Mode::Nested || out.mode == Mode::GuestDirect) {
     const uint64_t address_mask = ((uint64_t{1} << config.pa_bits) - 1) & ~uint64_t{0xfff};
     const uint64_t page_mask = pageBytes(out.guest_size) - 1;
     const uint64_t pte = model_memory_.peek64(leaf->addr);
