@@ -143,6 +143,29 @@ void RandomSequence::makeRequest(Request &request) {
   request.vpid = vm.vpid;
   request.pcid = random_.percent(97) ? space.pcid : static_cast<uint16_t>(random_.below(4096));
   request.va = page.va + pick.offset;
+  // §18: in a guest-segment mode, often anywhere inside the segment (its walks are one per TLB
+  // miss, and the segment covers few of the World's pages).
+  const uint64_t segment_base = vm.gseg_base & ~uint64_t{0xfff};
+  if (knobs_.segment_weight != 0 && (vm.mode == Mode::GuestDirect || vm.mode == Mode::DualDirect) &&
+      vm.gseg_limit > segment_base && random_.percent(30)) {
+    request.va = segment_base + random_.below(vm.gseg_limit - segment_base);
+    // Now and then the page of an escape entry: a GESCAPE'd VA, or a VA the segment translates
+    // to an ESCAPE'd gPA (the entries' pages are rarely hit at random).
+    const size_t entries = vm.gescapes.size();
+    if (entries != 0 && random_.percent(40)) {
+      const size_t k = random_.below(2 * entries);
+      uint64_t target = 0;
+      if (k < entries) {
+        target = vm.gescapes[k];
+      } else if (vm.escapes[k - entries] != 0) {
+        // The VA base + d whose gPA, (base + d + OFFSET) mod 2^P, is the escaped one.
+        const uint64_t gpa_mask = (uint64_t{1} << world_.config().pa_bits) - 1;
+        target = segment_base + ((vm.escapes[k - entries] - segment_base - vm.gseg_offset) & gpa_mask);
+      }
+      if (target >= segment_base && target < vm.gseg_limit)
+        request.va = target + random_.below(4096);
+    }
+  }
   switch (odd) {
   case 1:  // an address nothing maps (most likely): guest page fault
     request.va = world_.randomVa(random_, PageSize::Size4K) | random_.below(4096);
@@ -297,9 +320,17 @@ void RandomSequence::segmentAction(Vm &vm) {
   if (vm.gescapes.empty())
     return;
   const unsigned k = static_cast<unsigned>(random_.below(vm.gescapes.size()));
+  const uint64_t base = vm.gseg_base & ~uint64_t{0xfff};
+  if (random_.percent(30) && vm.gseg_limit > base) {
+    // An ESCAPE entry (gPA) on a page the segment translates to: DUAL_DIRECT's escaped gPA.
+    const uint64_t va = base + random_.below(vm.gseg_limit - base);
+    const uint64_t gpa = (va + vm.gseg_offset) & ((uint64_t{1} << world_.config().pa_bits) - 1);
+    vm.escapes[k % vm.escapes.size()] = gpa & ~uint64_t{0xfff};
+    pushWriteReg(vm, CtxReg::EscapeBase, vm.escapes[k % vm.escapes.size()] | 1, k % vm.escapes.size());
+    return;
+  }
   uint64_t page = 0;
   if (random_.percent(70)) {
-    const uint64_t base = vm.gseg_base & ~uint64_t{0xfff};
     for (const MappedPage &candidate : vm.spaces[vm.space].pages)
       if (candidate.va >= base && candidate.va < vm.gseg_limit && (page == 0 || random_.percent(30)))
         page = candidate.va + candidate.touch[random_.below(candidate.touch.size())];

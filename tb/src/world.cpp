@@ -296,6 +296,8 @@ void World::pickSegment(Vm &vm, Random &random) const {
     vm.gseg_offset = space.pages[random.below(space.pages.size())].gpa - first.va;
   else if (roll < 20)  // misaligned by 4K: every translation splinters to 4K (§18.1 gsize)
     vm.gseg_offset += pageBytes(PageSize::Size4K);
+  else if (roll < 40)  // past GSIZE: BOUNDS in DUAL_DIRECT, an EPT violation in GUEST_DIRECT
+    vm.gseg_offset = vm.gsize + random.below(16) * pageBytes(PageSize::Size2M) - first.va;
   vm.gseg_offset &= ~uint64_t{0xfff};
   // What the segment grants: mostly everything, else random bits (permission faults, §18.3).
   const uint64_t grant = random.percent(60) ? (gseg::RW | gseg::US | gseg::X)
