@@ -464,6 +464,39 @@ module mmu_walker #(
     seg_gsize = fits_1g ? mmu_pkg::Size1G : fits_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
   end
 
+  // The ESCAPE list (§8.2) on the segment's gPA, for every guest page size at once, the size
+  // chosen after: the 4K match and a match in the 1G page (one filter), a match in the 2M page.
+  // Beside the segment decision, not after it (§12: at most 60 gate levels).
+  logic seg_esc_hit, seg_esc_in_1g, seg_esc_in_2m, seg_esc_in_page;
+
+  mmu_escape_filter #(.AddrBits(PaBits), .EscapeEntries(EscapeEntries)) u_seg_escape_1g (
+    .esc_valid_i (ctx_esc_valid_i),
+    .esc_page_i  (ctx_esc_page_i),
+    .addr_i      (seg_gpa),
+    .size_i      (mmu_pkg::Size1G),
+    .escaped_o   (seg_esc_hit),
+    .in_page_o   (seg_esc_in_1g)
+  );
+
+  /* verilator lint_off PINCONNECTEMPTY */
+  mmu_escape_filter #(.AddrBits(PaBits), .EscapeEntries(EscapeEntries)) u_seg_escape_2m (
+    .esc_valid_i (ctx_esc_valid_i),
+    .esc_page_i  (ctx_esc_page_i),
+    .addr_i      (seg_gpa),
+    .size_i      (mmu_pkg::Size2M),
+    .escaped_o   (),
+    .in_page_o   (seg_esc_in_2m)
+  );
+  /* verilator lint_on PINCONNECTEMPTY */
+
+  always_comb begin : segment_escape
+    unique case (seg_gsize)
+      mmu_pkg::Size1G: seg_esc_in_page = seg_esc_in_1g;
+      mmu_pkg::Size2M: seg_esc_in_page = seg_esc_in_2m;
+      default: seg_esc_in_page = seg_esc_hit;
+    endcase
+  end
+
   // ---------------------------------------------------------------------------------------
   // Step 1: the gPA that becomes known this cycle (registered for XLATE), and the one XLATE
   // translates.
@@ -480,11 +513,9 @@ module mmu_walker #(
     xn_glevel = '0;
     unique case (state_q)
       mmu_pkg::WalkStart: begin
-        if (seg_take) begin  // the final gPA of a segment translation (no fault: translated)
-          xn_valid = !seg_denies;
-          xn_final = 1'b1;
-          xn_gpa = seg_gpa;
-        end else if (!psc_hit_i) begin  // locate the root table
+        // (A segment translation's final gPA has its own escape filters, u_seg_escape_*: it is
+        // not muxed in here, so that the segment decision is not in series with the filter.)
+        if (!psc_hit_i) begin  // locate the root table
           xn_valid = 1'b1;
           xn_gpa = ctx_cr3_i;
           xn_glevel = 3'(GuestLevels);
@@ -514,13 +545,11 @@ module mmu_walker #(
     endcase
   end
 
-  // The guest page of the final gPA: in START a segment's (still to be registered), else the
-  // walk's leaf's.
   mmu_escape_filter #(.AddrBits(PaBits), .EscapeEntries(EscapeEntries)) u_escape_filter (
     .esc_valid_i (ctx_esc_valid_i),
     .esc_page_i  (ctx_esc_page_i),
     .addr_i      (xn_gpa),
-    .size_i      (state_q == mmu_pkg::WalkStart ? seg_gsize : g_gsize),
+    .size_i      (g_gsize),
     .escaped_o   (esc_hit),
     .in_page_o   (esc_in_page)
   );
@@ -912,7 +941,12 @@ module mmu_walker #(
             resp.fault_addr = req_q.va;
             finish();
           end else begin  // the final gPA, translated in XLATE
-            to_xlate();
+            xl_d.gpa = seg_gpa;
+            xl_d.final_gpa = 1'b1;
+            xl_d.glevel = 3'd0;
+            xl_d.escaped = mmu_pkg::mode_direct_dim(ctx_mode_i) && seg_esc_hit;
+            xl_d.in_page = seg_esc_in_page;
+            ctl_d.state = mmu_pkg::WalkXlate;
           end
         end else if (psc_hit_i) begin
           // The deepest PSC hit skips the levels above it (§10.1).
