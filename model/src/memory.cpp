@@ -87,9 +87,10 @@ void SparseMemory::grow() {
 
 SparseMemory::Page *SparseMemory::pageFor(uint64_t addr, bool allocate) {
   const uint64_t frame = addr >> kFrameShift;
-  // Walks touch the same few table pages repeatedly: a one-entry cache avoids most lookups.
-  if (frame == last_frame_)
-    return last_page_;
+  // Walks touch the same few table pages repeatedly: recent_ spares most lookups.
+  Recent &recent = recentOf(frame);
+  if (recent.frame == frame)
+    return recent.page;
   Page *page = find(frame);
   if (page == nullptr) {
     if (!allocate)
@@ -100,21 +101,20 @@ SparseMemory::Page *SparseMemory::pageFor(uint64_t addr, bool allocate) {
     ++pages_;
     slots_[slotOf(frame)] = Slot{frame, page};
   }
-  last_frame_ = frame;
-  last_page_ = page;
+  recent = Recent{frame, page};
   return page;
 }
 
 uint64_t SparseMemory::read64(uint64_t addr) {
   // pageFor(addr, false) with its lookup inlined: reads (a walk's) are most lookups.
   const uint64_t frame = addr >> kFrameShift;
-  if (frame == last_frame_)
-    return last_page_->words[wordIndex(addr)];
+  Recent &recent = recentOf(frame);
+  if (recent.frame == frame)
+    return recent.page->words[wordIndex(addr)];
   Page *page = find(frame);
   if (page == nullptr)
     return 0;
-  last_frame_ = frame;
-  last_page_ = page;
+  recent = Recent{frame, page};
   return page->words[wordIndex(addr)];
 }
 
@@ -142,8 +142,17 @@ bool SparseMemory::peekHint(uint64_t addr, uint64_t &value) const {
 }
 
 void SparseMemory::prefetchHint(uint64_t addr) const {
-  if (const Page *page = find(addr >> kFrameShift))
-    __builtin_prefetch(&page->words[wordIndex(addr)]);
+  // The hint's page is one a walk is about to read (a level-1 table of a large footprint, which
+  // recent_ rarely holds): entering it here spares that read its lookup.
+  const uint64_t frame = addr >> kFrameShift;
+  Recent &recent = recentOf(frame);
+  if (recent.frame != frame) {
+    Page *page = find(frame);
+    if (page == nullptr)
+      return;
+    recent = Recent{frame, page};
+  }
+  __builtin_prefetch(&recent.page->words[wordIndex(addr)]);
 }
 
 void SparseMemory::clear() {
@@ -153,8 +162,7 @@ void SparseMemory::clear() {
   pages_ = 0;
   slots_.assign(size_t{1} << kInitialSlotBits, Slot{});
   slot_bits_ = kInitialSlotBits;
-  last_frame_ = ~uint64_t{0};
-  last_page_ = nullptr;
+  recent_.fill(Recent{});
 }
 
 }  // namespace vmmu

@@ -24,6 +24,41 @@ namespace {
 PageSize sizeOfLevel(unsigned level) { return static_cast<PageSize>(level - 1); }
 unsigned ctrIndex(Counter c) { return static_cast<unsigned>(c); }
 
+// The nested table as one EPT format lays it out (§21.1): its levels, where each level's index
+// starts in the gPA and how wide it is, which entries are leaves and what they map, and how many
+// gPA bits it reaches. Radix is §2.2 with NestedLevels levels.
+struct EptShape {
+  EptFormat format = EptFormat::Radix;
+  unsigned levels = 4;
+  unsigned reach_bits = 0;  // a gPA with bits at or above this faults (§21.1); 0: no limit (Radix)
+
+  bool radix() const { return format == EptFormat::Radix; }
+  unsigned shift(unsigned level) const { return radix() ? levelShift(level) : flatLevelShift(level); }
+  uint64_t index(uint64_t gpa, unsigned level) const {
+    return radix() ? entryIndex(gpa, level) : flatEntryIndex(gpa, level);
+  }
+  bool beyondReach(uint64_t gpa) const { return reach_bits != 0 && (gpa >> reach_bits) != 0; }
+  bool leaf(uint64_t e, unsigned level) const { return level == 1 || (e & ept::LP); }
+  // The page a leaf of `level` maps (§2.2; §21.2: a flattened level-1 LP leaf maps 2 MiB, a
+  // level-2 one 1 GiB).
+  PageSize leafSize(uint64_t e, unsigned level) const {
+    if (radix())
+      return static_cast<PageSize>(level - 1);
+    if (level == 2)
+      return PageSize::Size1G;
+    return (e & ept::LP) ? PageSize::Size2M : PageSize::Size4K;
+  }
+};
+
+EptShape eptShapeOf(uint64_t eptp, unsigned nested_levels) {
+  switch (eptFormatOf(eptp)) {
+  case EptFormat::Flat2: return {EptFormat::Flat2, 2, 48};
+  case EptFormat::Flat1: return {EptFormat::Flat1, 1, 30};
+  case EptFormat::Radix: break;
+  }
+  return {EptFormat::Radix, nested_levels, 0};
+}
+
 // Guest access rights accumulated over a walk (§7): rw, us are ANDed and nx ORed.
 struct GuestAccess {
   bool rw = true;
@@ -59,7 +94,7 @@ struct TlbEntry {
   bool valid = false;
   bool global = false;
   bool dirty = false;
-  uint8_t spare = 0;  // a member, not padding, so that every byte tagWord() reads has a value
+  uint8_t spare = 0;  // a member, not padding, so that every byte tagWord() reads has a value (always 0)
   uint16_t vpid = 0;
   uint16_t pcid = 0;
   PageSize gsize = PageSize::Size4K;
@@ -100,6 +135,7 @@ struct StlbEntry : TlbEntry {
 
 struct PscEntry {
   bool valid = false;
+  bool nested = false;    // AGILE (§20.4): the table below is the guest's, walked nested
   uint16_t vpid = 0;
   uint16_t pcid = 0;
   GuestAccess acc;
@@ -145,10 +181,11 @@ struct HostPage {
 
 struct Mmu::Impl {
   Impl(const MmuConfig &cfg, PhysicalMemory &mem, MemoryTiming *mem_timing)
-      : config(cfg), memory(mem), default_timing(kDefaultMemOpCycles),
-        timing(mem_timing ? mem_timing : &default_timing),
+      : config(cfg), memory(mem), sparse_memory(dynamic_cast<SparseMemory *>(&mem)), default_timing(kDefaultMemOpCycles),
+        timing(mem_timing ? mem_timing : &default_timing), fixed_cycles(timing->fixedCycles()),
         addr_mask(((uint64_t{1} << cfg.pa_bits) - 1) & ~uint64_t{0xfff}),
-        va_drop_bits(64 - cfg.vaBits()), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
+        va_drop_bits(64 - cfg.vaBits()), guest_reserved(guestReservedMasks(cfg.pa_bits)),
+        ept_reserved(eptReservedMasks(cfg.pa_bits)), regs(cfg.num_contexts), tlb(arraysOf<Tlb>(cfg.tlb)),
         ntlb(arraysOf<Ntlb>(cfg.ntlb)),
         // Without an STLB a 1 x 1 array stands in, never used: has_stlb guards every access.
         stlb(cfg.hasStlb() ? cfg.stlb.sets : 1, cfg.hasStlb() ? cfg.stlb.ways : 1), has_stlb(cfg.hasStlb()),
@@ -182,6 +219,8 @@ struct Mmu::Impl {
   static bool nestedDimension(Mode mode) { return mode == Mode::Nested || mode == Mode::GuestDirect; }
   static bool directDimension(Mode mode) { return mode == Mode::Direct || mode == Mode::DualDirect; }
   static bool hasGuestSegment(Mode mode) { return mode == Mode::GuestDirect || mode == Mode::DualDirect; }
+  // The modes whose TLB entries INV_EPTP removes (§11): every mode with an EPTP in use.
+  static bool usesEpt(Mode mode) { return nestedDimension(mode) || directDimension(mode) || mode == Mode::Agile; }
   static bool guestAd(const Regs &r) { return r[regIndex(CtxReg::Flags)] & 1; }
   uint64_t eptRoot(const Regs &r) const { return r[regIndex(CtxReg::Eptp)] & addr_mask; }
   static bool eptAd(const Regs &r) { return r[regIndex(CtxReg::Eptp)] & ept::kEptpAdEnable; }
@@ -195,6 +234,7 @@ struct Mmu::Impl {
     case regIndex(CtxReg::GsegBase): return ~uint64_t{0xfff} | gseg::RW | gseg::US | gseg::X;
     case regIndex(CtxReg::GsegLimit):
     case regIndex(CtxReg::GsegOffset): return ~uint64_t{0xfff};
+    case regIndex(CtxReg::Gcr3): return addr_mask | agile::RootNested;
     case regIndex(CtxReg::Cr3): return addr_mask;
     case regIndex(CtxReg::Eptp): return ~uint64_t{0};
     case regIndex(CtxReg::GBase): return addr_mask;
@@ -216,16 +256,16 @@ struct Mmu::Impl {
     const uint64_t mask = regMask(reg);
     if (mask == 0)
       return;
-    if (reg == regIndex(CtxReg::Mode) && (value & 7) > static_cast<uint64_t>(Mode::DualDirect))
+    if (reg == regIndex(CtxReg::Mode) && (value & 7) > static_cast<uint64_t>(Mode::Agile))
       return;  // a reserved MODE code is ignored: nothing stored, no flush (§3)
     Regs &r = regs[ctx];
     // §3 implicit INV_VPID, whatever the valid bits: MODE, EPTP, GBASE, GSIZE, ESCAPE and GESCAPE
     // writes flush the slot's VPID; a VPID write flushes the old and the new VPID, the only two
     // whose slot in force it can change. CR3, FLAGS and the guest segment (guest state switched
-    // with CR3, §18.5) do not invalidate.
+    // with CR3, §18.5) and GCR3 (AGILE's guest root, §20.1) do not invalidate.
     const bool flushes = !(reg == regIndex(CtxReg::Cr3) || reg == regIndex(CtxReg::Flags) ||
                            reg == regIndex(CtxReg::GsegBase) || reg == regIndex(CtxReg::GsegLimit) ||
-                           reg == regIndex(CtxReg::GsegOffset));
+                           reg == regIndex(CtxReg::GsegOffset) || reg == regIndex(CtxReg::Gcr3));
     if (flushes)
       invalidateVpid(slotVpid(r));
     if (reg == regIndex(CtxReg::Vpid)) {
@@ -325,7 +365,7 @@ struct Mmu::Impl {
     const uint64_t root = eptp & addr_mask;
     for (const Regs &r : regs) {
       const Mode mode = slotMode(r);
-      if (slotValid(r) && (nestedDimension(mode) || directDimension(mode)) && eptRoot(r) == root)
+      if (slotValid(r) && usesEpt(mode) && eptRoot(r) == root)
         invalidateVpid(slotVpid(r));
     }
     for (Ntlb &array : ntlb)
@@ -359,6 +399,18 @@ struct Mmu::Impl {
   const Request *req = nullptr;
   const Regs *ctx = nullptr;
   TranslateResult *out = nullptr;
+  // AGILE (§20.2): the walk in flight has switched to nested (it reads guest tables and
+  // translates their pointers through the EPT). Cleared at the start of every walk.
+  bool agile_nested = false;
+
+  // The mode whose rules a table pointer, a final gPA and a fault of the walk in flight follow:
+  // the slot's, but for AGILE SHADOW's above its switch and NESTED's below it (§20.2, §20.3).
+  Mode walkMode() const {
+    const Mode mode = slotMode(*ctx);
+    if (mode != Mode::Agile)
+      return mode;
+    return agile_nested ? Mode::Nested : Mode::Shadow;
+  }
 
   // translate() behind the TLB-hit fast path (fastHit()), which answers most requests.
   void translateFast(const Request &request, TranslateResult &result) {
@@ -555,6 +607,8 @@ struct Mmu::Impl {
   bool tlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
     for (unsigned size = 0; size < 3; ++size) {
       Tlb &array = tlb[size];
+      if (array.empty())
+        continue;
       const uint64_t vpn = request.va >> pageShift(static_cast<PageSize>(size));
       const unsigned set = array.setOf(vpn);
       const auto matches = [&](const TlbEntry &e) {
@@ -592,7 +646,8 @@ struct Mmu::Impl {
       const uint64_t vpn = request.va >> pageShift(size);
       const unsigned set = stlb.setOf(vpn);
       const auto matches = [&](const StlbEntry &e) {
-        return e.size == size && e.vpn == vpn && e.vpid == request.vpid && (e.global || e.pcid == pcid);
+        // The VPN first: it rejects nearly every way on its own (most entries have the same size).
+        return e.vpn == vpn && e.size == size && e.vpid == request.vpid && (e.global || e.pcid == pcid);
       };
       const int way = stlb.find(set, matches);
       if (way < 0)
@@ -674,7 +729,7 @@ struct Mmu::Impl {
     return false;
   }
   bool fault(Fault f, uint32_t info, uint64_t addr, unsigned level, unsigned guest_level = 0) {
-    return setFault(slotMode(*ctx), f, info, addr, level, guest_level);
+    return setFault(walkMode(), f, info, addr, level, guest_level);
   }
 
   // The operation is written straight into the result's list (not copied there from a local:
@@ -689,58 +744,93 @@ struct Mmu::Impl {
     return op;
   }
 
+  // The operation's c (§12), recorded in the result when the caller asked for the list: a fixed
+  // latency is added as it is, else the timing is asked with the operation.
+  uint64_t issueOp(uint64_t addr, MemOpKind kind, uint64_t mask, Dim dim, unsigned level) {
+    if (out->record_ops) {
+      const MemOp &op = recordOp(addr, kind, mask, dim, level);
+      return fixed_cycles != 0 ? fixed_cycles : timing->cycles(op);
+    }
+    if (fixed_cycles != 0)
+      return fixed_cycles;
+    MemOp op;
+    op.addr = addr;
+    op.kind = kind;
+    op.mask = mask;
+    op.dim = dim;
+    op.level = static_cast<uint8_t>(level);
+    return timing->cycles(op);
+  }
+
   uint64_t emitRead(uint64_t addr, Dim dim, unsigned level) {
-    const MemOp &op = recordOp(addr, MemOpKind::Read, 0, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestReads : Counter::NestedReads)];
-    const uint64_t value = memory.read64(addr);
-    out->trace.walk_cycles += timing->cycles(op);
+    // SparseMemory (final) is called directly: no indirect call per reference.
+    const uint64_t value = sparse_memory != nullptr ? sparse_memory->read64(addr) : memory.read64(addr);
+    out->trace.walk_cycles += issueOp(addr, MemOpKind::Read, 0, dim, level);
     return value;
   }
 
   void emitFetchOr(uint64_t addr, uint64_t mask, Dim dim, unsigned level) {
-    const MemOp &op = recordOp(addr, MemOpKind::FetchOr, mask, dim, level);
     ++counters[ctrIndex(dim == Dim::Guest ? Counter::GuestAdUpdates : Counter::NestedAdUpdates)];
     memory.fetchOr64(addr, mask);
-    out->trace.walk_cycles += timing->cycles(op);
+    out->trace.walk_cycles += issueOp(addr, MemOpKind::FetchOr, mask, dim, level);
+  }
+
+  // The reserved bits of §2.1 and §2.2 by level (1 .. 5) and by the entry's PS (guest) or LP (EPT)
+  // bit, worked out once from P: a check is then one AND, where it was a chain of tests per entry
+  // read (every walk reads two to four entries).
+  using ReservedMasks = std::array<std::array<uint64_t, 2>, 6>;
+  static uint64_t highReserved(unsigned pa_bits) {
+    return ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << pa_bits) - 1);  // bits 51:P
+  }
+  static ReservedMasks guestReservedMasks(unsigned pa_bits) {
+    ReservedMasks masks{};
+    for (unsigned level = 1; level < masks.size(); ++level) {
+      masks[level][0] = highReserved(pa_bits);
+      // PS set: a large page's low address bits are reserved (2M: bits 20:13, 1G: 29:13); above
+      // level 3 PS itself is.
+      masks[level][1] = highReserved(pa_bits) | (level == 2   ? 0x1fe000
+                                                 : level == 3 ? 0x3fffe000
+                                                 : level >= 4 ? pte::PS
+                                                              : 0);
+    }
+    return masks;
+  }
+  static ReservedMasks eptReservedMasks(unsigned pa_bits) {
+    ReservedMasks masks{};
+    for (unsigned level = 1; level < masks.size(); ++level) {
+      // LP clear: a non-leaf's bits 6:3 are reserved (not at level 1, where every entry is a leaf).
+      masks[level][0] = highReserved(pa_bits) | (level > 1 ? 0x78 : 0);
+      // LP set: a large page's low address bits (2M: bits 20:12, 1G: 29:12); above level 3 LP itself.
+      masks[level][1] = highReserved(pa_bits) | (level == 2   ? 0x1ff000
+                                                 : level == 3 ? 0x3ffff000
+                                                 : level >= 4 ? ept::LP
+                                                              : 0);
+    }
+    return masks;
   }
 
   // §2.1 reserved bits of a present guest entry at `level`.
   bool guestReserved(uint64_t pte_value, unsigned level) const {
-    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
-    if (pte_value & high_reserved)
-      return true;
-    const bool ps = pte_value & pte::PS;
-    if (level >= 4 && ps)
-      return true;
-    if (level == 2 && ps && (pte_value & 0x1fe000))  // bits 20:13
-      return true;
-    if (level == 3 && ps && (pte_value & 0x3fffe000))  // bits 29:13
-      return true;
-    return false;
+    return (pte_value & guest_reserved[level][(pte_value & pte::PS) != 0]) != 0;
   }
 
-  // §2.2 misconfiguration of a present EPT entry at `level`.
-  bool eptMisconfigured(uint64_t e, unsigned level) const {
-    const bool r = e & ept::R, w = e & ept::W;
-    if (w && !r)
+  // §2.2 (§21.2 for a flattened format) misconfiguration of a present EPT entry at `level`:
+  // writable but not readable, a reserved bit set, or a leaf of a reserved memory type (2, 3, 7).
+  bool eptMisconfigured(uint64_t e, unsigned level, const EptShape &shape) const {
+    constexpr unsigned kReservedMemTypes = 1u << 2 | 1u << 3 | 1u << 7;
+    if ((e & (ept::R | ept::W)) == ept::W)
       return true;
-    const uint64_t high_reserved = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << config.pa_bits) - 1);
-    if (e & high_reserved)
+    const bool leaf = shape.leaf(e, level);
+    // x86's format: the reserved bits of each level, as masks built once. A flattened format:
+    // a large leaf's frame aligned to its page, a table pointer's bits 6:3 and its 2 MiB alignment.
+    const uint64_t reserved =
+        shape.radix() ? ept_reserved[level][(e & ept::LP) != 0]
+        : leaf        ? highReserved(config.pa_bits) | ((pageBytes(shape.leafSize(e, level)) - 1) & ~uint64_t{0xfff})
+                      : highReserved(config.pa_bits) | 0x78 | 0x1ff000;
+    if (e & reserved)
       return true;
-    const bool lp = e & ept::LP;
-    if (level >= 4 && lp)
-      return true;
-    const bool leaf = level == 1 || lp;
-    if (!leaf)
-      return (e & 0x78) != 0;  // bits 6:3
-    const unsigned mem_type = (e >> 3) & 7;
-    if (mem_type == 2 || mem_type == 3 || mem_type == 7)
-      return true;
-    if (level == 2 && (e & 0x1ff000))  // bits 20:12
-      return true;
-    if (level == 3 && (e & 0x3ffff000))  // bits 29:12
-      return true;
-    return false;
+    return leaf && ((kReservedMemTypes >> ((e >> 3) & 7)) & 1) != 0;
   }
 
   uint32_t accessQualification(Access access) const {
@@ -780,6 +870,8 @@ struct Mmu::Impl {
     const uint8_t needed = eptBitFor(access);
     for (unsigned size = 0; size < 3; ++size) {  // ntlb_lookup: 4K, 2M, 1G
       Ntlb &array = ntlb[size];
+      if (array.empty())
+        continue;
       const PageSize page_size = static_cast<PageSize>(size);
       const uint64_t gfn = gpa >> pageShift(page_size);
       const unsigned set = array.setOf(gfn);
@@ -803,6 +895,17 @@ struct Mmu::Impl {
       }
       break;
     }
+    return nestedWalk(gpa, access, final, guest_level, page);
+  }
+
+  // The rest of nested_translate after a nested TLB miss: the EPT walk from the EPT PSC, and the
+  // nested TLB fill. Out of line, so that the lookup above, which every gPA of a walk makes, keeps
+  // a small frame.
+  [[gnu::noinline]] bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
+    const uint64_t root = eptRoot(*ctx);
+    const bool ad = eptAd(*ctx);
+    const uint8_t needed = eptBitFor(access);
+    const EptShape shape = eptShapeOf((*ctx)[regIndex(CtxReg::Eptp)], config.nested_levels);
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
@@ -810,23 +913,26 @@ struct Mmu::Impl {
     const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
     uint64_t table = root;
     uint8_t perm = 7;
-    unsigned top = config.nested_levels;
-    eptPscLookup(root, gpa, table, perm, top);
+    unsigned top = shape.levels;
+    const uint32_t access_bits = accessQualification(final ? access : Access::Read) | eptq::LinearValid |
+                                 (final ? eptq::Final : 0);
+    if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
+      return fault(Fault::EptViolation, access_bits, fault_gpa, top, guest_level);
+    eptPscLookup(root, gpa, shape, table, perm, top);
     for (unsigned level = top; level >= 1; --level) {
-      const uint64_t addr = table + 8 * entryIndex(gpa, level);
+      const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
       perm &= static_cast<uint8_t>(e & 7);
-      const uint32_t violation = accessQualification(final ? access : Access::Read) |
-                                 (uint32_t{perm} << 3) | eptq::LinearValid | (final ? eptq::Final : 0);
+      const uint32_t violation = access_bits | (uint32_t{perm} << 3);
       if ((e & 7) == 0)
         return fault(Fault::EptViolation, violation, fault_gpa, level, guest_level);
-      if (eptMisconfigured(e, level))  // x86 clears the qualification of a misconfiguration
+      if (eptMisconfigured(e, level, shape))  // x86 clears the qualification of a misconfiguration
         return fault(Fault::EptMisconfig, 0, fault_gpa, level, guest_level);
-      if (level > 1 && !(e & ept::LP)) {
+      if (!shape.leaf(e, level)) {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
         table = e & addr_mask;
-        eptPscFill(level, root, gpa, table, perm);
+        eptPscFill(level, root, gpa >> shape.shift(level), table, perm);
         continue;
       }
       if (!(perm & needed))
@@ -835,7 +941,7 @@ struct Mmu::Impl {
       if (ad && (!(e & ept::A) || (write_final && !(e & ept::D))))
         emitFetchOr(addr, ept::A | (write_final ? ept::D : 0), Dim::Nested, level);
       const bool dirty = !ad || (e & ept::D) || write_final;
-      const PageSize page_size = sizeOfLevel(level);
+      const PageSize page_size = shape.leafSize(e, level);
       const uint64_t page_mask = pageBytes(page_size) - 1;
       Ntlb &array = ntlb[static_cast<unsigned>(page_size)];
       const uint64_t gfn = gpa >> pageShift(page_size);
@@ -858,8 +964,9 @@ struct Mmu::Impl {
   // §10.3 lookup, on a nested-TLB miss: the deepest EPT level whose cache holds (root, gpa)
   // gives the table the walk continues in, the permission so far and the level to read next.
   // Leaves the arguments as they are when no level hits.
-  void eptPscLookup(uint64_t root, uint64_t gpa, uint64_t &table, uint8_t &perm, unsigned &top) {
-    const EptPscHit hit = findEptPsc(root, gpa);
+  void eptPscLookup(uint64_t root, uint64_t gpa, const EptShape &shape, uint64_t &table, uint8_t &perm,
+                    unsigned &top) {
+    const EptPscHit hit = findEptPsc(root, gpa, shape);
     if (hit.level == 0)
       return;
     EptPsc &cache = *ept_psc[hit.level - 2];
@@ -872,19 +979,20 @@ struct Mmu::Impl {
     top = hit.level - 1;
   }
 
-  // The deepest EPT level (from 2 up) whose cache holds (root, gpa), and the set and way of its
-  // entry; level 0 when none does. Touches nothing (eptPscLookup() and the prefetch hint).
+  // The deepest EPT level (from 2 up to the format's levels) whose cache holds (root, gpa), and
+  // the set and way of its entry; level 0 when none does. Touches nothing (eptPscLookup() and the
+  // prefetch hint). A flattened level-2 entry's prefix is gpa >> 30 (§21.5).
   struct EptPscHit {
     unsigned level = 0;
     unsigned set = 0;
     unsigned way = 0;
   };
-  EptPscHit findEptPsc(uint64_t root, uint64_t gpa) const {
-    for (unsigned level = 2; level <= config.nested_levels; ++level) {
+  EptPscHit findEptPsc(uint64_t root, uint64_t gpa, const EptShape &shape) const {
+    for (unsigned level = 2; level <= shape.levels; ++level) {
       const std::optional<EptPsc> &cache = ept_psc[level - 2];
-      if (!cache)
+      if (!cache || cache->empty())
         continue;
-      const uint64_t prefix = gpa >> levelShift(level);
+      const uint64_t prefix = gpa >> shape.shift(level);
       const unsigned set = cache->setOf(prefix);
       const int way = cache->find(set, [&](const EptPscEntry &e) { return e.prefix == prefix && e.root == root; });
       if (way >= 0)
@@ -893,12 +1001,12 @@ struct Mmu::Impl {
     return {};
   }
 
-  // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) just read leads to `next_hpa`.
-  void eptPscFill(unsigned level, uint64_t root, uint64_t gpa, uint64_t next_hpa, uint8_t perm) {
+  // §10.3 fill: the non-leaf EPT entry of `level` (>= 2) for the gPAs of `prefix` just read leads
+  // to `next_hpa`.
+  void eptPscFill(unsigned level, uint64_t root, uint64_t prefix, uint64_t next_hpa, uint8_t perm) {
     std::optional<EptPsc> &cache = ept_psc[level - 2];
     if (!cache)
       return;
-    const uint64_t prefix = gpa >> levelShift(level);
     const unsigned set = cache->setOf(prefix);
     EptPscEntry &fill = cache->at(set, cache->allocate(set));
     fill.perm = perm;
@@ -932,7 +1040,8 @@ struct Mmu::Impl {
   // xlate_table(gpa, guest_level) of §5.
   bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
     ++out->trace.walk_cycles;  // its XLATE cycle (§12)
-    switch (slotMode(*ctx)) {
+    switch (walkMode()) {
+    case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
     case Mode::Shadow: hpa = gpa; return true;
     case Mode::Nested:
@@ -966,7 +1075,8 @@ struct Mmu::Impl {
   // xlate_final(gpa, req, gsize) of §5.
   bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
     ++out->trace.walk_cycles;  // its XLATE cycle (§12)
-    switch (slotMode(*ctx)) {
+    switch (walkMode()) {
+    case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
     case Mode::Shadow:
       page = HostPage{gpa, gsize, 7, true};
@@ -1029,7 +1139,8 @@ struct Mmu::Impl {
       return;
     }
     const Mode mode = slotMode(*c);
-    if (directDimension(mode) || (hasGuestSegment(mode) && inGuestSegment(*c, va)))
+    // AGILE: a PSC entry may lead into shadow or guest tables; the hint is not worth telling them apart.
+    if (directDimension(mode) || mode == Mode::Agile || (hasGuestSegment(mode) && inGuestSegment(*c, va)))
       return;
     for (unsigned l = 2; l <= config.guest_levels; ++l) {
       const Psc &cache = psc[l - 2];
@@ -1048,7 +1159,8 @@ struct Mmu::Impl {
           table = gpa;
           continue;
         }
-        if (!peekNestedPage(eptRoot(*c), gpa, table))
+        if (!peekNestedPage(eptRoot(*c), eptShapeOf((*c)[regIndex(CtxReg::Eptp)], config.nested_levels), gpa,
+                            table))
           return;
       }
       memory.prefetchHint(table + 8 * entryIndex(va, 1));
@@ -1061,21 +1173,23 @@ struct Mmu::Impl {
   // that holds (root, gpa), or from the root. The EPT's upper levels are few and stay in the host
   // caches; a guest table of a large footprint is rarely in the nested TLB, and without this the
   // hint gave up on most walks there. False when an entry read is not present (the hint ends).
-  bool peekNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
+  bool peekNestedPage(uint64_t root, const EptShape &shape, uint64_t gpa, uint64_t &hpa) const {
     if (cachedNestedPage(root, gpa, hpa))
       return true;
+    if (shape.beyondReach(gpa))
+      return false;
     uint64_t table = root;
-    unsigned level = config.nested_levels;
-    if (const EptPscHit hit = findEptPsc(root, gpa); hit.level != 0) {
+    unsigned level = shape.levels;
+    if (const EptPscHit hit = findEptPsc(root, gpa, shape); hit.level != 0) {
       table = ept_psc[hit.level - 2]->at(hit.set, hit.way).next_hpa;
       level = hit.level - 1;
     }
     for (;; --level) {
       uint64_t entry = 0;
-      if (!memory.peekHint(table + 8 * entryIndex(gpa, level), entry) || (entry & 7) == 0)
+      if (!memory.peekHint(table + 8 * shape.index(gpa, level), entry) || (entry & 7) == 0)
         return false;
-      if (level == 1 || (entry & ept::LP)) {
-        const uint64_t page_mask = pageBytes(sizeOfLevel(level)) - 1;
+      if (shape.leaf(entry, level)) {
+        const uint64_t page_mask = pageBytes(shape.leafSize(entry, level)) - 1;
         hpa = (entry & addr_mask & ~page_mask) | (gpa & page_mask);
         return true;
       }
@@ -1088,6 +1202,8 @@ struct Mmu::Impl {
   bool cachedNestedPage(uint64_t root, uint64_t gpa, uint64_t &hpa) const {
     for (unsigned size = 0; size < 3; ++size) {
       const Ntlb &array = ntlb[size];
+      if (array.empty())
+        continue;
       const PageSize page_size = static_cast<PageSize>(size);
       const uint64_t gfn = gpa >> pageShift(page_size);
       const unsigned set = array.setOf(gfn);
@@ -1211,12 +1327,16 @@ struct Mmu::Impl {
     const uint16_t vpid = slotVpid(c);
     const uint64_t va = req->va;
     const unsigned levels = config.guest_levels;
+    const bool agile = slotMode(c) == Mode::Agile;
+    agile_nested = false;
     GuestAccess acc;
     unsigned level = levels;
     uint64_t table = 0;
     bool have_table = false;
     for (unsigned l = 2; l <= levels; ++l) {  // deepest first (§10.1)
       Psc &cache = psc[l - 2];
+      if (cache.empty())
+        continue;
       const uint64_t prefix = va >> levelShift(l);
       const unsigned set = cache.setOf(prefix);
       const int way = cache.find(set, pscMatch(prefix, vpid, pcid));
@@ -1230,10 +1350,23 @@ struct Mmu::Impl {
       level = l - 1;
       have_table = true;
       out->trace.psc_level = static_cast<uint8_t>(l);
+      if (agile && e.nested) {  // resumed below a switch (§20.4)
+        agile_nested = true;
+        out->trace.agile_switch_level = static_cast<uint8_t>(level);
+      }
       break;
     }
-    if (!have_table && !xlateTable(c[regIndex(CtxReg::Cr3)], levels, table))
-      return;
+    if (!have_table) {
+      uint64_t root = c[regIndex(CtxReg::Cr3)];
+      const uint64_t gcr3 = c[regIndex(CtxReg::Gcr3)];
+      if (agile && (gcr3 & agile::RootNested)) {  // the switch at the root: NESTED's walk (§20.1)
+        agile_nested = true;
+        out->trace.agile_switch_level = static_cast<uint8_t>(levels);
+        root = gcr3 & addr_mask;
+      }
+      if (!xlateTable(root, levels, table))
+        return;
+    }
     const bool ad = guestAd(c);
     for (;;) {
       if (level == 1)
@@ -1255,8 +1388,15 @@ struct Mmu::Impl {
         if (ad && !(pte_value & pte::A))
           emitFetchOr(addr, pte::A, Dim::Guest, level);
         uint64_t next = 0;
+        // AGILE's switch (§20.2): a shadow entry with bit 11 holds the guest table's host address,
+        // located as a shadow pointer; the levels below are walked nested. At most once a walk.
+        const bool switches = agile && !agile_nested && (pte_value & agile::Switch);
         if (!xlateTable(pte_value & addr_mask, level - 1, next))
           return;
+        if (switches) {
+          agile_nested = true;
+          out->trace.agile_switch_level = static_cast<uint8_t>(level - 1);
+        }
         Psc &cache = psc[level - 2];
         const uint64_t prefix = va >> levelShift(level);
         const unsigned set = cache.setOf(prefix);
@@ -1266,6 +1406,7 @@ struct Mmu::Impl {
         fill.acc = acc;
         fill.prefix = prefix;
         fill.next_hpa = next;
+        fill.nested = agile_nested;
         table = next;
         --level;
         continue;
@@ -1293,10 +1434,14 @@ struct Mmu::Impl {
 
   MmuConfig config;
   PhysicalMemory &memory;
+  SparseMemory *const sparse_memory;  // `memory` when it is the shim's SparseMemory, else null
   FixedLatency default_timing;
   MemoryTiming *timing;
+  const uint64_t fixed_cycles;  // timing->fixedCycles(): 0 unless every operation costs the same
   uint64_t addr_mask;  // bits [P-1:12]
   unsigned va_drop_bits;  // 64 - VaBits: the bits above the VA that must copy its top bit
+  const ReservedMasks guest_reserved;  // guestReservedMasks(P)
+  const ReservedMasks ept_reserved;    // eptReservedMasks(P)
   std::vector<Regs> regs;
   // By PageSize. Held in place, not behind a vector, so that a TLB lookup reaches the entries
   // with one load less.
@@ -1408,6 +1553,7 @@ Response Mmu::peek(const Request &req) const {
   ctx.gseg_base = reg(CtxReg::GsegBase);
   ctx.gseg_limit = reg(CtxReg::GsegLimit);
   ctx.gseg_offset = reg(CtxReg::GsegOffset);
+  ctx.gcr3 = reg(CtxReg::Gcr3);
   return referenceWalk(m.config, ctx, m.memory, req);
 }
 

@@ -66,6 +66,18 @@ uint64_t FrameAllocator::allocate() {
   return frame;
 }
 
+uint64_t FrameAllocator::allocateAligned(uint64_t bytes) {
+  if (bytes < pageBytes(PageSize::Size4K) || (bytes & (bytes - 1)) != 0)
+    throw std::invalid_argument("FrameAllocator::allocateAligned: " + hex(bytes) +
+                                " is not a power of two of at least 4 KiB");
+  const uint64_t start = (next_ + bytes - 1) & ~(bytes - 1);
+  if (start < next_ || start > limit_ || limit_ - start < bytes)
+    throw std::runtime_error("FrameAllocator: out of frames in [" + hex(base_) + ", " +
+                             hex(limit_) + ") for " + hex(bytes) + " contiguous bytes");
+  next_ = start + bytes;
+  return start;
+}
+
 // --- GuestPageTables ------------------------------------------------------------------------
 
 GuestPageTables::GuestPageTables(PhysicalMemory &memory, FrameAllocator &allocator,
@@ -183,23 +195,90 @@ constexpr uint64_t kEptPresent = ept::R | ept::W | ept::X;
 }
 
 EptTables::EptTables(PhysicalMemory &memory, FrameAllocator &allocator, unsigned levels,
-                     unsigned pa_bits)
-    : memory_(memory), allocator_(allocator), levels_(levels), pa_bits_(pa_bits), root_(0) {
-  checkLevels("EptTables", levels, pa_bits);
+                     unsigned pa_bits, EptFormat format)
+    : memory_(memory), allocator_(allocator), levels_(levels), pa_bits_(pa_bits), format_(format),
+      root_(0) {
+  if (format == EptFormat::Flat2)
+    levels_ = levels = 2;
+  else if (format == EptFormat::Flat1)
+    levels_ = levels = 1;
+  else
+    checkLevels("EptTables", levels, pa_bits);
+  if (pa_bits < 32 || pa_bits > 52)
+    throw std::invalid_argument("EptTables: pa_bits must be 32..52, got " + std::to_string(pa_bits));
   root_ = newTable();
 }
 
 uint64_t EptTables::newTable() {
-  const uint64_t table = allocator_.allocate();
-  for (unsigned i = 0; i < kEntriesPerTable; ++i)
+  // A flattened table is 2^18 entries, contiguous and aligned to its 2 MiB (§21.1).
+  const uint64_t entries = flat() ? kFlatEntries : kEntriesPerTable;
+  const uint64_t table = flat() ? allocator_.allocateAligned(kFlatTableBytes) : allocator_.allocate();
+  for (uint64_t i = 0; i < entries; ++i)
     memory_.write64(table + 8 * i, 0);
+  ++tables_;
   return table;
 }
 
-// An EPTP x86 would accept at VM entry (§2.3): write-back paging structures, walk length.
+uint64_t EptTables::tableBytes() const { return tables_ * (flat() ? kFlatTableBytes : 8 * kEntriesPerTable); }
+
+// An EPTP x86 would accept at VM entry (§2.3): write-back paging structures, walk length; a
+// flattened format adds its FMT bits (§21.1), which x86 does not have.
 uint64_t EptTables::eptp(bool ad_enable) const {
   return root_ | ept::kEptpMemTypeWB | (uint64_t{levels_ - 1} << ept::kEptpWalkLengthShift) |
-         (ad_enable ? ept::kEptpAdEnable : 0);
+         eptpFormatBits(format_) | (ad_enable ? ept::kEptpAdEnable : 0);
+}
+
+namespace {
+// The gPA bits a flattened format reaches (§21.1): 48 for Flat2, 30 for Flat1.
+unsigned flatReach(EptFormat format) { return format == EptFormat::Flat2 ? 48 : 30; }
+}  // namespace
+
+std::optional<uint64_t> EptTables::flatLevel1Table(uint64_t gpa, bool create, const char *who) {
+  if (format_ == EptFormat::Flat1)
+    return root_;
+  const uint64_t slot = root_ + 8 * flatEntryIndex(gpa, 2);
+  uint64_t entry = memory_.read64(slot);
+  if (!(entry & kEptPresent)) {
+    if (!create)
+      return std::nullopt;
+    entry = newTable() | kEptPresent;
+    memory_.write64(slot, entry);
+  } else if (entry & ept::LP) {
+    if (!create)
+      return std::nullopt;
+    throw std::logic_error(std::string(who) + ": " + hex(gpa) + " is inside a 1G page mapped at level 2");
+  }
+  return entry & addressField(pa_bits_);
+}
+
+void EptTables::mapFlat(uint64_t gpa, uint64_t hpa, PageSize size, uint64_t leaf_bits) {
+  const char *who = "EptTables::map";
+  if ((gpa >> flatReach(format_)) != 0)
+    throw std::invalid_argument(std::string(who) + ": gPA " + hex(gpa) + " is beyond the " +
+                                std::to_string(flatReach(format_)) + "-bit reach of the " +
+                                std::string(toString(format_)) + " format");
+  if (size == PageSize::Size1G) {
+    if (format_ == EptFormat::Flat1)
+      throw std::invalid_argument(std::string(who) + ": the 1level format maps at most 2M pages");
+    const uint64_t slot = root_ + 8 * flatEntryIndex(gpa, 2);
+    const uint64_t old = memory_.read64(slot);
+    if ((old & kEptPresent) && !(old & ept::LP))
+      throw std::logic_error(std::string(who) + ": a table is already present where the 1G page " +
+                             hex(gpa) + " would go");
+    memory_.write64(slot, hpa | leaf_bits | ept::LP);
+    return;
+  }
+  const uint64_t table = *flatLevel1Table(gpa, true, who);
+  const uint64_t first = flatEntryIndex(gpa, 1);
+  const uint64_t count = pageBytes(size) / pageBytes(PageSize::Size4K);
+  for (uint64_t i = first; i < first + count; ++i) {  // a 2M page: its 512 replicas (§21.2)
+    const uint64_t old = memory_.read64(table + 8 * i);
+    if ((old & kEptPresent) && ((old & ept::LP) != 0) != (size == PageSize::Size2M))
+      throw std::logic_error(std::string(who) + ": " + hex(gpa) + " overlaps a page of another size");
+  }
+  const uint64_t entry = hpa | leaf_bits | (size == PageSize::Size2M ? ept::LP : 0);
+  for (uint64_t i = first; i < first + count; ++i)
+    memory_.write64(table + 8 * i, entry);
 }
 
 void EptTables::map(uint64_t gpa, uint64_t hpa, PageSize size, uint64_t perms) {
@@ -207,6 +286,10 @@ void EptTables::map(uint64_t gpa, uint64_t hpa, PageSize size, uint64_t perms) {
   if (perms & ~uint64_t{0xfff})
     throw std::invalid_argument("EptTables::map: perms " + hex(perms) +
                                 " overlap the address field");
+  if (flat()) {
+    mapFlat(gpa, hpa, size, (perms & ~(ept::LP | (uint64_t{7} << 3))) | ept::kMemTypeWB);
+    return;
+  }
   const unsigned leaf = leafLevel(size);
   const uint64_t addr_mask = addressField(pa_bits_);
   uint64_t table = root_;
@@ -237,6 +320,16 @@ std::optional<uint64_t> EptTables::entryAddress(uint64_t gpa, unsigned level) co
   if (level < 1 || level > levels_)
     return std::nullopt;
   const uint64_t addr_mask = addressField(pa_bits_);
+  if (flat()) {
+    if ((gpa >> flatReach(format_)) != 0)
+      return std::nullopt;
+    if (level == levels_)
+      return root_ + 8 * flatEntryIndex(gpa, level);
+    const uint64_t upper = memory_.read64(root_ + 8 * flatEntryIndex(gpa, 2));
+    if (!(upper & kEptPresent) || (upper & ept::LP))
+      return std::nullopt;
+    return (upper & addr_mask) + 8 * flatEntryIndex(gpa, 1);
+  }
   uint64_t table = root_;
   for (unsigned l = levels_; l > level; --l) {
     const uint64_t entry = memory_.read64(table + 8 * entryIndex(gpa, l));
@@ -272,7 +365,11 @@ bool EptTables::unmap(uint64_t gpa) {
     if (!(entry & kEptPresent))
       return false;
     if (level == 1 || (level <= 3 && (entry & ept::LP))) {
-      memory_.write64(*slot, 0);
+      // A flattened 2M page is its 512 replicas (§21.2); every other leaf is one entry.
+      const bool replicated = flat() && level == 1 && (entry & ept::LP);
+      const uint64_t first = replicated ? *slot - 8 * (flatEntryIndex(gpa, 1) & 511) : *slot;
+      for (uint64_t i = 0; i < (replicated ? 512u : 1u); ++i)
+        memory_.write64(first + 8 * i, 0);
       return true;
     }
   }
@@ -281,6 +378,22 @@ bool EptTables::unmap(uint64_t gpa) {
 
 std::optional<uint64_t> EptTables::translate(uint64_t gpa) const {
   const uint64_t addr_mask = addressField(pa_bits_);
+  if (flat()) {
+    for (unsigned level = levels_; level >= 1; --level) {
+      const std::optional<uint64_t> slot = entryAddress(gpa, level);
+      if (!slot)
+        return std::nullopt;
+      const uint64_t entry = memory_.read64(*slot);
+      if (!(entry & kEptPresent))
+        return std::nullopt;
+      if (level == 2 && !(entry & ept::LP))
+        continue;
+      const unsigned shift = level == 2 ? 30 : (entry & ept::LP) ? 21 : 12;  // §21.2
+      const uint64_t offset_mask = (uint64_t{1} << shift) - 1;
+      return ((entry & addr_mask) & ~offset_mask) | (gpa & offset_mask);
+    }
+    return std::nullopt;
+  }
   uint64_t table = root_;
   for (unsigned level = levels_; level >= 1; --level) {
     const uint64_t entry = memory_.read64(table + 8 * entryIndex(gpa, level));

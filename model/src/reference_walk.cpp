@@ -33,12 +33,20 @@ public:
 
     bool rw = true, us = true, nx = false;
     uint64_t table_gpa = ctx_.cr3 & frame_bits_;
+    // AGILE (§20): GCR3 bit 0 makes the whole walk two-dimensional from the guest's root;
+    // otherwise it starts in the shadow tables at CR3 and may turn two-dimensional once.
+    if (mode_ == Mode::Agile && (ctx_.gcr3 & 1)) {
+      two_dimensional_ = true;
+      table_gpa = ctx_.gcr3 & frame_bits_;
+    }
+    bool table_is_host = false;  // AGILE: the table was named by a switching shadow entry, by hPA
     for (unsigned level = cfg_.guest_levels; level >= 1; --level) {
       const unsigned shift = 12 + 9 * (level - 1);
       const uint64_t entry_gpa = table_gpa + 8 * ((req_.va >> shift) & 511);
-      uint64_t entry_hpa = 0;
-      if (!entryAddress(entry_gpa, level, entry_hpa))
+      uint64_t entry_hpa = entry_gpa;
+      if (!table_is_host && !entryAddress(entry_gpa, level, entry_hpa))
         return resp_;
+      table_is_host = false;
       const uint64_t entry = mem_.read64(entry_hpa);
       const uint32_t who = (req_.access == Access::Write ? pf::W : 0) | (req_.user ? pf::U : 0) |
                            (req_.access == Access::Exec ? pf::ID : 0);
@@ -52,6 +60,12 @@ public:
       const bool leaf = level == 1 || (entry & pte::PS);
       if (!leaf) {
         table_gpa = entry & frame_bits_;
+        // The switch bit (bit 11) of a shadow entry: the next table is the guest's, given by its
+        // host address; everything below it is read two-dimensionally.
+        if (mode_ == Mode::Agile && !two_dimensional_ && (entry & (uint64_t{1} << 11))) {
+          two_dimensional_ = true;
+          table_is_host = true;
+        }
         continue;
       }
       const bool denied = (req_.user && !us) || (req_.access == Access::Write && !rw) ||
@@ -112,8 +126,10 @@ private:
     resp_.fault_addr = addr;
     resp_.fault_level = static_cast<uint8_t>(level);
     resp_.fault_guest_level = static_cast<uint8_t>(guest_level);
+    // A guest page fault exits when a shadow table raised it: SHADOW, or AGILE before its switch.
+    const bool shadow_fault = mode_ == Mode::Shadow || (mode_ == Mode::Agile && !two_dimensional_);
     resp_.vm_exit = fault == Fault::EptViolation || fault == Fault::EptMisconfig ||
-                    fault == Fault::Bounds || (fault == Fault::GuestPageFault && mode_ == Mode::Shadow);
+                    fault == Fault::Bounds || (fault == Fault::GuestPageFault && shadow_fault);
     return resp_;
   }
 
@@ -151,30 +167,45 @@ private:
     const unsigned need = 1u << static_cast<unsigned>(access);
     uint64_t table = ctx_.eptp & frame_bits_;
     unsigned rwx = 7;
-    for (unsigned level = cfg_.nested_levels; level >= 1; --level) {
-      const unsigned shift = 12 + 9 * (level - 1);
-      const uint64_t entry = mem_.read64(table + 8 * ((gpa >> shift) & 511));
+    // §21.1: EPTP bits 9:8 name the table's format. 1: two levels of 18-bit index (gPA bits
+    // 47:30, 29:12), 2: one level of 18 bits (29:12), reaching 48 and 30 gPA bits; 0 and the
+    // reserved 3: the x86 radix format, 9 bits a level.
+    const unsigned format = (ctx_.eptp >> 8) & 3;
+    const bool flat = format == 1 || format == 2;
+    const unsigned levels = format == 1 ? 2 : format == 2 ? 1 : cfg_.nested_levels;
+    const unsigned index_bits = flat ? 18 : 9;
+    // The SDM's exit qualification: bits 2:0 the access, 5:3 the AND of R/W/X over the entries
+    // used, 7 linear address valid, 8 the access is to the translation of the linear address
+    // (clear for a paging-structure entry); vmmu leaves the rest 0.
+    const auto qualification = [&] { return (need & 7) | (rwx << 3) | (1u << 7) | (final ? 1u << 8 : 0); };
+    const unsigned reach = 12 + index_bits * levels;
+    if (flat && reach < 64 && (gpa >> reach) != 0) {  // nothing is read: no R/W/X to report
+      rwx = 0;
+      fail(Fault::EptViolation, qualification(), gpa, levels, guest_level);
+      return false;
+    }
+    for (unsigned level = levels; level >= 1; --level) {
+      const unsigned shift = 12 + index_bits * (level - 1);
+      const uint64_t entry = mem_.read64(table + 8 * ((gpa >> shift) & ((uint64_t{1} << index_bits) - 1)));
       rwx &= entry & 7;
-      // The SDM's exit qualification: bits 2:0 the access, 5:3 the AND of R/W/X over the
-      // entries used, 7 linear address valid, 8 the access is to the translation of the linear
-      // address (clear for a paging-structure entry); vmmu leaves the rest 0.
-      const uint32_t qualification = (need & 7) | (rwx << 3) | (1u << 7) | (final ? 1u << 8 : 0);
       if ((entry & 7) == 0) {
-        fail(Fault::EptViolation, qualification, gpa, level, guest_level);
+        fail(Fault::EptViolation, qualification(), gpa, level, guest_level);
         return false;
       }
       const bool large = entry & ept::LP;
       const bool leaf = level == 1 || large;
+      // What a leaf maps: radix level l maps 2^(12+9(l-1)); flattened level 1 maps 4K, or 2M with
+      // LP; flattened level 2 maps 1G (§21.2).
+      const unsigned page_shift = !flat ? shift : level == 2 ? 30 : large ? 21 : 12;
       const unsigned mem_type = (entry >> 3) & 7;
       bool misconfigured = ((entry & ept::W) && !(entry & ept::R)) ||
                            (cfg_.pa_bits < 52 && (entry & bitsBetween(51, cfg_.pa_bits))) ||
-                           (large && level >= 4);
-      if (!misconfigured && !leaf)
-        misconfigured = entry & bitsBetween(6, 3);
+                           (!flat && large && level >= 4);
+      if (!misconfigured && !leaf)  // a flattened level-1 table is 2 MiB aligned
+        misconfigured = (entry & bitsBetween(6, 3)) || (flat && (entry & bitsBetween(20, 12)));
       if (!misconfigured && leaf)
         misconfigured = mem_type == 2 || mem_type == 3 || mem_type == 7 ||
-                        (level == 2 && (entry & bitsBetween(20, 12))) ||
-                        (level == 3 && (entry & bitsBetween(29, 12)));
+                        (page_shift > 12 && (entry & bitsBetween(page_shift - 1, 12)));
       if (misconfigured) {  // the SDM clears the exit qualification of a misconfiguration
         fail(Fault::EptMisconfig, 0, gpa, level, guest_level);
         return false;
@@ -184,12 +215,12 @@ private:
         continue;
       }
       if (!(rwx & need)) {
-        fail(Fault::EptViolation, qualification, gpa, level, guest_level);
+        fail(Fault::EptViolation, qualification(), gpa, level, guest_level);
         return false;
       }
-      const uint64_t page_bytes = uint64_t{1} << shift;
+      const uint64_t page_bytes = uint64_t{1} << page_shift;
       hpa = (entry & frame_bits_ & ~(page_bytes - 1)) | (gpa & (page_bytes - 1));
-      leaf_level = level;
+      leaf_level = (page_shift - 12) / 9 + 1;  // the level of a radix leaf of the same size
       return true;
     }
     return false;  // not reached
@@ -199,11 +230,11 @@ private:
   // applied to the entry itself; its 4K page is the table's).
   bool entryAddress(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
     unsigned unused_level = 0;
-    if (mode_ == Mode::Native || mode_ == Mode::Shadow) {
+    if (mode_ == Mode::Native || mode_ == Mode::Shadow || (mode_ == Mode::Agile && !two_dimensional_)) {
       hpa = gpa;
       return true;
     }
-    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect)
+    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect || mode_ == Mode::Agile)
       return eptWalk(gpa, guest_level, hpa, unused_level);
     // DIRECT, DUAL_DIRECT
     if (isEscaped(gpa)) {
@@ -223,7 +254,7 @@ private:
   Response finalAddress(uint64_t gpa, PageSize guest_size) {
     uint64_t hpa = gpa;
     PageSize host_size = guest_size;
-    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect) {
+    if (mode_ == Mode::Nested || mode_ == Mode::GuestDirect || (mode_ == Mode::Agile && two_dimensional_)) {
       unsigned leaf_level = 0;
       if (!eptWalk(gpa, 0, hpa, leaf_level))
         return resp_;
@@ -264,6 +295,7 @@ private:
   const Request &req_;
   const Mode mode_;
   const uint64_t frame_bits_;
+  bool two_dimensional_ = false;  // AGILE: the walk is past its switch (guest tables, through the EPT)
   Response resp_;
 };
 

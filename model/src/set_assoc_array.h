@@ -22,7 +22,8 @@ template <typename Entry> class SetAssocArray {
 public:
   // sets and ways are powers of two (MmuConfig::validate() guarantees it), ways <= 64.
   SetAssocArray(unsigned sets, unsigned ways)
-      : sets_(sets), ways_(ways), way_bits_(log2(ways)), entries_(size_t{sets} * ways), plru_(sets, 0) {
+      : sets_(sets), ways_(ways), way_bits_(log2(ways)), set_mask_(sets - 1), entries_(size_t{sets} * ways),
+        plru_(sets, 0) {
     assert(sets != 0 && (sets & (sets - 1)) == 0 && ways != 0 && (ways & (ways - 1)) == 0);
     // §9.1 Touch, worked out once per way, so that touch() is one AND and one OR.
     for (unsigned way = 0; way < ways; ++way) {
@@ -44,7 +45,7 @@ public:
 
   template <unsigned Sets = 0> unsigned setOf(uint64_t key) const {
     assert((hasGeometry<Sets, 0>()));
-    return static_cast<unsigned>(key & ((Sets != 0 ? Sets : sets_) - 1));
+    return static_cast<unsigned>(key & (Sets != 0 ? Sets - 1 : set_mask_));
   }
 
   // Callers write an entry's fields here, never its valid bit: allocate(), fill() and the
@@ -94,17 +95,16 @@ public:
   }
 
   // §9 Fill: the lowest invalid way, else the PLRU victim; then touch it. Returns the way, its
-  // entry cleared and valid, for the caller to write in place: the walk writes its fields
-  // straight into the array, as copying an entry just built field by field stalls on store
-  // forwarding.
+  // entry valid, for the caller to write in place: the walk writes its fields straight into the
+  // array, as copying an entry just built field by field stalls on store forwarding. The other
+  // fields keep what the way held before (not cleared: a walk fills two to five arrays, and every
+  // caller writes each field), so a caller must write all of them.
   unsigned allocate(unsigned set) {
     // A full array (every array once warm) has no invalid way to look for.
     const int invalid = valid_count_ == entries_.size() ? -1 : lowestWay(set, /*valid=*/false, [](const Entry &) { return true; });
     const unsigned way = invalid >= 0 ? static_cast<unsigned>(invalid) : plruVictim(set);
     valid_count_ += invalid >= 0 ? 1 : 0;
-    Entry &slot = at(set, way);
-    slot = Entry{};
-    slot.valid = true;
+    at(set, way).valid = true;
     touch(set, way);
     return way;
   }
@@ -146,6 +146,9 @@ public:
   }
 
   unsigned validCount() const { return valid_count_; }
+  // No valid entry: every find() misses. Lookups over several arrays test it first, so that an
+  // empty one (the 2M and 1G arrays of a VM without such pages) costs no key or set computation.
+  bool empty() const { return valid_count_ == 0; }
 
   uint64_t plruBits(unsigned set) const { return plru_[set]; }
 
@@ -179,7 +182,10 @@ private:
 
   template <unsigned Ways> size_t indexOf(unsigned set, unsigned way) const {
     assert((hasGeometry<0, Ways>()));
-    return size_t{set} * (Ways != 0 ? Ways : ways_) + way;
+    if constexpr (Ways != 0)
+      return size_t{set} * Ways + way;
+    else
+      return (size_t{set} << way_bits_) + way;
   }
 
   // Four ways: every array's in the default configuration but the STLB's eight.
@@ -223,6 +229,7 @@ private:
   unsigned sets_;
   unsigned ways_;
   unsigned way_bits_;
+  uint64_t set_mask_;  // sets_ - 1, kept so that setOf() is one AND
   std::vector<Entry> entries_;
   std::vector<uint64_t> plru_;  // bit n is node b[n] of the set's tree
   unsigned valid_count_ = 0;    // valid entries: the entries change valid only through this class

@@ -13,6 +13,7 @@ std::string_view toString(Mode mode) {
   case Mode::Direct: return "DIRECT";
   case Mode::GuestDirect: return "GUEST_DIRECT";
   case Mode::DualDirect: return "DUAL_DIRECT";
+  case Mode::Agile: return "AGILE";
   }
   return "?";
 }
@@ -44,6 +45,15 @@ std::string_view toString(Fault fault) {
   case Fault::EptMisconfig: return "EPT_MISCONFIG";
   case Fault::Bounds: return "BOUNDS";
   case Fault::NoContext: return "NO_CONTEXT";
+  }
+  return "?";
+}
+
+std::string_view toString(EptFormat format) {
+  switch (format) {
+  case EptFormat::Radix: return "4level";
+  case EptFormat::Flat2: return "2level";
+  case EptFormat::Flat1: return "1level";
   }
   return "?";
 }

@@ -90,8 +90,7 @@ OutputFile::OutputFile(std::string destination) : destination_(std::move(destina
   if (destination_.empty())
     throw OutputError("an output file name is empty");
   if (destination_ == "-") {
-    temp_ = "/dev/stdout";
-    committed_ = true;
+    temp_ = "/dev/stdout";  // written in place, never renamed or removed (see ~OutputFile)
     return;
   }
   struct stat st = {};
@@ -111,7 +110,9 @@ OutputFile::OutputFile(std::string destination) : destination_(std::move(destina
 }
 
 OutputFile::~OutputFile() {
-  if (!committed_)
+  // Standard output is never removed, whatever the state: run as root, unlinking /dev/stdout
+  // would take it away from every process on the machine.
+  if (!committed_ && destination_ != "-")
     ::unlink(temp_.c_str());
   unregisterTemporary(slot_);
 }

@@ -3,6 +3,8 @@
 //   vmmu run [TRACE] [--mode MODE|adaptive|all] [--backend model|rtl [--rtl-params SET] [--no-cycle-skip]]
 //            [--policy NAME] [--wave FILE.fst [--wave-window A:B]] [--json FILE|-]
 //            [--config FILE] [--interval N] [--max-events N] [--warmup N] [--contiguity compact|balloon]
+//            [--ept-format 4level|2level|1level]
+//            [--io-gap] [--policy-modes guest-direct,dual-direct]
 //            [--direct-after N]
 //
 // With no TRACE it replays the recorded traces of traces/ interleaved on one CPU (`vmmu trace mix
@@ -73,7 +75,7 @@ constexpr const char *kBundledTraces[] = {"gzip.vmt", "xz.vmt", "sort.vmt", "cc1
 
 const std::vector<std::string> kModes = {"native",         "nested",       "shadow",      "shadow-cache",
                                          "shadow-prefetch", "direct",       "guest-direct", "dual-direct",
-                                         "adaptive",        "all"};
+                                         "agile",           "adaptive",     "all"};
 const std::vector<std::string> kPolicies = {"adaptive", "adaptive-shadow", "adaptive-shadow-prefetch", "none"};
 
 struct RunCommandOptions {
@@ -87,11 +89,14 @@ struct RunCommandOptions {
   std::string json;
   std::string config;
   std::string contiguity;  // empty: compaction, and no contiguity line in the report
+  std::string ept_format;  // empty: 4level, and no EPT-format line in the report
+  std::string policy_modes;  // "guest-direct,dual-direct" or either: the policy's extra targets
   uint64_t direct_after = 0;
   uint64_t interval = 0;  // 0: the configuration's
   uint64_t max_events = UINT64_MAX;
   uint64_t warmup = 0;
   bool help_config = false;
+  bool io_gap = false;
   bool no_cycle_skip = false;
 };
 
@@ -178,8 +183,34 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   if (o.mode == "adaptive" && !request.adaptive)
     usageError("--mode", "adaptive needs a policy, not --policy none");
 
+  if (!o.policy_modes.empty()) {
+    // Comma-separated names of the segment modes the policy may switch into (§16).
+    for (size_t at = 0; at <= o.policy_modes.size();) {
+      const size_t comma = std::min(o.policy_modes.find(',', at), o.policy_modes.size());
+      const std::string name = o.policy_modes.substr(at, comma - at);
+      if (name == "guest-direct")
+        request.settings.adaptive.guest_direct = true;
+      else if (name == "dual-direct")
+        request.settings.adaptive.dual_direct = true;
+      else
+        usageError("--policy-modes", "expected guest-direct, dual-direct or both, comma-separated, got '" + name + "'");
+      at = comma + 1;
+    }
+    if (!request.adaptive)
+      usageError("--policy-modes", "needs the adaptive policy (--mode adaptive or all, not --policy none)");
+  }
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
+  for (const vmm::Approach approach : request.approaches)
+    if (const char *section = vmm::modelOnlySection(approach);
+        request.backend == run::BackendKind::Rtl && section != nullptr)
+      usageError("--mode", std::string(vmm::toString(approach)) +
+                               " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md " +
+                               section + ")");
+  if (request.backend == run::BackendKind::Rtl && !o.ept_format.empty() && o.ept_format != "4level")
+    usageError("--ept-format", o.ept_format +
+                                   " runs on the model backend only: the RTL walks every EPT as 4level "
+                                   "(docs/architecture.md §21.8)");
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)
@@ -230,6 +261,15 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
     request.settings.interval = o.interval;
   if (!o.contiguity.empty())
     request.settings.vmm.contiguity = vmm::parseContiguity(o.contiguity);  // oneOf() checked the name
+  if (!o.ept_format.empty())
+    request.settings.vmm.memory.ept_format = o.ept_format == "2level"   ? EptFormat::Flat2
+                                             : o.ept_format == "1level" ? EptFormat::Flat1
+                                                                        : EptFormat::Radix;  // oneOf() checked it
+  if (o.io_gap && request.settings.vmm.memory.bytes > (3ull << 30)) {
+    // The PC's hole below 4 GiB for a VM with RAM above it (docs/architecture.md §19.5).
+    request.settings.vmm.memory.io_gap_start = 3ull << 30;
+    request.settings.vmm.memory.io_gap_bytes = 1ull << 30;
+  }
   request.settings.direct_after = o.direct_after;
   request.max_events = o.max_events;
   request.warmup = o.warmup;
@@ -296,6 +336,7 @@ int runRun(const RunCommandOptions &o) {
 
   run::RunReport report = run::runTrace(request);
   report.contiguity = o.contiguity;
+  report.ept_format = o.ept_format;
   if (bundled)
     report.trace = "bundled mix of traces/{gzip,xz,sort,cc1,sqlite}.vmt, quantum " + std::to_string(kBundledQuantum);
 
@@ -341,7 +382,8 @@ void addRunCommand(CLI::App &app, Action &action) {
               "SIGINT or SIGTERM stops the run: what was measured is printed (and written as JSON), exit 128+signal.");
   run->add_option("TRACE", o->trace, "The .vmt trace to replay (default: the bundled mix)");
   run->add_option("--mode", o->mode, "The approaches to run (all: native to direct and the adaptive policy; guest-direct and "
-                  "dual-direct, the guest direct segment of docs/architecture.md §18, run by name)")
+                  "dual-direct, the guest direct segment of docs/architecture.md §18, and agile, agile paging of "
+                  "§20, run by name on the model backend only)")
       ->check(oneOf(kModes));
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));
@@ -370,6 +412,19 @@ void addRunCommand(CLI::App &app, Action &action) {
                   "them in place); either adds its cost line to the report")
       ->check(oneOf({"compact", "balloon"}))
       ->default_str("compact");
+  run->add_option("--ept-format", o->ept_format,
+                  "The nested table's format (docs/architecture.md §21): 4level (x86 EPT), 2level (two levels of "
+                  "2 MiB tables indexed by 18 bits) or 1level (one 2 MiB table, a guest of at most 1 GiB); model "
+                  "backend only for 2level and 1level; adds the EPT tables' memory and cost to the report")
+      ->check(oneOf({"4level", "2level", "1level"}))
+      ->default_str("4level");
+  run->add_option("--policy-modes", o->policy_modes,
+                  "Let the adaptive policy also switch into guest-direct, dual-direct or both (comma-separated; "
+                  "model backend): its VM offers the guest segment from creation (docs/architecture.md §16)")
+      ->default_str("none: nested and shadow only");
+  run->add_flag("--io-gap", o->io_gap,
+                "Give a VM of more than 3 GiB the PC's I/O gap: no RAM at guest-physical 3-4 GiB, the rest "
+                "relocated above 4 GiB (docs/architecture.md §19.5)");
   run->add_option("--direct-after", o->direct_after,
                   "Run direct nested for the first N user accesses and switch into direct at the interval "
                   "boundary that reaches them, making the VM contiguous then, with the guest's memory in use")

@@ -84,16 +84,18 @@ TEST(Registers, FieldsOutsideTheSpecReadAsZero) {
   mmu.writeReg(1, static_cast<CtxReg>(12), ones);
   EXPECT_EQ(mmu.readReg(1, static_cast<CtxReg>(12)), 0u);
   // The guest segment (§18.1): BASE keeps its attribute bits 3:1, LIMIT and OFFSET bits 63:12;
-  // GESCAPE_k a gVA page and the valid bit; registers 19-23 and GESCAPE beyond EscapeEntries do
-  // not exist.
+  // GESCAPE_k a gVA page and the valid bit; GCR3 (19, §20.1) bits P-1:12 and 0; registers 20-23
+  // and GESCAPE beyond EscapeEntries do not exist.
   mmu.writeReg(1, CtxReg::GsegBase, ones);
   EXPECT_EQ(mmu.readReg(1, CtxReg::GsegBase), ones & ~uint64_t{0xff1});
   mmu.writeReg(1, CtxReg::GsegLimit, ones);
   EXPECT_EQ(mmu.readReg(1, CtxReg::GsegLimit), ones & ~uint64_t{0xfff});
   mmu.writeReg(1, guestEscapeReg(3), ones);
   EXPECT_EQ(mmu.readReg(1, guestEscapeReg(3)), ones & ~uint64_t{0xffe});
-  mmu.writeReg(1, static_cast<CtxReg>(19), ones);
-  EXPECT_EQ(mmu.readReg(1, static_cast<CtxReg>(19)), 0u);
+  mmu.writeReg(1, CtxReg::Gcr3, ones);
+  EXPECT_EQ(mmu.readReg(1, CtxReg::Gcr3), ((uint64_t{1} << MmuConfig{}.pa_bits) - 1) & ~uint64_t{0xffe});
+  mmu.writeReg(1, static_cast<CtxReg>(20), ones);
+  EXPECT_EQ(mmu.readReg(1, static_cast<CtxReg>(20)), 0u);
   mmu.writeReg(1, guestEscapeReg(4), ones);
   EXPECT_EQ(mmu.readReg(1, guestEscapeReg(4)), 0u);
 }

@@ -251,7 +251,7 @@ TEST(GuestSegment, WhichWritesAndInvalidationsRemoveItsTranslations) {
   };
   fill();
   writeSegment(vm.mmu);  // GSEG_* writes do not flush (§3, §18.5)
-  vm.mmu.writeReg(0, CtxReg::Mode, 6);  // a reserved MODE code is ignored: no store, no flush
+  vm.mmu.writeReg(0, CtxReg::Mode, 7);  // a reserved MODE code is ignored: no store, no flush
   EXPECT_EQ(vm.mmu.readReg(0, CtxReg::Mode), static_cast<uint64_t>(Mode::DualDirect));
   EXPECT_EQ(vm.mmu.tlbValidEntries(), 1u);
   vm.mmu.writeReg(0, guestEscapeReg(1), 0);  // GESCAPE writes flush the VPID

@@ -5,7 +5,11 @@
 // and exit. Tables never change under cached entries: a mutation phase is followed by INV_ALL.
 //
 // Half the worlds run the NESTED and DIRECT slots as GUEST_DIRECT and DUAL_DIRECT (§18) with a
-// random guest segment over some of their pages (random OFFSET, grants and guest escapes).
+// random guest segment over some of their pages (random OFFSET, grants and guest escapes). Half
+// run the SHADOW slot as AGILE (§20): its shadow tables get switch bits at random levels, naming
+// guest tables of the same pages behind an EPT, and sometimes GCR3's root switch.
+// FlattenedEptAgreesWithTheReferenceWalk builds the same worlds with their EPTs in the flattened
+// formats of §21 (2level and 1level, gPAs beyond 1level's 1 GiB reach included).
 //
 // It also checks, on every request, the DIRECT isolation invariant (§8.3; DUAL_DIRECT's too), and
 // at the end that the counters agree with the operations and responses seen.
@@ -44,7 +48,10 @@ struct Vm {
   std::unique_ptr<FrameAllocator> table_frames;
   std::unique_ptr<GuestPageTables> tables;
   std::unique_ptr<FrameAllocator> ept_frames;
-  std::unique_ptr<EptTables> ept;  // NESTED, and DIRECT for escaped pages
+  std::unique_ptr<EptTables> ept;  // NESTED, and DIRECT for escaped pages, AGILE below its switches
+  // AGILE: the guest's own tables (gPA space, behind `ept`); `tables` are the shadow tables.
+  std::unique_ptr<FrameAllocator> agile_frames;
+  std::unique_ptr<GuestPageTables> agile_guest;
   uint64_t gbase = 0, gsize = 0;
   std::vector<MappedPage> pages;
 };
@@ -53,7 +60,8 @@ class RandomWorld {
 public:
   // The guest segments draw from their own generator, so that the worlds without them are the
   // ones this test always built.
-  explicit RandomWorld(uint64_t seed) : rng_(seed), segment_rng_(seed + 1'000'003) {
+  explicit RandomWorld(uint64_t seed, EptFormat ept_format = EptFormat::Radix)
+      : rng_(seed), segment_rng_(seed + 1'000'003), agile_rng_(seed + 2'000'003), ept_format_(ept_format) {
     config_.guest_levels = pick({4u, 4u, 5u});
     config_.nested_levels = pick({4u, 4u, 5u});
     config_.pa_bits = pick({40u, 46u, 46u, 52u});
@@ -96,10 +104,12 @@ public:
       }
       checkIsolation(req, result);
       segment_walks_ += result.trace.guest_segment;
+      switched_walks_ += result.trace.agile_switch_level != 0;
     }
   }
 
   uint64_t segmentWalks() const { return segment_walks_; }
+  uint64_t switchedWalks() const { return switched_walks_; }
 
   void checkCounters() const {
     const auto c = [&](Counter k) { return mmu_->counter(k); };
@@ -158,7 +168,7 @@ private:
       vm->ept_frames = std::make_unique<FrameAllocator>(region(3) + slot * 0x1000'0000,
                                                         region(3) + slot * 0x1000'0000 + 0x400'0000);
       vm->ept = std::make_unique<EptTables>(mem_, *vm->ept_frames, config_.nested_levels,
-                                            config_.pa_bits);
+                                            config_.pa_bits, ept_format_);
       AddressMap to_host;
       if (vm->mode == Mode::Nested) {
         buildNestedEpt(*vm);
@@ -181,15 +191,16 @@ private:
         setEscapes(slot, *vm);
       if ((vm->mode == Mode::Nested || vm->mode == Mode::Direct) && segment_rng_() % 2 == 0)
         setGuestSegment(slot, *vm);
+      if (vm->mode == Mode::Shadow && agile_rng_() % 2 == 0)
+        makeAgile(slot, *vm);
       vms_.push_back(std::move(vm));
     }
   }
 
   // EPT over gPA [0, 64M) in 2M chunks mapped to shuffled host chunks: each chunk is one 2M
   // page, 512 4K pages, or absent; or, sometimes, one 1G page for everything.
-  void buildNestedEpt(Vm &vm) {
-    const uint64_t host = region(4);
-    if (chance(0.15)) {
+  void buildNestedEpt(Vm &vm, uint64_t host = region(4)) {
+    if (chance(0.15) && ept_format_ != EptFormat::Flat1) {  // 1level has no 1G pages (§21.2)
       vm.ept->map(0, host, PageSize::Size1G, pick<uint64_t>({7, 7, 5}));
       return;
     }
@@ -274,12 +285,15 @@ private:
   void corruptEptEntries(Vm &vm, unsigned count) {
     for (unsigned i = 0; i < count; ++i) {
       const uint64_t gpa = below(kGuestSpace) & ~(k4K - 1);
-      const unsigned level = 1 + static_cast<unsigned>(below(config_.nested_levels));
+      const unsigned level = 1 + static_cast<unsigned>(below(config_.nested_levels)) % vm.ept->levels();
       if (!vm.ept->entryAddress(gpa, level))
         continue;
       uint64_t entry = vm.ept->readEntry(gpa, level);
       if (!(entry & 7))
         continue;
+      // A flattened 2M page is 512 replicas (§21.2): software changes them all, or a nested-TLB
+      // entry made from one replica would rightly answer for another.
+      const bool replicated = ept_format_ != EptFormat::Radix && level == 1 && (entry & ept::LP);
       switch (below(6)) {
       case 0: entry = (entry & ~uint64_t{0x38}) | (pick<uint64_t>({2, 3, 7}) << 3); break;
       case 1: entry = (entry & ~uint64_t{7}) | eptPerms(); break;
@@ -291,8 +305,57 @@ private:
         break;
       case 5: entry &= ~uint64_t{7}; break;
       }
+      if (replicated) {
+        for (uint64_t page = gpa & ~(k2M - 1); page < (gpa & ~(k2M - 1)) + k2M; page += k4K)
+          vm.ept->writeEntry(page, level, entry);
+        continue;
+      }
       vm.ept->writeEntry(gpa, level, entry);
     }
+  }
+
+  // AGILE for the SHADOW slot (§20), drawn from its own generator: an EPT as NESTED's, guest tables
+  // in gPA space mapping the slot's pages (elsewhere), and for most pages a switch bit in the
+  // shadow entry above a random level, naming the guest's table of that level by its host address.
+  void makeAgile(unsigned slot, Vm &vm) {
+    std::swap(rng_, agile_rng_);  // every draw below from the agile generator
+    vm.mode = Mode::Agile;
+    buildNestedEpt(vm, region(6));  // host memory of its own: the NESTED slot's is region(4)
+    vm.agile_frames = std::make_unique<FrameAllocator>(0x1'0000, k2M);
+    vm.agile_guest = std::make_unique<GuestPageTables>(mem_, *vm.agile_frames, config_.guest_levels,
+                                                       config_.pa_bits, vm.ept->hostMap());
+    for (const MappedPage &page : vm.pages) {
+      const uint64_t bytes = pageBytes(page.size);
+      const uint64_t gpa = page.size == PageSize::Size1G ? pick<uint64_t>({0, k1G})
+                                                          : (k2M + below(kGuestSpace + 8 * k2M - k2M)) & ~(bytes - 1);
+      try {
+        vm.agile_guest->map(page.va, gpa, page.size, (chance(0.85) ? pte::RW : 0) | (chance(0.8) ? pte::US : 0));
+      } catch (const std::logic_error &) {
+      }
+    }
+    for (const MappedPage &page : vm.pages) {
+      if (!chance(0.6))
+        continue;
+      const unsigned level = 1 + static_cast<unsigned>(below(config_.guest_levels - 1));  // nested from here
+      // Not below a switch placed for another page: the shadow walk would lead into the guest's table.
+      bool below_switch = false;
+      for (unsigned l = config_.guest_levels; l > level + 1 && !below_switch; --l) {
+        const std::optional<uint64_t> entry = vm.tables->hostEntryAddress(page.va, l);
+        if (!entry)
+          break;
+        below_switch = (mem_.read64(*entry) & agile::Switch) != 0;
+      }
+      if (below_switch)
+        continue;
+      const std::optional<uint64_t> guest_entry = vm.agile_guest->hostEntryAddress(page.va, level);
+      if (!guest_entry || !vm.tables->entryAddress(page.va, level + 1))
+        continue;
+      const uint64_t rights = (chance(0.9) ? pte::RW : 0) | (chance(0.9) ? pte::US : 0) | (chance(0.1) ? pte::NX : 0);
+      vm.tables->writeEntry(page.va, level + 1, (*guest_entry & ~uint64_t{0xfff}) | pte::P | rights | agile::Switch);
+    }
+    mmu_->writeReg(slot, CtxReg::Mode, static_cast<uint64_t>(Mode::Agile));
+    mmu_->writeReg(slot, CtxReg::Gcr3, vm.agile_guest->root() | (chance(0.15) ? agile::RootNested : 0));
+    std::swap(rng_, agile_rng_);
   }
 
   // GUEST_DIRECT for a NESTED slot, DUAL_DIRECT for a DIRECT one: a segment from the 2 MiB below
@@ -385,8 +448,8 @@ private:
   void mutateTablesAndFlush() {
     for (auto &vm : vms_) {
       corruptGuestEntries(*vm, 3);
-      if (vm->mode == Mode::Nested || vm->mode == Mode::GuestDirect)
-        corruptEptEntries(*vm, 3);
+      if (vm->mode == Mode::Nested || vm->mode == Mode::GuestDirect || vm->mode == Mode::Agile)
+        corruptEptEntries(*vm, ept_format_ == EptFormat::Radix ? 3 : 8);  // a flattened EPT has few upper entries
     }
     mmu_->invAll();  // tables changed under cached entries: software must invalidate
   }
@@ -415,7 +478,10 @@ private:
 
   std::mt19937_64 rng_;
   std::mt19937_64 segment_rng_;
+  std::mt19937_64 agile_rng_;
+  EptFormat ept_format_;
   uint64_t segment_walks_ = 0;
+  uint64_t switched_walks_ = 0;
   MmuConfig config_;
   SparseMemory mem_;
   std::unique_ptr<Mmu> mmu_;
@@ -430,7 +496,7 @@ TEST(Property, CachedMmuAgreesWithTheReferenceWalk) {
   const unsigned seeds = envOr("VMMU_PROPERTY_SEEDS", 24);
   const unsigned requests = envOr("VMMU_PROPERTY_REQUESTS", 3000);
   uint64_t totals[7] = {};
-  uint64_t hits = 0, psc_hits = 0, ntlb_hits = 0, escapes = 0, segment_walks = 0;
+  uint64_t hits = 0, psc_hits = 0, ntlb_hits = 0, escapes = 0, segment_walks = 0, switched_walks = 0;
   for (unsigned seed = 1; seed <= seeds; ++seed) {
     RandomWorld world(seed);
     SCOPED_TRACE(testing::Message() << "seed " << seed << " L" << world.config().guest_levels
@@ -445,6 +511,7 @@ TEST(Property, CachedMmuAgreesWithTheReferenceWalk) {
     ntlb_hits += world.mmu().counter(Counter::NtlbHits);
     escapes += world.mmu().counter(Counter::Escapes);
     segment_walks += world.segmentWalks();
+    switched_walks += world.switchedWalks();
     if (HasFailure())
       return;
   }
@@ -456,6 +523,37 @@ TEST(Property, CachedMmuAgreesWithTheReferenceWalk) {
   EXPECT_GT(ntlb_hits, 0u);
   EXPECT_GT(escapes, 0u);
   EXPECT_GT(segment_walks, 0u);
+  EXPECT_GT(switched_walks, 0u);  // AGILE walks that met a switch (§20)
+}
+
+TEST(Property, FlattenedEptAgreesWithTheReferenceWalk) {
+  const unsigned seeds = envOr("VMMU_PROPERTY_SEEDS", 24);
+  const unsigned requests = envOr("VMMU_PROPERTY_REQUESTS", 3000);
+  uint64_t violations = 0, misconfigs = 0, ntlb_hits = 0, ept_psc_hits = 0, successes = 0;
+  for (unsigned seed = 1; seed <= seeds; ++seed) {
+    const EptFormat format = seed % 2 ? EptFormat::Flat2 : EptFormat::Flat1;
+    RandomWorld world(seed + 500, format);
+    SCOPED_TRACE(testing::Message() << "seed " << seed + 500 << " EPT " << toString(format) << " L"
+                                    << world.config().guest_levels << " P" << world.config().pa_bits);
+    world.run(requests);
+    world.checkCounters();
+    violations += world.responseCount(Fault::EptViolation);
+    misconfigs += world.responseCount(Fault::EptMisconfig);
+    successes += world.responseCount(Fault::None);
+    ntlb_hits += world.mmu().counter(Counter::NtlbHits);
+    ept_psc_hits += world.mmu().counter(Counter::EptPscHitsL2);
+    // The level-3..5 EPT PSCs are never used by a flattened table (§21.5).
+    EXPECT_EQ(world.mmu().counter(Counter::EptPscHitsL3) + world.mmu().counter(Counter::EptPscHitsL4) +
+                  world.mmu().counter(Counter::EptPscHitsL5),
+              0u);
+    if (HasFailure())
+      return;
+  }
+  EXPECT_GT(violations, 0u);
+  EXPECT_GT(misconfigs, 0u);
+  EXPECT_GT(successes, 0u);
+  EXPECT_GT(ntlb_hits, 0u);
+  EXPECT_GT(ept_psc_hits, 0u);  // 2level's level-2 cache
 }
 
 TEST(Property, PeekChangesNothing) {

@@ -47,7 +47,7 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
       {{"run", "--bogus"}, "vmmu: run: unexpected argument '--bogus' (see vmmu run --help)"},
       {{"run", kGzip, "--mode", "fast"},
        "vmmu: --mode: expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, guest-direct, "
-       "dual-direct, adaptive or all, got 'fast'"},
+       "dual-direct, agile, adaptive or all, got 'fast'"},
       {{"run", kGzip, "--backend", "fpga"}, "vmmu: --backend: expected model or rtl, got 'fpga'"},
       {{"run", kGzip, "--policy", "smart"},
        "vmmu: --policy: expected adaptive, adaptive-shadow, adaptive-shadow-prefetch or none, got 'smart'"},
@@ -64,6 +64,10 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
       {{"run", kGzip, "--warmup", "-3"},
        "vmmu: --warmup: expected a whole number from 0 to 18446744073709551615, got '-3'"},
       {{"run", kGzip, "--contiguity", "hotplug"}, "vmmu: --contiguity: expected compact or balloon, got 'hotplug'"},
+      {{"run", kGzip, "--ept-format", "3level"}, "vmmu: --ept-format: expected 4level, 2level or 1level, got '3level'"},
+      {{"run", kGzip, "--ept-format", "1level", "--backend", "rtl"},
+       "vmmu: --ept-format: 1level runs on the model backend only: the RTL walks every EPT as 4level "
+       "(docs/architecture.md §21.8)"},
       {{"run", kGzip, "--direct-after", "-1"},
        "vmmu: --direct-after: expected a whole number from 0 to 18446744073709551615, got '-1'"},
       {{"run", kGzip, kGzip}, "vmmu: run: unexpected argument '" + kGzip + "' (see vmmu run --help)"},
@@ -115,6 +119,49 @@ TEST(RunCommand, ContiguityReportsWhatMakingDirectContiguousCost) {
   EXPECT_FALSE(parseReport(plain.out).at("runs").at(1).contains("contiguity"));
 }
 
+// `--ept-format` (docs/architecture.md §21.7) adds each run's EPT tables to the table and the JSON:
+// a 64 MiB guest's 2level EPT is the level-2 table made with the VM and the level-1 table of gPA
+// [0, 1G) allocated at the first EPT violation, 2 MiB each, that one charged 3,000 + 512 x 250
+// cycles, and 250 per 2 MiB leaf written as 512 replicas; 4level's 4 KiB tables are not charged.
+// Without the option the report says nothing of it.
+TEST(RunCommand, EptFormatReportsTheNestedTablesAndWhatTheyCost) {
+  const TempFile config("ept-format.cfg");
+  {
+    std::ofstream(config.path()) << "memory_mib = 64\n";
+  }
+  const std::vector<std::string> base = {"run", kGzip, "--mode", "nested", "--max-events", "3000",
+                                         "--config", config.path(), "--json", "-"};
+  std::vector<std::string> args = base;
+  args.insert(args.end(), {"--ept-format", "2level"});
+  const Outcome flat2 = vmmu(args);
+  ASSERT_EQ(flat2.status, 0) << flat2.err;
+  EXPECT_NE(flat2.err.find("EPT format 2level (docs/architecture.md §21):"), std::string::npos) << flat2.err;
+  const nlohmann::json report = parseReport(flat2.out);
+  EXPECT_FALSE(report.at("runs").at(0).contains("ept_format")) << "native has no EPT";
+  const nlohmann::json &nested = report.at("runs").at(1).at("ept_format");
+  EXPECT_EQ(nested.at("format"), "2level");
+  EXPECT_EQ(nested.at("table_bytes"), 4u << 20);
+  EXPECT_EQ(nested.at("tables_allocated"), 1u);
+  const uint64_t leaves = nested.at("replicated_2m_leaves").get<uint64_t>();
+  EXPECT_GE(leaves, 1u);
+  EXPECT_EQ(nested.at("cycles"), 3'000u + 512 * 250 + 250 * leaves);
+  args = base;
+  args.insert(args.end(), {"--ept-format", "4level"});
+  const Outcome radix = vmmu(args);
+  ASSERT_EQ(radix.status, 0) << radix.err;
+  const nlohmann::json radix_report = parseReport(radix.out);
+  const nlohmann::json &radix_nested = radix_report.at("runs").at(1).at("ept_format");
+  EXPECT_EQ(radix_nested.at("tables_allocated"), 0u);
+  EXPECT_EQ(radix_nested.at("cycles"), 0u);
+  EXPECT_EQ(radix_nested.at("table_bytes").get<uint64_t>() % 4096, 0u);
+  const Outcome plain = vmmu(base);
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("EPT format"), std::string::npos);
+  EXPECT_FALSE(parseReport(plain.out).at("runs").at(1).contains("ept_format"));
+  // The radix run's figures are the plain run's: naming the default format changes nothing.
+  EXPECT_EQ(radix_report.at("runs").at(1).at("cycles"), parseReport(plain.out).at("runs").at(1).at("cycles"));
+}
+
 // A warm-up that leaves no steady phase is a one-line error (status 1), naming the option.
 TEST(RunCommand, AWarmupLongerThanTheTraceIsAnError) {
   const Outcome o = vmmu({"run", kGzip, "--max-events", "100", "--warmup", "98"});
@@ -129,7 +176,7 @@ TEST(RunCommand, HelpListsEveryOptionWithItsDefaultAndSucceeds) {
       {{"run", "--help"},
        {"Usage: vmmu run [OPTIONS] [TRACE]", "--mode", "=all", "--backend", "=model", "--policy", "=adaptive",
         "--wave", "--wave-window", "--json", "--config", "--interval", "--max-events", "--warmup", "--contiguity",
-        "=compact", "--direct-after", "SIGTERM"}},
+        "=compact", "--ept-format", "=4level", "--direct-after", "SIGTERM"}},
       {{"run", kGzip, "-h"}, {"Usage: vmmu run"}},
       {{"plot", "--help"}, {"Usage: vmmu plot", "-o,--output", ".svg"}},
       {{"demo", "--help"}, {"--accesses", "=400000", "--footprint-mib", "=256", "--guest-pages", "=4k"}},

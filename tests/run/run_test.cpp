@@ -342,6 +342,10 @@ TEST(RunTrace, WarmupSplitsTheRunIntoAFirstTouchAndASteadyPhase) {
     // The phases add up to the whole run, cycle for cycle and exit for exit.
     EXPECT_EQ(warm.cycles() + steady.cycles(), whole.runs[i].result.cycles());
     EXPECT_EQ(warm.cost.totalExits() + steady.cost.totalExits(), whole.runs[i].result.cost.totalExits());
+    // And every MMU counter: the steady phase counts from where the warm-up stopped.
+    for (unsigned c = 0; c < kNumCounters; ++c)
+      EXPECT_EQ(warm.counters[c] + steady.counters[c], whole.runs[i].result.counters[c]) << "counter " << c;
+    EXPECT_GT(steady.counters[static_cast<unsigned>(Counter::TlbMisses)], 0u) << "the steady phase has its own misses";
     // Every page faults once in the guest, during the warm-up; the steady phase makes the 900
     // user accesses alone (no kernel work: no fault, no page-table write).
     EXPECT_EQ(warm.cost.guest_page_faults, 300u);

@@ -122,6 +122,27 @@ TEST(TraceTape, TheEventLimitEndsTheTapeMidChunk) {
   EXPECT_EQ(empty.events(), 0u);
 }
 
+// The scout obeys the event limit too. One-event chunks (pending limit 4), an access and 20
+// markers, a limit of 10: the sixth extend() leaves events 1..5 waiting behind the horizon (1),
+// more than 4, so the scout reads on from event 6 for an access, finds none before the limit and
+// ends the tape at 10 events; the 11th is never read.
+TEST(TraceTape, TheScoutStopsAtTheEventLimit) {
+  TempFile file("tape_scout_limit.vmt");
+  std::vector<Event> events{Event::access(0, 7, AccessOp::Write, 0x1000, 8)};
+  for (int i = 0; i < 20; ++i)
+    events.push_back(Event::marker(0, "m"));
+  writeTrace(file.path(), events);
+  TraceTape tape(file.path(), 10, 1);
+  uint64_t chunks = 0;
+  while (tape.extend())
+    ++chunks;
+  EXPECT_EQ(chunks, 6u);
+  EXPECT_TRUE(tape.ended());
+  EXPECT_EQ(tape.events(), 10u);
+  EXPECT_EQ(tape.accesses(), 1u);
+  EXPECT_EQ(tape.safeEnd(), 1u) << "no access follows the first: nothing after it is replayed";
+}
+
 TEST(TraceTape, AChunkHoldsAtLeastOneEvent) {
   TempFile file("tape_one.vmt");
   writeTrace(file.path(), fiveEvents());

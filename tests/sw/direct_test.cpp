@@ -140,7 +140,7 @@ TEST(VmmConfigErrors, NameWhatIsWrong) {
   EXPECT_THROW(vmm::Vmm(backend, config, Approach::Nested), std::invalid_argument);
   config = vmm::VmmConfig{};
   EXPECT_THROW(vmm::Vmm(backend, config, Approach::Native), std::invalid_argument) << "native needs host_base 0";
-  EXPECT_THROW(vmm::parseApproach("agile"), std::invalid_argument);
+  EXPECT_THROW(vmm::parseApproach("paravirt"), std::invalid_argument);
 }
 
 }  // namespace

@@ -56,6 +56,15 @@ TEST(MemoryModelEdges, TheFirstRefusedValuesNameTheKeyAndTheRange) {
   EXPECT_EQ(c.validate(), "dram.latency: 1001 cycles is outside 1000..1000 (at least llc.latency)");
   c.dram_latency = 999;
   EXPECT_EQ(c.validate(), "dram.latency: 999 cycles is outside 1000..1000 (at least llc.latency)");
+  // A level left at its defaults (vmm::CacheLevelConfig{}: no size, no ways, no latency) is
+  // refused at its first key, the ways; given ways, at its size; given a size, at its latency.
+  c = edgeCaches();
+  c.levels[1] = vmm::CacheLevelConfig{};
+  EXPECT_EQ(c.validate(), "l2.ways: 0 is not a power of two in 1..64");
+  c.levels[1].ways = 4;
+  EXPECT_EQ(c.validate(), "l2.size_kib: 0 KiB is not a multiple of l2.ways x 64-byte lines (256 bytes)");
+  c.levels[1].size_kib = 4;
+  EXPECT_EQ(c.validate(), "l2.latency: 0 cycles is outside 2..1000 (a reference takes a request and a response cycle, §12)");
   // The flat model checks only its own figure.
   MemoryModelConfig flat = MemoryModelConfig::flat(0);
   EXPECT_NE(flat.validate(), "");

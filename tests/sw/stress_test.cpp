@@ -32,6 +32,7 @@ std::unique_ptr<guest::PhasedWorkload> mixedWorkload() {
 struct Outcome {
   guest::GuestStats stats;
   uint64_t free_frames;
+  uint64_t agile_switches;  // agile: guest tables switched to nested (so the mix exercised the switch)
 };
 
 Outcome runMixed(Approach approach, double fragmentation) {
@@ -46,7 +47,8 @@ Outcome runMixed(Approach approach, double fragmentation) {
     if (!problems.empty())
       break;
   }
-  return Outcome{sys.kernel->stats(), sys.kernel->freeFrames()};
+  const uint64_t switches = sys.vmm->shadow() != nullptr ? sys.vmm->shadow()->stats().agile_switches : 0;
+  return Outcome{sys.kernel->stats(), sys.kernel->freeFrames(), switches};
 }
 
 class Stress : public ::testing::TestWithParam<double> {};
@@ -57,13 +59,16 @@ TEST_P(Stress, EveryApproachKeepsItsInvariantAndTheGuestSeesTheSameFaults) {
   EXPECT_GT(native.stats.page_faults, 0u);
   EXPECT_GT(native.stats.cow_faults, 0u) << "the mix forks and writes";
   for (const Approach approach : {Approach::Nested, Approach::ShadowPlain, Approach::ShadowCaching,
-                                  Approach::ShadowPrefetch, Approach::Direct}) {
+                                  Approach::ShadowPrefetch, Approach::Direct, Approach::Agile}) {
     const Outcome run = runMixed(approach, fragmentation);
     EXPECT_EQ(run.stats.page_faults, native.stats.page_faults) << vmm::toString(approach);
     EXPECT_EQ(run.stats.huge_page_faults, native.stats.huge_page_faults) << vmm::toString(approach);
     EXPECT_EQ(run.stats.cow_faults, native.stats.cow_faults) << vmm::toString(approach);
     EXPECT_EQ(run.stats.pte_writes, native.stats.pte_writes) << vmm::toString(approach);
     EXPECT_EQ(run.free_frames, native.free_frames) << vmm::toString(approach);
+    if (approach == Approach::Agile) {
+      EXPECT_GT(run.agile_switches, 0u);
+    }
   }
 }
 

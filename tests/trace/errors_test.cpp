@@ -318,6 +318,33 @@ TEST(TraceErrors, TrailingGarbageAfterTheLastFrame) {
   EXPECT_GE(error->offset(), good.size()) << error->what();
 }
 
+// The reader refills its 256 KiB window before a record only when fewer bytes than the longest
+// record (1 + 10 + 65536 = 65547) remain in it. Here the first zstd frame decompresses to exactly
+// the window (the 13-byte preamble, 131064 2-byte access records, one 3-byte access record), and
+// bytes that are no zstd frame follow it, so the refill that reads on meets them. The record at
+// 262144 - 65547 = 196597 (number 98292, from 0: 13 + 2 * 98292) has exactly 65547 bytes left
+// and is read without a refill; the refill before the next one, at 196599, raises the error after
+// 98293 events.
+TEST(TraceErrors, WindowIsRefilledOnlyWhenLessThanARecordRemains) {
+  std::string raw = preamble();
+  for (int i = 0; i < 131064; ++i)
+    raw += accessRecord(0);
+  raw += accessRecord(128);  // zigzag 128 is two varint bytes
+  ASSERT_EQ(raw.size(), 256u * 1024);
+  const std::string bytes = compress(raw) + "garbage!";  // must outlive the reader
+  TraceReader reader = TraceReader::fromBytes(bytes, "t.vmt");
+  uint64_t events = 0;
+  try {
+    while (reader.next())
+      ++events;
+    ADD_FAILURE() << "no error for the bytes after the frame";
+  } catch (const TraceError &e) {
+    EXPECT_EQ(e.space(), Space::Compressed) << e.what();
+  }
+  EXPECT_EQ(events, 98293u);
+  EXPECT_EQ(reader.decompressedOffset(), 196599u);
+}
+
 // Flipping any byte of a real trace either leaves it readable with the same events (a byte zstd
 // does not depend on) or raises a TraceError; it never crashes or returns different events
 // silently (the zstd checksum guards the content).

@@ -4,6 +4,7 @@
 // view); SparseMemory is the fast page-granular implementation everything else uses.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -44,7 +45,7 @@ public:
   // Side-effect free read (does not allocate).
   uint64_t peek64(uint64_t addr) const;
   // A word never written reads zero here too; prefetchHint() brings the host cache line that
-  // holds the word, if its page exists.
+  // holds the word, if its page exists, and remembers the page for the read that follows.
   bool peekHint(uint64_t addr, uint64_t &value) const override;
   void prefetchHint(uint64_t addr) const override;
   size_t pagesAllocated() const { return pages_; }
@@ -83,8 +84,21 @@ private:
   Page *next_page_ = nullptr;   // the last slab's first unused page
   size_t slab_pages_left_ = 0;  // pages of the last slab not yet used
   size_t pages_ = 0;            // pages allocated
-  uint64_t last_frame_ = ~uint64_t{0};
-  Page *last_page_ = nullptr;
+  // The pages found last, direct-mapped by frame number: a nested walk alternates between a few
+  // pages read again and again (the guest's upper tables, the EPT's) and a level-1 table, one of
+  // 512 over a GiB, so one remembered page alone missed on most reads; 1,024 entries (16 KiB) hold
+  // most of a GiB's tables. A page never moves until clear(), which empties this too; a frame
+  // without a page is never entered.
+  static constexpr unsigned kRecentBits = 10;
+  struct Recent {
+    uint64_t frame = ~uint64_t{0};  // no frame number is all ones (addresses are 64-bit)
+    Page *page = nullptr;
+  };
+  // Mutable: prefetchHint() enters the page it prefetches from, as the walk it announces reads it.
+  mutable std::array<Recent, size_t{1} << kRecentBits> recent_{};
+  [[gnu::always_inline]] inline Recent &recentOf(uint64_t frame) const {
+    return recent_[frame & ((size_t{1} << kRecentBits) - 1)];
+  }
 };
 
 }  // namespace vmmu

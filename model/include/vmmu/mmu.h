@@ -24,6 +24,9 @@ class MemoryTiming {
 public:
   virtual ~MemoryTiming() = default;
   virtual uint64_t cycles(const MemOp &op) = 0;
+  // The c of every operation when it is one constant, whatever the operation and whenever asked
+  // (a fixed latency); 0 when it is not. The walker then adds it without a call per reference.
+  virtual uint64_t fixedCycles() const { return 0; }
 };
 
 // The cost c of one memory operation when no MemoryTiming is given: 2 cycles, the least the RTL's
@@ -34,6 +37,7 @@ class FixedLatency final : public MemoryTiming {
 public:
   explicit FixedLatency(uint64_t cycles_per_op) : cycles_(cycles_per_op) {}
   uint64_t cycles(const MemOp &) override { return cycles_; }
+  uint64_t fixedCycles() const override { return cycles_; }
 
 private:
   uint64_t cycles_;
@@ -52,6 +56,10 @@ struct WalkTrace {
   uint8_t ept_psc_levels = 0;
   bool escaped = false;      // DIRECT: at least one escaped translation
   bool guest_segment = false;  // GUEST_DIRECT, DUAL_DIRECT: the guest segment translated the VA (§18)
+  // AGILE (§20.2): the first guest level this walk read nested (the level below its switch), 0
+  // when it read none (all shadow). A walk resumed by a PSC hit below a switch reports the level
+  // it resumed at.
+  uint8_t agile_switch_level = 0;
   // 2 + translation (XLATE) and answer (ANSWER) cycles + sum of op cycles, §12; 0 when not walked. 32 bits hold any
   // walk (a few dozen operations, each of at most the largest latency a memory timing is
   // configured with, 10^6 cycles) and keep the record at 16 bytes, which every TLB hit rewrites
@@ -63,6 +71,10 @@ struct TranslateResult {
   Response resp;
   std::vector<MemOp> ops;
   WalkTrace trace;
+  // Whether translate() records the walk's memory operations in `ops` (left empty when not). A
+  // caller that never reads them (the shim's model backend) clears it, which spares every walk
+  // reference its record; the operations are issued, timed and counted the same.
+  bool record_ops = true;
 };
 
 class Mmu {

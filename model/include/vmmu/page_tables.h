@@ -31,6 +31,10 @@ public:
 
   // Returns the next free frame; throws std::runtime_error naming the range when exhausted.
   uint64_t allocate();
+  // Returns `bytes` (a power of two, at least 4 KiB) of contiguous frames aligned to `bytes`
+  // (a flattened EPT table, §21.1); the frames skipped to align it are not handed out later.
+  // Throws as allocate().
+  uint64_t allocateAligned(uint64_t bytes);
 
   uint64_t base() const { return base_; }
   uint64_t limit() const { return limit_; }
@@ -91,21 +95,29 @@ private:
   uint64_t root_;
 };
 
-// EPT tables (§2.2) with `levels` = NestedLevels levels, rooted at a host frame.
+// EPT tables (§2.2) rooted at a host frame: with `format` Radix (the x86 format) `levels` =
+// NestedLevels levels of 4 KiB tables; with Flat2 or Flat1 (§21) 2 or 1 levels of 2 MiB tables
+// indexed by 18 bits (`levels` is then ignored), a 2 MiB page written as 512 replicas (§21.2).
 class EptTables {
 public:
   EptTables(PhysicalMemory &memory, FrameAllocator &allocator, unsigned levels = 4,
-            unsigned pa_bits = 46);
+            unsigned pa_bits = 46, EptFormat format = EptFormat::Radix);
 
   uint64_t root() const { return root_; }
   unsigned levels() const { return levels_; }
-  // The EPTP register value (§2.3): root, WB memory type, walk length levels() - 1, plus bit 6
-  // when `ad_enable`.
+  EptFormat format() const { return format_; }
+  // The EPTP register value (§2.3): root, WB memory type, walk length levels() - 1, the format's
+  // FMT bits (§21.1, 0 for Radix), plus bit 6 when `ad_enable`.
   uint64_t eptp(bool ad_enable = false) const;
+  // Tables allocated so far (the root included) and their bytes: 4 KiB each for Radix, 2 MiB for
+  // a flattened format (what the VMM pays for, §21.7).
+  uint64_t tablesAllocated() const { return tables_; }
+  uint64_t tableBytes() const;
 
   // Maps the guest-physical page of `size` containing `gpa` to `hpa`. `perms` are vmmu::ept bits
   // R, W, X (and A, D if a test wants them preset); leaves get memory type WB and LP for 2M/1G.
-  // Upper entries are created R|W|X. Errors as GuestPageTables::map.
+  // Upper entries are created R|W|X. Errors as GuestPageTables::map; in a flattened format also
+  // std::invalid_argument for a gPA beyond the format's reach or a 1G page in Flat1.
   void map(uint64_t gpa, uint64_t hpa, PageSize size, uint64_t perms = ept::R | ept::W | ept::X);
   bool unmap(uint64_t gpa);
 
@@ -122,12 +134,19 @@ public:
 
 private:
   uint64_t newTable();
+  bool flat() const { return format_ != EptFormat::Radix; }
+  // Flattened formats: the level-1 table for `gpa`, created when `create` (nullopt when absent or
+  // when a 1 GiB leaf maps gpa at level 2).
+  std::optional<uint64_t> flatLevel1Table(uint64_t gpa, bool create, const char *who);
+  void mapFlat(uint64_t gpa, uint64_t hpa, PageSize size, uint64_t leaf_bits);
 
   PhysicalMemory &memory_;
   FrameAllocator &allocator_;
   unsigned levels_;
   unsigned pa_bits_;
+  EptFormat format_;
   uint64_t root_;
+  uint64_t tables_ = 0;
 };
 
 }  // namespace vmmu

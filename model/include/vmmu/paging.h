@@ -16,6 +16,16 @@ constexpr unsigned levelShift(unsigned level) { return 12 + 9 * (level - 1); }
 // The index (0..511) of the entry for `addr` in a level-`level` table (§2).
 constexpr uint64_t entryIndex(uint64_t addr, unsigned level) { return (addr >> levelShift(level)) & 511; }
 
+// Flattened nested tables (§21.1): every level is indexed by 18 bits, so a table is 2^18 entries
+// (2 MiB) and level 1 starts at bit 12, level 2 at bit 30.
+constexpr unsigned kFlatIndexBits = 18;
+constexpr uint64_t kFlatEntries = uint64_t{1} << kFlatIndexBits;
+constexpr uint64_t kFlatTableBytes = 8 * kFlatEntries;
+constexpr unsigned flatLevelShift(unsigned level) { return 12 + kFlatIndexBits * (level - 1); }
+constexpr uint64_t flatEntryIndex(uint64_t addr, unsigned level) {
+  return (addr >> flatLevelShift(level)) & (kFlatEntries - 1);
+}
+
 // "0x…" in lower-case hex, as every message of vmmu writes an address.
 inline std::string hex(uint64_t v) {
   char buf[24];

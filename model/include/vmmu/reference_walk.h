@@ -31,6 +31,7 @@ struct ContextRegisters {
   uint64_t gseg_limit = 0;
   uint64_t gseg_offset = 0;
   std::array<uint64_t, 8> guest_escape{};  // GESCAPE_k; as `escape`
+  uint64_t gcr3 = 0;  // AGILE (§20.1): the guest root and, in bit 0, the switch at the root
 };
 
 // The response of a cold walk of `req` in the context `ctx` (tlb_hit is always false).

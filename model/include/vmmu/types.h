@@ -11,9 +11,11 @@
 
 namespace vmmu {
 
-// MODE register codes (§3); 6 and 7 are reserved. GuestDirect and DualDirect (§18) are model-only
-// so far: rtl/mmu_pkg.sv's mode_e has the first four.
-enum class Mode : uint8_t { Native = 0, Nested = 1, Shadow = 2, Direct = 3, GuestDirect = 4, DualDirect = 5 };
+// MODE register codes (§3); 7 is reserved. GuestDirect, DualDirect (§18) and Agile (§20) are
+// model-only so far: rtl/mmu_pkg.sv's mode_e has the first four.
+enum class Mode : uint8_t {
+  Native = 0, Nested = 1, Shadow = 2, Direct = 3, GuestDirect = 4, DualDirect = 5, Agile = 6
+};
 enum class Access : uint8_t { Read = 0, Write = 1, Exec = 2 };
 enum class PageSize : uint8_t { Size4K = 0, Size2M = 1, Size1G = 2 };
 enum class Fault : uint8_t {
@@ -33,7 +35,7 @@ enum class CtrlOp : uint8_t { WriteReg = 0, InvAddr = 1, InvPcid = 2, InvVpid = 
 // GEscapeBase + k. The guest segment registers (§18.1) need the 5-bit register number of §13.
 enum class CtxReg : uint8_t {
   Vpid = 0, Mode = 1, Cr3 = 2, Eptp = 3, GBase = 4, GSize = 5, Flags = 6, EscapeBase = 8,
-  GsegBase = 16, GsegLimit = 17, GsegOffset = 18, GEscapeBase = 24
+  GsegBase = 16, GsegLimit = 17, GsegOffset = 18, Gcr3 = 19, GEscapeBase = 24
 };
 // The register of escape entry k.
 constexpr CtxReg escapeReg(unsigned k) { return static_cast<CtxReg>(static_cast<unsigned>(CtxReg::EscapeBase) + k); }
@@ -45,6 +47,13 @@ constexpr CtxReg guestEscapeReg(unsigned k) {
 namespace gseg {
 constexpr uint64_t RW = 1ull << 1, US = 1ull << 2, X = 1ull << 3;
 }
+// AGILE (§20.1): GCR3 bit 0 puts the switch at the root (the walk is NESTED's from gCR3); bit 11 of
+// a non-leaf shadow entry switches the rest of the walk to nested, its address field then holding
+// the host address of the guest's next-level table.
+namespace agile {
+constexpr uint64_t RootNested = 1ull << 0;
+constexpr uint64_t Switch = 1ull << 11;
+}  // namespace agile
 
 // Performance counters, §14, in readout order.
 enum class Counter : uint8_t {
@@ -76,7 +85,24 @@ constexpr uint64_t kMemTypeWB = 6ull << 3;
 constexpr uint64_t kEptpAdEnable = 1ull << 6;
 constexpr uint64_t kEptpMemTypeWB = 6;
 constexpr unsigned kEptpWalkLengthShift = 3;
+// EPTP bits 9:8, FMT (§21.1): vmmu's field selecting the nested table's format (EptFormat).
+constexpr unsigned kEptpFormatShift = 8;
+constexpr uint64_t kEptpFormatMask = uint64_t{3} << kEptpFormatShift;
 }  // namespace ept
+
+// The nested table's format, EPTP FMT (§21.1): the x86 radix format with NestedLevels levels of
+// 9-bit index, or a flattened format of 18-bit levels (2 MiB tables). Code 3 is reserved and
+// walks as Radix. Model-only so far: the RTL walks every EPTP as Radix (§21.8).
+enum class EptFormat : uint8_t { Radix = 0, Flat2 = 1, Flat1 = 2 };
+// The format an EPTP value selects (the reserved code reads as Radix).
+constexpr EptFormat eptFormatOf(uint64_t eptp) {
+  const unsigned code = static_cast<unsigned>((eptp & ept::kEptpFormatMask) >> ept::kEptpFormatShift);
+  return code == 3 ? EptFormat::Radix : static_cast<EptFormat>(code);
+}
+// The EPTP FMT bits of `format`.
+constexpr uint64_t eptpFormatBits(EptFormat format) {
+  return uint64_t{static_cast<uint8_t>(format)} << ept::kEptpFormatShift;
+}
 // Guest page-fault error code bits, §6.
 namespace pf {
 constexpr uint32_t P = 1u << 0, W = 1u << 1, U = 1u << 2, RSVD = 1u << 3, ID = 1u << 4;
@@ -132,6 +158,8 @@ std::string_view toString(Mode);
 std::string_view toString(Access);
 std::string_view toString(PageSize);
 std::string_view toString(Fault);
+// "4level" (Radix, whatever NestedLevels is: vmmu run's name), "2level", "1level".
+std::string_view toString(EptFormat);
 std::string_view toString(Counter);
 
 // One-line descriptions, the only ones every report of vmmu uses (the testbench, the

@@ -66,11 +66,15 @@ GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
   if (config.memory_bytes == 0 || config.memory_bytes % k2M != 0 || config.memory_bytes > (uint64_t{1} << 39))
     throw std::invalid_argument("guest memory_bytes must be a non-zero multiple of 2 MiB up to 512 GiB, got " +
                                 std::to_string(config.memory_bytes));
-  frame_refs_.assign(config.memory_bytes / k4K, 0);
-  // Free 2 MiB chunks, lowest address handed out first. The first chunk is split for the kernel's
-  // own tables; its frame 0 stays unused (a null guard).
-  for (uint64_t chunk = config.memory_bytes; chunk > k2M;)
-    free_2m_.push_back(chunk -= k2M);
+  if (config.io_gap_bytes != 0 && (config.io_gap_bytes % k2M != 0 || config.io_gap_start % k2M != 0 ||
+                                   config.io_gap_start <= k2M || config.io_gap_start >= config.memory_bytes))
+    throw std::invalid_argument("guest I/O gap must be 2 MiB aligned and start inside the RAM above its first 2 MiB");
+  frame_refs_.assign(physicalTop() / k4K, 0);
+  // Free 2 MiB chunks, lowest address handed out first; none in the I/O gap. The first chunk is
+  // split for the kernel's own tables; its frame 0 stays unused (a null guard).
+  for (uint64_t chunk = physicalTop(); chunk > k2M;)
+    if (isRam(chunk -= k2M))
+      free_2m_.push_back(chunk);
   for (uint64_t frame = k2M; frame > k4K;)
     free_4k_.push_back(frame -= k4K);
 
@@ -81,14 +85,16 @@ GuestKernel::GuestKernel(GuestCpu &cpu, const GuestConfig &config)
   direct_map_pdpt_ = pdpt;
   stats_.table_pages_allocated += 2;
   const uint64_t direct_flags = pte::P | pte::RW | pte::G | pte::NX | pte::PS;
-  for (uint64_t gib = 0; gib * k1G < config.memory_bytes; ++gib) {
+  // With an I/O gap, of the RAM only: the gap's 2 MiB pages stay unmapped.
+  for (uint64_t gib = 0; gib * k1G < physicalTop(); ++gib) {
     const uint64_t pd = allocFrame4K();
     direct_map_pds_.push_back(pd);
     ++stats_.table_pages_allocated;
     cpu_.writePhysical(pdpt + 8 * entryIndex(kDirectMapBase + gib * k1G, 3), pd | kTableFlags);
-    for (uint64_t off = 0; off < k1G && gib * k1G + off < config.memory_bytes; off += k2M) {
+    for (uint64_t off = 0; off < k1G && gib * k1G + off < physicalTop(); off += k2M) {
       const uint64_t gpa = gib * k1G + off;
-      cpu_.writePhysical(pd + 8 * entryIndex(kDirectMapBase + gpa, 2), gpa | direct_flags);
+      if (isRam(gpa))
+        cpu_.writePhysical(pd + 8 * entryIndex(kDirectMapBase + gpa, 2), gpa | direct_flags);
     }
   }
   // The root's entry for the kernel half, copied into every process's root. With 5 levels (LA57)
@@ -454,6 +460,9 @@ GuestKernel::SegmentView GuestKernel::segmentOf(Pid pid) const { return process(
 void GuestKernel::dissolveSegment(Process &p) {
   if (p.segment.end == 0)
     return;
+  // Pages of the segment mapped while it was not in force (§16) point at its frames: gone first.
+  if (p.leaves.anyIn(p.segment.start, p.segment.end))
+    dropRange(p, p.segment.start, p.segment.end);
   for (uint64_t chunk = p.segment.gpa; chunk < p.segment.gpa + (p.segment.end - p.segment.start); chunk += k2M)
     freeFrame(chunk, PageSize::Size2M);
   p.segment = SegmentView{};
@@ -582,7 +591,7 @@ uint64_t GuestKernel::reclaimRange(Pid pid, uint64_t start, uint64_t end) {
 }
 
 uint64_t GuestKernel::kernelLoad(uint64_t gpa) {
-  if (gpa >= config_.memory_bytes)
+  if (!isRam(gpa))
     throw std::invalid_argument("guest kernelLoad: gPA " + hex(gpa) + " is beyond guest memory");
   const AccessOutcome out = cpu_.access(kDirectMapBase + (gpa & ~uint64_t{7}), Access::Read, false, nullptr);
   if (out.faulted)
@@ -591,7 +600,7 @@ uint64_t GuestKernel::kernelLoad(uint64_t gpa) {
 }
 
 void GuestKernel::setDirectMapWritable(uint64_t gpa, bool writable) {
-  if (gpa >= config_.memory_bytes)
+  if (!isRam(gpa))
     throw std::invalid_argument("guest setDirectMapWritable: gPA " + hex(gpa) + " is beyond guest memory");
   const uint64_t region = gpa & ~(k2M - 1);
   const uint64_t va = kDirectMapBase + region;
@@ -622,7 +631,8 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
     throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) +
                             " of unmapped address " + hex(va));
   const Vma &vma = std::prev(vit)->second;
-  if (va >= p.segment.start && va < p.segment.end)  // the segment translates it: no demand paging
+  const bool in_segment = va >= p.segment.start && va < p.segment.end;
+  if (in_segment && cpu_.guestSegmentInForce())  // the segment translates it: no demand paging
     throw SegmentationFault("pid " + std::to_string(p.pid) + ": " + std::string(toString(access)) + " of " +
                             hex(va) + " not allowed by its direct segment");
   const unsigned needed = access == Access::Write ? prot::Write : access == Access::Exec ? prot::Exec : prot::Read;
@@ -651,9 +661,11 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
     return;  // otherwise a stale translation: the retry walks the current tables
   }
 
-  if (vma.physical) {
+  if (vma.physical || in_segment) {
+    // A segment not in force (§16): the page maps to the frame the segment gives it, reserved and
+    // zeroed when the segment was given; like a physical mapping, the leaf owns no frame.
     const uint64_t page = va & ~(k4K - 1);
-    const uint64_t gpa = vma.phys_base + (page - vma.start);
+    const uint64_t gpa = in_segment ? p.segment.gpa + (page - p.segment.start) : vma.phys_base + (page - vma.start);
     setLeaf(p, page, gpa, PageSize::Size4K, leafFlags(vma.prot));
     p.leaves.insert(page, PageSize::Size4K, Leaf{gpa, PageSize::Size4K, (vma.prot & prot::Write) != 0, false});
     return;
@@ -680,7 +692,7 @@ void GuestKernel::handlePageFault(uint64_t va, Access access, uint32_t error_cod
 
 
 std::vector<bool> GuestKernel::freeMap() const {
-  std::vector<bool> free(config_.memory_bytes / k4K, false);
+  std::vector<bool> free(physicalTop() / k4K, false);
   for (const uint64_t frame : free_4k_)
     free[frame / k4K] = true;
   for (const uint64_t chunk : free_2m_)
@@ -710,9 +722,9 @@ void GuestKernel::setFreeLists(const std::vector<bool> &free) {
 }
 
 BalloonResult GuestKernel::inflate(const std::vector<uint64_t> &gpas) {
-  std::vector<bool> wanted(config_.memory_bytes / k4K, false);
+  std::vector<bool> wanted(physicalTop() / k4K, false);
   for (const uint64_t gpa : gpas) {
-    if (gpa % k4K != 0 || gpa >= config_.memory_bytes)
+    if (gpa % k4K != 0 || !isRam(gpa))
       throw std::invalid_argument("balloon: gPA " + hex(gpa) + " is not a 4 KiB page of guest memory");
     wanted[gpa / k4K] = true;
   }
@@ -739,6 +751,10 @@ BalloonResult GuestKernel::inflate(const std::vector<uint64_t> &gpas) {
     }
   setFreeLists(free);
   for (const Movable &m : movable) {
+    // No free frame outside the request is left (a guest using most of its memory, or the RAM
+    // above an I/O gap asked for whole, §19.5): the rest are kept, and the host copies them.
+    if (freeFrames() == 0)
+      break;
     uint64_t page = 0;
     Leaf &leaf = *m.process->leaves.find(m.va, &page);
     const Vma &vma = std::prev(m.process->vmas.upper_bound(m.va))->second;
@@ -766,7 +782,7 @@ BalloonResult GuestKernel::inflate(const std::vector<uint64_t> &gpas) {
 void GuestKernel::deflate(const std::vector<uint64_t> &gpas) {
   std::vector<bool> free = freeMap();
   for (const uint64_t gpa : gpas) {
-    if (gpa % k4K != 0 || gpa >= config_.memory_bytes || free[gpa / k4K] || frame_refs_[gpa / k4K] != 0)
+    if (gpa % k4K != 0 || !isRam(gpa) || free[gpa / k4K] || frame_refs_[gpa / k4K] != 0)
       throw std::invalid_argument("balloon: gPA " + hex(gpa) + " is not a page in the balloon");
     free[gpa / k4K] = true;
   }

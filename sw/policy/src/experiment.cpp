@@ -19,6 +19,7 @@ char modeLetter(Approach approach) {
   case Approach::Direct: return 'd';
   case Approach::GuestDirect: return 'g';
   case Approach::DualDirect: return 'u';
+  case Approach::Agile: return 'a';
   }
   return '?';
 }
@@ -55,6 +56,8 @@ IntervalCounters intervalOf(uint64_t index, Approach approach, const vmm::RunCos
   in.host_backings = cost.host_backings;
   in.host_backing_cycles = cost.host_backings * costs.host_alloc + cost.host_pages_backed * costs.host_clear_page;
   in.total_cycles = cost.totalCycles();
+  in.segment_walks = cost.segment_walks;
+  in.segment_walk_cycles = cost.segment_walk_cycles;
   return in;
 }
 
@@ -133,6 +136,8 @@ PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
     direct_after_ = config.direct_after;
   }
   vmm::VmmConfig vmm_config = config.vmm;
+  // A policy that may switch into a segment mode needs the guest's segment from the start (§16).
+  vmm_config.guest_segment = vmm_config.guest_segment || policy.offersGuestSegment();
   if (approach == Approach::Native) {
     vmm_config.memory.host_base = 0;
     vmm_config.memory.fragmentation = 0.0;
@@ -156,6 +161,8 @@ PolicyRun::PolicyRun(const ExperimentConfig &config, SwitchPolicy &policy)
   }
   guest::GuestConfig guest_config = config.guest;
   guest_config.memory_bytes = vmm_config.memory.bytes;
+  guest_config.io_gap_start = vmm_config.memory.io_gap_start;  // the guest sees the VM's hole (§19.5)
+  guest_config.io_gap_bytes = vmm_config.memory.io_gap_bytes;
   guest_config.paging_levels = backend_->config().guest_levels;  // the guest pages as the MMU walks
   kernel_ = std::make_unique<guest::GuestKernel>(*vmm_, guest_config);
   // The booted guest's balloon driver: a direct VM made contiguous by self-ballooning enters
@@ -183,6 +190,9 @@ void PolicyRun::endInterval(bool decide) {
   const uint64_t guest_pages = kernel_->memoryBytes() / 4096;
   recorded.guest_used_pages = guest_pages - std::min(guest_pages, kernel_->freeFrames());
   recorded.guest_table_pages = kernel_->stats().table_pages_allocated - kernel_->stats().table_pages_freed;
+  recorded.guest_segment_bytes = vmm_->guestSegmentBytes();
+  recorded.direct_possible = vmm_->canEnterDirect();
+  recorded.direct_entry_cycles = recorded.direct_possible ? vmm_->directEntryCycles() : 0;
   last_cost_ = vmm_->cost();
   last_counters_ = counters;
   done_in_interval_ = 0;
@@ -191,7 +201,8 @@ void PolicyRun::endInterval(bool decide) {
   if (decide) {
     const Approach next = policy_.decide(result_.intervals.back());
     const bool held_nested = next == Approach::Direct && accesses_done_ < direct_after_;
-    if (next != vmm_->approach() && !held_nested && !(next == Approach::Direct && !vmm_->canEnterDirect()))
+    const bool needs_direct = next == Approach::Direct || next == Approach::DualDirect;
+    if (next != vmm_->approach() && !held_nested && !(needs_direct && !vmm_->canEnterDirect()))
       vmm_->switchApproach(next);
   }
   during_ = vmm_->approach();
@@ -225,6 +236,11 @@ void PolicyRun::coarsen() {
       pair.guest_used_pages = second.guest_used_pages;  // at the pair's end
       pair.guest_table_pages = second.guest_table_pages;
       pair.total_cycles += second.total_cycles;
+      pair.segment_walks += second.segment_walks;
+      pair.segment_walk_cycles += second.segment_walk_cycles;
+      pair.guest_segment_bytes = second.guest_segment_bytes;  // at the pair's end
+      pair.direct_possible = second.direct_possible;
+      pair.direct_entry_cycles = second.direct_entry_cycles;
     }
     merged.push_back(pair);
   }
@@ -251,6 +267,7 @@ RunResult PolicyRun::finish(bool interrupted) {
   if (!result_.stopped && (done_in_interval_ != 0 || result_.intervals.empty()))
     endInterval(!interrupted);
   result_.cost = vmm_->cost() - base_cost_;
+  result_.ept_table_bytes = vmm_->memory().eptTableBytes();
   result_.counters = readCounters(*backend_);
   for (unsigned c = 0; c < kNumCounters; ++c)
     result_.counters[c] -= base_counters_[c];
@@ -354,7 +371,8 @@ Oracles computeOracles(const std::vector<const RunResult *> &runs, const Adaptiv
   std::vector<const RunResult *> all;
   for (const RunResult *run : runs)
     if (run->policy != "native" && run->policy != "adaptive" && !run->stopped &&
-        run->policy != vmm::toString(Approach::GuestDirect) && run->policy != vmm::toString(Approach::DualDirect))
+        run->policy != vmm::toString(Approach::GuestDirect) && run->policy != vmm::toString(Approach::DualDirect) &&
+        run->policy != vmm::toString(Approach::Agile))
       all.push_back(run);
   const SwitchCost cost_all = [&](size_t interval, size_t, size_t to) {
     const RunResult &target = *all[to];

@@ -148,17 +148,30 @@ uint64_t AdaptivePolicy::switchCost(Approach into) const {
   return params_.switch_base_cycles + static_cast<uint64_t>(refills);
 }
 
+uint64_t AdaptivePolicy::switchCost(Approach into, const IntervalCounters &in) const {
+  return switchCost(into) + (into == Approach::DualDirect ? in.direct_entry_cycles : 0);
+}
+
+double AdaptivePolicy::netGain(const IntervalCounters &in, uint64_t from_cycles, uint64_t to_cycles,
+                               Approach into) const {
+  if (!(static_cast<double>(to_cycles) < (1.0 - params_.margin) * static_cast<double>(from_cycles)))
+    return 0.0;
+  // The minimum gain is shadow's insurance against a later burst of guest page faults (two exits
+  // each); a segment mode takes no exit such a burst could multiply.
+  if (vmm::isShadow(into) &&
+      static_cast<double>(from_cycles - to_cycles) < params_.min_gain_fraction * static_cast<double>(in.total_cycles))
+    return 0.0;
+  const double gain = static_cast<double>(from_cycles - to_cycles) * horizonIntervals(in) -
+                      static_cast<double>(switchCost(into, in));
+  return gain > 0.0 ? gain : 0.0;
+}
+
 Approach AdaptivePolicy::bestShadow(const IntervalCounters &in) const {
   const uint64_t nested = estimateNested(in);
-  const double horizon = horizonIntervals(in);
   Approach best = Approach::Nested;
   double best_gain = 0.0;
   const auto consider = [&](Approach variant) {
-    const uint64_t shadow = estimateShadow(in, variant);
-    if (!(static_cast<double>(shadow) < (1.0 - params_.margin) * static_cast<double>(nested)) ||
-        static_cast<double>(nested - shadow) < params_.min_gain_fraction * static_cast<double>(in.total_cycles))
-      return;
-    const double gain = static_cast<double>(nested - shadow) * horizon - static_cast<double>(switchCost(variant));
+    const double gain = netGain(in, nested, estimateShadow(in, variant), variant);
     if (gain > best_gain) {
       best = variant;
       best_gain = gain;
@@ -173,12 +186,99 @@ Approach AdaptivePolicy::bestShadow(const IntervalCounters &in) const {
   return best;
 }
 
+Approach AdaptivePolicy::bestTarget(const IntervalCounters &in) const {
+  Approach best = bestShadow(in);
+  const uint64_t nested = estimateNested(in);
+  double best_gain = best == Approach::Nested ? 0.0 : netGain(in, nested, estimateShadow(in, best), best);
+  for (const Approach mode : {Approach::GuestDirect, Approach::DualDirect}) {
+    if (!segmentModeAllowed(mode, in))
+      continue;
+    const uint64_t estimate = mode == Approach::GuestDirect ? estimateGuestDirect(in) : estimateDualDirect(in);
+    const double gain = netGain(in, nested, estimate, mode);
+    if (gain > best_gain) {
+      best = mode;
+      best_gain = gain;
+    }
+  }
+  return best;
+}
+
+bool AdaptivePolicy::segmentModeAllowed(Approach mode, const IntervalCounters &in) const {
+  if (in.guest_segment_bytes == 0)
+    return false;
+  if (mode == Approach::GuestDirect)
+    return params_.guest_direct;
+  return mode == Approach::DualDirect && params_.dual_direct && in.direct_possible;
+}
+
+WalkTerms walkTerms(const IntervalCounters &in) {
+  WalkTerms terms;
+  const uint64_t fixed = 2 * in.walks;
+  const uint64_t beyond_fixed = in.walk_cycles - std::min(in.walk_cycles, fixed);
+  // Under nested and guest-direct every gPA translated takes an XLATE and an ANSWER cycle (§12).
+  const uint64_t memory = beyond_fixed - std::min(beyond_fixed, 2 * in.nested_lookups);
+  const uint64_t references = in.guest_references + in.nested_references;
+  if (references != 0)
+    terms.cycles_per_reference = static_cast<double>(memory) / static_cast<double>(references);
+  if (in.nested_lookups != 0)
+    terms.ept_references_per_gpa = static_cast<double>(in.nested_references) / static_cast<double>(in.nested_lookups);
+  // The DIRECT share is of the walks outside the segment. Under nested they are taken to be like
+  // the interval's walks (the whole interval); under guest-direct the segment walks are set apart:
+  // each translated one gPA and read no guest entry.
+  uint64_t lookups = in.nested_lookups, cycles = beyond_fixed;
+  if (in.approach == Approach::GuestDirect) {
+    const uint64_t segment_walks = std::min(in.walks, in.segment_walks);
+    const uint64_t outside_walks = in.walks - segment_walks;
+    const uint64_t outside_cycles = in.walk_cycles - std::min(in.walk_cycles, in.segment_walk_cycles);
+    lookups -= std::min(lookups, segment_walks);
+    cycles = outside_cycles - std::min(outside_cycles, 2 * outside_walks);
+  }
+  if (cycles != 0)
+    terms.direct_share = std::min(1.0, (static_cast<double>(lookups) +
+                                        terms.cycles_per_reference * static_cast<double>(in.guest_references)) /
+                                           static_cast<double>(cycles));
+  return terms;
+}
+
+uint64_t AdaptivePolicy::estimateGuestDirect(const IntervalCounters &in) const {
+  if (in.approach == Approach::GuestDirect)
+    return in.virtualizationCycles();
+  // A segment walk: START, XLATE, ANSWER, DONE and the final gPA's EPT references (§18.2); the
+  // walks outside the segment are nested's, as measured.
+  const WalkTerms terms = walkTerms(in);
+  const uint64_t segment_cycles = std::min(in.walk_cycles, in.segment_walk_cycles);
+  const double walk = static_cast<double>(in.walk_cycles - segment_cycles) +
+                      static_cast<double>(in.segment_walks) *
+                          (4.0 + terms.ept_references_per_gpa * terms.cycles_per_reference);
+  return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + in.exit_cycles + in.shim_cycles;
+}
+
+uint64_t AdaptivePolicy::estimateDualDirect(const IntervalCounters &in) const {
+  if (in.approach == Approach::DualDirect)
+    return in.virtualizationCycles();
+  // A segment walk is 3 cycles (START, XLATE, DONE); a walk outside is DIRECT's: its cycles beyond
+  // START and DONE scaled by the DIRECT share.
+  const WalkTerms terms = walkTerms(in);
+  const uint64_t segment_walks = std::min(in.walks, in.segment_walks);
+  const uint64_t outside_walks = in.walks - segment_walks;
+  const uint64_t outside_cycles = in.walk_cycles - std::min(in.walk_cycles, in.segment_walk_cycles);
+  const uint64_t outside_beyond_fixed = outside_cycles - std::min(outside_cycles, 2 * outside_walks);
+  const double walk = static_cast<double>(3 * segment_walks + 2 * outside_walks) +
+                      terms.direct_share * static_cast<double>(outside_beyond_fixed);
+  // Backed whole when it enters (the switch pays for the pages not yet backed): its first touches
+  // take no EPT violation. The backing itself stays, as in estimateShadow: the pages nested backs
+  // in the interval are work any approach does once (dual-direct did it at its entry).
+  const uint64_t violations = in.host_backings * params_.exit_cycles;
+  const uint64_t rest = in.exit_cycles + in.shim_cycles;
+  return static_cast<uint64_t>(walk) + (in.translation_cycles - in.walk_cycles) + (rest - std::min(rest, violations));
+}
+
 Approach AdaptivePolicy::decide(const IntervalCounters &in) {
   const bool in_shadow = vmm::isShadow(in.approach);
   working_set_pages_ += in.guest_page_faults;
   used_pages_ = in.guest_used_pages;
   table_pages_ = in.guest_table_pages;
-  if (!in_shadow && in.guest_references != 0 && in.walk_cycles > 2 * in.walks) {
+  if (in.approach == Approach::Nested && in.guest_references != 0 && in.walk_cycles > 2 * in.walks) {
     // Learn how much dearer a nested walk is than its guest dimension alone.
     const double refs = static_cast<double>(in.guest_references + in.nested_references);
     nested_walk_ratio_ = std::max(1.0, refs / static_cast<double>(in.guest_references));
@@ -197,29 +297,41 @@ Approach AdaptivePolicy::decide(const IntervalCounters &in) {
   const uint64_t shadow_measured = in_shadow ? estimateShadow(in, in.approach) : 0;
   refill_credit_ -= refillExits(in);
 
-  const Approach current = in_shadow ? in.approach : Approach::Nested;
+  const Approach current = in_shadow || vmm::hasGuestSegment(in.approach) ? in.approach : Approach::Nested;
   if (cooldown_left_ > 0) {
     --cooldown_left_;
     streak_ = 0;
     return current;
   }
   Approach target = Approach::Nested;
+  unsigned patience = in_shadow ? params_.patience_leave_shadow : params_.patience;
   if (in_shadow) {
     const uint64_t nested = estimateNested(in);
     const bool better = static_cast<double>(nested) < (1.0 - params_.margin) * static_cast<double>(shadow_measured) &&
                         static_cast<double>(shadow_measured - nested) * horizonIntervals(in) >
                             static_cast<double>(switchCost(Approach::Nested));
     target = better ? Approach::Nested : current;
+  } else if (current == Approach::DualDirect) {
+    target = current;  // never left (§16): no mode walks the same walks for less
+  } else if (current == Approach::GuestDirect) {
+    if (in.guest_segment_bytes == 0) {
+      target = Approach::Nested;  // the segment is gone: this is nested's walk, and shadow is a candidate there
+      patience = params_.patience_leave_shadow;
+    } else {
+      const bool dual = segmentModeAllowed(Approach::DualDirect, in) &&
+                        netGain(in, in.virtualizationCycles(), estimateDualDirect(in), Approach::DualDirect) > 0.0;
+      target = dual ? Approach::DualDirect : current;
+    }
   } else {
-    target = bestShadow(in);
+    target = bestTarget(in);
   }
   streak_ = target != current ? streak_ + 1 : 0;
-  if (streak_ < (in_shadow ? params_.patience_leave_shadow : params_.patience))
+  if (streak_ < patience)
     return current;
   streak_ = 0;
   cooldown_left_ = params_.cooldown;
   // Entering shadow budgets the chosen variant's rebuild (switchCost); leaving forgets it.
-  refill_credit_ = in_shadow ? 0 : rebuildFaults(target);
+  refill_credit_ = vmm::isShadow(target) ? rebuildFaults(target) : 0;
   return target;
 }
 

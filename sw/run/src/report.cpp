@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <iterator>
 
+#include "vmmu/paging.h"
+
 namespace vmmu::run {
 
 namespace {
@@ -101,6 +103,13 @@ OrderedJson phaseJson(const policy::RunResult &r, double slowdown_ratio) {
 
 // What making the direct VM contiguous cost (§19), for `--contiguity`: the host's copies, and with
 // self-ballooning the pages the guest gave back, those it copied first, and the exits and work.
+// The cycles the VMM spent allocating and zeroing flattened EPT tables and writing replicated
+// 2 MiB leaves (§21.7), as vmm::chargeBacking charged them.
+uint64_t eptTableCycles(const RunReport &report, const policy::RunResult &r) {
+  return r.cost.ept_tables * (report.host_alloc_cycles + (kFlatTableBytes >> 12) * report.host_clear_page_cycles) +
+         r.cost.ept_replicated_leaves * report.host_clear_page_cycles;
+}
+
 uint64_t contiguityCycles(const policy::RunResult &r, const RunReport &report) {
   return r.cost.page_moves * report.page_move_cycles + r.cost.balloon_cycles;
 }
@@ -114,6 +123,29 @@ std::string contiguityLine(const RunReport &report, const policy::RunResult &r) 
   out += std::to_string(r.cost.page_moves) + " host copies, " + std::to_string(cycles) + " cycles";
   if (r.cycles() != 0)
     out += fmt(" (%.2f%% of the run)", 100.0 * static_cast<double>(cycles) / static_cast<double>(r.cycles()));
+  return out;
+}
+
+// `--ept-format` (§21.7): per run that walks the EPT, its tables' host memory, the flattened
+// tables the VMM allocated after creation and the cycles those and the replicated 2 MiB leaves
+// cost, and its nested references per walk.
+std::string eptFormatLines(const RunReport &report) {
+  std::string out = "EPT format " + report.ept_format + " (docs/architecture.md §21):\n";
+  for (const ModeRun &run : report.runs) {
+    const policy::RunResult &r = run.result;
+    if (r.policy == "native")
+      continue;
+    const uint64_t walks = r.counters[static_cast<unsigned>(Counter::Walks)];
+    const uint64_t nested = r.counters[static_cast<unsigned>(Counter::NestedReads)];
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "  %-16s EPT tables %8.2f MiB, %" PRIu64 " allocated in the run (%" PRIu64
+                  " cycles with %" PRIu64 " replicated 2M leaves), nested refs/walk %.2f\n",
+                  r.policy.c_str(), static_cast<double>(r.ept_table_bytes) / (1 << 20), r.cost.ept_tables,
+                  eptTableCycles(report, r), r.cost.ept_replicated_leaves,
+                  walks == 0 ? 0.0 : static_cast<double>(nested) / static_cast<double>(walks));
+    out += line;
+  }
   return out;
 }
 
@@ -185,6 +217,10 @@ std::string formatText(const RunReport &report) {
                 report.interval, coarsened.c_str(), report.memory_model.c_str(), report.base_cpi,
                 report.max_ept_page.c_str(), report.host_allocation.c_str());
   out += line;
+  if (report.io_gap_bytes != 0)
+    out += "I/O gap: guest-physical [" + std::to_string(report.io_gap_start >> 20) + ", " +
+           std::to_string((report.io_gap_start + report.io_gap_bytes) >> 20) +
+           ") MiB holds no RAM; the RAM above it is relocated above it (docs/architecture.md §19.5)\n";
   // The table of one phase: `phase` picks each run's result of it.
   const auto table = [&](const policy::RunResult ModeRun::*phase) {
     std::snprintf(line, sizeof line, "%-16s %15s %9s %10s %10s %10s  %s\n", "approach", "cycles", "slowdown",
@@ -215,6 +251,8 @@ std::string formatText(const RunReport &report) {
   }
   if (const ModeRun *direct = report.find("direct"); direct != nullptr && !report.contiguity.empty())
     out += contiguityLine(report, direct->result) + "\n";
+  if (!report.ept_format.empty())
+    out += eptFormatLines(report);
   if (const ModeRun *adaptive = report.find("adaptive")) {
     const std::string timeline = adaptive->result.modeTimeline();
     uint64_t per_mode[vmm::kNumApproaches] = {};
@@ -231,7 +269,10 @@ std::string formatText(const RunReport &report) {
         choices += (choices.empty() ? "" : ", ") + std::string(vmm::toString(static_cast<Approach>(a))) + " " +
                    std::to_string(per_mode[a]);
     out += "adaptive: intervals per mode: " + choices + "; " + std::to_string(switches) + " switches\n";
-    out += "adaptive: mode per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct): " +
+    // The segment modes' letters only where they appear (§16), so that other reports are as before.
+    const bool segment_modes = timeline.find_first_of("gu") != std::string::npos;
+    out += std::string("adaptive: mode per interval (n nested, s shadow, c shadow-cache, p shadow-prefetch, d direct") +
+           (segment_modes ? ", g guest-direct, u dual-direct" : "") + "): " +
            (timeline.size() > 200 ? timeline.substr(0, 200) + "..." : timeline) + "\n";
     if (report.oracle.cycles != 0) {
       std::snprintf(line, sizeof line, "oracle (nested/%s): %" PRIu64 " cycles; adaptive is %+.2f%% from it\n",
@@ -298,6 +339,10 @@ OrderedJson toJson(const RunReport &report) {
   out["base_cpi"] = real(report.base_cpi);
   out["max_ept_page"] = report.max_ept_page;
   out["host_allocation"] = report.host_allocation;
+  if (report.io_gap_bytes != 0) {
+    out["io_gap_start"] = report.io_gap_start;
+    out["io_gap_bytes"] = report.io_gap_bytes;
+  }
   out["seconds"] = real(report.seconds);
   out["decode_seconds"] = real(report.decode_seconds);
   out["interrupted"] = report.interrupted;
@@ -323,6 +368,15 @@ OrderedJson toJson(const RunReport &report) {
       contiguity["host_copies"] = r.cost.page_moves;
       contiguity["cycles"] = contiguityCycles(r, report);
       item["contiguity"] = std::move(contiguity);
+    }
+    if (!report.ept_format.empty() && r.policy != "native") {
+      OrderedJson format;
+      format["format"] = report.ept_format;
+      format["table_bytes"] = r.ept_table_bytes;
+      format["tables_allocated"] = r.cost.ept_tables;
+      format["replicated_2m_leaves"] = r.cost.ept_replicated_leaves;
+      format["cycles"] = eptTableCycles(report, r);
+      item["ept_format"] = std::move(format);
     }
     runs.push_back(std::move(item));
   }

@@ -335,6 +335,13 @@ std::vector<Key> keyTable() {
   }
   keys.push_back(large("adaptive.switch_base_cycles", "cycles", 0, kMaxCycles, "fixed cost of one approach switch",
                        [](RunSettings &s) -> uint64_t & { return s.adaptive.switch_base_cycles; }));
+  // Agile paging's switch-bit placement (docs/architecture.md §20.8).
+  keys.push_back(small("agile.switch_writes", "writes", 1, 1u << 20,
+                       "agile: trapped writes to a shadowed leaf table that switch it to nested",
+                       [](RunSettings &s) -> unsigned & { return s.vmm.agile.switch_writes; }));
+  keys.push_back(small("agile.revert_cr3_writes", "CR3 writes", 0, 1u << 20,
+                       "agile: CR3 writes between checks that move an unchanged nested table back to shadow (0: never)",
+                       [](RunSettings &s) -> unsigned & { return s.vmm.agile.revert_cr3_writes; }));
   return keys;
 }
 

@@ -163,7 +163,7 @@ void TraceReplay::protectRange(guest::GuestKernel &kernel, Process &process, uin
 void TraceReplay::replayKernelAccess(guest::GuestKernel &kernel, uint64_t address) {
   const uint64_t offset =
       address >= guest::GuestKernel::kDirectMapBase ? address - guest::GuestKernel::kDirectMapBase : address;
-  kernel.kernelLoad(offset % kernel.memoryBytes());
+  kernel.kernelLoad(kernel.ramAddress(offset % kernel.memoryBytes()));
   ++stats_.kernel_accesses;
 }
 
@@ -303,7 +303,7 @@ void TraceReplay::replay(guest::GuestKernel &kernel, const trace::Event &event) 
       const uint64_t offset = event.address >= guest::GuestKernel::kDirectMapBase
                                   ? event.address - guest::GuestKernel::kDirectMapBase
                                   : event.address;
-      va = guest::GuestKernel::kDirectMapBase + offset % kernel.memoryBytes();
+      va = guest::GuestKernel::kDirectMapBase + kernel.ramAddress(offset % kernel.memoryBytes());
     } else {
       // A GiB never touched has no slot (and nothing cached): the arena's first, at the offset.
       va = existingGuestAddress(process, event.address).value_or(process.arena + (event.address & (kSlotBytes - 1)));

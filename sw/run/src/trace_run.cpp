@@ -107,6 +107,10 @@ RunReport runTrace(const RunRequest &request) {
   report.max_ept_page = configName(request.settings.vmm.memory.max_ept_page);
   report.host_allocation = request.settings.vmm.memory.lazy ? "lazy" : "eager";
   report.page_move_cycles = request.settings.vmm.costs.page_move;
+  report.host_alloc_cycles = request.settings.vmm.costs.host_alloc;
+  report.host_clear_page_cycles = request.settings.vmm.costs.host_clear_page;
+  report.io_gap_start = request.settings.vmm.memory.io_gap_start;
+  report.io_gap_bytes = request.settings.vmm.memory.io_gap_bytes;
 
   policy::ExperimentConfig config;
   config.interval = request.settings.interval;

@@ -20,6 +20,7 @@ std::string_view toString(ShadowVariant variant) {
   case ShadowVariant::Plain: return "shadow";
   case ShadowVariant::Caching: return "shadow-cache";
   case ShadowVariant::Prefetch: return "shadow-prefetch";
+  case ShadowVariant::Agile: return "agile";
   }
   return "?";
 }
@@ -38,9 +39,10 @@ uint64_t FramePool::allocate() {
   return frame;
 }
 
-ShadowPager::ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces)
+ShadowPager::ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces,
+                         const AgilePolicy &agile)
     : variant_(variant), env_(env), levels_(env.backend.config().guest_levels),
-      max_spaces_(max_spaces == 0 ? 1 : max_spaces), tracker_(std::make_unique<WriteTracker>()) {
+      max_spaces_(max_spaces == 0 ? 1 : max_spaces), tracker_(std::make_unique<WriteTracker>()), agile_(agile) {
   if (levels_ < 4 || levels_ > shadow_detail::kMaxLevels)
     throw std::invalid_argument("shadow paging mirrors 4- or 5-level guest paging, the MMU has " +
                                 std::to_string(levels_) + " levels");
@@ -173,9 +175,14 @@ void ShadowPager::dropAll() {
   for (const uint64_t id : ids)
     dropSpace(id);
   tracker_->forgetLeaves();
+  table_writes_.clear();
+  switched_.clear();
 }
 
 uint64_t ShadowPager::activate(uint64_t guest_root, uint16_t pcid) {
+  if (variant_ == ShadowVariant::Agile && agile_.revert_cr3_writes != 0 &&
+      ++activations_ % agile_.revert_cr3_writes == 0)
+    agileCheckpoint();
   if (!traitsOf(variant_).keeps_spaces) {
     dropAll();  // the virtual-TLB model: a CR3 write flushes everything
     Space &space = createSpace(guest_root, pcid);
@@ -195,7 +202,8 @@ uint64_t ShadowPager::shadowEntryAddress(const Space &space, uint64_t va, unsign
   uint64_t table = space.root;
   for (unsigned l = levels_; l > level; --l) {
     const uint64_t entry = mem.read64(table + 8 * entryIndex(va, l));
-    if (!(entry & pte::P) || (entry & pte::PS))
+    // Below a switching entry (agile) lies the guest's own table, not the VMM's.
+    if (!(entry & pte::P) || (entry & pte::PS) || (entry & agile::Switch))
       return 0;
     table = entry & kAddrMask;
   }
@@ -209,7 +217,7 @@ uint64_t ShadowPager::shadowTableAt(const Space &space, uint64_t va, unsigned le
   if (parent_entry == 0)
     return 0;
   const uint64_t entry = env_.backend.memory().read64(parent_entry);
-  if (!(entry & pte::P) || (entry & pte::PS))
+  if (!(entry & pte::P) || (entry & pte::PS) || (entry & agile::Switch))
     return 0;
   return entry & kAddrMask;
 }
@@ -237,6 +245,8 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
     const uint64_t entry_addr = table + 8 * entryIndex(va, level);
     const uint64_t entry = mem.read64(entry_addr);
     const uint64_t expected = level - 1 >= guest_level ? walk.table[level - 1] : kSplinter;
+    if ((entry & pte::P) && (entry & agile::Switch))
+      return false;  // agile: the guest's table below is walked nested; nothing to install
     if (entry & pte::P) {
       const uint64_t child = entry & kAddrMask;
       const auto mit = mirror_.find(child);
@@ -264,12 +274,18 @@ bool ShadowPager::installLeaf(Space &space, uint64_t va, const GuestWalk &walk, 
   const uint64_t va_base = canonical(va & ~(size - 1), levels_);
   const uint64_t leaf_addr = table + 8 * entryIndex(va, shadow_level);
   const uint64_t leaf = env_.vm.hostOf(gpa_base) | flags;
-  if (mem.read64(leaf_addr) == leaf)
+  const uint64_t old = mem.read64(leaf_addr);
+  if (old == leaf)
     return false;  // already there (a prefetch over a filled table)
   // The host allocates the page on the shadow fault that first maps it: no exit of its own.
   chargeBacking(env_.cost, env_.costs, env_.vm.back(gpa_base));
   mem.write64(leaf_addr, leaf);
   chargeShim(env_.costs.shadow_entry_write);
+  // A large leaf over a splinter table (its region no longer holds a write-protected table: agile
+  // lifted the protection, §20.8): the PDE caches of the space's PCID still lead into the splinter,
+  // whose stale read-only leaf would fault again and again.
+  if (shadow_level > 1 && (old & pte::P) && !(old & pte::PS))
+    invPcid(space.pcid);
   // Leaves a future table page would have to take back: writable 4 KiB ones and large ones.
   if (traits.tracks_tables && (shadow_level == 2 || writable))
     tracker_->recordLeaf(gpa_base, shadow_level == 2, LeafRef{space.id, va_base},
@@ -381,9 +397,126 @@ void ShadowPager::onTableWrite(uint64_t entry_gpa) {
       }
     }
   }
-  tracker_->setUsers(page, std::move(live));
+  if (variant_ == ShadowVariant::Agile)
+    countTableWrite(page, live);
+  else
+    tracker_->setUsers(page, std::move(live));
   for (const uint64_t id : recycled_roots)
     dropSpace(id);
+}
+
+void ShadowPager::freeTable(Space &space, uint64_t table) {
+  PhysicalMemory &mem = env_.backend.memory();
+  for (uint64_t off = 0; off < 4096; off += 8)
+    if (mem.read64(table + off) != 0)
+      mem.write64(table + off, 0);
+  mirror_.erase(table);
+  std::erase(space.tables, table);
+  env_.frames.release(table);
+  ++stats_.tables_freed;
+  chargeShim(env_.costs.shadow_table_free);
+}
+
+// Agile (§20.8): a trapped write to `page`, whose live users are `live`. A level-1 table that has
+// taken agile_.switch_writes of them while shadowed goes nested.
+void ShadowPager::countTableWrite(uint64_t page, const std::vector<TableUser> &live) {
+  const bool leaf_table = std::any_of(live.begin(), live.end(), [](const TableUser &u) { return u.level == 1; });
+  if (!leaf_table || ++table_writes_[page] < agile_.switch_writes) {
+    tracker_->setUsers(page, live);
+    return;
+  }
+  table_writes_.erase(page);
+  switchToNested(page, live);
+}
+
+// Every space that shadows `page` as a level-1 table gets the switch bit in its shadow PDE, which
+// then names the guest table's host page with the guest's rights above it; the shadow PTE table
+// goes, and the page is no longer write-protected for those users.
+void ShadowPager::switchToNested(uint64_t page, const std::vector<TableUser> &live) {
+  PhysicalMemory &mem = env_.backend.memory();
+  std::vector<TableUser> kept;
+  Switched &record = switched_[page];
+  record.digested = false;
+  for (const TableUser &user : live) {
+    const auto sit = spaces_.find(user.space_id);
+    if (user.level != 1 || sit == spaces_.end()) {
+      kept.push_back(user);
+      continue;
+    }
+    Space &space = *sit->second;
+    const uint64_t pde = shadowEntryAddress(space, user.va_base, 2);
+    const GuestWalk w = walkGuest(space.guest_root, user.va_base, true);
+    if (pde == 0 || w.table[1] != page) {
+      kept.push_back(user);
+      continue;
+    }
+    const uint64_t old_table = mem.read64(pde) & kAddrMask;
+    const uint64_t acc = w.acc_above[1] & (pte::RW | pte::US | pte::NX);
+    mem.write64(pde, env_.vm.hostOf(page) | pte::P | acc | agile::Switch);
+    chargeShim(env_.costs.shadow_entry_write);
+    if (mirror_.count(old_table) != 0)
+      freeTable(space, old_table);
+    invPcid(space.pcid);  // the PSCs hold the old shape of the subtree (§20.5)
+    record.pdes.push_back({space.id, user.va_base});
+    ++stats_.agile_switches;
+  }
+  tracker_->setUsers(page, std::move(kept));  // untracked once no space shadows it
+  if (record.pdes.empty())
+    switched_.erase(page);
+}
+
+// A digest of the 512 entries of guest table `page`, each read as a scan reads it.
+uint64_t ShadowPager::tableDigest(uint64_t page) const {
+  uint64_t digest = 0xcbf29ce484222325ull;
+  for (uint64_t off = 0; off < 4096; off += 8) {
+    chargeShim(env_.costs.prefetch_entry_read);
+    digest = (digest ^ readGuest(page + off, false)) * 0x100000001b3ull;
+  }
+  return digest;
+}
+
+// Every agile_.revert_cr3_writes guest CR3 writes: a switched table unchanged since the last
+// checkpoint is stable and goes back to shadow (its switching PDEs cleared; the next access
+// refills the shadow and write-protects the table again); a changed one stays nested. Switching
+// PDEs that are gone already (the guest rewrote its PDE and the shadow was refilled, or the space
+// was dropped) are forgotten first.
+void ShadowPager::agileCheckpoint() {
+  PhysicalMemory &mem = env_.backend.memory();
+  const auto pdeAddress = [&](uint64_t page, const Switched::Pde &pde) -> uint64_t {
+    const auto sit = spaces_.find(pde.space_id);
+    if (sit == spaces_.end())
+      return 0;
+    const uint64_t addr = shadowEntryAddress(*sit->second, pde.va_base, 2);
+    if (addr == 0)
+      return 0;
+    const uint64_t entry = mem.read64(addr);
+    return (entry & agile::Switch) && (entry & kAddrMask) == env_.vm.hostOf(page) ? addr : 0;
+  };
+  std::vector<uint64_t> pages;
+  for (const auto &entry : switched_)
+    pages.push_back(entry.first);
+  std::sort(pages.begin(), pages.end());  // a fixed order: the results do not depend on hashing
+  for (const uint64_t page : pages) {
+    Switched &record = switched_.at(page);
+    std::erase_if(record.pdes, [&](const Switched::Pde &pde) { return pdeAddress(page, pde) == 0; });
+    if (record.pdes.empty()) {
+      switched_.erase(page);
+      continue;
+    }
+    const uint64_t digest = tableDigest(page);
+    const bool stable = record.digested && record.digest == digest;
+    record.digest = digest;
+    record.digested = true;
+    if (!stable)
+      continue;
+    for (const Switched::Pde &pde : record.pdes) {
+      mem.write64(pdeAddress(page, pde), 0);
+      chargeShim(env_.costs.shadow_entry_write);
+      invPcid(spaces_.at(pde.space_id)->pcid);
+      ++stats_.agile_reverts;
+    }
+    switched_.erase(page);
+  }
 }
 
 ShadowPager::FaultResult ShadowPager::handleFault(uint64_t va, Access access, bool user, const uint64_t *store_value) {

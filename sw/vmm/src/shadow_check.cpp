@@ -49,6 +49,24 @@ std::vector<std::string> ShadowPager::check() const {
       if ((entry & pte::RW) && protected_page)
         report(va, "writable shadow leaf over a write-protected guest page table");
     };
+    // AGILE (§20.8): a switching entry names the host page of the guest's table one level down
+    // and carries the guest's rights over the levels above it.
+    auto verifySwitch = [&](uint64_t va, unsigned level, uint64_t entry) {
+      if (variant_ != ShadowVariant::Agile) {
+        report(va, "switch bit in a shadow entry of a non-agile shadow");
+        return;
+      }
+      const GuestWalk w = walkGuest(space.guest_root, va, false);
+      const uint64_t guest_table = w.table[level - 1];
+      if (guest_table == 0 || !env_.vm.contains(guest_table) || env_.vm.hostOf(guest_table) != (entry & kAddrMask)) {
+        report(va, "switching entry points to " + hex(entry & kAddrMask) + ", not to the guest's level-" +
+                       std::to_string(level - 1) + " table");
+        return;
+      }
+      const uint64_t acc = w.acc_above[level - 1];
+      if ((entry & (pte::RW | pte::US | pte::NX)) != (acc & (pte::RW | pte::US | pte::NX)))
+        report(va, "switching entry's rights differ from the guest's above it");
+    };
     // Depth-first over the shadow tables.
     struct Frame {
       uint64_t table;
@@ -64,6 +82,10 @@ std::vector<std::string> ShadowPager::check() const {
         if (!(entry & pte::P))
           continue;
         const uint64_t va = canonical(f.base + (index << levelShift(f.level)), levels_);
+        if (f.level > 1 && !(entry & pte::PS) && (entry & agile::Switch)) {
+          verifySwitch(va, f.level, entry);  // the guest's own table below: nothing to descend into
+          continue;
+        }
         if (f.level > 1 && !(entry & pte::PS))
           stack.push_back(Frame{entry & kAddrMask, f.level - 1, va});
         else

@@ -21,11 +21,12 @@ struct ShadowTraits {
   bool prefetches;
 };
 
-// Indexed by ShadowVariant: Plain, Caching, Prefetch.
-inline constexpr std::array<ShadowTraits, 3> kShadowTraits{{
+// Indexed by ShadowVariant: Plain, Caching, Prefetch, Agile (caching's, plus switch bits: §20.8).
+inline constexpr std::array<ShadowTraits, 4> kShadowTraits{{
     {.keeps_spaces = false, .tracks_tables = false, .propagates_writes = false, .prefetches = false},
     {.keeps_spaces = true, .tracks_tables = true, .propagates_writes = true, .prefetches = false},
     {.keeps_spaces = false, .tracks_tables = true, .propagates_writes = false, .prefetches = true},
+    {.keeps_spaces = true, .tracks_tables = true, .propagates_writes = true, .prefetches = false},
 }};
 
 constexpr const ShadowTraits &traitsOf(ShadowVariant variant) { return kShadowTraits[static_cast<size_t>(variant)]; }

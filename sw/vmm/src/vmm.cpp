@@ -19,6 +19,7 @@ ShadowVariant variantOf(Approach approach) {
   switch (approach) {
   case Approach::ShadowCaching: return ShadowVariant::Caching;
   case Approach::ShadowPrefetch: return ShadowVariant::Prefetch;
+  case Approach::Agile: return ShadowVariant::Agile;
   default: return ShadowVariant::Plain;
   }
 }
@@ -30,6 +31,7 @@ Mode modeOf(Approach approach) {
   case Approach::Direct: return Mode::Direct;
   case Approach::GuestDirect: return Mode::GuestDirect;
   case Approach::DualDirect: return Mode::DualDirect;
+  case Approach::Agile: return Mode::Agile;
   default: return Mode::Shadow;
   }
 }
@@ -42,13 +44,16 @@ VmMemoryConfig checkedMemory(const VmmConfig &config, Approach approach, const M
     throw std::invalid_argument("the native baseline needs memory.host_base = 0 and fragmentation = 0");
   if (config.frames_base % 4096 != 0 || config.frames_base + Vmm::kVmmFramesBytes > (uint64_t{1} << backend.config().pa_bits))
     throw std::invalid_argument("VMM frames_base must be 4 KiB aligned with 64 GiB of host space above it");
-  if (config.memory.host_base + config.memory.bytes > (uint64_t{1} << backend.config().pa_bits))
+  if (config.memory.host_base + config.memory.bytes + config.memory.io_gap_bytes > (uint64_t{1} << backend.config().pa_bits))
     throw std::invalid_argument("VM memory ends beyond the host's " + std::to_string(backend.config().pa_bits) +
                                 "-bit physical address space");
   VmMemoryConfig memory = config.memory;
   // Native has no host below it; a DIRECT VM's region is backed when it is made contiguous (§16).
   if (approach == Approach::Native || approach == Approach::Direct || approach == Approach::DualDirect)
     memory.lazy = false;
+  // Native's RAM sits at its gPAs, the I/O gap a hole of the machine (§19.5).
+  if (approach == Approach::Native)
+    memory.pack_gap = false;
   return memory;
 }
 
@@ -72,6 +77,7 @@ std::string_view toString(Approach approach) {
   case Approach::Direct: return "direct";
   case Approach::GuestDirect: return "guest-direct";
   case Approach::DualDirect: return "dual-direct";
+  case Approach::Agile: return "agile";
   }
   return "?";
 }
@@ -82,11 +88,15 @@ Approach parseApproach(std::string_view name) {
       return static_cast<Approach>(i);
   throw std::invalid_argument("unknown approach '" + std::string(name) +
                               "' (expected native, nested, shadow, shadow-cache, shadow-prefetch, direct, "
-                              "guest-direct or dual-direct)");
+                              "guest-direct, dual-direct or agile)");
 }
 
 bool hasGuestSegment(Approach approach) {
   return approach == Approach::GuestDirect || approach == Approach::DualDirect;
+}
+
+const char *modelOnlySection(Approach approach) {
+  return approach == Approach::Agile ? "§20.9" : nullptr;
 }
 
 std::string_view toString(Contiguity contiguity) {
@@ -148,8 +158,12 @@ RunCost RunCost::operator-(const RunCost &e) const {
   d.balloon_migrations = balloon_migrations - e.balloon_migrations;
   d.balloon_cycles = balloon_cycles - e.balloon_cycles;
   d.mode_switches = mode_switches - e.mode_switches;
+  d.segment_walks = segment_walks - e.segment_walks;
+  d.segment_walk_cycles = segment_walk_cycles - e.segment_walk_cycles;
   d.host_backings = host_backings - e.host_backings;
   d.host_pages_backed = host_pages_backed - e.host_pages_backed;
+  d.ept_tables = ept_tables - e.ept_tables;
+  d.ept_replicated_leaves = ept_replicated_leaves - e.ept_replicated_leaves;
   return d;
 }
 
@@ -157,6 +171,13 @@ void chargeBacking(RunCost &cost, const CostConfig &costs, const Backing &backin
   cost.host_backings += backing.units;
   cost.host_pages_backed += backing.pages;
   cost.shim_cycles += backing.units * costs.host_alloc + backing.pages * costs.host_clear_page;
+  // §21.7: a flattened EPT table is allocated and zeroed as a 2 MiB host page is; a replicated
+  // 2 MiB leaf is 4 KiB of stores, priced as clearing one page.
+  constexpr uint64_t kPagesPerTable = kFlatTableBytes / 4096;
+  cost.ept_tables += backing.ept_tables;
+  cost.ept_replicated_leaves += backing.ept_replicated_leaves;
+  cost.shim_cycles += backing.ept_tables * (costs.host_alloc + kPagesPerTable * costs.host_clear_page) +
+                      backing.ept_replicated_leaves * costs.host_clear_page;
 }
 
 Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
@@ -167,6 +188,12 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
+  if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §20.9
+    throw std::invalid_argument(std::string(toString(approach)) +
+                                " runs on the model backend only: the RTL does not implement it yet");
+  if (config.memory.ept_format != EptFormat::Radix && model_ == nullptr)  // §21.8
+    throw std::invalid_argument("ept_format " + std::string(toString(config.memory.ept_format)) +
+                                " runs on the model backend only: the RTL walks every EPT as 4level");
   // VM creation: not charged to the run.
   const unsigned ctx = config_.context;
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
@@ -180,8 +207,9 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
     approach_ = Approach::Nested;
   mmu_mode_ = modeOf(approach_);
   backend_.writeReg(ctx, CtxReg::Mode, static_cast<uint64_t>(mmu_mode_));
-  if (isShadow(approach))
-    shadow_ = std::make_unique<ShadowPager>(variantOf(approach), shadowEnvironment(), config_.max_shadow_spaces);
+  if (isShadow(approach) || approach == Approach::Agile)
+    shadow_ = std::make_unique<ShadowPager>(variantOf(approach), shadowEnvironment(), config_.max_shadow_spaces,
+                                            config_.agile);
   if (approach_ == Approach::Direct || approach_ == Approach::DualDirect)
     enterDirect(modeOf(approach_));
 }
@@ -242,6 +270,10 @@ const Response &Vmm::translateCharged(const Request &req) {
   const Translation translation = model_ != nullptr ? model_->translate(req) : backend_.translate(req);
   chargeTranslations(1, translation.walked ? translation.walk_cycles
                                            : config_.costs.hit_cycles + translation.stlb_cycles);
+  if (translation.walked && req.va - segment_base_ < segment_limit_ - segment_base_) {
+    ++cost_.segment_walks;  // an empty segment (limit <= base) holds no VA: the test fails
+    cost_.segment_walk_cycles += translation.walk_cycles;
+  }
   return translation.resp;
 }
 
@@ -455,6 +487,21 @@ bool Vmm::canEnterDirect() const {
   return config_.allow_compaction && (config_.contiguity == Contiguity::Compact || balloon_ != nullptr);
 }
 
+uint64_t Vmm::directEntryCycles() const {
+  // The guest's part of ballooning a page, inflate and deflate (§19.4): the VMM prices the guest's
+  // work at its default, as it cannot read the guest's own figure.
+  constexpr uint64_t kGuestBalloonPage = guest::GuestWorkCosts{}.balloon_page;
+  const CostConfig &c = config_.costs;
+  const uint64_t misplaced = vm_.misplacedCount();
+  const uint64_t per_misplaced = config_.contiguity == Contiguity::Balloon
+                                     ? c.balloon_page_host + c.host_clear_page + 2 * kGuestBalloonPage
+                                     : c.page_move;
+  const uint64_t contiguity = misplaced > backend_.config().escape_entries ? misplaced * per_misplaced : 0;
+  const uint64_t unbacked = vm_.bytes() / 4096 - vm_.backedPages();
+  constexpr uint64_t kPagesPer2M = 512;
+  return contiguity + unbacked * c.host_clear_page + (unbacked + kPagesPer2M - 1) / kPagesPer2M * c.host_alloc;
+}
+
 void Vmm::attachBalloon(guest::BalloonDriver &driver) {
   balloon_ = &driver;
   if (!direct_pending_)
@@ -512,6 +559,8 @@ void Vmm::writeGuestSegment(uint64_t base, uint64_t limit, uint64_t offset, unsi
   const uint64_t attributes = gseg::US | ((prot & guest::prot::Write) != 0 ? gseg::RW : 0) |
                               ((prot & guest::prot::Exec) != 0 ? gseg::X : 0);
   const bool empty = limit <= base;
+  segment_base_ = empty ? 0 : base;
+  segment_limit_ = empty ? 0 : limit;
   backend_.writeReg(config_.context, CtxReg::GsegBase, empty ? 0 : base | attributes);
   backend_.writeReg(config_.context, CtxReg::GsegLimit, empty ? 0 : limit);
   backend_.writeReg(config_.context, CtxReg::GsegOffset, empty ? 0 : offset);
@@ -538,7 +587,8 @@ void Vmm::enterDirect(Mode mode) {
   // (as all VM creation); one switched into DIRECT pays for the pages not yet backed.
   chargeBacking(cost_, config_.costs, vm_.backAll());
   writeContext(CtxReg::GBase, vm_.hostBase());
-  writeContext(CtxReg::GSize, vm_.bytes());
+  // The top of guest-physical memory: with an I/O gap the bounds span it (§19.5).
+  writeContext(CtxReg::GSize, vm_.gpaTop());
   writeContext(CtxReg::Eptp, vm_.eptp());  // escaped pages still walk the EPT
   programEscapes();
   writeMode(mode);
@@ -550,9 +600,13 @@ void Vmm::switchApproach(Approach next) {
     return;
   if (next == Approach::Native || approach_ == Approach::Native)
     throw std::invalid_argument("the native baseline is not a run-time approach");
-  if (vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_))
-    throw std::invalid_argument("guest-direct and dual-direct are not run-time approaches (the guest's segment is set "
-                                "up from the start)");
+  if ((vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_)) && !config_.guest_segment)
+    throw std::invalid_argument("guest-direct and dual-direct are run-time approaches only for a VM that offers the "
+                                "guest segment from the start (VmmConfig::guest_segment)");
+  if (approach_ == Approach::DualDirect && next != Approach::GuestDirect && next != Approach::Nested)
+    throw std::invalid_argument("dual-direct switches to guest-direct or nested only");
+  if (next == Approach::Agile || approach_ == Approach::Agile)
+    throw std::invalid_argument("agile is not a run-time approach of the adaptive policy (§20.8)");
   exitTo(ExitReason::ModeSwitch);
   ++cost_.mode_switches;
   if (shadow_) {
@@ -568,6 +622,14 @@ void Vmm::switchApproach(Approach next) {
     break;
   case Approach::Direct:
     enterDirect(Mode::Direct);
+    break;
+  case Approach::DualDirect:
+    enterDirect(Mode::DualDirect);
+    break;
+  case Approach::GuestDirect:  // NESTED's registers and the segment's MODE; the segment is written
+    writeContext(CtxReg::Eptp, vm_.eptp());
+    writeMode(Mode::GuestDirect);
+    writeContext(CtxReg::Cr3, guest_root_);
     break;
   default:
     shadow_ = std::make_unique<ShadowPager>(variantOf(next), shadowEnvironment(), config_.max_shadow_spaces);

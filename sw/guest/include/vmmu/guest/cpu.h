@@ -62,6 +62,11 @@ public:
   // Whether this CPU has the guest direct segment of docs/architecture.md §18 (Gandhi et al.'s
   // Guest Direct and Dual Direct): one gVA range per address space translated as gVA + offset.
   virtual bool hasGuestSegment() const { return false; }
+  // Whether the segment translates now (the MMU is in a mode that reads it, §18.2). A CPU that
+  // offers the segment in every mode (the adaptive policy's VM with guest-direct or dual-direct
+  // allowed, §16) answers false outside those modes: the guest then demand-pages the segment's
+  // range onto its frames, so that any mode translates it as the segment would.
+  virtual bool guestSegmentInForce() const { return hasGuestSegment(); }
   // The running address space's guest segment, written with CR3 on each context switch (§18.5):
   // [base, limit) -> gPA base + offset.., granting `prot` (prot::* bits) to user and kernel.
   // base = limit = 0: none. A CPU without the segment ignores it.

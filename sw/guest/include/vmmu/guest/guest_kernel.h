@@ -53,6 +53,11 @@ struct GuestConfig {
   unsigned paging_levels = 4;           // 4, or 5 (LA57): the MMU's GuestLevels (spec §2)
   bool transparent_huge_pages = true;
   GuestWorkCosts costs;
+  // The I/O gap (docs/architecture.md §19.5): a guest-physical hole [io_gap_start, + io_gap_bytes)
+  // for MMIO; the RAM above it is relocated above it, so guest-physical memory ends at
+  // memory_bytes + io_gap_bytes. No frame in it is ever allocated. None when io_gap_bytes is 0.
+  uint64_t io_gap_start = 0;
+  uint64_t io_gap_bytes = 0;
 };
 
 // Thrown when a process makes an access its mappings do not allow (the kernel would send SIGSEGV).
@@ -204,7 +209,17 @@ public:
   uint64_t rootOf(Pid pid) const;
   uint16_t pcidOf(Pid pid) const;
   uint64_t kernelRoot() const { return kernel_root_; }
-  uint64_t memoryBytes() const { return config_.memory_bytes; }
+  uint64_t memoryBytes() const { return config_.memory_bytes; }  // RAM
+  // The top of guest-physical memory (RAM and the I/O gap), and whether `gpa` is RAM.
+  uint64_t physicalTop() const { return config_.memory_bytes + config_.io_gap_bytes; }
+  bool isRam(uint64_t gpa) const {
+    return gpa < physicalTop() && gpa - config_.io_gap_start >= config_.io_gap_bytes;
+  }
+  // The gPA of the byte `offset` bytes into the RAM (offset < memoryBytes()): past the gap's start
+  // it is relocated above the gap.
+  uint64_t ramAddress(uint64_t offset) const {
+    return config_.io_gap_bytes != 0 && offset >= config_.io_gap_start ? offset + config_.io_gap_bytes : offset;
+  }
   unsigned pagingLevels() const { return levels_; }
   // Guest-physical address of the frame `va` is mapped to in `pid`, from the kernel's bookkeeping
   // (nullopt-like ~0 when not resident).

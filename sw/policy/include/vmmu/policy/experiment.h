@@ -60,6 +60,7 @@ struct RunResult {
   bool stopped = false;                           // the VMM stopped the guest
   std::string stop_reason;
   bool direct_fell_back = false;                  // direct was impossible: ran nested
+  uint64_t ept_table_bytes = 0;                   // host memory of the VM's EPT tables at the end (§21.7)
 
   uint64_t cycles() const { return cost.totalCycles(); }
   double tlbMissesPerKiloAccess() const;

@@ -54,6 +54,16 @@ struct IntervalCounters {
   uint64_t guest_used_pages = 0;
   uint64_t guest_table_pages = 0;
   uint64_t total_cycles = 0;  // the interval's run time
+  // The guest segment (§16, `--policy-modes`): the walks whose VA lay inside the running process's
+  // segment and their walk cycles (vmm::RunCost::segment_walks); at the interval's end, the
+  // running process's segment (bytes, 0: none; saved guest state the VMM reads), whether the VM
+  // could enter DUAL_DIRECT (vmm::Vmm::canEnterDirect) and what entering it would cost now
+  // (vmm::Vmm::directEntryCycles).
+  uint64_t segment_walks = 0;
+  uint64_t segment_walk_cycles = 0;
+  uint64_t guest_segment_bytes = 0;
+  bool direct_possible = false;
+  uint64_t direct_entry_cycles = 0;
   uint64_t virtualizationCycles() const { return translation_cycles + exit_cycles + shim_cycles; }
   uint64_t totalExits() const { return std::accumulate(exits.begin(), exits.end(), uint64_t{0}); }
 };
@@ -65,6 +75,9 @@ public:
   virtual Approach initial() const = 0;
   // The approach for the next interval.
   virtual Approach decide(const IntervalCounters &interval) = 0;
+  // Whether the VM it runs must offer the guest segment in every mode (vmm::VmmConfig::
+  // guest_segment), because the policy may switch into GuestDirect or DualDirect (§16).
+  virtual bool offersGuestSegment() const { return false; }
 };
 
 // Always the same approach. Direct falls back to nested when the runner finds it impossible.
@@ -134,7 +147,24 @@ struct AdaptiveParams {
   // a long build phase it is long, so a random phase that follows is switched for as soon as its
   // tables settle.
   double horizon_factor = 1.0;
+  // `vmmu run --policy-modes guest-direct,dual-direct` (§16): the policy may also switch from
+  // nested into Guest Direct and Dual Direct, and from Guest Direct into Dual Direct, once the
+  // guest has given a segment. Off by default: the VM then offers no segment outside those modes
+  // and every run is as without them.
+  bool guest_direct = false;
+  bool dual_direct = false;
 };
+
+// What the counters of a nested or guest-direct interval say about its walks (§16): cycles per
+// memory reference `c`, EPT references per gPA translated `e`, and `rho`, the share of a nested
+// walk's cycles beyond START and DONE that a DIRECT walk keeps (one XLATE per gPA and the guest
+// references; the ANSWER cycles and the EPT references go).
+struct WalkTerms {
+  double cycles_per_reference = 0.0;
+  double ept_references_per_gpa = 0.0;
+  double direct_share = 1.0;
+};
+WalkTerms walkTerms(const IntervalCounters &interval);
 
 // Nested <-> shadow (by default choosing the shadow variant at each switch) on estimates of the interval just measured under the other approach (Wang et
 // al. VEE 2011's signals: TLB misses and walk cost against guest page faults, CR3 writes and
@@ -153,6 +183,7 @@ public:
   std::string name() const override { return "adaptive"; }
   Approach initial() const override { return Approach::Nested; }
   Approach decide(const IntervalCounters &interval) override;
+  bool offersGuestSegment() const override { return params_.guest_direct || params_.dual_direct; }
 
   // The cost of `interval`'s translation and virtualization under nested and under shadow:
   // measured for the approach in force (for shadow, less the refill faults the switch paid for),
@@ -166,6 +197,17 @@ public:
   // `params().shadow` or nested.
   uint64_t switchCost(bool to_shadow) const { return switchCost(to_shadow ? params_.shadow : Approach::Nested); }
   uint64_t switchCost(Approach into) const;
+  // The same after `interval`, whose direct_entry_cycles a switch into DualDirect adds.
+  uint64_t switchCost(Approach into, const IntervalCounters &interval) const;
+  // Guest Direct and Dual Direct (§16): the interval's virtualization cycles under each, measured
+  // when the interval ran in it, else estimated from a nested or guest-direct interval; whether
+  // the parameters and the interval allow a switch into each; and the best target from nested
+  // (the shadow variants of bestShadow and the allowed segment modes, by net gain; ties in the
+  // order caching, prefetching, guest-direct, dual-direct) or from guest-direct (dual-direct).
+  uint64_t estimateGuestDirect(const IntervalCounters &interval) const;
+  uint64_t estimateDualDirect(const IntervalCounters &interval) const;
+  bool segmentModeAllowed(Approach mode, const IntervalCounters &interval) const;
+  Approach bestTarget(const IntervalCounters &interval) const;
   // Shadow faults that rebuild the shadow tables of the resident set under `variant`: one per
   // page, or, for the prefetching variant (a fault fills a whole shadow table), one per guest
   // table page (when known).
@@ -194,6 +236,9 @@ private:
   uint64_t refillExits(const IntervalCounters &interval) const;
   // Pages resident now: those the guest faulted in, bounded by its memory in use when known.
   uint64_t residentPages() const;
+  // The net gain of a switch from `from_cycles` to `to_cycles` over the horizon, when the target
+  // is cheaper by the margin (and, into shadow, by min_gain_fraction); 0 otherwise.
+  double netGain(const IntervalCounters &interval, uint64_t from_cycles, uint64_t to_cycles, Approach into) const;
 
   AdaptiveParams params_;
   double nested_walk_ratio_;          // learned from nested intervals

@@ -127,7 +127,15 @@ struct RunReport {
   // `vmmu run --contiguity`: "compact" or "balloon", and the report says what making the direct
   // VM contiguous cost; empty (the option not given): compaction, and nothing said.
   std::string contiguity;
+  // `vmmu run --ept-format`: "4level", "2level" or "1level" (§21), and the report says what each
+  // run's EPT tables took; empty (the option not given): 4level, and nothing said.
+  std::string ept_format;
   uint64_t page_move_cycles = 0;  // a host page copy's cost (vmm::CostConfig::page_move)
+  uint64_t host_alloc_cycles = 0;       // vmm::CostConfig::host_alloc and host_clear_page
+  uint64_t host_clear_page_cycles = 0;
+  // `vmmu run --io-gap`: the VM's guest-physical hole (§19.5); 0 bytes: none, and nothing said.
+  uint64_t io_gap_start = 0;
+  uint64_t io_gap_bytes = 0;
   std::vector<ModeRun> runs;
   policy::OracleResult oracle;      // nested vs the adaptive policy's shadow variant
   std::string oracle_shadow;

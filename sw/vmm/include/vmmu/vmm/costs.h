@@ -110,7 +110,16 @@ struct RunCost {
   uint64_t balloon_cycles = 0;
   uint64_t host_backings = 0;     // host pages allocated on first touch (lazy backing)
   uint64_t host_pages_backed = 0; // the 4 KiB pages they hold
+  // Flattened EPT formats (§21.7): 2 MiB tables allocated and zeroed after VM creation, and
+  // 2 MiB leaves written as 512 replicas; their cycles are in shim_cycles.
+  uint64_t ept_tables = 0;
+  uint64_t ept_replicated_leaves = 0;
   uint64_t mode_switches = 0;
+  // Walks whose VA lay inside the running process's guest segment (once the guest has written
+  // one), and their walk cycles: what the adaptive policy prices Guest Direct and Dual Direct
+  // from (§16).
+  uint64_t segment_walks = 0;
+  uint64_t segment_walk_cycles = 0;
 
   uint64_t totalExits() const;
   uint64_t totalCycles() const {

@@ -79,6 +79,7 @@ public:
 
   // MemoryTiming: a walk reference's c (§12) is the latency of the level holding its entry.
   uint64_t cycles(const MemOp &op) override { return flat() ? config_.cycles_per_ref : access(op.addr); }
+  uint64_t fixedCycles() const override { return flat() ? config_.cycles_per_ref : 0; }
   // A guest data access at host address `hpa`: its cycles beyond an L1D hit, which the core
   // overlaps with execution (0 in the flat model, where nothing is cached).
   uint64_t dataStall(uint64_t hpa) { return flat() ? 0 : access(hpa) - config_.levels[0].latency; }

@@ -13,6 +13,10 @@
 //  - Prefetching: plain's lifecycle, but a shadow fault fills the whole shadow table page from
 //    the guest table; the guest tables prefetched from are write-protected, and a trapped write
 //    just drops the affected shadow entries.
+//  - Agile (docs/architecture.md §20.8, the MMU's AGILE mode): caching's, but a guest page table
+//    of level 1 written often is switched to nested (the shadow PDE gets the switch bit and the
+//    guest table's host address; the table is no longer write-protected, so its updates cause no
+//    exit), and switched back once it stays unchanged between two checkpoints.
 // Shadow leaves are never more permissive than the composition of the guest entry and the EPT:
 // a write-protected page's leaf is read-only, and the invariant checker verifies it.
 #pragma once
@@ -29,7 +33,16 @@
 
 namespace vmmu::vmm {
 
-enum class ShadowVariant : uint8_t { Plain, Caching, Prefetch };  // their differences: shadow_traits.h
+enum class ShadowVariant : uint8_t { Plain, Caching, Prefetch, Agile };  // their differences: shadow_traits.h
+
+// Where the agile variant places its switch bits (§20.8).
+struct AgilePolicy {
+  // Trapped writes to one level-1 guest table (while shadowed) that switch it to nested.
+  unsigned switch_writes = 4;
+  // Every this many guest CR3 writes the switched tables are checked: one unchanged since the last
+  // check goes back to shadow.
+  unsigned revert_cr3_writes = 32;
+};
 std::string_view toString(ShadowVariant variant);
 
 // Host frames owned by the VMM (EPT is elsewhere): a bump range with a free list.
@@ -72,6 +85,8 @@ struct ShadowStats {
   uint64_t spaces_dropped = 0;
   uint64_t tables_allocated = 0;
   uint64_t tables_freed = 0;
+  uint64_t agile_switches = 0;    // agile: guest tables switched to nested (per space using them)
+  uint64_t agile_reverts = 0;     // agile: switched tables moved back to shadow (per space)
 };
 
 class WriteTracker;  // the write-tracking maps (src/shadow_tracker.h)
@@ -81,7 +96,8 @@ struct LeafRef;
 class ShadowPager {
 public:
   // Caching keeps at most `max_spaces` spaces, dropping the least recently activated beyond that.
-  ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces = 64);
+  ShadowPager(ShadowVariant variant, const ShadowEnvironment &env, size_t max_spaces = 64,
+              const AgilePolicy &agile = AgilePolicy{});
   ~ShadowPager();
   ShadowPager(const ShadowPager &) = delete;
   ShadowPager &operator=(const ShadowPager &) = delete;
@@ -123,6 +139,8 @@ public:
   size_t trackedPages() const;              // guest table pages write-protected
   bool isWriteProtected(uint64_t gpa) const;  // whether the page of `gpa` is one of them
   uint64_t activeRoot() const;  // sCR3 of the running space, 0 when none
+  // Agile: the guest tables (gPA pages) now walked nested, in at least one space.
+  size_t switchedTables() const { return switched_.size(); }
 
 private:
   struct Space;
@@ -151,6 +169,12 @@ private:
   void chargeShim(uint64_t cycles) const { env_.cost.shim_cycles += cycles; }
   void invAddr(uint64_t va) const;
   void invPcid(uint16_t pcid) const;
+  void freeTable(Space &space, uint64_t table);
+  // Agile (§20.8).
+  void countTableWrite(uint64_t page, const std::vector<TableUser> &live);
+  void switchToNested(uint64_t page, const std::vector<TableUser> &live);
+  void agileCheckpoint();
+  uint64_t tableDigest(uint64_t page) const;
 
   const ShadowVariant variant_;
   ShadowEnvironment env_;
@@ -164,6 +188,21 @@ private:
   std::unordered_map<uint64_t, uint64_t> mirror_;  // shadow table hPA -> guest table gPA (or kSplinter)
   std::unique_ptr<WriteTracker> tracker_;         // write-protected guest tables, leaves to take back
   uint64_t use_clock_ = 0;
+  // Agile: trapped writes per shadowed level-1 guest table, and the tables switched to nested with
+  // the shadow PDEs that name them and their contents' digest at the last checkpoint.
+  struct Switched {
+    struct Pde {
+      uint64_t space_id;
+      uint64_t va_base;  // the first VA the guest table maps
+    };
+    std::vector<Pde> pdes;  // the shadow PDEs that hold the switch to this table
+    uint64_t digest = 0;
+    bool digested = false;
+  };
+  const AgilePolicy agile_;
+  std::unordered_map<uint64_t, unsigned> table_writes_;
+  std::unordered_map<uint64_t, Switched> switched_;
+  uint64_t activations_ = 0;
 };
 
 }  // namespace vmmu::vmm

@@ -13,6 +13,9 @@
 //  - GuestDirect, DualDirect (docs/architecture.md §18, both backends): the guest's
 //             direct segment, written with CR3 on each guest context switch without an exit;
 //             GuestDirect is nested outside it, DualDirect is Direct's region besides.
+//  - Agile (§20, model backend only so far): AGILE mode; the caching shadow with switch bits,
+//             placed by the shadow pager's agile policy (shadow.h), so the guest's often-written
+//             leaf tables are walked nested and their updates cause no exit.
 // Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
 // cost(). switchApproach() moves a running guest between nested, the shadow variants and direct,
 // charging what the switch does (dropping or starting shadow tables, flushes, compaction).
@@ -36,11 +39,12 @@
 namespace vmmu::vmm {
 
 enum class Approach : uint8_t {
-  Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct, GuestDirect, DualDirect
+  Native, Nested, ShadowPlain, ShadowCaching, ShadowPrefetch, Direct, GuestDirect, DualDirect, Agile
 };
-constexpr unsigned kNumApproaches = 8;
+constexpr unsigned kNumApproaches = 9;
 // Native .. Direct: the approaches `vmmu run --mode all` runs and the adaptive policy and its
-// oracles switch among. GuestDirect and DualDirect need the guest's segment from the start.
+// oracles switch among. GuestDirect and DualDirect need the guest's segment from the start; Agile
+// is run by name only (§20.8), so that `--mode all` keeps its tables.
 constexpr unsigned kNumSwitchableApproaches = 6;
 std::string_view toString(Approach approach);
 // Parses toString's names; throws std::invalid_argument naming the bad value.
@@ -48,6 +52,9 @@ Approach parseApproach(std::string_view name);
 bool isShadow(Approach approach);
 // GuestDirect or DualDirect: the guest runs with a direct segment (§18).
 bool hasGuestSegment(Approach approach);
+// The approaches the RTL does not implement yet (GuestDirect, DualDirect, Agile), and the spec
+// section that says so (§18.8, §20.9); nullptr for the others.
+const char *modelOnlySection(Approach approach);
 
 // How the VMM makes a fragmented VM's memory contiguous before DIRECT (§19).
 enum class Contiguity : uint8_t {
@@ -74,11 +81,18 @@ struct VmmConfig {
   // caches (one INV_VPID per exit), costed by the refills it causes.
   bool flush_tlb_on_exit = false;
   size_t max_shadow_spaces = 64;  // caching shadow: spaces kept
+  AgilePolicy agile;              // agile: where the switch bits go (§20.8)
   // Run the shadow invariant checker after every exit the caching and prefetching variants handle
   // (throwing std::logic_error on the first violation). Slow: for tests. Plain shadow is a virtual
   // TLB, exact only once the guest has invalidated, so it is checked at guest-step boundaries
   // (checkInvariants()) instead.
   bool check_invariants_each_exit = false;
+  // Offer the guest segment (§18) in every approach, not only in GuestDirect and DualDirect: the
+  // guest then gives its segment from the start and demand-pages its range outside those modes,
+  // so that switchApproach() can move between Nested, GuestDirect and DualDirect (§16: the
+  // adaptive policy with guest-direct or dual-direct allowed). The shim also counts the walks
+  // inside the segment (RunCost::segment_walks).
+  bool guest_segment = false;
 };
 
 // The VMM stopped the guest: it touched guest-physical memory it does not have (an EPT violation
@@ -112,18 +126,28 @@ public:
   void invlpg(uint64_t va) override;
   void invpcid(uint16_t pcid) override;
   void writePhysical(uint64_t gpa, uint64_t value) override;
-  bool hasGuestSegment() const override { return vmm::hasGuestSegment(approach_); }
+  bool hasGuestSegment() const override { return config_.guest_segment || vmm::hasGuestSegment(approach_); }
+  bool guestSegmentInForce() const override { return vmm::hasGuestSegment(approach_); }
+  // The running address space's guest segment as last written (bytes; 0: none).
+  uint64_t guestSegmentBytes() const { return segment_limit_ > segment_base_ ? segment_limit_ - segment_base_ : 0; }
   // Saved guest state switched with CR3 (§18.5): the hardware loads it, no exit, no shim work.
   void writeGuestSegment(uint64_t base, uint64_t limit, uint64_t offset, unsigned prot) override;
   void chargeGuestWork(uint64_t cycles) override { cost_.guest_work_cycles += cycles; }
 
   Approach approach() const { return approach_; }
-  // Moves the running guest to `next` (not to or from Native). Throws std::runtime_error when
-  // Direct is impossible (pages out of place beyond the escape filter and compaction disallowed).
+  // Moves the running guest to `next` (not to or from Native; to or from GuestDirect and
+  // DualDirect only with VmmConfig::guest_segment, and never out of DualDirect but to
+  // GuestDirect or Nested). Throws std::runtime_error when Direct or DualDirect is impossible
+  // (pages out of place beyond the escape filter and compaction disallowed).
   void switchApproach(Approach next);
   // Whether switchApproach(Direct) can succeed (few enough pages out of place, or compaction on;
   // with Contiguity::Balloon also a balloon driver attached).
   bool canEnterDirect() const;
+  // What entering Direct or DualDirect would cost the VMM now (§16): the pages out of place made
+  // contiguous by its contiguity way (none when the escape filter holds them), the pages not yet
+  // backed zeroed and their host pages allocated (one per 2 MiB, rounded up). Only meaningful
+  // when canEnterDirect().
+  uint64_t directEntryCycles() const;
   // The guest's balloon driver (the guest kernel, once it has booted). A VM created Direct with
   // Contiguity::Balloon and memory out of place runs NESTED until then: the guest must run to
   // balloon. Attaching makes it contiguous and enters DIRECT, charged to the run as compaction
@@ -211,6 +235,8 @@ private:
   static constexpr size_t kPrefetchDistance = 2;
   std::array<uint64_t, kRunRequests> run_hpas_{};  // their host addresses, for the data caches
   uint64_t cpi_remainder_ = 0;  // thousandths of a cycle not yet charged (chargeInstructions)
+  uint64_t segment_base_ = 0;   // the guest segment last written (writeGuestSegment)
+  uint64_t segment_limit_ = 0;
 };
 
 }  // namespace vmmu::vmm
