@@ -103,7 +103,7 @@ module mmu_top #(
   output logic                   ctrl_ready_o,
   input  mmu_pkg::ctrl_op_e      ctrl_op_i,
   input  logic [CtxBits-1:0]     ctrl_ctx_i,
-  input  logic [3:0]             ctrl_reg_i,
+  input  logic [4:0]             ctrl_reg_i,  // ctx_reg_e
   input  logic [63:0]            ctrl_data_i,
   input  logic [15:0]            ctrl_vpid_i,
   input  logic [11:0]            ctrl_pcid_i,
@@ -124,12 +124,16 @@ module mmu_top #(
   logic [1:0]                             ctx_flush;
   logic [31:0]                            ctx_flush_vpid;
   logic [CtxBits-1:0]                     lk_ctx, walk_ctx_q, walk_ctx_d;
-  logic [1:0]                             ctx_mode;  // mode_e
+  logic [2:0]                             ctx_mode;  // mode_e
   logic [PaBits-1:0]                      ctx_cr3, ctx_ept_root, ctx_gbase;
   logic [PaBits:0]                        ctx_gsize;
   logic                                   ctx_ept_ad, ctx_guest_ad;
   logic [EscSlots-1:0]               ctx_esc_valid;
   logic [EscSlots*(PaBits-12)-1:0]   ctx_esc_page;
+  logic [63:0]                            ctx_gseg_base, ctx_gseg_limit;
+  logic [PaBits-1:0]                      ctx_gseg_offset;
+  logic [EscSlots-1:0]                    ctx_gesc_valid;
+  logic [EscSlots*52-1:0]                 ctx_gesc_page;
   logic [NumContexts*16-1:0]              eptp_vpids;
   logic [NumContexts-1:0]                 eptp_vpids_valid;
 
@@ -157,6 +161,11 @@ module mmu_top #(
     .sel_guest_ad_o     (ctx_guest_ad),
     .sel_esc_valid_o    (ctx_esc_valid),
     .sel_esc_page_o     (ctx_esc_page),
+    .sel_gseg_base_o    (ctx_gseg_base),
+    .sel_gseg_limit_o   (ctx_gseg_limit),
+    .sel_gseg_offset_o  (ctx_gseg_offset),
+    .sel_gesc_valid_o   (ctx_gesc_valid),
+    .sel_gesc_page_o    (ctx_gesc_page),
     .eptp_root_i        (ctrl_data_i[PaBits-1:12]),
     .eptp_vpids_o       (eptp_vpids),
     .eptp_vpids_valid_o (eptp_vpids_valid)
@@ -257,6 +266,11 @@ module mmu_top #(
     .ctx_guest_ad_i      (ctx_guest_ad),
     .ctx_esc_valid_i     (ctx_esc_valid),
     .ctx_esc_page_i      (ctx_esc_page),
+    .ctx_gseg_base_i     (ctx_gseg_base),
+    .ctx_gseg_limit_i    (ctx_gseg_limit),
+    .ctx_gseg_offset_i   (ctx_gseg_offset),
+    .ctx_gesc_valid_i    (ctx_gesc_valid),
+    .ctx_gesc_page_i     (ctx_gesc_page),
     .psc_hit_i           (psc_hit),
     .psc_level_i         (psc_level),
     .psc_next_i          (psc_next),

@@ -1,4 +1,7 @@
-// mmu_walker: the page walker of §5, one FSM for NATIVE, NESTED, SHADOW and DIRECT walks.
+// mmu_walker: the page walker of §5, one FSM for the walks of every mode: NATIVE, NESTED,
+// SHADOW, DIRECT, and (§18) GUEST_DIRECT and DUAL_DIRECT, whose guest segment START decides:
+// a VA in it and not escaped is translated gVA + OFFSET with no guest read (the final gPA then
+// translated as NESTED's or DIRECT's), any other VA takes NESTED's or DIRECT's walk.
 //
 // A walk is a sequence of memory operations (guest reads, EPT reads, A/D FETCH_ORs) and the
 // walker decides the next one in the cycle the previous response arrives (§12), except that a gPA
@@ -39,7 +42,7 @@ module mmu_walker #(
   output logic [11:0]                           walk_pcid_o,
   output logic [63:0]                           walk_va_o,
   // Context of the walk (stable while the walker is busy).
-  input  logic [1:0]                            ctx_mode_i,  // mode_e
+  input  logic [2:0]                            ctx_mode_i,  // mode_e
   input  logic [PaBits-1:0]                     ctx_cr3_i,
   input  logic [PaBits-1:0]                     ctx_ept_root_i,
   input  logic                                  ctx_ept_ad_i,
@@ -51,6 +54,15 @@ module mmu_walker #(
   input  logic                                  ctx_guest_ad_i,
   input  logic [EscSlots-1:0]              ctx_esc_valid_i,
   input  logic [EscSlots*(PaBits-12)-1:0]  ctx_esc_page_i,
+  // The guest segment (§18.1): BASE[63:12] with the grant bits 3:1 (X, US, RW), LIMIT[63:12],
+  // OFFSET[P-1:12], and the guest escape entries (gVA pages [63:12], entry k at [52k +: 52]).
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  logic [63:0]                           ctx_gseg_base_i,
+  input  logic [63:0]                           ctx_gseg_limit_i,
+  input  logic [PaBits-1:0]                     ctx_gseg_offset_i,
+  /* verilator lint_on UNUSEDSIGNAL */
+  input  logic [EscSlots-1:0]                   ctx_gesc_valid_i,
+  input  logic [EscSlots*52-1:0]                ctx_gesc_page_i,
   // Paging-structure caches (lookup on walk_*_o).
   input  logic                                  psc_hit_i,
   input  logic [2:0]                            psc_level_i,
@@ -201,12 +213,15 @@ module mmu_walker #(
     logic [2:0]        level;
   } mem_t;
 
-  // Guest dimension: level, entry and address of the last guest read, permissions so far.
+  // Guest dimension: level, entry and address of the last guest read, permissions so far; or,
+  // for a guest segment translation (§18.2), the segment's grant and page size.
   typedef struct packed {
     logic [2:0]          level;
     logic [63:0]         pte;
     logic [PaBits-1:0]   pte_addr;
     logic [2:0]          acc;         // guest_acc_t
+    logic                seg;         // the walk translates by the guest segment
+    logic [1:0]          seg_gsize;   // page_size_e: its gsize (§18.1)
   } guest_t;
 
   // Nested dimension: the gPA being translated and why, and the EPT walk's progress.
@@ -303,12 +318,15 @@ module mmu_walker #(
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
   // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
-  // probes (scripts/formal, prove_walker: gpte_addr_q, nfinal_q).
+  // probes (scripts/formal, prove_walker: gpte_addr_q, nfinal_q, seg_q, gpte_ad_q).
   mmu_pkg::walk_state_e state_q;
   logic [2:0]           glevel_q, nlevel_q;
   logic [PaBits-1:0]    gpte_addr_q, ngpa_q;
-  logic                 nfinal_q, nescaped_q;
+  logic                 nfinal_q, nescaped_q, seg_q;
+  logic [1:0]           gpte_ad_q;  // {D, A} of the last guest entry (a segment's stand-in)
   assign state_q = ctl_q.state;
+  assign seg_q = guest_q.seg;
+  assign gpte_ad_q = {guest_q.pte[mmu_pkg::PteD], guest_q.pte[mmu_pkg::PteA]};
   assign glevel_q = guest_q.level;
   assign gpte_addr_q = guest_q.pte_addr;
   assign ngpa_q = nested_q.gpa;
@@ -346,7 +364,8 @@ module mmu_walker #(
     g_acc.nx = acc_q.nx || rdata[mmu_pkg::PteNx];
     g_denies = !mmu_pkg::guest_grants(g_acc, req_q.access, req_q.user);
     g_need_table_a = ctx_guest_ad_i && !rdata[mmu_pkg::PteA];
-    g_gsize = size_of_level(glevel_q);
+    // A segment translation's guest page is the segment's (§18.1), a walk's its leaf's.
+    g_gsize = seg_q ? size_e(guest_q.seg_gsize) : size_of_level(glevel_q);
     g_next_gpa = {rdata[PaBits-1:12], 12'h000};
     g_leaf_gpa = (g_next_gpa & ~offset_mask(g_gsize)) |
                  (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
@@ -390,6 +409,104 @@ module mmu_walker #(
   end
 
   // ---------------------------------------------------------------------------------------
+  // The guest segment (§18.1, §18.2), decided in START from the request and the context: is
+  // the VA in it, escaped from it (GESCAPE_k), what the segment grants, the gPA (va + OFFSET
+  // modulo 2^P) and the guest page size. The sum is add_pages's carry comparisons on page
+  // numbers, beside the PSC probe rather than after it (§12: at most 60 gate levels).
+
+  logic                seg_in, seg_escaped, seg_take, seg_denies;
+  logic                gesc_hit, gesc_in_1g, gesc_in_2m;
+  mmu_pkg::guest_acc_t seg_acc;
+  logic [PaBits-1:0]   seg_gpa;
+  mmu_pkg::page_size_e seg_gsize;
+
+  mmu_escape_filter #(.AddrBits(64), .EscapeEntries(EscapeEntries)) u_gescape_1g (
+    .esc_valid_i (ctx_gesc_valid_i),
+    .esc_page_i  (ctx_gesc_page_i),
+    .addr_i      (req_q.va),
+    .size_i      (mmu_pkg::Size1G),
+    .escaped_o   (gesc_hit),
+    .in_page_o   (gesc_in_1g)
+  );
+
+  // Only its in_page_o: the 4K match is u_gescape_1g's.
+  /* verilator lint_off PINCONNECTEMPTY */
+  mmu_escape_filter #(.AddrBits(64), .EscapeEntries(EscapeEntries)) u_gescape_2m (
+    .esc_valid_i (ctx_gesc_valid_i),
+    .esc_page_i  (ctx_gesc_page_i),
+    .addr_i      (req_q.va),
+    .size_i      (mmu_pkg::Size2M),
+    .escaped_o   (),
+    .in_page_o   (gesc_in_2m)
+  );
+  /* verilator lint_on PINCONNECTEMPTY */
+
+  always_comb begin : segment
+    logic [63:0] base;
+    logic        fits_1g, fits_2m;
+    base = {ctx_gseg_base_i[63:12], 12'h000};
+    seg_in = mmu_pkg::mode_guest_segment(ctx_mode_i) && base <= req_q.va &&
+             req_q.va < ctx_gseg_limit_i;
+    seg_escaped = seg_in && gesc_hit;
+    seg_take = seg_in && !gesc_hit;
+    seg_acc.rw = ctx_gseg_base_i[1];
+    seg_acc.us = ctx_gseg_base_i[2];
+    seg_acc.nx = !ctx_gseg_base_i[3];
+    seg_denies = !mmu_pkg::guest_grants(seg_acc, req_q.access, req_q.user);
+    seg_gpa = {(PaBits-12)'(add_pages(ctx_gseg_offset_i[PaBits-1:12],
+                                      {1'b0, req_q.va[PaBits-1:12]})), req_q.va[11:0]};
+    // The s-aligned page of va lies in [BASE, LIMIT) (page >= BASE, page + s <= LIMIT: LIMIT is
+    // 4K aligned), OFFSET is a multiple of s, and no guest escape entry lies in that page.
+    fits_1g = {req_q.va[63:30], 30'h0} >= base && req_q.va[63:30] < ctx_gseg_limit_i[63:30] &&
+              ctx_gseg_offset_i[29:12] == '0 && !gesc_in_1g;
+    fits_2m = {req_q.va[63:21], 21'h0} >= base && req_q.va[63:21] < ctx_gseg_limit_i[63:21] &&
+              ctx_gseg_offset_i[20:12] == '0 && !gesc_in_2m;
+    seg_gsize = fits_1g ? mmu_pkg::Size1G : fits_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
+  end
+
+  // The ESCAPE list (§8.2) on the segment's gPA, for every guest page size at once, the size
+  // chosen after: the 4K match, a match in the 2M page and in the 1G page. An entry holds the
+  // gPA's page when va + OFFSET == entry (in pages, modulo 2^(P-12)), which is checked without
+  // the sum: the carry into each bit that the entry needs is `need = va ^ OFFSET ^ entry`
+  // (none into the lowest bit), and each bit's carry out, maj(va, OFFSET, need), must be the
+  // next bit's need. So neither the sum nor a filter after it is in series with the segment
+  // decision (§12: at most 60 gate levels). At 2M and 1G only the page bits above the size are
+  // compared from their own lowest bit: OFFSET is then a multiple of the page (§18.1), so no
+  // carry comes from below.
+  logic seg_esc_hit, seg_esc_in_1g, seg_esc_in_2m, seg_esc_in_page;
+
+  always_comb begin : segment_escape_match
+    logic [PaBits-13:0] va_page, offset_page, entry, need, ok;
+    logic [PaBits-14:0] carry;  // out of each bit but the top one
+    va_page = req_q.va[PaBits-1:12];
+    offset_page = ctx_gseg_offset_i[PaBits-1:12];
+    seg_esc_hit = 1'b0;
+    seg_esc_in_2m = 1'b0;
+    seg_esc_in_1g = 1'b0;
+    for (int unsigned k = 0; k < EscSlots; k++) begin
+      entry = ctx_esc_page_i[k * (PaBits-12) +: PaBits-12];
+      need = va_page ^ offset_page ^ entry;
+      carry = (va_page[PaBits-14:0] & offset_page[PaBits-14:0]) |
+              (va_page[PaBits-14:0] & need[PaBits-14:0]) |
+              (offset_page[PaBits-14:0] & need[PaBits-14:0]);
+      ok = {1'b1, ~(carry ^ need[PaBits-13:1])};
+      if (EscapeEntries > 0 && ctx_esc_valid_i[k]) begin
+        if (!need[0] && &ok) seg_esc_hit = 1'b1;
+        if (!need[9] && &ok[PaBits-13:9]) seg_esc_in_2m = 1'b1;
+        if (!need[18] && &ok[PaBits-13:18]) seg_esc_in_1g = 1'b1;
+      end
+    end
+  end
+
+  always_comb begin : segment_escape
+    unique case (seg_gsize)
+      mmu_pkg::Size1G: seg_esc_in_page = seg_esc_in_1g;
+      mmu_pkg::Size2M: seg_esc_in_page = seg_esc_in_2m;
+      default: seg_esc_in_page = seg_esc_hit;
+    endcase
+  end
+
+  // ---------------------------------------------------------------------------------------
   // Step 1: the gPA that becomes known this cycle (registered for XLATE), and the one XLATE
   // translates.
 
@@ -405,6 +522,8 @@ module mmu_walker #(
     xn_glevel = '0;
     unique case (state_q)
       mmu_pkg::WalkStart: begin
+        // (A segment translation's final gPA has its own escape filters, u_seg_escape_*: it is
+        // not muxed in here, so that the segment decision is not in series with the filter.)
         if (!psc_hit_i) begin  // locate the root table
           xn_valid = 1'b1;
           xn_gpa = ctx_cr3_i;
@@ -435,10 +554,10 @@ module mmu_walker #(
     endcase
   end
 
-  mmu_escape_filter #(.PaBits(PaBits), .EscapeEntries(EscapeEntries)) u_escape_filter (
+  mmu_escape_filter #(.AddrBits(PaBits), .EscapeEntries(EscapeEntries)) u_escape_filter (
     .esc_valid_i (ctx_esc_valid_i),
     .esc_page_i  (ctx_esc_page_i),
-    .gpa_i       (xn_gpa),
+    .addr_i      (xn_gpa),
     .size_i      (g_gsize),
     .escaped_o   (esc_hit),
     .in_page_o   (esc_in_page)
@@ -457,7 +576,7 @@ module mmu_walker #(
   assign xr_glevel = xl_q.glevel;
   assign xr_escaped = xl_q.escaped;
   assign xr_in_page = xl_q.in_page;
-  assign xr_nested = ctx_mode_i == mmu_pkg::ModeNested || xr_escaped;
+  assign xr_nested = mmu_pkg::mode_nested_dim(ctx_mode_i) || xr_escaped;
   assign xr_access = xr_final ? req_q.access : mmu_pkg::AccessRead;
   // Probed in XLATE, whose answer is registered, and again in ANSWER, whose PLRU touch and
   // drop of a non-granting match act on the way that lookup finds: the same, nothing having
@@ -605,7 +724,7 @@ module mmu_walker #(
       end
     end else if (xr_valid && xr_nested) begin
       // Probed now, decided in ANSWER.
-    end else if (xr_valid && ctx_mode_i == mmu_pkg::ModeDirect) begin
+    end else if (xr_valid && mmu_pkg::mode_direct_dim(ctx_mode_i)) begin
       // Base-offset: hPA = gPA + GBASE; a final page is as large as GBASE's alignment allows,
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
@@ -682,7 +801,7 @@ module mmu_walker #(
     xl_d.gpa = xn_gpa;
     xl_d.final_gpa = xn_final;
     xl_d.glevel = xn_glevel;
-    xl_d.escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
+    xl_d.escaped = mmu_pkg::mode_direct_dim(ctx_mode_i) && esc_hit;
     xl_d.in_page = esc_in_page;
     ctl_d.state = mmu_pkg::WalkXlate;
   endtask
@@ -716,12 +835,12 @@ module mmu_walker #(
     // or an EPT walk's end) is taken.
     acc_cur = acc_q;
     pte_cur = guest_q.pte;
-    bounds_fault = ctx_mode_i == mmu_pkg::ModeDirect && !bounds_pass;
+    bounds_fault = mmu_pkg::mode_direct_dim(ctx_mode_i) && !bounds_pass;
     bounds_fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, req_q.va, xd_glevel));
     next_table = xd_hpa;
     next_entry = entry_addr(next_table, req_q.va, xd_glevel);
     res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
-    leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
+    leaf_ad = ctx_guest_ad_i && (!gpte_ad_q[0] || (write && !gpte_ad_q[1]));
   end
 
   // A gPA was translated (xd_*): bounds check (DIRECT), then the next guest read or the end of
@@ -815,7 +934,30 @@ module mmu_walker #(
       mmu_pkg::WalkStart: begin : start
         span_d.gbase = ctx_gbase_i[PaBits-1:12];
         span_d.gsize = ctx_gsize_i[PaBits:12];
-        if (psc_hit_i) begin
+        guest_d.seg = seg_take;
+        if (seg_take) begin
+          // A segment translation (§18.2): no PSC, no guest read. Its stand-in entry has A and D
+          // set and G clear, so that take_translation fills as §18.6 says (global 0, dirty =
+          // ept_dirty) and emits no guest A/D update (the segment has no entries).
+          guest_d.seg_gsize = seg_gsize;
+          guest_d.acc = seg_acc;
+          guest_d.level = 3'd0;
+          guest_d.pte = (64'd1 << mmu_pkg::PteA) | (64'd1 << mmu_pkg::PteD);
+          if (seg_denies) begin  // §18.3: P = 1, no guest level read
+            resp.fault = mmu_pkg::FaultGuestPf;
+            resp.fault_info = {4'h0, req_q.access == mmu_pkg::AccessExec, 1'b0, req_q.user,
+                               req_q.access == mmu_pkg::AccessWrite, 1'b1};
+            resp.fault_addr = req_q.va;
+            finish();
+          end else begin  // the final gPA, translated in XLATE
+            xl_d.gpa = seg_gpa;
+            xl_d.final_gpa = 1'b1;
+            xl_d.glevel = 3'd0;
+            xl_d.escaped = mmu_pkg::mode_direct_dim(ctx_mode_i) && seg_esc_hit;
+            xl_d.in_page = seg_esc_in_page;
+            ctl_d.state = mmu_pkg::WalkXlate;
+          end
+        end else if (psc_hit_i) begin
           // The deepest PSC hit skips the levels above it (§10.1).
           psc_touch_o = 1'b1;
           guest_d.acc = psc_acc_i;
@@ -972,7 +1114,10 @@ module mmu_walker #(
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(ans_q.ept_level) -
                                            6'd1);
     end
-    if (xr_valid && xr_escaped) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEscapes);
+    // An escaped gPA in XLATE, an escaped gVA in START (§18.4: each once per walk).
+    if ((xr_valid && xr_escaped) || (state_q == mmu_pkg::WalkStart && seg_escaped)) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEscapes);
+    end
     if (xa_valid) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(xd_valid ? mmu_pkg::CtrNtlbHits :
                                                       mmu_pkg::CtrNtlbMisses);
@@ -1074,6 +1219,17 @@ module mmu_walker #(
       fill_in_done: assert (!tlb_fill_o || state_q == mmu_pkg::WalkDone);
       // §12 memory wait: until the response comes, the walker keeps its state and its
       // operation, and translates nothing.
+      // §18.2: START decides a segment translation alone: no PSC hit used and no guest read;
+      // the segment's permission fault ends the walk (GUEST_PF, level 0), else the final gPA
+      // is registered for XLATE.
+      segment_skips_psc: assert (!(state_q == mmu_pkg::WalkStart && seg_take) ||
+                                 (!psc_touch_o && !issued));
+      segment_fault_or_xlate: assert (!(state_q == mmu_pkg::WalkStart && seg_take) ||
+                                      (seg_denies ? fin_valid &&
+                                                    resp.fault == mmu_pkg::FaultGuestPf &&
+                                                    resp.fault_level == 4'd0 :
+                                                    ctl_d.state == mmu_pkg::WalkXlate &&
+                                                    xl_d.final_gpa && xl_d.glevel == 3'd0));
       mem_wait_holds: assert (!(mem_resp_ready_o && !mem_resp_valid_i) ||
                               (ctl_d.state == state_q && ctl_d.mem_sent && !issued &&
                                !fin_valid && !xr_valid && !xn_valid));

@@ -144,6 +144,20 @@ void Scoreboard::check(const ObservedRequest &request, const ObservedResponse &r
   ++checked_;
 }
 
+// §18.1: in the segment when BASE <= va < LIMIT; escaped when a valid GESCAPE entry holds its 4K
+// page.
+CheckedTransaction::SegmentPath Scoreboard::segmentPath(unsigned slot, uint64_t va) const {
+  const uint64_t base = model_.readReg(slot, CtxReg::GsegBase) & ~uint64_t{0xfff};
+  if (va < base || va >= model_.readReg(slot, CtxReg::GsegLimit))
+    return CheckedTransaction::SegmentPath::Outside;
+  for (unsigned k = 0; k < model_.config().escape_entries; ++k) {
+    const uint64_t entry = model_.readReg(slot, guestEscapeReg(k));
+    if ((entry & 1) && (entry & ~uint64_t{0xfff}) == (va & ~uint64_t{0xfff}))
+      return CheckedTransaction::SegmentPath::EscapedVa;
+  }
+  return CheckedTransaction::SegmentPath::InSegment;
+}
+
 void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   const MmuConfig &config = model_.config();
   unsigned slot = config.num_contexts;
@@ -157,7 +171,9 @@ void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   if (slot == config.num_contexts)
     return;
   out.has_context = true;
-  out.mode = static_cast<Mode>(model_.readReg(slot, CtxReg::Mode) & 3);
+  out.mode = static_cast<Mode>(model_.readReg(slot, CtxReg::Mode) & 7);
+  if ((out.mode == Mode::GuestDirect || out.mode == Mode::DualDirect) && result_.trace.walked)
+    out.segment = segmentPath(slot, request.va);
   if (result_.resp.fault != Fault::None || !result_.trace.walked)
     return;
   const MemOp *leaf = nullptr;
@@ -169,9 +185,11 @@ void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   out.guest_size = static_cast<PageSize>(leaf->level - 1);
   out.host_size = out.guest_size;
   out.sizes_known = true;
-  if (out.mode == Mode::Direct) {
+  // Outside the guest segment (the only walks with a guest leaf) GUEST_DIRECT walks as NESTED and
+  // DUAL_DIRECT as DIRECT (§18.2).
+  if (out.mode == Mode::Direct || out.mode == Mode::DualDirect) {
     out.host_size = result_.resp.size;
-  } else if (out.mode == Mode::Nested) {
+  } else if (out.mode == Mode::Nested || out.mode == Mode::GuestDirect) {
     const uint64_t address_mask = ((uint64_t{1} << config.pa_bits) - 1) & ~uint64_t{0xfff};
     const uint64_t page_mask = pageBytes(out.guest_size) - 1;
     const uint64_t pte = model_memory_.peek64(leaf->addr);

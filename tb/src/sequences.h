@@ -91,6 +91,11 @@ struct RandomKnobs {
   unsigned escape_weight = 15;
   unsigned invalidate_weight = 30;
   unsigned register_rewrite_weight = 10;
+  // §18: mode switches reach GUEST_DIRECT and DUAL_DIRECT too (and now and then write the
+  // reserved MODE code 7, which the MMU ignores), and this weight of control actions rewrites a
+  // VM's guest segment or one of its GESCAPE entries.
+  bool guest_segment_modes = false;
+  unsigned segment_weight = 0;
   uint64_t checkpoint_every = 0;  // requests between counter checkpoints (0: at the end only)
 };
 
@@ -118,6 +123,7 @@ private:
   void tableChange();
   void controlAction();
   void invalidate(Vm &vm, const MappedPage *page);
+  void segmentAction(Vm &vm);
 
   World &world_;
   Random random_;

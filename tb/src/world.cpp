@@ -155,6 +155,7 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
   vm.guest_frames = std::make_unique<FrameAllocator>(kGuestTablesBase, kGuestTablesLimit);
   vm.ept = std::make_unique<EptTables>(memory_, host_frames_, config_.nested_levels, pa_bits);
   vm.escapes.assign(config_.escape_entries, 0);
+  vm.gescapes.assign(config_.escape_entries, 0);
   const uint64_t hbase = vm.hbase;
   for (unsigned s = 0; s < knobs.spaces_per_vm; ++s) {
     AddressSpace space;
@@ -242,6 +243,8 @@ void World::build(const WorldKnobs &knobs, Random &random) {
     vm.vpid = kVpids[i % 8];
     vm.mode = knobs.modes[i % knobs.modes.size()];
     buildVm(vm, knobs, random);
+    if (knobs.guest_segments)
+      pickSegment(vm, random);
   }
 }
 
@@ -256,7 +259,50 @@ std::vector<World::RegWrite> World::slotProgram(const Vm &vm) const {
   program.push_back({CtxReg::Flags, 0, vm.guest_ad ? 1u : 0u});
   for (unsigned k = 0; k < vm.escapes.size(); ++k)
     program.push_back({CtxReg::EscapeBase, k, vm.escapes[k] ? (vm.escapes[k] | 1) : 0});
+  program.push_back({CtxReg::GsegBase, 0, vm.gseg_base});
+  program.push_back({CtxReg::GsegLimit, 0, vm.gseg_limit});
+  program.push_back({CtxReg::GsegOffset, 0, vm.gseg_offset});
+  for (unsigned k = 0; k < vm.gescapes.size(); ++k)
+    program.push_back({CtxReg::GEscapeBase, k, vm.gescapes[k] ? (vm.gescapes[k] | 1) : 0});
   return program;
+}
+
+void World::pickSegment(Vm &vm, Random &random) const {
+  const AddressSpace &space = vm.spaces[vm.space];
+  if (random.percent(10)) {  // no segment
+    vm.gseg_base = vm.gseg_limit = vm.gseg_offset = 0;
+    return;
+  }
+  const MappedPage &first = space.pages[random.below(space.pages.size())];
+  const uint64_t bytes = pageBytes(first.size);
+  // The pages of the same size that follow `first` in VA and in gPA: the segment covers them.
+  uint64_t length = bytes;
+  for (bool grown = true; grown && length < 16 * bytes;) {
+    grown = false;
+    for (const MappedPage &next : space.pages)
+      if (next.size == first.size && next.va == first.va + length && next.gpa == first.gpa + length) {
+        length += bytes;
+        grown = true;
+      }
+  }
+  vm.gseg_base = first.va;
+  vm.gseg_limit = first.va + length;
+  // A 4K-granular limit inside the last page now and then: gsize shrinks near the end (§18.1).
+  if (first.size != PageSize::Size4K && random.percent(20))
+    vm.gseg_limit -= random.range(1, 511) * pageBytes(PageSize::Size4K);
+  vm.gseg_offset = first.gpa - first.va;
+  const unsigned roll = static_cast<unsigned>(random.below(100));
+  if (roll < 10)  // the gPAs of another page's guest frame: probably mapped, maybe not in the EPT
+    vm.gseg_offset = space.pages[random.below(space.pages.size())].gpa - first.va;
+  else if (roll < 20)  // misaligned by 4K: every translation splinters to 4K (§18.1 gsize)
+    vm.gseg_offset += pageBytes(PageSize::Size4K);
+  else if (roll < 40)  // past GSIZE: BOUNDS in DUAL_DIRECT, an EPT violation in GUEST_DIRECT
+    vm.gseg_offset = vm.gsize + random.below(16) * pageBytes(PageSize::Size2M) - first.va;
+  vm.gseg_offset &= ~uint64_t{0xfff};
+  // What the segment grants: mostly everything, else random bits (permission faults, §18.3).
+  const uint64_t grant = random.percent(60) ? (gseg::RW | gseg::US | gseg::X)
+                                            : (random.below(8) << 1);
+  vm.gseg_base |= grant;
 }
 
 }  // namespace vmmu::tb

@@ -55,6 +55,11 @@ struct Vm {
   std::vector<AddressSpace> spaces;
   unsigned space = 0;  // address space currently in CR3
   std::vector<uint64_t> escapes;  // gPA pages, one per escape register (0 = free)
+  // The guest segment (§18.1), used in GUEST_DIRECT and DUAL_DIRECT: GSEG_BASE with its grant
+  // bits, GSEG_LIMIT, GSEG_OFFSET (empty: all zero), and the guest escape entries (gVA pages, one
+  // per GESCAPE register, 0 = free).
+  uint64_t gseg_base = 0, gseg_limit = 0, gseg_offset = 0;
+  std::vector<uint64_t> gescapes;
   uint64_t table_frames_mapped = 0;  // guest table frames already mapped in the EPT
 
   uint64_t eptp() const { return ept->eptp(ept_ad); }
@@ -83,6 +88,8 @@ struct WorldKnobs {
   // of the host space; VAs take random bits 37..46 (PML4 and PDPT indices) in either canonical
   // half. Needs PaBits >= 42.
   bool high_addresses = false;
+  // Each VM starts with a guest segment (World::pickSegment; used in GUEST_DIRECT and DUAL_DIRECT).
+  bool guest_segments = false;
 };
 
 class World {
@@ -107,10 +114,15 @@ public:
   // The control commands that program context slot vm.slot from scratch.
   struct RegWrite {
     CtxReg reg;
-    unsigned index;  // escape entry for EscapeBase
+    unsigned index;  // escape entry for EscapeBase and GEscapeBase
     uint64_t value;
   };
   std::vector<RegWrite> slotProgram(const Vm &vm) const;
+  // Gives `vm` a guest segment over pages of its current address space (§18.1): from a random
+  // mapped page, as many pages of its size as follow it, with the OFFSET that maps them where
+  // the guest tables do (so the EPT maps the pages the stream touches), or sometimes an OFFSET
+  // that does not (EPT and bounds faults); random grant bits; or, sometimes, no segment.
+  void pickSegment(Vm &vm, Random &random) const;
 
   // A random canonical VA of `size` alignment from the address-space layout.
   uint64_t randomVa(Random &random, PageSize size) const;

@@ -18,12 +18,7 @@ vmmu_hostile(cli-unknown-option COMMAND ${_vmmu} run --bogus EXIT 2
              MESSAGE "^vmmu: run: unexpected argument '--bogus' \\(see vmmu run --help\\)$")
 vmmu_hostile(cli-unknown-command COMMAND ${_vmmu} trace frobnicate EXIT 2
              MESSAGE "^vmmu: trace: unknown command 'frobnicate' \\(expected info, dump, import, mix or gen\\)$")
-# The guest-segment modes (docs/architecture.md §18) are model-only so far: refused on the RTL.
-vmmu_hostile(cli-run-guest-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode guest-direct --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: guest-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
-vmmu_hostile(cli-run-dual-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode dual-direct --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: dual-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
-# Agile paging (§20) is model-only so far too.
+# Agile paging (docs/architecture.md §20) is model-only so far: refused on the RTL.
 vmmu_hostile(cli-run-agile-rtl COMMAND ${_vmmu} run ${_gzip} --mode agile --backend rtl EXIT 2
              MESSAGE "^vmmu: --mode: agile runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §20.9\\)$")
 # --policy-modes (docs/architecture.md §16): names the modes the adaptive policy may also switch

@@ -96,8 +96,6 @@ bool hasGuestSegment(Approach approach) {
 }
 
 const char *modelOnlySection(Approach approach) {
-  if (hasGuestSegment(approach))
-    return "§18.8";
   return approach == Approach::Agile ? "§20.9" : nullptr;
 }
 
@@ -190,7 +188,7 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
-  if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §18.8, §20.9
+  if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §20.9
     throw std::invalid_argument(std::string(toString(approach)) +
                                 " runs on the model backend only: the RTL does not implement it yet");
   if (config.memory.ept_format != EptFormat::Radix && model_ == nullptr)  // §21.8
@@ -605,7 +603,7 @@ void Vmm::switchApproach(Approach next) {
   if ((vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_)) && !config_.guest_segment)
     throw std::invalid_argument("guest-direct and dual-direct are run-time approaches only for a VM that offers the "
                                 "guest segment from the start (VmmConfig::guest_segment)");
-  if (modelOnlySection(next) != nullptr && model_ == nullptr)  // §18.8, §20.9
+  if (modelOnlySection(next) != nullptr && model_ == nullptr)  // §20.9
     throw std::invalid_argument(std::string(toString(next)) +
                                 " runs on the model backend only: the RTL does not implement it yet");
   if (approach_ == Approach::DualDirect && next != Approach::GuestDirect && next != Approach::Nested)

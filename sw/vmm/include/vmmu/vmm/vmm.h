@@ -10,7 +10,7 @@
 //             made contiguous first when allowed: compacted by the host (the page copies are
 //             charged) or, with Contiguity::Balloon, by self-ballooning (§19: the guest's balloon
 //             driver gives the pages back, the VMM re-plugs them in place; every step charged).
-//  - GuestDirect, DualDirect (docs/architecture.md §18, model backend only so far): the guest's
+//  - GuestDirect, DualDirect (docs/architecture.md §18, both backends): the guest's
 //             direct segment, written with CR3 on each guest context switch without an exit;
 //             GuestDirect is nested outside it, DualDirect is Direct's region besides.
 //  - Agile (§20, model backend only so far): AGILE mode; the caching shadow with switch bits,
