@@ -38,6 +38,9 @@ struct EptShape {
     return radix() ? entryIndex(gpa, level) : flatEntryIndex(gpa, level);
   }
   bool beyondReach(uint64_t gpa) const { return reach_bits != 0 && (gpa >> reach_bits) != 0; }
+  // The root table's address: a flattened table is 2 MiB aligned, EPTP bits 20:12 are ignored
+  // (§21.1); the root as a tag keeps them.
+  uint64_t rootTable(uint64_t root) const { return radix() ? root : root & ~(kFlatTableBytes - 1); }
   bool leaf(uint64_t e, unsigned level) const { return level == 1 || (e & ept::LP); }
   // The page a leaf of `level` maps (§2.2; §21.2: a flattened level-1 LP leaf maps 2 MiB, a
   // level-2 one 1 GiB).
@@ -911,7 +914,7 @@ struct Mmu::Impl {
 
     // §6: the faulting access is the final gPA itself or the guest entry being located.
     const uint64_t fault_gpa = final ? gpa : entryGpa(gpa, guest_level);
-    uint64_t table = root;
+    uint64_t table = shape.rootTable(root);
     uint8_t perm = 7;
     unsigned top = shape.levels;
     const uint32_t access_bits = accessQualification(final ? access : Access::Read) | eptq::LinearValid |
@@ -1178,7 +1181,7 @@ struct Mmu::Impl {
       return true;
     if (shape.beyondReach(gpa))
       return false;
-    uint64_t table = root;
+    uint64_t table = shape.rootTable(root);
     unsigned level = shape.levels;
     if (const EptPscHit hit = findEptPsc(root, gpa, shape); hit.level != 0) {
       table = ept_psc[hit.level - 2]->at(hit.set, hit.way).next_hpa;
