@@ -307,6 +307,9 @@ module mmu_walker #(
   // the first check against it is in ANSWER or at an EPT walk's end, at least two cycles after
   // START.
   span_t               span_q, span_d;
+  // The context's EPT format (§21.1), registered in START like span_q and first used in XLATE,
+  // so that the slot selection is not in series with the EPT entry's decode (§12).
+  logic [1:0]          fmt_q, fmt_d;
   logic [PaBits+1:0]   limit_q, limit_d;
   mem_t                mem_q, mem_d;
   mmu_pkg::walk_req_t  req_q, req_d;
@@ -328,6 +331,7 @@ module mmu_walker #(
     xl_q <= xl_d;
     ans_q <= ans_d;
     span_q <= span_d;
+    fmt_q <= fmt_d;
     limit_q <= limit_d;
   end
 
@@ -388,14 +392,14 @@ module mmu_walker #(
                  (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
   end
 
-  // The EPT format of the walk's context (§21.1): the level its walk starts at (m) and whether a
-  // gPA lies beyond its reach (FLAT1: 2^30, FLAT2: 2^48).
+  // The EPT format of the walk's context (§21.1, from START's copy): the level its walk starts at
+  // (m) and whether a gPA lies beyond its reach (FLAT1: 2^30, FLAT2: 2^48).
   logic       fmt_flat2, fmt_flat1, fmt_flat;
   logic [2:0] ept_top;
 
   always_comb begin : ept_format
-    fmt_flat2 = ctx_ept_fmt_i == 2'(mmu_pkg::EptFmtFlat2);
-    fmt_flat1 = ctx_ept_fmt_i == 2'(mmu_pkg::EptFmtFlat1);
+    fmt_flat2 = fmt_q == 2'(mmu_pkg::EptFmtFlat2);
+    fmt_flat1 = fmt_q == 2'(mmu_pkg::EptFmtFlat1);
     fmt_flat = fmt_flat2 || fmt_flat1;
     ept_top = fmt_flat2 ? 3'd2 : fmt_flat1 ? 3'd1 : 3'(NestedLevels);
   end
@@ -922,6 +926,7 @@ module mmu_walker #(
     xl_d = xl_q;
     ans_d = ans_q;
     span_d = span_q;
+    fmt_d = fmt_q;
 
     fin_valid = 1'b0;
     issued = 1'b0;
@@ -963,6 +968,7 @@ module mmu_walker #(
       mmu_pkg::WalkStart: begin : start
         span_d.gbase = ctx_gbase_i[PaBits-1:12];
         span_d.gsize = ctx_gsize_i[PaBits:12];
+        fmt_d = ctx_ept_fmt_i;
         guest_d.seg = seg_take;
         if (seg_take) begin
           // A segment translation (§18.2): no PSC, no guest read. Its stand-in entry has A and D
@@ -1268,6 +1274,11 @@ module mmu_walker #(
                                                     resp.fault_level == 4'd0 :
                                                     ctl_d.state == mmu_pkg::WalkXlate &&
                                                     xl_d.final_gpa && xl_d.glevel == 3'd0));
+      // §21.4: a gPA beyond the EPT format's reach that the nested TLB does not grant ends the
+      // walk in ANSWER with an EPT violation, no EPT read issued and no EPT PSC entry touched.
+      beyond_reach_faults: assert (!(xa_valid && !xd_valid && ans_q.beyond) ||
+                                   (fin_valid && resp.fault == mmu_pkg::FaultEptViolation &&
+                                    !issued && !eptc_touch_o));
       mem_wait_holds: assert (!(mem_resp_ready_o && !mem_resp_valid_i) ||
                               (ctl_d.state == state_q && ctl_d.mem_sent && !issued &&
                                !fin_valid && !xr_valid && !xn_valid));

@@ -488,7 +488,7 @@ void configureRandomEptFormat(TestSetup &setup) {
   setup.world.pages_per_space = 24;
   setup.world.ept_formats = true;
   setup.world.modes = {Mode::Nested, Mode::Nested, Mode::Direct, Mode::Nested};
-  setup.random_knobs.table_change_permille = 30;
+  setup.random_knobs.table_change_permille = 40;
   setup.random_knobs.mode_switch_weight = 8;
   setup.random_knobs.checkpoint_every = 5000;
   setup.env.memory.model = LatencyModel::Random;
