@@ -36,6 +36,7 @@ module mmu_ctx_regs #(
   output logic [PaBits-1:0]                            sel_cr3_o,
   output logic [PaBits-1:0]                            sel_ept_root_o,
   output logic                                         sel_ept_ad_o,
+  output logic [1:0]                                   sel_ept_fmt_o,  // EPTP[9:8], FMT (§21.1)
   output logic [PaBits-1:0]                            sel_gbase_o,
   output logic [PaBits:0]                              sel_gsize_o,
   output logic                                         sel_guest_ad_o,
@@ -61,6 +62,7 @@ module mmu_ctx_regs #(
     logic [PaBits-13:0]                    cr3;       // CR3[P-1:12]
     logic [PaBits-13:0]                    ept_root;  // EPTP[P-1:12]
     logic                                  ept_ad;    // EPTP[6]
+    logic [1:0]                            ept_fmt;   // EPTP[9:8] (§21.1; 3 walks as RADIX)
     logic [PaBits-13:0]                    gbase;     // GBASE[P-1:12]
     logic [PaBits-12:0]                    gsize;     // GSIZE[P:12]
     logic                                  guest_ad;  // FLAGS[0]
@@ -76,7 +78,7 @@ module mmu_ctx_regs #(
   } slot_t;
 
   // $bits(slot_t), spelled out for yosys 0.23.
-  localparam int unsigned SlotBits = 1 + 16 + 3 + 3 * (PaBits - 12) + 1 + (PaBits - 11) + 1 +
+  localparam int unsigned SlotBits = 1 + 16 + 3 + 3 * (PaBits - 12) + 1 + 2 + (PaBits - 11) + 1 +
                                      EscSlots + EscSlots * (PaBits - 12) + 52 + 3 + 52 +
                                      (PaBits - 12) + EscSlots + EscSlots * 52;
 
@@ -121,6 +123,7 @@ module mmu_ctx_regs #(
           flush_o = 2'b01;
           wr_slot.ept_root = wr_data_i[PaBits-1:12];
           wr_slot.ept_ad = wr_data_i[mmu_pkg::EptpAdEnable];
+          wr_slot.ept_fmt = wr_data_i[mmu_pkg::EptpFmt +: 2];
         end
         5'(mmu_pkg::CtxRegGbase): begin
           flush_o = 2'b01;
@@ -179,6 +182,7 @@ module mmu_ctx_regs #(
     sel_cr3_o = {sel_slot.cr3, 12'h000};
     sel_ept_root_o = {sel_slot.ept_root, 12'h000};
     sel_ept_ad_o = sel_slot.ept_ad;
+    sel_ept_fmt_o = sel_slot.ept_fmt;
     sel_gbase_o = {sel_slot.gbase, 12'h000};
     sel_gsize_o = {sel_slot.gsize, 12'h000};
     sel_guest_ad_o = sel_slot.guest_ad;

@@ -138,6 +138,14 @@ package mmu_pkg;
     WalkXlateAnswer  = 4'd9   // decides from the nested-TLB / EPT PSC answer registered in XLATE
   } walk_state_e;
 
+  // §21.1 EPT formats, EPTP bits 9:8 (the model's EptFormat). Code 3 is reserved and walks as
+  // RADIX.
+  typedef enum logic [1:0] {
+    EptFmtRadix = 2'd0,
+    EptFmtFlat2 = 2'd1,
+    EptFmtFlat1 = 2'd2
+  } ept_fmt_e;
+
   // What an invalidation of the VPID-tagged structures (TLB, PSC) selects (§11).
   typedef enum logic [1:0] {
     InvByAddr  = 2'd0,  // VPID and VA
@@ -251,9 +259,9 @@ package mmu_pkg;
   // Guest entry bits (§2.1).
   localparam int unsigned PteP = 0, PteRw = 1, PteUs = 2, PteA = 5, PteD = 6, PtePs = 7, PteG = 8,
       PteNx = 63;
-  // EPT entry bits (§2.2) and the EPTP A/D enable (§2.3).
+  // EPT entry bits (§2.2), the EPTP A/D enable (§2.3) and the EPTP FMT field's low bit (§21.1).
   localparam int unsigned EptR = 0, EptW = 1, EptX = 2, EptLp = 7, EptA = 8, EptD = 9,
-      EptpAdEnable = 6;
+      EptpAdEnable = 6, EptpFmt = 8;
 
   /* verilator lint_on UNUSEDPARAM */
 

@@ -128,6 +128,7 @@ module mmu_top #(
   logic [PaBits-1:0]                      ctx_cr3, ctx_ept_root, ctx_gbase;
   logic [PaBits:0]                        ctx_gsize;
   logic                                   ctx_ept_ad, ctx_guest_ad;
+  logic [1:0]                             ctx_ept_fmt;  // ept_fmt_e, or the reserved code 3
   logic [EscSlots-1:0]               ctx_esc_valid;
   logic [EscSlots*(PaBits-12)-1:0]   ctx_esc_page;
   logic [63:0]                            ctx_gseg_base, ctx_gseg_limit;
@@ -156,6 +157,7 @@ module mmu_top #(
     .sel_cr3_o          (ctx_cr3),
     .sel_ept_root_o     (ctx_ept_root),
     .sel_ept_ad_o       (ctx_ept_ad),
+    .sel_ept_fmt_o      (ctx_ept_fmt),
     .sel_gbase_o        (ctx_gbase),
     .sel_gsize_o        (ctx_gsize),
     .sel_guest_ad_o     (ctx_guest_ad),
@@ -261,6 +263,7 @@ module mmu_top #(
     .ctx_cr3_i           (ctx_cr3),
     .ctx_ept_root_i      (ctx_ept_root),
     .ctx_ept_ad_i        (ctx_ept_ad),
+    .ctx_ept_fmt_i       (ctx_ept_fmt),
     .ctx_gbase_i         (ctx_gbase),
     .ctx_gsize_i         (ctx_gsize),
     .ctx_guest_ad_i      (ctx_guest_ad),
@@ -647,6 +650,7 @@ module mmu_top #(
     .lk_enable_i     (ntlb_lk_valid),
     .lk_root_i       (ctx_ept_root),
     .lk_gpa_i        (ntlb_lk_gpa),
+    .fmt_i           (ctx_ept_fmt),  // the walker's context: stable while it is busy
     .lk_hit_o        (eptc_hit),
     .lk_level_o      (eptc_level),
     .lk_next_o       (eptc_next),

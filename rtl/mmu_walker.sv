@@ -46,6 +46,7 @@ module mmu_walker #(
   input  logic [PaBits-1:0]                     ctx_cr3_i,
   input  logic [PaBits-1:0]                     ctx_ept_root_i,
   input  logic                                  ctx_ept_ad_i,
+  input  logic [1:0]                            ctx_ept_fmt_i,  // ept_fmt_e; 3 walks as RADIX
   // GBASE and GSIZE are 4K-aligned: only their page numbers are used.
   /* verilator lint_off UNUSEDSIGNAL */
   input  logic [PaBits-1:0]                     ctx_gbase_i,
@@ -151,6 +152,21 @@ module mmu_walker #(
       default: index = x[56:48];
     endcase
     entry_addr = {table_addr[PaBits-1:12], index, 3'b000};
+  endfunction
+
+  // Host address of the EPT entry for gPA x at `level` in the EPT table at `table_addr`: §2's
+  // 9-bit index, or (flat, §21.1) an 18-bit index in a 2 MiB table, whose bits 20:12 are not
+  // used (level 1: x[29:12], level 2: x[47:30]; a gPA is narrower than 48 bits when PaBits is).
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic logic [PaBits-1:0] ept_entry_addr(logic flat, logic [PaBits-1:0] table_addr,
+                                                       logic [PaBits-1:0] x, logic [2:0] level);
+  /* verilator lint_on UNUSEDSIGNAL */
+    logic [63:0]  gpa;
+    logic [17:0]  index;
+    gpa = 64'(x);
+    index = level == 3'd2 ? gpa[47:30] : gpa[29:12];
+    ept_entry_addr = flat ? {table_addr[PaBits-1:21], index, 3'b000} :
+                            entry_addr(table_addr, gpa, level);
   endfunction
 
   // GBASE + x in pages, P - 10 bits (no carry out: x < 2^(P-11)): GBASE + GSIZE (§8.1) and a
@@ -273,6 +289,7 @@ module mmu_walker #(
     logic [2:0]          ept_level;    // the EPT walk's first level
     logic [PaBits-1:0]   ept_entry;    // and the entry it reads there
     logic [2:0]          ept_perm;     // the EPT permission above that level
+    logic                beyond;       // the gPA lies beyond the EPT format's reach (§21.1)
   } answer_t;
 
   // GBASE and GSIZE of the walk's context (page numbers), registered in START.
@@ -290,6 +307,9 @@ module mmu_walker #(
   // the first check against it is in ANSWER or at an EPT walk's end, at least two cycles after
   // START.
   span_t               span_q, span_d;
+  // The context's EPT format (§21.1), registered in START like span_q and first used in XLATE,
+  // so that the slot selection is not in series with the EPT entry's decode (§12).
+  logic [1:0]          fmt_q, fmt_d;
   logic [PaBits+1:0]   limit_q, limit_d;
   mem_t                mem_q, mem_d;
   mmu_pkg::walk_req_t  req_q, req_d;
@@ -311,6 +331,7 @@ module mmu_walker #(
     xl_q <= xl_d;
     ans_q <= ans_d;
     span_q <= span_d;
+    fmt_q <= fmt_d;
     limit_q <= limit_d;
   end
 
@@ -371,6 +392,22 @@ module mmu_walker #(
                  (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
   end
 
+  // The EPT format of the walk's context (§21.1, from START's copy): the level its walk starts at
+  // (m) and whether a gPA lies beyond its reach (FLAT1: 2^30, FLAT2: 2^48).
+  logic       fmt_flat2, fmt_flat1, fmt_flat;
+  logic [2:0] ept_top;
+
+  always_comb begin : ept_format
+    fmt_flat2 = fmt_q == 2'(mmu_pkg::EptFmtFlat2);
+    fmt_flat1 = fmt_q == 2'(mmu_pkg::EptFmtFlat1);
+    fmt_flat = fmt_flat2 || fmt_flat1;
+    ept_top = fmt_flat2 ? 3'd2 : fmt_flat1 ? 3'd1 : 3'(NestedLevels);
+  end
+
+  function automatic logic beyond_reach(logic flat2, logic flat1, logic [PaBits-1:0] gpa);
+    beyond_reach = (flat1 && (64'(gpa) >> 30) != '0) || (flat2 && (64'(gpa) >> 48) != '0);
+  endfunction
+
   logic                e_present, e_leaf, e_misconf, e_denies, e_write_final;
   logic                e_need_ad, e_dirty;
   logic [2:0]          e_perm, e_mem_type;
@@ -384,21 +421,25 @@ module mmu_walker #(
     n_access = nfinal_q ? req_q.access : mmu_pkg::AccessRead;
     e_perm = nested_q.perm & rdata[2:0];
     e_present = |rdata[2:0];
-    e_leaf = nlevel_q == 3'd1 || (rdata[mmu_pkg::EptLp] && nlevel_q <= 3'd3);
+    // A flattened level 2 maps 1G with LP and level 1 2M with LP (§21.2); a radix level its size.
+    e_leaf = nlevel_q == 3'd1 || (rdata[mmu_pkg::EptLp] && (fmt_flat || nlevel_q <= 3'd3));
+    e_size = !fmt_flat ? size_of_level(nlevel_q) :
+             nlevel_q == 3'd2 ? mmu_pkg::Size1G :
+             rdata[mmu_pkg::EptLp] ? mmu_pkg::Size2M : mmu_pkg::Size4K;
     e_mem_type = rdata[5:3];
+    // A flattened non-leaf entry points to a 2 MiB-aligned table (§21.2).
     e_misconf = (rdata[mmu_pkg::EptW] && !rdata[mmu_pkg::EptR]) || |(rdata & RsvdHigh) ||
                 (nlevel_q >= 3'd4 && rdata[mmu_pkg::EptLp]) ||
-                (!e_leaf && |rdata[6:3]) ||
+                (!e_leaf && (|rdata[6:3] || (fmt_flat && |rdata[20:12]))) ||
                 (e_leaf && (e_mem_type == 3'd2 || e_mem_type == 3'd3 || e_mem_type == 3'd7)) ||
-                (e_leaf && nlevel_q == 3'd2 && |rdata[20:12]) ||
-                (e_leaf && nlevel_q == 3'd3 && |rdata[29:12]);
+                (e_leaf && e_size == mmu_pkg::Size2M && |rdata[20:12]) ||
+                (e_leaf && e_size == mmu_pkg::Size1G && |rdata[29:12]);
     e_denies = !mmu_pkg::ept_grants(e_perm, n_access);
     e_write_final = nfinal_q && req_q.access == mmu_pkg::AccessWrite;
     // Non-leaf: A only; leaf: A, and D for the final gPA of a write.
     e_need_ad = ctx_ept_ad_i && (!rdata[mmu_pkg::EptA] ||
                                  (e_leaf && e_write_final && !rdata[mmu_pkg::EptD]));
     e_dirty = !ctx_ept_ad_i || rdata[mmu_pkg::EptD] || e_write_final;
-    e_size = size_of_level(nlevel_q);
     e_table = {rdata[PaBits-1:12], 12'h000};
     e_hpa = (e_table & ~offset_mask(e_size)) | (ngpa_q & offset_mask(e_size));
     // §6: the SDM's exit qualification (bit 8 final, 7 linear address valid, 5:3 the EPT
@@ -599,13 +640,14 @@ module mmu_walker #(
     ans_now.ntlb_perm = ntlb_perm_i;
     ans_now.ntlb_dirty = ntlb_dirty_i;
     ans_now.eptc_hit = eptc_hit_i;
+    ans_now.beyond = beyond_reach(fmt_flat2, fmt_flat1, xr_gpa);
     if (eptc_hit_i) begin  // the deepest EPT PSC hit skips the EPT levels above it (§10.3)
       ans_now.ept_level = eptc_level_i - 3'd1;
-      ans_now.ept_entry = entry_addr(eptc_next_i, 64'(xr_gpa), eptc_level_i - 3'd1);
+      ans_now.ept_entry = ept_entry_addr(fmt_flat, eptc_next_i, xr_gpa, eptc_level_i - 3'd1);
       ans_now.ept_perm = eptc_perm_i;
-    end else begin
-      ans_now.ept_level = 3'(NestedLevels);
-      ans_now.ept_entry = entry_addr(ctx_ept_root_i, 64'(xr_gpa), 3'(NestedLevels));
+    end else begin  // the root table; a flattened one at EPTP[P-1:21] (§21.1)
+      ans_now.ept_level = ept_top;
+      ans_now.ept_entry = ept_entry_addr(fmt_flat, ctx_ept_root_i, xr_gpa, ept_top);
       ans_now.ept_perm = PermRwx;
     end
   end
@@ -893,6 +935,7 @@ module mmu_walker #(
     xl_d = xl_q;
     ans_d = ans_q;
     span_d = span_q;
+    fmt_d = fmt_q;
 
     fin_valid = 1'b0;
     issued = 1'b0;
@@ -934,6 +977,7 @@ module mmu_walker #(
       mmu_pkg::WalkStart: begin : start
         span_d.gbase = ctx_gbase_i[PaBits-1:12];
         span_d.gsize = ctx_gsize_i[PaBits:12];
+        fmt_d = ctx_ept_fmt_i;
         guest_d.seg = seg_take;
         if (seg_take) begin
           // A segment translation (§18.2): no PSC, no guest read. Its stand-in entry has A and D
@@ -1008,6 +1052,15 @@ module mmu_walker #(
       mmu_pkg::WalkXlateAnswer: begin : xlate_answer
         if (xd_valid) begin  // a nested-TLB hit that grants
           take_translation();
+        end else if (ans_q.beyond) begin
+          // §21.4: beyond the format's reach, an EPT violation at the top level with no entry
+          // read (no R/W/X in the qualification).
+          resp.fault = mmu_pkg::FaultEptViolation;
+          resp.fault_info = {xr_final, 1'b1, 4'b0000, mmu_pkg::ept_perm_needed(xr_access)};
+          resp.fault_addr = bounds_fault_addr;  // the final gPA or the guest entry's gPA (§6)
+          resp.fault_level = 4'(ept_top);
+          resp.fault_guest_level = 4'(xr_glevel);
+          finish();
         end else begin
           start_nested_walk();
         end
@@ -1038,7 +1091,7 @@ module mmu_walker #(
             end else begin
               eptc_fill_o = 1'b1;  // validated, A set: the EPT PSC learns it (§10.3)
               nested_d.level = nlevel_q - 3'd1;
-              issue(1'b1, entry_addr(e_table, 64'(ngpa_q), nlevel_q - 3'd1),
+              issue(1'b1, ept_entry_addr(fmt_flat, e_table, ngpa_q, nlevel_q - 3'd1),
                     nlevel_q - 3'd1, 2'b00);
               ctl_d.state = mmu_pkg::WalkNestedRead;
             end
@@ -1067,7 +1120,7 @@ module mmu_walker #(
           eptc_fill_next_o = nested_q.next_table;
           eptc_fill_perm_o = nested_q.perm;
           nested_d.level = nlevel_q - 3'd1;
-          issue(1'b1, entry_addr(nested_q.next_table, 64'(ngpa_q), nlevel_q - 3'd1),
+          issue(1'b1, ept_entry_addr(fmt_flat, nested_q.next_table, ngpa_q, nlevel_q - 3'd1),
                 nlevel_q - 3'd1, 2'b00);
           ctl_d.state = mmu_pkg::WalkNestedRead;
         end else if (resp_fire) begin  // the leaf's A/D is set: the EPT walk is complete
@@ -1230,6 +1283,11 @@ module mmu_walker #(
                                                     resp.fault_level == 4'd0 :
                                                     ctl_d.state == mmu_pkg::WalkXlate &&
                                                     xl_d.final_gpa && xl_d.glevel == 3'd0));
+      // §21.4: a gPA beyond the EPT format's reach that the nested TLB does not grant ends the
+      // walk in ANSWER with an EPT violation, no EPT read issued and no EPT PSC entry touched.
+      beyond_reach_faults: assert (!(xa_valid && !xd_valid && ans_q.beyond) ||
+                                   (fin_valid && resp.fault == mmu_pkg::FaultEptViolation &&
+                                    !issued && !eptc_touch_o));
       mem_wait_holds: assert (!(mem_resp_ready_o && !mem_resp_valid_i) ||
                               (ctl_d.state == state_q && ctl_d.mem_sent && !issued &&
                                !fin_valid && !xr_valid && !xn_valid));

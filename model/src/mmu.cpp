@@ -38,6 +38,9 @@ struct EptShape {
     return radix() ? entryIndex(gpa, level) : flatEntryIndex(gpa, level);
   }
   bool beyondReach(uint64_t gpa) const { return reach_bits != 0 && (gpa >> reach_bits) != 0; }
+  // The root table's address: a flattened table is 2 MiB aligned, EPTP bits 20:12 are ignored
+  // (§21.1); the root as a tag keeps them.
+  uint64_t rootTable(uint64_t root) const { return radix() ? root : root & ~(kFlatTableBytes - 1); }
   bool leaf(uint64_t e, unsigned level) const { return level == 1 || (e & ept::LP); }
   // The page a leaf of `level` maps (§2.2; §21.2: a flattened level-1 LP leaf maps 2 MiB, a
   // level-2 one 1 GiB).
@@ -965,7 +968,7 @@ struct Mmu::Impl {
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
-    uint64_t table = root;
+    uint64_t table = shape.rootTable(root);
     uint8_t perm = 7;
     unsigned top = shape.levels;
     if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
@@ -1288,7 +1291,7 @@ struct Mmu::Impl {
       return true;
     if (shape.beyondReach(gpa))
       return false;
-    uint64_t table = root;
+    uint64_t table = shape.rootTable(root);
     unsigned level = shape.levels;
     if (const EptPscHit hit = findEptPsc(root, gpa, shape); hit.level != 0) {
       table = ept_psc[hit.level - 2]->at(hit.set, hit.way).next_hpa;

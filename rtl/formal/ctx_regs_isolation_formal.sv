@@ -51,6 +51,7 @@ module ctx_regs_isolation_formal #(
     logic [PaBits-13:0]               cr3;
     logic [PaBits-13:0]               ept_root;
     logic                             ept_ad;
+    logic [1:0]                       ept_fmt;
     logic [PaBits-13:0]               gbase;
     logic [PaBits-12:0]               gsize;
     logic                             guest_ad;
@@ -63,7 +64,7 @@ module ctx_regs_isolation_formal #(
     logic [EscSlots-1:0]              gesc_valid;
     logic [EscSlots*52-1:0]           gesc_page;
   } slot_t;
-  localparam int unsigned SlotBits = 1 + 16 + 3 + 3 * (PaBits - 12) + 1 + (PaBits - 11) + 1 +
+  localparam int unsigned SlotBits = 1 + 16 + 3 + 3 * (PaBits - 12) + 1 + 2 + (PaBits - 11) + 1 +
                                      EscSlots + EscSlots * (PaBits - 12) + 52 + 3 + 52 +
                                      (PaBits - 12) + EscSlots + EscSlots * 52;
 
@@ -85,6 +86,7 @@ module ctx_regs_isolation_formal #(
   logic [PaBits-1:0]               sel_cr3, sel_ept_root, sel_gbase;
   logic [PaBits:0]                 sel_gsize;
   logic                            sel_ept_ad, sel_guest_ad;
+  logic [1:0]                      sel_ept_fmt;
   logic [EscSlots-1:0]             sel_esc_valid;
   logic [EscSlots*(PaBits-12)-1:0] sel_esc_page;
   logic [63:0]                     sel_gseg_base, sel_gseg_limit;
@@ -114,6 +116,7 @@ module ctx_regs_isolation_formal #(
     .sel_cr3_o          (sel_cr3),
     .sel_ept_root_o     (sel_ept_root),
     .sel_ept_ad_o       (sel_ept_ad),
+    .sel_ept_fmt_o      (sel_ept_fmt),
     .sel_gbase_o        (sel_gbase),
     .sel_gsize_o        (sel_gsize),
     .sel_guest_ad_o     (sel_guest_ad),

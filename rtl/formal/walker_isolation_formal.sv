@@ -72,6 +72,7 @@ module walker_isolation_formal #(
   input logic [PaBits-13:0]                next_cr3_i,
   input logic [PaBits-13:0]                next_ept_root_i,
   input logic                              next_ept_ad_i,
+  input logic [1:0]                        next_ept_fmt_i,  // EPTP FMT (§21.1), any code
   input logic [PaBits-13:0]                next_gbase_i,   // GBASE[P-1:12]
   input logic [PaBits-12:0]                next_gsize_i,   // GSIZE[P:12]
   input logic                              next_guest_ad_i,
@@ -112,6 +113,7 @@ module walker_isolation_formal #(
   logic [PaBits-13:0]              cr3_q, ept_root_q, gbase_q;
   logic [PaBits-12:0]              gsize_q;
   logic                            ept_ad_q, guest_ad_q;
+  logic [1:0]                      ept_fmt_q;
   logic [EscSlots-1:0]             esc_valid_q;
   logic [EscSlots*(PaBits-12)-1:0] esc_page_q;
   logic [63:0]                     gseg_base_q, gseg_limit_q;
@@ -130,6 +132,7 @@ module walker_isolation_formal #(
       cr3_q <= next_cr3_i;
       ept_root_q <= next_ept_root_i;
       ept_ad_q <= next_ept_ad_i;
+      ept_fmt_q <= next_ept_fmt_i;
       gbase_q <= next_gbase_i;
       gsize_q <= next_gsize_i;
       guest_ad_q <= next_guest_ad_i;
@@ -198,6 +201,7 @@ module walker_isolation_formal #(
     .ctx_cr3_i           ({cr3_q, 12'h000}),
     .ctx_ept_root_i      ({ept_root_q, 12'h000}),
     .ctx_ept_ad_i        (ept_ad_q),
+    .ctx_ept_fmt_i       (ept_fmt_q),
     .ctx_gbase_i         ({gbase_q, 12'h000}),
     .ctx_gsize_i         ({gsize_q, 12'h000}),
     .ctx_guest_ad_i      (guest_ad_q),
@@ -321,6 +325,9 @@ module walker_isolation_formal #(
     // The PSCs exist for levels 2..GuestLevels only (§10.1).
     if (psc_hit_i) assume (psc_level_i >= 3'd2 && 32'(psc_level_i) <= 32'(GuestLevels));
     if (eptc_hit_i) assume (eptc_level_i >= 3'd2 && 32'(eptc_level_i) <= 32'(NestedLevels));
+    // ... and a flattened format uses level 2 only (FLAT2) or none (FLAT1, §21.5).
+    if (eptc_hit_i && ept_fmt_q == 2'(mmu_pkg::EptFmtFlat2)) assume (eptc_level_i == 3'd2);
+    if (ept_fmt_q == 2'(mmu_pkg::EptFmtFlat1)) assume (!eptc_hit_i);
     // ANSWER looks the gPA of XLATE up again (§12) and finds what XLATE found.
     if (state == mmu_pkg::WalkXlateAnswer)
       assume (ntlb_match_i == prev_ntlb_match && eptc_hit_i == prev_eptc_hit &&

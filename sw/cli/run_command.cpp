@@ -218,10 +218,6 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
       usageError("--mode", std::string(vmm::toString(approach)) +
                                " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md " +
                                section + ")");
-  if (request.backend == run::BackendKind::Rtl && !o.ept_format.empty() && o.ept_format != "4level")
-    usageError("--ept-format", o.ept_format +
-                                   " runs on the model backend only: the RTL walks every EPT as 4level "
-                                   "(docs/architecture.md §21.8)");
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)
@@ -425,8 +421,8 @@ void addRunCommand(CLI::App &app, Action &action) {
       ->default_str("compact");
   run->add_option("--ept-format", o->ept_format,
                   "The nested table's format (docs/architecture.md §21): 4level (x86 EPT), 2level (two levels of "
-                  "2 MiB tables indexed by 18 bits) or 1level (one 2 MiB table, a guest of at most 1 GiB); model "
-                  "backend only for 2level and 1level; adds the EPT tables' memory and cost to the report")
+                  "2 MiB tables indexed by 18 bits) or 1level (one 2 MiB table, a guest of at most 1 GiB), on "
+                  "both backends; adds the EPT tables' memory and cost to the report")
       ->check(oneOf({"4level", "2level", "1level"}))
       ->default_str("4level");
   run->add_option("--policy-modes", o->policy_modes,

@@ -80,6 +80,15 @@ Coverage::Coverage(sc_core::sc_module_name name, const MmuConfig &config) : Comp
     segment_bins_[s][4] = addBin(format("segment.%s.%s", mode, s == 0 ? "ept_fault" : "escaped_gpa"));
     segment_bins_[s][5] = s == 0 ? kNone : addBin(format("segment.%s.bounds_fault", mode));
   }
+  for (unsigned f = 0; f < 3; ++f) {
+    const std::string name(toString(static_cast<EptFormat>(f)));
+    ept_format_bins_[f][0] = addBin(format("ept_format.%s.walk", name.c_str()));
+    ept_format_bins_[f][1] = addBin(format("ept_format.%s.ept_violation", name.c_str()));
+    ept_format_bins_[f][2] = addBin(format("ept_format.%s.ept_misconfig", name.c_str()));
+  }
+  flat2_1g_bin_ = addBin("ept_format.2level.leaf_1G");
+  flat2_ept_psc_bin_ = config.ept_psc[0].ways != 0 ? addBin("ept_format.2level.ept_psc_L2") : kNone;
+  flat1_beyond_bin_ = addBin("ept_format.1level.beyond_reach");
   no_context_bin_ = addBin("fault.NO_CONTEXT");
   ept_table_bin_ = addBin("fault.ept_access.guest_table_entry");
   ept_final_bin_ = addBin("fault.ept_access.final_gpa");
@@ -189,11 +198,38 @@ void Coverage::write(const CheckedTransaction &t) {
   }
   if (t.segment != CheckedTransaction::SegmentPath::None)
     sampleSegment(t);
+  if (t.uses_ept && trace.walked)
+    sampleEptFormat(t);
   if (t.sizes_known) {
     const unsigned bin = size_bins_[mode][static_cast<unsigned>(t.guest_size)][static_cast<unsigned>(t.host_size)];
     if (bin != kNone)
       hit(bin);
   }
+}
+
+// A walk in a mode with an EPT, by its format (§21): one that read the EPT and translated, an
+// EPT violation or misconfiguration; 2level's 1G leaves and level-2 EPT PSC hits, and 1level's
+// gPAs beyond the reach (an EPT violation whose gPA is at or above 1 GiB).
+void Coverage::sampleEptFormat(const CheckedTransaction &t) {
+  const Response &resp = t.result->resp;
+  const unsigned f = static_cast<unsigned>(t.ept_format);
+  bool read_ept = false;
+  for (const MemOp &op : t.result->ops)
+    read_ept = read_ept || op.dim == Dim::Nested;
+  if (resp.fault == Fault::None && read_ept)
+    hit(ept_format_bins_[f][0]);
+  if (resp.fault == Fault::EptViolation)
+    hit(ept_format_bins_[f][1]);
+  if (resp.fault == Fault::EptMisconfig)
+    hit(ept_format_bins_[f][2]);
+  if (t.ept_format == EptFormat::Flat2) {
+    if (t.sizes_known && t.host_size == PageSize::Size1G)
+      hit(flat2_1g_bin_);
+    if ((t.result->trace.ept_psc_levels >> 2) & 1 && flat2_ept_psc_bin_ != kNone)
+      hit(flat2_ept_psc_bin_);
+  }
+  if (t.ept_format == EptFormat::Flat1 && resp.fault == Fault::EptViolation && (resp.fault_addr >> 30) != 0)
+    hit(flat1_beyond_bin_);
 }
 
 void Coverage::sampleSegment(const CheckedTransaction &t) {

@@ -2,7 +2,8 @@
 // checked transactions and the control monitor).
 //
 // Bins: mode x guest page size x host page size (successful walks), fault class x mode, the
-// guest segment's paths in GUEST_DIRECT and DUAL_DIRECT (§18.2), hit
+// guest segment's paths in GUEST_DIRECT and DUAL_DIRECT (§18.2), the EPT formats' walks and
+// faults (§21), hit
 // source (TLB, each PSC level, nested TLB, each EPT PSC level, full walk, escape), the STLB
 // (§9.2: hits per page size and per mode, misses per page size, fills, non-granting entries
 // dropped in the 4K and in the 2M set, each command that removed entries: INV_ALL's clear and
@@ -62,6 +63,7 @@ private:
   unsigned addBin(const std::string &name);
   void hit(unsigned bin) { ++bins_[bin].hits; }
   void sampleSegment(const CheckedTransaction &t);
+  void sampleEptFormat(const CheckedTransaction &t);
 
   std::vector<Bin> bins_;
   // Bin indices, laid out for direct indexing on the hot path.
@@ -72,6 +74,11 @@ private:
   // GUEST_DIRECT, DUAL_DIRECT: in segment, escaped VA, outside, permission fault, EPT fault
   // (GUEST_DIRECT) or escaped gPA (DUAL_DIRECT), bounds fault (DUAL_DIRECT).
   unsigned segment_bins_[2][6];
+  // EPT formats (§21), 4level, 2level, 1level: a successful walk that read the EPT, an EPT
+  // violation, an EPT misconfiguration; 2level's 1G leaf and level-2 EPT PSC hit (~0u without
+  // one), 1level's gPA beyond the reach (§21.4).
+  unsigned ept_format_bins_[3][3];
+  unsigned flat2_1g_bin_, flat2_ept_psc_bin_, flat1_beyond_bin_;
   unsigned no_context_bin_;
   unsigned ept_table_bin_, ept_final_bin_;  // EPT faults by the access that faulted (§6)
   unsigned tlb_hit_bin_, full_walk_bin_, ntlb_hit_bin_, escape_bin_;

@@ -2,6 +2,7 @@
 #include "scoreboard.h"
 
 #include "dut.h"
+#include "vmmu/paging.h"
 
 namespace vmmu::tb {
 
@@ -174,6 +175,9 @@ void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   out.mode = static_cast<Mode>(model_.readReg(slot, CtxReg::Mode) & 7);
   if ((out.mode == Mode::GuestDirect || out.mode == Mode::DualDirect) && result_.trace.walked)
     out.segment = segmentPath(slot, request.va);
+  const uint64_t eptp = model_.readReg(slot, CtxReg::Eptp);
+  out.uses_ept = out.mode != Mode::Native && out.mode != Mode::Shadow;
+  out.ept_format = eptFormatOf(eptp);
   if (result_.resp.fault != Fault::None || !result_.trace.walked)
     return;
   const MemOp *leaf = nullptr;
@@ -194,15 +198,21 @@ void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
     const uint64_t page_mask = pageBytes(out.guest_size) - 1;
     const uint64_t pte = model_memory_.peek64(leaf->addr);
     const uint64_t gpa = (pte & address_mask & ~page_mask) | (request.va & page_mask);
-    uint64_t table = model_.readReg(slot, CtxReg::Eptp) & address_mask;
+    // The EPT leaf's size, by the format's levels (§21.1: a flattened table is 2 MiB aligned, an
+    // 18-bit index a level; its level 2 maps 1G, level 1 2M with LP).
+    const bool flat = out.ept_format != EptFormat::Radix;
+    uint64_t table = eptp & address_mask & (flat ? ~(kFlatTableBytes - 1) : ~uint64_t{0});
     out.sizes_known = false;
-    for (unsigned level = config.nested_levels; level >= 1; --level) {
-      const uint64_t entry = model_memory_.peek64(table + 8 * ((gpa >> (12 + 9 * (level - 1))) & 511));
+    const unsigned levels = out.ept_format == EptFormat::Flat2 ? 2 : flat ? 1 : config.nested_levels;
+    for (unsigned level = levels; level >= 1; --level) {
+      const uint64_t index = flat ? flatEntryIndex(gpa, level) : entryIndex(gpa, level);
+      const uint64_t entry = model_memory_.peek64(table + 8 * index);
       if (!(entry & (ept::R | ept::W | ept::X)))
         break;
       if (level == 1 || (entry & ept::LP)) {
-        if (level <= 3) {
-          out.host_size = static_cast<PageSize>(level - 1);
+        const unsigned size_level = !flat ? level : level == 2 ? 3 : (entry & ept::LP) ? 2 : 1;
+        if (size_level <= 3) {
+          out.host_size = static_cast<PageSize>(size_level - 1);
           out.sizes_known = true;
         }
         break;

@@ -42,6 +42,9 @@ struct CheckedTransaction {
   // GUEST_DIRECT and DUAL_DIRECT walks (§18.2): the guest segment's path, from the registers in
   // force. None for the other modes and for hits.
   enum class SegmentPath : uint8_t { None, InSegment, EscapedVa, Outside } segment = SegmentPath::None;
+  // The modes that translate gPAs through the EPT (all but NATIVE and SHADOW): its format (§21).
+  bool uses_ept = false;
+  EptFormat ept_format = EptFormat::Radix;
 };
 
 class Scoreboard : public Component,

@@ -252,7 +252,8 @@ void RandomSequence::tableChange() {
   } else {  // an EPT entry of one of the page's touched 4K pages
     const uint64_t touch = page.touch[random_.below(page.touch.size())];
     const uint64_t gpa = page.gpa + touch;
-    const unsigned level = static_cast<unsigned>(random_.range(1, world_.config().nested_levels));
+    // A level of the EPT's format (§21: 2level and 1level have 2 and 1).
+    const unsigned level = static_cast<unsigned>(random_.range(1, vm.ept->levels()));
     const std::optional<uint64_t> addr = vm.ept->entryAddress(gpa, level);
     if (!addr)
       return;

@@ -479,6 +479,22 @@ void configureRandomFlat(TestSetup &setup) {
   setup.coverage = {"source.tlb_hit", "source.full_walk", "source.psc_L2", "source.ntlb_hit"};
 }
 
+void configureRandomEptFormat(TestSetup &setup) {
+  // §21: the VMs' EPTs in the flattened formats (2level in slot 0, 1level in slot 1, any in the
+  // others), in every mode with an EPT; EPT entries corrupted (not present, misconfigured) as in
+  // `random`, 1level's gPAs beyond its reach.
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 20000;
+  setup.world.pages_per_space = 24;
+  setup.world.ept_formats = true;
+  setup.world.modes = {Mode::Nested, Mode::Nested, Mode::Direct, Mode::Nested};
+  setup.random_knobs.table_change_permille = 40;
+  setup.random_knobs.mode_switch_weight = 8;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.coverage = {"ept_format.2level.*", "ept_format.1level.*", "source.ntlb_hit", "source.full_walk"};
+}
+
 void configureRandomSegment(TestSetup &setup) {
   // §18: every VM starts in GUEST_DIRECT or DUAL_DIRECT with a guest segment over some of its
   // pages; mode switches go through all six modes (and the reserved code 7), and control actions
@@ -567,6 +583,7 @@ const std::vector<TestSpec> &testRegistry() {
       {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},
       {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
+      {"random_ept_format", "random stream over EPTs in the flattened formats, 2level and 1level (§21)", configureRandomEptFormat},
       {"random_segment", "random stream in GUEST_DIRECT and DUAL_DIRECT: guest segments, GESCAPEs, all six modes (§18)", configureRandomSegment},
       {"counter_wrap", "a random stream with every counter preloaded to 2^64 - 2: the counters' carries and wrap (§14)", configureCounterWrap},
       {"churn", "control-port churn (VPID retags, valid bits, modes, GBASE/GSIZE/EPTP, escapes) between warm translations; DIRECT isolation (§8.3)", configureChurn},

@@ -51,6 +51,8 @@ uint64_t World::randomVa(Random &random, PageSize size) const {
 }
 
 void World::ensureEpt(Vm &vm, uint64_t gpa) {
+  if (vm.ept_format == EptFormat::Flat1 && (gpa >> 30) != 0)
+    return;  // beyond 1level's reach (§21.1): accesses fault without an EPT read
   if (vm.ept->translate(gpa))
     return;
   const unsigned gib = static_cast<unsigned>((gpa >> 30) & (vm.ept_page_size.size() - 1));
@@ -142,7 +144,13 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
     vm.hbase = window + (2 * random.below(8) + 1) * pageBytes(PageSize::Size4K);
     break;
   }
-  const PageSize max_ept = largestDividing(vm.hbase);
+  if (knobs.ept_formats)
+    vm.ept_format = vm.slot == 0   ? EptFormat::Flat2
+                    : vm.slot == 1 ? EptFormat::Flat1
+                                   : static_cast<EptFormat>(random.below(3));
+  // 1level has no 1G leaf (§21.2).
+  const PageSize max_ept =
+      std::min(largestDividing(vm.hbase), vm.ept_format == EptFormat::Flat1 ? PageSize::Size2M : PageSize::Size1G);
   for (unsigned gib = 0; gib < vm.ept_page_size.size(); ++gib) {
     const unsigned size = knobs.cyclic_ept_sizes ? gib % 3 : static_cast<unsigned>(random.below(3));
     vm.ept_page_size[gib] = static_cast<PageSize>(std::min(size, static_cast<unsigned>(max_ept)));
@@ -153,7 +161,7 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
   vm.guest_ad = random.percent(70);
   vm.ept_ad = random.percent(50);
   vm.guest_frames = std::make_unique<FrameAllocator>(kGuestTablesBase, kGuestTablesLimit);
-  vm.ept = std::make_unique<EptTables>(memory_, host_frames_, config_.nested_levels, pa_bits);
+  vm.ept = std::make_unique<EptTables>(memory_, host_frames_, config_.nested_levels, pa_bits, vm.ept_format);
   vm.escapes.assign(config_.escape_entries, 0);
   vm.gescapes.assign(config_.escape_entries, 0);
   const uint64_t hbase = vm.hbase;
@@ -173,7 +181,9 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
         size = random.percent(70) ? PageSize::Size2M : PageSize::Size1G;
       const uint64_t bytes = pageBytes(size);
       const uint64_t lo = size == PageSize::Size1G ? kGiB : kGuestDataBase;
-      const uint64_t gpa = vm.data_gpa + alignDown(lo + random.below(kGuestDataLimit - lo), bytes);
+      const bool within_1g = vm.ept_format == EptFormat::Flat1 && size != PageSize::Size1G && random.percent(85);
+      const uint64_t hi = within_1g ? kGiB : kGuestDataLimit;
+      const uint64_t gpa = vm.data_gpa + alignDown(lo + random.below(hi - lo), bytes);
       uint64_t va = randomVa(random, size);
       const bool kernel = va >= kVaRegions[kKernelRegion];
       uint64_t flags = 0;

@@ -49,6 +49,8 @@ struct Vm {
   uint64_t data_gpa = 0;  // where the VM's data pages start in gPA space (tables lie below)
   bool guest_ad = true;
   bool ept_ad = false;
+  // The EPT's format (§21, EPTP FMT): 1level reaches gPAs below 1 GiB and has no 1G leaf.
+  EptFormat ept_format = EptFormat::Radix;
   std::array<PageSize, 16> ept_page_size{};  // EPT leaf size per GiB of gPA
   std::unique_ptr<FrameAllocator> guest_frames;
   std::unique_ptr<EptTables> ept;
@@ -90,6 +92,10 @@ struct WorldKnobs {
   bool high_addresses = false;
   // Each VM starts with a guest segment (World::pickSegment; used in GUEST_DIRECT and DUAL_DIRECT).
   bool guest_segments = false;
+  // The VMs' EPTs in the formats of §21: 2level in slot 0, 1level in slot 1, any format in the
+  // others. A 1level VM puts most of its data below 1 GiB (its reach); the rest, and its 1G
+  // guest pages, are not in its EPT (EPT violations without a read, §21.4).
+  bool ept_formats = false;
 };
 
 class World {

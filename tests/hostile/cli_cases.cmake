@@ -33,9 +33,6 @@ vmmu_hostile(cli-run-policy-modes-agile-rtl COMMAND ${_vmmu} run ${_gzip} --poli
              MESSAGE "^vmmu: --policy-modes: agile runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §20.9\\)$")
 vmmu_hostile(cli-run-policy-modes-agile-static COMMAND ${_vmmu} run ${_gzip} --mode agile --policy-modes agile EXIT 2
              MESSAGE "^vmmu: --policy-modes: needs the adaptive policy \\(--mode adaptive or all, not --policy none\\)$")
-# Flattened nested tables (docs/architecture.md §21) are model-only so far: refused on the RTL.
-vmmu_hostile(cli-run-ept-format-rtl COMMAND ${_vmmu} run ${_gzip} --ept-format 2level --backend rtl EXIT 2
-             MESSAGE "^vmmu: --ept-format: 2level runs on the model backend only: the RTL walks every EPT as 4level \\(docs/architecture.md §21.8\\)$")
 vmmu_hostile(cli-run-ept-format-bad COMMAND ${_vmmu} run ${_gzip} --ept-format 3level EXIT 2
              MESSAGE "^vmmu: --ept-format: expected 4level, 2level or 1level, got '3level'$")
 vmmu_hostile(cli-run-help-ept-format COMMAND ${_vmmu} run --help EXIT 0 STDOUT "--ept-format TEXT:4level\\|2level\\|1level=4level")

@@ -268,6 +268,20 @@ TEST(FlatEpt, InvEptpRemovesTheFlattenedTablesCachedEntries) {
   EXPECT_EQ(vm.mmu.translate(request(kVa)).ops.size(), 4u);  // guest reads, every row a nested-TLB hit
 }
 
+TEST(FlatEpt, RootTableIgnoresEptpBits20To12) {
+  // §21.1: the root of a flattened table is at EPTP[P-1:21]; an EPTP with bits 20:12 set reads the
+  // same entries (kRoot + 8 x index, not kRoot + 0x5000 + 8 x index), and the reference walk agrees.
+  for (const EptFormat format : {EptFormat::Flat2, EptFormat::Flat1}) {
+    SCOPED_TRACE(toString(format));
+    FlatVm vm(format, withoutEptPsc());
+    vm.mmu.writeReg(0, CtxReg::Eptp, vm.ept.eptp() | 0x5000);
+    const TranslateResult r = vm.mmu.translate(request(kVa));
+    EXPECT_EQ(r.ops, coldWalk(format == EptFormat::Flat2 ? flat2Row : flat1Row));
+    EXPECT_EQ(r.resp.hpa, 0x420'0123u);
+    EXPECT_EQ(r.resp, vm.mmu.peek(request(kVa)));
+  }
+}
+
 TEST(FlatEpt, ReservedFormatCodeWalksAsRadix) {
   NestedVm radix;
   radix.guest->map(kVaPage, 0x20'0000, PageSize::Size4K);

@@ -191,9 +191,6 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
   if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §20.9
     throw std::invalid_argument(std::string(toString(approach)) +
                                 " runs on the model backend only: the RTL does not implement it yet");
-  if (config.memory.ept_format != EptFormat::Radix && model_ == nullptr)  // §21.8
-    throw std::invalid_argument("ept_format " + std::string(toString(config.memory.ept_format)) +
-                                " runs on the model backend only: the RTL walks every EPT as 4level");
   // VM creation: not charged to the run.
   const unsigned ctx = config_.context;
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
