@@ -201,12 +201,6 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
   }
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
-  for (const vmm::Approach approach : request.approaches)
-    if (const char *section = vmm::modelOnlySection(approach);
-        request.backend == run::BackendKind::Rtl && section != nullptr)
-      usageError("--mode", std::string(vmm::toString(approach)) +
-                               " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md " +
-                               section + ")");
   if (request.backend == run::BackendKind::Rtl && !o.ept_format.empty() && o.ept_format != "4level")
     usageError("--ept-format", o.ept_format +
                                    " runs on the model backend only: the RTL walks every EPT as 4level "

@@ -18,9 +18,6 @@ vmmu_hostile(cli-unknown-option COMMAND ${_vmmu} run --bogus EXIT 2
              MESSAGE "^vmmu: run: unexpected argument '--bogus' \\(see vmmu run --help\\)$")
 vmmu_hostile(cli-unknown-command COMMAND ${_vmmu} trace frobnicate EXIT 2
              MESSAGE "^vmmu: trace: unknown command 'frobnicate' \\(expected info, dump, import, mix or gen\\)$")
-# Agile paging (docs/architecture.md §20) is model-only so far: refused on the RTL.
-vmmu_hostile(cli-run-agile-rtl COMMAND ${_vmmu} run ${_gzip} --mode agile --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: agile runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §20.9\\)$")
 # Flattened nested tables (docs/architecture.md §21) are model-only so far: refused on the RTL.
 vmmu_hostile(cli-run-ept-format-rtl COMMAND ${_vmmu} run ${_gzip} --ept-format 2level --backend rtl EXIT 2
              MESSAGE "^vmmu: --ept-format: 2level runs on the model backend only: the RTL walks every EPT as 4level \\(docs/architecture.md §21.8\\)$")

@@ -143,8 +143,6 @@ TEST(AgileShim, NotARunTimeApproach) {
   System nested(Approach::Nested);
   EXPECT_THROW(nested.vmm->switchApproach(Approach::Agile), std::invalid_argument);
   EXPECT_EQ(vmm::parseApproach("agile"), Approach::Agile);
-  EXPECT_STREQ(vmm::modelOnlySection(Approach::Agile), "§20.9");
-  EXPECT_EQ(vmm::modelOnlySection(Approach::ShadowCaching), nullptr);
 }
 
 }  // namespace

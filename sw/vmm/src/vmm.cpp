@@ -95,10 +95,6 @@ bool hasGuestSegment(Approach approach) {
   return approach == Approach::GuestDirect || approach == Approach::DualDirect;
 }
 
-const char *modelOnlySection(Approach approach) {
-  return approach == Approach::Agile ? "§20.9" : nullptr;
-}
-
 std::string_view toString(Contiguity contiguity) {
   return contiguity == Contiguity::Balloon ? "balloon" : "compact";
 }
@@ -188,9 +184,6 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
-  if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §20.9
-    throw std::invalid_argument(std::string(toString(approach)) +
-                                " runs on the model backend only: the RTL does not implement it yet");
   if (config.memory.ept_format != EptFormat::Radix && model_ == nullptr)  // §21.8
     throw std::invalid_argument("ept_format " + std::string(toString(config.memory.ept_format)) +
                                 " runs on the model backend only: the RTL walks every EPT as 4level");

@@ -52,9 +52,6 @@ Approach parseApproach(std::string_view name);
 bool isShadow(Approach approach);
 // GuestDirect or DualDirect: the guest runs with a direct segment (§18).
 bool hasGuestSegment(Approach approach);
-// The approaches the RTL does not implement yet (GuestDirect, DualDirect, Agile), and the spec
-// section that says so (§18.8, §20.9); nullptr for the others.
-const char *modelOnlySection(Approach approach);
 
 // How the VMM makes a fragmented VM's memory contiguous before DIRECT (§19).
 enum class Contiguity : uint8_t {
