@@ -355,8 +355,7 @@ void RandomSequence::controlAction() {
     vm.space = static_cast<unsigned>(random_.below(vm.spaces.size()));
     pushWriteReg(vm, CtxReg::Cr3, vm.cr3For(vm.mode, vm.space));
     if (knobs_.agile_modes) {  // GCR3 is guest state switched with CR3 (§20.1): no flush
-      if (random_.percent(25))
-        vm.root_nested = !vm.root_nested;
+      vm.root_nested = random_.percent(15);
       pushWriteReg(vm, CtxReg::Gcr3, vm.gcr3For(vm.space));
     }
     if (random_.percent(30))

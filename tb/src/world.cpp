@@ -231,7 +231,9 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
         const unsigned leaf = static_cast<unsigned>(page.size) + 1;
         if (leaf >= levels || !random.percent(knobs.agile_switch_percent))
           continue;
-        const unsigned level = static_cast<unsigned>(random.range(leaf + 1, levels));
+        // Mostly the lowest level: a switch above shadows the ones below it on every path through it.
+        const unsigned level =
+            random.percent(70) ? leaf + 1 : static_cast<unsigned>(random.range(leaf + 1, levels));
         bool switched = false;  // one switch per walk: none on the path above
         for (unsigned l = levels; l >= level; --l)
           switched = switched || (page.shadow_entry[l] != 0 && (memory_.read64(page.shadow_entry[l]) & agile::Switch));
