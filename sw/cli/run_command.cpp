@@ -377,7 +377,7 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->add_option("TRACE", o->trace, "The .vmt trace to replay (default: the bundled mix)");
   run->add_option("--mode", o->mode, "The approaches to run (all: native to direct and the adaptive policy; guest-direct and "
                   "dual-direct, the guest direct segment of docs/architecture.md §18, and agile, agile paging of "
-                  "§20, run by name on the model backend only)")
+                  "§20, run by name)")
       ->check(oneOf(kModes));
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));
