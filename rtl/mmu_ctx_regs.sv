@@ -5,8 +5,8 @@
 //   - what the registers of a given slot are (the walker's context, selected by the top),
 //   - which VPIDs INV_EPTP flushes (valid slots in a mode with an EPTP with that EPTP root).
 // A write that §3 says flushes reports the VPIDs to flush in the same cycle: the slot's VPID
-// before the write (MODE, EPTP, GBASE, GSIZE, ESCAPE, GESCAPE and VPID writes; not CR3, FLAGS
-// and the guest segment GSEG_*, §18.7) and, for a VPID write, the
+// before the write (MODE, EPTP, GBASE, GSIZE, ESCAPE, GESCAPE and VPID writes; not CR3, FLAGS,
+// the guest segment GSEG_*, §18.7, and GCR3, §20.5) and, for a VPID write, the
 // VPID written - whatever the valid bits, so that any change of which slot is in force for a
 // VPID, or of that slot's translation registers, flushes the VPID (§3, §8.3).
 module mmu_ctx_regs #(
@@ -49,6 +49,9 @@ module mmu_ctx_regs #(
   output logic [PaBits-1:0]                            sel_gseg_offset_o,
   output logic [EscSlots-1:0]                          sel_gesc_valid_o,
   output logic [EscSlots*52-1:0]                       sel_gesc_page_o,  // entry k at [52k +: 52]
+  // AGILE (§20.1): gCR3, and GCR3 bit 0, the switch at the root.
+  output logic [PaBits-1:0]                            sel_gcr3_o,
+  output logic                                         sel_root_nested_o,
   // INV_EPTP: the VPIDs whose entries go.
   input  logic [PaBits-13:0]                           eptp_root_i,  // INV_EPTP operand [P-1:12]
   output logic [NumContexts*16-1:0]                    eptp_vpids_o,    // slot c at [16c +: 16]
@@ -75,12 +78,15 @@ module mmu_ctx_regs #(
     logic [PaBits-13:0]                    gseg_offset;  // GSEG_OFFSET[P-1:12]
     logic [EscSlots-1:0]                   gesc_valid;
     logic [EscSlots*52-1:0]                gesc_page;    // GESCAPE_k[63:12] at [52k +: 52]
+    // §20.1.
+    logic [PaBits-13:0]                    gcr3;         // GCR3[P-1:12]
+    logic                                  root_nested;  // GCR3[0]
   } slot_t;
 
   // $bits(slot_t), spelled out for yosys 0.23.
   localparam int unsigned SlotBits = 1 + 16 + 3 + 3 * (PaBits - 12) + 1 + 2 + (PaBits - 11) + 1 +
                                      EscSlots + EscSlots * (PaBits - 12) + 52 + 3 + 52 +
-                                     (PaBits - 12) + EscSlots + EscSlots * 52;
+                                     (PaBits - 12) + EscSlots + EscSlots * 52 + (PaBits - 12) + 1;
 
   // Slot c at [c * SlotBits +: SlotBits] (yosys 0.23 has no packed arrays of structs).
   logic [NumContexts*SlotBits-1:0] slot_q;
@@ -112,8 +118,8 @@ module mmu_ctx_regs #(
           wr_slot.valid = wr_data_i[16];
         end
         5'(mmu_pkg::CtxRegMode): begin
-          // Codes 6 and 7 are reserved: nothing stored, no implicit flush (§3).
-          if (wr_data_i[2:0] <= 3'(mmu_pkg::ModeDualDirect)) begin
+          // Code 7 is reserved: nothing stored, no implicit flush (§3).
+          if (wr_data_i[2:0] <= 3'(mmu_pkg::ModeAgile)) begin
             flush_o = 2'b01;
             wr_slot.mode = wr_data_i[2:0];
           end
@@ -141,6 +147,11 @@ module mmu_ctx_regs #(
         end
         5'(mmu_pkg::CtxRegGsegLimit): wr_slot.gseg_limit = wr_data_i[63:12];
         5'(mmu_pkg::CtxRegGsegOffset): wr_slot.gseg_offset = wr_data_i[PaBits-1:12];
+        // AGILE's guest root is guest state like CR3: no implicit flush (§20.1).
+        5'(mmu_pkg::CtxRegGcr3): begin
+          wr_slot.gcr3 = wr_data_i[PaBits-1:12];
+          wr_slot.root_nested = wr_data_i[0];
+        end
         default: begin
           // ESCAPE_k is register 8 + k, GESCAPE_k 24 + k; other indices are not registers and
           // are ignored.
@@ -193,15 +204,18 @@ module mmu_ctx_regs #(
     sel_gseg_offset_o = {sel_slot.gseg_offset, 12'h000};
     sel_gesc_valid_o = sel_slot.gesc_valid;
     sel_gesc_page_o = sel_slot.gesc_page;
+    sel_gcr3_o = {sel_slot.gcr3, 12'h000};
+    sel_root_nested_o = sel_slot.root_nested;
   end
 
   always_comb begin : eptp_vpids
     for (int unsigned c = 0; c < NumContexts; c++) begin
       ep_slot = slot_q[c * SlotBits +: SlotBits];
       eptp_vpids_o[c * 16 +: 16] = ep_slot.vpid;
-      // The four modes with an EPTP (§11, §18.7): all but NATIVE and SHADOW.
+      // The five modes with an EPTP (§11, §18.7, §20.5): all but NATIVE and SHADOW.
       eptp_vpids_valid_o[c] = ep_slot.valid &&
-          (mmu_pkg::mode_nested_dim(ep_slot.mode) || mmu_pkg::mode_direct_dim(ep_slot.mode)) &&
+          (mmu_pkg::mode_nested_dim(ep_slot.mode) || mmu_pkg::mode_direct_dim(ep_slot.mode) ||
+           ep_slot.mode == 3'(mmu_pkg::ModeAgile)) &&
           ep_slot.ept_root == eptp_root_i;
     end
   end

@@ -6,15 +6,16 @@
 // use the widest possible field (64-bit addresses) and are narrowed at the ports.
 package mmu_pkg;
 
-  // §3 translation modes (§18: GUEST_DIRECT and DUAL_DIRECT). Codes 6 and 7 are reserved: a
-  // MODE write of them is ignored (mmu_ctx_regs), so no slot ever holds them.
+  // §3 translation modes (§18: GUEST_DIRECT and DUAL_DIRECT; §20: AGILE). Code 7 is reserved:
+  // a MODE write of it is ignored (mmu_ctx_regs), so no slot ever holds it.
   typedef enum logic [2:0] {
     ModeNative      = 3'd0,
     ModeNested      = 3'd1,
     ModeShadow      = 3'd2,
     ModeDirect      = 3'd3,
     ModeGuestDirect = 3'd4,
-    ModeDualDirect  = 3'd5
+    ModeDualDirect  = 3'd5,
+    ModeAgile       = 3'd6
   } mode_e;
 
   // §4 access types.
@@ -77,6 +78,7 @@ package mmu_pkg;
     CtxRegGsegBase   = 5'd16,
     CtxRegGsegLimit  = 5'd17,
     CtxRegGsegOffset = 5'd18,
+    CtxRegGcr3       = 5'd19,
     CtxRegGescape0   = 5'd24
   } ctx_reg_e;
 
@@ -259,6 +261,8 @@ package mmu_pkg;
   // Guest entry bits (§2.1).
   localparam int unsigned PteP = 0, PteRw = 1, PteUs = 2, PteA = 5, PteD = 6, PtePs = 7, PteG = 8,
       PteNx = 63;
+  // AGILE's switch bit in a non-leaf shadow entry (§20.1; software-available bit 11 elsewhere).
+  localparam int unsigned PteAgileSwitch = 11;
   // EPT entry bits (§2.2), the EPTP A/D enable (§2.3) and the EPTP FMT field's low bit (§21.1).
   localparam int unsigned EptR = 0, EptW = 1, EptX = 2, EptLp = 7, EptA = 8, EptD = 9,
       EptpAdEnable = 6, EptpFmt = 8;

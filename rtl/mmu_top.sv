@@ -135,6 +135,8 @@ module mmu_top #(
   logic [PaBits-1:0]                      ctx_gseg_offset;
   logic [EscSlots-1:0]                    ctx_gesc_valid;
   logic [EscSlots*52-1:0]                 ctx_gesc_page;
+  logic [PaBits-1:0]                      ctx_gcr3;         // AGILE (§20.1)
+  logic                                   ctx_root_nested;
   logic [NumContexts*16-1:0]              eptp_vpids;
   logic [NumContexts-1:0]                 eptp_vpids_valid;
 
@@ -168,6 +170,8 @@ module mmu_top #(
     .sel_gseg_offset_o  (ctx_gseg_offset),
     .sel_gesc_valid_o   (ctx_gesc_valid),
     .sel_gesc_page_o    (ctx_gesc_page),
+    .sel_gcr3_o         (ctx_gcr3),
+    .sel_root_nested_o  (ctx_root_nested),
     .eptp_root_i        (ctrl_data_i[PaBits-1:12]),
     .eptp_vpids_o       (eptp_vpids),
     .eptp_vpids_valid_o (eptp_vpids_valid)
@@ -190,6 +194,7 @@ module mmu_top #(
   logic [4:0]                      ctrl_inv_inc;
 
   logic                 psc_hit, psc_touch, psc_fill;
+  logic                 psc_nested, psc_fill_nested;  // AGILE (§20.4)
   logic [2:0]           psc_level, psc_fill_level;
   logic [PaBits-1:0]    psc_next, psc_fill_next;
   mmu_pkg::guest_acc_t  psc_acc, psc_fill_acc;
@@ -211,6 +216,7 @@ module mmu_top #(
   logic [2:0]           psc_fill_level_q, ntlb_fill_perm_q, eptc_fill_level_q, eptc_fill_perm_q;
   logic [PaBits-1:0]    psc_fill_next_q, ntlb_fill_gpa_q, ntlb_fill_hpa_q, eptc_fill_next_q;
   mmu_pkg::guest_acc_t  psc_fill_acc_q;
+  logic                 psc_fill_nested_q;
   mmu_pkg::page_size_e  ntlb_fill_size_q;
 
   always_ff @(posedge clk_i) begin : cache_fill_regs
@@ -226,6 +232,7 @@ module mmu_top #(
     psc_fill_level_q <= psc_fill_level;
     psc_fill_next_q <= psc_fill_next;
     psc_fill_acc_q <= psc_fill_acc;
+    psc_fill_nested_q <= psc_fill_nested;
     ntlb_fill_gpa_q <= ntlb_fill_gpa;
     ntlb_fill_size_q <= ntlb_fill_size;
     ntlb_fill_hpa_q <= ntlb_fill_hpa;
@@ -274,15 +281,19 @@ module mmu_top #(
     .ctx_gseg_offset_i   (ctx_gseg_offset),
     .ctx_gesc_valid_i    (ctx_gesc_valid),
     .ctx_gesc_page_i     (ctx_gesc_page),
+    .ctx_gcr3_i          (ctx_gcr3),
+    .ctx_root_nested_i   (ctx_root_nested),
     .psc_hit_i           (psc_hit),
     .psc_level_i         (psc_level),
     .psc_next_i          (psc_next),
     .psc_acc_i           (psc_acc),
+    .psc_nested_i        (psc_nested),
     .psc_touch_o         (psc_touch),
     .psc_fill_o          (psc_fill),
     .psc_fill_level_o    (psc_fill_level),
     .psc_fill_next_o     (psc_fill_next),
     .psc_fill_acc_o      (psc_fill_acc),
+    .psc_fill_nested_o   (psc_fill_nested),
     .ntlb_lk_valid_o     (ntlb_lk_valid),
     .ntlb_lk_gpa_o       (ntlb_lk_gpa),
     .ntlb_match_i        (ntlb_match),
@@ -592,6 +603,7 @@ module mmu_top #(
     .lk_level_o        (psc_level),
     .lk_next_o         (psc_next),
     .lk_acc_o          (psc_acc),
+    .lk_nested_o       (psc_nested),
     .lk_touch_i        (psc_touch),
     .fill_i            (psc_fill_q),
     .fill_level_i      (psc_fill_level_q),
@@ -600,6 +612,7 @@ module mmu_top #(
     .fill_va_i         (walk_va),
     .fill_next_i       (psc_fill_next_q),
     .fill_acc_i        (psc_fill_acc_q),
+    .fill_nested_i     (psc_fill_nested_q),
     .inv_i             (inv_valid),
     .inv_kind_i        (inv_kind),
     .inv_vpid_i        (ctrl_vpid_i),

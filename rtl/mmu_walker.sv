@@ -1,7 +1,9 @@
 // mmu_walker: the page walker of §5, one FSM for the walks of every mode: NATIVE, NESTED,
 // SHADOW, DIRECT, and (§18) GUEST_DIRECT and DUAL_DIRECT, whose guest segment START decides:
 // a VA in it and not escaped is translated gVA + OFFSET with no guest read (the final gPA then
-// translated as NESTED's or DIRECT's), any other VA takes NESTED's or DIRECT's walk.
+// translated as NESTED's or DIRECT's), any other VA takes NESTED's or DIRECT's walk; and (§20)
+// AGILE, which walks as SHADOW until a shadow entry with the switch bit (or GCR3's ROOT_NESTED)
+// and as NESTED below it.
 //
 // A walk is a sequence of memory operations (guest reads, EPT reads, A/D FETCH_ORs) and the
 // walker decides the next one in the cycle the previous response arrives (§12), except that a gPA
@@ -64,16 +66,21 @@ module mmu_walker #(
   /* verilator lint_on UNUSEDSIGNAL */
   input  logic [EscSlots-1:0]                   ctx_gesc_valid_i,
   input  logic [EscSlots*52-1:0]                ctx_gesc_page_i,
+  // AGILE (§20.1): gCR3 (GCR3[P-1:12]) and GCR3 bit 0, the switch at the root.
+  input  logic [PaBits-1:0]                     ctx_gcr3_i,
+  input  logic                                  ctx_root_nested_i,
   // Paging-structure caches (lookup on walk_*_o).
   input  logic                                  psc_hit_i,
   input  logic [2:0]                            psc_level_i,
   input  logic [PaBits-1:0]                     psc_next_i,
   input  mmu_pkg::guest_acc_t                   psc_acc_i,
+  input  logic                                  psc_nested_i,  // AGILE: the table is walked nested
   output logic                                  psc_touch_o,
   output logic                                  psc_fill_o,
   output logic [2:0]                            psc_fill_level_o,
   output logic [PaBits-1:0]                     psc_fill_next_o,
   output mmu_pkg::guest_acc_t                   psc_fill_acc_o,
+  output logic                                  psc_fill_nested_o,
   // Nested TLB (root is ctx_ept_root_i).
   output logic                                  ntlb_lk_valid_o,
   output logic [PaBits-1:0]                     ntlb_lk_gpa_o,
@@ -238,6 +245,7 @@ module mmu_walker #(
     logic [2:0]          acc;         // guest_acc_t
     logic                seg;         // the walk translates by the guest segment
     logic [1:0]          seg_gsize;   // page_size_e: its gsize (§18.1)
+    logic                nested;      // AGILE (§20.2): past the switch, the tables are the guest's
   } guest_t;
 
   // Nested dimension: the gPA being translated and why, and the EPT walk's progress.
@@ -273,6 +281,8 @@ module mmu_walker #(
     logic [2:0]          glevel;      // a table pointer: the guest level of the table located
     logic                escaped;     // DIRECT: an escape entry holds the gPA's page
     logic                in_page;     // an escape entry lies inside the guest page
+    logic                ept;         // AGILE: read past the switch, the gPA goes through the EPT
+    logic                switches;    // AGILE: a switching shadow entry's pointer (§20.2), an hPA
   } xlate_t;
 
   // The nested TLB's and the EPT PSC's answer for XLATE's gPA (§12), registered at the end of
@@ -555,20 +565,30 @@ module mmu_walker #(
   logic [PaBits-1:0]   xn_gpa;
   logic [2:0]          xn_glevel;
   logic                esc_hit, esc_in_page;
+  // AGILE (§20.2): the walk's mode, whether its switch is at the root (START then locates gCR3
+  // instead of CR3, through the EPT), whether the known gPA goes through the EPT (it was read
+  // past the switch) and whether it is the pointer of a switching shadow entry.
+  logic                agile, agile_root, xn_ept, xn_switch;
+
+  assign agile = ctx_mode_i == 3'(mmu_pkg::ModeAgile);
+  assign agile_root = agile && ctx_root_nested_i;
 
   always_comb begin : known_gpa
     xn_valid = 1'b0;
     xn_final = 1'b0;
     xn_gpa = '0;
     xn_glevel = '0;
+    xn_ept = agile && guest_q.nested;
+    xn_switch = 1'b0;
     unique case (state_q)
       mmu_pkg::WalkStart: begin
         // (A segment translation's final gPA has its own escape filters, u_seg_escape_*: it is
         // not muxed in here, so that the segment decision is not in series with the filter.)
         if (!psc_hit_i) begin  // locate the root table
           xn_valid = 1'b1;
-          xn_gpa = ctx_cr3_i;
+          xn_gpa = ctx_cr3_i;  // AGILE's gCR3 replaces it in START's arm below
           xn_glevel = 3'(GuestLevels);
+          xn_ept = agile_root;
         end
       end
       mmu_pkg::WalkGuestRead: begin
@@ -577,6 +597,7 @@ module mmu_walker #(
             xn_valid = 1'b1;
             xn_gpa = g_next_gpa;
             xn_glevel = glevel_q - 3'd1;
+            xn_switch = agile && !guest_q.nested && rdata[mmu_pkg::PteAgileSwitch];
           end else if (g_leaf && !g_denies) begin
             xn_valid = 1'b1;
             xn_final = 1'b1;
@@ -589,6 +610,7 @@ module mmu_walker #(
           xn_valid = 1'b1;
           xn_gpa = {guest_q.pte[PaBits-1:12], 12'h000};
           xn_glevel = glevel_q - 3'd1;
+          xn_switch = agile && !guest_q.nested && guest_q.pte[mmu_pkg::PteAgileSwitch];
         end
       end
       default: ;
@@ -617,7 +639,7 @@ module mmu_walker #(
   assign xr_glevel = xl_q.glevel;
   assign xr_escaped = xl_q.escaped;
   assign xr_in_page = xl_q.in_page;
-  assign xr_nested = mmu_pkg::mode_nested_dim(ctx_mode_i) || xr_escaped;
+  assign xr_nested = mmu_pkg::mode_nested_dim(ctx_mode_i) || xr_escaped || xl_q.ept;
   assign xr_access = xr_final ? req_q.access : mmu_pkg::AccessRead;
   // Probed in XLATE, whose answer is registered, and again in ANSWER, whose PLRU touch and
   // drop of a non-granting match act on the way that lookup finds: the same, nothing having
@@ -829,7 +851,9 @@ module mmu_walker #(
   task automatic finish();
     fin_valid = 1'b1;
     unique case (resp.fault)
-      mmu_pkg::FaultGuestPf: resp.vm_exit = ctx_mode_i == mmu_pkg::ModeShadow;
+      // A shadow entry's fault exits: SHADOW's, or AGILE's above its switch (§20.3).
+      mmu_pkg::FaultGuestPf: resp.vm_exit = ctx_mode_i == mmu_pkg::ModeShadow ||
+                                            (agile && !guest_q.nested);
       mmu_pkg::FaultEptViolation, mmu_pkg::FaultEptMisconfig, mmu_pkg::FaultBounds:
         resp.vm_exit = 1'b1;
       default: resp.vm_exit = 1'b0;
@@ -845,6 +869,8 @@ module mmu_walker #(
     xl_d.glevel = xn_glevel;
     xl_d.escaped = mmu_pkg::mode_direct_dim(ctx_mode_i) && esc_hit;
     xl_d.in_page = esc_in_page;
+    xl_d.ept = xn_ept;
+    xl_d.switches = xn_switch;
     ctl_d.state = mmu_pkg::WalkXlate;
   endtask
 
@@ -868,6 +894,7 @@ module mmu_walker #(
   mmu_pkg::guest_acc_t acc_cur;
   logic [63:0]         pte_cur;
   logic                write, bounds_fault, leaf_ad, res_dirty;
+  logic                nested_below;  // AGILE: the table located is walked nested (§20.2)
   logic [PaBits-1:0]   next_table, next_entry;
   logic [63:0]         bounds_fault_addr;
 
@@ -883,6 +910,7 @@ module mmu_walker #(
     next_entry = entry_addr(next_table, req_q.va, xd_glevel);
     res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
     leaf_ad = ctx_guest_ad_i && (!gpte_ad_q[0] || (write && !gpte_ad_q[1]));
+    nested_below = guest_q.nested || xl_q.switches;
   end
 
   // A gPA was translated (xd_*): bounds check (DIRECT), then the next guest read or the end of
@@ -900,7 +928,9 @@ module mmu_walker #(
         psc_fill_level_o = xd_glevel + 3'd1;
         psc_fill_next_o = next_table;
         psc_fill_acc_o = acc_cur;
+        psc_fill_nested_o = nested_below;
       end
+      guest_d.nested = nested_below;  // the switch takes effect with its pointer
       guest_d.level = xd_glevel;
       guest_d.pte_addr = next_entry;
       issue(1'b0, next_entry, xd_glevel, 2'b00);
@@ -945,6 +975,7 @@ module mmu_walker #(
     psc_fill_level_o = '0;
     psc_fill_next_o = '0;
     psc_fill_acc_o = guest_q.acc;
+    psc_fill_nested_o = 1'b0;
     ntlb_fill_o = 1'b0;
     ntlb_fill_gpa_o = ngpa_q;
     ntlb_fill_size_o = e_size;
@@ -979,6 +1010,7 @@ module mmu_walker #(
         span_d.gsize = ctx_gsize_i[PaBits:12];
         fmt_d = ctx_ept_fmt_i;
         guest_d.seg = seg_take;
+        guest_d.nested = agile && (psc_hit_i ? psc_nested_i : ctx_root_nested_i);
         if (seg_take) begin
           // A segment translation (§18.2): no PSC, no guest read. Its stand-in entry has A and D
           // set and G clear, so that take_translation fills as §18.6 says (global 0, dirty =
@@ -999,6 +1031,8 @@ module mmu_walker #(
             xl_d.glevel = 3'd0;
             xl_d.escaped = mmu_pkg::mode_direct_dim(ctx_mode_i) && seg_esc_hit;
             xl_d.in_page = seg_esc_in_page;
+            xl_d.ept = 1'b0;
+            xl_d.switches = 1'b0;
             ctl_d.state = mmu_pkg::WalkXlate;
           end
         end else if (psc_hit_i) begin
@@ -1011,6 +1045,9 @@ module mmu_walker #(
           ctl_d.state = mmu_pkg::WalkGuestRead;
         end else begin  // the root table's pointer, translated in XLATE
           to_xlate();
+          // AGILE's switch at the root: gCR3, through the EPT (§20.1). Chosen here, not in
+          // xn_gpa, so that the choice is not in series with the escape filter (§12).
+          if (agile_root) xl_d.gpa = ctx_gcr3_i;
         end
       end
 

@@ -63,10 +63,12 @@ module ctx_regs_isolation_formal #(
     logic [PaBits-13:0]               gseg_offset;
     logic [EscSlots-1:0]              gesc_valid;
     logic [EscSlots*52-1:0]           gesc_page;
+    logic [PaBits-13:0]               gcr3;
+    logic                             root_nested;
   } slot_t;
   localparam int unsigned SlotBits = 1 + 16 + 3 + 3 * (PaBits - 12) + 1 + 2 + (PaBits - 11) + 1 +
                                      EscSlots + EscSlots * (PaBits - 12) + 52 + 3 + 52 +
-                                     (PaBits - 12) + EscSlots + EscSlots * 52;
+                                     (PaBits - 12) + EscSlots + EscSlots * 52 + (PaBits - 12) + 1;
 
   // What an entry remembers of the slot that filled it.
   typedef struct packed {
@@ -93,6 +95,8 @@ module ctx_regs_isolation_formal #(
   logic [PaBits-1:0]               sel_gseg_offset;
   logic [EscSlots-1:0]             sel_gesc_valid;
   logic [EscSlots*52-1:0]          sel_gesc_page;
+  logic [PaBits-1:0]               sel_gcr3;
+  logic                            sel_root_nested;
   logic [NumContexts*16-1:0]       eptp_vpids;
   logic [NumContexts-1:0]          eptp_vpids_valid;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -127,6 +131,8 @@ module ctx_regs_isolation_formal #(
     .sel_gseg_offset_o  (sel_gseg_offset),
     .sel_gesc_valid_o   (sel_gesc_valid),
     .sel_gesc_page_o    (sel_gesc_page),
+    .sel_gcr3_o         (sel_gcr3),
+    .sel_root_nested_o  (sel_root_nested),
     .eptp_root_i        (wr_data_i[PaBits-1:12]),
     .eptp_vpids_o       (eptp_vpids),
     .eptp_vpids_valid_o (eptp_vpids_valid)

@@ -181,8 +181,8 @@ module top_isolation_formal #(
               vpid_q[c * 16 +: 16] <= ctrl_data[15:0];
               valid_q[c] <= ctrl_data[16];
             end
-            // Codes 6 and 7 are reserved: the write is ignored (§3).
-            5'd1: if (ctrl_data[2:0] <= 3'd5) mode_q[c * 3 +: 3] <= ctrl_data[2:0];
+            // Code 7 is reserved: the write is ignored (§3).
+            5'd1: if (ctrl_data[2:0] <= 3'd6) mode_q[c * 3 +: 3] <= ctrl_data[2:0];
             5'd4: gbase_q[c * (PaBits - 12) +: (PaBits - 12)] <= ctrl_data[PaBits-1:12];
             5'd5: gsize_q[c * (PaBits - 11) +: (PaBits - 11)] <= ctrl_data[PaBits:12];
             default: ;

@@ -83,11 +83,14 @@ module walker_isolation_formal #(
   input logic [PaBits-13:0]                next_gseg_offset_i,  // OFFSET[P-1:12]
   input logic [EscSlots-1:0]               next_gesc_valid_i,
   input logic [EscSlots*52-1:0]            next_gesc_page_i,
+  input logic [PaBits-13:0]                next_gcr3_i,         // AGILE's GCR3[P-1:12] (§20.1)
+  input logic                              next_root_nested_i,  // and its bit 0
   // PSC answers.
   input logic                              psc_hit_i,
   input logic [2:0]                        psc_level_i,
   input logic [PaBits-1:0]                 psc_next_i,
   input mmu_pkg::guest_acc_t               psc_acc_i,
+  input logic                              psc_nested_i,
   // Nested-TLB answers.
   input logic                              ntlb_match_i,
   input logic [PaBits-1:0]                 ntlb_hpa_i,
@@ -120,6 +123,8 @@ module walker_isolation_formal #(
   logic [PaBits-13:0]              gseg_offset_q;
   logic [EscSlots-1:0]             gesc_valid_q;
   logic [EscSlots*52-1:0]          gesc_page_q;
+  logic [PaBits-13:0]              gcr3_q;
+  logic                            root_nested_q;
 
   mmu_pkg::walk_state_e state;
   logic                 ctx_may_change;
@@ -143,6 +148,8 @@ module walker_isolation_formal #(
       gseg_offset_q <= next_gseg_offset_i;
       gesc_valid_q <= next_gesc_valid_i;
       gesc_page_q <= next_gesc_page_i;
+      gcr3_q <= next_gcr3_i;
+      root_nested_q <= next_root_nested_i;
     end
   end
 
@@ -157,6 +164,7 @@ module walker_isolation_formal #(
   logic [2:0]                      psc_fill_level;
   logic [PaBits-1:0]               psc_fill_next;
   mmu_pkg::guest_acc_t             psc_fill_acc;
+  logic                            psc_fill_nested;
   logic                            ntlb_lk_valid, ntlb_touch, ntlb_inv_matching, ntlb_fill;
   logic [PaBits-1:0]               ntlb_lk_gpa, ntlb_fill_gpa, ntlb_fill_hpa;
   mmu_pkg::page_size_e             ntlb_fill_size;
@@ -212,15 +220,19 @@ module walker_isolation_formal #(
     .ctx_gseg_offset_i   ({gseg_offset_q, 12'h000}),
     .ctx_gesc_valid_i    (gesc_valid_q),
     .ctx_gesc_page_i     (gesc_page_q),
+    .ctx_gcr3_i          ({gcr3_q, 12'h000}),
+    .ctx_root_nested_i   (root_nested_q),
     .psc_hit_i           (psc_hit_i),
     .psc_level_i         (psc_level_i),
     .psc_next_i          (psc_next_i),
     .psc_acc_i           (psc_acc_i),
+    .psc_nested_i        (psc_nested_i),
     .psc_touch_o         (psc_touch),
     .psc_fill_o          (psc_fill),
     .psc_fill_level_o    (psc_fill_level),
     .psc_fill_next_o     (psc_fill_next),
     .psc_fill_acc_o      (psc_fill_acc),
+    .psc_fill_nested_o   (psc_fill_nested),
     .ntlb_lk_valid_o     (ntlb_lk_valid),
     .ntlb_lk_gpa_o       (ntlb_lk_gpa),
     .ntlb_match_i        (ntlb_match_i),

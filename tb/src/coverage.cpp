@@ -5,12 +5,13 @@ namespace vmmu::tb {
 namespace {
 
 constexpr unsigned kNone = ~0u;
-const char *const kModeNames[] = {"NATIVE", "NESTED", "SHADOW", "DIRECT", "GUEST_DIRECT", "DUAL_DIRECT"};
+const char *const kModeNames[] = {"NATIVE", "NESTED", "SHADOW", "DIRECT", "GUEST_DIRECT", "DUAL_DIRECT", "AGILE"};
 const char *const kSizeNames[] = {"4K", "2M", "1G"};
 const char *const kFaultNames[] = {"NONE", "GUEST_PF", "GUEST_GP", "EPT_VIOLATION", "EPT_MISCONFIG", "BOUNDS", "NO_CONTEXT"};
 const char *const kControlNames[] = {"WRITE_REG", "INV_ADDR", "INV_PCID", "INV_VPID", "INV_EPTP", "INV_ALL"};
 const char *const kRegNames[] = {"VPID",     "MODE",      "CR3",        "EPTP",       "GBASE",  "GSIZE", "FLAGS",
-                                 "(7)",      "ESCAPE",    "GSEG_BASE",  "GSEG_LIMIT", "GSEG_OFFSET", "GESCAPE"};
+                                 "(7)",      "ESCAPE",    "GSEG_BASE",  "GSEG_LIMIT", "GSEG_OFFSET", "GESCAPE",
+                                 "GCR3"};
 
 // The write_reg bin of register `reg` (kRegNames' index), or kNone for a number that is no register.
 unsigned regBin(unsigned reg) {
@@ -20,7 +21,9 @@ unsigned regBin(unsigned reg) {
     return 8;  // ESCAPE_k
   if (reg <= 18)
     return reg - 16 + 9;  // GSEG_BASE, GSEG_LIMIT, GSEG_OFFSET
-  return reg >= 24 ? 12 : kNone;  // GESCAPE_k; 19-23 are no registers
+  if (reg == 19)
+    return 13;  // GCR3 (§20.1)
+  return reg >= 24 ? 12 : kNone;  // GESCAPE_k; 20-23 are no registers
 }
 const char *const kChannelNames[] = {"request", "response", "control", "mem_request", "mem_response"};
 
@@ -51,7 +54,9 @@ Coverage::Coverage(sc_core::sc_module_name name, const MmuConfig &config) : Comp
     for (unsigned g = 0; g < 3; ++g)
       for (unsigned h = 0; h < 3; ++h) {
         bool possible = false;
-        if (mode == Mode::Native || mode == Mode::Shadow)
+        if (mode == Mode::Agile)
+          possible = false;  // the host size depends on the switch: the agile.* bins instead
+        else if (mode == Mode::Native || mode == Mode::Shadow)
           possible = h == g;  // host size is the guest size (§5 xlate_final)
         else if (mode == Mode::Nested || mode == Mode::GuestDirect)
           possible = true;
@@ -89,6 +94,16 @@ Coverage::Coverage(sc_core::sc_module_name name, const MmuConfig &config) : Comp
   flat2_1g_bin_ = addBin("ept_format.2level.leaf_1G");
   flat2_ept_psc_bin_ = config.ept_psc[0].ways != 0 ? addBin("ept_format.2level.ept_psc_L2") : kNone;
   flat1_beyond_bin_ = addBin("ept_format.1level.beyond_reach");
+  // §20.2's AGILE walks by where they switched (the first guest level walked nested; none: all
+  // shadow; resumed: a PSC hit below a switch), and §20.3's faults: a shadow entry's (exits), a
+  // guest entry's below the switch (delivered), an EPT fault of the nested part.
+  for (unsigned l = 0; l < 6; ++l)
+    agile_switch_bins_[l] = l >= 1 && l <= guest_levels ? addBin(format("agile.switch_L%u", l)) : kNone;
+  agile_no_switch_bin_ = addBin("agile.no_switch");
+  agile_resumed_bin_ = addBin("agile.resumed_below_switch");
+  agile_shadow_fault_bin_ = addBin("agile.fault.shadow_entry");
+  agile_guest_fault_bin_ = addBin("agile.fault.guest_entry");
+  agile_ept_fault_bin_ = addBin("agile.fault.ept");
   no_context_bin_ = addBin("fault.NO_CONTEXT");
   ept_table_bin_ = addBin("fault.ept_access.guest_table_entry");
   ept_final_bin_ = addBin("fault.ept_access.final_gpa");
@@ -200,6 +215,8 @@ void Coverage::write(const CheckedTransaction &t) {
     sampleSegment(t);
   if (t.uses_ept && trace.walked)
     sampleEptFormat(t);
+  if (t.mode == Mode::Agile && t.result->trace.walked)
+    sampleAgile(t);
   if (t.sizes_known) {
     const unsigned bin = size_bins_[mode][static_cast<unsigned>(t.guest_size)][static_cast<unsigned>(t.host_size)];
     if (bin != kNone)
@@ -253,6 +270,23 @@ void Coverage::sampleSegment(const CheckedTransaction &t) {
     hit(bins[4]);
   if (s == 1 && resp.fault == Fault::Bounds)
     hit(bins[5]);
+}
+
+void Coverage::sampleAgile(const CheckedTransaction &t) {
+  const TranslateResult &result = *t.result;
+  const unsigned switch_level = result.trace.agile_switch_level;
+  const bool resumed = switch_level != 0 && result.trace.psc_level != 0 && switch_level + 1 == result.trace.psc_level;
+  if (resumed)
+    hit(agile_resumed_bin_);
+  else if (switch_level == 0)
+    hit(agile_no_switch_bin_);
+  else if (switch_level < 6 && agile_switch_bins_[switch_level] != kNone)
+    hit(agile_switch_bins_[switch_level]);
+  const Fault fault = result.resp.fault;
+  if (fault == Fault::GuestPageFault)
+    hit(result.resp.vm_exit ? agile_shadow_fault_bin_ : agile_guest_fault_bin_);
+  if (fault == Fault::EptViolation || fault == Fault::EptMisconfig)
+    hit(agile_ept_fault_bin_);
 }
 
 void Coverage::write(const ObservedControl &control) {

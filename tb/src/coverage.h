@@ -64,11 +64,12 @@ private:
   void hit(unsigned bin) { ++bins_[bin].hits; }
   void sampleSegment(const CheckedTransaction &t);
   void sampleEptFormat(const CheckedTransaction &t);
+  void sampleAgile(const CheckedTransaction &t);
 
   std::vector<Bin> bins_;
   // Bin indices, laid out for direct indexing on the hot path.
-  static constexpr unsigned kModes = 6;    // mode_e: NATIVE .. DUAL_DIRECT
-  static constexpr unsigned kRegBins = 13;  // VPID..FLAGS, (7), ESCAPE, GSEG_BASE/LIMIT/OFFSET, GESCAPE
+  static constexpr unsigned kModes = 7;    // mode_e: NATIVE .. AGILE
+  static constexpr unsigned kRegBins = 14;  // VPID..FLAGS, (7), ESCAPE, GSEG_BASE/LIMIT/OFFSET, GESCAPE, GCR3
   unsigned size_bins_[kModes][3][3];  // mode, guest size, host size; ~0u where impossible
   unsigned fault_bins_[kModes][7];    // mode, fault class; ~0u where impossible
   // GUEST_DIRECT, DUAL_DIRECT: in segment, escaped VA, outside, permission fault, EPT fault
@@ -79,6 +80,10 @@ private:
   // one), 1level's gPA beyond the reach (§21.4).
   unsigned ept_format_bins_[3][3];
   unsigned flat2_1g_bin_, flat2_ept_psc_bin_, flat1_beyond_bin_;
+  // AGILE (§20): the first guest level walked nested (1..L), and the other paths and faults.
+  unsigned agile_switch_bins_[6];
+  unsigned agile_no_switch_bin_, agile_resumed_bin_;
+  unsigned agile_shadow_fault_bin_, agile_guest_fault_bin_, agile_ept_fault_bin_;
   unsigned no_context_bin_;
   unsigned ept_table_bin_, ept_final_bin_;  // EPT faults by the access that faulted (§6)
   unsigned tlb_hit_bin_, full_walk_bin_, ntlb_hit_bin_, escape_bin_;

@@ -94,7 +94,7 @@ void IsolationChecker::writeReg(unsigned ctx, unsigned reg, uint64_t data) {
     return;
   }
   case static_cast<unsigned>(CtxReg::Mode): {
-    if ((data & 7) > static_cast<uint64_t>(Mode::DualDirect))
+    if ((data & 7) > static_cast<uint64_t>(Mode::Agile))
       return;  // a reserved code: the write is ignored (§3)
     const Mode mode = static_cast<Mode>(data & 7);
     if (in_force && isDirect(mode) != isDirect(slot.mode))

@@ -1,6 +1,8 @@
 // sequences.cpp - directed scripts and the constrained-random stream.
 #include "sequences.h"
 
+#include <iterator>
+
 namespace vmmu::tb {
 namespace {
 
@@ -225,7 +227,9 @@ void RandomSequence::tableChange() {
     saved_[index] = saved_[--saved_count_];
     pushTableWrite(saved.addr, ~uint64_t{0}, saved.original);
   } else if (random_.percent(65)) {  // a guest (or shadow) entry on the page's walk
-    const bool shadow = vm.mode == Mode::Native || vm.mode == Mode::Shadow;
+    // AGILE walks shadow entries above its switch and guest entries below: either may matter.
+    const bool shadow = vm.mode == Mode::Native || vm.mode == Mode::Shadow ||
+                        (vm.mode == Mode::Agile && random_.percent(50));
     // Shadow tables may map the page with smaller pieces: their levels start lower.
     const unsigned leaf = shadow ? 1 : static_cast<unsigned>(page.size) + 1;
     const unsigned level = static_cast<unsigned>(random_.range(leaf, world_.config().guest_levels));
@@ -351,20 +355,32 @@ void RandomSequence::controlAction() {
   if (roll < knobs_.context_switch_weight) {
     vm.space = static_cast<unsigned>(random_.below(vm.spaces.size()));
     pushWriteReg(vm, CtxReg::Cr3, vm.cr3For(vm.mode, vm.space));
+    if (knobs_.agile_modes) {  // GCR3 is guest state switched with CR3 (§20.1): no flush
+      vm.root_nested = random_.percent(15);
+      pushWriteReg(vm, CtxReg::Gcr3, vm.gcr3For(vm.space));
+    }
     if (random_.percent(30))
       pushControl(CtrlOp::InvPcid, 0, 0, 0, vm.vpid, vm.spaces[vm.space].pcid);
     return;
   }
   roll -= knobs_.context_switch_weight;
   if (roll < knobs_.mode_switch_weight) {
-    if (knobs_.guest_segment_modes && random_.percent(5)) {  // reserved: ignored, no flush (§3)
+    if ((knobs_.guest_segment_modes || knobs_.agile_modes) && random_.percent(5)) {  // reserved: ignored, no flush (§3)
       pushWriteReg(vm, CtxReg::Mode, 7);
       return;
     }
-    const unsigned modes = knobs_.guest_segment_modes ? 6 : 4;
-    vm.mode = static_cast<Mode>((static_cast<unsigned>(vm.mode) + random_.range(1, modes - 1)) % modes);
+    if (knobs_.agile_modes) {
+      static constexpr Mode kAgileMix[] = {Mode::Agile, Mode::Nested, Mode::Agile, Mode::Shadow, Mode::Agile, Mode::Direct,
+                                           Mode::Native};
+      vm.mode = kAgileMix[random_.below(std::size(kAgileMix))];
+    } else {
+      const unsigned modes = knobs_.guest_segment_modes ? 6 : 4;
+      vm.mode = static_cast<Mode>((static_cast<unsigned>(vm.mode) + random_.range(1, modes - 1)) % modes);
+    }
     pushWriteReg(vm, CtxReg::Mode, static_cast<uint64_t>(vm.mode));
     pushWriteReg(vm, CtxReg::Cr3, vm.cr3For(vm.mode, vm.space));
+    if (knobs_.agile_modes)
+      pushWriteReg(vm, CtxReg::Gcr3, vm.gcr3For(vm.space));
     return;
   }
   roll -= knobs_.mode_switch_weight;

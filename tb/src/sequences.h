@@ -95,6 +95,9 @@ struct RandomKnobs {
   // reserved MODE code 7, which the MMU ignores), and this weight of control actions rewrites a
   // VM's guest segment or one of its GESCAPE entries.
   bool guest_segment_modes = false;
+  // Mode switches among NATIVE, NESTED, SHADOW, DIRECT and AGILE (§20), AGILE most often; context
+  // switches also write GCR3, with ROOT_NESTED set now and then.
+  bool agile_modes = false;
   unsigned segment_weight = 0;
   uint64_t checkpoint_every = 0;  // requests between counter checkpoints (0: at the end only)
 };

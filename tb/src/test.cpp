@@ -526,6 +526,31 @@ void configureRandomSegment(TestSetup &setup) {
                     "event.escape"};
 }
 
+void configureRandomAgile(TestSetup &setup) {
+  // §20: every VM starts in AGILE, its shadow tables with switch bits at random levels over a
+  // third of its pages; mode switches mostly return to AGILE, context switches rewrite GCR3 and
+  // toggle ROOT_NESTED, table changes hit shadow and guest entries, EPT changes the nested part.
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 20000;
+  setup.world.pages_per_space = 30;
+  setup.world.agile_switch_percent = 35;
+  setup.world.modes = {Mode::Agile, Mode::Agile, Mode::Agile, Mode::Agile};
+  setup.random_knobs.agile_modes = true;
+  setup.random_knobs.table_change_permille = 25;
+  setup.random_knobs.control_permille = 40;
+  setup.random_knobs.mode_switch_weight = 6;
+  setup.random_knobs.context_switch_weight = 20;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.coverage = {"agile.*",
+                    "fault.AGILE.GUEST_PF",
+                    "fault.AGILE.EPT_VIOLATION",
+                    "control.WRITE_REG.GCR3",
+                    "source.tlb_hit",
+                    "source.full_walk",
+                    "source.ntlb_hit"};
+}
+
 void configureCounterWrap(TestSetup &setup) {
   // §14's counters are 64 bits, kept as two 32-bit halves with a carry registered between them
   // (mmu_perf_counters): no bounded run counts to 2^32. Every counter is preloaded (a backdoor
@@ -585,6 +610,7 @@ const std::vector<TestSpec> &testRegistry() {
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
       {"random_ept_format", "random stream over EPTs in the flattened formats, 2level and 1level (§21)", configureRandomEptFormat},
       {"random_segment", "random stream in GUEST_DIRECT and DUAL_DIRECT: guest segments, GESCAPEs, all six modes (§18)", configureRandomSegment},
+      {"random_agile", "random stream in AGILE: switch bits at every level, ROOT_NESTED, faults above and below the switch (§20)", configureRandomAgile},
       {"counter_wrap", "a random stream with every counter preloaded to 2^64 - 2: the counters' carries and wrap (§14)", configureCounterWrap},
       {"churn", "control-port churn (VPID retags, valid bits, modes, GBASE/GSIZE/EPTP, escapes) between warm translations; DIRECT isolation (§8.3)", configureChurn},
       {"churn_stalls", "churn under back-pressure on every channel and random memory latency", configureChurnStalls},

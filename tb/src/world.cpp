@@ -232,6 +232,29 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
       }
     }
   }
+  if (knobs.agile_switch_percent != 0) {
+    // AGILE (§20.1): a switching shadow entry of level l holds the host address of the guest's
+    // level l-1 table (hbase + its gPA) with bit 11 set, and keeps its own permission bits.
+    const uint64_t address_mask = ((uint64_t{1} << pa_bits) - 1) & ~uint64_t{0xfff};
+    for (AddressSpace &space : vm.spaces) {
+      for (const MappedPage &page : space.pages) {
+        const unsigned leaf = static_cast<unsigned>(page.size) + 1;
+        if (leaf >= levels || !random.percent(knobs.agile_switch_percent))
+          continue;
+        // Mostly the lowest level: a switch above shadows the ones below it on every path through it.
+        const unsigned level =
+            random.percent(70) ? leaf + 1 : static_cast<unsigned>(random.range(leaf + 1, levels));
+        bool switched = false;  // one switch per walk: none on the path above
+        for (unsigned l = levels; l >= level; --l)
+          switched = switched || (page.shadow_entry[l] != 0 && (memory_.read64(page.shadow_entry[l]) & agile::Switch));
+        if (switched || page.shadow_entry[level] == 0 || page.guest_entry[level] == 0)
+          continue;
+        const uint64_t guest_table = memory_.read64(page.guest_entry[level]) & address_mask;
+        const uint64_t shadow = memory_.read64(page.shadow_entry[level]);
+        memory_.write64(page.shadow_entry[level], (shadow & ~address_mask) | (hbase + guest_table) | agile::Switch);
+      }
+    }
+  }
 }
 
 void World::build(const WorldKnobs &knobs, Random &random) {
@@ -272,6 +295,7 @@ std::vector<World::RegWrite> World::slotProgram(const Vm &vm) const {
   program.push_back({CtxReg::GsegBase, 0, vm.gseg_base});
   program.push_back({CtxReg::GsegLimit, 0, vm.gseg_limit});
   program.push_back({CtxReg::GsegOffset, 0, vm.gseg_offset});
+  program.push_back({CtxReg::Gcr3, 0, vm.gcr3For(vm.space)});
   for (unsigned k = 0; k < vm.gescapes.size(); ++k)
     program.push_back({CtxReg::GEscapeBase, k, vm.gescapes[k] ? (vm.gescapes[k] | 1) : 0});
   return program;

@@ -63,12 +63,17 @@ struct Vm {
   uint64_t gseg_base = 0, gseg_limit = 0, gseg_offset = 0;
   std::vector<uint64_t> gescapes;
   uint64_t table_frames_mapped = 0;  // guest table frames already mapped in the EPT
+  bool root_nested = false;  // AGILE: GCR3.ROOT_NESTED (§20.1), the switch at the root
 
   uint64_t eptp() const { return ept->eptp(ept_ad); }
-  // The CR3 value that runs address space `index` in `m`.
+  // The CR3 value that runs address space `index` in `m` (AGILE's is the shadow root, §20.1).
   uint64_t cr3For(Mode m, unsigned index) const {
     const AddressSpace &s = spaces[index];
-    return (m == Mode::Native || m == Mode::Shadow) ? s.shadow->root() : s.guest->root();
+    return (m == Mode::Native || m == Mode::Shadow || m == Mode::Agile) ? s.shadow->root() : s.guest->root();
+  }
+  // The GCR3 value of address space `index`: its guest root, and ROOT_NESTED.
+  uint64_t gcr3For(unsigned index) const {
+    return spaces[index].guest->root() | (root_nested ? agile::RootNested : 0);
   }
 };
 
@@ -96,6 +101,9 @@ struct WorldKnobs {
   // others. A 1level VM puts most of its data below 1 GiB (its reach); the rest, and its 1G
   // guest pages, are not in its EPT (EPT violations without a read, §21.4).
   bool ept_formats = false;
+  // AGILE (§20.1): the share of mapped pages whose shadow walk gets a switch bit, at a random
+  // level above the guest leaf (none where an entry above already has one).
+  unsigned agile_switch_percent = 0;
 };
 
 class World {
