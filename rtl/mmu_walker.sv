@@ -468,29 +468,38 @@ module mmu_walker #(
   end
 
   // The ESCAPE list (§8.2) on the segment's gPA, for every guest page size at once, the size
-  // chosen after: the 4K match and a match in the 1G page (one filter), a match in the 2M page.
-  // Beside the segment decision, not after it (§12: at most 60 gate levels).
+  // chosen after: the 4K match, a match in the 2M page and in the 1G page. An entry holds the
+  // gPA's page when va + OFFSET == entry (in pages, modulo 2^(P-12)), which is checked without
+  // the sum: the carry into each bit that the entry needs is `need = va ^ OFFSET ^ entry`
+  // (none into the lowest bit), and each bit's carry out, maj(va, OFFSET, need), must be the
+  // next bit's need. So neither the sum nor a filter after it is in series with the segment
+  // decision (§12: at most 60 gate levels). At 2M and 1G only the page bits above the size are
+  // compared from their own lowest bit: OFFSET is then a multiple of the page (§18.1), so no
+  // carry comes from below.
   logic seg_esc_hit, seg_esc_in_1g, seg_esc_in_2m, seg_esc_in_page;
 
-  mmu_escape_filter #(.AddrBits(PaBits), .EscapeEntries(EscapeEntries)) u_seg_escape_1g (
-    .esc_valid_i (ctx_esc_valid_i),
-    .esc_page_i  (ctx_esc_page_i),
-    .addr_i      (seg_gpa),
-    .size_i      (mmu_pkg::Size1G),
-    .escaped_o   (seg_esc_hit),
-    .in_page_o   (seg_esc_in_1g)
-  );
-
-  /* verilator lint_off PINCONNECTEMPTY */
-  mmu_escape_filter #(.AddrBits(PaBits), .EscapeEntries(EscapeEntries)) u_seg_escape_2m (
-    .esc_valid_i (ctx_esc_valid_i),
-    .esc_page_i  (ctx_esc_page_i),
-    .addr_i      (seg_gpa),
-    .size_i      (mmu_pkg::Size2M),
-    .escaped_o   (),
-    .in_page_o   (seg_esc_in_2m)
-  );
-  /* verilator lint_on PINCONNECTEMPTY */
+  always_comb begin : segment_escape_match
+    logic [PaBits-13:0] va_page, offset_page, entry, need, ok;
+    logic [PaBits-14:0] carry;  // out of each bit but the top one
+    va_page = req_q.va[PaBits-1:12];
+    offset_page = ctx_gseg_offset_i[PaBits-1:12];
+    seg_esc_hit = 1'b0;
+    seg_esc_in_2m = 1'b0;
+    seg_esc_in_1g = 1'b0;
+    for (int unsigned k = 0; k < EscSlots; k++) begin
+      entry = ctx_esc_page_i[k * (PaBits-12) +: PaBits-12];
+      need = va_page ^ offset_page ^ entry;
+      carry = (va_page[PaBits-14:0] & offset_page[PaBits-14:0]) |
+              (va_page[PaBits-14:0] & need[PaBits-14:0]) |
+              (offset_page[PaBits-14:0] & need[PaBits-14:0]);
+      ok = {1'b1, ~(carry ^ need[PaBits-13:1])};
+      if (EscapeEntries > 0 && ctx_esc_valid_i[k]) begin
+        if (!need[0] && &ok) seg_esc_hit = 1'b1;
+        if (!need[9] && &ok[PaBits-13:9]) seg_esc_in_2m = 1'b1;
+        if (!need[18] && &ok[PaBits-13:18]) seg_esc_in_1g = 1'b1;
+      end
+    end
+  end
 
   always_comb begin : segment_escape
     unique case (seg_gsize)
