@@ -19,6 +19,9 @@
 //      `xr_*`: the gPA XLATE translates, and whether it goes through the EPT;
 //   2. the nested TLB and the EPT PSC (outside) answer for that gPA (registered in XLATE);
 //   3. `decide`: everything else - faults, the next operation, cache fills, the response.
+// An operation decided from registers alone, the first guest read below a PSC hit (START) and
+// the first EPT read of an EPT walk (ANSWER, from XLATE's registered answer), is presented in the
+// cycle it is decided (`early`); every other one in the cycle after (§12).
 // The walker presents its response for one cycle (resp_valid_o) in the decision cycle; the top
 // registers it, so it is visible in the DONE cycle, when the TLB is filled.
 module mmu_walker #(
@@ -826,6 +829,30 @@ module mmu_walker #(
     xd_size = !xd_final ? mmu_pkg::Size4K : (xd_hsize < g_gsize) ? xd_hsize : g_gsize;
   end
 
+  // The operations presented in the cycle they are decided (§12): in START below a PSC hit,
+  // from the PSC's answer, and in ANSWER when the nested TLB's registered answer is not used,
+  // from that answer. Neither depends on an input of this cycle but the PSC's, itself a function
+  // of registers, so the memory port stays a function of registers. `decide` issues the same
+  // operation (its mem_d), which the port keeps presenting if it is not accepted now.
+  logic                early;
+  mem_t                early_mem;
+  mem_t                port_op;  // the operation on the port: early_mem when early, else mem_q
+
+  always_comb begin : early_op
+    early_mem = '0;
+    early = 1'b0;
+    if (state_q == mmu_pkg::WalkStart && !seg_take && psc_hit_i) begin
+      early = 1'b1;
+      early_mem.addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
+      early_mem.level = psc_level_i - 3'd1;
+    end else if (xa_valid && !ans_q.ntlb_grants) begin
+      early = 1'b1;
+      early_mem.addr = ans_q.ept_entry;
+      early_mem.nested = 1'b1;
+      early_mem.level = ans_q.ept_level;
+    end
+  end
+
   // Step 3b: the next state. The tasks below are the steps the FSM's arms share; each writes
   // the *_d registers and outputs of `decide`, and is called only from inside it.
   mmu_pkg::resp_t resp;
@@ -843,7 +870,7 @@ module mmu_walker #(
     mem_d.ad = ad;
     mem_d.nested = nested;
     mem_d.level = level;
-    ctl_d.mem_sent = 1'b0;
+    ctl_d.mem_sent = early && mem_req_ready_i;  // presented now (early) and accepted
     issued = 1'b1;
   endtask
 
@@ -1187,7 +1214,7 @@ module mmu_walker #(
   always_comb begin : counter_events
     ctr_inc = '0;
     if (mem_req_valid_o && mem_req_ready_i) begin
-      unique case ({mem_q.fetch_or, mem_q.nested})
+      unique case ({port_op.fetch_or, port_op.nested})
         2'b00: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestReads);
         2'b01: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedReads);
         2'b10: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestAdUpdates);
@@ -1233,13 +1260,15 @@ module mmu_walker #(
                    state_q == mmu_pkg::WalkNestedRead ||
                    state_q == mmu_pkg::WalkNestedAd ||
                    state_q == mmu_pkg::WalkGuestAdLeaf;
-    mem_req_valid_o = in_mem_state && !ctl_q.mem_sent;
+    // An early operation (§12) is presented in the cycle it is decided, the others from mem_q.
+    port_op = early ? early_mem : mem_q;
+    mem_req_valid_o = (in_mem_state && !ctl_q.mem_sent) || early;
     mem_resp_ready_o = in_mem_state && ctl_q.mem_sent;
-    mem_req_addr_o = mem_q.addr;
-    mem_req_op_o = mem_q.fetch_or ? mmu_pkg::MemOpFetchOr : mmu_pkg::MemOpRead;
-    mem_req_ad_o = mem_q.fetch_or ? mem_q.ad : 2'b00;
-    mem_req_dim_o = mem_q.nested ? mmu_pkg::DimNested : mmu_pkg::DimGuest;
-    mem_req_level_o = mem_q.level;
+    mem_req_addr_o = port_op.addr;
+    mem_req_op_o = port_op.fetch_or ? mmu_pkg::MemOpFetchOr : mmu_pkg::MemOpRead;
+    mem_req_ad_o = port_op.fetch_or ? port_op.ad : 2'b00;
+    mem_req_dim_o = port_op.nested ? mmu_pkg::DimNested : mmu_pkg::DimGuest;
+    mem_req_level_o = port_op.level;
   end
 
   assign resp_valid_o = fin_valid;
@@ -1271,15 +1300,21 @@ module mmu_walker #(
       // The memory port presents a request, then waits for its response: never both, and
       // neither while no walk is in progress (IDLE, START, XLATE, ANSWER, DONE).
       mem_req_xor_resp: assert (!(mem_req_valid_o && mem_resp_ready_o));
-      no_mem_while_idle: assert (!mem_active || (state_q != mmu_pkg::WalkIdle &&
-                                                   state_q != mmu_pkg::WalkStart &&
-                                                   state_q != mmu_pkg::WalkXlate &&
-                                                   state_q != mmu_pkg::WalkXlateAnswer &&
-                                                   state_q != mmu_pkg::WalkDone));
+      // START and ANSWER present only the operation they decide (early, §12).
+      no_mem_while_idle: assert (!mem_active || early ||
+                                 (state_q != mmu_pkg::WalkIdle &&
+                                  state_q != mmu_pkg::WalkStart &&
+                                  state_q != mmu_pkg::WalkXlate &&
+                                  state_q != mmu_pkg::WalkXlateAnswer &&
+                                  state_q != mmu_pkg::WalkDone));
+      // An early operation is the one the cycle issues: the port keeps presenting it (mem_q)
+      // until it is accepted.
+      early_is_issued: assert (!early || (issued && mem_d == early_mem));
       // A FETCH_OR sets A, and D only with it (§2: only A/D bits, which mem_req_ad_o holds
       // alone); a read carries no data.
       fetch_or_sets_ad: assert (!mem_active ||
-                                (mem_q.fetch_or ? mem_q.ad[0] : mem_q.ad == 2'b00));
+                                (port_op.fetch_or ? port_op.ad[0] :
+                                                       port_op.ad == 2'b00));
       // No fill, touch or invalidation of a cache while the walker is idle: mmu_top accepts
       // control commands (invalidations, and register writes with their implicit flushes)
       // only then (§12), so no fill meets a pending flush.

@@ -654,9 +654,14 @@ struct Mmu::Impl {
   // `dropped`.
   bool stlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
     for (const PageSize size : {PageSize::Size4K, PageSize::Size2M}) {
-      ++out->trace.stlb_cycles;
       const uint64_t vpn = request.va >> pageShift(size);
       const unsigned set = stlb.setOf(vpn);
+      // The RTL keeps each entry's size beside its valid bit (§9.2): a 2M set without a valid 2M
+      // entry is not read, and the probe decides after the 4K set.
+      if (size == PageSize::Size2M &&
+          stlb.find(set, [](const StlbEntry &e) { return e.size == PageSize::Size2M; }) < 0)
+        break;
+      ++out->trace.stlb_cycles;
       const auto matches = [&](const StlbEntry &e) {
         return e.vpn == vpn && e.size == size && e.vpid == request.vpid && (e.global || e.pcid == pcid);
       };
@@ -977,6 +982,8 @@ struct Mmu::Impl {
     for (unsigned level = top; level >= 1; --level) {
       const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
+      if (level == top)
+        --out->trace.walk_cycles;  // presented in ANSWER, whose cycle it shares (§12: early)
       perm &= static_cast<uint8_t>(e & 7);
       if ((e & 7) == 0)
         return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
@@ -1483,11 +1490,18 @@ struct Mmu::Impl {
         return;
     }
     const bool ad = guestAd(c);
+    // Below a PSC hit the first guest read is presented in START, whose cycle it shares (§12:
+    // early); after CR3's XLATE it is not.
+    bool early = have_table;
     for (;;) {
       if (level == 1)
         table_hints[tableHintIndex(va)] = TableHint{tableHintTag(va, vpid, pcid), table};
       const uint64_t addr = table + 8 * entryIndex(va, level);
       const uint64_t pte_value = emitRead(addr, Dim::Guest, level);
+      if (early) {
+        --out->trace.walk_cycles;
+        early = false;
+      }
       if (!(pte_value & pte::P)) {
         fault(Fault::GuestPageFault, pfCode(false, false), va, level);
         return;
