@@ -845,7 +845,8 @@ module mmu_walker #(
       early = 1'b1;
       early_mem.addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
       early_mem.level = psc_level_i - 3'd1;
-    end else if (xa_valid && !ans_q.ntlb_grants) begin
+    end else if (xa_valid && !ans_q.ntlb_grants && !ans_q.beyond) begin
+      // Not beyond the EPT format's reach, which ends the walk with no read (§21.4).
       early = 1'b1;
       early_mem.addr = ans_q.ept_entry;
       early_mem.nested = 1'b1;
