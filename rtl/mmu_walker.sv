@@ -576,6 +576,12 @@ module mmu_walker #(
   assign agile = ctx_mode_i == 3'(mmu_pkg::ModeAgile);
   assign agile_root = agile && ctx_root_nested_i;
 
+  // NATIVE (§12): every table pointer and the final address are host addresses, taken in the
+  // cycle the entry holding them is read, with no XLATE cycle; START presents the root read from
+  // CR3 (early).
+  logic host_tables;
+  assign host_tables = ctx_mode_i == 3'(mmu_pkg::ModeNative);
+
   always_comb begin : known_gpa
     xn_valid = 1'b0;
     xn_final = 1'b0;
@@ -845,6 +851,10 @@ module mmu_walker #(
       early = 1'b1;
       early_mem.addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
       early_mem.level = psc_level_i - 3'd1;
+    end else if (state_q == mmu_pkg::WalkStart && host_tables) begin  // the root, from CR3
+      early = 1'b1;
+      early_mem.addr = entry_addr(ctx_cr3_i, req_q.va, 3'(GuestLevels));
+      early_mem.level = 3'(GuestLevels);
     end else if (xa_valid && !ans_q.ntlb_grants && !ans_q.beyond) begin
       // Not beyond the EPT format's reach, which ends the walk with no read (§21.4).
       early = 1'b1;
@@ -983,6 +993,49 @@ module mmu_walker #(
     end
   endtask
 
+  // NATIVE (host_tables): the entry `pte` read at glevel_q, with the permissions
+  // `acc` up to it, holds a host address, taken now (§12: no XLATE cycle): as take_translation
+  // takes XLATE's, with the entry's own values for the registered ones it reads. A table
+  // pointer fills the PSC and presents the next read in the next cycle; a leaf sets A/D or ends
+  // the walk. (No bounds check: only DIRECT has one.)
+  task automatic take_host_address(logic [63:0] pte, mmu_pkg::guest_acc_t acc, logic leaf);
+    logic [PaBits-1:0] table_addr, leaf_addr;
+    logic [2:0]        below;
+    logic              need_ad;
+    table_addr = {pte[PaBits-1:12], 12'h000};
+    below = glevel_q - 3'd1;
+    leaf_addr = (table_addr & ~offset_mask(g_gsize)) |
+                (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
+    need_ad = ctx_guest_ad_i && (!pte[mmu_pkg::PteA] || (write && !pte[mmu_pkg::PteD]));
+    if (!leaf) begin
+      psc_fill_o = 1'b1;
+      psc_fill_level_o = glevel_q;
+      psc_fill_next_o = table_addr;
+      psc_fill_acc_o = acc;
+      guest_d.level = below;
+      guest_d.pte_addr = entry_addr(table_addr, req_q.va, below);
+      issue(1'b0, guest_d.pte_addr, below, 2'b00);
+      ctl_d.state = mmu_pkg::WalkGuestRead;
+    end else begin
+      res_d.hpa = leaf_addr;
+      res_d.size = g_gsize;
+      res_d.gsize = g_gsize;
+      res_d.glob = pte[mmu_pkg::PteG];
+      res_d.acc = acc;
+      res_d.perm = PermRwx;
+      res_d.dirty = !ctx_guest_ad_i || write || pte[mmu_pkg::PteD];
+      if (need_ad) begin
+        ctl_d.fill_pending = 1'b1;
+        issue(1'b0, gpte_addr_q, glevel_q, {write, 1'b1});  // A, and D for a write
+        ctl_d.state = mmu_pkg::WalkGuestAdLeaf;
+      end else begin
+        resp.hpa = 52'(leaf_addr);
+        resp.size = g_gsize;
+        finish();
+      end
+    end
+  endtask
+
   always_comb begin : decide
     ctl_d = ctl_q;
     mem_d = mem_q;
@@ -1071,6 +1124,11 @@ module mmu_walker #(
           guest_d.pte_addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
           issue(1'b0, guest_d.pte_addr, psc_level_i - 3'd1, 2'b00);
           ctl_d.state = mmu_pkg::WalkGuestRead;
+        end else if (host_tables) begin  // the root table at CR3, a host address (early)
+          guest_d.level = 3'(GuestLevels);
+          guest_d.pte_addr = entry_addr(ctx_cr3_i, req_q.va, 3'(GuestLevels));
+          issue(1'b0, guest_d.pte_addr, 3'(GuestLevels), 2'b00);
+          ctl_d.state = mmu_pkg::WalkGuestRead;
         end else begin  // the root table's pointer, translated in XLATE
           to_xlate();
           // AGILE's switch at the root: gCR3, through the EPT (§20.1). Chosen here, not in
@@ -1093,6 +1151,8 @@ module mmu_walker #(
           end else if (!g_leaf && g_need_table_a) begin
             issue(1'b0, gpte_addr_q, glevel_q, 2'b01);  // A
             ctl_d.state = mmu_pkg::WalkGuestAdTable;
+          end else if (host_tables) begin  // a host address: no XLATE (§12)
+            take_host_address(rdata, g_acc, g_leaf);
           end else begin  // the next table's or the final gPA, translated in XLATE
             to_xlate();
           end
@@ -1100,7 +1160,9 @@ module mmu_walker #(
       end
 
       mmu_pkg::WalkGuestAdTable: begin : guest_ad_table
-        if (resp_fire) begin  // the next table's pointer, translated in XLATE
+        if (resp_fire && host_tables) begin  // a host address: no XLATE (§12)
+          take_host_address(guest_q.pte, acc_q, 1'b0);
+        end else if (resp_fire) begin  // the next table's pointer, translated in XLATE
           to_xlate();
         end
       end

@@ -1157,9 +1157,15 @@ struct Mmu::Impl {
     return gbase <= a && a + n <= gbase + gsize && a + n <= (uint64_t{1} << config.pa_bits);
   }
 
+  // §12: in NATIVE the tables' addresses are host addresses, taken in the cycle the entry
+  // holding them is read: no XLATE cycle, and the root read is presented in START. (SHADOW and
+  // AGILE keep their XLATE cycles, which the policy's estimates count, §16.)
+  bool hostTables() const { return slotMode(*ctx) == Mode::Native; }
+
   // xlate_table(gpa, guest_level) of §5.
   bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
-    ++out->trace.walk_cycles;  // its XLATE cycle (§12)
+    if (!hostTables())
+      ++out->trace.walk_cycles;  // its XLATE cycle (§12)
     switch (walkMode()) {
     case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
@@ -1194,7 +1200,8 @@ struct Mmu::Impl {
 
   // xlate_final(gpa, req, gsize) of §5.
   bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
-    ++out->trace.walk_cycles;  // its XLATE cycle (§12)
+    if (!hostTables())
+      ++out->trace.walk_cycles;  // its XLATE cycle (§12)
     switch (walkMode()) {
     case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
@@ -1491,8 +1498,9 @@ struct Mmu::Impl {
     }
     const bool ad = guestAd(c);
     // Below a PSC hit the first guest read is presented in START, whose cycle it shares (§12:
-    // early); after CR3's XLATE it is not.
-    bool early = have_table;
+    // early), and so is the root read in NATIVE (CR3 is a host address); after CR3's
+    // XLATE it is not.
+    bool early = have_table || hostTables();
     for (;;) {
       if (level == 1)
         table_hints[tableHintIndex(va)] = TableHint{tableHintTag(va, vpid, pcid), table};
