@@ -993,43 +993,53 @@ module mmu_walker #(
     end
   endtask
 
-  // NATIVE (host_tables): the entry `pte` read at glevel_q, with the permissions
-  // `acc` up to it, holds a host address, taken now (§12: no XLATE cycle): as take_translation
-  // takes XLATE's, with the entry's own values for the registered ones it reads. A table
-  // pointer fills the PSC and presents the next read in the next cycle; a leaf sets A/D or ends
-  // the walk. (No bounds check: only DIRECT has one.)
-  task automatic take_host_address(logic [63:0] pte, mmu_pkg::guest_acc_t acc, logic leaf);
-    logic [PaBits-1:0] table_addr, leaf_addr;
-    logic [2:0]        below;
-    logic              need_ad;
-    table_addr = {pte[PaBits-1:12], 12'h000};
-    below = glevel_q - 3'd1;
-    leaf_addr = (table_addr & ~offset_mask(g_gsize)) |
-                (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
-    need_ad = ctx_guest_ad_i && (!pte[mmu_pkg::PteA] || (write && !pte[mmu_pkg::PteD]));
-    if (!leaf) begin
+  // NATIVE (host_tables): the guest entry of this cycle (host_pte, read at glevel_q now, or
+  // registered before its table A update), with the permissions up to it (host_acc), holds a
+  // host address, taken now (§12: no XLATE cycle): as take_translation takes XLATE's, with the
+  // entry's own values for the registered ones it reads. A table pointer fills the PSC and
+  // presents the next read in the next cycle; a leaf sets A/D or ends the walk. (No bounds
+  // check: only DIRECT has one.)
+  logic [63:0]         host_pte;
+  mmu_pkg::guest_acc_t host_acc;
+  logic                host_leaf, host_need_ad;
+  logic [PaBits-1:0]   host_table, host_leaf_addr, host_entry;
+
+  always_comb begin : host_address
+    host_pte = state_q == mmu_pkg::WalkGuestRead ? rdata : guest_q.pte;
+    host_acc = state_q == mmu_pkg::WalkGuestRead ? g_acc : acc_q;
+    host_leaf = state_q == mmu_pkg::WalkGuestRead && g_leaf;
+    host_table = {host_pte[PaBits-1:12], 12'h000};
+    host_entry = entry_addr(host_table, req_q.va, glevel_q - 3'd1);
+    host_leaf_addr = (host_table & ~offset_mask(g_gsize)) |
+                     (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
+    host_need_ad = ctx_guest_ad_i && (!host_pte[mmu_pkg::PteA] ||
+                                      (write && !host_pte[mmu_pkg::PteD]));
+  end
+
+  task automatic take_host_address();
+    if (!host_leaf) begin
       psc_fill_o = 1'b1;
       psc_fill_level_o = glevel_q;
-      psc_fill_next_o = table_addr;
-      psc_fill_acc_o = acc;
-      guest_d.level = below;
-      guest_d.pte_addr = entry_addr(table_addr, req_q.va, below);
-      issue(1'b0, guest_d.pte_addr, below, 2'b00);
+      psc_fill_next_o = host_table;
+      psc_fill_acc_o = host_acc;
+      guest_d.level = glevel_q - 3'd1;
+      guest_d.pte_addr = host_entry;
+      issue(1'b0, host_entry, glevel_q - 3'd1, 2'b00);
       ctl_d.state = mmu_pkg::WalkGuestRead;
     end else begin
-      res_d.hpa = leaf_addr;
+      res_d.hpa = host_leaf_addr;
       res_d.size = g_gsize;
       res_d.gsize = g_gsize;
-      res_d.glob = pte[mmu_pkg::PteG];
-      res_d.acc = acc;
+      res_d.glob = host_pte[mmu_pkg::PteG];
+      res_d.acc = host_acc;
       res_d.perm = PermRwx;
-      res_d.dirty = !ctx_guest_ad_i || write || pte[mmu_pkg::PteD];
-      if (need_ad) begin
+      res_d.dirty = !ctx_guest_ad_i || write || host_pte[mmu_pkg::PteD];
+      if (host_need_ad) begin
         ctl_d.fill_pending = 1'b1;
         issue(1'b0, gpte_addr_q, glevel_q, {write, 1'b1});  // A, and D for a write
         ctl_d.state = mmu_pkg::WalkGuestAdLeaf;
       end else begin
-        resp.hpa = 52'(leaf_addr);
+        resp.hpa = 52'(host_leaf_addr);
         resp.size = g_gsize;
         finish();
       end
@@ -1152,7 +1162,7 @@ module mmu_walker #(
             issue(1'b0, gpte_addr_q, glevel_q, 2'b01);  // A
             ctl_d.state = mmu_pkg::WalkGuestAdTable;
           end else if (host_tables) begin  // a host address: no XLATE (§12)
-            take_host_address(rdata, g_acc, g_leaf);
+            take_host_address();
           end else begin  // the next table's or the final gPA, translated in XLATE
             to_xlate();
           end
@@ -1161,7 +1171,7 @@ module mmu_walker #(
 
       mmu_pkg::WalkGuestAdTable: begin : guest_ad_table
         if (resp_fire && host_tables) begin  // a host address: no XLATE (§12)
-          take_host_address(guest_q.pte, acc_q, 1'b0);
+          take_host_address();
         end else if (resp_fire) begin  // the next table's pointer, translated in XLATE
           to_xlate();
         end
