@@ -1197,12 +1197,25 @@ module mmu_walker #(
     if (state_q != mmu_pkg::WalkIdle) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles);
     end
+    // Counter bits by decode, not by shifting a one-hot by a computed index: a shifter in series
+    // with the fault decision is too deep (§12).
     if (psc_touch_o) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrPscHitsL2) + 6'(psc_level_i) - 6'd2);
+      unique case (psc_level_i)
+        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL2);
+        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL3);
+        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL4);
+        3'd5: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL5);
+        default: ;
+      endcase
     end
     if (eptc_touch_o) begin  // the hit's level is the first EPT level read plus one
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(ans_q.ept_level) -
-                                           6'd1);
+      unique case (ans_q.ept_level)
+        3'd1: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL2);
+        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL3);
+        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL4);
+        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL5);
+        default: ;
+      endcase
     end
     // An escaped gPA in XLATE, an escaped gVA in START (§18.4: each once per walk).
     if ((xr_valid && xr_escaped) || (state_q == mmu_pkg::WalkStart && seg_escaped)) begin
@@ -1212,8 +1225,18 @@ module mmu_walker #(
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(xd_valid ? mmu_pkg::CtrNtlbHits :
                                                       mmu_pkg::CtrNtlbMisses);
     end
-    if (fin_valid && resp.fault != mmu_pkg::FaultNone) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrFaultGuestPf) + 6'(resp.fault) - 6'd1);
+    if (fin_valid) begin
+      unique case (resp.fault)
+        mmu_pkg::FaultGuestPf: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestPf);
+        mmu_pkg::FaultGuestGp: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestGp);
+        mmu_pkg::FaultEptViolation: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptViol);
+        mmu_pkg::FaultEptMisconfig: begin
+          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptMisconf);
+        end
+        mmu_pkg::FaultBounds: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultBounds);
+        mmu_pkg::FaultNoContext: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultNoContext);
+        default: ;
+      endcase
     end
     if (fin_valid && resp.vm_exit) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrVmExits);
   end
