@@ -182,7 +182,8 @@ module mmu_stlb #(
   assign pr_match_o = |match;
   assign pr_done_o = (probe_4k_q && (|match || !set_2m_holds_2m)) || probe_2m_q;
 
-  assign rd_size_o = win.is_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
+  // A match is of the probed size (match above), so the size needs no way select (§12).
+  assign rd_size_o = probe_2m_q ? mmu_pkg::Size2M : mmu_pkg::Size4K;
   assign rd_pcid_o = win.pcid;
   assign rd_global_o = win.glob;
   always_comb begin : gsize_out

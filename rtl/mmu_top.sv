@@ -459,6 +459,10 @@ module mmu_top #(
   logic [2:0]           stlb_rd_ept_perm;
 
   always_comb begin : l1_fill_select
+    if (rst_ni) begin
+      // The select below relies on it: a walk's fill (DONE) never meets an STLB probe or sweep.
+      l1_fill_one_source: assert (!(tlb_fill && stlb_busy));
+    end
     l1_fill = tlb_fill || stlb_refill;
     l1_fill_vpid = walk_vpid;
     l1_fill_pcid = walk_pcid;
@@ -470,7 +474,9 @@ module mmu_top #(
     l1_fill_acc = tlb_fill_acc;
     l1_fill_ept_perm = tlb_fill_ept_perm;
     l1_fill_dirty = tlb_fill_dirty;
-    if (stlb_refill) begin
+    // Selected by the probe running (a register), not by the refill decided late in the cycle
+    // (§12): a walk's fill (DONE) never meets a probe.
+    if (stlb_busy) begin
       // A copy of the STLB entry (§9.2); its VPN at its size is the held request's.
       l1_fill_vpid = held_q.vpid;
       l1_fill_pcid = stlb_rd_pcid;

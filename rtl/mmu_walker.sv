@@ -198,6 +198,26 @@ module mmu_walker #(
     add_pages = x ^ y ^ carry;
   endfunction
 
+  // GBASE + GSIZE in two halves, for limit below: add_pages' sum split at bit LimLo, the high
+  // half summed for either carry (carry select), each half by the same comparisons.
+  localparam int unsigned LimW = PaBits - 10;
+  localparam int unsigned LimLo = LimW / 2;
+  localparam int unsigned LimHi = LimW - LimLo;
+
+  // x + y + cin on LimHi bits, with the carry out on top.
+  function automatic logic [LimHi:0] add_part(logic [LimHi-1:0] x, logic [LimHi-1:0] y,
+                                              logic cin);
+    logic [LimHi:0] xx, yy, carry, low;
+    xx = {1'b0, x};
+    yy = {1'b0, y};
+    carry[0] = cin;
+    for (int unsigned i = 1; i <= LimHi; i++) begin
+      low = (LimHi+1)'((64'd1 << i) - 64'd1);
+      carry[i] = cin ? (xx & low) >= (~yy & low) : (xx & low) > (~yy & low);
+    end
+    add_part = xx ^ yy ^ carry;
+  endfunction
+
   // Offset mask of a page.
   function automatic logic [PaBits-1:0] offset_mask(logic [1:0] size);  // page_size_e
     unique case (size)
@@ -318,12 +338,16 @@ module mmu_walker #(
   // every cycle from span_q, registered in START, so that neither the context selection nor the
   // sum is in series with a check (§12). The context is stable while the walker is busy, and
   // the first check against it is in ANSWER or at an EPT walk's end, at least two cycles after
-  // START.
+  // START. The sum is registered as two halves (the high one for either carry into it), so
+  // that the whole carry chain is not in one cycle: the check selects the high half.
   span_t               span_q, span_d;
+  logic [LimHi:0]      lim_lo_q, lim_lo_d;    // low half, with its carry out on top
+  logic [LimHi-1:0]    lim_hi0_q, lim_hi0_d;  // high half, no carry into it
+  logic [LimHi-1:0]    lim_hi1_q, lim_hi1_d;  // high half, a carry into it
+  logic [PaBits+1:0]   limit;
   // The context's EPT format (§21.1), registered in START like span_q and first used in XLATE,
   // so that the slot selection is not in series with the EPT entry's decode (§12).
   logic [1:0]          fmt_q, fmt_d;
-  logic [PaBits+1:0]   limit_q, limit_d;
   mem_t                mem_q, mem_d;
   mmu_pkg::walk_req_t  req_q, req_d;
   guest_t              guest_q, guest_d;
@@ -345,10 +369,20 @@ module mmu_walker #(
     ans_q <= ans_d;
     span_q <= span_d;
     fmt_q <= fmt_d;
-    limit_q <= limit_d;
+    lim_lo_q <= lim_lo_d;
+    lim_hi0_q <= lim_hi0_d;
+    lim_hi1_q <= lim_hi1_d;
   end
 
-  assign limit_d = {add_pages(span_q.gbase, span_q.gsize), 12'h000};
+  always_comb begin : limit_halves
+    logic [LimW-1:0] x, y;
+    x = LimW'(span_q.gbase);
+    y = LimW'(span_q.gsize);
+    lim_lo_d = add_part(LimHi'(x[LimLo-1:0]), LimHi'(y[LimLo-1:0]), 1'b0);
+    lim_hi0_d = LimHi'(add_part(x[LimW-1:LimLo], y[LimW-1:LimLo], 1'b0));
+    lim_hi1_d = LimHi'(add_part(x[LimW-1:LimLo], y[LimW-1:LimLo], 1'b1));
+  end
+  assign limit = {lim_lo_q[LimLo] ? lim_hi1_q : lim_hi0_q, lim_lo_q[LimLo-1:0], 12'h000};
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
   // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
@@ -701,7 +735,7 @@ module mmu_walker #(
   // the state alone (ANSWER: XLATE's registered answer; an EPT walk's end: its leaf, read now or
   // kept for the A/D update), not by the EPT entry's checks that decide whether the translation
   // is taken this cycle, which come late in the cycle; its verdict is used only when it is.
-  // GBASE and the limit are the copies of START (span_q, limit_q).
+  // GBASE and the limit are the copies of START (span_q, limit).
   logic                xd_direct;      // a base-offset translation (DIRECT, not escaped)
   logic [PaBits-1:0]   chk_hpa;
   mmu_pkg::page_size_e chk_size;
@@ -731,7 +765,7 @@ module mmu_walker #(
     .addr_i  ({1'b0, chk_hpa & ~offset_mask(chk_size)}),
     .size_i  (chk_size),
     .gbase_i ({span_q.gbase, 12'h000}),
-    .limit_i (limit_q),
+    .limit_i (limit),
     .pass_o  (checker_pass)
   );
 
@@ -1297,12 +1331,25 @@ module mmu_walker #(
     if (state_q != mmu_pkg::WalkIdle) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles);
     end
+    // Counter bits by decode, not by shifting a one-hot by a computed index: a shifter in series
+    // with the fault decision is too deep (§12).
     if (psc_touch_o) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrPscHitsL2) + 6'(psc_level_i) - 6'd2);
+      unique case (psc_level_i)
+        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL2);
+        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL3);
+        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL4);
+        3'd5: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL5);
+        default: ;
+      endcase
     end
     if (eptc_touch_o) begin  // the hit's level is the first EPT level read plus one
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(ans_q.ept_level) -
-                                           6'd1);
+      unique case (ans_q.ept_level)
+        3'd1: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL2);
+        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL3);
+        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL4);
+        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL5);
+        default: ;
+      endcase
     end
     // An escaped gPA in XLATE, an escaped gVA in START (§18.4: each once per walk).
     if ((xr_valid && xr_escaped) || (state_q == mmu_pkg::WalkStart && seg_escaped)) begin
@@ -1312,8 +1359,18 @@ module mmu_walker #(
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(xd_valid ? mmu_pkg::CtrNtlbHits :
                                                       mmu_pkg::CtrNtlbMisses);
     end
-    if (fin_valid && resp.fault != mmu_pkg::FaultNone) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrFaultGuestPf) + 6'(resp.fault) - 6'd1);
+    if (fin_valid) begin
+      unique case (resp.fault)
+        mmu_pkg::FaultGuestPf: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestPf);
+        mmu_pkg::FaultGuestGp: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestGp);
+        mmu_pkg::FaultEptViolation: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptViol);
+        mmu_pkg::FaultEptMisconfig: begin
+          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptMisconf);
+        end
+        mmu_pkg::FaultBounds: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultBounds);
+        mmu_pkg::FaultNoContext: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultNoContext);
+        default: ;
+      endcase
     end
     if (fin_valid && resp.vm_exit) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrVmExits);
   end

@@ -48,7 +48,7 @@
 //                        guest-entry states, translates the final gPA, and its stand-in entry
 //                        has A and D set (so it issues no guest A/D update): it emits no guest
 //                        address, and inv_leaf_addr does not apply to it.
-// Seven of the walker's internal signals (gpte_addr_q, nfinal_q, xr_final, span_q, limit_q,
+// Seven of the walker's internal signals (gpte_addr_q, nfinal_q, xr_final, span_q, limit,
 // seg_q, gpte_ad_q) are not ports; scripts/formal connects the probe_* wires below to them after
 // flattening (yosys `connect`).
 module walker_isolation_formal #(
@@ -309,7 +309,7 @@ module walker_isolation_formal #(
   logic              probe_nfinal;
   logic              probe_xfinal;  // u_walker.xr_final: XLATE / ANSWER translate the final gPA
   logic [2*PaBits-24:0] probe_span;  // u_walker.span_q: {GBASE, GSIZE} page numbers, from START
-  logic [PaBits+1:0] probe_limit;  // u_walker.limit_q: their sum, registered the cycle after
+  logic [PaBits+1:0] probe_limit;  // u_walker.limit: their sum, registered (in halves) the cycle after
   logic              probe_seg;    // u_walker.seg_q: the walk is a guest segment translation
   logic [1:0]        probe_seg_ad;  // u_walker.gpte_ad_q: {D, A} of its (stand-in) guest entry
   /* verilator lint_on UNDRIVEN */
