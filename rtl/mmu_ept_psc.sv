@@ -7,6 +7,12 @@
 // It is probed with the gPA the nested TLB is probed with, in the same cycle, and reports the
 // deepest hitting level (PDE first), the only one the walker uses (on a nested-TLB miss) and
 // touches.
+//
+// The EPT format (§21.5): FLAT2's one non-leaf level is level 2, whose entry covers 1 GiB (prefix
+// gpa >> 30): the level-2 array is given the frame (gpa >> 30) << 9 for both lookup and fill, so
+// that its tag and set index, gpa >> 21 and (gpa >> 21) mod Sets for RADIX, are the prefix and
+// prefix mod Sets. A flattened format uses no level above 2, FLAT1 no level at all: their
+// arrays are looked up as for RADIX but report no hit, so nothing is touched.
 module mmu_ept_psc #(
   parameter int unsigned NestedLevels = 4,
   parameter int unsigned PaBits = 46,
@@ -27,6 +33,9 @@ module mmu_ept_psc #(
   input  logic                  lk_enable_i,
   input  logic [PaBits-1:0]     lk_root_i,  // EPTP root
   input  logic [PaBits-1:0]     lk_gpa_i,
+  // The EPTP's FMT (mmu_pkg::ept_fmt_e; 3 walks as RADIX), for lookups and fills alike: the
+  // walker's context, stable while it walks.
+  input  logic [1:0]            fmt_i,
   output logic                  lk_hit_o,
   output logic [2:0]            lk_level_o,
   output logic [PaBits-1:0]     lk_next_o,  // the level lk_level_o - 1 EPT table
@@ -49,7 +58,17 @@ module mmu_ept_psc #(
   localparam int unsigned FrameBits = PaBits - 12;
   localparam int unsigned NumCaches = NestedLevels - 1;  // cache c serves EPT level c + 2
 
-  logic [NumCaches-1:0]           cache_hit;
+  logic [NumCaches-1:0]           cache_hit, cache_used;
+  logic                           flat2, flat;
+  logic [FrameBits-1:0]           lk_l2_gfn, fill_l2_gfn;
+
+  assign flat2 = fmt_i == 2'(mmu_pkg::EptFmtFlat2);
+  assign flat = flat2 || fmt_i == 2'(mmu_pkg::EptFmtFlat1);
+  // The level-2 array's gPA frame: gpa >> 12, or FLAT2's prefix gpa >> 30 placed where the
+  // array keeps gpa >> 21.
+  assign lk_l2_gfn = flat2 ? FrameBits'({lk_gpa_i[PaBits-1:30], 9'h000}) : lk_gpa_i[PaBits-1:12];
+  assign fill_l2_gfn = flat2 ? FrameBits'({fill_gpa_i[PaBits-1:30], 9'h000}) :
+                               fill_gpa_i[PaBits-1:12];
   logic [NumCaches*FrameBits-1:0] cache_next;
   logic [NumCaches*3-1:0]         cache_perm;
   /* verilator lint_off UNUSEDSIGNAL */
@@ -63,6 +82,9 @@ module mmu_ept_psc #(
     localparam int unsigned Ways = (Level == 2) ? EptPscL2Ways : (Level == 3) ? EptPscL3Ways :
                                    (Level == 4) ? EptPscL4Ways : EptPscL5Ways;
 
+    // Which formats use this level's entries (§21.5): level 2 all but FLAT1, the others RADIX.
+    assign cache_used[c] = cache_hit[c] && ((Level == 2) ? fmt_i != 2'(mmu_pkg::EptFmtFlat1) : !flat);
+
     if (Ways > 0) begin : gen_cache
       mmu_ntlb_array #(
         .SizeIndex(Level - 1), .Sets(Sets), .Ways(Ways), .PaBits(PaBits), .PageFrame(1'b0)
@@ -71,7 +93,7 @@ module mmu_ept_psc #(
         .rst_ni,
         .lk_enable_i       (lk_enable_i),
         .lk_root_i         (lk_root_i[PaBits-1:12]),
-        .lk_gfn_i          (lk_gpa_i[PaBits-1:12]),
+        .lk_gfn_i          ((Level == 2) ? lk_l2_gfn : lk_gpa_i[PaBits-1:12]),
         .lk_match_o        (cache_hit[c]),
         .lk_frame_o        (cache_next[c * FrameBits +: FrameBits]),
         .lk_perm_o         (cache_perm[c * 3 +: 3]),
@@ -80,7 +102,7 @@ module mmu_ept_psc #(
         .lk_inv_matching_i (1'b0),
         .fill_i            (fill_i && 32'(fill_level_i) == Level),
         .fill_root_i       (fill_root_i[PaBits-1:12]),
-        .fill_gfn_i        (fill_gpa_i[PaBits-1:12]),
+        .fill_gfn_i        ((Level == 2) ? fill_l2_gfn : fill_gpa_i[PaBits-1:12]),
         .fill_frame_i      (fill_next_i[PaBits-1:12]),
         .fill_perm_i       (fill_perm_i),
         .fill_dirty_i      (1'b0),
@@ -96,14 +118,14 @@ module mmu_ept_psc #(
     end
   end
 
-  // The deepest level (PDE first) wins (§10.3).
+  // The deepest level the format uses (PDE first) wins (§10.3).
   always_comb begin : deepest
     lk_hit_o = 1'b0;
     lk_level_o = '0;
     lk_next_o = '0;
     lk_perm_o = '0;
     for (int c = NumCaches - 1; c >= 0; c--) begin
-      if (cache_hit[c]) begin
+      if (cache_used[c]) begin
         lk_hit_o = 1'b1;
         lk_level_o = 3'(c + 2);
         lk_next_o = {cache_next[c * FrameBits +: FrameBits], 12'h000};

@@ -6,12 +6,16 @@
 // use the widest possible field (64-bit addresses) and are narrowed at the ports.
 package mmu_pkg;
 
-  // §3 translation modes.
-  typedef enum logic [1:0] {
-    ModeNative = 2'd0,
-    ModeNested = 2'd1,
-    ModeShadow = 2'd2,
-    ModeDirect = 2'd3
+  // §3 translation modes (§18: GUEST_DIRECT and DUAL_DIRECT; §20: AGILE). Code 7 is reserved:
+  // a MODE write of it is ignored (mmu_ctx_regs), so no slot ever holds it.
+  typedef enum logic [2:0] {
+    ModeNative      = 3'd0,
+    ModeNested      = 3'd1,
+    ModeShadow      = 3'd2,
+    ModeDirect      = 3'd3,
+    ModeGuestDirect = 3'd4,
+    ModeDualDirect  = 3'd5,
+    ModeAgile       = 3'd6
   } mode_e;
 
   // §4 access types.
@@ -60,16 +64,22 @@ package mmu_pkg;
     CtrlInvAll   = 3'd5
   } ctrl_op_e;
 
-  // §3 context registers; escape entry k is CtxRegEscape0 + k.
-  typedef enum logic [3:0] {
-    CtxRegVpid    = 4'd0,
-    CtxRegMode    = 4'd1,
-    CtxRegCr3     = 4'd2,
-    CtxRegEptp    = 4'd3,
-    CtxRegGbase   = 4'd4,
-    CtxRegGsize   = 4'd5,
-    CtxRegFlags   = 4'd6,
-    CtxRegEscape0 = 4'd8
+  // §3 context registers; escape entry k is CtxRegEscape0 + k, guest escape entry k (§18.1)
+  // CtxRegGescape0 + k.
+  typedef enum logic [4:0] {
+    CtxRegVpid       = 5'd0,
+    CtxRegMode       = 5'd1,
+    CtxRegCr3        = 5'd2,
+    CtxRegEptp       = 5'd3,
+    CtxRegGbase      = 5'd4,
+    CtxRegGsize      = 5'd5,
+    CtxRegFlags      = 5'd6,
+    CtxRegEscape0    = 5'd8,
+    CtxRegGsegBase   = 5'd16,
+    CtxRegGsegLimit  = 5'd17,
+    CtxRegGsegOffset = 5'd18,
+    CtxRegGcr3       = 5'd19,
+    CtxRegGescape0   = 5'd24
   } ctx_reg_e;
 
   // §14 performance counters, in readout order.
@@ -129,6 +139,14 @@ package mmu_pkg;
     WalkXlate        = 4'd8,  // translates the gPA registered in the cycle before (§12 XLATE)
     WalkXlateAnswer  = 4'd9   // decides from the nested-TLB / EPT PSC answer registered in XLATE
   } walk_state_e;
+
+  // §21.1 EPT formats, EPTP bits 9:8 (the model's EptFormat). Code 3 is reserved and walks as
+  // RADIX.
+  typedef enum logic [1:0] {
+    EptFmtRadix = 2'd0,
+    EptFmtFlat2 = 2'd1,
+    EptFmtFlat1 = 2'd2
+  } ept_fmt_e;
 
   // What an invalidation of the VPID-tagged structures (TLB, PSC) selects (§11).
   typedef enum logic [1:0] {
@@ -213,14 +231,41 @@ package mmu_pkg;
                    (access != 2'(mmu_pkg::AccessWrite) || dirty);
   endfunction
 
+  // §3, §18: the modes whose gPAs go through the EPT (NESTED; GUEST_DIRECT inside and outside
+  // its guest segment), those that add GBASE under the bounds checker (DIRECT, DUAL_DIRECT), and
+  // those with a guest segment (GUEST_DIRECT, DUAL_DIRECT). mode is a mode_e.
+  function automatic logic mode_nested_dim(logic [2:0] mode);
+    mode_nested_dim = mode == 3'(mmu_pkg::ModeNested) || mode == 3'(mmu_pkg::ModeGuestDirect);
+  endfunction
+
+  function automatic logic mode_direct_dim(logic [2:0] mode);
+    mode_direct_dim = mode == 3'(mmu_pkg::ModeDirect) || mode == 3'(mmu_pkg::ModeDualDirect);
+  endfunction
+
+  function automatic logic mode_guest_segment(logic [2:0] mode);
+    mode_guest_segment = mode == 3'(mmu_pkg::ModeGuestDirect) ||
+                         mode == 3'(mmu_pkg::ModeDualDirect);
+  endfunction
+
+  // Bytes of a page of size `size` (a page_size_e), for the formal harnesses' properties.
+  function automatic logic [63:0] page_bytes(logic [1:0] size);
+    unique case (size)
+      2'(mmu_pkg::Size2M): page_bytes = 64'd1 << 21;
+      2'(mmu_pkg::Size1G): page_bytes = 64'd1 << 30;
+      default:             page_bytes = 64'd1 << 12;
+    endcase
+  endfunction
+
   // Not every module uses every entry bit below.
   /* verilator lint_off UNUSEDPARAM */
   // Guest entry bits (§2.1).
   localparam int unsigned PteP = 0, PteRw = 1, PteUs = 2, PteA = 5, PteD = 6, PtePs = 7, PteG = 8,
       PteNx = 63;
-  // EPT entry bits (§2.2) and the EPTP A/D enable (§2.3).
+  // AGILE's switch bit in a non-leaf shadow entry (§20.1; software-available bit 11 elsewhere).
+  localparam int unsigned PteAgileSwitch = 11;
+  // EPT entry bits (§2.2), the EPTP A/D enable (§2.3) and the EPTP FMT field's low bit (§21.1).
   localparam int unsigned EptR = 0, EptW = 1, EptX = 2, EptLp = 7, EptA = 8, EptD = 9,
-      EptpAdEnable = 6;
+      EptpAdEnable = 6, EptpFmt = 8;
 
   /* verilator lint_on UNUSEDPARAM */
 

@@ -30,6 +30,7 @@ module mmu_psc #(
   output logic [2:0]                 lk_level_o,
   output logic [PaBits-1:0]          lk_next_o,
   output mmu_pkg::guest_acc_t        lk_acc_o,
+  output logic                       lk_nested_o,  // AGILE (§20.4)
   input  logic                       lk_touch_i,
   // Fill of one level (its next table is known and valid).
   input  logic                       fill_i,
@@ -39,6 +40,7 @@ module mmu_psc #(
   input  logic [63:0]                fill_va_i,
   input  logic [PaBits-1:0]          fill_next_i,
   input  mmu_pkg::guest_acc_t        fill_acc_i,
+  input  logic                       fill_nested_i,
   // Invalidation (§11).
   input  logic                       inv_i,
   input  mmu_pkg::inv_kind_e         inv_kind_i,
@@ -57,6 +59,7 @@ module mmu_psc #(
   logic [NumCaches-1:0]           cache_hit;
   logic [NumCaches*FrameBits-1:0] cache_next;
   logic [NumCaches*3-1:0]         cache_acc;
+  logic [NumCaches-1:0]           cache_nested;
 
   for (genvar c = 0; c < NumCaches; c++) begin : gen_level
     localparam int unsigned Level = c + 2;
@@ -78,6 +81,7 @@ module mmu_psc #(
       .lk_hit_o          (cache_hit[c]),
       .lk_next_o         (cache_next[c * FrameBits +: FrameBits]),
       .lk_acc_o          (cache_acc[c * 3 +: 3]),
+      .lk_nested_o       (cache_nested[c]),
       .lk_touch_i        (lk_touch_i && lk_hit_o && 32'(lk_level_o) == Level),
       .fill_i            (fill_i && 32'(fill_level_i) == Level),
       .fill_vpid_i       (fill_vpid_i),
@@ -85,6 +89,7 @@ module mmu_psc #(
       .fill_vpn_i        (fill_va_i[VaBits-1:12]),
       .fill_next_i       (fill_next_i[PaBits-1:12]),
       .fill_acc_i        (fill_acc_i),
+      .fill_nested_i     (fill_nested_i),
       .inv_i             (inv_i),
       .inv_kind_i        (inv_kind_i),
       .inv_vpid_i        (inv_vpid_i),
@@ -101,12 +106,14 @@ module mmu_psc #(
     lk_level_o = '0;
     lk_next_o = '0;
     lk_acc_o = '0;
+    lk_nested_o = 1'b0;
     for (int c = NumCaches - 1; c >= 0; c--) begin
       if (cache_hit[c]) begin
         lk_hit_o = 1'b1;
         lk_level_o = 3'(c + 2);
         lk_next_o = {cache_next[c * FrameBits +: FrameBits], 12'h000};
         lk_acc_o = cache_acc[c * 3 +: 3];
+        lk_nested_o = cache_nested[c];
       end
     end
   end

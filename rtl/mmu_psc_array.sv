@@ -2,7 +2,8 @@
 // mmu_sa_array.
 //
 // An entry holds VPID, PCID, the VA prefix va >> shift(l), the host address of the level l-1
-// table and the guest permissions accumulated through level l. Set index prefix & (Sets - 1).
+// table and the guest permissions accumulated through level l, and (AGILE, §20.4) whether that
+// table is walked nested. Set index prefix & (Sets - 1).
 module mmu_psc_array #(
   parameter int unsigned Level = 2,
   parameter int unsigned Sets = 8,
@@ -22,6 +23,7 @@ module mmu_psc_array #(
   output logic                      lk_hit_o,
   output logic [PaBits-13:0]        lk_next_o,   // frame of the level l-1 table
   output mmu_pkg::guest_acc_t       lk_acc_o,
+  output logic                      lk_nested_o,  // AGILE: the table below is walked nested
   input  logic                      lk_touch_i,
   // Fill.
   input  logic                      fill_i,
@@ -30,6 +32,7 @@ module mmu_psc_array #(
   input  logic [VpnBits-1:0]        fill_vpn_i,
   input  logic [PaBits-13:0]        fill_next_i,
   input  mmu_pkg::guest_acc_t       fill_acc_i,
+  input  logic                      fill_nested_i,
   // Invalidation (§11).
   input  logic                      inv_i,
   input  mmu_pkg::inv_kind_e        inv_kind_i,
@@ -54,9 +57,10 @@ module mmu_psc_array #(
     logic [VpnBits-1:0]   prefix;  // VA page number with the bits below shift(l) cleared
     logic [FrameBits-1:0] next;
     logic [2:0]           acc;     // guest_acc_t
+    logic                 nested;  // §20.4
   } entry_t;
   // $bits(entry_t), spelled out for yosys 0.23.
-  localparam int unsigned EntryBits = 16 + 12 + VpnBits + FrameBits + 3;
+  localparam int unsigned EntryBits = 16 + 12 + VpnBits + FrameBits + 3 + 1;
 
   logic [SetBits-1:0]              lk_set, fill_set;
   logic [Ways-1:0]                 rd_valid, way_match;
@@ -89,6 +93,7 @@ module mmu_psc_array #(
 
   assign lk_next_o = hit_entry.next;
   assign lk_acc_o = hit_entry.acc;
+  assign lk_nested_o = hit_entry.nested;
 
   always_comb begin : invalidation
     // Only commands invalidate here: skip the per-entry work otherwise.
@@ -123,6 +128,7 @@ module mmu_psc_array #(
     fill_entry.prefix = fill_vpn_i & PrefixMask;
     fill_entry.next = fill_next_i;
     fill_entry.acc = fill_acc_i;
+    fill_entry.nested = fill_nested_i;
   end
 
   mmu_sa_array #(.Sets(Sets), .Ways(Ways)) u_array (

@@ -12,8 +12,6 @@
 //   - invalidation by mask (valid bits only, §9.1).
 // The entries stay with the wrapper so that lookups and invalidation read them by index: a copy
 // of every entry into one wide vector would cost a simulator that copy on every evaluation.
-// Rarely active work (the fill's victim choice) sits under run-time conditions so that a
-// simulator skips it.
 module mmu_sa_array #(
   parameter int unsigned Sets = 4,
   parameter int unsigned Ways = 4,
@@ -92,18 +90,16 @@ module mmu_sa_array #(
 
   assign all_valid_o = valid_q;
 
-  // Victim: the lowest-numbered invalid way, else the tree-PLRU victim (§9).
+  // Victim: the lowest-numbered invalid way, else the tree-PLRU victim (§9). Chosen from the
+  // fill's set alone, not under fill_i: a fill decided late in its cycle (an STLB hit refilling
+  // the first level) then only enables the writes below, and is not in series with the choice
+  // (§12).
   always_comb begin : choose_victim
-    fill_set_bits = '0;
-    fill_set_valid = '0;
-    fill_way = '0;
-    if (fill_i) begin
-      fill_set_bits = plru_q[32'(fill_set) * TreeBits +: TreeBits];
-      fill_set_valid = valid_q[32'(fill_set) * Ways +: Ways];
-      fill_way = plru_victim;
-      for (int w = Ways - 1; w >= 0; w--) begin
-        if (!fill_set_valid[w]) fill_way = WayBits'(w);
-      end
+    fill_set_bits = plru_q[32'(fill_set) * TreeBits +: TreeBits];
+    fill_set_valid = valid_q[32'(fill_set) * Ways +: Ways];
+    fill_way = plru_victim;
+    for (int w = Ways - 1; w >= 0; w--) begin
+      if (!fill_set_valid[w]) fill_way = WayBits'(w);
     end
   end
   assign fill_index_o = IndexBits'(32'(fill_set) * Ways + 32'(fill_way));

@@ -7,8 +7,10 @@
 // tag comparators exist, not one per entry.
 //   - Probe (§9.2, §12): started in the cycle t a first-level miss is accepted, which reads the
 //     4K set of the VA. In t+1 the 4K set is compared: a match decides (pr_done_o, pr_match_o,
-//     the lowest matching way's entry on rd_*_o); otherwise the 2M set, read in t+1, is compared
-//     in t+2, which decides with or without a match. In the deciding cycle the caller touches
+//     the lowest matching way's entry on rd_*_o); so does a miss when the 2M set of the VA holds
+//     no valid 2M entry (valid_2m_q, flip-flops beside the valid bits: that set cannot match);
+//     otherwise the 2M set, read in t+1, is compared in t+2, which decides with or without a
+//     match. In the deciding cycle the caller touches
 //     the entry (it granted) or drops every match of the compared set (it did not).
 //   - Fill (the walk's DONE cycle): the lowest invalid way of the entry's set, else the PLRU
 //     victim; the word written into that way's SRAM, valid set, then touch.
@@ -167,11 +169,21 @@ module mmu_stlb #(
   // The lowest matching way (win_way, from the array).
   assign win = rdata[32'(win_way) * EntryBits +: EntryBits];
 
-  // A 4K match decides in the 4K cycle; otherwise the 2M cycle decides.
-  assign pr_match_o = |match;
-  assign pr_done_o = (probe_4k_q && |match) || probe_2m_q;
+  // Per entry: valid and of size 2M (§9.2), kept in flip-flops beside the array's valid bits so
+  // that the 4K cycle knows, without the SRAM, whether the 2M set of the VA can match: written
+  // by a fill, cleared with the valid bit (a drop, a sweep, INV_ALL, reset).
+  logic [Entries-1:0] valid_2m_q, valid_2m_d;
+  logic               set_2m_holds_2m;
 
-  assign rd_size_o = win.is_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
+  assign set_2m_holds_2m = |valid_2m_q[32'(set_2m) * Ways +: Ways];
+
+  // A 4K match decides in the 4K cycle, and so does a miss whose 2M set holds no 2M entry;
+  // otherwise the 2M cycle decides.
+  assign pr_match_o = |match;
+  assign pr_done_o = (probe_4k_q && (|match || !set_2m_holds_2m)) || probe_2m_q;
+
+  // A match is of the probed size (match above), so the size needs no way select (§12).
+  assign rd_size_o = probe_2m_q ? mmu_pkg::Size2M : mmu_pkg::Size4K;
   assign rd_pcid_o = win.pcid;
   assign rd_global_o = win.glob;
   always_comb begin : gsize_out
@@ -257,7 +269,7 @@ module mmu_stlb #(
     end else if (pr_start_i) begin
       sram_addr = (Sets > 1) ? SetBits'(pr_vpn_i) : '0;
     end else if (probe_4k_q) begin
-      sram_addr = set_2m;  // unused when the 4K set matched
+      sram_addr = set_2m;  // unused when the 4K set matched or holds no 2M entry
     end else if (sweep_q) begin
       sram_addr = sweep_set_q + SetBits'(1);
       sram_read = 32'(sweep_set_q) + 1 < Sets;
@@ -282,7 +294,10 @@ module mmu_stlb #(
 
   always_comb begin : next_state
     probe_4k_d = pr_start_i;
-    probe_2m_d = probe_4k_q && !(|match);
+    probe_2m_d = probe_4k_q && !(|match) && set_2m_holds_2m;
+    valid_2m_d = valid_2m_q & ~inv_mask &
+                 ~(rd_drop_i ? Entries'(match) << (32'(cmp_set) * Ways) : '0);
+    if (fill_i) valid_2m_d[fill_index] = fill_size_i == mmu_pkg::Size2M;
     key_vpid_d = pr_start_i ? pr_vpid_i : key_vpid_q;
     key_pcid_d = pr_start_i ? pr_pcid_i : key_pcid_q;
     key_vpn_d = pr_start_i ? pr_vpn_i : key_vpn_q;
@@ -310,12 +325,14 @@ module mmu_stlb #(
     if (!rst_ni) begin
       probe_4k_q <= 1'b0;
       probe_2m_q <= 1'b0;
+      valid_2m_q <= '0;
       sweep_q <= 1'b0;
       sweep_set_q <= '0;
       sweep_kind_q <= mmu_pkg::InvEvery;
     end else begin
       probe_4k_q <= probe_4k_d;
       probe_2m_q <= probe_2m_d;
+      valid_2m_q <= valid_2m_d;
       sweep_q <= sweep_d;
       sweep_set_q <= sweep_set_d;
       sweep_kind_q <= sweep_kind_d;

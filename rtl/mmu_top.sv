@@ -103,7 +103,7 @@ module mmu_top #(
   output logic                   ctrl_ready_o,
   input  mmu_pkg::ctrl_op_e      ctrl_op_i,
   input  logic [CtxBits-1:0]     ctrl_ctx_i,
-  input  logic [3:0]             ctrl_reg_i,
+  input  logic [4:0]             ctrl_reg_i,  // ctx_reg_e
   input  logic [63:0]            ctrl_data_i,
   input  logic [15:0]            ctrl_vpid_i,
   input  logic [11:0]            ctrl_pcid_i,
@@ -124,12 +124,19 @@ module mmu_top #(
   logic [1:0]                             ctx_flush;
   logic [31:0]                            ctx_flush_vpid;
   logic [CtxBits-1:0]                     lk_ctx, walk_ctx_q, walk_ctx_d;
-  logic [1:0]                             ctx_mode;  // mode_e
+  logic [2:0]                             ctx_mode;  // mode_e
   logic [PaBits-1:0]                      ctx_cr3, ctx_ept_root, ctx_gbase;
   logic [PaBits:0]                        ctx_gsize;
   logic                                   ctx_ept_ad, ctx_guest_ad;
+  logic [1:0]                             ctx_ept_fmt;  // ept_fmt_e, or the reserved code 3
   logic [EscSlots-1:0]               ctx_esc_valid;
   logic [EscSlots*(PaBits-12)-1:0]   ctx_esc_page;
+  logic [63:0]                            ctx_gseg_base, ctx_gseg_limit;
+  logic [PaBits-1:0]                      ctx_gseg_offset;
+  logic [EscSlots-1:0]                    ctx_gesc_valid;
+  logic [EscSlots*52-1:0]                 ctx_gesc_page;
+  logic [PaBits-1:0]                      ctx_gcr3;         // AGILE (§20.1)
+  logic                                   ctx_root_nested;
   logic [NumContexts*16-1:0]              eptp_vpids;
   logic [NumContexts-1:0]                 eptp_vpids_valid;
 
@@ -152,11 +159,19 @@ module mmu_top #(
     .sel_cr3_o          (ctx_cr3),
     .sel_ept_root_o     (ctx_ept_root),
     .sel_ept_ad_o       (ctx_ept_ad),
+    .sel_ept_fmt_o      (ctx_ept_fmt),
     .sel_gbase_o        (ctx_gbase),
     .sel_gsize_o        (ctx_gsize),
     .sel_guest_ad_o     (ctx_guest_ad),
     .sel_esc_valid_o    (ctx_esc_valid),
     .sel_esc_page_o     (ctx_esc_page),
+    .sel_gseg_base_o    (ctx_gseg_base),
+    .sel_gseg_limit_o   (ctx_gseg_limit),
+    .sel_gseg_offset_o  (ctx_gseg_offset),
+    .sel_gesc_valid_o   (ctx_gesc_valid),
+    .sel_gesc_page_o    (ctx_gesc_page),
+    .sel_gcr3_o         (ctx_gcr3),
+    .sel_root_nested_o  (ctx_root_nested),
     .eptp_root_i        (ctrl_data_i[PaBits-1:12]),
     .eptp_vpids_o       (eptp_vpids),
     .eptp_vpids_valid_o (eptp_vpids_valid)
@@ -179,6 +194,7 @@ module mmu_top #(
   logic [4:0]                      ctrl_inv_inc;
 
   logic                 psc_hit, psc_touch, psc_fill;
+  logic                 psc_nested, psc_fill_nested;  // AGILE (§20.4)
   logic [2:0]           psc_level, psc_fill_level;
   logic [PaBits-1:0]    psc_next, psc_fill_next;
   mmu_pkg::guest_acc_t  psc_acc, psc_fill_acc;
@@ -200,6 +216,7 @@ module mmu_top #(
   logic [2:0]           psc_fill_level_q, ntlb_fill_perm_q, eptc_fill_level_q, eptc_fill_perm_q;
   logic [PaBits-1:0]    psc_fill_next_q, ntlb_fill_gpa_q, ntlb_fill_hpa_q, eptc_fill_next_q;
   mmu_pkg::guest_acc_t  psc_fill_acc_q;
+  logic                 psc_fill_nested_q;
   mmu_pkg::page_size_e  ntlb_fill_size_q;
 
   always_ff @(posedge clk_i) begin : cache_fill_regs
@@ -215,6 +232,7 @@ module mmu_top #(
     psc_fill_level_q <= psc_fill_level;
     psc_fill_next_q <= psc_fill_next;
     psc_fill_acc_q <= psc_fill_acc;
+    psc_fill_nested_q <= psc_fill_nested;
     ntlb_fill_gpa_q <= ntlb_fill_gpa;
     ntlb_fill_size_q <= ntlb_fill_size;
     ntlb_fill_hpa_q <= ntlb_fill_hpa;
@@ -252,20 +270,30 @@ module mmu_top #(
     .ctx_cr3_i           (ctx_cr3),
     .ctx_ept_root_i      (ctx_ept_root),
     .ctx_ept_ad_i        (ctx_ept_ad),
+    .ctx_ept_fmt_i       (ctx_ept_fmt),
     .ctx_gbase_i         (ctx_gbase),
     .ctx_gsize_i         (ctx_gsize),
     .ctx_guest_ad_i      (ctx_guest_ad),
     .ctx_esc_valid_i     (ctx_esc_valid),
     .ctx_esc_page_i      (ctx_esc_page),
+    .ctx_gseg_base_i     (ctx_gseg_base),
+    .ctx_gseg_limit_i    (ctx_gseg_limit),
+    .ctx_gseg_offset_i   (ctx_gseg_offset),
+    .ctx_gesc_valid_i    (ctx_gesc_valid),
+    .ctx_gesc_page_i     (ctx_gesc_page),
+    .ctx_gcr3_i          (ctx_gcr3),
+    .ctx_root_nested_i   (ctx_root_nested),
     .psc_hit_i           (psc_hit),
     .psc_level_i         (psc_level),
     .psc_next_i          (psc_next),
     .psc_acc_i           (psc_acc),
+    .psc_nested_i        (psc_nested),
     .psc_touch_o         (psc_touch),
     .psc_fill_o          (psc_fill),
     .psc_fill_level_o    (psc_fill_level),
     .psc_fill_next_o     (psc_fill_next),
     .psc_fill_acc_o      (psc_fill_acc),
+    .psc_fill_nested_o   (psc_fill_nested),
     .ntlb_lk_valid_o     (ntlb_lk_valid),
     .ntlb_lk_gpa_o       (ntlb_lk_gpa),
     .ntlb_match_i        (ntlb_match),
@@ -431,6 +459,10 @@ module mmu_top #(
   logic [2:0]           stlb_rd_ept_perm;
 
   always_comb begin : l1_fill_select
+    if (rst_ni) begin
+      // The select below relies on it: a walk's fill (DONE) never meets an STLB probe or sweep.
+      l1_fill_one_source: assert (!(tlb_fill && stlb_busy));
+    end
     l1_fill = tlb_fill || stlb_refill;
     l1_fill_vpid = walk_vpid;
     l1_fill_pcid = walk_pcid;
@@ -442,7 +474,9 @@ module mmu_top #(
     l1_fill_acc = tlb_fill_acc;
     l1_fill_ept_perm = tlb_fill_ept_perm;
     l1_fill_dirty = tlb_fill_dirty;
-    if (stlb_refill) begin
+    // Selected by the probe running (a register), not by the refill decided late in the cycle
+    // (§12): a walk's fill (DONE) never meets a probe.
+    if (stlb_busy) begin
       // A copy of the STLB entry (§9.2); its VPN at its size is the held request's.
       l1_fill_vpid = held_q.vpid;
       l1_fill_pcid = stlb_rd_pcid;
@@ -575,6 +609,7 @@ module mmu_top #(
     .lk_level_o        (psc_level),
     .lk_next_o         (psc_next),
     .lk_acc_o          (psc_acc),
+    .lk_nested_o       (psc_nested),
     .lk_touch_i        (psc_touch),
     .fill_i            (psc_fill_q),
     .fill_level_i      (psc_fill_level_q),
@@ -583,6 +618,7 @@ module mmu_top #(
     .fill_va_i         (walk_va),
     .fill_next_i       (psc_fill_next_q),
     .fill_acc_i        (psc_fill_acc_q),
+    .fill_nested_i     (psc_fill_nested_q),
     .inv_i             (inv_valid),
     .inv_kind_i        (inv_kind),
     .inv_vpid_i        (ctrl_vpid_i),
@@ -633,6 +669,7 @@ module mmu_top #(
     .lk_enable_i     (ntlb_lk_valid),
     .lk_root_i       (ctx_ept_root),
     .lk_gpa_i        (ntlb_lk_gpa),
+    .fmt_i           (ctx_ept_fmt),  // the walker's context: stable while it is busy
     .lk_hit_o        (eptc_hit),
     .lk_level_o      (eptc_level),
     .lk_next_o       (eptc_next),

@@ -1,4 +1,9 @@
-// mmu_walker: the page walker of §5, one FSM for NATIVE, NESTED, SHADOW and DIRECT walks.
+// mmu_walker: the page walker of §5, one FSM for the walks of every mode: NATIVE, NESTED,
+// SHADOW, DIRECT, and (§18) GUEST_DIRECT and DUAL_DIRECT, whose guest segment START decides:
+// a VA in it and not escaped is translated gVA + OFFSET with no guest read (the final gPA then
+// translated as NESTED's or DIRECT's), any other VA takes NESTED's or DIRECT's walk; and (§20)
+// AGILE, which walks as SHADOW until a shadow entry with the switch bit (or GCR3's ROOT_NESTED)
+// and as NESTED below it.
 //
 // A walk is a sequence of memory operations (guest reads, EPT reads, A/D FETCH_ORs) and the
 // walker decides the next one in the cycle the previous response arrives (§12), except that a gPA
@@ -14,6 +19,9 @@
 //      `xr_*`: the gPA XLATE translates, and whether it goes through the EPT;
 //   2. the nested TLB and the EPT PSC (outside) answer for that gPA (registered in XLATE);
 //   3. `decide`: everything else - faults, the next operation, cache fills, the response.
+// An operation decided from registers alone, the first guest read below a PSC hit (START) and
+// the first EPT read of an EPT walk (ANSWER, from XLATE's registered answer), is presented in the
+// cycle it is decided (`early`); every other one in the cycle after (§12).
 // The walker presents its response for one cycle (resp_valid_o) in the decision cycle; the top
 // registers it, so it is visible in the DONE cycle, when the TLB is filled.
 module mmu_walker #(
@@ -39,10 +47,11 @@ module mmu_walker #(
   output logic [11:0]                           walk_pcid_o,
   output logic [63:0]                           walk_va_o,
   // Context of the walk (stable while the walker is busy).
-  input  logic [1:0]                            ctx_mode_i,  // mode_e
+  input  logic [2:0]                            ctx_mode_i,  // mode_e
   input  logic [PaBits-1:0]                     ctx_cr3_i,
   input  logic [PaBits-1:0]                     ctx_ept_root_i,
   input  logic                                  ctx_ept_ad_i,
+  input  logic [1:0]                            ctx_ept_fmt_i,  // ept_fmt_e; 3 walks as RADIX
   // GBASE and GSIZE are 4K-aligned: only their page numbers are used.
   /* verilator lint_off UNUSEDSIGNAL */
   input  logic [PaBits-1:0]                     ctx_gbase_i,
@@ -51,16 +60,30 @@ module mmu_walker #(
   input  logic                                  ctx_guest_ad_i,
   input  logic [EscSlots-1:0]              ctx_esc_valid_i,
   input  logic [EscSlots*(PaBits-12)-1:0]  ctx_esc_page_i,
+  // The guest segment (§18.1): BASE[63:12] with the grant bits 3:1 (X, US, RW), LIMIT[63:12],
+  // OFFSET[P-1:12], and the guest escape entries (gVA pages [63:12], entry k at [52k +: 52]).
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  logic [63:0]                           ctx_gseg_base_i,
+  input  logic [63:0]                           ctx_gseg_limit_i,
+  input  logic [PaBits-1:0]                     ctx_gseg_offset_i,
+  /* verilator lint_on UNUSEDSIGNAL */
+  input  logic [EscSlots-1:0]                   ctx_gesc_valid_i,
+  input  logic [EscSlots*52-1:0]                ctx_gesc_page_i,
+  // AGILE (§20.1): gCR3 (GCR3[P-1:12]) and GCR3 bit 0, the switch at the root.
+  input  logic [PaBits-1:0]                     ctx_gcr3_i,
+  input  logic                                  ctx_root_nested_i,
   // Paging-structure caches (lookup on walk_*_o).
   input  logic                                  psc_hit_i,
   input  logic [2:0]                            psc_level_i,
   input  logic [PaBits-1:0]                     psc_next_i,
   input  mmu_pkg::guest_acc_t                   psc_acc_i,
+  input  logic                                  psc_nested_i,  // AGILE: the table is walked nested
   output logic                                  psc_touch_o,
   output logic                                  psc_fill_o,
   output logic [2:0]                            psc_fill_level_o,
   output logic [PaBits-1:0]                     psc_fill_next_o,
   output mmu_pkg::guest_acc_t                   psc_fill_acc_o,
+  output logic                                  psc_fill_nested_o,
   // Nested TLB (root is ctx_ept_root_i).
   output logic                                  ntlb_lk_valid_o,
   output logic [PaBits-1:0]                     ntlb_lk_gpa_o,
@@ -141,6 +164,21 @@ module mmu_walker #(
     entry_addr = {table_addr[PaBits-1:12], index, 3'b000};
   endfunction
 
+  // Host address of the EPT entry for gPA x at `level` in the EPT table at `table_addr`: §2's
+  // 9-bit index, or (flat, §21.1) an 18-bit index in a 2 MiB table, whose bits 20:12 are not
+  // used (level 1: x[29:12], level 2: x[47:30]; a gPA is narrower than 48 bits when PaBits is).
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic logic [PaBits-1:0] ept_entry_addr(logic flat, logic [PaBits-1:0] table_addr,
+                                                       logic [PaBits-1:0] x, logic [2:0] level);
+  /* verilator lint_on UNUSEDSIGNAL */
+    logic [63:0]  gpa;
+    logic [17:0]  index;
+    gpa = 64'(x);
+    index = level == 3'd2 ? gpa[47:30] : gpa[29:12];
+    ept_entry_addr = flat ? {table_addr[PaBits-1:21], index, 3'b000} :
+                            entry_addr(table_addr, gpa, level);
+  endfunction
+
   // GBASE + x in pages, P - 10 bits (no carry out: x < 2^(P-11)): GBASE + GSIZE (§8.1) and a
   // base-offset translation's gPA + GBASE (§5). Each carry is a comparison of the operands' lower
   // bits (the carry into bit i is set when x[i-1:0] > ~y[i-1:0]): a tree per bit where the flat
@@ -158,6 +196,26 @@ module mmu_walker #(
       carry[i] = (x & low) > (~y & low);
     end
     add_pages = x ^ y ^ carry;
+  endfunction
+
+  // GBASE + GSIZE in two halves, for limit below: add_pages' sum split at bit LimLo, the high
+  // half summed for either carry (carry select), each half by the same comparisons.
+  localparam int unsigned LimW = PaBits - 10;
+  localparam int unsigned LimLo = LimW / 2;
+  localparam int unsigned LimHi = LimW - LimLo;
+
+  // x + y + cin on LimHi bits, with the carry out on top.
+  function automatic logic [LimHi:0] add_part(logic [LimHi-1:0] x, logic [LimHi-1:0] y,
+                                              logic cin);
+    logic [LimHi:0] xx, yy, carry, low;
+    xx = {1'b0, x};
+    yy = {1'b0, y};
+    carry[0] = cin;
+    for (int unsigned i = 1; i <= LimHi; i++) begin
+      low = (LimHi+1)'((64'd1 << i) - 64'd1);
+      carry[i] = cin ? (xx & low) >= (~yy & low) : (xx & low) > (~yy & low);
+    end
+    add_part = xx ^ yy ^ carry;
   endfunction
 
   // Offset mask of a page.
@@ -201,12 +259,16 @@ module mmu_walker #(
     logic [2:0]        level;
   } mem_t;
 
-  // Guest dimension: level, entry and address of the last guest read, permissions so far.
+  // Guest dimension: level, entry and address of the last guest read, permissions so far; or,
+  // for a guest segment translation (§18.2), the segment's grant and page size.
   typedef struct packed {
     logic [2:0]          level;
     logic [63:0]         pte;
     logic [PaBits-1:0]   pte_addr;
     logic [2:0]          acc;         // guest_acc_t
+    logic                seg;         // the walk translates by the guest segment
+    logic [1:0]          seg_gsize;   // page_size_e: its gsize (§18.1)
+    logic                nested;      // AGILE (§20.2): past the switch, the tables are the guest's
   } guest_t;
 
   // Nested dimension: the gPA being translated and why, and the EPT walk's progress.
@@ -242,6 +304,8 @@ module mmu_walker #(
     logic [2:0]          glevel;      // a table pointer: the guest level of the table located
     logic                escaped;     // DIRECT: an escape entry holds the gPA's page
     logic                in_page;     // an escape entry lies inside the guest page
+    logic                ept;         // AGILE: read past the switch, the gPA goes through the EPT
+    logic                switches;    // AGILE: a switching shadow entry's pointer (§20.2), an hPA
   } xlate_t;
 
   // The nested TLB's and the EPT PSC's answer for XLATE's gPA (§12), registered at the end of
@@ -258,6 +322,7 @@ module mmu_walker #(
     logic [2:0]          ept_level;    // the EPT walk's first level
     logic [PaBits-1:0]   ept_entry;    // and the entry it reads there
     logic [2:0]          ept_perm;     // the EPT permission above that level
+    logic                beyond;       // the gPA lies beyond the EPT format's reach (§21.1)
   } answer_t;
 
   // GBASE and GSIZE of the walk's context (page numbers), registered in START.
@@ -273,9 +338,16 @@ module mmu_walker #(
   // every cycle from span_q, registered in START, so that neither the context selection nor the
   // sum is in series with a check (§12). The context is stable while the walker is busy, and
   // the first check against it is in ANSWER or at an EPT walk's end, at least two cycles after
-  // START.
+  // START. The sum is registered as two halves (the high one for either carry into it), so
+  // that the whole carry chain is not in one cycle: the check selects the high half.
   span_t               span_q, span_d;
-  logic [PaBits+1:0]   limit_q, limit_d;
+  logic [LimHi:0]      lim_lo_q, lim_lo_d;    // low half, with its carry out on top
+  logic [LimHi-1:0]    lim_hi0_q, lim_hi0_d;  // high half, no carry into it
+  logic [LimHi-1:0]    lim_hi1_q, lim_hi1_d;  // high half, a carry into it
+  logic [PaBits+1:0]   limit;
+  // The context's EPT format (§21.1), registered in START like span_q and first used in XLATE,
+  // so that the slot selection is not in series with the EPT entry's decode (§12).
+  logic [1:0]          fmt_q, fmt_d;
   mem_t                mem_q, mem_d;
   mmu_pkg::walk_req_t  req_q, req_d;
   guest_t              guest_q, guest_d;
@@ -296,19 +368,33 @@ module mmu_walker #(
     xl_q <= xl_d;
     ans_q <= ans_d;
     span_q <= span_d;
-    limit_q <= limit_d;
+    fmt_q <= fmt_d;
+    lim_lo_q <= lim_lo_d;
+    lim_hi0_q <= lim_hi0_d;
+    lim_hi1_q <= lim_hi1_d;
   end
 
-  assign limit_d = {add_pages(span_q.gbase, span_q.gsize), 12'h000};
+  always_comb begin : limit_halves
+    logic [LimW-1:0] x, y;
+    x = LimW'(span_q.gbase);
+    y = LimW'(span_q.gsize);
+    lim_lo_d = add_part(LimHi'(x[LimLo-1:0]), LimHi'(y[LimLo-1:0]), 1'b0);
+    lim_hi0_d = LimHi'(add_part(x[LimW-1:LimLo], y[LimW-1:LimLo], 1'b0));
+    lim_hi1_d = LimHi'(add_part(x[LimW-1:LimLo], y[LimW-1:LimLo], 1'b1));
+  end
+  assign limit = {lim_lo_q[LimLo] ? lim_hi1_q : lim_hi0_q, lim_lo_q[LimLo-1:0], 12'h000};
 
   // Named views of fields, for waves (Verilator traces a packed struct as one vector;
   // tb/waves/vmmu.gtkw shows these, the state with its names) and for the formal harness's
-  // probes (scripts/formal, prove_walker: gpte_addr_q, nfinal_q).
+  // probes (scripts/formal, prove_walker: gpte_addr_q, nfinal_q, seg_q, gpte_ad_q).
   mmu_pkg::walk_state_e state_q;
   logic [2:0]           glevel_q, nlevel_q;
   logic [PaBits-1:0]    gpte_addr_q, ngpa_q;
-  logic                 nfinal_q, nescaped_q;
+  logic                 nfinal_q, nescaped_q, seg_q;
+  logic [1:0]           gpte_ad_q;  // {D, A} of the last guest entry (a segment's stand-in)
   assign state_q = ctl_q.state;
+  assign seg_q = guest_q.seg;
+  assign gpte_ad_q = {guest_q.pte[mmu_pkg::PteD], guest_q.pte[mmu_pkg::PteA]};
   assign glevel_q = guest_q.level;
   assign gpte_addr_q = guest_q.pte_addr;
   assign ngpa_q = nested_q.gpa;
@@ -346,11 +432,28 @@ module mmu_walker #(
     g_acc.nx = acc_q.nx || rdata[mmu_pkg::PteNx];
     g_denies = !mmu_pkg::guest_grants(g_acc, req_q.access, req_q.user);
     g_need_table_a = ctx_guest_ad_i && !rdata[mmu_pkg::PteA];
-    g_gsize = size_of_level(glevel_q);
+    // A segment translation's guest page is the segment's (§18.1), a walk's its leaf's.
+    g_gsize = seg_q ? size_e(guest_q.seg_gsize) : size_of_level(glevel_q);
     g_next_gpa = {rdata[PaBits-1:12], 12'h000};
     g_leaf_gpa = (g_next_gpa & ~offset_mask(g_gsize)) |
                  (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
   end
+
+  // The EPT format of the walk's context (§21.1, from START's copy): the level its walk starts at
+  // (m) and whether a gPA lies beyond its reach (FLAT1: 2^30, FLAT2: 2^48).
+  logic       fmt_flat2, fmt_flat1, fmt_flat;
+  logic [2:0] ept_top;
+
+  always_comb begin : ept_format
+    fmt_flat2 = fmt_q == 2'(mmu_pkg::EptFmtFlat2);
+    fmt_flat1 = fmt_q == 2'(mmu_pkg::EptFmtFlat1);
+    fmt_flat = fmt_flat2 || fmt_flat1;
+    ept_top = fmt_flat2 ? 3'd2 : fmt_flat1 ? 3'd1 : 3'(NestedLevels);
+  end
+
+  function automatic logic beyond_reach(logic flat2, logic flat1, logic [PaBits-1:0] gpa);
+    beyond_reach = (flat1 && (64'(gpa) >> 30) != '0) || (flat2 && (64'(gpa) >> 48) != '0);
+  endfunction
 
   logic                e_present, e_leaf, e_misconf, e_denies, e_write_final;
   logic                e_need_ad, e_dirty;
@@ -365,21 +468,25 @@ module mmu_walker #(
     n_access = nfinal_q ? req_q.access : mmu_pkg::AccessRead;
     e_perm = nested_q.perm & rdata[2:0];
     e_present = |rdata[2:0];
-    e_leaf = nlevel_q == 3'd1 || (rdata[mmu_pkg::EptLp] && nlevel_q <= 3'd3);
+    // A flattened level 2 maps 1G with LP and level 1 2M with LP (§21.2); a radix level its size.
+    e_leaf = nlevel_q == 3'd1 || (rdata[mmu_pkg::EptLp] && (fmt_flat || nlevel_q <= 3'd3));
+    e_size = !fmt_flat ? size_of_level(nlevel_q) :
+             nlevel_q == 3'd2 ? mmu_pkg::Size1G :
+             rdata[mmu_pkg::EptLp] ? mmu_pkg::Size2M : mmu_pkg::Size4K;
     e_mem_type = rdata[5:3];
+    // A flattened non-leaf entry points to a 2 MiB-aligned table (§21.2).
     e_misconf = (rdata[mmu_pkg::EptW] && !rdata[mmu_pkg::EptR]) || |(rdata & RsvdHigh) ||
                 (nlevel_q >= 3'd4 && rdata[mmu_pkg::EptLp]) ||
-                (!e_leaf && |rdata[6:3]) ||
+                (!e_leaf && (|rdata[6:3] || (fmt_flat && |rdata[20:12]))) ||
                 (e_leaf && (e_mem_type == 3'd2 || e_mem_type == 3'd3 || e_mem_type == 3'd7)) ||
-                (e_leaf && nlevel_q == 3'd2 && |rdata[20:12]) ||
-                (e_leaf && nlevel_q == 3'd3 && |rdata[29:12]);
+                (e_leaf && e_size == mmu_pkg::Size2M && |rdata[20:12]) ||
+                (e_leaf && e_size == mmu_pkg::Size1G && |rdata[29:12]);
     e_denies = !mmu_pkg::ept_grants(e_perm, n_access);
     e_write_final = nfinal_q && req_q.access == mmu_pkg::AccessWrite;
     // Non-leaf: A only; leaf: A, and D for the final gPA of a write.
     e_need_ad = ctx_ept_ad_i && (!rdata[mmu_pkg::EptA] ||
                                  (e_leaf && e_write_final && !rdata[mmu_pkg::EptD]));
     e_dirty = !ctx_ept_ad_i || rdata[mmu_pkg::EptD] || e_write_final;
-    e_size = size_of_level(nlevel_q);
     e_table = {rdata[PaBits-1:12], 12'h000};
     e_hpa = (e_table & ~offset_mask(e_size)) | (ngpa_q & offset_mask(e_size));
     // §6: the SDM's exit qualification (bit 8 final, 7 linear address valid, 5:3 the EPT
@@ -390,6 +497,104 @@ module mmu_walker #(
   end
 
   // ---------------------------------------------------------------------------------------
+  // The guest segment (§18.1, §18.2), decided in START from the request and the context: is
+  // the VA in it, escaped from it (GESCAPE_k), what the segment grants, the gPA (va + OFFSET
+  // modulo 2^P) and the guest page size. The sum is add_pages's carry comparisons on page
+  // numbers, beside the PSC probe rather than after it (§12: at most 60 gate levels).
+
+  logic                seg_in, seg_escaped, seg_take, seg_denies;
+  logic                gesc_hit, gesc_in_1g, gesc_in_2m;
+  mmu_pkg::guest_acc_t seg_acc;
+  logic [PaBits-1:0]   seg_gpa;
+  mmu_pkg::page_size_e seg_gsize;
+
+  mmu_escape_filter #(.AddrBits(64), .EscapeEntries(EscapeEntries)) u_gescape_1g (
+    .esc_valid_i (ctx_gesc_valid_i),
+    .esc_page_i  (ctx_gesc_page_i),
+    .addr_i      (req_q.va),
+    .size_i      (mmu_pkg::Size1G),
+    .escaped_o   (gesc_hit),
+    .in_page_o   (gesc_in_1g)
+  );
+
+  // Only its in_page_o: the 4K match is u_gescape_1g's.
+  /* verilator lint_off PINCONNECTEMPTY */
+  mmu_escape_filter #(.AddrBits(64), .EscapeEntries(EscapeEntries)) u_gescape_2m (
+    .esc_valid_i (ctx_gesc_valid_i),
+    .esc_page_i  (ctx_gesc_page_i),
+    .addr_i      (req_q.va),
+    .size_i      (mmu_pkg::Size2M),
+    .escaped_o   (),
+    .in_page_o   (gesc_in_2m)
+  );
+  /* verilator lint_on PINCONNECTEMPTY */
+
+  always_comb begin : segment
+    logic [63:0] base;
+    logic        fits_1g, fits_2m;
+    base = {ctx_gseg_base_i[63:12], 12'h000};
+    seg_in = mmu_pkg::mode_guest_segment(ctx_mode_i) && base <= req_q.va &&
+             req_q.va < ctx_gseg_limit_i;
+    seg_escaped = seg_in && gesc_hit;
+    seg_take = seg_in && !gesc_hit;
+    seg_acc.rw = ctx_gseg_base_i[1];
+    seg_acc.us = ctx_gseg_base_i[2];
+    seg_acc.nx = !ctx_gseg_base_i[3];
+    seg_denies = !mmu_pkg::guest_grants(seg_acc, req_q.access, req_q.user);
+    seg_gpa = {(PaBits-12)'(add_pages(ctx_gseg_offset_i[PaBits-1:12],
+                                      {1'b0, req_q.va[PaBits-1:12]})), req_q.va[11:0]};
+    // The s-aligned page of va lies in [BASE, LIMIT) (page >= BASE, page + s <= LIMIT: LIMIT is
+    // 4K aligned), OFFSET is a multiple of s, and no guest escape entry lies in that page.
+    fits_1g = {req_q.va[63:30], 30'h0} >= base && req_q.va[63:30] < ctx_gseg_limit_i[63:30] &&
+              ctx_gseg_offset_i[29:12] == '0 && !gesc_in_1g;
+    fits_2m = {req_q.va[63:21], 21'h0} >= base && req_q.va[63:21] < ctx_gseg_limit_i[63:21] &&
+              ctx_gseg_offset_i[20:12] == '0 && !gesc_in_2m;
+    seg_gsize = fits_1g ? mmu_pkg::Size1G : fits_2m ? mmu_pkg::Size2M : mmu_pkg::Size4K;
+  end
+
+  // The ESCAPE list (§8.2) on the segment's gPA, for every guest page size at once, the size
+  // chosen after: the 4K match, a match in the 2M page and in the 1G page. An entry holds the
+  // gPA's page when va + OFFSET == entry (in pages, modulo 2^(P-12)), which is checked without
+  // the sum: the carry into each bit that the entry needs is `need = va ^ OFFSET ^ entry`
+  // (none into the lowest bit), and each bit's carry out, maj(va, OFFSET, need), must be the
+  // next bit's need. So neither the sum nor a filter after it is in series with the segment
+  // decision (§12: at most 60 gate levels). At 2M and 1G only the page bits above the size are
+  // compared from their own lowest bit: OFFSET is then a multiple of the page (§18.1), so no
+  // carry comes from below.
+  logic seg_esc_hit, seg_esc_in_1g, seg_esc_in_2m, seg_esc_in_page;
+
+  always_comb begin : segment_escape_match
+    logic [PaBits-13:0] va_page, offset_page, entry, need, ok;
+    logic [PaBits-14:0] carry;  // out of each bit but the top one
+    va_page = req_q.va[PaBits-1:12];
+    offset_page = ctx_gseg_offset_i[PaBits-1:12];
+    seg_esc_hit = 1'b0;
+    seg_esc_in_2m = 1'b0;
+    seg_esc_in_1g = 1'b0;
+    for (int unsigned k = 0; k < EscSlots; k++) begin
+      entry = ctx_esc_page_i[k * (PaBits-12) +: PaBits-12];
+      need = va_page ^ offset_page ^ entry;
+      carry = (va_page[PaBits-14:0] & offset_page[PaBits-14:0]) |
+              (va_page[PaBits-14:0] & need[PaBits-14:0]) |
+              (offset_page[PaBits-14:0] & need[PaBits-14:0]);
+      ok = {1'b1, ~(carry ^ need[PaBits-13:1])};
+      if (EscapeEntries > 0 && ctx_esc_valid_i[k]) begin
+        if (!need[0] && &ok) seg_esc_hit = 1'b1;
+        if (!need[9] && &ok[PaBits-13:9]) seg_esc_in_2m = 1'b1;
+        if (!need[18] && &ok[PaBits-13:18]) seg_esc_in_1g = 1'b1;
+      end
+    end
+  end
+
+  always_comb begin : segment_escape
+    unique case (seg_gsize)
+      mmu_pkg::Size1G: seg_esc_in_page = seg_esc_in_1g;
+      mmu_pkg::Size2M: seg_esc_in_page = seg_esc_in_2m;
+      default: seg_esc_in_page = seg_esc_hit;
+    endcase
+  end
+
+  // ---------------------------------------------------------------------------------------
   // Step 1: the gPA that becomes known this cycle (registered for XLATE), and the one XLATE
   // translates.
 
@@ -397,18 +602,36 @@ module mmu_walker #(
   logic [PaBits-1:0]   xn_gpa;
   logic [2:0]          xn_glevel;
   logic                esc_hit, esc_in_page;
+  // AGILE (§20.2): the walk's mode, whether its switch is at the root (START then locates gCR3
+  // instead of CR3, through the EPT), whether the known gPA goes through the EPT (it was read
+  // past the switch) and whether it is the pointer of a switching shadow entry.
+  logic                agile, agile_root, xn_ept, xn_switch;
+
+  assign agile = ctx_mode_i == 3'(mmu_pkg::ModeAgile);
+  assign agile_root = agile && ctx_root_nested_i;
+
+  // NATIVE (§12): every table pointer and the final address are host addresses, taken in the
+  // cycle the entry holding them is read, with no XLATE cycle; START presents the root read from
+  // CR3 (early).
+  logic host_tables;
+  assign host_tables = ctx_mode_i == 3'(mmu_pkg::ModeNative);
 
   always_comb begin : known_gpa
     xn_valid = 1'b0;
     xn_final = 1'b0;
     xn_gpa = '0;
     xn_glevel = '0;
+    xn_ept = agile && guest_q.nested;
+    xn_switch = 1'b0;
     unique case (state_q)
       mmu_pkg::WalkStart: begin
+        // (A segment translation's final gPA has its own escape filters, u_seg_escape_*: it is
+        // not muxed in here, so that the segment decision is not in series with the filter.)
         if (!psc_hit_i) begin  // locate the root table
           xn_valid = 1'b1;
-          xn_gpa = ctx_cr3_i;
+          xn_gpa = ctx_cr3_i;  // AGILE's gCR3 replaces it in START's arm below
           xn_glevel = 3'(GuestLevels);
+          xn_ept = agile_root;
         end
       end
       mmu_pkg::WalkGuestRead: begin
@@ -417,6 +640,7 @@ module mmu_walker #(
             xn_valid = 1'b1;
             xn_gpa = g_next_gpa;
             xn_glevel = glevel_q - 3'd1;
+            xn_switch = agile && !guest_q.nested && rdata[mmu_pkg::PteAgileSwitch];
           end else if (g_leaf && !g_denies) begin
             xn_valid = 1'b1;
             xn_final = 1'b1;
@@ -429,16 +653,17 @@ module mmu_walker #(
           xn_valid = 1'b1;
           xn_gpa = {guest_q.pte[PaBits-1:12], 12'h000};
           xn_glevel = glevel_q - 3'd1;
+          xn_switch = agile && !guest_q.nested && guest_q.pte[mmu_pkg::PteAgileSwitch];
         end
       end
       default: ;
     endcase
   end
 
-  mmu_escape_filter #(.PaBits(PaBits), .EscapeEntries(EscapeEntries)) u_escape_filter (
+  mmu_escape_filter #(.AddrBits(PaBits), .EscapeEntries(EscapeEntries)) u_escape_filter (
     .esc_valid_i (ctx_esc_valid_i),
     .esc_page_i  (ctx_esc_page_i),
-    .gpa_i       (xn_gpa),
+    .addr_i      (xn_gpa),
     .size_i      (g_gsize),
     .escaped_o   (esc_hit),
     .in_page_o   (esc_in_page)
@@ -457,7 +682,7 @@ module mmu_walker #(
   assign xr_glevel = xl_q.glevel;
   assign xr_escaped = xl_q.escaped;
   assign xr_in_page = xl_q.in_page;
-  assign xr_nested = ctx_mode_i == mmu_pkg::ModeNested || xr_escaped;
+  assign xr_nested = mmu_pkg::mode_nested_dim(ctx_mode_i) || xr_escaped || xl_q.ept;
   assign xr_access = xr_final ? req_q.access : mmu_pkg::AccessRead;
   // Probed in XLATE, whose answer is registered, and again in ANSWER, whose PLRU touch and
   // drop of a non-granting match act on the way that lookup finds: the same, nothing having
@@ -480,13 +705,14 @@ module mmu_walker #(
     ans_now.ntlb_perm = ntlb_perm_i;
     ans_now.ntlb_dirty = ntlb_dirty_i;
     ans_now.eptc_hit = eptc_hit_i;
+    ans_now.beyond = beyond_reach(fmt_flat2, fmt_flat1, xr_gpa);
     if (eptc_hit_i) begin  // the deepest EPT PSC hit skips the EPT levels above it (§10.3)
       ans_now.ept_level = eptc_level_i - 3'd1;
-      ans_now.ept_entry = entry_addr(eptc_next_i, 64'(xr_gpa), eptc_level_i - 3'd1);
+      ans_now.ept_entry = ept_entry_addr(fmt_flat, eptc_next_i, xr_gpa, eptc_level_i - 3'd1);
       ans_now.ept_perm = eptc_perm_i;
-    end else begin
-      ans_now.ept_level = 3'(NestedLevels);
-      ans_now.ept_entry = entry_addr(ctx_ept_root_i, 64'(xr_gpa), 3'(NestedLevels));
+    end else begin  // the root table; a flattened one at EPTP[P-1:21] (§21.1)
+      ans_now.ept_level = ept_top;
+      ans_now.ept_entry = ept_entry_addr(fmt_flat, ctx_ept_root_i, xr_gpa, ept_top);
       ans_now.ept_perm = PermRwx;
     end
   end
@@ -509,7 +735,7 @@ module mmu_walker #(
   // the state alone (ANSWER: XLATE's registered answer; an EPT walk's end: its leaf, read now or
   // kept for the A/D update), not by the EPT entry's checks that decide whether the translation
   // is taken this cycle, which come late in the cycle; its verdict is used only when it is.
-  // GBASE and the limit are the copies of START (span_q, limit_q).
+  // GBASE and the limit are the copies of START (span_q, limit).
   logic                xd_direct;      // a base-offset translation (DIRECT, not escaped)
   logic [PaBits-1:0]   chk_hpa;
   mmu_pkg::page_size_e chk_size;
@@ -539,7 +765,7 @@ module mmu_walker #(
     .addr_i  ({1'b0, chk_hpa & ~offset_mask(chk_size)}),
     .size_i  (chk_size),
     .gbase_i ({span_q.gbase, 12'h000}),
-    .limit_i (limit_q),
+    .limit_i (limit),
     .pass_o  (checker_pass)
   );
 
@@ -605,7 +831,7 @@ module mmu_walker #(
       end
     end else if (xr_valid && xr_nested) begin
       // Probed now, decided in ANSWER.
-    end else if (xr_valid && ctx_mode_i == mmu_pkg::ModeDirect) begin
+    end else if (xr_valid && mmu_pkg::mode_direct_dim(ctx_mode_i)) begin
       // Base-offset: hPA = gPA + GBASE; a final page is as large as GBASE's alignment allows,
       // but 4K when an escaped page lies inside the guest page.
       xd_valid = 1'b1;
@@ -643,6 +869,35 @@ module mmu_walker #(
     xd_size = !xd_final ? mmu_pkg::Size4K : (xd_hsize < g_gsize) ? xd_hsize : g_gsize;
   end
 
+  // The operations presented in the cycle they are decided (§12): in START below a PSC hit,
+  // from the PSC's answer, and in ANSWER when the nested TLB's registered answer is not used,
+  // from that answer. Neither depends on an input of this cycle but the PSC's, itself a function
+  // of registers, so the memory port stays a function of registers. `decide` issues the same
+  // operation (its mem_d), which the port keeps presenting if it is not accepted now.
+  logic                early;
+  mem_t                early_mem;
+  mem_t                port_op;  // the operation on the port: early_mem when early, else mem_q
+
+  always_comb begin : early_op
+    early_mem = '0;
+    early = 1'b0;
+    if (state_q == mmu_pkg::WalkStart && !seg_take && psc_hit_i) begin
+      early = 1'b1;
+      early_mem.addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
+      early_mem.level = psc_level_i - 3'd1;
+    end else if (state_q == mmu_pkg::WalkStart && host_tables) begin  // the root, from CR3
+      early = 1'b1;
+      early_mem.addr = entry_addr(ctx_cr3_i, req_q.va, 3'(GuestLevels));
+      early_mem.level = 3'(GuestLevels);
+    end else if (xa_valid && !ans_q.ntlb_grants && !ans_q.beyond) begin
+      // Not beyond the EPT format's reach, which ends the walk with no read (§21.4).
+      early = 1'b1;
+      early_mem.addr = ans_q.ept_entry;
+      early_mem.nested = 1'b1;
+      early_mem.level = ans_q.ept_level;
+    end
+  end
+
   // Step 3b: the next state. The tasks below are the steps the FSM's arms share; each writes
   // the *_d registers and outputs of `decide`, and is called only from inside it.
   mmu_pkg::resp_t resp;
@@ -660,7 +915,7 @@ module mmu_walker #(
     mem_d.ad = ad;
     mem_d.nested = nested;
     mem_d.level = level;
-    ctl_d.mem_sent = 1'b0;
+    ctl_d.mem_sent = early && mem_req_ready_i;  // presented now (early) and accepted
     issued = 1'b1;
   endtask
 
@@ -668,7 +923,9 @@ module mmu_walker #(
   task automatic finish();
     fin_valid = 1'b1;
     unique case (resp.fault)
-      mmu_pkg::FaultGuestPf: resp.vm_exit = ctx_mode_i == mmu_pkg::ModeShadow;
+      // A shadow entry's fault exits: SHADOW's, or AGILE's above its switch (§20.3).
+      mmu_pkg::FaultGuestPf: resp.vm_exit = ctx_mode_i == mmu_pkg::ModeShadow ||
+                                            (agile && !guest_q.nested);
       mmu_pkg::FaultEptViolation, mmu_pkg::FaultEptMisconfig, mmu_pkg::FaultBounds:
         resp.vm_exit = 1'b1;
       default: resp.vm_exit = 1'b0;
@@ -682,8 +939,10 @@ module mmu_walker #(
     xl_d.gpa = xn_gpa;
     xl_d.final_gpa = xn_final;
     xl_d.glevel = xn_glevel;
-    xl_d.escaped = ctx_mode_i == mmu_pkg::ModeDirect && esc_hit;
+    xl_d.escaped = mmu_pkg::mode_direct_dim(ctx_mode_i) && esc_hit;
     xl_d.in_page = esc_in_page;
+    xl_d.ept = xn_ept;
+    xl_d.switches = xn_switch;
     ctl_d.state = mmu_pkg::WalkXlate;
   endtask
 
@@ -707,6 +966,7 @@ module mmu_walker #(
   mmu_pkg::guest_acc_t acc_cur;
   logic [63:0]         pte_cur;
   logic                write, bounds_fault, leaf_ad, res_dirty;
+  logic                nested_below;  // AGILE: the table located is walked nested (§20.2)
   logic [PaBits-1:0]   next_table, next_entry;
   logic [63:0]         bounds_fault_addr;
 
@@ -716,12 +976,13 @@ module mmu_walker #(
     // or an EPT walk's end) is taken.
     acc_cur = acc_q;
     pte_cur = guest_q.pte;
-    bounds_fault = ctx_mode_i == mmu_pkg::ModeDirect && !bounds_pass;
+    bounds_fault = mmu_pkg::mode_direct_dim(ctx_mode_i) && !bounds_pass;
     bounds_fault_addr = xd_final ? 64'(xd_gpa) : 64'(entry_addr(xd_gpa, req_q.va, xd_glevel));
     next_table = xd_hpa;
     next_entry = entry_addr(next_table, req_q.va, xd_glevel);
     res_dirty = (!ctx_guest_ad_i || write || pte_cur[mmu_pkg::PteD]) && xd_dirty;
-    leaf_ad = ctx_guest_ad_i && (!pte_cur[mmu_pkg::PteA] || (write && !pte_cur[mmu_pkg::PteD]));
+    leaf_ad = ctx_guest_ad_i && (!gpte_ad_q[0] || (write && !gpte_ad_q[1]));
+    nested_below = guest_q.nested || xl_q.switches;
   end
 
   // A gPA was translated (xd_*): bounds check (DIRECT), then the next guest read or the end of
@@ -739,7 +1000,9 @@ module mmu_walker #(
         psc_fill_level_o = xd_glevel + 3'd1;
         psc_fill_next_o = next_table;
         psc_fill_acc_o = acc_cur;
+        psc_fill_nested_o = nested_below;
       end
+      guest_d.nested = nested_below;  // the switch takes effect with its pointer
       guest_d.level = xd_glevel;
       guest_d.pte_addr = next_entry;
       issue(1'b0, next_entry, xd_glevel, 2'b00);
@@ -764,6 +1027,59 @@ module mmu_walker #(
     end
   endtask
 
+  // NATIVE (host_tables): the guest entry of this cycle (host_pte, read at glevel_q now, or
+  // registered before its table A update), with the permissions up to it (host_acc), holds a
+  // host address, taken now (§12: no XLATE cycle): as take_translation takes XLATE's, with the
+  // entry's own values for the registered ones it reads. A table pointer fills the PSC and
+  // presents the next read in the next cycle; a leaf sets A/D or ends the walk. (No bounds
+  // check: only DIRECT has one.)
+  logic [63:0]         host_pte;
+  mmu_pkg::guest_acc_t host_acc;
+  logic                host_leaf, host_need_ad;
+  logic [PaBits-1:0]   host_table, host_leaf_addr, host_entry;
+
+  always_comb begin : host_address
+    host_pte = state_q == mmu_pkg::WalkGuestRead ? rdata : guest_q.pte;
+    host_acc = state_q == mmu_pkg::WalkGuestRead ? g_acc : acc_q;
+    host_leaf = state_q == mmu_pkg::WalkGuestRead && g_leaf;
+    host_table = {host_pte[PaBits-1:12], 12'h000};
+    host_entry = entry_addr(host_table, req_q.va, glevel_q - 3'd1);
+    host_leaf_addr = (host_table & ~offset_mask(g_gsize)) |
+                     (req_q.va[PaBits-1:0] & offset_mask(g_gsize));
+    host_need_ad = ctx_guest_ad_i && (!host_pte[mmu_pkg::PteA] ||
+                                      (write && !host_pte[mmu_pkg::PteD]));
+  end
+
+  task automatic take_host_address();
+    if (!host_leaf) begin
+      psc_fill_o = 1'b1;
+      psc_fill_level_o = glevel_q;
+      psc_fill_next_o = host_table;
+      psc_fill_acc_o = host_acc;
+      guest_d.level = glevel_q - 3'd1;
+      guest_d.pte_addr = host_entry;
+      issue(1'b0, host_entry, glevel_q - 3'd1, 2'b00);
+      ctl_d.state = mmu_pkg::WalkGuestRead;
+    end else begin
+      res_d.hpa = host_leaf_addr;
+      res_d.size = g_gsize;
+      res_d.gsize = g_gsize;
+      res_d.glob = host_pte[mmu_pkg::PteG];
+      res_d.acc = host_acc;
+      res_d.perm = PermRwx;
+      res_d.dirty = !ctx_guest_ad_i || write || host_pte[mmu_pkg::PteD];
+      if (host_need_ad) begin
+        ctl_d.fill_pending = 1'b1;
+        issue(1'b0, gpte_addr_q, glevel_q, {write, 1'b1});  // A, and D for a write
+        ctl_d.state = mmu_pkg::WalkGuestAdLeaf;
+      end else begin
+        resp.hpa = 52'(host_leaf_addr);
+        resp.size = g_gsize;
+        finish();
+      end
+    end
+  endtask
+
   always_comb begin : decide
     ctl_d = ctl_q;
     mem_d = mem_q;
@@ -774,6 +1090,7 @@ module mmu_walker #(
     xl_d = xl_q;
     ans_d = ans_q;
     span_d = span_q;
+    fmt_d = fmt_q;
 
     fin_valid = 1'b0;
     issued = 1'b0;
@@ -783,6 +1100,7 @@ module mmu_walker #(
     psc_fill_level_o = '0;
     psc_fill_next_o = '0;
     psc_fill_acc_o = guest_q.acc;
+    psc_fill_nested_o = 1'b0;
     ntlb_fill_o = 1'b0;
     ntlb_fill_gpa_o = ngpa_q;
     ntlb_fill_size_o = e_size;
@@ -815,7 +1133,34 @@ module mmu_walker #(
       mmu_pkg::WalkStart: begin : start
         span_d.gbase = ctx_gbase_i[PaBits-1:12];
         span_d.gsize = ctx_gsize_i[PaBits:12];
-        if (psc_hit_i) begin
+        fmt_d = ctx_ept_fmt_i;
+        guest_d.seg = seg_take;
+        guest_d.nested = agile && (psc_hit_i ? psc_nested_i : ctx_root_nested_i);
+        if (seg_take) begin
+          // A segment translation (§18.2): no PSC, no guest read. Its stand-in entry has A and D
+          // set and G clear, so that take_translation fills as §18.6 says (global 0, dirty =
+          // ept_dirty) and emits no guest A/D update (the segment has no entries).
+          guest_d.seg_gsize = seg_gsize;
+          guest_d.acc = seg_acc;
+          guest_d.level = 3'd0;
+          guest_d.pte = (64'd1 << mmu_pkg::PteA) | (64'd1 << mmu_pkg::PteD);
+          if (seg_denies) begin  // §18.3: P = 1, no guest level read
+            resp.fault = mmu_pkg::FaultGuestPf;
+            resp.fault_info = {4'h0, req_q.access == mmu_pkg::AccessExec, 1'b0, req_q.user,
+                               req_q.access == mmu_pkg::AccessWrite, 1'b1};
+            resp.fault_addr = req_q.va;
+            finish();
+          end else begin  // the final gPA, translated in XLATE
+            xl_d.gpa = seg_gpa;
+            xl_d.final_gpa = 1'b1;
+            xl_d.glevel = 3'd0;
+            xl_d.escaped = mmu_pkg::mode_direct_dim(ctx_mode_i) && seg_esc_hit;
+            xl_d.in_page = seg_esc_in_page;
+            xl_d.ept = 1'b0;
+            xl_d.switches = 1'b0;
+            ctl_d.state = mmu_pkg::WalkXlate;
+          end
+        end else if (psc_hit_i) begin
           // The deepest PSC hit skips the levels above it (§10.1).
           psc_touch_o = 1'b1;
           guest_d.acc = psc_acc_i;
@@ -823,8 +1168,16 @@ module mmu_walker #(
           guest_d.pte_addr = entry_addr(psc_next_i, req_q.va, psc_level_i - 3'd1);
           issue(1'b0, guest_d.pte_addr, psc_level_i - 3'd1, 2'b00);
           ctl_d.state = mmu_pkg::WalkGuestRead;
+        end else if (host_tables) begin  // the root table at CR3, a host address (early)
+          guest_d.level = 3'(GuestLevels);
+          guest_d.pte_addr = entry_addr(ctx_cr3_i, req_q.va, 3'(GuestLevels));
+          issue(1'b0, guest_d.pte_addr, 3'(GuestLevels), 2'b00);
+          ctl_d.state = mmu_pkg::WalkGuestRead;
         end else begin  // the root table's pointer, translated in XLATE
           to_xlate();
+          // AGILE's switch at the root: gCR3, through the EPT (§20.1). Chosen here, not in
+          // xn_gpa, so that the choice is not in series with the escape filter (§12).
+          if (agile_root) xl_d.gpa = ctx_gcr3_i;
         end
       end
 
@@ -842,6 +1195,8 @@ module mmu_walker #(
           end else if (!g_leaf && g_need_table_a) begin
             issue(1'b0, gpte_addr_q, glevel_q, 2'b01);  // A
             ctl_d.state = mmu_pkg::WalkGuestAdTable;
+          end else if (host_tables) begin  // a host address: no XLATE (§12)
+            take_host_address();
           end else begin  // the next table's or the final gPA, translated in XLATE
             to_xlate();
           end
@@ -849,7 +1204,9 @@ module mmu_walker #(
       end
 
       mmu_pkg::WalkGuestAdTable: begin : guest_ad_table
-        if (resp_fire) begin  // the next table's pointer, translated in XLATE
+        if (resp_fire && host_tables) begin  // a host address: no XLATE (§12)
+          take_host_address();
+        end else if (resp_fire) begin  // the next table's pointer, translated in XLATE
           to_xlate();
         end
       end
@@ -866,6 +1223,15 @@ module mmu_walker #(
       mmu_pkg::WalkXlateAnswer: begin : xlate_answer
         if (xd_valid) begin  // a nested-TLB hit that grants
           take_translation();
+        end else if (ans_q.beyond) begin
+          // §21.4: beyond the format's reach, an EPT violation at the top level with no entry
+          // read (no R/W/X in the qualification).
+          resp.fault = mmu_pkg::FaultEptViolation;
+          resp.fault_info = {xr_final, 1'b1, 4'b0000, mmu_pkg::ept_perm_needed(xr_access)};
+          resp.fault_addr = bounds_fault_addr;  // the final gPA or the guest entry's gPA (§6)
+          resp.fault_level = 4'(ept_top);
+          resp.fault_guest_level = 4'(xr_glevel);
+          finish();
         end else begin
           start_nested_walk();
         end
@@ -896,7 +1262,7 @@ module mmu_walker #(
             end else begin
               eptc_fill_o = 1'b1;  // validated, A set: the EPT PSC learns it (§10.3)
               nested_d.level = nlevel_q - 3'd1;
-              issue(1'b1, entry_addr(e_table, 64'(ngpa_q), nlevel_q - 3'd1),
+              issue(1'b1, ept_entry_addr(fmt_flat, e_table, ngpa_q, nlevel_q - 3'd1),
                     nlevel_q - 3'd1, 2'b00);
               ctl_d.state = mmu_pkg::WalkNestedRead;
             end
@@ -925,7 +1291,7 @@ module mmu_walker #(
           eptc_fill_next_o = nested_q.next_table;
           eptc_fill_perm_o = nested_q.perm;
           nested_d.level = nlevel_q - 3'd1;
-          issue(1'b1, entry_addr(nested_q.next_table, 64'(ngpa_q), nlevel_q - 3'd1),
+          issue(1'b1, ept_entry_addr(fmt_flat, nested_q.next_table, ngpa_q, nlevel_q - 3'd1),
                 nlevel_q - 3'd1, 2'b00);
           ctl_d.state = mmu_pkg::WalkNestedRead;
         end else if (resp_fire) begin  // the leaf's A/D is set: the EPT walk is complete
@@ -955,7 +1321,7 @@ module mmu_walker #(
   always_comb begin : counter_events
     ctr_inc = '0;
     if (mem_req_valid_o && mem_req_ready_i) begin
-      unique case ({mem_q.fetch_or, mem_q.nested})
+      unique case ({port_op.fetch_or, port_op.nested})
         2'b00: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestReads);
         2'b01: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrNestedReads);
         2'b10: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrGuestAdUpdates);
@@ -965,20 +1331,46 @@ module mmu_walker #(
     if (state_q != mmu_pkg::WalkIdle) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles);
     end
+    // Counter bits by decode, not by shifting a one-hot by a computed index: a shifter in series
+    // with the fault decision is too deep (§12).
     if (psc_touch_o) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrPscHitsL2) + 6'(psc_level_i) - 6'd2);
+      unique case (psc_level_i)
+        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL2);
+        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL3);
+        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL4);
+        3'd5: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL5);
+        default: ;
+      endcase
     end
     if (eptc_touch_o) begin  // the hit's level is the first EPT level read plus one
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrEptPscHitsL2) + 6'(ans_q.ept_level) -
-                                           6'd1);
+      unique case (ans_q.ept_level)
+        3'd1: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL2);
+        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL3);
+        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL4);
+        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL5);
+        default: ;
+      endcase
     end
-    if (xr_valid && xr_escaped) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEscapes);
+    // An escaped gPA in XLATE, an escaped gVA in START (§18.4: each once per walk).
+    if ((xr_valid && xr_escaped) || (state_q == mmu_pkg::WalkStart && seg_escaped)) begin
+      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEscapes);
+    end
     if (xa_valid) begin
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(xd_valid ? mmu_pkg::CtrNtlbHits :
                                                       mmu_pkg::CtrNtlbMisses);
     end
-    if (fin_valid && resp.fault != mmu_pkg::FaultNone) begin
-      ctr_inc = ctr_inc | mmu_pkg::ctr_bit(6'(mmu_pkg::CtrFaultGuestPf) + 6'(resp.fault) - 6'd1);
+    if (fin_valid) begin
+      unique case (resp.fault)
+        mmu_pkg::FaultGuestPf: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestPf);
+        mmu_pkg::FaultGuestGp: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestGp);
+        mmu_pkg::FaultEptViolation: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptViol);
+        mmu_pkg::FaultEptMisconfig: begin
+          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptMisconf);
+        end
+        mmu_pkg::FaultBounds: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultBounds);
+        mmu_pkg::FaultNoContext: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultNoContext);
+        default: ;
+      endcase
     end
     if (fin_valid && resp.vm_exit) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrVmExits);
   end
@@ -998,13 +1390,15 @@ module mmu_walker #(
                    state_q == mmu_pkg::WalkNestedRead ||
                    state_q == mmu_pkg::WalkNestedAd ||
                    state_q == mmu_pkg::WalkGuestAdLeaf;
-    mem_req_valid_o = in_mem_state && !ctl_q.mem_sent;
+    // An early operation (§12) is presented in the cycle it is decided, the others from mem_q.
+    port_op = early ? early_mem : mem_q;
+    mem_req_valid_o = (in_mem_state && !ctl_q.mem_sent) || early;
     mem_resp_ready_o = in_mem_state && ctl_q.mem_sent;
-    mem_req_addr_o = mem_q.addr;
-    mem_req_op_o = mem_q.fetch_or ? mmu_pkg::MemOpFetchOr : mmu_pkg::MemOpRead;
-    mem_req_ad_o = mem_q.fetch_or ? mem_q.ad : 2'b00;
-    mem_req_dim_o = mem_q.nested ? mmu_pkg::DimNested : mmu_pkg::DimGuest;
-    mem_req_level_o = mem_q.level;
+    mem_req_addr_o = port_op.addr;
+    mem_req_op_o = port_op.fetch_or ? mmu_pkg::MemOpFetchOr : mmu_pkg::MemOpRead;
+    mem_req_ad_o = port_op.fetch_or ? port_op.ad : 2'b00;
+    mem_req_dim_o = port_op.nested ? mmu_pkg::DimNested : mmu_pkg::DimGuest;
+    mem_req_level_o = port_op.level;
   end
 
   assign resp_valid_o = fin_valid;
@@ -1036,15 +1430,21 @@ module mmu_walker #(
       // The memory port presents a request, then waits for its response: never both, and
       // neither while no walk is in progress (IDLE, START, XLATE, ANSWER, DONE).
       mem_req_xor_resp: assert (!(mem_req_valid_o && mem_resp_ready_o));
-      no_mem_while_idle: assert (!mem_active || (state_q != mmu_pkg::WalkIdle &&
-                                                   state_q != mmu_pkg::WalkStart &&
-                                                   state_q != mmu_pkg::WalkXlate &&
-                                                   state_q != mmu_pkg::WalkXlateAnswer &&
-                                                   state_q != mmu_pkg::WalkDone));
+      // START and ANSWER present only the operation they decide (early, §12).
+      no_mem_while_idle: assert (!mem_active || early ||
+                                 (state_q != mmu_pkg::WalkIdle &&
+                                  state_q != mmu_pkg::WalkStart &&
+                                  state_q != mmu_pkg::WalkXlate &&
+                                  state_q != mmu_pkg::WalkXlateAnswer &&
+                                  state_q != mmu_pkg::WalkDone));
+      // An early operation is the one the cycle issues: the port keeps presenting it (mem_q)
+      // until it is accepted.
+      early_is_issued: assert (!early || (issued && mem_d == early_mem));
       // A FETCH_OR sets A, and D only with it (§2: only A/D bits, which mem_req_ad_o holds
       // alone); a read carries no data.
       fetch_or_sets_ad: assert (!mem_active ||
-                                (mem_q.fetch_or ? mem_q.ad[0] : mem_q.ad == 2'b00));
+                                (port_op.fetch_or ? port_op.ad[0] :
+                                                       port_op.ad == 2'b00));
       // No fill, touch or invalidation of a cache while the walker is idle: mmu_top accepts
       // control commands (invalidations, and register writes with their implicit flushes)
       // only then (§12), so no fill meets a pending flush.
@@ -1074,6 +1474,22 @@ module mmu_walker #(
       fill_in_done: assert (!tlb_fill_o || state_q == mmu_pkg::WalkDone);
       // §12 memory wait: until the response comes, the walker keeps its state and its
       // operation, and translates nothing.
+      // §18.2: START decides a segment translation alone: no PSC hit used and no guest read;
+      // the segment's permission fault ends the walk (GUEST_PF, level 0), else the final gPA
+      // is registered for XLATE.
+      segment_skips_psc: assert (!(state_q == mmu_pkg::WalkStart && seg_take) ||
+                                 (!psc_touch_o && !issued));
+      segment_fault_or_xlate: assert (!(state_q == mmu_pkg::WalkStart && seg_take) ||
+                                      (seg_denies ? fin_valid &&
+                                                    resp.fault == mmu_pkg::FaultGuestPf &&
+                                                    resp.fault_level == 4'd0 :
+                                                    ctl_d.state == mmu_pkg::WalkXlate &&
+                                                    xl_d.final_gpa && xl_d.glevel == 3'd0));
+      // §21.4: a gPA beyond the EPT format's reach that the nested TLB does not grant ends the
+      // walk in ANSWER with an EPT violation, no EPT read issued and no EPT PSC entry touched.
+      beyond_reach_faults: assert (!(xa_valid && !xd_valid && ans_q.beyond) ||
+                                   (fin_valid && resp.fault == mmu_pkg::FaultEptViolation &&
+                                    !issued && !eptc_touch_o));
       mem_wait_holds: assert (!(mem_resp_ready_o && !mem_resp_valid_i) ||
                               (ctl_d.state == state_q && ctl_d.mem_sent && !issued &&
                                !fin_valid && !xr_valid && !xn_valid));

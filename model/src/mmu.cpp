@@ -38,6 +38,9 @@ struct EptShape {
     return radix() ? entryIndex(gpa, level) : flatEntryIndex(gpa, level);
   }
   bool beyondReach(uint64_t gpa) const { return reach_bits != 0 && (gpa >> reach_bits) != 0; }
+  // The root table's address: a flattened table is 2 MiB aligned, EPTP bits 20:12 are ignored
+  // (§21.1); the root as a tag keeps them.
+  uint64_t rootTable(uint64_t root) const { return radix() ? root : root & ~(kFlatTableBytes - 1); }
   bool leaf(uint64_t e, unsigned level) const { return level == 1 || (e & ept::LP); }
   // The page a leaf of `level` maps (§2.2; §21.2: a flattened level-1 LP leaf maps 2 MiB, a
   // level-2 one 1 GiB).
@@ -653,9 +656,14 @@ struct Mmu::Impl {
   // `dropped`.
   bool stlbLookup(const Request &request, uint16_t pcid, bool &dropped) {
     for (const PageSize size : {PageSize::Size4K, PageSize::Size2M}) {
-      ++out->trace.stlb_cycles;
       const uint64_t vpn = request.va >> pageShift(size);
       const unsigned set = stlb.setOf(vpn);
+      // The RTL keeps each entry's size beside its valid bit (§9.2): a 2M set without a valid 2M
+      // entry is not read, and the probe decides after the 4K set.
+      if (size == PageSize::Size2M &&
+          stlb.find(set, [](const StlbEntry &e) { return e.size == PageSize::Size2M; }) < 0)
+        break;
+      ++out->trace.stlb_cycles;
       const auto matches = [&](const StlbEntry &e) {
         return e.vpn == vpn && e.size == size && e.vpid == request.vpid && (e.global || e.pcid == pcid);
       };
@@ -1023,7 +1031,7 @@ struct Mmu::Impl {
     ++counters[ctrIndex(Counter::NtlbMisses)];
     ++out->trace.ntlb_misses;
 
-    uint64_t table = root;
+    uint64_t table = shape.rootTable(root);
     uint8_t perm = 7;
     unsigned top = shape.levels;
     if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
@@ -1035,6 +1043,8 @@ struct Mmu::Impl {
     const auto step = [&](unsigned level) -> int {
       const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
+      if (level == top)
+        --out->trace.walk_cycles;  // presented in ANSWER, whose cycle it shares (§12: early)
       perm &= static_cast<uint8_t>(e & 7);
       if ((e & 7) == 0)
         return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
@@ -1264,9 +1274,15 @@ struct Mmu::Impl {
     return gbase <= a && a + n <= gbase + gsize && a + n <= (uint64_t{1} << config.pa_bits);
   }
 
+  // §12: in NATIVE the tables' addresses are host addresses, taken in the cycle the entry
+  // holding them is read: no XLATE cycle, and the root read is presented in START. (SHADOW and
+  // AGILE keep their XLATE cycles, which the policy's estimates count, §16.)
+  bool hostTables() const { return slotMode(*ctx) == Mode::Native; }
+
   // xlate_table(gpa, guest_level) of §5. Nested: the walk's mode is known to be NESTED.
   template <bool Nested = false> bool xlateTable(uint64_t gpa, unsigned guest_level, uint64_t &hpa) {
-    ++out->trace.walk_cycles;  // its XLATE cycle (§12)
+    if (Nested || !hostTables())
+      ++out->trace.walk_cycles;  // its XLATE cycle (§12)
     switch (Nested ? Mode::Nested : walkMode()) {
     case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
@@ -1301,7 +1317,8 @@ struct Mmu::Impl {
 
   // xlate_final(gpa, req, gsize) of §5. Nested: as for xlateTable().
   template <bool Nested = false> bool xlateFinal(uint64_t gpa, PageSize gsize, HostPage &page) {
-    ++out->trace.walk_cycles;  // its XLATE cycle (§12)
+    if (Nested || !hostTables())
+      ++out->trace.walk_cycles;  // its XLATE cycle (§12)
     switch (Nested ? Mode::Nested : walkMode()) {
     case Mode::Agile: break;  // walkMode() never answers it
     case Mode::Native:
@@ -1405,7 +1422,7 @@ struct Mmu::Impl {
       return true;
     if (shape.beyondReach(gpa))
       return false;
-    uint64_t table = root;
+    uint64_t table = shape.rootTable(root);
     unsigned level = shape.levels;
     if (const EptPscHit hit = findEptPsc(root, gpa, shape); hit.level != 0) {
       table = ept_psc[hit.level - 2]->at(hit.set, hit.way).next_hpa;
@@ -1658,11 +1675,19 @@ struct Mmu::Impl {
         return;
     }
     const bool ad = guestAd(c);
+    // Below a PSC hit the first guest read is presented in START, whose cycle it shares (§12:
+    // early), and so is the root read in NATIVE (CR3 is a host address); after CR3's
+    // XLATE it is not.
+    bool early = have_table || hostTables();
     for (;;) {
       if (level == 1)
         table_hints[tableHintIndex(va)] = TableHint{tableHintTag(va, vpid, pcid), table};
       const uint64_t addr = table + 8 * entryIndex(va, level);
       const uint64_t pte_value = emitRead(addr, Dim::Guest, level);
+      if (early) {
+        --out->trace.walk_cycles;
+        early = false;
+      }
       if (!(pte_value & pte::P)) {
         fault(Fault::GuestPageFault, pfCode(false, false), va, level);
         return;

@@ -165,13 +165,14 @@ private:
     // SDM: reads of guest paging structures are data reads.
     const Access access = final ? req_.access : Access::Read;
     const unsigned need = 1u << static_cast<unsigned>(access);
-    uint64_t table = ctx_.eptp & frame_bits_;
     unsigned rwx = 7;
     // §21.1: EPTP bits 9:8 name the table's format. 1: two levels of 18-bit index (gPA bits
     // 47:30, 29:12), 2: one level of 18 bits (29:12), reaching 48 and 30 gPA bits; 0 and the
     // reserved 3: the x86 radix format, 9 bits a level.
     const unsigned format = (ctx_.eptp >> 8) & 3;
     const bool flat = format == 1 || format == 2;
+    // A flattened root table is 2 MiB aligned: EPTP bits 20:12 are not part of its address.
+    uint64_t table = ctx_.eptp & frame_bits_ & (flat ? ~bitsBetween(20, 12) : ~uint64_t{0});
     const unsigned levels = format == 1 ? 2 : format == 2 ? 1 : cfg_.nested_levels;
     const unsigned index_bits = flat ? 18 : 9;
     // The SDM's exit qualification: bits 2:0 the access, 5:3 the AND of R/W/X over the entries

@@ -18,8 +18,8 @@
 //
 // Properties (names as scripts/formal reports them), on every cycle:
 //   tlb_entry_of_slot_in_force, psc_entry_of_slot_in_force
-//                              §3/§8.3: a valid entry whose VPID has a slot in force in DIRECT
-//                              mode carries that slot's current MODE, GBASE, GSIZE and escapes;
+//                              §3/§8.3: a valid entry whose VPID has a slot in force in DIRECT (or
+//                              DUAL_DIRECT, §18.3) mode carries that slot's current MODE, GBASE, GSIZE and escapes;
 //   lookup_is_lowest_valid     lk_found_o/lk_ctx_o name the lowest valid slot with the VPID (§3);
 //   select_is_the_slot         the select port returns that slot's registers.
 // The last two check the harness's reading of the slot storage against the module's ports.
@@ -36,7 +36,7 @@ module ctx_regs_isolation_formal #(
   input logic               rst_ni,
   input logic               wr_i,
   input logic [CtxBits-1:0] wr_ctx_i,
-  input logic [3:0]         wr_reg_i,
+  input logic [4:0]         wr_reg_i,
   input logic [63:0]        wr_data_i,
   input logic [15:0]        lk_vpid_i,   // the VPID a fill is made for
   input logic [1:0]         fill_i,      // fill entry k (0 TLB, 1 PSC)
@@ -47,22 +47,32 @@ module ctx_regs_isolation_formal #(
   typedef struct packed {
     logic                             valid;
     logic [15:0]                      vpid;
-    logic [1:0]                       mode;
+    logic [2:0]                       mode;
     logic [PaBits-13:0]               cr3;
     logic [PaBits-13:0]               ept_root;
     logic                             ept_ad;
+    logic [1:0]                       ept_fmt;
     logic [PaBits-13:0]               gbase;
     logic [PaBits-12:0]               gsize;
     logic                             guest_ad;
     logic [EscSlots-1:0]              esc_valid;
     logic [EscSlots*(PaBits-12)-1:0]  esc_page;
+    logic [51:0]                      gseg_base;
+    logic [2:0]                       gseg_grant;
+    logic [51:0]                      gseg_limit;
+    logic [PaBits-13:0]               gseg_offset;
+    logic [EscSlots-1:0]              gesc_valid;
+    logic [EscSlots*52-1:0]           gesc_page;
+    logic [PaBits-13:0]               gcr3;
+    logic                             root_nested;
   } slot_t;
-  localparam int unsigned SlotBits = 1 + 16 + 2 + 3 * (PaBits - 12) + 1 + (PaBits - 11) + 1 +
-                                     EscSlots + EscSlots * (PaBits - 12);
+  localparam int unsigned SlotBits = 1 + 16 + 3 + 3 * (PaBits - 12) + 1 + 2 + (PaBits - 11) + 1 +
+                                     EscSlots + EscSlots * (PaBits - 12) + 52 + 3 + 52 +
+                                     (PaBits - 12) + EscSlots + EscSlots * 52 + (PaBits - 12) + 1;
 
   // What an entry remembers of the slot that filled it.
   typedef struct packed {
-    logic [1:0]                       mode;
+    logic [2:0]                       mode;
     logic [PaBits-13:0]               gbase;
     logic [PaBits-12:0]               gsize;
     logic [EscSlots-1:0]              esc_valid;
@@ -74,12 +84,19 @@ module ctx_regs_isolation_formal #(
   logic [31:0]                     flush_vpid;
   logic                            lk_found;
   logic [CtxBits-1:0]              lk_ctx;
-  logic [1:0]                      sel_mode;
+  logic [2:0]                      sel_mode;
   logic [PaBits-1:0]               sel_cr3, sel_ept_root, sel_gbase;
   logic [PaBits:0]                 sel_gsize;
   logic                            sel_ept_ad, sel_guest_ad;
+  logic [1:0]                      sel_ept_fmt;
   logic [EscSlots-1:0]             sel_esc_valid;
   logic [EscSlots*(PaBits-12)-1:0] sel_esc_page;
+  logic [63:0]                     sel_gseg_base, sel_gseg_limit;
+  logic [PaBits-1:0]               sel_gseg_offset;
+  logic [EscSlots-1:0]             sel_gesc_valid;
+  logic [EscSlots*52-1:0]          sel_gesc_page;
+  logic [PaBits-1:0]               sel_gcr3;
+  logic                            sel_root_nested;
   logic [NumContexts*16-1:0]       eptp_vpids;
   logic [NumContexts-1:0]          eptp_vpids_valid;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -103,11 +120,19 @@ module ctx_regs_isolation_formal #(
     .sel_cr3_o          (sel_cr3),
     .sel_ept_root_o     (sel_ept_root),
     .sel_ept_ad_o       (sel_ept_ad),
+    .sel_ept_fmt_o      (sel_ept_fmt),
     .sel_gbase_o        (sel_gbase),
     .sel_gsize_o        (sel_gsize),
     .sel_guest_ad_o     (sel_guest_ad),
     .sel_esc_valid_o    (sel_esc_valid),
     .sel_esc_page_o     (sel_esc_page),
+    .sel_gseg_base_o    (sel_gseg_base),
+    .sel_gseg_limit_o   (sel_gseg_limit),
+    .sel_gseg_offset_o  (sel_gseg_offset),
+    .sel_gesc_valid_o   (sel_gesc_valid),
+    .sel_gesc_page_o    (sel_gesc_page),
+    .sel_gcr3_o         (sel_gcr3),
+    .sel_root_nested_o  (sel_root_nested),
     .eptp_root_i        (wr_data_i[PaBits-1:12]),
     .eptp_vpids_o       (eptp_vpids),
     .eptp_vpids_valid_o (eptp_vpids_valid)
@@ -121,7 +146,7 @@ module ctx_regs_isolation_formal #(
   // ---------------------------------------------------------------------------------------
   // The abstract cache: entry 0 a TLB entry, entry 1 a PSC entry.
 
-  localparam int unsigned StampBits = 2 + (PaBits - 12) + (PaBits - 11) + EscSlots +
+  localparam int unsigned StampBits = 3 + (PaBits - 12) + (PaBits - 11) + EscSlots +
                                       EscSlots * (PaBits - 12);
 
   // Entry k: VPID at [16k +: 16], stamp at [k * StampBits +: StampBits].
@@ -178,7 +203,8 @@ module ctx_regs_isolation_formal #(
           ref_slot[e * CtxBits +: CtxBits] = CtxBits'(c);
           ref_stamp[e * StampBits +: StampBits] = {q_slot.mode, q_slot.gbase, q_slot.gsize,
                                                    q_slot.esc_valid, q_slot.esc_page};
-          ref_direct[e] = q_slot.mode == mmu_pkg::ModeDirect;
+          ref_direct[e] = q_slot.mode == mmu_pkg::ModeDirect ||
+                          q_slot.mode == mmu_pkg::ModeDualDirect;
         end
       end
     end
@@ -193,7 +219,8 @@ module ctx_regs_isolation_formal #(
 
   always_comb begin : isolation
     if (initialized) begin
-      // An entry whose VPID has a DIRECT slot in force was made under that slot's registers.
+      // An entry whose VPID has a DIRECT or DUAL_DIRECT slot in force was made under that
+      // slot's registers (the guest segment's, which do not flush, excepted: §18.3).
       if (entry_valid_q[0] && ref_found[0] && ref_direct[0])
         tlb_entry_of_slot_in_force: assert (entry_stamp_q[0 +: StampBits] ==
                                             ref_stamp[0 +: StampBits]);

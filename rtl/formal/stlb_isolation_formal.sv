@@ -185,20 +185,12 @@ module stlb_isolation_formal #(
     if (pr_start_i) probe_vpid_q <= pr_vpid;
   end
 
-  function automatic logic [63:0] page_bytes(mmu_pkg::page_size_e size);
-    unique case (size)
-      mmu_pkg::Size2M: page_bytes = 64'd2097152;
-      mmu_pkg::Size1G: page_bytes = 64'd1073741824;
-      default: page_bytes = 64'd4096;
-    endcase
-  endfunction
-
   // The page [frame & ~(size-1), + size) lies in [lo_q, hi_q).
   function automatic logic in_region(logic [PaBits-13:0] frame, mmu_pkg::page_size_e size,
                                      logic [PaBits:0] lo, logic [PaBits:0] hi);
     logic [63:0] page;
-    page = 64'({frame, 12'h000}) & ~(page_bytes(size) - 64'd1);
-    in_region = 64'(lo) <= page && page + page_bytes(size) <= 64'(hi);
+    page = 64'({frame, 12'h000}) & ~(mmu_pkg::page_bytes(size) - 64'd1);
+    in_region = 64'(lo) <= page && page + mmu_pkg::page_bytes(size) <= 64'(hi);
   endfunction
 
   always_comb begin : environment

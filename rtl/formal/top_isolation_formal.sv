@@ -58,7 +58,7 @@ module top_isolation_formal #(
   input logic                 ctrl_valid_i,
   input mmu_pkg::ctrl_op_e    ctrl_op_i,
   input logic [CtxBits-1:0]   ctrl_ctx_i,
-  input logic [3:0]           ctrl_reg_i,
+  input logic [4:0]           ctrl_reg_i,
   input logic [63:0]          ctrl_data_i,
   input logic [15:0]          ctrl_vpid_i,
   input logic [11:0]          ctrl_pcid_i
@@ -90,8 +90,8 @@ module top_isolation_formal #(
     ctrl_data = ctrl_data_i;
     if (ctrl_op_i == mmu_pkg::CtrlWriteReg) begin
       unique case (ctrl_reg_i)
-        4'd0: ctrl_data = {47'd0, ctrl_data_i[16], 15'd0, ctrl_data_i[0]};
-        4'd4, 4'd5: ctrl_data = {ctrl_data_i[63:RegionLsb], RegionLsb'(0)};
+        5'd0: ctrl_data = {47'd0, ctrl_data_i[16], 15'd0, ctrl_data_i[0]};
+        5'd4, 5'd5: ctrl_data = {ctrl_data_i[63:RegionLsb], RegionLsb'(0)};
         default: ;
       endcase
     end
@@ -158,7 +158,7 @@ module top_isolation_formal #(
 
   logic [NumContexts-1:0]            valid_q;
   logic [NumContexts*16-1:0]         vpid_q;
-  logic [NumContexts*2-1:0]          mode_q;
+  logic [NumContexts*3-1:0]          mode_q;
   logic [NumContexts*(PaBits-12)-1:0] gbase_q;   // GBASE[P-1:12]
   logic [NumContexts*(PaBits-11)-1:0] gsize_q;   // GSIZE[P:12]
 
@@ -177,13 +177,14 @@ module top_isolation_formal #(
       for (int unsigned c = 0; c < NumContexts; c++) begin
         if (32'(ctrl_ctx_i) == c) begin
           unique case (ctrl_reg_i)
-            4'd0: begin
+            5'd0: begin
               vpid_q[c * 16 +: 16] <= ctrl_data[15:0];
               valid_q[c] <= ctrl_data[16];
             end
-            4'd1: mode_q[c * 2 +: 2] <= ctrl_data[1:0];
-            4'd4: gbase_q[c * (PaBits - 12) +: (PaBits - 12)] <= ctrl_data[PaBits-1:12];
-            4'd5: gsize_q[c * (PaBits - 11) +: (PaBits - 11)] <= ctrl_data[PaBits:12];
+            // Code 7 is reserved: the write is ignored (§3).
+            5'd1: if (ctrl_data[2:0] <= 3'd6) mode_q[c * 3 +: 3] <= ctrl_data[2:0];
+            5'd4: gbase_q[c * (PaBits - 12) +: (PaBits - 12)] <= ctrl_data[PaBits-1:12];
+            5'd5: gsize_q[c * (PaBits - 11) +: (PaBits - 11)] <= ctrl_data[PaBits:12];
             default: ;
           endcase
         end
@@ -200,7 +201,8 @@ module top_isolation_formal #(
     req_hi = '0;
     for (int c = 32'(NumContexts) - 1; c >= 0; c--) begin
       if (valid_q[c] && vpid_q[c * 16 +: 16] == req_vpid) begin
-        req_direct = mode_q[c * 2 +: 2] == 2'd3;
+        // DIRECT and DUAL_DIRECT (§18.3: the invariant holds for both).
+        req_direct = mode_q[c * 3 +: 3] == 3'd3 || mode_q[c * 3 +: 3] == 3'd5;
         req_lo = 64'({gbase_q[c * (PaBits - 12) +: (PaBits - 12)], 12'h000});
         req_hi = req_lo + 64'({gsize_q[c * (PaBits - 11) +: (PaBits - 11)], 12'h000});
       end
@@ -236,16 +238,8 @@ module top_isolation_formal #(
     within = base <= lo && lo + n <= limit;
   endfunction
 
-  function automatic logic [63:0] page_bytes(mmu_pkg::page_size_e size);
-    unique case (size)
-      mmu_pkg::Size2M: page_bytes = 64'd2097152;
-      mmu_pkg::Size1G: page_bytes = 64'd1073741824;
-      default: page_bytes = 64'd4096;
-    endcase
-  endfunction
-
   logic [63:0] resp_page;
-  assign resp_page = 64'(resp_hpa) & ~(page_bytes(resp_size) - 64'd1);
+  assign resp_page = 64'(resp_hpa) & ~(mmu_pkg::page_bytes(resp_size) - 64'd1);
 
   logic initialized = 1'b0;
   always_ff @(posedge clk_i) initialized <= 1'b1;
@@ -279,8 +273,8 @@ module top_isolation_formal #(
   logic [1:0]           probe_inv_vpids_valid, probe_ctx_flush;
 
   logic [63:0] rd_page, hit_page;
-  assign rd_page = 64'({probe_rd_frame, 12'h000}) & ~(page_bytes(probe_rd_size) - 64'd1);
-  assign hit_page = probe_resp_d.hpa & ~(page_bytes(probe_resp_d.size) - 64'd1);
+  assign rd_page = 64'({probe_rd_frame, 12'h000}) & ~(mmu_pkg::page_bytes(probe_rd_size) - 64'd1);
+  assign hit_page = probe_resp_d.hpa & ~(mmu_pkg::page_bytes(probe_resp_d.size) - 64'd1);
 
   always_comb begin : wiring
     if (initialized && rst_ni) begin
@@ -336,7 +330,7 @@ module top_isolation_formal #(
       if (cur_direct_q && mem_req_valid && mem_req_dim == mmu_pkg::DimGuest)
         top_guest_op_in_region: assert (within(64'(mem_req_addr), 64'd8, cur_lo_q, cur_hi_q));
       if (cur_direct_q && resp_valid && resp_fault == mmu_pkg::FaultNone)
-        top_resp_in_region: assert (within(resp_page, page_bytes(resp_size), cur_lo_q,
+        top_resp_in_region: assert (within(resp_page, mmu_pkg::page_bytes(resp_size), cur_lo_q,
                                            cur_hi_q));
     end
   end

@@ -1,5 +1,7 @@
 // walker_isolation_formal: the formal harness for the DIRECT-mode isolation invariant (§8.3)
-// on mmu_walker.
+// on mmu_walker, in DIRECT and in DUAL_DIRECT mode (§18.3: the invariant holds for both; a
+// DUAL_DIRECT walk inside the guest segment translates gVA + OFFSET, for any OFFSET, through the
+// same bounds checker).
 //
 // The harness plays the rest of mmu_top around one walker, giving it the freedom the top's
 // environment could give it:
@@ -15,13 +17,15 @@
 //     mode, a hit points to a table inside [GBASE, GBASE + GSIZE). That is §8.3 part 3 used as
 //     the induction hypothesis; part 3 is asserted below for every fill, and the flush on a write
 //     of GBASE/GSIZE/MODE/ESCAPE (§3) is what carries it across register changes;
-//   - the context registers (mode, CR3, EPTP, GBASE, GSIZE, A/D enables, escape list) take free
+//   - the context registers (mode, CR3, EPTP, GBASE, GSIZE, A/D enables, escape list, the guest
+//     segment's BASE, LIMIT, OFFSET and GESCAPE list) take free
 //     values, but change only in a cycle where the walker is idle and no walk starts, as mmu_top
 //     accepts control commands only then (§12) and latches the walk's slot at the start;
 //   - requests (start_i and its payload) are free.
 // Reset is applied in the first cycle and is free afterwards.
 //
-// Properties, checked on every cycle while the context is in DIRECT mode (the names are the ones
+// Properties, checked on every cycle while the context is in DIRECT or DUAL_DIRECT mode (the
+// names are the ones
 // scripts/formal reports):
 //   guest_op_in_region   §8.3.1  a GUEST-dimension memory operation presented on the port
 //                                covers 8 bytes inside [GBASE, GBASE + GSIZE);
@@ -39,10 +43,14 @@
 //   inv_span             GBASE and GSIZE registered in START are the context's while a walk runs;
 //   inv_limit            the limit the bounds checker compares with (their sum, registered in
 //                        the cycle after) is the region's end where a check can use it (ANSWER,
-//                        and the EPT walk that may follow).
-// Five of the walker's internal signals (gpte_addr_q, nfinal_q, xr_final, span_q, limit_q) are
-// not ports; scripts/formal connects the probe_* wires below to them after flattening (yosys
-// `connect`).
+//                        and the EPT walk that may follow);
+//   inv_segment          a guest segment translation (§18.2), after START, is in none of the
+//                        guest-entry states, translates the final gPA, and its stand-in entry
+//                        has A and D set (so it issues no guest A/D update): it emits no guest
+//                        address, and inv_leaf_addr does not apply to it.
+// Seven of the walker's internal signals (gpte_addr_q, nfinal_q, xr_final, span_q, limit,
+// seg_q, gpte_ad_q) are not ports; scripts/formal connects the probe_* wires below to them after
+// flattening (yosys `connect`).
 module walker_isolation_formal #(
   parameter int unsigned GuestLevels = 4,
   parameter int unsigned NestedLevels = 4,
@@ -60,20 +68,29 @@ module walker_isolation_formal #(
   input mmu_pkg::access_e                  start_access_i,
   input logic                              start_user_i,
   // Context register values offered by the control port (taken only while idle).
-  input logic [1:0]                        next_mode_i,
+  input logic [2:0]                        next_mode_i,
   input logic [PaBits-13:0]                next_cr3_i,
   input logic [PaBits-13:0]                next_ept_root_i,
   input logic                              next_ept_ad_i,
+  input logic [1:0]                        next_ept_fmt_i,  // EPTP FMT (§21.1), any code
   input logic [PaBits-13:0]                next_gbase_i,   // GBASE[P-1:12]
   input logic [PaBits-12:0]                next_gsize_i,   // GSIZE[P:12]
   input logic                              next_guest_ad_i,
   input logic [EscSlots-1:0]               next_esc_valid_i,
   input logic [EscSlots*(PaBits-12)-1:0]   next_esc_page_i,
+  input logic [63:0]                       next_gseg_base_i,
+  input logic [63:0]                       next_gseg_limit_i,
+  input logic [PaBits-13:0]                next_gseg_offset_i,  // OFFSET[P-1:12]
+  input logic [EscSlots-1:0]               next_gesc_valid_i,
+  input logic [EscSlots*52-1:0]            next_gesc_page_i,
+  input logic [PaBits-13:0]                next_gcr3_i,         // AGILE's GCR3[P-1:12] (§20.1)
+  input logic                              next_root_nested_i,  // and its bit 0
   // PSC answers.
   input logic                              psc_hit_i,
   input logic [2:0]                        psc_level_i,
   input logic [PaBits-1:0]                 psc_next_i,
   input mmu_pkg::guest_acc_t               psc_acc_i,
+  input logic                              psc_nested_i,
   // Nested-TLB answers.
   input logic                              ntlb_match_i,
   input logic [PaBits-1:0]                 ntlb_hpa_i,
@@ -95,12 +112,19 @@ module walker_isolation_formal #(
   // The context registers of the walk's slot, as mmu_ctx_regs keeps them (page numbers; the
   // low 12 bits of every address register read as zero).
 
-  logic [1:0]                      mode_q;
+  logic [2:0]                      mode_q;
   logic [PaBits-13:0]              cr3_q, ept_root_q, gbase_q;
   logic [PaBits-12:0]              gsize_q;
   logic                            ept_ad_q, guest_ad_q;
+  logic [1:0]                      ept_fmt_q;
   logic [EscSlots-1:0]             esc_valid_q;
   logic [EscSlots*(PaBits-12)-1:0] esc_page_q;
+  logic [63:0]                     gseg_base_q, gseg_limit_q;
+  logic [PaBits-13:0]              gseg_offset_q;
+  logic [EscSlots-1:0]             gesc_valid_q;
+  logic [EscSlots*52-1:0]          gesc_page_q;
+  logic [PaBits-13:0]              gcr3_q;
+  logic                            root_nested_q;
 
   mmu_pkg::walk_state_e state;
   logic                 ctx_may_change;
@@ -113,11 +137,19 @@ module walker_isolation_formal #(
       cr3_q <= next_cr3_i;
       ept_root_q <= next_ept_root_i;
       ept_ad_q <= next_ept_ad_i;
+      ept_fmt_q <= next_ept_fmt_i;
       gbase_q <= next_gbase_i;
       gsize_q <= next_gsize_i;
       guest_ad_q <= next_guest_ad_i;
       esc_valid_q <= next_esc_valid_i;
       esc_page_q <= next_esc_page_i;
+      gseg_base_q <= next_gseg_base_i;
+      gseg_limit_q <= next_gseg_limit_i;
+      gseg_offset_q <= next_gseg_offset_i;
+      gesc_valid_q <= next_gesc_valid_i;
+      gesc_page_q <= next_gesc_page_i;
+      gcr3_q <= next_gcr3_i;
+      root_nested_q <= next_root_nested_i;
     end
   end
 
@@ -132,6 +164,7 @@ module walker_isolation_formal #(
   logic [2:0]                      psc_fill_level;
   logic [PaBits-1:0]               psc_fill_next;
   mmu_pkg::guest_acc_t             psc_fill_acc;
+  logic                            psc_fill_nested;
   logic                            ntlb_lk_valid, ntlb_touch, ntlb_inv_matching, ntlb_fill;
   logic [PaBits-1:0]               ntlb_lk_gpa, ntlb_fill_gpa, ntlb_fill_hpa;
   mmu_pkg::page_size_e             ntlb_fill_size;
@@ -176,20 +209,30 @@ module walker_isolation_formal #(
     .ctx_cr3_i           ({cr3_q, 12'h000}),
     .ctx_ept_root_i      ({ept_root_q, 12'h000}),
     .ctx_ept_ad_i        (ept_ad_q),
+    .ctx_ept_fmt_i       (ept_fmt_q),
     .ctx_gbase_i         ({gbase_q, 12'h000}),
     .ctx_gsize_i         ({gsize_q, 12'h000}),
     .ctx_guest_ad_i      (guest_ad_q),
     .ctx_esc_valid_i     (esc_valid_q),
     .ctx_esc_page_i      (esc_page_q),
+    .ctx_gseg_base_i     (gseg_base_q),
+    .ctx_gseg_limit_i    (gseg_limit_q),
+    .ctx_gseg_offset_i   ({gseg_offset_q, 12'h000}),
+    .ctx_gesc_valid_i    (gesc_valid_q),
+    .ctx_gesc_page_i     (gesc_page_q),
+    .ctx_gcr3_i          ({gcr3_q, 12'h000}),
+    .ctx_root_nested_i   (root_nested_q),
     .psc_hit_i           (psc_hit_i),
     .psc_level_i         (psc_level_i),
     .psc_next_i          (psc_next_i),
     .psc_acc_i           (psc_acc_i),
+    .psc_nested_i        (psc_nested_i),
     .psc_touch_o         (psc_touch),
     .psc_fill_o          (psc_fill),
     .psc_fill_level_o    (psc_fill_level),
     .psc_fill_next_o     (psc_fill_next),
     .psc_fill_acc_o      (psc_fill_acc),
+    .psc_fill_nested_o   (psc_fill_nested),
     .ntlb_lk_valid_o     (ntlb_lk_valid),
     .ntlb_lk_gpa_o       (ntlb_lk_gpa),
     .ntlb_match_i        (ntlb_match_i),
@@ -251,21 +294,14 @@ module walker_isolation_formal #(
     within_region = base <= lo && lo + n <= limit;
   endfunction
 
-  function automatic logic [63:0] page_bytes(mmu_pkg::page_size_e size);
-    unique case (size)
-      mmu_pkg::Size2M: page_bytes = 64'd2097152;
-      mmu_pkg::Size1G: page_bytes = 64'd1073741824;
-      default: page_bytes = 64'd4096;
-    endcase
-  endfunction
-
   // The page of the given size that contains hpa.
   function automatic logic [63:0] page_of(logic [PaBits-1:0] hpa, mmu_pkg::page_size_e size);
-    page_of = 64'(hpa) & ~(page_bytes(size) - 64'd1);
+    page_of = 64'(hpa) & ~(mmu_pkg::page_bytes(size) - 64'd1);
   endfunction
 
+  // The modes the invariant covers (§8.3, §18.3).
   logic direct;
-  assign direct = mode_q == mmu_pkg::ModeDirect;
+  assign direct = mode_q == mmu_pkg::ModeDirect || mode_q == mmu_pkg::ModeDualDirect;
 
   // Driven by scripts/formal from u_walker.gpte_addr_q and u_walker.nfinal_q (see the header).
   /* verilator lint_off UNDRIVEN */
@@ -273,7 +309,9 @@ module walker_isolation_formal #(
   logic              probe_nfinal;
   logic              probe_xfinal;  // u_walker.xr_final: XLATE / ANSWER translate the final gPA
   logic [2*PaBits-24:0] probe_span;  // u_walker.span_q: {GBASE, GSIZE} page numbers, from START
-  logic [PaBits+1:0] probe_limit;  // u_walker.limit_q: their sum, registered the cycle after
+  logic [PaBits+1:0] probe_limit;  // u_walker.limit: their sum, registered (in halves) the cycle after
+  logic              probe_seg;    // u_walker.seg_q: the walk is a guest segment translation
+  logic [1:0]        probe_seg_ad;  // u_walker.gpte_ad_q: {D, A} of its (stand-in) guest entry
   /* verilator lint_on UNDRIVEN */
 
   // The nested-TLB and EPT PSC answers of the cycle before (the environment's ANSWER rule).
@@ -299,6 +337,9 @@ module walker_isolation_formal #(
     // The PSCs exist for levels 2..GuestLevels only (§10.1).
     if (psc_hit_i) assume (psc_level_i >= 3'd2 && 32'(psc_level_i) <= 32'(GuestLevels));
     if (eptc_hit_i) assume (eptc_level_i >= 3'd2 && 32'(eptc_level_i) <= 32'(NestedLevels));
+    // ... and a flattened format uses level 2 only (FLAT2) or none (FLAT1, §21.5).
+    if (eptc_hit_i && ept_fmt_q == 2'(mmu_pkg::EptFmtFlat2)) assume (eptc_level_i == 3'd2);
+    if (ept_fmt_q == 2'(mmu_pkg::EptFmtFlat1)) assume (!eptc_hit_i);
     // ANSWER looks the gPA of XLATE up again (§12) and finds what XLATE found.
     if (state == mmu_pkg::WalkXlateAnswer)
       assume (ntlb_match_i == prev_ntlb_match && eptc_hit_i == prev_eptc_hit &&
@@ -316,10 +357,10 @@ module walker_isolation_formal #(
       // §8.3 part 2.
       if (tlb_fill)
         tlb_fill_in_region: assert (within_region(page_of(tlb_fill_hpa, tlb_fill_size),
-                                           page_bytes(tlb_fill_size), region_lo, region_hi));
+                                           mmu_pkg::page_bytes(tlb_fill_size), region_lo, region_hi));
       if (resp_valid && resp.fault == mmu_pkg::FaultNone)
         resp_in_region: assert (within_region(page_of(resp.hpa[PaBits-1:0], resp.size),
-                                       page_bytes(resp.size), region_lo, region_hi));
+                                       mmu_pkg::page_bytes(resp.size), region_lo, region_hi));
       // §8.3 part 3.
       if (psc_fill)
         psc_fill_in_region: assert (within_region(page_of(psc_fill_next, mmu_pkg::Size4K), 64'd4096,
@@ -331,9 +372,10 @@ module walker_isolation_formal #(
     if (initialized && direct) begin
       if (in_mem_state && mem_req_dim == mmu_pkg::DimGuest)
         inv_guest_addr: assert (within_region(64'(mem_req_addr), 64'd8, region_lo, region_hi));
-      if (state == mmu_pkg::WalkGuestRead || state == mmu_pkg::WalkGuestAdTable ||
-          state == mmu_pkg::WalkGuestAdLeaf || (nested_state && probe_nfinal) ||
-          ((state == mmu_pkg::WalkXlate || state == mmu_pkg::WalkXlateAnswer) && probe_xfinal))
+      if (!probe_seg &&
+          (state == mmu_pkg::WalkGuestRead || state == mmu_pkg::WalkGuestAdTable ||
+           state == mmu_pkg::WalkGuestAdLeaf || (nested_state && probe_nfinal) ||
+           ((state == mmu_pkg::WalkXlate || state == mmu_pkg::WalkXlateAnswer) && probe_xfinal)))
         inv_leaf_addr: assert (within_region(64'(probe_gpte_addr), 64'd8, region_lo, region_hi));
       // The bounds checker compares with GBASE + GSIZE, summed from the copies registered in
       // START (§12): during a walk they are the context's (fixed while the walker is busy), and
@@ -343,9 +385,18 @@ module walker_isolation_formal #(
         inv_span: assert (probe_span == {gbase_q, gsize_q});
       if (state == mmu_pkg::WalkXlateAnswer || nested_state)
         inv_limit: assert (64'(probe_limit) == region_hi);
+      // §18.2: a segment translation has no guest entry: it reads none, updates none (its
+      // stand-in has A and D set) and translates only the final gPA.
+      if (probe_seg && state != mmu_pkg::WalkIdle && state != mmu_pkg::WalkStart)
+        inv_segment: assert (state != mmu_pkg::WalkGuestRead &&
+                             state != mmu_pkg::WalkGuestAdTable &&
+                             state != mmu_pkg::WalkGuestAdLeaf && probe_seg_ad == 2'b11 &&
+                             (!(state == mmu_pkg::WalkXlate ||
+                                state == mmu_pkg::WalkXlateAnswer) || probe_xfinal) &&
+                             (!nested_state || probe_nfinal));
       if (state == mmu_pkg::WalkGuestAdLeaf)
         inv_result_page: assert (within_region(page_of(tlb_fill_hpa, tlb_fill_size),
-                                        page_bytes(tlb_fill_size), region_lo, region_hi));
+                                        mmu_pkg::page_bytes(tlb_fill_size), region_lo, region_hi));
     end
   end
 `endif

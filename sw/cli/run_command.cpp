@@ -185,7 +185,6 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
 
   if (!o.policy_modes.empty()) {
     // Comma-separated names of the modes the policy may also switch into (§16).
-    std::vector<vmm::Approach> targets;
     for (size_t at = 0; at <= o.policy_modes.size();) {
       const size_t comma = std::min(o.policy_modes.find(',', at), o.policy_modes.size());
       const std::string name = o.policy_modes.substr(at, comma - at);
@@ -198,30 +197,13 @@ run::RunRequest makeRequest(const RunCommandOptions &o) {
       else
         usageError("--policy-modes",
                    "expected guest-direct, dual-direct or agile, comma-separated, got '" + name + "'");
-      targets.push_back(vmm::parseApproach(name));
       at = comma + 1;
     }
     if (!request.adaptive)
       usageError("--policy-modes", "needs the adaptive policy (--mode adaptive or all, not --policy none)");
-    // Refused on the RTL while it lacks a mode (modelOnlySection names the spec's section).
-    for (const vmm::Approach target : targets)
-      if (const char *section = vmm::modelOnlySection(target); o.backend == "rtl" && section != nullptr)
-        usageError("--policy-modes", std::string(vmm::toString(target)) +
-                                         " runs on the model backend only: the RTL does not implement it yet "
-                                         "(docs/architecture.md " + section + ")");
   }
   if (o.backend == "rtl")
     request.backend = run::BackendKind::Rtl;
-  for (const vmm::Approach approach : request.approaches)
-    if (const char *section = vmm::modelOnlySection(approach);
-        request.backend == run::BackendKind::Rtl && section != nullptr)
-      usageError("--mode", std::string(vmm::toString(approach)) +
-                               " runs on the model backend only: the RTL does not implement it yet (docs/architecture.md " +
-                               section + ")");
-  if (request.backend == run::BackendKind::Rtl && !o.ept_format.empty() && o.ept_format != "4level")
-    usageError("--ept-format", o.ept_format +
-                                   " runs on the model backend only: the RTL walks every EPT as 4level "
-                                   "(docs/architecture.md §21.8)");
   if (!o.rtl_params.empty() && request.backend != run::BackendKind::Rtl)
     usageError("--rtl-params", "needs --backend rtl (it picks the verilated RTL's parameter set)");
   if (o.no_cycle_skip && request.backend != run::BackendKind::Rtl)
@@ -394,7 +376,7 @@ void addRunCommand(CLI::App &app, Action &action) {
   run->add_option("TRACE", o->trace, "The .vmt trace to replay (default: the bundled mix)");
   run->add_option("--mode", o->mode, "The approaches to run (all: native to direct and the adaptive policy; guest-direct and "
                   "dual-direct, the guest direct segment of docs/architecture.md §18, and agile, agile paging of "
-                  "§20, run by name on the model backend only)")
+                  "§20, run by name)")
       ->check(oneOf(kModes));
   run->add_option("--backend", o->backend, "The MMU: the golden model, or the RTL checked against it")
       ->check(oneOf({"model", "rtl"}));
@@ -425,8 +407,8 @@ void addRunCommand(CLI::App &app, Action &action) {
       ->default_str("compact");
   run->add_option("--ept-format", o->ept_format,
                   "The nested table's format (docs/architecture.md §21): 4level (x86 EPT), 2level (two levels of "
-                  "2 MiB tables indexed by 18 bits) or 1level (one 2 MiB table, a guest of at most 1 GiB); model "
-                  "backend only for 2level and 1level; adds the EPT tables' memory and cost to the report")
+                  "2 MiB tables indexed by 18 bits) or 1level (one 2 MiB table, a guest of at most 1 GiB), on "
+                  "both backends; adds the EPT tables' memory and cost to the report")
       ->check(oneOf({"4level", "2level", "1level"}))
       ->default_str("4level");
   run->add_option("--policy-modes", o->policy_modes,

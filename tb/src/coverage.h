@@ -1,7 +1,9 @@
 // coverage.h - the functional coverage collector (UVM: a uvm_subscriber of the scoreboard's
 // checked transactions and the control monitor).
 //
-// Bins: mode x guest page size x host page size (successful walks), fault class x mode, hit
+// Bins: mode x guest page size x host page size (successful walks), fault class x mode, the
+// guest segment's paths in GUEST_DIRECT and DUAL_DIRECT (§18.2), the EPT formats' walks and
+// faults (§21), hit
 // source (TLB, each PSC level, nested TLB, each EPT PSC level, full walk, escape), the STLB
 // (§9.2: hits per page size and per mode, misses per page size, fills, non-granting entries
 // dropped in the 4K and in the 2M set, each command that removed entries: INV_ALL's clear and
@@ -60,18 +62,35 @@ private:
   };
   unsigned addBin(const std::string &name);
   void hit(unsigned bin) { ++bins_[bin].hits; }
+  void sampleSegment(const CheckedTransaction &t);
+  void sampleEptFormat(const CheckedTransaction &t);
+  void sampleAgile(const CheckedTransaction &t);
 
   std::vector<Bin> bins_;
   // Bin indices, laid out for direct indexing on the hot path.
-  unsigned size_bins_[4][3][3];  // mode, guest size, host size; ~0u where impossible
-  unsigned fault_bins_[4][7];    // mode, fault class; ~0u where impossible
+  static constexpr unsigned kModes = 7;    // mode_e: NATIVE .. AGILE
+  static constexpr unsigned kRegBins = 14;  // VPID..FLAGS, (7), ESCAPE, GSEG_BASE/LIMIT/OFFSET, GESCAPE, GCR3
+  unsigned size_bins_[kModes][3][3];  // mode, guest size, host size; ~0u where impossible
+  unsigned fault_bins_[kModes][7];    // mode, fault class; ~0u where impossible
+  // GUEST_DIRECT, DUAL_DIRECT: in segment, escaped VA, outside, permission fault, EPT fault
+  // (GUEST_DIRECT) or escaped gPA (DUAL_DIRECT), bounds fault (DUAL_DIRECT).
+  unsigned segment_bins_[2][6];
+  // EPT formats (§21), 4level, 2level, 1level: a successful walk that read the EPT, an EPT
+  // violation, an EPT misconfiguration; 2level's 1G leaf and level-2 EPT PSC hit (~0u without
+  // one), 1level's gPA beyond the reach (§21.4).
+  unsigned ept_format_bins_[3][3];
+  unsigned flat2_1g_bin_, flat2_ept_psc_bin_, flat1_beyond_bin_;
+  // AGILE (§20): the first guest level walked nested (1..L), and the other paths and faults.
+  unsigned agile_switch_bins_[6];
+  unsigned agile_no_switch_bin_, agile_resumed_bin_;
+  unsigned agile_shadow_fault_bin_, agile_guest_fault_bin_, agile_ept_fault_bin_;
   unsigned no_context_bin_;
   unsigned ept_table_bin_, ept_final_bin_;  // EPT faults by the access that faulted (§6)
   unsigned tlb_hit_bin_, full_walk_bin_, ntlb_hit_bin_, escape_bin_;
   unsigned psc_bins_[6];  // by level 2..5
   unsigned ept_psc_bins_[6];  // by EPT level 2..5: a nested walk started from an EPT PSC hit
   unsigned control_bins_[6];
-  unsigned write_reg_bins_[9];  // VPID..FLAGS, ESCAPE
+  unsigned write_reg_bins_[kRegBins];
   unsigned stall_bins_[static_cast<size_t>(Channel::Count)];
   unsigned delayed_memory_bin_;
   unsigned counter_bins_[4];  // guest A/D, nested A/D, perm refills, escapes
@@ -80,7 +99,7 @@ private:
   // 4K, 2M, 1G), fills, non-granting entries dropped by the set they were found in (4K, 2M), and
   // control commands that removed entries, by command (INV_ALL clears, the others sweep).
   unsigned stlb_hit_bins_[2];
-  unsigned stlb_hit_mode_bins_[4];
+  unsigned stlb_hit_mode_bins_[kModes];
   unsigned stlb_miss_bins_[3];
   unsigned stlb_fill_bin_;
   unsigned stlb_drop_bins_[2];

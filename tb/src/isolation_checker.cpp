@@ -11,6 +11,10 @@ constexpr uint64_t kValidBit = uint64_t{1} << 16;
 
 bool sameRoot(uint64_t a, uint64_t b, uint64_t mask) { return (a & mask) == (b & mask); }
 
+// The modes the isolation property covers: DIRECT, and DUAL_DIRECT, whose every host address
+// passes the same bounds checker (§18.3).
+bool isDirect(Mode mode) { return mode == Mode::Direct || mode == Mode::DualDirect; }
+
 }  // namespace
 
 const char *churnName(ChurnKind kind) {
@@ -90,9 +94,11 @@ void IsolationChecker::writeReg(unsigned ctx, unsigned reg, uint64_t data) {
     return;
   }
   case static_cast<unsigned>(CtxReg::Mode): {
-    const Mode mode = static_cast<Mode>(data & 3);
-    if (in_force && mode != slot.mode && (mode == Mode::Direct || slot.mode == Mode::Direct))
-      arm(slot.vpid, mode == Mode::Direct ? ChurnKind::ModeIntoDirect : ChurnKind::ModeOutOfDirect);
+    if ((data & 7) > static_cast<uint64_t>(Mode::Agile))
+      return;  // a reserved code: the write is ignored (§3)
+    const Mode mode = static_cast<Mode>(data & 7);
+    if (in_force && isDirect(mode) != isDirect(slot.mode))
+      arm(slot.vpid, isDirect(mode) ? ChurnKind::ModeIntoDirect : ChurnKind::ModeOutOfDirect);
     slot.mode = mode;
     return;
   }
@@ -140,7 +146,7 @@ void IsolationChecker::write(const ObservedControl &observed) {
   case CtrlOp::InvEptp: {
     const uint64_t mask = ((uint64_t{1} << pa_bits_) - 1) & ~uint64_t{0xfff};
     for (const Slot &slot : slots_)
-      if (slot.valid && (slot.mode == Mode::Nested || slot.mode == Mode::Direct) && sameRoot(slot.eptp, c.data, mask))
+      if (slot.valid && slot.mode != Mode::Native && slot.mode != Mode::Shadow && sameRoot(slot.eptp, c.data, mask))
         forget(slot.vpid);
     break;
   }
@@ -159,7 +165,7 @@ void IsolationChecker::write(const ObservedRequest &observed) {
   snapshot.slot = inForce(observed.request.vpid);
   if (snapshot.slot >= 0) {
     const Slot &slot = slots_[static_cast<size_t>(snapshot.slot)];
-    snapshot.direct = slot.mode == Mode::Direct;
+    snapshot.direct = isDirect(slot.mode);
     // [GBASE, GBASE + GSIZE) and below 2^P (§8.1); P <= 52, so nothing overflows.
     snapshot.lo = slot.gbase;
     snapshot.hi = std::min(slot.gbase + slot.gsize, uint64_t{1} << pa_bits_);

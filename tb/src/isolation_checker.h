@@ -5,7 +5,8 @@
 // commands the control monitor observes (§3 field layout), and snapshots the slot in force (the
 // lowest-numbered valid slot whose VPID matches) when the request monitor sees a request
 // accepted: §12 gives requests and control commands one total order, and a request runs under
-// the registers in force at its acceptance. When that slot is in DIRECT mode the checker asserts:
+// the registers in force at its acceptance. When that slot is in DIRECT or DUAL_DIRECT mode (§18.3:
+// the property holds for both) the checker asserts:
 //   - every GUEST memory operation of the walk lies in [GBASE, GBASE + GSIZE) (and below 2^P);
 //   - every successful response's page lies inside that range (escaped pages too: their final
 //     result is bounds-checked). NESTED operations (EPT reads for escaped pages) are exempt.

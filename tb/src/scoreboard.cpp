@@ -2,6 +2,7 @@
 #include "scoreboard.h"
 
 #include "dut.h"
+#include "vmmu/paging.h"
 
 namespace vmmu::tb {
 
@@ -144,6 +145,20 @@ void Scoreboard::check(const ObservedRequest &request, const ObservedResponse &r
   ++checked_;
 }
 
+// §18.1: in the segment when BASE <= va < LIMIT; escaped when a valid GESCAPE entry holds its 4K
+// page.
+CheckedTransaction::SegmentPath Scoreboard::segmentPath(unsigned slot, uint64_t va) const {
+  const uint64_t base = model_.readReg(slot, CtxReg::GsegBase) & ~uint64_t{0xfff};
+  if (va < base || va >= model_.readReg(slot, CtxReg::GsegLimit))
+    return CheckedTransaction::SegmentPath::Outside;
+  for (unsigned k = 0; k < model_.config().escape_entries; ++k) {
+    const uint64_t entry = model_.readReg(slot, guestEscapeReg(k));
+    if ((entry & 1) && (entry & ~uint64_t{0xfff}) == (va & ~uint64_t{0xfff}))
+      return CheckedTransaction::SegmentPath::EscapedVa;
+  }
+  return CheckedTransaction::SegmentPath::InSegment;
+}
+
 void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   const MmuConfig &config = model_.config();
   unsigned slot = config.num_contexts;
@@ -157,7 +172,12 @@ void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   if (slot == config.num_contexts)
     return;
   out.has_context = true;
-  out.mode = static_cast<Mode>(model_.readReg(slot, CtxReg::Mode) & 3);
+  out.mode = static_cast<Mode>(model_.readReg(slot, CtxReg::Mode) & 7);
+  if ((out.mode == Mode::GuestDirect || out.mode == Mode::DualDirect) && result_.trace.walked)
+    out.segment = segmentPath(slot, request.va);
+  const uint64_t eptp = model_.readReg(slot, CtxReg::Eptp);
+  out.uses_ept = out.mode != Mode::Native && out.mode != Mode::Shadow;
+  out.ept_format = eptFormatOf(eptp);
   if (result_.resp.fault != Fault::None || !result_.trace.walked)
     return;
   const MemOp *leaf = nullptr;
@@ -169,22 +189,30 @@ void Scoreboard::classify(const Request &request, CheckedTransaction &out) {
   out.guest_size = static_cast<PageSize>(leaf->level - 1);
   out.host_size = out.guest_size;
   out.sizes_known = true;
-  if (out.mode == Mode::Direct) {
+  // Outside the guest segment (the only walks with a guest leaf) GUEST_DIRECT walks as NESTED and
+  // DUAL_DIRECT as DIRECT (§18.2).
+  if (out.mode == Mode::Direct || out.mode == Mode::DualDirect) {
     out.host_size = result_.resp.size;
-  } else if (out.mode == Mode::Nested) {
+  } else if (out.mode == Mode::Nested || out.mode == Mode::GuestDirect) {
     const uint64_t address_mask = ((uint64_t{1} << config.pa_bits) - 1) & ~uint64_t{0xfff};
     const uint64_t page_mask = pageBytes(out.guest_size) - 1;
     const uint64_t pte = model_memory_.peek64(leaf->addr);
     const uint64_t gpa = (pte & address_mask & ~page_mask) | (request.va & page_mask);
-    uint64_t table = model_.readReg(slot, CtxReg::Eptp) & address_mask;
+    // The EPT leaf's size, by the format's levels (§21.1: a flattened table is 2 MiB aligned, an
+    // 18-bit index a level; its level 2 maps 1G, level 1 2M with LP).
+    const bool flat = out.ept_format != EptFormat::Radix;
+    uint64_t table = eptp & address_mask & (flat ? ~(kFlatTableBytes - 1) : ~uint64_t{0});
     out.sizes_known = false;
-    for (unsigned level = config.nested_levels; level >= 1; --level) {
-      const uint64_t entry = model_memory_.peek64(table + 8 * ((gpa >> (12 + 9 * (level - 1))) & 511));
+    const unsigned levels = out.ept_format == EptFormat::Flat2 ? 2 : flat ? 1 : config.nested_levels;
+    for (unsigned level = levels; level >= 1; --level) {
+      const uint64_t index = flat ? flatEntryIndex(gpa, level) : entryIndex(gpa, level);
+      const uint64_t entry = model_memory_.peek64(table + 8 * index);
       if (!(entry & (ept::R | ept::W | ept::X)))
         break;
       if (level == 1 || (entry & ept::LP)) {
-        if (level <= 3) {
-          out.host_size = static_cast<PageSize>(level - 1);
+        const unsigned size_level = !flat ? level : level == 2 ? 3 : (entry & ept::LP) ? 2 : 1;
+        if (size_level <= 3) {
+          out.host_size = static_cast<PageSize>(size_level - 1);
           out.sizes_known = true;
         }
         break;

@@ -39,6 +39,12 @@ struct CheckedTransaction {
   bool sizes_known = false;  // successful walks only
   PageSize guest_size = PageSize::Size4K;
   PageSize host_size = PageSize::Size4K;  // EPT leaf (NESTED), combined size (DIRECT), guest size otherwise
+  // GUEST_DIRECT and DUAL_DIRECT walks (§18.2): the guest segment's path, from the registers in
+  // force. None for the other modes and for hits.
+  enum class SegmentPath : uint8_t { None, InSegment, EscapedVa, Outside } segment = SegmentPath::None;
+  // The modes that translate gPAs through the EPT (all but NATIVE and SHADOW): its format (§21).
+  bool uses_ept = false;
+  EptFormat ept_format = EptFormat::Radix;
 };
 
 class Scoreboard : public Component,
@@ -89,6 +95,7 @@ private:
   unsigned eptPscValidEntries() const;  // the model's, over every EPT level
   void check(const ObservedRequest &request, const ObservedResponse &response);
   void classify(const Request &request, CheckedTransaction &out);
+  CheckedTransaction::SegmentPath segmentPath(unsigned slot, uint64_t va) const;
   void mismatch(const ObservedRequest &request, const std::string &what);
 
   const TbOptions &options_;

@@ -1,6 +1,8 @@
 // sequences.cpp - directed scripts and the constrained-random stream.
 #include "sequences.h"
 
+#include <iterator>
+
 namespace vmmu::tb {
 namespace {
 
@@ -26,7 +28,8 @@ void ScriptSequence::control(CtrlOp op, unsigned ctx, unsigned reg, uint64_t dat
 }
 
 void ScriptSequence::writeReg(unsigned ctx, CtxReg reg, uint64_t value, unsigned escape_index) {
-  control(CtrlOp::WriteReg, ctx, static_cast<unsigned>(reg) + (reg == CtxReg::EscapeBase ? escape_index : 0), value);
+  const bool indexed = reg == CtxReg::EscapeBase || reg == CtxReg::GEscapeBase;
+  control(CtrlOp::WriteReg, ctx, static_cast<unsigned>(reg) + (indexed ? escape_index : 0), value);
 }
 
 void ScriptSequence::tableWrite(uint64_t addr, uint64_t clear, uint64_t set) {
@@ -142,6 +145,29 @@ void RandomSequence::makeRequest(Request &request) {
   request.vpid = vm.vpid;
   request.pcid = random_.percent(97) ? space.pcid : static_cast<uint16_t>(random_.below(4096));
   request.va = page.va + pick.offset;
+  // §18: in a guest-segment mode, often anywhere inside the segment (its walks are one per TLB
+  // miss, and the segment covers few of the World's pages).
+  const uint64_t segment_base = vm.gseg_base & ~uint64_t{0xfff};
+  if (knobs_.segment_weight != 0 && (vm.mode == Mode::GuestDirect || vm.mode == Mode::DualDirect) &&
+      vm.gseg_limit > segment_base && random_.percent(30)) {
+    request.va = segment_base + random_.below(vm.gseg_limit - segment_base);
+    // Now and then the page of an escape entry: a GESCAPE'd VA, or a VA the segment translates
+    // to an ESCAPE'd gPA (the entries' pages are rarely hit at random).
+    const size_t entries = vm.gescapes.size();
+    if (entries != 0 && random_.percent(40)) {
+      const size_t k = random_.below(2 * entries);
+      uint64_t target = 0;
+      if (k < entries) {
+        target = vm.gescapes[k];
+      } else if (vm.escapes[k - entries] != 0) {
+        // The VA base + d whose gPA, (base + d + OFFSET) mod 2^P, is the escaped one.
+        const uint64_t gpa_mask = (uint64_t{1} << world_.config().pa_bits) - 1;
+        target = segment_base + ((vm.escapes[k - entries] - segment_base - vm.gseg_offset) & gpa_mask);
+      }
+      if (target >= segment_base && target < vm.gseg_limit)
+        request.va = target + random_.below(4096);
+    }
+  }
   switch (odd) {
   case 1:  // an address nothing maps (most likely): guest page fault
     request.va = world_.randomVa(random_, PageSize::Size4K) | random_.below(4096);
@@ -201,7 +227,9 @@ void RandomSequence::tableChange() {
     saved_[index] = saved_[--saved_count_];
     pushTableWrite(saved.addr, ~uint64_t{0}, saved.original);
   } else if (random_.percent(65)) {  // a guest (or shadow) entry on the page's walk
-    const bool shadow = vm.mode == Mode::Native || vm.mode == Mode::Shadow;
+    // AGILE walks shadow entries above its switch and guest entries below: either may matter.
+    const bool shadow = vm.mode == Mode::Native || vm.mode == Mode::Shadow ||
+                        (vm.mode == Mode::Agile && random_.percent(50));
     // Shadow tables may map the page with smaller pieces: their levels start lower.
     const unsigned leaf = shadow ? 1 : static_cast<unsigned>(page.size) + 1;
     const unsigned level = static_cast<unsigned>(random_.range(leaf, world_.config().guest_levels));
@@ -228,7 +256,8 @@ void RandomSequence::tableChange() {
   } else {  // an EPT entry of one of the page's touched 4K pages
     const uint64_t touch = page.touch[random_.below(page.touch.size())];
     const uint64_t gpa = page.gpa + touch;
-    const unsigned level = static_cast<unsigned>(random_.range(1, world_.config().nested_levels));
+    // A level of the EPT's format (§21: 2level and 1level have 2 and 1).
+    const unsigned level = static_cast<unsigned>(random_.range(1, vm.ept->levels()));
     const std::optional<uint64_t> addr = vm.ept->entryAddress(gpa, level);
     if (!addr)
       return;
@@ -255,7 +284,7 @@ void RandomSequence::tableChange() {
       pushTableWrite(*addr, ept::R | ept::W, ept::X);  // execute-only: legal
     else
       pushTableWrite(*addr, ept::A | ept::D, 0);
-    if (vm.mode == Mode::Direct) {
+    if (vm.mode == Mode::Direct || vm.mode == Mode::DualDirect) {
       // In DIRECT the EPT matters only for escaped pages: escape this one.
       const unsigned k = static_cast<unsigned>(random_.below(vm.escapes.size()));
       vm.escapes[k] = gpa & ~uint64_t{0xfff};
@@ -281,26 +310,77 @@ void RandomSequence::tableChange() {
     invalidate(vm, &page);
 }
 
+// A new guest segment (GSEG_* writes do not flush, §3: sometimes an INV_PCID as the guest would
+// issue, §18.5), or a GESCAPE entry set to a touched page of the segment or cleared.
+void RandomSequence::segmentAction(Vm &vm) {
+  if (random_.percent(50)) {
+    world_.pickSegment(vm, random_);
+    pushWriteReg(vm, CtxReg::GsegBase, vm.gseg_base);
+    pushWriteReg(vm, CtxReg::GsegLimit, vm.gseg_limit);
+    pushWriteReg(vm, CtxReg::GsegOffset, vm.gseg_offset);
+    if (random_.percent(50))
+      pushControl(CtrlOp::InvPcid, 0, 0, 0, vm.vpid, vm.spaces[vm.space].pcid);
+    return;
+  }
+  if (vm.gescapes.empty())
+    return;
+  const unsigned k = static_cast<unsigned>(random_.below(vm.gescapes.size()));
+  const uint64_t base = vm.gseg_base & ~uint64_t{0xfff};
+  if (random_.percent(30) && vm.gseg_limit > base) {
+    // An ESCAPE entry (gPA) on a page the segment translates to: DUAL_DIRECT's escaped gPA.
+    const uint64_t va = base + random_.below(vm.gseg_limit - base);
+    const uint64_t gpa = (va + vm.gseg_offset) & ((uint64_t{1} << world_.config().pa_bits) - 1);
+    vm.escapes[k % vm.escapes.size()] = gpa & ~uint64_t{0xfff};
+    pushWriteReg(vm, CtxReg::EscapeBase, vm.escapes[k % vm.escapes.size()] | 1, k % vm.escapes.size());
+    return;
+  }
+  uint64_t page = 0;
+  if (random_.percent(70)) {
+    for (const MappedPage &candidate : vm.spaces[vm.space].pages)
+      if (candidate.va >= base && candidate.va < vm.gseg_limit && (page == 0 || random_.percent(30)))
+        page = candidate.va + candidate.touch[random_.below(candidate.touch.size())];
+  }
+  vm.gescapes[k] = page & ~uint64_t{0xfff};
+  pushWriteReg(vm, CtxReg::GEscapeBase, vm.gescapes[k] ? (vm.gescapes[k] | 1) : 0, k);
+}
+
 void RandomSequence::controlAction() {
   std::vector<Vm> &vms = world_.vms();
   Vm &vm = vms[random_.below(vms.size())];
   const unsigned total = knobs_.mode_switch_weight + knobs_.context_switch_weight + knobs_.escape_weight +
-                         knobs_.invalidate_weight + knobs_.register_rewrite_weight;
+                         knobs_.invalidate_weight + knobs_.register_rewrite_weight + knobs_.segment_weight;
   if (total == 0)
     return;
   unsigned roll = static_cast<unsigned>(random_.below(total));
   if (roll < knobs_.context_switch_weight) {
     vm.space = static_cast<unsigned>(random_.below(vm.spaces.size()));
     pushWriteReg(vm, CtxReg::Cr3, vm.cr3For(vm.mode, vm.space));
+    if (knobs_.agile_modes) {  // GCR3 is guest state switched with CR3 (§20.1): no flush
+      vm.root_nested = random_.percent(15);
+      pushWriteReg(vm, CtxReg::Gcr3, vm.gcr3For(vm.space));
+    }
     if (random_.percent(30))
       pushControl(CtrlOp::InvPcid, 0, 0, 0, vm.vpid, vm.spaces[vm.space].pcid);
     return;
   }
   roll -= knobs_.context_switch_weight;
   if (roll < knobs_.mode_switch_weight) {
-    vm.mode = static_cast<Mode>((static_cast<unsigned>(vm.mode) + random_.range(1, 3)) % 4);
+    if ((knobs_.guest_segment_modes || knobs_.agile_modes) && random_.percent(5)) {  // reserved: ignored, no flush (§3)
+      pushWriteReg(vm, CtxReg::Mode, 7);
+      return;
+    }
+    if (knobs_.agile_modes) {
+      static constexpr Mode kAgileMix[] = {Mode::Agile, Mode::Nested, Mode::Agile, Mode::Shadow, Mode::Agile, Mode::Direct,
+                                           Mode::Native};
+      vm.mode = kAgileMix[random_.below(std::size(kAgileMix))];
+    } else {
+      const unsigned modes = knobs_.guest_segment_modes ? 6 : 4;
+      vm.mode = static_cast<Mode>((static_cast<unsigned>(vm.mode) + random_.range(1, modes - 1)) % modes);
+    }
     pushWriteReg(vm, CtxReg::Mode, static_cast<uint64_t>(vm.mode));
     pushWriteReg(vm, CtxReg::Cr3, vm.cr3For(vm.mode, vm.space));
+    if (knobs_.agile_modes)
+      pushWriteReg(vm, CtxReg::Gcr3, vm.gcr3For(vm.space));
     return;
   }
   roll -= knobs_.mode_switch_weight;
@@ -322,6 +402,11 @@ void RandomSequence::controlAction() {
   roll -= knobs_.escape_weight;
   if (roll < knobs_.invalidate_weight) {
     invalidate(vm, nullptr);
+    return;
+  }
+  roll -= knobs_.invalidate_weight;
+  if (roll < knobs_.segment_weight) {
+    segmentAction(vm);
     return;
   }
   switch (random_.below(5)) {  // register rewrites: implicit flushes (§3) and the A/D flags

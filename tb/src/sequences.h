@@ -91,6 +91,14 @@ struct RandomKnobs {
   unsigned escape_weight = 15;
   unsigned invalidate_weight = 30;
   unsigned register_rewrite_weight = 10;
+  // §18: mode switches reach GUEST_DIRECT and DUAL_DIRECT too (and now and then write the
+  // reserved MODE code 7, which the MMU ignores), and this weight of control actions rewrites a
+  // VM's guest segment or one of its GESCAPE entries.
+  bool guest_segment_modes = false;
+  // Mode switches among NATIVE, NESTED, SHADOW, DIRECT and AGILE (§20), AGILE most often; context
+  // switches also write GCR3, with ROOT_NESTED set now and then.
+  bool agile_modes = false;
+  unsigned segment_weight = 0;
   uint64_t checkpoint_every = 0;  // requests between counter checkpoints (0: at the end only)
 };
 
@@ -118,6 +126,7 @@ private:
   void tableChange();
   void controlAction();
   void invalidate(Vm &vm, const MappedPage *page);
+  void segmentAction(Vm &vm);
 
   World &world_;
   Random random_;

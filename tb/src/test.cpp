@@ -59,7 +59,9 @@ void configureSmoke(TestSetup &setup) {
 
 void configureFaultClasses(TestSetup &setup) {
   setup.world.pages_per_space = 12;
-  setup.coverage = {"fault.*"};
+  // The four modes this test builds faults in; the guest-segment modes' are random_segment's.
+  setup.coverage = {"fault.NATIVE.*", "fault.NESTED.*", "fault.SHADOW.*", "fault.DIRECT.*", "fault.NO_CONTEXT",
+                    "fault.ept_access.*"};
   setup.script = [](World &world, ScriptSequence &s, Random &random) {
     for (unsigned m = 0; m < 4; ++m) {
       const Mode mode = static_cast<Mode>(m);
@@ -393,6 +395,15 @@ void configureRandomHigh(TestSetup &setup) {
   setup.world.high_addresses = true;
 }
 
+// Every STLB bin (§9.2) but the hits of the guest-segment modes, which the streams that run in
+// the four classic modes never reach.
+void declareStlbCoverage(TestSetup &setup) {
+  for (const char *const pattern : {"stlb.hit_*", "stlb.miss_*", "stlb.fill", "stlb.drop_non_granting.*",
+                                    "stlb.sweep.*", "stlb.clear.*", "stlb.hit.NATIVE", "stlb.hit.NESTED",
+                                    "stlb.hit.SHADOW", "stlb.hit.DIRECT"})
+    setup.coverage.push_back(pattern);
+}
+
 void configureRandomHits(TestSetup &setup) {
   setup.stream = TestSetup::Stream::Random;
   setup.default_count = 100000;
@@ -407,7 +418,8 @@ void configureRandomHits(TestSetup &setup) {
   setup.random_knobs.checkpoint_every = 25000;
   // Hot pages cycling through the first level reach the STLB (§9.2): every STLB bin, 2M hits
   // included (7-11 of them with seeds 1-3).
-  setup.coverage = {"source.tlb_hit", "source.full_walk", "stlb.*"};
+  setup.coverage = {"source.tlb_hit", "source.full_walk"};
+  declareStlbCoverage(setup);
 }
 
 void configureRandomStlb(TestSetup &setup) {
@@ -425,7 +437,8 @@ void configureRandomStlb(TestSetup &setup) {
   // Rare control actions: a context or mode switch flushes the VM's entries from the STLB (§3).
   setup.random_knobs.control_permille = 3;
   setup.random_knobs.checkpoint_every = 5000;
-  setup.coverage = {"stlb.*", "ept_psc.*", "source.tlb_hit", "source.ept_psc_L2", "source.full_walk"};
+  setup.coverage = {"ept_psc.*", "source.tlb_hit", "source.ept_psc_L2", "source.full_walk"};
+  declareStlbCoverage(setup);
 }
 
 void configureRandomWalks(TestSetup &setup) {
@@ -464,6 +477,78 @@ void configureRandomFlat(TestSetup &setup) {
   setup.random_knobs.mode_switch_weight = 0;
   setup.random_knobs.checkpoint_every = 5000;
   setup.coverage = {"source.tlb_hit", "source.full_walk", "source.psc_L2", "source.ntlb_hit"};
+}
+
+void configureRandomEptFormat(TestSetup &setup) {
+  // §21: the VMs' EPTs in the flattened formats (2level in slot 0, 1level in slot 1, any in the
+  // others), in every mode with an EPT; EPT entries corrupted (not present, misconfigured) as in
+  // `random`, 1level's gPAs beyond its reach.
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 20000;
+  setup.world.pages_per_space = 24;
+  setup.world.ept_formats = true;
+  setup.world.modes = {Mode::Nested, Mode::Nested, Mode::Direct, Mode::Nested};
+  setup.random_knobs.table_change_permille = 40;
+  setup.random_knobs.mode_switch_weight = 8;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.coverage = {"ept_format.2level.*", "ept_format.1level.*", "source.ntlb_hit", "source.full_walk"};
+}
+
+void configureRandomSegment(TestSetup &setup) {
+  // §18: every VM starts in GUEST_DIRECT or DUAL_DIRECT with a guest segment over some of its
+  // pages; mode switches go through all six modes (and the reserved code 7), and control actions
+  // rewrite segments (OFFSETs that map elsewhere, grants that deny) and GESCAPE entries.
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 20000;
+  setup.world.pages_per_space = 24;
+  setup.world.guest_segments = true;
+  setup.world.modes = {Mode::GuestDirect, Mode::DualDirect, Mode::GuestDirect, Mode::DualDirect};
+  setup.random_knobs.table_change_permille = 20;
+  setup.random_knobs.control_permille = 40;
+  setup.random_knobs.guest_segment_modes = true;
+  setup.random_knobs.mode_switch_weight = 8;
+  setup.random_knobs.segment_weight = 30;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.coverage = {"segment.*",
+                    "fault.GUEST_DIRECT.GUEST_PF",
+                    "fault.GUEST_DIRECT.EPT_VIOLATION",
+                    "fault.DUAL_DIRECT.GUEST_PF",
+                    "fault.DUAL_DIRECT.BOUNDS",
+                    "control.WRITE_REG.GSEG_BASE",
+                    "control.WRITE_REG.GSEG_LIMIT",
+                    "control.WRITE_REG.GSEG_OFFSET",
+                    "control.WRITE_REG.GESCAPE",
+                    "source.tlb_hit",
+                    "source.full_walk",
+                    "source.ntlb_hit",
+                    "event.escape"};
+}
+
+void configureRandomAgile(TestSetup &setup) {
+  // §20: every VM starts in AGILE, its shadow tables with switch bits at random levels over a
+  // third of its pages; mode switches mostly return to AGILE, context switches rewrite GCR3 and
+  // toggle ROOT_NESTED, table changes hit shadow and guest entries, EPT changes the nested part.
+  setup.stream = TestSetup::Stream::Random;
+  setup.default_count = 20000;
+  setup.world.pages_per_space = 30;
+  setup.world.agile_switch_percent = 35;
+  setup.world.modes = {Mode::Agile, Mode::Agile, Mode::Agile, Mode::Agile};
+  setup.random_knobs.agile_modes = true;
+  setup.random_knobs.table_change_permille = 25;
+  setup.random_knobs.control_permille = 40;
+  setup.random_knobs.mode_switch_weight = 6;
+  setup.random_knobs.context_switch_weight = 20;
+  setup.random_knobs.checkpoint_every = 5000;
+  setup.env.memory.model = LatencyModel::Random;
+  setup.coverage = {"agile.*",
+                    "fault.AGILE.GUEST_PF",
+                    "fault.AGILE.EPT_VIOLATION",
+                    "control.WRITE_REG.GCR3",
+                    "source.tlb_hit",
+                    "source.full_walk",
+                    "source.ntlb_hit"};
 }
 
 void configureCounterWrap(TestSetup &setup) {
@@ -523,6 +608,9 @@ const std::vector<TestSpec> &testRegistry() {
       {"random_walks", "walk-dominated random stream with frequent invalidations and a cached memory", configureRandomWalks},
       {"random_backpressure", "random stream under heavy back-pressure on every channel", configureRandomBackpressure},
       {"random_flat", "random stream over 4K pages, one mode per VM", configureRandomFlat},
+      {"random_ept_format", "random stream over EPTs in the flattened formats, 2level and 1level (§21)", configureRandomEptFormat},
+      {"random_segment", "random stream in GUEST_DIRECT and DUAL_DIRECT: guest segments, GESCAPEs, all six modes (§18)", configureRandomSegment},
+      {"random_agile", "random stream in AGILE: switch bits at every level, ROOT_NESTED, faults above and below the switch (§20)", configureRandomAgile},
       {"counter_wrap", "a random stream with every counter preloaded to 2^64 - 2: the counters' carries and wrap (§14)", configureCounterWrap},
       {"churn", "control-port churn (VPID retags, valid bits, modes, GBASE/GSIZE/EPTP, escapes) between warm translations; DIRECT isolation (§8.3)", configureChurn},
       {"churn_stalls", "churn under back-pressure on every channel and random memory latency", configureChurnStalls},

@@ -51,6 +51,8 @@ uint64_t World::randomVa(Random &random, PageSize size) const {
 }
 
 void World::ensureEpt(Vm &vm, uint64_t gpa) {
+  if (vm.ept_format == EptFormat::Flat1 && (gpa >> 30) != 0)
+    return;  // beyond 1level's reach (§21.1): accesses fault without an EPT read
   if (vm.ept->translate(gpa))
     return;
   const unsigned gib = static_cast<unsigned>((gpa >> 30) & (vm.ept_page_size.size() - 1));
@@ -142,7 +144,13 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
     vm.hbase = window + (2 * random.below(8) + 1) * pageBytes(PageSize::Size4K);
     break;
   }
-  const PageSize max_ept = largestDividing(vm.hbase);
+  if (knobs.ept_formats)
+    vm.ept_format = vm.slot == 0   ? EptFormat::Flat2
+                    : vm.slot == 1 ? EptFormat::Flat1
+                                   : static_cast<EptFormat>(random.below(3));
+  // 1level has no 1G leaf (§21.2).
+  const PageSize max_ept =
+      std::min(largestDividing(vm.hbase), vm.ept_format == EptFormat::Flat1 ? PageSize::Size2M : PageSize::Size1G);
   for (unsigned gib = 0; gib < vm.ept_page_size.size(); ++gib) {
     const unsigned size = knobs.cyclic_ept_sizes ? gib % 3 : static_cast<unsigned>(random.below(3));
     vm.ept_page_size[gib] = static_cast<PageSize>(std::min(size, static_cast<unsigned>(max_ept)));
@@ -153,8 +161,9 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
   vm.guest_ad = random.percent(70);
   vm.ept_ad = random.percent(50);
   vm.guest_frames = std::make_unique<FrameAllocator>(kGuestTablesBase, kGuestTablesLimit);
-  vm.ept = std::make_unique<EptTables>(memory_, host_frames_, config_.nested_levels, pa_bits);
+  vm.ept = std::make_unique<EptTables>(memory_, host_frames_, config_.nested_levels, pa_bits, vm.ept_format);
   vm.escapes.assign(config_.escape_entries, 0);
+  vm.gescapes.assign(config_.escape_entries, 0);
   const uint64_t hbase = vm.hbase;
   for (unsigned s = 0; s < knobs.spaces_per_vm; ++s) {
     AddressSpace space;
@@ -172,7 +181,9 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
         size = random.percent(70) ? PageSize::Size2M : PageSize::Size1G;
       const uint64_t bytes = pageBytes(size);
       const uint64_t lo = size == PageSize::Size1G ? kGiB : kGuestDataBase;
-      const uint64_t gpa = vm.data_gpa + alignDown(lo + random.below(kGuestDataLimit - lo), bytes);
+      const bool within_1g = vm.ept_format == EptFormat::Flat1 && size != PageSize::Size1G && random.percent(85);
+      const uint64_t hi = within_1g ? kGiB : kGuestDataLimit;
+      const uint64_t gpa = vm.data_gpa + alignDown(lo + random.below(hi - lo), bytes);
       uint64_t va = randomVa(random, size);
       const bool kernel = va >= kVaRegions[kKernelRegion];
       uint64_t flags = 0;
@@ -221,6 +232,29 @@ void World::buildVm(Vm &vm, const WorldKnobs &knobs, Random &random) {
       }
     }
   }
+  if (knobs.agile_switch_percent != 0) {
+    // AGILE (§20.1): a switching shadow entry of level l holds the host address of the guest's
+    // level l-1 table (hbase + its gPA) with bit 11 set, and keeps its own permission bits.
+    const uint64_t address_mask = ((uint64_t{1} << pa_bits) - 1) & ~uint64_t{0xfff};
+    for (AddressSpace &space : vm.spaces) {
+      for (const MappedPage &page : space.pages) {
+        const unsigned leaf = static_cast<unsigned>(page.size) + 1;
+        if (leaf >= levels || !random.percent(knobs.agile_switch_percent))
+          continue;
+        // Mostly the lowest level: a switch above shadows the ones below it on every path through it.
+        const unsigned level =
+            random.percent(70) ? leaf + 1 : static_cast<unsigned>(random.range(leaf + 1, levels));
+        bool switched = false;  // one switch per walk: none on the path above
+        for (unsigned l = levels; l >= level; --l)
+          switched = switched || (page.shadow_entry[l] != 0 && (memory_.read64(page.shadow_entry[l]) & agile::Switch));
+        if (switched || page.shadow_entry[level] == 0 || page.guest_entry[level] == 0)
+          continue;
+        const uint64_t guest_table = memory_.read64(page.guest_entry[level]) & address_mask;
+        const uint64_t shadow = memory_.read64(page.shadow_entry[level]);
+        memory_.write64(page.shadow_entry[level], (shadow & ~address_mask) | (hbase + guest_table) | agile::Switch);
+      }
+    }
+  }
 }
 
 void World::build(const WorldKnobs &knobs, Random &random) {
@@ -242,6 +276,8 @@ void World::build(const WorldKnobs &knobs, Random &random) {
     vm.vpid = kVpids[i % 8];
     vm.mode = knobs.modes[i % knobs.modes.size()];
     buildVm(vm, knobs, random);
+    if (knobs.guest_segments)
+      pickSegment(vm, random);
   }
 }
 
@@ -256,7 +292,51 @@ std::vector<World::RegWrite> World::slotProgram(const Vm &vm) const {
   program.push_back({CtxReg::Flags, 0, vm.guest_ad ? 1u : 0u});
   for (unsigned k = 0; k < vm.escapes.size(); ++k)
     program.push_back({CtxReg::EscapeBase, k, vm.escapes[k] ? (vm.escapes[k] | 1) : 0});
+  program.push_back({CtxReg::GsegBase, 0, vm.gseg_base});
+  program.push_back({CtxReg::GsegLimit, 0, vm.gseg_limit});
+  program.push_back({CtxReg::GsegOffset, 0, vm.gseg_offset});
+  program.push_back({CtxReg::Gcr3, 0, vm.gcr3For(vm.space)});
+  for (unsigned k = 0; k < vm.gescapes.size(); ++k)
+    program.push_back({CtxReg::GEscapeBase, k, vm.gescapes[k] ? (vm.gescapes[k] | 1) : 0});
   return program;
+}
+
+void World::pickSegment(Vm &vm, Random &random) const {
+  const AddressSpace &space = vm.spaces[vm.space];
+  if (random.percent(10)) {  // no segment
+    vm.gseg_base = vm.gseg_limit = vm.gseg_offset = 0;
+    return;
+  }
+  const MappedPage &first = space.pages[random.below(space.pages.size())];
+  const uint64_t bytes = pageBytes(first.size);
+  // The pages of the same size that follow `first` in VA and in gPA: the segment covers them.
+  uint64_t length = bytes;
+  for (bool grown = true; grown && length < 16 * bytes;) {
+    grown = false;
+    for (const MappedPage &next : space.pages)
+      if (next.size == first.size && next.va == first.va + length && next.gpa == first.gpa + length) {
+        length += bytes;
+        grown = true;
+      }
+  }
+  vm.gseg_base = first.va;
+  vm.gseg_limit = first.va + length;
+  // A 4K-granular limit inside the last page now and then: gsize shrinks near the end (§18.1).
+  if (first.size != PageSize::Size4K && random.percent(20))
+    vm.gseg_limit -= random.range(1, 511) * pageBytes(PageSize::Size4K);
+  vm.gseg_offset = first.gpa - first.va;
+  const unsigned roll = static_cast<unsigned>(random.below(100));
+  if (roll < 10)  // the gPAs of another page's guest frame: probably mapped, maybe not in the EPT
+    vm.gseg_offset = space.pages[random.below(space.pages.size())].gpa - first.va;
+  else if (roll < 20)  // misaligned by 4K: every translation splinters to 4K (§18.1 gsize)
+    vm.gseg_offset += pageBytes(PageSize::Size4K);
+  else if (roll < 40)  // past GSIZE: BOUNDS in DUAL_DIRECT, an EPT violation in GUEST_DIRECT
+    vm.gseg_offset = vm.gsize + random.below(16) * pageBytes(PageSize::Size2M) - first.va;
+  vm.gseg_offset &= ~uint64_t{0xfff};
+  // What the segment grants: mostly everything, else random bits (permission faults, §18.3).
+  const uint64_t grant = random.percent(60) ? (gseg::RW | gseg::US | gseg::X)
+                                            : (random.below(8) << 1);
+  vm.gseg_base |= grant;
 }
 
 }  // namespace vmmu::tb

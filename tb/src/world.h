@@ -49,19 +49,31 @@ struct Vm {
   uint64_t data_gpa = 0;  // where the VM's data pages start in gPA space (tables lie below)
   bool guest_ad = true;
   bool ept_ad = false;
+  // The EPT's format (§21, EPTP FMT): 1level reaches gPAs below 1 GiB and has no 1G leaf.
+  EptFormat ept_format = EptFormat::Radix;
   std::array<PageSize, 16> ept_page_size{};  // EPT leaf size per GiB of gPA
   std::unique_ptr<FrameAllocator> guest_frames;
   std::unique_ptr<EptTables> ept;
   std::vector<AddressSpace> spaces;
   unsigned space = 0;  // address space currently in CR3
   std::vector<uint64_t> escapes;  // gPA pages, one per escape register (0 = free)
+  // The guest segment (§18.1), used in GUEST_DIRECT and DUAL_DIRECT: GSEG_BASE with its grant
+  // bits, GSEG_LIMIT, GSEG_OFFSET (empty: all zero), and the guest escape entries (gVA pages, one
+  // per GESCAPE register, 0 = free).
+  uint64_t gseg_base = 0, gseg_limit = 0, gseg_offset = 0;
+  std::vector<uint64_t> gescapes;
   uint64_t table_frames_mapped = 0;  // guest table frames already mapped in the EPT
+  bool root_nested = false;  // AGILE: GCR3.ROOT_NESTED (§20.1), the switch at the root
 
   uint64_t eptp() const { return ept->eptp(ept_ad); }
-  // The CR3 value that runs address space `index` in `m`.
+  // The CR3 value that runs address space `index` in `m` (AGILE's is the shadow root, §20.1).
   uint64_t cr3For(Mode m, unsigned index) const {
     const AddressSpace &s = spaces[index];
-    return (m == Mode::Native || m == Mode::Shadow) ? s.shadow->root() : s.guest->root();
+    return (m == Mode::Native || m == Mode::Shadow || m == Mode::Agile) ? s.shadow->root() : s.guest->root();
+  }
+  // The GCR3 value of address space `index`: its guest root, and ROOT_NESTED.
+  uint64_t gcr3For(unsigned index) const {
+    return spaces[index].guest->root() | (root_nested ? agile::RootNested : 0);
   }
 };
 
@@ -83,6 +95,15 @@ struct WorldKnobs {
   // of the host space; VAs take random bits 37..46 (PML4 and PDPT indices) in either canonical
   // half. Needs PaBits >= 42.
   bool high_addresses = false;
+  // Each VM starts with a guest segment (World::pickSegment; used in GUEST_DIRECT and DUAL_DIRECT).
+  bool guest_segments = false;
+  // The VMs' EPTs in the formats of §21: 2level in slot 0, 1level in slot 1, any format in the
+  // others. A 1level VM puts most of its data below 1 GiB (its reach); the rest, and its 1G
+  // guest pages, are not in its EPT (EPT violations without a read, §21.4).
+  bool ept_formats = false;
+  // AGILE (§20.1): the share of mapped pages whose shadow walk gets a switch bit, at a random
+  // level above the guest leaf (none where an entry above already has one).
+  unsigned agile_switch_percent = 0;
 };
 
 class World {
@@ -107,10 +128,15 @@ public:
   // The control commands that program context slot vm.slot from scratch.
   struct RegWrite {
     CtxReg reg;
-    unsigned index;  // escape entry for EscapeBase
+    unsigned index;  // escape entry for EscapeBase and GEscapeBase
     uint64_t value;
   };
   std::vector<RegWrite> slotProgram(const Vm &vm) const;
+  // Gives `vm` a guest segment over pages of its current address space (§18.1): from a random
+  // mapped page, as many pages of its size as follow it, with the OFFSET that maps them where
+  // the guest tables do (so the EPT maps the pages the stream touches), or sometimes an OFFSET
+  // that does not (EPT and bounds faults); random grant bits; or, sometimes, no segment.
+  void pickSegment(Vm &vm, Random &random) const;
 
   // A random canonical VA of `size` alignment from the address-space layout.
   uint64_t randomVa(Random &random, PageSize size) const;

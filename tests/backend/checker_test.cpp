@@ -70,9 +70,10 @@ TEST(RtlBackendChecker, AgreesWhenNothingIsInjected) {
     EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8);
     EXPECT_TRUE(t.walked) << "page " << i;
     // The first page walks all four levels; later ones hit the PDE cache and read one entry.
-    // Each walk starts after the STLB probe's two cycles (§12: both sets read, no match); its
-    // XLATE cycles are 5 (CR3, three pointers, the final gPA), then 1 (the final gPA).
-    EXPECT_EQ(t.walk_cycles, 2 + 2 + (i == 0 ? 5 + 4 * 3 : 1 + 3)) << "page " << i;
+    // Each walk starts after the STLB probe's one cycle (§12: no match in the 4K set, no 2M entry
+    // in the 2M set); NATIVE has no XLATE cycle and START presents the first read (§12: early,
+    // at CR3 or below the PDE cache hit).
+    EXPECT_EQ(t.walk_cycles, 1 + 2 + (i == 0 ? 4 * 3 : 3) - 1) << "page " << i;
   }
   const vmm::Translation hit = backend.translate(readOf(kVa + 8));
   EXPECT_TRUE(hit.resp.tlb_hit);
@@ -96,16 +97,16 @@ TEST(RtlBackendChecker, SkippingMemoryWaitsChangesNoCycleCount) {
     const uint64_t start = backend.cycles();
     for (uint64_t i = 0; i < 16; ++i) {
       const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
-      // START, four references (then one, from the PDE cache) of c = 30 and 5 XLATE cycles (then
-      // 1), DONE.
-      EXPECT_EQ(t.walk_cycles, 2 + 2 + (i == 0 ? 5 + 4 * 30 : 1 + 30)) << "page " << i
-                                                                      << (skip ? ", skipping" : "");
+      // The STLB probe, START, four references (then one, from the PDE cache) of c = 30, the
+      // first presented in START (§12: early), DONE; NATIVE has no XLATE cycle.
+      EXPECT_EQ(t.walk_cycles, 1 + 2 + (i == 0 ? 4 * 30 : 30) - 1) << "page " << i
+                                                                  << (skip ? ", skipping" : "");
     }
     EXPECT_NO_THROW(backend.checkCounters());
     clocks[skip] = backend.cycles() - start;
     walk_cycles[skip] = backend.counter(Counter::WalkCycles);
   }
-  EXPECT_EQ(walk_cycles[true], 127u + 15 * 33);
+  EXPECT_EQ(walk_cycles[true], 121u + 15 * 31);
   EXPECT_EQ(walk_cycles[false], walk_cycles[true]);
   EXPECT_EQ(clocks[false], clocks[true]);
 }
@@ -202,9 +203,9 @@ TEST(RtlBackendChecker, InjectedDivergenceHitsTheFirstWalkFromTheChosenTransacti
     EXPECT_EQ(e.transaction(), 7u);
     EXPECT_EQ(e.firstCycle(), cycle_before);
     EXPECT_EQ(e.lastCycle(), backend.cycles() - 1) << "the response's cycle";
-    EXPECT_EQ(e.lastCycle() - e.firstCycle(), 2u + 2 + 1 + 3)
-        << "accept, the STLB probe's 2 cycles, the final gPA's XLATE cycle, one PDE-cache-hit read "
-           "of 3 cycles, response";
+    EXPECT_EQ(e.lastCycle() - e.firstCycle(), 2u + 1 + 3 - 1)
+        << "accept, the STLB probe's cycle (no 2M entry in its 2M set), one PDE-cache-hit read of "
+           "3 cycles presented in START (§12: early; NATIVE has no XLATE cycle), response";
     EXPECT_EQ(e.waveWindowFrom(), 0u) << "fewer transactions than the window's lead";
     const std::string what = e.what();
     EXPECT_EQ(what.rfind(e.details(), 0), 0u) << "what() is the details and how to reproduce";
@@ -226,7 +227,7 @@ TEST(RtlBackendChecker, UncheckedBackendHasNoModelAndStillTranslates) {
   const vmm::Translation t = backend.translate(readOf(kVa + 0x3000 + 1));
   EXPECT_EQ(t.resp.hpa, kDataBase + 0x3000 + 1);
   EXPECT_TRUE(t.walked);
-  EXPECT_EQ(t.walk_cycles, 2u + 2 + 5 + 4 * 3);  // STLB probe, START, 5 XLATE, 4 reads, DONE
+  EXPECT_EQ(t.walk_cycles, 1u + 2 + 4 * 3 - 1);  // STLB probe, START with the root read, 4 reads, DONE
   EXPECT_EQ(backend.counter(Counter::GuestReads), 4u);
 }
 
@@ -411,9 +412,10 @@ TEST(RtlBackendParameterSets, RunsTheAltSetAgainstTheModelConfiguredTheSame) {
     const vmm::Translation t = backend.translate(readOf(kVa + i * 0x1000 + 8));
     EXPECT_EQ(t.resp.hpa, kDataBase + i * 0x1000 + 8) << "page " << i;
     EXPECT_TRUE(t.walked) << "page " << i;
-    // The first page reads all five levels at 3 cycles each and translates 6 gPAs (XLATE: CR3,
-    // four pointers, the final gPA); the others hit the PDE cache (one read, one XLATE).
-    EXPECT_EQ(t.walk_cycles, 2 + 2 + (i == 0 ? 6 + 5 * 3 : 1 + 3)) << "page " << i;  // 2: STLB
+    // The first page reads all five levels at 3 cycles each, the others hit the PDE cache (one
+    // read); the first read is presented in START (§12: early) and NATIVE has no XLATE cycle.
+    // The STLB probe reads no 2M set: it holds no 2M entry (§12).
+    EXPECT_EQ(t.walk_cycles, 1 + 2 + (i == 0 ? 5 * 3 : 3) - 1) << "page " << i;  // 1: STLB
   }
   // The last page filled the 8-way TLB most recently; the first left it long ago but is still in
   // the STLB (8 sets x 4 ways: two of the 16 pages per set), which serves it in 2 cycles (§12).

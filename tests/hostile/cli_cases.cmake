@@ -18,29 +18,16 @@ vmmu_hostile(cli-unknown-option COMMAND ${_vmmu} run --bogus EXIT 2
              MESSAGE "^vmmu: run: unexpected argument '--bogus' \\(see vmmu run --help\\)$")
 vmmu_hostile(cli-unknown-command COMMAND ${_vmmu} trace frobnicate EXIT 2
              MESSAGE "^vmmu: trace: unknown command 'frobnicate' \\(expected info, dump, import, mix or gen\\)$")
-# The guest-segment modes (docs/architecture.md §18) are model-only so far: refused on the RTL.
-vmmu_hostile(cli-run-guest-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode guest-direct --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: guest-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
-vmmu_hostile(cli-run-dual-direct-rtl COMMAND ${_vmmu} run ${_gzip} --mode dual-direct --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: dual-direct runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §18.8\\)$")
-# Agile paging (§20) is model-only so far too.
-vmmu_hostile(cli-run-agile-rtl COMMAND ${_vmmu} run ${_gzip} --mode agile --backend rtl EXIT 2
-             MESSAGE "^vmmu: --mode: agile runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §20.9\\)$")
 # --policy-modes (docs/architecture.md §16): names the modes the adaptive policy may also switch
-# into; a bad name, an empty one, or agile on the RTL (model-only so far, §20.9) is a usage error.
+# into; a bad name or an empty one is a usage error.
 vmmu_hostile(cli-run-policy-modes-bad COMMAND ${_vmmu} run ${_gzip} --policy-modes agile,nested EXIT 2
              MESSAGE "^vmmu: --policy-modes: expected guest-direct, dual-direct or agile, comma-separated, got 'nested'$")
 vmmu_hostile(cli-run-policy-modes-empty COMMAND ${_vmmu} run ${_gzip} --policy-modes agile,,dual-direct EXIT 2
              MESSAGE "^vmmu: --policy-modes: expected guest-direct, dual-direct or agile, comma-separated, got ''$")
 vmmu_hostile(cli-run-policy-modes-case COMMAND ${_vmmu} run ${_gzip} --policy-modes AGILE EXIT 2
              MESSAGE "^vmmu: --policy-modes: expected guest-direct, dual-direct or agile, comma-separated, got 'AGILE'$")
-vmmu_hostile(cli-run-policy-modes-agile-rtl COMMAND ${_vmmu} run ${_gzip} --policy-modes agile --backend rtl EXIT 2
-             MESSAGE "^vmmu: --policy-modes: agile runs on the model backend only: the RTL does not implement it yet \\(docs/architecture.md §20.9\\)$")
 vmmu_hostile(cli-run-policy-modes-agile-static COMMAND ${_vmmu} run ${_gzip} --mode agile --policy-modes agile EXIT 2
              MESSAGE "^vmmu: --policy-modes: needs the adaptive policy \\(--mode adaptive or all, not --policy none\\)$")
-# Flattened nested tables (docs/architecture.md §21) are model-only so far: refused on the RTL.
-vmmu_hostile(cli-run-ept-format-rtl COMMAND ${_vmmu} run ${_gzip} --ept-format 2level --backend rtl EXIT 2
-             MESSAGE "^vmmu: --ept-format: 2level runs on the model backend only: the RTL walks every EPT as 4level \\(docs/architecture.md §21.8\\)$")
 vmmu_hostile(cli-run-ept-format-bad COMMAND ${_vmmu} run ${_gzip} --ept-format 3level EXIT 2
              MESSAGE "^vmmu: --ept-format: expected 4level, 2level or 1level, got '3level'$")
 vmmu_hostile(cli-run-help-ept-format COMMAND ${_vmmu} run --help EXIT 0 STDOUT "--ept-format TEXT:4level\\|2level\\|1level=4level")

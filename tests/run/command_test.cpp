@@ -65,9 +65,6 @@ TEST(RunCommand, BadOptionsAreOneLineUsageErrors) {
        "vmmu: --warmup: expected a whole number from 0 to 18446744073709551615, got '-3'"},
       {{"run", kGzip, "--contiguity", "hotplug"}, "vmmu: --contiguity: expected compact or balloon, got 'hotplug'"},
       {{"run", kGzip, "--ept-format", "3level"}, "vmmu: --ept-format: expected 4level, 2level or 1level, got '3level'"},
-      {{"run", kGzip, "--ept-format", "1level", "--backend", "rtl"},
-       "vmmu: --ept-format: 1level runs on the model backend only: the RTL walks every EPT as 4level "
-       "(docs/architecture.md §21.8)"},
       {{"run", kGzip, "--direct-after", "-1"},
        "vmmu: --direct-after: expected a whole number from 0 to 18446744073709551615, got '-1'"},
       {{"run", kGzip, kGzip}, "vmmu: run: unexpected argument '" + kGzip + "' (see vmmu run --help)"},

@@ -96,12 +96,6 @@ TEST(PolicyModes, BadOptionsAreOneLineUsageErrors) {
        "vmmu: --policy-modes: expected guest-direct, dual-direct or agile, comma-separated, got 'shadow'"},
       {{"run", kGzip, "--policy-modes", "guest-direct,"},
        "vmmu: --policy-modes: expected guest-direct, dual-direct or agile, comma-separated, got ''"},
-      {{"run", kGzip, "--policy-modes", "agile", "--backend", "rtl"},
-       "vmmu: --policy-modes: agile runs on the model backend only: the RTL does not implement it yet "
-       "(docs/architecture.md §20.9)"},
-      {{"run", kGzip, "--policy-modes", "guest-direct,agile", "--backend", "rtl"},
-       "vmmu: --policy-modes: guest-direct runs on the model backend only: the RTL does not implement it yet "
-       "(docs/architecture.md §18.8)"},
       {{"run", kGzip, "--mode", "nested", "--policy-modes", "dual-direct"},
        "vmmu: --policy-modes: needs the adaptive policy (--mode adaptive or all, not --policy none)"},
       {{"run", kGzip, "--policy", "none", "--policy-modes", "dual-direct"},

@@ -147,8 +147,6 @@ TEST(AgileShim, RunTimeApproachOnTheModel) {
   EXPECT_EQ(nested.vmm->approach(), Approach::Agile);
   EXPECT_EQ(nested.backend->mmu().readReg(0, CtxReg::Mode), static_cast<uint64_t>(Mode::Agile));
   EXPECT_EQ(vmm::parseApproach("agile"), Approach::Agile);
-  EXPECT_STREQ(vmm::modelOnlySection(Approach::Agile), "§20.9");
-  EXPECT_EQ(vmm::modelOnlySection(Approach::ShadowCaching), nullptr);
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ struct WalkTrace {
   bool walked = false;       // false for TLB hits and early faults
   bool stlb_hit = false;     // served by the second-level TLB (§9.2)
   bool stlb_read = false;    // an STLB entry matched (it granted, or it was dropped)
-  uint8_t stlb_cycles = 0;   // §12: the STLB probe's cycles, 1 (the 4K set matched) or 2; 0 for none
+  uint8_t stlb_cycles = 0;   // §12: the STLB probe's cycles, 1 (the 4K set matched, or no 2M entry in the 2M set) or 2; 0 for none
   uint8_t psc_level = 0;     // level l whose PSC entry started the walk, 0 for none
   uint8_t ntlb_hits = 0;     // nested-TLB hits during the walk
   uint8_t ntlb_misses = 0;   // nested walks performed

@@ -32,7 +32,7 @@ enum class Dim : uint8_t { Guest = 0, Nested = 1 };
 enum class CtrlOp : uint8_t { WriteReg = 0, InvAddr = 1, InvPcid = 2, InvVpid = 3, InvEptp = 4, InvAll = 5 };
 
 // Context registers, §3. Escape entry k is register EscapeBase + k; guest escape entry k (§18.4)
-// GEscapeBase + k. The guest segment registers (§18.1) are numbered beyond the RTL's 4-bit port.
+// GEscapeBase + k. The guest segment registers (§18.1) need the 5-bit register number of §13.
 enum class CtxReg : uint8_t {
   Vpid = 0, Mode = 1, Cr3 = 2, Eptp = 3, GBase = 4, GSize = 5, Flags = 6, EscapeBase = 8,
   GsegBase = 16, GsegLimit = 17, GsegOffset = 18, Gcr3 = 19, GEscapeBase = 24

@@ -95,12 +95,6 @@ bool hasGuestSegment(Approach approach) {
   return approach == Approach::GuestDirect || approach == Approach::DualDirect;
 }
 
-const char *modelOnlySection(Approach approach) {
-  if (hasGuestSegment(approach))
-    return "§18.8";
-  return approach == Approach::Agile ? "§20.9" : nullptr;
-}
-
 std::string_view toString(Contiguity contiguity) {
   return contiguity == Contiguity::Balloon ? "balloon" : "compact";
 }
@@ -190,12 +184,6 @@ Vmm::Vmm(MmuBackend &backend, const VmmConfig &config, Approach approach)
       vm_(backend.memory(), checkedMemory(config, approach, backend), config.frames_base,
           config.frames_base + kVmmEptBytes),
       shadow_frames_(config.frames_base + kVmmEptBytes, config.frames_base + kVmmFramesBytes), approach_(approach) {
-  if (modelOnlySection(approach) != nullptr && model_ == nullptr)  // §18.8, §20.9
-    throw std::invalid_argument(std::string(toString(approach)) +
-                                " runs on the model backend only: the RTL does not implement it yet");
-  if (config.memory.ept_format != EptFormat::Radix && model_ == nullptr)  // §21.8
-    throw std::invalid_argument("ept_format " + std::string(toString(config.memory.ept_format)) +
-                                " runs on the model backend only: the RTL walks every EPT as 4level");
   // VM creation: not charged to the run.
   const unsigned ctx = config_.context;
   backend_.writeReg(ctx, CtxReg::Vpid, (uint64_t{1} << 16) | vpid_);
@@ -605,9 +593,6 @@ void Vmm::switchApproach(Approach next) {
   if ((vmm::hasGuestSegment(next) || vmm::hasGuestSegment(approach_)) && !config_.guest_segment)
     throw std::invalid_argument("guest-direct and dual-direct are run-time approaches only for a VM that offers the "
                                 "guest segment from the start (VmmConfig::guest_segment)");
-  if (modelOnlySection(next) != nullptr && model_ == nullptr)  // §18.8, §20.9
-    throw std::invalid_argument(std::string(toString(next)) +
-                                " runs on the model backend only: the RTL does not implement it yet");
   if (approach_ == Approach::DualDirect && next != Approach::GuestDirect && next != Approach::Nested)
     throw std::invalid_argument("dual-direct switches to guest-direct or nested only");
   exitTo(ExitReason::ModeSwitch);

@@ -10,10 +10,10 @@
 //             made contiguous first when allowed: compacted by the host (the page copies are
 //             charged) or, with Contiguity::Balloon, by self-ballooning (§19: the guest's balloon
 //             driver gives the pages back, the VMM re-plugs them in place; every step charged).
-//  - GuestDirect, DualDirect (docs/architecture.md §18, model backend only so far): the guest's
+//  - GuestDirect, DualDirect (docs/architecture.md §18, both backends): the guest's
 //             direct segment, written with CR3 on each guest context switch without an exit;
 //             GuestDirect is nested outside it, DualDirect is Direct's region besides.
-//  - Agile (§20, model backend only so far): AGILE mode; the caching shadow with switch bits,
+//  - Agile (§20, both backends): AGILE mode; the caching shadow with switch bits,
 //             placed by the shadow pager's agile policy (shadow.h), so the guest's often-written
 //             leaf tables are walked nested and their updates cause no exit.
 // Every exit has a reason and costs a round trip plus the shim's work (costs.h); the account is in
@@ -53,9 +53,6 @@ Approach parseApproach(std::string_view name);
 bool isShadow(Approach approach);
 // GuestDirect or DualDirect: the guest runs with a direct segment (§18).
 bool hasGuestSegment(Approach approach);
-// The approaches the RTL does not implement yet (GuestDirect, DualDirect, Agile), and the spec
-// section that says so (§18.8, §20.9); nullptr for the others.
-const char *modelOnlySection(Approach approach);
 
 // How the VMM makes a fragmented VM's memory contiguous before DIRECT (§19).
 enum class Contiguity : uint8_t {
