@@ -194,6 +194,33 @@ TEST(ShadowTracking, DroppingASpaceLeavesTheNextFrameAlone) {
   EXPECT_EQ((g.cost() - before).exits[static_cast<unsigned>(ExitReason::ShadowFault)], 0u);
 }
 
+// Agile (§20.8) frees the shadow PT of a table it switches to nested, and clears exactly that
+// frame: the frame after it (here the shadow PT allocated next, whose entry 0 maps a page) keeps
+// its entries.
+TEST(ShadowTracking, SwitchingATableToNestedLeavesTheNextFrameAlone) {
+  constexpr uint64_t kSecondPt = 0x7000, kSecondVa = 0x400000, kSecondData = 0x12000;
+  vmm::VmmConfig config = handBuiltConfig();
+  config.agile.switch_writes = 1;  // the first trapped store to the PT switches it
+  HandBuiltGuest g(Approach::Agile, config);
+  g.vmm.writePhysical(kPd + 8 * 2, kSecondPt | kFlags);  // PD[2] -> a second PT: VA 0x400000
+  g.vmm.writePhysical(kSecondPt, kSecondData | kFlags);
+  g.vmm.writeCr3(kRoot, 0, false);                      // frame 0: the shadow root
+  g.vmm.access(kData, Access::Read, true, nullptr);      // frames 1-3: PDPT, PD, the PT of 0x200000
+  g.vmm.access(kSecondVa, Access::Read, true, nullptr);  // frame 4: the PT of 0x400000
+  const uint64_t second_leaf = g.shadowLeaf(kSecondVa);
+  ASSERT_NE(second_leaf & pte::P, 0u);
+  // The guest maps PT[2] with a store through kTableVa: trapped, and the PT goes nested.
+  const uint64_t mapped = 0x13000 | kFlags;
+  g.vmm.access(kTableVa + 8 * 2, Access::Write, false, &mapped);
+  ASSERT_EQ(g.stats().agile_switches, 1u);
+  EXPECT_EQ(g.stats().tables_freed, 1u);
+  EXPECT_EQ(g.shadowLeaf(kSecondVa), second_leaf);
+  const vmm::RunCost before = g.cost();
+  g.vmm.access(kSecondVa, Access::Read, true, nullptr);
+  EXPECT_EQ((g.cost() - before).exits[static_cast<unsigned>(ExitReason::ShadowFault)], 0u);
+  EXPECT_TRUE(g.vmm.checkInvariants().empty());
+}
+
 TEST(ShadowTracking, ASharedTableWriteReachesEverySpace) {
   HandBuiltGuest g(Approach::ShadowCaching);
   g.vmm.writePhysical(0x5000, kPdpt | kFlags);
