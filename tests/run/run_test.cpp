@@ -382,6 +382,32 @@ TEST(RunTrace, AWarmupAsLongAsTheTraceIsAnError) {
   }
 }
 
+// The smallest warm-up, 1, at the edge: a trace of one user access leaves no steady phase; one of
+// two leaves the second access to it.
+TEST(RunTrace, AWarmupOfOneNeedsASecondAccess) {
+  const testing::TempFile file("warmup-one.vmt");
+  testing::writeTrace(file.path(), {trace::Event::access(0, 1, trace::AccessOp::Read, 0x4000'0000, 8)});
+  try {
+    runTrace(warmupRequest(file.path(), 1));
+    FAIL() << "no steady phase";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_STREQ(e.what(), "--warmup 1: the trace has only 1 user accesses, so no steady phase follows the warm-up");
+  }
+  testing::writeTrace(file.path(), {trace::Event::access(0, 1, trace::AccessOp::Read, 0x4000'0000, 8),
+                                    trace::Event::access(0, 1, trace::AccessOp::Read, 0x4000'0008, 8)});
+  const RunReport two = runTrace(warmupRequest(file.path(), 1));
+  EXPECT_EQ(two.warmup, 1u);
+  ASSERT_EQ(two.runs.size(), 3u);
+  for (const ModeRun &run : two.runs) {
+    SCOPED_TRACE(run.result.policy);
+    // The first access faults its page in during the warm-up; the second, on the same page, is
+    // the steady phase's one access, with no kernel work.
+    EXPECT_EQ(run.warmup.cost.guest_page_faults, 1u);
+    EXPECT_EQ(run.result.cost.guest_page_faults, 0u);
+    EXPECT_EQ(run.result.cost.accesses, 1u);
+  }
+}
+
 // The table without what differs between backends by design: the header line (it names the
 // backend), the replay speed and the RTL's transaction ranges.
 std::string tableOf(const RunReport &report) {
