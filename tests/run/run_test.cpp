@@ -368,6 +368,17 @@ TEST(RunTrace, WarmupSplitsTheRunIntoAFirstTouchAndASteadyPhase) {
   EXPECT_EQ(json["warmup"]["accesses"], 300u);
   EXPECT_EQ(json["warmup"]["runs"].size(), 3u);
   EXPECT_EQ(json["warmup"]["runs"][1]["cycles"], split.runs[1].warmup.cycles());
+  // A warm-up run's slowdown is over native's warm-up (rounded to 6 digits, as the JSON writes it).
+  ASSERT_EQ(split.runs[0].warmup.policy, "native");
+  ASSERT_GT(split.runs[0].warmup.cycles(), 0u);
+  for (size_t i = 0; i < split.runs.size(); ++i) {
+    const double ratio = static_cast<double>(split.runs[i].warmup.cycles()) /
+                         static_cast<double>(split.runs[0].warmup.cycles());
+    char six_digits[32];
+    std::snprintf(six_digits, sizeof six_digits, "%.6g", ratio);
+    EXPECT_EQ(json["warmup"]["runs"][i]["slowdown"], std::strtod(six_digits, nullptr)) << i;
+  }
+  EXPECT_EQ(json["warmup"]["runs"][0]["slowdown"], 1.0);
   EXPECT_TRUE(toJson(whole)["warmup"].is_null());
 }
 
