@@ -96,6 +96,10 @@ TEST(VmMemoryBacking, A1GEptPageNeedsAGuestOfAtLeast1G) {
   } catch (const std::invalid_argument &e) {
     EXPECT_STREQ(e.what(), "max_ept_page = 1g needs a guest of at least 1 GiB (memory_mib >= 1024), got 512 MiB");
   }
+  // Exactly 1 GiB is enough, and is mapped by one 1 GiB page.
+  config.bytes = k1G;
+  const vmm::VmMemory vm(memory, config, ept_base, ept_base + k1G);
+  EXPECT_EQ(vm.eptPageSize(k1G - k4K), PageSize::Size1G);
 }
 
 TEST(HostBacking, NestedFirstTouchTakesAnEptViolationExitAndRetries) {
