@@ -338,6 +338,39 @@ TEST(TraceReplay, KernelLoadsReachTheirDirectMapPage) {
             user_misses + 1);
 }
 
+// An invlpg of the kernel half, 2^47 included, invalidates its direct-map page (2^47 mod 10 MiB =
+// 8 MiB), as a kernel load of it reaches that page: a second load of 2^47 after it misses again.
+// The user page in between (5 pages into the heap) keeps its TLB entry.
+TEST(TraceReplay, AnInvlpgAtTheKernelHalfsStartReachesItsDirectMapPage) {
+  const Event user = Event::access(0, 1, AccessOp::Read, kHeap + 5 * 4096, 8);
+  const Event kernel_load = Event::access(0, 1, AccessOp::Read, kUpperHalf, 8);
+  const auto tlbMisses = [&](const std::vector<Event> &between) {
+    std::vector<Event> events = {user, kernel_load};
+    events.insert(events.end(), between.begin(), between.end());
+    events.push_back(kernel_load);
+    events.push_back(user);
+    TempFile file("invlpg-kernel-half.vmt");
+    writeTrace(file.path(), events);
+    vmm::ModelBackend backend;
+    vmm::VmmConfig config;
+    config.memory.bytes = 10ull << 20;
+    config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
+    vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
+    guest::GuestConfig guest_config;
+    guest_config.memory_bytes = config.memory.bytes;
+    guest::GuestKernel kernel(vmm, guest_config);
+    const uint64_t before = backend.counter(Counter::TlbMisses);
+    TraceTape tape(file.path());
+    TraceReplay replay(tape, false);
+    replay.run(kernel, 2);
+    EXPECT_EQ(replay.stats().accesses, 2u);
+    EXPECT_EQ(replay.stats().kernel_accesses, 2u);
+    EXPECT_EQ(replay.stats().invlpgs, between.size());
+    return backend.counter(Counter::TlbMisses) - before;
+  };
+  EXPECT_EQ(tlbMisses({Event::invlpg(0, 1, kUpperHalf)}), tlbMisses({}) + 1);
+}
+
 TEST(TraceReplay, MaxEventsLimitsTheReplay) {
   TempFile file("max.vmt");
   std::vector<Event> events;
