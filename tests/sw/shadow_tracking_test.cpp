@@ -47,6 +47,30 @@ TEST(ShadowTracking, PlainTracksNothingAndStoresToTablesDoNotTrap) {
   EXPECT_EQ(g.vmm.shadow()->stats().emulated_writes, 0u);
 }
 
+// Plain shadow sees a guest PTE made writable only when the write faults on the stale read-only
+// leaf: the fill rewrites that one 4 KiB leaf in place, with no INV_PCID (only a large leaf over a
+// splinter table needs one), so the running space's other translations stay in the TLB.
+TEST(ShadowTracking, RewritingAFourKLeafInPlaceFlushesNothing) {
+  HandBuiltGuest g(Approach::ShadowPlain);
+  g.vmm.writeCr3(kRoot, 0, false);
+  g.vmm.access(kData, Access::Read, true, nullptr);
+  g.vmm.access(kReadOnly, Access::Read, true, nullptr);
+  ASSERT_EQ(g.shadowLeaf(kReadOnly) & (pte::P | pte::RW), pte::P);
+  const uint64_t writable = 0x11000 | kFlags;  // PT[4] made read-write, untrapped under plain
+  g.vmm.access(kTableVa + 8 * 4, Access::Write, false, &writable);
+  const vmm::RunCost before = g.cost();
+  const uint64_t misses = g.backend.counter(Counter::TlbMisses);
+  const uint64_t value = 7;
+  EXPECT_FALSE(g.vmm.access(kReadOnly, Access::Write, true, &value).faulted);
+  const vmm::RunCost d = g.cost() - before;
+  EXPECT_EQ(d.exits[static_cast<unsigned>(ExitReason::ShadowFault)], 1u);
+  EXPECT_EQ(d.control_commands, 0u);
+  EXPECT_NE(g.shadowLeaf(kReadOnly) & pte::RW, 0u);
+  g.vmm.access(kData, Access::Read, true, nullptr);
+  // The faulting write's two lookups (the fault, then the retry) missed; kData still hits.
+  EXPECT_EQ(g.backend.counter(Counter::TlbMisses) - misses, 2u);
+}
+
 TEST(ShadowTracking, APageThatBecomesATableLosesItsWritableLeaves) {
   HandBuiltGuest g(Approach::ShadowCaching);
   g.vmm.writeCr3(kRoot, 0, false);
