@@ -39,6 +39,26 @@ struct LazyGuest : HandBuiltGuest {
   }
 };
 
+// backAll (a VM made contiguous for DIRECT) backs every page, the first included: on 4 KiB EPT
+// pages a 4 MiB lazy VM takes 1,024 backings of one page each; then nothing is left to back.
+TEST(VmMemoryBacking, BackAllBacksEveryPageFromTheFirst) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  vmm::VmMemoryConfig config;
+  config.bytes = 2 * k2M;
+  config.max_ept_page = PageSize::Size4K;
+  config.lazy = true;
+  vmm::VmMemory vm(memory, config, ept_base, ept_base + k1G);
+  ASSERT_EQ(vm.backedPages(), 0u);
+  const vmm::Backing all = vm.backAll();
+  EXPECT_EQ(all.units, 1'024u);
+  EXPECT_EQ(all.pages, 1'024u);
+  EXPECT_TRUE(vm.backed(0));
+  EXPECT_EQ(vm.ept().translate(0), vm.hostOf(0));
+  EXPECT_EQ(vm.backedPages(), 1'024u);
+  EXPECT_EQ(vm.backAll().units, 0u);
+}
+
 TEST(VmMemoryBacking, ALazyVmBacksTheExtentOfTheEptLeafOnce) {
   SparseMemory memory;
   const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
