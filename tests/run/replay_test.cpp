@@ -371,6 +371,35 @@ TEST(TraceReplay, AnInvlpgAtTheKernelHalfsStartReachesItsDirectMapPage) {
   EXPECT_EQ(tlbMisses({Event::invlpg(0, 1, kUpperHalf)}), tlbMisses({}) + 1);
 }
 
+// The arena holds as many distinct GiBs per process as it has whole 1 GiB slots (kArenaSlots when
+// its mmap starts GiB-aligned, as a fresh process's does). One GiB more stops the replay, naming
+// the count; every GiB before it was replayed.
+TEST(TraceReplay, AProcessTouchingMoreGiBsThanTheArenaHoldsIsRefused) {
+  std::vector<Event> events;
+  for (uint64_t gib = 0; gib <= TraceReplay::kArenaSlots; ++gib)
+    events.push_back(Event::access(0, 1, AccessOp::Read, gib << 30, 8));
+  TempFile file("many-gibs.vmt");
+  writeTrace(file.path(), events);
+  vmm::ModelBackend backend;
+  vmm::VmmConfig config;
+  config.memory.bytes = 1ull << 30;  // three table pages per GiB touched: about 200 MiB
+  vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
+  guest::GuestConfig guest_config;
+  guest_config.memory_bytes = config.memory.bytes;
+  guest::GuestKernel kernel(vmm, guest_config);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  try {
+    replay.run(kernel, events.size());
+    FAIL() << "more GiBs than slots";
+  } catch (const std::runtime_error &e) {
+    // A fresh process's first mmap starts at the GiB-aligned kUserMmapBase: every slot is whole.
+    EXPECT_EQ(replay.stats().accesses, TraceReplay::kArenaSlots);
+    EXPECT_EQ(std::string(e.what()), "trace touches more than " + std::to_string(TraceReplay::kArenaSlots) +
+                                         " distinct 1 GiB regions in one process, more than the replay's arena holds");
+  }
+}
+
 TEST(TraceReplay, MaxEventsLimitsTheReplay) {
   TempFile file("max.vmt");
   std::vector<Event> events;
