@@ -294,6 +294,31 @@ TEST(TraceReplay, KernelHalfAccessesBecomeKernelLoads) {
   EXPECT_EQ(replay.stats().accesses, 1u);
 }
 
+// What replaying `events` (two user accesses among them) on a nested VM of 10 MiB, backed at
+// creation, costs in TLB misses, and its replay counts.
+struct SmallReplay {
+  uint64_t tlb_misses = 0;
+  ReplayStats stats;
+};
+SmallReplay replayOnTenMiB(const std::vector<Event> &events) {
+  TempFile file("small-replay.vmt");
+  writeTrace(file.path(), events);
+  vmm::ModelBackend backend;
+  vmm::VmmConfig config;
+  config.memory.bytes = 10ull << 20;
+  config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
+  vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
+  guest::GuestConfig guest_config;
+  guest_config.memory_bytes = config.memory.bytes;
+  guest::GuestKernel kernel(vmm, guest_config);
+  const uint64_t before = backend.counter(Counter::TlbMisses);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  replay.run(kernel, 2);
+  EXPECT_EQ(replay.stats().accesses, 2u);
+  return {backend.counter(Counter::TlbMisses) - before, replay.stats()};
+}
+
 // Which guest-physical page a kernel-half access loads: the direct map's offset from 0xffff888..,
 // or below the direct map (from 2^47 on) the address itself, modulo the guest's memory. With
 // 10 MiB (not a power of two, so the two rules give different pages) the first user access
@@ -307,23 +332,9 @@ TEST(TraceReplay, KernelLoadsReachTheirDirectMapPage) {
     std::vector<Event> events = {user};
     events.insert(events.end(), kernel_loads.begin(), kernel_loads.end());
     events.push_back(user);
-    TempFile file("kernel-pages.vmt");
-    writeTrace(file.path(), events);
-    vmm::ModelBackend backend;
-    vmm::VmmConfig config;
-    config.memory.bytes = 10ull << 20;
-    config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
-    vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
-    guest::GuestConfig guest_config;
-    guest_config.memory_bytes = config.memory.bytes;
-    guest::GuestKernel kernel(vmm, guest_config);
-    const uint64_t before = backend.counter(Counter::TlbMisses);
-    TraceTape tape(file.path());
-    TraceReplay replay(tape, false);
-    replay.run(kernel, 2);
-    EXPECT_EQ(replay.stats().accesses, 2u);
-    EXPECT_EQ(replay.stats().kernel_accesses, kernel_loads.size());
-    return backend.counter(Counter::TlbMisses) - before;
+    const SmallReplay replayed = replayOnTenMiB(events);
+    EXPECT_EQ(replayed.stats.kernel_accesses, kernel_loads.size());
+    return replayed.tlb_misses;
   };
   const uint64_t user_misses = tlbMisses({});
   // Page 0: the direct map's bytes 8 and 0, and 2^47 + 2 MiB ((8 + 2) mod 10 MiB = 0).
@@ -349,24 +360,10 @@ TEST(TraceReplay, AnInvlpgAtTheKernelHalfsStartReachesItsDirectMapPage) {
     events.insert(events.end(), between.begin(), between.end());
     events.push_back(kernel_load);
     events.push_back(user);
-    TempFile file("invlpg-kernel-half.vmt");
-    writeTrace(file.path(), events);
-    vmm::ModelBackend backend;
-    vmm::VmmConfig config;
-    config.memory.bytes = 10ull << 20;
-    config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
-    vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
-    guest::GuestConfig guest_config;
-    guest_config.memory_bytes = config.memory.bytes;
-    guest::GuestKernel kernel(vmm, guest_config);
-    const uint64_t before = backend.counter(Counter::TlbMisses);
-    TraceTape tape(file.path());
-    TraceReplay replay(tape, false);
-    replay.run(kernel, 2);
-    EXPECT_EQ(replay.stats().accesses, 2u);
-    EXPECT_EQ(replay.stats().kernel_accesses, 2u);
-    EXPECT_EQ(replay.stats().invlpgs, between.size());
-    return backend.counter(Counter::TlbMisses) - before;
+    const SmallReplay replayed = replayOnTenMiB(events);
+    EXPECT_EQ(replayed.stats.kernel_accesses, 2u);
+    EXPECT_EQ(replayed.stats.invlpgs, between.size());
+    return replayed.tlb_misses;
   };
   EXPECT_EQ(tlbMisses({Event::invlpg(0, 1, kUpperHalf)}), tlbMisses({}) + 1);
 }
