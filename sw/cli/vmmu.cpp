@@ -42,6 +42,9 @@ struct DemoOptions {
   uint64_t seed = 1;
   uint64_t mem_latency = 30;  // cycles per page-table access (c of §12): an L2/LLC-hit figure
   std::string guest_pages = "4k";
+
+  // The data the workloads touch and the guest maps: one figure for both, so they always agree.
+  uint64_t footprintBytes() const { return footprint_mib << 20; }
 };
 
 // Host memory layout of the demo: the guest's physical memory is [0, guest_bytes), backed by host
@@ -62,7 +65,7 @@ ModeResult runMode(Mode mode, const DemoOptions &o, PageSize guest_pages, const 
   vmmu::SparseMemory memory;
   vmmu::FixedLatency timing(o.mem_latency);
   vmmu::Mmu mmu(vmmu::MmuConfig{}, memory, &timing);
-  const uint64_t footprint = o.footprint_mib << 20;
+  const uint64_t footprint = o.footprintBytes();
   const uint64_t data_gpa = 0x4000'0000ull;  // guest frames for data at 1 GiB
   const uint64_t guest_bytes = data_gpa + footprint;
   const uint64_t page = vmmu::pageBytes(guest_pages);
@@ -112,7 +115,7 @@ ModeResult runMode(Mode mode, const DemoOptions &o, PageSize guest_pages, const 
 // Two workloads of the seeds' kinds: no locality (the "worst case") and a strided scan.
 std::vector<uint64_t> makeStream(const DemoOptions &o, bool random) {
   std::mt19937_64 rng(o.seed);
-  const uint64_t footprint = o.footprint_mib << 20;
+  const uint64_t footprint = o.footprintBytes();
   std::vector<uint64_t> stream;
   stream.reserve(o.accesses);
   for (uint64_t i = 0; i < o.accesses; ++i) {

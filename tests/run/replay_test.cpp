@@ -294,6 +294,31 @@ TEST(TraceReplay, KernelHalfAccessesBecomeKernelLoads) {
   EXPECT_EQ(replay.stats().accesses, 1u);
 }
 
+// What replaying `events` (two user accesses among them) on a nested VM of 10 MiB, backed at
+// creation, costs in TLB misses, and its replay counts.
+struct SmallReplay {
+  uint64_t tlb_misses = 0;
+  ReplayStats stats;
+};
+SmallReplay replayOnTenMiB(const std::vector<Event> &events) {
+  TempFile file("small-replay.vmt");
+  writeTrace(file.path(), events);
+  vmm::ModelBackend backend;
+  vmm::VmmConfig config;
+  config.memory.bytes = 10ull << 20;
+  config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
+  vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
+  guest::GuestConfig guest_config;
+  guest_config.memory_bytes = config.memory.bytes;
+  guest::GuestKernel kernel(vmm, guest_config);
+  const uint64_t before = backend.counter(Counter::TlbMisses);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  replay.run(kernel, 2);
+  EXPECT_EQ(replay.stats().accesses, 2u);
+  return {backend.counter(Counter::TlbMisses) - before, replay.stats()};
+}
+
 // Which guest-physical page a kernel-half access loads: the direct map's offset from 0xffff888..,
 // or below the direct map (from 2^47 on) the address itself, modulo the guest's memory. With
 // 10 MiB (not a power of two, so the two rules give different pages) the first user access
@@ -307,23 +332,9 @@ TEST(TraceReplay, KernelLoadsReachTheirDirectMapPage) {
     std::vector<Event> events = {user};
     events.insert(events.end(), kernel_loads.begin(), kernel_loads.end());
     events.push_back(user);
-    TempFile file("kernel-pages.vmt");
-    writeTrace(file.path(), events);
-    vmm::ModelBackend backend;
-    vmm::VmmConfig config;
-    config.memory.bytes = 10ull << 20;
-    config.memory.lazy = false;  // a first touch's EPT violation would add a miss (its retry)
-    vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
-    guest::GuestConfig guest_config;
-    guest_config.memory_bytes = config.memory.bytes;
-    guest::GuestKernel kernel(vmm, guest_config);
-    const uint64_t before = backend.counter(Counter::TlbMisses);
-    TraceTape tape(file.path());
-    TraceReplay replay(tape, false);
-    replay.run(kernel, 2);
-    EXPECT_EQ(replay.stats().accesses, 2u);
-    EXPECT_EQ(replay.stats().kernel_accesses, kernel_loads.size());
-    return backend.counter(Counter::TlbMisses) - before;
+    const SmallReplay replayed = replayOnTenMiB(events);
+    EXPECT_EQ(replayed.stats.kernel_accesses, kernel_loads.size());
+    return replayed.tlb_misses;
   };
   const uint64_t user_misses = tlbMisses({});
   // Page 0: the direct map's bytes 8 and 0, and 2^47 + 2 MiB ((8 + 2) mod 10 MiB = 0).
@@ -336,6 +347,54 @@ TEST(TraceReplay, KernelLoadsReachTheirDirectMapPage) {
   EXPECT_EQ(tlbMisses({Event::access(0, 1, AccessOp::Read, direct_map + (4u << 20), 8),
                        Event::access(0, 1, AccessOp::Read, direct_map + (4u << 20) + 8, 8)}),
             user_misses + 1);
+}
+
+// An invlpg of the kernel half, 2^47 included, invalidates its direct-map page (2^47 mod 10 MiB =
+// 8 MiB), as a kernel load of it reaches that page: a second load of 2^47 after it misses again.
+// The user page in between (5 pages into the heap) keeps its TLB entry.
+TEST(TraceReplay, AnInvlpgAtTheKernelHalfsStartReachesItsDirectMapPage) {
+  const Event user = Event::access(0, 1, AccessOp::Read, kHeap + 5 * 4096, 8);
+  const Event kernel_load = Event::access(0, 1, AccessOp::Read, kUpperHalf, 8);
+  const auto tlbMisses = [&](const std::vector<Event> &between) {
+    std::vector<Event> events = {user, kernel_load};
+    events.insert(events.end(), between.begin(), between.end());
+    events.push_back(kernel_load);
+    events.push_back(user);
+    const SmallReplay replayed = replayOnTenMiB(events);
+    EXPECT_EQ(replayed.stats.kernel_accesses, 2u);
+    EXPECT_EQ(replayed.stats.invlpgs, between.size());
+    return replayed.tlb_misses;
+  };
+  EXPECT_EQ(tlbMisses({Event::invlpg(0, 1, kUpperHalf)}), tlbMisses({}) + 1);
+}
+
+// The arena holds as many distinct GiBs per process as it has whole 1 GiB slots (kArenaSlots when
+// its mmap starts GiB-aligned, as a fresh process's does). One GiB more stops the replay, naming
+// the count; every GiB before it was replayed.
+TEST(TraceReplay, AProcessTouchingMoreGiBsThanTheArenaHoldsIsRefused) {
+  std::vector<Event> events;
+  for (uint64_t gib = 0; gib <= TraceReplay::kArenaSlots; ++gib)
+    events.push_back(Event::access(0, 1, AccessOp::Read, gib << 30, 8));
+  TempFile file("many-gibs.vmt");
+  writeTrace(file.path(), events);
+  vmm::ModelBackend backend;
+  vmm::VmmConfig config;
+  config.memory.bytes = 1ull << 30;  // three table pages per GiB touched: about 200 MiB
+  vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
+  guest::GuestConfig guest_config;
+  guest_config.memory_bytes = config.memory.bytes;
+  guest::GuestKernel kernel(vmm, guest_config);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  try {
+    replay.run(kernel, events.size());
+    FAIL() << "more GiBs than slots";
+  } catch (const std::runtime_error &e) {
+    // A fresh process's first mmap starts at the GiB-aligned kUserMmapBase: every slot is whole.
+    EXPECT_EQ(replay.stats().accesses, TraceReplay::kArenaSlots);
+    EXPECT_EQ(std::string(e.what()), "trace touches more than " + std::to_string(TraceReplay::kArenaSlots) +
+                                         " distinct 1 GiB regions in one process, more than the replay's arena holds");
+  }
 }
 
 TEST(TraceReplay, MaxEventsLimitsTheReplay) {

@@ -188,5 +188,19 @@ TEST(ReportText, AdaptiveSummaryCountsModesAndSwitches) {
   EXPECT_NE(lineStarting(text, "oracle (every"), "");
 }
 
+// The header names the trace whatever the length of its path (a path may be up to PATH_MAX, 4096
+// bytes): a 1,000-byte path is printed whole and the line after it, the memory model's, follows.
+TEST(ReportText, TheHeaderHoldsALongTracePathWhole) {
+  RunReport report;
+  report.backend = "model";
+  report.trace = "/" + std::string(999, 'p');
+  report.memory_model = "flat, 30 cycles per walk reference";
+  report.runs = {runOf("nested", 100)};
+  const std::string text = formatText(report);
+  EXPECT_EQ(text.substr(0, text.find(':')), "vmmu run " + report.trace) << text.substr(0, 1100);
+  EXPECT_EQ(lineStarting(text, "memory "), "memory flat, 30 cycles per walk reference; base CPI 0; EPT pages up to , "
+                                            "host memory ; run time in cycles, slowdown relative to native\n");
+}
+
 }  // namespace
 }  // namespace vmmu::run

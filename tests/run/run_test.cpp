@@ -368,6 +368,17 @@ TEST(RunTrace, WarmupSplitsTheRunIntoAFirstTouchAndASteadyPhase) {
   EXPECT_EQ(json["warmup"]["accesses"], 300u);
   EXPECT_EQ(json["warmup"]["runs"].size(), 3u);
   EXPECT_EQ(json["warmup"]["runs"][1]["cycles"], split.runs[1].warmup.cycles());
+  // A warm-up run's slowdown is over native's warm-up (rounded to 6 digits, as the JSON writes it).
+  ASSERT_EQ(split.runs[0].warmup.policy, "native");
+  ASSERT_GT(split.runs[0].warmup.cycles(), 0u);
+  for (size_t i = 0; i < split.runs.size(); ++i) {
+    const double ratio = static_cast<double>(split.runs[i].warmup.cycles()) /
+                         static_cast<double>(split.runs[0].warmup.cycles());
+    char six_digits[32];
+    std::snprintf(six_digits, sizeof six_digits, "%.6g", ratio);
+    EXPECT_EQ(json["warmup"]["runs"][i]["slowdown"], std::strtod(six_digits, nullptr)) << i;
+  }
+  EXPECT_EQ(json["warmup"]["runs"][0]["slowdown"], 1.0);
   EXPECT_TRUE(toJson(whole)["warmup"].is_null());
 }
 
@@ -379,6 +390,32 @@ TEST(RunTrace, AWarmupAsLongAsTheTraceIsAnError) {
     FAIL() << "no steady phase";
   } catch (const std::invalid_argument &e) {
     EXPECT_STREQ(e.what(), "--warmup 1200: the trace has only 1200 user accesses, so no steady phase follows the warm-up");
+  }
+}
+
+// The smallest warm-up, 1, at the edge: a trace of one user access leaves no steady phase; one of
+// two leaves the second access to it.
+TEST(RunTrace, AWarmupOfOneNeedsASecondAccess) {
+  const testing::TempFile file("warmup-one.vmt");
+  testing::writeTrace(file.path(), {trace::Event::access(0, 1, trace::AccessOp::Read, 0x4000'0000, 8)});
+  try {
+    runTrace(warmupRequest(file.path(), 1));
+    FAIL() << "no steady phase";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_STREQ(e.what(), "--warmup 1: the trace has only 1 user accesses, so no steady phase follows the warm-up");
+  }
+  testing::writeTrace(file.path(), {trace::Event::access(0, 1, trace::AccessOp::Read, 0x4000'0000, 8),
+                                    trace::Event::access(0, 1, trace::AccessOp::Read, 0x4000'0008, 8)});
+  const RunReport two = runTrace(warmupRequest(file.path(), 1));
+  EXPECT_EQ(two.warmup, 1u);
+  ASSERT_EQ(two.runs.size(), 3u);
+  for (const ModeRun &run : two.runs) {
+    SCOPED_TRACE(run.result.policy);
+    // The first access faults its page in during the warm-up; the second, on the same page, is
+    // the steady phase's one access, with no kernel work.
+    EXPECT_EQ(run.warmup.cost.guest_page_faults, 1u);
+    EXPECT_EQ(run.result.cost.guest_page_faults, 0u);
+    EXPECT_EQ(run.result.cost.accesses, 1u);
   }
 }
 

@@ -101,6 +101,21 @@ TEST(GuestDirectShim, ContextSwitchLoadsEachProcesssSegmentWithoutAnExit) {
   EXPECT_THROW(k.touch(buf, Access::Read), guest::SegmentationFault);
 }
 
+// The segment grants the mapping's own rights (§18.1): a read-only mapping's GSEG_BASE carries US
+// alone, a read-execute one US and X, never RW.
+TEST(GuestDirectShim, TheSegmentGrantsTheMappingsRights) {
+  for (const unsigned prot : {guest::prot::Read, guest::prot::Read | guest::prot::Exec}) {
+    System sys(Approach::GuestDirect);
+    guest::GuestKernel &k = *sys.kernel;
+    const Pid a = k.spawn();
+    k.switchTo(a);
+    const uint64_t buf = k.mmap(a, 4 * k2M, prot, true);
+    ASSERT_EQ(k.giveSegment(a, buf, 4 * k2M), 4 * k2M) << prot;
+    const uint64_t rights = (prot & guest::prot::Exec) != 0 ? gseg::US | gseg::X : gseg::US;
+    EXPECT_EQ(sys.backend->mmu().readReg(0, CtxReg::GsegBase), buf | rights) << prot;
+  }
+}
+
 TEST(GuestDirectShim, MunmapDissolvesTheSegmentAndFreesItsFrames) {
   System sys(Approach::GuestDirect);
   guest::GuestKernel &k = *sys.kernel;

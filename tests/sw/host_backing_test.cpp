@@ -39,14 +39,39 @@ struct LazyGuest : HandBuiltGuest {
   }
 };
 
-TEST(VmMemoryBacking, ALazyVmBacksTheExtentOfTheEptLeafOnce) {
+// A lazily backed VM's memory on its own (no VMM), with its EPT in the VMM's default frames.
+struct LazyVmMemory {
+  LazyVmMemory(uint64_t bytes, PageSize max_ept_page)
+      : vm(memory, config(bytes, max_ept_page), vmm::VmmConfig{}.frames_base, vmm::VmmConfig{}.frames_base + k1G) {}
+  static vmm::VmMemoryConfig config(uint64_t bytes, PageSize max_ept_page) {
+    vmm::VmMemoryConfig c;
+    c.bytes = bytes;
+    c.max_ept_page = max_ept_page;
+    c.lazy = true;
+    return c;
+  }
   SparseMemory memory;
-  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
-  vmm::VmMemoryConfig config;
-  config.bytes = 8 * k2M;
-  config.max_ept_page = PageSize::Size2M;
-  config.lazy = true;
-  vmm::VmMemory vm(memory, config, ept_base, ept_base + k1G);
+  vmm::VmMemory vm;
+};
+
+// backAll (a VM made contiguous for DIRECT) backs every page, the first included: on 4 KiB EPT
+// pages a 4 MiB lazy VM takes 1,024 backings of one page each; then nothing is left to back.
+TEST(VmMemoryBacking, BackAllBacksEveryPageFromTheFirst) {
+  LazyVmMemory lazy(2 * k2M, PageSize::Size4K);
+  vmm::VmMemory &vm = lazy.vm;
+  ASSERT_EQ(vm.backedPages(), 0u);
+  const vmm::Backing all = vm.backAll();
+  EXPECT_EQ(all.units, 1'024u);
+  EXPECT_EQ(all.pages, 1'024u);
+  EXPECT_TRUE(vm.backed(0));
+  EXPECT_EQ(vm.ept().translate(0), vm.hostOf(0));
+  EXPECT_EQ(vm.backedPages(), 1'024u);
+  EXPECT_EQ(vm.backAll().units, 0u);
+}
+
+TEST(VmMemoryBacking, ALazyVmBacksTheExtentOfTheEptLeafOnce) {
+  LazyVmMemory lazy(8 * k2M, PageSize::Size2M);
+  vmm::VmMemory &vm = lazy.vm;
   EXPECT_EQ(vm.backedPages(), 0u);
   EXPECT_FALSE(vm.ept().translate(5 * k4K).has_value()) << "no EPT leaf before the first touch";
   const vmm::Backing first = vm.back(5 * k4K + 8);
@@ -96,6 +121,10 @@ TEST(VmMemoryBacking, A1GEptPageNeedsAGuestOfAtLeast1G) {
   } catch (const std::invalid_argument &e) {
     EXPECT_STREQ(e.what(), "max_ept_page = 1g needs a guest of at least 1 GiB (memory_mib >= 1024), got 512 MiB");
   }
+  // Exactly 1 GiB is enough, and is mapped by one 1 GiB page.
+  config.bytes = k1G;
+  const vmm::VmMemory vm(memory, config, ept_base, ept_base + k1G);
+  EXPECT_EQ(vm.eptPageSize(k1G - k4K), PageSize::Size1G);
 }
 
 TEST(HostBacking, NestedFirstTouchTakesAnEptViolationExitAndRetries) {

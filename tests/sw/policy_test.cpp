@@ -613,6 +613,23 @@ TEST(Experiment, RunsOnTheBackendTheFactoryBuilds) {
   EXPECT_EQ(slower.counters[static_cast<unsigned>(Counter::Walks)], plain.counters[static_cast<unsigned>(Counter::Walks)]);
 }
 
+// The library's experiments price a walk reference at 30 cycles (§12's c) unless told otherwise:
+// a run with the default memory model is cycle for cycle the run with flat(30), and one cycle
+// more per reference shows.
+TEST(Experiment, WalksAtThirtyCyclesPerReferenceUnlessTold) {
+  policy::ExperimentConfig config = phasedExperiment(1'000);
+  const auto nested = policy::makeStaticPolicy(Approach::Nested);
+  const policy::RunResult by_default = policy::runPolicy(config, *nested);
+  config.memory = vmm::MemoryModelConfig::flat(30);
+  const policy::RunResult thirty = policy::runPolicy(config, *nested);
+  const auto walkCycles = [](const policy::RunResult &r) { return r.counters[static_cast<unsigned>(Counter::WalkCycles)]; };
+  ASSERT_GT(walkCycles(thirty), 0u);
+  EXPECT_EQ(walkCycles(by_default), walkCycles(thirty));
+  EXPECT_EQ(by_default.cycles(), thirty.cycles());
+  config.memory = vmm::MemoryModelConfig::flat(31);
+  EXPECT_GT(walkCycles(policy::runPolicy(config, *nested)), walkCycles(thirty));
+}
+
 TEST(Experiment, RejectsBadConfiguration) {
   policy::ExperimentConfig config;
   EXPECT_EQ(config.validate(), "experiment: no workload");

@@ -47,6 +47,30 @@ TEST(ShadowTracking, PlainTracksNothingAndStoresToTablesDoNotTrap) {
   EXPECT_EQ(g.vmm.shadow()->stats().emulated_writes, 0u);
 }
 
+// Plain shadow sees a guest PTE made writable only when the write faults on the stale read-only
+// leaf: the fill rewrites that one 4 KiB leaf in place, with no INV_PCID (only a large leaf over a
+// splinter table needs one), so the running space's other translations stay in the TLB.
+TEST(ShadowTracking, RewritingAFourKLeafInPlaceFlushesNothing) {
+  HandBuiltGuest g(Approach::ShadowPlain);
+  g.vmm.writeCr3(kRoot, 0, false);
+  g.vmm.access(kData, Access::Read, true, nullptr);
+  g.vmm.access(kReadOnly, Access::Read, true, nullptr);
+  ASSERT_EQ(g.shadowLeaf(kReadOnly) & (pte::P | pte::RW), pte::P);
+  const uint64_t writable = 0x11000 | kFlags;  // PT[4] made read-write, untrapped under plain
+  g.vmm.access(kTableVa + 8 * 4, Access::Write, false, &writable);
+  const vmm::RunCost before = g.cost();
+  const uint64_t misses = g.backend.counter(Counter::TlbMisses);
+  const uint64_t value = 7;
+  EXPECT_FALSE(g.vmm.access(kReadOnly, Access::Write, true, &value).faulted);
+  const vmm::RunCost d = g.cost() - before;
+  EXPECT_EQ(d.exits[static_cast<unsigned>(ExitReason::ShadowFault)], 1u);
+  EXPECT_EQ(d.control_commands, 0u);
+  EXPECT_NE(g.shadowLeaf(kReadOnly) & pte::RW, 0u);
+  g.vmm.access(kData, Access::Read, true, nullptr);
+  // The faulting write's two lookups (the fault, then the retry) missed; kData still hits.
+  EXPECT_EQ(g.backend.counter(Counter::TlbMisses) - misses, 2u);
+}
+
 TEST(ShadowTracking, APageThatBecomesATableLosesItsWritableLeaves) {
   HandBuiltGuest g(Approach::ShadowCaching);
   g.vmm.writeCr3(kRoot, 0, false);
@@ -192,6 +216,33 @@ TEST(ShadowTracking, DroppingASpaceLeavesTheNextFrameAlone) {
   g.vmm.writeCr3(0x5000, 2, false);
   g.vmm.access(kData, Access::Read, true, nullptr);
   EXPECT_EQ((g.cost() - before).exits[static_cast<unsigned>(ExitReason::ShadowFault)], 0u);
+}
+
+// Agile (§20.8) frees the shadow PT of a table it switches to nested, and clears exactly that
+// frame: the frame after it (here the shadow PT allocated next, whose entry 0 maps a page) keeps
+// its entries.
+TEST(ShadowTracking, SwitchingATableToNestedLeavesTheNextFrameAlone) {
+  constexpr uint64_t kSecondPt = 0x7000, kSecondVa = 0x400000, kSecondData = 0x12000;
+  vmm::VmmConfig config = handBuiltConfig();
+  config.agile.switch_writes = 1;  // the first trapped store to the PT switches it
+  HandBuiltGuest g(Approach::Agile, config);
+  g.vmm.writePhysical(kPd + 8 * 2, kSecondPt | kFlags);  // PD[2] -> a second PT: VA 0x400000
+  g.vmm.writePhysical(kSecondPt, kSecondData | kFlags);
+  g.vmm.writeCr3(kRoot, 0, false);                      // frame 0: the shadow root
+  g.vmm.access(kData, Access::Read, true, nullptr);      // frames 1-3: PDPT, PD, the PT of 0x200000
+  g.vmm.access(kSecondVa, Access::Read, true, nullptr);  // frame 4: the PT of 0x400000
+  const uint64_t second_leaf = g.shadowLeaf(kSecondVa);
+  ASSERT_NE(second_leaf & pte::P, 0u);
+  // The guest maps PT[2] with a store through kTableVa: trapped, and the PT goes nested.
+  const uint64_t mapped = 0x13000 | kFlags;
+  g.vmm.access(kTableVa + 8 * 2, Access::Write, false, &mapped);
+  ASSERT_EQ(g.stats().agile_switches, 1u);
+  EXPECT_EQ(g.stats().tables_freed, 1u);
+  EXPECT_EQ(g.shadowLeaf(kSecondVa), second_leaf);
+  const vmm::RunCost before = g.cost();
+  g.vmm.access(kSecondVa, Access::Read, true, nullptr);
+  EXPECT_EQ((g.cost() - before).exits[static_cast<unsigned>(ExitReason::ShadowFault)], 0u);
+  EXPECT_TRUE(g.vmm.checkInvariants().empty());
 }
 
 TEST(ShadowTracking, ASharedTableWriteReachesEverySpace) {

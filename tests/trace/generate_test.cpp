@@ -357,6 +357,14 @@ TEST(TraceGenerate, BadOptionsThrow) {
   EXPECT_NO_THROW(generateTrace(phased, scratchPath("x.vmt"), {}));
   phased.job_mib = 0;
   EXPECT_THROW(generateTrace(phased, scratchPath("x.vmt"), {}), std::invalid_argument);
+  // At most 100,000 processes: the most is made, one more is refused.
+  try {
+    generateTrace(options(GenKind::Random, 1, 100'001, 1, 1), scratchPath("x.vmt"), {});
+    FAIL() << "100001 processes";
+  } catch (const std::invalid_argument &e) {
+    EXPECT_STREQ(e.what(), "generator: at most 100000 processes");
+  }
+  EXPECT_EQ(generateTrace(options(GenKind::Random, 1, 100'000, 1, 1), scratchPath("x.vmt"), {}).processes, 100'000u);
 }
 
 // Every generator's accesses are aligned 8-byte loads and stores, and its instruction fetches

@@ -209,11 +209,13 @@ std::string formatText(const RunReport &report) {
           ? ""
           : " (coarsened from " + std::to_string(report.requested_interval) + ": at most " +
                 std::to_string(kMaxIntervals) + " intervals are recorded)";
+  // The trace's path apart: it may be as long as PATH_MAX, more than the line buffer holds.
+  out += "vmmu run " + report.trace;
   std::snprintf(line, sizeof line,
-                "vmmu run %s: %" PRIu64 " events, %" PRIu64 " user accesses%s, backend %s, interval %" PRIu64
+                ": %" PRIu64 " events, %" PRIu64 " user accesses%s, backend %s, interval %" PRIu64
                 "%s\nmemory %s; base CPI %g; EPT pages up to %s, host memory %s; run time in cycles, slowdown "
                 "relative to native\n",
-                report.trace.c_str(), report.events, report.accesses, partial.c_str(), report.backend.c_str(),
+                report.events, report.accesses, partial.c_str(), report.backend.c_str(),
                 report.interval, coarsened.c_str(), report.memory_model.c_str(), report.base_cpi,
                 report.max_ept_page.c_str(), report.host_allocation.c_str());
   out += line;
