@@ -1316,7 +1316,8 @@ module mmu_walker #(
   end
 
   // Counter events (§14), from what the cycle does.
-  logic [mmu_pkg::NumCounters-1:0] ctr_inc;
+  localparam int unsigned NumCtrs = mmu_pkg::NumCounters;
+  logic [NumCtrs-1:0] ctr_inc;
 
   always_comb begin : counter_events
     ctr_inc = '0;
@@ -1332,24 +1333,18 @@ module mmu_walker #(
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrWalkCycles);
     end
     // Counter bits by decode, not by shifting a one-hot by a computed index: a shifter in series
-    // with the fault decision is too deep (§12).
+    // with the fault decision is too deep (§12). Each event class is a run of adjacent counters;
+    // its decoded code moves there by a constant (wiring only). One statement per class, so that
+    // levels the default tables never reach (L5) leave no line unrun.
     if (psc_touch_o) begin
-      unique case (psc_level_i)
-        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL2);
-        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL3);
-        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL4);
-        3'd5: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrPscHitsL5);
-        default: ;
-      endcase
+      ctr_inc = ctr_inc | (NumCtrs'({psc_level_i == 3'd5, psc_level_i == 3'd4,
+                                     psc_level_i == 3'd3, psc_level_i == 3'd2})
+                           << mmu_pkg::CtrPscHitsL2);
     end
     if (eptc_touch_o) begin  // the hit's level is the first EPT level read plus one
-      unique case (ans_q.ept_level)
-        3'd1: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL2);
-        3'd2: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL3);
-        3'd3: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL4);
-        3'd4: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrEptPscHitsL5);
-        default: ;
-      endcase
+      ctr_inc = ctr_inc | (NumCtrs'({ans_q.ept_level == 3'd4, ans_q.ept_level == 3'd3,
+                                     ans_q.ept_level == 3'd2, ans_q.ept_level == 3'd1})
+                           << mmu_pkg::CtrEptPscHitsL2);
     end
     // An escaped gPA in XLATE, an escaped gVA in START (§18.4: each once per walk).
     if ((xr_valid && xr_escaped) || (state_q == mmu_pkg::WalkStart && seg_escaped)) begin
@@ -1359,18 +1354,14 @@ module mmu_walker #(
       ctr_inc = ctr_inc | mmu_pkg::ctr_bit(xd_valid ? mmu_pkg::CtrNtlbHits :
                                                       mmu_pkg::CtrNtlbMisses);
     end
-    if (fin_valid) begin
-      unique case (resp.fault)
-        mmu_pkg::FaultGuestPf: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestPf);
-        mmu_pkg::FaultGuestGp: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultGuestGp);
-        mmu_pkg::FaultEptViolation: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptViol);
-        mmu_pkg::FaultEptMisconfig: begin
-          ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultEptMisconf);
-        end
-        mmu_pkg::FaultBounds: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultBounds);
-        mmu_pkg::FaultNoContext: ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrFaultNoContext);
-        default: ;
-      endcase
+    if (fin_valid) begin  // FaultNone sets no bit; the six faults' counters are adjacent
+      ctr_inc = ctr_inc | (NumCtrs'({resp.fault == mmu_pkg::FaultNoContext,
+                                     resp.fault == mmu_pkg::FaultBounds,
+                                     resp.fault == mmu_pkg::FaultEptMisconfig,
+                                     resp.fault == mmu_pkg::FaultEptViolation,
+                                     resp.fault == mmu_pkg::FaultGuestGp,
+                                     resp.fault == mmu_pkg::FaultGuestPf})
+                           << mmu_pkg::CtrFaultGuestPf);
     end
     if (fin_valid && resp.vm_exit) ctr_inc = ctr_inc | mmu_pkg::ctr_bit(mmu_pkg::CtrVmExits);
   end
