@@ -4,7 +4,11 @@
 //   to its own frame (the tail's frame base moves on by the cut's offset).
 // - giveSegment's refusals: an address in no mapping, a physical mapping, a range that holds no
 //   whole 2 MiB page, and a guest with no free 2 MiB frame all give 0 bytes and no segment.
+// - Out of guest memory: the error names the guest's memory in MiB.
+// - A segment dissolved while its process sleeps: the way back to it flushes its PCID.
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "sw_test_support.h"
 
@@ -81,6 +85,50 @@ TEST(GuestSegmentRefusals, AGuestWithNoFreeHugeFrameGivesNothing) {
   EXPECT_EQ(k.giveSegment(a, buf, 4 * k2M), 0u);
   EXPECT_EQ(k.segmentOf(a).end, 0u);
   EXPECT_EQ(k.stats().segments_given, 0u);
+}
+
+// A guest of 4 MiB that runs out of frames says how much memory it has, in MiB.
+TEST(GuestOutOfMemory, TheErrorNamesTheGuestMemoryInMib) {
+  System sys(Approach::Nested, 4ull << 20);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t buf = k.mmap(pid, 4ull << 20, guest::prot::ReadWrite, false);
+  std::string message;
+  try {
+    for (uint64_t off = 0; off < (4ull << 20); off += k4K)  // more pages than free frames
+      k.touch(buf + off, Access::Write);
+  } catch (const guest::OutOfGuestMemory &e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message, "guest: out of physical memory (4 MiB)");
+}
+
+// A segment dissolved while its process is not running (munmap of it from another process's
+// time slice) marks the process's PCID stale, so switching back to it flushes that PCID: a page
+// it had in the TLB walks again. Without the munmap the same page hits the TLB (no walk).
+TEST(GuestSegmentDissolve, DissolvingASleepingProcesssSegmentFlushesItsPcidOnTheWayBack) {
+  for (const bool dissolve : {false, true}) {
+    SCOPED_TRACE(dissolve ? "segment unmapped while asleep" : "segment kept");
+    System sys(Approach::GuestDirect);
+    guest::GuestKernel &k = *sys.kernel;
+    const Pid a = k.spawn(), b = k.spawn();
+    k.switchTo(a);
+    const uint64_t seg = k.mmap(a, 2 * k2M, guest::prot::ReadWrite, true);
+    ASSERT_EQ(k.giveSegment(a, seg, 2 * k2M), 2 * k2M);
+    const uint64_t page = k.mmap(a, k4K, guest::prot::ReadWrite, false);
+    k.touch(page, Access::Read);  // faulted in
+    k.touch(page, Access::Read);  // and in the TLB under a's PCID
+    k.switchTo(b);
+    if (dissolve) {
+      k.munmap(a, seg, 2 * k2M);
+      EXPECT_EQ(k.stats().segments_dissolved, 1u);
+    }
+    k.switchTo(a);
+    const uint64_t walks = sys.backend->counter(Counter::Walks);
+    k.touch(page, Access::Read);
+    EXPECT_EQ(sys.backend->counter(Counter::Walks) - walks, dissolve ? 1u : 0u);
+  }
 }
 
 }  // namespace
