@@ -6,6 +6,7 @@
 //   whole 2 MiB page, and a guest with no free 2 MiB frame all give 0 bytes and no segment.
 // - Out of guest memory: the error names the guest's memory in MiB.
 // - A segment dissolved while its process sleeps: the way back to it flushes its PCID.
+// - The idle thread runs with no segment.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -129,6 +130,23 @@ TEST(GuestSegmentDissolve, DissolvingASleepingProcesssSegmentFlushesItsPcidOnThe
     k.touch(page, Access::Read);
     EXPECT_EQ(sys.backend->counter(Counter::Walks) - walks, dissolve ? 1u : 0u);
   }
+}
+
+// Switching to the idle kernel thread clears the guest segment (the idle thread has none): the
+// VMM's segment goes from the process's 4 MiB to nothing, and back with the process.
+TEST(GuestSegmentIdle, TheIdleThreadRunsWithNoSegment) {
+  System sys(Approach::GuestDirect);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  k.switchTo(a);
+  const uint64_t seg = k.mmap(a, 2 * k2M, guest::prot::ReadWrite, true);
+  ASSERT_EQ(k.giveSegment(a, seg, 2 * k2M), 2 * k2M);
+  EXPECT_EQ(sys.vmm->guestSegmentBytes(), 2 * k2M);
+  k.switchToIdle();
+  EXPECT_EQ(k.current(), 0u);
+  EXPECT_EQ(sys.vmm->guestSegmentBytes(), 0u);
+  k.switchTo(a);
+  EXPECT_EQ(sys.vmm->guestSegmentBytes(), 2 * k2M);
 }
 
 }  // namespace
