@@ -20,6 +20,13 @@ using guest::Pid;
 using vmm::Approach;
 constexpr uint64_t k4K = 4096, k2M = 2ull << 20;
 
+// A new process, switched to (the running one).
+Pid runningProcess(guest::GuestKernel &k) {
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  return pid;
+}
+
 // Four pages mapped to the last four frames of guest memory; the first page is cut off (made
 // read-only, or unmapped) before any page is touched, so the tail's pages are first mapped from
 // the split-off VMA: page i must still reach frame gpa + i * 4 KiB.
@@ -28,8 +35,7 @@ TEST(GuestPhysicalSplit, TheTailOfACutPhysicalMappingKeepsItsFrames) {
     SCOPED_TRACE(unmap ? "munmap of the first page" : "mprotect of the first page");
     System sys(Approach::Nested);
     guest::GuestKernel &k = *sys.kernel;
-    const Pid pid = k.spawn();
-    k.switchTo(pid);
+    const Pid pid = runningProcess(k);
     const uint64_t gpa = k.memoryBytes() - 4 * k4K;
     const uint64_t va = k.mapPhysical(pid, gpa, 4 * k4K, guest::prot::ReadWrite);
     if (unmap)
@@ -51,8 +57,7 @@ TEST(GuestPhysicalSplit, TheTailOfACutPhysicalMappingKeepsItsFrames) {
 TEST(GuestSegmentRefusals, NoMappingPhysicalMappingNoWholeHugePageOrNoFreeFrameGiveNothing) {
   System sys(Approach::GuestDirect);
   guest::GuestKernel &k = *sys.kernel;
-  const Pid a = k.spawn();
-  k.switchTo(a);
+  const Pid a = runningProcess(k);
   const uint64_t buf = k.mmap(a, 4 * k2M, guest::prot::ReadWrite, true);
   ASSERT_EQ(buf % k2M, 0u);
   // Past the mapping's end (mmap leaves a guard page after it): no VMA holds the rounded start.
@@ -74,8 +79,7 @@ TEST(GuestSegmentRefusals, NoMappingPhysicalMappingNoWholeHugePageOrNoFreeFrameG
 TEST(GuestSegmentRefusals, AGuestWithNoFreeHugeFrameGivesNothing) {
   System sys(Approach::GuestDirect);
   guest::GuestKernel &k = *sys.kernel;
-  const Pid a = k.spawn();
-  k.switchTo(a);
+  const Pid a = runningProcess(k);
   // Take 4 KiB frames (each breaks up a 2 MiB chunk once the loose ones are gone) until fewer
   // than 512 are free: then no whole 2 MiB chunk is left, yet page tables still find frames.
   const uint64_t frames = k.freeFrames();
@@ -92,8 +96,7 @@ TEST(GuestSegmentRefusals, AGuestWithNoFreeHugeFrameGivesNothing) {
 TEST(GuestOutOfMemory, TheErrorNamesTheGuestMemoryInMib) {
   System sys(Approach::Nested, 4ull << 20);
   guest::GuestKernel &k = *sys.kernel;
-  const Pid pid = k.spawn();
-  k.switchTo(pid);
+  const Pid pid = runningProcess(k);
   const uint64_t buf = k.mmap(pid, 4ull << 20, guest::prot::ReadWrite, false);
   std::string message;
   try {
@@ -137,8 +140,7 @@ TEST(GuestSegmentDissolve, DissolvingASleepingProcesssSegmentFlushesItsPcidOnThe
 TEST(GuestSegmentIdle, TheIdleThreadRunsWithNoSegment) {
   System sys(Approach::GuestDirect);
   guest::GuestKernel &k = *sys.kernel;
-  const Pid a = k.spawn();
-  k.switchTo(a);
+  const Pid a = runningProcess(k);
   const uint64_t seg = k.mmap(a, 2 * k2M, guest::prot::ReadWrite, true);
   ASSERT_EQ(k.giveSegment(a, seg, 2 * k2M), 2 * k2M);
   EXPECT_EQ(sys.vmm->guestSegmentBytes(), 2 * k2M);
