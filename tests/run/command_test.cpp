@@ -13,6 +13,7 @@
 
 #include "run_test_support.h"
 #include "vmmu/run/json_reader.h"
+#include "vmmu/run/run_config.h"
 
 namespace vmmu::run {
 namespace {
@@ -529,6 +530,32 @@ TEST(RunCommand, ASignalDuringAPlotRemovesEveryTemporaryFile) {
   EXPECT_EQ(o.status, 128 + SIGTERM) << o.err;
   EXPECT_TRUE(files(dir / "tmp").empty());
   EXPECT_TRUE(files(dir / "out").empty());
+}
+
+// `vmmu run --help-config` prints the config file's key table, the one the library describes, and
+// exits 0 without replaying anything.
+TEST(RunCommand, HelpConfigPrintsTheKeyTableAndSucceeds) {
+  const Outcome o = vmmu({"run", "--help-config"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, describeConfigKeys());
+  EXPECT_EQ(o.err, "");
+}
+
+// With no trace, `vmmu run` replays its bundled mix, read from VMMU_TRACES_DIR when that is set
+// and not empty (the first bundled trace is gzip.vmt), else from the directory built in.
+TEST(RunCommand, TheBundledMixIsReadFromVmmuTracesDirUnlessItIsEmpty) {
+  const std::vector<std::string> args{"run", "--max-events", "2000", "--mode", "native"};
+  const Outcome elsewhere =
+      testing::runProgram(VMMU_BINARY, args, {"", {{"VMMU_TRACES_DIR", "/nonexistent-vmmu-traces"}}});
+  EXPECT_EQ(elsewhere.status, 1);
+  EXPECT_EQ(elsewhere.firstErrLine(),
+            "vmmu: error: /nonexistent-vmmu-traces/gzip.vmt: cannot open: No such file or directory");
+  const Outcome built_in = testing::runProgram(VMMU_BINARY, args, {"", {{"VMMU_TRACES_DIR", ""}}});
+  EXPECT_EQ(built_in.status, 0) << built_in.err;
+  const std::string first_line = built_in.out.substr(0, built_in.out.find('\n'));
+  // The trace named as the report names the bundled mix, and --max-events' 2000 events of it.
+  EXPECT_EQ(first_line.substr(0, first_line.find(" events")),
+            "vmmu run bundled mix of traces/{gzip,xz,sort,cc1,sqlite}.vmt, quantum 100000: 2000");
 }
 
 }  // namespace

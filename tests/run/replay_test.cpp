@@ -1,6 +1,8 @@
 // replay_test.cpp - trace events reach the guest OS model as the activity trace_replay.h promises.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -248,6 +250,36 @@ TEST(TraceReplay, MprotectReachesTheGuestAndForbiddenAccessesAreCounted) {
   EXPECT_EQ(replay.stats().refused, 1u);
   EXPECT_EQ(replay.stats().accesses, 3u);
   EXPECT_EQ(replay.stats().mprotects, 1u);
+}
+
+// An mprotect of 4 KiB inside a resident 2 MiB page would split it, which vmmu's guest refuses:
+// the replay counts it refused and goes on, the page keeping its old protection (a write to the
+// 4 KiB made read-only is still allowed).
+TEST(TraceReplay, AnMprotectThatWouldSplitAHugePageIsCountedRefused) {
+  TempFile file("split.vmt");
+  writeTrace(file.path(), {
+                              Event::mmap(1, kHeap, 4ull << 20, trace::prot::Read | trace::prot::Write),
+                              Event::access(0, 1, AccessOp::Write, kHeap, 8),  // faults in a 2 MiB page
+                              Event::mprotect(1, kHeap + 0x1000, 0x1000, trace::prot::Read),
+                              Event::access(0, 1, AccessOp::Write, kHeap + 0x1000, 8),  // still writable
+                          });
+  Guest g;
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, true);  // the guest may map 2 MiB pages
+  replay.run(*g.kernel, 2);
+  EXPECT_EQ(g.kernel->stats().huge_page_faults, 1u);
+  EXPECT_EQ(replay.stats().mprotects, 1u);
+  EXPECT_EQ(replay.stats().refused, 1u);
+  EXPECT_EQ(replay.stats().accesses, 2u);
+}
+
+// A replay describes itself by its trace's file name, without the directory.
+TEST(TraceReplay, DescribesItselfByTheTracesFileName) {
+  TempFile file("named.vmt");
+  writeTrace(file.path(), {Event::access(0, 1, AccessOp::Read, kHeap, 8)});
+  TraceTape tape(file.path());
+  const TraceReplay replay(tape, false);
+  EXPECT_EQ(replay.describe(), "trace vmmu-run-test-" + std::to_string(::getpid()) + "-named.vmt");
 }
 
 TEST(TraceReplay, HugeMappingsCostNothingUntilTouchedAndKeepTheirProtection) {

@@ -4,7 +4,11 @@
 // charged at the shadow variants' prices.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "sw_test_support.h"
+#include "vmmu/paging.h"
 
 namespace vmmu::testing {
 namespace {
@@ -147,6 +151,39 @@ TEST(AgileShim, RunTimeApproachOnTheModel) {
   EXPECT_EQ(nested.vmm->approach(), Approach::Agile);
   EXPECT_EQ(nested.backend->mmu().readReg(0, CtxReg::Mode), static_cast<uint64_t>(Mode::Agile));
   EXPECT_EQ(vmm::parseApproach("agile"), Approach::Agile);
+}
+
+// The invariant checker on a broken switching entry: the PDE that switches `buf`'s 2 MiB to the
+// guest's own level-1 table is made to point one page further, and the check names the space, the
+// 2 MiB's VA, the wrong host page and the level of the table it should point to.
+TEST(AgileShim, TheCheckerNamesASwitchingEntryThatPointsElsewhere) {
+  System sys = smallPages(Approach::Agile);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  k.switchTo(a);
+  const uint64_t buf = k.mmap(a, 64 * k4K, guest::prot::ReadWrite, false);
+  for (unsigned touched = 0; sys.vmm->shadow()->stats().agile_switches == 0 && touched < 16; ++touched)
+    k.touch(buf + k4K * touched, Access::Write);
+  ASSERT_EQ(sys.vmm->shadow()->stats().agile_switches, 1u);
+  ASSERT_TRUE(sys.vmm->checkInvariants().empty());
+  // The shadow PDE of buf: a walk of the shadow tables from the host CR3 (PML4E, PDPTE, PDE).
+  vmmu::PhysicalMemory &mem = sys.backend->memory();
+  constexpr uint64_t kFrame = 0x000F'FFFF'FFFF'F000ull;
+  uint64_t table = sys.backend->mmu().readReg(0, CtxReg::Cr3) & kFrame;
+  for (unsigned l = 4; l > 2; --l)
+    table = mem.read64(table + 8 * ((buf >> (12 + 9 * (l - 1))) & 511)) & kFrame;
+  const uint64_t pde_addr = table + 8 * ((buf >> 21) & 511);
+  const uint64_t pde = mem.read64(pde_addr);
+  ASSERT_NE(pde & agile::Switch, 0u) << "the PDE switches to the guest's table";
+  const uint64_t guest_table_host = sys.vmm->memory().hostOf(leafTableGpa(sys, k.rootOf(a), buf));
+  ASSERT_EQ(pde & kFrame, guest_table_host);
+  mem.write64(pde_addr, pde + k4K);  // the next host page: not the guest's table
+  const std::vector<std::string> problems = sys.vmm->checkInvariants();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "space of guest CR3 " + hex(k.rootOf(a)) + ": VA " + hex(buf & ~((2ull << 20) - 1)) +
+                             ": switching entry points to " + hex(guest_table_host + k4K) +
+                             ", not to the guest's level-1 table");
+  mem.write64(pde_addr, pde);  // put back, so the run can end checked
 }
 
 }  // namespace

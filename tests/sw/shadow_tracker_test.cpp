@@ -1,7 +1,11 @@
 // shadow_tracker_test.cpp - the write tracker of shadow paging on its own (sw/vmm/src/
 // shadow_tracker.h): users per table page, the count of tracked pages per 2 MiB region, the leaf
-// lists and their pruning, and the consistency check staying quiet through all of it.
+// lists and their pruning, the consistency check staying quiet through all of it, and what it
+// reports when a region's count and its tracked pages disagree.
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 #include "shadow_tracker.h"
 
@@ -58,6 +62,22 @@ TEST(WriteTracker, RegionsCountTheirTrackedPages) {
   EXPECT_FALSE(t.regionTracked(k2M));
   EXPECT_EQ(t.trackedPages(), 0u);
   EXPECT_TRUE(t.checkConsistency().empty());
+}
+
+// setUsers() on a page that was never tracked gives it users without counting it in its 2 MiB
+// region (the shadow pager only calls it on tracked pages); the consistency check then names the
+// region by its address with both counts: none counted in region 2 (0x400000), and in region 1
+// (0x200000) one counted (0x201000 tracked by addUser) against two holding users.
+TEST(WriteTracker, TheConsistencyCheckNamesARegionWhoseCountDisagrees) {
+  WriteTracker t;
+  t.setUsers(2 * k2M + 0x3000, {TableUser{1, 1, 0}});
+  EXPECT_EQ(t.checkConsistency(),
+            (std::vector<std::string>{"write tracking: 2 MiB region 0x400000 holds 1 tracked pages but counts none"}));
+  WriteTracker u;
+  u.addUser(k2M + 0x1000, TableUser{1, 2, 0});
+  u.setUsers(k2M + 0x2000, {TableUser{1, 1, 0}});
+  EXPECT_EQ(u.checkConsistency(),
+            (std::vector<std::string>{"write tracking: 2 MiB region 0x200000 counts 1 tracked pages, holds 2"}));
 }
 
 TEST(WriteTracker, LeafListsAreHandedOverOnceAndPrunedOfDeadSpaces) {

@@ -393,5 +393,31 @@ TEST(ShadowTracking, InvlpgDropsOneLeafOrAWholeSplinter) {
   EXPECT_TRUE(g.vmm.checkInvariants().empty());
 }
 
+// A table whose shadow went with its parent's entry has a stale user: the guest unlinks the PT
+// (PD[1] = 0, a trapped store), which zaps the shadow PDE, so the PT's level-1 user no longer has
+// a shadow table under it. The next trapped store to the PT finds no live user and stops tracking
+// the page: it is no longer write-protected, and a third store does not trap.
+// A second PT at 0x6000 (PD[2], VA 0x400000) maps the PT page (0x400000) and the PD (0x401000).
+TEST(ShadowTracking, AStoreToATableWithOnlyStaleUsersStopsItsTracking) {
+  HandBuiltGuest g(Approach::ShadowCaching);
+  g.vmm.writePhysical(kPd + 8 * 2, 0x6000 | kFlags);
+  g.vmm.writePhysical(0x6000 + 8 * 0, kPt | kFlags);
+  g.vmm.writePhysical(0x6000 + 8 * 1, kPd | kFlags);
+  constexpr uint64_t kPtVa = 0x400000, kPdVa = 0x401000;
+  g.vmm.writeCr3(kRoot, 0, false);
+  g.vmm.access(kData, Access::Read, true, nullptr);
+  ASSERT_TRUE(g.vmm.shadow()->isWriteProtected(kPt));
+  const uint64_t zero = 0;
+  g.vmm.access(kPdVa + 8 * 1, Access::Write, false, &zero);  // PD[1] = 0: the PT is unlinked
+  EXPECT_EQ(g.exits(ExitReason::PageTableWrite), 1u);
+  EXPECT_TRUE(g.vmm.shadow()->isWriteProtected(kPt)) << "still tracked, by a stale user";
+  const uint64_t value = 0x12000 | kFlags;
+  g.vmm.access(kPtVa + 8 * 2, Access::Write, false, &value);  // PT[2]: traps, no live user
+  EXPECT_EQ(g.exits(ExitReason::PageTableWrite), 2u);
+  EXPECT_FALSE(g.vmm.shadow()->isWriteProtected(kPt));
+  EXPECT_EQ(g.read(kPt + 8 * 2), value);
+  EXPECT_TRUE(g.vmm.checkInvariants().empty());
+}
+
 }  // namespace
 }  // namespace vmmu::testing

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "sw_test_support.h"
@@ -93,6 +94,27 @@ TEST(VmMemory, SwapsAndCompactionMovePagesInPairs) {
   EXPECT_EQ(memory.read64(base + 9 * k4K), 99u);
   EXPECT_EQ(vm.eptPageSize(0), PageSize::Size2M) << "in place again: a large page";
   EXPECT_EQ(vm.compact(), 0u);
+}
+
+// Guest pages 1 to 512 swapped with 1024 to 1535 (the third 2 MiB chunk): the run of guest pages
+// from 1 is then host-contiguous from a 2 MiB-aligned host page, yet starts off a guest 2 MiB
+// boundary, so it is no large page: chunks 0 to 2 are mapped page by page, chunk 3 by a 2 MiB
+// leaf, and every page translates to its own host page.
+TEST(VmMemory, AnUnalignedHostContiguousRunIsMappedInSmallPages) {
+  SparseMemory memory;
+  const uint64_t ept_base = vmm::VmmConfig{}.frames_base;
+  vmm::VmMemory vm(memory, memoryConfig(4 * k2M, PageSize::Size2M, 0.0), ept_base, ept_base + k1G);
+  for (uint64_t page = 1; page <= 512; ++page)
+    vm.swapPages(page * k4K, (1023 + page) * k4K);
+  ASSERT_EQ(vm.hostOf(k4K), vm.hostBase() + 2 * k2M);
+  for (const uint64_t chunk : {0u, 1u, 2u})
+    EXPECT_EQ(vm.eptPageSize(chunk * k2M + k4K), PageSize::Size4K) << chunk;
+  EXPECT_EQ(vm.eptPageSize(3 * k2M), PageSize::Size2M);
+  for (uint64_t gpa = 0; gpa < 4 * k2M; gpa += k4K) {
+    const std::optional<uint64_t> host = vm.ept().translate(gpa);
+    ASSERT_TRUE(host.has_value()) << gpa;
+    ASSERT_EQ(*host, vm.hostOf(gpa)) << gpa;
+  }
 }
 
 // Fragmentation f of P pages swaps floor(f * P / 2) disjoint pairs: 2 * floor(f * P / 2) pages
