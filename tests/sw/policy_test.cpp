@@ -392,6 +392,48 @@ TEST(Oracle, ATieKeepsTheApproachAlreadyTaken) {
   EXPECT_EQ(free_switches.schedule, (std::vector<Approach>{Approach::Nested, Approach::Nested}));
 }
 
+// computeOracles charges a switch as the adaptive policy estimates it: into a shadow variant, one
+// exit per page the guest faulted in before the switch (nested's faults so far); into direct,
+// the compaction and ballooning the direct run paid; every switch the base cost. Two intervals,
+// hand-computed (base 1, exit 100, page move 40, the direct run's 2 moves and 7 balloon cycles):
+//   nested {10, 100}, shadow-cache {105, 10}, direct {300, 5}, nested faults 3 in interval 0.
+//   n,n 110  s,s 115  d,d 305  n->s 10+10+1+3*100 = 321  n->d 10+5+1+2*40+7 = 103  s->n 206
+//   s->d 105+5+1+87 = 198  d->n 401  d->s 300+10+1+300 = 611.
+// Over nested and shadow alone the cheapest is n,n (110); over all, n->d (103). With no faults
+// before the switch, n->s costs 21 and wins both.
+TEST(Oracle, ComputeOraclesChargesShadowExitsAndDirectCompaction) {
+  AdaptiveParams params;
+  params.shadow = Approach::ShadowCaching;
+  params.switch_base_cycles = 1;
+  params.exit_cycles = 100;
+  vmm::CostConfig costs;
+  costs.page_move = 40;
+  const auto named = [](const char *name, policy::RunResult run) {
+    run.policy = name;
+    return run;
+  };
+  policy::RunResult nested = named("nested", fakeRun(Approach::Nested, {10, 100}));
+  nested.intervals[0].guest_page_faults = 3;
+  const policy::RunResult shadow = named("shadow-cache", fakeRun(Approach::ShadowCaching, {105, 10}));
+  policy::RunResult direct = named("direct", fakeRun(Approach::Direct, {300, 5}));
+  direct.cost.page_moves = 2;
+  direct.cost.balloon_cycles = 7;
+
+  const policy::Oracles faulted = policy::computeOracles({&nested, &shadow, &direct}, params, costs);
+  EXPECT_EQ(faulted.shadow, "shadow-cache");
+  EXPECT_EQ(faulted.nested_shadow.cycles, 110u);
+  EXPECT_EQ(faulted.nested_shadow.schedule, (std::vector<Approach>{Approach::Nested, Approach::Nested}));
+  EXPECT_EQ(faulted.all.cycles, 103u);
+  EXPECT_EQ(faulted.all.schedule, (std::vector<Approach>{Approach::Nested, Approach::Direct}));
+
+  nested.intervals[0].guest_page_faults = 0;
+  const policy::Oracles fresh = policy::computeOracles({&nested, &shadow, &direct}, params, costs);
+  EXPECT_EQ(fresh.nested_shadow.cycles, 21u);
+  EXPECT_EQ(fresh.nested_shadow.schedule, (std::vector<Approach>{Approach::Nested, Approach::ShadowCaching}));
+  EXPECT_EQ(fresh.all.cycles, 21u);
+  EXPECT_EQ(fresh.all.schedule, (std::vector<Approach>{Approach::Nested, Approach::ShadowCaching}));
+}
+
 TEST(Report, OracleLinesOnlyWhenAnOracleWasComputed) {
   policy::Report report;
   report.runs.push_back(fakeRun(Approach::Nested, {10, 10}));
