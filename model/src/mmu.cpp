@@ -286,6 +286,8 @@ struct Mmu::Impl {
       forgetContext();  // the slot a VPID is found in may change
     }
     r[reg] = value & mask;
+    if (reg == regIndex(CtxReg::Eptp))
+      forgetContext();  // contextOf() works out last_ctx_fixed_ept from the EPTP again
   }
 
   uint64_t readReg(unsigned ctx, unsigned reg) const {
@@ -312,6 +314,7 @@ struct Mmu::Impl {
       return nullptr;
     last_ctx = &regs[static_cast<unsigned>(slot)];
     last_ctx_vpid = vpid;
+    last_ctx_fixed_ept = default_nested_geometry && eptFormatOf((*last_ctx)[regIndex(CtxReg::Eptp)]) == EptFormat::Radix;
     return last_ctx;
   }
 
@@ -660,8 +663,7 @@ struct Mmu::Impl {
       const unsigned set = stlb.setOf(vpn);
       // The RTL keeps each entry's size beside its valid bit (§9.2): a 2M set without a valid 2M
       // entry is not read, and the probe decides after the 4K set.
-      if (size == PageSize::Size2M &&
-          stlb.find(set, [](const StlbEntry &e) { return e.size == PageSize::Size2M; }) < 0)
+      if (size == PageSize::Size2M && !stlbSetHolds2M(set))
         break;
       ++out->trace.stlb_cycles;
       const auto matches = [&](const StlbEntry &e) {
@@ -711,6 +713,31 @@ struct Mmu::Impl {
     return -1;
   }
   static constexpr ArrayGeometry kDefaultStlb = MmuConfig{}.stlb;
+
+  // Whether `set` holds a valid 2M entry, found from its tag row: only a way whose stlbTag() says
+  // 2M has its entry read. Searching the entries themselves read all of the set's (five host lines
+  // for eight ways): over a footprint of many 2 MiB regions, where the 2M sets probed after every
+  // 4K miss are all 128, those lines were most of the replay's host cache misses.
+  bool stlbSetHolds2M(unsigned set) const {
+    if (stlb.ways() == kDefaultStlb.ways)  // the bound known: unrolled
+      return stlbSetHolds2MIn<kDefaultStlb.ways>(set);
+    return stlbSetHolds2MIn<0>(set);
+  }
+  template <unsigned Ways> bool stlbSetHolds2MIn(unsigned set) const {
+    const unsigned ways = Ways != 0 ? Ways : stlb.ways();
+    const uint64_t *row = &stlb_tags[size_t{set} * ways];
+    uint64_t any_2m = 0;
+    for (unsigned way = 0; way < ways; ++way)
+      any_2m |= row[way];
+    if ((any_2m & stlbTag(0, PageSize::Size2M)) == 0)
+      return false;
+    for (unsigned way = 0; way < ways; ++way) {
+      const StlbEntry &e = stlb.at(set, way);
+      if ((row[way] & stlbTag(0, PageSize::Size2M)) != 0 && e.valid && e.size == PageSize::Size2M)
+        return true;
+    }
+    return false;
+  }
 
   void translateMiss(uint16_t pcid, bool dropped) {
     ++counters[ctrIndex(Counter::TlbMisses)];
@@ -881,6 +908,25 @@ struct Mmu::Impl {
     return leaf && ((kReservedMemTypes >> ((e >> 3) & 7)) & 1) != 0;
   }
 
+  // Whether a radix EPT entry of `level` has neither fault of §2.2, in two tests where the checks
+  // above make five: its bits 5:0 (R, W, X and a leaf's memory type) among those that pass
+  // (kCleanLowBits), and no reserved bit. The memory type is tested whatever the entry is: a
+  // non-leaf's bits 5:3 are reserved, so for it a value that fails here fails the checks above too,
+  // and one that passes here has them zero. False means "not known clean", not "faulty".
+  static constexpr uint64_t kCleanLowBits = [] {
+    constexpr unsigned kReservedMemTypes = 1u << 2 | 1u << 3 | 1u << 7;
+    uint64_t bits = 0;
+    for (unsigned low = 0; low < 64; ++low) {
+      const unsigned rwx = low & 7;
+      const bool clean = rwx != 0 && (rwx & (ept::R | ept::W)) != ept::W && !((kReservedMemTypes >> (low >> 3)) & 1);
+      bits |= uint64_t{clean} << low;
+    }
+    return bits;
+  }();
+  bool eptEntryClean(uint64_t e, unsigned level) const {
+    return ((kCleanLowBits >> (e & 63)) & 1) != 0 && (e & ept_reserved[level][(e & ept::LP) != 0]) == 0;
+  }
+
   uint32_t accessQualification(Access access) const {
     switch (access) {
     case Access::Read: return eptq::Read;
@@ -989,7 +1035,7 @@ struct Mmu::Impl {
   // that geometry as compile-time constants (Fixed), the set indices and rows folded, the searches
   // and the levels unrolled.
   bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
-    if (default_nested_geometry && eptFormatOf((*ctx)[regIndex(CtxReg::Eptp)]) == EptFormat::Radix)
+    if (last_ctx_fixed_ept)  // ctx is last_ctx (translate())
       return nestedWalkIn<true>(gpa, access, final, guest_level, page);
     return nestedWalkAnyShape(gpa, access, final, guest_level, page);
   }
@@ -1046,10 +1092,14 @@ struct Mmu::Impl {
       if (level == top)
         --out->trace.walk_cycles;  // presented in ANSWER, whose cycle it shares (§12: early)
       perm &= static_cast<uint8_t>(e & 7);
-      if ((e & 7) == 0)
-        return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
-      if (eptMisconfigured(e, level, shape))
-        return eptFault(Fault::EptMisconfig, gpa, access, final, guest_level, level, perm);
+      // x86's format: an entry that passes eptEntryClean() (every entry of a working EPT) has
+      // neither fault; any other goes through the checks one by one, which tell which it has.
+      if (!(Fixed && eptEntryClean(e, level))) {
+        if ((e & 7) == 0)
+          return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
+        if (eptMisconfigured(e, level, shape))
+          return eptFault(Fault::EptMisconfig, gpa, access, final, guest_level, level, perm);
+      }
       if (!shape.leaf(e, level)) {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
@@ -1782,6 +1832,10 @@ struct Mmu::Impl {
   static constexpr uint32_t kNoVpid = 1u << 16;
   const Regs *last_ctx = nullptr;
   uint32_t last_ctx_vpid = kNoVpid;
+  // Whether last_ctx's EPT walk takes nestedWalkIn<true>(): the default nested geometry and x86's
+  // format in its EPTP. Worked out with last_ctx (an EPTP write forgets it), not on every nested
+  // TLB miss, where it was a tenth of the miss's work.
+  bool last_ctx_fixed_ept = false;
 };
 
 // --- Mmu --------------------------------------------------------------------------------------
