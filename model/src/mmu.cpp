@@ -69,6 +69,19 @@ struct GuestAccess {
   bool nx = false;
 };
 
+// The same rights as one word, as the walk accumulates them: RW and US where the entries read have
+// them all, NX where none has it (NX inverted), so that each entry read is one XOR and one AND
+// (guestRights()), where three bools took a load, a test and a store each.
+constexpr uint64_t kAllGuestRights = pte::RW | pte::US | pte::NX;
+uint64_t guestRights(uint64_t rights, uint64_t entry) { return rights & (entry ^ pte::NX); }
+GuestAccess guestAccessOf(uint64_t rights) {
+  GuestAccess acc;
+  acc.rw = (rights & pte::RW) != 0;
+  acc.us = (rights & pte::US) != 0;
+  acc.nx = (rights & pte::NX) == 0;
+  return acc;
+}
+
 bool guestDenies(const GuestAccess &acc, const Request &req) {
   return (req.user && !acc.us) || (req.access == Access::Write && !acc.rw) ||
          (req.access == Access::Exec && acc.nx);
@@ -148,7 +161,7 @@ struct PscEntry {
   bool nested = false;    // AGILE (§20.4): the table below is the guest's, walked nested
   uint16_t vpid = 0;
   uint16_t pcid = 0;
-  GuestAccess acc;
+  uint64_t rights = kAllGuestRights;  // the rights of the entries above, as guestRights() makes them
   uint64_t prefix = 0;    // va >> shift(level)
   uint64_t next_hpa = 0;  // host address of the level-1 table below
 };
@@ -1690,7 +1703,7 @@ struct Mmu::Impl {
     const unsigned levels = NestedFixed ? kDefaultConfig.guest_levels : config.guest_levels;
     const bool agile = mode == Mode::Agile;
     agile_nested = false;
-    GuestAccess acc;
+    uint64_t rights = kAllGuestRights;
     unsigned level = levels;
     uint64_t table = 0;
     bool have_table = false;
@@ -1704,7 +1717,7 @@ struct Mmu::Impl {
       cache.touch(hit.set, hit.way);
       const PscEntry &e = cache.at(hit.set, hit.way);
       table = e.next_hpa;
-      acc = e.acc;
+      rights = e.rights;
       level = l - 1;
       have_table = true;
       out->trace.psc_level = static_cast<uint8_t>(l);
@@ -1746,10 +1759,7 @@ struct Mmu::Impl {
         fault(Fault::GuestPageFault, pfCode(true, true), va, level);
         return;
       }
-      // Bitwise, without a branch per right (a && b compiled to one).
-      acc.rw &= (pte_value & pte::RW) != 0;
-      acc.us &= (pte_value & pte::US) != 0;
-      acc.nx |= (pte_value & pte::NX) != 0;
+      rights = guestRights(rights, pte_value);
       if (level > 1 && !(pte_value & pte::PS)) {  // non-leaf
         if (ad && !(pte_value & pte::A))
           emitFetchOr(addr, pte::A, Dim::Guest, level);
@@ -1768,7 +1778,7 @@ struct Mmu::Impl {
                                                              : allocatePsc<false>(level, prefix);
         fill.vpid = vpid;
         fill.pcid = pcid;
-        fill.acc = acc;
+        fill.rights = rights;
         fill.prefix = prefix;
         fill.next_hpa = next;
         fill.nested = agile_nested;
@@ -1779,6 +1789,7 @@ struct Mmu::Impl {
       // Leaf.
       const PageSize gsize = sizeOfLevel(level);
       const uint64_t gmask = pageBytes(gsize) - 1;
+      const GuestAccess acc = guestAccessOf(rights);
       if (guestDenies(acc, *req)) {
         fault(Fault::GuestPageFault, pfCode(true, false), va, level);
         return;
