@@ -972,15 +972,15 @@ struct Mmu::Impl {
     // their answer is used in the next cycle, ANSWER (§12).
     ++out->trace.walk_cycles;
     const uint64_t root = eptRoot(*ctx);
-    const bool ad = eptAd(*ctx);
-    const bool needs_dirty = final && access == Access::Write && ad;
-    const uint8_t needed = eptBitFor(access);
     // ntlb_lookup: 4K, 2M, 1G; the first array holding (eptp, gpa) decides.
     const NtlbHit hit = default_nested_geometry ? findNtlb<true>(root, gpa) : findNtlb<false>(root, gpa);
     if (hit.found) {
       Ntlb &array = ntlb[hit.size];
       const NtlbEntry &e = array.at(hit.set, hit.way);
-      if ((e.perm & needed) && (!needs_dirty || e.dirty)) {
+      // What the hit must grant, worked out here: on a miss (most translations over a large
+      // footprint) it is not needed, and worked out before the probe it was kept on the stack.
+      const bool needs_dirty = final && access == Access::Write && eptAd(*ctx);
+      if ((e.perm & eptBitFor(access)) && (!needs_dirty || e.dirty)) {
         ++counters[ctrIndex(Counter::NtlbHits)];
         ++out->trace.ntlb_hits;
         array.touch(hit.set, hit.way);
@@ -1096,14 +1096,15 @@ struct Mmu::Impl {
     if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
       return eptFault(Fault::EptViolation, gpa, access, final, guest_level, top, 0);
     eptPscLookup<Fixed>(root, gpa, shape, table, perm, top);
+    // The first read, of level `top`, is presented in ANSWER, whose cycle it shares (§12: early).
+    // Every walk from here makes it, before any fault.
+    --out->trace.walk_cycles;
     // One level of the walk (§5 nested_walk's loop body): kNextLevel to go on to the level below,
     // else the walk's result.
     constexpr int kNextLevel = -1;
     const auto step = [&](unsigned level) -> int {
       const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
-      if (level == top)
-        --out->trace.walk_cycles;  // presented in ANSWER, whose cycle it shares (§12: early)
       perm &= static_cast<uint8_t>(e & 7);
       // x86's format: an entry that passes eptEntryClean() (every entry of a working EPT) has
       // neither fault; any other goes through the checks one by one, which tell which it has.
