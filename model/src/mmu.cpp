@@ -69,6 +69,19 @@ struct GuestAccess {
   bool nx = false;
 };
 
+// The same rights as one word, as the walk accumulates them: RW and US where the entries read have
+// them all, NX where none has it (NX inverted), so that each entry read is one XOR and one AND
+// (guestRights()), where three bools took a load, a test and a store each.
+constexpr uint64_t kAllGuestRights = pte::RW | pte::US | pte::NX;
+uint64_t guestRights(uint64_t rights, uint64_t entry) { return rights & (entry ^ pte::NX); }
+GuestAccess guestAccessOf(uint64_t rights) {
+  GuestAccess acc;
+  acc.rw = (rights & pte::RW) != 0;
+  acc.us = (rights & pte::US) != 0;
+  acc.nx = (rights & pte::NX) == 0;
+  return acc;
+}
+
 bool guestDenies(const GuestAccess &acc, const Request &req) {
   return (req.user && !acc.us) || (req.access == Access::Write && !acc.rw) ||
          (req.access == Access::Exec && acc.nx);
@@ -148,7 +161,7 @@ struct PscEntry {
   bool nested = false;    // AGILE (§20.4): the table below is the guest's, walked nested
   uint16_t vpid = 0;
   uint16_t pcid = 0;
-  GuestAccess acc;
+  uint64_t rights = kAllGuestRights;  // the rights of the entries above, as guestRights() makes them
   uint64_t prefix = 0;    // va >> shift(level)
   uint64_t next_hpa = 0;  // host address of the level-1 table below
 };
@@ -286,6 +299,8 @@ struct Mmu::Impl {
       forgetContext();  // the slot a VPID is found in may change
     }
     r[reg] = value & mask;
+    if (reg == regIndex(CtxReg::Eptp))
+      forgetContext();  // contextOf() works out last_ctx_fixed_ept from the EPTP again
   }
 
   uint64_t readReg(unsigned ctx, unsigned reg) const {
@@ -312,6 +327,7 @@ struct Mmu::Impl {
       return nullptr;
     last_ctx = &regs[static_cast<unsigned>(slot)];
     last_ctx_vpid = vpid;
+    last_ctx_fixed_ept = default_nested_geometry && eptFormatOf((*last_ctx)[regIndex(CtxReg::Eptp)]) == EptFormat::Radix;
     return last_ctx;
   }
 
@@ -660,8 +676,7 @@ struct Mmu::Impl {
       const unsigned set = stlb.setOf(vpn);
       // The RTL keeps each entry's size beside its valid bit (§9.2): a 2M set without a valid 2M
       // entry is not read, and the probe decides after the 4K set.
-      if (size == PageSize::Size2M &&
-          stlb.find(set, [](const StlbEntry &e) { return e.size == PageSize::Size2M; }) < 0)
+      if (size == PageSize::Size2M && !stlbSetHolds2M(set))
         break;
       ++out->trace.stlb_cycles;
       const auto matches = [&](const StlbEntry &e) {
@@ -711,6 +726,31 @@ struct Mmu::Impl {
     return -1;
   }
   static constexpr ArrayGeometry kDefaultStlb = MmuConfig{}.stlb;
+
+  // Whether `set` holds a valid 2M entry, found from its tag row: only a way whose stlbTag() says
+  // 2M has its entry read. Searching the entries themselves read all of the set's (five host lines
+  // for eight ways): over a footprint of many 2 MiB regions, where the 2M sets probed after every
+  // 4K miss are all 128, those lines were most of the replay's host cache misses.
+  bool stlbSetHolds2M(unsigned set) const {
+    if (stlb.ways() == kDefaultStlb.ways)  // the bound known: unrolled
+      return stlbSetHolds2MIn<kDefaultStlb.ways>(set);
+    return stlbSetHolds2MIn<0>(set);
+  }
+  template <unsigned Ways> bool stlbSetHolds2MIn(unsigned set) const {
+    const unsigned ways = Ways != 0 ? Ways : stlb.ways();
+    const uint64_t *row = &stlb_tags[size_t{set} * ways];
+    uint64_t any_2m = 0;
+    for (unsigned way = 0; way < ways; ++way)
+      any_2m |= row[way];
+    if ((any_2m & stlbTag(0, PageSize::Size2M)) == 0)
+      return false;
+    for (unsigned way = 0; way < ways; ++way) {
+      const StlbEntry &e = stlb.at(set, way);
+      if ((row[way] & stlbTag(0, PageSize::Size2M)) != 0 && e.valid && e.size == PageSize::Size2M)
+        return true;
+    }
+    return false;
+  }
 
   void translateMiss(uint16_t pcid, bool dropped) {
     ++counters[ctrIndex(Counter::TlbMisses)];
@@ -881,6 +921,25 @@ struct Mmu::Impl {
     return leaf && ((kReservedMemTypes >> ((e >> 3) & 7)) & 1) != 0;
   }
 
+  // Whether a radix EPT entry of `level` has neither fault of §2.2, in two tests where the checks
+  // above make five: its bits 5:0 (R, W, X and a leaf's memory type) among those that pass
+  // (kCleanLowBits), and no reserved bit. The memory type is tested whatever the entry is: a
+  // non-leaf's bits 5:3 are reserved, so for it a value that fails here fails the checks above too,
+  // and one that passes here has them zero. False means "not known clean", not "faulty".
+  static constexpr uint64_t kCleanLowBits = [] {
+    constexpr unsigned kReservedMemTypes = 1u << 2 | 1u << 3 | 1u << 7;
+    uint64_t bits = 0;
+    for (unsigned low = 0; low < 64; ++low) {
+      const unsigned rwx = low & 7;
+      const bool clean = rwx != 0 && (rwx & (ept::R | ept::W)) != ept::W && !((kReservedMemTypes >> (low >> 3)) & 1);
+      bits |= uint64_t{clean} << low;
+    }
+    return bits;
+  }();
+  bool eptEntryClean(uint64_t e, unsigned level) const {
+    return ((kCleanLowBits >> (e & 63)) & 1) != 0 && (e & ept_reserved[level][(e & ept::LP) != 0]) == 0;
+  }
+
   uint32_t accessQualification(Access access) const {
     switch (access) {
     case Access::Read: return eptq::Read;
@@ -913,15 +972,15 @@ struct Mmu::Impl {
     // their answer is used in the next cycle, ANSWER (§12).
     ++out->trace.walk_cycles;
     const uint64_t root = eptRoot(*ctx);
-    const bool ad = eptAd(*ctx);
-    const bool needs_dirty = final && access == Access::Write && ad;
-    const uint8_t needed = eptBitFor(access);
     // ntlb_lookup: 4K, 2M, 1G; the first array holding (eptp, gpa) decides.
     const NtlbHit hit = default_nested_geometry ? findNtlb<true>(root, gpa) : findNtlb<false>(root, gpa);
     if (hit.found) {
       Ntlb &array = ntlb[hit.size];
       const NtlbEntry &e = array.at(hit.set, hit.way);
-      if ((e.perm & needed) && (!needs_dirty || e.dirty)) {
+      // What the hit must grant, worked out here: on a miss (most translations over a large
+      // footprint) it is not needed, and worked out before the probe it was kept on the stack.
+      const bool needs_dirty = final && access == Access::Write && eptAd(*ctx);
+      if ((e.perm & eptBitFor(access)) && (!needs_dirty || e.dirty)) {
         ++counters[ctrIndex(Counter::NtlbHits)];
         ++out->trace.ntlb_hits;
         array.touch(hit.set, hit.way);
@@ -989,7 +1048,7 @@ struct Mmu::Impl {
   // that geometry as compile-time constants (Fixed), the set indices and rows folded, the searches
   // and the levels unrolled.
   bool nestedWalk(uint64_t gpa, Access access, bool final, unsigned guest_level, HostPage &page) {
-    if (default_nested_geometry && eptFormatOf((*ctx)[regIndex(CtxReg::Eptp)]) == EptFormat::Radix)
+    if (last_ctx_fixed_ept)  // ctx is last_ctx (translate())
       return nestedWalkIn<true>(gpa, access, final, guest_level, page);
     return nestedWalkAnyShape(gpa, access, final, guest_level, page);
   }
@@ -1037,19 +1096,24 @@ struct Mmu::Impl {
     if (shape.beyondReach(gpa))  // §21.1: beyond a flattened table's reach, no entry is read
       return eptFault(Fault::EptViolation, gpa, access, final, guest_level, top, 0);
     eptPscLookup<Fixed>(root, gpa, shape, table, perm, top);
+    // The first read, of level `top`, is presented in ANSWER, whose cycle it shares (§12: early).
+    // Every walk from here makes it, before any fault.
+    --out->trace.walk_cycles;
     // One level of the walk (§5 nested_walk's loop body): kNextLevel to go on to the level below,
     // else the walk's result.
     constexpr int kNextLevel = -1;
     const auto step = [&](unsigned level) -> int {
       const uint64_t addr = table + 8 * shape.index(gpa, level);
       const uint64_t e = emitRead(addr, Dim::Nested, level);
-      if (level == top)
-        --out->trace.walk_cycles;  // presented in ANSWER, whose cycle it shares (§12: early)
       perm &= static_cast<uint8_t>(e & 7);
-      if ((e & 7) == 0)
-        return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
-      if (eptMisconfigured(e, level, shape))
-        return eptFault(Fault::EptMisconfig, gpa, access, final, guest_level, level, perm);
+      // x86's format: an entry that passes eptEntryClean() (every entry of a working EPT) has
+      // neither fault; any other goes through the checks one by one, which tell which it has.
+      if (!(Fixed && eptEntryClean(e, level))) {
+        if ((e & 7) == 0)
+          return eptFault(Fault::EptViolation, gpa, access, final, guest_level, level, perm);
+        if (eptMisconfigured(e, level, shape))
+          return eptFault(Fault::EptMisconfig, gpa, access, final, guest_level, level, perm);
+      }
       if (!shape.leaf(e, level)) {
         if (ad && !(e & ept::A))
           emitFetchOr(addr, ept::A, Dim::Nested, level);
@@ -1640,7 +1704,7 @@ struct Mmu::Impl {
     const unsigned levels = NestedFixed ? kDefaultConfig.guest_levels : config.guest_levels;
     const bool agile = mode == Mode::Agile;
     agile_nested = false;
-    GuestAccess acc;
+    uint64_t rights = kAllGuestRights;
     unsigned level = levels;
     uint64_t table = 0;
     bool have_table = false;
@@ -1654,7 +1718,7 @@ struct Mmu::Impl {
       cache.touch(hit.set, hit.way);
       const PscEntry &e = cache.at(hit.set, hit.way);
       table = e.next_hpa;
-      acc = e.acc;
+      rights = e.rights;
       level = l - 1;
       have_table = true;
       out->trace.psc_level = static_cast<uint8_t>(l);
@@ -1696,10 +1760,7 @@ struct Mmu::Impl {
         fault(Fault::GuestPageFault, pfCode(true, true), va, level);
         return;
       }
-      // Bitwise, without a branch per right (a && b compiled to one).
-      acc.rw &= (pte_value & pte::RW) != 0;
-      acc.us &= (pte_value & pte::US) != 0;
-      acc.nx |= (pte_value & pte::NX) != 0;
+      rights = guestRights(rights, pte_value);
       if (level > 1 && !(pte_value & pte::PS)) {  // non-leaf
         if (ad && !(pte_value & pte::A))
           emitFetchOr(addr, pte::A, Dim::Guest, level);
@@ -1718,7 +1779,7 @@ struct Mmu::Impl {
                                                              : allocatePsc<false>(level, prefix);
         fill.vpid = vpid;
         fill.pcid = pcid;
-        fill.acc = acc;
+        fill.rights = rights;
         fill.prefix = prefix;
         fill.next_hpa = next;
         fill.nested = agile_nested;
@@ -1729,6 +1790,7 @@ struct Mmu::Impl {
       // Leaf.
       const PageSize gsize = sizeOfLevel(level);
       const uint64_t gmask = pageBytes(gsize) - 1;
+      const GuestAccess acc = guestAccessOf(rights);
       if (guestDenies(acc, *req)) {
         fault(Fault::GuestPageFault, pfCode(true, false), va, level);
         return;
@@ -1782,6 +1844,10 @@ struct Mmu::Impl {
   static constexpr uint32_t kNoVpid = 1u << 16;
   const Regs *last_ctx = nullptr;
   uint32_t last_ctx_vpid = kNoVpid;
+  // Whether last_ctx's EPT walk takes nestedWalkIn<true>(): the default nested geometry and x86's
+  // format in its EPTP. Worked out with last_ctx (an EPTP write forgets it), not on every nested
+  // TLB miss, where it was a tenth of the miss's work.
+  bool last_ctx_fixed_ept = false;
 };
 
 // --- Mmu --------------------------------------------------------------------------------------
