@@ -38,6 +38,15 @@ foreach(library IN LISTS vmmu_installed_libraries)
   set_target_properties(${library} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${both_includes}")
 endforeach()
 
+# A sanitizer build (VMMU_SANITIZE) installs instrumented objects: whoever links them needs the
+# sanitizer runtimes, so the installed targets and vmmu.pc carry the link flag.
+set(vmmu_sanitize_link "-fsanitize=address,undefined")
+if(VMMU_SANITIZE)
+  foreach(library IN LISTS vmmu_installed_libraries)
+    target_link_options(${library} INTERFACE $<INSTALL_INTERFACE:${vmmu_sanitize_link}>)
+  endforeach()
+endif()
+
 install(TARGETS ${vmmu_installed_libraries} EXPORT vmmuTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT devel)
 if(TARGET vmmu)
@@ -67,5 +76,8 @@ set(vmmu_pc_libs "")
 foreach(library vmmu_run vmmu_policy vmmu_vmm vmmu_guest vmmu_trace vmmu_model)
   string(APPEND vmmu_pc_libs " -l${library}")
 endforeach()
+if(VMMU_SANITIZE)
+  string(APPEND vmmu_pc_libs " ${vmmu_sanitize_link}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/vmmu.pc.in ${PROJECT_BINARY_DIR}/vmmu.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/vmmu.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT devel)
