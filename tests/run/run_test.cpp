@@ -2,7 +2,10 @@
 // interruption, and the RTL backend giving the golden model's figures.
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstdio>
 #include <sstream>
@@ -417,6 +420,61 @@ TEST(RunTrace, AWarmupOfOneNeedsASecondAccess) {
     EXPECT_EQ(run.result.cost.guest_page_faults, 0u);
     EXPECT_EQ(run.result.cost.accesses, 1u);
   }
+}
+
+// A steady phase longer than a step (kModelStepAccesses): the phase starts once, at the warm-up's
+// end, not again at each later step boundary, so the two phases still add up to the whole run.
+TEST(RunTrace, ASteadyPhaseOfSeveralStepsStartsOnce) {
+  const testing::TempFile file("warmup-steps.vmt");
+  std::vector<trace::Event> events;
+  constexpr uint64_t kBase = 0x4000'0000, kPages = 300, kRounds = 1 + 3 * kModelStepAccesses / kPages;
+  for (uint64_t round = 0; round < kRounds; ++round)
+    for (uint64_t page = 0; page < kPages; ++page)
+      events.push_back(trace::Event::access(0, 1, trace::AccessOp::Write, kBase + page * 4096, 8));
+  testing::writeTrace(file.path(), events);
+  const RunReport whole = runTrace(warmupRequest(file.path(), 0));
+  const RunReport split = runTrace(warmupRequest(file.path(), kPages));
+  ASSERT_GT(split.accesses - kPages, 2 * kModelStepAccesses);
+  ASSERT_EQ(split.runs.size(), whole.runs.size());
+  for (size_t i = 0; i < split.runs.size(); ++i) {
+    const policy::RunResult &warm = split.runs[i].warmup, &steady = split.runs[i].result;
+    SCOPED_TRACE(steady.policy);
+    EXPECT_EQ(steady.cost.accesses, split.accesses - kPages);
+    EXPECT_EQ(warm.cycles() + steady.cycles(), whole.runs[i].result.cycles());
+    for (unsigned c = 0; c < kNumCounters; ++c)
+      EXPECT_EQ(warm.counters[c] + steady.counters[c], whole.runs[i].result.counters[c]) << "counter " << c;
+    // Every interval of 250 accesses from the phase's start (the last one partial).
+    EXPECT_EQ(steady.intervals.size(), (split.accesses - kPages + 249) / 250);
+  }
+}
+
+// Each run's CPU and wall time, and the decoding's, are stretches of the call's own: together they
+// take no more CPU time than the process spent in runTrace, nor a run more wall time than the call.
+TEST(RunTrace, ReportedTimesAreWithinTheCallsOwn) {
+  timespec cpu{};
+  const auto processCpu = [&cpu] {
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    return static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec);
+  };
+  const auto wall_start = std::chrono::steady_clock::now();
+  const double cpu_start = processCpu();
+  const RunReport report = runTrace(smallRequest(20'000));
+  const double cpu_spent = processCpu() - cpu_start;
+  const double wall_spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  ASSERT_FALSE(report.runs.empty());
+  double cpu_total = report.decode_cpu_seconds;
+  EXPECT_GE(report.decode_cpu_seconds, 0.0);
+  EXPECT_GE(report.decode_seconds, 0.0);
+  EXPECT_LE(report.decode_seconds, wall_spent);
+  EXPECT_LE(report.seconds, wall_spent);
+  for (const ModeRun &run : report.runs) {
+    SCOPED_TRACE(run.result.policy);
+    EXPECT_GT(run.cpu_seconds, 0.0);
+    EXPECT_GT(run.seconds, 0.0);
+    EXPECT_LE(run.seconds, wall_spent);
+    cpu_total += run.cpu_seconds;
+  }
+  EXPECT_LE(cpu_total, cpu_spent);
 }
 
 // The table without what differs between backends by design: the header line (it names the

@@ -111,6 +111,26 @@ TEST(BalloonDriver, GivesFreePagesMovesUserPagesAndKeepsTables) {
   EXPECT_EQ(g.sys.vmm->cost().guest_work_cycles - work_before, costs.copy_page + 4 * costs.balloon_page);
 }
 
+// The free lists the balloon rebuilds keep every wholly free 2 MiB chunk whole: after an inflate
+// and a deflate of one 4 KiB page, a transparent huge page fault still gets a 2 MiB frame, and
+// the chunk that held the page (free again) is whole again too.
+TEST(BalloonDriver, RebuiltFreeListsKeepWholeChunksForHugePages) {
+  System sys(Approach::Nested, System::configFor(64ull << 20, 0.0), true);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid pid = k.spawn();
+  k.switchTo(pid);
+  const uint64_t page = k.memoryBytes() - k4K;  // free: the top chunk
+  const guest::BalloonResult r = k.inflate({page});
+  ASSERT_EQ(r.given, (std::vector<uint64_t>{page}));
+  const uint64_t huge = k.mmap(pid, 2 * k2M, guest::prot::ReadWrite, true);
+  const uint64_t huge_before = k.stats().huge_page_faults;
+  k.touch(huge, Access::Write);
+  EXPECT_EQ(k.stats().huge_page_faults, huge_before + 1) << "a whole free chunk after inflate";
+  k.deflate(r.given);
+  k.touch(huge + k2M, Access::Write);
+  EXPECT_EQ(k.stats().huge_page_faults, huge_before + 2) << "a whole free chunk after deflate";
+}
+
 TEST(BalloonDriver, RefusesPagesItDoesNotHave) {
   Guest g(1);
   guest::GuestKernel &k = *g.sys.kernel;

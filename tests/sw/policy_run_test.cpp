@@ -127,5 +127,42 @@ TEST(PolicyRun, ARunWithNothingRecordedStillRecordsOneInterval) {
   EXPECT_EQ(policy.decisions, 1);
 }
 
+// Starts nested and asks for direct at every decision.
+class ToDirectPolicy final : public policy::SwitchPolicy {
+public:
+  std::string name() const override { return "to-direct"; }
+  Approach initial() const override { return Approach::Nested; }
+  Approach decide(const policy::IntervalCounters &) override {
+    ++decisions;
+    return Approach::Direct;
+  }
+  int decisions = 0;
+};
+
+// A direct run is held nested only when ExperimentConfig::direct_after asks for it: without it, a
+// decision for direct is taken at once, even at the end of a run that made no access at all.
+TEST(PolicyRun, ADecisionForDirectIsHeldOnlyForDirectAfter) {
+  {
+    ToDirectPolicy policy;
+    policy::PolicyRun run(smallRun(4), policy);
+    const policy::RunResult result = run.finish();
+    EXPECT_EQ(policy.decisions, 1);
+    ASSERT_EQ(result.intervals.size(), 1u) << "the empty interval is recorded and decided";
+    EXPECT_EQ(result.intervals[0].approach, Approach::Nested);
+    EXPECT_EQ(result.cost.mode_switches, 1u) << "switched to direct after no access";
+  }
+  {
+    ToDirectPolicy policy;
+    policy::PolicyRun run(smallRun(4), policy);
+    const uint64_t base = runningProcessBuffer(run.kernel());
+    run.advance([&](GuestKernel &k) { return touchFresh(k, base, 0, 4); });
+    run.advance([&](GuestKernel &k) { return touchFresh(k, base, 4, 4); });
+    const policy::RunResult result = run.finish();
+    ASSERT_EQ(result.intervals.size(), 2u);
+    EXPECT_EQ(result.intervals[0].approach, Approach::Nested);
+    EXPECT_EQ(result.intervals[1].approach, Approach::Direct) << "switched at the first decision";
+  }
+}
+
 }  // namespace
 }  // namespace vmmu::testing

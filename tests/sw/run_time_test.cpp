@@ -180,6 +180,20 @@ TEST(RunTime, AnInstructionCostsTheBaseCpiWithItsFractionCarriedOver) {
   EXPECT_EQ(m.cost().totalCycles(), m.cost().translation_cycles + m.cost().access_cycles + 6);
 }
 
+// The carried fraction starts at zero: at 0.999 cycles per instruction the first fetch charges
+// nothing, and a thousand fetches charge 999 cycles.
+TEST(RunTime, TheCarriedFractionStartsAtZero) {
+  HandBuiltGuest m(Approach::Native, nativeConfig(999));
+  m.vmm.writeCr3(kRoot, 0, false);
+  m.vmm.access(kData, Access::Exec, true, nullptr);
+  EXPECT_EQ(m.cost().instructions, 1u);
+  EXPECT_EQ(m.cost().instruction_cycles, 0u);
+  for (int i = 1; i < 1000; ++i)
+    m.vmm.access(kData + 4, Access::Exec, true, nullptr);
+  EXPECT_EQ(m.cost().instructions, 1000u);
+  EXPECT_EQ(m.cost().instruction_cycles, 999u);
+}
+
 // With the flat model and CPI 1, a fetch costs what an access cost before the run-time model.
 TEST(RunTime, FlatModelAndCpiOneChargeEveryAccessOneCycle) {
   HandBuiltGuest m(Approach::Native, nativeConfig(1'000));
@@ -189,6 +203,30 @@ TEST(RunTime, FlatModelAndCpiOneChargeEveryAccessOneCycle) {
   EXPECT_EQ(m.cost().instruction_cycles + m.cost().access_cycles, 2u);
   EXPECT_EQ(m.cost().translation_cycles, 1u + 2 + 4 * 30 - 1 + 1)
       << "STLB probe, walk (START with the root read, §12: early; no XLATE in NATIVE), TLB hit";
+}
+
+// The flat model's run of TLB hits (Vmm::userAccesses without data caches) tells fetches from data
+// accesses as access() does: a fetch is an instruction at the base CPI, a load or store
+// access_cycles.
+TEST(RunTime, FlatModelRunsOfHitsChargeFetchesAsInstructions) {
+  vmm::VmmConfig config = nativeConfig(2'000);
+  config.costs.access_cycles = 7;
+  HandBuiltGuest m(Approach::Native, config);
+  m.vmm.writeCr3(kRoot, 0, false);
+  m.vmm.access(kData, Access::Read, true, nullptr);  // the walk
+  const vmm::RunCost before = m.cost();
+  const guest::UserAccess run[] = {{kData + 4, Access::Exec}, {kData + 8, Access::Write}, {kData + 12, Access::Exec},
+                                   {kData + 16, Access::Exec}, {kData + 20, Access::Read}};
+  size_t made = 0;
+  guest::AccessOutcome fault;
+  m.vmm.userAccesses(run, 5, made, fault);
+  EXPECT_EQ(made, 5u);
+  const vmm::RunCost d = m.cost() - before;
+  EXPECT_EQ(d.translation_cycles, 5u) << "five TLB hits";
+  EXPECT_EQ(d.instructions, 3u);
+  EXPECT_EQ(d.instruction_cycles, 3u * 2);
+  EXPECT_EQ(d.access_cycles, 2u * 7);
+  EXPECT_EQ(d.accesses, 5u);
 }
 
 TEST(RunTime, AnExitCostsItsRoundTripPlusItsIndirectCost) {
