@@ -15,16 +15,20 @@ namespace {
 using guest::GuestKernel;
 using vmm::Approach;
 
-// Stays nested and counts the decisions it was asked for.
+// Starts nested, answers every decision with `answer` (nested unless told), and counts them.
 class CountingPolicy final : public policy::SwitchPolicy {
 public:
+  explicit CountingPolicy(Approach answer = Approach::Nested) : answer_(answer) {}
   std::string name() const override { return "counting"; }
   Approach initial() const override { return Approach::Nested; }
   Approach decide(const policy::IntervalCounters &) override {
     ++decisions;
-    return Approach::Nested;
+    return answer_;
   }
   int decisions = 0;
+
+private:
+  Approach answer_;
 };
 
 policy::ExperimentConfig smallRun(uint64_t interval) {
@@ -127,23 +131,11 @@ TEST(PolicyRun, ARunWithNothingRecordedStillRecordsOneInterval) {
   EXPECT_EQ(policy.decisions, 1);
 }
 
-// Starts nested and asks for direct at every decision.
-class ToDirectPolicy final : public policy::SwitchPolicy {
-public:
-  std::string name() const override { return "to-direct"; }
-  Approach initial() const override { return Approach::Nested; }
-  Approach decide(const policy::IntervalCounters &) override {
-    ++decisions;
-    return Approach::Direct;
-  }
-  int decisions = 0;
-};
-
 // A direct run is held nested only when ExperimentConfig::direct_after asks for it: without it, a
 // decision for direct is taken at once, even at the end of a run that made no access at all.
 TEST(PolicyRun, ADecisionForDirectIsHeldOnlyForDirectAfter) {
   {
-    ToDirectPolicy policy;
+    CountingPolicy policy(Approach::Direct);
     policy::PolicyRun run(smallRun(4), policy);
     const policy::RunResult result = run.finish();
     EXPECT_EQ(policy.decisions, 1);
@@ -152,7 +144,7 @@ TEST(PolicyRun, ADecisionForDirectIsHeldOnlyForDirectAfter) {
     EXPECT_EQ(result.cost.mode_switches, 1u) << "switched to direct after no access";
   }
   {
-    ToDirectPolicy policy;
+    CountingPolicy policy(Approach::Direct);
     policy::PolicyRun run(smallRun(4), policy);
     const uint64_t base = runningProcessBuffer(run.kernel());
     run.advance([&](GuestKernel &k) { return touchFresh(k, base, 0, 4); });
