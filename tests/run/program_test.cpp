@@ -23,6 +23,16 @@ TEST(RunProgram, ReturnsTheStatusAndBothOutputs) {
   EXPECT_EQ(r.output, "out\nerr\n");
 }
 
+// The output kept stops at the first read that reaches 64 KiB; the rest is read and dropped, so
+// that a program writing more than a pipe holds does not block. dd writes 4 KiB at a time, which a
+// pipe keeps whole (PIPE_BUF), so each read of the 4 KiB buffer takes one write: 16 reads make
+// exactly 64 KiB.
+TEST(RunProgram, KeepsTheFirst64KibAndReadsTheRest) {
+  const ProgramResult r = runProgram({"/bin/sh", "-c", "dd if=/dev/zero bs=4096 count=25 status=none; exit 4"});
+  EXPECT_EQ(r.status, 4) << "the program ran to its end";
+  EXPECT_EQ(r.output.size(), 64u * 1024);
+}
+
 TEST(RunProgram, ASignalEndingTheChildIs128PlusItsNumber) {
   EXPECT_EQ(runProgram({"/bin/sh", "-c", "kill -TERM $$"}).status, 128 + SIGTERM);
 }

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "vmmu/guest/workload.h"
 #include "vmmu/policy/experiment.h"
 #include "vmmu/policy/policy.h"
 
@@ -153,6 +156,34 @@ TEST(PolicyRun, ADecisionForDirectIsHeldOnlyForDirectAfter) {
     ASSERT_EQ(result.intervals.size(), 2u);
     EXPECT_EQ(result.intervals[0].approach, Approach::Nested);
     EXPECT_EQ(result.intervals[1].approach, Approach::Direct) << "switched at the first decision";
+  }
+}
+
+// Records how many user accesses each run() was asked for (and makes none).
+class RecordingWorkload final : public guest::Workload {
+public:
+  explicit RecordingWorkload(std::vector<uint64_t> &asked) : asked_(asked) {}
+  void run(GuestKernel &, uint64_t accesses) override { asked_.push_back(accesses); }
+  std::string describe() const override { return "recording"; }
+
+private:
+  std::vector<uint64_t> &asked_;
+};
+
+// runPolicy asks the workload for an interval at a time and for the rest in the last one: exactly
+// ExperimentConfig::accesses in all, whether or not they fill the last interval.
+TEST(PolicyRun, RunPolicyAsksForExactlyTheRunsAccesses) {
+  for (const uint64_t accesses : {uint64_t{10}, uint64_t{12}}) {
+    std::vector<uint64_t> asked;
+    policy::ExperimentConfig config = smallRun(4);
+    config.accesses = accesses;
+    config.make_workload = [&asked] { return std::make_unique<RecordingWorkload>(asked); };
+    CountingPolicy policy;
+    const policy::RunResult result = policy::runPolicy(config, policy);
+    const std::vector<uint64_t> expected =
+        accesses == 10 ? std::vector<uint64_t>{4, 4, 2} : std::vector<uint64_t>{4, 4, 4};
+    EXPECT_EQ(asked, expected) << accesses << " accesses";
+    EXPECT_EQ(result.intervals.size(), 3u);
   }
 }
 

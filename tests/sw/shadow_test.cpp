@@ -214,6 +214,26 @@ TEST(ShadowPrefetch, WriteToPrefetchedTableIsTrapped) {
   EXPECT_THROW(k.touch(buf + k4K, Access::Write), guest::SegmentationFault);
 }
 
+// A 2 MiB shadow leaf written where no entry was flushes nothing: only one written over a present
+// splinter table drops the space's translations (INV_PCID, for its PDE caches). The 4 KiB page
+// touched before the guest's huge page is still in the TLB after it.
+TEST(ShadowPlain, ALargeLeafOverAnEmptyEntryFlushesNothing) {
+  System sys(Approach::ShadowPlain);
+  guest::GuestKernel &k = *sys.kernel;
+  const Pid a = k.spawn();
+  k.switchTo(a);
+  const uint64_t small = k.mmap(a, k4K, guest::prot::ReadWrite, false);
+  k.touch(small, Access::Write);
+  const uint64_t huge = k.mmap(a, k2M, guest::prot::ReadWrite, true);
+  k.touch(huge, Access::Write);
+  ASSERT_EQ(k.stats().huge_page_faults, 1u);
+  ASSERT_EQ(sys.vmm->memory().eptPageSize(k.residentFrame(a, huge)), PageSize::Size2M);
+  const uint64_t walks = sys.backend->counter(Counter::Walks);
+  k.touch(small, Access::Read);
+  EXPECT_EQ(sys.backend->counter(Counter::Walks), walks) << "a TLB hit";
+  EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+}
+
 class ShadowSplinter : public ::testing::TestWithParam<Approach> {};
 
 TEST_P(ShadowSplinter, GuestHugePageOverFragmentedHostUses4KPieces) {

@@ -194,6 +194,8 @@ TEST(TraceLackey, SyscallEdges) {
       "SYSCALL[5,1](9) sys_mmap ( 0x0, 1, 15, 34, 4294967295, 0 ) --> [pre-success] Success(0x10000) ",
       "SYSCALL[5,1](11) sys_munmap ( 0x10000, 4097 )[sync] --> Success(0x0) ",
       "SYSCALL[5,1](10) sys_mprotect ( 0x20000, 0, 0x2 )[sync] --> Success(0x0) ",
+      // An mmap needs only its length and protection, the second and third arguments.
+      "SYSCALL[5,1](9) sys_mmap ( 0x0, 4096, 3 ) --> [pre-success] Success(0x30000) ",
       // Thread 2 starts an mmap, thread 3 too; thread 3 then makes another call (its mmap is over)
       // and thread 2's completes.
       "SYSCALL[5,2](9) sys_mmap ( 0x0, 4096, 3, 34, 4294967295, 0 ) --> [async] ... ",
@@ -214,7 +216,7 @@ TEST(TraceLackey, SyscallEdges) {
   importer.finish();
   writer.finish();
   EXPECT_EQ(importer.ignoredLines(), ignored_lines.size() + 1);  // thread 3's orphan completion
-  EXPECT_EQ(importer.regionChanges(), 5u);
+  EXPECT_EQ(importer.regionChanges(), 6u);
   EXPECT_EQ(importer.accesses(), 0u);
   const std::vector<Event> expected = {
       Event::processCreate(1, 0, "p"),
@@ -222,6 +224,7 @@ TEST(TraceLackey, SyscallEdges) {
       Event::mmap(1, 0x10000, 4096, prot::All),
       Event::munmap(1, 0x10000, 8192),
       Event::mprotect(1, 0x20000, 0, prot::Write),
+      Event::mmap(1, 0x30000, 4096, prot::Read | prot::Write),
       Event::mmap(1, 0x40000, 4096, prot::Read | prot::Write),
       Event::brk(1, 0x70000),
       Event::processExit(1),
