@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 
 #include "run_test_support.h"
 #include "vmmu/run/trace_replay.h"
@@ -208,6 +209,52 @@ TEST(TraceReplay, RunStopsAtTheAccessCountAndResumes) {
   EXPECT_EQ(replay.stats().accesses, 50u);
   EXPECT_TRUE(replay.finished());
   EXPECT_EQ(replay.stats().processes, 1u);  // created on first sight
+}
+
+// The VMM's CPU, raising an error at the first user access `bad_offset` into its GiB (the replay
+// keeps offsets inside a GiB), as a stopped VM or a backend mismatch leaves a replay.
+class ThrowingCpu final : public guest::GuestCpu {
+public:
+  ThrowingCpu(vmm::Vmm &vmm, uint64_t bad_offset) : vmm_(vmm), bad_offset_(bad_offset) {}
+  guest::AccessOutcome access(uint64_t va, Access access, bool user, const uint64_t *store_value) override {
+    if (user && (va & ((uint64_t{1} << 30) - 1)) == bad_offset_)
+      throw std::runtime_error("the access at the bad offset");
+    return vmm_.access(va, access, user, store_value);
+  }
+  void writeCr3(uint64_t root_gpa, uint16_t pcid, bool flush) override { vmm_.writeCr3(root_gpa, pcid, flush); }
+  void invlpg(uint64_t va) override { vmm_.invlpg(va); }
+  void invpcid(uint16_t pcid) override { vmm_.invpcid(pcid); }
+  void writePhysical(uint64_t gpa, uint64_t value) override { vmm_.writePhysical(gpa, value); }
+  void chargeGuestWork(uint64_t cycles) override { vmm_.chargeGuestWork(cycles); }
+
+private:
+  vmm::Vmm &vmm_;
+  const uint64_t bad_offset_;
+};
+
+// An error inside a run of accesses leaves the replay with the accesses before it and the one that
+// raised it counted (and the access alone before the run).
+TEST(TraceReplay, AnErrorInsideARunCountsTheAccessesUpToIt) {
+  TempFile file("error.vmt");
+  writeTrace(file.path(), {
+                              Event::access(0, 1, AccessOp::Read, kHeap, 8),  // the process's first: alone
+                              Event::access(0, 1, AccessOp::Read, kHeap + 0x1000, 8),
+                              Event::access(0, 1, AccessOp::Write, kHeap + 0x2000, 8),
+                              Event::access(0, 1, AccessOp::Read, kHeap + 0x3000, 8),  // raises
+                              Event::access(0, 1, AccessOp::Read, kHeap + 0x4000, 8),
+                          });
+  vmm::ModelBackend backend;
+  vmm::VmmConfig config;
+  config.memory.bytes = 64ull << 20;
+  vmm::Vmm vmm(backend, config, vmm::Approach::Nested);
+  ThrowingCpu cpu(vmm, 0x3000);
+  guest::GuestConfig guest_config;
+  guest_config.memory_bytes = config.memory.bytes;
+  guest::GuestKernel kernel(cpu, guest_config);
+  TraceTape tape(file.path());
+  TraceReplay replay(tape, false);
+  EXPECT_THROW(replay.run(kernel, 5), std::runtime_error);
+  EXPECT_EQ(replay.stats().accesses, 4u);
 }
 
 TEST(TraceReplay, KeepsPageLayoutInsideAGibAndSeparatesGibs) {
