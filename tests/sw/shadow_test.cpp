@@ -125,6 +125,14 @@ TEST(ShadowCaching, TablePageSharedBetweenSpacesUpdatesEverySpace) {
   k.setDirectMapWritable(target, false);  // b runs; a's shadow must change too
   EXPECT_GE(sys.vmm->shadow()->stats().zaps, zaps + 2) << "one shadow entry in a and one in b";
   EXPECT_TRUE(sys.vmm->checkInvariants().empty());
+  // The PDE is the region's 2 MiB leaf, global and not executable, read-only now; made writable
+  // again, it gets RW back. A kernel load reaches the region through it either way.
+  const auto pde = [&] { return sys.backend->memory().read64(sys.vmm->memory().hostOf(pd_entry)); };
+  EXPECT_EQ(pde(), target | pte::P | pte::G | pte::NX | pte::PS);
+  EXPECT_NO_THROW(k.kernelLoad(target));
+  k.setDirectMapWritable(target, true);
+  EXPECT_EQ(pde(), target | pte::P | pte::RW | pte::G | pte::NX | pte::PS);
+  EXPECT_NO_THROW(k.kernelLoad(target + k4K));
 }
 
 TEST(ShadowCaching, InvariantCheckerCatchesStaleShadowEntry) {

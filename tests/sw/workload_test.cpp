@@ -135,6 +135,23 @@ TEST(Workloads, PhasesTakeTurnsAndRepeat) {
   EXPECT_EQ(k.stats().page_faults, 6u);
 }
 
+// Three phases take turns in order, then the first comes back: each phase's process is its own
+// (pids 1, 2 and 3 in the order the phases first run), each resident page one fault.
+TEST(Workloads, ThreePhasesTakeTurnsInOrder) {
+  System sys(Approach::Nested);
+  guest::GuestKernel &k = *sys.kernel;
+  guest::PhasedWorkload phased({{readsOnly(WorkloadKind::Streaming, 2 * k4K), 64},
+                                {readsOnly(WorkloadKind::RandomAccess, 4 * k4K), 1'000},
+                                {readsOnly(WorkloadKind::Streaming, 8 * k4K), 128}});
+  phased.run(k, 64 + 1'000 + 128);
+  EXPECT_EQ(k.residentPages(1), 1u) << "the first streaming phase: 64 lines, page 0";
+  EXPECT_EQ(k.residentPages(2), 4u) << "the random phase";
+  EXPECT_EQ(k.residentPages(3), 2u) << "the second streaming phase: 128 lines, pages 0 and 1";
+  phased.run(k, 64);  // the first phase again, where it stopped: page 1
+  EXPECT_EQ(k.residentPages(1), 2u);
+  EXPECT_EQ(k.stats().page_faults, 1u + 4 + 2 + 1);
+}
+
 TEST(Workloads, NamesAndBadSpecs) {
   for (const WorkloadKind kind :
        {WorkloadKind::RandomAccess, WorkloadKind::Streaming, WorkloadKind::ShortProcesses, WorkloadKind::Scan})

@@ -393,12 +393,13 @@ TEST(TraceLackey, SkipWritesTheStartUpsResidentPagesAsTheyAreWhenItEnds) {
       "SYSCALL[1,1](25) sys_mremap ( 0x9000000, 4096, 8192, 1 ) --> [pre-success] Success(0xa000000) ",
       "I  0401ab70,3",  // 7: a code page, only fetched
       " L b000000,8",  // 8: page 0xb000, unmapped, then stored to again
+      " L d000000,8",  // 9: page 0xd000, above the unmapped page and kept
       "SYSCALL[1,1](11) sys_munmap ( 0xb000000, 4096 ) --> [pre-success] Success(0x0) ",
-      " S b000010,8",  // 9: the last access skipped
+      " S b000010,8",  // 10: the last access skipped
       " L c000000,8",  // the first kept
   };
   LackeyImporter::Options options;
-  options.skip = 9;
+  options.skip = 10;
   uint64_t skipped = 0;
   const auto events = importWith(lines, options, &skipped);
   const std::vector<Event> expected = {
@@ -418,12 +419,13 @@ TEST(TraceLackey, SkipWritesTheStartUpsResidentPagesAsTheyAreWhenItEnds) {
       Event::access(0, 1, AccessOp::Write, 0xa000000, 1),
       Event::access(0, 1, AccessOp::Fetch, 0x401a000, 1),
       Event::access(0, 1, AccessOp::Write, 0xb000000, 1),
-      Event::marker(0, "start-up resident pages: 6"),
+      Event::access(0, 1, AccessOp::Read, 0xd000000, 1),
+      Event::marker(0, "start-up resident pages: 7"),
       Event::access(0, 1, AccessOp::Read, 0xc000000, 8),
       Event::processExit(1),
   };
   EXPECT_EQ(events, expected);
-  EXPECT_EQ(skipped, 9u);
+  EXPECT_EQ(skipped, 10u);
 }
 
 }  // namespace
