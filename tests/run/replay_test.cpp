@@ -257,6 +257,28 @@ TEST(TraceReplay, AnErrorInsideARunCountsTheAccessesUpToIt) {
   EXPECT_EQ(replay.stats().accesses, 4u);
 }
 
+// Under guest direct, a process's first mapping of at least kSegmentMinBytes that it may read gets
+// the guest segment: a mapping it cannot read (PROT_WRITE alone, PROT_NONE) gets none.
+TEST(TraceReplay, OnlyAReadableLargeMappingGetsTheGuestSegment) {
+  for (const uint8_t prot : {uint8_t{trace::prot::Write}, uint8_t{0}, uint8_t{trace::prot::Read}}) {
+    SCOPED_TRACE(static_cast<int>(prot));
+    TempFile file("segment.vmt");
+    writeTrace(file.path(), {
+                                Event::processCreate(1, 0, "a"),
+                                Event::contextSwitch(0, 1),
+                                Event::mmap(1, kHeap, 16ull << 20, prot),  // kSegmentMinBytes
+                                Event::access(0, 1, AccessOp::Read, kHeap + (32ull << 20), 8),
+                            });
+    Guest g(vmm::Approach::GuestDirect);
+    TraceTape tape(file.path());
+    TraceReplay replay(tape, false);
+    replay.run(*g.kernel, 1);
+    const guest::Pid pid = g.kernel->current();
+    ASSERT_NE(pid, 0u);
+    EXPECT_EQ(g.kernel->segmentOf(pid).end != 0, prot == trace::prot::Read);
+  }
+}
+
 TEST(TraceReplay, KeepsPageLayoutInsideAGibAndSeparatesGibs) {
   TempFile file("layout.vmt");
   // Two pages 2 MiB apart in one GiB, and one page in a GiB 5 TiB away.

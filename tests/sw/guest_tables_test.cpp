@@ -106,6 +106,14 @@ TEST(GuestTables, TheDirectMapCoversEveryGibOfGuestMemory) {
     EXPECT_NO_THROW(k.kernelLoad(gpa));
   }
   EXPECT_THROW(k.kernelLoad(2 * k1G + k2M), std::invalid_argument);
+  // Each GiB's first 2 MiB page is its own, not the next GiB's: a load there reads what the host
+  // holds at that gPA.
+  for (const uint64_t gpa : {uint64_t{0x10'0008}, k1G + 0x10'0008, 2 * k1G + 0x10'0008}) {
+    SCOPED_TRACE(gpa);
+    const uint64_t value = 0x5eed'0000 + gpa;
+    sys.backend->memory().write64(sys.vmm->memory().hostOf(gpa), value);
+    EXPECT_EQ(k.kernelLoad(gpa), value);
+  }
 }
 
 }  // namespace
